@@ -1,0 +1,3 @@
+//! Entra ID actions.
+use crate::*;
+pub static ACTIONS: &[ActionSpec] = &[];

@@ -1,0 +1,217 @@
+//! The catalog: every Riposte action declared once, as data.
+//!
+//! Surfaces, the CLI, OpenAPI and the engine all read these declarations; nothing here does I/O.
+//! One product = one module (`mde`, `entra`, ...), each a table of [`ActionSpec`]s.
+//!
+//! An action either has a [`Plan`] that tells the engine which Microsoft call(s) to make, or is
+//! [`Plan::Unsupported`] with the reason and the nearest real action (answers 501, never fakes
+//! success).
+
+mod entra;
+mod lookup;
+mod mde;
+pub mod params;
+
+pub use lookup::{Catalog, Resolved, ResolveError};
+pub use params::{ParamError, ParamKind, ParamSpec, Params};
+
+use serde::Serialize;
+
+/// A Microsoft (or AWS) product Riposte acts on. Each has one catalog, upstream and sandbox module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Product {
+    #[serde(rename = "MDE")]
+    Mde,
+    #[serde(rename = "EntraID")]
+    EntraId,
+}
+
+impl Product {
+    pub const ALL: &'static [Product] = &[Product::Mde, Product::EntraId];
+
+    /// The canonical short key used in URLs and the seed's `service` field.
+    pub fn key(self) -> &'static str {
+        match self {
+            Product::Mde => "MDE",
+            Product::EntraId => "EntraID",
+        }
+    }
+
+    /// Every spelling the seed used for this product (`service=`, worker names), case-insensitive.
+    pub fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Product::Mde => &["MDE", "DefenderForEndpoint", "Endpoint", "Defender", "DefenderXDR"],
+            Product::EntraId => &["EntraID", "Entra", "AzureAD", "AAD", "Identity", "EntraIDWorker"],
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Product> {
+        Product::ALL
+            .iter()
+            .copied()
+            .find(|p| p.aliases().iter().any(|a| a.eq_ignore_ascii_case(s.trim())))
+    }
+
+    /// Worker route names of the seed: `/api/DefenderXDR{Product}Worker` and `/api/{Product}Worker`.
+    pub fn from_worker_route(route: &str) -> Option<Product> {
+        let r = route.strip_prefix("DefenderXDR").unwrap_or(route);
+        let r = r.strip_suffix("Worker")?;
+        Product::parse(r)
+    }
+}
+
+/// Risk class; roles and approvals key off it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Risk {
+    /// Reads only.
+    Read,
+    /// Reversible containment (isolate, disable user).
+    Contain,
+    /// Changes state in a way that is not simply reversible (quarantine a file, scan).
+    Remediate,
+    /// Wipe, hard delete, offboard.
+    Destructive,
+}
+
+/// How an action's completion is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Completion {
+    /// The upstream answer is the outcome.
+    Immediate,
+    /// MDE returns a MachineAction; poll it to a terminal state.
+    MachineAction,
+    /// ARM long-running operation (Azure-AsyncOperation / Location).
+    ArmOperation,
+    /// Live-response session with per-command status.
+    LiveResponse,
+    /// Graph 202 + Location.
+    GraphAccepted,
+}
+
+/// The upstream API family a call goes to; decides the base URL, the token audience and the budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Api {
+    Mde,
+    Graph,
+    Arm,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Method {
+    Get,
+    Post,
+    Patch,
+    Put,
+    Delete,
+}
+
+/// Where a JSON body value comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum BodyValue {
+    /// The validated parameter of that canonical name; omitted from the body when absent.
+    Param(&'static str),
+    /// A JSON literal, e.g. `false`.
+    Literal(&'static str),
+}
+
+/// One upstream call, as a template over validated parameters.
+///
+/// `path` holds `{param}` placeholders filled from validated params (URL-encoded). When `each` names
+/// a list parameter, the call is made once per element, with `{each}` in the path bound to it.
+#[derive(Debug, Clone, Copy)]
+pub struct Call {
+    pub api: Api,
+    pub method: Method,
+    pub path: &'static str,
+    /// Query parameters: (upstream name, canonical param name); omitted when the param is absent.
+    pub query: &'static [(&'static str, &'static str)],
+    pub body: &'static [(&'static str, BodyValue)],
+    pub each: Option<&'static str>,
+    /// Follow `@odata.nextLink` and gather every page.
+    pub paged: bool,
+}
+
+impl Call {
+    pub const fn new(api: Api, method: Method, path: &'static str) -> Call {
+        Call { api, method, path, query: &[], body: &[], each: None, paged: false }
+    }
+    pub const fn body(mut self, body: &'static [(&'static str, BodyValue)]) -> Call {
+        self.body = body;
+        self
+    }
+    pub const fn query(mut self, query: &'static [(&'static str, &'static str)]) -> Call {
+        self.query = query;
+        self
+    }
+    pub const fn each(mut self, param: &'static str) -> Call {
+        self.each = Some(param);
+        self
+    }
+    pub const fn paged(mut self) -> Call {
+        self.paged = true;
+        self
+    }
+}
+
+/// What the engine does to carry out an action.
+#[derive(Debug, Clone, Copy)]
+pub enum Plan {
+    /// One templated upstream call (possibly once per device).
+    Call(Call),
+    /// Microsoft has no API for what the name says.
+    Unsupported { reason: &'static str, nearest: Option<&'static str> },
+}
+
+/// One action, declared once.
+#[derive(Debug, Clone, Copy)]
+pub struct ActionSpec {
+    pub product: Product,
+    /// Riposte's canonical name (PascalCase).
+    pub name: &'static str,
+    pub summary: &'static str,
+    /// Every other spelling the seed used, resolved case-insensitively.
+    pub aliases: &'static [&'static str],
+    pub params: &'static [ParamSpec],
+    pub risk: Risk,
+    /// The canonical name of the action that undoes this one.
+    pub inverse: Option<&'static str>,
+    /// The Microsoft application permission the call needs.
+    pub permission: &'static str,
+    pub completion: Completion,
+    pub plan: Plan,
+}
+
+impl ActionSpec {
+    pub fn is_supported(&self) -> bool {
+        !matches!(self.plan, Plan::Unsupported { .. })
+    }
+
+    /// The JSON row of `riposte catalog --json` and `GET /v1/catalog`.
+    pub fn summary_json(&self) -> serde_json::Value {
+        let (status, reason, nearest) = match self.plan {
+            Plan::Unsupported { reason, nearest } => ("unsupported", Some(reason), nearest),
+            Plan::Call(_) => ("supported", None, None),
+        };
+        serde_json::json!({
+            "product": self.product,
+            "name": self.name,
+            "summary": self.summary,
+            "aliases": self.aliases,
+            "risk": self.risk,
+            "status": status,
+            "reason": reason,
+            "nearest": nearest,
+            "inverse": self.inverse,
+            "permission": self.permission,
+            "completion": self.completion,
+            "params": self.params.iter().map(ParamSpec::describe).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Every action of every product.
+pub fn all() -> impl Iterator<Item = &'static ActionSpec> {
+    mde::ACTIONS.iter().chain(entra::ACTIONS.iter())
+}

@@ -1,0 +1,3 @@
+//! Defender for Endpoint actions.
+use crate::*;
+pub static ACTIONS: &[ActionSpec] = &[];

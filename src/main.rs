@@ -1,1 +1,351 @@
-fn main() {}
+//! `riposte`: the command line. Parses arguments and calls the library; no logic of its own.
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use riposte::app::{self, AdminKey};
+use riposte::config::FileConfig;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "riposte", version, about = "Response gateway for Microsoft Defender XDR")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run everything on embedded defaults: sandbox cloud + gateway + console, SQLite.
+    Up(UpArgs),
+    /// Run the gateway against the clouds in a config file (or the environment).
+    Serve(ServeArgs),
+    /// Run the emulated Microsoft cloud on its own.
+    Sandbox(SandboxArgs),
+    /// Print the action catalog.
+    Catalog {
+        /// Print JSON rows instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Inspect the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// KQL: run queries over local files, check conformance.
+    #[command(subcommand)]
+    Kql(KqlCommand),
+    /// Benchmark gateway throughput and added latency against the sandbox.
+    Bench(riposte::bench::BenchArgs),
+}
+
+#[derive(Args)]
+struct DataArg {
+    /// Data directory (SQLite database, sandbox describe file).
+    #[arg(long = "data", env = "RIPOSTE_DATA", default_value = "./riposte-data")]
+    data: PathBuf,
+}
+
+#[derive(Args)]
+struct UpArgs {
+    #[command(flatten)]
+    data: DataArg,
+    /// Gateway listen address.
+    #[arg(long, env = "RIPOSTE_LISTEN", default_value = "127.0.0.1:7070")]
+    listen: String,
+    /// Sandbox world seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Number of sandbox tenants.
+    #[arg(long, default_value_t = 3)]
+    tenants: usize,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// TOML config file (see docs/configuration in the README); also RIPOSTE_CONFIG.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[arg(long, env = "RIPOSTE_LISTEN")]
+    listen: Option<String>,
+    #[arg(long = "data", env = "RIPOSTE_DATA")]
+    data: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct SandboxArgs {
+    #[arg(long, default_value = "127.0.0.1:7080")]
+    listen: SocketAddr,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, default_value_t = 3)]
+    tenants: usize,
+    /// Serve HTTPS with a CA and certificate generated at start (for Microsoft's SDKs).
+    #[arg(long)]
+    tls: bool,
+    /// Write the describe file (endpoints, tenants, CA path) here.
+    #[arg(long)]
+    describe: Option<PathBuf>,
+    /// Run machine-action lifecycles in seconds instead of minutes.
+    #[arg(long)]
+    fast: bool,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key; it is printed once and stored hashed.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Comma-separated tenant ids the key may use (default: all).
+        #[arg(long, value_delimiter = ',')]
+        tenants: Vec<String>,
+        #[arg(long, default_value = "responder", value_parser = ["reader", "responder", "admin"])]
+        role: String,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// List keys (names, roles, scopes; never the keys).
+    List {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Revoke a key by name.
+    Revoke {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        data: DataArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the audit hash chain; exits non-zero if a row was modified or deleted.
+    Verify {
+        #[command(flatten)]
+        data: DataArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum KqlCommand {
+    /// Run a query over tables stored as JSON Lines or CSV files (<Table>.jsonl / <Table>.csv).
+    Run {
+        #[arg(short = 'q', long)]
+        query: String,
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
+        format: String,
+    },
+    /// Check a corpus (parse: N/M) or an oracle file (oracle: K/L).
+    Conformance {
+        file: PathBuf,
+        /// List failing ids with their first error.
+        #[arg(long)]
+        failures: bool,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    riposte::install_crypto_provider();
+    init_logging();
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    rt.block_on(run(cli.command))
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RIPOSTE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().json().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Up(a) => up(a).await,
+        Command::Serve(a) => serve(a).await,
+        Command::Sandbox(a) => run_sandbox(a).await,
+        Command::Catalog { json } => {
+            print_catalog(json);
+            Ok(())
+        }
+        Command::Keys(k) => keys(k).await,
+        Command::Audit(AuditCommand::Verify { data }) => audit_verify(data).await,
+        Command::Kql(k) => kql(k),
+        Command::Bench(b) => riposte::bench::run(b).await,
+    }
+}
+
+async fn up(a: UpArgs) -> anyhow::Result<()> {
+    let cfg = sandbox::SandboxConfig { seed: a.seed, tenants: a.tenants, tls: false, fast: true };
+    let sandbox = sandbox::start(cfg, "127.0.0.1:0".parse()?).await.context("starting the sandbox")?;
+    std::fs::create_dir_all(&a.data.data)?;
+    let describe = a.data.data.join("sandbox.json");
+    sandbox.write_describe(&describe)?;
+    let settings = app::sandbox_settings(&sandbox, a.data.data.clone(), Duration::from_secs(1))?;
+    let gw = app::build(settings).await?;
+    let admin = app::ensure_admin_key(gw.engine.store()).await?;
+    let (listener, addr) = app::bind(&a.listen).await?;
+    println!("Riposte is up.");
+    println!("  gateway:  http://{addr}");
+    println!("  console:  http://{addr}/");
+    println!("  sandbox:  {}  (describe file: {})", sandbox.base_url(), describe.display());
+    println!("  tenants:  {}", gw.engine.tenants().ids().collect::<Vec<_>>().join(", "));
+    print_admin_key(&admin);
+    println!("Press Ctrl-C to stop.");
+    app::serve(gw.router, listener).await
+}
+
+fn print_admin_key(admin: &AdminKey) {
+    match admin {
+        AdminKey::Generated(k) => println!("  admin key: {k}   (shown once; stored hashed)"),
+        AdminKey::FromEnv => println!("  admin key: from RIPOSTE_ADMIN_KEY"),
+        AdminKey::Existing => {
+            println!("  admin key: created on first start and not shown again (set RIPOSTE_ADMIN_KEY to replace it)")
+        }
+    }
+}
+
+async fn serve(a: ServeArgs) -> anyhow::Result<()> {
+    let file = FileConfig::load(a.config.as_deref())?;
+    let (clouds, extra_ca_pem) = file.clouds()?;
+    let tenants = file.tenants()?;
+    if tenants.is_empty() {
+        bail!("no tenants configured: add [[tenants]] to the config file or set RIPOSTE_TENANTS");
+    }
+    let data_dir = a.data.or(file.data.clone()).unwrap_or_else(|| PathBuf::from("./riposte-data"));
+    let poll = file.tracker.as_ref().and_then(|t| t.poll_seconds).unwrap_or(5.0);
+    let settings = app::GatewaySettings {
+        data_dir,
+        clouds,
+        extra_ca_pem,
+        tenants,
+        poll_interval: Duration::from_secs_f64(poll.max(0.2)),
+        unlimited_budgets: false,
+    };
+    let gw = app::build(settings).await?;
+    let admin = app::ensure_admin_key(gw.engine.store()).await?;
+    let listen = a.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:7070".into());
+    let (listener, addr) = app::bind(&listen).await?;
+    println!("Riposte gateway on http://{addr}");
+    print_admin_key(&admin);
+    app::serve(gw.router, listener).await
+}
+
+async fn run_sandbox(a: SandboxArgs) -> anyhow::Result<()> {
+    let cfg = sandbox::SandboxConfig { seed: a.seed, tenants: a.tenants, tls: a.tls, fast: a.fast };
+    let sandbox = sandbox::start(cfg, a.listen).await?;
+    if let Some(path) = &a.describe {
+        sandbox.write_describe(path)?;
+    }
+    println!("Sandbox cloud on {}", sandbox.base_url());
+    if let Some(path) = &a.describe {
+        println!("  describe file: {}", path.display());
+    }
+    tokio::signal::ctrl_c().await?;
+    sandbox.shutdown();
+    Ok(())
+}
+
+fn print_catalog(json: bool) {
+    let rows: Vec<_> = catalog::all().collect();
+    if json {
+        let v: Vec<serde_json::Value> = rows.iter().map(|a| a.summary_json()).collect();
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return;
+    }
+    println!("{:<8} {:<28} {:<12} {:<11} {}", "PRODUCT", "ACTION", "RISK", "STATUS", "ALIASES");
+    for a in rows {
+        let risk = serde_json::to_value(a.risk).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        let status = if a.is_supported() { "supported" } else { "unsupported" };
+        println!("{:<8} {:<28} {:<12} {:<11} {}", a.product.key(), a.name, risk, status, a.aliases.join(", "));
+    }
+}
+
+async fn keys(k: KeysCommand) -> anyhow::Result<()> {
+    match k {
+        KeysCommand::Create { name, tenants, role, data } => {
+            let store = app::open_store(&data.data).await?;
+            let key = gateway::auth::generate_key();
+            let tenants: Vec<String> = tenants.into_iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+            store
+                .create_key(store::NewKey { name: name.clone(), role: role.clone(), tenants: tenants.clone(), key_hash: gateway::auth::hash_key(&key) })
+                .await
+                .with_context(|| format!("creating key '{name}'"))?;
+            store
+                .append_audit(store::NewAuditEvent {
+                    operation_id: None,
+                    kind: "key_created".into(),
+                    principal: "cli".into(),
+                    tenant: None,
+                    product: None,
+                    action: None,
+                    params: serde_json::json!({ "name": name, "role": role, "tenants": tenants }),
+                    outcome: Some("Succeeded".into()),
+                    upstream_request_ids: vec![],
+                    duration_ms: None,
+                    detail: serde_json::Value::Null,
+                })
+                .await?;
+            println!("{key}");
+            eprintln!("key '{name}' ({role}) created; it is shown once and stored hashed");
+            Ok(())
+        }
+        KeysCommand::List { data } => {
+            let store = app::open_store(&data.data).await?;
+            for k in store.list_keys().await? {
+                let scope = if k.tenants.is_empty() { "all tenants".to_string() } else { k.tenants.join(",") };
+                let state = if k.revoked_at.is_some() { "revoked" } else { "active" };
+                println!("{:<24} {:<10} {:<8} {}", k.name, k.role, state, scope);
+            }
+            Ok(())
+        }
+        KeysCommand::Revoke { name, data } => {
+            let store = app::open_store(&data.data).await?;
+            if !store.revoke_key(&name).await? {
+                bail!("no active key named '{name}'");
+            }
+            println!("key '{name}' revoked");
+            Ok(())
+        }
+    }
+}
+
+async fn audit_verify(data: DataArg) -> anyhow::Result<()> {
+    let store = app::open_store(&data.data).await?;
+    let report = store.verify_audit().await?;
+    if report.ok {
+        println!("audit chain OK: {} records verified", report.rows);
+        Ok(())
+    } else {
+        for p in &report.problems {
+            println!("PROBLEM: {p}");
+        }
+        bail!("audit chain BROKEN: {} problem(s) in {} records", report.problems.len(), report.rows)
+    }
+}
+
+fn kql(k: KqlCommand) -> anyhow::Result<()> {
+    match k {
+        KqlCommand::Run { query, data, format } => {
+            let format = match format.as_str() {
+                "json" => hunt::table::OutputFormat::Json,
+                "csv" => hunt::table::OutputFormat::Csv,
+                _ => hunt::table::OutputFormat::Table,
+            };
+            let out = hunt::eval::run_text(&query, &data, format).map_err(|e| anyhow::anyhow!(e))?;
+            print!("{out}");
+            Ok(())
+        }
+        KqlCommand::Conformance { file, failures } => {
+            let report = hunt::conformance::run_file(&file, failures).map_err(|e| anyhow::anyhow!(e))?;
+            print!("{report}");
+            Ok(())
+        }
+    }
+}

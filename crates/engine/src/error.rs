@@ -1,0 +1,74 @@
+//! The engine's typed errors. The gateway maps each to an HTTP status exactly once.
+
+use catalog::{ParamError, Product};
+use serde_json::Value;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("tenant '{0}' is not configured in this gateway")]
+    UnknownTenant(String),
+    #[error("unknown action '{name}'")]
+    UnknownAction { name: String, product: Option<Product>, close: Vec<String> },
+    #[error("action '{name}' exists in several products ({products}); say which with 'service'")]
+    AmbiguousAction { name: String, products: String },
+    #[error("{0}")]
+    InvalidParam(ParamError),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{action} is not supported: {reason}")]
+    Unsupported { action: String, reason: String, nearest: Option<String> },
+    /// An equivalent action is already pending upstream for this target.
+    #[error("{message}")]
+    PendingConflict { message: String, pending: Option<Value> },
+    /// Microsoft answered with an error that describes the request (4xx other than auth/throttle).
+    #[error("{code}: {message}")]
+    UpstreamRejected { status: u16, code: String, message: String, request_id: Option<String> },
+    /// Microsoft failed, or refused our credentials: not the caller's fault.
+    #[error("upstream failure {code}: {message}")]
+    UpstreamFailed { status: u16, code: String, message: String, request_id: Option<String> },
+    #[error("upstream still throttling after retries")]
+    Throttled { retry_after: Option<Duration> },
+    #[error("upstream timed out")]
+    UpstreamTimeout,
+    #[error("operation {0} not found")]
+    OperationNotFound(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<store::StoreError> for EngineError {
+    fn from(e: store::StoreError) -> Self {
+        EngineError::Internal(format!("store: {e}"))
+    }
+}
+
+impl From<ParamError> for EngineError {
+    fn from(e: ParamError) -> Self {
+        EngineError::InvalidParam(e)
+    }
+}
+
+impl From<upstream::UpstreamError> for EngineError {
+    fn from(e: upstream::UpstreamError) -> Self {
+        use upstream::UpstreamError as U;
+        match e {
+            U::Api { status, code, message, request_id } => match status {
+                401 | 403 => EngineError::UpstreamFailed { status, code, message, request_id },
+                400..=499 => EngineError::UpstreamRejected { status, code, message, request_id },
+                _ => EngineError::UpstreamFailed { status, code, message, request_id },
+            },
+            U::Throttled { retry_after, .. } => EngineError::Throttled { retry_after },
+            U::Auth { code, message } => {
+                EngineError::UpstreamFailed { status: 401, code, message, request_id: None }
+            }
+            U::Timeout => EngineError::UpstreamTimeout,
+            other => EngineError::UpstreamFailed {
+                status: 502,
+                code: "UpstreamUnavailable".into(),
+                message: other.to_string(),
+                request_id: None,
+            },
+        }
+    }
+}

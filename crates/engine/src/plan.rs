@@ -1,0 +1,326 @@
+//! Carrying out a catalog [`Call`] plan: fill the template, fan out per device, gather results.
+
+use crate::{status, EngineError};
+use catalog::{ActionSpec, Api, BodyValue, Call, Completion, Method, Params, Plan};
+use futures::StreamExt;
+use serde_json::{json, Map, Value};
+use upstream::{ApiRequest, BudgetGroup, TenantCredentials, Upstream};
+
+/// How many per-device calls of one request run at once; the upstream budget still applies.
+const FAN_OUT_CONCURRENCY: usize = 8;
+/// Upper bound on items gathered by a paged read.
+const MAX_PAGED_ITEMS: usize = 100_000;
+
+/// What a plan produced upstream.
+pub struct Carried {
+    pub data: Value,
+    pub request_ids: Vec<String>,
+    /// Machine-action ids to track to a terminal state.
+    pub machine_action_ids: Vec<String>,
+    pub failed_targets: usize,
+}
+
+impl Carried {
+    pub fn status(&self, spec: &ActionSpec) -> String {
+        if spec.completion == Completion::MachineAction && !self.machine_action_ids.is_empty() {
+            status::IN_PROGRESS.into()
+        } else if self.failed_targets > 0 {
+            status::PARTIALLY_SUCCEEDED.into()
+        } else {
+            status::SUCCEEDED.into()
+        }
+    }
+
+    pub fn tracking(&self) -> Option<Value> {
+        (!self.machine_action_ids.is_empty()).then(|| json!({ "machineActionIds": self.machine_action_ids }))
+    }
+}
+
+pub async fn carry_out(
+    upstream: &Upstream,
+    creds: &TenantCredentials,
+    spec: &'static ActionSpec,
+    params: &Params,
+) -> Result<Carried, EngineError> {
+    let Plan::Call(call) = spec.plan else {
+        return Err(EngineError::Internal(format!("{} has no plan", spec.name)));
+    };
+    match call.each {
+        Some(list_param) => fan_out(upstream, creds, spec, &call, params, list_param).await,
+        None if call.paged => read_all_pages(upstream, creds, &call, params).await,
+        None => single(upstream, creds, spec, &call, params).await,
+    }
+}
+
+async fn single(
+    upstream: &Upstream,
+    creds: &TenantCredentials,
+    spec: &ActionSpec,
+    call: &Call,
+    params: &Params,
+) -> Result<Carried, EngineError> {
+    let resp = upstream.call(creds, request(call, params, None)?).await?;
+    let machine_action_ids = machine_action_id(spec, &resp.body).into_iter().collect();
+    Ok(Carried {
+        data: resp.body,
+        request_ids: resp.request_id.into_iter().collect(),
+        machine_action_ids,
+        failed_targets: 0,
+    })
+}
+
+async fn read_all_pages(
+    upstream: &Upstream,
+    creds: &TenantCredentials,
+    call: &Call,
+    params: &Params,
+) -> Result<Carried, EngineError> {
+    let max = params.get("top").and_then(Value::as_u64).map(|t| t as usize).unwrap_or(MAX_PAGED_ITEMS);
+    let paged = upstream.get_paged(creds, request(call, params, None)?, max).await?;
+    Ok(Carried {
+        data: json!({ "count": paged.items.len(), "truncated": paged.truncated, "value": paged.items }),
+        request_ids: paged.request_ids,
+        machine_action_ids: vec![],
+        failed_targets: 0,
+    })
+}
+
+/// One call per element of a list parameter (e.g. per device), with per-target results.
+async fn fan_out(
+    upstream: &Upstream,
+    creds: &TenantCredentials,
+    spec: &'static ActionSpec,
+    call: &Call,
+    params: &Params,
+    list_param: &str,
+) -> Result<Carried, EngineError> {
+    let targets: Vec<String> = params
+        .get(list_param)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .unwrap_or_default();
+    let results: Vec<(String, Result<upstream::ApiResponse, EngineError>)> = futures::stream::iter(targets)
+        .map(|target| async move {
+            let outcome = match request(call, params, Some((list_param, &target))) {
+                Ok(req) => match upstream.call(creds, req).await {
+                    Ok(resp) => Ok(resp),
+                    Err(e) => Err(explain_conflict(upstream, creds, spec, &target, e.into()).await),
+                },
+                Err(e) => Err(e),
+            };
+            (target, outcome)
+        })
+        .buffered(FAN_OUT_CONCURRENCY)
+        .collect()
+        .await;
+    gather(spec, results)
+}
+
+fn gather(spec: &ActionSpec, results: Vec<(String, Result<upstream::ApiResponse, EngineError>)>) -> Result<Carried, EngineError> {
+    let total = results.len();
+    let mut rows = Vec::with_capacity(total);
+    let mut request_ids = Vec::new();
+    let mut action_ids = Vec::new();
+    let mut errors = Vec::new();
+    for (target, outcome) in results {
+        match outcome {
+            Ok(resp) => {
+                request_ids.extend(resp.request_id.clone());
+                let id = machine_action_id(spec, &resp.body);
+                action_ids.extend(id.clone());
+                rows.push(json!({
+                    "deviceId": target, "success": true, "actionId": id,
+                    "status": resp.body.get("status").cloned().unwrap_or(Value::Null),
+                    "machineAction": resp.body,
+                }));
+            }
+            Err(e) => {
+                rows.push(json!({ "deviceId": target, "success": false, "error": crate::error_json(&e) }));
+                errors.push(e);
+            }
+        }
+    }
+    // A request that failed for every target is an error, the first one speaking for all.
+    if errors.len() == total {
+        if let Some(first) = errors.into_iter().next() {
+            return Err(first);
+        }
+    }
+    let failed_targets = total - action_ids.len().min(total);
+    let mut data = Map::new();
+    data.insert("deviceCount".into(), total.into());
+    data.insert("actionIds".into(), json!(action_ids));
+    if total == 1 {
+        data.insert("actionId".into(), json!(action_ids.first()));
+    }
+    data.insert("results".into(), Value::Array(rows));
+    Ok(Carried { data: Value::Object(data), request_ids, machine_action_ids: action_ids, failed_targets })
+}
+
+/// Turn MDE's `ActiveRequestAlreadyExists` into a conflict that names the pending action.
+async fn explain_conflict(
+    upstream: &Upstream,
+    creds: &TenantCredentials,
+    spec: &ActionSpec,
+    machine_id: &str,
+    err: EngineError,
+) -> EngineError {
+    let EngineError::UpstreamRejected { code, .. } = &err else { return err };
+    if code != "ActiveRequestAlreadyExists" {
+        return err;
+    }
+    let pending = find_pending_action(upstream, creds, machine_id).await;
+    let message = match &pending {
+        Some(p) => format!(
+            "{} on machine {machine_id} conflicts with pending action {} ({}, {}) requested by {}",
+            spec.name,
+            p["id"].as_str().unwrap_or("?"),
+            p["type"].as_str().unwrap_or("?"),
+            p["status"].as_str().unwrap_or("?"),
+            p["requestor"].as_str().unwrap_or("?"),
+        ),
+        None => format!("{} on machine {machine_id} conflicts with an action already pending there", spec.name),
+    };
+    EngineError::PendingConflict { message, pending }
+}
+
+async fn find_pending_action(upstream: &Upstream, creds: &TenantCredentials, machine_id: &str) -> Option<Value> {
+    let req = ApiRequest {
+        api: upstream::Api::Mde,
+        method: reqwest_method(Method::Get),
+        path: "/api/machineactions".into(),
+        query: vec![("$filter".into(), format!("machineId eq '{machine_id}'"))],
+        body: None,
+        group: BudgetGroup::Default,
+    };
+    let page = upstream.get_paged(creds, req, 1000).await.ok()?;
+    page.items
+        .into_iter()
+        .filter(|a| matches!(a["status"].as_str(), Some("Pending" | "InProgress")))
+        .max_by(|a, b| a["creationDateTimeUtc"].as_str().cmp(&b["creationDateTimeUtc"].as_str()))
+}
+
+fn machine_action_id(spec: &ActionSpec, body: &Value) -> Option<String> {
+    if spec.completion != Completion::MachineAction {
+        return None;
+    }
+    body.get("id").and_then(Value::as_str).map(String::from)
+}
+
+/// Fill a call template: path placeholders, query and body from validated params.
+pub fn request(call: &Call, params: &Params, each: Option<(&str, &str)>) -> Result<ApiRequest, EngineError> {
+    Ok(ApiRequest {
+        api: upstream_api(call.api),
+        method: reqwest_method(call.method),
+        path: fill_path(call.path, params, each)?,
+        query: call
+            .query
+            .iter()
+            .filter_map(|(name, p)| params.get(p).map(|v| (name.to_string(), scalar_text(v))))
+            .collect(),
+        body: body(call, params)?,
+        group: BudgetGroup::Default,
+    })
+}
+
+fn fill_path(template: &str, params: &Params, each: Option<(&str, &str)>) -> Result<String, EngineError> {
+    let mut out = String::with_capacity(template.len() + 40);
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let end = rest[start..]
+            .find('}')
+            .map(|e| start + e)
+            .ok_or_else(|| EngineError::Internal(format!("bad path template {template}")))?;
+        let name = &rest[start + 1..end];
+        let value = match each {
+            Some((p, v)) if p == name => v.to_string(),
+            _ => params
+                .get(name)
+                .map(scalar_text)
+                .ok_or_else(|| EngineError::Internal(format!("path parameter {name} missing after validation")))?,
+        };
+        out.push_str(&encode_segment(&value));
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn body(call: &Call, params: &Params) -> Result<Option<Value>, EngineError> {
+    if call.body.is_empty() {
+        return Ok(match call.method {
+            Method::Post => Some(json!({})),
+            _ => None,
+        });
+    }
+    let mut map = Map::new();
+    for (key, source) in call.body {
+        match source {
+            BodyValue::Param(p) => {
+                if let Some(v) = params.get(p) {
+                    map.insert(key.to_string(), v.clone());
+                }
+            }
+            BodyValue::Literal(lit) => {
+                let v = serde_json::from_str(lit)
+                    .map_err(|e| EngineError::Internal(format!("bad literal {lit} in catalog: {e}")))?;
+                map.insert(key.to_string(), v);
+            }
+        }
+    }
+    Ok(Some(Value::Object(map)))
+}
+
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Percent-encode one path segment (ids and UPNs only need the unreserved set plus '@').
+fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'@' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+pub fn upstream_api(api: Api) -> upstream::Api {
+    match api {
+        Api::Mde => upstream::Api::Mde,
+        Api::Graph => upstream::Api::Graph,
+        Api::Arm => upstream::Api::Arm,
+    }
+}
+
+pub fn reqwest_method(m: Method) -> upstream::Method {
+    match m {
+        Method::Get => upstream::Method::GET,
+        Method::Post => upstream::Method::POST,
+        Method::Patch => upstream::Method::PATCH,
+        Method::Put => upstream::Method::PUT,
+        Method::Delete => upstream::Method::DELETE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_placeholders_are_filled_and_encoded() {
+        let mut p = Params::new();
+        p.insert("userId", json!("a b@contoso.com"));
+        let path = fill_path("/v1.0/users/{userId}/revokeSignInSessions", &p, None).unwrap();
+        assert_eq!(path, "/v1.0/users/a%20b@contoso.com/revokeSignInSessions");
+        let path = fill_path("/api/machines/{deviceIds}/isolate", &p, Some(("deviceIds", "abc"))).unwrap();
+        assert_eq!(path, "/api/machines/abc/isolate");
+        assert!(fill_path("/api/machines/{missing}", &p, None).is_err());
+    }
+}

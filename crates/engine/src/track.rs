@@ -1,0 +1,230 @@
+//! Async completion: machine actions are polled until every one reaches a terminal state.
+//!
+//! Polling is per tenant, not per action: one paged `GET /api/machineactions` filtered on
+//! creation time answers for every watched action of that tenant, so tracking 50 actions costs
+//! one call per interval instead of 50 (MDE allows 100 calls a minute per tenant).
+
+use crate::{status, Engine, EngineError};
+use parking_lot::Mutex;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use store::{NewAuditEvent, Operation, OperationUpdate};
+use tokio::sync::Notify;
+use upstream::{ApiRequest, BudgetGroup};
+use uuid::Uuid;
+
+/// How often watched operations are polled.
+#[derive(Debug, Clone)]
+pub struct TrackerConfig {
+    pub poll_interval: Duration,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        TrackerConfig { poll_interval: Duration::from_secs(5) }
+    }
+}
+
+pub(crate) struct Tracker {
+    config: TrackerConfig,
+    watched: Mutex<HashSet<Uuid>>,
+    wake: Arc<Notify>,
+}
+
+impl Tracker {
+    pub fn new(config: TrackerConfig) -> Tracker {
+        Tracker { config, watched: Mutex::new(HashSet::new()), wake: Arc::new(Notify::new()) }
+    }
+
+    pub fn watch(&self, id: Uuid) {
+        self.watched.lock().insert(id);
+        self.wake.notify_one();
+    }
+
+    fn snapshot(&self) -> Vec<Uuid> {
+        self.watched.lock().iter().copied().collect()
+    }
+
+    fn forget(&self, id: Uuid) {
+        self.watched.lock().remove(&id);
+    }
+}
+
+/// Run the polling loop in the background for the engine's lifetime.
+pub(crate) fn spawn(engine: Engine) {
+    tokio::spawn(async move {
+        loop {
+            let interval = engine.inner.tracker.config.poll_interval;
+            if engine.inner.tracker.snapshot().is_empty() {
+                engine.inner.tracker.wake.notified().await;
+            }
+            tokio::time::sleep(interval).await;
+            if let Err(e) = poll_once(&engine).await {
+                tracing::warn!(error = %e, "machine-action tracking pass failed; will retry");
+            }
+        }
+    });
+}
+
+/// One pass: load watched operations, poll each tenant once, record what changed.
+pub(crate) async fn poll_once(engine: &Engine) -> Result<(), EngineError> {
+    let mut by_tenant: BTreeMap<String, Vec<Operation>> = BTreeMap::new();
+    for id in engine.inner.tracker.snapshot() {
+        match engine.inner.store.get_operation(id).await? {
+            Some(op) if !status::is_terminal(&op.status) => by_tenant.entry(op.tenant.clone()).or_default().push(op),
+            _ => engine.inner.tracker.forget(id),
+        }
+    }
+    for (tenant, ops) in by_tenant {
+        if let Err(e) = poll_tenant(engine, &tenant, ops).await {
+            tracing::warn!(tenant = %tenant, error = %e, "could not poll machine actions");
+        }
+    }
+    Ok(())
+}
+
+async fn poll_tenant(engine: &Engine, tenant: &str, ops: Vec<Operation>) -> Result<(), EngineError> {
+    let creds = engine.inner.tenants.get(tenant)?;
+    let since = ops.iter().filter_map(earliest_creation).min();
+    let mut query = vec![];
+    if let Some(since) = since {
+        query.push(("$filter".to_string(), format!("creationDateTimeUtc ge {since}")));
+    }
+    let req = ApiRequest {
+        api: upstream::Api::Mde,
+        method: upstream::Method::GET,
+        path: "/api/machineactions".into(),
+        query,
+        body: None,
+        group: BudgetGroup::Default,
+    };
+    let page = engine.inner.upstream.get_paged(creds, req, 10_000).await?;
+    let latest: HashMap<&str, &Value> =
+        page.items.iter().filter_map(|a| a.get("id").and_then(Value::as_str).map(|id| (id, a))).collect();
+    for op in ops {
+        apply(engine, op, &latest, &page.request_ids).await?;
+    }
+    Ok(())
+}
+
+/// The earliest `creationDateTimeUtc` among an operation's machine actions.
+fn earliest_creation(op: &Operation) -> Option<String> {
+    let results = op.result.as_ref()?.get("results")?.as_array()?;
+    let single = op.result.as_ref().and_then(|r| r.get("creationDateTimeUtc")).and_then(Value::as_str);
+    results
+        .iter()
+        .filter_map(|r| r["machineAction"]["creationDateTimeUtc"].as_str())
+        .chain(single)
+        .min()
+        .map(String::from)
+}
+
+async fn apply(
+    engine: &Engine,
+    op: Operation,
+    latest: &HashMap<&str, &Value>,
+    request_ids: &[String],
+) -> Result<(), EngineError> {
+    let ids = tracked_ids(&op);
+    let states: Vec<Option<&str>> =
+        ids.iter().map(|id| latest.get(id.as_str()).and_then(|a| a["status"].as_str())).collect();
+    let mut result = op.result.clone().unwrap_or(Value::Null);
+    refresh_rows(&mut result, latest);
+    let overall = aggregate(&states);
+    let done = status::is_terminal(&overall);
+    engine
+        .inner
+        .store
+        .update_operation(
+            op.id,
+            OperationUpdate {
+                status: overall.clone(),
+                result: Some(result),
+                error: None,
+                upstream_request_ids: if done { request_ids.to_vec() } else { vec![] },
+                tracking: op.tracking.clone(),
+            },
+        )
+        .await?;
+    if done {
+        engine
+            .inner
+            .store
+            .append_audit(NewAuditEvent {
+                operation_id: Some(op.id),
+                kind: "completed".into(),
+                principal: op.principal.clone(),
+                tenant: Some(op.tenant.clone()),
+                product: Some(op.product.clone()),
+                action: Some(op.action.clone()),
+                params: op.params.clone(),
+                outcome: Some(overall.clone()),
+                upstream_request_ids: request_ids.to_vec(),
+                duration_ms: None,
+                detail: json!({ "machineActions": ids.iter().zip(&states).map(|(i, s)| json!({"id": i, "status": s})).collect::<Vec<_>>() }),
+            })
+            .await?;
+        engine.inner.tracker.forget(op.id);
+    }
+    Ok(())
+}
+
+fn tracked_ids(op: &Operation) -> Vec<String> {
+    op.tracking
+        .as_ref()
+        .and_then(|t| t.get("machineActionIds"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .unwrap_or_default()
+}
+
+/// Update each per-device row with the action's latest status.
+fn refresh_rows(result: &mut Value, latest: &HashMap<&str, &Value>) {
+    let Some(rows) = result.get_mut("results").and_then(Value::as_array_mut) else { return };
+    for row in rows {
+        let Some(id) = row.get("actionId").and_then(Value::as_str).map(String::from) else { continue };
+        if let Some(action) = latest.get(id.as_str()) {
+            row["status"] = action["status"].clone();
+            row["machineAction"] = (*action).clone();
+        }
+    }
+}
+
+/// The operation's status from its machine actions' statuses (unknown ones count as pending).
+pub(crate) fn aggregate(states: &[Option<&str>]) -> String {
+    let terminal = |s: &Option<&str>| matches!(s, Some("Succeeded" | "Failed" | "TimeOut" | "Cancelled"));
+    if states.is_empty() {
+        return status::SUCCEEDED.into();
+    }
+    if !states.iter().all(terminal) {
+        return status::IN_PROGRESS.into();
+    }
+    let all = |want: &str| states.iter().all(|s| *s == Some(want));
+    for s in ["Succeeded", "Failed", "TimeOut", "Cancelled"] {
+        if all(s) {
+            return s.into();
+        }
+    }
+    if states.iter().any(|s| *s == Some("Succeeded")) {
+        status::PARTIALLY_SUCCEEDED.into()
+    } else {
+        status::FAILED.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::aggregate;
+
+    #[test]
+    fn aggregate_waits_for_every_action() {
+        assert_eq!(aggregate(&[Some("Succeeded"), Some("Pending")]), "InProgress");
+        assert_eq!(aggregate(&[Some("Succeeded"), None]), "InProgress");
+        assert_eq!(aggregate(&[Some("Succeeded"), Some("Succeeded")]), "Succeeded");
+        assert_eq!(aggregate(&[Some("TimeOut")]), "TimeOut");
+        assert_eq!(aggregate(&[Some("Succeeded"), Some("Failed")]), "PartiallySucceeded");
+        assert_eq!(aggregate(&[Some("Cancelled"), Some("Failed")]), "Failed");
+    }
+}

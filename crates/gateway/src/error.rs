@@ -1,0 +1,141 @@
+//! The one place where errors become HTTP statuses.
+
+use axum::http::StatusCode;
+use engine::EngineError;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// An error answer: status, stable code, message, and where useful the field and a hint.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: String,
+    pub message: String,
+    pub field: Option<String>,
+    pub hint: Option<String>,
+    /// Extra members merged into the error object (close matches, pending action, upstream ids).
+    pub extra: Value,
+    pub retry_after: Option<Duration>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code: code.into(),
+            message: message.into(),
+            field: None,
+            hint: None,
+            extra: Value::Null,
+            retry_after: None,
+        }
+    }
+
+    pub fn field(mut self, field: &str) -> ApiError {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> ApiError {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn unauthorized(message: &str) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", message)
+    }
+
+    pub fn bad_request(field: &str, message: impl Into<String>, hint: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "InvalidRequest", message).field(field).hint(hint)
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %e, "internal error");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal", "internal error; see the gateway log")
+    }
+
+    /// The `error` object of every envelope.
+    pub fn body(&self) -> Value {
+        let mut v = json!({ "code": self.code, "message": self.message });
+        if let Some(f) = &self.field {
+            v["field"] = f.clone().into();
+        }
+        if let Some(h) = &self.hint {
+            v["hint"] = h.clone().into();
+        }
+        if let Value::Object(extra) = &self.extra {
+            for (k, x) in extra {
+                v[k] = x.clone();
+            }
+        }
+        v
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> ApiError {
+        let message = e.to_string();
+        let code = engine::error_label(&e);
+        match e {
+            EngineError::UnknownTenant(t) => ApiError::new(StatusCode::NOT_FOUND, code, message)
+                .field("tenantId")
+                .hint(format!("'{t}' has no credentials in this gateway's configuration; GET /v1/tenants lists the configured ones")),
+            EngineError::UnknownAction { close, .. } => {
+                let mut err = ApiError::new(StatusCode::NOT_FOUND, code, message)
+                    .field("action")
+                    .hint(if close.is_empty() {
+                        "GET /v1/catalog lists every action".to_string()
+                    } else {
+                        format!("did you mean {}?", close.join(", "))
+                    });
+                err.extra = json!({ "closeMatches": close });
+                err
+            }
+            EngineError::AmbiguousAction { .. } => ApiError::new(StatusCode::BAD_REQUEST, code, message)
+                .field("service")
+                .hint("add service (e.g. MDE or EntraID) to pick the product"),
+            EngineError::InvalidParam(p) => ApiError::new(StatusCode::BAD_REQUEST, code, p.message.clone())
+                .field(&p.field)
+                .hint(p.hint),
+            EngineError::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, code, message),
+            EngineError::Unsupported { nearest, reason, .. } => {
+                let mut err = ApiError::new(StatusCode::NOT_IMPLEMENTED, code, message);
+                if let Some(n) = &nearest {
+                    err = err.hint(format!("the nearest real action is {n}"));
+                }
+                err.extra = json!({ "reason": reason, "nearest": nearest });
+                err
+            }
+            EngineError::PendingConflict { pending, .. } => {
+                let mut err = ApiError::new(StatusCode::CONFLICT, code, message)
+                    .hint("wait for the pending action to finish, or cancel it with CancelAction");
+                err.extra = json!({ "pendingAction": pending });
+                err
+            }
+            EngineError::UpstreamRejected { status, code: up, request_id, .. } => {
+                let http = match status {
+                    404 => StatusCode::NOT_FOUND,
+                    409 => StatusCode::CONFLICT,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                let mut err = ApiError::new(http, &up, message);
+                err.extra = json!({ "upstreamStatus": status, "upstreamRequestId": request_id });
+                err
+            }
+            EngineError::UpstreamFailed { status, code: up, request_id, .. } => {
+                let mut err = ApiError::new(StatusCode::BAD_GATEWAY, &up, message);
+                err.extra = json!({ "upstreamStatus": status, "upstreamRequestId": request_id });
+                err
+            }
+            EngineError::Throttled { retry_after } => {
+                let mut err = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+                    .hint("Microsoft is throttling this tenant; retry after the indicated delay");
+                err.retry_after = retry_after;
+                err
+            }
+            EngineError::UpstreamTimeout => ApiError::new(StatusCode::GATEWAY_TIMEOUT, code, message),
+            EngineError::OperationNotFound(_) => ApiError::new(StatusCode::NOT_FOUND, code, message),
+            EngineError::Internal(m) => ApiError::internal(m),
+        }
+    }
+}

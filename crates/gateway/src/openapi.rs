@@ -1,0 +1,131 @@
+//! OpenAPI 3.1, generated from the catalog (one operation per action) plus the fixed routes.
+
+use catalog::{ActionSpec, ParamKind, ParamSpec};
+use serde_json::{json, Map, Value};
+
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for spec in catalog::all() {
+        let path = format!("/v1/tenants/{{tenantId}}/actions/{}/{}", spec.product.key(), spec.name);
+        paths.insert(path, json!({ "post": action_operation(spec) }));
+    }
+    paths.insert("/v1/operations/{id}".into(), json!({ "get": {
+        "operationId": "getOperation", "summary": "An operation's status, result and upstream request ids",
+        "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }],
+        "responses": { "200": { "description": "The operation" }, "404": error_response("Unknown operation") }
+    }}));
+    paths.insert("/v1/catalog".into(), json!({ "get": {
+        "operationId": "listCatalog", "summary": "Every action, supported or not",
+        "responses": { "200": { "description": "Catalog rows" } }
+    }}));
+    paths.insert("/v1/tenants".into(), json!({ "get": {
+        "operationId": "listTenants", "summary": "Configured tenants this key may use",
+        "responses": { "200": { "description": "Tenant ids" } }
+    }}));
+    paths.insert("/v1/audit".into(), json!({ "get": {
+        "operationId": "queryAudit", "summary": "Audit records (hash-chained)",
+        "parameters": [
+            { "name": "tenant", "in": "query", "schema": { "type": "string" } },
+            { "name": "action", "in": "query", "schema": { "type": "string" } },
+            { "name": "since", "in": "query", "schema": { "type": "string", "format": "date-time" } },
+            { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 10000 } }
+        ],
+        "responses": { "200": { "description": "Records" }, "400": error_response("Bad filter") }
+    }}));
+    for (p, summary) in [("/healthz", "Liveness"), ("/readyz", "Readiness: store and token endpoints"), ("/metrics", "Prometheus metrics")] {
+        paths.insert(p.into(), json!({ "get": { "summary": summary, "security": [], "responses": { "200": { "description": "OK" } } } }));
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "Riposte", "version": env!("CARGO_PKG_VERSION"),
+                  "description": "Response gateway for Microsoft Defender XDR. Generated from the action catalog." },
+        "servers": [{ "url": "/" }],
+        "security": [{ "functionsKey": [] }, { "apiKey": [] }, { "bearer": [] }, { "code": [] }],
+        "components": {
+            "securitySchemes": {
+                "functionsKey": { "type": "apiKey", "in": "header", "name": "x-functions-key" },
+                "apiKey": { "type": "apiKey", "in": "header", "name": "x-api-key" },
+                "code": { "type": "apiKey", "in": "query", "name": "code" },
+                "bearer": { "type": "http", "scheme": "bearer" }
+            },
+            "schemas": { "Error": { "type": "object", "required": ["error"], "properties": { "error": {
+                "type": "object", "required": ["code", "message"],
+                "properties": { "code": { "type": "string" }, "message": { "type": "string" },
+                                "field": { "type": "string" }, "hint": { "type": "string" } } } } } }
+        },
+        "paths": paths,
+    })
+}
+
+fn error_response(description: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+}
+
+fn action_operation(spec: &ActionSpec) -> Value {
+    let mut props = Map::new();
+    let mut required = vec![];
+    for p in spec.params {
+        props.insert(p.name.into(), param_schema(p));
+        if p.required {
+            required.push(p.name);
+        }
+    }
+    let mut responses = json!({
+        "200": { "description": "Done" },
+        "202": { "description": "Accepted; track it at the Location header" },
+        "400": error_response("Invalid parameter (the field is named)"),
+        "401": error_response("Missing or wrong key"),
+        "403": error_response("Key not scoped to the tenant, or role too low for the risk class"),
+        "404": error_response("Unknown tenant or target"),
+        "409": error_response("An equivalent action is pending"),
+        "502": error_response("Microsoft failed"),
+        "503": error_response("Microsoft is throttling"),
+    });
+    if !spec.is_supported() {
+        responses = json!({ "501": error_response("Microsoft has no API for this action") });
+    }
+    json!({
+        "operationId": format!("{}_{}", spec.product.key(), spec.name),
+        "summary": spec.summary,
+        "tags": [spec.product.key()],
+        "deprecated": !spec.is_supported(),
+        "x-risk": spec.risk,
+        "x-permission": spec.permission,
+        "x-aliases": spec.aliases,
+        "parameters": [
+            { "name": "tenantId", "in": "path", "required": true, "schema": { "type": "string" } },
+            { "name": "Idempotency-Key", "in": "header", "schema": { "type": "string" } }
+        ],
+        "requestBody": { "required": !required.is_empty(), "content": { "application/json": { "schema": {
+            "type": "object", "properties": props, "required": required } } } },
+        "responses": responses,
+    })
+}
+
+fn param_schema(p: &ParamSpec) -> Value {
+    let mut s = match p.kind {
+        ParamKind::DeviceId => json!({ "type": "string", "pattern": "^[0-9a-fA-F]{40}$" }),
+        ParamKind::DeviceIds => json!({ "oneOf": [
+            { "type": "string", "description": "comma-separated machine ids" },
+            { "type": "array", "items": { "type": "string", "pattern": "^[0-9a-fA-F]{40}$" } }] }),
+        ParamKind::UserRef => json!({ "type": "string", "description": "object id or UPN" }),
+        ParamKind::ActionId | ParamKind::Guid => json!({ "type": "string", "format": "uuid" }),
+        ParamKind::Sha1 => json!({ "type": "string", "pattern": "^[0-9a-fA-F]{40}$" }),
+        ParamKind::Sha256 => json!({ "type": "string", "pattern": "^[0-9a-fA-F]{64}$" }),
+        ParamKind::Md5 => json!({ "type": "string", "pattern": "^[0-9a-fA-F]{32}$" }),
+        ParamKind::Ip => json!({ "type": "string", "format": "ip" }),
+        ParamKind::Enum { values } => json!({ "type": "string", "enum": values }),
+        ParamKind::Text { max } => json!({ "type": "string", "maxLength": max }),
+        ParamKind::ODataFilter => json!({ "type": "string", "maxLength": 2000 }),
+        ParamKind::Int { min, max } => json!({ "type": "integer", "minimum": min, "maximum": max }),
+        ParamKind::Bool => json!({ "type": "boolean" }),
+    };
+    s["description"] = p.doc.into();
+    if let Some(d) = p.default {
+        s["default"] = d.into();
+    }
+    if !p.aliases.is_empty() {
+        s["x-aliases"] = json!(p.aliases);
+    }
+    s
+}

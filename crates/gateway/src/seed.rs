@@ -1,0 +1,183 @@
+//! Seed-compatible surface: the original Azure Functions routes, same request shapes, and the
+//! seed's envelope `{success, action, service, tenantId, correlationId, timestamp, durationMs,
+//! data | error}` with real HTTP statuses.
+//!
+//! Route kinds:
+//! - orchestrators (`Gateway`, `DefenderXDRGateway`, `DefenderXDROrchestrator`, `MainOrchestrator`)
+//!   take `service` and `action`;
+//! - workers (`DefenderXDR{Product}Worker`, `{Product}Worker`) take `action`;
+//! - the legacy `DefenderC2Dispatcher` takes `action` and means MDE unless `service` says otherwise.
+//!
+//! Parameters may be flat or nested under `parameters`, in the JSON body or the query string.
+
+use crate::error::ApiError;
+use crate::input::{json_object, query_pairs};
+use crate::{respond_seed, AppState};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use catalog::Product;
+use engine::ActionRequest;
+use serde_json::{Map, Value};
+use std::time::Instant;
+
+const ORCHESTRATORS: &[&str] = &["Gateway", "DefenderXDRGateway", "DefenderXDROrchestrator", "MainOrchestrator"];
+const DISPATCHER: &str = "DefenderC2Dispatcher";
+
+/// Keys that address the request rather than parameterise the action.
+const ENVELOPE_KEYS: &[&str] = &[
+    "action", "service", "tenantid", "tenant_id", "tenant", "parameters", "correlationid", "idempotencykey", "code",
+];
+
+/// Which product a route name means, or `None` for routes that take `service`.
+enum RouteKind {
+    Orchestrator,
+    Dispatcher,
+    Worker(Product),
+}
+
+fn route_kind(route: &str) -> Option<RouteKind> {
+    if ORCHESTRATORS.iter().any(|r| r.eq_ignore_ascii_case(route)) {
+        Some(RouteKind::Orchestrator)
+    } else if route.eq_ignore_ascii_case(DISPATCHER) {
+        Some(RouteKind::Dispatcher)
+    } else {
+        Product::from_worker_route(route).map(RouteKind::Worker)
+    }
+}
+
+/// The request as the seed sent it, before the engine sees it.
+pub struct SeedCall {
+    pub action: Option<String>,
+    pub service: Option<String>,
+    pub tenant: Option<String>,
+    pub correlation_id: String,
+    pub idempotency_key: Option<String>,
+    pub params: Map<String, Value>,
+}
+
+pub async fn handle(
+    State(state): State<AppState>,
+    Path(route): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let query = query_pairs(&uri);
+    let mut call = SeedCall {
+        action: None,
+        service: None,
+        tenant: None,
+        correlation_id: uuid::Uuid::new_v4().to_string(),
+        idempotency_key: None,
+        params: Map::new(),
+    };
+    let result = async {
+        let kind = route_kind(&route).ok_or_else(|| {
+            ApiError::new(axum::http::StatusCode::NOT_FOUND, "UnknownRoute", format!("no function named '{route}'"))
+                .hint("use /api/DefenderXDR{Product}Worker, /api/{Product}Worker, /api/MainOrchestrator or /api/Gateway")
+        })?;
+        let principal = crate::auth::authenticate(&state, &headers, &query).await?;
+        let body = json_object(body).await?;
+        call = collect(&query, body, &headers);
+        let request = to_action_request(&call, kind, principal)?;
+        state.engine.execute(request).await.map_err(ApiError::from)
+    }
+    .await;
+    respond_seed(&state, &call, result, started)
+}
+
+/// Merge query string, body and nested `parameters` (later wins), lifting out the envelope keys.
+pub fn collect(query: &[(String, String)], body: Map<String, Value>, headers: &HeaderMap) -> SeedCall {
+    let mut merged: Map<String, Value> = Map::new();
+    for (k, v) in query {
+        merged.insert(k.clone(), Value::String(v.clone()));
+    }
+    let nested = body.iter().find(|(k, _)| k.eq_ignore_ascii_case("parameters")).map(|(_, v)| v.clone());
+    merged.extend(body);
+    if let Some(Value::Object(inner)) = nested {
+        merged.extend(inner);
+    }
+    let take = |names: &[&str]| -> Option<String> {
+        merged
+            .iter()
+            .find(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
+            .and_then(|(_, v)| match v {
+                Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+    };
+    let header_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(String::from);
+    SeedCall {
+        action: take(&["action"]),
+        service: take(&["service"]),
+        tenant: take(&["tenantId", "tenant_id", "tenant"]),
+        correlation_id: take(&["correlationId"]).unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        idempotency_key: header_key.or_else(|| take(&["idempotencyKey"])),
+        params: merged
+            .into_iter()
+            .filter(|(k, _)| !ENVELOPE_KEYS.contains(&k.to_ascii_lowercase().as_str()))
+            .collect(),
+    }
+}
+
+fn to_action_request(call: &SeedCall, kind: RouteKind, principal: engine::Principal) -> Result<ActionRequest, ApiError> {
+    let action = call.action.clone().ok_or_else(|| {
+        ApiError::bad_request("action", "action is required", "add \"action\": \"IsolateDevice\" (GET /v1/catalog lists them)")
+    })?;
+    let product = match (kind, &call.service) {
+        (RouteKind::Worker(p), _) => Some(p),
+        (_, Some(s)) => Some(Product::parse(s).ok_or_else(|| {
+            ApiError::bad_request(
+                "service",
+                format!("unknown service '{s}'"),
+                format!("use one of {}", Product::ALL.iter().map(|p| p.key()).collect::<Vec<_>>().join(", ")),
+            )
+        })?),
+        (RouteKind::Dispatcher, None) => Some(Product::Mde),
+        (RouteKind::Orchestrator, None) => None,
+    };
+    let tenant = call.tenant.clone().ok_or_else(|| {
+        ApiError::bad_request("tenantId", "tenantId is required", "add \"tenantId\": \"<Entra tenant GUID>\"")
+    })?;
+    Ok(ActionRequest {
+        tenant,
+        product,
+        action,
+        params: call.params.clone(),
+        principal,
+        idempotency_key: call.idempotency_key.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nested_parameters_and_query_merge() {
+        let q = vec![("tenantId".to_string(), "t1".to_string()), ("code".to_string(), "k".to_string())];
+        let body = json!({"action": "IsolateDevice", "parameters": {"deviceIds": "a,b"}, "comment": "x"});
+        let call = collect(&q, body.as_object().unwrap().clone(), &HeaderMap::new());
+        assert_eq!(call.tenant.as_deref(), Some("t1"));
+        assert_eq!(call.action.as_deref(), Some("IsolateDevice"));
+        assert_eq!(call.params.get("deviceIds"), Some(&json!("a,b")));
+        assert_eq!(call.params.get("comment"), Some(&json!("x")));
+        assert!(!call.params.contains_key("code"));
+        assert!(!call.params.contains_key("parameters"));
+    }
+
+    #[test]
+    fn worker_routes_name_their_product() {
+        assert!(matches!(route_kind("DefenderXDRMDEWorker"), Some(RouteKind::Worker(Product::Mde))));
+        assert!(matches!(route_kind("MDEWorker"), Some(RouteKind::Worker(Product::Mde))));
+        assert!(matches!(route_kind("EntraIDWorker"), Some(RouteKind::Worker(Product::EntraId))));
+        assert!(matches!(route_kind("mainorchestrator"), Some(RouteKind::Orchestrator)));
+        assert!(matches!(route_kind("DefenderC2Dispatcher"), Some(RouteKind::Dispatcher)));
+        assert!(route_kind("Nope").is_none());
+    }
+}

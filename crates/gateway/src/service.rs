@@ -1,0 +1,40 @@
+//! Service endpoints: liveness, readiness (store + each cloud's token endpoint) and metrics.
+
+use crate::AppState;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+pub async fn healthz() -> Response {
+    Json(json!({ "status": "ok" })).into_response()
+}
+
+/// Ready when the store answers and every configured tenant can get tokens for MDE and Graph.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let store_ok = state.engine.store().get_setting("readyz-probe").await.is_ok();
+    let mut checks = vec![json!({ "name": "store", "ok": store_ok })];
+    let mut ok = store_ok;
+    for creds in state.engine.tenants().all() {
+        for api in [upstream::Api::Mde, upstream::Api::Graph] {
+            let res = state.engine.upstream().check_token(creds, api).await;
+            ok &= res.is_ok();
+            checks.push(json!({
+                "name": format!("token:{}:{:?}", creds.tenant_id, api),
+                "ok": res.is_ok(),
+                "error": res.err().map(|e| e.to_string()),
+            }));
+        }
+    }
+    let code = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(json!({ "status": if ok { "ready" } else { "not ready" }, "checks": checks }))).into_response()
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let mut out = String::new();
+    if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &state.registry) {
+        return (StatusCode::INTERNAL_SERVER_ERROR, format!("metrics encoding failed: {e}")).into_response();
+    }
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], out).into_response()
+}

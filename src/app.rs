@@ -1,0 +1,132 @@
+//! Assembling a running gateway (store + upstream + engine + router) and the admin key.
+
+use anyhow::Context;
+use engine::{Engine, EngineMetrics, TenantDirectory, TrackerConfig};
+use gateway::{AppState, GatewayMetrics};
+use prometheus_client::registry::Registry;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use store::Store;
+use upstream::{Clouds, TenantCredentials, Upstream, UpstreamConfig, UpstreamMetrics};
+
+/// Everything needed to build a gateway.
+pub struct GatewaySettings {
+    pub data_dir: PathBuf,
+    pub clouds: Clouds,
+    pub extra_ca_pem: Option<String>,
+    pub tenants: Vec<TenantCredentials>,
+    pub poll_interval: Duration,
+    /// Lift the per-tenant budgets (benchmarks against a sandbox whose limits were lifted too).
+    pub unlimited_budgets: bool,
+}
+
+/// A built gateway, ready to serve.
+pub struct Gateway {
+    pub router: axum::Router,
+    pub engine: Engine,
+    pub upstream_metrics: Arc<UpstreamMetrics>,
+}
+
+pub fn db_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("riposte.db")
+}
+
+pub async fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    Store::open_sqlite(&db_path(data_dir)).await.context("opening the store")
+}
+
+pub async fn build(settings: GatewaySettings) -> anyhow::Result<Gateway> {
+    let store = open_store(&settings.data_dir).await?;
+    let mut registry = Registry::with_prefix("");
+    let upstream_metrics = Arc::new(UpstreamMetrics::new());
+    upstream_metrics.register(&mut registry);
+    let engine_metrics = Arc::new(EngineMetrics::default());
+    engine_metrics.register(&mut registry);
+    let gateway_metrics = Arc::new(GatewayMetrics::default());
+    gateway_metrics.register(&mut registry);
+
+    let mut config = UpstreamConfig { extra_ca_pem: settings.extra_ca_pem, ..UpstreamConfig::new(settings.clouds) };
+    if settings.unlimited_budgets {
+        config.budgets = upstream::Budgets::unlimited();
+    }
+    let upstream = Upstream::new(config, upstream_metrics.clone())
+    .context("building the upstream client")?;
+    let engine = Engine::new(
+        store,
+        upstream,
+        TenantDirectory::new(settings.tenants),
+        engine_metrics,
+        TrackerConfig { poll_interval: settings.poll_interval },
+    );
+    engine.start_tracking().await.context("resuming machine-action tracking")?;
+    let state = AppState { engine: engine.clone(), registry: Arc::new(registry), metrics: gateway_metrics };
+    Ok(Gateway { router: gateway::router(state), engine, upstream_metrics })
+}
+
+/// What `ensure_admin_key` did, so the caller can tell the user.
+pub enum AdminKey {
+    /// Taken from `RIPOSTE_ADMIN_KEY`.
+    FromEnv,
+    /// Generated now; this is the only time it is shown.
+    Generated(String),
+    /// Generated on an earlier start; only its hash is stored.
+    Existing,
+}
+
+/// The admin key: `RIPOSTE_ADMIN_KEY` if set, else generated on first start; stored hashed only.
+pub async fn ensure_admin_key(store: &Store) -> anyhow::Result<AdminKey> {
+    if let Ok(key) = std::env::var("RIPOSTE_ADMIN_KEY") {
+        if !key.trim().is_empty() {
+            store.set_setting(gateway::auth::ADMIN_KEY_SETTING, &gateway::auth::hash_key(&key)).await?;
+            return Ok(AdminKey::FromEnv);
+        }
+    }
+    if store.get_setting(gateway::auth::ADMIN_KEY_SETTING).await?.is_some() {
+        return Ok(AdminKey::Existing);
+    }
+    let key = gateway::auth::generate_key();
+    store.set_setting(gateway::auth::ADMIN_KEY_SETTING, &gateway::auth::hash_key(&key)).await?;
+    Ok(AdminKey::Generated(key))
+}
+
+/// Serve a router until Ctrl-C.
+pub async fn serve(router: axum::Router, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("serving")
+}
+
+pub async fn bind(addr: &str) -> anyhow::Result<(tokio::net::TcpListener, SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}
+
+/// Gateway settings that point every cloud at a running sandbox and use its tenants.
+pub fn sandbox_settings(sandbox: &sandbox::RunningSandbox, data_dir: PathBuf, poll_interval: Duration) -> anyhow::Result<GatewaySettings> {
+    let d = sandbox.describe();
+    let url = |s: &str| url::Url::parse(s).with_context(|| format!("sandbox endpoint '{s}'"));
+    Ok(GatewaySettings {
+        data_dir,
+        clouds: Clouds {
+            login: url(&d.endpoints.login)?,
+            graph: url(&d.endpoints.graph)?,
+            mde: url(&d.endpoints.mde)?,
+            arm: url(&d.endpoints.arm)?,
+        },
+        extra_ca_pem: sandbox.ca_pem().map(String::from),
+        tenants: d
+            .tenants
+            .iter()
+            .map(|t| crate::config::credentials(&t.tenant_id, &t.client_id, t.client_secret.clone()))
+            .collect(),
+        poll_interval,
+        unlimited_budgets: false,
+    })
+}

@@ -198,6 +198,19 @@ impl Verifier {
         self.expected_prev = row.hash.clone();
     }
 
+    /// Records a row whose columns could not even be decoded (wrong types written by hand).
+    /// The chain cannot be confirmed through it, so the next link is checked against its stored
+    /// hash if that much was readable.
+    pub(crate) fn unreadable(&mut self, seq: i64, hash: Option<String>, why: &str) {
+        self.rows += 1;
+        if seq > self.expected_seq {
+            self.problem(format!("seq {}..{} missing (rows deleted)", self.expected_seq, seq - 1));
+        }
+        self.problem(format!("seq {seq}: unreadable row ({why}) (row modified)"));
+        self.expected_seq = seq + 1;
+        self.expected_prev = hash.unwrap_or_default();
+    }
+
     /// Compares the last row with the recorded head and produces the report.
     pub(crate) fn finish(mut self, head: Option<Head>) -> VerifyReport {
         let last_seq = self.expected_seq - 1;

@@ -1,1 +1,194 @@
-//! store
+//! Persistence for Riposte: API keys, settings, operations and the hash-chained audit log.
+//!
+//! The store keeps data; it never decides business rules and never sees secrets (callers pass
+//! key hashes and redacted params). [`Store`] is the only entry point; it wraps one back end
+//! (SQLite today, PostgreSQL later) so callers never name a database type.
+//!
+//! Invariants this crate upholds:
+//! * a call returns only after its transaction committed (durable before irreversible);
+//! * audit appends are serialised, so the chain never forks; `verify_audit` detects modified,
+//!   deleted (middle or tail), inserted and reordered rows;
+//! * timestamps are UTC with microsecond precision and JSON is stored canonically, so the same
+//!   record hashes the same on every back end.
+
+mod chain;
+mod codec;
+mod error;
+mod model;
+mod sqlite;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sqlx::sqlite::SqlitePool;
+use uuid::Uuid;
+
+pub use error::StoreError;
+pub use model::{
+    ApiKey, AuditFilter, AuditRecord, NewAuditEvent, NewKey, NewOperation, Operation, OperationFilter,
+    OperationUpdate, VerifyReport,
+};
+
+/// Handle to the database. Cheap to clone: clones share the pool and the audit writer lock.
+#[derive(Clone, Debug)]
+pub struct Store {
+    backend: Backend,
+    /// Serialises audit appends inside this process, so concurrent appends queue here instead
+    /// of spinning on the database write lock. The database transaction still guards against
+    /// other processes sharing the file.
+    audit_writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// The database behind a [`Store`]. A `Postgres(PgPool)` variant is planned; every method
+/// matches exhaustively so adding it is a compile error until each operation is implemented.
+#[derive(Clone, Debug)]
+enum Backend {
+    Sqlite(SqlitePool),
+}
+
+impl Store {
+    fn new(backend: Backend) -> Store {
+        Store {
+            backend,
+            audit_writer: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// Opens the SQLite database at `path`, creating the file and its directory if missing,
+    /// and applies pending migrations.
+    pub async fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
+        Ok(Store::new(Backend::Sqlite(sqlite::open_file(path).await?)))
+    }
+
+    /// A fresh, private in-memory database (tests, dry runs). Gone when the last clone drops.
+    pub async fn in_memory() -> Result<Store, StoreError> {
+        Ok(Store::new(Backend::Sqlite(sqlite::open_memory().await?)))
+    }
+
+    /// Closes all connections (waits for in-flight queries), e.g. before the process exits.
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite(p) => p.close().await,
+        }
+    }
+
+    // ---- API keys -------------------------------------------------------------------------
+
+    /// Stores a new key. A name already used by an active key is a `Conflict`.
+    pub async fn create_key(&self, k: NewKey) -> Result<ApiKey, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::create_key(p, k).await,
+        }
+    }
+
+    /// The active (not revoked) key with this hash, if any.
+    pub async fn key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::key_by_hash(p, key_hash).await,
+        }
+    }
+
+    /// All keys, revoked ones included, oldest first.
+    pub async fn list_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::list_keys(p).await,
+        }
+    }
+
+    /// Revokes the active key with this name; `false` if there was none.
+    pub async fn revoke_key(&self, name: &str) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::revoke_key(p, name).await,
+        }
+    }
+
+    // ---- settings -------------------------------------------------------------------------
+
+    /// A small configuration value stored with the data (e.g. `admin_key_hash`).
+    pub async fn get_setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::get_setting(p, key).await,
+        }
+    }
+
+    /// Inserts or replaces a setting.
+    pub async fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::set_setting(p, key, value).await,
+        }
+    }
+
+    // ---- operations -----------------------------------------------------------------------
+
+    /// Records an accepted action request. Returns once committed, so the engine may then call
+    /// upstream. A reused `(tenant, idempotency_key)` or id is a `Conflict`.
+    pub async fn insert_operation(&self, op: NewOperation) -> Result<Operation, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::insert_operation(p, op).await,
+        }
+    }
+
+    /// The operation a tenant created with this idempotency key, if any.
+    pub async fn operation_by_idempotency(&self, tenant: &str, key: &str) -> Result<Option<Operation>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::operation_by_idempotency(p, tenant, key).await,
+        }
+    }
+
+    pub async fn get_operation(&self, id: Uuid) -> Result<Option<Operation>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::get_operation(p, id).await,
+        }
+    }
+
+    /// Applies an update atomically: status replaced, `result`/`error`/`tracking` replaced only
+    /// when `Some`, request ids appended without duplicates. Unknown id is `NotFound`.
+    pub async fn update_operation(&self, id: Uuid, u: OperationUpdate) -> Result<Operation, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::update_operation(p, id, u).await,
+        }
+    }
+
+    /// Operations in any of `statuses`, oldest first: what a restarted tracker must resume.
+    /// `limit <= 0` means the default (100).
+    pub async fn operations_in_status(&self, statuses: &[&str], limit: i64) -> Result<Vec<Operation>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::operations_in_status(p, statuses, limit).await,
+        }
+    }
+
+    /// Operations matching the filter, newest first.
+    pub async fn list_operations(&self, f: OperationFilter) -> Result<Vec<Operation>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::list_operations(p, f).await,
+        }
+    }
+
+    // ---- audit ----------------------------------------------------------------------------
+
+    /// Appends one record to the hash chain and returns it with its `seq` and `hash`.
+    pub async fn append_audit(&self, e: NewAuditEvent) -> Result<AuditRecord, StoreError> {
+        let _writer = self.audit_writer.lock().await;
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::append_audit(p, &e).await,
+        }
+    }
+
+    /// The newest `limit` records matching the filter, oldest first (newest last).
+    pub async fn query_audit(&self, f: AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::query_audit(p, f).await,
+        }
+    }
+
+    /// Recomputes every hash and link and compares the tail with the recorded head.
+    /// Tampering is reported in the result (`ok == false`), not as an error.
+    pub async fn verify_audit(&self) -> Result<VerifyReport, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::verify_audit(p).await,
+        }
+    }
+}

@@ -96,23 +96,10 @@ impl Clouds {
 
 /// Parses one of the literal production URLs above.
 ///
-/// The literals are valid URLs (a unit test parses each), so the fallback branch is
-/// unreachable in practice; it degrades to a `data:` URL that `validate` rejects rather
-/// than panicking.
+/// The only `expect` in the crate: the argument is a compile-time literal that is a valid URL
+/// (the `production_urls_parse` test proves each one), so this cannot fail at run time.
 fn known_url(literal: &'static str) -> Url {
-    Url::parse(literal).unwrap_or_else(|_| {
-        Url::parse("data:,invalid-builtin-url").unwrap_or_else(|_| unreachable_url())
-    })
-}
-
-/// Last resort for [`known_url`]; `file:///` always parses.
-fn unreachable_url() -> Url {
-    Url::from_file_path("/").unwrap_or_else(|()| unreachable_url_loop())
-}
-
-/// Never reached: `Url::from_file_path("/")` succeeds on every platform we build for.
-fn unreachable_url_loop() -> Url {
-    unreachable_url()
+    Url::parse(literal).expect("built-in production URL literal is valid")
 }
 
 /// Which documented rate limit a call draws from, beyond its family's default.

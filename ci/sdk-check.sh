@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Starts `riposte sandbox --tls`, then runs Microsoft's own Python SDKs against it (ci/sdk_check.py).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/riposte-ci-target}"
+
+VENV="${RIPOSTE_SDK_VENV:-/tmp/riposte-sdk-venv}"
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/pip" install --quiet --disable-pip-version-check azure-identity==1.27.0 msgraph-sdk==1.65.0
+
+cargo build --quiet --bin riposte
+WORK=$(mktemp -d)
+"$CARGO_TARGET_DIR/debug/riposte" sandbox --tls --listen 127.0.0.1:0 --describe "$WORK/describe.json" >"$WORK/sandbox.log" 2>&1 &
+PID=$!
+trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+for _ in $(seq 1 100); do
+  python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$WORK/describe.json" 2>/dev/null && break
+  sleep 0.1
+done
+[ -s "$WORK/describe.json" ] || { cat "$WORK/sandbox.log"; echo "sandbox did not start"; exit 1; }
+"$VENV/bin/python" ci/sdk_check.py "$WORK/describe.json"

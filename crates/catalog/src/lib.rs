@@ -11,6 +11,8 @@ mod entra;
 mod lookup;
 mod mde;
 pub mod params;
+#[cfg(test)]
+mod tests;
 
 pub use lookup::{Catalog, Resolved, ResolveError};
 pub use params::{ParamError, ParamKind, ParamSpec, Params};
@@ -131,11 +133,15 @@ pub struct Call {
     pub each: Option<&'static str>,
     /// Follow `@odata.nextLink` and gather every page.
     pub paged: bool,
+    /// OData equality clauses built from params: (upstream field, canonical param). Each present
+    /// param adds `field eq 'value'` to `$filter`, joined with `and` to any caller filter; this is
+    /// how the seed's `machineId` on a list becomes a real filter.
+    pub filter_eq: &'static [(&'static str, &'static str)],
 }
 
 impl Call {
     pub const fn new(api: Api, method: Method, path: &'static str) -> Call {
-        Call { api, method, path, query: &[], body: &[], each: None, paged: false }
+        Call { api, method, path, query: &[], body: &[], each: None, paged: false, filter_eq: &[] }
     }
     pub const fn body(mut self, body: &'static [(&'static str, BodyValue)]) -> Call {
         self.body = body;
@@ -151,6 +157,10 @@ impl Call {
     }
     pub const fn paged(mut self) -> Call {
         self.paged = true;
+        self
+    }
+    pub const fn filter_eq(mut self, clauses: &'static [(&'static str, &'static str)]) -> Call {
+        self.filter_eq = clauses;
         self
     }
 }
@@ -186,6 +196,11 @@ pub struct ActionSpec {
 impl ActionSpec {
     pub fn is_supported(&self) -> bool {
         !matches!(self.plan, Plan::Unsupported { .. })
+    }
+
+    /// Check raw request parameters against this action's declarations (see [`params::validate`]).
+    pub fn validate(&self, raw: &serde_json::Map<String, serde_json::Value>) -> Result<Params, ParamError> {
+        params::validate(self, raw)
     }
 
     /// The JSON row of `riposte catalog --json` and `GET /v1/catalog`.

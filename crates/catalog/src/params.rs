@@ -71,3 +71,823 @@ impl ParamSpec {
         })
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+// ---------------------------------------------------------------------------------------------
+
+use crate::ActionSpec;
+use serde_json::{Map, Value};
+use std::net::IpAddr;
+
+/// Most devices one request may name; keeps a fan-out within MDE's 100 calls/minute budget reach.
+pub const MAX_DEVICE_IDS: usize = 500;
+/// Longest `$filter` we forward; longer ones are almost always a bug in the caller.
+pub const MAX_FILTER_CHARS: usize = 2000;
+/// How much of a bad value an error message echoes back (never the whole of a huge input).
+const ECHO_CHARS: usize = 60;
+
+/// Check a raw parameter object against an action's declared parameters.
+///
+/// Keys match the canonical name or any alias, ignoring case and `_`/`-`/space/`$` differences;
+/// keys the action does not declare are ignored (seed requests carry `tenantId`, `service`, ...
+/// alongside). `null` and blank strings count as absent, so defaults apply to them.
+pub fn validate(spec: &ActionSpec, raw: &Map<String, Value>) -> Result<Params, ParamError> {
+    let mut params = Params::new();
+    for p in spec.params {
+        let value = match p.find(raw)? {
+            Some(v) => Some(p.check(v)?),
+            None => p.default_value()?,
+        };
+        match value {
+            Some(v) => {
+                params.insert(p.name, v);
+            }
+            None if p.required => return Err(p.missing()),
+            None => {}
+        }
+    }
+    Ok(params)
+}
+
+/// Case- and separator-insensitive form of a name: `"Isolate Device"`, `"isolate_device"` and
+/// `"IsolateDevice"` all become `"isolatedevice"`. Used for action names and parameter keys.
+pub fn normalize(name: &str) -> String {
+    name.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+impl ParamSpec {
+    /// Every spelling this parameter accepts, canonical first.
+    pub fn spellings(&self) -> impl Iterator<Item = &'static str> + use<> {
+        std::iter::once(self.name).chain(self.aliases.iter().copied())
+    }
+
+    /// The raw value given for this parameter, if any. Two spellings with different values are
+    /// refused rather than guessed between: picking the wrong device to isolate is worse than a 400.
+    fn find<'a>(&self, raw: &'a Map<String, Value>) -> Result<Option<&'a Value>, ParamError> {
+        let wanted: Vec<String> = self.spellings().map(normalize).collect();
+        let mut found: Option<(&'a str, &'a Value)> = None;
+        for (key, value) in raw {
+            if is_absent(value) || !wanted.contains(&normalize(key)) {
+                continue;
+            }
+            match found {
+                Some((first, v)) if v != value => return Err(self.conflict(first, key)),
+                Some(_) => {}
+                None => found = Some((key, value)),
+            }
+        }
+        Ok(found.map(|(_, v)| v))
+    }
+
+    /// Validate and normalise one present value.
+    fn check(&self, value: &Value) -> Result<Value, ParamError> {
+        check_kind(self.kind, value).map_err(|p| self.error(p))
+    }
+
+    /// The declared default, parsed as the kind would parse a caller's value.
+    fn default_value(&self) -> Result<Option<Value>, ParamError> {
+        let Some(default) = self.default else {
+            return Ok(None);
+        };
+        let value = check_kind(self.kind, &Value::String(default.to_string())).map_err(|p| ParamError {
+            field: self.name.to_string(),
+            message: format!("the catalog default '{default}' is invalid: {}", p.message),
+            hint: "this is a Riposte bug; pass the parameter explicitly".to_string(),
+        })?;
+        Ok(Some(value))
+    }
+
+    fn missing(&self) -> ParamError {
+        let others: Vec<&str> = self.aliases.iter().copied().filter(|a| !a.eq_ignore_ascii_case(self.name)).collect();
+        let also =
+            if others.is_empty() { String::new() } else { format!(" (also accepted as: {})", others.join(", ")) };
+        ParamError {
+            field: self.name.to_string(),
+            message: "is required".to_string(),
+            hint: format!("e.g. \"{}\": {}{also}", self.name, example(self.kind)),
+        }
+    }
+
+    fn conflict(&self, first: &str, second: &str) -> ParamError {
+        ParamError {
+            field: self.name.to_string(),
+            message: format!("given twice with different values, as '{first}' and '{second}'"),
+            hint: format!("send it once, as \"{}\"", self.name),
+        }
+    }
+
+    fn error(&self, p: Problem) -> ParamError {
+        ParamError { field: self.name.to_string(), message: p.message, hint: p.hint }
+    }
+}
+
+fn is_absent(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+/// What is wrong with a value and how to fix it; the field name is added by the caller.
+struct Problem {
+    message: String,
+    hint: String,
+}
+
+fn problem(message: impl Into<String>, hint: impl Into<String>) -> Problem {
+    Problem { message: message.into(), hint: hint.into() }
+}
+
+/// A sample value for a kind, as JSON text, for hints.
+fn example(kind: ParamKind) -> String {
+    match kind {
+        ParamKind::DeviceId => "\"1e5bc9d7e413ddd7902c2932e418702b84d0cc07\"".into(),
+        ParamKind::DeviceIds => {
+            "\"1e5bc9d7e413ddd7902c2932e418702b84d0cc07,7bf0...\" or [\"1e5b...\", \"7bf0...\"]".into()
+        }
+        ParamKind::UserRef => "\"alice@contoso.com\" or \"6f1c52a4-3c0e-4b8a-9a1e-2d7f0b5c9e31\"".into(),
+        ParamKind::ActionId | ParamKind::Guid => "\"6f1c52a4-3c0e-4b8a-9a1e-2d7f0b5c9e31\"".into(),
+        ParamKind::Sha1 => "\"87662bc3d60e4200ceaf7aae249d1c343f4b83c9\"".into(),
+        ParamKind::Sha256 => "\"<64 hex characters>\"".into(),
+        ParamKind::Md5 => "\"<32 hex characters>\"".into(),
+        ParamKind::Ip => "\"203.0.113.7\"".into(),
+        ParamKind::Enum { values } => format!("\"{}\"", values.first().copied().unwrap_or("")),
+        ParamKind::Text { .. } => "\"free text\"".into(),
+        ParamKind::ODataFilter => "\"healthStatus eq 'Active'\"".into(),
+        ParamKind::Int { min, .. } => min.to_string(),
+        ParamKind::Bool => "true".into(),
+    }
+}
+
+fn check_kind(kind: ParamKind, value: &Value) -> Result<Value, Problem> {
+    match kind {
+        ParamKind::DeviceId => device_id_value(value),
+        ParamKind::DeviceIds => device_ids(value),
+        ParamKind::UserRef => text_of(value, "a user object id or UPN").and_then(user_ref),
+        ParamKind::ActionId | ParamKind::Guid => text_of(value, "a GUID").and_then(|s| guid(s).map(Value::String)),
+        ParamKind::Sha1 => hash(value, "SHA-1", 40),
+        ParamKind::Sha256 => hash(value, "SHA-256", 64),
+        ParamKind::Md5 => hash(value, "MD5", 32),
+        ParamKind::Ip => text_of(value, "an IP address").and_then(ip),
+        ParamKind::Enum { values } => text_of(value, "one of the listed values").and_then(|s| enum_value(s, values)),
+        ParamKind::Text { max } => free_text(value, max),
+        ParamKind::ODataFilter => text_of(value, "an OData $filter expression").and_then(odata_filter),
+        ParamKind::Int { min, max } => int(value, min, max),
+        ParamKind::Bool => boolean(value),
+    }
+}
+
+/// The trimmed string inside a JSON string; other JSON types are refused, naming what came.
+fn text_of<'a>(value: &'a Value, wanted: &str) -> Result<&'a str, Problem> {
+    match value {
+        Value::String(s) => Ok(s.trim()),
+        other => Err(problem(
+            format!("must be a string, got {}", json_type(other)),
+            format!("send {wanted} as a JSON string"),
+        )),
+    }
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A bad value quoted for a message, cut short so huge inputs do not bloat the answer.
+fn echo(s: &str) -> String {
+    let mut cut: String = s.chars().take(ECHO_CHARS).collect();
+    if s.chars().nth(ECHO_CHARS).is_some() {
+        cut.push('…');
+    }
+    cut
+}
+
+fn is_hex(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A single device id; a one-element array is tolerated because list-style callers send one.
+fn device_id_value(value: &Value) -> Result<Value, Problem> {
+    let s = match value {
+        Value::Array(items) if items.len() == 1 => text_of(&items[0], "a device id")?,
+        Value::Array(_) => {
+            return Err(problem(
+                "takes one device id, got a list",
+                "send a single 40-hex machine id; use the deviceIds form of a bulk action for several",
+            ));
+        }
+        other => text_of(other, "a 40-hex machine id")?,
+    };
+    device_id(s).map(Value::String)
+}
+
+/// MDE machine ids are SHA-1-shaped: 40 hex characters. Normalised to lowercase.
+fn device_id(s: &str) -> Result<String, Problem> {
+    let s = s.trim();
+    if s.len() == 40 && is_hex(s) {
+        return Ok(s.to_ascii_lowercase());
+    }
+    let hint = if guid(s).is_ok() {
+        "that looks like an Entra/Intune device id (GUID); MDE wants its own 40-hex machine id (see GetAllDevices, field `id`)"
+    } else {
+        "an MDE machine id is 40 hex characters, e.g. 1e5bc9d7e413ddd7902c2932e418702b84d0cc07 (see GetAllDevices, field `id`)"
+    };
+    Err(problem(
+        format!("'{}' is not an MDE machine id ({} characters, expected 40 hex)", echo(s), s.chars().count()),
+        hint,
+    ))
+}
+
+/// Device ids as a comma-separated string or a JSON array; trimmed, empty entries skipped,
+/// de-duplicated in order, between 1 and [`MAX_DEVICE_IDS`].
+fn device_ids(value: &Value) -> Result<Value, Problem> {
+    let raw: Vec<&str> = match value {
+        Value::String(s) => s.split(',').collect(),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::String(s) => Ok(s.as_str()),
+                other => Err(problem(
+                    format!("element {i} must be a string, got {}", json_type(other)),
+                    "send an array of 40-hex machine id strings",
+                )),
+            })
+            .collect::<Result<_, _>>()?,
+        other => {
+            return Err(problem(
+                format!("must be a comma-separated string or an array of strings, got {}", json_type(other)),
+                format!("e.g. {}", example(ParamKind::DeviceIds)),
+            ));
+        }
+    };
+    let mut ids: Vec<String> = Vec::new();
+    for (i, s) in raw.iter().enumerate() {
+        if s.trim().is_empty() {
+            continue;
+        }
+        let id = device_id(s).map_err(|p| problem(format!("element {i}: {}", p.message), p.hint))?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+        if ids.len() > MAX_DEVICE_IDS {
+            return Err(problem(
+                format!("names more than {MAX_DEVICE_IDS} devices"),
+                format!("split the request into batches of at most {MAX_DEVICE_IDS}, or use a bulk job"),
+            ));
+        }
+    }
+    if ids.is_empty() {
+        return Err(problem("names no device", format!("e.g. {}", example(ParamKind::DeviceIds))));
+    }
+    Ok(Value::Array(ids.into_iter().map(Value::String).collect()))
+}
+
+/// A GUID in 8-4-4-4-12 form (braces tolerated), normalised to lowercase without braces.
+fn guid(s: &str) -> Result<String, Problem> {
+    let inner = s.strip_prefix('{').and_then(|r| r.strip_suffix('}')).unwrap_or(s);
+    let groups: Vec<&str> = inner.split('-').collect();
+    let shape_ok = groups.len() == 5 && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && is_hex(g));
+    if shape_ok {
+        return Ok(inner.to_ascii_lowercase());
+    }
+    Err(problem(
+        format!("'{}' is not a GUID", echo(s)),
+        "a GUID looks like 6f1c52a4-3c0e-4b8a-9a1e-2d7f0b5c9e31 (8-4-4-4-12 hex digits)",
+    ))
+}
+
+/// An Entra user: object id (GUID) or user principal name (`user@domain.tld`).
+fn user_ref(s: &str) -> Result<Value, Problem> {
+    if let Ok(id) = guid(s) {
+        return Ok(Value::String(id));
+    }
+    if is_upn(s) {
+        return Ok(Value::String(s.to_string()));
+    }
+    Err(problem(
+        format!("'{}' is neither a user object id (GUID) nor a UPN", echo(s)),
+        "give the user's UPN, e.g. alice@contoso.com, or their object id, e.g. 6f1c52a4-3c0e-4b8a-9a1e-2d7f0b5c9e31",
+    ))
+}
+
+/// Entra UPNs: one `@`, a non-empty local part, a dotted domain; no spaces or control
+/// characters; at most 113 characters (64 + `@` + 48, Entra's limit).
+fn is_upn(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    let clean =
+        |t: &str| !t.is_empty() && !t.chars().any(|c| c.is_whitespace() || c.is_control() || c == '@' || c == '/');
+    s.chars().count() <= 113
+        && clean(local)
+        && clean(domain)
+        && domain.contains('.')
+        && domain.split('.').all(|label| !label.is_empty())
+}
+
+/// A hex digest of the given algorithm and length; normalised to lowercase.
+fn hash(value: &Value, algo: &str, want: usize) -> Result<Value, Problem> {
+    let s = text_of(value, &format!("a {algo} hex digest"))?;
+    let got = s.chars().count();
+    if got != want {
+        let guess = match got {
+            32 => " (that length is an MD5)",
+            40 => " (that length is a SHA-1)",
+            64 => " (that length is a SHA-256)",
+            _ => "",
+        };
+        return Err(problem(
+            format!("must be {want} hex characters ({algo}), got {got}{guess}"),
+            format!("send the file's {algo} digest as {want} hex characters"),
+        ));
+    }
+    if let Some((i, c)) = s.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
+        return Err(problem(
+            format!("has a non-hex character '{}' at position {i}", c.escape_default()),
+            format!("a {algo} digest uses only 0-9 and a-f"),
+        ));
+    }
+    Ok(Value::String(s.to_ascii_lowercase()))
+}
+
+/// One IPv4 or IPv6 address; ranges are refused because the actions using this kind act on one
+/// address (Microsoft's indicator API rejects CIDR with `InvalidIpAddress`).
+fn ip(s: &str) -> Result<Value, Problem> {
+    if let Some((addr, bits)) = s.split_once('/') {
+        return Err(problem(
+            format!("'{}' is a CIDR range; a single address is expected", echo(s)),
+            format!("drop the '/{}' suffix and send one address, e.g. \"{}\"", echo(bits), echo(addr.trim())),
+        ));
+    }
+    s.parse::<IpAddr>().map(|a| Value::String(a.to_string())).map_err(|_| {
+        problem(
+            format!("'{}' is not an IPv4 or IPv6 address", echo(s)),
+            "send one address, e.g. \"203.0.113.7\" or \"2001:db8::1\"",
+        )
+    })
+}
+
+/// Case-insensitive match, answered in the declared spelling (MDE body values are case-sensitive).
+fn enum_value(s: &str, values: &[&'static str]) -> Result<Value, Problem> {
+    let wanted = normalize(s);
+    values.iter().find(|v| normalize(v) == wanted).map(|v| Value::String((*v).to_string())).ok_or_else(|| {
+        problem(
+            format!("'{}' is not one of: {}", echo(s), values.join(", ")),
+            format!("use one of {} (case does not matter)", values.join(" | ")),
+        )
+    })
+}
+
+/// Bounded free text; numbers and booleans are taken as their text since forms send them so.
+fn free_text(value: &Value, max: usize) -> Result<Value, Problem> {
+    let s = match value {
+        Value::String(s) => s.trim().to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        other => {
+            return Err(problem(format!("must be text, got {}", json_type(other)), "send a JSON string"));
+        }
+    };
+    let got = s.chars().count();
+    if got > max {
+        return Err(problem(
+            format!("is {got} characters long; at most {max} allowed"),
+            format!("shorten it to {max} characters"),
+        ));
+    }
+    Ok(Value::String(s))
+}
+
+fn odata_filter(s: &str) -> Result<Value, Problem> {
+    let got = s.chars().count();
+    if got > MAX_FILTER_CHARS {
+        return Err(problem(
+            format!("is {got} characters long; at most {MAX_FILTER_CHARS} allowed"),
+            "narrow the filter, or fetch everything and filter locally",
+        ));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(problem(
+            "contains control characters",
+            "remove tabs, newlines and other control characters from the filter",
+        ));
+    }
+    Ok(Value::String(s.to_string()))
+}
+
+/// A whole number in range, given as a JSON number or a numeric string.
+fn int(value: &Value, min: i64, max: i64) -> Result<Value, Problem> {
+    let range_hint = format!("send a whole number from {min} to {max}");
+    let n = match value {
+        Value::Number(n) => n.as_i64().or_else(|| whole_f64(n.as_f64())),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        other => {
+            return Err(problem(format!("must be a number, got {}", json_type(other)), range_hint));
+        }
+    };
+    let Some(n) = n else {
+        return Err(problem(format!("'{}' is not a whole number", echo(&scalar(value))), range_hint));
+    };
+    if n < min || n > max {
+        return Err(problem(format!("{n} is out of range {min}..={max}"), range_hint));
+    }
+    Ok(Value::from(n))
+}
+
+/// `5.0` is accepted as 5; fractions and values beyond i64 are not.
+fn whole_f64(f: Option<f64>) -> Option<i64> {
+    let f = f?;
+    let in_range = f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64;
+    in_range.then_some(f as i64)
+}
+
+fn scalar(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn boolean(value: &Value) -> Result<Value, Problem> {
+    let hint = "send true or false (a JSON boolean or the string \"true\"/\"false\")";
+    match value {
+        Value::Bool(b) => Ok(Value::Bool(*b)),
+        Value::String(s) if s.trim().eq_ignore_ascii_case("true") => Ok(Value::Bool(true)),
+        Value::String(s) if s.trim().eq_ignore_ascii_case("false") => Ok(Value::Bool(false)),
+        Value::String(s) => Err(problem(format!("'{}' is not a boolean", echo(s)), hint)),
+        other => Err(problem(format!("must be a boolean, got {}", json_type(other)), hint)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Catalog, Product};
+    use serde_json::json;
+
+    const DEV_A: &str = "1e5bc9d7e413ddd7902c2932e418702b84d0cc07";
+    const DEV_B: &str = "7bf0a1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8";
+    const GUID: &str = "6f1c52a4-3c0e-4b8a-9a1e-2d7f0b5c9e31";
+
+    fn spec(product: Product, name: &str) -> &'static ActionSpec {
+        Catalog::global().get(product, name).expect("declared action")
+    }
+
+    fn raw(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    fn mde(name: &str, v: Value) -> Result<Params, ParamError> {
+        validate(spec(Product::Mde, name), &raw(v))
+    }
+
+    fn entra(name: &str, v: Value) -> Result<Params, ParamError> {
+        validate(spec(Product::EntraId, name), &raw(v))
+    }
+
+    fn check(kind: ParamKind, v: Value) -> Result<Value, String> {
+        check_kind(kind, &v).map_err(|p| format!("{} | {}", p.message, p.hint))
+    }
+
+    // --- Presence, aliases, defaults ------------------------------------------------------
+
+    #[test]
+    fn missing_device_ids_is_required_and_names_every_alias() {
+        let err = mde("IsolateDevice", json!({"tenantId": "t", "action": "IsolateDevice"})).unwrap_err();
+        assert_eq!(err.field, "deviceIds");
+        assert_eq!(err.message, "is required");
+        assert!(err.hint.starts_with("e.g. \"deviceIds\""), "{}", err.hint);
+        for alias in ["deviceId", "machineId", "machineIds"] {
+            assert!(err.hint.contains(alias), "hint should name {alias}: {}", err.hint);
+        }
+    }
+
+    #[test]
+    fn null_and_blank_count_as_missing() {
+        for v in [json!(null), json!(""), json!("   ")] {
+            let err = mde("IsolateDevice", json!({ "deviceIds": v })).unwrap_err();
+            assert_eq!(err.message, "is required");
+        }
+    }
+
+    #[test]
+    fn defaults_apply_and_enums_take_canonical_spelling() {
+        let p = mde("IsolateDevice", json!({ "machineId": DEV_A })).unwrap();
+        assert_eq!(p["deviceIds"], json!([DEV_A]));
+        assert_eq!(p["comment"], json!("Isolated by Riposte"));
+        assert_eq!(p["isolationType"], json!("Full"));
+
+        let p =
+            mde("IsolateDevice", json!({ "DeviceIds": DEV_A, "IsolationType": "selective", "Comment": "c" })).unwrap();
+        assert_eq!(p["isolationType"], json!("Selective"));
+        assert_eq!(p["comment"], json!("c"));
+
+        let p = mde("RunAntivirusScan", json!({ "deviceIds": DEV_A })).unwrap();
+        assert_eq!(p["scanType"], json!("Quick"));
+    }
+
+    #[test]
+    fn key_matching_ignores_case_and_separators() {
+        for key in ["deviceIds", "DEVICEIDS", "device_ids", "Device-Ids", "machine_id"] {
+            let p = mde("UnisolateDevice", json!({ key: DEV_A })).unwrap();
+            assert_eq!(p["deviceIds"], json!([DEV_A]), "key {key}");
+        }
+        let p = mde("CancelAction", json!({ "machineActionId": GUID, "reason": "why" })).unwrap();
+        assert_eq!(p["actionId"], json!(GUID));
+        assert_eq!(p["comment"], json!("why"));
+        let p = mde("GetAllDevices", json!({ "$filter": "healthStatus eq 'Active'", "$top": "5" })).unwrap();
+        assert_eq!(p["filter"], json!("healthStatus eq 'Active'"));
+        assert_eq!(p["top"], json!(5));
+    }
+
+    #[test]
+    fn two_spellings_with_different_values_are_refused() {
+        let err = mde("IsolateDevice", json!({ "deviceIds": DEV_A, "machineId": DEV_B })).unwrap_err();
+        assert_eq!(err.field, "deviceIds");
+        assert!(err.message.contains("given twice"), "{}", err.message);
+        // The same value twice is harmless.
+        assert!(mde("IsolateDevice", json!({ "deviceIds": DEV_A, "machineId": DEV_A })).is_ok());
+    }
+
+    #[test]
+    fn unknown_keys_are_ignored() {
+        let p =
+            mde("GetDeviceInfo", json!({ "deviceId": DEV_A, "service": "MDE", "tenantId": "x", "junk": {"a": [1]} }))
+                .unwrap();
+        assert_eq!(p.len(), 1);
+    }
+
+    // --- Device ids -------------------------------------------------------------------------
+
+    #[test]
+    fn malformed_device_id_is_named_with_a_hint() {
+        let err = mde("IsolateDevice", json!({ "deviceIds": "not-a-machine" })).unwrap_err();
+        assert_eq!(err.field, "deviceIds");
+        assert!(err.message.contains("element 0") && err.message.contains("not-a-machine"), "{}", err.message);
+        assert!(err.hint.contains("40 hex"), "{}", err.hint);
+        let err = mde("GetDeviceInfo", json!({ "deviceId": GUID })).unwrap_err();
+        assert!(err.hint.contains("GUID"), "a GUID gets the Entra/Intune hint: {}", err.hint);
+    }
+
+    #[test]
+    fn comma_string_and_array_agree() {
+        let upper = DEV_B.to_ascii_uppercase();
+        let from_string =
+            mde("IsolateDevice", json!({ "deviceIds": format!(" {DEV_A} ,{upper},, {DEV_A},") })).unwrap();
+        let from_array = mde("IsolateDevice", json!({ "deviceIds": [DEV_A, upper, "", DEV_A] })).unwrap();
+        assert_eq!(from_string["deviceIds"], json!([DEV_A, DEV_B]));
+        assert_eq!(from_string["deviceIds"], from_array["deviceIds"]);
+    }
+
+    #[test]
+    fn device_ids_errors_name_the_bad_element() {
+        let err = check(ParamKind::DeviceIds, json!([DEV_A, 7])).unwrap_err();
+        assert!(err.contains("element 1") && err.contains("number"), "{err}");
+        let err = check(ParamKind::DeviceIds, json!(format!("{DEV_A},{DEV_B},zz"))).unwrap_err();
+        assert!(err.contains("element 2") && err.contains("'zz'"), "{err}");
+        let err = check(ParamKind::DeviceIds, json!([" ", ""])).unwrap_err();
+        assert!(err.contains("names no device"), "{err}");
+        let err = check(ParamKind::DeviceIds, json!({"id": DEV_A})).unwrap_err();
+        assert!(err.contains("object"), "{err}");
+    }
+
+    #[test]
+    fn device_ids_are_capped() {
+        let many: Vec<String> = (0..=MAX_DEVICE_IDS).map(|i| format!("{i:040x}")).collect();
+        let err = check(ParamKind::DeviceIds, json!(many)).unwrap_err();
+        assert!(err.contains("more than 500"), "{err}");
+        let ok: Vec<String> = many[..MAX_DEVICE_IDS].to_vec();
+        assert_eq!(check(ParamKind::DeviceIds, json!(ok)).unwrap().as_array().map(Vec::len), Some(500));
+        // Duplicates do not count against the cap.
+        let dup = vec![DEV_A; 2000];
+        assert_eq!(check(ParamKind::DeviceIds, json!(dup)).unwrap(), json!([DEV_A]));
+    }
+
+    #[test]
+    fn single_device_id_tolerates_a_one_element_list() {
+        assert_eq!(check(ParamKind::DeviceId, json!([DEV_A])).unwrap(), json!(DEV_A));
+        assert!(check(ParamKind::DeviceId, json!([DEV_A, DEV_B])).unwrap_err().contains("one device id"));
+        assert_eq!(check(ParamKind::DeviceId, json!(DEV_A.to_ascii_uppercase())).unwrap(), json!(DEV_A));
+    }
+
+    // --- Users, GUIDs ---------------------------------------------------------------------
+
+    #[test]
+    fn user_ref_takes_guid_or_upn() {
+        let p = entra("DisableUser", json!({ "userPrincipalName": "Alice@Contoso.com" })).unwrap();
+        assert_eq!(p["userId"], json!("Alice@Contoso.com"));
+        let p = entra("GetUserById", json!({ "upn": format!("{{{}}}", GUID.to_ascii_uppercase()) })).unwrap();
+        assert_eq!(p["userId"], json!(GUID));
+        assert!(check(ParamKind::UserRef, json!("alice_fabrikam.com#EXT#@contoso.onmicrosoft.com")).is_ok());
+        for bad in ["alice", "alice@", "@contoso.com", "alice@contoso", "a b@c.com", "a@b@c.com", "alice@contoso..com"]
+        {
+            let err = check(ParamKind::UserRef, json!(bad)).unwrap_err();
+            assert!(err.contains("UPN"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn guids_are_strict() {
+        assert!(check(ParamKind::ActionId, json!(GUID)).is_ok());
+        for bad in [
+            "",
+            "6f1c52a4-3c0e-4b8a-9a1e-2d7f0b5c9e3",
+            "6f1c52a43c0e4b8a9a1e2d7f0b5c9e31",
+            "6f1c52a4-3c0e-4b8a-9a1e-2d7f0b5c9e3g",
+        ] {
+            assert!(check(ParamKind::Guid, json!(bad)).unwrap_err().contains("GUID"), "{bad}");
+        }
+    }
+
+    // --- Hashes, IPs, enums -----------------------------------------------------------------
+
+    #[test]
+    fn wrong_hash_length_says_received_and_expected() {
+        let md5 = "d41d8cd98f00b204e9800998ecf8427e";
+        let err = mde("StopAndQuarantineFile", json!({ "deviceIds": DEV_A, "fileHash": md5 })).unwrap_err();
+        assert_eq!(err.field, "sha1");
+        assert!(
+            err.message.contains("40") && err.message.contains("got 32") && err.message.contains("MD5"),
+            "{}",
+            err.message
+        );
+        let p =
+            mde("StopAndQuarantineFile", json!({ "deviceIds": DEV_A, "Sha1": DEV_A.to_ascii_uppercase() })).unwrap();
+        assert_eq!(p["sha1"], json!(DEV_A));
+        assert!(check(ParamKind::Sha256, json!("ab".repeat(32))).is_ok());
+        assert!(check(ParamKind::Md5, json!(md5)).is_ok());
+        assert!(
+            check(ParamKind::Md5, json!("g".repeat(32))).unwrap_err().contains("non-hex character 'g' at position 0")
+        );
+        assert!(check(ParamKind::Sha1, json!(12345)).unwrap_err().contains("number"));
+    }
+
+    #[test]
+    fn cidr_is_refused_for_an_ip() {
+        let err = check(ParamKind::Ip, json!("10.0.0.0/24")).unwrap_err();
+        assert!(err.contains("CIDR") && err.contains("'/24'"), "{err}");
+        assert_eq!(check(ParamKind::Ip, json!(" 203.0.113.7 ")).unwrap(), json!("203.0.113.7"));
+        assert_eq!(check(ParamKind::Ip, json!("2001:DB8:0::1")).unwrap(), json!("2001:db8::1"));
+        assert!(check(ParamKind::Ip, json!("999.1.1.1")).unwrap_err().contains("not an IPv4"));
+    }
+
+    #[test]
+    fn unknown_isolation_type_lists_the_allowed_values() {
+        let err = mde("IsolateDevice", json!({ "deviceIds": DEV_A, "isolationType": "Partial" })).unwrap_err();
+        assert_eq!(err.field, "isolationType");
+        assert!(err.message.contains("Full, Selective, UnManagedDevice"), "{}", err.message);
+        let p = mde("IsolateDevice", json!({ "deviceIds": DEV_A, "isolationType": "unmanageddevice" })).unwrap();
+        assert_eq!(p["isolationType"], json!("UnManagedDevice"));
+    }
+
+    // --- Text, filters, numbers, booleans -----------------------------------------------------
+
+    #[test]
+    fn text_is_bounded_and_takes_scalars() {
+        let kind = ParamKind::Text { max: 5 };
+        assert_eq!(check(kind, json!(42)).unwrap(), json!("42"));
+        assert_eq!(check(kind, json!(true)).unwrap(), json!("true"));
+        assert_eq!(check(kind, json!("ééééé")).unwrap(), json!("ééééé"), "counts characters, not bytes");
+        assert!(check(kind, json!("abcdef")).unwrap_err().contains("6 characters long; at most 5"));
+        assert!(check(kind, json!(["a"])).unwrap_err().contains("array"));
+    }
+
+    #[test]
+    fn odata_filter_is_bounded_and_clean() {
+        assert!(check(ParamKind::ODataFilter, json!("a\u{0}b")).unwrap_err().contains("control"));
+        assert!(check(ParamKind::ODataFilter, json!("x".repeat(2001))).unwrap_err().contains("at most 2000"));
+        assert!(check(ParamKind::ODataFilter, json!("x".repeat(2000))).is_ok());
+    }
+
+    #[test]
+    fn ints_accept_numbers_and_numeric_strings() {
+        let kind = ParamKind::Int { min: 1, max: 10 };
+        assert_eq!(check(kind, json!(3)).unwrap(), json!(3));
+        assert_eq!(check(kind, json!(" 4 ")).unwrap(), json!(4));
+        assert_eq!(check(kind, json!(5.0)).unwrap(), json!(5));
+        assert!(check(kind, json!(5.5)).unwrap_err().contains("whole number"));
+        assert!(check(kind, json!("five")).unwrap_err().contains("whole number"));
+        assert!(check(kind, json!(11)).unwrap_err().contains("out of range 1..=10"));
+        assert!(check(kind, json!(u64::MAX)).unwrap_err().contains("whole number"));
+        assert!(check(kind, json!(1e300)).is_err());
+        assert!(check(kind, json!(true)).unwrap_err().contains("boolean"));
+        let err = mde("GetAllDevices", json!({ "top": 0 })).unwrap_err();
+        assert_eq!(err.field, "top");
+    }
+
+    #[test]
+    fn bools_accept_booleans_and_their_strings() {
+        assert_eq!(check(ParamKind::Bool, json!(true)).unwrap(), json!(true));
+        assert_eq!(check(ParamKind::Bool, json!(" FALSE ")).unwrap(), json!(false));
+        assert!(check(ParamKind::Bool, json!("yes")).unwrap_err().contains("not a boolean"));
+        assert!(check(ParamKind::Bool, json!(1)).unwrap_err().contains("number"));
+    }
+
+    // --- Odd input: never a panic ---------------------------------------------------------
+
+    /// Every kind against every odd value; only the absence of panics (and that errors carry a
+    /// message and hint) is asserted.
+    #[test]
+    fn odd_inputs_never_panic() {
+        let huge = "é".repeat(1_000_000);
+        let huge_commas = ",".repeat(1_000_000);
+        let odd = vec![
+            json!(null),
+            json!(true),
+            json!(0),
+            json!(-1),
+            json!(i64::MIN),
+            json!(u64::MAX),
+            json!(1.5e308),
+            json!(-0.0),
+            json!(""),
+            json!("\u{0}\u{1b}[31m"),
+            json!("🙂🙂🙂"),
+            json!(huge),
+            json!(huge_commas),
+            json!(format!("{}/{}", "1".repeat(5000), "/".repeat(10))),
+            json!("{"),
+            json!("@"),
+            json!("a@b."),
+            json!([]),
+            json!([null, {}, [], 1.5]),
+            json!([[DEV_A]]),
+            json!({}),
+            json!({"nested": {"deeper": [1, {"x": null}]}}),
+        ];
+        let kinds = [
+            ParamKind::DeviceId,
+            ParamKind::DeviceIds,
+            ParamKind::UserRef,
+            ParamKind::ActionId,
+            ParamKind::Sha1,
+            ParamKind::Sha256,
+            ParamKind::Md5,
+            ParamKind::Ip,
+            ParamKind::Guid,
+            ParamKind::Enum { values: &["A", "B"] },
+            ParamKind::Enum { values: &[] },
+            ParamKind::Text { max: 0 },
+            ParamKind::Text { max: 100 },
+            ParamKind::ODataFilter,
+            ParamKind::Int { min: i64::MIN, max: i64::MAX },
+            ParamKind::Int { min: 5, max: 1 },
+            ParamKind::Bool,
+        ];
+        for kind in kinds {
+            for v in &odd {
+                if let Err(p) = check_kind(kind, v) {
+                    assert!(!p.message.is_empty() && !p.hint.is_empty(), "{kind:?}");
+                    assert!(p.message.len() < 1000, "errors never echo a huge input ({kind:?})");
+                }
+            }
+        }
+        for spec in crate::all() {
+            for v in &odd {
+                let mut m = Map::new();
+                for p in spec.params {
+                    for s in p.spellings() {
+                        m.insert(s.to_string(), v.clone());
+                    }
+                }
+                let _ = validate(spec, &m);
+                let _ = validate(spec, &raw(v.clone()));
+            }
+        }
+    }
+
+    #[test]
+    fn every_declared_default_validates() {
+        for spec in crate::all() {
+            for p in spec.params {
+                assert!(p.default_value().is_ok(), "{}.{} default", spec.name, p.name);
+                assert!(
+                    !(p.required && p.default.is_some()),
+                    "{}.{}: required params have no default",
+                    spec.name,
+                    p.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn normalize_folds_case_and_separators() {
+        assert_eq!(normalize("Isolate Device"), "isolatedevice");
+        assert_eq!(normalize("isolate_device"), "isolatedevice");
+        assert_eq!(normalize("Isolate-Device*"), "isolatedevice");
+        assert_eq!(normalize("$filter"), "filter");
+    }
+}

@@ -213,14 +213,33 @@ pub fn request(call: &Call, params: &Params, each: Option<(&str, &str)>) -> Resu
         api: upstream_api(call.api),
         method: reqwest_method(call.method),
         path: fill_path(call.path, params, each)?,
-        query: call
-            .query
-            .iter()
-            .filter_map(|(name, p)| params.get(p).map(|v| (name.to_string(), scalar_text(v))))
-            .collect(),
+        query: query(call, params),
         body: body(call, params)?,
         group: BudgetGroup::Default,
     })
+}
+
+/// Query parameters from params, with `filter_eq` clauses folded into `$filter`.
+fn query(call: &Call, params: &Params) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = call
+        .query
+        .iter()
+        .filter_map(|(name, p)| params.get(p).map(|v| (name.to_string(), scalar_text(v))))
+        .collect();
+    let clauses: Vec<String> = call
+        .filter_eq
+        .iter()
+        .filter_map(|(field, p)| params.get(p).map(|v| format!("{field} eq '{}'", scalar_text(v).replace('\'', "''"))))
+        .collect();
+    if clauses.is_empty() {
+        return pairs;
+    }
+    let joined = clauses.join(" and ");
+    match pairs.iter_mut().find(|(k, _)| k == "$filter") {
+        Some((_, existing)) => *existing = format!("({existing}) and {joined}"),
+        None => pairs.push(("$filter".into(), joined)),
+    }
+    pairs
 }
 
 fn fill_path(template: &str, params: &Params, each: Option<(&str, &str)>) -> Result<String, EngineError> {
@@ -322,5 +341,17 @@ mod tests {
         let path = fill_path("/api/machines/{deviceIds}/isolate", &p, Some(("deviceIds", "abc"))).unwrap();
         assert_eq!(path, "/api/machines/abc/isolate");
         assert!(fill_path("/api/machines/{missing}", &p, None).is_err());
+    }
+
+    #[test]
+    fn equality_filters_join_the_caller_filter() {
+        let call = Call::new(Api::Mde, Method::Get, "/api/machineactions")
+            .query(&[("$filter", "filter")])
+            .filter_eq(&[("machineId", "deviceId")]);
+        let mut p = Params::new();
+        p.insert("deviceId", json!("abc"));
+        assert_eq!(query(&call, &p), vec![("$filter".to_string(), "machineId eq 'abc'".to_string())]);
+        p.insert("filter", json!("status eq 'Pending'"));
+        assert_eq!(query(&call, &p)[0].1, "(status eq 'Pending') and machineId eq 'abc'");
     }
 }

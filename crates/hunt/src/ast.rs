@@ -44,7 +44,10 @@ impl Span {
     }
     /// Smallest span covering both.
     pub fn to(self, other: Span) -> Span {
-        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 }
 
@@ -110,6 +113,7 @@ pub struct FunctionDef {
 
 /// What a function body returns.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum FunctionBody {
     Scalar(Expr),
     Tabular(TabularExpr),
@@ -128,7 +132,10 @@ pub struct Param {
 pub enum ParamType {
     Scalar(TypeName),
     /// Tabular parameter `T:(*)` (`columns == None`) or `T:(a:string, b:long)` / `T:(a:string, *)`.
-    Tabular { columns: Option<Vec<ColumnDecl>>, open: bool },
+    Tabular {
+        columns: Option<Vec<ColumnDecl>>,
+        open: bool,
+    },
 }
 
 /// `name:type` in `datatable`, `externaldata`, tabular params, parse patterns, evaluate schemas.
@@ -216,13 +223,25 @@ pub enum SourceKind {
     /// `union [params] T1, T2, (T3 | ...)` as the first statement of a pipeline.
     Union(UnionOp),
     /// `datatable(a:string, b:long) [ "x", 1, "y", 2 ]` — values row-major.
-    Datatable { columns: Vec<ColumnDecl>, values: Vec<Expr> },
+    Datatable {
+        columns: Vec<ColumnDecl>,
+        values: Vec<Expr>,
+    },
     /// `print a = 1, 2` (unnamed columns are `print_0`, `print_1`, ...).
     Print(Vec<NamedExpr>),
     /// `range x from a to b step c`
-    Range { column: Ident, from: Expr, to: Expr, step: Expr },
+    Range {
+        column: Ident,
+        from: Expr,
+        to: Expr,
+        step: Expr,
+    },
     /// `externaldata(a:string, ...) [ "url", ... ] with (format="csv", ...)`
-    ExternalData { columns: Vec<ColumnDecl>, uris: Vec<Expr>, options: Vec<OpParam> },
+    ExternalData {
+        columns: Vec<ColumnDecl>,
+        uris: Vec<Expr>,
+        options: Vec<OpParam>,
+    },
     /// `materialize(T | ...)`
     Materialize(Box<TabularExpr>),
     /// `( T | ... )`
@@ -387,15 +406,19 @@ pub struct UnionOp {
 impl UnionOp {
     /// `withsource=Name` (also `withsource = Name`), if present.
     pub fn withsource(&self) -> Option<&str> {
-        self.params.iter().find(|p| p.name.eq_ignore_ascii_case("withsource")).and_then(|p| match &p.value.kind {
-            ExprKind::Name(id) => Some(id.name.as_str()),
-            _ => None,
-        })
+        self.params
+            .iter()
+            .find(|p| p.name.eq_ignore_ascii_case("withsource"))
+            .and_then(|p| match &p.value.kind {
+                ExprKind::Name(id) => Some(id.name.as_str()),
+                _ => None,
+            })
     }
     /// `kind=outer` (default) or `kind=inner`.
     pub fn is_inner(&self) -> bool {
         self.params.iter().any(|p| {
-            p.name.eq_ignore_ascii_case("kind") && matches!(&p.value.kind, ExprKind::Name(id) if id.name == "inner")
+            p.name.eq_ignore_ascii_case("kind")
+                && matches!(&p.value.kind, ExprKind::Name(id) if id.name == "inner")
         })
     }
 }
@@ -557,11 +580,18 @@ pub enum OpKind {
     /// `project-reorder a, b* asc`; the optional string is `asc`/`desc`/`granny-asc`/`granny-desc`.
     ProjectReorder(Vec<(NamePattern, Option<String>)>),
     Extend(Vec<NamedExpr>),
-    Summarize { params: Vec<OpParam>, aggs: Vec<NamedExpr>, by: Vec<NamedExpr> },
+    Summarize {
+        params: Vec<OpParam>,
+        aggs: Vec<NamedExpr>,
+        by: Vec<NamedExpr>,
+    },
     /// `sort by` / `order by`
     Sort(Vec<SortKey>),
     /// `top N by key [asc|desc] [nulls ...]`
-    Top { count: Expr, by: Vec<SortKey> },
+    Top {
+        count: Expr,
+        by: Vec<SortKey>,
+    },
     /// `take` / `limit`
     Take(Expr),
     /// `distinct a, b` / `distinct *`
@@ -581,26 +611,48 @@ pub enum OpKind {
     MakeSeries(MakeSeriesOp),
     TopNested(Vec<TopNestedLevel>),
     /// `top-hitters N of col [by agg]`
-    TopHitters { count: Expr, of: Expr, by: Option<Expr> },
+    TopHitters {
+        count: Expr,
+        of: Expr,
+        by: Option<Expr>,
+    },
     /// `serialize [name = expr, ...]`
     Serialize(Vec<NamedExpr>),
     /// `as [hint.materialized=true] Name`
-    As { params: Vec<OpParam>, name: Ident },
+    As {
+        params: Vec<OpParam>,
+        name: Ident,
+    },
     /// `invoke f(args)` — input becomes the function's first (tabular) argument.
-    Invoke { name: Ident, args: Vec<Expr> },
+    Invoke {
+        name: Ident,
+        args: Vec<Expr>,
+    },
     /// `sample N`
     Sample(Expr),
     /// `sample-distinct N of col`
-    SampleDistinct { count: Expr, of: Expr },
+    SampleDistinct {
+        count: Expr,
+        of: Expr,
+    },
     GetSchema,
     /// `render chart [with (...)]` — ignored by evaluation.
-    Render { visualization: String },
+    Render {
+        visualization: String,
+    },
     Search(SearchOp),
     Find(FindOp),
     /// `facet by a, b [with (ops)]`
-    Facet { columns: Vec<Ident>, with: Vec<Operator> },
+    Facet {
+        columns: Vec<Ident>,
+        with: Vec<Operator>,
+    },
     /// `partition [hints] by Col ( subquery )` or `{ subquery }`
-    Partition { params: Vec<OpParam>, by: Ident, subquery: Vec<Operator> },
+    Partition {
+        params: Vec<OpParam>,
+        by: Ident,
+        subquery: Vec<Operator>,
+    },
     Scan(Box<ScanOp>),
     /// `fork (ops) (ops)` — each branch a pipeline on the input.
     Fork(Vec<Vec<Operator>>),
@@ -609,7 +661,10 @@ pub enum OpKind {
     /// Operator recognised but parsed only as raw token text until the next top-level `|`
     /// (`make-graph`, `graph-match`, ...). Evaluation must reject it; the checker stops tracking
     /// columns after it.
-    Raw { name: String, text: String },
+    Raw {
+        name: String,
+        text: String,
+    },
 }
 
 impl OpKind {
@@ -675,19 +730,44 @@ pub enum ExprKind {
     /// `*` (in `arg_max(x, *)`, `count(*)`? , `distinct *`, `where * has "x"`).
     Star,
     /// `f(args)`; name as written (e.g. `iff`, `case`, `not`, `count`, `bin`, `geo_info_from_ip_address`).
-    Call { name: Ident, args: Vec<Expr> },
+    Call {
+        name: Ident,
+        args: Vec<Expr>,
+    },
     /// `-x`, `+x`
-    Unary { op: UnaryOp, expr: Box<Expr> },
-    Binary { op: BinOp, left: Box<Expr>, right: Box<Expr> },
+    Unary {
+        op: UnaryOp,
+        expr: Box<Expr>,
+    },
+    Binary {
+        op: BinOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
     /// `x in (a, b)`, `x !in~ (T | project y)`, `x has_any (dyn)`.
     /// List items may be scalars, dynamic arrays (flattened by evaluation) or subqueries.
-    InList { op: ListOp, expr: Box<Expr>, list: Vec<Expr> },
+    InList {
+        op: ListOp,
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+    },
     /// `x between (lo .. hi)` / `x !between (lo .. hi)`
-    Between { expr: Box<Expr>, low: Box<Expr>, high: Box<Expr>, negated: bool },
+    Between {
+        expr: Box<Expr>,
+        low: Box<Expr>,
+        high: Box<Expr>,
+        negated: bool,
+    },
     /// `x.field` (also `x.['field']`)
-    Member { expr: Box<Expr>, field: Ident },
+    Member {
+        expr: Box<Expr>,
+        field: Ident,
+    },
     /// `x["key"]`, `x[0]`, `x[-1]`
-    Index { expr: Box<Expr>, index: Box<Expr> },
+    Index {
+        expr: Box<Expr>,
+        index: Box<Expr>,
+    },
     /// `toscalar(T | ...)`
     ToScalar(Box<TabularExpr>),
     /// A tabular expression in scalar position (`in (T | project x)`, arg of user function).
@@ -695,7 +775,10 @@ pub enum ExprKind {
     /// `typeof(string)`
     TypeOf(TypeName),
     /// `name = value` inside call arguments (plugin / function named arguments).
-    NamedArg { name: Ident, value: Box<Expr> },
+    NamedArg {
+        name: Ident,
+        value: Box<Expr>,
+    },
     /// `(a, b, c)` tuple — only where KQL allows a parenthesised list as an expression.
     Tuple(Vec<Expr>),
 }
@@ -842,7 +925,10 @@ impl BinOp {
 
     /// Comparison / string predicate operators (result is bool).
     pub fn is_predicate(self) -> bool {
-        !matches!(self, BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod)
+        !matches!(
+            self,
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod
+        )
     }
 }
 
@@ -915,7 +1001,9 @@ impl Expr {
     pub fn derived_name(&self) -> Option<String> {
         match &self.kind {
             ExprKind::Name(id) => Some(id.name.clone()),
-            ExprKind::Member { expr, field } => Some(format!("{}_{}", expr.derived_name()?, field.name)),
+            ExprKind::Member { expr, field } => {
+                Some(format!("{}_{}", expr.derived_name()?, field.name))
+            }
             ExprKind::Index { expr, index } => {
                 let base = expr.derived_name()?;
                 match &index.kind {
@@ -932,7 +1020,10 @@ impl Expr {
     /// `sum(a.b)` → `sum_a_b`; `None` if not a call.
     pub fn aggregate_default_name(&self) -> Option<String> {
         if let ExprKind::Call { name, args } = &self.kind {
-            let arg = args.first().and_then(|a| a.derived_name()).unwrap_or_default();
+            let arg = args
+                .first()
+                .and_then(|a| a.derived_name())
+                .unwrap_or_default();
             return Some(format!("{}_{}", name.name, arg));
         }
         None

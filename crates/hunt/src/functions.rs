@@ -246,6 +246,7 @@ pub fn lookup(name: &str) -> Option<FnDef> {
         "datetime_utc_to_local" | "datetime_local_to_utc" => def(|a| a[0].clone(), t_datetime, 2, 2),
         // dynamic
         "array_length" => def(y::array_length, t_long, 1, 1),
+        "range" => def(y::range, t_dynamic, 2, 3),
         "array_concat" => def(y::array_concat, t_dynamic, 1, MANY),
         "array_slice" => def(y::array_slice, t_dynamic, 3, 3),
         "array_reverse" => def(y::array_reverse, t_dynamic, 1, 1),

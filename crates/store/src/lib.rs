@@ -10,6 +10,12 @@
 //!   deleted (middle or tail), inserted and reordered rows;
 //! * timestamps are UTC with microsecond precision and JSON is stored canonically, so the same
 //!   record hashes the same on every back end.
+//!
+//! Adding PostgreSQL (planned): a `Backend::Postgres(PgPool)` variant, a `postgres` module
+//! beside `sqlite` (the SQL already uses `$N` placeholders and `ON CONFLICT`), schema in
+//! `migrations/postgres/` with the same column text forms, and `SELECT … FROM audit_head
+//! WHERE id = 1 FOR UPDATE` in place of `BEGIN IMMEDIATE` to serialise appends across replicas.
+//! `chain`, `codec` and `model` are already backend-agnostic.
 
 mod chain;
 mod codec;
@@ -60,7 +66,9 @@ impl Store {
     /// Opens the SQLite database at `path`, creating the file and its directory if missing,
     /// and applies pending migrations.
     pub async fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
-        Ok(Store::new(Backend::Sqlite(sqlite::open_file(path).await?)))
+        let pool = sqlite::open_file(path).await?;
+        tracing::info!(path = %path.display(), "store opened (sqlite)");
+        Ok(Store::new(Backend::Sqlite(pool)))
     }
 
     /// A fresh, private in-memory database (tests, dry runs). Gone when the last clone drops.

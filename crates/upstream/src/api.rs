@@ -205,3 +205,35 @@ pub struct Paged {
     /// True when `max_items` stopped us before the collection was exhausted.
     pub truncated: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_urls_parse() {
+        let clouds = Clouds::microsoft();
+        clouds.validate().unwrap();
+        assert_eq!(
+            clouds.base(Api::Graph).as_str(),
+            "https://graph.microsoft.com/"
+        );
+        assert_eq!(clouds.login.host_str(), Some("login.microsoftonline.com"));
+        for api in [Api::Mde, Api::Graph, Api::Arm] {
+            assert_eq!(
+                clouds.base(api).origin().ascii_serialization(),
+                api.audience()
+            );
+        }
+    }
+
+    #[test]
+    fn validate_rejects_non_http() {
+        let mut clouds = Clouds::microsoft();
+        clouds.arm = Url::parse("ftp://x").unwrap();
+        assert!(clouds.validate().is_err());
+        let mut clouds = Clouds::microsoft();
+        clouds.mde = Url::parse("https://x/?a=b").unwrap();
+        assert!(clouds.validate().is_err());
+    }
+}

@@ -240,7 +240,11 @@ impl Limiters {
     ///
     /// Returns how long we waited, or `Err(needed)` with the wait still needed when it would
     /// exceed `max_wait` (the caller turns that into `Throttled`).
-    pub(crate) async fn acquire(&self, tenant: &str, buckets: &[Bucket]) -> Result<Duration, Duration> {
+    pub(crate) async fn acquire(
+        &self,
+        tenant: &str,
+        buckets: &[Bucket],
+    ) -> Result<Duration, Duration> {
         let key = tenant.to_owned();
         let mut waited = Duration::ZERO;
         for bucket in buckets {
@@ -282,21 +286,58 @@ mod tests {
     #[test]
     fn resolves_documented_buckets() {
         use BudgetGroup as G;
-        assert_eq!(buckets_for(Api::Mde, G::Default, &Method::POST, "/api/machines/a/isolate"), vec![Bucket::Mde]);
-        assert_eq!(buckets_for(Api::Mde, G::LiveResponse, &Method::POST, "/x"), vec![Bucket::LiveResponse]);
-        assert_eq!(buckets_for(Api::Graph, G::Default, &Method::GET, "/v1.0/security/alerts_v2"), vec![Bucket::GraphSecurity]);
-        assert_eq!(buckets_for(Api::Graph, G::Default, &Method::GET, "/v1.0/users/x"), vec![Bucket::Graph]);
-        assert_eq!(buckets_for(Api::Graph, G::Default, &Method::GET, "/beta/securityish"), vec![Bucket::Graph]);
-        assert_eq!(buckets_for(Api::Arm, G::Default, &Method::GET, "/subscriptions"), vec![Bucket::ArmRead]);
-        assert_eq!(buckets_for(Api::Arm, G::Default, &Method::PUT, "/subscriptions"), vec![Bucket::ArmWrite]);
-        assert_eq!(buckets_for(Api::Arm, G::Default, &Method::DELETE, "/subscriptions"), vec![Bucket::ArmDelete]);
+        assert_eq!(
+            buckets_for(
+                Api::Mde,
+                G::Default,
+                &Method::POST,
+                "/api/machines/a/isolate"
+            ),
+            vec![Bucket::Mde]
+        );
+        assert_eq!(
+            buckets_for(Api::Mde, G::LiveResponse, &Method::POST, "/x"),
+            vec![Bucket::LiveResponse]
+        );
+        assert_eq!(
+            buckets_for(
+                Api::Graph,
+                G::Default,
+                &Method::GET,
+                "/v1.0/security/alerts_v2"
+            ),
+            vec![Bucket::GraphSecurity]
+        );
+        assert_eq!(
+            buckets_for(Api::Graph, G::Default, &Method::GET, "/v1.0/users/x"),
+            vec![Bucket::Graph]
+        );
+        assert_eq!(
+            buckets_for(Api::Graph, G::Default, &Method::GET, "/beta/securityish"),
+            vec![Bucket::Graph]
+        );
+        assert_eq!(
+            buckets_for(Api::Arm, G::Default, &Method::GET, "/subscriptions"),
+            vec![Bucket::ArmRead]
+        );
+        assert_eq!(
+            buckets_for(Api::Arm, G::Default, &Method::PUT, "/subscriptions"),
+            vec![Bucket::ArmWrite]
+        );
+        assert_eq!(
+            buckets_for(Api::Arm, G::Default, &Method::DELETE, "/subscriptions"),
+            vec![Bucket::ArmDelete]
+        );
     }
 
     #[test]
     fn zero_rate_is_a_config_error() {
         let mut budgets = Budgets::unlimited();
         budgets.mde = vec![Rate::per_minute(0)];
-        assert!(matches!(Limiters::new(&budgets), Err(UpstreamError::Config(_))));
+        assert!(matches!(
+            Limiters::new(&budgets),
+            Err(UpstreamError::Config(_))
+        ));
     }
 
     #[test]
@@ -318,7 +359,10 @@ mod tests {
         }
         assert!(start.elapsed() < Duration::from_millis(100));
         limiters.acquire("t1", &[Bucket::Mde]).await.unwrap();
-        assert!(start.elapsed() >= Duration::from_millis(150), "6th call should wait ~200ms");
+        assert!(
+            start.elapsed() >= Duration::from_millis(150),
+            "6th call should wait ~200ms"
+        );
         // Another tenant has its own budget.
         let other = std::time::Instant::now();
         limiters.acquire("t2", &[Bucket::Mde]).await.unwrap();

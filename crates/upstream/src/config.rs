@@ -85,11 +85,11 @@ pub struct UpstreamConfig {
 impl UpstreamConfig {
     /// Production clouds with documented budgets and default retry policy.
     pub fn microsoft() -> UpstreamConfig {
-        UpstreamConfig::for_clouds(Clouds::microsoft())
+        UpstreamConfig::new(Clouds::microsoft())
     }
 
     /// Defaults for everything except where the clouds are.
-    pub fn for_clouds(clouds: Clouds) -> UpstreamConfig {
+    pub fn new(clouds: Clouds) -> UpstreamConfig {
         UpstreamConfig {
             clouds,
             extra_ca_pem: None,

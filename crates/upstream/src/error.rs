@@ -99,7 +99,9 @@ fn bare_cloud_error(body: &Value) -> ErrorParts {
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
     ErrorParts {
         code: text("code").unwrap_or_default(),
-        message: text("message").or_else(|| text("Message")).unwrap_or_default(),
+        message: text("message")
+            .or_else(|| text("Message"))
+            .unwrap_or_default(),
         request_id: None,
     }
 }
@@ -203,7 +205,10 @@ mod tests {
         let wrapped = json!({"error":{"code":"ResourceGroupNotFound","message":"Resource group 'rg' could not be found.","target":"resourceGroupName","details":[]}});
         let parts = parse_error_body(404, &wrapped);
         assert_eq!(parts.code, "ResourceGroupNotFound");
-        assert_eq!(parts.request_id, None, "ARM target is a field name, not an id");
+        assert_eq!(
+            parts.request_id, None,
+            "ARM target is a field name, not an id"
+        );
         let bare = json!({"code":"InvalidApiVersionParameter","message":"bad api-version"});
         let parts = parse_error_body(400, &bare);
         assert_eq!(parts.code, "InvalidApiVersionParameter");
@@ -215,7 +220,10 @@ mod tests {
         let body = json!({"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.\r\nTrace ID: t\r\nCorrelation ID: c","error_codes":[7000215],"trace_id":"trace-1"});
         let parts = parse_error_body(401, &body);
         assert_eq!(parts.code, "invalid_client");
-        assert_eq!(parts.message, "AADSTS7000215: Invalid client secret provided.");
+        assert_eq!(
+            parts.message,
+            "AADSTS7000215: Invalid client secret provided."
+        );
         assert_eq!(parts.request_id.as_deref(), Some("trace-1"));
     }
 
@@ -231,7 +239,10 @@ mod tests {
 
     #[test]
     fn redact_and_truncate() {
-        assert_eq!(redact("a s3cr3t b s3cr3t", "s3cr3t"), "a [redacted] b [redacted]");
+        assert_eq!(
+            redact("a s3cr3t b s3cr3t", "s3cr3t"),
+            "a [redacted] b [redacted]"
+        );
         assert_eq!(redact("abc", ""), "abc");
         assert_eq!(truncate("abcdef", 3), "abc…");
         assert_eq!(truncate("ab", 3), "ab");

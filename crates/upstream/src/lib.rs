@@ -1,1 +1,55 @@
-//! upstream
+//! # upstream — the only door to the clouds
+//!
+//! Every HTTP request Riposte makes to Microsoft (Graph, Defender for Endpoint, ARM) goes
+//! through [`Upstream`]. It owns what every call needs and no caller should re-implement:
+//!
+//! - **tokens**: OAuth2 client credentials per tenant × client × audience, cached, refreshed
+//!   before expiry, single-flight on a cold cache, refreshed once on a 401 (`token`);
+//! - **budgets**: Microsoft's documented rate limits per tenant, waited for locally so we do
+//!   not collect 429s ([`Budgets`]);
+//! - **retries**: 429/503 after `Retry-After`, bounded, jittered; transport errors only when
+//!   repeating cannot run an action twice (`retry`);
+//! - **paging**: `@odata.nextLink`, never to a foreign host;
+//! - **errors**: Microsoft's four error shapes normalised into [`UpstreamError`] (`error`);
+//! - **metrics**: prometheus counters ([`UpstreamMetrics`]).
+//!
+//! Base URLs always come from [`Clouds`] (configuration), so the sandbox is just another cloud.
+//! Nothing global is installed: the binary installs the rustls crypto provider at start-up.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use upstream::{Api, ApiRequest, TenantCredentials, Upstream, UpstreamConfig, UpstreamMetrics};
+//!
+//! # async fn demo() -> Result<(), upstream::UpstreamError> {
+//! let upstream = Upstream::new(UpstreamConfig::microsoft(), Arc::new(UpstreamMetrics::new()))?;
+//! let creds = TenantCredentials::new("contoso.onmicrosoft.com", "app-id", "secret-value");
+//! let isolate = ApiRequest::post(
+//!     Api::Mde,
+//!     "/api/machines/1e5bc9d7e413ddd7902c2932e418702b84d0cc07/isolate",
+//!     serde_json::json!({"Comment": "contain", "IsolationType": "Full"}),
+//! );
+//! let response = upstream.call(&creds, isolate).await?;
+//! println!("{} {:?}", response.status, response.request_id);
+//! # Ok(()) }
+//! ```
+
+pub mod api;
+pub mod budget;
+mod client;
+pub mod config;
+pub mod error;
+pub mod metrics;
+mod retry;
+mod token;
+
+pub use api::{Api, ApiRequest, ApiResponse, BudgetGroup, Clouds, Paged};
+pub use budget::{Budgets, Rate};
+pub use client::Upstream;
+pub use config::{RetryPolicy, TenantCredentials, UpstreamConfig};
+pub use error::UpstreamError;
+pub use metrics::UpstreamMetrics;
+/// Re-exported so callers name HTTP methods without depending on reqwest themselves.
+pub use reqwest::Method;
+
+#[cfg(test)]
+mod tests;

@@ -49,7 +49,11 @@ impl UpstreamMetrics {
             "429 responses received by API family",
             self.throttled.clone(),
         );
-        registry.register("upstream_retries", "Upstream retries by API family", self.retries.clone());
+        registry.register(
+            "upstream_retries",
+            "Upstream retries by API family",
+            self.retries.clone(),
+        );
         registry.register(
             "upstream_budget_waits",
             "Calls that waited locally for rate budget, by API family",
@@ -78,7 +82,10 @@ impl UpstreamMetrics {
             None => "transport".to_owned(),
         };
         self.calls
-            .get_or_create(&CallLabels { api: api.label().to_owned(), class })
+            .get_or_create(&CallLabels {
+                api: api.label().to_owned(),
+                class,
+            })
             .inc();
     }
 
@@ -122,7 +129,10 @@ impl UpstreamMetrics {
     /// HTTP attempts for `api` whose status class is `class` (`"2xx"`, `"4xx"`, `"transport"`).
     pub fn calls(&self, api: Api, class: &str) -> u64 {
         self.calls
-            .get_or_create(&CallLabels { api: api.label().to_owned(), class: class.to_owned() })
+            .get_or_create(&CallLabels {
+                api: api.label().to_owned(),
+                class: class.to_owned(),
+            })
             .get()
     }
 
@@ -143,7 +153,9 @@ impl UpstreamMetrics {
 }
 
 fn api_labels(api: Api) -> ApiLabels {
-    ApiLabels { api: api.label().to_owned() }
+    ApiLabels {
+        api: api.label().to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -160,8 +172,14 @@ mod tests {
         metrics.record_token_request();
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
-        assert!(text.contains("upstream_calls_total{api=\"mde\",class=\"4xx\"} 1"), "{text}");
-        assert!(text.contains("upstream_throttled_total{api=\"mde\"} 1"), "{text}");
+        assert!(
+            text.contains("upstream_calls_total{api=\"mde\",class=\"4xx\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("upstream_throttled_total{api=\"mde\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("upstream_token_requests_total 1"), "{text}");
         assert_eq!(metrics.calls(Api::Mde, "4xx"), 1);
     }

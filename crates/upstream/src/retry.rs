@@ -31,7 +31,11 @@ pub(crate) fn may_retry_transport(method: &Method, err: &reqwest::Error) -> bool
 
 /// `Retry-After` as delta-seconds (what Microsoft sends) or an HTTP-date (RFC 9110 allows it).
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     parse_retry_after(value, OffsetDateTime::now_utc())
 }
 
@@ -65,7 +69,11 @@ fn parse_http_date(value: &str) -> Option<OffsetDateTime> {
 pub(crate) fn delay(policy: &RetryPolicy, attempt: u32, retry_after: Option<Duration>) -> Duration {
     match retry_after {
         Some(asked) => {
-            let extra = if policy.jitter { jitter_fraction(0.0, 0.1) } else { 0.0 };
+            let extra = if policy.jitter {
+                jitter_fraction(0.0, 0.1)
+            } else {
+                0.0
+            };
             asked.mul_f64(1.0 + extra).min(policy.max_wait.max(asked))
         }
         None => {
@@ -125,10 +133,16 @@ mod tests {
 
     #[test]
     fn retry_after_is_never_shortened_by_jitter() {
-        let policy = RetryPolicy { jitter: true, ..RetryPolicy::default() };
+        let policy = RetryPolicy {
+            jitter: true,
+            ..RetryPolicy::default()
+        };
         for _ in 0..100 {
             let d = delay(&policy, 1, Some(Duration::from_secs(2)));
-            assert!(d >= Duration::from_secs(2) && d <= Duration::from_millis(2200), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(2) && d <= Duration::from_millis(2200),
+                "{d:?}"
+            );
         }
     }
 

@@ -1,0 +1,196 @@
+//! Whole-table invariants: what every declaration must satisfy for surfaces and the engine to
+//! trust it without checking again.
+
+use crate::params::normalize;
+use crate::*;
+use std::collections::{BTreeMap, HashSet};
+
+fn placeholders(path: &str) -> Vec<&str> {
+    path.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(name, _)| name)).collect()
+}
+
+fn calls() -> impl Iterator<Item = (&'static ActionSpec, Call)> {
+    all().filter_map(|s| match s.plan {
+        Plan::Call(c) => Some((s, c)),
+        Plan::Unsupported { .. } => None,
+    })
+}
+
+fn declared(spec: &ActionSpec, name: &str) -> Option<&'static ParamSpec> {
+    spec.params.iter().find(|p| p.name == name)
+}
+
+#[test]
+fn canonical_names_are_unique_per_product() {
+    let mut seen = HashSet::new();
+    for s in all() {
+        assert!(seen.insert((s.product, s.name)), "{} declared twice", s.name);
+    }
+}
+
+#[test]
+fn path_placeholders_name_declared_required_params() {
+    for (spec, call) in calls() {
+        for name in placeholders(call.path) {
+            let p = declared(spec, name).unwrap_or_else(|| panic!("{}: {{{name}}} is not a param", spec.name));
+            assert!(p.required, "{}: path param {name} must be required", spec.name);
+        }
+        assert!(call.path.matches('{').count() == call.path.matches('}').count(), "{}", call.path);
+    }
+}
+
+#[test]
+fn each_names_a_list_param_used_in_the_path() {
+    for (spec, call) in calls() {
+        if let Some(each) = call.each {
+            let p = declared(spec, each).unwrap_or_else(|| panic!("{}: each {each}", spec.name));
+            assert_eq!(p.kind, ParamKind::DeviceIds, "{}: each must name a list", spec.name);
+            assert!(placeholders(call.path).contains(&each), "{}: {each} not in path", spec.name);
+        }
+    }
+}
+
+#[test]
+fn body_and_query_sources_are_declared_and_literals_parse() {
+    for (spec, call) in calls() {
+        for (_, source) in call.body {
+            match source {
+                BodyValue::Param(p) => {
+                    assert!(declared(spec, p).is_some(), "{}: body param {p}", spec.name)
+                }
+                BodyValue::Literal(l) => {
+                    assert!(serde_json::from_str::<serde_json::Value>(l).is_ok(), "{}: {l}", spec.name)
+                }
+            }
+        }
+        for (_, p) in call.query {
+            assert!(declared(spec, p).is_some(), "{}: query param {p}", spec.name);
+        }
+    }
+}
+
+#[test]
+fn every_inverse_is_an_action_of_the_same_product_that_points_back_or_is_read() {
+    let cat = Catalog::global();
+    for s in all() {
+        if let Some(inv) = s.inverse {
+            let target = cat.get(s.product, inv).unwrap_or_else(|| panic!("{}: inverse {inv} missing", s.name));
+            assert_ne!(target.name, s.name);
+            assert_eq!(target.inverse, Some(s.name), "{inv} should undo {}", s.name);
+        }
+    }
+}
+
+#[test]
+fn param_spellings_are_unique_within_an_action() {
+    for s in all() {
+        let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+        for p in s.params {
+            for spelling in p.spellings() {
+                if let Some(other) = seen.insert(normalize(spelling), p.name) {
+                    assert_eq!(other, p.name, "{}: '{spelling}' claimed by {other} and {}", s.name, p.name);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn machine_actions_post_to_mde_and_reads_are_gets() {
+    for (spec, call) in calls() {
+        if spec.completion == Completion::MachineAction {
+            assert_eq!((call.api, call.method), (Api::Mde, Method::Post), "{}", spec.name);
+            assert_eq!(call.each, Some("deviceIds"), "{}", spec.name);
+        }
+        if spec.risk == Risk::Read {
+            assert_eq!(call.method, Method::Get, "{}", spec.name);
+        }
+        if call.paged {
+            assert_eq!(call.method, Method::Get, "{}", spec.name);
+        }
+        if call.api == Api::Graph {
+            assert!(call.path.starts_with("/v1.0/") || call.path.starts_with("/beta/"), "{}", call.path);
+        }
+    }
+}
+
+#[test]
+fn mde_device_actions_always_send_a_comment() {
+    for (spec, call) in calls() {
+        if call.api == Api::Mde && call.method == Method::Post {
+            assert!(call.body.iter().any(|(k, _)| *k == "Comment"), "{}: MDE requires Comment", spec.name);
+            let comment = declared(spec, "comment").expect("comment param");
+            assert!(comment.default.is_some(), "{}: comment needs a default", spec.name);
+        }
+    }
+}
+
+#[test]
+fn summary_json_has_the_listing_fields() {
+    for s in all() {
+        let j = s.summary_json();
+        for key in ["product", "name", "aliases", "risk", "status", "reason", "params", "permission", "completion"] {
+            assert!(j.get(key).is_some(), "{}: {key}", s.name);
+        }
+        assert_eq!(j["name"], s.name);
+        assert_eq!(j["product"], s.product.key());
+        assert_eq!(j["status"], "supported");
+        assert!(j["reason"].is_null());
+    }
+    let iso = Catalog::global().get(Product::Mde, "IsolateDevice").unwrap().summary_json();
+    assert_eq!(iso["risk"], "contain");
+    assert_eq!(iso["completion"], "machine_action");
+    assert_eq!(iso["aliases"], serde_json::json!(["IsolateMachine"]));
+    assert_eq!(iso["params"][0]["name"], "deviceIds");
+    assert_eq!(iso["params"][0]["kind"]["type"], "device_ids");
+}
+
+#[test]
+fn unsupported_summary_carries_reason_and_nearest() {
+    let s = ActionSpec {
+        product: Product::Mde,
+        name: "X",
+        summary: "",
+        aliases: &[],
+        params: &[],
+        risk: Risk::Read,
+        inverse: None,
+        permission: "",
+        completion: Completion::Immediate,
+        plan: Plan::Unsupported { reason: "no such API", nearest: Some("IsolateDevice") },
+    };
+    let j = s.summary_json();
+    assert_eq!(
+        (j["status"].as_str(), j["reason"].as_str(), j["nearest"].as_str()),
+        (Some("unsupported"), Some("no such API"), Some("IsolateDevice"))
+    );
+}
+
+#[test]
+fn the_issue_scope_is_declared() {
+    let mde = [
+        "IsolateDevice",
+        "UnisolateDevice",
+        "RestrictAppExecution",
+        "UnrestrictAppExecution",
+        "RunAntivirusScan",
+        "CollectInvestigationPackage",
+        "StopAndQuarantineFile",
+        "OffboardDevice",
+        "GetAllDevices",
+        "GetDeviceInfo",
+        "GetActionStatus",
+        "GetAllActions",
+        "CancelAction",
+    ];
+    let entra = ["DisableUser", "EnableUser", "RevokeSessions", "GetUserById"];
+    let cat = Catalog::global();
+    for n in mde {
+        assert!(cat.get(Product::Mde, n).is_some(), "{n}");
+    }
+    for n in entra {
+        assert!(cat.get(Product::EntraId, n).is_some(), "{n}");
+    }
+    assert_eq!(cat.actions(Some(Product::Mde)).count(), mde.len());
+    assert_eq!(cat.actions(Some(Product::EntraId)).count(), entra.len());
+}

@@ -1,0 +1,350 @@
+//! Scalar expressions: compiled once per operator against the input schema (names resolved to
+//! column positions, functions to `fn` pointers, static result type known), then evaluated
+//! row by row over the columnar input.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::ast::{BinOp, ListOp};
+use crate::functions::{self, Impl};
+use crate::table::{ColumnData, Table};
+use crate::value::{self, Dyn, Type, Value};
+
+/// A compiled scalar expression.
+#[derive(Clone, Debug)]
+pub enum CExpr {
+    Const(Value),
+    Col(usize),
+    Call { name: &'static str, f: Impl, args: Vec<CExpr> },
+    /// `iff` / `case` evaluate lazily so only the taken branch runs.
+    Iff(Box<CExpr>, Box<CExpr>, Box<CExpr>),
+    Case(Vec<CExpr>),
+    Binary { op: BinOp, l: Box<CExpr>, r: Box<CExpr> },
+    Not(Box<CExpr>),
+    Neg(Box<CExpr>),
+    /// `in`, `!in`, `in~`, `!in~`, `has_any`, `has_all` against constant items.
+    InList { op: ListOp, e: Box<CExpr>, items: Arc<Vec<Value>>, set: Option<Arc<HashSet<Value>>> },
+    Between { e: Box<CExpr>, lo: Box<CExpr>, hi: Box<CExpr>, negated: bool },
+    Member { e: Box<CExpr>, field: Arc<str> },
+    Index { e: Box<CExpr>, idx: Box<CExpr> },
+    /// Converts the inner result to a type (e.g. `to typeof(long)`, typed `extract`).
+    Convert(Box<CExpr>, Type),
+    // Row (window) functions; valid on serialized input, evaluated in row order.
+    RowNumber { start: i64, restart: Option<Box<CExpr>>, state: RefCell<(i64, Option<Value>)> },
+    Prev { e: Box<CExpr>, offset: i64, default: Option<Box<CExpr>>, forward: bool },
+    RowCumsum { e: Box<CExpr>, restart: Option<Box<CExpr>>, state: RefCell<Value> },
+    RowRank { e: Box<CExpr>, dense: bool, state: RefCell<(i64, i64, Option<Value>)> },
+}
+
+impl CExpr {
+    pub fn eval(&self, t: &Table, row: usize) -> Value {
+        match self {
+            CExpr::Const(v) => v.clone(),
+            CExpr::Col(i) => t.columns[*i].get(row),
+            CExpr::Call { f, args, .. } => {
+                let vals: Vec<Value> = args.iter().map(|a| a.eval(t, row)).collect();
+                f(&vals)
+            }
+            CExpr::Iff(c, a, b) => {
+                if functions::truthy(&c.eval(t, row)) {
+                    a.eval(t, row)
+                } else {
+                    b.eval(t, row)
+                }
+            }
+            CExpr::Case(items) => {
+                let mut i = 0;
+                while i + 1 < items.len() {
+                    if functions::truthy(&items[i].eval(t, row)) {
+                        return items[i + 1].eval(t, row);
+                    }
+                    i += 2;
+                }
+                items.last().map_or(Value::Null, |e| e.eval(t, row))
+            }
+            CExpr::Binary { op, l, r } => {
+                let lv = l.eval(t, row);
+                // Short-circuit logic keeps regexes and parses off rows that already failed.
+                match op {
+                    BinOp::And if matches!(lv.as_bool(), Some(false)) => return Value::Bool(false),
+                    BinOp::Or if matches!(lv.as_bool(), Some(true)) => return Value::Bool(true),
+                    _ => {}
+                }
+                functions::binary(*op, &lv, &r.eval(t, row))
+            }
+            CExpr::Not(e) => match e.eval(t, row).as_bool() {
+                Some(b) => Value::Bool(!b),
+                None => Value::Null,
+            },
+            CExpr::Neg(e) => match e.eval(t, row) {
+                Value::Int(i) => Value::Long(-(i as i64)),
+                Value::Long(i) => i.checked_neg().map_or(Value::Null, Value::Long),
+                Value::Real(f) => Value::Real(-f),
+                Value::Decimal(f) => Value::Decimal(-f),
+                Value::TimeSpan(x) => x.checked_neg().map_or(Value::Null, Value::TimeSpan),
+                Value::Dynamic(d) => match d {
+                    Dyn::Long(i) => Value::Dynamic(Dyn::Long(i.wrapping_neg())),
+                    Dyn::Real(f) => Value::Dynamic(Dyn::Real(-f)),
+                    _ => Value::Dynamic(Dyn::Null),
+                },
+                _ => Value::Null,
+            },
+            CExpr::InList { op, e, items, set } => in_list(*op, &e.eval(t, row), items, set.as_deref()),
+            CExpr::Between { e, lo, hi, negated } => {
+                let v = e.eval(t, row);
+                let ge = functions::binary(BinOp::Ge, &v, &lo.eval(t, row));
+                let le = functions::binary(BinOp::Le, &v, &hi.eval(t, row));
+                match functions::binary(BinOp::And, &ge, &le).as_bool() {
+                    Some(b) => Value::Bool(b != *negated),
+                    None => Value::Null,
+                }
+            }
+            CExpr::Member { e, field } => member(&e.eval(t, row), field),
+            CExpr::Index { e, idx } => {
+                let base = e.eval(t, row);
+                match idx.eval(t, row) {
+                    Value::String(s) => member(&base, &s),
+                    Value::Dynamic(Dyn::String(s)) => member(&base, &s),
+                    i => match (base.to_dyn(), i.as_i64()) {
+                        (d, Some(i)) => Value::Dynamic(d.index(i).cloned().unwrap_or(Dyn::Null)),
+                        _ => Value::Dynamic(Dyn::Null),
+                    },
+                }
+            }
+            CExpr::Convert(e, ty) => value::convert(&e.eval(t, row), *ty),
+            CExpr::RowNumber { start, restart, state } => {
+                let mut st = state.borrow_mut();
+                let reset = match restart {
+                    Some(r) => functions::truthy(&r.eval(t, row)),
+                    None => false,
+                };
+                if row == 0 || reset {
+                    st.0 = *start;
+                } else {
+                    st.0 += 1;
+                }
+                Value::Long(st.0)
+            }
+            CExpr::Prev { e, offset, default, forward } => {
+                let target = if *forward { row.checked_add(*offset as usize) } else { row.checked_sub(*offset as usize) };
+                match target {
+                    Some(r) if r < t.num_rows() => e.eval(t, r),
+                    _ => default.as_ref().map_or(Value::Null, |d| d.eval(t, row)),
+                }
+            }
+            CExpr::RowCumsum { e, restart, state } => {
+                let mut acc = state.borrow_mut();
+                let reset = row == 0 || restart.as_ref().is_some_and(|r| functions::truthy(&r.eval(t, row)));
+                let v = e.eval(t, row);
+                let base = if reset { Value::Null } else { acc.clone() };
+                let next = match (&base, &v) {
+                    (Value::Null, v) => v.clone(),
+                    (_, Value::Null) => base.clone(),
+                    _ => functions::arith(BinOp::Add, &base, &v),
+                };
+                *acc = next.clone();
+                if next.is_null() { Value::Long(0) } else { next }
+            }
+            CExpr::RowRank { e, dense, state } => {
+                let v = e.eval(t, row);
+                let mut st = state.borrow_mut();
+                // (rank, rows seen, previous value)
+                let same = st.2.as_ref().is_some_and(|p| *p == v);
+                if row == 0 {
+                    *st = (1, 1, Some(v));
+                } else {
+                    st.1 += 1;
+                    if !same {
+                        st.0 = if *dense { st.0 + 1 } else { st.1 };
+                        st.2 = Some(v);
+                    }
+                }
+                Value::Long(st.0)
+            }
+        }
+    }
+
+    /// Whether evaluation depends on row order (so the operator must run sequentially).
+    pub fn is_const(&self) -> bool {
+        matches!(self, CExpr::Const(_))
+    }
+}
+
+/// `d.field` / `d["field"]` on a dynamic (or a string holding JSON).
+fn member(base: &Value, field: &str) -> Value {
+    match base {
+        Value::Dynamic(d) => Value::Dynamic(d.get(field).cloned().unwrap_or(Dyn::Null)),
+        Value::String(s) => Value::Dynamic(Dyn::parse_json(s).and_then(|d| d.get(field).cloned()).unwrap_or(Dyn::Null)),
+        _ => Value::Dynamic(Dyn::Null),
+    }
+}
+
+/// Flattens list items: dynamic arrays contribute their elements.
+pub fn flatten_items(items: Vec<Value>) -> Vec<Value> {
+    let mut out = Vec::with_capacity(items.len());
+    for v in items {
+        match v {
+            Value::Dynamic(Dyn::Array(a)) => out.extend(a.iter().map(|d| dyn_to_scalar(d))),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// A dynamic array element as the scalar it represents (strings stay strings).
+fn dyn_to_scalar(d: &Dyn) -> Value {
+    match d {
+        Dyn::String(s) => Value::String(s.clone()),
+        Dyn::Long(i) => Value::Long(*i),
+        Dyn::Real(f) => Value::Real(*f),
+        Dyn::Bool(b) => Value::Bool(*b),
+        Dyn::Null => Value::Null,
+        other => Value::Dynamic(other.clone()),
+    }
+}
+
+/// Builds the hash set used by `in` over many constant items (keys normalised so that
+/// `in~` compares lower-cased strings).
+pub fn build_in_set(op: ListOp, items: &[Value]) -> Option<Arc<HashSet<Value>>> {
+    if items.len() < 8 || !matches!(op, ListOp::In | ListOp::NotIn | ListOp::InCi | ListOp::NotInCi) {
+        return None;
+    }
+    let ci = matches!(op, ListOp::InCi | ListOp::NotInCi);
+    if !items.iter().all(|v| matches!(v, Value::String(_) | Value::Long(_) | Value::Int(_))) {
+        return None;
+    }
+    Some(Arc::new(items.iter().map(|v| norm_key(v, ci)).collect()))
+}
+
+fn norm_key(v: &Value, ci: bool) -> Value {
+    match v {
+        Value::String(s) if ci => Value::string(s.to_lowercase()),
+        Value::Int(i) => Value::Long(*i as i64),
+        Value::Dynamic(Dyn::String(s)) => if ci { Value::string(s.to_lowercase()) } else { Value::String(s.clone()) },
+        Value::Dynamic(Dyn::Long(i)) => Value::Long(*i),
+        other => other.clone(),
+    }
+}
+
+fn in_list(op: ListOp, v: &Value, items: &[Value], set: Option<&HashSet<Value>>) -> Value {
+    match op {
+        ListOp::In | ListOp::NotIn | ListOp::InCi | ListOp::NotInCi => {
+            let ci = matches!(op, ListOp::InCi | ListOp::NotInCi);
+            let found = if v.is_null() {
+                false
+            } else if let Some(set) = set {
+                set.contains(&norm_key(v, ci))
+            } else if ci {
+                let t = functions::text_of(v);
+                items.iter().any(|i| functions::eq_ci(&t, &functions::text_of(i)))
+            } else {
+                items.iter().any(|i| functions::values_equal(v, i).unwrap_or(false) || matches!((v, i), (Value::String(a), Value::Dynamic(Dyn::String(b))) if a == b))
+            };
+            let negated = matches!(op, ListOp::NotIn | ListOp::NotInCi);
+            Value::Bool(found != negated)
+        }
+        ListOp::HasAny => {
+            let t = functions::text_of(v);
+            Value::Bool(items.iter().any(|i| functions::has_term(&t, &functions::text_of(i), false, functions::TermMatch::Whole)))
+        }
+        ListOp::HasAll => {
+            let t = functions::text_of(v);
+            Value::Bool(items.iter().all(|i| functions::has_term(&t, &functions::text_of(i), false, functions::TermMatch::Whole)))
+        }
+    }
+}
+
+pub use crate::functions::TermMatch;
+
+/// Evaluates `e` over every row into a typed column vector.
+pub fn eval_column(e: &CExpr, ty: Type, t: &Table) -> ColumnData {
+    let n = t.num_rows();
+    if let CExpr::Col(i) = e {
+        let c = &t.columns[*i];
+        if c.ty == ty || (matches!(ty, Type::Real | Type::Decimal) && matches!(c.ty, Type::Real | Type::Decimal)) {
+            return c.data.clone();
+        }
+    }
+    let mut data = ColumnData::new(ty, n);
+    if let CExpr::Const(v) = e {
+        let conv = value::convert(v, ty);
+        let v = if v.is_null() || v.ty() == Some(ty) { v } else { &conv };
+        for _ in 0..n {
+            data.push(ty, v);
+        }
+        return data;
+    }
+    for row in 0..n {
+        data.push(ty, &e.eval(t, row));
+    }
+    data
+}
+
+/// Evaluates a predicate over all rows and returns the indices where it is true.
+pub fn filter_rows(e: &CExpr, t: &Table) -> Vec<usize> {
+    let n = t.num_rows();
+    if let Some(idx) = fast_filter(e, t) {
+        return idx;
+    }
+    (0..n).filter(|&r| functions::truthy(&e.eval(t, r))).collect()
+}
+
+/// Vectorised paths for the hottest predicate shapes: `StringCol <op> "literal"`, numeric and
+/// datetime column comparisons with a constant, and `and` of those.
+fn fast_filter(e: &CExpr, t: &Table) -> Option<Vec<usize>> {
+    match e {
+        CExpr::Binary { op: BinOp::And, l, r } => {
+            let left = fast_filter(l, t)?;
+            let sub: Vec<usize> = left.into_iter().filter(|&row| functions::truthy(&r.eval(t, row))).collect();
+            Some(sub)
+        }
+        CExpr::Binary { op, l, r } => {
+            let (CExpr::Col(i), CExpr::Const(c)) = (l.as_ref(), r.as_ref()) else { return None };
+            match (&t.columns[*i].data, c) {
+                (ColumnData::String(col), Value::String(needle)) if !matches!(op, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::MatchesRegex) => {
+                    let needle: &str = needle;
+                    Some((0..col.len()).filter(|&r| functions::string_predicate(*op, &col[r], needle)).collect())
+                }
+                (ColumnData::String(col), Value::String(pat)) if *op == BinOp::MatchesRegex => {
+                    let re = functions::regex_cached(pat)?;
+                    Some((0..col.len()).filter(|&r| re.is_match(&col[r])).collect())
+                }
+                (ColumnData::Long(col) | ColumnData::DateTime(col) | ColumnData::TimeSpan(col), c) => {
+                    let k = match (c, &t.columns[*i].data) {
+                        (Value::Long(k), ColumnData::Long(_)) => *k,
+                        (Value::Int(k), ColumnData::Long(_)) => *k as i64,
+                        (Value::DateTime(k), ColumnData::DateTime(_)) => *k,
+                        (Value::TimeSpan(k), ColumnData::TimeSpan(_)) => *k,
+                        _ => return None,
+                    };
+                    let cmp: fn(i64, i64) -> bool = match op {
+                        BinOp::Eq => |a, b| a == b,
+                        BinOp::Ne => |a, b| a != b,
+                        BinOp::Lt => |a, b| a < b,
+                        BinOp::Le => |a, b| a <= b,
+                        BinOp::Gt => |a, b| a > b,
+                        BinOp::Ge => |a, b| a >= b,
+                        _ => return None,
+                    };
+                    Some((0..col.len()).filter(|&r| col[r].is_some_and(|v| cmp(v, k))).collect())
+                }
+                _ => None,
+            }
+        }
+        CExpr::InList { op: op @ (ListOp::HasAny | ListOp::In | ListOp::InCi), e, items, set } => {
+            let CExpr::Col(i) = e.as_ref() else { return None };
+            let ColumnData::String(col) = &t.columns[*i].data else { return None };
+            let needles: Vec<String> = items.iter().map(|v| functions::text_of(v).into_owned()).collect();
+            Some(match op {
+                ListOp::HasAny => (0..col.len())
+                    .filter(|&r| needles.iter().any(|n| functions::has_term(&col[r], n, false, TermMatch::Whole)))
+                    .collect(),
+                _ => (0..col.len())
+                    .filter(|&r| functions::truthy(&in_list(*op, &Value::String(col[r].clone()), items, set.as_deref())))
+                    .collect(),
+            })
+        }
+        _ => None,
+    }
+}

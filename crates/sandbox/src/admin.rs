@@ -1,0 +1,282 @@
+//! `/_sandbox`: the sandbox's own control surface (no auth, JSON). Fault injection, time
+//! control, settings (quotas, lifecycle timings), state inspection, stats and reset.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::clock::{fmt_mde, fmt_utc};
+use crate::errors::{admin as admin_error, json_response};
+use crate::faults::FaultSpec;
+use crate::mde::{self, machine_json};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/_sandbox/faults", get(list_faults).post(add_fault).delete(clear_faults))
+        .route("/_sandbox/faults/{id}", delete(delete_fault))
+        .route("/_sandbox/clock", get(get_clock).post(set_clock))
+        .route("/_sandbox/settings", get(get_settings).post(set_settings))
+        .route("/_sandbox/limits", get(get_settings).post(set_settings))
+        .route("/_sandbox/state/{tenant}", get(tenant_state))
+        .route("/_sandbox/stats", get(stats))
+        .route("/_sandbox/reset", post(reset))
+        .route("/_sandbox/describe", get(describe))
+        .route("/_sandbox/blobs/packages/{file}", get(package_blob))
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+    serde_json::from_slice(body).map_err(|e| admin_error(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+}
+
+async fn list_faults(State(state): State<AppState>) -> Response {
+    json_response(StatusCode::OK, json!({"faults": state.faults.lock().list()}))
+}
+
+/// Accepts one rule object or an array of rules.
+async fn add_fault(State(state): State<AppState>, body: Bytes) -> Response {
+    let value: Value = match parse(&body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let specs: Vec<Value> = match value {
+        Value::Array(a) => a,
+        other => vec![other],
+    };
+    let mut added = Vec::new();
+    let mut faults = state.faults.lock();
+    for spec in specs {
+        let spec: FaultSpec = match serde_json::from_value(spec) {
+            Ok(s) => s,
+            Err(e) => return admin_error(StatusCode::BAD_REQUEST, format!("invalid fault rule: {e}")),
+        };
+        match faults.add(spec) {
+            Ok(rule) => added.push(rule),
+            Err(e) => return admin_error(StatusCode::BAD_REQUEST, e),
+        }
+    }
+    if added.len() == 1 {
+        json_response(StatusCode::CREATED, serde_json::to_value(&added[0]).unwrap_or(Value::Null))
+    } else {
+        json_response(StatusCode::CREATED, json!({"faults": added}))
+    }
+}
+
+async fn clear_faults(State(state): State<AppState>) -> Response {
+    state.faults.lock().clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn delete_fault(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    match id.parse::<u64>() {
+        Ok(n) if state.faults.lock().remove(n) => StatusCode::NO_CONTENT.into_response(),
+        _ => admin_error(StatusCode::NOT_FOUND, format!("no fault rule {id}")),
+    }
+}
+
+fn clock_json(state: &AppState) -> Value {
+    json!({
+        "now": fmt_mde(state.clock.now()),
+        "speed": state.clock.speed(),
+        "offset_seconds": state.clock.offset_seconds(),
+    })
+}
+
+async fn get_clock(State(state): State<AppState>) -> Response {
+    json_response(StatusCode::OK, clock_json(&state))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockChange {
+    advance_seconds: Option<f64>,
+    speed: Option<f64>,
+}
+
+async fn set_clock(State(state): State<AppState>, body: Bytes) -> Response {
+    let change: ClockChange = match parse(&body) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if change.advance_seconds.is_none() && change.speed.is_none() {
+        return admin_error(StatusCode::BAD_REQUEST, "give advance_seconds and/or speed");
+    }
+    if let Some(a) = change.advance_seconds {
+        // Lifecycles are evaluated lazily and assume time never runs backwards.
+        if !a.is_finite() || a < 0.0 || a > 10.0 * 365.0 * 86400.0 {
+            return admin_error(StatusCode::BAD_REQUEST, "advance_seconds must be between 0 and ten years");
+        }
+        state.clock.advance(a);
+    }
+    if let Some(s) = change.speed {
+        if !s.is_finite() || s <= 0.0 || s > 100_000.0 {
+            return admin_error(StatusCode::BAD_REQUEST, "speed must be > 0 and <= 100000");
+        }
+        state.clock.set_speed(s);
+    }
+    json_response(StatusCode::OK, clock_json(&state))
+}
+
+async fn get_settings(State(state): State<AppState>) -> Response {
+    json_response(StatusCode::OK, serde_json::to_value(&*state.settings.lock()).unwrap_or(Value::Null))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsChange {
+    mde_per_minute: Option<u32>,
+    mde_per_hour: Option<u32>,
+    action_pending_seconds: Option<i64>,
+    action_run_seconds: Option<i64>,
+    offline_timeout_seconds: Option<i64>,
+    token_min_seconds: Option<i64>,
+    token_max_seconds: Option<i64>,
+}
+
+/// Partial update; unknown keys are refused so a typo does not silently do nothing.
+async fn set_settings(State(state): State<AppState>, body: Bytes) -> Response {
+    let c: SettingsChange = match parse(&body) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    for v in [c.action_pending_seconds, c.action_run_seconds, c.offline_timeout_seconds].into_iter().flatten() {
+        if v < 0 {
+            return admin_error(StatusCode::BAD_REQUEST, "durations must not be negative");
+        }
+    }
+    for v in [c.token_min_seconds, c.token_max_seconds].into_iter().flatten() {
+        if v < 1 {
+            return admin_error(StatusCode::BAD_REQUEST, "token lifetimes must be at least 1 second");
+        }
+    }
+    let mut s = state.settings.lock();
+    if let Some(v) = c.mde_per_minute {
+        s.mde_per_minute = v;
+    }
+    if let Some(v) = c.mde_per_hour {
+        s.mde_per_hour = v;
+    }
+    if let Some(v) = c.action_pending_seconds {
+        s.action_pending_seconds = v;
+    }
+    if let Some(v) = c.action_run_seconds {
+        s.action_run_seconds = v;
+    }
+    if let Some(v) = c.offline_timeout_seconds {
+        s.offline_timeout_seconds = v;
+    }
+    if let Some(v) = c.token_min_seconds {
+        s.token_min_seconds = v;
+    }
+    if let Some(v) = c.token_max_seconds {
+        s.token_max_seconds = v;
+    }
+    if s.token_min_seconds > s.token_max_seconds {
+        s.token_max_seconds = s.token_min_seconds;
+    }
+    json_response(StatusCode::OK, serde_json::to_value(&*s).unwrap_or(Value::Null))
+}
+
+async fn tenant_state(State(state): State<AppState>, Path(tenant): Path<String>) -> Response {
+    let now = state.clock.now();
+    let mut world = state.world.lock();
+    let Some(t) = world.tenant_mut(&tenant) else {
+        return admin_error(StatusCode::NOT_FOUND, format!("no tenant {tenant}"));
+    };
+    mde::advance(t, now);
+    let machines: Vec<Value> = t
+        .machines
+        .iter()
+        .map(|m| {
+            let mut v = machine_json(m, now);
+            if let Some(o) = v.as_object_mut() {
+                o.insert("online".into(), m.is_online().into());
+                o.insert("isolated".into(), m.isolation.is_some().into());
+                o.insert("isolationType".into(), m.isolation.clone().into());
+                o.insert("codeExecutionRestricted".into(), m.code_restricted.into());
+                o.insert("offboarded".into(), m.offboarded.into());
+                o.insert(
+                    "lastAntivirusScan".into(),
+                    m.last_av_scan.as_ref().map(|(ty, at)| json!({"scanType": ty, "completed": fmt_mde(*at)})).into(),
+                );
+                o.insert("quarantinedSha1".into(), m.quarantined_sha1.clone().into());
+                o.insert("investigationPackages".into(), m.investigation_packages.into());
+            }
+            v
+        })
+        .collect();
+    let users: Vec<Value> = t
+        .users
+        .iter()
+        .map(|u| {
+            json!({
+                "id": u.id,
+                "userPrincipalName": u.user_principal_name,
+                "displayName": u.display_name,
+                "accountEnabled": u.account_enabled,
+                "department": u.department,
+                "jobTitle": u.job_title,
+                "signInSessionsValidFromDateTime": fmt_utc(u.sign_in_sessions_valid_from),
+                "sessionsRevokedAt": u.sessions_revoked_at.map(fmt_utc),
+                "passwordChangedAt": u.password_changed_at.map(fmt_utc),
+            })
+        })
+        .collect();
+    let vms: Vec<Value> = t
+        .arm
+        .vms
+        .iter()
+        .map(|v| json!({"name": v.name, "resourceGroup": v.resource_group, "powerState": v.power_state, "machineId": v.machine_id}))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        json!({
+            "tenantId": t.tenant_id,
+            "name": t.name,
+            "domain": t.domain(),
+            "subscriptionId": t.subscription_id,
+            "now": fmt_mde(now),
+            "machines": machines,
+            "machineActions": t.actions.iter().map(mde::MachineAction::to_json).collect::<Vec<_>>(),
+            "users": users,
+            "vms": vms,
+        }),
+    )
+}
+
+async fn stats(State(state): State<AppState>) -> Response {
+    json_response(StatusCode::OK, serde_json::to_value(&*state.stats.lock()).unwrap_or(Value::Null))
+}
+
+async fn reset(State(state): State<AppState>) -> Response {
+    state.reset();
+    json_response(StatusCode::OK, json!({"reset": true}))
+}
+
+async fn describe(State(state): State<AppState>) -> Response {
+    json_response(StatusCode::OK, serde_json::to_value(crate::describe_state(&state, None)).unwrap_or(Value::Null))
+}
+
+/// The "SAS URL" getPackageUri hands out: an (empty) zip archive.
+async fn package_blob(State(state): State<AppState>, Path(file): Path<String>) -> Response {
+    let id = file.trim_end_matches(".zip");
+    let known = state
+        .world
+        .lock()
+        .tenants
+        .iter()
+        .any(|t| t.actions.iter().any(|a| a.id.eq_ignore_ascii_case(id)));
+    if !known {
+        return admin_error(StatusCode::NOT_FOUND, "BlobNotFound: The specified blob does not exist.");
+    }
+    // End-of-central-directory record only: a valid, empty zip file.
+    let mut zip = vec![0x50, 0x4b, 0x05, 0x06];
+    zip.extend_from_slice(&[0u8; 18]);
+    ([(header::CONTENT_TYPE, "application/zip")], zip).into_response()
+}

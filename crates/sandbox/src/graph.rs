@@ -1,0 +1,399 @@
+//! Microsoft Graph users: list/get/update and revokeSignInSessions (upstream-apis.md §4).
+//!
+//! v1.0 returns Graph's default property set unless `$select` asks for more (so
+//! `accountEnabled` needs `$select`, as on the real service); beta returns every property.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use serde_json::{Map, Value, json};
+
+use crate::auth::{Caller, GraphCaller};
+use crate::clock::fmt_utc;
+use crate::errors::{self, json_response};
+use crate::odata;
+use crate::query::{Params, project};
+use crate::state::AppState;
+use crate::world::User;
+
+pub fn routes() -> Router<AppState> {
+    let mut r = Router::new();
+    for v in ["v1.0", "beta"] {
+        r = r
+            .route(&format!("/{v}/users"), get(list_users))
+            .route(&format!("/{v}/users/{{id}}"), get(get_user).patch(patch_user))
+            .route(&format!("/{v}/users/{{id}}/revokeSignInSessions"), post(revoke_sessions));
+    }
+    r
+}
+
+/// Properties v1.0 returns without `$select`.
+const DEFAULT_V1: &[&str] = &[
+    "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
+    "preferredLanguage", "surname", "userPrincipalName", "id",
+];
+const ALL_FIELDS: &[&str] = &[
+    "id", "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
+    "preferredLanguage", "surname", "userPrincipalName", "accountEnabled", "department", "companyName",
+    "createdDateTime", "employeeId", "mailNickname", "usageLocation", "userType",
+    "signInSessionsValidFromDateTime", "lastPasswordChangeDateTime",
+];
+/// Properties `$filter` accepts on users (the directory's indexed set, roughly).
+const FILTERABLE: &[&str] = &[
+    "id", "userPrincipalName", "displayName", "givenName", "surname", "mail", "accountEnabled", "jobTitle",
+    "department", "employeeId", "userType", "mailNickname", "usageLocation", "companyName", "officeLocation",
+    "createdDateTime",
+];
+const DEFAULT_PAGE: usize = 100;
+const MAX_PAGE: usize = 999;
+
+fn is_beta(uri: &Uri) -> bool {
+    uri.path().starts_with("/beta/")
+}
+
+fn version(uri: &Uri) -> &'static str {
+    if is_beta(uri) { "beta" } else { "v1.0" }
+}
+
+fn user_json(u: &User) -> Value {
+    json!({
+        "id": u.id,
+        "businessPhones": u.business_phones,
+        "displayName": u.display_name,
+        "givenName": u.given_name,
+        "jobTitle": u.job_title,
+        "mail": u.mail,
+        "mobilePhone": u.mobile_phone,
+        "officeLocation": u.office_location,
+        "preferredLanguage": u.preferred_language,
+        "surname": u.surname,
+        "userPrincipalName": u.user_principal_name,
+        "accountEnabled": u.account_enabled,
+        "department": u.department,
+        "companyName": u.company_name,
+        "createdDateTime": fmt_utc(u.created),
+        "employeeId": u.employee_id,
+        "mailNickname": u.mail_nickname,
+        "usageLocation": u.usage_location,
+        "userType": "Member",
+        "signInSessionsValidFromDateTime": fmt_utc(u.sign_in_sessions_valid_from),
+        "lastPasswordChangeDateTime": fmt_utc(u.password_changed_at.unwrap_or(u.created)),
+    })
+}
+
+fn bad_request(code: &str, msg: impl Into<String>, headers: &HeaderMap) -> Response {
+    errors::graph(StatusCode::BAD_REQUEST, code, msg, headers)
+}
+
+fn forbidden(headers: &HeaderMap) -> Response {
+    errors::graph(StatusCode::FORBIDDEN, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", headers)
+}
+
+fn not_found(id: &str, headers: &HeaderMap) -> Response {
+    errors::graph(
+        StatusCode::NOT_FOUND,
+        "Request_ResourceNotFound",
+        format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
+        headers,
+    )
+}
+
+fn require(c: &Caller, roles: &[&str], headers: &HeaderMap) -> Result<(), Response> {
+    if c.has_any_role(roles) { Ok(()) } else { Err(forbidden(headers)) }
+}
+
+const READ_ROLES: &[&str] = &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
+const WRITE_ROLES: &[&str] = &["User.ReadWrite.All", "Directory.ReadWrite.All"];
+
+/// `$select` → the property list to return (validated), or the version's default set.
+fn selection(params: &Params, beta: bool, headers: &HeaderMap) -> Result<(Vec<String>, Option<String>), Response> {
+    match params.get("$select") {
+        Some(s) if !s.trim().is_empty() => {
+            let mut out = Vec::new();
+            for p in s.split(',').map(str::trim) {
+                let f = ALL_FIELDS.iter().find(|f| f.eq_ignore_ascii_case(p)).ok_or_else(|| {
+                    bad_request("Request_BadRequest", format!("Could not find a property named '{p}' on type 'microsoft.graph.user'."), headers)
+                })?;
+                out.push(f.to_string());
+            }
+            let ctx = out.join(",");
+            Ok((out, Some(ctx)))
+        }
+        _ if beta => Ok((Vec::new(), None)),
+        _ => Ok((DEFAULT_V1.iter().map(|s| s.to_string()).collect(), None)),
+    }
+}
+
+fn encode_skiptoken(offset: usize) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("sandbox-users:{offset}"))
+}
+
+fn decode_skiptoken(token: &str) -> Option<usize> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).ok()?;
+    String::from_utf8(bytes).ok()?.strip_prefix("sandbox-users:")?.parse().ok()
+}
+
+async fn list_users(State(state): State<AppState>, GraphCaller(c): GraphCaller, uri: Uri, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    let result = (|| -> Result<Response, Response> {
+        require(&c, READ_ROLES, &headers)?;
+        let params = Params::parse(q.as_deref());
+        if let Some(opt) = params.unknown_system_option(&["$top", "$select", "$filter", "$skiptoken", "$orderby", "$count"]) {
+            return Err(bad_request("Request_BadRequest", format!("Query option '{opt}' is not supported by the sandbox for users."), &headers));
+        }
+        let beta = is_beta(&uri);
+        let (select, select_ctx) = selection(&params, beta, &headers)?;
+        let mut items: Vec<Value> = {
+            let world = state.world.lock();
+            let t = world.tenant(&c.tenant_id).ok_or_else(|| forbidden(&headers))?;
+            t.users.iter().map(user_json).collect()
+        };
+        if let Some(f) = params.get("$filter") {
+            let expr = odata::parse(f, FILTERABLE, "microsoft.graph.user")
+                .map_err(|e| bad_request("BadRequest", format!("Invalid filter clause: {e}"), &headers))?;
+            items.retain(|v| odata::matches(&expr, v));
+        }
+        if let Some(o) = params.get("$orderby") {
+            let keys = odata::parse_orderby(o, &["displayName", "userPrincipalName"], "microsoft.graph.user")
+                .map_err(|e| bad_request("Request_UnsupportedQuery", e, &headers))?;
+            odata::sort(&mut items, &keys);
+        }
+        let page = match params.get("$top") {
+            None => DEFAULT_PAGE,
+            Some(t) => match t.trim().parse::<usize>() {
+                Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
+                _ => {
+                    return Err(bad_request(
+                        "Request_BadRequest",
+                        format!("Invalid page size specified: '{t}'. Must be between 1 and {MAX_PAGE} inclusive."),
+                        &headers,
+                    ));
+                }
+            },
+        };
+        let offset = match params.get("$skiptoken") {
+            None => 0,
+            Some(tok) => decode_skiptoken(tok).ok_or_else(|| {
+                bad_request("Directory_ExpiredPageToken", "The specified page token value has expired or is invalid.", &headers)
+            })?,
+        };
+        let total = items.len();
+        let end = offset.saturating_add(page).min(total);
+        let rows = if offset < total { items[offset..end].to_vec() } else { Vec::new() };
+        let ctx = match select_ctx {
+            Some(s) => format!("{}/{}/$metadata#users({s})", state.base_url, version(&uri)),
+            None => format!("{}/{}/$metadata#users", state.base_url, version(&uri)),
+        };
+        let mut body = Map::new();
+        body.insert("@odata.context".into(), ctx.into());
+        if params.get("$count").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+            body.insert("@odata.count".into(), total.into());
+        }
+        if end < total {
+            let next = params.with("$skiptoken", &encode_skiptoken(end));
+            body.insert(
+                "@odata.nextLink".into(),
+                format!("{}{}?{}", state.base_url, uri.path(), next.to_query_string()).into(),
+            );
+        }
+        body.insert("value".into(), Value::Array(project(rows, &select)));
+        Ok(json_response(StatusCode::OK, Value::Object(body)))
+    })();
+    result.unwrap_or_else(|e| e)
+}
+
+async fn get_user(
+    State(state): State<AppState>,
+    GraphCaller(c): GraphCaller,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let result = (|| -> Result<Response, Response> {
+        require(&c, READ_ROLES, &headers)?;
+        let params = Params::parse(q.as_deref());
+        if let Some(opt) = params.unknown_system_option(&["$select"]) {
+            return Err(bad_request("Request_BadRequest", format!("Query option '{opt}' is not supported by the sandbox for a user."), &headers));
+        }
+        let (select, select_ctx) = selection(&params, is_beta(&uri), &headers)?;
+        let user = {
+            let world = state.world.lock();
+            let t = world.tenant(&c.tenant_id).ok_or_else(|| forbidden(&headers))?;
+            let i = t.user_index(&id).ok_or_else(|| not_found(&id, &headers))?;
+            user_json(&t.users[i])
+        };
+        let mut v = project(vec![user], &select).pop().unwrap_or(Value::Null);
+        let ctx = match select_ctx {
+            Some(s) => format!("{}/{}/$metadata#users({s})/$entity", state.base_url, version(&uri)),
+            None => format!("{}/{}/$metadata#users/$entity", state.base_url, version(&uri)),
+        };
+        if let Some(o) = v.as_object_mut() {
+            o.insert("@odata.context".into(), ctx.into());
+        }
+        Ok(json_response(StatusCode::OK, v))
+    })();
+    result.unwrap_or_else(|e| e)
+}
+
+/// One validated change from a PATCH body.
+enum Change {
+    AccountEnabled(bool),
+    Text(&'static str, Option<String>),
+    BusinessPhones(Vec<String>),
+    Password,
+}
+
+const TEXT_PROPS: &[&str] = &[
+    "displayName", "givenName", "surname", "jobTitle", "department", "officeLocation", "mobilePhone",
+    "preferredLanguage", "usageLocation", "employeeId", "companyName", "mailNickname", "mail", "userPrincipalName",
+];
+const READ_ONLY: &[&str] = &["id", "createdDateTime", "signInSessionsValidFromDateTime", "lastPasswordChangeDateTime", "userType"];
+
+fn parse_patch(body: &[u8], headers: &HeaderMap) -> Result<Vec<Change>, Response> {
+    let bad = |m: String| bad_request("Request_BadRequest", m, headers);
+    let map = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) => return Err(bad("The request body must be a JSON object.".into())),
+        Err(e) => return Err(bad(format!("Unable to read JSON request payload: {e}."))),
+    };
+    let mut changes = Vec::new();
+    for (k, v) in &map {
+        if k == "@odata.type" {
+            if v.as_str().is_some_and(|t| t.trim_start_matches('#').eq_ignore_ascii_case("microsoft.graph.user")) {
+                continue;
+            }
+            return Err(bad(format!("A type named '{v}' could not be resolved by the model.")));
+        }
+        if k.starts_with('@') || k.contains("@odata.") {
+            continue;
+        }
+        if READ_ONLY.iter().any(|r| r.eq_ignore_ascii_case(k)) {
+            return Err(bad(format!("Property '{k}' is read-only and cannot be set.")));
+        }
+        if k.eq_ignore_ascii_case("accountEnabled") {
+            match v {
+                Value::Bool(b) => changes.push(Change::AccountEnabled(*b)),
+                _ => return Err(bad(format!("Cannot convert the literal '{v}' to the expected type 'Edm.Boolean'."))),
+            }
+        } else if k.eq_ignore_ascii_case("businessPhones") {
+            match v {
+                Value::Array(a) if a.iter().all(Value::is_string) => changes.push(Change::BusinessPhones(
+                    a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
+                )),
+                _ => return Err(bad("Property 'businessPhones' must be an array of strings.".into())),
+            }
+        } else if k.eq_ignore_ascii_case("passwordProfile") {
+            match v.get("password") {
+                Some(Value::String(p)) if p.len() >= 8 => changes.push(Change::Password),
+                _ => return Err(bad("passwordProfile.password is required and must meet complexity requirements.".into())),
+            }
+        } else if let Some(prop) = TEXT_PROPS.iter().find(|p| p.eq_ignore_ascii_case(k)) {
+            match v {
+                Value::String(s) => changes.push(Change::Text(prop, Some(s.clone()))),
+                Value::Null if !matches!(*prop, "displayName" | "userPrincipalName" | "mailNickname") => changes.push(Change::Text(prop, None)),
+                _ => return Err(bad(format!("Invalid value for property '{prop}'."))),
+            }
+        } else {
+            return Err(bad(format!("Property '{k}' does not exist on type 'microsoft.graph.user' or is not writable in the sandbox.")));
+        }
+    }
+    Ok(changes)
+}
+
+async fn patch_user(
+    State(state): State<AppState>,
+    GraphCaller(c): GraphCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = (|| -> Result<Response, Response> {
+        let changes = parse_patch(&body, &headers)?;
+        let only_enable = changes.iter().all(|ch| matches!(ch, Change::AccountEnabled(_)));
+        if !(c.has_any_role(WRITE_ROLES) || (only_enable && c.has_any_role(&["User.EnableDisableAccount.All"]))) {
+            return Err(forbidden(&headers));
+        }
+        let now = state.clock.now();
+        let mut world = state.world.lock();
+        let t = world.tenant_mut(&c.tenant_id).ok_or_else(|| forbidden(&headers))?;
+        let i = t.user_index(&id).ok_or_else(|| not_found(&id, &headers))?;
+        // Validate cross-user constraints before changing anything.
+        for ch in &changes {
+            if let Change::Text("userPrincipalName", Some(upn)) = ch {
+                let domain = format!("@{}", t.domain());
+                if !upn.to_ascii_lowercase().ends_with(&domain.to_ascii_lowercase()) {
+                    return Err(bad_request("Request_BadRequest", format!("The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization ({}).", t.domain()), &headers));
+                }
+                if t.users.iter().enumerate().any(|(j, u)| j != i && u.user_principal_name.eq_ignore_ascii_case(upn)) {
+                    return Err(bad_request("Request_BadRequest", "Another object with the same value for property userPrincipalName already exists.", &headers));
+                }
+            }
+        }
+        let u = &mut t.users[i];
+        for ch in changes {
+            match ch {
+                Change::AccountEnabled(b) => u.account_enabled = b,
+                Change::BusinessPhones(p) => u.business_phones = p,
+                Change::Password => u.password_changed_at = Some(now),
+                Change::Text(prop, v) => match prop {
+                    "displayName" => u.display_name = v.unwrap_or_default(),
+                    "givenName" => u.given_name = v.unwrap_or_default(),
+                    "surname" => u.surname = v.unwrap_or_default(),
+                    "jobTitle" => u.job_title = v,
+                    "department" => u.department = v,
+                    "officeLocation" => u.office_location = v,
+                    "mobilePhone" => u.mobile_phone = v,
+                    "preferredLanguage" => u.preferred_language = v,
+                    "usageLocation" => u.usage_location = v,
+                    "employeeId" => u.employee_id = v,
+                    "companyName" => u.company_name = v,
+                    "mailNickname" => u.mail_nickname = v.unwrap_or_default(),
+                    "mail" => u.mail = v,
+                    "userPrincipalName" => u.user_principal_name = v.unwrap_or_default(),
+                    _ => {}
+                },
+            }
+        }
+        Ok(StatusCode::NO_CONTENT.into_response())
+    })();
+    result.unwrap_or_else(|e| e)
+}
+
+async fn revoke_sessions(
+    State(state): State<AppState>,
+    GraphCaller(c): GraphCaller,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let result = (|| -> Result<Response, Response> {
+        require(&c, WRITE_ROLES, &headers)?;
+        let now = state.clock.now();
+        let mut world = state.world.lock();
+        let t = world.tenant_mut(&c.tenant_id).ok_or_else(|| forbidden(&headers))?;
+        let i = t.user_index(&id).ok_or_else(|| not_found(&id, &headers))?;
+        let u = &mut t.users[i];
+        u.sign_in_sessions_valid_from = now;
+        u.sessions_revoked_at = Some(now);
+        Ok(json_response(
+            StatusCode::OK,
+            json!({"@odata.context": format!("{}/{}/$metadata#Edm.Boolean", state.base_url, version(&uri)), "value": true}),
+        ))
+    })();
+    result.unwrap_or_else(|e| e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skiptoken_round_trip() {
+        assert_eq!(decode_skiptoken(&encode_skiptoken(37)), Some(37));
+        assert_eq!(decode_skiptoken("garbage!"), None);
+    }
+}

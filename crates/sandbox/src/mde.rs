@@ -1,0 +1,724 @@
+//! Microsoft Defender for Endpoint: machines and machine actions (upstream-apis.md §2).
+//!
+//! Machine actions follow the documented lifecycle on the sandbox clock:
+//! Pending → InProgress → Succeeded (or Failed when fault-injected). Actions for offline devices
+//! stay Pending and end in TimeOut. Lifecycles are evaluated lazily (`advance`) whenever a
+//! tenant's state is read, so no background task is needed and clock jumps apply at once.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::get;
+use serde_json::{Map, Value, json};
+use time::{Duration, OffsetDateTime};
+
+use crate::auth::{Caller, MdeCaller};
+use crate::clock::fmt_mde;
+use crate::errors::{self, json_response};
+use crate::odata;
+use crate::query::{Params, project};
+use crate::state::{AppState, Settings};
+use crate::world::{Machine, Tenant};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/machines", get(list_machines))
+        .route("/api/machines/{id}", get(get_machine))
+        .route("/api/machines/{id}/{sub}", get(machine_get_sub).post(machine_action))
+        .route("/api/machineactions", get(list_actions))
+        .route("/api/machineactions/{id}", get(get_action))
+        .route("/api/machineactions/{id}/{sub}", get(action_get_sub).post(action_post_sub))
+}
+
+/// Documented `$filter` fields for machines (§2.3).
+const MACHINE_FILTER: &[&str] = &[
+    "computerDnsName", "id", "version", "deviceValue", "aadDeviceId", "machineTags", "lastSeen",
+    "exposureLevel", "onboardingStatus", "lastIpAddress", "healthStatus", "osPlatform", "riskScore", "rbacGroupId",
+];
+const MACHINE_FIELDS: &[&str] = &[
+    "id", "computerDnsName", "firstSeen", "lastSeen", "osPlatform", "osVersion", "osProcessor", "version",
+    "lastIpAddress", "lastExternalIpAddress", "agentVersion", "osBuild", "healthStatus", "deviceValue",
+    "rbacGroupId", "rbacGroupName", "riskScore", "exposureLevel", "isAadJoined", "aadDeviceId", "machineTags",
+    "defenderAvStatus", "onboardingStatus", "osArchitecture", "managedBy", "managedByStatus", "ipAddresses",
+    "vmMetadata", "isPotentialDuplication", "isExcluded", "exclusionReason",
+];
+/// Documented `$filter` fields for machine actions (§2.5).
+const ACTION_FILTER: &[&str] = &["id", "status", "machineId", "type", "requestor", "creationDateTimeUtc"];
+const ACTION_FIELDS: &[&str] = &[
+    "id", "type", "title", "requestor", "requestorComment", "requestSource", "status", "machineId",
+    "computerDnsName", "creationDateTimeUtc", "lastUpdateDateTimeUtc", "cancellationRequestor",
+    "cancellationComment", "cancellationDateTimeUtc", "errorHResult", "scope", "externalID", "relatedFileInfo",
+    "commands", "troubleshootInfo",
+];
+const MAX_TOP: usize = 10_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActionKind {
+    Isolate,
+    Unisolate,
+    RunAntiVirusScan,
+    RestrictCodeExecution,
+    UnrestrictCodeExecution,
+    CollectInvestigationPackage,
+    Offboard,
+    StopAndQuarantineFile,
+}
+
+impl ActionKind {
+    /// The path segment after `/api/machines/{id}/`; ASP.NET routing is case-insensitive.
+    fn from_path(segment: &str) -> Option<ActionKind> {
+        use ActionKind::*;
+        [Isolate, Unisolate, RunAntiVirusScan, RestrictCodeExecution, UnrestrictCodeExecution, CollectInvestigationPackage, Offboard, StopAndQuarantineFile]
+            .into_iter()
+            .find(|k| k.path().eq_ignore_ascii_case(segment))
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            ActionKind::Isolate => "isolate",
+            ActionKind::Unisolate => "unisolate",
+            ActionKind::RunAntiVirusScan => "runAntiVirusScan",
+            ActionKind::RestrictCodeExecution => "restrictCodeExecution",
+            ActionKind::UnrestrictCodeExecution => "unrestrictCodeExecution",
+            ActionKind::CollectInvestigationPackage => "collectInvestigationPackage",
+            ActionKind::Offboard => "offboard",
+            ActionKind::StopAndQuarantineFile => "StopAndQuarantineFile",
+        }
+    }
+
+    /// The `type` value of the MachineAction entity.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            ActionKind::Isolate => "Isolate",
+            ActionKind::Unisolate => "Unisolate",
+            ActionKind::RunAntiVirusScan => "RunAntiVirusScan",
+            ActionKind::RestrictCodeExecution => "RestrictCodeExecution",
+            ActionKind::UnrestrictCodeExecution => "UnrestrictCodeExecution",
+            ActionKind::CollectInvestigationPackage => "CollectInvestigationPackage",
+            ActionKind::Offboard => "Offboard",
+            ActionKind::StopAndQuarantineFile => "StopAndQuarantineFile",
+        }
+    }
+
+    /// Actions that undo each other share a family: only one of a family may be active per
+    /// machine (400 ActiveRequestAlreadyExists otherwise).
+    fn family(self) -> &'static str {
+        match self {
+            ActionKind::Isolate | ActionKind::Unisolate => "isolation",
+            ActionKind::RestrictCodeExecution | ActionKind::UnrestrictCodeExecution => "restriction",
+            other => other.type_name(),
+        }
+    }
+
+    fn required_role(self) -> &'static str {
+        match self {
+            ActionKind::Isolate | ActionKind::Unisolate => "Machine.Isolate",
+            ActionKind::RestrictCodeExecution | ActionKind::UnrestrictCodeExecution => "Machine.RestrictExecution",
+            ActionKind::RunAntiVirusScan => "Machine.Scan",
+            ActionKind::CollectInvestigationPackage => "Machine.CollectForensics",
+            ActionKind::Offboard => "Machine.Offboard",
+            ActionKind::StopAndQuarantineFile => "Machine.StopAndQuarantine",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            ActionKind::Isolate => "Isolate device",
+            ActionKind::Unisolate => "Release device from isolation",
+            ActionKind::RunAntiVirusScan => "Run antivirus scan",
+            ActionKind::RestrictCodeExecution => "Restrict app execution",
+            ActionKind::UnrestrictCodeExecution => "Remove app execution restriction",
+            ActionKind::CollectInvestigationPackage => "Collect investigation package",
+            ActionKind::Offboard => "Offboard device",
+            ActionKind::StopAndQuarantineFile => "Stop and quarantine file",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActionStatus {
+    Pending,
+    InProgress,
+    Succeeded,
+    Failed,
+    TimeOut,
+    Cancelled,
+}
+
+impl ActionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionStatus::Pending => "Pending",
+            ActionStatus::InProgress => "InProgress",
+            ActionStatus::Succeeded => "Succeeded",
+            ActionStatus::Failed => "Failed",
+            ActionStatus::TimeOut => "TimeOut",
+            ActionStatus::Cancelled => "Cancelled",
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        !matches!(self, ActionStatus::Pending | ActionStatus::InProgress)
+    }
+}
+
+/// How a created action will end; decided at creation (machine online? fault injected?).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Plan {
+    Succeed,
+    Fail,
+    /// Device never picks it up (offline): stays Pending until the timeout.
+    NeverPickedUp,
+    /// Device picks it up but never reports back (injected).
+    StallThenTimeOut,
+}
+
+#[derive(Clone, Debug)]
+pub struct MachineAction {
+    pub id: String,
+    pub kind: ActionKind,
+    pub scope: Option<String>,
+    pub requestor: String,
+    pub comment: String,
+    pub external_id: Option<String>,
+    pub status: ActionStatus,
+    pub machine_id: String,
+    pub computer_dns_name: String,
+    pub created: OffsetDateTime,
+    pub last_update: OffsetDateTime,
+    pub cancellation: Option<(String, String, OffsetDateTime)>,
+    pub related_sha1: Option<String>,
+    plan: Plan,
+    start_at: OffsetDateTime,
+    finish_at: OffsetDateTime,
+}
+
+impl MachineAction {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "type": self.kind.type_name(),
+            "title": self.kind.title(),
+            "requestor": self.requestor,
+            "requestorComment": self.comment,
+            "requestSource": "PublicApi",
+            "status": self.status.as_str(),
+            "machineId": self.machine_id,
+            "computerDnsName": self.computer_dns_name,
+            "creationDateTimeUtc": fmt_mde(self.created),
+            "lastUpdateDateTimeUtc": fmt_mde(self.last_update),
+            "cancellationRequestor": self.cancellation.as_ref().map(|c| c.0.clone()),
+            "cancellationComment": self.cancellation.as_ref().map(|c| c.1.clone()),
+            "cancellationDateTimeUtc": self.cancellation.as_ref().map(|c| fmt_mde(c.2)),
+            "errorHResult": if self.status == ActionStatus::Failed { -2147467259i64 } else { 0 },
+            "scope": self.scope,
+            "externalID": self.external_id,
+            "relatedFileInfo": self.related_sha1.as_ref().map(|h| json!({"fileIdentifier": h, "fileIdentifierType": "Sha1"})),
+            "commands": [],
+            "troubleshootInfo": null,
+        })
+    }
+}
+
+pub fn machine_json(m: &Machine, now: OffsetDateTime) -> Value {
+    json!({
+        "id": m.id,
+        "computerDnsName": m.computer_dns_name,
+        "firstSeen": fmt_mde(m.first_seen),
+        "lastSeen": fmt_mde(m.last_seen(now)),
+        "osPlatform": m.os_platform,
+        "osVersion": null,
+        "osProcessor": m.os_processor,
+        "version": m.version,
+        "lastIpAddress": m.last_ip_address,
+        "lastExternalIpAddress": m.last_external_ip_address,
+        "agentVersion": m.agent_version,
+        "osBuild": m.os_build,
+        "healthStatus": m.health_status,
+        "deviceValue": m.device_value,
+        "rbacGroupId": m.rbac_group_id,
+        "rbacGroupName": m.rbac_group_name,
+        "riskScore": m.risk_score,
+        "exposureLevel": m.exposure_level,
+        "isAadJoined": m.is_aad_joined,
+        "aadDeviceId": m.aad_device_id,
+        "machineTags": m.machine_tags,
+        "defenderAvStatus": if m.is_windows() { "Updated" } else { "Unknown" },
+        "onboardingStatus": m.onboarding_status,
+        "osArchitecture": "64-bit",
+        "managedBy": m.managed_by,
+        "managedByStatus": "Success",
+        "ipAddresses": [{"ipAddress": m.last_ip_address, "macAddress": m.mac_address, "type": "Ethernet", "operationalStatus": "Up"}],
+        "vmMetadata": m.vm.as_ref().map(|(vm_id, resource_id, sub)| json!({
+            "vmId": vm_id, "cloudProvider": "Azure", "resourceId": resource_id, "subscriptionId": sub
+        })),
+        "isPotentialDuplication": false,
+        "isExcluded": false,
+        "exclusionReason": null,
+    })
+}
+
+/// Moves every action of the tenant to where the clock says it is, applying the effects of
+/// actions that succeeded, in completion order.
+pub fn advance(tenant: &mut Tenant, now: OffsetDateTime) {
+    let mut due: Vec<usize> = tenant
+        .actions
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| !a.status.is_final() && a.finish_at <= now)
+        .map(|(i, _)| i)
+        .collect();
+    due.sort_by_key(|i| tenant.actions[*i].finish_at);
+    for i in due {
+        let a = &mut tenant.actions[i];
+        a.status = match a.plan {
+            Plan::Succeed => ActionStatus::Succeeded,
+            Plan::Fail => ActionStatus::Failed,
+            Plan::NeverPickedUp | Plan::StallThenTimeOut => ActionStatus::TimeOut,
+        };
+        a.last_update = a.finish_at;
+        if a.status == ActionStatus::Succeeded {
+            let a = a.clone();
+            apply_effect(tenant, &a);
+        }
+    }
+    for a in tenant.actions.iter_mut() {
+        if a.status == ActionStatus::Pending && a.plan != Plan::NeverPickedUp && a.start_at <= now {
+            a.status = ActionStatus::InProgress;
+            a.last_update = a.start_at;
+        }
+    }
+}
+
+fn apply_effect(tenant: &mut Tenant, a: &MachineAction) {
+    let Some(m) = tenant.machine_mut(&a.machine_id) else { return };
+    match a.kind {
+        ActionKind::Isolate => m.isolation = Some(a.scope.clone().unwrap_or_else(|| "Full".into())),
+        ActionKind::Unisolate => m.isolation = None,
+        ActionKind::RestrictCodeExecution => m.code_restricted = true,
+        ActionKind::UnrestrictCodeExecution => m.code_restricted = false,
+        ActionKind::RunAntiVirusScan => m.last_av_scan = Some((a.scope.clone().unwrap_or_default(), a.finish_at)),
+        ActionKind::CollectInvestigationPackage => m.investigation_packages += 1,
+        ActionKind::Offboard => {
+            m.offboarded = true;
+            m.health_status = "Inactive".into();
+            m.last_seen_fixed = Some(a.finish_at);
+        }
+        ActionKind::StopAndQuarantineFile => {
+            if let Some(h) = &a.related_sha1 {
+                if !m.quarantined_sha1.contains(h) {
+                    m.quarantined_sha1.push(h.clone());
+                }
+            }
+        }
+    }
+}
+
+fn context(state: &AppState, fragment: &str) -> String {
+    format!("{}/api/$metadata#{fragment}", state.base_url)
+}
+
+fn forbidden(role: &str) -> Response {
+    errors::mde(
+        StatusCode::FORBIDDEN,
+        "Forbidden",
+        format!("The application does not have the required permission: {role}."),
+    )
+}
+
+fn require_read(c: &Caller) -> Result<(), Response> {
+    if c.has_any_role(&["Machine.Read.All", "Machine.ReadWrite.All"]) {
+        Ok(())
+    } else {
+        Err(forbidden("Machine.Read.All"))
+    }
+}
+
+fn odata_error(msg: impl Into<String>) -> Response {
+    errors::mde(StatusCode::BAD_REQUEST, "ODataError", msg)
+}
+
+/// Filters, sorts, pages and projects a collection per the request's OData options.
+///
+/// Paging choice (MDE documents `$top` ≤ 10,000 and `$skip` but no page size for these lists):
+/// without `$top` we return up to 10,000 rows and a nextLink if more remain; with `$top` we
+/// return that many and a nextLink (same query, `$skip` advanced) whenever more rows remain.
+fn collection(
+    state: &AppState,
+    uri: &Uri,
+    params: &Params,
+    mut items: Vec<Value>,
+    filterable: &[&str],
+    fields: &[&str],
+    entity: &str,
+    context_fragment: &str,
+) -> Result<Response, Response> {
+    if let Some(opt) = params.unknown_system_option(&["$filter", "$top", "$skip", "$orderby", "$select", "$count"]) {
+        return Err(odata_error(format!("Query option '{opt}' is not allowed. Supported options: $filter, $top, $skip, $orderby, $select, $count.")));
+    }
+    if let Some(f) = params.get("$filter") {
+        let expr = odata::parse(f, filterable, entity).map_err(|e| odata_error(format!("Invalid filter clause: {e}")))?;
+        items.retain(|v| odata::matches(&expr, v));
+    }
+    if let Some(o) = params.get("$orderby") {
+        let keys = odata::parse_orderby(o, fields, entity).map_err(odata_error)?;
+        odata::sort(&mut items, &keys);
+    }
+    let top = match params.get("$top") {
+        None => None,
+        Some(t) => {
+            let n: usize = t.trim().parse().map_err(|_| odata_error(format!("Invalid value '{t}' for $top; expected a non-negative integer.")))?;
+            if n > MAX_TOP {
+                return Err(odata_error(format!("The limit of '{MAX_TOP}' for Top query has been exceeded. The value from the incoming request is '{n}'.")));
+            }
+            Some(n)
+        }
+    };
+    let skip: usize = match params.get("$skip") {
+        None => 0,
+        Some(s) => s.trim().parse().map_err(|_| odata_error(format!("Invalid value '{s}' for $skip; expected a non-negative integer.")))?,
+    };
+    let select: Vec<String> = match params.get("$select") {
+        None => Vec::new(),
+        Some(s) => s
+            .split(',')
+            .map(|p| {
+                let p = p.trim();
+                fields
+                    .iter()
+                    .find(|f| f.eq_ignore_ascii_case(p))
+                    .map(|f| f.to_string())
+                    .ok_or_else(|| odata_error(format!("Could not find a property named '{p}' on type '{entity}'.")))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let total = items.len();
+    let page = top.unwrap_or(MAX_TOP);
+    let end = skip.saturating_add(page).min(total);
+    let rows: Vec<Value> = if skip < total { items[skip..end].to_vec() } else { Vec::new() };
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), context(state, context_fragment).into());
+    if params.get("$count").is_some_and(|c| c.eq_ignore_ascii_case("true")) {
+        body.insert("@odata.count".into(), total.into());
+    }
+    body.insert("value".into(), Value::Array(project(rows, &select)));
+    if end < total && page > 0 {
+        let next = params.with("$skip", &end.to_string());
+        let next = if top.is_none() { next } else { next.with("$top", &page.to_string()) };
+        body.insert(
+            "@odata.nextLink".into(),
+            format!("{}{}?{}", state.base_url, uri.path(), next.to_query_string()).into(),
+        );
+    }
+    Ok(json_response(StatusCode::OK, Value::Object(body)))
+}
+
+fn respond(r: Result<Response, Response>) -> Response {
+    r.unwrap_or_else(|e| e)
+}
+
+fn machine_not_found(id: &str) -> Response {
+    errors::mde(StatusCode::NOT_FOUND, "ResourceNotFound", format!("Machine {id} was not found"))
+}
+
+fn action_not_found(id: &str) -> Response {
+    errors::mde(StatusCode::NOT_FOUND, "ResourceNotFound", format!("MachineAction {id} was not found"))
+}
+
+/// Runs `f` on the caller's tenant after bringing its lifecycles up to date.
+fn with_tenant<T>(state: &AppState, caller: &Caller, f: impl FnOnce(&mut Tenant, OffsetDateTime) -> T) -> Result<T, Response> {
+    let now = state.clock.now();
+    let mut world = state.world.lock();
+    let tenant = world
+        .tenant_mut(&caller.tenant_id)
+        .ok_or_else(|| errors::mde(StatusCode::UNAUTHORIZED, "Unauthorized", "Unknown tenant."))?;
+    advance(tenant, now);
+    Ok(f(tenant, now))
+}
+
+async fn list_machines(State(state): State<AppState>, MdeCaller(c): MdeCaller, uri: Uri, RawQuery(q): RawQuery) -> Response {
+    respond((|| {
+        require_read(&c)?;
+        let params = Params::parse(q.as_deref());
+        let items = with_tenant(&state, &c, |t, now| t.machines.iter().map(|m| machine_json(m, now)).collect::<Vec<_>>())?;
+        collection(&state, &uri, &params, items, MACHINE_FILTER, MACHINE_FIELDS, "Machine", "Machines")
+    })())
+}
+
+async fn get_machine(State(state): State<AppState>, MdeCaller(c): MdeCaller, Path(id): Path<String>) -> Response {
+    respond((|| {
+        require_read(&c)?;
+        let m = with_tenant(&state, &c, |t, now| t.machine(&id).map(|m| machine_json(m, now)))?
+            .ok_or_else(|| machine_not_found(&id))?;
+        let mut v = m;
+        if let Some(o) = v.as_object_mut() {
+            o.insert("@odata.context".into(), context(&state, "Machines/$entity").into());
+        }
+        Ok(json_response(StatusCode::OK, v))
+    })())
+}
+
+async fn machine_get_sub(State(state): State<AppState>, MdeCaller(c): MdeCaller, Path((id, sub)): Path<(String, String)>) -> Response {
+    respond((|| {
+        require_read(&c)?;
+        if !sub.eq_ignore_ascii_case("logonusers") {
+            return Err(errors::mde(StatusCode::NOT_FOUND, "NotFound", format!("No resource '{sub}' on machines.")));
+        }
+        let users = with_tenant(&state, &c, |t, now| {
+            let idx = t.machines.iter().position(|m| m.id.eq_ignore_ascii_case(&id))?;
+            let m = &t.machines[idx];
+            let count = 1 + idx % 3;
+            let users: Vec<Value> = (0..count)
+                .map(|k| {
+                    let u = &t.users[(idx * 7 + k * 13) % t.users.len()];
+                    let account = u.mail_nickname.clone();
+                    json!({
+                        "id": format!("{}\\{}", t.name, account),
+                        "accountName": account,
+                        "accountDomain": t.name,
+                        "accountSid": format!("S-1-5-21-1004336348-1177238915-682003330-{}", 1100 + (idx * 7 + k * 13) % t.users.len()),
+                        "firstSeen": fmt_mde(m.first_seen),
+                        "lastSeen": fmt_mde(m.last_seen(now)),
+                        "logonTypes": "Interactive",
+                        "isDomainAdmin": false,
+                        "isOnlyNetworkUser": false,
+                    })
+                })
+                .collect();
+            Some(users)
+        })?
+        .ok_or_else(|| machine_not_found(&id))?;
+        Ok(json_response(StatusCode::OK, json!({"@odata.context": context(&state, "Users"), "value": users})))
+    })())
+}
+
+fn invalid_body(msg: impl Into<String>) -> Response {
+    errors::mde(StatusCode::BAD_REQUEST, "InvalidRequestBody", msg)
+}
+
+/// MDE body keys are case-sensitive: a key that differs only in case is an invalid body, a
+/// missing key is a missing parameter.
+fn body_str(body: &Map<String, Value>, key: &str, required: bool) -> Result<Option<String>, Response> {
+    match body.get(key) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
+        Some(Value::String(_)) | Some(Value::Null) | None => {
+            if let Some(k) = body.keys().find(|k| k.as_str() != key && k.eq_ignore_ascii_case(key)) {
+                return Err(invalid_body(format!(
+                    "Request body is invalid: unknown parameter '{k}'. Parameter names are case-sensitive; did you mean '{key}'?"
+                )));
+            }
+            if required {
+                Err(errors::mde(StatusCode::BAD_REQUEST, "MissingRequiredParameter", format!("Parameter '{key}' is missing or empty.")))
+            } else {
+                Ok(None)
+            }
+        }
+        Some(other) => Err(invalid_body(format!("Request body is invalid: '{key}' must be a string, got {other}."))),
+    }
+}
+
+fn parse_body(bytes: &[u8]) -> Result<Map<String, Value>, Response> {
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(invalid_body("Request body is missing."));
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(invalid_body("Request body must be a JSON object.")),
+        Err(e) => Err(invalid_body(format!("Request body is not valid JSON: {e}."))),
+    }
+}
+
+fn enum_value(body: &Map<String, Value>, key: &str, allowed: &[&str], required: bool) -> Result<Option<String>, Response> {
+    match body_str(body, key, required)? {
+        None => Ok(None),
+        Some(v) => allowed
+            .iter()
+            .find(|a| a.eq_ignore_ascii_case(&v))
+            .map(|a| Some(a.to_string()))
+            .ok_or_else(|| invalid_body(format!("Invalid value '{v}' for '{key}'. Allowed values: {}.", allowed.join(", ")))),
+    }
+}
+
+fn plan_timings(s: &Settings, now: OffsetDateTime, plan: Plan) -> (OffsetDateTime, OffsetDateTime) {
+    let start = now + Duration::seconds(s.action_pending_seconds.max(0));
+    let finish = match plan {
+        Plan::Succeed | Plan::Fail => start + Duration::seconds(s.action_run_seconds.max(0)),
+        Plan::NeverPickedUp | Plan::StallThenTimeOut => now + Duration::seconds(s.offline_timeout_seconds.max(0)),
+    };
+    (start, finish.max(start))
+}
+
+async fn machine_action(
+    State(state): State<AppState>,
+    MdeCaller(c): MdeCaller,
+    Path((id, sub)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    respond((|| {
+        let kind = ActionKind::from_path(&sub)
+            .ok_or_else(|| errors::mde(StatusCode::NOT_FOUND, "NotFound", format!("Machine action '{sub}' does not exist.")))?;
+        if !c.has_any_role(&[kind.required_role()]) {
+            return Err(forbidden(kind.required_role()));
+        }
+        let body = parse_body(&body)?;
+        let comment = body_str(&body, "Comment", true)?.unwrap_or_default();
+        let external_id = body_str(&body, "ExternalID", false)?;
+        let (scope, sha1) = match kind {
+            ActionKind::Isolate => (
+                Some(enum_value(&body, "IsolationType", &["Full", "Selective", "UnManagedDevice"], false)?.unwrap_or_else(|| "Full".into())),
+                None,
+            ),
+            // Documented as required (run-av-scan).
+            ActionKind::RunAntiVirusScan => (enum_value(&body, "ScanType", &["Quick", "Full"], true)?, None),
+            ActionKind::StopAndQuarantineFile => {
+                let sha1 = body_str(&body, "Sha1", true)?.unwrap_or_default();
+                if sha1.len() != 40 || !sha1.chars().all(|ch| ch.is_ascii_hexdigit()) {
+                    return Err(errors::mde(StatusCode::BAD_REQUEST, "InvalidHashValue", format!("Sha1 '{sha1}' is not a valid SHA-1 hash (40 hexadecimal characters).")));
+                }
+                (None, Some(sha1.to_ascii_lowercase()))
+            }
+            _ => (None, None),
+        };
+        let settings = state.settings.lock().clone();
+        let created = with_tenant(&state, &c, |t, now| -> Result<MachineAction, Response> {
+            let m = t.machine(&id).ok_or_else(|| machine_not_found(&id))?;
+            let platform_ok = match kind {
+                ActionKind::Offboard | ActionKind::StopAndQuarantineFile => m.is_windows(),
+                ActionKind::Isolate if scope.as_deref() == Some("Selective") => m.is_windows(),
+                _ => true,
+            };
+            if !platform_ok {
+                return Err(errors::mde(
+                    StatusCode::BAD_REQUEST,
+                    "OsPlatformNotSupported",
+                    format!("{} is not supported on OS platform {} (machine {}).", kind.type_name(), m.os_platform, m.id),
+                ));
+            }
+            if t.actions.iter().any(|a| {
+                a.machine_id == m.id && !a.status.is_final() && a.kind.family() == kind.family()
+            }) {
+                return Err(errors::mde(StatusCode::BAD_REQUEST, "ActiveRequestAlreadyExists", "Action is already in progress"));
+            }
+            let online = m.is_online();
+            let injected = state.faults.lock().take_outcome(&method, uri.path(), &t.tenant_id);
+            let plan = match (online, injected.as_deref()) {
+                (false, _) => Plan::NeverPickedUp,
+                (true, Some("Failed")) => Plan::Fail,
+                (true, Some("TimeOut")) => Plan::StallThenTimeOut,
+                (true, _) => Plan::Succeed,
+            };
+            let (start_at, finish_at) = plan_timings(&settings, now, plan);
+            let action = MachineAction {
+                id: uuid::Uuid::new_v4().to_string(),
+                kind,
+                scope: scope.clone(),
+                requestor: c.app_id.clone(),
+                comment: comment.clone(),
+                external_id: external_id.clone(),
+                status: ActionStatus::Pending,
+                machine_id: m.id.clone(),
+                computer_dns_name: m.computer_dns_name.clone(),
+                created: now,
+                last_update: now,
+                cancellation: None,
+                related_sha1: sha1.clone(),
+                plan,
+                start_at,
+                finish_at,
+            };
+            t.actions.push(action.clone());
+            Ok(action)
+        })??;
+        let mut v = created.to_json();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("@odata.context".into(), context(&state, "MachineActions/$entity").into());
+        }
+        Ok(json_response(StatusCode::CREATED, v))
+    })())
+}
+
+async fn list_actions(State(state): State<AppState>, MdeCaller(c): MdeCaller, uri: Uri, RawQuery(q): RawQuery) -> Response {
+    respond((|| {
+        require_read(&c)?;
+        let params = Params::parse(q.as_deref());
+        let items = with_tenant(&state, &c, |t, _| t.actions.iter().map(MachineAction::to_json).collect::<Vec<_>>())?;
+        collection(&state, &uri, &params, items, ACTION_FILTER, ACTION_FIELDS, "MachineAction", "MachineActions")
+    })())
+}
+
+fn action_entity(state: &AppState, a: &MachineAction) -> Value {
+    let mut v = a.to_json();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("@odata.context".into(), context(state, "MachineActions/$entity").into());
+    }
+    v
+}
+
+async fn get_action(State(state): State<AppState>, MdeCaller(c): MdeCaller, Path(id): Path<String>) -> Response {
+    respond((|| {
+        require_read(&c)?;
+        let a = with_tenant(&state, &c, |t, _| t.actions.iter().find(|a| a.id.eq_ignore_ascii_case(&id)).cloned())?
+            .ok_or_else(|| action_not_found(&id))?;
+        Ok(json_response(StatusCode::OK, action_entity(&state, &a)))
+    })())
+}
+
+async fn action_get_sub(State(state): State<AppState>, MdeCaller(c): MdeCaller, Path((id, sub)): Path<(String, String)>) -> Response {
+    respond((|| {
+        if !sub.eq_ignore_ascii_case("getPackageUri") {
+            return Err(errors::mde(StatusCode::NOT_FOUND, "NotFound", format!("No resource '{sub}' on machineactions.")));
+        }
+        if !c.has_any_role(&["Machine.CollectForensics", "Machine.Read.All", "Machine.ReadWrite.All"]) {
+            return Err(forbidden("Machine.CollectForensics"));
+        }
+        let a = with_tenant(&state, &c, |t, _| t.actions.iter().find(|a| a.id.eq_ignore_ascii_case(&id)).cloned())?
+            .ok_or_else(|| action_not_found(&id))?;
+        if a.kind != ActionKind::CollectInvestigationPackage {
+            return Err(errors::mde(StatusCode::BAD_REQUEST, "BadRequest", format!("Machine action {id} is of type {}, not CollectInvestigationPackage.", a.kind.type_name())));
+        }
+        if a.status != ActionStatus::Succeeded {
+            return Err(errors::mde(StatusCode::BAD_REQUEST, "BadRequest", format!("The investigation package of machine action {id} is not available (status {}).", a.status.as_str())));
+        }
+        let expiry = state.clock.now() + Duration::minutes(30);
+        let url = format!(
+            "{}/_sandbox/blobs/packages/{}.zip?sv=2020-08-04&sr=b&sp=r&se={}&sig=sandbox",
+            state.base_url,
+            a.id,
+            fmt_mde(expiry).replace(':', "%3A")
+        );
+        Ok(json_response(StatusCode::OK, json!({"@odata.context": context(&state, "Edm.String"), "value": url})))
+    })())
+}
+
+async fn action_post_sub(State(state): State<AppState>, MdeCaller(c): MdeCaller, Path((id, sub)): Path<(String, String)>, body: Bytes) -> Response {
+    respond((|| {
+        if !sub.eq_ignore_ascii_case("cancel") {
+            return Err(errors::mde(StatusCode::NOT_FOUND, "NotFound", format!("No action '{sub}' on machineactions.")));
+        }
+        let body = parse_body(&body)?;
+        let comment = body_str(&body, "Comment", true)?.unwrap_or_default();
+        let a = with_tenant(&state, &c, |t, now| -> Result<MachineAction, Response> {
+            let a = t.actions.iter_mut().find(|a| a.id.eq_ignore_ascii_case(&id)).ok_or_else(|| action_not_found(&id))?;
+            if !c.has_any_role(&[a.kind.required_role()]) {
+                return Err(forbidden(a.kind.required_role()));
+            }
+            if a.status.is_final() {
+                // Undocumented upstream; upstream-apis.md suggests 400 BadRequest.
+                return Err(errors::mde(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    format!("Machine action {} is in final state {} and cannot be cancelled.", a.id, a.status.as_str()),
+                ));
+            }
+            a.status = ActionStatus::Cancelled;
+            a.last_update = now;
+            a.cancellation = Some((c.app_id.clone(), comment.clone(), now));
+            Ok(a.clone())
+        })??;
+        Ok(json_response(StatusCode::OK, action_entity(&state, &a)))
+    })())
+}

@@ -1,0 +1,149 @@
+//! Shared server state: the world behind one lock, plus clock, faults, quotas, stats, settings.
+
+use parking_lot::Mutex;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::SandboxConfig;
+use crate::auth::{Api, Keys};
+use crate::clock::Clock;
+use crate::faults::Faults;
+use crate::limits::Limiter;
+use crate::world::World;
+
+#[derive(Clone)]
+pub struct AppState(pub Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
+    pub cfg: SandboxConfig,
+    /// Where clients reach us; used in `@odata.context`, nextLinks, issuers.
+    pub base_url: String,
+    pub clock: Clock,
+    pub world: Mutex<World>,
+    pub faults: Mutex<Faults>,
+    pub limiter: Mutex<Limiter>,
+    pub stats: Mutex<Stats>,
+    pub settings: Mutex<Settings>,
+    pub keys: Keys,
+    /// Token lifetimes are drawn from this, so a seed gives a reproducible sequence.
+    pub token_rng: Mutex<StdRng>,
+}
+
+impl Shared {
+    pub fn new(cfg: SandboxConfig, base_url: String) -> anyhow::Result<Shared> {
+        let clock = Clock::new();
+        let world = World::generate(cfg.seed, cfg.tenants, clock.now());
+        Ok(Shared {
+            base_url,
+            world: Mutex::new(world),
+            faults: Mutex::new(Faults::new(cfg.seed)),
+            limiter: Mutex::new(Limiter::default()),
+            stats: Mutex::new(Stats::default()),
+            settings: Mutex::new(Settings::for_mode(cfg.fast)),
+            keys: Keys::generate()?,
+            token_rng: Mutex::new(StdRng::seed_from_u64(cfg.seed ^ 0x70CE_5EED)),
+            clock,
+            cfg,
+        })
+    }
+
+    /// Back to the freshly seeded world: clears actions, faults, quotas, stats and settings.
+    pub fn reset(&self) {
+        let now = self.clock.now();
+        *self.world.lock() = World::generate(self.cfg.seed, self.cfg.tenants, now);
+        *self.faults.lock() = Faults::new(self.cfg.seed);
+        self.limiter.lock().reset();
+        *self.stats.lock() = Stats::default();
+        *self.settings.lock() = Settings::for_mode(self.cfg.fast);
+        *self.token_rng.lock() = StdRng::seed_from_u64(self.cfg.seed ^ 0x70CE_5EED);
+    }
+}
+
+/// Knobs tests and demos turn through `/_sandbox/settings`.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// MDE quota per tenant (documented: 100/min, 1,500/h).
+    pub mde_per_minute: u32,
+    pub mde_per_hour: u32,
+    /// Seconds (sandbox clock) a machine action waits in Pending before the device picks it up.
+    pub action_pending_seconds: i64,
+    /// Seconds (sandbox clock) from InProgress to the final state.
+    pub action_run_seconds: i64,
+    /// Seconds an action for an offline device stays Pending before TimeOut. Microsoft documents
+    /// 3 days for live response; we use that for every action.
+    pub offline_timeout_seconds: i64,
+    /// Token lifetime bounds in seconds (Entra: random 60-90 minutes).
+    pub token_min_seconds: i64,
+    pub token_max_seconds: i64,
+}
+
+impl Settings {
+    pub fn for_mode(fast: bool) -> Settings {
+        if fast {
+            Settings {
+                mde_per_minute: 100,
+                mde_per_hour: 1500,
+                action_pending_seconds: 1,
+                action_run_seconds: 2,
+                offline_timeout_seconds: 8,
+                token_min_seconds: 3600,
+                token_max_seconds: 5400,
+            }
+        } else {
+            Settings {
+                mde_per_minute: 100,
+                mde_per_hour: 1500,
+                action_pending_seconds: 30,
+                action_run_seconds: 90,
+                offline_timeout_seconds: 3 * 24 * 3600,
+                token_min_seconds: 3600,
+                token_max_seconds: 5400,
+            }
+        }
+    }
+}
+
+/// Counters exposed at `/_sandbox/stats`.
+#[derive(Default, Serialize, Clone)]
+pub struct Stats {
+    /// tenant -> audience (graph/mde/arm) -> issued tokens
+    pub token_requests: BTreeMap<String, BTreeMap<String, u64>>,
+    /// tenant (or the tenant string sent) -> failed token requests
+    pub token_failures: BTreeMap<String, u64>,
+    /// tenant -> api -> authenticated API calls
+    pub api_calls: BTreeMap<String, BTreeMap<String, u64>>,
+    /// tenant ("-" when unknown) -> 429 responses served (quota or injected)
+    pub throttled: BTreeMap<String, u64>,
+    pub throttled_total: u64,
+    pub faults_injected: u64,
+}
+
+impl Stats {
+    pub fn token_issued(&mut self, tenant: &str, api: Api) {
+        *self
+            .token_requests
+            .entry(tenant.to_string())
+            .or_default()
+            .entry(api.name().to_string())
+            .or_default() += 1;
+    }
+
+    pub fn api_call(&mut self, tenant: &str, api: Api) {
+        *self
+            .api_calls
+            .entry(tenant.to_string())
+            .or_default()
+            .entry(api.name().to_string())
+            .or_default() += 1;
+    }
+}

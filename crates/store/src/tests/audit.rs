@@ -1,0 +1,275 @@
+use serde_json::json;
+use time::Duration;
+
+use super::{audit_event, file_store, pool};
+use crate::chain::GENESIS;
+use crate::{AuditFilter, NewAuditEvent, Store};
+
+async fn append_n(s: &Store, n: i64) {
+    for i in 1..=n {
+        let tenant = if i % 2 == 0 { "t2" } else { "t1" };
+        s.append_audit(audit_event(tenant, "isolate", i)).await.unwrap();
+    }
+}
+
+/// Plays an attacker with database access: drops the append-only guard, then runs `sql`.
+async fn tamper(s: &Store, sql: &'static str) {
+    let p = pool(s);
+    sqlx::query("DROP TRIGGER IF EXISTS audit_log_no_update").execute(p).await.unwrap();
+    sqlx::query("DROP TRIGGER IF EXISTS audit_log_no_delete").execute(p).await.unwrap();
+    let done = sqlx::query(sql).execute(p).await.unwrap();
+    assert!(done.rows_affected() > 0, "tamper statement changed nothing: {sql}");
+}
+
+#[tokio::test]
+async fn append_chains_records_from_genesis() {
+    let s = Store::in_memory().await.unwrap();
+    let id = uuid::Uuid::now_v7();
+    let first = s
+        .append_audit(NewAuditEvent {
+            operation_id: Some(id),
+            outcome: Some("succeeded".into()),
+            upstream_request_ids: vec!["req-1".into()],
+            detail: json!({"b": 2, "a": 1}),
+            ..audit_event("t1", "isolate", 1)
+        })
+        .await
+        .unwrap();
+    let second = s.append_audit(audit_event("t1", "isolate", 2)).await.unwrap();
+    assert_eq!((first.seq, second.seq), (1, 2));
+    assert_eq!(first.prev_hash, GENESIS);
+    assert_eq!(second.prev_hash, first.hash);
+    assert_eq!(first.hash.len(), 64);
+
+    let stored = s.query_audit(AuditFilter::default()).await.unwrap();
+    assert_eq!(stored, vec![first, second], "stored records read back exactly as returned");
+    assert_eq!(stored[0].operation_id, Some(id));
+    assert_eq!(stored[0].at.offset(), time::UtcOffset::UTC);
+}
+
+#[tokio::test]
+async fn query_filters_and_returns_newest_last() {
+    let s = Store::in_memory().await.unwrap();
+    append_n(&s, 6).await;
+    let op = uuid::Uuid::now_v7();
+    s.append_audit(NewAuditEvent { operation_id: Some(op), ..audit_event("t3", "wipe", 7) })
+        .await
+        .unwrap();
+
+    let all = s.query_audit(AuditFilter::default()).await.unwrap();
+    assert_eq!(all.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6, 7]);
+
+    let t1 = s.query_audit(AuditFilter { tenant: Some("t1".into()), ..Default::default() }).await.unwrap();
+    assert_eq!(t1.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 3, 5]);
+
+    let tail = s.query_audit(AuditFilter { tenant: Some("t1".into()), limit: 2, ..Default::default() }).await.unwrap();
+    assert_eq!(tail.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![3, 5], "newest two, newest last");
+
+    let wipe = s.query_audit(AuditFilter { action: Some("wipe".into()), ..Default::default() }).await.unwrap();
+    assert_eq!(wipe.len(), 1);
+    let by_op = s.query_audit(AuditFilter { operation_id: Some(op), ..Default::default() }).await.unwrap();
+    assert_eq!(by_op[0].seq, 7);
+
+    let later = all[0].at + Duration::hours(1);
+    assert!(s.query_audit(AuditFilter { since: Some(later), ..Default::default() }).await.unwrap().is_empty());
+    let from_start = AuditFilter { since: Some(all[0].at), ..Default::default() };
+    assert_eq!(s.query_audit(from_start).await.unwrap().len(), 7);
+}
+
+#[tokio::test]
+async fn verify_ok_on_empty_and_intact_logs() {
+    let s = Store::in_memory().await.unwrap();
+    let empty = s.verify_audit().await.unwrap();
+    assert!(empty.ok && empty.rows == 0, "{empty:?}");
+    append_n(&s, 5).await;
+    let r = s.verify_audit().await.unwrap();
+    assert!(r.ok, "{:?}", r.problems);
+    assert_eq!(r.rows, 5);
+}
+
+#[tokio::test]
+async fn triggers_refuse_update_and_delete() {
+    let s = Store::in_memory().await.unwrap();
+    append_n(&s, 2).await;
+    let upd = sqlx::query("UPDATE audit_log SET principal = 'x' WHERE seq = 1").execute(pool(&s)).await;
+    assert!(upd.is_err(), "update should be refused");
+    let del = sqlx::query("DELETE FROM audit_log WHERE seq = 2").execute(pool(&s)).await;
+    assert!(del.is_err(), "delete should be refused");
+    assert!(s.verify_audit().await.unwrap().ok);
+}
+
+#[tokio::test]
+async fn verify_detects_modified_row() {
+    let s = Store::in_memory().await.unwrap();
+    append_n(&s, 10).await;
+    tamper(&s, "UPDATE audit_log SET principal = 'mallory' WHERE seq = 7").await;
+    let r = s.verify_audit().await.unwrap();
+    assert!(!r.ok);
+    assert_eq!(r.problems, vec!["seq 7: hash mismatch (row modified)"]);
+}
+
+#[tokio::test]
+async fn verify_detects_change_in_any_column() {
+    let columns: [&'static str; 12] = [
+        "UPDATE audit_log SET at = '2000-01-01T00:00:00.000000Z' WHERE seq = 2",
+        "UPDATE audit_log SET operation_id = '00000000-0000-0000-0000-000000000000' WHERE seq = 2",
+        "UPDATE audit_log SET kind = 'outcome' WHERE seq = 2",
+        "UPDATE audit_log SET tenant = NULL WHERE seq = 2",
+        "UPDATE audit_log SET product = 'mdo' WHERE seq = 2",
+        "UPDATE audit_log SET action = 'unisolate' WHERE seq = 2",
+        "UPDATE audit_log SET params = '{\"n\":99}' WHERE seq = 2",
+        "UPDATE audit_log SET outcome = 'succeeded' WHERE seq = 2",
+        "UPDATE audit_log SET upstream_request_ids = '[\"x\"]' WHERE seq = 2",
+        "UPDATE audit_log SET duration_ms = 1234 WHERE seq = 2",
+        "UPDATE audit_log SET detail = '{\"x\":1}' WHERE seq = 2",
+        "UPDATE audit_log SET prev_hash = hash WHERE seq = 2",
+    ];
+    for sql in columns {
+        let s = Store::in_memory().await.unwrap();
+        append_n(&s, 3).await;
+        tamper(&s, sql).await;
+        let r = s.verify_audit().await.unwrap();
+        assert!(!r.ok, "not detected: {sql}");
+        assert!(r.problems.iter().any(|p| p.starts_with("seq 2:")), "{sql}: {:?}", r.problems);
+    }
+}
+
+#[tokio::test]
+async fn verify_reports_a_column_with_the_wrong_type() {
+    let s = Store::in_memory().await.unwrap();
+    append_n(&s, 3).await;
+    tamper(&s, "UPDATE audit_log SET kind = 42 WHERE seq = 2").await;
+    let r = s.verify_audit().await.unwrap();
+    assert!(!r.ok);
+    assert!(r.problems.iter().any(|p| p.starts_with("seq 2:")), "{:?}", r.problems);
+}
+
+#[tokio::test]
+async fn verify_detects_deleted_middle_row() {
+    let s = Store::in_memory().await.unwrap();
+    append_n(&s, 10).await;
+    tamper(&s, "DELETE FROM audit_log WHERE seq = 4").await;
+    let r = s.verify_audit().await.unwrap();
+    assert!(!r.ok);
+    assert_eq!(r.rows, 9);
+    assert_eq!(r.problems, vec!["seq 4 missing (row deleted)"]);
+}
+
+#[tokio::test]
+async fn verify_detects_deleted_middle_row_with_renumbering() {
+    let s = Store::in_memory().await.unwrap();
+    append_n(&s, 5).await;
+    tamper(&s, "DELETE FROM audit_log WHERE seq = 3").await;
+    tamper(&s, "UPDATE audit_log SET seq = seq - 1 WHERE seq > 3").await;
+    tamper(&s, "UPDATE audit_head SET seq = 4").await;
+    let r = s.verify_audit().await.unwrap();
+    assert!(!r.ok);
+    assert!(r.problems.iter().any(|p| p.starts_with("seq 3:")), "{:?}", r.problems);
+}
+
+#[tokio::test]
+async fn verify_detects_deleted_tail_rows() {
+    let s = Store::in_memory().await.unwrap();
+    append_n(&s, 10).await;
+    tamper(&s, "DELETE FROM audit_log WHERE seq >= 9").await;
+    let r = s.verify_audit().await.unwrap();
+    assert!(!r.ok);
+    assert_eq!(r.rows, 8);
+    assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+    assert!(r.problems[0].starts_with("head mismatch: last rows deleted"), "{:?}", r.problems);
+}
+
+#[tokio::test]
+async fn verify_detects_everything_deleted() {
+    let s = Store::in_memory().await.unwrap();
+    append_n(&s, 3).await;
+    tamper(&s, "DELETE FROM audit_log").await;
+    let r = s.verify_audit().await.unwrap();
+    assert!(!r.ok, "{r:?}");
+}
+
+#[tokio::test]
+async fn verify_detects_row_appended_outside_the_chain() {
+    let s = Store::in_memory().await.unwrap();
+    append_n(&s, 3).await;
+    tamper(
+        &s,
+        "INSERT INTO audit_log SELECT seq + 1, at, operation_id, kind, 'mallory', tenant, product, action,
+         params, outcome, upstream_request_ids, duration_ms, detail, hash, hash FROM audit_log WHERE seq = 3",
+    )
+    .await;
+    let r = s.verify_audit().await.unwrap();
+    assert!(!r.ok);
+    assert!(r.problems.iter().any(|p| p.starts_with("seq 4: hash mismatch")), "{:?}", r.problems);
+    assert!(r.problems.iter().any(|p| p.starts_with("head mismatch")), "{:?}", r.problems);
+}
+
+#[tokio::test]
+async fn verify_detects_reordered_rows() {
+    let s = Store::in_memory().await.unwrap();
+    append_n(&s, 4).await;
+    // Swap rows 2 and 3 by renumbering (seq is the primary key, so go through a free slot).
+    tamper(&s, "UPDATE audit_log SET seq = 100 WHERE seq = 2").await;
+    tamper(&s, "UPDATE audit_log SET seq = 2 WHERE seq = 3").await;
+    tamper(&s, "UPDATE audit_log SET seq = 3 WHERE seq = 100").await;
+    let r = s.verify_audit().await.unwrap();
+    assert!(!r.ok);
+    assert!(r.problems.iter().any(|p| p.starts_with("seq 2:")), "{:?}", r.problems);
+    assert!(r.problems.iter().any(|p| p.starts_with("seq 3:")), "{:?}", r.problems);
+}
+
+#[tokio::test]
+async fn appends_continue_the_chain_after_a_tail_deletion_is_detected() {
+    let s = Store::in_memory().await.unwrap();
+    append_n(&s, 3).await;
+    tamper(&s, "DELETE FROM audit_log WHERE seq = 3").await;
+    let next = s.append_audit(audit_event("t1", "isolate", 4)).await.unwrap();
+    assert_eq!(next.seq, 4, "the head, not the table, decides the next seq");
+    let r = s.verify_audit().await.unwrap();
+    assert_eq!(r.problems, vec!["seq 3 missing (row deleted)"]);
+}
+
+async fn concurrent_appends(s: &Store) {
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let s = s.clone();
+        tasks.spawn(async move { s.append_audit(audit_event("t1", "isolate", i)).await });
+    }
+    let mut seqs = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        seqs.push(done.expect("task").expect("append").seq);
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=50).collect::<Vec<_>>());
+    let r = s.verify_audit().await.unwrap();
+    assert!(r.ok && r.rows == 50, "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_appends_in_memory_keep_one_chain() {
+    let s = Store::in_memory().await.unwrap();
+    concurrent_appends(&s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_appends_on_file_keep_one_chain() {
+    let (s, _dir) = file_store().await;
+    concurrent_appends(&s).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_stores_on_one_file_do_not_fork_the_chain() {
+    // Two Store values = two processes: they share no in-process lock, only the database.
+    let (a, dir) = file_store().await;
+    let b = Store::open_sqlite(&dir.path().join("nested/dir/riposte.db")).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let s = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.spawn(async move { s.append_audit(audit_event("t1", "isolate", i)).await });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("task").expect("append");
+    }
+    let r = a.verify_audit().await.unwrap();
+    assert!(r.ok && r.rows == 40, "{r:?}");
+}

@@ -1,0 +1,143 @@
+use serde_json::json;
+use time::Duration;
+
+use super::new_op;
+use crate::{OperationFilter, OperationUpdate, Store, StoreError};
+
+#[tokio::test]
+async fn insert_then_get_round_trips() {
+    let s = Store::in_memory().await.unwrap();
+    let op = s.insert_operation(new_op("t1", "isolate", Some("k1"))).await.unwrap();
+    let got = s.get_operation(op.id).await.unwrap().expect("stored");
+    assert_eq!(got, op);
+    assert_eq!(got.status, "accepted");
+    assert!(got.upstream_request_ids.is_empty());
+    assert!(s.get_operation(uuid::Uuid::now_v7()).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn idempotency_key_is_unique_per_tenant() {
+    let s = Store::in_memory().await.unwrap();
+    let first = s.insert_operation(new_op("t1", "isolate", Some("k1"))).await.unwrap();
+    let err = s.insert_operation(new_op("t1", "isolate", Some("k1"))).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("idempotency")), "{err:?}");
+    // Same key in another tenant, and operations without a key, are independent.
+    s.insert_operation(new_op("t2", "isolate", Some("k1"))).await.unwrap();
+    s.insert_operation(new_op("t1", "isolate", None)).await.unwrap();
+    s.insert_operation(new_op("t1", "isolate", None)).await.unwrap();
+    let found = s.operation_by_idempotency("t1", "k1").await.unwrap().expect("found");
+    assert_eq!(found.id, first.id);
+    assert!(s.operation_by_idempotency("t3", "k1").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn duplicate_id_is_conflict() {
+    let s = Store::in_memory().await.unwrap();
+    let op = new_op("t1", "isolate", None);
+    s.insert_operation(op.clone()).await.unwrap();
+    let err = s.insert_operation(op).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("already exists")), "{err:?}");
+}
+
+#[tokio::test]
+async fn update_appends_ids_once_and_keeps_unset_fields() {
+    let s = Store::in_memory().await.unwrap();
+    let op = s.insert_operation(new_op("t1", "isolate", None)).await.unwrap();
+    let u1 = OperationUpdate {
+        status: "running".into(),
+        upstream_request_ids: vec!["r1".into(), "r2".into()],
+        tracking: Some(json!({"machineActionIds": ["ma1"]})),
+        ..Default::default()
+    };
+    let after1 = s.update_operation(op.id, u1).await.unwrap();
+    assert_eq!(after1.upstream_request_ids, vec!["r1", "r2"]);
+    assert!(after1.updated_at >= op.created_at);
+
+    let u2 = OperationUpdate {
+        status: "succeeded".into(),
+        result: Some(json!({"status": "Succeeded"})),
+        upstream_request_ids: vec!["r2".into(), "r3".into()],
+        ..Default::default()
+    };
+    let after2 = s.update_operation(op.id, u2).await.unwrap();
+    assert_eq!(after2.upstream_request_ids, vec!["r1", "r2", "r3"]);
+    assert_eq!(after2.tracking, Some(json!({"machineActionIds": ["ma1"]})), "tracking kept");
+    assert_eq!(after2.result, Some(json!({"status": "Succeeded"})));
+    assert_eq!(after2.error, None);
+    assert_eq!(s.get_operation(op.id).await.unwrap().unwrap(), after2);
+}
+
+#[tokio::test]
+async fn update_unknown_operation_is_not_found() {
+    let s = Store::in_memory().await.unwrap();
+    let err = s
+        .update_operation(uuid::Uuid::now_v7(), OperationUpdate { status: "x".into(), ..Default::default() })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn concurrent_updates_lose_no_request_ids() {
+    let (s, _dir) = super::file_store().await;
+    let op = s.insert_operation(new_op("t1", "isolate", None)).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let s = s.clone();
+        tasks.spawn(async move {
+            let u = OperationUpdate {
+                status: "running".into(),
+                upstream_request_ids: vec![format!("r{i}")],
+                ..Default::default()
+            };
+            s.update_operation(op.id, u).await
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("task").expect("update");
+    }
+    let ids = s.get_operation(op.id).await.unwrap().unwrap().upstream_request_ids;
+    assert_eq!(ids.len(), 20, "{ids:?}");
+}
+
+#[tokio::test]
+async fn resume_query_returns_pending_oldest_first() {
+    let s = Store::in_memory().await.unwrap();
+    let a = s.insert_operation(new_op("t1", "isolate", None)).await.unwrap();
+    let b = s.insert_operation(new_op("t1", "isolate", None)).await.unwrap();
+    let c = s.insert_operation(new_op("t2", "isolate", None)).await.unwrap();
+    let done = OperationUpdate { status: "succeeded".into(), ..Default::default() };
+    s.update_operation(b.id, done).await.unwrap();
+    let tracking = OperationUpdate { status: "tracking".into(), ..Default::default() };
+    s.update_operation(c.id, tracking).await.unwrap();
+
+    let pending = s.operations_in_status(&["accepted", "tracking"], 10).await.unwrap();
+    assert_eq!(pending.iter().map(|o| o.id).collect::<Vec<_>>(), vec![a.id, c.id]);
+    assert_eq!(s.operations_in_status(&["accepted", "tracking"], 1).await.unwrap().len(), 1);
+    assert!(s.operations_in_status(&[], 10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn list_filters_by_tenant_action_status_since() {
+    let s = Store::in_memory().await.unwrap();
+    let first = s.insert_operation(new_op("t1", "isolate", None)).await.unwrap();
+    s.insert_operation(new_op("t1", "unisolate", None)).await.unwrap();
+    s.insert_operation(new_op("t2", "isolate", None)).await.unwrap();
+
+    let all = s.list_operations(OperationFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(all[0].created_at >= all[2].created_at, "newest first");
+
+    let t1 = OperationFilter { tenant: Some("t1".into()), ..Default::default() };
+    assert_eq!(s.list_operations(t1).await.unwrap().len(), 2);
+    let iso = OperationFilter { action: Some("isolate".into()), ..Default::default() };
+    assert_eq!(s.list_operations(iso).await.unwrap().len(), 2);
+    let both = OperationFilter { tenant: Some("t1".into()), action: Some("isolate".into()), ..Default::default() };
+    assert_eq!(s.list_operations(both).await.unwrap()[0].id, first.id);
+    let done = OperationFilter { status: Some("succeeded".into()), ..Default::default() };
+    assert!(s.list_operations(done).await.unwrap().is_empty());
+    let future = OperationFilter { since: Some(first.created_at + Duration::hours(1)), ..Default::default() };
+    assert!(s.list_operations(future).await.unwrap().is_empty());
+    let past = OperationFilter { since: Some(first.created_at), limit: 2, ..Default::default() };
+    assert_eq!(s.list_operations(past).await.unwrap().len(), 2);
+}

@@ -26,6 +26,9 @@ async fn isolate_flow_end_to_end() {
     assert_eq!(a["machineId"], m.as_str());
     assert_eq!(a["status"], "Succeeded");
     assert_eq!(a["requestorComment"], "e2e");
+    let state = h.state(&t).await;
+    let machine = state["machines"].as_array().unwrap().iter().find(|x| x["id"] == m.as_str()).unwrap();
+    assert_eq!(machine["isolated"], true, "the machine is isolated in the sandbox");
 
     let (_, audit) = h.get(&format!("/v1/audit?tenant={t}&action=IsolateDevice")).await;
     let kinds: Vec<&str> = audit["records"].as_array().unwrap().iter().map(|r| r["kind"].as_str().unwrap()).collect();
@@ -113,8 +116,12 @@ async fn machine_actions_take_effect() {
     }
     let state = h.state(&t).await;
     let machine = |id: &str| state["machines"].as_array().unwrap().iter().find(|m| m["id"] == id).unwrap().clone();
-    assert_ne!(machine(&machines[4])["isolationState"], "Isolated", "unisolated again");
-    assert_eq!(machine(&machines[5])["onboardingStatus"], "Offboarded");
+    assert_eq!(machine(&machines[0])["codeExecutionRestricted"], false, "restricted, then unrestricted");
+    assert_eq!(machine(&machines[1])["lastAntivirusScan"]["scanType"], "Full");
+    assert_eq!(machine(&machines[2])["investigationPackages"], 1);
+    assert_eq!(machine(&machines[3])["quarantinedSha1"], json!([sha1]));
+    assert_eq!(machine(&machines[4])["isolated"], false, "isolated, then unisolated");
+    assert_eq!(machine(&machines[5])["offboarded"], true);
 }
 
 /// Reads: device list with filter and paging, device info, action status and list.

@@ -144,7 +144,7 @@ impl Harness {
 }
 
 pub fn is_online(m: &Value) -> bool {
-    m["healthStatus"] == "Active" && m["onboardingStatus"].as_str().map(|s| s == "Onboarded").unwrap_or(true)
+    m["online"] == true
 }
 
 pub fn merge(into: &mut Value, from: Value) {

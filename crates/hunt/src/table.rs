@@ -24,11 +24,14 @@ pub enum ColumnData {
     Dynamic(Vec<Dyn>),
 }
 
+/// A named, typed column. The data sits behind an `Arc` so that cloning a table (a `let`
+/// binding, an `as`, every reference to a context table) costs one refcount per column instead
+/// of copying millions of cells; writers go through [`Column::data_mut`] (copy-on-write).
 #[derive(Clone, Debug)]
 pub struct Column {
     pub name: String,
     pub ty: Type,
-    pub data: ColumnData,
+    pub data: Arc<ColumnData>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -176,7 +179,7 @@ impl ColumnData {
 
     /// Appends all rows of `other` (same storage kind; otherwise converts row by row).
     pub fn extend_from(&mut self, ty: Type, other: &Column) {
-        match (self, &other.data) {
+        match (self, &*other.data) {
             (ColumnData::Bool(a), ColumnData::Bool(b)) => a.extend_from_slice(b),
             (ColumnData::Int(a), ColumnData::Int(b)) => a.extend_from_slice(b),
             (ColumnData::Long(a), ColumnData::Long(b)) => a.extend_from_slice(b),
@@ -197,7 +200,17 @@ impl ColumnData {
 
 impl Column {
     pub fn new(name: impl Into<String>, ty: Type) -> Column {
-        Column { name: name.into(), ty, data: ColumnData::new(ty, 0) }
+        Column { name: name.into(), ty, data: Arc::new(ColumnData::new(ty, 0)) }
+    }
+
+    /// A column over existing storage.
+    pub fn with_data(name: impl Into<String>, ty: Type, data: ColumnData) -> Column {
+        Column { name: name.into(), ty, data: Arc::new(data) }
+    }
+
+    /// Mutable access to the cells; copies them first only if another table shares them.
+    pub fn data_mut(&mut self) -> &mut ColumnData {
+        Arc::make_mut(&mut self.data)
     }
 
     /// Builds a column from values, converting each to `ty`.
@@ -206,7 +219,7 @@ impl Column {
         for v in values {
             data.push(ty, v);
         }
-        Column { name: name.into(), ty, data }
+        Column { name: name.into(), ty, data: Arc::new(data) }
     }
 
     /// A column of `n` nulls.
@@ -215,7 +228,7 @@ impl Column {
         for _ in 0..n {
             data.push_null();
         }
-        Column { name: name.into(), ty, data }
+        Column { name: name.into(), ty, data: Arc::new(data) }
     }
 
     pub fn len(&self) -> usize {
@@ -228,7 +241,7 @@ impl Column {
 
     /// The value at row `i`.
     pub fn get(&self, i: usize) -> Value {
-        match &self.data {
+        match &*self.data {
             ColumnData::Bool(v) => v[i].map_or(Value::Null, Value::Bool),
             ColumnData::Int(v) => v[i].map_or(Value::Null, Value::Int),
             ColumnData::Long(v) => v[i].map_or(Value::Null, Value::Long),
@@ -246,11 +259,11 @@ impl Column {
     }
 
     pub fn gather(&self, idx: &[usize]) -> Column {
-        Column { name: self.name.clone(), ty: self.ty, data: self.data.gather(idx) }
+        Column { name: self.name.clone(), ty: self.ty, data: Arc::new(self.data.gather(idx)) }
     }
 
     pub fn gather_opt(&self, idx: &[Option<usize>]) -> Column {
-        Column { name: self.name.clone(), ty: self.ty, data: self.data.gather_opt(idx) }
+        Column { name: self.name.clone(), ty: self.ty, data: Arc::new(self.data.gather_opt(idx)) }
     }
 
     pub fn renamed(mut self, name: impl Into<String>) -> Column {
@@ -716,7 +729,7 @@ pub fn generate_device_process_events(rows: usize, seed: u64) -> Table {
         parent_cmd.push(cmdlines[p].clone());
         report_id.push(Some(r as i64));
     }
-    let col = |name: &str, ty: Type, data: ColumnData| Column { name: name.to_string(), ty, data };
+    let col = |name: &str, ty: Type, data: ColumnData| Column::with_data(name, ty, data);
     Table::new(vec![
         col("Timestamp", Type::DateTime, ColumnData::DateTime(ts)),
         col("DeviceId", Type::String, ColumnData::String(dev_id)),

@@ -290,8 +290,12 @@ fn unknown_tenant(state: &AppState, tenant: &str) -> Response {
 }
 
 fn openid(state: &AppState, tenant: &str, v2: bool) -> Response {
-    let tid = match state.world.lock().tenant(tenant) {
-        Some(t) => t.tenant_id.clone(),
+    // Multi-tenant authorities publish a `{tenantid}` placeholder, as Entra does.
+    let multi = ["common", "organizations", "consumers"].iter().any(|m| m.eq_ignore_ascii_case(tenant));
+    let found = state.world.lock().tenant(tenant).map(|t| t.tenant_id.clone());
+    let tid = match found {
+        Some(t) => t,
+        None if multi => "{tenantid}".to_string(),
         None => return unknown_tenant(state, tenant),
     };
     let b = &state.base_url;

@@ -10,7 +10,6 @@ use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
 
 use crate::mde::MachineAction;
 

@@ -258,11 +258,12 @@ fn in_list(op: ListOp, v: &Value, items: &[Value], set: Option<&HashSet<Value>>)
 pub use crate::functions::TermMatch;
 
 /// Evaluates `e` over every row into a typed column vector.
-pub fn eval_column(e: &CExpr, ty: Type, t: &Table) -> ColumnData {
+pub fn eval_column(e: &CExpr, ty: Type, t: &Table) -> Arc<ColumnData> {
     let n = t.num_rows();
     if let CExpr::Col(i) = e {
         let c = &t.columns[*i];
         if c.ty == ty || (matches!(ty, Type::Real | Type::Decimal) && matches!(c.ty, Type::Real | Type::Decimal)) {
+            // Shared, not copied: a projected column is the input column.
             return c.data.clone();
         }
     }
@@ -273,12 +274,12 @@ pub fn eval_column(e: &CExpr, ty: Type, t: &Table) -> ColumnData {
         for _ in 0..n {
             data.push(ty, v);
         }
-        return data;
+        return Arc::new(data);
     }
     for row in 0..n {
         data.push(ty, &e.eval(t, row));
     }
-    data
+    Arc::new(data)
 }
 
 /// Evaluates a predicate over all rows and returns the indices where it is true.
@@ -301,7 +302,7 @@ fn fast_filter(e: &CExpr, t: &Table) -> Option<Vec<usize>> {
         }
         CExpr::Binary { op, l, r } => {
             let (CExpr::Col(i), CExpr::Const(c)) = (l.as_ref(), r.as_ref()) else { return None };
-            match (&t.columns[*i].data, c) {
+            match (&*t.columns[*i].data, c) {
                 (ColumnData::String(col), Value::String(needle)) if !matches!(op, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::MatchesRegex) => {
                     let needle: &str = needle;
                     Some((0..col.len()).filter(|&r| functions::string_predicate(*op, &col[r], needle)).collect())
@@ -311,7 +312,7 @@ fn fast_filter(e: &CExpr, t: &Table) -> Option<Vec<usize>> {
                     Some((0..col.len()).filter(|&r| re.is_match(&col[r])).collect())
                 }
                 (ColumnData::Long(col) | ColumnData::DateTime(col) | ColumnData::TimeSpan(col), c) => {
-                    let k = match (c, &t.columns[*i].data) {
+                    let k = match (c, &*t.columns[*i].data) {
                         (Value::Long(k), ColumnData::Long(_)) => *k,
                         (Value::Int(k), ColumnData::Long(_)) => *k as i64,
                         (Value::DateTime(k), ColumnData::DateTime(_)) => *k,
@@ -334,7 +335,7 @@ fn fast_filter(e: &CExpr, t: &Table) -> Option<Vec<usize>> {
         }
         CExpr::InList { op: op @ (ListOp::HasAny | ListOp::In | ListOp::InCi), e, items, set } => {
             let CExpr::Col(i) = e.as_ref() else { return None };
-            let ColumnData::String(col) = &t.columns[*i].data else { return None };
+            let ColumnData::String(col) = &*t.columns[*i].data else { return None };
             let needles: Vec<String> = items.iter().map(|v| functions::text_of(v).into_owned()).collect();
             Some(match op {
                 ListOp::HasAny => (0..col.len())

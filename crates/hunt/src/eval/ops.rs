@@ -100,7 +100,8 @@ impl Evaluator<'_> {
                 (Value::Dynamic(Dyn::Null), t) if t != Type::Dynamic => Value::Null,
                 _ => val,
             };
-            col.data.push(col.ty, &val);
+            let ty = col.ty;
+            col.data_mut().push(ty, &val);
         }
         Ok(Table::new(cols))
     }
@@ -514,23 +515,23 @@ impl Evaluator<'_> {
             states.push(specs.iter().map(AggSpec::new_state).collect());
         }
         // Build output columns.
-        let mut cols: Vec<Column> = key_exprs.iter().map(|(_, ty, name)| Column { name: name.clone(), ty: *ty, data: ColumnData::new(*ty, keys.len()) }).collect();
+        let mut cols: Vec<Column> = key_exprs.iter().map(|(_, ty, name)| Column { name: name.clone(), ty: *ty, data: Arc::new(ColumnData::new(*ty, keys.len())) }).collect();
         for o in &outs {
             for (name, ty) in o {
-                cols.push(Column { name: name.clone(), ty: *ty, data: ColumnData::new(*ty, keys.len()) });
+                cols.push(Column { name: name.clone(), ty: *ty, data: Arc::new(ColumnData::new(*ty, keys.len())) });
             }
         }
         for (key, st) in keys.into_iter().zip(states) {
             let mut ci = 0;
             for v in key {
                 let ty = cols[ci].ty;
-                cols[ci].data.push(ty, &v);
+                cols[ci].data_mut().push(ty, &v);
                 ci += 1;
             }
             for (spec, s) in specs.iter().zip(st) {
                 for v in spec.finish(s, input) {
                     let ty = cols[ci].ty;
-                    cols[ci].data.push(ty, &v);
+                    cols[ci].data_mut().push(ty, &v);
                     ci += 1;
                 }
             }
@@ -757,18 +758,18 @@ impl Evaluator<'_> {
                 match t.column(&col.name) {
                     Some(src) => {
                         let ty = col.ty;
-                        col.data.extend_from(ty, src);
+                        col.data_mut().extend_from(ty, src);
                     }
                     None => {
                         for _ in 0..rows {
-                            col.data.push_null();
+                            col.data_mut().push_null();
                         }
                     }
                 }
             }
             if let Some(sc) = source_col.as_mut() {
                 for _ in 0..rows {
-                    sc.data.push(Type::String, &Value::str(label));
+                    sc.data_mut().push(Type::String, &Value::str(label));
                 }
             }
         }
@@ -1170,7 +1171,7 @@ impl Evaluator<'_> {
             let mut ci = 0;
             for v in key {
                 let ty = cols[ci].ty;
-                cols[ci].data.push(ty, &v);
+                cols[ci].data_mut().push(ty, &v);
                 ci += 1;
             }
             for (si, spec) in specs.iter().enumerate() {
@@ -1181,10 +1182,10 @@ impl Evaluator<'_> {
                         None => defaults[si].to_dyn(),
                     })
                     .collect();
-                cols[ci].data.push(Type::Dynamic, &Value::Dynamic(Dyn::array(arr)));
+                cols[ci].data_mut().push(Type::Dynamic, &Value::Dynamic(Dyn::array(arr)));
                 ci += 1;
             }
-            cols[ci].data.push(Type::Dynamic, &Value::Dynamic(Dyn::array(axis_arr.clone())));
+            cols[ci].data_mut().push(Type::Dynamic, &Value::Dynamic(Dyn::array(axis_arr.clone())));
         }
         Ok(Table::new(cols))
     }
@@ -1230,9 +1231,9 @@ pub(crate) fn concat_tables(parts: Vec<Table>) -> Table {
             match t.column(&col.name) {
                 Some(src) => {
                     let ty = col.ty;
-                    col.data.extend_from(ty, src);
+                    col.data_mut().extend_from(ty, src);
                 }
-                None => (0..rows).for_each(|_| col.data.push_null()),
+                None => (0..rows).for_each(|_| col.data_mut().push_null()),
             }
         }
     }

@@ -1,0 +1,13 @@
+//! Integration tests: a real sandbox on 127.0.0.1:0, driven over HTTP with reqwest.
+//! Effects are asserted through the emulated APIs or `/_sandbox/state`, never internals.
+
+mod common;
+
+mod admin;
+mod arm;
+mod auth;
+mod graph;
+mod login;
+mod machine_actions;
+mod machines;
+mod tls;

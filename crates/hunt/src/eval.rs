@@ -7,6 +7,7 @@
 
 pub mod aggregate;
 pub mod expr;
+pub(crate) mod keys;
 mod ops;
 
 use std::collections::HashMap;
@@ -166,10 +167,16 @@ impl<'a> Evaluator<'a> {
     /// Applies operators in order.
     pub fn pipeline(&self, ops: &[ast::Operator], table: &mut Table) -> Result<()> {
         let mut env_override: Option<Evaluator> = None;
-        for op in ops {
+        for (k, op) in ops.iter().enumerate() {
             let ev = env_override.as_ref().unwrap_or(self);
             let input = std::mem::take(table);
-            *table = ev.operator(op, input)?;
+            // Operators that copy rows (where, join) copy only the columns the next operator
+            // reads, when that is knowable (projection pushdown).
+            let keep = match &op.kind {
+                ast::OpKind::Where(_) | ast::OpKind::Join(_) | ast::OpKind::Lookup(_) => ev.columns_needed_by(ops.get(k + 1)),
+                _ => None,
+            };
+            *table = ev.operator(op, input, keep.as_ref())?;
             if let ast::OpKind::As { name, .. } = &op.kind {
                 let mut e = Evaluator { ctx: self.ctx, env: ev.env.clone() };
                 e.env.tables.insert(name.name.clone(), Arc::new(table.clone()));
@@ -177,6 +184,54 @@ impl<'a> Evaluator<'a> {
             }
         }
         Ok(())
+    }
+
+    /// The input columns `next` can read, when that set is certain: `count` reads none;
+    /// `summarize` and `project` read the names in their expressions. `None` (keep all) for
+    /// every other operator, and whenever an expression could reach columns without naming
+    /// them (`*`, `pack_all()`, `column_ifexists()`, user functions, subqueries).
+    fn columns_needed_by(&self, next: Option<&ast::Operator>) -> Option<std::collections::HashSet<String>> {
+        let mut names = std::collections::HashSet::new();
+        let exprs: Vec<&Expr> = match &next?.kind {
+            ast::OpKind::Count => return Some(names),
+            ast::OpKind::Summarize { aggs, by, .. } => aggs.iter().chain(by).map(|n| &n.expr).collect(),
+            ast::OpKind::Project(items) => items.iter().map(|n| &n.expr).collect(),
+            _ => return None,
+        };
+        for e in exprs {
+            if !self.collect_names(e, &mut names) {
+                return None;
+            }
+        }
+        Some(names)
+    }
+
+    /// Adds every name `e` mentions; false if `e` may read columns it does not name.
+    fn collect_names(&self, e: &Expr, out: &mut std::collections::HashSet<String>) -> bool {
+        match &e.kind {
+            ExprKind::Literal(_) | ExprKind::TypeOf(_) => true,
+            ExprKind::Name(id) => {
+                if self.env.funcs.contains_key(&id.name) {
+                    return false;
+                }
+                out.insert(id.name.clone());
+                true
+            }
+            ExprKind::Star | ExprKind::ToScalar(_) | ExprKind::Subquery(_) => false,
+            ExprKind::Call { name, args } => {
+                if matches!(name.name.as_str(), "pack_all" | "bag_pack_columns" | "column_ifexists") || self.env.funcs.contains_key(&name.name) {
+                    return false;
+                }
+                args.iter().all(|a| self.collect_names(a, out))
+            }
+            ExprKind::Unary { expr, .. } | ExprKind::Member { expr, .. } => self.collect_names(expr, out),
+            ExprKind::Binary { left, right, .. } => self.collect_names(left, out) && self.collect_names(right, out),
+            ExprKind::InList { expr, list, .. } => self.collect_names(expr, out) && list.iter().all(|a| self.collect_names(a, out)),
+            ExprKind::Between { expr, low, high, .. } => self.collect_names(expr, out) && self.collect_names(low, out) && self.collect_names(high, out),
+            ExprKind::Index { expr, index } => self.collect_names(expr, out) && self.collect_names(index, out),
+            ExprKind::NamedArg { value, .. } => self.collect_names(value, out),
+            ExprKind::Tuple(items) => items.iter().all(|a| self.collect_names(a, out)),
+        }
     }
 
     /// Looks up a table by name: let bindings first, then the context's tables.
@@ -697,6 +752,60 @@ mod tests {
             dpe(2000),
         );
         assert_eq!(t.columns[0].get(0).as_i64(), Some(10));
+    }
+
+    /// The typed filter paths (string tests, `in~`, `has_any`, `and`/`or` narrowing) must give
+    /// exactly what row-by-row evaluation gives; `iff(p, true, false)` forces the latter.
+    #[test]
+    fn fast_filters_agree_with_row_evaluation() {
+        let texts = [
+            "powershell.exe -EncodedCommand SQBF", "PowerShell.EXE", "\u{212A}ey", "key", "\u{130}stanbul", "", "cmd.exe /c whoami",
+            "a-enc", "Invoke-Mimikatz2", "x mimikatz y", "CMD.EXE", "sekurlsa::logonpasswords", "caf\u{e9} KEY",
+        ];
+        let vals: Vec<Value> = texts.iter().map(|s| Value::str(s)).collect();
+        let nums: Vec<Value> = (0..texts.len() as i64).map(Value::Long).collect();
+        let t = Table::new(vec![
+            crate::table::Column::from_values("s", Type::String, &vals),
+            crate::table::Column::from_values("n", Type::Long, &nums),
+        ]);
+        let tables = HashMap::from([("T".to_string(), t)]);
+        for pred in [
+            "s =~ 'powershell.exe'", "s !~ 'key'", "s =~ 'KEY'", "s has 'exe'", "s !has 'cmd'", "s has 'key'", "s contains 'ENC'",
+            "s !contains 'enc'", "s contains ''", "s has_any ('mimikatz', '-EncodedCommand', 'KEY', 'sekurlsa')", "s in~ ('cmd.exe', 'key')",
+            "s in~ ('a', 'b', 'c', 'd', 'e', 'f', 'g', 'KEY', 'cmd.exe')", "s !in~ ('key')", "s in ('key', 'CMD.EXE')",
+            "s !in ('a', 'b', 'c', 'd', 'e', 'f', 'g', 'key')", "s startswith 'power' or n > 10", "s has 'exe' and n < 5 and s contains 'c'",
+            "n >= 3 and s matches regex '[0-9]'", "s == 'key' or s =~ 'cmd.exe'",
+        ] {
+            let fast = q(&format!("T | where {pred} | project n"), tables.clone());
+            let slow = q(&format!("T | where iff({pred}, true, false) | project n"), tables.clone());
+            let rows = |t: &Table| (0..t.num_rows()).map(|r| t.columns[0].get(r).to_kusto_string()).collect::<Vec<_>>();
+            assert_eq!(rows(&fast), rows(&slow), "{pred}");
+        }
+    }
+
+    /// Typed summarize / join paths keep the generic results: group order by first
+    /// appearance, innerunique keeping the first left row per key, pruned columns.
+    #[test]
+    fn typed_summarize_and_join_keep_semantics() {
+        let t = q(
+            "datatable(k:string, v:long)['b', 1, 'a', 2, 'b', 3, 'c', long(null), 'a', 2] | summarize n=count(), d=dcount(v), s=sum(v) by k",
+            HashMap::new(),
+        );
+        let rows: Vec<String> = (0..t.num_rows()).map(|r| t.row(r).iter().map(Value::to_kusto_string).collect::<Vec<_>>().join(",")).collect();
+        assert_eq!(rows, vec!["b,2,2,4", "a,2,1,4", "c,1,0,0"]);
+        let t = q(
+            "let L = datatable(k:string, x:long)['a', 1, 'a', 2, 'b', 3]; let R = datatable(k:string, y:long)['a', 10, 'a', 11, 'c', 12]; \
+             L | join R on k | project x, y",
+            HashMap::new(),
+        );
+        let rows: Vec<String> = (0..t.num_rows()).map(|r| t.row(r).iter().map(Value::to_kusto_string).collect::<Vec<_>>().join(",")).collect();
+        assert_eq!(rows, vec!["1,10", "1,11"]);
+        let t = q(
+            "let L = datatable(k:string, x:long)['a', 1, 'b', 3]; let R = datatable(k:string, y:long)['a', 10, 'b', 11, 'a', 12]; \
+             L | join kind=leftouter R on k | where y > 10 | count",
+            HashMap::new(),
+        );
+        assert_eq!(t.columns[0].get(0).as_i64(), Some(2));
     }
 
     #[test]

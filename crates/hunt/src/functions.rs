@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::ast::BinOp;
 use crate::value::{self, Dyn, Type, Value};
 
-pub use strings::{contains_ci, has_term, regex_cached};
+pub use strings::{contains_ci, has_any_pattern, has_term, regex_cached};
 
 /// Implementation: arguments (already evaluated) → result. Must not panic on any input.
 pub type Impl = fn(&[Value]) -> Value;

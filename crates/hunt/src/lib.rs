@@ -11,6 +11,7 @@ pub mod parser;
 pub mod schema;
 
 // Back end: columnar evaluation.
+pub mod bench;
 pub mod eval;
 pub mod functions;
 pub mod oracle;

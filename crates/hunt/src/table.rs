@@ -666,12 +666,63 @@ impl Rng {
     }
 }
 
+/// How many distinct devices the generators produce.
+pub const GENERATED_DEVICES: usize = 500;
+
+/// `DeviceId` of generated device `i` (shared by both generators so their tables join).
+fn generated_device_id(i: usize) -> String {
+    format!("{:040x}", (i as u128 + 1) * 0x9e3779b97f4a7c15)
+}
+
+fn generated_device_name(i: usize) -> String {
+    format!("pc-{i:04}.contoso.local")
+}
+
+/// Generates a `DeviceInfo`-like table over the same devices as
+/// [`generate_device_process_events`]: `snapshots` rows per device (Defender reports a device
+/// repeatedly), in snapshot-major order, with a `Seq` column giving the row position. Some
+/// devices change OS between snapshots, so which snapshot a join keeps is observable.
+pub fn generate_device_info(snapshots: usize, seed: u64) -> Table {
+    let mut rng = Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
+    let platforms = ["Windows10", "Windows11", "WindowsServer2019", "WindowsServer2022", "Linux", "macOS"];
+    let groups = ["Workstations", "Servers", "Finance", "Lab"];
+    let base = value::parse_datetime("2024-01-01T00:00:00Z").unwrap_or(0);
+    let n = snapshots * GENERATED_DEVICES;
+    let (mut ts, mut ids, mut names, mut os, mut group, mut seq) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let ids_s: Vec<Arc<str>> = (0..GENERATED_DEVICES).map(|i| Arc::from(generated_device_id(i))).collect();
+    let names_s: Vec<Arc<str>> = (0..GENERATED_DEVICES).map(|i| Arc::from(generated_device_name(i))).collect();
+    let mut current: Vec<usize> = (0..GENERATED_DEVICES).map(|_| rng.below(platforms.len())).collect();
+    for snap in 0..snapshots {
+        for d in 0..GENERATED_DEVICES {
+            // One in eight devices is upgraded / reinstalled between snapshots.
+            if snap > 0 && rng.below(8) == 0 {
+                current[d] = rng.below(platforms.len());
+            }
+            ts.push(Some(base + (snap as i64) * value::TICKS_PER_DAY + rng.below(86_400) as i64 * value::TICKS_PER_SECOND));
+            ids.push(ids_s[d].clone());
+            names.push(names_s[d].clone());
+            os.push(Arc::from(platforms[current[d]]));
+            group.push(Arc::from(groups[d % groups.len()]));
+            seq.push(Some(seq.len() as i64));
+        }
+    }
+    Table::new(vec![
+        Column::with_data("Timestamp", Type::DateTime, ColumnData::DateTime(ts)),
+        Column::with_data("DeviceId", Type::String, ColumnData::String(ids)),
+        Column::with_data("DeviceName", Type::String, ColumnData::String(names)),
+        Column::with_data("OSPlatform", Type::String, ColumnData::String(os)),
+        Column::with_data("MachineGroup", Type::String, ColumnData::String(group)),
+        Column::with_data("Seq", Type::Long, ColumnData::Long(seq)),
+    ])
+}
+
 /// Generates `rows` rows shaped like Defender's `DeviceProcessEvents`, for benchmarks of
 /// scan / filter / summarize / join / has_any over millions of rows.
 pub fn generate_device_process_events(rows: usize, seed: u64) -> Table {
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-    let devices: Vec<Arc<str>> = (0..500).map(|i| Arc::from(format!("pc-{i:04}.contoso.local"))).collect();
-    let device_ids: Vec<Arc<str>> = (0..500).map(|i| Arc::from(format!("{:040x}", (i as u128 + 1) * 0x9e3779b97f4a7c15))).collect();
+    let devices: Vec<Arc<str>> = (0..GENERATED_DEVICES).map(|i| Arc::from(generated_device_name(i))).collect();
+    let device_ids: Vec<Arc<str>> = (0..GENERATED_DEVICES).map(|i| Arc::from(generated_device_id(i))).collect();
     let accounts: Vec<Arc<str>> = ["alice", "bob", "carol", "dave", "svc_backup", "system", "network service", "eve"]
         .iter()
         .map(|s| Arc::from(*s))

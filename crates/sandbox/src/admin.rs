@@ -1,5 +1,17 @@
 //! `/_sandbox`: the sandbox's own control surface (no auth, JSON). Fault injection, time
 //! control, settings (quotas, lifecycle timings), state inspection, stats and reset.
+//!
+//! | Method | Path | Body / result |
+//! |---|---|---|
+//! | GET, POST, DELETE | `/_sandbox/faults` | POST one rule or an array: `{"path_prefix":"/api/machines","method":"POST","status":429,"rate":0.3,"count":null,"retry_after":1,"delay_ms":0,"tenant":null}`; or `{"path_prefix":"/api/machines/","method":"POST","outcome":"Failed"}` to make the next machine action end Failed (or `TimeOut`). 201 + rule with `id`; GET lists with `fired` counts; DELETE clears |
+//! | DELETE | `/_sandbox/faults/{id}` | removes one rule |
+//! | GET, POST | `/_sandbox/clock` | `{"advance_seconds": N}` and/or `{"speed": X}` → `{"now","speed","offset_seconds"}` |
+//! | GET, POST | `/_sandbox/settings` (alias `/_sandbox/limits`) | partial update of `mde_per_minute`, `mde_per_hour`, `action_pending_seconds`, `action_run_seconds`, `offline_timeout_seconds`, `arm_reads_per_hour`, `token_min_seconds`, `token_max_seconds` |
+//! | GET | `/_sandbox/state/{tenantId}` | machines (+ `online`, `isolated`, `isolationType`, `codeExecutionRestricted`, `offboarded`, `lastAntivirusScan`, `quarantinedSha1`, `investigationPackages`), `machineActions`, users (`accountEnabled`, `signInSessionsValidFromDateTime`, `sessionsRevokedAt`, `passwordChangedAt`), vms |
+//! | GET, POST | `/_sandbox/roles/{tenantId}` | `{"graph":[..],"mde":[..]}` app permissions put in future tokens |
+//! | GET | `/_sandbox/stats` | `token_requests` (tenant → audience → n), `token_failures`, `api_calls` (tenant → api → n), `throttled` (tenant → 429s), `throttled_total`, `faults_injected` |
+//! | POST | `/_sandbox/reset` | back to the seeded world; clears faults, quotas, stats, settings |
+//! | GET | `/_sandbox/describe` | the describe document (without `ca_pem`) |
 
 use axum::Router;
 use axum::body::Bytes;
@@ -19,12 +31,16 @@ use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/_sandbox/faults", get(list_faults).post(add_fault).delete(clear_faults))
+        .route(
+            "/_sandbox/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
         .route("/_sandbox/faults/{id}", delete(delete_fault))
         .route("/_sandbox/clock", get(get_clock).post(set_clock))
         .route("/_sandbox/settings", get(get_settings).post(set_settings))
         .route("/_sandbox/limits", get(get_settings).post(set_settings))
         .route("/_sandbox/state/{tenant}", get(tenant_state))
+        .route("/_sandbox/roles/{tenant}", get(get_roles).post(set_roles))
         .route("/_sandbox/stats", get(stats))
         .route("/_sandbox/reset", post(reset))
         .route("/_sandbox/describe", get(describe))
@@ -32,11 +48,15 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|e| admin_error(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| admin_error(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
 }
 
 async fn list_faults(State(state): State<AppState>) -> Response {
-    json_response(StatusCode::OK, json!({"faults": state.faults.lock().list()}))
+    json_response(
+        StatusCode::OK,
+        json!({"faults": state.faults.lock().list()}),
+    )
 }
 
 /// Accepts one rule object or an array of rules.
@@ -54,7 +74,9 @@ async fn add_fault(State(state): State<AppState>, body: Bytes) -> Response {
     for spec in specs {
         let spec: FaultSpec = match serde_json::from_value(spec) {
             Ok(s) => s,
-            Err(e) => return admin_error(StatusCode::BAD_REQUEST, format!("invalid fault rule: {e}")),
+            Err(e) => {
+                return admin_error(StatusCode::BAD_REQUEST, format!("invalid fault rule: {e}"));
+            }
         };
         match faults.add(spec) {
             Ok(rule) => added.push(rule),
@@ -62,7 +84,10 @@ async fn add_fault(State(state): State<AppState>, body: Bytes) -> Response {
         }
     }
     if added.len() == 1 {
-        json_response(StatusCode::CREATED, serde_json::to_value(&added[0]).unwrap_or(Value::Null))
+        json_response(
+            StatusCode::CREATED,
+            serde_json::to_value(&added[0]).unwrap_or(Value::Null),
+        )
     } else {
         json_response(StatusCode::CREATED, json!({"faults": added}))
     }
@@ -109,10 +134,15 @@ async fn set_clock(State(state): State<AppState>, body: Bytes) -> Response {
     }
     if let Some(a) = change.advance_seconds {
         // Lifecycles are evaluated lazily and assume time never runs backwards.
-        if !a.is_finite() || a < 0.0 || a > 10.0 * 365.0 * 86400.0 {
-            return admin_error(StatusCode::BAD_REQUEST, "advance_seconds must be between 0 and ten years");
+        if !a.is_finite() || !(0.0..=10.0 * 365.0 * 86400.0).contains(&a) {
+            return admin_error(
+                StatusCode::BAD_REQUEST,
+                "advance_seconds must be between 0 and ten years",
+            );
         }
-        state.clock.advance(a);
+        if !state.clock.advance(a) {
+            return admin_error(StatusCode::BAD_REQUEST, "the clock cannot go that far");
+        }
     }
     if let Some(s) = change.speed {
         if !s.is_finite() || s <= 0.0 || s > 100_000.0 {
@@ -124,7 +154,10 @@ async fn set_clock(State(state): State<AppState>, body: Bytes) -> Response {
 }
 
 async fn get_settings(State(state): State<AppState>) -> Response {
-    json_response(StatusCode::OK, serde_json::to_value(&*state.settings.lock()).unwrap_or(Value::Null))
+    json_response(
+        StatusCode::OK,
+        serde_json::to_value(&*state.settings.lock()).unwrap_or(Value::Null),
+    )
 }
 
 #[derive(Deserialize)]
@@ -135,6 +168,7 @@ struct SettingsChange {
     action_pending_seconds: Option<i64>,
     action_run_seconds: Option<i64>,
     offline_timeout_seconds: Option<i64>,
+    arm_reads_per_hour: Option<u32>,
     token_min_seconds: Option<i64>,
     token_max_seconds: Option<i64>,
 }
@@ -145,14 +179,27 @@ async fn set_settings(State(state): State<AppState>, body: Bytes) -> Response {
         Ok(c) => c,
         Err(r) => return r,
     };
-    for v in [c.action_pending_seconds, c.action_run_seconds, c.offline_timeout_seconds].into_iter().flatten() {
+    for v in [
+        c.action_pending_seconds,
+        c.action_run_seconds,
+        c.offline_timeout_seconds,
+    ]
+    .into_iter()
+    .flatten()
+    {
         if v < 0 {
             return admin_error(StatusCode::BAD_REQUEST, "durations must not be negative");
         }
     }
-    for v in [c.token_min_seconds, c.token_max_seconds].into_iter().flatten() {
+    for v in [c.token_min_seconds, c.token_max_seconds]
+        .into_iter()
+        .flatten()
+    {
         if v < 1 {
-            return admin_error(StatusCode::BAD_REQUEST, "token lifetimes must be at least 1 second");
+            return admin_error(
+                StatusCode::BAD_REQUEST,
+                "token lifetimes must be at least 1 second",
+            );
         }
     }
     let mut s = state.settings.lock();
@@ -171,6 +218,9 @@ async fn set_settings(State(state): State<AppState>, body: Bytes) -> Response {
     if let Some(v) = c.offline_timeout_seconds {
         s.offline_timeout_seconds = v;
     }
+    if let Some(v) = c.arm_reads_per_hour {
+        s.arm_reads_per_hour = v;
+    }
     if let Some(v) = c.token_min_seconds {
         s.token_min_seconds = v;
     }
@@ -180,7 +230,10 @@ async fn set_settings(State(state): State<AppState>, body: Bytes) -> Response {
     if s.token_min_seconds > s.token_max_seconds {
         s.token_max_seconds = s.token_min_seconds;
     }
-    json_response(StatusCode::OK, serde_json::to_value(&*s).unwrap_or(Value::Null))
+    json_response(
+        StatusCode::OK,
+        serde_json::to_value(&*s).unwrap_or(Value::Null),
+    )
 }
 
 async fn tenant_state(State(state): State<AppState>, Path(tenant): Path<String>) -> Response {
@@ -203,10 +256,16 @@ async fn tenant_state(State(state): State<AppState>, Path(tenant): Path<String>)
                 o.insert("offboarded".into(), m.offboarded.into());
                 o.insert(
                     "lastAntivirusScan".into(),
-                    m.last_av_scan.as_ref().map(|(ty, at)| json!({"scanType": ty, "completed": fmt_mde(*at)})).into(),
+                    m.last_av_scan
+                        .as_ref()
+                        .map(|(ty, at)| json!({"scanType": ty, "completed": fmt_mde(*at)}))
+                        .into(),
                 );
                 o.insert("quarantinedSha1".into(), m.quarantined_sha1.clone().into());
-                o.insert("investigationPackages".into(), m.investigation_packages.into());
+                o.insert(
+                    "investigationPackages".into(),
+                    m.investigation_packages.into(),
+                );
             }
             v
         })
@@ -251,7 +310,10 @@ async fn tenant_state(State(state): State<AppState>, Path(tenant): Path<String>)
 }
 
 async fn stats(State(state): State<AppState>) -> Response {
-    json_response(StatusCode::OK, serde_json::to_value(&*state.stats.lock()).unwrap_or(Value::Null))
+    json_response(
+        StatusCode::OK,
+        serde_json::to_value(&*state.stats.lock()).unwrap_or(Value::Null),
+    )
 }
 
 async fn reset(State(state): State<AppState>) -> Response {
@@ -260,7 +322,10 @@ async fn reset(State(state): State<AppState>) -> Response {
 }
 
 async fn describe(State(state): State<AppState>) -> Response {
-    json_response(StatusCode::OK, serde_json::to_value(crate::describe_state(&state, None)).unwrap_or(Value::Null))
+    json_response(
+        StatusCode::OK,
+        serde_json::to_value(crate::describe_state(&state, None)).unwrap_or(Value::Null),
+    )
 }
 
 /// The "SAS URL" getPackageUri hands out: an (empty) zip archive.
@@ -273,10 +338,55 @@ async fn package_blob(State(state): State<AppState>, Path(file): Path<String>) -
         .iter()
         .any(|t| t.actions.iter().any(|a| a.id.eq_ignore_ascii_case(id)));
     if !known {
-        return admin_error(StatusCode::NOT_FOUND, "BlobNotFound: The specified blob does not exist.");
+        return admin_error(
+            StatusCode::NOT_FOUND,
+            "BlobNotFound: The specified blob does not exist.",
+        );
     }
     // End-of-central-directory record only: a valid, empty zip file.
     let mut zip = vec![0x50, 0x4b, 0x05, 0x06];
     zip.extend_from_slice(&[0u8; 18]);
     ([(header::CONTENT_TYPE, "application/zip")], zip).into_response()
+}
+
+fn roles_json(t: &crate::world::Tenant) -> Value {
+    json!({"graph": t.graph_roles, "mde": t.mde_roles})
+}
+
+async fn get_roles(State(state): State<AppState>, Path(tenant): Path<String>) -> Response {
+    match state.world.lock().tenant(&tenant) {
+        Some(t) => json_response(StatusCode::OK, roles_json(t)),
+        None => admin_error(StatusCode::NOT_FOUND, format!("no tenant {tenant}")),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolesChange {
+    graph: Option<Vec<String>>,
+    mde: Option<Vec<String>>,
+}
+
+/// Replaces the app permissions of a tenant's app; tokens issued afterwards carry them (so
+/// tests can provoke 403s). Existing tokens keep their roles, as with Entra.
+async fn set_roles(
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    body: Bytes,
+) -> Response {
+    let change: RolesChange = match parse(&body) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let mut world = state.world.lock();
+    let Some(t) = world.tenant_mut(&tenant) else {
+        return admin_error(StatusCode::NOT_FOUND, format!("no tenant {tenant}"));
+    };
+    if let Some(g) = change.graph {
+        t.graph_roles = g;
+    }
+    if let Some(m) = change.mde {
+        t.mde_roles = m;
+    }
+    json_response(StatusCode::OK, roles_json(t))
 }

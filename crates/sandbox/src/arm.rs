@@ -6,7 +6,7 @@
 
 use axum::Router;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use axum::routing::any;
 use serde_json::{Value, json};
@@ -27,15 +27,27 @@ fn not_found_resource(kind: &str, name: &str, rg: &str) -> Response {
     errors::arm(
         StatusCode::NOT_FOUND,
         "ResourceNotFound",
-        format!("The Resource '{kind}/{name}' under resource group '{rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"),
+        format!(
+            "The Resource '{kind}/{name}' under resource group '{rg}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+        ),
     )
 }
 
 fn rg_not_found(rg: &str) -> Response {
-    errors::arm(StatusCode::NOT_FOUND, "ResourceGroupNotFound", format!("Resource group '{rg}' could not be found."))
+    errors::arm(
+        StatusCode::NOT_FOUND,
+        "ResourceGroupNotFound",
+        format!("Resource group '{rg}' could not be found."),
+    )
 }
 
-async fn handle(State(state): State<AppState>, ArmCaller(c): ArmCaller, method: Method, uri: Uri, RawQuery(q): RawQuery) -> Response {
+async fn handle(
+    State(state): State<AppState>,
+    ArmCaller(c): ArmCaller,
+    method: Method,
+    uri: Uri,
+    RawQuery(q): RawQuery,
+) -> Response {
     let params = Params::parse(q.as_deref());
     let Some(api_version) = params.get("api-version").map(str::to_owned) else {
         return errors::arm(
@@ -56,34 +68,82 @@ async fn handle(State(state): State<AppState>, ArmCaller(c): ArmCaller, method: 
         .trim_start_matches('/')
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| percent_decode(s))
+        .map(percent_decode)
         .collect();
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
     let world = state.world.lock();
     let Some(tenant) = world.tenant(&c.tenant_id) else {
-        return errors::arm(StatusCode::UNAUTHORIZED, "InvalidAuthenticationTokenTenant", "Unknown tenant.");
+        return errors::arm(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationTokenTenant",
+            "Unknown tenant.",
+        );
     };
     if segs.len() == 1 {
-        return ok(&state, json!({"value": [subscription_json(tenant)], "count": {"type": "Total", "value": 1}}));
+        return ok(
+            &state,
+            json!({"value": [subscription_json(tenant)], "count": {"type": "Total", "value": 1}}),
+        );
     }
     let sub = &segs[1];
     if !tenant.subscription_id.eq_ignore_ascii_case(sub) {
-        if world.tenants.iter().any(|t| t.subscription_id.eq_ignore_ascii_case(sub)) {
+        if world
+            .tenants
+            .iter()
+            .any(|t| t.subscription_id.eq_ignore_ascii_case(sub))
+        {
             return errors::arm(
                 StatusCode::UNAUTHORIZED,
                 "InvalidAuthenticationTokenTenant",
-                format!("The access token is from the wrong issuer. It must match the tenant associated with subscription '{sub}'."),
+                format!(
+                    "The access token is from the wrong issuer. It must match the tenant associated with subscription '{sub}'."
+                ),
             );
         }
-        return errors::arm(StatusCode::NOT_FOUND, "SubscriptionNotFound", format!("The subscription '{sub}' could not be found."));
+        return errors::arm(
+            StatusCode::NOT_FOUND,
+            "SubscriptionNotFound",
+            format!("The subscription '{sub}' could not be found."),
+        );
     }
+    // ARM's documented hourly read quota per subscription, with the remaining count reported.
+    let per_hour = state.settings.lock().arm_reads_per_hour;
+    let remaining = {
+        let mut reads = state.arm_reads.lock();
+        let key = tenant.subscription_id.clone();
+        if let Err(retry_after) = reads.check(&key, std::time::Instant::now(), u32::MAX, per_hour) {
+            let mut resp = errors::arm(
+                StatusCode::TOO_MANY_REQUESTS,
+                "SubscriptionRequestsThrottled",
+                format!(
+                    "Number of 'read' requests for subscription '{key}' exceeded. Please try again after '{retry_after}' seconds."
+                ),
+            );
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            resp.headers_mut().insert(
+                "x-ms-ratelimit-remaining-subscription-reads",
+                HeaderValue::from(0u32),
+            );
+            return resp;
+        }
+        (per_hour as usize).saturating_sub(reads.used_in_hour(&key))
+    };
     let arm = &tenant.arm;
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
-    let expand_iv = params.get("$expand").is_some_and(|e| e.eq_ignore_ascii_case("instanceView"));
+    let expand_iv = params
+        .get("$expand")
+        .is_some_and(|e| e.eq_ignore_ascii_case("instanceView"));
     let resp = match &l[2..] {
         [] => json!(subscription_json(tenant)),
-        ["resourcegroups"] => json!({"value": arm.resource_groups.iter().map(|g| rg_json(arm, g)).collect::<Vec<_>>()}),
-        ["resourcegroups", _] => match arm.resource_groups.iter().find(|g| g.name.eq_ignore_ascii_case(&segs[3])) {
+        ["resourcegroups"] => {
+            json!({"value": arm.resource_groups.iter().map(|g| rg_json(arm, g)).collect::<Vec<_>>()})
+        }
+        ["resourcegroups", _] => match arm
+            .resource_groups
+            .iter()
+            .find(|g| g.name.eq_ignore_ascii_case(&segs[3]))
+        {
             Some(g) => rg_json(arm, g),
             None => return rg_not_found(&segs[3]),
         },
@@ -98,10 +158,21 @@ async fn handle(State(state): State<AppState>, ArmCaller(c): ArmCaller, method: 
         }
         ["resourcegroups", _, "providers", rest @ ..] => {
             let rg_name = &segs[3];
-            if !arm.resource_groups.iter().any(|g| g.name.eq_ignore_ascii_case(rg_name)) {
+            if !arm
+                .resource_groups
+                .iter()
+                .any(|g| g.name.eq_ignore_ascii_case(rg_name))
+            {
                 return rg_not_found(rg_name);
             }
-            match in_group(tenant, rg_name, rest, segs.get(6..).unwrap_or(&[]), expand_iv, &api_version) {
+            match in_group(
+                tenant,
+                rg_name,
+                rest,
+                segs.get(6..).unwrap_or(&[]),
+                expand_iv,
+                &api_version,
+            ) {
                 Ok(v) => v,
                 Err(r) => return r,
             }
@@ -110,62 +181,124 @@ async fn handle(State(state): State<AppState>, ArmCaller(c): ArmCaller, method: 
             return errors::arm(
                 StatusCode::NOT_FOUND,
                 "NotFound",
-                format!("No HTTP resource was found that matches the request URI '{}'.", uri.path()),
+                format!(
+                    "No HTTP resource was found that matches the request URI '{}'.",
+                    uri.path()
+                ),
             );
         }
     };
-    ok(&state, resp)
+    let mut resp = ok(&state, resp);
+    resp.headers_mut().insert(
+        "x-ms-ratelimit-remaining-subscription-reads",
+        HeaderValue::from(remaining),
+    );
+    resp
 }
 
 /// Resources inside a resource group: `rest` is the lower-cased path after `providers/`
 /// (namespace, type, name, ...), `names` the original segments from the type on.
-fn in_group(tenant: &Tenant, rg: &str, rest: &[&str], names: &[String], expand_iv: bool, api_version: &str) -> Result<Value, Response> {
+fn in_group(
+    tenant: &Tenant,
+    rg: &str,
+    rest: &[&str],
+    names: &[String],
+    expand_iv: bool,
+    api_version: &str,
+) -> Result<Value, Response> {
     let arm = &tenant.arm;
     let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
     let name = |i: usize| names.get(i).map(String::as_str).unwrap_or("");
     match rest {
-        ["microsoft.compute", "virtualmachines"] => Ok(json!({"value": arm.vms.iter().filter(|v| same(&v.resource_group, rg)).map(|v| vm_json(tenant, v, expand_iv)).collect::<Vec<_>>()})),
+        ["microsoft.compute", "virtualmachines"] => Ok(
+            json!({"value": arm.vms.iter().filter(|v| same(&v.resource_group, rg)).map(|v| vm_json(tenant, v, expand_iv)).collect::<Vec<_>>()}),
+        ),
         ["microsoft.compute", "virtualmachines", _, tail @ ..] => {
-            let vm = arm.vms.iter().find(|v| same(&v.resource_group, rg) && same(&v.name, name(1)))
-                .ok_or_else(|| not_found_resource("Microsoft.Compute/virtualMachines", name(1), rg))?;
+            let vm = arm
+                .vms
+                .iter()
+                .find(|v| same(&v.resource_group, rg) && same(&v.name, name(1)))
+                .ok_or_else(|| {
+                    not_found_resource("Microsoft.Compute/virtualMachines", name(1), rg)
+                })?;
             match tail {
                 [] => Ok(vm_json(tenant, vm, expand_iv)),
                 ["instanceview"] => Ok(instance_view(vm)),
-                _ => Err(unknown_type("Microsoft.Compute", &format!("virtualMachines/{}", name(2)), api_version)),
+                _ => Err(unknown_type(
+                    "Microsoft.Compute",
+                    &format!("virtualMachines/{}", name(2)),
+                    api_version,
+                )),
             }
         }
-        ["microsoft.network", "networkinterfaces"] => Ok(json!({"value": arm.vms.iter().filter(|v| same(&v.resource_group, rg)).map(|v| nic_json(tenant, v)).collect::<Vec<_>>()})),
+        ["microsoft.network", "networkinterfaces"] => Ok(
+            json!({"value": arm.vms.iter().filter(|v| same(&v.resource_group, rg)).map(|v| nic_json(tenant, v)).collect::<Vec<_>>()}),
+        ),
         ["microsoft.network", "networkinterfaces", _] => arm
             .vms
             .iter()
             .find(|v| same(&v.resource_group, rg) && same(&v.nic_name, name(1)))
             .map(|v| nic_json(tenant, v))
             .ok_or_else(|| not_found_resource("Microsoft.Network/networkInterfaces", name(1), rg)),
-        ["microsoft.network", "networksecuritygroups"] => Ok(json!({"value": arm.nsgs.iter().filter(|n| same(&n.resource_group, rg)).map(|n| nsg_json(arm, n)).collect::<Vec<_>>()})),
+        ["microsoft.network", "networksecuritygroups"] => Ok(
+            json!({"value": arm.nsgs.iter().filter(|n| same(&n.resource_group, rg)).map(|n| nsg_json(arm, n)).collect::<Vec<_>>()}),
+        ),
         ["microsoft.network", "networksecuritygroups", _, tail @ ..] => {
-            let nsg = arm.nsgs.iter().find(|n| same(&n.resource_group, rg) && same(&n.name, name(1)))
-                .ok_or_else(|| not_found_resource("Microsoft.Network/networkSecurityGroups", name(1), rg))?;
+            let nsg = arm
+                .nsgs
+                .iter()
+                .find(|n| same(&n.resource_group, rg) && same(&n.name, name(1)))
+                .ok_or_else(|| {
+                    not_found_resource("Microsoft.Network/networkSecurityGroups", name(1), rg)
+                })?;
             let base = nsg_id(arm, nsg);
             match tail {
                 [] => Ok(nsg_json(arm, nsg)),
-                ["securityrules"] => Ok(json!({"value": nsg.rules.iter().map(|r| rule_json(&base, r, false)).collect::<Vec<_>>()})),
+                ["securityrules"] => Ok(
+                    json!({"value": nsg.rules.iter().map(|r| rule_json(&base, r, false)).collect::<Vec<_>>()}),
+                ),
                 ["securityrules", _] => nsg
                     .rules
                     .iter()
                     .find(|r| same(&r.name, name(3)))
                     .map(|r| rule_json(&base, r, false))
-                    .ok_or_else(|| errors::arm(StatusCode::NOT_FOUND, "NotFound", format!("Resource {base}/securityRules/{} not found.", name(3)))),
-                ["defaultsecurityrules"] => Ok(json!({"value": default_rules().iter().map(|r| rule_json(&base, r, true)).collect::<Vec<_>>()})),
+                    .ok_or_else(|| {
+                        errors::arm(
+                            StatusCode::NOT_FOUND,
+                            "NotFound",
+                            format!("Resource {base}/securityRules/{} not found.", name(3)),
+                        )
+                    }),
+                ["defaultsecurityrules"] => Ok(
+                    json!({"value": default_rules().iter().map(|r| rule_json(&base, r, true)).collect::<Vec<_>>()}),
+                ),
                 ["defaultsecurityrules", _] => default_rules()
                     .iter()
                     .find(|r| same(&r.name, name(3)))
                     .map(|r| rule_json(&base, r, true))
-                    .ok_or_else(|| errors::arm(StatusCode::NOT_FOUND, "NotFound", format!("Resource {base}/defaultSecurityRules/{} not found.", name(3)))),
-                _ => Err(unknown_type("Microsoft.Network", &format!("networkSecurityGroups/{}", name(2)), api_version)),
+                    .ok_or_else(|| {
+                        errors::arm(
+                            StatusCode::NOT_FOUND,
+                            "NotFound",
+                            format!(
+                                "Resource {base}/defaultSecurityRules/{} not found.",
+                                name(3)
+                            ),
+                        )
+                    }),
+                _ => Err(unknown_type(
+                    "Microsoft.Network",
+                    &format!("networkSecurityGroups/{}", name(2)),
+                    api_version,
+                )),
             }
         }
         [ns, ty, ..] => Err(unknown_type(ns, ty, api_version)),
-        _ => Err(errors::arm(StatusCode::NOT_FOUND, "NotFound", "No HTTP resource was found that matches the request URI.")),
+        _ => Err(errors::arm(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "No HTTP resource was found that matches the request URI.",
+        )),
     }
 }
 
@@ -173,7 +306,9 @@ fn unknown_type(ns: &str, ty: &str, api_version: &str) -> Response {
     errors::arm(
         StatusCode::BAD_REQUEST,
         "InvalidResourceType",
-        format!("The resource type '{ty}' could not be found in the namespace '{ns}' for api version '{api_version}'."),
+        format!(
+            "The resource type '{ty}' could not be found in the namespace '{ns}' for api version '{api_version}'."
+        ),
     )
 }
 
@@ -212,7 +347,11 @@ fn rg_id(arm: &Arm, rg: &str) -> String {
 }
 
 fn rg_json(arm: &Arm, g: &crate::world::ResourceGroup) -> Value {
-    let tags: serde_json::Map<String, Value> = g.tags.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();
+    let tags: serde_json::Map<String, Value> = g
+        .tags
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().into()))
+        .collect();
     json!({
         "id": rg_id(arm, &g.name),
         "name": g.name,
@@ -224,15 +363,27 @@ fn rg_json(arm: &Arm, g: &crate::world::ResourceGroup) -> Value {
 }
 
 fn vm_id(arm: &Arm, v: &Vm) -> String {
-    format!("{}/providers/Microsoft.Compute/virtualMachines/{}", rg_id(arm, &v.resource_group), v.name)
+    format!(
+        "{}/providers/Microsoft.Compute/virtualMachines/{}",
+        rg_id(arm, &v.resource_group),
+        v.name
+    )
 }
 
 fn nic_id(arm: &Arm, v: &Vm) -> String {
-    format!("{}/providers/Microsoft.Network/networkInterfaces/{}", rg_id(arm, &v.resource_group), v.nic_name)
+    format!(
+        "{}/providers/Microsoft.Network/networkInterfaces/{}",
+        rg_id(arm, &v.resource_group),
+        v.nic_name
+    )
 }
 
 fn nsg_id(arm: &Arm, n: &Nsg) -> String {
-    format!("{}/providers/Microsoft.Network/networkSecurityGroups/{}", rg_id(arm, &n.resource_group), n.name)
+    format!(
+        "{}/providers/Microsoft.Network/networkSecurityGroups/{}",
+        rg_id(arm, &n.resource_group),
+        n.name
+    )
 }
 
 fn machine_of<'a>(t: &'a Tenant, v: &Vm) -> Option<&'a Machine> {
@@ -262,7 +413,9 @@ fn vm_json(t: &Tenant, v: &Vm, expand_instance_view: bool) -> Value {
     } else {
         json!({"publisher": "MicrosoftWindowsServer", "offer": "WindowsServer", "sku": "2019-Datacenter", "version": "latest"})
     };
-    let computer_name = machine_of(t, v).map(|m| m.short_name().to_string()).unwrap_or_else(|| v.name.clone());
+    let computer_name = machine_of(t, v)
+        .map(|m| m.short_name().to_string())
+        .unwrap_or_else(|| v.name.clone());
     let mut props = json!({
         "vmId": v.vm_id,
         "hardwareProfile": {"vmSize": v.size},
@@ -274,10 +427,8 @@ fn vm_json(t: &Tenant, v: &Vm, expand_instance_view: bool) -> Value {
         "networkProfile": {"networkInterfaces": [{"id": nic_id(arm, v)}]},
         "provisioningState": "Succeeded",
     });
-    if expand_instance_view {
-        if let Some(o) = props.as_object_mut() {
-            o.insert("instanceView".into(), instance_view(v));
-        }
+    if expand_instance_view && let Some(o) = props.as_object_mut() {
+        o.insert("instanceView".into(), instance_view(v));
     }
     json!({
         "id": vm_id(arm, v),
@@ -291,8 +442,12 @@ fn vm_json(t: &Tenant, v: &Vm, expand_instance_view: bool) -> Value {
 
 fn nic_json(t: &Tenant, v: &Vm) -> Value {
     let arm = &t.arm;
-    let ip = machine_of(t, v).map(|m| m.last_ip_address.clone()).unwrap_or_else(|| "10.0.0.4".into());
-    let mac = machine_of(t, v).map(|m| m.mac_address.clone()).unwrap_or_default();
+    let ip = machine_of(t, v)
+        .map(|m| m.last_ip_address.clone())
+        .unwrap_or_else(|| "10.0.0.4".into());
+    let mac = machine_of(t, v)
+        .map(|m| m.mac_address.clone())
+        .unwrap_or_default();
     let nsg = arm.nsgs.iter().find(|n| n.name == v.nsg_name);
     json!({
         "id": nic_id(arm, v),
@@ -321,7 +476,12 @@ fn nic_json(t: &Tenant, v: &Vm) -> Value {
 
 fn nsg_json(arm: &Arm, n: &Nsg) -> Value {
     let base = nsg_id(arm, n);
-    let nics: Vec<Value> = arm.vms.iter().filter(|v| v.nsg_name == n.name).map(|v| json!({"id": nic_id(arm, v)})).collect();
+    let nics: Vec<Value> = arm
+        .vms
+        .iter()
+        .filter(|v| v.nsg_name == n.name)
+        .map(|v| json!({"id": nic_id(arm, v)}))
+        .collect();
     json!({
         "id": base,
         "name": n.name,
@@ -341,9 +501,15 @@ fn nsg_json(arm: &Arm, n: &Nsg) -> Value {
 
 fn rule_json(nsg_id: &str, r: &SecurityRule, default: bool) -> Value {
     let (seg, ty) = if default {
-        ("defaultSecurityRules", "Microsoft.Network/networkSecurityGroups/defaultSecurityRules")
+        (
+            "defaultSecurityRules",
+            "Microsoft.Network/networkSecurityGroups/defaultSecurityRules",
+        )
     } else {
-        ("securityRules", "Microsoft.Network/networkSecurityGroups/securityRules")
+        (
+            "securityRules",
+            "Microsoft.Network/networkSecurityGroups/securityRules",
+        )
     };
     json!({
         "name": r.name,
@@ -371,25 +537,75 @@ fn rule_json(nsg_id: &str, r: &SecurityRule, default: bool) -> Value {
 
 /// Azure's six default rules, present on every NSG.
 fn default_rules() -> Vec<SecurityRule> {
-    let r = |name: &str, priority, dir: &str, access: &str, src: &str, dst: &str, desc: &str| SecurityRule {
-        name: name.into(),
-        priority,
-        direction: dir.into(),
-        access: access.into(),
-        protocol: "*".into(),
-        source_address_prefix: src.into(),
-        destination_address_prefix: dst.into(),
-        source_port_range: "*".into(),
-        destination_port_range: "*".into(),
-        description: desc.into(),
-        etag: "W/\"00000000-0000-0000-0000-000000000000\"".into(),
+    let r = |name: &str, priority, dir: &str, access: &str, src: &str, dst: &str, desc: &str| {
+        SecurityRule {
+            name: name.into(),
+            priority,
+            direction: dir.into(),
+            access: access.into(),
+            protocol: "*".into(),
+            source_address_prefix: src.into(),
+            destination_address_prefix: dst.into(),
+            source_port_range: "*".into(),
+            destination_port_range: "*".into(),
+            description: desc.into(),
+            etag: "W/\"00000000-0000-0000-0000-000000000000\"".into(),
+        }
     };
     vec![
-        r("AllowVnetInBound", 65000, "Inbound", "Allow", "VirtualNetwork", "VirtualNetwork", "Allow inbound traffic from all VMs in VNET"),
-        r("AllowAzureLoadBalancerInBound", 65001, "Inbound", "Allow", "AzureLoadBalancer", "*", "Allow inbound traffic from azure load balancer"),
-        r("DenyAllInBound", 65500, "Inbound", "Deny", "*", "*", "Deny all inbound traffic"),
-        r("AllowVnetOutBound", 65000, "Outbound", "Allow", "VirtualNetwork", "VirtualNetwork", "Allow outbound traffic from all VMs to all VMs in VNET"),
-        r("AllowInternetOutBound", 65001, "Outbound", "Allow", "*", "Internet", "Allow outbound traffic from all VMs to Internet"),
-        r("DenyAllOutBound", 65500, "Outbound", "Deny", "*", "*", "Deny all outbound traffic"),
+        r(
+            "AllowVnetInBound",
+            65000,
+            "Inbound",
+            "Allow",
+            "VirtualNetwork",
+            "VirtualNetwork",
+            "Allow inbound traffic from all VMs in VNET",
+        ),
+        r(
+            "AllowAzureLoadBalancerInBound",
+            65001,
+            "Inbound",
+            "Allow",
+            "AzureLoadBalancer",
+            "*",
+            "Allow inbound traffic from azure load balancer",
+        ),
+        r(
+            "DenyAllInBound",
+            65500,
+            "Inbound",
+            "Deny",
+            "*",
+            "*",
+            "Deny all inbound traffic",
+        ),
+        r(
+            "AllowVnetOutBound",
+            65000,
+            "Outbound",
+            "Allow",
+            "VirtualNetwork",
+            "VirtualNetwork",
+            "Allow outbound traffic from all VMs to all VMs in VNET",
+        ),
+        r(
+            "AllowInternetOutBound",
+            65001,
+            "Outbound",
+            "Allow",
+            "*",
+            "Internet",
+            "Allow outbound traffic from all VMs to Internet",
+        ),
+        r(
+            "DenyAllOutBound",
+            65500,
+            "Outbound",
+            "Deny",
+            "*",
+            "*",
+            "Deny all outbound traffic",
+        ),
     ]
 }

@@ -22,7 +22,10 @@ struct Anchor {
 impl Anchor {
     fn now(&self) -> OffsetDateTime {
         let elapsed = self.real.elapsed().as_secs_f64() * self.speed;
-        self.virt + Duration::seconds_f64(elapsed)
+        // Saturate rather than panic if someone runs the clock towards year 9999.
+        Duration::checked_seconds_f64(elapsed)
+            .and_then(|d| self.virt.checked_add(d))
+            .unwrap_or(self.virt)
     }
 }
 
@@ -47,13 +50,19 @@ impl Clock {
         self.anchor.lock().now()
     }
 
-    /// Moves virtual time forward. Negative values are refused by the admin API so time stays
-    /// monotonic (lifecycles are evaluated lazily and assume it never runs backwards).
-    pub fn advance(&self, seconds: f64) {
+    /// Moves virtual time forward; false (and no change) if the result is not representable.
+    /// Negative values are refused by the admin API so time stays monotonic (lifecycles are
+    /// evaluated lazily and assume it never runs backwards).
+    pub fn advance(&self, seconds: f64) -> bool {
         let mut a = self.anchor.lock();
         let now = a.now();
+        let Some(target) = Duration::checked_seconds_f64(seconds).and_then(|d| now.checked_add(d))
+        else {
+            return false;
+        };
         a.real = Instant::now();
-        a.virt = now + Duration::seconds_f64(seconds);
+        a.virt = target;
+        true
     }
 
     pub fn set_speed(&self, speed: f64) {

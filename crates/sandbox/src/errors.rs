@@ -128,14 +128,19 @@ pub fn login(
         "error_uri": format!("{base_url}/error?code={aadsts}"),
     });
     let mut resp = json_response(status, body);
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, no-cache"),
+    );
     resp
 }
 
 /// The sandbox's own admin API errors (not a Microsoft surface).
 pub fn admin(status: StatusCode, message: impl Into<String>) -> Response {
-    json_response(status, json!({"error": {"code": status.canonical_reason().unwrap_or("Error"), "message": message.into()}}))
+    json_response(
+        status,
+        json!({"error": {"code": status.canonical_reason().unwrap_or("Error"), "message": message.into()}}),
+    )
 }
 
 /// An error for a path, shaped by the family that owns the path. Used for injected faults,

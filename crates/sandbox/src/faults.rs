@@ -63,15 +63,15 @@ impl FaultRule {
         if self.exhausted() || !path.starts_with(&self.spec.path_prefix) {
             return false;
         }
-        if let Some(m) = &self.spec.method {
-            if !m.eq_ignore_ascii_case(method.as_str()) {
-                return false;
-            }
+        if let Some(m) = &self.spec.method
+            && !m.eq_ignore_ascii_case(method.as_str())
+        {
+            return false;
         }
-        if let Some(t) = &self.spec.tenant {
-            if !tenant.is_some_and(|x| x.eq_ignore_ascii_case(t)) {
-                return false;
-            }
+        if let Some(t) = &self.spec.tenant
+            && !tenant.is_some_and(|x| x.eq_ignore_ascii_case(t))
+        {
+            return false;
         }
         true
     }
@@ -80,7 +80,11 @@ impl FaultRule {
 pub enum Decision {
     Pass,
     Delay(u64),
-    Respond { status: StatusCode, retry_after: Option<u64>, delay_ms: u64 },
+    Respond {
+        status: StatusCode,
+        retry_after: Option<u64>,
+        delay_ms: u64,
+    },
 }
 
 pub struct Faults {
@@ -91,7 +95,11 @@ pub struct Faults {
 
 impl Faults {
     pub fn new(seed: u64) -> Faults {
-        Faults { rules: Vec::new(), next_id: 1, rng: StdRng::seed_from_u64(seed ^ 0xFA17) }
+        Faults {
+            rules: Vec::new(),
+            next_id: 1,
+            rng: StdRng::seed_from_u64(seed ^ 0xFA17),
+        }
     }
 
     /// Checks and stores a rule; the error text is for the admin caller.
@@ -103,10 +111,13 @@ impl Faults {
         if !(0.0..=1.0).contains(&rate) {
             return Err("rate must be between 0 and 1".into());
         }
-        if let Some(s) = spec.status {
-            if !(400..=599).contains(&s) {
-                return Err("status must be a 4xx or 5xx code".into());
-            }
+        if let Some(s) = spec.status
+            && !(400..=599).contains(&s)
+        {
+            return Err("status must be a 4xx or 5xx code".into());
+        }
+        if spec.delay_ms.is_some_and(|d| d > 600_000) {
+            return Err("delay_ms must be at most 600000 (10 minutes)".into());
         }
         if let Some(o) = &spec.outcome {
             if !matches!(o.as_str(), "Failed" | "TimeOut") {
@@ -118,12 +129,16 @@ impl Faults {
         } else if spec.status.is_none() && spec.delay_ms.unwrap_or(0) == 0 {
             return Err("a rule needs status, delay_ms or outcome".into());
         }
-        if let Some(m) = &spec.method {
-            if Method::from_bytes(m.to_ascii_uppercase().as_bytes()).is_err() {
-                return Err(format!("invalid method '{m}'"));
-            }
+        if let Some(m) = &spec.method
+            && Method::from_bytes(m.to_ascii_uppercase().as_bytes()).is_err()
+        {
+            return Err(format!("invalid method '{m}'"));
         }
-        let rule = FaultRule { id: self.next_id, spec, fired: 0 };
+        let rule = FaultRule {
+            id: self.next_id,
+            spec,
+            fired: 0,
+        };
         self.next_id += 1;
         self.rules.push(rule.clone());
         Ok(rule)
@@ -159,8 +174,19 @@ impl Faults {
             let delay_ms = rule.spec.delay_ms.unwrap_or(0);
             return match rule.spec.status.and_then(|s| StatusCode::from_u16(s).ok()) {
                 Some(status) => {
-                    let retry_after = rule.spec.retry_after.or(if status == StatusCode::TOO_MANY_REQUESTS { Some(1) } else { None });
-                    Decision::Respond { status, retry_after, delay_ms }
+                    let retry_after =
+                        rule.spec
+                            .retry_after
+                            .or(if status == StatusCode::TOO_MANY_REQUESTS {
+                                Some(1)
+                            } else {
+                                None
+                            });
+                    Decision::Respond {
+                        status,
+                        retry_after,
+                        delay_ms,
+                    }
                 }
                 None => Decision::Delay(delay_ms),
             };
@@ -192,9 +218,20 @@ impl Faults {
 fn tenant_hint(state: &AppState, req: &Request, family: Family) -> Option<String> {
     match family {
         Family::Login => {
-            let seg = req.uri().path().trim_start_matches('/').split('/').next()?.to_string();
+            let seg = req
+                .uri()
+                .path()
+                .trim_start_matches('/')
+                .split('/')
+                .next()?
+                .to_string();
             let world = state.world.lock();
-            Some(world.tenant(&seg).map(|t| t.tenant_id.clone()).unwrap_or(seg))
+            Some(
+                world
+                    .tenant(&seg)
+                    .map(|t| t.tenant_id.clone())
+                    .unwrap_or(seg),
+            )
         }
         Family::Graph | Family::Mde | Family::Arm => unverified_tid(req.headers()),
         _ => None,
@@ -207,55 +244,144 @@ pub async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Re
     let family = Family::of_path(req.uri().path());
     let tenant = tenant_hint(&state, &req, family);
     if family != Family::Admin {
-        let decision = state.faults.lock().decide(req.method(), req.uri().path(), tenant.as_deref());
+        let decision =
+            state
+                .faults
+                .lock()
+                .decide(req.method(), req.uri().path(), tenant.as_deref());
         match decision {
             Decision::Pass => {}
             Decision::Delay(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
-            Decision::Respond { status, retry_after, delay_ms } => {
+            Decision::Respond {
+                status,
+                retry_after,
+                delay_ms,
+            } => {
                 if delay_ms > 0 {
                     tokio::time::sleep(Duration::from_millis(delay_ms)).await;
                 }
                 state.stats.lock().faults_injected += 1;
                 let code = errors::fault_code(family, status);
                 let message = match status.as_u16() {
-                    429 => format!("Rate limit is exceeded. Try again in {} seconds.", retry_after.unwrap_or(1)),
-                    _ => format!("{} (injected by the sandbox).", status.canonical_reason().unwrap_or("Error")),
+                    429 => format!(
+                        "Rate limit is exceeded. Try again in {} seconds.",
+                        retry_after.unwrap_or(1)
+                    ),
+                    _ => format!(
+                        "{} (injected by the sandbox).",
+                        status.canonical_reason().unwrap_or("Error")
+                    ),
                 };
-                let mut resp = errors::for_family(family, status, code, &message, req.headers(), &state.base_url);
+                let mut resp = errors::for_family(
+                    family,
+                    status,
+                    code,
+                    &message,
+                    req.headers(),
+                    &state.base_url,
+                );
                 if let Some(secs) = retry_after {
-                    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                    resp.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
                 }
-                return finish(&state, family, tenant.as_deref(), req.headers().get("client-request-id").cloned(), resp);
+                let crid = req.headers().get("client-request-id").cloned();
+                return finish(
+                    &state,
+                    family,
+                    tenant.as_deref(),
+                    crid,
+                    req.headers().clone(),
+                    resp,
+                )
+                .await;
             }
         }
     }
     let client_request_id = req.headers().get("client-request-id").cloned();
+    let headers = req.headers().clone();
     let resp = next.run(req).await;
-    finish(&state, family, tenant.as_deref(), client_request_id, resp)
+    finish(
+        &state,
+        family,
+        tenant.as_deref(),
+        client_request_id,
+        headers,
+        resp,
+    )
+    .await
 }
 
-fn finish(
+async fn finish(
     state: &AppState,
     family: Family,
     tenant: Option<&str>,
     client_request_id: Option<HeaderValue>,
-    mut resp: Response,
+    req_headers: axum::http::HeaderMap,
+    resp: Response,
 ) -> Response {
+    let mut resp = reshape_plain_error(state, family, &req_headers, resp).await;
     if resp.status() == StatusCode::TOO_MANY_REQUESTS {
         let mut stats = state.stats.lock();
         stats.throttled_total += 1;
-        *stats.throttled.entry(tenant.unwrap_or("-").to_string()).or_default() += 1;
+        *stats
+            .throttled
+            .entry(tenant.unwrap_or("-").to_string())
+            .or_default() += 1;
     }
     if family == Family::Graph {
         let headers = resp.headers_mut();
-        if !headers.contains_key("request-id") {
-            if let Ok(v) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
-                headers.insert("request-id", v);
-            }
+        if !headers.contains_key("request-id")
+            && let Ok(v) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+        {
+            headers.insert("request-id", v);
         }
         if let Some(v) = client_request_id {
             headers.insert("client-request-id", v);
         }
     }
     resp
+}
+
+/// axum's own rejections (bad path encoding, body too large, ...) are plain text; turn any
+/// non-JSON error into the owning API family's error shape so clients always get one format.
+async fn reshape_plain_error(
+    state: &AppState,
+    family: Family,
+    req_headers: &axum::http::HeaderMap,
+    resp: Response,
+) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if status.as_u16() < 400 || is_json {
+        return resp;
+    }
+    let retry_after = resp.headers().get(header::RETRY_AFTER).cloned();
+    let text = match axum::body::to_bytes(resp.into_body(), 64 * 1024).await {
+        Ok(b) => String::from_utf8_lossy(&b)
+            .trim()
+            .chars()
+            .take(300)
+            .collect::<String>(),
+        Err(_) => String::new(),
+    };
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("Error").to_string()
+    } else {
+        text
+    };
+    let code = match status.as_u16() {
+        405 => "MethodNotAllowed",
+        413 => "RequestEntityTooLarge",
+        415 => "UnsupportedMediaType",
+        _ => errors::fault_code(family, status),
+    };
+    let mut out = errors::for_family(family, status, code, &message, req_headers, &state.base_url);
+    if let Some(v) = retry_after {
+        out.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    out
 }

@@ -25,27 +25,72 @@ pub fn routes() -> Router<AppState> {
     for v in ["v1.0", "beta"] {
         r = r
             .route(&format!("/{v}/users"), get(list_users))
-            .route(&format!("/{v}/users/{{id}}"), get(get_user).patch(patch_user))
-            .route(&format!("/{v}/users/{{id}}/revokeSignInSessions"), post(revoke_sessions));
+            .route(
+                &format!("/{v}/users/{{id}}"),
+                get(get_user).patch(patch_user),
+            )
+            .route(
+                &format!("/{v}/users/{{id}}/revokeSignInSessions"),
+                post(revoke_sessions),
+            );
     }
     r
 }
 
 /// Properties v1.0 returns without `$select`.
 const DEFAULT_V1: &[&str] = &[
-    "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
-    "preferredLanguage", "surname", "userPrincipalName", "id",
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "id",
 ];
 const ALL_FIELDS: &[&str] = &[
-    "id", "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
-    "preferredLanguage", "surname", "userPrincipalName", "accountEnabled", "department", "companyName",
-    "createdDateTime", "employeeId", "mailNickname", "usageLocation", "userType",
-    "signInSessionsValidFromDateTime", "lastPasswordChangeDateTime",
+    "id",
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+    "accountEnabled",
+    "department",
+    "companyName",
+    "createdDateTime",
+    "employeeId",
+    "mailNickname",
+    "usageLocation",
+    "userType",
+    "signInSessionsValidFromDateTime",
+    "lastPasswordChangeDateTime",
 ];
 /// Properties `$filter` accepts on users (the directory's indexed set, roughly).
 const FILTERABLE: &[&str] = &[
-    "id", "userPrincipalName", "displayName", "givenName", "surname", "mail", "accountEnabled", "jobTitle",
-    "department", "employeeId", "userType", "mailNickname", "usageLocation", "companyName", "officeLocation",
+    "id",
+    "userPrincipalName",
+    "displayName",
+    "givenName",
+    "surname",
+    "mail",
+    "accountEnabled",
+    "jobTitle",
+    "department",
+    "employeeId",
+    "userType",
+    "mailNickname",
+    "usageLocation",
+    "companyName",
+    "officeLocation",
     "createdDateTime",
 ];
 const DEFAULT_PAGE: usize = 100;
@@ -90,27 +135,47 @@ fn bad_request(code: &str, msg: impl Into<String>, headers: &HeaderMap) -> Respo
 }
 
 fn forbidden(headers: &HeaderMap) -> Response {
-    errors::graph(StatusCode::FORBIDDEN, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", headers)
+    errors::graph(
+        StatusCode::FORBIDDEN,
+        "Authorization_RequestDenied",
+        "Insufficient privileges to complete the operation.",
+        headers,
+    )
 }
 
 fn not_found(id: &str, headers: &HeaderMap) -> Response {
     errors::graph(
         StatusCode::NOT_FOUND,
         "Request_ResourceNotFound",
-        format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
+        format!(
+            "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+        ),
         headers,
     )
 }
 
 fn require(c: &Caller, roles: &[&str], headers: &HeaderMap) -> Result<(), Response> {
-    if c.has_any_role(roles) { Ok(()) } else { Err(forbidden(headers)) }
+    if c.has_any_role(roles) {
+        Ok(())
+    } else {
+        Err(forbidden(headers))
+    }
 }
 
-const READ_ROLES: &[&str] = &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
+const READ_ROLES: &[&str] = &[
+    "User.Read.All",
+    "User.ReadWrite.All",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
 const WRITE_ROLES: &[&str] = &["User.ReadWrite.All", "Directory.ReadWrite.All"];
 
 /// `$select` → the property list to return (validated), or the version's default set.
-fn selection(params: &Params, beta: bool, headers: &HeaderMap) -> Result<(Vec<String>, Option<String>), Response> {
+fn selection(
+    params: &Params,
+    beta: bool,
+    headers: &HeaderMap,
+) -> Result<(Vec<String>, Option<String>), Response> {
     match params.get("$select") {
         Some(s) if !s.trim().is_empty() => {
             let mut out = Vec::new();
@@ -133,32 +198,66 @@ fn encode_skiptoken(offset: usize) -> String {
 }
 
 fn decode_skiptoken(token: &str) -> Option<usize> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).ok()?;
-    String::from_utf8(bytes).ok()?.strip_prefix("sandbox-users:")?.parse().ok()
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()?;
+    String::from_utf8(bytes)
+        .ok()?
+        .strip_prefix("sandbox-users:")?
+        .parse()
+        .ok()
 }
 
-async fn list_users(State(state): State<AppState>, GraphCaller(c): GraphCaller, uri: Uri, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+async fn list_users(
+    State(state): State<AppState>,
+    GraphCaller(c): GraphCaller,
+    uri: Uri,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
     let result = (|| -> Result<Response, Response> {
         require(&c, READ_ROLES, &headers)?;
         let params = Params::parse(q.as_deref());
-        if let Some(opt) = params.unknown_system_option(&["$top", "$select", "$filter", "$skiptoken", "$orderby", "$count"]) {
-            return Err(bad_request("Request_BadRequest", format!("Query option '{opt}' is not supported by the sandbox for users."), &headers));
+        if let Some(opt) = params.unknown_system_option(&[
+            "$top",
+            "$select",
+            "$filter",
+            "$skiptoken",
+            "$orderby",
+            "$count",
+        ]) {
+            return Err(bad_request(
+                "Request_BadRequest",
+                format!("Query option '{opt}' is not supported by the sandbox for users."),
+                &headers,
+            ));
         }
         let beta = is_beta(&uri);
         let (select, select_ctx) = selection(&params, beta, &headers)?;
         let mut items: Vec<Value> = {
             let world = state.world.lock();
-            let t = world.tenant(&c.tenant_id).ok_or_else(|| forbidden(&headers))?;
+            let t = world
+                .tenant(&c.tenant_id)
+                .ok_or_else(|| forbidden(&headers))?;
             t.users.iter().map(user_json).collect()
         };
         if let Some(f) = params.get("$filter") {
-            let expr = odata::parse(f, FILTERABLE, "microsoft.graph.user")
-                .map_err(|e| bad_request("BadRequest", format!("Invalid filter clause: {e}"), &headers))?;
+            let expr = odata::parse(f, FILTERABLE, "microsoft.graph.user").map_err(|e| {
+                bad_request(
+                    "BadRequest",
+                    format!("Invalid filter clause: {e}"),
+                    &headers,
+                )
+            })?;
             items.retain(|v| odata::matches(&expr, v));
         }
         if let Some(o) = params.get("$orderby") {
-            let keys = odata::parse_orderby(o, &["displayName", "userPrincipalName"], "microsoft.graph.user")
-                .map_err(|e| bad_request("Request_UnsupportedQuery", e, &headers))?;
+            let keys = odata::parse_orderby(
+                o,
+                &["displayName", "userPrincipalName"],
+                "microsoft.graph.user",
+            )
+            .map_err(|e| bad_request("Request_UnsupportedQuery", e, &headers))?;
             odata::sort(&mut items, &keys);
         }
         let page = match params.get("$top") {
@@ -168,7 +267,9 @@ async fn list_users(State(state): State<AppState>, GraphCaller(c): GraphCaller, 
                 _ => {
                     return Err(bad_request(
                         "Request_BadRequest",
-                        format!("Invalid page size specified: '{t}'. Must be between 1 and {MAX_PAGE} inclusive."),
+                        format!(
+                            "Invalid page size specified: '{t}'. Must be between 1 and {MAX_PAGE} inclusive."
+                        ),
                         &headers,
                     ));
                 }
@@ -177,26 +278,43 @@ async fn list_users(State(state): State<AppState>, GraphCaller(c): GraphCaller, 
         let offset = match params.get("$skiptoken") {
             None => 0,
             Some(tok) => decode_skiptoken(tok).ok_or_else(|| {
-                bad_request("Directory_ExpiredPageToken", "The specified page token value has expired or is invalid.", &headers)
+                bad_request(
+                    "Directory_ExpiredPageToken",
+                    "The specified page token value has expired or is invalid.",
+                    &headers,
+                )
             })?,
         };
         let total = items.len();
         let end = offset.saturating_add(page).min(total);
-        let rows = if offset < total { items[offset..end].to_vec() } else { Vec::new() };
+        let rows = if offset < total {
+            items[offset..end].to_vec()
+        } else {
+            Vec::new()
+        };
         let ctx = match select_ctx {
             Some(s) => format!("{}/{}/$metadata#users({s})", state.base_url, version(&uri)),
             None => format!("{}/{}/$metadata#users", state.base_url, version(&uri)),
         };
         let mut body = Map::new();
         body.insert("@odata.context".into(), ctx.into());
-        if params.get("$count").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        if params
+            .get("$count")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        {
             body.insert("@odata.count".into(), total.into());
         }
         if end < total {
             let next = params.with("$skiptoken", &encode_skiptoken(end));
             body.insert(
                 "@odata.nextLink".into(),
-                format!("{}{}?{}", state.base_url, uri.path(), next.to_query_string()).into(),
+                format!(
+                    "{}{}?{}",
+                    state.base_url,
+                    uri.path(),
+                    next.to_query_string()
+                )
+                .into(),
             );
         }
         body.insert("value".into(), Value::Array(project(rows, &select)));
@@ -217,19 +335,33 @@ async fn get_user(
         require(&c, READ_ROLES, &headers)?;
         let params = Params::parse(q.as_deref());
         if let Some(opt) = params.unknown_system_option(&["$select"]) {
-            return Err(bad_request("Request_BadRequest", format!("Query option '{opt}' is not supported by the sandbox for a user."), &headers));
+            return Err(bad_request(
+                "Request_BadRequest",
+                format!("Query option '{opt}' is not supported by the sandbox for a user."),
+                &headers,
+            ));
         }
         let (select, select_ctx) = selection(&params, is_beta(&uri), &headers)?;
         let user = {
             let world = state.world.lock();
-            let t = world.tenant(&c.tenant_id).ok_or_else(|| forbidden(&headers))?;
+            let t = world
+                .tenant(&c.tenant_id)
+                .ok_or_else(|| forbidden(&headers))?;
             let i = t.user_index(&id).ok_or_else(|| not_found(&id, &headers))?;
             user_json(&t.users[i])
         };
         let mut v = project(vec![user], &select).pop().unwrap_or(Value::Null);
         let ctx = match select_ctx {
-            Some(s) => format!("{}/{}/$metadata#users({s})/$entity", state.base_url, version(&uri)),
-            None => format!("{}/{}/$metadata#users/$entity", state.base_url, version(&uri)),
+            Some(s) => format!(
+                "{}/{}/$metadata#users({s})/$entity",
+                state.base_url,
+                version(&uri)
+            ),
+            None => format!(
+                "{}/{}/$metadata#users/$entity",
+                state.base_url,
+                version(&uri)
+            ),
         };
         if let Some(o) = v.as_object_mut() {
             o.insert("@odata.context".into(), ctx.into());
@@ -248,10 +380,28 @@ enum Change {
 }
 
 const TEXT_PROPS: &[&str] = &[
-    "displayName", "givenName", "surname", "jobTitle", "department", "officeLocation", "mobilePhone",
-    "preferredLanguage", "usageLocation", "employeeId", "companyName", "mailNickname", "mail", "userPrincipalName",
+    "displayName",
+    "givenName",
+    "surname",
+    "jobTitle",
+    "department",
+    "officeLocation",
+    "mobilePhone",
+    "preferredLanguage",
+    "usageLocation",
+    "employeeId",
+    "companyName",
+    "mailNickname",
+    "mail",
+    "userPrincipalName",
 ];
-const READ_ONLY: &[&str] = &["id", "createdDateTime", "signInSessionsValidFromDateTime", "lastPasswordChangeDateTime", "userType"];
+const READ_ONLY: &[&str] = &[
+    "id",
+    "createdDateTime",
+    "signInSessionsValidFromDateTime",
+    "lastPasswordChangeDateTime",
+    "userType",
+];
 
 fn parse_patch(body: &[u8], headers: &HeaderMap) -> Result<Vec<Change>, Response> {
     let bad = |m: String| bad_request("Request_BadRequest", m, headers);
@@ -263,42 +413,70 @@ fn parse_patch(body: &[u8], headers: &HeaderMap) -> Result<Vec<Change>, Response
     let mut changes = Vec::new();
     for (k, v) in &map {
         if k == "@odata.type" {
-            if v.as_str().is_some_and(|t| t.trim_start_matches('#').eq_ignore_ascii_case("microsoft.graph.user")) {
+            if v.as_str().is_some_and(|t| {
+                t.trim_start_matches('#')
+                    .eq_ignore_ascii_case("microsoft.graph.user")
+            }) {
                 continue;
             }
-            return Err(bad(format!("A type named '{v}' could not be resolved by the model.")));
+            return Err(bad(format!(
+                "A type named '{v}' could not be resolved by the model."
+            )));
         }
         if k.starts_with('@') || k.contains("@odata.") {
             continue;
         }
         if READ_ONLY.iter().any(|r| r.eq_ignore_ascii_case(k)) {
-            return Err(bad(format!("Property '{k}' is read-only and cannot be set.")));
+            return Err(bad(format!(
+                "Property '{k}' is read-only and cannot be set."
+            )));
         }
         if k.eq_ignore_ascii_case("accountEnabled") {
             match v {
                 Value::Bool(b) => changes.push(Change::AccountEnabled(*b)),
-                _ => return Err(bad(format!("Cannot convert the literal '{v}' to the expected type 'Edm.Boolean'."))),
+                _ => {
+                    return Err(bad(format!(
+                        "Cannot convert the literal '{v}' to the expected type 'Edm.Boolean'."
+                    )));
+                }
             }
         } else if k.eq_ignore_ascii_case("businessPhones") {
             match v {
-                Value::Array(a) if a.iter().all(Value::is_string) => changes.push(Change::BusinessPhones(
-                    a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
-                )),
-                _ => return Err(bad("Property 'businessPhones' must be an array of strings.".into())),
+                Value::Array(a) if a.iter().all(Value::is_string) => {
+                    changes.push(Change::BusinessPhones(
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(str::to_owned))
+                            .collect(),
+                    ))
+                }
+                _ => {
+                    return Err(bad(
+                        "Property 'businessPhones' must be an array of strings.".into(),
+                    ));
+                }
             }
         } else if k.eq_ignore_ascii_case("passwordProfile") {
             match v.get("password") {
                 Some(Value::String(p)) if p.len() >= 8 => changes.push(Change::Password),
-                _ => return Err(bad("passwordProfile.password is required and must meet complexity requirements.".into())),
+                _ => return Err(bad(
+                    "passwordProfile.password is required and must meet complexity requirements."
+                        .into(),
+                )),
             }
         } else if let Some(prop) = TEXT_PROPS.iter().find(|p| p.eq_ignore_ascii_case(k)) {
             match v {
                 Value::String(s) => changes.push(Change::Text(prop, Some(s.clone()))),
-                Value::Null if !matches!(*prop, "displayName" | "userPrincipalName" | "mailNickname") => changes.push(Change::Text(prop, None)),
+                Value::Null
+                    if !matches!(*prop, "displayName" | "userPrincipalName" | "mailNickname") =>
+                {
+                    changes.push(Change::Text(prop, None))
+                }
                 _ => return Err(bad(format!("Invalid value for property '{prop}'."))),
             }
         } else {
-            return Err(bad(format!("Property '{k}' does not exist on type 'microsoft.graph.user' or is not writable in the sandbox.")));
+            return Err(bad(format!(
+                "Property '{k}' does not exist on type 'microsoft.graph.user' or is not writable in the sandbox."
+            )));
         }
     }
     Ok(changes)
@@ -313,23 +491,47 @@ async fn patch_user(
 ) -> Response {
     let result = (|| -> Result<Response, Response> {
         let changes = parse_patch(&body, &headers)?;
-        let only_enable = changes.iter().all(|ch| matches!(ch, Change::AccountEnabled(_)));
-        if !(c.has_any_role(WRITE_ROLES) || (only_enable && c.has_any_role(&["User.EnableDisableAccount.All"]))) {
+        let only_enable = changes
+            .iter()
+            .all(|ch| matches!(ch, Change::AccountEnabled(_)));
+        if !(c.has_any_role(WRITE_ROLES)
+            || (only_enable && c.has_any_role(&["User.EnableDisableAccount.All"])))
+        {
             return Err(forbidden(&headers));
         }
         let now = state.clock.now();
         let mut world = state.world.lock();
-        let t = world.tenant_mut(&c.tenant_id).ok_or_else(|| forbidden(&headers))?;
+        let t = world
+            .tenant_mut(&c.tenant_id)
+            .ok_or_else(|| forbidden(&headers))?;
         let i = t.user_index(&id).ok_or_else(|| not_found(&id, &headers))?;
         // Validate cross-user constraints before changing anything.
         for ch in &changes {
             if let Change::Text("userPrincipalName", Some(upn)) = ch {
                 let domain = format!("@{}", t.domain());
-                if !upn.to_ascii_lowercase().ends_with(&domain.to_ascii_lowercase()) {
-                    return Err(bad_request("Request_BadRequest", format!("The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization ({}).", t.domain()), &headers));
+                if !upn
+                    .to_ascii_lowercase()
+                    .ends_with(&domain.to_ascii_lowercase())
+                {
+                    return Err(bad_request(
+                        "Request_BadRequest",
+                        format!(
+                            "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization ({}).",
+                            t.domain()
+                        ),
+                        &headers,
+                    ));
                 }
-                if t.users.iter().enumerate().any(|(j, u)| j != i && u.user_principal_name.eq_ignore_ascii_case(upn)) {
-                    return Err(bad_request("Request_BadRequest", "Another object with the same value for property userPrincipalName already exists.", &headers));
+                if t.users
+                    .iter()
+                    .enumerate()
+                    .any(|(j, u)| j != i && u.user_principal_name.eq_ignore_ascii_case(upn))
+                {
+                    return Err(bad_request(
+                        "Request_BadRequest",
+                        "Another object with the same value for property userPrincipalName already exists.",
+                        &headers,
+                    ));
                 }
             }
         }
@@ -374,7 +576,9 @@ async fn revoke_sessions(
         require(&c, WRITE_ROLES, &headers)?;
         let now = state.clock.now();
         let mut world = state.world.lock();
-        let t = world.tenant_mut(&c.tenant_id).ok_or_else(|| forbidden(&headers))?;
+        let t = world
+            .tenant_mut(&c.tenant_id)
+            .ok_or_else(|| forbidden(&headers))?;
         let i = t.user_index(&id).ok_or_else(|| not_found(&id, &headers))?;
         let u = &mut t.users[i];
         u.sign_in_sessions_valid_from = now;

@@ -9,6 +9,10 @@
 //! (subscriptions, groups, VMs, NSGs), `world` (seeded data), `auth` (token checks), `faults`
 //! (injection + edge middleware), `limits` (MDE quotas), `clock`, `admin` (`/_sandbox`), `tls`.
 
+// Handlers return `Result<_, Response>` so `?` yields a Microsoft-shaped error; the large Err
+// variant is the point, not an accident.
+#![allow(clippy::result_large_err)]
+
 mod admin;
 mod arm;
 mod auth;
@@ -54,7 +58,12 @@ pub struct SandboxConfig {
 
 impl Default for SandboxConfig {
     fn default() -> Self {
-        SandboxConfig { seed: 42, tenants: 3, tls: false, fast: false }
+        SandboxConfig {
+            seed: 42,
+            tenants: 3,
+            tls: false,
+            fast: false,
+        }
     }
 }
 
@@ -115,7 +124,10 @@ impl RunningSandbox {
     /// `<stem>-ca.pem` and records that path in `ca_pem`.
     pub fn write_describe(&self, path: &Path) -> anyhow::Result<()> {
         if let Some(ca) = &self.ca_pem {
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("sandbox");
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("sandbox");
             let ca_file = path.with_file_name(format!("{stem}-ca.pem"));
             std::fs::write(&ca_file, ca)?;
             let abs = std::path::absolute(&ca_file).unwrap_or(ca_file);
@@ -134,8 +146,9 @@ impl RunningSandbox {
     }
 
     /// Moves the sandbox clock forward (also possible via `POST /_sandbox/clock`).
-    pub fn advance_clock(&self, seconds: u64) {
-        self.state.clock.advance(seconds as f64);
+    /// Returns false if the clock cannot go that far.
+    pub fn advance_clock(&self, seconds: u64) -> bool {
+        self.state.clock.advance(seconds as f64)
     }
 
     pub fn shutdown(mut self) {
@@ -172,7 +185,12 @@ pub(crate) fn describe_state(state: &AppState, ca_path: Option<String>) -> Descr
         .collect();
     Describe {
         ca_pem: ca_path,
-        endpoints: Endpoints { login: b.clone(), graph: b.clone(), mde: b.clone(), arm: b },
+        endpoints: Endpoints {
+            login: b.clone(),
+            graph: b.clone(),
+            mde: b.clone(),
+            arm: b,
+        },
         tenants,
     }
 }
@@ -203,7 +221,11 @@ pub async fn start(cfg: SandboxConfig, listen: SocketAddr) -> anyhow::Result<Run
     let base_url = format!("{scheme}://{host}:{}", addr.port());
 
     let tls = if cfg.tls {
-        let extra = if specific_ip { vec![ip.to_string()] } else { Vec::new() };
+        let extra = if specific_ip {
+            vec![ip.to_string()]
+        } else {
+            Vec::new()
+        };
         Some(tls::generate(&extra)?)
     } else {
         None
@@ -213,7 +235,11 @@ pub async fn start(cfg: SandboxConfig, listen: SocketAddr) -> anyhow::Result<Run
     let handle = axum_server::Handle::new();
     let task = match &tls {
         Some(m) => {
-            let rc = axum_server::tls_rustls::RustlsConfig::from_pem(m.cert_pem.clone().into_bytes(), m.key_pem.clone().into_bytes()).await?;
+            let rc = axum_server::tls_rustls::RustlsConfig::from_pem(
+                m.cert_pem.clone().into_bytes(),
+                m.key_pem.clone().into_bytes(),
+            )
+            .await?;
             let server = axum_server::from_tcp_rustls(listener, rc)?.handle(handle.clone());
             tokio::spawn(async move {
                 if let Err(e) = server.serve(app.into_make_service()).await {
@@ -249,9 +275,15 @@ fn router(state: AppState) -> Router {
         .merge(admin::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), faults::edge))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            faults::edge,
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-            errors::admin(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError: the sandbox hit an internal error.")
+            errors::admin(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServerError: the sandbox hit an internal error.",
+            )
         }))
         .with_state(state)
 }
@@ -271,7 +303,11 @@ async fn not_found(State(state): State<AppState>, uri: Uri, headers: HeaderMap) 
                 &headers,
             )
         }
-        Family::Mde => errors::mde(StatusCode::NOT_FOUND, "NotFound", format!("No resource matches '{path}'.")),
+        Family::Mde => errors::mde(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("No resource matches '{path}'."),
+        ),
         _ => errors::for_family(
             family,
             StatusCode::NOT_FOUND,
@@ -284,9 +320,18 @@ async fn not_found(State(state): State<AppState>, uri: Uri, headers: HeaderMap) 
     }
 }
 
-async fn method_not_allowed(State(state): State<AppState>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+async fn method_not_allowed(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let family = Family::of_path(uri.path());
-    let code = if family == Family::Graph { "Request_BadRequest" } else { "MethodNotAllowed" };
+    let code = if family == Family::Graph {
+        "Request_BadRequest"
+    } else {
+        "MethodNotAllowed"
+    };
     errors::for_family(
         family,
         StatusCode::METHOD_NOT_ALLOWED,

@@ -20,7 +20,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(token_v2))
         .route("/{tenant}/oauth2/token", post(token_v1))
-        .route("/{tenant}/v2.0/.well-known/openid-configuration", get(openid_v2))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(openid_v2),
+        )
         .route("/{tenant}/.well-known/openid-configuration", get(openid_v1))
         .route("/{tenant}/discovery/v2.0/keys", get(jwks))
         .route("/{tenant}/discovery/keys", get(jwks))
@@ -45,11 +48,21 @@ fn missing(param: &str) -> LoginError {
     )
 }
 
-async fn token_v2(state: State<AppState>, tenant: Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn token_v2(
+    state: State<AppState>,
+    tenant: Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     token(state, tenant, headers, body, Version::V2)
 }
 
-async fn token_v1(state: State<AppState>, tenant: Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn token_v1(
+    state: State<AppState>,
+    tenant: Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     token(state, tenant, headers, body, Version::V1)
 }
 
@@ -67,42 +80,63 @@ fn token(
     match issue(&state, &tenant, &headers, &body, version) {
         Ok(resp) => resp,
         Err((status, error, code, text)) => {
-            *state.stats.lock().token_failures.entry(tenant.clone()).or_default() += 1;
-            errors::login(status, error, code, &text, &state.base_url, correlation.as_deref())
+            *state
+                .stats
+                .lock()
+                .token_failures
+                .entry(tenant.clone())
+                .or_default() += 1;
+            errors::login(
+                status,
+                error,
+                code,
+                &text,
+                &state.base_url,
+                correlation.as_deref(),
+            )
         }
     }
 }
 
 /// Client credentials from the form, or from HTTP Basic (RFC 6749 §2.3.1: both parts
 /// form-urlencoded before base64).
-fn client_credentials(form: &[(String, String)], headers: &HeaderMap) -> (Option<String>, Option<String>) {
+fn client_credentials(
+    form: &[(String, String)],
+    headers: &HeaderMap,
+) -> (Option<String>, Option<String>) {
     let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let mut id = field("client_id");
     let mut secret = field("client_secret");
     if let Some(basic) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        })
+        && let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(basic.trim())
+        && let Ok(s) = String::from_utf8(decoded)
+        && let Some((u, p)) = s.split_once(':')
     {
-        if let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(basic.trim()) {
-            if let Ok(s) = String::from_utf8(decoded) {
-                if let Some((u, p)) = s.split_once(':') {
-                    let dec = |x: &str| {
-                        url::form_urlencoded::parse(format!("v={x}").as_bytes())
-                            .next()
-                            .map(|(_, v)| v.into_owned())
-                            .unwrap_or_default()
-                    };
-                    id = id.or(Some(dec(u)));
-                    secret = secret.or(Some(dec(p)));
-                }
-            }
-        }
+        let dec = |x: &str| {
+            url::form_urlencoded::parse(format!("v={x}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        id = id.or(Some(dec(u)));
+        secret = secret.or(Some(dec(p)));
     }
     (id, secret)
 }
 
-fn issue(state: &AppState, tenant: &str, headers: &HeaderMap, body: &[u8], version: Version) -> Result<Response, LoginError> {
+fn issue(
+    state: &AppState,
+    tenant: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    version: Version,
+) -> Result<Response, LoginError> {
     let (tenant_id, client_id, client_secret, sp_oid, roles_graph, roles_mde) = {
         let world = state.world.lock();
         let t = world.tenant(tenant).ok_or_else(|| {
@@ -113,7 +147,14 @@ fn issue(state: &AppState, tenant: &str, headers: &HeaderMap, body: &[u8], versi
                 format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."),
             )
         })?;
-        (t.tenant_id.clone(), t.client_id.clone(), t.client_secret.clone(), t.sp_object_id.clone(), t.graph_roles.clone(), t.mde_roles.clone())
+        (
+            t.tenant_id.clone(),
+            t.client_id.clone(),
+            t.client_secret.clone(),
+            t.sp_object_id.clone(),
+            t.graph_roles.clone(),
+            t.mde_roles.clone(),
+        )
     };
     let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
     let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
@@ -127,13 +168,17 @@ fn issue(state: &AppState, tenant: &str, headers: &HeaderMap, body: &[u8], versi
         ));
     }
     let (id, secret) = client_credentials(&form, headers);
-    let id = id.filter(|s| !s.is_empty()).ok_or_else(|| missing("client_id"))?;
+    let id = id
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| missing("client_id"))?;
     if !id.eq_ignore_ascii_case(&client_id) {
         return Err((
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
             700016,
-            format!("Application with identifier '{id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."),
+            format!(
+                "Application with identifier '{id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
+            ),
         ));
     }
     let secret = match secret {
@@ -160,7 +205,9 @@ fn issue(state: &AppState, tenant: &str, headers: &HeaderMap, body: &[u8], versi
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             7000215,
-            format!("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."),
+            format!(
+                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
+            ),
         ));
     }
     let (resource, api) = match version {
@@ -186,7 +233,7 @@ fn issue(state: &AppState, tenant: &str, headers: &HeaderMap, body: &[u8], versi
         let (lo, hi) = if lo <= hi { (lo, hi) } else { (hi, lo) };
         state.token_rng.lock().random_range(lo..=hi)
     };
-    let exp = now + Duration::seconds(lifetime);
+    let exp = now.saturating_add(Duration::seconds(lifetime));
     let roles = match api {
         Api::Graph => roles_graph,
         Api::Mde => roles_mde,
@@ -212,11 +259,20 @@ fn issue(state: &AppState, tenant: &str, headers: &HeaderMap, body: &[u8], versi
         sub: sp_oid,
         tid: tenant_id.clone(),
         roles,
-        ver: if version == Version::V2 { "2.0".into() } else { "1.0".into() },
+        ver: if version == Version::V2 {
+            "2.0".into()
+        } else {
+            "1.0".into()
+        },
         uti: uuid::Uuid::new_v4().simple().to_string(),
     };
     let access_token = state.keys.sign(&claims).map_err(|e| {
-        (StatusCode::INTERNAL_SERVER_ERROR, "server_error", 50000, format!("Token signing failed: {e}"))
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            50000,
+            format!("Token signing failed: {e}"),
+        )
     })?;
     state.stats.lock().token_issued(&tenant_id, api);
     let body = match version {
@@ -238,8 +294,12 @@ fn issue(state: &AppState, tenant: &str, headers: &HeaderMap, body: &[u8], versi
         }),
     };
     let mut resp = json_response(StatusCode::OK, body);
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
-    resp.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, no-cache"),
+    );
+    resp.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(resp)
 }
 
@@ -251,7 +311,9 @@ fn resolve_scope(scope: &str) -> Result<(String, Api), LoginError> {
             StatusCode::BAD_REQUEST,
             "invalid_scope",
             70011,
-            format!("The provided value for the input parameter 'scope' is not valid. The scope {s} is not valid."),
+            format!(
+                "The provided value for the input parameter 'scope' is not valid. The scope {s} is not valid."
+            ),
         )
     };
     let mut found: Option<(String, Api)> = None;
@@ -267,7 +329,9 @@ fn resolve_scope(scope: &str) -> Result<(String, Api), LoginError> {
                     StatusCode::BAD_REQUEST,
                     "invalid_scope",
                     70011,
-                    format!("The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid. All scopes must belong to a single resource."),
+                    format!(
+                        "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid. All scopes must belong to a single resource."
+                    ),
                 ));
             }
             _ => found = Some((resource.trim_end_matches('/').to_string(), api)),
@@ -281,7 +345,9 @@ fn unknown_tenant(state: &AppState, tenant: &str) -> Response {
         StatusCode::BAD_REQUEST,
         "invalid_tenant",
         90002,
-        &format!("Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."),
+        &format!(
+            "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+        ),
         &state.base_url,
         None,
     );
@@ -291,8 +357,14 @@ fn unknown_tenant(state: &AppState, tenant: &str) -> Response {
 
 fn openid(state: &AppState, tenant: &str, v2: bool) -> Response {
     // Multi-tenant authorities publish a `{tenantid}` placeholder, as Entra does.
-    let multi = ["common", "organizations", "consumers"].iter().any(|m| m.eq_ignore_ascii_case(tenant));
-    let found = state.world.lock().tenant(tenant).map(|t| t.tenant_id.clone());
+    let multi = ["common", "organizations", "consumers"]
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case(tenant));
+    let found = state
+        .world
+        .lock()
+        .tenant(tenant)
+        .map(|t| t.tenant_id.clone());
     let tid = match found {
         Some(t) => t,
         None if multi => "{tenantid}".to_string(),

@@ -26,33 +26,122 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/machines", get(list_machines))
         .route("/api/machines/{id}", get(get_machine))
-        .route("/api/machines/{id}/{sub}", get(machine_get_sub).post(machine_action))
+        .route(
+            "/api/machines/{id}/{sub}",
+            get(machine_get_sub).post(machine_action),
+        )
         .route("/api/machineactions", get(list_actions))
         .route("/api/machineactions/{id}", get(get_action))
-        .route("/api/machineactions/{id}/{sub}", get(action_get_sub).post(action_post_sub))
+        .route(
+            "/api/machineactions/{id}/{sub}",
+            get(action_get_sub).post(action_post_sub),
+        )
 }
 
 /// Documented `$filter` fields for machines (§2.3).
 const MACHINE_FILTER: &[&str] = &[
-    "computerDnsName", "id", "version", "deviceValue", "aadDeviceId", "machineTags", "lastSeen",
-    "exposureLevel", "onboardingStatus", "lastIpAddress", "healthStatus", "osPlatform", "riskScore", "rbacGroupId",
+    "computerDnsName",
+    "id",
+    "version",
+    "deviceValue",
+    "aadDeviceId",
+    "machineTags",
+    "lastSeen",
+    "exposureLevel",
+    "onboardingStatus",
+    "lastIpAddress",
+    "healthStatus",
+    "osPlatform",
+    "riskScore",
+    "rbacGroupId",
 ];
 const MACHINE_FIELDS: &[&str] = &[
-    "id", "computerDnsName", "firstSeen", "lastSeen", "osPlatform", "osVersion", "osProcessor", "version",
-    "lastIpAddress", "lastExternalIpAddress", "agentVersion", "osBuild", "healthStatus", "deviceValue",
-    "rbacGroupId", "rbacGroupName", "riskScore", "exposureLevel", "isAadJoined", "aadDeviceId", "machineTags",
-    "defenderAvStatus", "onboardingStatus", "osArchitecture", "managedBy", "managedByStatus", "ipAddresses",
-    "vmMetadata", "isPotentialDuplication", "isExcluded", "exclusionReason",
+    "id",
+    "computerDnsName",
+    "firstSeen",
+    "lastSeen",
+    "osPlatform",
+    "osVersion",
+    "osProcessor",
+    "version",
+    "lastIpAddress",
+    "lastExternalIpAddress",
+    "agentVersion",
+    "osBuild",
+    "healthStatus",
+    "deviceValue",
+    "rbacGroupId",
+    "rbacGroupName",
+    "riskScore",
+    "exposureLevel",
+    "isAadJoined",
+    "aadDeviceId",
+    "machineTags",
+    "defenderAvStatus",
+    "onboardingStatus",
+    "osArchitecture",
+    "managedBy",
+    "managedByStatus",
+    "ipAddresses",
+    "vmMetadata",
+    "isPotentialDuplication",
+    "isExcluded",
+    "exclusionReason",
 ];
 /// Documented `$filter` fields for machine actions (§2.5).
-const ACTION_FILTER: &[&str] = &["id", "status", "machineId", "type", "requestor", "creationDateTimeUtc"];
+const ACTION_FILTER: &[&str] = &[
+    "id",
+    "status",
+    "machineId",
+    "type",
+    "requestor",
+    "creationDateTimeUtc",
+];
 const ACTION_FIELDS: &[&str] = &[
-    "id", "type", "title", "requestor", "requestorComment", "requestSource", "status", "machineId",
-    "computerDnsName", "creationDateTimeUtc", "lastUpdateDateTimeUtc", "cancellationRequestor",
-    "cancellationComment", "cancellationDateTimeUtc", "errorHResult", "scope", "externalID", "relatedFileInfo",
-    "commands", "troubleshootInfo",
+    "id",
+    "type",
+    "title",
+    "requestor",
+    "requestorComment",
+    "requestSource",
+    "status",
+    "machineId",
+    "computerDnsName",
+    "creationDateTimeUtc",
+    "lastUpdateDateTimeUtc",
+    "cancellationRequestor",
+    "cancellationComment",
+    "cancellationDateTimeUtc",
+    "errorHResult",
+    "scope",
+    "externalID",
+    "relatedFileInfo",
+    "commands",
+    "troubleshootInfo",
 ];
 const MAX_TOP: usize = 10_000;
+
+/// What a collection endpoint serves: which properties filter/sort/select may name.
+#[derive(Clone, Copy)]
+struct EntitySet {
+    filterable: &'static [&'static str],
+    fields: &'static [&'static str],
+    entity: &'static str,
+    context: &'static str,
+}
+
+const MACHINES: EntitySet = EntitySet {
+    filterable: MACHINE_FILTER,
+    fields: MACHINE_FIELDS,
+    entity: "Machine",
+    context: "Machines",
+};
+const MACHINE_ACTIONS: EntitySet = EntitySet {
+    filterable: ACTION_FILTER,
+    fields: ACTION_FIELDS,
+    entity: "MachineAction",
+    context: "MachineActions",
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ActionKind {
@@ -70,9 +159,18 @@ impl ActionKind {
     /// The path segment after `/api/machines/{id}/`; ASP.NET routing is case-insensitive.
     fn from_path(segment: &str) -> Option<ActionKind> {
         use ActionKind::*;
-        [Isolate, Unisolate, RunAntiVirusScan, RestrictCodeExecution, UnrestrictCodeExecution, CollectInvestigationPackage, Offboard, StopAndQuarantineFile]
-            .into_iter()
-            .find(|k| k.path().eq_ignore_ascii_case(segment))
+        [
+            Isolate,
+            Unisolate,
+            RunAntiVirusScan,
+            RestrictCodeExecution,
+            UnrestrictCodeExecution,
+            CollectInvestigationPackage,
+            Offboard,
+            StopAndQuarantineFile,
+        ]
+        .into_iter()
+        .find(|k| k.path().eq_ignore_ascii_case(segment))
     }
 
     fn path(self) -> &'static str {
@@ -107,7 +205,9 @@ impl ActionKind {
     fn family(self) -> &'static str {
         match self {
             ActionKind::Isolate | ActionKind::Unisolate => "isolation",
-            ActionKind::RestrictCodeExecution | ActionKind::UnrestrictCodeExecution => "restriction",
+            ActionKind::RestrictCodeExecution | ActionKind::UnrestrictCodeExecution => {
+                "restriction"
+            }
             other => other.type_name(),
         }
     }
@@ -115,7 +215,9 @@ impl ActionKind {
     fn required_role(self) -> &'static str {
         match self {
             ActionKind::Isolate | ActionKind::Unisolate => "Machine.Isolate",
-            ActionKind::RestrictCodeExecution | ActionKind::UnrestrictCodeExecution => "Machine.RestrictExecution",
+            ActionKind::RestrictCodeExecution | ActionKind::UnrestrictCodeExecution => {
+                "Machine.RestrictExecution"
+            }
             ActionKind::RunAntiVirusScan => "Machine.Scan",
             ActionKind::CollectInvestigationPackage => "Machine.CollectForensics",
             ActionKind::Offboard => "Machine.Offboard",
@@ -293,13 +395,17 @@ pub fn advance(tenant: &mut Tenant, now: OffsetDateTime) {
 }
 
 fn apply_effect(tenant: &mut Tenant, a: &MachineAction) {
-    let Some(m) = tenant.machine_mut(&a.machine_id) else { return };
+    let Some(m) = tenant.machine_mut(&a.machine_id) else {
+        return;
+    };
     match a.kind {
         ActionKind::Isolate => m.isolation = Some(a.scope.clone().unwrap_or_else(|| "Full".into())),
         ActionKind::Unisolate => m.isolation = None,
         ActionKind::RestrictCodeExecution => m.code_restricted = true,
         ActionKind::UnrestrictCodeExecution => m.code_restricted = false,
-        ActionKind::RunAntiVirusScan => m.last_av_scan = Some((a.scope.clone().unwrap_or_default(), a.finish_at)),
+        ActionKind::RunAntiVirusScan => {
+            m.last_av_scan = Some((a.scope.clone().unwrap_or_default(), a.finish_at))
+        }
         ActionKind::CollectInvestigationPackage => m.investigation_packages += 1,
         ActionKind::Offboard => {
             m.offboarded = true;
@@ -307,10 +413,10 @@ fn apply_effect(tenant: &mut Tenant, a: &MachineAction) {
             m.last_seen_fixed = Some(a.finish_at);
         }
         ActionKind::StopAndQuarantineFile => {
-            if let Some(h) = &a.related_sha1 {
-                if !m.quarantined_sha1.contains(h) {
-                    m.quarantined_sha1.push(h.clone());
-                }
+            if let Some(h) = &a.related_sha1
+                && !m.quarantined_sha1.contains(h)
+            {
+                m.quarantined_sha1.push(h.clone());
             }
         }
     }
@@ -350,16 +456,24 @@ fn collection(
     uri: &Uri,
     params: &Params,
     mut items: Vec<Value>,
-    filterable: &[&str],
-    fields: &[&str],
-    entity: &str,
-    context_fragment: &str,
+    set: &EntitySet,
 ) -> Result<Response, Response> {
-    if let Some(opt) = params.unknown_system_option(&["$filter", "$top", "$skip", "$orderby", "$select", "$count"]) {
-        return Err(odata_error(format!("Query option '{opt}' is not allowed. Supported options: $filter, $top, $skip, $orderby, $select, $count.")));
+    let EntitySet {
+        filterable,
+        fields,
+        entity,
+        context: context_fragment,
+    } = *set;
+    if let Some(opt) =
+        params.unknown_system_option(&["$filter", "$top", "$skip", "$orderby", "$select", "$count"])
+    {
+        return Err(odata_error(format!(
+            "Query option '{opt}' is not allowed. Supported options: $filter, $top, $skip, $orderby, $select, $count."
+        )));
     }
     if let Some(f) = params.get("$filter") {
-        let expr = odata::parse(f, filterable, entity).map_err(|e| odata_error(format!("Invalid filter clause: {e}")))?;
+        let expr = odata::parse(f, filterable, entity)
+            .map_err(|e| odata_error(format!("Invalid filter clause: {e}")))?;
         items.retain(|v| odata::matches(&expr, v));
     }
     if let Some(o) = params.get("$orderby") {
@@ -369,16 +483,26 @@ fn collection(
     let top = match params.get("$top") {
         None => None,
         Some(t) => {
-            let n: usize = t.trim().parse().map_err(|_| odata_error(format!("Invalid value '{t}' for $top; expected a non-negative integer.")))?;
+            let n: usize = t.trim().parse().map_err(|_| {
+                odata_error(format!(
+                    "Invalid value '{t}' for $top; expected a non-negative integer."
+                ))
+            })?;
             if n > MAX_TOP {
-                return Err(odata_error(format!("The limit of '{MAX_TOP}' for Top query has been exceeded. The value from the incoming request is '{n}'.")));
+                return Err(odata_error(format!(
+                    "The limit of '{MAX_TOP}' for Top query has been exceeded. The value from the incoming request is '{n}'."
+                )));
             }
             Some(n)
         }
     };
     let skip: usize = match params.get("$skip") {
         None => 0,
-        Some(s) => s.trim().parse().map_err(|_| odata_error(format!("Invalid value '{s}' for $skip; expected a non-negative integer.")))?,
+        Some(s) => s.trim().parse().map_err(|_| {
+            odata_error(format!(
+                "Invalid value '{s}' for $skip; expected a non-negative integer."
+            ))
+        })?,
     };
     let select: Vec<String> = match params.get("$select") {
         None => Vec::new(),
@@ -390,26 +514,50 @@ fn collection(
                     .iter()
                     .find(|f| f.eq_ignore_ascii_case(p))
                     .map(|f| f.to_string())
-                    .ok_or_else(|| odata_error(format!("Could not find a property named '{p}' on type '{entity}'.")))
+                    .ok_or_else(|| {
+                        odata_error(format!(
+                            "Could not find a property named '{p}' on type '{entity}'."
+                        ))
+                    })
             })
             .collect::<Result<_, _>>()?,
     };
     let total = items.len();
     let page = top.unwrap_or(MAX_TOP);
     let end = skip.saturating_add(page).min(total);
-    let rows: Vec<Value> = if skip < total { items[skip..end].to_vec() } else { Vec::new() };
+    let rows: Vec<Value> = if skip < total {
+        items[skip..end].to_vec()
+    } else {
+        Vec::new()
+    };
     let mut body = Map::new();
-    body.insert("@odata.context".into(), context(state, context_fragment).into());
-    if params.get("$count").is_some_and(|c| c.eq_ignore_ascii_case("true")) {
+    body.insert(
+        "@odata.context".into(),
+        context(state, context_fragment).into(),
+    );
+    if params
+        .get("$count")
+        .is_some_and(|c| c.eq_ignore_ascii_case("true"))
+    {
         body.insert("@odata.count".into(), total.into());
     }
     body.insert("value".into(), Value::Array(project(rows, &select)));
     if end < total && page > 0 {
         let next = params.with("$skip", &end.to_string());
-        let next = if top.is_none() { next } else { next.with("$top", &page.to_string()) };
+        let next = if top.is_none() {
+            next
+        } else {
+            next.with("$top", &page.to_string())
+        };
         body.insert(
             "@odata.nextLink".into(),
-            format!("{}{}?{}", state.base_url, uri.path(), next.to_query_string()).into(),
+            format!(
+                "{}{}?{}",
+                state.base_url,
+                uri.path(),
+                next.to_query_string()
+            )
+            .into(),
         );
     }
     Ok(json_response(StatusCode::OK, Value::Object(body)))
@@ -420,15 +568,27 @@ fn respond(r: Result<Response, Response>) -> Response {
 }
 
 fn machine_not_found(id: &str) -> Response {
-    errors::mde(StatusCode::NOT_FOUND, "ResourceNotFound", format!("Machine {id} was not found"))
+    errors::mde(
+        StatusCode::NOT_FOUND,
+        "ResourceNotFound",
+        format!("Machine {id} was not found"),
+    )
 }
 
 fn action_not_found(id: &str) -> Response {
-    errors::mde(StatusCode::NOT_FOUND, "ResourceNotFound", format!("MachineAction {id} was not found"))
+    errors::mde(
+        StatusCode::NOT_FOUND,
+        "ResourceNotFound",
+        format!("MachineAction {id} was not found"),
+    )
 }
 
 /// Runs `f` on the caller's tenant after bringing its lifecycles up to date.
-fn with_tenant<T>(state: &AppState, caller: &Caller, f: impl FnOnce(&mut Tenant, OffsetDateTime) -> T) -> Result<T, Response> {
+fn with_tenant<T>(
+    state: &AppState,
+    caller: &Caller,
+    f: impl FnOnce(&mut Tenant, OffsetDateTime) -> T,
+) -> Result<T, Response> {
     let now = state.clock.now();
     let mut world = state.world.lock();
     let tenant = world
@@ -438,33 +598,60 @@ fn with_tenant<T>(state: &AppState, caller: &Caller, f: impl FnOnce(&mut Tenant,
     Ok(f(tenant, now))
 }
 
-async fn list_machines(State(state): State<AppState>, MdeCaller(c): MdeCaller, uri: Uri, RawQuery(q): RawQuery) -> Response {
+async fn list_machines(
+    State(state): State<AppState>,
+    MdeCaller(c): MdeCaller,
+    uri: Uri,
+    RawQuery(q): RawQuery,
+) -> Response {
     respond((|| {
         require_read(&c)?;
         let params = Params::parse(q.as_deref());
-        let items = with_tenant(&state, &c, |t, now| t.machines.iter().map(|m| machine_json(m, now)).collect::<Vec<_>>())?;
-        collection(&state, &uri, &params, items, MACHINE_FILTER, MACHINE_FIELDS, "Machine", "Machines")
+        let items = with_tenant(&state, &c, |t, now| {
+            t.machines
+                .iter()
+                .map(|m| machine_json(m, now))
+                .collect::<Vec<_>>()
+        })?;
+        collection(&state, &uri, &params, items, &MACHINES)
     })())
 }
 
-async fn get_machine(State(state): State<AppState>, MdeCaller(c): MdeCaller, Path(id): Path<String>) -> Response {
+async fn get_machine(
+    State(state): State<AppState>,
+    MdeCaller(c): MdeCaller,
+    Path(id): Path<String>,
+) -> Response {
     respond((|| {
         require_read(&c)?;
-        let m = with_tenant(&state, &c, |t, now| t.machine(&id).map(|m| machine_json(m, now)))?
-            .ok_or_else(|| machine_not_found(&id))?;
+        let m = with_tenant(&state, &c, |t, now| {
+            t.machine(&id).map(|m| machine_json(m, now))
+        })?
+        .ok_or_else(|| machine_not_found(&id))?;
         let mut v = m;
         if let Some(o) = v.as_object_mut() {
-            o.insert("@odata.context".into(), context(&state, "Machines/$entity").into());
+            o.insert(
+                "@odata.context".into(),
+                context(&state, "Machines/$entity").into(),
+            );
         }
         Ok(json_response(StatusCode::OK, v))
     })())
 }
 
-async fn machine_get_sub(State(state): State<AppState>, MdeCaller(c): MdeCaller, Path((id, sub)): Path<(String, String)>) -> Response {
+async fn machine_get_sub(
+    State(state): State<AppState>,
+    MdeCaller(c): MdeCaller,
+    Path((id, sub)): Path<(String, String)>,
+) -> Response {
     respond((|| {
         require_read(&c)?;
         if !sub.eq_ignore_ascii_case("logonusers") {
-            return Err(errors::mde(StatusCode::NOT_FOUND, "NotFound", format!("No resource '{sub}' on machines.")));
+            return Err(errors::mde(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                format!("No resource '{sub}' on machines."),
+            ));
         }
         let users = with_tenant(&state, &c, |t, now| {
             let idx = t.machines.iter().position(|m| m.id.eq_ignore_ascii_case(&id))?;
@@ -490,7 +677,10 @@ async fn machine_get_sub(State(state): State<AppState>, MdeCaller(c): MdeCaller,
             Some(users)
         })?
         .ok_or_else(|| machine_not_found(&id))?;
-        Ok(json_response(StatusCode::OK, json!({"@odata.context": context(&state, "Users"), "value": users})))
+        Ok(json_response(
+            StatusCode::OK,
+            json!({"@odata.context": context(&state, "Users"), "value": users}),
+        ))
     })())
 }
 
@@ -500,22 +690,35 @@ fn invalid_body(msg: impl Into<String>) -> Response {
 
 /// MDE body keys are case-sensitive: a key that differs only in case is an invalid body, a
 /// missing key is a missing parameter.
-fn body_str(body: &Map<String, Value>, key: &str, required: bool) -> Result<Option<String>, Response> {
+fn body_str(
+    body: &Map<String, Value>,
+    key: &str,
+    required: bool,
+) -> Result<Option<String>, Response> {
     match body.get(key) {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
         Some(Value::String(_)) | Some(Value::Null) | None => {
-            if let Some(k) = body.keys().find(|k| k.as_str() != key && k.eq_ignore_ascii_case(key)) {
+            if let Some(k) = body
+                .keys()
+                .find(|k| k.as_str() != key && k.eq_ignore_ascii_case(key))
+            {
                 return Err(invalid_body(format!(
                     "Request body is invalid: unknown parameter '{k}'. Parameter names are case-sensitive; did you mean '{key}'?"
                 )));
             }
             if required {
-                Err(errors::mde(StatusCode::BAD_REQUEST, "MissingRequiredParameter", format!("Parameter '{key}' is missing or empty.")))
+                Err(errors::mde(
+                    StatusCode::BAD_REQUEST,
+                    "MissingRequiredParameter",
+                    format!("Parameter '{key}' is missing or empty."),
+                ))
             } else {
                 Ok(None)
             }
         }
-        Some(other) => Err(invalid_body(format!("Request body is invalid: '{key}' must be a string, got {other}."))),
+        Some(other) => Err(invalid_body(format!(
+            "Request body is invalid: '{key}' must be a string, got {other}."
+        ))),
     }
 }
 
@@ -526,26 +729,42 @@ fn parse_body(bytes: &[u8]) -> Result<Map<String, Value>, Response> {
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(invalid_body("Request body must be a JSON object.")),
-        Err(e) => Err(invalid_body(format!("Request body is not valid JSON: {e}."))),
+        Err(e) => Err(invalid_body(format!(
+            "Request body is not valid JSON: {e}."
+        ))),
     }
 }
 
-fn enum_value(body: &Map<String, Value>, key: &str, allowed: &[&str], required: bool) -> Result<Option<String>, Response> {
+fn enum_value(
+    body: &Map<String, Value>,
+    key: &str,
+    allowed: &[&str],
+    required: bool,
+) -> Result<Option<String>, Response> {
     match body_str(body, key, required)? {
         None => Ok(None),
         Some(v) => allowed
             .iter()
             .find(|a| a.eq_ignore_ascii_case(&v))
             .map(|a| Some(a.to_string()))
-            .ok_or_else(|| invalid_body(format!("Invalid value '{v}' for '{key}'. Allowed values: {}.", allowed.join(", ")))),
+            .ok_or_else(|| {
+                invalid_body(format!(
+                    "Invalid value '{v}' for '{key}'. Allowed values: {}.",
+                    allowed.join(", ")
+                ))
+            }),
     }
 }
 
 fn plan_timings(s: &Settings, now: OffsetDateTime, plan: Plan) -> (OffsetDateTime, OffsetDateTime) {
-    let start = now + Duration::seconds(s.action_pending_seconds.max(0));
+    let start = now.saturating_add(Duration::seconds(s.action_pending_seconds.max(0)));
     let finish = match plan {
-        Plan::Succeed | Plan::Fail => start + Duration::seconds(s.action_run_seconds.max(0)),
-        Plan::NeverPickedUp | Plan::StallThenTimeOut => now + Duration::seconds(s.offline_timeout_seconds.max(0)),
+        Plan::Succeed | Plan::Fail => {
+            start.saturating_add(Duration::seconds(s.action_run_seconds.max(0)))
+        }
+        Plan::NeverPickedUp | Plan::StallThenTimeOut => {
+            now.saturating_add(Duration::seconds(s.offline_timeout_seconds.max(0)))
+        }
     };
     (start, finish.max(start))
 }
@@ -559,8 +778,13 @@ async fn machine_action(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        let kind = ActionKind::from_path(&sub)
-            .ok_or_else(|| errors::mde(StatusCode::NOT_FOUND, "NotFound", format!("Machine action '{sub}' does not exist.")))?;
+        let kind = ActionKind::from_path(&sub).ok_or_else(|| {
+            errors::mde(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                format!("Machine action '{sub}' does not exist."),
+            )
+        })?;
         if !c.has_any_role(&[kind.required_role()]) {
             return Err(forbidden(kind.required_role()));
         }
@@ -569,15 +793,32 @@ async fn machine_action(
         let external_id = body_str(&body, "ExternalID", false)?;
         let (scope, sha1) = match kind {
             ActionKind::Isolate => (
-                Some(enum_value(&body, "IsolationType", &["Full", "Selective", "UnManagedDevice"], false)?.unwrap_or_else(|| "Full".into())),
+                Some(
+                    enum_value(
+                        &body,
+                        "IsolationType",
+                        &["Full", "Selective", "UnManagedDevice"],
+                        false,
+                    )?
+                    .unwrap_or_else(|| "Full".into()),
+                ),
                 None,
             ),
             // Documented as required (run-av-scan).
-            ActionKind::RunAntiVirusScan => (enum_value(&body, "ScanType", &["Quick", "Full"], true)?, None),
+            ActionKind::RunAntiVirusScan => (
+                enum_value(&body, "ScanType", &["Quick", "Full"], true)?,
+                None,
+            ),
             ActionKind::StopAndQuarantineFile => {
                 let sha1 = body_str(&body, "Sha1", true)?.unwrap_or_default();
                 if sha1.len() != 40 || !sha1.chars().all(|ch| ch.is_ascii_hexdigit()) {
-                    return Err(errors::mde(StatusCode::BAD_REQUEST, "InvalidHashValue", format!("Sha1 '{sha1}' is not a valid SHA-1 hash (40 hexadecimal characters).")));
+                    return Err(errors::mde(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidHashValue",
+                        format!(
+                            "Sha1 '{sha1}' is not a valid SHA-1 hash (40 hexadecimal characters)."
+                        ),
+                    ));
                 }
                 (None, Some(sha1.to_ascii_lowercase()))
             }
@@ -595,16 +836,28 @@ async fn machine_action(
                 return Err(errors::mde(
                     StatusCode::BAD_REQUEST,
                     "OsPlatformNotSupported",
-                    format!("{} is not supported on OS platform {} (machine {}).", kind.type_name(), m.os_platform, m.id),
+                    format!(
+                        "{} is not supported on OS platform {} (machine {}).",
+                        kind.type_name(),
+                        m.os_platform,
+                        m.id
+                    ),
                 ));
             }
             if t.actions.iter().any(|a| {
                 a.machine_id == m.id && !a.status.is_final() && a.kind.family() == kind.family()
             }) {
-                return Err(errors::mde(StatusCode::BAD_REQUEST, "ActiveRequestAlreadyExists", "Action is already in progress"));
+                return Err(errors::mde(
+                    StatusCode::BAD_REQUEST,
+                    "ActiveRequestAlreadyExists",
+                    "Action is already in progress",
+                ));
             }
             let online = m.is_online();
-            let injected = state.faults.lock().take_outcome(&method, uri.path(), &t.tenant_id);
+            let injected = state
+                .faults
+                .lock()
+                .take_outcome(&method, uri.path(), &t.tenant_id);
             let plan = match (online, injected.as_deref()) {
                 (false, _) => Plan::NeverPickedUp,
                 (true, Some("Failed")) => Plan::Fail,
@@ -635,74 +888,146 @@ async fn machine_action(
         })??;
         let mut v = created.to_json();
         if let Some(o) = v.as_object_mut() {
-            o.insert("@odata.context".into(), context(&state, "MachineActions/$entity").into());
+            o.insert(
+                "@odata.context".into(),
+                context(&state, "MachineActions/$entity").into(),
+            );
         }
         Ok(json_response(StatusCode::CREATED, v))
     })())
 }
 
-async fn list_actions(State(state): State<AppState>, MdeCaller(c): MdeCaller, uri: Uri, RawQuery(q): RawQuery) -> Response {
+async fn list_actions(
+    State(state): State<AppState>,
+    MdeCaller(c): MdeCaller,
+    uri: Uri,
+    RawQuery(q): RawQuery,
+) -> Response {
     respond((|| {
         require_read(&c)?;
         let params = Params::parse(q.as_deref());
-        let items = with_tenant(&state, &c, |t, _| t.actions.iter().map(MachineAction::to_json).collect::<Vec<_>>())?;
-        collection(&state, &uri, &params, items, ACTION_FILTER, ACTION_FIELDS, "MachineAction", "MachineActions")
+        let items = with_tenant(&state, &c, |t, _| {
+            t.actions
+                .iter()
+                .map(MachineAction::to_json)
+                .collect::<Vec<_>>()
+        })?;
+        collection(&state, &uri, &params, items, &MACHINE_ACTIONS)
     })())
 }
 
 fn action_entity(state: &AppState, a: &MachineAction) -> Value {
     let mut v = a.to_json();
     if let Some(o) = v.as_object_mut() {
-        o.insert("@odata.context".into(), context(state, "MachineActions/$entity").into());
+        o.insert(
+            "@odata.context".into(),
+            context(state, "MachineActions/$entity").into(),
+        );
     }
     v
 }
 
-async fn get_action(State(state): State<AppState>, MdeCaller(c): MdeCaller, Path(id): Path<String>) -> Response {
+async fn get_action(
+    State(state): State<AppState>,
+    MdeCaller(c): MdeCaller,
+    Path(id): Path<String>,
+) -> Response {
     respond((|| {
         require_read(&c)?;
-        let a = with_tenant(&state, &c, |t, _| t.actions.iter().find(|a| a.id.eq_ignore_ascii_case(&id)).cloned())?
-            .ok_or_else(|| action_not_found(&id))?;
+        let a = with_tenant(&state, &c, |t, _| {
+            t.actions
+                .iter()
+                .find(|a| a.id.eq_ignore_ascii_case(&id))
+                .cloned()
+        })?
+        .ok_or_else(|| action_not_found(&id))?;
         Ok(json_response(StatusCode::OK, action_entity(&state, &a)))
     })())
 }
 
-async fn action_get_sub(State(state): State<AppState>, MdeCaller(c): MdeCaller, Path((id, sub)): Path<(String, String)>) -> Response {
+async fn action_get_sub(
+    State(state): State<AppState>,
+    MdeCaller(c): MdeCaller,
+    Path((id, sub)): Path<(String, String)>,
+) -> Response {
     respond((|| {
         if !sub.eq_ignore_ascii_case("getPackageUri") {
-            return Err(errors::mde(StatusCode::NOT_FOUND, "NotFound", format!("No resource '{sub}' on machineactions.")));
+            return Err(errors::mde(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                format!("No resource '{sub}' on machineactions."),
+            ));
         }
-        if !c.has_any_role(&["Machine.CollectForensics", "Machine.Read.All", "Machine.ReadWrite.All"]) {
+        if !c.has_any_role(&[
+            "Machine.CollectForensics",
+            "Machine.Read.All",
+            "Machine.ReadWrite.All",
+        ]) {
             return Err(forbidden("Machine.CollectForensics"));
         }
-        let a = with_tenant(&state, &c, |t, _| t.actions.iter().find(|a| a.id.eq_ignore_ascii_case(&id)).cloned())?
-            .ok_or_else(|| action_not_found(&id))?;
+        let a = with_tenant(&state, &c, |t, _| {
+            t.actions
+                .iter()
+                .find(|a| a.id.eq_ignore_ascii_case(&id))
+                .cloned()
+        })?
+        .ok_or_else(|| action_not_found(&id))?;
         if a.kind != ActionKind::CollectInvestigationPackage {
-            return Err(errors::mde(StatusCode::BAD_REQUEST, "BadRequest", format!("Machine action {id} is of type {}, not CollectInvestigationPackage.", a.kind.type_name())));
+            return Err(errors::mde(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                format!(
+                    "Machine action {id} is of type {}, not CollectInvestigationPackage.",
+                    a.kind.type_name()
+                ),
+            ));
         }
         if a.status != ActionStatus::Succeeded {
-            return Err(errors::mde(StatusCode::BAD_REQUEST, "BadRequest", format!("The investigation package of machine action {id} is not available (status {}).", a.status.as_str())));
+            return Err(errors::mde(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                format!(
+                    "The investigation package of machine action {id} is not available (status {}).",
+                    a.status.as_str()
+                ),
+            ));
         }
-        let expiry = state.clock.now() + Duration::minutes(30);
+        let expiry = state.clock.now().saturating_add(Duration::minutes(30));
         let url = format!(
             "{}/_sandbox/blobs/packages/{}.zip?sv=2020-08-04&sr=b&sp=r&se={}&sig=sandbox",
             state.base_url,
             a.id,
             fmt_mde(expiry).replace(':', "%3A")
         );
-        Ok(json_response(StatusCode::OK, json!({"@odata.context": context(&state, "Edm.String"), "value": url})))
+        Ok(json_response(
+            StatusCode::OK,
+            json!({"@odata.context": context(&state, "Edm.String"), "value": url}),
+        ))
     })())
 }
 
-async fn action_post_sub(State(state): State<AppState>, MdeCaller(c): MdeCaller, Path((id, sub)): Path<(String, String)>, body: Bytes) -> Response {
+async fn action_post_sub(
+    State(state): State<AppState>,
+    MdeCaller(c): MdeCaller,
+    Path((id, sub)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     respond((|| {
         if !sub.eq_ignore_ascii_case("cancel") {
-            return Err(errors::mde(StatusCode::NOT_FOUND, "NotFound", format!("No action '{sub}' on machineactions.")));
+            return Err(errors::mde(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                format!("No action '{sub}' on machineactions."),
+            ));
         }
         let body = parse_body(&body)?;
         let comment = body_str(&body, "Comment", true)?.unwrap_or_default();
         let a = with_tenant(&state, &c, |t, now| -> Result<MachineAction, Response> {
-            let a = t.actions.iter_mut().find(|a| a.id.eq_ignore_ascii_case(&id)).ok_or_else(|| action_not_found(&id))?;
+            let a = t
+                .actions
+                .iter_mut()
+                .find(|a| a.id.eq_ignore_ascii_case(&id))
+                .ok_or_else(|| action_not_found(&id))?;
             if !c.has_any_role(&[a.kind.required_role()]) {
                 return Err(forbidden(a.kind.required_role()));
             }
@@ -711,7 +1036,11 @@ async fn action_post_sub(State(state): State<AppState>, MdeCaller(c): MdeCaller,
                 return Err(errors::mde(
                     StatusCode::BAD_REQUEST,
                     "BadRequest",
-                    format!("Machine action {} is in final state {} and cannot be cancelled.", a.id, a.status.as_str()),
+                    format!(
+                        "Machine action {} is in final state {} and cannot be cancelled.",
+                        a.id,
+                        a.status.as_str()
+                    ),
                 ));
             }
             a.status = ActionStatus::Cancelled;

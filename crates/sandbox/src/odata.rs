@@ -111,12 +111,15 @@ fn tokenize(input: &str) -> Result<Vec<Tok>, String> {
                 }
                 out.push(Tok::Str(s));
             }
-            c if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) => {
+            c if c.is_ascii_digit()
+                || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) =>
+            {
                 // numbers and datetimes: digits plus the punctuation a datetime literal uses
                 let start = i;
                 i += 1;
                 while i < chars.len()
-                    && (chars[i].is_ascii_alphanumeric() || matches!(chars[i], '-' | ':' | '.' | '+'))
+                    && (chars[i].is_ascii_alphanumeric()
+                        || matches!(chars[i], '-' | ':' | '.' | '+'))
                 {
                     i += 1;
                 }
@@ -124,7 +127,10 @@ fn tokenize(input: &str) -> Result<Vec<Tok>, String> {
             }
             c if c.is_alphabetic() || c == '_' || c == '@' || c == '$' => {
                 let start = i;
-                while i < chars.len() && (chars[i].is_alphanumeric() || matches!(chars[i], '_' | '/' | '.' | '@' | '$')) {
+                while i < chars.len()
+                    && (chars[i].is_alphanumeric()
+                        || matches!(chars[i], '_' | '/' | '.' | '@' | '$'))
+                {
                     i += 1;
                 }
                 out.push(Tok::Word(chars[start..i].iter().collect()));
@@ -142,10 +148,19 @@ pub fn parse(input: &str, allowed: &[&str], entity: &str) -> Result<Expr, String
     if toks.is_empty() {
         return Err("The $filter expression is empty.".into());
     }
-    let mut p = Parser { toks, pos: 0, allowed, entity, lambda_var: None };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        allowed,
+        entity,
+        lambda_var: None,
+    };
     let e = p.or()?;
     if p.pos != p.toks.len() {
-        return Err(format!("Syntax error: unexpected '{}' in '{input}'.", p.describe_current()));
+        return Err(format!(
+            "Syntax error: unexpected '{}' in '{input}'.",
+            p.describe_current()
+        ));
     }
     Ok(e)
 }
@@ -181,7 +196,10 @@ impl Parser<'_> {
             self.pos += 1;
             Ok(())
         } else {
-            Err(format!("Syntax error: expected {t:?} but found '{}'.", self.describe_current()))
+            Err(format!(
+                "Syntax error: expected {t:?} but found '{}'.",
+                self.describe_current()
+            ))
         }
     }
 
@@ -244,7 +262,9 @@ impl Parser<'_> {
         }
         match &left {
             Operand::Any(..) => Ok(Expr::Truthy(left)),
-            Operand::Call(name, _) if matches!(name.as_str(), "startswith" | "endswith" | "contains") => {
+            Operand::Call(name, _)
+                if matches!(name.as_str(), "startswith" | "endswith" | "contains") =>
+            {
                 Ok(Expr::Truthy(left))
             }
             _ => Err(format!(
@@ -268,7 +288,12 @@ impl Parser<'_> {
                     self.pos += 1;
                     break;
                 }
-                _ => return Err(format!("Syntax error in 'in' list near '{}'.", self.describe_current())),
+                _ => {
+                    return Err(format!(
+                        "Syntax error in 'in' list near '{}'.",
+                        self.describe_current()
+                    ));
+                }
             }
         }
         Ok(Expr::In(left, items))
@@ -279,11 +304,19 @@ impl Parser<'_> {
             .iter()
             .find(|a| a.eq_ignore_ascii_case(name))
             .map(|a| a.to_string())
-            .ok_or_else(|| format!("Could not find a property named '{name}' on type '{}'.", self.entity))
+            .ok_or_else(|| {
+                format!(
+                    "Could not find a property named '{name}' on type '{}'.",
+                    self.entity
+                )
+            })
     }
 
     fn operand(&mut self) -> Result<Operand, String> {
-        let tok = self.peek().cloned().ok_or("Syntax error: unexpected end of $filter.")?;
+        let tok = self
+            .peek()
+            .cloned()
+            .ok_or("Syntax error: unexpected end of $filter.")?;
         self.pos += 1;
         match tok {
             Tok::Str(s) => Ok(Operand::Lit(Lit::Str(s))),
@@ -310,7 +343,10 @@ impl Parser<'_> {
                     return self.lambda(prop_name);
                 }
                 if self.peek() == Some(&Tok::LParen) {
-                    if !matches!(lower.as_str(), "startswith" | "endswith" | "contains" | "tolower" | "toupper" | "trim") {
+                    if !matches!(
+                        lower.as_str(),
+                        "startswith" | "endswith" | "contains" | "tolower" | "toupper" | "trim"
+                    ) {
                         return Err(format!("Unknown function '{w}'."));
                     }
                     self.pos += 1;
@@ -326,7 +362,11 @@ impl Parser<'_> {
                         }
                     }
                     self.expect(Tok::RParen)?;
-                    let arity = if matches!(lower.as_str(), "tolower" | "toupper" | "trim") { 1 } else { 2 };
+                    let arity = if matches!(lower.as_str(), "tolower" | "toupper" | "trim") {
+                        1
+                    } else {
+                        2
+                    };
                     if args.len() != arity {
                         return Err(format!("Function '{w}' takes {arity} argument(s)."));
                     }
@@ -436,9 +476,15 @@ fn value(o: &Operand, entity: &Value, var: Option<&Val>) -> Val {
                 _ => None,
             };
             match name.as_str() {
-                "startswith" => Val::Bool(matches!((s(0), s(1)), (Some(a), Some(b)) if a.starts_with(&b))),
-                "endswith" => Val::Bool(matches!((s(0), s(1)), (Some(a), Some(b)) if a.ends_with(&b))),
-                "contains" => Val::Bool(matches!((s(0), s(1)), (Some(a), Some(b)) if a.contains(&b))),
+                "startswith" => {
+                    Val::Bool(matches!((s(0), s(1)), (Some(a), Some(b)) if a.starts_with(&b)))
+                }
+                "endswith" => {
+                    Val::Bool(matches!((s(0), s(1)), (Some(a), Some(b)) if a.ends_with(&b)))
+                }
+                "contains" => {
+                    Val::Bool(matches!((s(0), s(1)), (Some(a), Some(b)) if a.contains(&b)))
+                }
                 "tolower" => s(0).map(Val::Str).unwrap_or(Val::Null),
                 "toupper" => match vals.first() {
                     Some(Val::Str(x)) => Val::Str(x.to_uppercase()),
@@ -467,10 +513,10 @@ fn order(a: &Val, b: &Val) -> Option<Ordering> {
         (Val::Bool(x), Val::Bool(y)) => Some(x.cmp(y)),
         (Val::Str(x), Val::Str(y)) => {
             // Timestamps in entities are strings; compare them as instants when both parse.
-            if let (Some(dx), Some(dy)) = (parse_datetime(x), parse_datetime(y)) {
-                if x.contains('T') || y.contains('T') {
-                    return Some(dx.cmp(&dy));
-                }
+            if let (Some(dx), Some(dy)) = (parse_datetime(x), parse_datetime(y))
+                && (x.contains('T') || y.contains('T'))
+            {
+                return Some(dx.cmp(&dy));
             }
             Some(x.to_lowercase().cmp(&y.to_lowercase()))
         }
@@ -501,7 +547,11 @@ fn compare(op: Op, a: &Val, b: &Val) -> bool {
 }
 
 /// Parses `$orderby` (`prop [asc|desc], ...`) against the allowed properties.
-pub fn parse_orderby(input: &str, allowed: &[&str], entity: &str) -> Result<Vec<(String, bool)>, String> {
+pub fn parse_orderby(
+    input: &str,
+    allowed: &[&str],
+    entity: &str,
+) -> Result<Vec<(String, bool)>, String> {
     let mut out = Vec::new();
     for part in input.split(',') {
         let mut words = part.split_whitespace();
@@ -511,7 +561,9 @@ pub fn parse_orderby(input: &str, allowed: &[&str], entity: &str) -> Result<Vec<
         let prop = allowed
             .iter()
             .find(|a| a.eq_ignore_ascii_case(name))
-            .ok_or_else(|| format!("Could not find a property named '{name}' on type '{entity}'."))?;
+            .ok_or_else(|| {
+                format!("Could not find a property named '{name}' on type '{entity}'.")
+            })?;
         let desc = match words.next().map(|w| w.to_ascii_lowercase()) {
             None => false,
             Some(w) if w == "asc" => false,
@@ -545,7 +597,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const FIELDS: &[&str] = &["healthStatus", "osPlatform", "lastSeen", "machineTags", "riskScore", "rbacGroupId", "computerDnsName"];
+    const FIELDS: &[&str] = &[
+        "healthStatus",
+        "osPlatform",
+        "lastSeen",
+        "machineTags",
+        "riskScore",
+        "rbacGroupId",
+        "computerDnsName",
+    ];
 
     fn m() -> Value {
         json!({"healthStatus":"Active","osPlatform":"Windows10","lastSeen":"2024-05-01T10:00:00.0000000Z",
@@ -584,7 +644,16 @@ mod tests {
 
     #[test]
     fn bad_filters_are_errors() {
-        for f in ["", "healthStatus eq", "foo eq 'x'", "healthStatus eq 'x", "healthStatus === 'x'", "(healthStatus eq 'x'", "bogus(healthStatus)", "healthStatus eq 'a' and"] {
+        for f in [
+            "",
+            "healthStatus eq",
+            "foo eq 'x'",
+            "healthStatus eq 'x",
+            "healthStatus === 'x'",
+            "(healthStatus eq 'x'",
+            "bogus(healthStatus)",
+            "healthStatus eq 'a' and",
+        ] {
             assert!(parse(f, FIELDS, "Machine").is_err(), "{f}");
         }
     }

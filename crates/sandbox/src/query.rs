@@ -7,8 +7,12 @@ pub struct Params(pub Vec<(String, String)>);
 impl Params {
     pub fn parse(raw: Option<&str>) -> Params {
         Params(
-            raw.map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-                .unwrap_or_default(),
+            raw.map(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .into_owned()
+                    .collect()
+            })
+            .unwrap_or_default(),
         )
     }
 
@@ -45,7 +49,9 @@ impl Params {
         self.0
             .iter()
             .map(|(k, v)| {
-                let k: String = url::form_urlencoded::byte_serialize(k.as_bytes()).collect::<String>().replace("%24", "$");
+                let k: String = url::form_urlencoded::byte_serialize(k.as_bytes())
+                    .collect::<String>()
+                    .replace("%24", "$");
                 let v: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
                 format!("{k}={v}")
             })
@@ -62,9 +68,11 @@ pub fn project(items: Vec<serde_json::Value>, select: &[String]) -> Vec<serde_js
     items
         .into_iter()
         .map(|v| match v {
-            serde_json::Value::Object(map) => {
-                serde_json::Value::Object(map.into_iter().filter(|(k, _)| select.iter().any(|s| s == k)).collect())
-            }
+            serde_json::Value::Object(map) => serde_json::Value::Object(
+                map.into_iter()
+                    .filter(|(k, _)| select.iter().any(|s| s == k))
+                    .collect(),
+            ),
             other => other,
         })
         .collect()

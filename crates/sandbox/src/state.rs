@@ -32,6 +32,8 @@ pub struct Shared {
     pub world: Mutex<World>,
     pub faults: Mutex<Faults>,
     pub limiter: Mutex<Limiter>,
+    /// ARM subscription reads per hour, reported in `x-ms-ratelimit-remaining-subscription-reads`.
+    pub arm_reads: Mutex<Limiter>,
     pub stats: Mutex<Stats>,
     pub settings: Mutex<Settings>,
     pub keys: Keys,
@@ -48,6 +50,7 @@ impl Shared {
             world: Mutex::new(world),
             faults: Mutex::new(Faults::new(cfg.seed)),
             limiter: Mutex::new(Limiter::default()),
+            arm_reads: Mutex::new(Limiter::default()),
             stats: Mutex::new(Stats::default()),
             settings: Mutex::new(Settings::for_mode(cfg.fast)),
             keys: Keys::generate()?,
@@ -63,6 +66,7 @@ impl Shared {
         *self.world.lock() = World::generate(self.cfg.seed, self.cfg.tenants, now);
         *self.faults.lock() = Faults::new(self.cfg.seed);
         self.limiter.lock().reset();
+        self.arm_reads.lock().reset();
         *self.stats.lock() = Stats::default();
         *self.settings.lock() = Settings::for_mode(self.cfg.fast);
         *self.token_rng.lock() = StdRng::seed_from_u64(self.cfg.seed ^ 0x70CE_5EED);
@@ -82,6 +86,8 @@ pub struct Settings {
     /// Seconds an action for an offline device stays Pending before TimeOut. Microsoft documents
     /// 3 days for live response; we use that for every action.
     pub offline_timeout_seconds: i64,
+    /// ARM reads per subscription per hour (documented default 12,000).
+    pub arm_reads_per_hour: u32,
     /// Token lifetime bounds in seconds (Entra: random 60-90 minutes).
     pub token_min_seconds: i64,
     pub token_max_seconds: i64,
@@ -96,6 +102,7 @@ impl Settings {
                 action_pending_seconds: 1,
                 action_run_seconds: 2,
                 offline_timeout_seconds: 8,
+                arm_reads_per_hour: 12_000,
                 token_min_seconds: 3600,
                 token_max_seconds: 5400,
             }
@@ -106,6 +113,7 @@ impl Settings {
                 action_pending_seconds: 30,
                 action_run_seconds: 90,
                 offline_timeout_seconds: 3 * 24 * 3600,
+                arm_reads_per_hour: 12_000,
                 token_min_seconds: 3600,
                 token_max_seconds: 5400,
             }

@@ -104,19 +104,23 @@ impl Tenant {
     }
 
     pub fn machine_mut(&mut self, id: &str) -> Option<&mut Machine> {
-        self.machines.iter_mut().find(|m| m.id.eq_ignore_ascii_case(id))
+        self.machines
+            .iter_mut()
+            .find(|m| m.id.eq_ignore_ascii_case(id))
     }
 
     /// Graph addresses users by object id or by UPN (case-insensitive).
     pub fn user_index(&self, id_or_upn: &str) -> Option<usize> {
         self.users.iter().position(|u| {
-            u.id.eq_ignore_ascii_case(id_or_upn) || u.user_principal_name.eq_ignore_ascii_case(id_or_upn)
+            u.id.eq_ignore_ascii_case(id_or_upn)
+                || u.user_principal_name.eq_ignore_ascii_case(id_or_upn)
         })
     }
 
     fn generate(seed: u64, index: usize, now: OffsetDateTime) -> Tenant {
         // One stream per tenant, so adding tenants never changes the earlier ones.
-        let mut rng = StdRng::seed_from_u64(seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng =
+            StdRng::seed_from_u64(seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let n = index + 1;
         let name = format!("contoso-{n}");
         let tenant_id = guid(&mut rng);
@@ -152,7 +156,9 @@ impl Tenant {
 
 pub fn guid(rng: &mut StdRng) -> String {
     let bytes: [u8; 16] = rng.random();
-    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
 }
 
 /// Entra client secrets look like `abc8Q~` followed by 34 more characters.
@@ -222,21 +228,50 @@ pub struct Machine {
 }
 
 impl Machine {
-    fn generate(rng: &mut StdRng, i: usize, tenant_n: usize, tenant_name: &str, now: OffsetDateTime) -> Machine {
-        const PLATFORMS: &[&str] = &["Windows10", "Windows11", "WindowsServer2019", "Linux", "macOS"];
+    fn generate(
+        rng: &mut StdRng,
+        i: usize,
+        tenant_n: usize,
+        tenant_name: &str,
+        now: OffsetDateTime,
+    ) -> Machine {
+        const PLATFORMS: &[&str] = &[
+            "Windows10",
+            "Windows11",
+            "WindowsServer2019",
+            "Linux",
+            "macOS",
+        ];
         // The first five cover every platform; machines 0..6 are online, 6..9 cover every
         // offline health state, the rest are weighted draws.
         let os = if i < PLATFORMS.len() {
             PLATFORMS[i]
         } else {
-            weighted(rng, &[("Windows10", 35), ("Windows11", 25), ("WindowsServer2019", 15), ("Linux", 15), ("macOS", 10)])
+            weighted(
+                rng,
+                &[
+                    ("Windows10", 35),
+                    ("Windows11", 25),
+                    ("WindowsServer2019", 15),
+                    ("Linux", 15),
+                    ("macOS", 10),
+                ],
+            )
         };
         let health = match i {
             0..=5 => "Active",
             6 => "Inactive",
             7 => "ImpairedCommunication",
             8 => "NoSensorData",
-            _ => weighted(rng, &[("Active", 75), ("Inactive", 10), ("ImpairedCommunication", 8), ("NoSensorData", 7)]),
+            _ => weighted(
+                rng,
+                &[
+                    ("Active", 75),
+                    ("Inactive", 10),
+                    ("ImpairedCommunication", 8),
+                    ("NoSensorData", 7),
+                ],
+            ),
         };
         let prefix = match os {
             "WindowsServer2019" => "srv",
@@ -246,11 +281,19 @@ impl Machine {
         };
         let id_bytes: [u8; 20] = rng.random();
         let (version, os_build) = match os {
-            "Windows10" => *[("22H2", Some(19045)), ("21H2", Some(19044))].choose(rng).unwrap_or(&("22H2", Some(19045))),
-            "Windows11" => *[("23H2", Some(22631)), ("22H2", Some(22621))].choose(rng).unwrap_or(&("23H2", Some(22631))),
+            "Windows10" => *[("22H2", Some(19045)), ("21H2", Some(19044))]
+                .choose(rng)
+                .unwrap_or(&("22H2", Some(19045))),
+            "Windows11" => *[("23H2", Some(22631)), ("22H2", Some(22621))]
+                .choose(rng)
+                .unwrap_or(&("23H2", Some(22631))),
             "WindowsServer2019" => ("1809", Some(17763)),
-            "Linux" => *[("22.4", None), ("20.4", None)].choose(rng).unwrap_or(&("22.4", None)),
-            _ => *[("14.5", None), ("13.6", None)].choose(rng).unwrap_or(&("14.5", None)),
+            "Linux" => *[("22.4", None), ("20.4", None)]
+                .choose(rng)
+                .unwrap_or(&("22.4", None)),
+            _ => *[("14.5", None), ("13.6", None)]
+                .choose(rng)
+                .unwrap_or(&("14.5", None)),
         };
         let last_seen_fixed = match health {
             "Active" => None,
@@ -290,8 +333,22 @@ impl Machine {
             last_seen_lag_secs: rng.random_range(60..3600),
             health_status: health.to_string(),
             onboarding_status: onboarding.to_string(),
-            risk_score: weighted(rng, &[("None", 30), ("Informational", 10), ("Low", 25), ("Medium", 20), ("High", 15)]).to_string(),
-            exposure_level: weighted(rng, &[("None", 10), ("Low", 40), ("Medium", 35), ("High", 15)]).to_string(),
+            risk_score: weighted(
+                rng,
+                &[
+                    ("None", 30),
+                    ("Informational", 10),
+                    ("Low", 25),
+                    ("Medium", 20),
+                    ("High", 15),
+                ],
+            )
+            .to_string(),
+            exposure_level: weighted(
+                rng,
+                &[("None", 10), ("Low", 40), ("Medium", 35), ("High", 15)],
+            )
+            .to_string(),
             device_value: weighted(rng, &[("Normal", 80), ("High", 15), ("Low", 5)]).to_string(),
             last_ip_address: format!("10.{}.{}.{}", tenant_n, i / 200, i % 200 + 10),
             last_external_ip_address: format!(
@@ -306,8 +363,17 @@ impl Machine {
             is_aad_joined,
             aad_device_id,
             machine_tags: tags,
-            agent_version: format!("10.8{}.{}.{}", rng.random_range(700..800), os_build.unwrap_or(0), rng.random_range(1000..9999)),
-            managed_by: if is_client_windows { "Intune".into() } else { "MicrosoftDefenderForEndpoint".into() },
+            agent_version: format!(
+                "10.8{}.{}.{}",
+                rng.random_range(700..800),
+                os_build.unwrap_or(0),
+                rng.random_range(1000..9999)
+            ),
+            managed_by: if is_client_windows {
+                "Intune".into()
+            } else {
+                "MicrosoftDefenderForEndpoint".into()
+            },
             vm: None,
             isolation: None,
             code_restricted: false,
@@ -329,7 +395,10 @@ impl Machine {
     }
 
     pub fn short_name(&self) -> &str {
-        self.computer_dns_name.split('.').next().unwrap_or(&self.computer_dns_name)
+        self.computer_dns_name
+            .split('.')
+            .next()
+            .unwrap_or(&self.computer_dns_name)
     }
 
     pub fn is_windows(&self) -> bool {
@@ -367,22 +436,71 @@ pub struct User {
 impl User {
     fn generate(rng: &mut StdRng, i: usize, tenant_name: &str, now: OffsetDateTime) -> User {
         const FIRST: &[&str] = &[
-            "Adele", "Alex", "Allan", "Diego", "Grady", "Henrietta", "Isaiah", "Johanna", "Joni", "Lee",
-            "Lidia", "Lynne", "Megan", "Miriam", "Nestor", "Patti", "Pradeep", "Priya", "Omar", "Sofia",
+            "Adele",
+            "Alex",
+            "Allan",
+            "Diego",
+            "Grady",
+            "Henrietta",
+            "Isaiah",
+            "Johanna",
+            "Joni",
+            "Lee",
+            "Lidia",
+            "Lynne",
+            "Megan",
+            "Miriam",
+            "Nestor",
+            "Patti",
+            "Pradeep",
+            "Priya",
+            "Omar",
+            "Sofia",
         ];
         const LAST: &[&str] = &[
-            "Vance", "Wilber", "Deyoung", "Siciliani", "Archie", "Cameron", "Langer", "Lauer", "Sherman",
-            "Gu", "Holloway", "Robbins", "Bowen", "Graham", "Wilke", "Fernandez", "Gupta", "Nair", "Haddad", "Rossi",
+            "Vance",
+            "Wilber",
+            "Deyoung",
+            "Siciliani",
+            "Archie",
+            "Cameron",
+            "Langer",
+            "Lauer",
+            "Sherman",
+            "Gu",
+            "Holloway",
+            "Robbins",
+            "Bowen",
+            "Graham",
+            "Wilke",
+            "Fernandez",
+            "Gupta",
+            "Nair",
+            "Haddad",
+            "Rossi",
         ];
         const DEPARTMENTS: &[(&str, &[&str])] = &[
             ("Finance", &["Accountant", "Financial Analyst", "CFO"]),
-            ("Engineering", &["Software Engineer", "SRE", "Engineering Manager"]),
+            (
+                "Engineering",
+                &["Software Engineer", "SRE", "Engineering Manager"],
+            ),
             ("Sales", &["Account Executive", "Sales Manager"]),
             ("Marketing", &["Marketing Specialist", "Brand Manager"]),
             ("HR", &["HR Partner", "Recruiter"]),
-            ("IT", &["IT Administrator", "Helpdesk Technician", "Security Analyst"]),
+            (
+                "IT",
+                &[
+                    "IT Administrator",
+                    "Helpdesk Technician",
+                    "Security Analyst",
+                ],
+            ),
             ("Legal", &["Counsel", "Paralegal"]),
-            ("Operations", &["Operations Manager", "Logistics Coordinator"]),
+            (
+                "Operations",
+                &["Operations Manager", "Logistics Coordinator"],
+            ),
         ];
         let first = *FIRST.choose(rng).unwrap_or(&"Alex");
         let last = *LAST.choose(rng).unwrap_or(&"Smith");
@@ -403,7 +521,12 @@ impl User {
             account_enabled: i == 0 || !rng.random_bool(0.06),
             job_title: Some(title.to_string()),
             department: Some(dept.to_string()),
-            office_location: Some((*["Building 1", "Building 2", "Remote"].choose(rng).unwrap_or(&"Remote")).to_string()),
+            office_location: Some(
+                (*["Building 1", "Building 2", "Remote"]
+                    .choose(rng)
+                    .unwrap_or(&"Remote"))
+                .to_string(),
+            ),
             mobile_phone: Some(format!("+1 425 555 {:04}", rng.random_range(100..9999))),
             business_phones: vec![format!("+1 425 555 {:04}", 100 + i)],
             preferred_language: Some("en-US".into()),
@@ -503,10 +626,21 @@ impl Arm {
             .map(|(name, loc, env)| ResourceGroup {
                 name: name.to_string(),
                 location: loc.to_string(),
-                tags: vec![("environment".into(), env.to_string()), ("owner".into(), "secops".into())],
+                tags: vec![
+                    ("environment".into(), env.to_string()),
+                    ("owner".into(), "secops".into()),
+                ],
             })
             .collect();
-        let rule = |rng: &mut StdRng, name: &str, priority: u32, dir: &str, access: &str, proto: &str, src: &str, port: &str, desc: &str| SecurityRule {
+        let rule = |rng: &mut StdRng,
+                    name: &str,
+                    priority: u32,
+                    dir: &str,
+                    access: &str,
+                    proto: &str,
+                    src: &str,
+                    port: &str,
+                    desc: &str| SecurityRule {
             name: name.into(),
             priority,
             direction: dir.into(),
@@ -526,13 +660,53 @@ impl Arm {
             ("nsg-dmz", "rg-network", "northeurope"),
         ] {
             let mut rules = vec![
-                rule(rng, "AllowRdpFromCorp", 100, "Inbound", "Allow", "Tcp", "10.0.0.0/8", "3389", "RDP from the corporate network"),
-                rule(rng, "AllowSshFromCorp", 110, "Inbound", "Allow", "Tcp", "10.0.0.0/8", "22", "SSH from the corporate network"),
+                rule(
+                    rng,
+                    "AllowRdpFromCorp",
+                    100,
+                    "Inbound",
+                    "Allow",
+                    "Tcp",
+                    "10.0.0.0/8",
+                    "3389",
+                    "RDP from the corporate network",
+                ),
+                rule(
+                    rng,
+                    "AllowSshFromCorp",
+                    110,
+                    "Inbound",
+                    "Allow",
+                    "Tcp",
+                    "10.0.0.0/8",
+                    "22",
+                    "SSH from the corporate network",
+                ),
             ];
             if nsg != "nsg-dev-servers" {
-                rules.push(rule(rng, "AllowHttpsInbound", 200, "Inbound", "Allow", "Tcp", "Internet", "443", "Public HTTPS"));
+                rules.push(rule(
+                    rng,
+                    "AllowHttpsInbound",
+                    200,
+                    "Inbound",
+                    "Allow",
+                    "Tcp",
+                    "Internet",
+                    "443",
+                    "Public HTTPS",
+                ));
             }
-            rules.push(rule(rng, "DenyInternetInbound", 4000, "Inbound", "Deny", "*", "Internet", "*", "Default deny from the internet"));
+            rules.push(rule(
+                rng,
+                "DenyInternetInbound",
+                4000,
+                "Inbound",
+                "Deny",
+                "*",
+                "Internet",
+                "*",
+                "Default deny from the internet",
+            ));
             nsgs.push(Nsg {
                 name: nsg.into(),
                 resource_group: rg.into(),
@@ -544,10 +718,22 @@ impl Arm {
         }
         // Servers (Windows Server and Linux) are Azure VMs, alternating prod/dev, up to 8.
         let mut vms = Vec::new();
-        for m in machines.iter_mut().filter(|m| m.os_platform == "WindowsServer2019" || m.os_platform == "Linux").take(8) {
+        for m in machines
+            .iter_mut()
+            .filter(|m| m.os_platform == "WindowsServer2019" || m.os_platform == "Linux")
+            .take(8)
+        {
             let prod = vms.len() % 2 == 0;
-            let rg = if prod { "rg-prod-servers" } else { "rg-dev-servers" };
-            let nsg = if prod { "nsg-prod-servers" } else { "nsg-dev-servers" };
+            let rg = if prod {
+                "rg-prod-servers"
+            } else {
+                "rg-dev-servers"
+            };
+            let nsg = if prod {
+                "nsg-prod-servers"
+            } else {
+                "nsg-dev-servers"
+            };
             let name = m.short_name().to_string();
             let vm_id = guid(rng);
             let resource_id = format!(
@@ -560,14 +746,30 @@ impl Arm {
                 resource_group: rg.into(),
                 location: "westeurope".into(),
                 vm_id,
-                size: (*["Standard_D2s_v5", "Standard_B2ms", "Standard_D4s_v5"].choose(rng).unwrap_or(&"Standard_D2s_v5")).into(),
-                os_type: if m.os_platform == "Linux" { "Linux".into() } else { "Windows".into() },
+                size: (*["Standard_D2s_v5", "Standard_B2ms", "Standard_D4s_v5"]
+                    .choose(rng)
+                    .unwrap_or(&"Standard_D2s_v5"))
+                .into(),
+                os_type: if m.os_platform == "Linux" {
+                    "Linux".into()
+                } else {
+                    "Windows".into()
+                },
                 nsg_name: nsg.into(),
                 machine_id: Some(m.id.clone()),
-                power_state: if m.is_online() { "running".into() } else { "deallocated".into() },
+                power_state: if m.is_online() {
+                    "running".into()
+                } else {
+                    "deallocated".into()
+                },
             });
         }
-        Arm { subscription_id: subscription_id.to_string(), resource_groups, vms, nsgs }
+        Arm {
+            subscription_id: subscription_id.to_string(),
+            resource_groups,
+            vms,
+            nsgs,
+        }
     }
 }
 
@@ -586,8 +788,20 @@ mod tests {
         for (x, y) in a.tenants.iter().zip(&b.tenants) {
             assert_eq!(x.tenant_id, y.tenant_id);
             assert_eq!(x.client_secret, y.client_secret);
-            assert_eq!(x.machines.iter().map(|m| &m.id).collect::<Vec<_>>(), y.machines.iter().map(|m| &m.id).collect::<Vec<_>>());
-            assert_eq!(x.users.iter().map(|u| &u.user_principal_name).collect::<Vec<_>>(), y.users.iter().map(|u| &u.user_principal_name).collect::<Vec<_>>());
+            assert_eq!(
+                x.machines.iter().map(|m| &m.id).collect::<Vec<_>>(),
+                y.machines.iter().map(|m| &m.id).collect::<Vec<_>>()
+            );
+            assert_eq!(
+                x.users
+                    .iter()
+                    .map(|u| &u.user_principal_name)
+                    .collect::<Vec<_>>(),
+                y.users
+                    .iter()
+                    .map(|u| &u.user_principal_name)
+                    .collect::<Vec<_>>()
+            );
         }
         let c = World::generate(8, 3, now());
         assert_ne!(a.tenants[0].tenant_id, c.tenants[0].tenant_id);
@@ -599,14 +813,29 @@ mod tests {
         for t in &w.tenants {
             assert!(t.machines.len() >= 50);
             assert_eq!(t.users.len(), 40);
-            for os in ["Windows10", "Windows11", "WindowsServer2019", "Linux", "macOS"] {
+            for os in [
+                "Windows10",
+                "Windows11",
+                "WindowsServer2019",
+                "Linux",
+                "macOS",
+            ] {
                 assert!(t.machines.iter().any(|m| m.os_platform == os), "{os}");
             }
-            for h in ["Active", "Inactive", "ImpairedCommunication", "NoSensorData"] {
+            for h in [
+                "Active",
+                "Inactive",
+                "ImpairedCommunication",
+                "NoSensorData",
+            ] {
                 assert!(t.machines.iter().any(|m| m.health_status == h), "{h}");
             }
             assert!(t.machines.iter().all(|m| m.id.len() == 40));
-            let mut upns: Vec<_> = t.users.iter().map(|u| u.user_principal_name.clone()).collect();
+            let mut upns: Vec<_> = t
+                .users
+                .iter()
+                .map(|u| u.user_principal_name.clone())
+                .collect();
             upns.sort();
             upns.dedup();
             assert_eq!(upns.len(), 40, "UPNs must be unique");

@@ -285,31 +285,69 @@ pub fn eval_column(e: &CExpr, ty: Type, t: &Table) -> Arc<ColumnData> {
 /// Evaluates a predicate over all rows and returns the indices where it is true.
 pub fn filter_rows(e: &CExpr, t: &Table) -> Vec<usize> {
     let n = t.num_rows();
-    if let Some(idx) = fast_filter(e, t) {
+    if let Some(idx) = fast_filter(e, t, None) {
         return idx;
     }
     (0..n).filter(|&r| functions::truthy(&e.eval(t, r))).collect()
 }
 
-/// Vectorised paths for the hottest predicate shapes: `StringCol <op> "literal"`, numeric and
-/// datetime column comparisons with a constant, and `and` of those.
-fn fast_filter(e: &CExpr, t: &Table) -> Option<Vec<usize>> {
+/// A typed row test over the table's column slices (no `Value` per row).
+type RowPred<'a> = Box<dyn Fn(usize) -> bool + 'a>;
+
+/// Applies `p` to the selected rows (all when `sel` is `None`).
+fn select(p: &dyn Fn(usize) -> bool, n: usize, sel: Option<&[usize]>) -> Vec<usize> {
+    match sel {
+        Some(rows) => rows.iter().copied().filter(|&r| p(r)).collect(),
+        None => (0..n).filter(|&r| p(r)).collect(),
+    }
+}
+
+/// Vectorised filtering for the common predicate shapes: `and` narrows a selection vector
+/// term by term (each term only looks at rows the previous ones kept), `or` of typed tests,
+/// and typed leaf tests ([`row_pred`]). `None` when the top-level shape is not covered.
+fn fast_filter(e: &CExpr, t: &Table, sel: Option<&[usize]>) -> Option<Vec<usize>> {
     match e {
         CExpr::Binary { op: BinOp::And, l, r } => {
-            let left = fast_filter(l, t)?;
-            let sub: Vec<usize> = left.into_iter().filter(|&row| functions::truthy(&r.eval(t, row))).collect();
-            Some(sub)
+            let left = fast_filter(l, t, sel)?;
+            if left.is_empty() {
+                return Some(left);
+            }
+            match fast_filter(r, t, Some(&left)) {
+                Some(both) => Some(both),
+                None => Some(left.into_iter().filter(|&row| functions::truthy(&r.eval(t, row))).collect()),
+            }
+        }
+        _ => {
+            let p = row_pred(e, t)?;
+            Some(select(&p, t.num_rows(), sel))
+        }
+    }
+}
+
+/// A typed test for one row, for: string column vs string constant (string operators, with
+/// case-insensitive equality and term / substring search on ASCII text done without
+/// allocation, `has` / `contains` through the regex engine's literal prefilters), integer and
+/// datetime columns vs constants, `in` / `in~` / `has_any` over a string column, and `or` /
+/// `and` of those.
+fn row_pred<'a>(e: &'a CExpr, t: &'a Table) -> Option<RowPred<'a>> {
+    match e {
+        CExpr::Binary { op: BinOp::And, l, r } => {
+            let (a, b) = (row_pred(l, t)?, row_pred(r, t)?);
+            Some(Box::new(move |row| a(row) && b(row)))
+        }
+        CExpr::Binary { op: BinOp::Or, l, r } => {
+            let (a, b) = (row_pred(l, t)?, row_pred(r, t)?);
+            Some(Box::new(move |row| a(row) || b(row)))
         }
         CExpr::Binary { op, l, r } => {
             let (CExpr::Col(i), CExpr::Const(c)) = (l.as_ref(), r.as_ref()) else { return None };
             match (&*t.columns[*i].data, c) {
-                (ColumnData::String(col), Value::String(needle)) if !matches!(op, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::MatchesRegex) => {
-                    let needle: &str = needle;
-                    Some((0..col.len()).filter(|&r| functions::string_predicate(*op, &col[r], needle)).collect())
+                (ColumnData::String(col), Value::String(needle)) if *op == BinOp::MatchesRegex => {
+                    let re = functions::regex_cached(needle)?;
+                    Some(Box::new(move |r| re.is_match(&col[r])))
                 }
-                (ColumnData::String(col), Value::String(pat)) if *op == BinOp::MatchesRegex => {
-                    let re = functions::regex_cached(pat)?;
-                    Some((0..col.len()).filter(|&r| re.is_match(&col[r])).collect())
+                (ColumnData::String(col), Value::String(needle)) if !matches!(op, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge) => {
+                    string_pred(*op, col, needle)
                 }
                 (ColumnData::Long(col) | ColumnData::DateTime(col) | ColumnData::TimeSpan(col), c) => {
                     let k = match (c, &*t.columns[*i].data) {
@@ -328,24 +366,86 @@ fn fast_filter(e: &CExpr, t: &Table) -> Option<Vec<usize>> {
                         BinOp::Ge => |a, b| a >= b,
                         _ => return None,
                     };
-                    Some((0..col.len()).filter(|&r| col[r].is_some_and(|v| cmp(v, k))).collect())
+                    Some(Box::new(move |r| col[r].is_some_and(|v| cmp(v, k))))
                 }
                 _ => None,
             }
         }
-        CExpr::InList { op: op @ (ListOp::HasAny | ListOp::In | ListOp::InCi), e, items, set } => {
+        CExpr::InList { op: op @ (ListOp::HasAny | ListOp::In | ListOp::InCi | ListOp::NotIn | ListOp::NotInCi), e, items, set } => {
             let CExpr::Col(i) = e.as_ref() else { return None };
             let ColumnData::String(col) = &*t.columns[*i].data else { return None };
             let needles: Vec<String> = items.iter().map(|v| functions::text_of(v).into_owned()).collect();
-            Some(match op {
-                ListOp::HasAny => (0..col.len())
-                    .filter(|&r| needles.iter().any(|n| functions::has_term(&col[r], n, false, TermMatch::Whole)))
-                    .collect(),
-                _ => (0..col.len())
-                    .filter(|&r| functions::truthy(&in_list(*op, &Value::String(col[r].clone()), items, set.as_deref())))
-                    .collect(),
-            })
+            match op {
+                ListOp::HasAny => {
+                    let terms: Vec<&str> = needles.iter().map(String::as_str).collect();
+                    let re = functions::has_any_pattern(&terms).and_then(|p| functions::regex_cached(&p));
+                    Some(Box::new(move |r| {
+                        let hay: &str = &col[r];
+                        match &re {
+                            // The regex is exact on ASCII text; other text takes the Unicode path.
+                            Some(re) if hay.is_ascii() => re.is_match(hay),
+                            _ => needles.iter().any(|n| functions::has_term(hay, n, false, TermMatch::Whole)),
+                        }
+                    }))
+                }
+                ListOp::InCi | ListOp::NotInCi if needles.len() >= 8 && items.iter().all(|v| matches!(v, Value::String(_))) => {
+                    // Many items: one hash lookup of the lower-cased text instead of a scan.
+                    let negated = *op == ListOp::NotInCi;
+                    let lower: HashSet<String, super::keys::FxBuild> = needles.iter().map(|n| n.to_lowercase()).collect();
+                    Some(Box::new(move |r| lower.contains(&col[r].to_lowercase()) != negated))
+                }
+                ListOp::In | ListOp::NotIn if needles.len() >= 8 && items.iter().all(|v| matches!(v, Value::String(_))) => {
+                    let negated = *op == ListOp::NotIn;
+                    let set: HashSet<String, super::keys::FxBuild> = needles.into_iter().collect();
+                    Some(Box::new(move |r| set.contains(&*col[r]) != negated))
+                }
+                ListOp::InCi | ListOp::NotInCi if items.iter().all(|v| matches!(v, Value::String(_))) => {
+                    let negated = *op == ListOp::NotInCi;
+                    Some(Box::new(move |r| {
+                        let hay: &str = &col[r];
+                        let found = needles.iter().any(|n| hay.eq_ignore_ascii_case(n)) || (!hay.is_ascii() && needles.iter().any(|n| functions::eq_ci(hay, n)));
+                        found != negated
+                    }))
+                }
+                ListOp::In | ListOp::NotIn if items.iter().all(|v| matches!(v, Value::String(_))) => {
+                    let negated = *op == ListOp::NotIn;
+                    Some(Box::new(move |r| needles.iter().any(|n| **n == *col[r]) != negated))
+                }
+                _ => Some(Box::new(move |r| functions::truthy(&in_list(*op, &Value::String(col[r].clone()), items, set.as_deref())))),
+            }
         }
         _ => None,
+    }
+}
+
+/// Row test for `StringColumn <op> "needle"`.
+fn string_pred<'a>(op: BinOp, col: &'a [Arc<str>], needle: &'a str) -> Option<RowPred<'a>> {
+    let ascii_needle = needle.is_ascii();
+    match op {
+        BinOp::EqCi | BinOp::NeCi if ascii_needle => {
+            let negated = op == BinOp::NeCi;
+            Some(Box::new(move |r| {
+                let hay: &str = &col[r];
+                // Equal ignoring ASCII case implies equal; otherwise only non-ASCII text
+                // (e.g. the Kelvin sign) can still fold to the needle.
+                let eq = hay.eq_ignore_ascii_case(needle) || (!hay.is_ascii() && functions::eq_ci(hay, needle));
+                eq != negated
+            }))
+        }
+        BinOp::Has | BinOp::NotHas | BinOp::Contains | BinOp::NotContains if ascii_needle && !needle.is_empty() => {
+            let negated = matches!(op, BinOp::NotHas | BinOp::NotContains);
+            let pattern = if matches!(op, BinOp::Has | BinOp::NotHas) {
+                functions::has_any_pattern(&[needle])?
+            } else {
+                format!("(?i){}", regex::escape(needle))
+            };
+            let re = functions::regex_cached(&pattern)?;
+            Some(Box::new(move |r| {
+                let hay: &str = &col[r];
+                let hit = if hay.is_ascii() { re.is_match(hay) } else { functions::string_predicate(op, hay, needle) != negated };
+                hit != negated
+            }))
+        }
+        _ => Some(Box::new(move |r| functions::string_predicate(op, &col[r], needle))),
     }
 }

@@ -1,10 +1,11 @@
 //! Tabular sources and operators.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::aggregate::{AggKind, AggSpec};
 use super::expr::{self, CExpr};
+use super::keys;
 use super::{dig_name, single_row, type_of, EvalError, Evaluator, Result};
 use crate::ast::{self, Expr, ExprKind, JoinKind, NamedExpr, OpKind, SourceKind};
 use crate::functions;
@@ -177,7 +178,9 @@ impl Evaluator<'_> {
     }
 
     /// Applies one operator.
-    pub(super) fn operator(&self, op: &ast::Operator, input: Table) -> Result<Table> {
+    /// Applies one operator; `keep` (from the pipeline) names the columns the next operator
+    /// reads, so row-copying operators may drop the rest.
+    pub(super) fn operator(&self, op: &ast::Operator, input: Table, keep: Option<&HashSet<String>>) -> Result<Table> {
         match &op.kind {
             OpKind::Where(e) => {
                 let (c, _) = self.compile(e, &input)?;
@@ -185,7 +188,7 @@ impl Evaluator<'_> {
                 if idx.len() == input.num_rows() {
                     return Ok(input);
                 }
-                Ok(input.gather(&idx))
+                Ok(gather_kept(&input, &idx, keep))
             }
             OpKind::Project(items) => self.project(&input, items),
             OpKind::Extend(items) | OpKind::Serialize(items) => self.extend(input, items),
@@ -243,12 +246,12 @@ impl Evaluator<'_> {
             OpKind::Count => Ok(Table::new(vec![Column::from_values("Count", Type::Long, &[Value::Long(input.num_rows() as i64)])])),
             OpKind::Join(j) => {
                 let right = self.tabular(&j.right, None)?;
-                self.join(input, right, j.kind, &j.on, false)
+                self.join(input, right, j.kind, &j.on, false, keep)
             }
             OpKind::Lookup(j) => {
                 let right = self.tabular(&j.right, None)?;
                 let kind = if j.kind_explicit { j.kind } else { JoinKind::LeftOuter };
-                self.join(input, right, kind, &j.on, true)
+                self.join(input, right, kind, &j.on, true, keep)
             }
             OpKind::Union(u) => self.union(Some(input), u),
             OpKind::MvExpand(m) => self.mv_expand(input, &m.items, m.with_itemindex.as_ref(), m.limit.as_ref()),
@@ -489,6 +492,9 @@ impl Evaluator<'_> {
             specs.push(spec);
             outs.push(o);
         }
+        if let Some(t) = self.summarize_typed(input, &key_exprs, &specs, &outs) {
+            return Ok(t);
+        }
         // Hash aggregation: group id per distinct key, states per group.
         let n = input.num_rows();
         let mut groups: HashMap<Vec<Value>, usize> = HashMap::new();
@@ -537,6 +543,85 @@ impl Evaluator<'_> {
             }
         }
         Ok(Table::new(cols))
+    }
+
+    /// `summarize` over typed group ids ([`keys::group_ids`]): no per-row key allocation;
+    /// `count()` and `dcount(column)` are computed from ids directly, other aggregates update
+    /// their state per row. `None` when a key is not of a keyable type (generic path then).
+    fn summarize_typed(&self, input: &Table, key_exprs: &[(CExpr, Type, String)], specs: &[AggSpec], outs: &[Vec<(String, Type)>]) -> Option<Table> {
+        let keyable_ty = |t: Type| matches!(t, Type::Bool | Type::Int | Type::Long | Type::String | Type::DateTime | Type::TimeSpan | Type::Guid);
+        if !key_exprs.iter().all(|(_, ty, _)| keyable_ty(*ty)) {
+            return None;
+        }
+        let n = input.num_rows();
+        let key_cols: Vec<Arc<ColumnData>> = key_exprs.iter().map(|(c, ty, _)| expr::eval_column(c, *ty, input)).collect();
+        let refs: Vec<&ColumnData> = key_cols.iter().map(|c| &**c).collect();
+        let (gids, mut count, first) = keys::group_ids(&refs, n, None)?;
+        if key_exprs.is_empty() && count == 0 {
+            // `summarize count()` over no rows still yields one row.
+            count = 1;
+        }
+        // Per aggregate: a value computed from ids, or generic per-group states.
+        enum Acc {
+            Counts(Vec<i64>),
+            States(Vec<super::aggregate::AggState>),
+        }
+        let mut accs: Vec<Acc> = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let acc = match (spec.kind, &spec.value, &spec.pred) {
+                (AggKind::Count, _, None) => {
+                    let mut c = vec![0i64; count];
+                    for &g in &gids {
+                        c[g as usize] += 1;
+                    }
+                    Acc::Counts(c)
+                }
+                (AggKind::DCount, Some(CExpr::Col(i)), None) if keys::keyable(&input.columns[*i].data) => {
+                    Acc::Counts(distinct_counts(&input.columns[*i].data, &gids, count)?)
+                }
+                _ => Acc::States((0..count).map(|_| spec.new_state()).collect()),
+            };
+            accs.push(acc);
+        }
+        for (spec, acc) in specs.iter().zip(accs.iter_mut()) {
+            if let Acc::States(states) = acc {
+                for (row, &g) in gids.iter().enumerate() {
+                    spec.update(&mut states[g as usize], input, row);
+                }
+            }
+        }
+        let mut cols: Vec<Column> = key_exprs
+            .iter()
+            .zip(&key_cols)
+            .map(|((_, ty, name), data)| Column { name: name.clone(), ty: *ty, data: Arc::new(data.gather(&first)) })
+            .collect();
+        for o in outs {
+            for (name, ty) in o {
+                cols.push(Column { name: name.clone(), ty: *ty, data: Arc::new(ColumnData::new(*ty, count)) });
+            }
+        }
+        let mut ci0 = key_exprs.len();
+        for ((spec, acc), o) in specs.iter().zip(accs).zip(outs) {
+            match acc {
+                Acc::Counts(c) => {
+                    let ty = cols[ci0].ty;
+                    let col = cols[ci0].data_mut();
+                    for v in c {
+                        col.push(ty, &Value::Long(v));
+                    }
+                }
+                Acc::States(states) => {
+                    for st in states {
+                        for (k, v) in spec.finish(st, input).into_iter().enumerate().take(o.len()) {
+                            let ty = cols[ci0 + k].ty;
+                            cols[ci0 + k].data_mut().push(ty, &v);
+                        }
+                    }
+                }
+            }
+            ci0 += o.len();
+        }
+        Some(Table::new(cols))
     }
 
     // -----------------------------------------------------------------------------------------
@@ -588,7 +673,11 @@ impl Evaluator<'_> {
     // join / lookup
     // -----------------------------------------------------------------------------------------
 
-    pub(super) fn join(&self, left: Table, right: Table, kind: JoinKind, on: &[ast::JoinKey], lookup: bool) -> Result<Table> {
+    /// Hash join. Keys of one storage kind on both sides go through typed ids
+    /// ([`keys::join_ids`]), hashing only the smaller side's keys and probing with the other;
+    /// other keys use generic values. Output order is the same either way: left rows in order,
+    /// each followed by its right matches in order.
+    pub(super) fn join(&self, left: Table, right: Table, kind: JoinKind, on: &[ast::JoinKey], lookup: bool, keep: Option<&HashSet<String>>) -> Result<Table> {
         let mut lk = Vec::new();
         let mut rk = Vec::new();
         for k in on {
@@ -597,26 +686,17 @@ impl Evaluator<'_> {
             lk.push(left.index_of(&l).ok_or_else(|| EvalError::UnknownName(format!("{l} (join key on the left side)")))?);
             rk.push(right.index_of(&r).ok_or_else(|| EvalError::UnknownName(format!("{r} (join key on the right side)")))?);
         }
-        let key = |t: &Table, cols: &[usize], row: usize| -> Vec<Value> {
-            cols.iter().map(|&c| normalize_key(t.columns[c].get(row), t.columns[c].ty)).collect()
+        let rn = right.num_rows();
+        let (left_rows, lids, buckets) = match typed_join_plan(&left, &right, &lk, &rk, kind) {
+            Some(plan) => plan,
+            None => generic_join_plan(&left, &right, &lk, &rk, kind),
         };
-        // Build on the right side.
-        let mut index: HashMap<Vec<Value>, Vec<usize>> = HashMap::new();
-        for r in 0..right.num_rows() {
-            index.entry(key(&right, &rk, r)).or_default().push(r);
-        }
-        // innerunique: keep only the first left row per key.
-        let mut left_rows: Vec<usize> = (0..left.num_rows()).collect();
-        if kind == JoinKind::InnerUnique {
-            let mut seen = std::collections::HashSet::new();
-            left_rows.retain(|&l| seen.insert(key(&left, &lk, l)));
-        }
         let mut li: Vec<Option<usize>> = Vec::new();
         let mut ri: Vec<Option<usize>> = Vec::new();
-        let mut right_matched = vec![false; right.num_rows()];
+        let mut right_matched = vec![false; rn];
         let max = self.ctx.max_rows.unwrap_or(usize::MAX);
-        for &l in &left_rows {
-            let matches = index.get(&key(&left, &lk, l));
+        for (&l, id) in left_rows.iter().zip(&lids) {
+            let matches = id.map(|k| buckets.get(k)).filter(|m| !m.is_empty());
             match kind {
                 JoinKind::LeftSemi => {
                     if matches.is_some() {
@@ -632,12 +712,12 @@ impl Evaluator<'_> {
                     if let Some(ms) = matches {
                         for &r in ms {
                             right_matched[r] = true;
-                            if matches!(kind, JoinKind::RightSemi | JoinKind::RightAnti) {
-                                continue;
-                            }
-                            li.push(Some(l));
-                            ri.push(Some(r));
                         }
+                        if matches!(kind, JoinKind::RightSemi | JoinKind::RightAnti) {
+                            continue;
+                        }
+                        li.extend(std::iter::repeat_n(Some(l), ms.len()));
+                        ri.extend(ms.iter().map(|&r| Some(r)));
                         if li.len() > max {
                             return Err(EvalError::TooManyRows(max));
                         }
@@ -651,12 +731,12 @@ impl Evaluator<'_> {
         match kind {
             JoinKind::LeftSemi | JoinKind::LeftAnti => {
                 let idx: Vec<usize> = li.into_iter().flatten().collect();
-                return Ok(left.gather(&idx));
+                return Ok(gather_kept(&left, &idx, keep));
             }
             JoinKind::RightSemi | JoinKind::RightAnti => {
                 let want = kind == JoinKind::RightSemi;
-                let idx: Vec<usize> = (0..right.num_rows()).filter(|&r| right_matched[r] == want).collect();
-                return Ok(right.gather(&idx));
+                let idx: Vec<usize> = (0..rn).filter(|&r| right_matched[r] == want).collect();
+                return Ok(gather_kept(&right, &idx, keep));
             }
             JoinKind::RightOuter | JoinKind::FullOuter => {
                 for (r, m) in right_matched.iter().enumerate() {
@@ -668,26 +748,35 @@ impl Evaluator<'_> {
             }
             _ => {}
         }
-        let mut cols: Vec<Column> = left.columns.iter().map(|c| c.gather_opt(&li)).collect();
-        let mut taken: Vec<String> = cols.iter().map(|c| c.name.clone()).collect();
+        // Output names are decided over the full schemas (right-side clashes get a suffix),
+        // then only the kept columns are copied.
+        let mut names: Vec<(bool, usize, String)> = Vec::new();
+        let mut taken: Vec<String> = left.columns.iter().map(|c| c.name.clone()).collect();
+        names.extend(left.columns.iter().enumerate().map(|(i, c)| (true, i, c.name.clone())));
         for (i, c) in right.columns.iter().enumerate() {
             if lookup && rk.contains(&i) && left.index_of(&c.name).is_some() {
+                // lookup: the key column comes from the left only.
                 continue;
             }
-            let mut col = c.gather_opt(&ri);
-            if lookup {
-                // lookup: the key columns come from the left even for unmatched rows.
-                if let Some(j) = rk.iter().position(|&k| k == i) {
-                    let _ = j;
-                }
-            }
-            col.name = unique_name(&c.name, &taken);
-            taken.push(col.name.clone());
-            cols.push(col);
+            let name = unique_name(&c.name, &taken);
+            taken.push(name.clone());
+            names.push((false, i, name));
         }
-        if lookup || kind == JoinKind::RightOuter {
-            // For rightouter rows with no left match the left key columns stay null (Kusto does the same).
+        let mut chosen: Vec<&(bool, usize, String)> = names.iter().filter(|(_, _, n)| keep.is_none_or(|k| k.contains(n))).collect();
+        if chosen.is_empty() {
+            // Keep one column so the row count survives (`| count`).
+            chosen.extend(names.first());
         }
+        let cols = chosen
+            .into_iter()
+            .map(|(is_left, i, name)| {
+                let src = if *is_left { &left.columns[*i] } else { &right.columns[*i] };
+                let idx = if *is_left { &li } else { &ri };
+                let mut col = src.gather_opt(idx);
+                col.name = name.clone();
+                col
+            })
+            .collect();
         Ok(Table::new(cols))
     }
 
@@ -1291,5 +1380,101 @@ fn dotnet_type(t: Type) -> &'static str {
     }
 }
 
-#[allow(dead_code)]
-fn _unused(_: &Arc<()>) {}
+/// `dcount(column)` per group from ids: distinct (group, value) pairs, nulls not counted.
+fn distinct_counts(col: &ColumnData, gids: &[u32], groups: usize) -> Option<Vec<i64>> {
+    let (vids, vfirst) = keys::dense_ids(col, None)?;
+    let nv = vfirst.len();
+    let is_null = |r: usize| match col {
+        ColumnData::Bool(v) => v[r].is_none(),
+        ColumnData::Int(v) => v[r].is_none(),
+        ColumnData::Long(v) | ColumnData::DateTime(v) | ColumnData::TimeSpan(v) => v[r].is_none(),
+        ColumnData::Guid(v) => v[r].is_none(),
+        _ => false,
+    };
+    let mut out = vec![0i64; groups];
+    if groups.saturating_mul(nv) <= 1 << 27 {
+        let mut seen = vec![0u64; (groups * nv).div_ceil(64)];
+        for (r, (&g, &v)) in gids.iter().zip(&vids).enumerate() {
+            let bit = g as usize * nv + v as usize;
+            let (w, m) = (bit / 64, 1u64 << (bit % 64));
+            if seen[w] & m == 0 && !is_null(r) {
+                seen[w] |= m;
+                out[g as usize] += 1;
+            }
+        }
+    } else {
+        let mut seen: HashSet<u64, keys::FxBuild> = HashSet::default();
+        for (r, (&g, &v)) in gids.iter().zip(&vids).enumerate() {
+            if !is_null(r) && seen.insert(((g as u64) << 32) | v as u64) {
+                out[g as usize] += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Rows `idx` of `t`, copying only the columns in `keep` (all when `None`); at least one
+/// column is kept, the cheapest to copy, so that the row count survives.
+fn gather_kept(t: &Table, idx: &[usize], keep: Option<&HashSet<String>>) -> Table {
+    let Some(keep) = keep else { return t.gather(idx) };
+    let mut cols: Vec<Column> = t.columns.iter().filter(|c| keep.contains(&c.name)).map(|c| c.gather(idx)).collect();
+    if cols.is_empty() {
+        let cheapest = t
+            .columns
+            .iter()
+            .find(|c| !matches!(*c.data, ColumnData::String(_) | ColumnData::Dynamic(_)))
+            .or_else(|| t.columns.first());
+        cols.extend(cheapest.map(|c| c.gather(idx)));
+    }
+    Table::new(cols)
+}
+
+/// Which left rows take part (all, or the first per key for innerunique), each left row's key
+/// id, and the right rows per key id.
+type JoinPlan = (Vec<usize>, Vec<Option<u32>>, keys::Buckets);
+
+/// [`JoinPlan`] over typed key columns; `None` when the key columns cannot be typed-keyed.
+fn typed_join_plan(left: &Table, right: &Table, lk: &[usize], rk: &[usize], kind: JoinKind) -> Option<JoinPlan> {
+    let lcols: Vec<&ColumnData> = lk.iter().map(|&c| &*left.columns[c].data).collect();
+    let rcols: Vec<&ColumnData> = rk.iter().map(|&c| &*right.columns[c].data).collect();
+    if lcols.len() != rcols.len() || !lcols.iter().zip(&rcols).all(|(a, b)| keys::same_kind(a, b)) {
+        return None;
+    }
+    let (ln, rn) = (left.num_rows(), right.num_rows());
+    let left_rows: Vec<usize> = if kind == JoinKind::InnerUnique {
+        keys::group_ids(&lcols, ln, None)?.2
+    } else {
+        (0..ln).collect()
+    };
+    if left_rows.len() <= rn {
+        // Hash the (smaller) left keys, probe with every right row.
+        let (bids, pids, count) = keys::join_ids(&lcols, &left_rows, &rcols, rn)?;
+        Some((left_rows, bids.into_iter().map(Some).collect(), keys::Buckets::new(&pids, count)))
+    } else {
+        // Hash the (smaller) right keys, probe with the left rows.
+        let all_right: Vec<usize> = (0..rn).collect();
+        let (bids, pids, count) = keys::join_ids(&rcols, &all_right, &lcols, ln)?;
+        let rids: Vec<Option<u32>> = bids.into_iter().map(Some).collect();
+        let lids = left_rows.iter().map(|&l| pids[l]).collect();
+        Some((left_rows, lids, keys::Buckets::new(&rids, count)))
+    }
+}
+
+/// [`JoinPlan`] over generic values (mixed or non-keyable key types).
+fn generic_join_plan(left: &Table, right: &Table, lk: &[usize], rk: &[usize], kind: JoinKind) -> JoinPlan {
+    let key = |t: &Table, cols: &[usize], row: usize| -> Vec<Value> { cols.iter().map(|&c| normalize_key(t.columns[c].get(row), t.columns[c].ty)).collect() };
+    let mut index: HashMap<Vec<Value>, u32> = HashMap::new();
+    let rids: Vec<Option<u32>> = (0..right.num_rows())
+        .map(|r| {
+            let next = index.len() as u32;
+            Some(*index.entry(key(right, rk, r)).or_insert(next))
+        })
+        .collect();
+    let mut left_rows: Vec<usize> = (0..left.num_rows()).collect();
+    if kind == JoinKind::InnerUnique {
+        let mut seen = HashSet::new();
+        left_rows.retain(|&l| seen.insert(key(left, lk, l)));
+    }
+    let lids = left_rows.iter().map(|&l| index.get(&key(left, lk, l)).copied()).collect();
+    (left_rows, lids, keys::Buckets::new(&rids, index.len()))
+}

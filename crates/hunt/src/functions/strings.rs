@@ -81,6 +81,35 @@ pub fn has_term(hay: &str, needle: &str, case_sensitive: bool, mode: TermMatch) 
     false
 }
 
+/// A regex equivalent, on ASCII text, to "any of `terms` matches as in [`has_term`]
+/// (case-insensitive, whole terms)": a term boundary is required only where a term starts or
+/// ends with an alphanumeric character. `None` if a term is not ASCII (case folding then
+/// needs [`has_term`]). Lets a scan use the regex engine's literal prefilters instead of a
+/// byte-by-byte search per term.
+pub fn has_any_pattern(terms: &[&str]) -> Option<String> {
+    if !terms.iter().all(|t| t.is_ascii()) {
+        return None;
+    }
+    if terms.iter().any(|t| t.is_empty()) {
+        // An empty term matches every text.
+        return Some(String::new());
+    }
+    let alts: Vec<String> = terms
+        .iter()
+        .map(|t| {
+            let starts = t.bytes().next().is_some_and(|c| c.is_ascii_alphanumeric());
+            let ends = t.bytes().last().is_some_and(|c| c.is_ascii_alphanumeric());
+            format!(
+                "{}{}{}",
+                if starts { "(?:^|[^[:alnum:]])" } else { "" },
+                regex::escape(&t.to_ascii_lowercase()),
+                if ends { "(?:$|[^[:alnum:]])" } else { "" }
+            )
+        })
+        .collect();
+    Some(format!("(?i){}", alts.join("|")))
+}
+
 fn has_term_ascii_ci(h: &[u8], n: &[u8], mode: TermMatch) -> bool {
     if n.len() > h.len() {
         return false;

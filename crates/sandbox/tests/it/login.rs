@@ -17,7 +17,10 @@ async fn issues_bearer_token_per_audience_with_roles() {
                 ("scope", MDE),
                 // MSAL / kiota extras must be ignored
                 ("client_info", "1"),
-                ("claims", r#"{"access_token":{"xms_cc":{"values":["CP1"]}}}"#),
+                (
+                    "claims",
+                    r#"{"access_token":{"xms_cc":{"values":["CP1"]}}}"#,
+                ),
             ],
         )
         .await;
@@ -30,14 +33,29 @@ async fn issues_bearer_token_per_audience_with_roles() {
     assert_eq!(claims["tid"], t.tenant_id.as_str());
     assert_eq!(claims["appid"], t.client_id.as_str());
     assert_eq!(claims["aud"], "https://api.securitycenter.microsoft.com");
-    assert!(claims["roles"].as_array().unwrap().iter().any(|r| r == "Machine.Isolate"));
-    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), exp);
+    assert!(
+        claims["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "Machine.Isolate")
+    );
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        exp
+    );
 
     for (scope, aud) in [
         (GRAPH, "https://graph.microsoft.com"),
         (ARM, "https://management.azure.com"),
-        ("https://api.security.microsoft.com/.default", "https://api.security.microsoft.com"),
-        ("https://securitycenter.onmicrosoft.com/windowsatpservice/.default", "https://securitycenter.onmicrosoft.com/windowsatpservice"),
+        (
+            "https://api.security.microsoft.com/.default",
+            "https://api.security.microsoft.com",
+        ),
+        (
+            "https://securitycenter.onmicrosoft.com/windowsatpservice/.default",
+            "https://securitycenter.onmicrosoft.com/windowsatpservice",
+        ),
     ] {
         let tok = e.token(0, scope).await;
         assert_eq!(jwt_claims(&tok)["aud"], aud);
@@ -57,11 +75,29 @@ async fn token_lifetimes_are_seeded() {
     let mut lb = Vec::new();
     for _ in 0..5 {
         let t = a.tenant(0).clone();
-        let form = [("grant_type", "client_credentials"), ("client_id", t.client_id.as_str()), ("client_secret", t.client_secret.as_str()), ("scope", GRAPH)];
-        la.push(a.token_request(&t.tenant_id, &form).await.body["expires_in"].as_i64().unwrap());
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", t.client_id.as_str()),
+            ("client_secret", t.client_secret.as_str()),
+            ("scope", GRAPH),
+        ];
+        la.push(
+            a.token_request(&t.tenant_id, &form).await.body["expires_in"]
+                .as_i64()
+                .unwrap(),
+        );
         let t = b.tenant(0).clone();
-        let form = [("grant_type", "client_credentials"), ("client_id", t.client_id.as_str()), ("client_secret", t.client_secret.as_str()), ("scope", GRAPH)];
-        lb.push(b.token_request(&t.tenant_id, &form).await.body["expires_in"].as_i64().unwrap());
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", t.client_id.as_str()),
+            ("client_secret", t.client_secret.as_str()),
+            ("scope", GRAPH),
+        ];
+        lb.push(
+            b.token_request(&t.tenant_id, &form).await.body["expires_in"]
+                .as_i64()
+                .unwrap(),
+        );
     }
     assert_eq!(la, lb);
     assert!(la.iter().any(|x| *x != la[0]), "lifetimes vary: {la:?}");
@@ -72,19 +108,40 @@ async fn wrong_secret_is_401_invalid_client() {
     let e = env().await;
     let t = e.tenant(0).clone();
     let r = e
-        .token_request(&t.tenant_id, &[("grant_type", "client_credentials"), ("client_id", &t.client_id), ("client_secret", "nope"), ("scope", GRAPH)])
+        .token_request(
+            &t.tenant_id,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &t.client_id),
+                ("client_secret", "nope"),
+                ("scope", GRAPH),
+            ],
+        )
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.body["error"], "invalid_client");
     assert_eq!(r.body["error_codes"], json!([7000215]));
-    assert!(r.body["error_description"].as_str().unwrap().starts_with("AADSTS7000215: Invalid client secret provided"));
+    assert!(
+        r.body["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("AADSTS7000215: Invalid client secret provided")
+    );
     for k in ["timestamp", "trace_id", "correlation_id"] {
         assert!(r.body[k].is_string(), "{k}");
     }
     // another tenant's secret is wrong too
     let other = e.tenant(1).clone();
     let r = e
-        .token_request(&t.tenant_id, &[("grant_type", "client_credentials"), ("client_id", &t.client_id), ("client_secret", &other.client_secret), ("scope", GRAPH)])
+        .token_request(
+            &t.tenant_id,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &t.client_id),
+                ("client_secret", &other.client_secret),
+                ("scope", GRAPH),
+            ],
+        )
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
@@ -94,7 +151,15 @@ async fn unknown_tenant_client_and_bad_scope_are_400() {
     let e = env().await;
     let t = e.tenant(0).clone();
     let r = e
-        .token_request("11111111-2222-3333-4444-555555555555", &[("grant_type", "client_credentials"), ("client_id", &t.client_id), ("client_secret", &t.client_secret), ("scope", GRAPH)])
+        .token_request(
+            "11111111-2222-3333-4444-555555555555",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &t.client_id),
+                ("client_secret", &t.client_secret),
+                ("scope", GRAPH),
+            ],
+        )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["error_codes"], json!([90002]));
@@ -102,28 +167,70 @@ async fn unknown_tenant_client_and_bad_scope_are_400() {
     // tenant 1's app is unknown in tenant 0
     let other = e.tenant(1).clone();
     let r = e
-        .token_request(&t.tenant_id, &[("grant_type", "client_credentials"), ("client_id", &other.client_id), ("client_secret", &other.client_secret), ("scope", GRAPH)])
+        .token_request(
+            &t.tenant_id,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &other.client_id),
+                ("client_secret", &other.client_secret),
+                ("scope", GRAPH),
+            ],
+        )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["error"], "unauthorized_client");
     assert_eq!(r.body["error_codes"], json!([700016]));
 
-    for scope in ["https://example.com/.default", "https://graph.microsoft.com/User.Read", "https://graph.microsoft.com/.default https://management.azure.com/.default"] {
+    for scope in [
+        "https://example.com/.default",
+        "https://graph.microsoft.com/User.Read",
+        "https://graph.microsoft.com/.default https://management.azure.com/.default",
+    ] {
         let r = e
-            .token_request(&t.tenant_id, &[("grant_type", "client_credentials"), ("client_id", &t.client_id), ("client_secret", &t.client_secret), ("scope", scope)])
+            .token_request(
+                &t.tenant_id,
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", &t.client_id),
+                    ("client_secret", &t.client_secret),
+                    ("scope", scope),
+                ],
+            )
             .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{scope}");
         assert_eq!(r.body["error"], "invalid_scope", "{scope}");
         assert_eq!(r.body["error_codes"], json!([70011]));
-        assert!(r.body["error_description"].as_str().unwrap().starts_with("AADSTS70011:"));
+        assert!(
+            r.body["error_description"]
+                .as_str()
+                .unwrap()
+                .starts_with("AADSTS70011:")
+        );
     }
 
-    let r = e.token_request(&t.tenant_id, &[("client_id", &t.client_id), ("client_secret", &t.client_secret), ("scope", GRAPH)]).await;
+    let r = e
+        .token_request(
+            &t.tenant_id,
+            &[
+                ("client_id", &t.client_id),
+                ("client_secret", &t.client_secret),
+                ("scope", GRAPH),
+            ],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["error_codes"], json!([900144]));
 
     let r = e
-        .token_request(&t.tenant_id, &[("grant_type", "password"), ("client_id", &t.client_id), ("client_secret", &t.client_secret), ("scope", GRAPH)])
+        .token_request(
+            &t.tenant_id,
+            &[
+                ("grant_type", "password"),
+                ("client_id", &t.client_id),
+                ("client_secret", &t.client_secret),
+                ("scope", GRAPH),
+            ],
+        )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["error"], "unsupported_grant_type");
@@ -133,10 +240,14 @@ async fn unknown_tenant_client_and_bad_scope_are_400() {
 async fn basic_auth_domain_tenant_and_v1_endpoint() {
     let e = env().await;
     let t = e.tenant(0).clone();
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", t.client_id, t.client_secret));
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", t.client_id, t.client_secret));
     let r = e
         .http
-        .post(e.url(&format!("/{}/oauth2/v2.0/token", t.tenant_id.to_uppercase())))
+        .post(e.url(&format!(
+            "/{}/oauth2/v2.0/token",
+            t.tenant_id.to_uppercase()
+        )))
         .header("authorization", format!("Basic {basic}"))
         .form(&[("grant_type", "client_credentials"), ("scope", GRAPH)])
         .send()
@@ -145,14 +256,27 @@ async fn basic_auth_domain_tenant_and_v1_endpoint() {
     assert_eq!(r.status(), StatusCode::OK);
 
     let r = e
-        .token_request("contoso-1.onmicrosoft.com", &[("grant_type", "client_credentials"), ("client_id", &t.client_id), ("client_secret", &t.client_secret), ("scope", GRAPH)])
+        .token_request(
+            "contoso-1.onmicrosoft.com",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &t.client_id),
+                ("client_secret", &t.client_secret),
+                ("scope", GRAPH),
+            ],
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK);
 
     let r = e
         .http
         .post(e.url(&format!("/{}/oauth2/token", t.tenant_id)))
-        .form(&[("grant_type", "client_credentials"), ("client_id", &t.client_id), ("client_secret", &t.client_secret), ("resource", "https://api.securitycenter.microsoft.com")])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &t.client_id),
+            ("client_secret", &t.client_secret),
+            ("resource", "https://api.securitycenter.microsoft.com"),
+        ])
         .send()
         .await
         .unwrap();
@@ -161,12 +285,20 @@ async fn basic_auth_domain_tenant_and_v1_endpoint() {
     assert!(body["expires_in"].is_string());
     assert!(body["expires_on"].is_string());
     let tok = body["access_token"].as_str().unwrap();
-    assert_eq!(e.get(tok, "/api/machines?$top=1").await.status, StatusCode::OK);
+    assert_eq!(
+        e.get(tok, "/api/machines?$top=1").await.status,
+        StatusCode::OK
+    );
 
     let r = e
         .http
         .post(e.url(&format!("/{}/oauth2/token", t.tenant_id)))
-        .form(&[("grant_type", "client_credentials"), ("client_id", &t.client_id), ("client_secret", &t.client_secret), ("resource", "https://nope.example")])
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &t.client_id),
+            ("client_secret", &t.client_secret),
+            ("resource", "https://nope.example"),
+        ])
         .send()
         .await
         .unwrap();
@@ -177,15 +309,44 @@ async fn basic_auth_domain_tenant_and_v1_endpoint() {
 async fn discovery_documents() {
     let e = env().await;
     let t = e.tenant(0).clone();
-    let r = e.admin_get(&format!("/{}/v2.0/.well-known/openid-configuration", t.tenant_id)).await;
+    let r = e
+        .admin_get(&format!(
+            "/{}/v2.0/.well-known/openid-configuration",
+            t.tenant_id
+        ))
+        .await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.body["token_endpoint"], e.url(&format!("/{}/oauth2/v2.0/token", t.tenant_id)).as_str());
-    assert_eq!(r.body["issuer"], e.url(&format!("/{}/v2.0", t.tenant_id)).as_str());
+    assert_eq!(
+        r.body["token_endpoint"],
+        e.url(&format!("/{}/oauth2/v2.0/token", t.tenant_id))
+            .as_str()
+    );
+    assert_eq!(
+        r.body["issuer"],
+        e.url(&format!("/{}/v2.0", t.tenant_id)).as_str()
+    );
     assert!(r.body["authorization_endpoint"].is_string());
-    let jwks = e.admin_get(r.body["jwks_uri"].as_str().unwrap().trim_start_matches(e.sb.base_url())).await;
+    let jwks = e
+        .admin_get(
+            r.body["jwks_uri"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches(e.sb.base_url()),
+        )
+        .await;
     assert_eq!(jwks.status, StatusCode::OK);
     assert_eq!(jwks.body["keys"][0]["kty"], "EC");
     assert!(jwks.body["keys"][0]["kid"].is_string());
-    assert_eq!(e.admin_get("/common/discovery/instance?api-version=1.1").await.status, StatusCode::OK);
-    assert_eq!(e.admin_get("/not-a-tenant/v2.0/.well-known/openid-configuration").await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        e.admin_get("/common/discovery/instance?api-version=1.1")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        e.admin_get("/not-a-tenant/v2.0/.well-known/openid-configuration")
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
 }

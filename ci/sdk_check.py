@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""Proves Microsoft's own Python SDKs work against the Riposte sandbox.
+
+Usage: python ci/sdk_check.py DESCRIBE_JSON
+
+The describe file comes from `riposte sandbox --tls --describe FILE` (or, before that command
+exists, `cargo run -p sandbox --example serve -- --tls --describe FILE`). TLS is required:
+azure-identity refuses a non-https authority.
+
+Needs: pip install azure-identity==1.27.0 msgraph-sdk==1.65.0
+
+Checks, for the first tenant:
+  1. azure-identity ClientSecretCredential gets a Graph token from the sandbox authority.
+  2. msgraph-sdk GraphServiceClient lists users (and pages with $top / @odata.nextLink).
+  3. msgraph-sdk PATCHes a user's accountEnabled to false; the sandbox state shows it disabled.
+  4. msgraph-sdk revokeSignInSessions returns true; the sandbox state records it.
+  5. An unknown user surfaces as ODataError with code Request_ResourceNotFound.
+  6. A wrong client secret raises azure.core.exceptions.ClientAuthenticationError.
+  7. (only if azure-mgmt-network / azure-mgmt-compute are installed, else skipped)
+     the ARM SDKs read an NSG with its rules and list / get VMs.
+Prints "N passed, M failed" and exits non-zero on any failure.
+"""
+
+import asyncio
+import json
+import os
+import ssl
+import sys
+import traceback
+import urllib.request
+
+results = []
+
+
+def check(name):
+    def wrap(fn):
+        async def run(*args):
+            try:
+                await fn(*args)
+                results.append((name, True, ""))
+                print(f"PASS {name}")
+            except Exception as e:  # noqa: BLE001 - report every failure and go on
+                results.append((name, False, repr(e)))
+                print(f"FAIL {name}: {e!r}")
+                traceback.print_exc()
+
+        return run
+
+    return wrap
+
+
+def main() -> int:
+    if len(sys.argv) != 2:
+        print(__doc__)
+        return 2
+    with open(sys.argv[1], encoding="utf-8") as f:
+        d = json.load(f)
+    ca = d.get("ca_pem")
+    if not ca:
+        print("describe file has no ca_pem: start the sandbox with --tls")
+        return 2
+    # This machine (and CI) exports SSL_CERT_FILE / REQUESTS_CA_BUNDLE pointing at the system
+    # bundle. Point them at the sandbox CA so nothing silently uses the wrong roots; the explicit
+    # kwargs below are what we really rely on.
+    for var in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        os.environ[var] = ca
+    os.environ.pop("SSL_CERT_DIR", None)
+    return asyncio.run(run_checks(d, ca))
+
+
+async def run_checks(d, ca) -> int:
+    from azure.core.exceptions import ClientAuthenticationError
+    from azure.identity import ClientSecretCredential
+    import httpx
+    from kiota_authentication_azure.azure_identity_authentication_provider import (
+        AzureIdentityAuthenticationProvider,
+    )
+    from msgraph import GraphRequestAdapter, GraphServiceClient
+    from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+    from msgraph.generated.models.user import User
+    from msgraph.generated.users.users_request_builder import UsersRequestBuilder
+    from kiota_abstractions.base_request_configuration import RequestConfiguration
+    from msgraph_core import GraphClientFactory
+
+    ep = d["endpoints"]
+    tenant = d["tenants"][0]
+    tid, cid, secret = tenant["tenantId"], tenant["clientId"], tenant["clientSecret"]
+    ssl_ctx = ssl.create_default_context(cafile=ca)
+    host = ep["graph"].split("://", 1)[1].split(":")[0].split("/")[0]
+
+    def credential(sec):
+        return ClientSecretCredential(
+            tid,
+            cid,
+            sec,
+            authority=ep["login"],
+            disable_instance_discovery=True,
+            connection_verify=ca,
+        )
+
+    cred = credential(secret)
+    auth = AzureIdentityAuthenticationProvider(
+        cred, scopes=["https://graph.microsoft.com/.default"], allowed_hosts=[host]
+    )
+    http = GraphClientFactory.create_with_default_middleware(client=httpx.AsyncClient(verify=ssl_ctx))
+    adapter = GraphRequestAdapter(auth, client=http)
+    adapter.base_url = ep["graph"].rstrip("/") + "/v1.0"
+    graph = GraphServiceClient(request_adapter=adapter)
+
+    def sandbox_state():
+        url = f"{ep['graph'].rstrip('/')}/_sandbox/state/{tid}"
+        with urllib.request.urlopen(url, context=ssl_ctx, timeout=10) as r:
+            return json.load(r)
+
+    picked = {}
+
+    @check("azure-identity gets a Graph token")
+    async def token():
+        t = cred.get_token("https://graph.microsoft.com/.default")
+        assert t.token.count(".") == 2, "a JWT"
+        import time
+
+        assert t.expires_on > time.time() + 3000, f"expires_on {t.expires_on}"
+
+    @check("msgraph-sdk lists users")
+    async def list_users():
+        page = await graph.users.get()
+        assert page.value, "no users"
+        assert all(u.id and u.user_principal_name for u in page.value)
+        # paging: $top=15 then follow @odata.nextLink
+        config = RequestConfiguration(
+            query_parameters=UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(
+                top=15, select=["id", "userPrincipalName", "accountEnabled"]
+            )
+        )
+        first = await graph.users.get(request_configuration=config)
+        assert len(first.value) == 15, len(first.value)
+        assert first.odata_next_link, "nextLink expected"
+        seen = [u.id for u in first.value]
+        nxt = first.odata_next_link
+        while nxt:
+            p = await graph.users.with_url(nxt).get()
+            seen += [u.id for u in p.value]
+            nxt = p.odata_next_link
+        assert len(seen) == len(set(seen)) == len(page.value), (len(seen), len(page.value))
+        enabled = [u for u in first.value if u.account_enabled]
+        assert enabled, "an enabled user to disable"
+        picked["user"] = enabled[0]
+
+    @check("msgraph-sdk PATCH accountEnabled=false disables the user")
+    async def disable():
+        u = picked["user"]
+        await graph.users.by_user_id(u.id).patch(User(account_enabled=False))
+        cfg = RequestConfiguration(
+            query_parameters=graph.users.by_user_id(u.id).UserItemRequestBuilderGetQueryParameters(
+                select=["id", "accountEnabled"]
+            )
+        )
+        again = await graph.users.by_user_id(u.id).get(request_configuration=cfg)
+        assert again.account_enabled is False, again.account_enabled
+        state = sandbox_state()
+        su = next(x for x in state["users"] if x["id"] == u.id)
+        assert su["accountEnabled"] is False, su
+
+    @check("msgraph-sdk revokeSignInSessions returns true")
+    async def revoke():
+        u = picked["user"]
+        res = await graph.users.by_user_id(u.user_principal_name).revoke_sign_in_sessions.post()
+        value = getattr(res, "value", res)
+        assert value is True, res
+        su = next(x for x in sandbox_state()["users"] if x["id"] == u.id)
+        assert su["sessionsRevokedAt"], su
+
+    @check("unknown user is ODataError Request_ResourceNotFound")
+    async def not_found():
+        try:
+            await graph.users.by_user_id("nobody@example.invalid").get()
+        except ODataError as e:
+            assert e.response_status_code == 404, e.response_status_code
+            assert e.error and e.error.code == "Request_ResourceNotFound", e.error
+            return
+        raise AssertionError("expected ODataError")
+
+    @check("wrong secret raises ClientAuthenticationError")
+    async def wrong_secret():
+        try:
+            credential("definitely-wrong").get_token("https://graph.microsoft.com/.default")
+        except ClientAuthenticationError as e:
+            assert "AADSTS7000215" in str(e), str(e)[:300]
+            return
+        raise AssertionError("expected ClientAuthenticationError")
+
+    steps = [token, list_users, disable, revoke, not_found, wrong_secret]
+
+    try:
+        from azure.mgmt.compute import ComputeManagementClient
+        from azure.mgmt.network import NetworkManagementClient
+    except ImportError:
+        print("SKIP ARM checks (pip install azure-mgmt-network==33.1.0 azure-mgmt-compute==39.0.0)")
+    else:
+        mgmt = dict(
+            base_url=ep["arm"],
+            credential_scopes=["https://management.azure.com/.default"],
+            connection_verify=ca,
+        )
+        sub = tenant["subscriptionId"]
+
+        @check("azure-mgmt-network reads NSGs and rules")
+        async def arm_network():
+            net = NetworkManagementClient(cred, sub, **mgmt)
+            names = [n.name for n in net.network_security_groups.list_all()]
+            assert names, "no NSGs"
+            rg = next(net.network_security_groups.list_all()).id.split("/")[4]
+            nsg = net.network_security_groups.get(rg, names[0])
+            assert nsg.security_rules and len(nsg.default_security_rules) == 6
+            rule = net.security_rules.get(rg, nsg.name, nsg.security_rules[0].name)
+            assert 100 <= rule.priority <= 4096, rule.priority
+
+        @check("azure-mgmt-compute lists and gets VMs")
+        async def arm_compute():
+            from azure.core.exceptions import ResourceNotFoundError
+
+            cmp = ComputeManagementClient(cred, sub, **mgmt)
+            vms = list(cmp.virtual_machines.list_all())
+            assert vms, "no VMs"
+            rg = vms[0].id.split("/")[4]
+            vm = cmp.virtual_machines.get(rg, vms[0].name, expand="instanceView")
+            assert vm.vm_id and vm.instance_view.statuses, vm
+            try:
+                cmp.virtual_machines.get(rg, "no-such-vm")
+            except ResourceNotFoundError:
+                return
+            raise AssertionError("expected ResourceNotFoundError")
+
+        steps += [arm_network, arm_compute]
+
+    for step in steps:
+        await step()
+
+    passed = sum(1 for _, ok, _ in results if ok)
+    failed = len(results) - passed
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,374 @@
+//! Typed hash keys for `summarize`, `join` and `distinct`-style grouping.
+//!
+//! The generic path builds a `Vec<Value>` per row (an allocation, refcount traffic and a
+//! SipHash over the value). Here a key column is read as its typed slice (`&str`,
+//! `Option<i64>`, …) and mapped to dense `u32` ids — numbered by first appearance, so
+//! results keep the generic path's group order — with a fast multiplicative hash and no
+//! per-row allocation. Several key columns combine pairwise into one id.
+//!
+//! Equality matches the generic path for the storage kinds handled (strings by content,
+//! null equal to null); reals (NaN, ±0) and dynamics are left to the generic path.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+use crate::table::ColumnData;
+
+/// The multiply-rotate hash used by rustc (FxHash): not DoS resistant, which does not matter
+/// for keys of a query the caller runs over its own data, and several times faster than SipHash.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher(u64);
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(buf));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
+pub(crate) type FxMap<K, V> = HashMap<K, V, FxBuild>;
+
+/// Whether a column's storage can be keyed here.
+pub(crate) fn keyable(c: &ColumnData) -> bool {
+    matches!(
+        c,
+        ColumnData::Bool(_) | ColumnData::Int(_) | ColumnData::Long(_) | ColumnData::String(_) | ColumnData::DateTime(_) | ColumnData::TimeSpan(_) | ColumnData::Guid(_)
+    )
+}
+
+/// Whether two columns' values compare by the same typed equality (same storage kind; for
+/// datetime vs timespan the generic path never equates them either).
+pub(crate) fn same_kind(a: &ColumnData, b: &ColumnData) -> bool {
+    std::mem::discriminant(a) == std::mem::discriminant(b) && keyable(a)
+}
+
+/// Dense ids for the rows `rows` (all rows when `None`) of one column: `(ids, first row of
+/// each id)`; `None` if the storage kind is not keyable.
+pub(crate) fn dense_ids(c: &ColumnData, rows: Option<&[usize]>) -> Option<(Vec<u32>, Vec<usize>)> {
+    fn go<'a, K: Hash + Eq + 'a>(key: impl Fn(usize) -> K, n: usize, rows: Option<&[usize]>) -> (Vec<u32>, Vec<usize>) {
+        let mut map: FxMap<K, u32> = FxMap::default();
+        let mut first = Vec::new();
+        let mut ids = Vec::with_capacity(rows.map_or(n, <[usize]>::len));
+        let mut one = |r: usize| {
+            let next = first.len() as u32;
+            let id = *map.entry(key(r)).or_insert(next);
+            if id == next {
+                first.push(r);
+            }
+            ids.push(id);
+        };
+        match rows {
+            Some(rs) => rs.iter().for_each(|&r| one(r)),
+            None => (0..n).for_each(one),
+        }
+        (ids, first)
+    }
+    let n = c.len();
+    Some(match c {
+        ColumnData::String(v) => string_ids(v, rows),
+        ColumnData::Bool(v) => go(|r| v[r], n, rows),
+        ColumnData::Int(v) => go(|r| v[r], n, rows),
+        ColumnData::Long(v) | ColumnData::DateTime(v) | ColumnData::TimeSpan(v) => go(|r| v[r], n, rows),
+        ColumnData::Guid(v) => go(|r| v[r], n, rows),
+        _ => return None,
+    })
+}
+
+/// Address of a shared string: equal addresses mean equal text (strings are immutable and
+/// kept alive by the column), so a pointer lookup can stand in for hashing the text.
+#[inline]
+fn addr(s: &std::sync::Arc<str>) -> usize {
+    std::sync::Arc::as_ptr(s) as *const u8 as usize
+}
+
+/// Dense ids of a string column. Strings copied by `where` / `join` / generators share one
+/// allocation per distinct value, so rows are first looked up by address (an integer hash)
+/// and only a new address hashes the text. When addresses turn out mostly distinct (text
+/// parsed cell by cell) the address map stops paying for itself and is dropped.
+fn string_ids(v: &[std::sync::Arc<str>], rows: Option<&[usize]>) -> (Vec<u32>, Vec<usize>) {
+    let len = rows.map_or(v.len(), <[usize]>::len);
+    let mut by_text: FxMap<&str, u32> = FxMap::default();
+    let mut by_addr: Option<FxMap<usize, u32>> = Some(FxMap::default());
+    let mut first = Vec::new();
+    let mut ids = Vec::with_capacity(len);
+    let mut addr_misses = 0usize;
+    for k in 0..len {
+        let r = rows.map_or(k, |rs| rs[k]);
+        let s = &v[r];
+        if let Some(m) = by_addr.as_mut() {
+            if let Some(&id) = m.get(&addr(s)) {
+                ids.push(id);
+                continue;
+            }
+            addr_misses += 1;
+            if k >= 4096 && addr_misses * 2 > k {
+                by_addr = None;
+            }
+        }
+        let next = first.len() as u32;
+        let id = *by_text.entry(&**s).or_insert(next);
+        if id == next {
+            first.push(r);
+        }
+        if let Some(m) = by_addr.as_mut() {
+            m.insert(addr(s), id);
+        }
+        ids.push(id);
+    }
+    (ids, first)
+}
+
+/// Combines two id vectors (`b` has ids below `nb`) into dense ids of the pairs, numbered by
+/// first appearance; returns the ids and how many there are.
+pub(crate) fn combine(a: &[u32], b: &[u32], nb: usize) -> (Vec<u32>, usize) {
+    let mut out = Vec::with_capacity(a.len());
+    let mut next = 0u32;
+    let na = a.iter().copied().max().map_or(0, |m| m as usize + 1);
+    if na.saturating_mul(nb) <= 1 << 22 {
+        // Small key space: a direct lookup table instead of hashing.
+        let mut slot = vec![u32::MAX; na * nb];
+        for (&x, &y) in a.iter().zip(b) {
+            let s = &mut slot[x as usize * nb + y as usize];
+            if *s == u32::MAX {
+                *s = next;
+                next += 1;
+            }
+            out.push(*s);
+        }
+    } else {
+        let mut map: FxMap<u64, u32> = FxMap::default();
+        for (&x, &y) in a.iter().zip(b) {
+            let id = *map.entry(((x as u64) << 32) | y as u64).or_insert(next);
+            if id == next {
+                next += 1;
+            }
+            out.push(id);
+        }
+    }
+    (out, next as usize)
+}
+
+/// Group ids over several key columns (rows `rows`, or all): `(ids, group count, first row
+/// of each group)`. `None` when a column is not keyable. With no columns every row is group 0.
+pub(crate) fn group_ids(cols: &[&ColumnData], n: usize, rows: Option<&[usize]>) -> Option<(Vec<u32>, usize, Vec<usize>)> {
+    let len = rows.map_or(n, <[usize]>::len);
+    let Some((first_col, rest)) = cols.split_first() else {
+        return Some((vec![0; len], usize::from(len > 0), if len > 0 { vec![rows.map_or(0, |r| r[0])] } else { vec![] }));
+    };
+    let (mut ids, mut first) = dense_ids(first_col, rows)?;
+    let mut count = first.len();
+    for c in rest {
+        let (b, bfirst) = dense_ids(c, rows)?;
+        let (combined, k) = combine(&ids, &b, bfirst.len());
+        ids = combined;
+        count = k;
+    }
+    if !rest.is_empty() {
+        // First row per combined id, in id order (ids are numbered by first appearance).
+        first = Vec::with_capacity(count);
+        for (i, &id) in ids.iter().enumerate() {
+            if id as usize == first.len() {
+                first.push(rows.map_or(i, |r| r[i]));
+            }
+        }
+    }
+    Some((ids, count, first))
+}
+
+/// Join keys in one id space: the `build` side's rows are interned, the `probe` side's rows
+/// looked up (so only the build side's distinct keys are ever hashed into the table). Returns
+/// `(build ids, probe ids, key count)`; a probe id is `None` when its key is not on the build
+/// side. `None` when the sides' key columns are not the same keyable kind.
+pub(crate) fn join_ids(build: &[&ColumnData], build_rows: &[usize], probe: &[&ColumnData], probe_n: usize) -> Option<(Vec<u32>, Vec<Option<u32>>, usize)> {
+    if build.len() != probe.len() || build.is_empty() || !build.iter().zip(probe).all(|(a, b)| same_kind(a, b)) {
+        return None;
+    }
+    let mut bids: Vec<u32> = Vec::new();
+    let mut pids: Vec<Option<u32>> = Vec::new();
+    let mut count = 0usize;
+    for (k, (bc, pc)) in build.iter().zip(probe).enumerate() {
+        let (b, p, distinct) = column_join_ids(bc, build_rows, pc, probe_n)?;
+        if k == 0 {
+            (bids, pids, count) = (b, p, distinct);
+            continue;
+        }
+        // Pair the running ids with this column's ids, interning on the build side.
+        let mut map: FxMap<u64, u32> = FxMap::default();
+        let mut next = 0u32;
+        for (x, y) in bids.iter_mut().zip(&b) {
+            let id = *map.entry(((*x as u64) << 32) | *y as u64).or_insert(next);
+            if id == next {
+                next += 1;
+            }
+            *x = id;
+        }
+        for (x, y) in pids.iter_mut().zip(&p) {
+            *x = match (*x, *y) {
+                (Some(a), Some(b)) => map.get(&(((a as u64) << 32) | b as u64)).copied(),
+                _ => None,
+            };
+        }
+        count = next as usize;
+    }
+    Some((bids, pids, count))
+}
+
+fn column_join_ids(build: &ColumnData, build_rows: &[usize], probe: &ColumnData, probe_n: usize) -> Option<(Vec<u32>, Vec<Option<u32>>, usize)> {
+    fn go<'a, K: Hash + Eq + 'a>(bkey: impl Fn(usize) -> K, build_rows: &[usize], pkey: impl Fn(usize) -> K, probe_n: usize) -> (Vec<u32>, Vec<Option<u32>>, usize) {
+        let mut map: FxMap<K, u32> = FxMap::default();
+        let mut bids = Vec::with_capacity(build_rows.len());
+        for &r in build_rows {
+            let next = map.len() as u32;
+            bids.push(*map.entry(bkey(r)).or_insert(next));
+        }
+        let pids = (0..probe_n).map(|r| map.get(&pkey(r)).copied()).collect();
+        (bids, pids, map.len())
+    }
+    Some(match (build, probe) {
+        (ColumnData::Bool(a), ColumnData::Bool(b)) => go(|r| a[r], build_rows, |r| b[r], probe_n),
+        (ColumnData::Int(a), ColumnData::Int(b)) => go(|r| a[r], build_rows, |r| b[r], probe_n),
+        (ColumnData::Long(a), ColumnData::Long(b)) | (ColumnData::DateTime(a), ColumnData::DateTime(b)) | (ColumnData::TimeSpan(a), ColumnData::TimeSpan(b)) => {
+            go(|r| a[r], build_rows, |r| b[r], probe_n)
+        }
+        (ColumnData::String(a), ColumnData::String(b)) => string_join_ids(a, build_rows, b, probe_n),
+        (ColumnData::Guid(a), ColumnData::Guid(b)) => go(|r| a[r], build_rows, |r| b[r], probe_n),
+        _ => return None,
+    })
+}
+
+/// [`column_join_ids`] for strings, with the probe side looked up by address first (see
+/// [`string_ids`]); misses, including keys absent from the build side, fall back to the text.
+fn string_join_ids(build: &[std::sync::Arc<str>], build_rows: &[usize], probe: &[std::sync::Arc<str>], probe_n: usize) -> (Vec<u32>, Vec<Option<u32>>, usize) {
+    let mut map: FxMap<&str, u32> = FxMap::default();
+    let mut bids = Vec::with_capacity(build_rows.len());
+    for &r in build_rows {
+        let next = map.len() as u32;
+        bids.push(*map.entry(&*build[r]).or_insert(next));
+    }
+    let mut by_addr: Option<FxMap<usize, Option<u32>>> = Some(FxMap::default());
+    let mut misses = 0usize;
+    let mut pids = Vec::with_capacity(probe_n);
+    for (r, s) in probe.iter().enumerate().take(probe_n) {
+        if let Some(m) = by_addr.as_ref() {
+            if let Some(&id) = m.get(&addr(s)) {
+                pids.push(id);
+                continue;
+            }
+            misses += 1;
+            if r >= 4096 && misses * 2 > r {
+                by_addr = None;
+            }
+        }
+        let id = map.get(&**s).copied();
+        if let Some(m) = by_addr.as_mut() {
+            m.insert(addr(s), id);
+        }
+        pids.push(id);
+    }
+    (bids, pids, map.len())
+}
+
+/// Per-id row lists in compressed form (counting sort, stable): rows of id `k` are
+/// `rows[start[k]..start[k + 1]]`, in ascending row order.
+pub(crate) struct Buckets {
+    pub start: Vec<usize>,
+    pub rows: Vec<usize>,
+}
+
+impl Buckets {
+    pub fn new(ids: &[Option<u32>], count: usize) -> Buckets {
+        let mut start = vec![0usize; count + 1];
+        for id in ids.iter().flatten() {
+            start[*id as usize + 1] += 1;
+        }
+        for k in 0..count {
+            start[k + 1] += start[k];
+        }
+        let mut fill = start.clone();
+        let mut rows = vec![0usize; start[count]];
+        for (r, id) in ids.iter().enumerate() {
+            if let Some(id) = id {
+                let f = &mut fill[*id as usize];
+                rows[*f] = r;
+                *f += 1;
+            }
+        }
+        Buckets { start, rows }
+    }
+
+    pub fn get(&self, id: u32) -> &[usize] {
+        let k = id as usize;
+        &self.rows[self.start[k]..self.start[k + 1]]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn ids_follow_first_appearance_and_combine() {
+        let s = ColumnData::String(["b", "a", "b", "c", "a"].iter().map(|x| Arc::from(*x)).collect());
+        let l = ColumnData::Long(vec![Some(1), Some(1), None, Some(1), Some(1)]);
+        let (ids, first) = dense_ids(&s, None).expect("keyable");
+        assert_eq!(ids, vec![0, 1, 0, 2, 1]);
+        assert_eq!(first, vec![0, 1, 3]);
+        let (g, n, first) = group_ids(&[&s, &l], 5, None).expect("keyable");
+        assert_eq!((g, n, first), (vec![0, 1, 2, 3, 1], 4, vec![0, 1, 2, 3]));
+        let (g, n, first) = group_ids(&[&s], 5, Some(&[3, 4, 1])).expect("keyable");
+        assert_eq!((g, n, first), (vec![0, 1, 1], 2, vec![3, 4]));
+        assert!(dense_ids(&ColumnData::Real(vec![Some(1.0)]), None).is_none());
+    }
+
+    #[test]
+    fn join_ids_share_one_space() {
+        let b = ColumnData::String(["x", "y", "x"].iter().map(|x| Arc::from(*x)).collect());
+        let p = ColumnData::String(["y", "z", "x"].iter().map(|x| Arc::from(*x)).collect());
+        let (bids, pids, n) = join_ids(&[&b], &[0, 1, 2], &[&p], 3).expect("same kind");
+        assert_eq!((bids, pids, n), (vec![0, 1, 0], vec![Some(1), None, Some(0)], 2));
+        let buckets = Buckets::new(&[Some(1), None, Some(0), Some(1)], 2);
+        assert_eq!(buckets.get(1), &[0, 3]);
+        assert_eq!(buckets.get(0), &[2]);
+        assert!(join_ids(&[&b], &[0], &[&ColumnData::Long(vec![Some(1)])], 1).is_none());
+    }
+}

@@ -170,9 +170,17 @@ impl Call {
 pub enum Plan {
     /// One templated upstream call (possibly once per device).
     Call(Call),
+    /// A multi-step procedure the engine implements by name (`engine::procedures`): live-response
+    /// command sequences, saved hunting queries, ... Whatever cannot be said as one [`Call`].
+    Procedure(Procedure),
     /// Microsoft has no API for what the name says.
     Unsupported { reason: &'static str, nearest: Option<&'static str> },
 }
+
+/// The engine's named multi-step procedures. Each variant has its own module under
+/// `engine/src/procedures/`; the catalog only names it and declares its parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Procedure {}
 
 /// One action, declared once.
 #[derive(Debug, Clone, Copy)]
@@ -207,7 +215,7 @@ impl ActionSpec {
     pub fn summary_json(&self) -> serde_json::Value {
         let (status, reason, nearest) = match self.plan {
             Plan::Unsupported { reason, nearest } => ("unsupported", Some(reason), nearest),
-            Plan::Call(_) => ("supported", None, None),
+            Plan::Call(_) | Plan::Procedure(_) => ("supported", None, None),
         };
         serde_json::json!({
             "product": self.product,

@@ -12,7 +12,7 @@ fn placeholders(path: &str) -> Vec<&str> {
 fn calls() -> impl Iterator<Item = (&'static ActionSpec, Call)> {
     all().filter_map(|s| match s.plan {
         Plan::Call(c) => Some((s, c)),
-        Plan::Unsupported { .. } => None,
+        Plan::Unsupported { .. } | Plan::Procedure(_) => None,
     })
 }
 

@@ -13,6 +13,7 @@
 mod error;
 mod plan;
 mod principal;
+mod procedures;
 mod redact;
 mod tenants;
 mod track;
@@ -190,7 +191,13 @@ impl Engine {
 
         let started = Instant::now();
         let op = self.record_attempt(&req, spec, &params).await?;
-        let result = plan::carry_out(&self.inner.upstream, creds, spec, &params).await;
+        let result = match spec.plan {
+            catalog::Plan::Procedure(procedure) => {
+                let ctx = procedures::Ctx { engine: self, tenant: &req.tenant, creds, spec, operation: op.id };
+                procedures::run(&ctx, procedure, &params).await
+            }
+            _ => plan::carry_out(&self.inner.upstream, creds, spec, &params).await,
+        };
         let outcome = self.record_outcome(&req, spec, op, result, started).await;
         let label = match &outcome {
             Ok(o) => o.status.clone(),
@@ -338,7 +345,7 @@ fn refuse_unsupported(spec: &ActionSpec) -> Result<(), EngineError> {
             reason: reason.into(),
             nearest: nearest.map(str::to_string),
         }),
-        catalog::Plan::Call(_) => Ok(()),
+        catalog::Plan::Call(_) | catalog::Plan::Procedure(_) => Ok(()),
     }
 }
 

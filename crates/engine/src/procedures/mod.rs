@@ -1,0 +1,28 @@
+//! Named multi-step procedures: what an action does when one templated [`catalog::Call`] is not
+//! enough (live-response command sequences, saved hunting queries, ...).
+//!
+//! Each [`Procedure`] variant has one submodule here that tells its story with the same tools the
+//! plain plans use: `upstream` for every cloud call, the store for anything Riposte keeps. The
+//! engine records the attempt before [`run`] and the outcome after it, exactly as for a `Call`.
+
+use crate::plan::Carried;
+use crate::{Engine, EngineError};
+use catalog::{ActionSpec, Params, Procedure};
+use upstream::TenantCredentials;
+use uuid::Uuid;
+
+/// What a procedure may use: the engine (store, upstream, tenants), the caller's tenant and its
+/// credentials, the action's declaration, and the operation already recorded for this run.
+pub struct Ctx<'a> {
+    pub engine: &'a Engine,
+    pub tenant: &'a str,
+    pub creds: &'a TenantCredentials,
+    pub spec: &'static ActionSpec,
+    pub operation: Uuid,
+}
+
+/// Run one procedure to its outcome.
+pub async fn run(ctx: &Ctx<'_>, procedure: Procedure, params: &Params) -> Result<Carried, EngineError> {
+    let _ = (ctx, params);
+    match procedure {}
+}

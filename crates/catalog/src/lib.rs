@@ -236,5 +236,5 @@ impl ActionSpec {
 
 /// Every action of every product.
 pub fn all() -> impl Iterator<Item = &'static ActionSpec> {
-    mde::ACTIONS.iter().chain(entra::ACTIONS.iter())
+    mde::actions().chain(entra::ACTIONS.iter())
 }

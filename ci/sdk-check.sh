@@ -10,7 +10,8 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/pip" install --quiet --disable-pip-version-check azure-identity==1.27.0 msgraph-sdk==1.65.0
 
-cargo build --quiet --bin riposte
+# Same feature set as the README test command, so nothing is rebuilt after it; builds target/debug/riposte.
+cargo test --workspace --no-run --quiet
 WORK=$(mktemp -d)
 "$CARGO_TARGET_DIR/debug/riposte" sandbox --tls --listen 127.0.0.1:0 --describe "$WORK/describe.json" >"$WORK/sandbox.log" 2>&1 &
 PID=$!

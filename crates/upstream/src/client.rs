@@ -49,6 +49,8 @@ struct Prepared {
     method: Method,
     url: Url,
     body: Option<Value>,
+    /// A `multipart/form-data` body instead of JSON (MDE library uploads).
+    form: Option<Vec<FormField>>,
     buckets: Vec<Bucket>,
 }
 
@@ -106,9 +108,59 @@ impl Upstream {
             method: req.method,
             url,
             body: req.body,
+            form: None,
             buckets,
         };
         self.execute(creds, &prepared).await
+    }
+
+    /// POSTs a `multipart/form-data` body (MDE `POST /api/libraryfiles`), with budgets, tokens
+    /// and retries applied like [`Upstream::call`]. The form is rebuilt for every attempt.
+    pub async fn post_form(
+        &self,
+        creds: &TenantCredentials,
+        api: Api,
+        path: &str,
+        form: Vec<FormField>,
+    ) -> Result<ApiResponse, UpstreamError> {
+        let url = build_url(self.inner.clouds.base(api), path, &[])?;
+        let buckets = buckets_for(api, BudgetGroup::Default, &Method::POST, path);
+        let prepared = Prepared { api, method: Method::POST, url, body: None, form: Some(form), buckets };
+        self.execute(creds, &prepared).await
+    }
+
+    /// Downloads a pre-signed blob URL Microsoft handed out (live-response results, investigation
+    /// packages). The URL carries its own authorisation (a SAS), so **no token is sent**. Only the
+    /// configured host of `api` and Azure Blob hosts over https are fetched, never more than
+    /// `max_bytes`.
+    pub async fn download(&self, api: Api, url: &str, max_bytes: usize) -> Result<Download, UpstreamError> {
+        let url = download_url(self.inner.clouds.base(api), url)?;
+        let response = self.inner.http.get(url.clone()).send().await.map_err(|e| {
+            self.inner.metrics.record_call(api, None);
+            from_transport(&e)
+        })?;
+        let status = response.status().as_u16();
+        self.inner.metrics.record_call(api, Some(status));
+        if status >= 400 {
+            let body = read_body(response).await.unwrap_or(Value::Null);
+            let parts = parse_error_body(status, &body);
+            return Err(UpstreamError::Api { status, code: parts.code, message: truncate(&parts.message, 1000), request_id: parts.request_id });
+        }
+        let content_type = header_text(response.headers(), "content-type");
+        let mut bytes = Vec::new();
+        let mut stream = response;
+        while let Some(chunk) = stream.chunk().await.map_err(|e| from_transport(&e))? {
+            if bytes.len() + chunk.len() > max_bytes {
+                return Err(UpstreamError::Api {
+                    status,
+                    code: "DownloadTooLarge".into(),
+                    message: format!("the download from {} exceeds {max_bytes} bytes", origin_text(&url)),
+                    request_id: None,
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Download { bytes: bytes.into(), content_type })
     }
 
     /// GETs an absolute URL Microsoft gave us (ARM `Azure-AsyncOperation`/`Location` monitors,
@@ -137,6 +189,7 @@ impl Upstream {
                 method: Method::GET,
                 url,
                 body: None,
+                form: None,
                 buckets,
             },
         )
@@ -175,6 +228,7 @@ impl Upstream {
                 method: Method::GET,
                 url,
                 body: None,
+                form: None,
                 buckets: buckets.clone(),
             };
             page = self.execute(creds, &prepared).await?;
@@ -276,7 +330,9 @@ impl Upstream {
             .header(ACCEPT, "application/json")
             .header("client-request-id", client_request_id)
             .header("return-client-request-id", "true");
-        if let Some(body) = &req.body {
+        if let Some(form) = &req.form {
+            builder = builder.multipart(multipart(form));
+        } else if let Some(body) = &req.body {
             builder = builder.json(body);
         } else if matches!(req.method, Method::POST | Method::PUT | Method::PATCH) {
             // Some Microsoft front ends answer 411 to a body-less POST without a length.
@@ -354,6 +410,55 @@ impl Upstream {
             ),
             request_id: page.request_id.clone(),
         })
+    }
+}
+
+/// One field of a `multipart/form-data` body.
+#[derive(Debug, Clone)]
+pub struct FormField {
+    pub name: String,
+    pub value: FormValue,
+}
+
+#[derive(Debug, Clone)]
+pub enum FormValue {
+    Text(String),
+    File { file_name: String, bytes: bytes::Bytes },
+}
+
+/// The bytes of a pre-signed download.
+#[derive(Debug, Clone)]
+pub struct Download {
+    pub bytes: bytes::Bytes,
+    pub content_type: Option<String>,
+}
+
+fn multipart(fields: &[FormField]) -> reqwest::multipart::Form {
+    fields.iter().fold(reqwest::multipart::Form::new(), |form, f| match &f.value {
+        FormValue::Text(t) => form.text(f.name.clone(), t.clone()),
+        FormValue::File { file_name, bytes } => form.part(
+            f.name.clone(),
+            reqwest::multipart::Part::stream(bytes.clone()).file_name(file_name.clone()),
+        ),
+    })
+}
+
+/// Blob hosts of Microsoft's clouds that hand out SAS download links.
+const BLOB_HOST_SUFFIXES: &[&str] = &[".blob.core.windows.net", ".blob.core.usgovcloudapi.net", ".blob.core.chinacloudapi.cn"];
+
+/// A pre-signed URL we agree to fetch: on the API's own origin, or an Azure Blob host over https.
+fn download_url(base: &Url, link: &str) -> Result<Url, UpstreamError> {
+    if let Ok(url) = same_origin(base, link) {
+        return Ok(url);
+    }
+    let url = Url::parse(link).map_err(|_| UpstreamError::Config(format!("not a download URL: {}", truncate(link, 200))))?;
+    let blob = url.scheme() == "https"
+        && url.username().is_empty()
+        && url.host_str().is_some_and(|h| BLOB_HOST_SUFFIXES.iter().any(|s| h.ends_with(s)));
+    if blob {
+        Ok(url)
+    } else {
+        Err(UpstreamError::Config(format!("refusing to download from {}: not the configured host nor Azure Blob", origin_text(&url))))
     }
 }
 
@@ -569,6 +674,17 @@ mod tests {
         assert!(same_origin(&b, "http://graph.microsoft.com/v1.0/users").is_err());
         assert!(same_origin(&b, "https://graph.microsoft.com:444/v1.0").is_err());
         assert!(same_origin(&b, "https://user@graph.microsoft.com/v1.0").is_err());
+    }
+
+    #[test]
+    fn downloads_only_from_the_cloud_or_azure_blob() {
+        let b = base("http://127.0.0.1:9/mde");
+        assert!(download_url(&b, "http://127.0.0.1:9/_sandbox/blobs/x?sig=1").is_ok());
+        assert!(download_url(&b, "https://acct.blob.core.windows.net/c/x?sig=1").is_ok());
+        assert!(download_url(&b, "http://acct.blob.core.windows.net/c/x").is_err());
+        assert!(download_url(&b, "https://evil.example/x.blob.core.windows.net").is_err());
+        assert!(download_url(&b, "https://acct.blob.core.windows.net.evil.example/x").is_err());
+        assert!(download_url(&b, "file:///etc/passwd").is_err());
     }
 
     #[test]

@@ -44,7 +44,7 @@ mod token;
 
 pub use api::{Api, ApiRequest, ApiResponse, BudgetGroup, Clouds, Paged};
 pub use budget::{Budgets, Rate};
-pub use client::Upstream;
+pub use client::{Download, FormField, FormValue, Upstream};
 pub use config::{RetryPolicy, TenantCredentials, UpstreamConfig};
 pub use error::UpstreamError;
 pub use metrics::UpstreamMetrics;

@@ -305,6 +305,8 @@ async fn tenant_state(State(state): State<AppState>, Path(tenant): Path<String>)
             "machineActions": t.actions.iter().map(mde::MachineAction::to_json).collect::<Vec<_>>(),
             "users": users,
             "vms": vms,
+            "alerts": t.alerts.iter().map(|a| a.mde_json(true)).collect::<Vec<_>>(),
+            "incidents": t.incidents.iter().map(|i| mde::alerts::incident_state_json(i, &t.alerts)).collect::<Vec<_>>(),
         }),
     )
 }

@@ -87,6 +87,11 @@ pub struct Tenant {
     pub users: Vec<User>,
     pub actions: Vec<MachineAction>,
     pub arm: Arm,
+    /// Defender alerts (MDE `/api/alerts`, Graph `alerts_v2`, hunting AlertInfo/AlertEvidence
+    /// all read these); see `mde/alerts.rs`.
+    pub alerts: Vec<crate::mde::alerts::Alert>,
+    /// Defender XDR incidents grouping `alerts` by `incident_id`.
+    pub incidents: Vec<crate::mde::alerts::Incident>,
 }
 
 impl Tenant {
@@ -136,6 +141,16 @@ impl Tenant {
             .map(|i| Machine::generate(&mut rng, i, n, &name, now))
             .collect::<Vec<_>>();
         let arm = Arm::generate(&mut rng, &subscription_id, &mut machines);
+        // Alerts draw from their own stream, so they never shift the ids drawn above.
+        let (alerts, incidents) = crate::mde::alerts::seed(
+            seed,
+            index,
+            &tenant_id,
+            &name,
+            &machines,
+            &users,
+            now,
+        );
         Tenant {
             tenant_id,
             client_id,
@@ -150,6 +165,8 @@ impl Tenant {
             users,
             actions: Vec::new(),
             arm,
+            alerts,
+            incidents,
         }
     }
 }

@@ -22,6 +22,8 @@ use crate::query::{Params, project};
 use crate::state::{AppState, Settings};
 use crate::world::{Machine, Tenant};
 
+pub mod alerts;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/machines", get(list_machines))
@@ -30,6 +32,13 @@ pub fn routes() -> Router<AppState> {
             "/api/machines/{id}/{sub}",
             get(machine_get_sub).post(machine_action),
         )
+        .route("/api/alerts", get(alerts::list_alerts))
+        .route("/api/alerts/batchUpdate", axum::routing::post(alerts::batch_update))
+        .route(
+            "/api/alerts/{id}",
+            get(alerts::get_alert).patch(alerts::patch_alert),
+        )
+        .route("/api/alerts/{id}/{sub}", get(alerts::alert_related))
         .route("/api/machineactions", get(list_actions))
         .route("/api/machineactions/{id}", get(get_action))
         .route(
@@ -563,6 +572,37 @@ fn collection(
     Ok(json_response(StatusCode::OK, Value::Object(body)))
 }
 
+/// A per-endpoint quota on top of the tenant-wide one (e.g. batchUpdate 10/min, indicator
+/// import 30/min), counted in the same limiter under `{tenant}#{endpoint}`.
+fn endpoint_quota(
+    state: &AppState,
+    c: &Caller,
+    endpoint: &str,
+    per_minute: u32,
+    per_hour: u32,
+) -> Result<(), Response> {
+    let key = format!("{}#{endpoint}", c.tenant_id);
+    let limited =
+        state
+            .limiter
+            .lock()
+            .check(&key, std::time::Instant::now(), per_minute, per_hour);
+    limited.map_err(|retry_after| {
+        let mut resp = errors::mde(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            format!(
+                "Rate limit is exceeded for {endpoint} ({per_minute} calls per minute, {per_hour} per hour). Try again in {retry_after} seconds."
+            ),
+        );
+        resp.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(retry_after),
+        );
+        resp
+    })
+}
+
 fn respond(r: Result<Response, Response>) -> Response {
     r.unwrap_or_else(|e| e)
 }
@@ -643,8 +683,13 @@ async fn machine_get_sub(
     State(state): State<AppState>,
     MdeCaller(c): MdeCaller,
     Path((id, sub)): Path<(String, String)>,
+    uri: Uri,
+    RawQuery(q): RawQuery,
 ) -> Response {
     respond((|| {
+        if sub.eq_ignore_ascii_case("alerts") {
+            return alerts::machine_alerts(&state, &c, &id, &uri, q.as_deref());
+        }
         require_read(&c)?;
         if !sub.eq_ignore_ascii_case("logonusers") {
             return Err(errors::mde(

@@ -92,6 +92,8 @@ pub struct Tenant {
     pub alerts: Vec<crate::mde::alerts::Alert>,
     /// Defender XDR incidents grouping `alerts` by `incident_id`.
     pub incidents: Vec<crate::mde::alerts::Incident>,
+    /// Custom indicators (`mde/indicators.rs`); empty at start.
+    pub indicators: crate::mde::indicators::Indicators,
 }
 
 impl Tenant {
@@ -167,6 +169,7 @@ impl Tenant {
             arm,
             alerts,
             incidents,
+            indicators: Default::default(),
         }
     }
 }

@@ -23,6 +23,7 @@ use crate::state::{AppState, Settings};
 use crate::world::{Machine, Tenant};
 
 pub mod alerts;
+pub mod indicators;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -39,6 +40,16 @@ pub fn routes() -> Router<AppState> {
             get(alerts::get_alert).patch(alerts::patch_alert),
         )
         .route("/api/alerts/{id}/{sub}", get(alerts::alert_related))
+        .route(
+            "/api/indicators",
+            get(indicators::list).post(indicators::submit),
+        )
+        .route(
+            "/api/indicators/{id}",
+            get(indicators::get_one)
+                .delete(indicators::delete_one)
+                .post(indicators::post_sub),
+        )
         .route("/api/machineactions", get(list_actions))
         .route("/api/machineactions/{id}", get(get_action))
         .route(

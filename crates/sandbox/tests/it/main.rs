@@ -8,6 +8,7 @@ mod alerts;
 mod arm;
 mod auth;
 mod graph;
+mod indicators;
 mod login;
 mod machine_actions;
 mod machines;

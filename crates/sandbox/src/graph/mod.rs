@@ -20,8 +20,10 @@ use crate::query::{Params, project};
 use crate::state::AppState;
 use crate::world::User;
 
+pub mod security;
+
 pub fn routes() -> Router<AppState> {
-    let mut r = Router::new();
+    let mut r = Router::new().merge(security::routes());
     for v in ["v1.0", "beta"] {
         r = r
             .route(&format!("/{v}/users"), get(list_users))

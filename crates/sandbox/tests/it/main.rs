@@ -12,4 +12,5 @@ mod indicators;
 mod login;
 mod machine_actions;
 mod machines;
+mod security;
 mod tls;

@@ -91,6 +91,12 @@ pub struct Settings {
     /// Token lifetime bounds in seconds (Entra: random 60-90 minutes).
     pub token_min_seconds: i64,
     pub token_max_seconds: i64,
+    /// runliveresponse calls per minute per tenant (documented: 10).
+    pub live_response_per_minute: u32,
+    /// Concurrent (non-final) live response sessions per tenant (documented: 25).
+    pub live_response_max_sessions: u32,
+    /// startInvestigation calls per hour per tenant (documented: 50).
+    pub investigations_per_hour: u32,
 }
 
 impl Settings {
@@ -105,6 +111,9 @@ impl Settings {
                 arm_reads_per_hour: 12_000,
                 token_min_seconds: 3600,
                 token_max_seconds: 5400,
+                live_response_per_minute: 10,
+                live_response_max_sessions: 25,
+                investigations_per_hour: 50,
             }
         } else {
             Settings {
@@ -116,6 +125,9 @@ impl Settings {
                 arm_reads_per_hour: 12_000,
                 token_min_seconds: 3600,
                 token_max_seconds: 5400,
+                live_response_per_minute: 10,
+                live_response_max_sessions: 25,
+                investigations_per_hour: 50,
             }
         }
     }

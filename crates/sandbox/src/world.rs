@@ -87,6 +87,12 @@ pub struct Tenant {
     pub users: Vec<User>,
     pub actions: Vec<MachineAction>,
     pub arm: Arm,
+    /// The live response library (`mde/library.rs`), seeded with helper scripts.
+    pub library: Vec<crate::mde::library::LibraryFile>,
+    /// Automated investigations (`mde/investigations.rs`).
+    pub investigations: Vec<crate::mde::investigations::Investigation>,
+    /// What live response changed on each machine, by machine id (`mde/live_response.rs`).
+    pub devices: std::collections::BTreeMap<String, crate::mde::live_response::DeviceState>,
     /// Defender alerts (MDE `/api/alerts`, Graph `alerts_v2`, hunting AlertInfo/AlertEvidence
     /// all read these); see `mde/alerts.rs`.
     pub alerts: Vec<crate::mde::alerts::Alert>,
@@ -167,6 +173,9 @@ impl Tenant {
             users,
             actions: Vec::new(),
             arm,
+            library: crate::mde::library::seed(now - Duration::days(90)),
+            investigations: Vec::new(),
+            devices: Default::default(),
             alerts,
             incidents,
             indicators: Default::default(),
@@ -228,6 +237,8 @@ pub struct Machine {
     pub exposure_level: String,
     pub device_value: String,
     pub last_ip_address: String,
+    /// An earlier DHCP lease: (address, held until); `last_ip_address` is held since then.
+    pub previous_ip: Option<(String, OffsetDateTime)>,
     pub last_external_ip_address: String,
     pub mac_address: String,
     pub rbac_group_id: u32,
@@ -371,6 +382,10 @@ impl Machine {
             .to_string(),
             device_value: weighted(rng, &[("Normal", 80), ("High", 15), ("Low", 5)]).to_string(),
             last_ip_address: format!("10.{}.{}.{}", tenant_n, i / 200, i % 200 + 10),
+            // Every seventh online machine moved from another lease three days ago (no RNG
+            // draw, so the rest of the world is unchanged).
+            previous_ip: (i % 7 == 2 && health == "Active")
+                .then(|| (format!("10.{tenant_n}.100.{}", i + 10), now - Duration::days(3))),
             last_external_ip_address: format!(
                 "20.{}.{}.{}",
                 rng.random_range(1..255),

@@ -23,6 +23,10 @@ use crate::state::{AppState, Settings};
 use crate::world::{Machine, Tenant};
 
 pub mod alerts;
+pub mod investigations;
+pub mod library;
+pub mod live_response;
+pub mod lookups;
 pub mod indicators;
 
 pub fn routes() -> Router<AppState> {
@@ -50,6 +54,9 @@ pub fn routes() -> Router<AppState> {
                 .delete(indicators::delete_one)
                 .post(indicators::post_sub),
         )
+        .merge(library::routes())
+        .merge(live_response::routes())
+        .merge(investigations::routes())
         .route("/api/machineactions", get(list_actions))
         .route("/api/machineactions/{id}", get(get_action))
         .route(
@@ -173,6 +180,8 @@ pub enum ActionKind {
     CollectInvestigationPackage,
     Offboard,
     StopAndQuarantineFile,
+    /// `runliveresponse` (created by `live_response::run`, not by the generic handler).
+    LiveResponse,
 }
 
 impl ActionKind {
@@ -203,6 +212,7 @@ impl ActionKind {
             ActionKind::CollectInvestigationPackage => "collectInvestigationPackage",
             ActionKind::Offboard => "offboard",
             ActionKind::StopAndQuarantineFile => "StopAndQuarantineFile",
+            ActionKind::LiveResponse => "runliveresponse",
         }
     }
 
@@ -217,6 +227,7 @@ impl ActionKind {
             ActionKind::CollectInvestigationPackage => "CollectInvestigationPackage",
             ActionKind::Offboard => "Offboard",
             ActionKind::StopAndQuarantineFile => "StopAndQuarantineFile",
+            ActionKind::LiveResponse => "LiveResponse",
         }
     }
 
@@ -242,6 +253,7 @@ impl ActionKind {
             ActionKind::CollectInvestigationPackage => "Machine.CollectForensics",
             ActionKind::Offboard => "Machine.Offboard",
             ActionKind::StopAndQuarantineFile => "Machine.StopAndQuarantine",
+            ActionKind::LiveResponse => "Machine.LiveResponse",
         }
     }
 
@@ -255,6 +267,7 @@ impl ActionKind {
             ActionKind::CollectInvestigationPackage => "Collect investigation package",
             ActionKind::Offboard => "Offboard device",
             ActionKind::StopAndQuarantineFile => "Stop and quarantine file",
+            ActionKind::LiveResponse => "Live response",
         }
     }
 }
@@ -312,6 +325,8 @@ pub struct MachineAction {
     pub last_update: OffsetDateTime,
     pub cancellation: Option<(String, String, OffsetDateTime)>,
     pub related_sha1: Option<String>,
+    /// Live response commands with their per-command status (empty for other types).
+    pub commands: Vec<live_response::Command>,
     plan: Plan,
     start_at: OffsetDateTime,
     finish_at: OffsetDateTime,
@@ -338,7 +353,7 @@ impl MachineAction {
             "scope": self.scope,
             "externalID": self.external_id,
             "relatedFileInfo": self.related_sha1.as_ref().map(|h| json!({"fileIdentifier": h, "fileIdentifierType": "Sha1"})),
-            "commands": [],
+            "commands": live_response::commands_json(&self.commands),
             "troubleshootInfo": null,
         })
     }
@@ -385,6 +400,7 @@ pub fn machine_json(m: &Machine, now: OffsetDateTime) -> Value {
 /// Moves every action of the tenant to where the clock says it is, applying the effects of
 /// actions that succeeded, in completion order.
 pub fn advance(tenant: &mut Tenant, now: OffsetDateTime) {
+    live_response::advance(tenant, now);
     let mut due: Vec<usize> = tenant
         .actions
         .iter()
@@ -432,6 +448,8 @@ fn apply_effect(tenant: &mut Tenant, a: &MachineAction) {
             m.health_status = "Inactive".into();
             m.last_seen_fixed = Some(a.finish_at);
         }
+        // Live response commands apply their effects as they run (live_response::advance).
+        ActionKind::LiveResponse => {}
         ActionKind::StopAndQuarantineFile => {
             if let Some(h) = &a.related_sha1
                 && !m.quarantined_sha1.contains(h)
@@ -674,6 +692,9 @@ async fn get_machine(
     Path(id): Path<String>,
 ) -> Response {
     respond((|| {
+        if lookups::is_find_by_ip(&id) {
+            return lookups::find_by_ip(&state, &c, &id);
+        }
         require_read(&c)?;
         let m = with_tenant(&state, &c, |t, now| {
             t.machine(&id).map(|m| machine_json(m, now))
@@ -834,6 +855,12 @@ async fn machine_action(
     body: Bytes,
 ) -> Response {
     respond((|| {
+        if sub.eq_ignore_ascii_case("runliveresponse") {
+            return live_response::run(&state, &c, &id, &method, &uri, &body);
+        }
+        if sub.eq_ignore_ascii_case("startInvestigation") {
+            return investigations::start(&state, &c, &id, &method, &uri, &body);
+        }
         let kind = ActionKind::from_path(&sub).ok_or_else(|| {
             errors::mde(
                 StatusCode::NOT_FOUND,
@@ -935,6 +962,7 @@ async fn machine_action(
                 last_update: now,
                 cancellation: None,
                 related_sha1: sha1.clone(),
+                commands: Vec::new(),
                 plan,
                 start_at,
                 finish_at,
@@ -1007,6 +1035,9 @@ async fn action_get_sub(
     Path((id, sub)): Path<(String, String)>,
 ) -> Response {
     respond((|| {
+        if let Some(index) = live_response::parse_link_segment(&sub) {
+            return live_response::download_link(&state, &c, &id, index);
+        }
         if !sub.eq_ignore_ascii_case("getPackageUri") {
             return Err(errors::mde(
                 StatusCode::NOT_FOUND,

@@ -8,6 +8,8 @@ mod alerts;
 mod arm;
 mod auth;
 mod graph;
+mod investigations;
+mod live_response;
 mod indicators;
 mod login;
 mod machine_actions;

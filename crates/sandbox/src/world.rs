@@ -31,6 +31,7 @@ pub const GRAPH_ROLES: &[&str] = &[
     "DeviceManagementManagedDevices.ReadWrite.All",
     "DeviceManagementManagedDevices.PrivilegedOperations.All",
     "ThreatSubmission.ReadWrite.All",
+    "CustomDetection.ReadWrite.All",
 ];
 pub const MDE_ROLES: &[&str] = &[
     "Machine.Read.All",
@@ -47,6 +48,10 @@ pub const MDE_ROLES: &[&str] = &[
     "Ti.ReadWrite.All",
     "AdvancedQuery.Read.All",
     "Library.Manage",
+    "Vulnerability.Read.All",
+    "Software.Read.All",
+    "SecurityRecommendation.Read.All",
+    "RemediationTasks.Read.All",
 ];
 
 pub struct World {

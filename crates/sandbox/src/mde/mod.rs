@@ -28,6 +28,7 @@ pub mod library;
 pub mod live_response;
 pub mod lookups;
 pub mod indicators;
+pub mod tvm;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -57,6 +58,7 @@ pub fn routes() -> Router<AppState> {
         .merge(library::routes())
         .merge(live_response::routes())
         .merge(investigations::routes())
+        .merge(tvm::routes())
         .route("/api/machineactions", get(list_actions))
         .route("/api/machineactions/{id}", get(get_action))
         .route(
@@ -721,6 +723,9 @@ async fn machine_get_sub(
     respond((|| {
         if sub.eq_ignore_ascii_case("alerts") {
             return alerts::machine_alerts(&state, &c, &id, &uri, q.as_deref());
+        }
+        if let Some(kind) = tvm::Kind::from_segment(&sub) {
+            return tvm::machine_items(&state, &c, kind, &id, &uri, q.as_deref());
         }
         require_read(&c)?;
         if !sub.eq_ignore_ascii_case("logonusers") {

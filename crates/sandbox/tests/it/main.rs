@@ -16,3 +16,4 @@ mod machine_actions;
 mod machines;
 mod security;
 mod tls;
+mod tvm;

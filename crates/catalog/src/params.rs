@@ -7,9 +7,11 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ParamKind {
-    /// One MDE machine id (40 hex characters).
+    /// One MDE machine: its id (40 hex characters), DNS name or IP address. Names and IPs are
+    /// resolved to the machine id by the engine before any call (an ambiguous match is a 400).
     DeviceId,
-    /// MDE machine ids: a comma-separated string or a JSON array; normalised to an array.
+    /// MDE machines (ids, DNS names or IPs): a comma-separated string or a JSON array; normalised
+    /// to an array.
     DeviceIds,
     /// An Entra user: object id (GUID) or UPN.
     UserRef,
@@ -29,6 +31,29 @@ pub enum ParamKind {
     ODataFilter,
     Int { min: i64, max: i64 },
     Bool,
+    /// An opaque upstream id (alert, incident, indicator, rule, CVE, software): letters, digits
+    /// and `-_.:`, at most 128 characters.
+    ResourceId,
+    /// Upstream ids for a bulk form: a comma-separated string or a JSON array, at most `max`.
+    ResourceIds { max: usize },
+    /// Short strings (tags, RBAC group names): a comma-separated string or a JSON array.
+    TextList { max_items: usize, max_len: usize },
+    /// A date and time in RFC 3339 (`2026-12-31T23:59:59Z`), normalised to UTC.
+    DateTime,
+    /// An absolute `http`/`https` URL.
+    Url,
+    /// An indicator of compromise, checked against the indicator type in the parameter
+    /// `type_param`; when that is absent the type is inferred from the value (see
+    /// [`indicators::infer_type`]) and filled in.
+    IndicatorValue { type_param: &'static str },
+    /// Indicator objects for a batch import, each checked as `AddIndicator` checks its parameters.
+    Indicators { max: usize },
+    /// An alert/incident determination: one of the values listed per classification in `pairs`;
+    /// when the classification (parameter `classification_param`) is given too, it must be one of
+    /// that classification's values (Microsoft's rule).
+    Determination { classification_param: &'static str, pairs: &'static [(&'static str, &'static [&'static str])] },
+    /// A JSON object passed through as given (e.g. a Graph PATCH body), at most 50 keys.
+    JsonObject,
 }
 
 /// One parameter of an action.
@@ -80,6 +105,9 @@ use crate::ActionSpec;
 use serde_json::{Map, Value};
 use std::net::IpAddr;
 
+pub mod indicators;
+mod triage;
+
 /// Most devices one request may name; keeps a fan-out within MDE's 100 calls/minute budget reach.
 pub const MAX_DEVICE_IDS: usize = 500;
 /// Longest `$filter` we forward; longer ones are almost always a bug in the caller.
@@ -93,8 +121,14 @@ const ECHO_CHARS: usize = 60;
 /// keys the action does not declare are ignored (seed requests carry `tenantId`, `service`, ...
 /// alongside). `null` and blank strings count as absent, so defaults apply to them.
 pub fn validate(spec: &ActionSpec, raw: &Map<String, Value>) -> Result<Params, ParamError> {
+    validate_fields(spec.params, raw)
+}
+
+/// [`validate`] over a bare list of declarations (also used for the items of a batch), then the
+/// checks that span two parameters (indicator value by type, determination by classification).
+pub fn validate_fields(specs: &[ParamSpec], raw: &Map<String, Value>) -> Result<Params, ParamError> {
     let mut params = Params::new();
-    for p in spec.params {
+    for p in specs {
         let value = match p.find(raw)? {
             Some(v) => Some(p.check(v)?),
             None => p.default_value()?,
@@ -107,7 +141,22 @@ pub fn validate(spec: &ActionSpec, raw: &Map<String, Value>) -> Result<Params, P
             None => {}
         }
     }
+    for p in specs {
+        match p.kind {
+            ParamKind::IndicatorValue { type_param } => indicators::check_pair(p, type_param, specs, &mut params)?,
+            ParamKind::Determination { classification_param, pairs } => {
+                triage::check_pair(p, classification_param, pairs, &params)?
+            }
+            _ => {}
+        }
+    }
     Ok(params)
+}
+
+/// True when `s` is an MDE machine id (40 hex), as opposed to a DNS name or IP that the engine
+/// must resolve first.
+pub fn is_machine_id(s: &str) -> bool {
+    s.len() == 40 && is_hex(s)
 }
 
 /// Case- and separator-insensitive form of a name: `"Isolate Device"`, `"isolate_device"` and
@@ -218,6 +267,19 @@ fn example(kind: ParamKind) -> String {
         ParamKind::ODataFilter => "\"healthStatus eq 'Active'\"".into(),
         ParamKind::Int { min, .. } => min.to_string(),
         ParamKind::Bool => "true".into(),
+        ParamKind::ResourceId => "\"da637472900382838869_1364969609\"".into(),
+        ParamKind::ResourceIds { .. } => "[\"994\", \"995\"] or \"994,995\"".into(),
+        ParamKind::TextList { .. } => "[\"tag1\", \"tag2\"] or \"tag1,tag2\"".into(),
+        ParamKind::DateTime => "\"2026-12-31T23:59:59Z\"".into(),
+        ParamKind::Url => "\"https://contoso.com/help\"".into(),
+        ParamKind::IndicatorValue { .. } => "\"203.0.113.7\", \"evil.example.com\" or a file hash".into(),
+        ParamKind::Indicators { .. } => {
+            "[{\"indicatorValue\": \"evil.example.com\", \"indicatorType\": \"DomainName\", \"action\": \"Block\"}]".into()
+        }
+        ParamKind::Determination { pairs, .. } => {
+            format!("\"{}\"", pairs.first().and_then(|(_, v)| v.first()).copied().unwrap_or(""))
+        }
+        ParamKind::JsonObject => "{\"isEnabled\": false}".into(),
     }
 }
 
@@ -236,7 +298,140 @@ fn check_kind(kind: ParamKind, value: &Value) -> Result<Value, Problem> {
         ParamKind::ODataFilter => text_of(value, "an OData $filter expression").and_then(odata_filter),
         ParamKind::Int { min, max } => int(value, min, max),
         ParamKind::Bool => boolean(value),
+        ParamKind::ResourceId => text_of(value, "an id").and_then(resource_id),
+        ParamKind::ResourceIds { max } => resource_ids(value, max),
+        ParamKind::TextList { max_items, max_len } => text_list(value, max_items, max_len),
+        ParamKind::DateTime => text_of(value, "an RFC 3339 date and time").and_then(date_time),
+        ParamKind::Url => text_of(value, "a URL").and_then(indicators::http_url),
+        ParamKind::IndicatorValue { .. } => text_of(value, "an indicator value").and_then(indicators::raw_value),
+        ParamKind::Indicators { max } => indicators::batch(value, max),
+        ParamKind::Determination { pairs, .. } => text_of(value, "a determination").and_then(|s| triage::value(s, pairs)),
+        ParamKind::JsonObject => json_object(value),
     }
+}
+
+/// Opaque ids go into URL paths; refusing anything but a safe alphabet keeps them ids.
+fn resource_id(s: &str) -> Result<Value, Problem> {
+    let ok = !s.is_empty()
+        && s.chars().count() <= 128
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+    if ok {
+        return Ok(Value::String(s.to_string()));
+    }
+    Err(problem(
+        format!("'{}' is not an id (letters, digits and - _ . : only, at most 128 characters)", echo(s)),
+        "send the id exactly as the list action returned it, e.g. \"994\" or \"da637472900382838869_1364969609\"",
+    ))
+}
+
+/// A comma-separated string or an array of strings/numbers, split, trimmed, de-duplicated.
+fn string_items(value: &Value, what: &str) -> Result<Vec<String>, Problem> {
+    let raw: Vec<String> = match value {
+        Value::String(s) => s.split(',').map(str::to_string).collect(),
+        Value::Number(n) => vec![n.to_string()],
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::String(s) => Ok(s.clone()),
+                Value::Number(n) => Ok(n.to_string()),
+                other => Err(problem(
+                    format!("element {i} must be a string, got {}", json_type(other)),
+                    format!("send an array of {what} strings"),
+                )),
+            })
+            .collect::<Result<_, _>>()?,
+        other => {
+            return Err(problem(
+                format!("must be a comma-separated string or an array, got {}", json_type(other)),
+                format!("send {what} as [\"a\", \"b\"] or \"a,b\""),
+            ));
+        }
+    };
+    let mut out: Vec<String> = Vec::new();
+    for s in raw {
+        let s = s.trim().to_string();
+        if !s.is_empty() && !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+fn resource_ids(value: &Value, max: usize) -> Result<Value, Problem> {
+    let items = string_items(value, "id")?;
+    if items.is_empty() {
+        return Err(problem("names no id", "send at least one id"));
+    }
+    if items.len() > max {
+        return Err(problem(
+            format!("names {} ids; at most {max} per request", items.len()),
+            format!("split the request into batches of at most {max}"),
+        ));
+    }
+    let mut ids = Vec::with_capacity(items.len());
+    for (i, s) in items.iter().enumerate() {
+        let id = resource_id(s).map_err(|p| problem(format!("element {i}: {}", p.message), p.hint))?;
+        ids.push(id);
+    }
+    Ok(Value::Array(ids))
+}
+
+fn text_list(value: &Value, max_items: usize, max_len: usize) -> Result<Value, Problem> {
+    let items = string_items(value, "text")?;
+    if items.len() > max_items {
+        return Err(problem(
+            format!("has {} items; at most {max_items} allowed", items.len()),
+            format!("send at most {max_items} items"),
+        ));
+    }
+    if let Some((i, long)) = items.iter().enumerate().find(|(_, s)| s.chars().count() > max_len) {
+        return Err(problem(
+            format!("element {i} is {} characters long; at most {max_len} allowed", long.chars().count()),
+            format!("shorten it to {max_len} characters"),
+        ));
+    }
+    Ok(Value::Array(items.into_iter().map(Value::String).collect()))
+}
+
+/// RFC 3339 with an offset, answered in UTC with a `Z` (what MDE and Graph echo back).
+fn date_time(s: &str) -> Result<Value, Problem> {
+    use time::format_description::well_known::Rfc3339;
+    let parsed = time::OffsetDateTime::parse(s, &Rfc3339).map_err(|_| {
+        problem(
+            format!("'{}' is not an RFC 3339 date and time", echo(s)),
+            "send UTC like \"2026-12-31T23:59:59Z\" (date, 'T', time and a zone)",
+        )
+    })?;
+    let utc = parsed.to_offset(time::UtcOffset::UTC);
+    utc.format(&Rfc3339).map(Value::String).map_err(|_| problem("cannot be represented", "send a date between years 0 and 9999"))
+}
+
+/// Most keys a pass-through object may carry; Graph entities have far fewer writable ones.
+const MAX_OBJECT_KEYS: usize = 50;
+
+fn json_object(value: &Value) -> Result<Value, Problem> {
+    let parsed;
+    let obj = match value {
+        Value::Object(m) => m,
+        Value::String(s) => {
+            parsed = serde_json::from_str::<Value>(s).map_err(|_| {
+                problem("is a string that is not a JSON object", "send a JSON object, e.g. {\"isEnabled\": false}")
+            })?;
+            match &parsed {
+                Value::Object(m) => m,
+                other => return Err(problem(format!("must be a JSON object, got {}", json_type(other)), "send a JSON object")),
+            }
+        }
+        other => return Err(problem(format!("must be a JSON object, got {}", json_type(other)), "send a JSON object")),
+    };
+    if obj.is_empty() {
+        return Err(problem("is an empty object", "name at least one property to change"));
+    }
+    if obj.len() > MAX_OBJECT_KEYS {
+        return Err(problem(format!("has {} keys; at most {MAX_OBJECT_KEYS}", obj.len()), "send only the properties to change"));
+    }
+    Ok(Value::Object(obj.clone()))
 }
 
 /// The trimmed string inside a JSON string; other JSON types are refused, naming what came.
@@ -289,20 +484,35 @@ fn device_id_value(value: &Value) -> Result<Value, Problem> {
     device_id(s).map(Value::String)
 }
 
-/// MDE machine ids are SHA-1-shaped: 40 hex characters. Normalised to lowercase.
+/// A machine as the caller named it: an MDE machine id (40 hex, normalised to lowercase), an IP
+/// address (normalised), or a DNS name (lowercased). Names and IPs are resolved by the engine.
+/// GUIDs are refused with a hint: they are Entra/Intune device ids, which MDE does not take.
 fn device_id(s: &str) -> Result<String, Problem> {
     let s = s.trim();
-    if s.len() == 40 && is_hex(s) {
+    if is_machine_id(s) {
         return Ok(s.to_ascii_lowercase());
     }
-    let hint = if guid(s).is_ok() {
-        "that looks like an Entra/Intune device id (GUID); MDE wants its own 40-hex machine id (see GetAllDevices, field `id`)"
-    } else {
-        "an MDE machine id is 40 hex characters, e.g. 1e5bc9d7e413ddd7902c2932e418702b84d0cc07 (see GetAllDevices, field `id`)"
-    };
+    if guid(s).is_ok() {
+        return Err(problem(
+            format!("'{}' is an Entra/Intune device id (GUID), not an MDE machine", echo(s)),
+            "that looks like an Entra/Intune device id (GUID); MDE wants its own 40-hex machine id (see GetAllDevices, field `id`), or the device's DNS name or IP",
+        ));
+    }
+    if !s.contains('/') {
+        if let Ok(ip) = s.parse::<IpAddr>() {
+            return Ok(ip.to_string());
+        }
+    }
+    if indicators::is_dns_name(s) && !s.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Ok(s.to_ascii_lowercase());
+    }
     Err(problem(
-        format!("'{}' is not an MDE machine id ({} characters, expected 40 hex)", echo(s), s.chars().count()),
-        hint,
+        format!(
+            "'{}' is not an MDE machine id ({} characters, expected 40 hex), a DNS name or an IP address",
+            echo(s),
+            s.chars().count()
+        ),
+        "an MDE machine id is 40 hex characters, e.g. 1e5bc9d7e413ddd7902c2932e418702b84d0cc07 (see GetAllDevices, field `id`); a DNS name (ws-01.contoso.com) or an IP (10.1.2.3) is resolved to it",
     ))
 }
 
@@ -633,9 +843,12 @@ mod tests {
 
     #[test]
     fn malformed_device_id_is_named_with_a_hint() {
-        let err = mde("IsolateDevice", json!({ "deviceIds": "not-a-machine" })).unwrap_err();
+        let err = mde("IsolateDevice", json!({ "deviceIds": "not a machine!" })).unwrap_err();
         assert_eq!(err.field, "deviceIds");
-        assert!(err.message.contains("element 0") && err.message.contains("not-a-machine"), "{}", err.message);
+        assert!(err.message.contains("element 0") && err.message.contains("not a machine!"), "{}", err.message);
+        // Short hex is neither an id nor a plausible name: refused rather than looked up.
+        let err = mde("IsolateDevice", json!({ "deviceIds": "abc123" })).unwrap_err();
+        assert!(err.message.contains("expected 40 hex"), "{}", err.message);
         assert!(err.hint.contains("40 hex"), "{}", err.hint);
         let err = mde("GetDeviceInfo", json!({ "deviceId": GUID })).unwrap_err();
         assert!(err.hint.contains("GUID"), "a GUID gets the Entra/Intune hint: {}", err.hint);
@@ -655,8 +868,8 @@ mod tests {
     fn device_ids_errors_name_the_bad_element() {
         let err = check(ParamKind::DeviceIds, json!([DEV_A, 7])).unwrap_err();
         assert!(err.contains("element 1") && err.contains("number"), "{err}");
-        let err = check(ParamKind::DeviceIds, json!(format!("{DEV_A},{DEV_B},zz"))).unwrap_err();
-        assert!(err.contains("element 2") && err.contains("'zz'"), "{err}");
+        let err = check(ParamKind::DeviceIds, json!(format!("{DEV_A},{DEV_B},z z"))).unwrap_err();
+        assert!(err.contains("element 2") && err.contains("'z z'"), "{err}");
         let err = check(ParamKind::DeviceIds, json!([" ", ""])).unwrap_err();
         assert!(err.contains("names no device"), "{err}");
         let err = check(ParamKind::DeviceIds, json!({"id": DEV_A})).unwrap_err();
@@ -795,6 +1008,145 @@ mod tests {
         assert!(check(ParamKind::Bool, json!(1)).unwrap_err().contains("number"));
     }
 
+    // --- Devices by name or IP ---------------------------------------------------------------
+
+    #[test]
+    fn device_ids_take_dns_names_and_ips_for_the_engine_to_resolve() {
+        let p = mde("IsolateDevice", json!({ "deviceIds": format!("WS-01.Contoso.com, 10.0.0.5,{DEV_A}") })).unwrap();
+        assert_eq!(p["deviceIds"], json!(["ws-01.contoso.com", "10.0.0.5", DEV_A]));
+        assert!(is_machine_id(DEV_A) && !is_machine_id("ws-01.contoso.com"));
+        let p = mde("GetDeviceInfo", json!({ "machineId": "ws-01" })).unwrap();
+        assert_eq!(p["deviceId"], json!("ws-01"));
+        let err = mde("IsolateDevice", json!({ "deviceIds": "10.0.0.0/24" })).unwrap_err();
+        assert_eq!(err.field, "deviceIds");
+    }
+
+    // --- Indicators ---------------------------------------------------------------------------
+
+    #[test]
+    fn indicator_value_is_checked_against_its_type() {
+        let sha1 = "4f2d7d2a1c3b5e6f7a8b9c0d1e2f3a4b5c6d7e8f";
+        let err = mde("AddIndicator", json!({ "indicatorValue": sha1, "indicatorType": "FileSha256", "action": "Block" }))
+            .unwrap_err();
+        assert_eq!(err.field, "indicatorValue");
+        assert!(err.message.contains("64") && err.message.contains("got 40"), "{}", err.message);
+        assert!(err.hint.contains("FileSha1 = 40"), "{}", err.hint);
+
+        let err =
+            mde("AddIndicator", json!({ "indicatorValue": "203.0.113.0/24", "indicatorType": "IpAddress" })).unwrap_err();
+        assert_eq!(err.field, "indicatorValue");
+        assert!(err.message.contains("CIDR"), "{}", err.message);
+
+        for (value, ty, msg) in [
+            ("10.1.2.3", "IpAddress", "internal"),
+            ("*.evil.example.com", "DomainName", "wildcard"),
+            ("https://evil.example.com/x", "DomainName", "URL"),
+            ("ftp://evil.example.com/x", "Url", "scheme"),
+            ("zz", "CertificateThumbprint", "40 hex"),
+            ("not an ip", "IpAddress", "spaces"),
+        ] {
+            let err = mde("AddIndicator", json!({ "indicatorValue": value, "indicatorType": ty })).unwrap_err();
+            assert_eq!(err.field, "indicatorValue", "{value}");
+            assert!(err.message.contains(msg), "{value}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn indicator_type_is_inferred_and_normalised() {
+        let md5 = "D41D8CD98F00B204E9800998ECF8427E";
+        for (value, ty, normalised) in [
+            (md5, "FileMd5", md5.to_ascii_lowercase()),
+            ("Evil.Example.com", "DomainName", "evil.example.com".to_string()),
+            ("2001:DB8::1", "IpAddress", "2001:db8::1".to_string()),
+            ("https://evil.example.com/login", "Url", "https://evil.example.com/login".to_string()),
+        ] {
+            let p = mde("AddIndicator", json!({ "indicatorValue": value })).unwrap();
+            assert_eq!(p["indicatorType"], ty, "{value}");
+            assert_eq!(p["indicatorValue"], json!(normalised), "{value}");
+            assert_eq!(p["indicatorAction"], "Block", "the seed orchestrator's default");
+        }
+        // The MDE worker's nested `action` and its `sha1` name.
+        let p = mde("AddFileIndicator", json!({ "sha1": "4f2d7d2a1c3b5e6f7a8b9c0d1e2f3a4b5c6d7e8f", "action": "allowed" }))
+            .unwrap();
+        assert_eq!((p["indicatorType"].as_str(), p["indicatorAction"].as_str()), (Some("FileSha1"), Some("Allowed")));
+        let err = mde("AddFileIndicator", json!({ "indicatorValue": "203.0.113.7" })).unwrap_err();
+        assert!(err.message.contains("IpAddress") && err.message.contains("FileSha1"), "{}", err.message);
+        let err = mde("AddIPIndicator", json!({ "ipAddress": "evil.example.com" })).unwrap_err();
+        assert!(err.message.contains("not an IPv4"), "{}", err.message);
+        let p = mde("AddCertificateIndicator", json!({ "certificateHash": "AB:CD:".repeat(10).trim_end_matches(':') })).unwrap();
+        assert_eq!(p["indicatorValue"], json!("abcd".repeat(10)));
+        let err = mde("AddIndicator", json!({ "indicatorValue": "x", "indicatorAction": "Nuke" })).unwrap_err();
+        assert_eq!(err.field, "indicatorAction");
+    }
+
+    #[test]
+    fn batch_items_are_checked_one_by_one_and_sent_in_mde_names() {
+        let ok = json!([
+            { "indicatorValue": "evil.example.com", "action": "Block", "title": "t" },
+            { "value": "203.0.113.9", "indicatorType": "IpAddress", "indicatorAction": "Audit", "generateAlert": "true" }
+        ]);
+        let p = mde("BulkAddIndicators", json!({ "indicators": ok })).unwrap();
+        let items = p["indicators"].as_array().unwrap();
+        assert_eq!(items[0]["indicatorType"], "DomainName");
+        assert_eq!(items[0]["action"], "Block");
+        assert_eq!(items[1]["action"], "Audit");
+        assert_eq!(items[1]["generateAlert"], true);
+        assert!(items[0].get("indicatorAction").is_none());
+        let bad = json!([{ "indicatorValue": "evil.example.com" }, { "indicatorValue": "1.2.3.0/8" }]);
+        let err = mde("BulkAddIndicators", json!({ "indicators": bad })).unwrap_err();
+        assert_eq!(err.field, "indicators");
+        assert!(err.message.starts_with("item 1: indicatorValue:") && err.message.contains("CIDR"), "{}", err.message);
+        let many: Vec<Value> = (0..15_001).map(|i| json!({ "indicatorValue": format!("h{i}.example.com") })).collect();
+        let err = mde("BulkAddIndicators", json!({ "indicators": many })).unwrap_err();
+        assert!(err.message.contains("at most 15000"), "{}", err.message);
+        let err = mde("BulkAddIndicators", json!({ "indicators": "evil.example.com" })).unwrap_err();
+        assert!(err.message.contains("array of indicator objects"), "{}", err.message);
+    }
+
+    // --- Triage ---------------------------------------------------------------------------
+
+    #[test]
+    fn determination_must_go_with_its_classification() {
+        let err = mde("ClassifyAlert", json!({ "alertId": "da1_2", "classification": "TruePositive", "determination": "Clean" }))
+            .unwrap_err();
+        assert_eq!(err.field, "determination");
+        assert!(err.message.contains("does not go with classification 'TruePositive'"), "{}", err.message);
+        assert!(err.hint.contains("Malware"), "{}", err.hint);
+        assert!(mde("ClassifyAlert", json!({ "alertId": "da1_2", "classification": "falsepositive", "determination": "clean" })).is_ok());
+        let err = mde("ClassifyAlert", json!({ "alertId": "da1_2", "classification": "TruePositive", "determination": "Sunspots" }))
+            .unwrap_err();
+        assert!(err.message.contains("not one of"), "{}", err.message);
+        // Graph: camelCase out, whatever the case in.
+        let p = mde("UpdateIncident", json!({ "incidentId": "42", "classification": "TruePositive", "determination": "MultiStagedAttack", "status": "Resolved" }))
+            .unwrap();
+        assert_eq!((p["classification"].as_str(), p["determination"].as_str(), p["status"].as_str()), (Some("truePositive"), Some("multiStagedAttack"), Some("resolved")));
+        let err = mde("UpdateIncident", json!({ "incidentId": "42", "classification": "falsePositive", "determination": "malware" })).unwrap_err();
+        assert!(err.hint.contains("notMalicious"), "{}", err.hint);
+        // Without a classification the upstream entity's own classification decides.
+        assert!(mde("UpdateAlert", json!({ "alertId": "a", "determination": "Malware" })).is_ok());
+    }
+
+    // --- Ids, lists, dates, objects -------------------------------------------------------
+
+    #[test]
+    fn other_new_kinds_validate_and_normalise() {
+        assert!(check(ParamKind::ResourceId, json!("da637472900382838869_-1364969609")).is_ok());
+        assert!(check(ParamKind::ResourceId, json!("../admin")).unwrap_err().contains("not an id"));
+        assert_eq!(check(ParamKind::ResourceIds { max: 3 }, json!("1, 2,2,")).unwrap(), json!(["1", "2"]));
+        assert_eq!(check(ParamKind::ResourceIds { max: 3 }, json!([994, "995"])).unwrap(), json!(["994", "995"]));
+        assert!(check(ParamKind::ResourceIds { max: 1 }, json!("1,2")).unwrap_err().contains("at most 1"));
+        assert!(check(ParamKind::ResourceIds { max: 9 }, json!(["1", "a b"])).unwrap_err().contains("element 1"));
+        assert_eq!(check(ParamKind::TextList { max_items: 3, max_len: 5 }, json!("a, b")).unwrap(), json!(["a", "b"]));
+        assert!(check(ParamKind::TextList { max_items: 3, max_len: 2 }, json!(["abc"])).unwrap_err().contains("at most 2"));
+        assert_eq!(check(ParamKind::DateTime, json!("2026-12-31T23:59:59+01:00")).unwrap(), json!("2026-12-31T22:59:59Z"));
+        assert!(check(ParamKind::DateTime, json!("31/12/2026")).unwrap_err().contains("RFC 3339"));
+        assert!(check(ParamKind::Url, json!("https://contoso.com/x")).is_ok());
+        assert!(check(ParamKind::Url, json!("javascript:alert(1)")).is_err());
+        assert_eq!(check(ParamKind::JsonObject, json!("{\"isEnabled\": false}")).unwrap(), json!({"isEnabled": false}));
+        assert!(check(ParamKind::JsonObject, json!({})).unwrap_err().contains("empty"));
+        assert!(check(ParamKind::JsonObject, json!([1])).unwrap_err().contains("JSON object"));
+    }
+
     // --- Odd input: never a panic ---------------------------------------------------------
 
     /// Every kind against every odd value; only the absence of panics (and that errors carry a
@@ -845,6 +1197,17 @@ mod tests {
             ParamKind::Int { min: i64::MIN, max: i64::MAX },
             ParamKind::Int { min: 5, max: 1 },
             ParamKind::Bool,
+            ParamKind::ResourceId,
+            ParamKind::ResourceIds { max: 0 },
+            ParamKind::ResourceIds { max: 500 },
+            ParamKind::TextList { max_items: 0, max_len: 0 },
+            ParamKind::DateTime,
+            ParamKind::Url,
+            ParamKind::IndicatorValue { type_param: "indicatorType" },
+            ParamKind::Indicators { max: 0 },
+            ParamKind::Indicators { max: 10 },
+            ParamKind::Determination { classification_param: "c", pairs: &[] },
+            ParamKind::JsonObject,
         ];
         for kind in kinds {
             for v in &odd {

@@ -1,5 +1,39 @@
-//! Device response: machine actions, machine and action reads, cancel.
+//! Device response: machine actions, machine and action reads, cancel; device lookups by DNS
+//! name and IP, logged-on users, the investigation package link.
+//!
+//! Every `deviceIds`/`deviceId` here also takes DNS names and IPs; the engine resolves them to
+//! machine ids first (`engine/src/procedures/resolve.rs`), and an ambiguous name is a 400 that
+//! lists the candidates.
 use super::*;
+
+/// A DNS name to look up: the FQDN MDE reports (`computerDnsName`), or its first label.
+const DNS_NAME: ParamSpec = ParamSpec {
+    name: "computerDnsName",
+    aliases: &["hostname", "hostName", "deviceName", "dnsName", "machineName", "computerName", "name"],
+    kind: ParamKind::Text { max: 253 },
+    required: true,
+    default: None,
+    doc: "Device DNS name, e.g. ws-01.contoso.com; a short name (ws-01) matches its FQDN",
+};
+
+const IP: ParamSpec = ParamSpec {
+    name: "ip",
+    aliases: &["ipAddress", "address"],
+    kind: ParamKind::Ip,
+    required: true,
+    default: None,
+    doc: "Internal IP address the device had (IPv4 or IPv6, no CIDR)",
+};
+
+/// `findbyip` looks 15 minutes either side of this moment; now when absent.
+const TIMESTAMP: ParamSpec = ParamSpec {
+    name: "timestamp",
+    aliases: &["time", "at"],
+    kind: ParamKind::DateTime,
+    required: false,
+    default: None,
+    doc: "When the device had the IP (RFC 3339); MDE searches 15 minutes either side. Now when absent",
+};
 
 // --- The table --------------------------------------------------------------------------------
 
@@ -180,5 +214,67 @@ pub static ACTIONS: &[ActionSpec] = &[
             Call::new(Api::Mde, Method::Post, "/api/machineactions/{actionId}/cancel")
                 .body(&[("Comment", BodyValue::Param("comment"))]),
         ),
+    },
+    ActionSpec {
+        product: Product::Mde,
+        name: "GetDeviceByName",
+        summary: "Find machines by DNS name (full or short name)",
+        aliases: &["FindDeviceByName", "GetDeviceByHostname", "FindMachineByName"],
+        params: &[DNS_NAME],
+        risk: Risk::Read,
+        inverse: None,
+        permission: "Machine.Read.All",
+        completion: Completion::Immediate,
+        plan: Plan::Procedure(Procedure::FindDevices),
+    },
+    ActionSpec {
+        product: Product::Mde,
+        name: "FindDevicesByIp",
+        summary: "Find machines that had an internal IP around a moment (MDE findbyip)",
+        aliases: &["FindMachinesByIp", "FindByIp", "GetDeviceByIp"],
+        params: &[IP, TIMESTAMP],
+        risk: Risk::Read,
+        inverse: None,
+        permission: "Machine.Read.All",
+        completion: Completion::Immediate,
+        plan: Plan::Procedure(Procedure::FindDevices),
+    },
+    ActionSpec {
+        product: Product::Mde,
+        name: "GetDeviceLogonUsers",
+        summary: "Users who logged on to a machine",
+        aliases: &["GetLogonUsers", "GetLoggedOnUsers", "GetMachineLogonUsers"],
+        params: &[DEVICE_ID],
+        risk: Risk::Read,
+        inverse: None,
+        permission: "User.Read.All",
+        completion: Completion::Immediate,
+        plan: Plan::Call(Call::new(Api::Mde, Method::Get, "/api/machines/{deviceId}/logonusers")),
+    },
+    ActionSpec {
+        product: Product::Mde,
+        name: "GetDeviceAlerts",
+        summary: "Alerts related to a machine",
+        aliases: &["GetMachineAlerts"],
+        params: &[DEVICE_ID],
+        risk: Risk::Read,
+        inverse: None,
+        permission: "Alert.Read.All",
+        completion: Completion::Immediate,
+        plan: Plan::Call(Call::new(Api::Mde, Method::Get, "/api/machines/{deviceId}/alerts")),
+    },
+    ActionSpec {
+        product: Product::Mde,
+        name: "GetInvestigationPackageUri",
+        summary: "A short-lived download link for a collected investigation package",
+        aliases: &["GetPackageUri", "GetInvestigationPackage", "DownloadInvestigationPackage"],
+        params: &[ACTION_ID],
+        // Remediate, like the collection itself: the package holds sensitive forensic data that a
+        // read-only role should not be able to download.
+        risk: Risk::Remediate,
+        inverse: None,
+        permission: "Machine.CollectForensics",
+        completion: Completion::Immediate,
+        plan: Plan::Call(Call::new(Api::Mde, Method::Get, "/api/machineactions/{actionId}/getPackageUri")),
     },
 ];

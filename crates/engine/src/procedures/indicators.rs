@@ -1,0 +1,254 @@
+//! Indicator work that one call cannot do (upstream-apis.md §2.7).
+//!
+//! - Batch import: `POST /api/indicators/import` takes at most 500 indicators and 30 calls a
+//!   minute per tenant, so a list is sent in chunks of 500 under the `IndicatorImport` budget;
+//!   MDE answers each item (`isFailed`, `failureReason`) and so do we.
+//! - Bulk remove: one `DELETE /api/indicators/{id}` per id, a few at a time, per-item results.
+//! - Remove by value: the ids come from `$filter=indicatorValue eq '...'` first.
+//! - Update: MDE has no PATCH; `POST /api/indicators` updates the indicator with the same value
+//!   and type, so the current indicator is read, the changes applied, and the whole resubmitted.
+//!
+//! A request whose every item failed is an error (the first failure speaks for all); a partial
+//! one succeeds with `PartiallySucceeded` and the failures in `results`.
+
+use super::Ctx;
+use crate::plan::Carried;
+use crate::EngineError;
+use catalog::{ParamError, Params};
+use serde_json::{json, Map, Value};
+use upstream::{Api, ApiRequest, BudgetGroup, Method};
+
+/// Documented maximum per `indicators/import` call.
+pub const IMPORT_CHUNK: usize = 500;
+/// Deletes of one request in flight at once; MDE's 100/min budget paces them anyway.
+const DELETE_CONCURRENCY: usize = 4;
+/// Fields an update carries over from the current indicator when not given.
+const KEPT_FIELDS: &[&str] = &[
+    "action",
+    "title",
+    "description",
+    "severity",
+    "expirationTime",
+    "recommendedActions",
+    "rbacGroupNames",
+    "generateAlert",
+    "educateUrl",
+    "application",
+];
+
+/// `BulkAddIndicators`: chunks of 500 through `indicators/import`.
+pub async fn import(ctx: &Ctx<'_>, params: &Params) -> Result<Carried, EngineError> {
+    let items: Vec<Value> = params.get("indicators").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut rows: Vec<Value> = Vec::with_capacity(items.len());
+    let mut request_ids = Vec::new();
+    let mut first_error: Option<EngineError> = None;
+    for chunk in items.chunks(IMPORT_CHUNK) {
+        let req = ApiRequest::post(Api::Mde, "/api/indicators/import", json!({ "Indicators": chunk }))
+            .with_group(BudgetGroup::IndicatorImport);
+        match ctx.engine.upstream().call(ctx.creds, req).await {
+            Ok(resp) => {
+                request_ids.extend(resp.request_id);
+                rows.extend(import_rows(chunk, &resp.body));
+            }
+            Err(e) => {
+                let e: EngineError = e.into();
+                let error = crate::error_json(&e);
+                rows.extend(chunk.iter().map(|item| {
+                    json!({ "indicatorValue": item["indicatorValue"], "success": false, "error": error })
+                }));
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    finish(rows, request_ids, first_error)
+}
+
+/// MDE's per-item answers, matched to what was sent (by position, as MDE answers in order).
+fn import_rows(chunk: &[Value], body: &Value) -> Vec<Value> {
+    let answers = body["value"].as_array().cloned().unwrap_or_default();
+    chunk
+        .iter()
+        .enumerate()
+        .map(|(i, sent)| {
+            let answer = answers.get(i).cloned().unwrap_or(Value::Null);
+            let failed = answer.is_null() || answer["isFailed"].as_bool().unwrap_or(false);
+            json!({
+                "indicatorValue": sent["indicatorValue"],
+                "indicatorType": sent["indicatorType"],
+                "id": answer["id"],
+                "success": !failed,
+                "failureReason": if answer.is_null() { json!("no answer for this item") } else { answer["failureReason"].clone() },
+            })
+        })
+        .collect()
+}
+
+/// `BulkRemoveIndicators`: one DELETE per id.
+pub async fn remove(ctx: &Ctx<'_>, params: &Params) -> Result<Carried, EngineError> {
+    let ids: Vec<String> = params
+        .get("indicatorIds")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .unwrap_or_default();
+    delete_each(ctx, ids).await
+}
+
+/// `RemoveIndicatorByValue`: every indicator with that value and type.
+pub async fn remove_by_value(ctx: &Ctx<'_>, params: &Params) -> Result<Carried, EngineError> {
+    let value = params.get("indicatorValue").and_then(Value::as_str).unwrap_or_default();
+    let ty = params.get("indicatorType").and_then(Value::as_str).unwrap_or_default();
+    let filter = format!("indicatorValue eq '{}' and indicatorType eq '{ty}'", value.replace('\'', "''"));
+    let req = ApiRequest::get(Api::Mde, "/api/indicators").with_query("$filter", filter);
+    let found = ctx.engine.upstream().get_paged(ctx.creds, req, 15_000).await?;
+    let ids: Vec<String> = found.items.iter().filter_map(|i| id_text(&i["id"])).collect();
+    if ids.is_empty() {
+        return Err(EngineError::InvalidParam(ParamError {
+            field: "indicatorValue".into(),
+            message: format!("no {ty} indicator has the value '{value}'"),
+            hint: "list indicators with GetIndicators to see what exists".into(),
+        }));
+    }
+    delete_each(ctx, ids).await
+}
+
+async fn delete_each(ctx: &Ctx<'_>, ids: Vec<String>) -> Result<Carried, EngineError> {
+    let upstream = ctx.engine.upstream();
+    let mut rows = Vec::with_capacity(ids.len());
+    let mut request_ids = Vec::new();
+    let mut first_error = None;
+    for batch in ids.chunks(DELETE_CONCURRENCY) {
+        let calls: Vec<_> = batch.iter().map(|id| delete_one(upstream, ctx.creds, id)).collect();
+        for (id, outcome) in batch.iter().zip(futures::future::join_all(calls).await) {
+            match outcome {
+                Ok(resp) => {
+                    request_ids.extend(resp.request_id);
+                    rows.push(json!({ "indicatorId": id, "success": true }));
+                }
+                Err(e) => {
+                    rows.push(json!({ "indicatorId": id, "success": false, "error": crate::error_json(&e) }));
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+    }
+    finish(rows, request_ids, first_error)
+}
+
+async fn delete_one(
+    upstream: &upstream::Upstream,
+    creds: &upstream::TenantCredentials,
+    id: &str,
+) -> Result<upstream::ApiResponse, EngineError> {
+    let req = ApiRequest::new(Api::Mde, Method::DELETE, format!("/api/indicators/{}", encode(id)));
+    upstream.call(creds, req).await.map_err(EngineError::from)
+}
+
+/// `UpdateIndicator`: read, apply the given fields, resubmit.
+pub async fn update(ctx: &Ctx<'_>, params: &Params) -> Result<Carried, EngineError> {
+    let id = params.get("indicatorId").and_then(Value::as_str).unwrap_or_default();
+    let upstream = ctx.engine.upstream();
+    let current = upstream.call(ctx.creds, ApiRequest::get(Api::Mde, format!("/api/indicators/{}", encode(id)))).await?;
+    let body = resubmission(&current.body, params);
+    let resp = upstream.call(ctx.creds, ApiRequest::post(Api::Mde, "/api/indicators", Value::Object(body))).await?;
+    Ok(Carried {
+        data: resp.body,
+        request_ids: current.request_id.into_iter().chain(resp.request_id).collect(),
+        machine_action_ids: vec![],
+        failed_targets: 0,
+    })
+}
+
+/// The current indicator's value, type and kept fields, overridden by the given params
+/// (`indicatorAction` is MDE's `action`).
+fn resubmission(current: &Value, params: &Params) -> Map<String, Value> {
+    let mut body = Map::new();
+    for key in ["indicatorValue", "indicatorType"] {
+        body.insert(key.into(), current[key].clone());
+    }
+    for key in KEPT_FIELDS {
+        let given = params.get(if *key == "action" { "indicatorAction" } else { key });
+        match given.or_else(|| current.get(*key).filter(|v| !v.is_null())) {
+            Some(v) => {
+                body.insert((*key).to_string(), v.clone());
+            }
+            None => {}
+        }
+    }
+    body
+}
+
+/// Per-item rows into an outcome: all failed is the first error; some failed is partial.
+fn finish(rows: Vec<Value>, request_ids: Vec<String>, first_error: Option<EngineError>) -> Result<Carried, EngineError> {
+    let failed = rows.iter().filter(|r| r["success"] != true).count();
+    if failed == rows.len() {
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+    }
+    Ok(Carried {
+        data: json!({ "count": rows.len(), "succeeded": rows.len() - failed, "failed": failed, "results": rows }),
+        request_ids,
+        machine_action_ids: vec![],
+        failed_targets: failed,
+    })
+}
+
+/// MDE indicator ids are numbers in some answers and strings in others.
+fn id_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Ids were validated to `[A-Za-z0-9-_.:]`; encode anyway so a path never changes shape.
+fn encode(id: &str) -> String {
+    id.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn import_rows_follow_mde_answers_in_order() {
+        let sent = vec![json!({"indicatorValue": "a.example.com", "indicatorType": "DomainName"}), json!({"indicatorValue": "b"})];
+        let body = json!({"value": [{"id": "1", "indicator": "a.example.com", "isFailed": false}, {"id": null, "isFailed": true, "failureReason": "bad"}]});
+        let rows = import_rows(&sent, &body);
+        assert_eq!(rows[0]["success"], true);
+        assert_eq!(rows[0]["id"], "1");
+        assert_eq!(rows[1]["success"], false);
+        assert_eq!(rows[1]["failureReason"], "bad");
+        let rows = import_rows(&sent, &json!({}));
+        assert!(rows.iter().all(|r| r["success"] == false));
+    }
+
+    #[test]
+    fn resubmission_keeps_what_was_not_given() {
+        let current = json!({"id": "7", "indicatorValue": "evil.example.com", "indicatorType": "DomainName", "action": "Audit",
+                             "title": "old", "description": "d", "severity": "Low", "generateAlert": true, "createdBy": "x"});
+        let mut p = Params::new();
+        p.insert("indicatorAction", json!("Block"));
+        p.insert("title", json!("new"));
+        let body = Value::Object(resubmission(&current, &p));
+        assert_eq!(
+            body,
+            json!({"indicatorValue": "evil.example.com", "indicatorType": "DomainName", "action": "Block", "title": "new",
+                   "description": "d", "severity": "Low", "generateAlert": true})
+        );
+    }
+
+    #[test]
+    fn all_failed_is_the_first_error_and_some_failed_is_partial() {
+        let rows = vec![json!({"success": false}), json!({"success": true})];
+        let c = finish(rows, vec![], Some(EngineError::UpstreamTimeout)).unwrap();
+        assert_eq!((c.failed_targets, c.data["succeeded"].as_u64()), (1, Some(1)));
+        assert!(finish(vec![json!({"success": false})], vec![], Some(EngineError::UpstreamTimeout)).is_err());
+    }
+}

@@ -23,17 +23,23 @@ const VERIFY_BATCH: i64 = 1_000;
 /// transaction, so two writers (even in two processes) can never chain onto the same tail.
 pub(crate) async fn append_audit(pool: &SqlitePool, e: &NewAuditEvent) -> Result<AuditRecord, StoreError> {
     let mut tx = begin_write(pool).await?;
-    let head = read_head(&mut tx)
+    let record = append_audit_in(&mut tx, e).await?;
+    tx.commit().await?;
+    Ok(record)
+}
+
+/// The append inside a write transaction the caller holds (and commits).
+pub(crate) async fn append_audit_in(tx: &mut SqliteConnection, e: &NewAuditEvent) -> Result<AuditRecord, StoreError> {
+    let head = read_head(tx)
         .await?
         .ok_or_else(|| StoreError::Corrupt("audit_head row missing; run `riposte audit verify`".into()))?;
     let row = ChainRow::seal(e, head.seq + 1, codec::now(), &head.hash)?;
-    insert_row(&mut tx, &row).await?;
+    insert_row(tx, &row).await?;
     sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
         .bind(row.seq)
         .bind(&row.hash)
         .execute(&mut *tx)
         .await?;
-    tx.commit().await?;
     row.into_record()
 }
 

@@ -18,6 +18,12 @@ macro_rules! op_cols {
 }
 
 pub(crate) async fn insert_operation(pool: &SqlitePool, op: NewOperation) -> Result<Operation, StoreError> {
+    let mut conn = pool.acquire().await?;
+    insert_operation_in(&mut conn, op).await
+}
+
+/// The insert on a connection the caller holds, so it can share a transaction with an audit append.
+pub(crate) async fn insert_operation_in(conn: &mut SqliteConnection, op: NewOperation) -> Result<Operation, StoreError> {
     let now = codec::now();
     let stamp = codec::format_ts(now)?;
     sqlx::query(concat!(
@@ -34,7 +40,7 @@ pub(crate) async fn insert_operation(pool: &SqlitePool, op: NewOperation) -> Res
     .bind(&op.idempotency_key)
     .bind(&op.status)
     .bind(stamp)
-    .execute(pool)
+    .execute(conn)
     .await
     .map_err(|e| insert_conflict(e, &op))?;
     Ok(Operation {
@@ -105,7 +111,14 @@ pub(crate) async fn update_operation(
     u: OperationUpdate,
 ) -> Result<Operation, StoreError> {
     let mut tx = begin_write(pool).await?;
-    let mut op = fetch_operation(&mut tx, id)
+    let op = update_operation_in(&mut tx, id, u).await?;
+    tx.commit().await?;
+    Ok(op)
+}
+
+/// The update on a connection (inside a write transaction) the caller holds.
+pub(crate) async fn update_operation_in(conn: &mut SqliteConnection, id: Uuid, u: OperationUpdate) -> Result<Operation, StoreError> {
+    let mut op = fetch_operation(conn, id)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("operation {id}")))?;
     apply_update(&mut op, u);
@@ -120,9 +133,8 @@ pub(crate) async fn update_operation(
     .bind(codec::string_list_json(&op.upstream_request_ids))
     .bind(op.tracking.as_ref().map(codec::canonical_json))
     .bind(codec::format_ts(op.updated_at)?)
-    .execute(&mut *tx)
+    .execute(conn)
     .await?;
-    tx.commit().await?;
     Ok(op)
 }
 

@@ -35,7 +35,9 @@ enum Command {
     /// Inspect the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// KQL: run queries over local files, check conformance.
+    /// Hunt: one KQL query over many tenants, through a running gateway.
+    Hunt(riposte::hunt_cli::HuntArgs),
+    /// KQL: run queries over local files, check conformance, benchmark.
     #[command(subcommand)]
     Kql(KqlCommand),
     /// Benchmark gateway throughput and added latency against the sandbox.
@@ -149,6 +151,8 @@ enum KqlCommand {
         #[arg(long)]
         failures: bool,
     },
+    /// Benchmark the hunting engine on generated rows (optionally against DuckDB).
+    Bench(riposte::hunt_cli::KqlBenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -176,6 +180,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Keys(k) => keys(k).await,
         Command::Audit(AuditCommand::Verify { data }) => audit_verify(data).await,
+        Command::Hunt(h) => riposte::hunt_cli::hunt(h).await,
         Command::Kql(k) => kql(k),
         Command::Bench(b) => riposte::bench::run(b).await,
     }
@@ -347,5 +352,6 @@ fn kql(k: KqlCommand) -> anyhow::Result<()> {
             print!("{report}");
             Ok(())
         }
+        KqlCommand::Bench(b) => riposte::hunt_cli::kql_bench(b),
     }
 }

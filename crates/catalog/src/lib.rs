@@ -137,11 +137,23 @@ pub struct Call {
     /// param adds `field eq 'value'` to `$filter`, joined with `and` to any caller filter; this is
     /// how the seed's `machineId` on a list becomes a real filter.
     pub filter_eq: &'static [(&'static str, &'static str)],
+    /// Which documented rate limit the call draws from, beyond its API family's default
+    /// (advanced hunting has its own 45/min per tenant).
+    pub budget: Budget,
+}
+
+/// A documented per-endpoint rate limit a [`Call`] draws from; the engine maps it to the
+/// upstream budget group. `Default` is the API family's general limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Budget {
+    Default,
+    /// Advanced hunting (MDE `advancedqueries/run`, Graph `runHuntingQuery`): 45/min per tenant.
+    Hunting,
 }
 
 impl Call {
     pub const fn new(api: Api, method: Method, path: &'static str) -> Call {
-        Call { api, method, path, query: &[], body: &[], each: None, paged: false, filter_eq: &[] }
+        Call { api, method, path, query: &[], body: &[], each: None, paged: false, filter_eq: &[], budget: Budget::Default }
     }
     pub const fn body(mut self, body: &'static [(&'static str, BodyValue)]) -> Call {
         self.body = body;
@@ -163,6 +175,10 @@ impl Call {
         self.filter_eq = clauses;
         self
     }
+    pub const fn budget(mut self, budget: Budget) -> Call {
+        self.budget = budget;
+        self
+    }
 }
 
 /// What the engine does to carry out an action.
@@ -180,7 +196,21 @@ pub enum Plan {
 /// The engine's named multi-step procedures. Each variant has its own module under
 /// `engine/src/procedures/`; the catalog only names it and declares its parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Procedure {}
+pub enum Procedure {
+    // Saved hunting queries, kept in Riposte (engine/src/procedures/hunting.rs).
+    /// Save a hunting query under a name; saving an existing name adds a version.
+    SaveQuery,
+    /// Saved queries (built-ins included), latest version of each.
+    ListSavedQueries,
+    /// One saved query with every version.
+    GetSavedQuery,
+    /// Run a saved query (latest or a given version) against the tenant.
+    RunSavedQuery,
+    /// Delete a saved query (its versions and run history are kept).
+    DeleteSavedQuery,
+    /// Hunting runs: who, when, tenants, row counts, status, duration.
+    GetQueryHistory,
+}
 
 /// One action, declared once.
 #[derive(Debug, Clone, Copy)]

@@ -225,6 +225,12 @@ mod tests {
             (Product::EntraId, "RevokeSessions", "RevokeSessions"),
             (Product::EntraId, "RevokeUserSessions", "RevokeSessions"),
             (Product::EntraId, "GetUserById", "GetUserById"),
+            (Product::Mde, "RunQuery", "RunAdvancedHuntingQuery"),
+            (Product::Mde, "RunAdvancedQuery", "RunAdvancedHuntingQuery"),
+            (Product::Mde, "AdvancedHunt*", "RunAdvancedHuntingQuery"),
+            (Product::Mde, "AdvancedHuntingRunQuery", "RunAdvancedHuntingQuery"),
+            (Product::Mde, "SaveQuery", "SaveQuery"),
+            (Product::Mde, "GetQueryHistory", "GetQueryHistory"),
         ];
         for (product, seed, canonical) in cases {
             let got = cat().resolve(Some(product), seed).unwrap_or_else(|e| panic!("{seed}: {e}"));

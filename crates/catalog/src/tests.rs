@@ -102,7 +102,8 @@ fn machine_actions_post_to_mde_and_reads_are_gets() {
             assert_eq!((call.api, call.method), (Api::Mde, Method::Post), "{}", spec.name);
             assert_eq!(call.each, Some("deviceIds"), "{}", spec.name);
         }
-        if spec.risk == Risk::Read {
+        // Hunting is the one read that POSTs: the query travels in the body.
+        if spec.risk == Risk::Read && call.budget != Budget::Hunting {
             assert_eq!(call.method, Method::Get, "{}", spec.name);
         }
         if call.paged {
@@ -117,7 +118,7 @@ fn machine_actions_post_to_mde_and_reads_are_gets() {
 #[test]
 fn mde_device_actions_always_send_a_comment() {
     for (spec, call) in calls() {
-        if call.api == Api::Mde && call.method == Method::Post {
+        if call.api == Api::Mde && call.method == Method::Post && spec.risk != Risk::Read {
             assert!(call.body.iter().any(|(k, _)| *k == "Comment"), "{}: MDE requires Comment", spec.name);
             let comment = declared(spec, "comment").expect("comment param");
             assert!(comment.default.is_some(), "{}: comment needs a default", spec.name);
@@ -191,6 +192,23 @@ fn the_issue_scope_is_declared() {
     for n in entra {
         assert!(cat.get(Product::EntraId, n).is_some(), "{n}");
     }
-    assert_eq!(cat.actions(Some(Product::Mde)).count(), mde.len());
+    let hunting = ["RunAdvancedHuntingQuery", "RunHuntingQuery", "SaveQuery", "GetQueryHistory"];
+    for n in hunting {
+        assert!(cat.get(Product::Mde, n).is_some(), "{n}");
+    }
     assert_eq!(cat.actions(Some(Product::EntraId)).count(), entra.len());
+}
+
+#[test]
+fn hunting_calls_use_the_hunting_budget() {
+    let hunting: Vec<_> = calls().filter(|(_, c)| c.path.contains("advancedqueries") || c.path.contains("runHuntingQuery")).collect();
+    assert_eq!(hunting.len(), 2);
+    for (spec, call) in hunting {
+        assert_eq!(call.budget, Budget::Hunting, "{}", spec.name);
+        assert_eq!(spec.risk, Risk::Read, "{}", spec.name);
+        assert_eq!(call.body.iter().find(|(k, _)| *k == "Query").map(|(_, v)| matches!(v, BodyValue::Param("query"))), Some(true));
+    }
+    for (spec, call) in calls().filter(|(s, _)| !s.name.contains("Hunting")) {
+        assert_eq!(call.budget, Budget::Default, "{}", spec.name);
+    }
 }

@@ -11,6 +11,7 @@
 //! 8. for machine actions, hand the action ids to the tracker, which polls them to a terminal state.
 
 mod error;
+mod hunt;
 mod plan;
 mod principal;
 mod procedures;
@@ -19,6 +20,8 @@ mod tenants;
 mod track;
 
 pub use error::EngineError;
+pub use hunt::{parse_tenants, Column, HuntOutcome, TenantChoice, TenantStatus, MAX_MERGED_ROWS};
+pub use procedures::{builtins as builtin_queries, HistoryFilter, SavedQueryView};
 pub use principal::{Principal, Role};
 pub use tenants::TenantDirectory;
 pub use track::TrackerConfig;
@@ -193,7 +196,7 @@ impl Engine {
         let op = self.record_attempt(&req, spec, &params).await?;
         let result = match spec.plan {
             catalog::Plan::Procedure(procedure) => {
-                let ctx = procedures::Ctx { engine: self, tenant: &req.tenant, creds, spec, operation: op.id };
+                let ctx = procedures::Ctx { engine: self, tenant: &req.tenant, principal: &req.principal, creds, spec, operation: op.id };
                 procedures::run(&ctx, procedure, &params).await
             }
             _ => plan::carry_out(&self.inner.upstream, creds, spec, &params).await,

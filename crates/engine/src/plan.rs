@@ -215,8 +215,16 @@ pub fn request(call: &Call, params: &Params, each: Option<(&str, &str)>) -> Resu
         path: fill_path(call.path, params, each)?,
         query: query(call, params),
         body: body(call, params)?,
-        group: BudgetGroup::Default,
+        group: budget_group(call.budget),
     })
+}
+
+/// The upstream budget group a catalog call declared.
+pub fn budget_group(budget: catalog::Budget) -> BudgetGroup {
+    match budget {
+        catalog::Budget::Default => BudgetGroup::Default,
+        catalog::Budget::Hunting => BudgetGroup::Hunting,
+    }
 }
 
 /// Query parameters from params, with `filter_eq` clauses folded into `$filter`.

@@ -7,6 +7,7 @@
 pub mod auth;
 mod console;
 pub mod error;
+mod hunt;
 mod input;
 mod native;
 pub mod openapi;
@@ -67,6 +68,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/audit", get(native::audit))
         .route("/v1/operations/{id}", get(native::operation))
         .route("/v1/tenants/{tenant}/actions/{product}/{action}", post(native::run_action))
+        .route("/v1/hunt", post(hunt::hunt))
+        .route("/v1/hunt/history", get(hunt::history))
+        .route("/v1/queries", get(hunt::list).post(hunt::save))
+        .route("/v1/queries/{name}", get(hunt::get).delete(hunt::delete))
+        .route("/v1/queries/{name}/run", post(hunt::run_saved))
         .route("/api/{route}", any(seed::handle))
         .route("/", get(console::page))
         .fallback(not_found)

@@ -32,6 +32,7 @@ pub fn document() -> Value {
         ],
         "responses": { "200": { "description": "Records" }, "400": error_response("Bad filter") }
     }}));
+    hunting_paths(&mut paths);
     for (p, summary) in [("/healthz", "Liveness"), ("/readyz", "Readiness: store and token endpoints"), ("/metrics", "Prometheus metrics")] {
         paths.insert(p.into(), json!({ "get": { "summary": summary, "security": [], "responses": { "200": { "description": "OK" } } } }));
     }
@@ -55,6 +56,60 @@ pub fn document() -> Value {
         },
         "paths": paths,
     })
+}
+
+/// Cross-tenant hunting, saved queries and the run history (`hunt.rs`).
+fn hunting_paths(paths: &mut Map<String, Value>) {
+    let tenants = json!({ "oneOf": [
+        { "type": "array", "items": { "type": "string" }, "description": "tenant ids" },
+        { "type": "string", "description": "\"all\" (every tenant the key may use) or comma-separated ids" }] });
+    let hunt_body = json!({ "type": "object", "properties": {
+        "query": { "type": "string", "description": "KQL; or name a saved query with saved" },
+        "saved": { "type": "string", "description": "saved query name, instead of query" },
+        "version": { "type": "integer", "minimum": 1, "description": "saved query version (default latest)" },
+        "tenants": tenants,
+        "timespan": { "type": "string", "description": "ISO 8601 duration or interval; runs through Graph runHuntingQuery" } } });
+    let hunt_responses = json!({
+        "200": { "description": "Merged rows (leading TenantId), schema, per-tenant status (succeeded/throttled/failed), partial" },
+        "400": error_response("Invalid query, tenants or timespan (the field is named), or Microsoft rejected the query"),
+        "401": error_response("Missing or wrong key"),
+        "403": error_response("A named tenant is outside the key's scope"),
+    });
+    paths.insert("/v1/hunt".into(), json!({ "post": {
+        "operationId": "hunt", "summary": "Run one KQL query over many tenants", "tags": ["Hunting"],
+        "requestBody": { "required": true, "content": { "application/json": { "schema": hunt_body } } },
+        "responses": hunt_responses,
+    }}));
+    paths.insert("/v1/hunt/history".into(), json!({ "get": {
+        "operationId": "huntHistory", "summary": "Hunting runs: who, when, query, tenants, row counts, status, duration", "tags": ["Hunting"],
+        "parameters": [
+            { "name": "query", "in": "query", "schema": { "type": "string" }, "description": "saved query name" },
+            { "name": "tenant", "in": "query", "schema": { "type": "string" } },
+            { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000 } }
+        ],
+        "responses": { "200": { "description": "Runs, newest first" }, "400": error_response("Bad filter"), "403": error_response("Tenant outside the key's scope") }
+    }}));
+    let name = json!({ "name": "name", "in": "path", "required": true, "schema": { "type": "string" } });
+    paths.insert("/v1/queries".into(), json!({
+        "get": { "operationId": "listSavedQueries", "summary": "Saved hunting queries (built-ins included)", "tags": ["Hunting"],
+                 "responses": { "200": { "description": "Latest version of each" } } },
+        "post": { "operationId": "saveQuery", "summary": "Save a hunting query; an existing name gets a new version", "tags": ["Hunting"],
+                  "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["name", "query"],
+                      "properties": { "name": { "type": "string", "maxLength": 128 }, "query": { "type": "string" }, "description": { "type": "string" } } } } } },
+                  "responses": { "201": { "description": "The query with every version" }, "400": error_response("Invalid name or query, or a built-in name") } }
+    }));
+    paths.insert("/v1/queries/{name}".into(), json!({
+        "get": { "operationId": "getSavedQuery", "summary": "A saved query with every version", "tags": ["Hunting"], "parameters": [name],
+                 "responses": { "200": { "description": "The query" }, "404": error_response("No such query") } },
+        "delete": { "operationId": "deleteSavedQuery", "summary": "Delete a saved query (versions and history are kept)", "tags": ["Hunting"], "parameters": [name],
+                    "responses": { "204": { "description": "Deleted" }, "403": error_response("Role too low"), "404": error_response("No such query") } }
+    }));
+    paths.insert("/v1/queries/{name}/run".into(), json!({ "post": {
+        "operationId": "runSavedQuery", "summary": "Run a saved query over many tenants", "tags": ["Hunting"], "parameters": [name],
+        "requestBody": { "content": { "application/json": { "schema": { "type": "object", "properties": {
+            "tenants": tenants, "version": { "type": "integer", "minimum": 1 }, "timespan": { "type": "string" } } } } } },
+        "responses": hunt_responses,
+    }}));
 }
 
 fn error_response(description: &str) -> Value {

@@ -21,6 +21,7 @@ mod chain;
 mod codec;
 mod error;
 mod model;
+mod queries;
 mod sqlite;
 
 #[cfg(test)]
@@ -37,6 +38,7 @@ pub use model::{
     ApiKey, AuditFilter, AuditRecord, NewAuditEvent, NewKey, NewOperation, Operation, OperationFilter,
     OperationUpdate, VerifyReport,
 };
+pub use queries::{NewSavedQuery, QueryRun, QueryRunFilter, QueryRunTenant, SavedQuery, SavedQueryVersion};
 
 /// Handle to the database. Cheap to clone: clones share the pool and the audit writer lock.
 #[derive(Clone, Debug)]
@@ -172,6 +174,51 @@ impl Store {
     pub async fn list_operations(&self, f: OperationFilter) -> Result<Vec<Operation>, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => sqlite::list_operations(p, f).await,
+        }
+    }
+
+    // ---- hunting: saved queries and run history ------------------------------------------
+
+    /// Saves a hunting query; an existing name (case-insensitive) gets a new version, and a
+    /// deleted one is revived with its numbering continued.
+    pub async fn save_query(&self, q: NewSavedQuery) -> Result<SavedQuery, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::save_query(p, q).await,
+        }
+    }
+
+    /// A saved query (not deleted) with every version.
+    pub async fn saved_query(&self, name: &str) -> Result<Option<SavedQuery>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::saved_query(p, name).await,
+        }
+    }
+
+    /// Every saved query that is not deleted, by name.
+    pub async fn list_saved_queries(&self) -> Result<Vec<SavedQuery>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::list_saved_queries(p).await,
+        }
+    }
+
+    /// Marks a saved query deleted (versions and history stay); `false` if there was none.
+    pub async fn delete_saved_query(&self, name: &str) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::delete_saved_query(p, name).await,
+        }
+    }
+
+    /// Records a finished hunt with each tenant's part. Never the result rows.
+    pub async fn record_query_run(&self, run: &QueryRun) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::record_query_run(p, run).await,
+        }
+    }
+
+    /// Hunts matching the filter, newest first.
+    pub async fn query_runs(&self, f: QueryRunFilter) -> Result<Vec<QueryRun>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::query_runs(p, f).await,
         }
     }
 

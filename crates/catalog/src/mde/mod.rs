@@ -17,10 +17,11 @@
 use crate::*;
 
 mod devices;
+mod hunting;
 
 /// Every MDE action, area by area.
 pub fn actions() -> impl Iterator<Item = &'static ActionSpec> {
-    devices::ACTIONS.iter()
+    devices::ACTIONS.iter().chain(hunting::ACTIONS.iter())
 }
 
 // --- Shared parameters ------------------------------------------------------------------------

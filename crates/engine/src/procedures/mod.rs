@@ -5,8 +5,12 @@
 //! plain plans use: `upstream` for every cloud call, the store for anything Riposte keeps. The
 //! engine records the attempt before [`run`] and the outcome after it, exactly as for a `Call`.
 
+mod hunting;
+
+pub use hunting::{builtins, HistoryFilter, SavedQueryView};
+
 use crate::plan::Carried;
-use crate::{Engine, EngineError};
+use crate::{Engine, EngineError, Principal};
 use catalog::{ActionSpec, Params, Procedure};
 use upstream::TenantCredentials;
 use uuid::Uuid;
@@ -16,6 +20,8 @@ use uuid::Uuid;
 pub struct Ctx<'a> {
     pub engine: &'a Engine,
     pub tenant: &'a str,
+    /// Who asked (authors of saved queries, the scope of the query history).
+    pub principal: &'a Principal,
     pub creds: &'a TenantCredentials,
     pub spec: &'static ActionSpec,
     pub operation: Uuid,
@@ -23,6 +29,12 @@ pub struct Ctx<'a> {
 
 /// Run one procedure to its outcome.
 pub async fn run(ctx: &Ctx<'_>, procedure: Procedure, params: &Params) -> Result<Carried, EngineError> {
-    let _ = (ctx, params);
-    match procedure {}
+    match procedure {
+        Procedure::SaveQuery
+        | Procedure::ListSavedQueries
+        | Procedure::GetSavedQuery
+        | Procedure::RunSavedQuery
+        | Procedure::DeleteSavedQuery
+        | Procedure::GetQueryHistory => hunting::run(ctx, procedure, params).await,
+    }
 }

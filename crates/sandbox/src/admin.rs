@@ -333,6 +333,7 @@ async fn tenant_state(State(state): State<AppState>, Path(tenant): Path<String>)
             "alerts": t.alerts.iter().map(|a| a.mde_json(true)).collect::<Vec<_>>(),
             "incidents": t.incidents.iter().map(|i| mde::alerts::incident_state_json(i, &t.alerts)).collect::<Vec<_>>(),
             "indicators": t.indicators.iter().map(mde::indicators::Indicator::to_json).collect::<Vec<_>>(),
+            "detectionRules": t.detection_rules.items,
         }),
     )
 }

@@ -105,6 +105,8 @@ pub struct Tenant {
     pub incidents: Vec<crate::mde::alerts::Incident>,
     /// Custom indicators (`mde/indicators.rs`); empty at start.
     pub indicators: crate::mde::indicators::Indicators,
+    /// Custom detection rules (Graph beta, `graph/detection_rules.rs`); empty at start.
+    pub detection_rules: crate::graph::detection_rules::Rules,
 }
 
 impl Tenant {
@@ -184,6 +186,7 @@ impl Tenant {
             alerts,
             incidents,
             indicators: Default::default(),
+            detection_rules: Default::default(),
         }
     }
 }

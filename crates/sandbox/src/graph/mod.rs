@@ -20,10 +20,13 @@ use crate::query::{Params, project};
 use crate::state::AppState;
 use crate::world::User;
 
+pub mod detection_rules;
 pub mod security;
 
 pub fn routes() -> Router<AppState> {
-    let mut r = Router::new().merge(security::routes());
+    let mut r = Router::new()
+        .merge(security::routes())
+        .merge(detection_rules::routes());
     for v in ["v1.0", "beta"] {
         r = r
             .route(&format!("/{v}/users"), get(list_users))

@@ -266,6 +266,9 @@ impl Determination {
 }
 
 /// Which engine raised the alert. Three spellings: MDE API, Graph, and the hunting tables.
+// Some variants and the `hunting` spellings exist for other readers of the model (custom
+// detection alerts, the hunting tables) before every one of them is wired in.
+#[allow(dead_code)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DetectionSource {
     Edr,
@@ -300,6 +303,7 @@ impl DetectionSource {
     }
 
     /// The `DetectionSource` column of AlertInfo / AlertEvidence.
+    #[allow(dead_code)]
     pub fn hunting(self) -> &'static str {
         match self {
             DetectionSource::Edr => "EDR",
@@ -334,6 +338,7 @@ impl EvidenceKind {
     }
 
     /// The `EntityType` column of AlertEvidence.
+    #[allow(dead_code)]
     pub fn hunting(self) -> &'static str {
         match self {
             EvidenceKind::File => "File",

@@ -19,13 +19,12 @@ use crate::state::AppState;
 use crate::world::{Machine, Tenant};
 
 /// A product in the catalog: id (`vendor-_-product` as Microsoft spells it), display name,
-/// vendor, the platforms it runs on, the vulnerable and fixed versions, and its CVEs.
+/// vendor, the platforms it runs on, the fixed version, and its CVEs.
 struct Product {
     id: &'static str,
     name: &'static str,
     vendor: &'static str,
     platforms: &'static [&'static str],
-    vulnerable: &'static str,
     fixed: &'static str,
     cves: &'static [&'static str],
     /// The OS itself is always installed; applications are picked per machine.
@@ -35,18 +34,18 @@ struct Product {
 const WIN: &[&str] = &["Windows10", "Windows11", "WindowsServer2019"];
 
 const PRODUCTS: &[Product] = &[
-    Product { id: "microsoft-_-windows_10", name: "windows_10", vendor: "microsoft", platforms: &["Windows10"], vulnerable: "10.0.19045.4529", fixed: "10.0.19045.4780", cves: &["CVE-2024-38063"], is_os: true },
-    Product { id: "microsoft-_-windows_11", name: "windows_11", vendor: "microsoft", platforms: &["Windows11"], vulnerable: "10.0.22631.3737", fixed: "10.0.22631.4037", cves: &["CVE-2024-38063"], is_os: true },
-    Product { id: "microsoft-_-windows_server_2019", name: "windows_server_2019", vendor: "microsoft", platforms: &["WindowsServer2019"], vulnerable: "10.0.17763.5936", fixed: "10.0.17763.6189", cves: &["CVE-2024-38063"], is_os: true },
-    Product { id: "canonical-_-ubuntu_linux", name: "ubuntu_linux", vendor: "canonical", platforms: &["Linux"], vulnerable: "22.4", fixed: "22.4", cves: &[], is_os: true },
-    Product { id: "apple-_-macos", name: "macos", vendor: "apple", platforms: &["macOS"], vulnerable: "14.5", fixed: "14.7.1", cves: &["CVE-2024-44308"], is_os: true },
-    Product { id: "google-_-chrome", name: "chrome", vendor: "google", platforms: &["Windows10", "Windows11", "macOS"], vulnerable: "116.0.5845.96", fixed: "116.0.5845.187", cves: &["CVE-2023-4863"], is_os: false },
-    Product { id: "microsoft-_-edge_chromium-based", name: "edge_chromium-based", vendor: "microsoft", platforms: WIN, vulnerable: "116.0.1938.69", fixed: "116.0.1938.76", cves: &["CVE-2023-4863"], is_os: false },
-    Product { id: "7-zip-_-7-zip", name: "7-zip", vendor: "7-zip", platforms: WIN, vulnerable: "23.01", fixed: "24.07", cves: &["CVE-2024-11477"], is_os: false },
-    Product { id: "oracle-_-jre", name: "jre", vendor: "oracle", platforms: &["Windows10", "Windows11", "WindowsServer2019", "Linux"], vulnerable: "8.0.411", fixed: "8.0.421", cves: &["CVE-2024-21147"], is_os: false },
-    Product { id: "openbsd-_-openssh", name: "openssh", vendor: "openbsd", platforms: &["Linux", "macOS"], vulnerable: "8.9p1", fixed: "9.8p1", cves: &["CVE-2024-6387"], is_os: false },
-    Product { id: "openssl-_-openssl", name: "openssl", vendor: "openssl", platforms: &["Linux"], vulnerable: "3.0.2", fixed: "3.0.7", cves: &["CVE-2022-3602"], is_os: false },
-    Product { id: "mozilla-_-firefox", name: "firefox", vendor: "mozilla", platforms: &["Windows10", "Windows11", "macOS"], vulnerable: "130.0", fixed: "131.0.2", cves: &["CVE-2024-9680"], is_os: false },
+    Product { id: "microsoft-_-windows_10", name: "windows_10", vendor: "microsoft", platforms: &["Windows10"], fixed: "10.0.19045.4780", cves: &["CVE-2024-38063"], is_os: true },
+    Product { id: "microsoft-_-windows_11", name: "windows_11", vendor: "microsoft", platforms: &["Windows11"], fixed: "10.0.22631.4037", cves: &["CVE-2024-38063"], is_os: true },
+    Product { id: "microsoft-_-windows_server_2019", name: "windows_server_2019", vendor: "microsoft", platforms: &["WindowsServer2019"], fixed: "10.0.17763.6189", cves: &["CVE-2024-38063"], is_os: true },
+    Product { id: "canonical-_-ubuntu_linux", name: "ubuntu_linux", vendor: "canonical", platforms: &["Linux"], fixed: "22.4", cves: &[], is_os: true },
+    Product { id: "apple-_-macos", name: "macos", vendor: "apple", platforms: &["macOS"], fixed: "14.7.1", cves: &["CVE-2024-44308"], is_os: true },
+    Product { id: "google-_-chrome", name: "chrome", vendor: "google", platforms: &["Windows10", "Windows11", "macOS"], fixed: "116.0.5845.187", cves: &["CVE-2023-4863"], is_os: false },
+    Product { id: "microsoft-_-edge_chromium-based", name: "edge_chromium-based", vendor: "microsoft", platforms: WIN, fixed: "116.0.1938.76", cves: &["CVE-2023-4863"], is_os: false },
+    Product { id: "7-zip-_-7-zip", name: "7-zip", vendor: "7-zip", platforms: WIN, fixed: "24.07", cves: &["CVE-2024-11477"], is_os: false },
+    Product { id: "oracle-_-jre", name: "jre", vendor: "oracle", platforms: &["Windows10", "Windows11", "WindowsServer2019", "Linux"], fixed: "8.0.421", cves: &["CVE-2024-21147"], is_os: false },
+    Product { id: "openbsd-_-openssh", name: "openssh", vendor: "openbsd", platforms: &["Linux", "macOS"], fixed: "9.8p1", cves: &["CVE-2024-6387"], is_os: false },
+    Product { id: "openssl-_-openssl", name: "openssl", vendor: "openssl", platforms: &["Linux"], fixed: "3.0.7", cves: &["CVE-2022-3602"], is_os: false },
+    Product { id: "mozilla-_-firefox", name: "firefox", vendor: "mozilla", platforms: &["Windows10", "Windows11", "macOS"], fixed: "131.0.2", cves: &["CVE-2024-9680"], is_os: false },
 ];
 
 /// (id, name, description, severity, cvssV3, published, public exploit, exploit verified, in kit)

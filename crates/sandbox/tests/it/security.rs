@@ -227,3 +227,60 @@ async fn security_throttles_at_150_per_minute_and_checks_roles() {
     let r = e.patch(&g1, &format!("/v1.0/security/alerts_v2/{id}"), json!({"status": "resolved"})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+fn rule_body() -> Value {
+    json!({
+        "displayName": "Encoded PowerShell",
+        "queryCondition": {"queryText": "DeviceProcessEvents | where ProcessCommandLine has '-Enc'"},
+        "schedule": {"period": "1H"},
+        "detectionAction": {
+            "alertTemplate": {"title": "Encoded PowerShell", "severity": "medium", "category": "Execution",
+                "impactedAssets": [{"@odata.type": "#microsoft.graph.security.impactedDeviceAsset", "identifier": "deviceId"}]},
+            "responseActions": [{"@odata.type": "#microsoft.graph.security.isolateDeviceResponseAction", "isolationType": "full", "identifier": "deviceId"}]
+        }
+    })
+}
+
+#[tokio::test]
+async fn detection_rules_crud_with_validation() {
+    let e = env().await;
+    let g = e.token(0, GRAPH).await;
+    let base = "/beta/security/rules/detectionRules";
+    let r = e.post(&g, base, rule_body()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    assert_eq!(r.body["isEnabled"], true, "documented default");
+    assert_eq!(r.body["schedule"]["period"], "1H");
+    assert!(r.body["schedule"]["nextRunDateTime"].is_string());
+    assert!(r.body["detectionAction"]["organizationalScope"].is_null());
+    let s = e.state(0).await;
+    assert_eq!(s["detectionRules"][0]["id"], id.as_str());
+    let r = e.patch(&g, &format!("{base}/{id}"), json!({"isEnabled": false, "schedule": {"period": "24H"}})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["isEnabled"], false);
+    assert_eq!(r.body["displayName"], "Encoded PowerShell");
+    let list = e.get(&g, base).await;
+    assert_eq!(list.body["value"][0]["schedule"]["period"], "24H");
+    for (mutate, what) in [
+        (json!({"schedule": {"period": "2H"}}), "period"),
+        (json!({"queryCondition": {"queryText": ""}}), "queryText"),
+        (json!({"displayName": null}), "displayName"),
+        (json!({"detectionAction": {"alertTemplate": {"title": "x", "severity": "severe", "category": "Execution"}}}), "severity"),
+        (json!({"detectionAction": {"alertTemplate": {"severity": "low", "category": "Execution"}}}), "title"),
+    ] {
+        let mut body = rule_body();
+        for (k, v) in mutate.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let r = e.post(&g, base, body).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{what}: {:?}", r.body);
+        assert!(r.body["error"]["message"].as_str().unwrap().contains(what), "{what}");
+    }
+    let mut no_schedule = rule_body();
+    no_schedule.as_object_mut().unwrap().remove("schedule");
+    assert_eq!(e.post(&g, base, no_schedule).await.status, StatusCode::BAD_REQUEST);
+    let del = e.http.delete(e.url(&format!("{base}/{id}"))).bearer_auth(&g).send().await.unwrap();
+    assert_eq!(del.status(), StatusCode::NO_CONTENT);
+    assert_eq!(e.get(&g, &format!("{base}/{id}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(e.state(0).await["detectionRules"], json!([]));
+}

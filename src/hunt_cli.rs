@@ -81,17 +81,21 @@ pub async fn hunt(args: HuntArgs) -> anyhow::Result<()> {
         bail!("{}", describe_error(status.as_u16(), &answer));
     }
     match args.format.as_str() {
-        "json" => println!("{}", serde_json::to_string_pretty(&answer)?),
+        "json" => emit(&format!("{}\n", serde_json::to_string_pretty(&answer)?)),
         "csv" => {
-            print!("{}", render_csv(&answer));
+            emit(&render_csv(&answer));
             eprint!("{}", render_status(&answer));
         }
-        _ => {
-            print!("{}", render_table(&answer));
-            print!("{}", render_status(&answer));
-        }
+        _ => emit(&format!("{}{}", render_table(&answer), render_status(&answer))),
     }
     Ok(())
+}
+
+/// Writes to stdout; a closed pipe (`riposte hunt ... | head`) ends the output quietly.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 /// The `POST /v1/hunt` body the flags describe.
@@ -134,11 +138,11 @@ fn describe_tenants(tenants: &str) -> String {
 /// `400 InvalidParameter: query: is required (hint: ...)`.
 fn describe_error(status: u16, body: &Value) -> String {
     let e = &body["error"];
-    let mut line = format!(
-        "{status} {}: {}",
-        e["code"].as_str().unwrap_or("Error"),
-        e["message"].as_str().unwrap_or("the gateway gave no details")
-    );
+    let code = e["code"].as_str().unwrap_or("Error");
+    let message = e["message"].as_str().unwrap_or("the gateway gave no details");
+    // Upstream rejections carry Microsoft's code in the message already.
+    let message = message.strip_prefix(&format!("{code}: ")).unwrap_or(message);
+    let mut line = format!("{status} {code}: {message}");
     if let Some(field) = e["field"].as_str() {
         line.push_str(&format!(" (field: {field})"));
     }
@@ -324,6 +328,13 @@ mod tests {
         let s = render_status(&answer());
         assert!(s.contains("t3") && s.contains("throttled") && s.contains("retry after 600s"), "{s}");
         assert!(s.contains("2 rows from 2 tenant(s); PARTIAL"), "{s}");
+    }
+
+    #[test]
+    fn errors_read_as_one_line_with_the_field_and_hint() {
+        let body = json!({"error": {"code": "BadRequest", "message": "BadRequest: Syntax error at 1:5", "field": "query", "hint": "fix it"}});
+        assert_eq!(describe_error(400, &body), "400 BadRequest: Syntax error at 1:5 (field: query)\nhint: fix it");
+        assert_eq!(describe_error(502, &Value::Null), "502 Error: the gateway gave no details");
     }
 
     #[test]

@@ -655,6 +655,27 @@ mod tests {
         }
     }
 
+    /// Both hunting actions draw from the hunting budget (45/min per tenant), not MDE's 100/min,
+    /// and send the body keys Microsoft documents.
+    #[test]
+    fn hunting_requests_use_the_hunting_budget_and_microsofts_body() {
+        let catalog = catalog::Catalog::global();
+        let mut params = Params::new();
+        params.insert("query", json!("DeviceInfo | take 1"));
+        for (name, path) in [(MDE_ACTION, "/api/advancedqueries/run"), (GRAPH_ACTION, "/v1.0/security/runHuntingQuery")] {
+            let spec = catalog.get(Product::Mde, name).unwrap();
+            let Plan::Call(call) = spec.plan else { panic!("{name} is a call") };
+            let req = plan::request(&call, &params, None).unwrap();
+            assert_eq!(req.group, upstream::BudgetGroup::Hunting, "{name}");
+            assert_eq!((req.method.as_str(), req.path.as_str()), ("POST", path));
+            assert_eq!(req.body, Some(json!({ "Query": "DeviceInfo | take 1" })), "{name}: Timespan only when given");
+        }
+        params.insert("timespan", json!("P7D"));
+        let spec = catalog.get(Product::Mde, GRAPH_ACTION).unwrap();
+        let Plan::Call(call) = spec.plan else { panic!() };
+        assert_eq!(plan::request(&call, &params, None).unwrap().body, Some(json!({ "Query": "DeviceInfo | take 1", "Timespan": "P7D" })));
+    }
+
     #[test]
     fn timespans_that_cannot_be_iso_8601_are_refused() {
         for ok in ["P7D", "PT1H", "2026-11-01T00:00:00Z/2026-11-08T00:00:00Z", "P1D/2026-11-08T00:00:00Z"] {

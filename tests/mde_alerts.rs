@@ -180,30 +180,45 @@ async fn custom_detection_rules_lifecycle() {
         .await;
     assert_eq!(status, 200, "{body}");
     let id = body["data"]["id"].as_str().expect("rule id").to_string();
-    let (status, body) = h.mde(&t, "GetCustomDetectionRule", json!({ "ruleId": id })).await;
-    assert_eq!(status, 200, "{body}");
-    let rule = &body["data"];
+    let rule = rule_in_state(&h, &t, &id).await.expect("the rule is in the sandbox");
     assert_eq!(rule["displayName"], "Encoded PowerShell");
     assert_eq!(rule["isEnabled"], true);
+    assert_eq!(rule["queryCondition"]["queryText"], "DeviceProcessEvents | where ProcessCommandLine has '-enc'");
     assert_eq!(rule["schedule"]["period"], "1H");
     assert_eq!(rule["detectionAction"]["alertTemplate"]["severity"], "high");
+    assert_eq!(rule["detectionAction"]["alertTemplate"]["title"], "Encoded PowerShell");
+    let (status, body) = h.mde(&t, "GetCustomDetectionRule", json!({ "ruleId": id })).await;
+    assert_eq!((status, body["data"]["id"].as_str()), (200, Some(id.as_str())), "{body}");
 
     let (status, body) = h.mde(&t, "DisableCustomDetectionRule", json!({ "ruleId": id })).await;
     assert_eq!(status, 200, "{body}");
+    assert_eq!(rule_in_state(&h, &t, &id).await.unwrap()["isEnabled"], false);
     let (_, body) = h.mde(&t, "GetCustomDetectionRules", json!({})).await;
-    let listed = body["data"]["value"].as_array().unwrap().iter().find(|r| r["id"] == id.as_str()).cloned().unwrap();
-    assert_eq!(listed["isEnabled"], false);
+    assert!(body["data"]["value"].as_array().unwrap().iter().any(|r| r["id"] == id.as_str()), "{body}");
 
     let (status, body) =
         h.mde(&t, "UpdateCustomDetectionRule", json!({ "ruleId": id, "updates": { "displayName": "Encoded PS (tuned)" }, "period": "3H" })).await;
     assert_eq!(status, 200, "{body}");
-    let (_, body) = h.mde(&t, "GetCustomDetectionRule", json!({ "ruleId": id })).await;
-    assert_eq!((body["data"]["displayName"].as_str(), body["data"]["schedule"]["period"].as_str()), (Some("Encoded PS (tuned)"), Some("3H")));
+    let rule = rule_in_state(&h, &t, &id).await.unwrap();
+    assert_eq!((rule["displayName"].as_str(), rule["schedule"]["period"].as_str()), (Some("Encoded PS (tuned)"), Some("3H")));
+    assert_eq!(rule["queryCondition"]["queryText"], "DeviceProcessEvents | where ProcessCommandLine has '-enc'", "untouched");
 
     let (status, body) = h.mde(&t, "EnableCustomDetectionRule", json!({ "ruleId": id })).await;
     assert_eq!(status, 200, "{body}");
+    assert_eq!(rule_in_state(&h, &t, &id).await.unwrap()["isEnabled"], true);
     let (status, body) = h.mde(&t, "DeleteCustomDetectionRule", json!({ "ruleId": id })).await;
     assert_eq!(status, 200, "{body}");
+    assert!(rule_in_state(&h, &t, &id).await.is_none());
     let (status, _) = h.mde(&t, "GetCustomDetectionRule", json!({ "ruleId": id })).await;
     assert_eq!(status, 404);
+}
+
+async fn rule_in_state(h: &Harness, tenant: &str, id: &str) -> Option<Value> {
+    let rules = h.state(tenant).await["detectionRules"].clone();
+    let list: Vec<Value> = match rules {
+        Value::Array(a) => a,
+        Value::Object(m) => m.into_iter().map(|(_, v)| v).collect(),
+        _ => Vec::new(),
+    };
+    list.into_iter().find(|r| r["id"] == id)
 }

@@ -122,15 +122,13 @@ pub static ACTIONS: &[ActionSpec] = &[
     ActionSpec {
         product: Product::Mde,
         name: "UpdateCustomDetectionRule",
-        summary: "Change a custom detection rule (name, query, schedule, severity, enabled, or any property)",
+        summary: "Change a custom detection rule (name, query, schedule, enabled; other properties whole, through updates)",
         aliases: &["UpdateDetectionRule"],
         params: &[
             RULE_ID,
             optional(RULE_NAME),
             optional(QUERY),
             optional(PERIOD),
-            optional(SEVERITY),
-            optional(DESCRIPTION),
             optional(ENABLED),
             UPDATES,
         ],
@@ -143,8 +141,8 @@ pub static ACTIONS: &[ActionSpec] = &[
             ("isEnabled", BodyValue::Param("enabled")),
             ("queryCondition/queryText", BodyValue::Param("query")),
             ("schedule/period", BodyValue::Param("period")),
-            ("detectionAction/alertTemplate/severity", BodyValue::Param("severity")),
-            ("detectionAction/alertTemplate/description", BodyValue::Param("description")),
+            // `detectionAction` is one complex value that a PATCH replaces whole (Graph requires
+            // its alert template's title), so it is changed through `updates` only.
             ("*", BodyValue::Param("updates")),
         ])),
     },

@@ -20,6 +20,53 @@ pub struct GatewaySettings {
     pub poll_interval: Duration,
     /// Lift the per-tenant budgets (benchmarks against a sandbox whose limits were lifted too).
     pub unlimited_budgets: bool,
+    /// Replace the documented per-tenant budgets (tests pair them with the sandbox's limits).
+    pub budgets: Option<upstream::Budgets>,
+    /// The live-response file library and its download links.
+    pub library: LibrarySettings,
+}
+
+/// Where library files live, how big they may be, how long download links last.
+#[derive(Debug, Clone)]
+pub struct LibrarySettings {
+    /// `None`: the local directory `{data}/library`.
+    pub backend: Option<library::Backend>,
+    pub max_upload_bytes: usize,
+    pub link_ttl: Duration,
+    /// The HMAC key for download links; `None`: generated once and kept in the store settings.
+    pub link_secret: Option<String>,
+}
+
+impl Default for LibrarySettings {
+    fn default() -> Self {
+        LibrarySettings {
+            backend: None,
+            max_upload_bytes: library::DEFAULT_MAX_UPLOAD_BYTES,
+            link_ttl: library::links::DEFAULT_TTL,
+            link_secret: None,
+        }
+    }
+}
+
+/// Store setting holding the generated link secret (hex). Only used when none is configured.
+const LINK_SECRET_SETTING: &str = "library_link_secret";
+
+/// The download-link signer: the configured secret, or one generated on first start and kept.
+async fn links(store: &Store, s: &LibrarySettings) -> anyhow::Result<library::Links> {
+    let secret = match &s.link_secret {
+        Some(configured) => configured.as_bytes().to_vec(),
+        None => match store.get_setting(LINK_SECRET_SETTING).await? {
+            Some(hex_secret) => hex::decode(hex_secret.trim()).context("the stored link secret is not hex")?,
+            None => {
+                let fresh: [u8; 32] = rand::random();
+                store.set_setting(LINK_SECRET_SETTING, &hex::encode(fresh)).await?;
+                fresh.to_vec()
+            }
+        },
+    };
+    library::Links::new(secret, s.link_ttl).with_context(|| {
+        format!("the download-link secret must be at least {} bytes", library::links::MIN_SECRET_BYTES)
+    })
 }
 
 /// A built gateway, ready to serve.
@@ -49,6 +96,9 @@ pub async fn build(settings: GatewaySettings) -> anyhow::Result<Gateway> {
     gateway_metrics.register(&mut registry);
 
     let mut config = UpstreamConfig { extra_ca_pem: settings.extra_ca_pem, ..UpstreamConfig::new(settings.clouds) };
+    if let Some(budgets) = settings.budgets.clone() {
+        config.budgets = budgets;
+    }
     if settings.unlimited_budgets {
         config.budgets = upstream::Budgets::unlimited();
     }
@@ -61,6 +111,11 @@ pub async fn build(settings: GatewaySettings) -> anyhow::Result<Gateway> {
         engine_metrics,
         TrackerConfig { poll_interval: settings.poll_interval },
     );
+    let backend = settings.library.backend.clone().unwrap_or_else(|| library::Backend::Local(settings.data_dir.join("library")));
+    let lib_config = library::LibraryConfig { backend, max_upload_bytes: settings.library.max_upload_bytes };
+    let library = library::Library::open(&lib_config, links(engine.store(), &settings.library).await?)
+        .context("opening the file library")?;
+    engine.set_library(library);
     engine.start_tracking().await.context("resuming machine-action tracking")?;
     let state = AppState { engine: engine.clone(), registry: Arc::new(registry), metrics: gateway_metrics };
     Ok(Gateway { router: gateway::router(state), engine, upstream_metrics })
@@ -128,5 +183,7 @@ pub fn sandbox_settings(sandbox: &sandbox::RunningSandbox, data_dir: PathBuf, po
             .collect(),
         poll_interval,
         unlimited_budgets: false,
+        budgets: None,
+        library: LibrarySettings::default(),
     })
 }

@@ -17,7 +17,18 @@
 //! client_secret_env = "RIPOSTE_SECRET_CONTOSO"   # the secret itself stays in the environment
 //! ```
 //!
-//! Environment: `RIPOSTE_CONFIG` (file path), `RIPOSTE_LISTEN`, `RIPOSTE_DATA`, `RIPOSTE_ADMIN_KEY`,
+//!
+//! [library]                     # optional: the live-response file library
+//! dir = "/var/lib/riposte/library"   # default {data}/library; or backend = "s3" + bucket, "azure" + container
+//! max_upload_mb = 50
+//! link_ttl_hours = 24           # signed download links
+//!
+//! [budgets]                     # optional: override documented per-tenant limits
+//! live_response_per_minute = 10
+//! ```
+//!
+//! Environment: `RIPOSTE_LINK_SECRET` (HMAC key for download links, >= 32 bytes; else one is
+//! generated and kept in the store), `RIPOSTE_CONFIG` (file path), `RIPOSTE_LISTEN`, `RIPOSTE_DATA`, `RIPOSTE_ADMIN_KEY`,
 //! and `RIPOSTE_TENANTS` (a JSON array of `{tenantId, clientId, clientSecret}`), which adds tenants.
 
 use anyhow::{bail, Context};
@@ -35,6 +46,27 @@ pub struct FileConfig {
     #[serde(default)]
     pub tenants: Vec<TenantConfig>,
     pub tracker: Option<TrackerSection>,
+    pub library: Option<LibrarySection>,
+    pub budgets: Option<BudgetsSection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LibrarySection {
+    pub dir: Option<PathBuf>,
+    /// `local` (default), `s3` (needs the `s3` cargo feature) or `azure` (the `azure` feature).
+    pub backend: Option<String>,
+    pub bucket: Option<String>,
+    pub container: Option<String>,
+    pub max_upload_mb: Option<u64>,
+    pub link_ttl_hours: Option<f64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetsSection {
+    pub mde_per_minute: Option<u32>,
+    pub live_response_per_minute: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -114,6 +146,56 @@ impl FileConfig {
             out.extend(list.into_iter().map(|t| credentials(&t.tenant_id, &t.client_id, t.client_secret)));
         }
         Ok(out)
+    }
+}
+
+impl FileConfig {
+    /// Library settings from `[library]` and `RIPOSTE_LINK_SECRET`.
+    pub fn library(&self) -> anyhow::Result<crate::app::LibrarySettings> {
+        let mut s = crate::app::LibrarySettings::default();
+        let section = self.library.as_ref();
+        if let Some(mb) = section.and_then(|l| l.max_upload_mb) {
+            s.max_upload_bytes = usize::try_from(mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
+        }
+        if let Some(h) = section.and_then(|l| l.link_ttl_hours) {
+            if !(h.is_finite() && h > 0.0) {
+                bail!("library.link_ttl_hours must be a positive number of hours, got {h}");
+            }
+            s.link_ttl = std::time::Duration::from_secs_f64(h * 3600.0);
+        }
+        s.backend = match section.and_then(|l| l.backend.as_deref()).unwrap_or("local") {
+            "local" => section.and_then(|l| l.dir.clone()).map(library::Backend::Local),
+            #[cfg(feature = "s3")]
+            "s3" => Some(library::Backend::S3 {
+                bucket: section.and_then(|l| l.bucket.clone()).context("library.bucket is required with backend = \"s3\"")?,
+            }),
+            #[cfg(feature = "azure")]
+            "azure" => Some(library::Backend::Azure {
+                container: section
+                    .and_then(|l| l.container.clone())
+                    .context("library.container is required with backend = \"azure\"")?,
+            }),
+            other => bail!("library.backend '{other}' is not available in this build (local; s3 and azure need the cargo features of the same name)"),
+        };
+        if let Ok(secret) = std::env::var("RIPOSTE_LINK_SECRET") {
+            if !secret.trim().is_empty() {
+                s.link_secret = Some(secret);
+            }
+        }
+        Ok(s)
+    }
+
+    /// Budget overrides from `[budgets]`; `None` keeps Microsoft's documented numbers.
+    pub fn budgets(&self) -> anyhow::Result<Option<upstream::Budgets>> {
+        let Some(b) = &self.budgets else { return Ok(None) };
+        let mut budgets = upstream::Budgets::default();
+        if let Some(n) = b.mde_per_minute {
+            budgets.mde = vec![upstream::Rate::per_minute(n), upstream::Rate::per_hour(n.saturating_mul(15).max(1500))];
+        }
+        if let Some(n) = b.live_response_per_minute {
+            budgets.live_response = vec![upstream::Rate::per_minute(n)];
+        }
+        Ok(Some(budgets))
     }
 }
 

@@ -232,6 +232,8 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         tenants,
         poll_interval: Duration::from_secs_f64(poll.max(0.2)),
         unlimited_budgets: false,
+        budgets: file.budgets()?,
+        library: file.library()?,
     };
     let gw = app::build(settings).await?;
     let admin = app::ensure_admin_key(gw.engine.store()).await?;

@@ -143,6 +143,20 @@ impl Harness {
     }
 }
 
+impl Harness {
+    /// Like [`Harness::wait_operation`], for operations that queue behind others (up to ~2 min).
+    pub async fn wait_operation_long(&self, id: &str) -> Value {
+        for _ in 0..1200 {
+            let (_, op) = self.get(&format!("/v1/operations/{id}")).await;
+            if engine::status::is_terminal(op["status"].as_str().unwrap_or("")) {
+                return op;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("operation {id} did not finish");
+    }
+}
+
 pub fn is_online(m: &Value) -> bool {
     m["online"] == true
 }

@@ -149,6 +149,8 @@ pub enum Budget {
     Default,
     /// Advanced hunting (MDE `advancedqueries/run`, Graph `runHuntingQuery`): 45/min per tenant.
     Hunting,
+    /// MDE `startInvestigation`: 50 calls per hour.
+    Investigation,
 }
 
 impl Call {
@@ -197,6 +199,17 @@ pub enum Plan {
 /// `engine/src/procedures/`; the catalog only names it and declares its parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Procedure {
+    // Defender for Endpoint lookups and indicators (engine/src/procedures/{resolve,indicators}.rs).
+    /// Machines by DNS name (exact, or the short name before the first dot) or by IP (`findbyip`).
+    FindDevices,
+    /// Batch import through `indicators/import`: chunks of 500 under the 30/min budget, per-item results.
+    ImportIndicators,
+    /// Remove indicators by id, one DELETE each, with per-item results.
+    RemoveIndicators,
+    /// Remove every indicator with a given value (found by `$filter`), per-item results.
+    RemoveIndicatorsByValue,
+    /// Read an indicator, apply the changes, and resubmit it (MDE updates by value and type).
+    UpdateIndicator,
     // Saved hunting queries, kept in Riposte (engine/src/procedures/hunting.rs).
     /// Save a hunting query under a name; saving an existing name adds a version.
     SaveQuery,
@@ -210,6 +223,33 @@ pub enum Procedure {
     DeleteSavedQuery,
     /// Hunting runs: who, when, tenants, row counts, status, duration.
     GetQueryHistory,
+    // Live response and the file library (engine/src/procedures/live_response.rs).
+    /// One runliveresponse session with a RunScript command; the transcript lands in the operation.
+    RunScript,
+    /// One session with a GetFile command; the file is copied into the library behind a signed link.
+    GetFile,
+    /// One session with a PutFile command (the library file is pushed to MDE first if needed).
+    PutFile,
+    /// One command given by type (the seed's InvokeCommand).
+    InvokeCommand,
+    /// RunScript with Riposte's built-in helper scripts.
+    GetProcesses,
+    KillProcess,
+    GetRegistryValue,
+    SetRegistryValue,
+    DeleteRegistryValue,
+    FindFiles,
+    GetFileInfo,
+    /// One command's result via GetLiveResponseResultDownloadLink.
+    GetLiveResponseResult,
+    /// Live-response MachineActions (type eq 'LiveResponse').
+    ListLiveResponseSessions,
+    /// Riposte's library: upload, list, get (with a signed link), delete, push to MDE.
+    UploadToLibrary,
+    ListLibraryFiles,
+    GetLibraryFile,
+    DeleteLibraryFile,
+    PushToMdeLibrary,
 }
 
 /// One action, declared once.

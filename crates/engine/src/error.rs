@@ -33,6 +33,9 @@ pub enum EngineError {
     UpstreamTimeout,
     #[error("operation {0} not found")]
     OperationNotFound(String),
+    /// The file library refused or failed (bad name, unknown file, too large, storage).
+    #[error("{0}")]
+    Library(#[from] library::LibraryError),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -123,6 +123,8 @@ struct Inner {
     tenants: TenantDirectory,
     metrics: Arc<EngineMetrics>,
     tracker: track::Tracker,
+    /// Live-response sessions in flight and the file library.
+    live: procedures::live_response::Runtime,
 }
 
 impl Engine {
@@ -133,6 +135,7 @@ impl Engine {
         metrics: Arc<EngineMetrics>,
         tracker: TrackerConfig,
     ) -> Engine {
+        let live = procedures::live_response::Runtime::new(tracker.poll_interval);
         let tracker = track::Tracker::new(tracker);
         Engine {
             inner: Arc::new(Inner {
@@ -142,8 +145,23 @@ impl Engine {
                 tenants,
                 metrics,
                 tracker,
+                live,
             }),
         }
+    }
+
+    /// Install the file library (live-response scripts, retrieved files, signed links); once.
+    pub fn set_library(&self, library: library::Library) -> bool {
+        self.inner.live.set_library(library)
+    }
+
+    /// The file library, if one was installed.
+    pub fn library(&self) -> Result<&library::Library, EngineError> {
+        self.inner.live.library()
+    }
+
+    pub(crate) fn live_response(&self) -> &procedures::live_response::Runtime {
+        &self.inner.live
     }
 
     pub fn store(&self) -> &Store {
@@ -161,9 +179,11 @@ impl Engine {
     /// Start the background tracker and resume tracking operations left in flight by a restart.
     pub async fn start_tracking(&self) -> Result<(), EngineError> {
         let pending = self.inner.store.operations_in_status(&[status::IN_PROGRESS], 10_000).await?;
-        for op in pending {
+        // Live-response sessions resume on their own (they finish by fetching results).
+        for op in pending.iter().filter(|op| !procedures::live_response::is_session(op)) {
             self.inner.tracker.watch(op.id);
         }
+        procedures::live_response::resume(self).await?;
         track::spawn(self.clone());
         Ok(())
     }
@@ -191,6 +211,8 @@ impl Engine {
         if let Some(replayed) = self.replay_idempotent(&req, spec).await? {
             return Ok(replayed);
         }
+        // Devices named by DNS name or IP become machine ids (reads only; ambiguity is a 400).
+        let params = procedures::resolve::machine_params(&self.inner.upstream, creds, spec, params).await?;
 
         let started = Instant::now();
         let op = self.record_attempt(&req, spec, &params).await?;
@@ -202,6 +224,12 @@ impl Engine {
             _ => plan::carry_out(&self.inner.upstream, creds, spec, &params).await,
         };
         let outcome = self.record_outcome(&req, spec, op, result, started).await;
+        if let (Ok(o), catalog::Plan::Procedure(_)) = (&outcome, spec.plan) {
+            // A live-response command continues in the background once its outcome is durable.
+            if spec.completion == Completion::LiveResponse && o.status == status::IN_PROGRESS {
+                procedures::live_response::continue_in_background(self, o.operation_id);
+            }
+        }
         let label = match &outcome {
             Ok(o) => o.status.clone(),
             Err(e) => error_label(e).to_string(),
@@ -247,36 +275,30 @@ impl Engine {
     /// Durable before irreversible: the operation and its attempt record exist before any call.
     async fn record_attempt(&self, req: &ActionRequest, spec: &ActionSpec, params: &catalog::Params) -> Result<Operation, EngineError> {
         let redacted = redact::params(params);
-        let op = self
-            .inner
-            .store
-            .insert_operation(NewOperation {
-                id: Uuid::now_v7(),
-                tenant: req.tenant.clone(),
-                product: spec.product.key().into(),
-                action: spec.name.into(),
-                params: redacted.clone(),
-                principal: req.principal.name.clone(),
-                idempotency_key: req.idempotency_key.clone(),
-                status: status::RUNNING.into(),
-            })
-            .await?;
-        self.inner
-            .store
-            .append_audit(NewAuditEvent {
-                operation_id: Some(op.id),
-                kind: "attempt".into(),
-                principal: req.principal.name.clone(),
-                tenant: Some(req.tenant.clone()),
-                product: Some(spec.product.key().into()),
-                action: Some(spec.name.into()),
-                params: redacted,
-                outcome: None,
-                upstream_request_ids: vec![],
-                duration_ms: None,
-                detail: serde_json::json!({ "role": req.principal.role.as_str(), "risk": spec.risk }),
-            })
-            .await?;
+        let op = NewOperation {
+            id: Uuid::now_v7(),
+            tenant: req.tenant.clone(),
+            product: spec.product.key().into(),
+            action: spec.name.into(),
+            params: redacted.clone(),
+            principal: req.principal.name.clone(),
+            idempotency_key: req.idempotency_key.clone(),
+            status: status::RUNNING.into(),
+        };
+        let attempt = NewAuditEvent {
+            operation_id: Some(op.id),
+            kind: "attempt".into(),
+            principal: req.principal.name.clone(),
+            tenant: Some(req.tenant.clone()),
+            product: Some(spec.product.key().into()),
+            action: Some(spec.name.into()),
+            params: redacted,
+            outcome: None,
+            upstream_request_ids: vec![],
+            duration_ms: None,
+            detail: serde_json::json!({ "role": req.principal.role.as_str(), "risk": spec.risk }),
+        };
+        let (op, _) = self.inner.store.begin_operation(op, attempt).await?;
         Ok(op)
     }
 
@@ -293,36 +315,27 @@ impl Engine {
             Ok(c) => (c.status(spec), c.data.clone(), None, c.request_ids.clone(), c.tracking()),
             Err(e) => (status::FAILED.to_string(), Value::Null, Some(error_json(e)), vec![], None),
         };
-        let updated = self
-            .inner
-            .store
-            .update_operation(
-                op.id,
-                OperationUpdate {
-                    status: status.clone(),
-                    result: Some(data.clone()),
-                    error: error.clone(),
-                    upstream_request_ids: request_ids.clone(),
-                    tracking: tracking.clone(),
-                },
-            )
-            .await?;
-        self.inner
-            .store
-            .append_audit(NewAuditEvent {
-                operation_id: Some(op.id),
-                kind: "outcome".into(),
-                principal: req.principal.name.clone(),
-                tenant: Some(req.tenant.clone()),
-                product: Some(spec.product.key().into()),
-                action: Some(spec.name.into()),
-                params: op.params.clone(),
-                outcome: Some(status.clone()),
-                upstream_request_ids: request_ids.clone(),
-                duration_ms: Some(duration_ms as i64),
-                detail: error.unwrap_or(Value::Null),
-            })
-            .await?;
+        let update = OperationUpdate {
+            status: status.clone(),
+            result: Some(data.clone()),
+            error: error.clone(),
+            upstream_request_ids: request_ids.clone(),
+            tracking: tracking.clone(),
+        };
+        let record = NewAuditEvent {
+            operation_id: Some(op.id),
+            kind: "outcome".into(),
+            principal: req.principal.name.clone(),
+            tenant: Some(req.tenant.clone()),
+            product: Some(spec.product.key().into()),
+            action: Some(spec.name.into()),
+            params: op.params.clone(),
+            outcome: Some(status.clone()),
+            upstream_request_ids: request_ids.clone(),
+            duration_ms: Some(duration_ms as i64),
+            detail: error.unwrap_or(Value::Null),
+        };
+        let (updated, _) = self.inner.store.finish_step(op.id, update, record).await?;
         if tracking.is_some() && spec.completion == Completion::MachineAction {
             self.inner.tracker.watch(op.id);
         }
@@ -352,7 +365,7 @@ fn refuse_unsupported(spec: &ActionSpec) -> Result<(), EngineError> {
     }
 }
 
-fn authorize(p: &Principal, tenant: &str, spec: &ActionSpec) -> Result<(), EngineError> {
+pub(crate) fn authorize(p: &Principal, tenant: &str, spec: &ActionSpec) -> Result<(), EngineError> {
     if !p.may_access(tenant) {
         return Err(EngineError::Forbidden(format!("key '{}' is not scoped to tenant '{tenant}'", p.name)));
     }
@@ -383,6 +396,7 @@ pub fn error_label(e: &EngineError) -> &'static str {
         EngineError::Throttled { .. } => "Throttled",
         EngineError::UpstreamTimeout => "UpstreamTimeout",
         EngineError::OperationNotFound(_) => "NotFound",
+        EngineError::Library(e) => library_label(e),
         EngineError::Internal(_) => "Internal",
     }
 }
@@ -398,4 +412,13 @@ fn error_json(e: &EngineError) -> Value {
         _ => {}
     }
     v
+}
+
+fn library_label(e: &library::LibraryError) -> &'static str {
+    match e {
+        library::LibraryError::InvalidName { .. } => "InvalidParameter",
+        library::LibraryError::NotFound { .. } => "LibraryFileNotFound",
+        library::LibraryError::TooLarge { .. } => "PayloadTooLarge",
+        library::LibraryError::Storage(_) => "Internal",
+    }
 }

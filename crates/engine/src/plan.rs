@@ -24,6 +24,9 @@ impl Carried {
     pub fn status(&self, spec: &ActionSpec) -> String {
         if spec.completion == Completion::MachineAction && !self.machine_action_ids.is_empty() {
             status::IN_PROGRESS.into()
+        } else if spec.completion == Completion::LiveResponse {
+            // A live-response session is queued, then carried on in the background.
+            status::IN_PROGRESS.into()
         } else if self.failed_targets > 0 {
             status::PARTIALLY_SUCCEEDED.into()
         } else {
@@ -224,6 +227,7 @@ pub fn budget_group(budget: catalog::Budget) -> BudgetGroup {
     match budget {
         catalog::Budget::Default => BudgetGroup::Default,
         catalog::Budget::Hunting => BudgetGroup::Hunting,
+        catalog::Budget::Investigation => BudgetGroup::Investigation,
     }
 }
 
@@ -283,20 +287,45 @@ fn body(call: &Call, params: &Params) -> Result<Option<Value>, EngineError> {
     }
     let mut map = Map::new();
     for (key, source) in call.body {
-        match source {
-            BodyValue::Param(p) => {
-                if let Some(v) = params.get(p) {
-                    map.insert(key.to_string(), v.clone());
-                }
+        let value = match source {
+            BodyValue::Param(p) => match params.get(p) {
+                Some(v) => v.clone(),
+                None => continue,
+            },
+            BodyValue::Literal(lit) => serde_json::from_str(lit)
+                .map_err(|e| EngineError::Internal(format!("bad literal {lit} in catalog: {e}")))?,
+        };
+        insert_at(&mut map, key, value);
+    }
+    Ok(Some(Value::Object(map)))
+}
+
+/// Put `value` at a body key; a key with `/` is a path into nested objects (Graph bodies such as
+/// `queryCondition/queryText`), so one flat template can describe a nested body. `*` as the key
+/// merges a JSON object param into the body root (a caller's Graph PATCH properties).
+fn insert_at(map: &mut Map<String, Value>, key: &str, value: Value) {
+    if key == "*" {
+        if let Value::Object(fields) = value {
+            for (k, v) in fields {
+                map.entry(k).or_insert(v);
             }
-            BodyValue::Literal(lit) => {
-                let v = serde_json::from_str(lit)
-                    .map_err(|e| EngineError::Internal(format!("bad literal {lit} in catalog: {e}")))?;
-                map.insert(key.to_string(), v);
+        }
+        return;
+    }
+    match key.split_once('/') {
+        None => {
+            map.insert(key.to_string(), value);
+        }
+        Some((head, rest)) => {
+            let slot = map.entry(head.to_string()).or_insert_with(|| Value::Object(Map::new()));
+            if !slot.is_object() {
+                *slot = Value::Object(Map::new());
+            }
+            if let Value::Object(inner) = slot {
+                insert_at(inner, rest, value);
             }
         }
     }
-    Ok(Some(Value::Object(map)))
 }
 
 fn scalar_text(v: &Value) -> String {
@@ -349,6 +378,21 @@ mod tests {
         let path = fill_path("/api/machines/{deviceIds}/isolate", &p, Some(("deviceIds", "abc"))).unwrap();
         assert_eq!(path, "/api/machines/abc/isolate");
         assert!(fill_path("/api/machines/{missing}", &p, None).is_err());
+    }
+
+    #[test]
+    fn slash_keys_build_nested_bodies_and_star_merges() {
+        let mut m = Map::new();
+        insert_at(&mut m, "displayName", json!("r"));
+        insert_at(&mut m, "queryCondition/queryText", json!("T | take 1"));
+        insert_at(&mut m, "detectionAction/alertTemplate/title", json!("t"));
+        insert_at(&mut m, "detectionAction/alertTemplate/severity", json!("high"));
+        insert_at(&mut m, "*", json!({"displayName": "ignored: explicit keys win", "isEnabled": false}));
+        assert_eq!(
+            Value::Object(m),
+            json!({"displayName": "r", "isEnabled": false, "queryCondition": {"queryText": "T | take 1"},
+                   "detectionAction": {"alertTemplate": {"title": "t", "severity": "high"}}})
+        );
     }
 
     #[test]

@@ -13,7 +13,16 @@ pub fn params(params: &Params) -> Value {
         .map(|(k, v)| {
             let lower = k.to_ascii_lowercase();
             let secret = SECRET_MARKERS.iter().any(|m| lower.ends_with(m));
-            (k.to_string(), if secret { Value::String("[redacted]".into()) } else { v.clone() })
+            if secret {
+                return (k.to_string(), Value::String("[redacted]".into()));
+            }
+            // File bodies (UploadToLibrary's base64 `content`) are kept out of records: the
+            // library holds the file, the record its size.
+            if *k == "content" {
+                let chars = v.as_str().map(str::len).unwrap_or(0);
+                return (k.to_string(), Value::String(format!("[{chars} base64 characters, stored in the library]")));
+            }
+            (k.to_string(), v.clone())
         })
         .collect();
     Value::Object(map)

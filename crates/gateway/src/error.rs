@@ -135,7 +135,25 @@ impl From<EngineError> for ApiError {
             }
             EngineError::UpstreamTimeout => ApiError::new(StatusCode::GATEWAY_TIMEOUT, code, message),
             EngineError::OperationNotFound(_) => ApiError::new(StatusCode::NOT_FOUND, code, message),
+            EngineError::Library(e) => ApiError::from(e),
             EngineError::Internal(m) => ApiError::internal(m),
+        }
+    }
+}
+
+impl From<library::LibraryError> for ApiError {
+    fn from(e: library::LibraryError) -> ApiError {
+        use library::LibraryError as L;
+        let message = e.to_string();
+        match e {
+            L::InvalidName { field, message, hint } => ApiError::bad_request(field, message, hint).with_code("InvalidParameter"),
+            L::NotFound { .. } => ApiError::new(StatusCode::NOT_FOUND, "LibraryFileNotFound", message)
+                .field("fileName")
+                .hint("GET /v1/library lists this tenant's files"),
+            L::TooLarge { max, .. } => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge", message)
+                .field("file")
+                .hint(format!("the library takes files up to {max} bytes (setting library.max_upload_bytes)")),
+            L::Storage(m) => ApiError::internal(m),
         }
     }
 }

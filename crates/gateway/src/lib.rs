@@ -6,9 +6,11 @@
 
 pub mod auth;
 mod console;
+mod downloads;
 pub mod error;
 mod hunt;
 mod input;
+mod library;
 mod native;
 pub mod openapi;
 mod seed;
@@ -73,6 +75,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/queries", get(hunt::list).post(hunt::save))
         .route("/v1/queries/{name}", get(hunt::get).delete(hunt::delete))
         .route("/v1/queries/{name}/run", post(hunt::run_saved))
+        .route("/v1/library", get(library::list).post(library::upload))
+        .route("/v1/library/{name}", get(library::get_one).delete(library::delete))
+        .route("/v1/downloads/{token}", get(downloads::download))
         .route("/api/{route}", any(seed::handle))
         .route("/", get(console::page))
         .fallback(not_found)

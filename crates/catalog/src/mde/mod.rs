@@ -16,12 +16,28 @@
 //! the parameters and call shapes they share, and [`actions`] chains their tables.
 use crate::*;
 
+mod alerts;
+mod detection;
 mod devices;
 mod hunting;
+mod indicators;
+mod investigations;
+mod live_response;
+mod tvm;
+mod unsupported;
 
 /// Every MDE action, area by area.
 pub fn actions() -> impl Iterator<Item = &'static ActionSpec> {
-    devices::ACTIONS.iter().chain(hunting::ACTIONS.iter())
+    devices::ACTIONS
+        .iter()
+        .chain(investigations::ACTIONS)
+        .chain(indicators::ACTIONS)
+        .chain(alerts::ACTIONS)
+        .chain(detection::ACTIONS)
+        .chain(tvm::ACTIONS)
+        .chain(hunting::ACTIONS)
+        .chain(live_response::ACTIONS)
+        .chain(unsupported::ACTIONS)
 }
 
 // --- Shared parameters ------------------------------------------------------------------------
@@ -140,3 +156,57 @@ pub(super) const fn list(path: &'static str) -> Call {
 pub(super) const CANCEL_PERMISSION: &str = "Machine.Isolate | Machine.RestrictExecution | Machine.Scan | Machine.CollectForensics | \
      Machine.StopAndQuarantine | Machine.Offboard | Machine.LiveResponse (the one of the cancelled action's type)";
 
+
+// --- Shared by the alert, indicator, investigation, detection-rule and TVM tables -------------
+
+/// A required opaque upstream id (alert, incident, indicator, CVE, rule, ...).
+pub(super) const fn resource_id(name: &'static str, aliases: &'static [&'static str], doc: &'static str) -> ParamSpec {
+    ParamSpec { name, aliases, kind: ParamKind::ResourceId, required: true, default: None, doc }
+}
+
+/// An optional enum parameter without a default (PATCH bodies send only what was given).
+pub(super) const fn optional_enum(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    values: &'static [&'static str],
+    doc: &'static str,
+) -> ParamSpec {
+    ParamSpec { name, aliases, kind: ParamKind::Enum { values }, required: false, default: None, doc }
+}
+
+/// Optional free text without a default.
+pub(super) const fn optional_text(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    max: usize,
+    doc: &'static str,
+) -> ParamSpec {
+    ParamSpec { name, aliases, kind: ParamKind::Text { max }, required: false, default: None, doc }
+}
+
+/// Required free text.
+pub(super) const fn required_text(
+    name: &'static str,
+    aliases: &'static [&'static str],
+    max: usize,
+    doc: &'static str,
+) -> ParamSpec {
+    ParamSpec { name, aliases, kind: ParamKind::Text { max }, required: true, default: None, doc }
+}
+
+/// `$top` for collections whose page size Microsoft caps lower than MDE's 10,000.
+pub(super) const fn top_up_to(max: i64) -> ParamSpec {
+    ParamSpec {
+        name: "top",
+        aliases: &["$top"],
+        kind: ParamKind::Int { min: 1, max },
+        required: false,
+        default: None,
+        doc: "Most items to return; all pages are read when absent",
+    }
+}
+
+/// A Graph collection read: `$filter` and `$top` passed through, every `@odata.nextLink` followed.
+pub(super) const fn graph_list(path: &'static str) -> Call {
+    Call::new(Api::Graph, Method::Get, path).query(&[("$filter", "filter"), ("$top", "top")]).paged()
+}

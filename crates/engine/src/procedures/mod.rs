@@ -6,6 +6,9 @@
 //! engine records the attempt before [`run`] and the outcome after it, exactly as for a `Call`.
 
 mod hunting;
+mod indicators;
+pub(crate) mod live_response;
+pub(crate) mod resolve;
 
 pub use hunting::{builtins, HistoryFilter, SavedQueryView};
 
@@ -36,5 +39,28 @@ pub async fn run(ctx: &Ctx<'_>, procedure: Procedure, params: &Params) -> Result
         | Procedure::RunSavedQuery
         | Procedure::DeleteSavedQuery
         | Procedure::GetQueryHistory => hunting::run(ctx, procedure, params).await,
+        Procedure::FindDevices => resolve::find(ctx, params).await,
+        Procedure::ImportIndicators => indicators::import(ctx, params).await,
+        Procedure::RemoveIndicators => indicators::remove(ctx, params).await,
+        Procedure::RemoveIndicatorsByValue => indicators::remove_by_value(ctx, params).await,
+        Procedure::UpdateIndicator => indicators::update(ctx, params).await,
+        Procedure::RunScript
+        | Procedure::GetFile
+        | Procedure::PutFile
+        | Procedure::InvokeCommand
+        | Procedure::GetProcesses
+        | Procedure::KillProcess
+        | Procedure::GetRegistryValue
+        | Procedure::SetRegistryValue
+        | Procedure::DeleteRegistryValue
+        | Procedure::FindFiles
+        | Procedure::GetFileInfo
+        | Procedure::GetLiveResponseResult
+        | Procedure::ListLiveResponseSessions
+        | Procedure::UploadToLibrary
+        | Procedure::ListLibraryFiles
+        | Procedure::GetLibraryFile
+        | Procedure::DeleteLibraryFile
+        | Procedure::PushToMdeLibrary => live_response::run(ctx, procedure, params).await,
     }
 }

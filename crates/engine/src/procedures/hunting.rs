@@ -65,7 +65,7 @@ pub async fn run(ctx: &Ctx<'_>, procedure: Procedure, params: &Params) -> Result
             json!({ "count": runs.len(), "runs": runs })
         }
         #[allow(unreachable_patterns)]
-        other => return Err(EngineError::Internal(format!("{other:?} is not a hunting procedure"))),
+        other => return Err(EngineError::Internal(format!("{}: {other:?} is not a hunting procedure", ctx.spec.name))),
     };
     Ok(Carried { data, request_ids: vec![], machine_action_ids: vec![], failed_targets: 0 })
 }

@@ -134,40 +134,33 @@ async fn apply(
     refresh_rows(&mut result, latest);
     let overall = aggregate(&states);
     let done = status::is_terminal(&overall);
-    engine
-        .inner
-        .store
-        .update_operation(
-            op.id,
-            OperationUpdate {
-                status: overall.clone(),
-                result: Some(result),
-                error: None,
-                upstream_request_ids: if done { request_ids.to_vec() } else { vec![] },
-                tracking: op.tracking.clone(),
-            },
-        )
-        .await?;
-    if done {
-        engine
-            .inner
-            .store
-            .append_audit(NewAuditEvent {
-                operation_id: Some(op.id),
-                kind: "completed".into(),
-                principal: op.principal.clone(),
-                tenant: Some(op.tenant.clone()),
-                product: Some(op.product.clone()),
-                action: Some(op.action.clone()),
-                params: op.params.clone(),
-                outcome: Some(overall.clone()),
-                upstream_request_ids: request_ids.to_vec(),
-                duration_ms: None,
-                detail: json!({ "machineActions": ids.iter().zip(&states).map(|(i, s)| json!({"id": i, "status": s})).collect::<Vec<_>>() }),
-            })
-            .await?;
-        engine.inner.tracker.forget(op.id);
+    let update = OperationUpdate {
+        status: overall.clone(),
+        result: Some(result),
+        error: None,
+        upstream_request_ids: if done { request_ids.to_vec() } else { vec![] },
+        tracking: op.tracking.clone(),
+    };
+    if !done {
+        engine.inner.store.update_operation(op.id, update).await?;
+        return Ok(());
     }
+    // The final state and its `completed` record are committed together.
+    let completed = NewAuditEvent {
+        operation_id: Some(op.id),
+        kind: "completed".into(),
+        principal: op.principal.clone(),
+        tenant: Some(op.tenant.clone()),
+        product: Some(op.product.clone()),
+        action: Some(op.action.clone()),
+        params: op.params.clone(),
+        outcome: Some(overall.clone()),
+        upstream_request_ids: request_ids.to_vec(),
+        duration_ms: None,
+        detail: json!({ "machineActions": ids.iter().zip(&states).map(|(i, s)| json!({"id": i, "status": s})).collect::<Vec<_>>() }),
+    };
+    engine.inner.store.finish_step(op.id, update, completed).await?;
+    engine.inner.tracker.forget(op.id);
     Ok(())
 }
 

@@ -177,6 +177,24 @@ impl Store {
         }
     }
 
+    /// Inserts an operation and appends its `attempt` audit record in one transaction: once this
+    /// returns, both are durable and the engine may call upstream.
+    pub async fn begin_operation(&self, op: NewOperation, attempt: NewAuditEvent) -> Result<(Operation, AuditRecord), StoreError> {
+        let _writer = self.audit_writer.lock().await;
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::begin_operation(p, op, &attempt).await,
+        }
+    }
+
+    /// Applies an operation update (as [`Store::update_operation`]) and appends its audit record
+    /// in one transaction.
+    pub async fn finish_step(&self, id: Uuid, update: OperationUpdate, record: NewAuditEvent) -> Result<(Operation, AuditRecord), StoreError> {
+        let _writer = self.audit_writer.lock().await;
+        match &self.backend {
+            Backend::Sqlite(p) => sqlite::finish_step(p, id, update, &record).await,
+        }
+    }
+
     // ---- hunting: saved queries and run history ------------------------------------------
 
     /// Saves a hunting query; an existing name (case-insensitive) gets a new version, and a

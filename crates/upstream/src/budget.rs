@@ -1,17 +1,20 @@
 //! Per tenant × API-family budgets at Microsoft's documented limits, so we wait locally
 //! instead of sending a call that would earn a 429 (which still counts against the quota).
 //!
-//! Each documented limit is a GCRA limiter (governor) keyed by tenant id. A call draws from
-//! every window of every bucket that applies, one after another. When a later window makes
-//! us wait, the earlier ones have already been charged: that over-counts slightly, which only
-//! ever makes us *more* polite than Microsoft requires.
+//! Each documented limit is a sliding-window log keyed by tenant id: a call is admitted while
+//! fewer than `count` calls were admitted in the last `per`. That is how Microsoft counts ("100
+//! calls per minute"), and it never lets more than `count` calls into any window. A token bucket
+//! (GCRA, e.g. `governor`) with a full burst does: it admits the burst and then keeps refilling,
+//! so up to twice the limit can land inside one sliding minute and earn 429s. Hand-written
+//! because no well-kept crate offers a keyed sliding-window log; it is a few lines over a deque.
+//!
+//! A call draws from every window of every bucket that applies, one after another. When a
+//! later window makes us wait, the earlier ones have already been charged: that over-counts
+//! slightly, which only ever makes us *more* polite than Microsoft requires.
 
-use std::collections::HashMap;
-use std::num::NonZeroU32;
-use std::time::Duration;
-
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::api::{Api, BudgetGroup};
 use crate::error::UpstreamError;
@@ -37,10 +40,10 @@ impl Rate {
         Rate::new(count, Duration::from_secs(3600))
     }
 
-    /// Full burst allowed, refilled evenly over the window.
-    fn quota(self) -> Option<Quota> {
-        let burst = NonZeroU32::new(self.count)?;
-        Quota::with_period(self.per / self.count).map(|q| q.allow_burst(burst))
+    /// The window we count over: the documented one plus a small guard, because our clock starts
+    /// a call a little before Microsoft's counts it (at most 1 s, 2% of the window).
+    fn guarded_window(self) -> Duration {
+        self.per + (self.per / 50).min(Duration::from_secs(1))
     }
 }
 
@@ -206,11 +209,43 @@ fn arm_bucket(method: &reqwest::Method) -> Bucket {
     }
 }
 
-/// The live limiters, one keyed limiter per window per bucket.
+/// One documented window (`count` per `per`) for every tenant: the instants of the calls
+/// admitted within the window, oldest first.
+struct SlidingWindow {
+    count: usize,
+    window: Duration,
+    admitted: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl SlidingWindow {
+    fn new(rate: Rate) -> Option<SlidingWindow> {
+        (rate.count > 0 && !rate.per.is_zero()).then(|| SlidingWindow {
+            count: rate.count as usize,
+            window: rate.guarded_window(),
+            admitted: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Admit one call for `tenant` now, or say how long until the oldest call leaves the window.
+    fn try_admit(&self, tenant: &str, now: Instant) -> Result<(), Duration> {
+        let mut admitted = self.admitted.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let calls = admitted.entry(tenant.to_owned()).or_default();
+        while calls.front().is_some_and(|&t| now.duration_since(t) >= self.window) {
+            calls.pop_front();
+        }
+        if calls.len() < self.count {
+            calls.push_back(now);
+            return Ok(());
+        }
+        let oldest = calls.front().copied().unwrap_or(now);
+        Err((oldest + self.window).saturating_duration_since(now).max(Duration::from_millis(1)))
+    }
+}
+
+/// The live limiters: every window of every bucket.
 pub(crate) struct Limiters {
-    windows: HashMap<Bucket, Vec<DefaultKeyedRateLimiter<String>>>,
+    windows: HashMap<Bucket, Vec<SlidingWindow>>,
     max_wait: Duration,
-    clock: DefaultClock,
 }
 
 impl Limiters {
@@ -221,19 +256,15 @@ impl Limiters {
             let limiters = budgets
                 .rates(bucket)
                 .iter()
-                .map(|rate| {
-                    rate.quota().map(RateLimiter::keyed).ok_or_else(|| {
+                .map(|&rate| {
+                    SlidingWindow::new(rate).ok_or_else(|| {
                         UpstreamError::Config(format!("budget {bucket:?}: invalid rate {rate:?}"))
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             windows.insert(bucket, limiters);
         }
-        Ok(Limiters {
-            windows,
-            max_wait: budgets.max_wait,
-            clock: DefaultClock::default(),
-        })
+        Ok(Limiters { windows, max_wait: budgets.max_wait })
     }
 
     /// Waits until every applicable window admits one call for `tenant`.
@@ -245,11 +276,10 @@ impl Limiters {
         tenant: &str,
         buckets: &[Bucket],
     ) -> Result<Duration, Duration> {
-        let key = tenant.to_owned();
         let mut waited = Duration::ZERO;
         for bucket in buckets {
-            for limiter in self.windows.get(bucket).into_iter().flatten() {
-                waited += self.acquire_one(limiter, &key, waited).await?;
+            for window in self.windows.get(bucket).into_iter().flatten() {
+                waited += self.acquire_one(window, tenant, waited).await?;
             }
         }
         Ok(waited)
@@ -257,16 +287,15 @@ impl Limiters {
 
     async fn acquire_one(
         &self,
-        limiter: &DefaultKeyedRateLimiter<String>,
-        key: &String,
+        window: &SlidingWindow,
+        tenant: &str,
         already_waited: Duration,
     ) -> Result<Duration, Duration> {
         let mut waited = Duration::ZERO;
         loop {
-            match limiter.check_key(key) {
+            match window.try_admit(tenant, Instant::now()) {
                 Ok(()) => return Ok(waited),
-                Err(not_until) => {
-                    let wait = not_until.wait_time_from(self.clock.now());
+                Err(wait) => {
                     if already_waited + waited + wait > self.max_wait {
                         return Err(wait);
                     }
@@ -367,6 +396,25 @@ mod tests {
         let other = std::time::Instant::now();
         limiters.acquire("t2", &[Bucket::Mde]).await.unwrap();
         assert!(other.elapsed() < Duration::from_millis(50));
+    }
+
+    #[test]
+    fn never_admits_more_than_count_in_any_window() {
+        // The token-bucket failure mode: a full burst, then refills inside the same window.
+        let w = SlidingWindow::new(Rate::per_minute(10)).unwrap();
+        let t0 = Instant::now();
+        for i in 0..10 {
+            w.try_admit("t", t0 + Duration::from_secs(i)).unwrap();
+        }
+        // 30 s later the first burst is still inside the minute: nothing more is admitted.
+        let wait = w.try_admit("t", t0 + Duration::from_secs(30)).unwrap_err();
+        assert!(wait > Duration::from_secs(29) && wait <= Duration::from_secs(32), "{wait:?}");
+        // Once the oldest call leaves the (guarded) window, exactly one more gets in.
+        let later = t0 + Duration::from_millis(61_500);
+        w.try_admit("t", later).unwrap();
+        assert!(w.try_admit("t", later).is_err());
+        // Tenants are independent.
+        w.try_admit("other", t0).unwrap();
     }
 
     #[tokio::test]

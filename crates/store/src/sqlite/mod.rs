@@ -6,11 +6,13 @@
 //! read-then-write never fails half way with `SQLITE_BUSY` when another writer got there first.
 
 mod audit;
+mod journal;
 mod keys;
 mod operations;
 mod queries;
 
 pub(crate) use audit::{append_audit, query_audit, verify_audit};
+pub(crate) use journal::{begin_operation, finish_step};
 pub(crate) use queries::{
     delete_saved_query, list_saved_queries, query_runs, record_query_run, save_query, saved_query,
 };

@@ -141,3 +141,33 @@ async fn list_filters_by_tenant_action_status_since() {
     let past = OperationFilter { since: Some(first.created_at), limit: 2, ..Default::default() };
     assert_eq!(s.list_operations(past).await.unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn begin_and_finish_commit_the_operation_and_its_record_together() {
+    let s = Store::in_memory().await.unwrap();
+    let op = new_op("t1", "isolate", Some("k1"));
+    let attempt = crate::NewAuditEvent { operation_id: Some(op.id), ..super::audit_event("t1", "isolate", 1) };
+    let (stored, first) = s.begin_operation(op.clone(), attempt.clone()).await.unwrap();
+    assert_eq!(first.operation_id, Some(stored.id));
+
+    // A rejected insert (reused idempotency key) must leave no orphan attempt record behind.
+    let dup = new_op("t1", "isolate", Some("k1"));
+    let err = s.begin_operation(dup.clone(), crate::NewAuditEvent { operation_id: Some(dup.id), ..attempt }).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let all = s.query_audit(crate::AuditFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 1, "only the first attempt is recorded: {all:?}");
+
+    let update = OperationUpdate { status: "succeeded".into(), ..Default::default() };
+    let outcome = crate::NewAuditEvent { kind: "outcome".into(), operation_id: Some(stored.id), ..super::audit_event("t1", "isolate", 2) };
+    let (done, second) = s.finish_step(stored.id, update, outcome).await.unwrap();
+    assert_eq!(done.status, "succeeded");
+    assert_eq!(second.prev_hash, first.hash);
+    // An update of an unknown operation appends nothing.
+    let missing = s
+        .finish_step(uuid::Uuid::now_v7(), OperationUpdate::default(), super::audit_event("t1", "isolate", 3))
+        .await
+        .unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound(_)), "{missing:?}");
+    assert_eq!(s.query_audit(crate::AuditFilter::default()).await.unwrap().len(), 2);
+    assert!(s.verify_audit().await.unwrap().ok);
+}

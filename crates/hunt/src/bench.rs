@@ -359,6 +359,7 @@ pub fn run(cfg: &BenchConfig, progress: &dyn Fn(&str)) -> Result<BenchReport, St
         now,
         max_rows: None,
         source: None,
+        deadline: None,
     };
     let mut reports = Vec::with_capacity(qs.len());
     for q in &qs {

@@ -36,6 +36,9 @@ pub enum EvalError {
     Invalid(String),
     #[error("result exceeds the row limit of {0}")]
     TooManyRows(usize),
+    /// The run passed [`Context::deadline`].
+    #[error("query execution exceeded the time limit")]
+    Timeout,
 }
 
 type Result<T> = std::result::Result<T, EvalError>;
@@ -50,6 +53,9 @@ pub struct Context {
     pub max_rows: Option<usize>,
     /// The query text, when known: lets dynamic literals keep their key order.
     pub source: Option<Arc<str>>,
+    /// When to give up: checked before each operator and whenever rows are counted, so a
+    /// service can bound a query's running time (advanced hunting's per-query timeout).
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Default for Context {
@@ -59,6 +65,7 @@ impl Default for Context {
             now: value::parse_datetime("2024-01-01T00:00:00Z").unwrap_or(0),
             max_rows: Some(50_000_000),
             source: None,
+            deadline: None,
         }
     }
 }
@@ -72,6 +79,7 @@ impl Context {
 /// Runs a query and returns its (first) result table.
 pub fn run(query: &Query, ctx: &Context) -> Result<Table> {
     let mut ev = Evaluator { ctx, env: Env::default() };
+    ev.check_deadline()?;
     for p in &query.query_parameters {
         if let Some(d) = &p.default {
             let v = ev.const_eval(d)?;
@@ -148,8 +156,17 @@ impl<'a> Evaluator<'a> {
 
     /// Checks a row count against `max_rows`.
     pub fn check_rows(&self, n: usize) -> Result<()> {
+        self.check_deadline()?;
         match self.ctx.max_rows {
             Some(max) if n > max => Err(EvalError::TooManyRows(max)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Fails with [`EvalError::Timeout`] once the context's deadline has passed.
+    pub fn check_deadline(&self) -> Result<()> {
+        match self.ctx.deadline {
+            Some(d) if std::time::Instant::now() >= d => Err(EvalError::Timeout),
             _ => Ok(()),
         }
     }
@@ -168,6 +185,7 @@ impl<'a> Evaluator<'a> {
     pub fn pipeline(&self, ops: &[ast::Operator], table: &mut Table) -> Result<()> {
         let mut env_override: Option<Evaluator> = None;
         for (k, op) in ops.iter().enumerate() {
+            self.check_deadline()?;
             let ev = env_override.as_ref().unwrap_or(self);
             let input = std::mem::take(table);
             // Operators that copy rows (where, join) copy only the columns the next operator

@@ -12,6 +12,7 @@ pub mod schema;
 
 // Back end: columnar evaluation.
 pub mod bench;
+pub mod database;
 pub mod eval;
 pub mod functions;
 pub mod oracle;

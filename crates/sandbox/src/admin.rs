@@ -6,8 +6,8 @@
 //! | GET, POST, DELETE | `/_sandbox/faults` | POST one rule or an array: `{"path_prefix":"/api/machines","method":"POST","status":429,"rate":0.3,"count":null,"retry_after":1,"delay_ms":0,"tenant":null}`; or `{"path_prefix":"/api/machines/","method":"POST","outcome":"Failed"}` to make the next machine action end Failed (or `TimeOut`). 201 + rule with `id`; GET lists with `fired` counts; DELETE clears |
 //! | DELETE | `/_sandbox/faults/{id}` | removes one rule |
 //! | GET, POST | `/_sandbox/clock` | `{"advance_seconds": N}` and/or `{"speed": X}` → `{"now","speed","offset_seconds"}` |
-//! | GET, POST | `/_sandbox/settings` (alias `/_sandbox/limits`) | partial update of `mde_per_minute`, `mde_per_hour`, `action_pending_seconds`, `action_run_seconds`, `offline_timeout_seconds`, `arm_reads_per_hour`, `token_min_seconds`, `token_max_seconds`, `live_response_per_minute`, `live_response_max_sessions`, `investigations_per_hour` |
-//! | GET | `/_sandbox/state/{tenantId}` | machines (+ `online`, `isolated`, `isolationType`, `codeExecutionRestricted`, `offboarded`, `lastAntivirusScan`, `quarantinedSha1`, `investigationPackages`, `previousIpAddress`, `liveResponse` {`killedProcesses`, `registryChanges`, `putFiles`}), `machineActions` (live response `commands` included), `libraryFiles`, `investigations` (+ `comment`, `requestor`), users (`accountEnabled`, `signInSessionsValidFromDateTime`, `sessionsRevokedAt`, `passwordChangedAt`), vms |
+//! | GET, POST | `/_sandbox/settings` (alias `/_sandbox/limits`) | partial update of `mde_per_minute`, `mde_per_hour`, `action_pending_seconds`, `action_run_seconds`, `offline_timeout_seconds`, `arm_reads_per_hour`, `token_min_seconds`, `token_max_seconds`, `hunting_per_minute`, `hunting_per_hour`, `hunting_timeout_seconds`, `hunting_max_rows`, `live_response_per_minute`, `live_response_max_sessions`, `investigations_per_hour` |
+//! | GET | `/_sandbox/state/{tenantId}` | machines (+ `online`, `isolated`, `isolationType`, `codeExecutionRestricted`, `offboarded`, `lastAntivirusScan`, `quarantinedSha1`, `investigationPackages`, `previousIpAddress`, `liveResponse` {`killedProcesses`, `registryChanges`, `putFiles`}), `machineActions` (live response `commands` included), `libraryFiles`, `investigations` (+ `comment`, `requestor`), users (`accountEnabled`, `signInSessionsValidFromDateTime`, `sessionsRevokedAt`, `passwordChangedAt`), vms, `alerts` (MDE shape with evidence), `incidents` (Graph-style `status`, `classification`, `determination`, `assignedTo`, `customTags`, `comments`, `alertIds`) |
 //! | GET, POST | `/_sandbox/roles/{tenantId}` | `{"graph":[..],"mde":[..]}` app permissions put in future tokens |
 //! | GET | `/_sandbox/stats` | `token_requests` (tenant → audience → n), `token_failures`, `api_calls` (tenant → api → n), `throttled` (tenant → 429s), `throttled_total`, `faults_injected` |
 //! | POST | `/_sandbox/reset` | back to the seeded world; clears faults, quotas, stats, settings |
@@ -171,6 +171,10 @@ struct SettingsChange {
     arm_reads_per_hour: Option<u32>,
     token_min_seconds: Option<i64>,
     token_max_seconds: Option<i64>,
+    hunting_per_minute: Option<u32>,
+    hunting_per_hour: Option<u32>,
+    hunting_timeout_seconds: Option<u64>,
+    hunting_max_rows: Option<usize>,
     live_response_per_minute: Option<u32>,
     live_response_max_sessions: Option<u32>,
     investigations_per_hour: Option<u32>,
@@ -238,6 +242,18 @@ async fn set_settings(State(state): State<AppState>, body: Bytes) -> Response {
     }
     if let Some(v) = c.investigations_per_hour {
         s.investigations_per_hour = v;
+    }
+    if let Some(v) = c.hunting_per_minute {
+        s.hunting.hunting_per_minute = v;
+    }
+    if let Some(v) = c.hunting_per_hour {
+        s.hunting.hunting_per_hour = v;
+    }
+    if let Some(v) = c.hunting_timeout_seconds {
+        s.hunting.hunting_timeout_seconds = v;
+    }
+    if let Some(v) = c.hunting_max_rows {
+        s.hunting.hunting_max_rows = v;
     }
     if s.token_min_seconds > s.token_max_seconds {
         s.token_max_seconds = s.token_min_seconds;
@@ -328,12 +344,12 @@ async fn tenant_state(State(state): State<AppState>, Path(tenant): Path<String>)
             "machineActions": t.actions.iter().map(mde::MachineAction::to_json).collect::<Vec<_>>(),
             "users": users,
             "vms": vms,
-            "libraryFiles": t.library.iter().map(mde::library::LibraryFile::to_json).collect::<Vec<_>>(),
-            "investigations": mde::investigations::state_json(t, now),
             "alerts": t.alerts.iter().map(|a| a.mde_json(true)).collect::<Vec<_>>(),
             "incidents": t.incidents.iter().map(|i| mde::alerts::incident_state_json(i, &t.alerts)).collect::<Vec<_>>(),
             "indicators": t.indicators.iter().map(mde::indicators::Indicator::to_json).collect::<Vec<_>>(),
             "detectionRules": t.detection_rules.items,
+            "libraryFiles": t.library.iter().map(mde::library::LibraryFile::to_json).collect::<Vec<_>>(),
+            "investigations": mde::investigations::state_json(t, now),
         }),
     )
 }

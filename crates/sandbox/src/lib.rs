@@ -6,7 +6,7 @@
 //! Riposte happens to call it, so Microsoft's own SDKs work against it.
 //!
 //! Module map: `login` (tokens, discovery), `graph` (users), `mde` (machines, actions), `arm`
-//! (subscriptions, groups, VMs, NSGs), `world` (seeded data), `auth` (token checks), `faults`
+//! (subscriptions, groups, VMs, NSGs), `hunting` (advanced hunting over generated tables), `world` (seeded data), `auth` (token checks), `faults`
 //! (injection + edge middleware), `limits` (MDE quotas), `clock`, `admin` (`/_sandbox`), `tls`.
 
 // Handlers return `Result<_, Response>` so `?` yields a Microsoft-shaped error; the large Err
@@ -20,6 +20,7 @@ mod clock;
 mod errors;
 mod faults;
 mod graph;
+mod hunting;
 mod limits;
 mod login;
 mod mde;
@@ -271,6 +272,7 @@ fn router(state: AppState) -> Router {
         .merge(login::routes())
         .merge(graph::routes())
         .merge(mde::routes())
+        .merge(hunting::routes())
         .merge(arm::routes())
         .merge(admin::routes())
         .fallback(not_found)

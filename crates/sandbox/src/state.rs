@@ -39,6 +39,8 @@ pub struct Shared {
     pub keys: Keys,
     /// Token lifetimes are drawn from this, so a seed gives a reproducible sequence.
     pub token_rng: Mutex<StdRng>,
+    /// Advanced hunting: per-tenant tables (generated on first query) and quota.
+    pub hunting: crate::hunting::Hunting,
 }
 
 impl Shared {
@@ -55,6 +57,7 @@ impl Shared {
             settings: Mutex::new(Settings::for_mode(cfg.fast)),
             keys: Keys::generate()?,
             token_rng: Mutex::new(StdRng::seed_from_u64(cfg.seed ^ 0x70CE_5EED)),
+            hunting: crate::hunting::Hunting::default(),
             clock,
             cfg,
         })
@@ -70,6 +73,7 @@ impl Shared {
         *self.stats.lock() = Stats::default();
         *self.settings.lock() = Settings::for_mode(self.cfg.fast);
         *self.token_rng.lock() = StdRng::seed_from_u64(self.cfg.seed ^ 0x70CE_5EED);
+        self.hunting.reset();
     }
 }
 
@@ -97,6 +101,10 @@ pub struct Settings {
     pub live_response_max_sessions: u32,
     /// startInvestigation calls per hour per tenant (documented: 50).
     pub investigations_per_hour: u32,
+    /// Advanced hunting limits (`hunting_per_minute`, `hunting_per_hour`,
+    /// `hunting_timeout_seconds`, `hunting_max_rows`).
+    #[serde(flatten)]
+    pub hunting: crate::hunting::HuntingSettings,
 }
 
 impl Settings {
@@ -111,6 +119,7 @@ impl Settings {
                 arm_reads_per_hour: 12_000,
                 token_min_seconds: 3600,
                 token_max_seconds: 5400,
+                hunting: crate::hunting::HuntingSettings::default(),
                 live_response_per_minute: 10,
                 live_response_max_sessions: 25,
                 investigations_per_hour: 50,
@@ -125,6 +134,7 @@ impl Settings {
                 arm_reads_per_hour: 12_000,
                 token_min_seconds: 3600,
                 token_max_seconds: 5400,
+                hunting: crate::hunting::HuntingSettings::default(),
                 live_response_per_minute: 10,
                 live_response_max_sessions: 25,
                 investigations_per_hour: 50,

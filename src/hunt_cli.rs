@@ -92,7 +92,7 @@ pub async fn hunt(args: HuntArgs) -> anyhow::Result<()> {
 }
 
 /// Writes to stdout; a closed pipe (`riposte hunt ... | head`) ends the output quietly.
-fn emit(text: &str) {
+pub fn emit(text: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());

@@ -346,12 +346,12 @@ fn kql(k: KqlCommand) -> anyhow::Result<()> {
                 _ => hunt::table::OutputFormat::Table,
             };
             let out = hunt::eval::run_text(&query, &data, format).map_err(|e| anyhow::anyhow!(e))?;
-            print!("{out}");
+            riposte::hunt_cli::emit(&out);
             Ok(())
         }
         KqlCommand::Conformance { file, failures } => {
             let report = hunt::conformance::run_file(&file, failures).map_err(|e| anyhow::anyhow!(e))?;
-            print!("{report}");
+            riposte::hunt_cli::emit(&report.to_string());
             Ok(())
         }
         KqlCommand::Bench(b) => riposte::hunt_cli::kql_bench(b),

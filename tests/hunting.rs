@@ -277,6 +277,10 @@ async fn saved_queries_are_versioned_and_history_lists_runs() {
     assert_eq!(h.get("/v1/queries/recent%20processes").await.0, 404);
     let (s, e) = h.mde(&t, "SaveQuery", json!({ "queryName": "mdc-simulation-attacker", "query": v1 })).await;
     assert_eq!((s, e["error"]["field"].as_str()), (400, Some("queryName")), "{e}");
+    let (s, e) = post(&h, "/v1/queries", &reader, json!({ "name": "bad/name", "query": v1 })).await;
+    assert_eq!((s, e["error"]["field"].as_str()), (400, Some("name")), "{e}");
+    let (s, e) = post(&h, "/v1/queries", &reader, json!({ "name": "readers-may-save", "query": v1 })).await;
+    assert_eq!((s, e["latest"].as_i64(), e["builtin"].as_bool()), (201, Some(1), Some(false)), "{e}");
 }
 
 /// Tenant scope: `"all"` means the key's tenants; naming another is a 403.
@@ -293,6 +297,12 @@ async fn hunts_respect_the_keys_tenant_scope() {
     let (s, body) = post(&h, "/v1/hunt", &scoped, json!({ "query": EVERY_TENANT_QUERY, "tenants": [mine, h.tenant(0)] })).await;
     assert_eq!(s, 403, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains(&h.tenant(0)));
+    // The hunting routes and actions are described in the OpenAPI document.
+    let (_, api) = h.get("/v1/openapi.json").await;
+    for path in ["/v1/hunt", "/v1/hunt/history", "/v1/queries", "/v1/queries/{name}", "/v1/queries/{name}/run",
+                 "/v1/tenants/{tenantId}/actions/MDE/RunAdvancedHuntingQuery", "/v1/tenants/{tenantId}/actions/MDE/SaveQuery"] {
+        assert!(api["paths"][path].is_object(), "{path} missing from OpenAPI");
+    }
     // Runs that touched tenants outside the scope stay out of the scoped key's history.
     hunt(&h, json!({ "query": EVERY_TENANT_QUERY, "tenants": "all" })).await;
     let resp = h.http.get(format!("{}/v1/hunt/history", h.gateway)).header("x-api-key", &scoped).send().await.unwrap();

@@ -102,7 +102,14 @@ pub async fn save(State(state): State<AppState>, headers: HeaderMap, uri: Uri, b
         };
         let name = text(&["name", "queryName"]).unwrap_or_default();
         let query = text(&["query", "kql"]).unwrap_or_default();
-        state.engine.save_query(&principal, &name, &query, text(&["description"])).await.map_err(ApiError::from)
+        state.engine.save_query(&principal, &name, &query, text(&["description"])).await.map_err(|e| match e {
+            // This body calls it `name` (the seed action's `queryName`).
+            engine::EngineError::InvalidParam(mut p) if p.field == "queryName" => {
+                p.field = "name".into();
+                ApiError::from(engine::EngineError::InvalidParam(p))
+            }
+            other => ApiError::from(other),
+        })
     }
     .await;
     match result {

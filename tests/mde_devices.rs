@@ -130,7 +130,8 @@ async fn automated_investigations() {
     let m = windows_online(&h, &t).await[3].clone();
     let (status, body) = h.mde(&t, "StartInvestigation", json!({ "machineId": m["id"], "comment": "triage" })).await;
     assert_eq!(status, 200, "{body}");
-    let investigation = &body["data"]["results"][0]["machineAction"];
+    assert_eq!(body["status"], "Succeeded", "{body}");
+    let investigation = &body["data"]["results"][0]["response"];
     let id = match &investigation["id"] {
         Value::String(id) => id.clone(),
         other => other.to_string(),

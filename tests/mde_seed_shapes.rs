@@ -126,7 +126,7 @@ async fn fixtures(h: &Harness, t: &str) -> Fixtures {
     pools.insert("package_action", vec![id_of(&pkg["data"]["actionIds"][0])]);
 
     let inv = ok(h, t, "StartInvestigation", json!({ "deviceIds": online[0] })).await;
-    pools.insert("investigation", vec![id_of(&inv["results"][0]["machineAction"]["id"])]);
+    pools.insert("investigation", vec![id_of(&inv["results"][0]["response"]["id"])]);
 
     let alerts: Vec<String> = state["alerts"].as_array().unwrap().iter().map(|a| id_of(&a["id"])).collect();
     pools.insert("alert", alerts.clone());

@@ -45,3 +45,16 @@ pub static ACTIONS: &[ActionSpec] = &[
         plan: Plan::Call(Call::new(Api::Mde, Method::Get, "/api/investigations/{investigationId}")),
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// startInvestigation has its own documented limit (50 per hour), not MDE's 100 per minute.
+    #[test]
+    fn start_investigation_draws_from_the_investigation_budget() {
+        let Plan::Call(call) = ACTIONS[0].plan else { panic!("a call") };
+        assert_eq!((ACTIONS[0].name, call.budget, call.each), ("StartInvestigation", Budget::Investigation, Some("deviceIds")));
+        assert!(ACTIONS[1..].iter().all(|a| matches!(a.plan, Plan::Call(c) if c.budget == Budget::Default)));
+    }
+}

@@ -1,6 +1,7 @@
 //! `AlertInfo` and `AlertEvidence` (upstream-apis.md §6.2, §6.3), read from the same alerts
 //! the MDE alerts API serves (`Tenant::alerts`), so `AlertId`s match `GET /api/alerts`.
 //! Each alert also gets a `Machine` evidence row for its device, as the portal shows.
+//! (Defender for Cloud's container alerts for seed 004 are added by `scenario.rs`.)
 
 use serde_json::json;
 

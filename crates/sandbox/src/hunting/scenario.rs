@@ -141,6 +141,152 @@ fn push(snap: &Snapshot, t: &mut Tables, c: &Container, e: &Event) {
 pub fn generate(snap: &Snapshot, t: &mut Tables) {
     cluster_noise(snap, t);
     simulation(snap, t);
+    cloud_alerts(snap, t);
+}
+
+/// The Defender for Cloud alerts the lab's scenario table expects (one per detection, raised a
+/// few minutes after the step), as XDR's AlertInfo / AlertEvidence show them. They are not in
+/// the MDE alerts API, which lists Defender for Endpoint alerts only. Ids take the `dc` prefix
+/// plus a GUID (inferred from the portal; Microsoft does not document the format).
+fn cloud_alerts(snap: &Snapshot, t: &mut Tables) {
+    const SERVICE: &str = "Microsoft Defender for Cloud";
+    // (title, category, severity, MITRE technique, step index the alert follows)
+    let alerts: &[(&str, &str, &str, &str, usize)] = &[
+        (
+            "Possible Web Shell activity detected",
+            "Persistence",
+            "Medium",
+            "T1505.003",
+            0,
+        ),
+        (
+            "Network scanning tool detected",
+            "Discovery",
+            "Low",
+            "T1046",
+            1,
+        ),
+        (
+            "Suspicious Kubernetes service account operation detected",
+            "Discovery",
+            "Medium",
+            "T1613",
+            2,
+        ),
+        (
+            "Access to cloud metadata service detected",
+            "CredentialAccess",
+            "Medium",
+            "T1552.005",
+            3,
+        ),
+        (
+            "Sensitive files access detected",
+            "CredentialAccess",
+            "Medium",
+            "T1552.001",
+            4,
+        ),
+        (
+            "Possible secret reconnaissance detected",
+            "CredentialAccess",
+            "Low",
+            "T1552.001",
+            5,
+        ),
+        (
+            "Possible Crypto miners download detected",
+            "Execution",
+            "Medium",
+            "T1496",
+            6,
+        ),
+        (
+            "Command within a container accessed ld.so.preload",
+            "DefenseEvasion",
+            "Medium",
+            "T1574.006",
+            7,
+        ),
+        (
+            "A drift binary detected executing in the container",
+            "Execution",
+            "High",
+            "T1496",
+            8,
+        ),
+    ];
+    let start = snap.anchor - 2 * TICKS_PER_DAY;
+    let cluster = cluster_id(snap);
+    for (n, (title, category, severity, technique, step)) in alerts.iter().enumerate() {
+        let h = hashes(&format!("mdc-alert/{}/{n}", snap.tenant_id));
+        let id = format!(
+            "dc{}-{}-{}-{}-{}",
+            &h.sha256[..8],
+            &h.sha256[8..12],
+            &h.sha256[12..16],
+            &h.sha256[16..20],
+            &h.sha256[20..32]
+        );
+        let when = start + *step as i64 * 2 * TICKS_PER_MINUTE + 3 * TICKS_PER_MINUTE;
+        let techniques = json!([technique]).to_string();
+        t.push(
+            "AlertInfo",
+            vec![
+                ("Timestamp", dt(when)),
+                ("AlertId", s(&id)),
+                ("Title", s(title)),
+                ("Category", s(category)),
+                ("Severity", s(severity)),
+                ("ServiceSource", s(SERVICE)),
+                ("DetectionSource", s(SERVICE)),
+                ("AttackTechniques", s(&techniques)),
+            ],
+        );
+        let command = STEPS[*step].1;
+        let evidence: [(&str, &str, Option<&str>); 3] = [
+            ("KubernetesCluster", "DefenderLabAKS", None),
+            ("KubernetesPod", VICTIM_POD, None),
+            ("Process", VICTIM_POD, Some(command)),
+        ];
+        for (entity, resource, cmd) in evidence {
+            let mut row: Row = vec![
+                ("Timestamp", dt(when)),
+                ("AlertId", s(&id)),
+                ("Title", s(title)),
+                ("Categories", json_text(json!([category]))),
+                ("AttackTechniques", s(&techniques)),
+                ("ServiceSource", s(SERVICE)),
+                ("DetectionSource", s(SERVICE)),
+                ("Severity", s(severity)),
+                ("EntityType", s(entity)),
+                ("EvidenceRole", s("Impacted")),
+                ("CloudResource", s(resource)),
+                ("CloudPlatform", s("Azure")),
+                (
+                    "ResourceType",
+                    s(if entity == "KubernetesCluster" {
+                        "Kubernetes Service"
+                    } else {
+                        "Kubernetes Pod"
+                    }),
+                ),
+                ("ResourceID", s(&cluster)),
+                ("SubscriptionId", s(&snap.subscription_id)),
+                (
+                    "AdditionalFields",
+                    json_text(json!({"Namespace": NAMESPACE, "PodName": VICTIM_POD})),
+                ),
+            ];
+            if let Some(c) = cmd {
+                row.push((
+                    "ProcessCommandLine",
+                    s(&format!("sh -c \"{}\"", c.replace('"', "\\\""))),
+                ));
+            }
+            t.push("AlertEvidence", row);
+        }
+    }
 }
 
 /// Health probes, kube-proxy syncs and an application's cron job, every few hours for 30 days.

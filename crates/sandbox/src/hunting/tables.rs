@@ -24,6 +24,8 @@ pub use super::synth::ticks;
 /// Row sinks for every schema table.
 pub struct Tables {
     builders: BTreeMap<String, TableBuilder>,
+    /// Last `ReportId` handed out (unique across the tenant's device tables).
+    report: i64,
 }
 
 impl Tables {
@@ -32,7 +34,16 @@ impl Tables {
             .table_names()
             .filter_map(|n| TableBuilder::for_table(schema, n).map(|b| (n.to_string(), b)))
             .collect();
-        Tables { builders }
+        Tables {
+            builders,
+            report: 0,
+        }
+    }
+
+    /// A fresh `ReportId`.
+    pub fn report_id(&mut self) -> i64 {
+        self.report += 1;
+        self.report
     }
 
     /// Appends a row. The `InitiatingProcess*` group is written whole and trimmed here to the

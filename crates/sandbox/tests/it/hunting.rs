@@ -264,7 +264,12 @@ async fn alert_tables_carry_the_alerts_api_ids() {
         .iter()
         .map(|a| a["id"].as_str().unwrap().to_string())
         .collect();
-    let info = mde_hunt(&e, &tok, "AlertInfo | distinct AlertId").await;
+    let info = mde_hunt(
+        &e,
+        &tok,
+        "AlertInfo | where ServiceSource == 'Microsoft Defender for Endpoint' | distinct AlertId",
+    )
+    .await;
     let info_ids: BTreeSet<String> = strings(&rows(&info), "AlertId").into_iter().collect();
     assert_eq!(info_ids, api_ids);
     let ev = mde_hunt(

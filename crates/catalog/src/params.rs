@@ -498,10 +498,8 @@ fn device_id(s: &str) -> Result<String, Problem> {
             "that looks like an Entra/Intune device id (GUID); MDE wants its own 40-hex machine id (see GetAllDevices, field `id`), or the device's DNS name or IP",
         ));
     }
-    if !s.contains('/') {
-        if let Ok(ip) = s.parse::<IpAddr>() {
-            return Ok(ip.to_string());
-        }
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(ip.to_string());
     }
     if indicators::is_dns_name(s) && !s.chars().all(|c| c.is_ascii_hexdigit()) {
         return Ok(s.to_ascii_lowercase());

@@ -49,7 +49,7 @@ pub(super) fn check_pair(
             ),
         });
     };
-    if allowed.iter().any(|v| *v == determination) {
+    if allowed.contains(&determination) {
         return Ok(());
     }
     Err(ParamError {

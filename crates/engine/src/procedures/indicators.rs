@@ -167,11 +167,8 @@ fn resubmission(current: &Value, params: &Params) -> Map<String, Value> {
     }
     for key in KEPT_FIELDS {
         let given = params.get(if *key == "action" { "indicatorAction" } else { key });
-        match given.or_else(|| current.get(*key).filter(|v| !v.is_null())) {
-            Some(v) => {
-                body.insert((*key).to_string(), v.clone());
-            }
-            None => {}
+        if let Some(v) = given.or_else(|| current.get(*key).filter(|v| !v.is_null())) {
+            body.insert((*key).to_string(), v.clone());
         }
     }
     body
@@ -180,10 +177,8 @@ fn resubmission(current: &Value, params: &Params) -> Map<String, Value> {
 /// Per-item rows into an outcome: all failed is the first error; some failed is partial.
 fn finish(rows: Vec<Value>, request_ids: Vec<String>, first_error: Option<EngineError>) -> Result<Carried, EngineError> {
     let failed = rows.iter().filter(|r| r["success"] != true).count();
-    if failed == rows.len() {
-        if let Some(e) = first_error {
-            return Err(e);
-        }
+    if let (true, Some(e)) = (failed == rows.len(), first_error) {
+        return Err(e);
     }
     Ok(Carried {
         data: json!({ "count": rows.len(), "succeeded": rows.len() - failed, "failed": failed, "results": rows }),

@@ -169,10 +169,10 @@ impl Engine {
     /// tenant is in its scope.
     pub async fn query_history(&self, who: &Principal, filter: HistoryFilter) -> Result<Vec<Value>, EngineError> {
         let limit = filter.limit.clamp(1, 1000);
-        if let Some(t) = &filter.tenant {
-            if !who.may_access(t) {
-                return Err(EngineError::Forbidden(format!("key '{}' is not scoped to tenant '{t}'", who.name)));
-            }
+        if let Some(t) = &filter.tenant
+            && !who.may_access(t)
+        {
+            return Err(EngineError::Forbidden(format!("key '{}' is not scoped to tenant '{t}'", who.name)));
         }
         let runs = self
             .inner
@@ -202,7 +202,7 @@ impl Engine {
                 entries.extend(ops.into_iter().filter(|op| who.may_access(&op.tenant)).map(|op| (op.created_at, operation_entry(&op))));
             }
         }
-        entries.sort_by(|a, b| b.0.cmp(&a.0));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.0));
         Ok(entries.into_iter().take(limit as usize).map(|(_, v)| v).collect())
     }
 

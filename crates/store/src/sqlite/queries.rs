@@ -58,7 +58,7 @@ pub(crate) async fn save_query(pool: &SqlitePool, q: NewSavedQuery) -> Result<Sa
     .bind(&stamp)
     .execute(&mut *tx)
     .await?;
-    let saved = fetch_saved(&mut *tx, &key)
+    let saved = fetch_saved(&mut tx, &key)
         .await?
         .ok_or_else(|| StoreError::Db(format!("saved query {key:?} vanished inside its transaction")))?;
     tx.commit().await?;

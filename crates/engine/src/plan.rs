@@ -131,11 +131,15 @@ fn gather(spec: &ActionSpec, results: Vec<(String, Result<upstream::ApiResponse,
                 request_ids.extend(resp.request_id.clone());
                 let id = machine_action_id(spec, &resp.body);
                 action_ids.extend(id.clone());
-                rows.push(json!({
+                // A machine action answers a MachineAction; other per-device calls (startInvestigation:
+                // an Investigation) answer their own entity.
+                let key = if spec.completion == Completion::MachineAction { "machineAction" } else { "response" };
+                let mut row = json!({
                     "deviceId": target, "success": true, "actionId": id,
-                    "status": resp.body.get("status").cloned().unwrap_or(Value::Null),
-                    "machineAction": resp.body,
-                }));
+                    "status": resp.body.get("status").or_else(|| resp.body.get("state")).cloned().unwrap_or(Value::Null),
+                });
+                row[key] = resp.body;
+                rows.push(row);
             }
             Err(e) => {
                 rows.push(json!({ "deviceId": target, "success": false, "error": crate::error_json(&e) }));
@@ -149,7 +153,12 @@ fn gather(spec: &ActionSpec, results: Vec<(String, Result<upstream::ApiResponse,
             return Err(first);
         }
     }
-    let failed_targets = total - action_ids.len().min(total);
+    // Machine actions count a target without an action id as failed; other calls count errors.
+    let failed_targets = if spec.completion == Completion::MachineAction {
+        total - action_ids.len().min(total)
+    } else {
+        rows.iter().filter(|r| r["success"] != true).count()
+    };
     let mut data = Map::new();
     data.insert("deviceCount".into(), total.into());
     data.insert("actionIds".into(), json!(action_ids));

@@ -159,10 +159,10 @@ fn action_operation(spec: &ActionSpec) -> Value {
 
 fn param_schema(p: &ParamSpec) -> Value {
     let mut s = match p.kind {
-        ParamKind::DeviceId => json!({ "type": "string", "pattern": "^[0-9a-fA-F]{40}$" }),
+        ParamKind::DeviceId => json!({ "type": "string", "description": "machine id (40 hex), DNS name or IP" }),
         ParamKind::DeviceIds => json!({ "oneOf": [
-            { "type": "string", "description": "comma-separated machine ids" },
-            { "type": "array", "items": { "type": "string", "pattern": "^[0-9a-fA-F]{40}$" } }] }),
+            { "type": "string", "description": "comma-separated machine ids, DNS names or IPs" },
+            { "type": "array", "items": { "type": "string" } }] }),
         ParamKind::UserRef => json!({ "type": "string", "description": "object id or UPN" }),
         ParamKind::ActionId | ParamKind::Guid => json!({ "type": "string", "format": "uuid" }),
         ParamKind::Sha1 => json!({ "type": "string", "pattern": "^[0-9a-fA-F]{40}$" }),
@@ -174,6 +174,24 @@ fn param_schema(p: &ParamSpec) -> Value {
         ParamKind::ODataFilter => json!({ "type": "string", "maxLength": 2000 }),
         ParamKind::Int { min, max } => json!({ "type": "integer", "minimum": min, "maximum": max }),
         ParamKind::Bool => json!({ "type": "boolean" }),
+        ParamKind::ResourceId => json!({ "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$" }),
+        ParamKind::ResourceIds { max } => json!({ "oneOf": [
+            { "type": "string", "description": "comma-separated ids" },
+            { "type": "array", "maxItems": max, "items": { "type": "string" } }] }),
+        ParamKind::TextList { max_items, max_len } => json!({ "oneOf": [
+            { "type": "string", "description": "comma-separated" },
+            { "type": "array", "maxItems": max_items, "items": { "type": "string", "maxLength": max_len } }] }),
+        ParamKind::DateTime => json!({ "type": "string", "format": "date-time" }),
+        ParamKind::Url => json!({ "type": "string", "format": "uri" }),
+        ParamKind::IndicatorValue { .. } => json!({ "type": "string", "maxLength": 2048 }),
+        ParamKind::Indicators { max } => json!({ "type": "array", "maxItems": max, "items": { "type": "object" } }),
+        ParamKind::Determination { pairs, .. } => {
+            let mut all: Vec<&str> = pairs.iter().flat_map(|(_, v)| v.iter().copied()).collect();
+            all.sort_unstable();
+            all.dedup();
+            json!({ "type": "string", "enum": all })
+        }
+        ParamKind::JsonObject => json!({ "type": "object" }),
     };
     s["description"] = p.doc.into();
     if let Some(d) = p.default {

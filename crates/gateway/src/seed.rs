@@ -95,33 +95,40 @@ pub fn collect(query: &[(String, String)], body: Map<String, Value>, headers: &H
     for (k, v) in query {
         merged.insert(k.clone(), Value::String(v.clone()));
     }
-    let nested = body.iter().find(|(k, _)| k.eq_ignore_ascii_case("parameters")).map(|(_, v)| v.clone());
-    merged.extend(body);
-    if let Some(Value::Object(inner)) = nested {
-        merged.extend(inner);
-    }
-    let take = |names: &[&str]| -> Option<String> {
-        merged
-            .iter()
-            .find(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
-            .and_then(|(_, v)| match v {
-                Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
+    let nested = match body.iter().find(|(k, _)| k.eq_ignore_ascii_case("parameters")).map(|(_, v)| v.clone()) {
+        Some(Value::Object(inner)) => inner,
+        _ => Map::new(),
     };
+    merged.extend(body);
+    // Envelope fields come from the top level first: inside `parameters` the MDE worker's
+    // `action` is an indicator's action (Block, Allowed, ...), not the action to run.
+    let pick = |map: &Map<String, Value>, names: &[&str]| -> Option<String> {
+        map.iter().find(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n))).and_then(|(_, v)| match v {
+            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+    };
+    let take = |names: &[&str]| pick(&merged, names).or_else(|| pick(&nested, names));
     let header_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(String::from);
-    SeedCall {
-        action: take(&["action"]),
+    let action = take(&["action"]);
+    let nested_action = pick(&nested, &["action"])
+        .filter(|inner| pick(&merged, &["action"]).is_some_and(|outer| !outer.eq_ignore_ascii_case(inner)));
+    let call = SeedCall {
+        action,
         service: take(&["service"]),
         tenant: take(&["tenantId", "tenant_id", "tenant"]),
         correlation_id: take(&["correlationId"]).unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         idempotency_key: header_key.or_else(|| take(&["idempotencyKey"])),
-        params: merged
-            .into_iter()
-            .filter(|(k, _)| !ENVELOPE_KEYS.contains(&k.to_ascii_lowercase().as_str()))
-            .collect(),
+        params: Map::new(),
+    };
+    merged.extend(nested);
+    let mut params: Map<String, Value> =
+        merged.into_iter().filter(|(k, _)| !ENVELOPE_KEYS.contains(&k.to_ascii_lowercase().as_str())).collect();
+    if let Some(inner) = nested_action {
+        params.insert("action".into(), Value::String(inner));
     }
+    SeedCall { params, ..call }
 }
 
 fn to_action_request(call: &SeedCall, kind: RouteKind, principal: engine::Principal) -> Result<ActionRequest, ApiError> {
@@ -169,6 +176,23 @@ mod tests {
         assert_eq!(call.params.get("comment"), Some(&json!("x")));
         assert!(!call.params.contains_key("code"));
         assert!(!call.params.contains_key("parameters"));
+    }
+
+    #[test]
+    fn nested_action_is_a_parameter_when_the_top_level_names_the_action() {
+        let body = json!({"action": "AddFileIndicator", "tenantId": "t1", "parameters": {"sha1": "ab", "action": "Block"}});
+        let call = collect(&[], body.as_object().unwrap().clone(), &HeaderMap::new());
+        assert_eq!(call.action.as_deref(), Some("AddFileIndicator"));
+        assert_eq!(call.params.get("action"), Some(&json!("Block")));
+        // Only nested: it names the action. Repeated inside: not a parameter.
+        let body = json!({"tenantId": "t1", "parameters": {"action": "GetAllDevices"}});
+        let call = collect(&[], body.as_object().unwrap().clone(), &HeaderMap::new());
+        assert_eq!(call.action.as_deref(), Some("GetAllDevices"));
+        assert!(!call.params.contains_key("action"));
+        let body = json!({"action": "GetAllDevices", "parameters": {"action": "getalldevices", "tenantId": "t2"}});
+        let call = collect(&[], body.as_object().unwrap().clone(), &HeaderMap::new());
+        assert!(!call.params.contains_key("action"));
+        assert_eq!(call.tenant.as_deref(), Some("t2"));
     }
 
     #[test]

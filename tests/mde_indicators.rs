@@ -167,6 +167,10 @@ async fn batch_import_and_bulk_remove() {
     assert!(results.iter().all(|r| r["success"] == true && r["id"].is_string()));
     let stored = indicators(&h, &t).await;
     assert_eq!(stored.len(), 600);
+    for r in results.iter().step_by(97) {
+        let s = stored.iter().find(|i| i["id"] == r["id"]).expect("the answered id exists");
+        assert_eq!(s["indicatorValue"], r["indicatorValue"], "each result names its own indicator");
+    }
     assert!(stored.iter().all(|i| i["indicatorType"] == "DomainName" && i["action"] == "Block"));
 
     let ids: Vec<String> = results.iter().take(3).map(|r| r["id"].as_str().unwrap().to_string()).collect();

@@ -63,14 +63,19 @@ pub async fn import(ctx: &Ctx<'_>, params: &Params) -> Result<Carried, EngineErr
     finish(rows, request_ids, first_error)
 }
 
-/// MDE's per-item answers, matched to what was sent (by position, as MDE answers in order).
+/// MDE's per-item answers, matched to what was sent: by the echoed `indicator` value when the
+/// answer carries it, else by position.
 fn import_rows(chunk: &[Value], body: &Value) -> Vec<Value> {
     let answers = body["value"].as_array().cloned().unwrap_or_default();
+    let by_value = |sent: &Value| {
+        let value = sent["indicatorValue"].as_str()?;
+        answers.iter().find(|a| a["indicator"].as_str().is_some_and(|v| v.eq_ignore_ascii_case(value))).cloned()
+    };
     chunk
         .iter()
         .enumerate()
         .map(|(i, sent)| {
-            let answer = answers.get(i).cloned().unwrap_or(Value::Null);
+            let answer = by_value(sent).or_else(|| answers.get(i).cloned()).unwrap_or(Value::Null);
             let failed = answer.is_null() || answer["isFailed"].as_bool().unwrap_or(false);
             json!({
                 "indicatorValue": sent["indicatorValue"],
@@ -214,7 +219,8 @@ mod tests {
     #[test]
     fn import_rows_follow_mde_answers_in_order() {
         let sent = vec![json!({"indicatorValue": "a.example.com", "indicatorType": "DomainName"}), json!({"indicatorValue": "b"})];
-        let body = json!({"value": [{"id": "1", "indicator": "a.example.com", "isFailed": false}, {"id": null, "isFailed": true, "failureReason": "bad"}]});
+        // Answered out of order: matched by the echoed value.
+        let body = json!({"value": [{"id": null, "indicator": "b", "isFailed": true, "failureReason": "bad"}, {"id": "1", "indicator": "A.example.com", "isFailed": false}]});
         let rows = import_rows(&sent, &body);
         assert_eq!(rows[0]["success"], true);
         assert_eq!(rows[0]["id"], "1");

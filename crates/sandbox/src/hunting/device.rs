@@ -812,7 +812,7 @@ fn activity(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
                     image_load(t, d, &child, dll, when + TICKS_PER_SECOND);
                 }
             }
-            if d.windows() && l.system && rng.random_bool(0.2) {
+            if d.windows() && l.system && rng.random_bool(0.5) {
                 registry(
                     t,
                     d,
@@ -822,6 +822,51 @@ fn activity(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
                     &format!("{}", when / TICKS_PER_SECOND),
                     when + 3 * TICKS_PER_SECOND,
                 );
+            } else if d.windows() && !l.system && rng.random_bool(0.3) {
+                // Explorer's per-user MRU list records what the user opened.
+                registry(
+                    t,
+                    d,
+                    &child,
+                    &format!(
+                        r"HKEY_CURRENT_USER\{}\SOFTWARE\Microsoft\Windows\CurrentVersion\Explorer\RecentDocs",
+                        account.sid
+                    ),
+                    "MRUListEx",
+                    &child.file,
+                    when + 3 * TICKS_PER_SECOND,
+                );
+            }
+            // Programs leave temporary files behind (written, then usually deleted).
+            if rng.random_bool(0.4) {
+                let name = format!("{:x}.tmp", rng.random::<u32>());
+                let path = match (d.windows(), account.is_system()) {
+                    (true, true) => format!(r"C:\Windows\Temp\{name}"),
+                    (true, false) => {
+                        format!(r"C:\Users\{}\AppData\Local\Temp\{name}", account.name)
+                    }
+                    (false, _) => format!("/tmp/{name}"),
+                };
+                file_event(
+                    t,
+                    d,
+                    &child,
+                    "FileCreated",
+                    &path,
+                    None,
+                    when + TICKS_PER_SECOND,
+                );
+                if rng.random_bool(0.6) {
+                    file_event(
+                        t,
+                        d,
+                        &child,
+                        "FileDeleted",
+                        &path,
+                        None,
+                        when + 30 * TICKS_PER_SECOND,
+                    );
+                }
             }
             if child.file.eq_ignore_ascii_case("powershell.exe") {
                 device_event(

@@ -167,3 +167,29 @@ async fn investigation_package_link() {
     let resp = h.http.get(url).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 200, "the link downloads");
 }
+
+/// startInvestigation has its own budget (50 per hour per tenant, here 2 with a 1 s wait bound):
+/// the call past it is refused locally as throttled and never reaches Microsoft, while other
+/// MDE calls of the tenant carry on.
+#[tokio::test(flavor = "multi_thread")]
+async fn investigations_draw_from_their_own_budget() {
+    let h = Harness::start_with(1, |s| {
+        let mut budgets = upstream::Budgets::default();
+        budgets.investigation = vec![upstream::Rate::per_hour(2)];
+        budgets.max_wait = std::time::Duration::from_secs(1);
+        s.budgets = Some(budgets);
+    })
+    .await;
+    let t = h.tenant(0);
+    let ms = windows_online(&h, &t).await;
+    for m in &ms[..2] {
+        let (status, body) = h.mde(&t, "StartInvestigation", json!({ "deviceIds": m["id"] })).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = h.mde(&t, "StartInvestigation", json!({ "deviceIds": ms[2]["id"] })).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "Throttled", "{body}");
+    assert_eq!(h.state(&t).await["investigations"].as_array().unwrap().len(), 2, "the third never reached MDE");
+    let (status, _) = h.mde(&t, "GetDeviceInfo", json!({ "deviceId": ms[2]["id"] })).await;
+    assert_eq!(status, 200, "the general MDE budget is separate");
+}

@@ -324,6 +324,8 @@ async fn bad_hunting_input_names_the_field_and_syntax_errors_pass_through() {
         (json!({ "query": EVERY_TENANT_QUERY, "timespan": "last week" }), "timespan"),
         (json!({ "saved": "no such query" }), "saved"),
         (json!({ "query": "x".repeat(100_001) }), "query"),
+        (json!({ "query": EVERY_TENANT_QUERY, "tenant": t }), "tenant"),
+        (json!({ "query": 42 }), "query"),
     ];
     for (body, field) in cases {
         let (status, answer) = hunt(&h, body.clone()).await;

@@ -146,8 +146,10 @@ impl Engine {
     /// `body` is the caller's request: `query` (or `saved` + optional `version`), `tenants`
     /// (`[..]`, `"a,b"` or `"all"`, default all) and optional `timespan`.
     pub async fn hunt(&self, principal: &Principal, body: &Map<String, Value>) -> Result<HuntOutcome, EngineError> {
+        refuse_unknown_fields(body)?;
         let plan = self.plan_hunt(body).await?;
-        let tenants = self.tenants_to_hunt(principal, &parse_tenants(body.get("tenants"))?)?;
+        let tenants_field = body.iter().find(|(k, _)| k.eq_ignore_ascii_case("tenants")).map(|(_, v)| v);
+        let tenants = self.tenants_to_hunt(principal, &parse_tenants(tenants_field)?)?;
         authorize_hunt(principal, &plan)?;
         let run = Run::start(principal, plan, tenants);
         self.audit_attempts(&run).await?;
@@ -166,12 +168,12 @@ impl Engine {
 
     /// Step 1: the query text (given, or a saved query's version) and the action that runs it.
     async fn plan_hunt(&self, body: &Map<String, Value>) -> Result<HuntPlan, EngineError> {
-        let timespan = field(body, &["timespan", "Timespan"]);
+        let timespan = field(body, &["timespan"]);
         if let Some(t) = timespan {
             check_timespan(t)?;
         }
         let saved_name = field(body, &["saved", "savedQuery", "queryName"]);
-        let given_query = field(body, &["query", "Query", "kql"]);
+        let given_query = field(body, &["query", "kql"]);
         let (query, saved) = match (saved_name, given_query) {
             (Some(_), Some(_)) => {
                 return Err(param_error("query", "give either a query or a saved query name, not both", "drop \"query\" to run the saved one"));
@@ -530,6 +532,24 @@ pub fn parse_tenants(value: Option<&Value>) -> Result<TenantChoice, EngineError>
         return Err(param_error("tenants", "\"all\" cannot be combined with tenant ids", "send \"all\" on its own"));
     }
     Ok(TenantChoice::Named(names))
+}
+
+/// The fields a hunt takes (any case). Anything else is refused rather than ignored: a typo
+/// like `"tenant"` must not silently widen a hunt to every tenant.
+const HUNT_FIELDS: &[&str] = &["query", "kql", "saved", "savedQuery", "queryName", "version", "tenants", "timespan"];
+
+fn refuse_unknown_fields(body: &Map<String, Value>) -> Result<(), EngineError> {
+    if let Some(unknown) = body.keys().find(|k| !HUNT_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(k))) {
+        return Err(param_error(unknown, "is not a field of a hunt", format!("a hunt takes {}", HUNT_FIELDS.join(", "))));
+    }
+    // Text fields must be text: a number where the query goes is a mistake, not "no query".
+    for (key, value) in body {
+        let text_field = ["query", "kql", "saved", "savedQuery", "queryName", "timespan"].iter().any(|f| f.eq_ignore_ascii_case(key));
+        if text_field && !matches!(value, Value::String(_) | Value::Null) {
+            return Err(param_error(key, format!("must be a string, got {value}"), "send it as a JSON string"));
+        }
+    }
+    Ok(())
 }
 
 fn authorize_hunt(principal: &Principal, plan: &HuntPlan) -> Result<(), EngineError> {

@@ -374,7 +374,8 @@ impl Upstream {
             let asked = retry::retry_after(response.headers());
             let policy = &self.inner.retry;
             let too_long = asked.is_some_and(|a| a > policy.max_wait);
-            if attempts < policy.max_attempts && !too_long {
+            let limit = if asked.is_some() { policy.max_throttled_attempts } else { policy.max_attempts };
+            if attempts < limit && !too_long {
                 return Step::RetryAfter(retry::delay(policy, attempts, asked));
             }
             if status == 429 {

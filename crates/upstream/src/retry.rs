@@ -120,6 +120,7 @@ mod tests {
     fn backoff_doubles_and_is_capped() {
         let policy = RetryPolicy {
             max_attempts: 6,
+            max_throttled_attempts: 12,
             max_wait: Duration::from_secs(5),
             jitter: false,
             initial_backoff: Duration::from_secs(1),

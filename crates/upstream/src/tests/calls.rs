@@ -47,7 +47,7 @@ async fn retries_429_after_retry_after_even_for_post() {
 #[tokio::test]
 async fn gives_up_after_max_attempts_with_throttled() {
     let mock = spawn_mock().await;
-    let (upstream, metrics) = mock.upstream(); // max_attempts = 4
+    let (upstream, metrics) = mock.upstream(); // max_throttled_attempts = 5 (429s with Retry-After)
     for _ in 0..10 {
         mock.state.push(
             reply(429, json!({"error":{"code":"TooManyRequests","message":"quota","innerError":{"request-id":"8c4a3f1e-1111-2222-3333-444455556666"}}}))
@@ -63,12 +63,12 @@ async fn gives_up_after_max_attempts_with_throttled() {
         UpstreamError::Throttled {
             retry_after: Some(Duration::ZERO),
             request_id: Some("8c4a3f1e-1111-2222-3333-444455556666".into()),
-            attempts: 4,
+            attempts: 5,
         }
     );
-    assert_eq!(mock.state.api_hits(), 4);
-    assert_eq!(metrics.throttled(Api::Graph), 4);
-    assert_eq!(metrics.retries(Api::Graph), 3);
+    assert_eq!(mock.state.api_hits(), 5);
+    assert_eq!(metrics.throttled(Api::Graph), 5);
+    assert_eq!(metrics.retries(Api::Graph), 4);
 }
 
 #[tokio::test]

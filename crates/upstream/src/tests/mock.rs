@@ -104,6 +104,7 @@ impl Mock {
             extra_ca_pem: None,
             retry: RetryPolicy {
                 max_attempts: 4,
+                max_throttled_attempts: 5,
                 max_wait: Duration::from_secs(5),
                 jitter: false,
                 initial_backoff: Duration::from_millis(20),

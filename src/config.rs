@@ -15,8 +15,6 @@
 //! tenant_id = "00000000-0000-0000-0000-000000000001"
 //! client_id = "11111111-1111-1111-1111-111111111111"
 //! client_secret_env = "RIPOSTE_SECRET_CONTOSO"   # the secret itself stays in the environment
-//! ```
-//!
 //!
 //! [library]                     # optional: the live-response file library
 //! dir = "/var/lib/riposte/library"   # default {data}/library; or backend = "s3" + bucket, "azure" + container

@@ -154,15 +154,6 @@ impl<'a> Evaluator<'a> {
         Ok(if v.is_null() || v.ty() == Some(ty) { v } else { value::convert(&v, ty) })
     }
 
-    /// Checks a row count against `max_rows`.
-    pub fn check_rows(&self, n: usize) -> Result<()> {
-        self.check_deadline()?;
-        match self.ctx.max_rows {
-            Some(max) if n > max => Err(EvalError::TooManyRows(max)),
-            _ => Ok(()),
-        }
-    }
-
     /// Fails with [`EvalError::Timeout`] once the context's deadline has passed.
     pub fn check_deadline(&self) -> Result<()> {
         match self.ctx.deadline {

@@ -23,8 +23,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::{
     EntitySet, body_str, collection, context, forbidden, invalid_body, machine_json,
-    machine_not_found, parse_body, respond, with_tenant,
-};
+    machine_not_found, parse_body, respond, with_tenant, set_context};
 use crate::auth::{Caller, MdeCaller};
 use crate::clock::fmt_mde;
 use crate::errors::{self, json_response};
@@ -1297,12 +1296,7 @@ pub(super) async fn list_alerts(
 
 fn alert_entity(state: &AppState, a: &Alert, expand: bool) -> Value {
     let mut v = a.mde_json(expand);
-    if let Some(o) = v.as_object_mut() {
-        o.insert(
-            "@odata.context".into(),
-            context(state, "Alerts/$entity").into(),
-        );
-    }
+    set_context(&mut v, context(state, "Alerts/$entity"));
     v
 }
 
@@ -1548,12 +1542,7 @@ pub(super) async fn alert_related(
             ),
             "machine" => {
                 let mut m = machine.ok_or_else(|| machine_not_found(&a.machine_id))?;
-                if let Some(o) = m.as_object_mut() {
-                    o.insert(
-                        "@odata.context".into(),
-                        context(&state, "Machines/$entity").into(),
-                    );
-                }
+                set_context(&mut m, context(&state, "Machines/$entity"));
                 Ok(json_response(StatusCode::OK, m))
             }
             "user" => {

@@ -19,8 +19,7 @@ use time::OffsetDateTime;
 
 use super::{
     EntitySet, body_str, collection, context, endpoint_quota, enum_value, forbidden, invalid_body,
-    parse_body, respond, with_tenant,
-};
+    parse_body, respond, with_tenant, set_context};
 use crate::auth::{Caller, MdeCaller};
 use crate::clock::{fmt_mde, parse_datetime};
 use crate::errors::{self, json_response};
@@ -533,12 +532,7 @@ fn not_found(id: &str) -> Response {
 
 fn entity(state: &AppState, i: &Indicator) -> Value {
     let mut v = i.to_json();
-    if let Some(o) = v.as_object_mut() {
-        o.insert(
-            "@odata.context".into(),
-            context(state, "Indicators/$entity").into(),
-        );
-    }
+    set_context(&mut v, context(state, "Indicators/$entity"));
     v
 }
 

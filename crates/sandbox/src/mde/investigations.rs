@@ -21,8 +21,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::{
     EntitySet, body_str, collection, context, endpoint_quota, forbidden, machine_not_found,
-    parse_body, respond, with_tenant,
-};
+    parse_body, respond, with_tenant, set_context};
 use crate::auth::{Caller, MdeCaller};
 use crate::clock::fmt_mde;
 use crate::errors;
@@ -224,12 +223,7 @@ pub fn start(
         Ok(inv)
     })??;
     let mut v = inv.to_json(state.clock.now());
-    if let Some(o) = v.as_object_mut() {
-        o.insert(
-            "@odata.context".into(),
-            context(state, "Investigations/$entity").into(),
-        );
-    }
+    set_context(&mut v, context(state, "Investigations/$entity"));
     Ok(errors::json_response(StatusCode::CREATED, v))
 }
 
@@ -270,12 +264,7 @@ async fn get_one(
             )
         })?;
         let mut v = v;
-        if let Some(o) = v.as_object_mut() {
-            o.insert(
-                "@odata.context".into(),
-                context(&state, "Investigations/$entity").into(),
-            );
-        }
+        set_context(&mut v, context(&state, "Investigations/$entity"));
         Ok(errors::json_response(StatusCode::OK, v))
     })())
 }

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::{EntitySet, collection, context, forbidden, respond, with_tenant};
+use super::{EntitySet, collection, context, forbidden, respond, with_tenant, set_context};
 use crate::auth::{Caller, MdeCaller};
 use crate::clock::fmt_mde;
 use crate::errors;
@@ -408,12 +408,7 @@ fn store_upload(state: &AppState, c: &Caller, up: Upload) -> Result<Response, Re
         Ok(f)
     })??;
     let mut v = stored.to_json();
-    if let Some(o) = v.as_object_mut() {
-        o.insert(
-            "@odata.context".into(),
-            context(state, "LibraryFiles/$entity").into(),
-        );
-    }
+    set_context(&mut v, context(state, "LibraryFiles/$entity"));
     Ok(errors::json_response(StatusCode::OK, v))
 }
 

@@ -466,6 +466,13 @@ fn context(state: &AppState, fragment: &str) -> String {
     format!("{}/api/$metadata#{fragment}", state.base_url)
 }
 
+/// Stamps an entity with its `@odata.context`, as MDE answers single entities.
+fn set_context(entity: &mut Value, context: String) {
+    if let Some(o) = entity.as_object_mut() {
+        o.insert("@odata.context".into(), context.into());
+    }
+}
+
 fn forbidden(role: &str) -> Response {
     errors::mde(
         StatusCode::FORBIDDEN,
@@ -703,12 +710,7 @@ async fn get_machine(
         })?
         .ok_or_else(|| machine_not_found(&id))?;
         let mut v = m;
-        if let Some(o) = v.as_object_mut() {
-            o.insert(
-                "@odata.context".into(),
-                context(&state, "Machines/$entity").into(),
-            );
-        }
+        set_context(&mut v, context(&state, "Machines/$entity"));
         Ok(json_response(StatusCode::OK, v))
     })())
 }
@@ -976,12 +978,7 @@ async fn machine_action(
             Ok(action)
         })??;
         let mut v = created.to_json();
-        if let Some(o) = v.as_object_mut() {
-            o.insert(
-                "@odata.context".into(),
-                context(&state, "MachineActions/$entity").into(),
-            );
-        }
+        set_context(&mut v, context(&state, "MachineActions/$entity"));
         Ok(json_response(StatusCode::CREATED, v))
     })())
 }
@@ -1007,12 +1004,7 @@ async fn list_actions(
 
 fn action_entity(state: &AppState, a: &MachineAction) -> Value {
     let mut v = a.to_json();
-    if let Some(o) = v.as_object_mut() {
-        o.insert(
-            "@odata.context".into(),
-            context(state, "MachineActions/$entity").into(),
-        );
-    }
+    set_context(&mut v, context(state, "MachineActions/$entity"));
     v
 }
 

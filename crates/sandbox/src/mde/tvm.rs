@@ -5,6 +5,9 @@
 //! pick of applications from its id), so it is the same for a seed, consistent with
 //! `/api/machines`, and needs no stored state. Exposure counts are computed from that inventory.
 //! Remediation tasks are only created in the portal (no API creates them), so the list is empty.
+//! The related reads (`/api/vulnerabilities/{cveId}/machineReferences`,
+//! `/api/Software/{id}/vulnerabilities`, `/api/Software/{id}/machineReferences`) are derived
+//! from the same inventory, so they agree with the per-machine views and the exposure counts.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, Uri};
@@ -199,6 +202,9 @@ const SOFTWARE_FIELDS: &[&str] = &["id", "name", "vendor", "weaknesses", "public
 const VULN_FIELDS: &[&str] = &["id", "name", "description", "severity", "cvssV3", "exposedMachines", "publishedOn", "updatedOn", "publicExploit", "exploitVerified", "exploitInKit"];
 const REC_FIELDS: &[&str] = &["id", "productName", "recommendationName", "weaknesses", "vendor", "recommendedVersion", "recommendationCategory", "severityScore", "publicExploit", "activeAlert", "remediationType", "status", "exposedMachinesCount", "totalMachineCount"];
 const TASK_FIELDS: &[&str] = &["id", "title", "status", "createdOn", "dueOn", "type", "priority"];
+/// A machine reference (`$metadata#MachineReferences`): the four properties Microsoft's
+/// examples show for devices by vulnerability and devices by software.
+const MACHINE_REF_FIELDS: &[&str] = &["id", "computerDnsName", "osPlatform", "rbacGroupName"];
 
 /// Which TVM collection a path names (ASP.NET routes are case-insensitive).
 #[derive(Clone, Copy, PartialEq)]
@@ -271,6 +277,9 @@ pub(super) fn routes() -> axum::Router<AppState> {
             .route(&format!("/api/{seg}"), axum::routing::get(list))
             .route(&format!("/api/{seg}/{{id}}"), axum::routing::get(get_one));
     }
+    for seg in ["Software", "software", "vulnerabilities", "Vulnerabilities"] {
+        r = r.route(&format!("/api/{seg}/{{id}}/{{sub}}"), axum::routing::get(related));
+    }
     for seg in ["remediationTasks", "remediationtasks", "RemediationTasks"] {
         r = r.route(&format!("/api/{seg}"), axum::routing::get(list));
     }
@@ -341,4 +350,113 @@ pub(super) fn machine_items(
 
 fn unknown(segment: &str) -> Response {
     errors::mde(StatusCode::NOT_FOUND, "NotFound", format!("No resource matches '/api/{segment}'."))
+}
+
+/// A collection hanging off one TVM entity.
+#[derive(Clone, Copy)]
+enum Related {
+    /// `/api/vulnerabilities/{cveId}/machineReferences`: machines exposed to the CVE.
+    CveMachines,
+    /// `/api/Software/{id}/vulnerabilities`: the product's CVEs.
+    SoftwareVulnerabilities,
+    /// `/api/Software/{id}/machineReferences`: machines with the product installed.
+    SoftwareMachines,
+}
+
+impl Related {
+    /// The sub-resource a path names under a collection (case-insensitive, like ASP.NET).
+    fn parse(kind: Kind, sub: &str) -> Option<Related> {
+        match (kind, sub.to_ascii_lowercase().as_str()) {
+            (Kind::Vulnerabilities, "machinereferences") => Some(Related::CveMachines),
+            (Kind::Software, "vulnerabilities") => Some(Related::SoftwareVulnerabilities),
+            (Kind::Software, "machinereferences") => Some(Related::SoftwareMachines),
+            _ => None,
+        }
+    }
+
+    /// The permission Microsoft documents for each read.
+    fn role(self) -> &'static str {
+        match self {
+            Related::CveMachines | Related::SoftwareVulnerabilities => Kind::Vulnerabilities.role(),
+            Related::SoftwareMachines => Kind::Software.role(),
+        }
+    }
+
+    fn set(self) -> EntitySet {
+        match self {
+            Related::SoftwareVulnerabilities => Kind::Vulnerabilities.set(),
+            Related::CveMachines | Related::SoftwareMachines => set("MachineReference", "MachineReferences", MACHINE_REF_FIELDS),
+        }
+    }
+
+    /// The items for entity `id`, or `None` when the tenant has no such entity (the same rule
+    /// as `GET /api/{collection}/{id}`: a CVE of the catalog, software installed somewhere).
+    fn items(self, t: &Tenant, id: &str) -> Option<Vec<Value>> {
+        match self {
+            Related::CveMachines => {
+                let c = cve(id)?;
+                Some(machine_refs(t, |i| i.vulnerable && i.product.cves.contains(&c.0)))
+            }
+            Related::SoftwareVulnerabilities => {
+                let p = installed_product(t, id)?;
+                // Every CVE of the product, as its `weaknesses` count says; exposure per CVE
+                // is in each entry's `exposedMachines`.
+                Some(p.cves.iter().filter_map(|c| cve(c)).map(|c| vulnerability_json(t, c)).collect())
+            }
+            Related::SoftwareMachines => {
+                let p = installed_product(t, id)?;
+                Some(machine_refs(t, |i| i.product.id == p.id))
+            }
+        }
+    }
+}
+
+/// A product of the catalog that is installed on at least one machine of the tenant.
+fn installed_product(t: &Tenant, id: &str) -> Option<&'static Product> {
+    PRODUCTS
+        .iter()
+        .find(|p| p.id.eq_ignore_ascii_case(id))
+        .filter(|p| exposure(t, p.id).0 > 0)
+}
+
+/// Onboarded machines with an install matching `pred`: offboarded machines are left out, as
+/// they are from the `exposedMachines` counts, so the two always agree.
+fn machine_refs(t: &Tenant, pred: impl Fn(&Install) -> bool) -> Vec<Value> {
+    t.machines
+        .iter()
+        .filter(|m| !m.offboarded && installs(m).iter().any(&pred))
+        .map(|m| {
+            json!({
+                "id": m.id,
+                "computerDnsName": m.computer_dns_name,
+                "osPlatform": m.os_platform,
+                "rbacGroupName": m.rbac_group_name,
+            })
+        })
+        .collect()
+}
+
+/// `GET /api/vulnerabilities/{cveId}/machineReferences`, `GET /api/Software/{id}/vulnerabilities`
+/// and `GET /api/Software/{id}/machineReferences` (filtered and paged like any collection).
+pub(super) async fn related(
+    State(state): State<AppState>,
+    MdeCaller(c): MdeCaller,
+    Path((id, sub)): Path<(String, String)>,
+    uri: Uri,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let segment = uri.path().split('/').nth(2).unwrap_or("").to_string();
+    respond((|| {
+        let kind = Kind::from_segment(&segment).ok_or_else(|| unknown(&segment))?;
+        let rel = Related::parse(kind, &sub).ok_or_else(|| unknown(&format!("{segment}/{id}/{sub}")))?;
+        require(&c, rel.role())?;
+        let items = with_tenant(&state, &c, |t, _| rel.items(t, &id))?.ok_or_else(|| {
+            errors::mde(
+                StatusCode::NOT_FOUND,
+                "ResourceNotFound",
+                format!("{} {id} was not found", kind.set().entity),
+            )
+        })?;
+        collection(&state, &uri, &Params::parse(q.as_deref()), items, &rel.set())
+    })())
 }

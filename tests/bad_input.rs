@@ -110,6 +110,17 @@ async fn native_surface_speaks_the_same_rules() {
     assert_eq!(s, 200);
     assert_eq!(spec["openapi"], "3.1.0");
     assert!(spec["paths"]["/v1/tenants/{tenantId}/actions/MDE/IsolateDevice"]["post"].is_object());
+    // The library routes are described too, each method the router serves.
+    for (path, methods) in [
+        ("/v1/library", &["get", "post"][..]),
+        ("/v1/library/{name}", &["get", "delete"][..]),
+        ("/v1/downloads/{token}", &["get"][..]),
+    ] {
+        for m in methods {
+            assert!(spec["paths"][path][m]["operationId"].is_string(), "{m} {path} missing from OpenAPI");
+        }
+    }
+    assert_eq!(spec["paths"]["/v1/downloads/{token}"]["get"]["security"], json!([]), "a download link needs no key");
     let (s, cat) = h.get("/v1/catalog").await;
     assert_eq!(s, 200);
     assert!(cat.as_array().unwrap().iter().any(|a| a["name"] == "IsolateDevice" && a["status"] == "supported"));

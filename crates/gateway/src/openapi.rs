@@ -33,6 +33,7 @@ pub fn document() -> Value {
         "responses": { "200": { "description": "Records" }, "400": error_response("Bad filter") }
     }}));
     hunting_paths(&mut paths);
+    library_paths(&mut paths);
     for (p, summary) in [("/healthz", "Liveness"), ("/readyz", "Readiness: store and token endpoints"), ("/metrics", "Prometheus metrics")] {
         paths.insert(p.into(), json!({ "get": { "summary": summary, "security": [], "responses": { "200": { "description": "OK" } } } }));
     }
@@ -109,6 +110,63 @@ fn hunting_paths(paths: &mut Map<String, Value>) {
         "requestBody": { "content": { "application/json": { "schema": { "type": "object", "properties": {
             "tenants": tenants, "version": { "type": "integer", "minimum": 1 }, "timespan": { "type": "string" } } } } } },
         "responses": hunt_responses,
+    }}));
+}
+
+/// The live-response file library (`library.rs`) and its signed download links (`downloads.rs`).
+fn library_paths(paths: &mut Map<String, Value>) {
+    let tenant = json!({ "name": "tenant", "in": "query", "schema": { "type": "string" },
+        "description": "tenant id; may be left out when the key is scoped to one tenant" });
+    let name = json!({ "name": "name", "in": "path", "required": true, "schema": { "type": "string" }, "description": "file name" });
+    let file = json!({ "type": "object", "properties": {
+        "name": { "type": "string" }, "size": { "type": "integer" },
+        "sha256": { "type": "string", "pattern": "^[0-9a-f]{64}$" },
+        "uploadedBy": { "type": "string" }, "uploadedAt": { "type": "string", "format": "date-time" },
+        "description": { "type": ["string", "null"] }, "parametersDescription": { "type": ["string", "null"] },
+        "hasParameters": { "type": "boolean" },
+        "operation": { "type": "string", "description": "set on files GetFile retrieved: the operation that brought them back" } } });
+    let text = |n: &str, d: &str| json!({ "name": n, "in": "query", "schema": { "type": "string" }, "description": d });
+    paths.insert("/v1/library".into(), json!({
+        "get": { "operationId": "listLibrary", "summary": "Files in the tenant's library", "tags": ["Library"], "parameters": [tenant],
+                 "responses": { "200": { "description": "{count, value: [file]}", "content": { "application/json": { "schema": {
+                     "type": "object", "properties": { "count": { "type": "integer" }, "value": { "type": "array", "items": file } } } } } },
+                     "400": error_response("No tenant named"), "403": error_response("Tenant outside the key's scope") } },
+        "post": { "operationId": "uploadLibraryFile", "summary": "Upload a file (script or tool) to the tenant's library; the body is the file's bytes",
+                  "tags": ["Library"],
+                  "parameters": [tenant,
+                      { "name": "fileName", "in": "query", "required": true, "schema": { "type": "string" }, "x-aliases": ["name"],
+                        "description": "file name, e.g. collect-triage.ps1" },
+                      text("description", "what the file does"),
+                      text("parametersDescription", "the parameters a script takes"),
+                      { "name": "hasParameters", "in": "query", "schema": { "type": "boolean", "default": false } }],
+                  "requestBody": { "required": true, "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
+                  "responses": { "201": { "description": "{file}", "content": { "application/json": { "schema": {
+                      "type": "object", "properties": { "file": file } } } } },
+                      "400": error_response("Missing tenant or file name, invalid name, empty body (the field is named)"),
+                      "403": error_response("Role too low, or tenant outside the key's scope"),
+                      "413": error_response("Larger than library.max_upload_bytes") } }
+    }));
+    paths.insert("/v1/library/{name}".into(), json!({
+        "get": { "operationId": "getLibraryFile", "summary": "A file's metadata and a fresh signed download link", "tags": ["Library"],
+                 "parameters": [name, tenant],
+                 "responses": { "200": { "description": "{file, download}", "content": { "application/json": { "schema": {
+                     "type": "object", "properties": { "file": file, "download": { "type": "object",
+                         "description": "signed, expiring link: GET the url (/v1/downloads/{token}) before expiresAt",
+                         "properties": { "url": { "type": "string" }, "token": { "type": "string" },
+                                         "expiresAt": { "type": "string", "format": "date-time" } } } } } } } },
+                     "403": error_response("Tenant outside the key's scope"), "404": error_response("No such file") } },
+        "delete": { "operationId": "deleteLibraryFile", "summary": "Delete a file from the tenant's library", "tags": ["Library"],
+                    "parameters": [name, tenant],
+                    "responses": { "200": { "description": "{deleted: file}" }, "403": error_response("Role too low"),
+                                   "404": error_response("No such file") } }
+    }));
+    paths.insert("/v1/downloads/{token}".into(), json!({ "get": {
+        "operationId": "download", "summary": "A library or retrieved file through a signed, expiring link (the token is the authority, no key)",
+        "tags": ["Library"], "security": [],
+        "parameters": [{ "name": "token", "in": "path", "required": true, "schema": { "type": "string" } }],
+        "responses": { "200": { "description": "The file's bytes; x-content-sha256 carries its digest",
+                                "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
+                       "403": error_response("Altered or foreign link"), "410": error_response("Link expired: ask for a fresh one") }
     }}));
 }
 

@@ -2,18 +2,15 @@
 
 use std::path::PathBuf;
 
+/// The corpus files: copies of `shared/kql/*.jsonl` kept in `tests/kql/` so CI always checks
+/// them; `HUNT_KQL_DIR` points elsewhere (e.g. at a newer corpus). A missing file fails the test.
 fn shared(name: &str) -> Option<PathBuf> {
-    // HUNT_KQL_DIR overrides the default location (the `shared/` checkout beside the repo).
     let dir = std::env::var_os("HUNT_KQL_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/kql"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/kql"));
     let p = dir.join(name);
-    if p.exists() {
-        Some(p)
-    } else {
-        eprintln!("skipping: {} not found", p.display());
-        None
-    }
+    assert!(p.exists(), "{} not found", p.display());
+    Some(p)
 }
 
 #[test]

@@ -401,6 +401,24 @@ pub fn error_label(e: &EngineError) -> &'static str {
     }
 }
 
+/// The `completed` audit record of an operation that tracking brought to its final state
+/// (machine actions, live-response sessions). Commit it with the final update (`Store::finish_step`).
+pub(crate) fn completed_record(op: &Operation, outcome: &str, upstream_request_ids: Vec<String>, detail: Value) -> NewAuditEvent {
+    NewAuditEvent {
+        operation_id: Some(op.id),
+        kind: "completed".into(),
+        principal: op.principal.clone(),
+        tenant: Some(op.tenant.clone()),
+        product: Some(op.product.clone()),
+        action: Some(op.action.clone()),
+        params: op.params.clone(),
+        outcome: Some(outcome.to_string()),
+        upstream_request_ids,
+        duration_ms: None,
+        detail,
+    }
+}
+
 fn error_json(e: &EngineError) -> Value {
     let mut v = serde_json::json!({ "code": error_label(e), "message": e.to_string() });
     match e {

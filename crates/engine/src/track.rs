@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
-use store::{NewAuditEvent, Operation, OperationUpdate};
+use store::{Operation, OperationUpdate};
 use tokio::sync::Notify;
 use upstream::{ApiRequest, BudgetGroup};
 use uuid::Uuid;
@@ -146,19 +146,8 @@ async fn apply(
         return Ok(());
     }
     // The final state and its `completed` record are committed together.
-    let completed = NewAuditEvent {
-        operation_id: Some(op.id),
-        kind: "completed".into(),
-        principal: op.principal.clone(),
-        tenant: Some(op.tenant.clone()),
-        product: Some(op.product.clone()),
-        action: Some(op.action.clone()),
-        params: op.params.clone(),
-        outcome: Some(overall.clone()),
-        upstream_request_ids: request_ids.to_vec(),
-        duration_ms: None,
-        detail: json!({ "machineActions": ids.iter().zip(&states).map(|(i, s)| json!({"id": i, "status": s})).collect::<Vec<_>>() }),
-    };
+    let detail = json!({ "machineActions": ids.iter().zip(&states).map(|(i, s)| json!({"id": i, "status": s})).collect::<Vec<_>>() });
+    let completed = crate::completed_record(&op, &overall, request_ids.to_vec(), detail);
     engine.inner.store.finish_step(op.id, update, completed).await?;
     engine.inner.tracker.forget(op.id);
     Ok(())

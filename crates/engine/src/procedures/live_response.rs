@@ -496,23 +496,9 @@ async fn record_final(
         upstream_request_ids: vec![],
         tracking: Some(json!({ "liveResponse": session })),
     };
-    engine.store().update_operation(op.id, update).await?;
-    engine
-        .store()
-        .append_audit(NewAuditEvent {
-            operation_id: Some(op.id),
-            kind: "completed".into(),
-            principal: op.principal.clone(),
-            tenant: Some(op.tenant.clone()),
-            product: Some(op.product.clone()),
-            action: Some(op.action.clone()),
-            params: op.params.clone(),
-            outcome: Some(final_status),
-            upstream_request_ids: vec![],
-            duration_ms: None,
-            detail: json!({ "liveResponse": { "machineId": session.machine_id, "actionId": session.action_id }, "error": error }),
-        })
-        .await?;
+    let detail = json!({ "liveResponse": { "machineId": session.machine_id, "actionId": session.action_id }, "error": error });
+    let completed = crate::completed_record(op, &final_status, vec![], detail);
+    engine.store().finish_step(op.id, update, completed).await?;
     Ok(())
 }
 

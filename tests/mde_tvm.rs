@@ -7,52 +7,16 @@ use common::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
 
-/// Reads the sandbox's MDE API directly with the tenant's own credentials.
-struct Mde {
-    base: String,
-    token: String,
-}
-
-impl Mde {
-    async fn connect(h: &Harness, tenant: &str) -> Mde {
-        let d = h.sandbox.describe();
-        let t = d.tenants.iter().find(|t| t.tenant_id == tenant).unwrap();
-        let token: Value = h
-            .http
-            .post(format!("{}/{tenant}/oauth2/v2.0/token", d.endpoints.login.trim_end_matches('/')))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", t.client_id.as_str()),
-                ("client_secret", t.client_secret.as_str()),
-                ("scope", "https://api.securitycenter.microsoft.com/.default"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Mde { base: d.endpoints.mde.trim_end_matches('/').to_string(), token: token["access_token"].as_str().expect("a token").into() }
-    }
-
-    async fn list(&self, h: &Harness, path: &str) -> Vec<Value> {
-        let resp = h.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.unwrap();
-        assert_eq!(resp.status().as_u16(), 200, "{path}");
-        let body: Value = resp.json().await.unwrap();
-        body["value"].as_array().unwrap().clone()
-    }
-
-    /// Item id -> the machines whose own `kind` list (`vulnerabilities`, `software`) holds it.
-    async fn per_machine(&self, h: &Harness, machines: &[Value], kind: &str) -> HashMap<String, BTreeSet<String>> {
-        let mut map: HashMap<String, BTreeSet<String>> = HashMap::new();
-        for m in machines {
-            let mid = m["id"].as_str().unwrap();
-            for v in self.list(h, &format!("/api/machines/{mid}/{kind}")).await {
-                map.entry(v["id"].as_str().unwrap().to_string()).or_default().insert(mid.to_string());
-            }
+/// Item id -> the machines whose own `kind` list (`vulnerabilities`, `software`) holds it.
+async fn per_machine(mde: &Mde, h: &Harness, machines: &[Value], kind: &str) -> HashMap<String, BTreeSet<String>> {
+    let mut map: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for m in machines {
+        let mid = m["id"].as_str().unwrap();
+        for v in mde.list(h, &format!("/api/machines/{mid}/{kind}")).await {
+            map.entry(v["id"].as_str().unwrap().to_string()).or_default().insert(mid.to_string());
         }
-        map
     }
+    map
 }
 
 fn ids(v: &Value) -> BTreeSet<String> {
@@ -74,8 +38,8 @@ async fn tvm_related_reads_match_the_sandbox_per_machine_views() {
     let t = h.tenant(0);
     let mde = Mde::connect(&h, &t).await;
     let machines = mde.list(&h, "/api/machines").await;
-    let by_cve = mde.per_machine(&h, &machines, "vulnerabilities").await;
-    let by_software = mde.per_machine(&h, &machines, "software").await;
+    let by_cve = per_machine(&mde, &h, &machines, "vulnerabilities").await;
+    let by_software = per_machine(&mde, &h, &machines, "software").await;
 
     // GetVulnerabilityDevices: the machines whose own vulnerability list names the CVE.
     let cves = read(&h, &t, "GetVulnerabilities", json!({})).await;

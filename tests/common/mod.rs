@@ -166,3 +166,45 @@ pub fn merge(into: &mut Value, from: Value) {
         a.extend(b);
     }
 }
+
+/// Reads the sandbox's MDE API directly with the tenant's own credentials.
+pub struct Mde {
+    pub base: String,
+    pub token: String,
+}
+
+impl Mde {
+    pub async fn connect(h: &Harness, tenant: &str) -> Mde {
+        let d = h.sandbox.describe();
+        let t = d.tenants.iter().find(|t| t.tenant_id == tenant).unwrap();
+        let token: Value = h
+            .http
+            .post(format!("{}/{tenant}/oauth2/v2.0/token", d.endpoints.login.trim_end_matches('/')))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", t.client_id.as_str()),
+                ("client_secret", t.client_secret.as_str()),
+                ("scope", "https://api.securitycenter.microsoft.com/.default"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Mde { base: d.endpoints.mde.trim_end_matches('/').to_string(), token: token["access_token"].as_str().expect("a token").into() }
+    }
+
+    pub async fn list(&self, h: &Harness, path: &str) -> Vec<Value> {
+        let resp = h.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{path}");
+        let body: Value = resp.json().await.unwrap();
+        body["value"].as_array().unwrap().clone()
+    }
+
+    /// One entity (or any JSON answer) at `path`, with the HTTP status.
+    pub async fn get(&self, h: &Harness, path: &str) -> (u16, Value) {
+        let resp = h.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.unwrap();
+        (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+    }
+}

@@ -70,3 +70,44 @@ pub static ACTIONS: &[ActionSpec] = &[
         plan: Plan::Call(Call::new(Api::Graph, Method::Get, "/v1.0/users/{userId}")),
     },
 ];
+
+/// Seed Entra ID names (EntraID worker and `service=EntraID`) with no action yet; the Entra ID
+/// issue empties this list.
+pub const PENDING_SEED_NAMES: &[&str] = &[
+    // passwords and risk
+    "ResetPassword",
+    "ForcePasswordReset",
+    "ConfirmCompromised",
+    "ConfirmUserCompromised",
+    "DismissRisk",
+    "DismissRiskyUser",
+    "DisableUserRisk",
+    "GetRiskDetections",
+    "GetRiskyUsers",
+    "EnableIdentityProtection",
+    // authentication methods and roles
+    "DeleteAuthenticationMethod",
+    "DeleteAllMFAMethods",
+    "ResetMFARegistration",
+    "GetUserAuthenticationMethods",
+    "GetUserRoleAssignments",
+    "RemoveAdminRole",
+    "RevokePIMActivation",
+    "DenyPIMRequest",
+    "RemoveFromPIMRole",
+    "AuditPIMActivations",
+    "EnablePIMAlerts",
+    "ExpirePIMAssignment",
+    "RequireMFAForRole",
+    // named locations and conditional access
+    "CreateNamedLocation",
+    "GetNamedLocations",
+    "AddIPToNamedLocation",
+    "BlockCountryLocation",
+    "GetConditionalAccessPolicies",
+    "CreateEmergencyCAPolicy",
+    "CreateEmergencyBreakGlassPolicy",
+    "BlockLegacyAuth",
+    "EnableCARiskPolicy",
+    "SimulateCAPolicy",
+];

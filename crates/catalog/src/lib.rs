@@ -1,13 +1,14 @@
 //! The catalog: every Riposte action declared once, as data.
 //!
 //! Surfaces, the CLI, OpenAPI and the engine all read these declarations; nothing here does I/O.
-//! One product = one module (`mde`, `entra`, ...), each a table of [`ActionSpec`]s.
+//! One product = one module (`mde`, `entra`, `incident`, ...), each a table of [`ActionSpec`]s.
 //!
 //! An action either has a [`Plan`] that tells the engine which Microsoft call(s) to make, or is
 //! [`Plan::Unsupported`] with the reason and the nearest real action (answers 501, never fakes
 //! success).
 
 mod entra;
+mod incident;
 mod lookup;
 mod mde;
 pub mod params;
@@ -20,46 +21,150 @@ pub use params::{ParamError, ParamKind, ParamSpec, Params};
 use serde::Serialize;
 
 /// A Microsoft (or AWS) product Riposte acts on. Each has one catalog, upstream and sandbox module.
+///
+/// An action is keyed by `(product, name)`: the seed reused names across products (`UpdateAlert`
+/// is an MDE alert on the MDE worker, a Graph `alerts_v2` alert on the Incident worker and the
+/// MDI handler), so a name alone resolves only where exactly one product has it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Product {
+    /// Defender for Endpoint.
     #[serde(rename = "MDE")]
     Mde,
+    /// Defender for Office 365.
+    #[serde(rename = "MDO")]
+    Mdo,
+    /// Defender for Cloud.
+    #[serde(rename = "MDC")]
+    Mdc,
+    /// Defender for Identity.
+    #[serde(rename = "MDI")]
+    Mdi,
     #[serde(rename = "EntraID")]
     EntraId,
+    Intune,
+    Azure,
+    /// Defender for Cloud Apps.
+    #[serde(rename = "MCAS")]
+    Mcas,
+    /// Defender XDR incidents and alerts (the Graph security API: `incidents`, `alerts_v2`).
+    Incident,
+    #[serde(rename = "AWS")]
+    Aws,
 }
 
-impl Product {
-    pub const ALL: &'static [Product] = &[Product::Mde, Product::EntraId];
+/// Products whose actions are not in the catalog yet: their seed routes and `service` values are
+/// known and answer "not yet implemented" (never "unknown service"). Each product's issue removes
+/// its entry; `tests.rs` checks the list matches the catalog (a product is here iff it has no
+/// actions), and `tests/seed_names.rs` that every other seed name resolves.
+pub const NOT_YET_IMPLEMENTED: &[Product] =
+    &[Product::Mdo, Product::Mdc, Product::Mdi, Product::Intune, Product::Azure, Product::Mcas, Product::Aws];
 
-    /// The canonical short key used in URLs and the seed's `service` field.
+impl Product {
+    pub const ALL: &'static [Product] = &[
+        Product::Mde,
+        Product::Mdo,
+        Product::Mdc,
+        Product::Mdi,
+        Product::EntraId,
+        Product::Intune,
+        Product::Azure,
+        Product::Mcas,
+        Product::Incident,
+        Product::Aws,
+    ];
+
+    /// The canonical short key used in URLs, stored operations and the seed's `service` field.
     pub fn key(self) -> &'static str {
         match self {
             Product::Mde => "MDE",
+            Product::Mdo => "MDO",
+            Product::Mdc => "MDC",
+            Product::Mdi => "MDI",
             Product::EntraId => "EntraID",
+            Product::Intune => "Intune",
+            Product::Azure => "Azure",
+            Product::Mcas => "MCAS",
+            Product::Incident => "Incident",
+            Product::Aws => "AWS",
         }
     }
 
-    /// Every spelling the seed used for this product (`service=`, worker names), case-insensitive.
+    /// The product's full name, for messages.
+    pub fn title(self) -> &'static str {
+        match self {
+            Product::Mde => "Microsoft Defender for Endpoint",
+            Product::Mdo => "Microsoft Defender for Office 365",
+            Product::Mdc => "Microsoft Defender for Cloud",
+            Product::Mdi => "Microsoft Defender for Identity",
+            Product::EntraId => "Microsoft Entra ID",
+            Product::Intune => "Microsoft Intune",
+            Product::Azure => "Azure Resource Manager",
+            Product::Mcas => "Microsoft Defender for Cloud Apps",
+            Product::Incident => "Defender XDR incidents and alerts (Graph security API)",
+            Product::Aws => "Amazon Web Services",
+        }
+    }
+
+    /// Every spelling of this product (`service=`, the `{Product}` of worker routes),
+    /// case-insensitive; the key first. No spelling names two products (a test checks).
     pub fn aliases(self) -> &'static [&'static str] {
         match self {
-            Product::Mde => &["MDE", "DefenderForEndpoint", "Endpoint", "Defender", "DefenderXDR"],
-            Product::EntraId => &["EntraID", "Entra", "AzureAD", "AAD", "Identity", "EntraIDWorker"],
+            Product::Mde => &["MDE", "DefenderForEndpoint", "Endpoint", "Defender", "ATP", "MDATP"],
+            Product::Mdo => &["MDO", "DefenderForOffice365", "DefenderForOffice", "Office365", "O365"],
+            Product::Mdc => &["MDC", "DefenderForCloud", "SecurityCenter", "ASC"],
+            Product::Mdi => &["MDI", "DefenderForIdentity", "Identity", "AzureATP", "AATP"],
+            Product::EntraId => &["EntraID", "Entra", "AzureAD", "AAD", "ConditionalAccess", "IdentityProtection"],
+            Product::Intune => &["Intune", "Endpoint Manager", "MEM", "DeviceManagement"],
+            Product::Azure => &["Azure", "AzureRM", "ARM"],
+            Product::Mcas => &["MCAS", "DefenderForCloudApps", "CloudApps", "CloudAppSecurity", "MDA"],
+            Product::Incident => &["Incident", "Incidents", "XDR", "DefenderXDR", "SecurityIncidents"],
+            Product::Aws => &["AWS", "AmazonWebServices", "EC2"],
         }
     }
 
+    /// A product by any of its spellings, ignoring case, spaces, `_` and `-`.
     pub fn parse(s: &str) -> Option<Product> {
-        Product::ALL
-            .iter()
-            .copied()
-            .find(|p| p.aliases().iter().any(|a| a.eq_ignore_ascii_case(s.trim())))
+        let wanted = params::normalize(s);
+        if wanted.is_empty() {
+            return None;
+        }
+        Product::ALL.iter().copied().find(|p| p.aliases().iter().any(|a| params::normalize(a) == wanted))
     }
 
-    /// Worker route names of the seed: `/api/DefenderXDR{Product}Worker` and `/api/{Product}Worker`.
+    /// Worker route names of the seed: `/api/DefenderXDR{Product}Worker` and `/api/{Product}Worker`
+    /// (`IncidentWorker`, `DefenderXDRMDCWorker`, ...).
     pub fn from_worker_route(route: &str) -> Option<Product> {
-        let r = route.strip_prefix("DefenderXDR").unwrap_or(route);
-        let r = r.strip_suffix("Worker")?;
+        let r = strip_prefix_ignore_case(route, "DefenderXDR").unwrap_or(route);
+        let r = strip_suffix_ignore_case(r, "Worker")?;
         Product::parse(r)
     }
+
+    /// Whether the catalog has this product's actions yet (see [`NOT_YET_IMPLEMENTED`]).
+    pub fn is_implemented(self) -> bool {
+        !NOT_YET_IMPLEMENTED.contains(&self)
+    }
+
+    /// Seed names of an implemented product that have no action yet (each product module keeps
+    /// its list); calling one answers "unknown action" with close matches. The list only shrinks:
+    /// `tests/seed_names.rs` fails when a listed name starts to resolve.
+    pub fn pending_seed_names(self) -> &'static [&'static str] {
+        match self {
+            Product::EntraId => entra::PENDING_SEED_NAMES,
+            Product::Incident => incident::PENDING_SEED_NAMES,
+            _ => &[],
+        }
+    }
+}
+
+fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+}
+
+fn strip_suffix_ignore_case<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
+    let cut = s.len().checked_sub(suffix.len())?;
+    let tail = s.get(cut..)?;
+    tail.eq_ignore_ascii_case(suffix).then(|| &s[..cut])
 }
 
 /// Risk class; roles and approvals key off it.
@@ -306,5 +411,5 @@ impl ActionSpec {
 
 /// Every action of every product.
 pub fn all() -> impl Iterator<Item = &'static ActionSpec> {
-    mde::actions().chain(entra::ACTIONS.iter())
+    mde::actions().chain(entra::ACTIONS.iter()).chain(incident::actions())
 }

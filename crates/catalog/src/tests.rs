@@ -219,3 +219,26 @@ fn hunting_calls_use_the_hunting_budget() {
         assert_ne!(call.budget, Budget::Hunting, "{}", spec.name);
     }
 }
+
+/// Product spellings are one namespace too: none names two products, and every key parses back.
+#[test]
+fn product_spellings_are_unique_and_keys_round_trip() {
+    let mut seen: HashSet<String> = HashSet::new();
+    for p in Product::ALL {
+        assert_eq!(Product::parse(p.key()), Some(*p), "{}", p.key());
+        assert_eq!(p.aliases().first(), Some(&p.key()), "{}: the key comes first", p.key());
+        for a in p.aliases() {
+            assert!(seen.insert(crate::params::normalize(a)), "{a} names two products");
+        }
+        for route in [format!("{}Worker", p.key()), format!("DefenderXDR{}Worker", p.key()), format!("defenderxdr{}worker", p.key())] {
+            assert_eq!(Product::from_worker_route(&route), Some(*p), "{route}");
+        }
+    }
+    // Identity is Defender for Identity's (the seed's service=MDI), not Entra ID's.
+    assert_eq!(Product::parse("Identity"), Some(Product::Mdi));
+    assert_eq!(Product::parse("IncidentWorker"), None, "a route is not a spelling");
+    assert_eq!(Product::from_worker_route("Worker"), None);
+    assert_eq!(Product::from_worker_route("DefenderXDRWorker"), None);
+    assert_eq!(Product::from_worker_route("MDE"), None, "a worker route ends in Worker");
+    assert_eq!(Product::parse(""), None);
+}

@@ -542,6 +542,13 @@ impl<'a> Evaluator<'a> {
                 return Ok((CExpr::Not(Box::new(c)), Type::Bool));
             }
             "isnull" | "isnotnull" if args.len() == 1 => {}
+            "gettype" if args.len() == 1 => {
+                // A typed null still has its column's type (`gettype(toint("x"))` is `int`);
+                // only dynamic values report what they hold.
+                let (c, ty) = self.compile(&args[0], input)?;
+                let fallback = CExpr::Const(Value::str(if ty == Type::Dynamic { "null" } else { ty.name() }));
+                return Ok((CExpr::Call { name: FN_NAME, f: functions::gettype_or, args: vec![c, fallback] }, Type::String));
+            }
             "row_number" => {
                 let start = match args.first() {
                     Some(a) => self.const_eval(a)?.as_i64().unwrap_or(1),
@@ -636,7 +643,12 @@ impl<'a> Evaluator<'a> {
         let (cs, ts) = self.compile_args(args, input)?;
         let ty = (def.ret)(&ts).map_err(EvalError::Type)?;
         let static_name: &'static str = FN_NAME;
-        Ok((CExpr::Call { name: static_name, f: def.imp, args: cs }, ty))
+        let call = CExpr::Call { name: static_name, f: def.imp, args: cs };
+        // Kusto types `datetime_diff('week', ...)` as real (whole weeks, but a double column).
+        if name == "datetime_diff" && matches!(args.first().map(|a| &a.kind), Some(ExprKind::Literal(Literal::String(p))) if p.eq_ignore_ascii_case("week") || p.eq_ignore_ascii_case("weeks")) {
+            return Ok((CExpr::Convert(Box::new(call), Type::Real), Type::Real));
+        }
+        Ok((call, ty))
     }
 
     /// Inlines a scalar user function: parameters become the compiled argument expressions.

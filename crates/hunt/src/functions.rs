@@ -345,6 +345,14 @@ fn gettype(a: &[Value]) -> Value {
     })
 }
 
+/// `gettype(v)` with the name to report when `v` is null (its static type).
+pub(crate) fn gettype_or(a: &[Value]) -> Value {
+    if a[0].is_null() && !matches!(a[0], Value::Dynamic(_)) {
+        return a[1].clone();
+    }
+    gettype(&a[..1])
+}
+
 /// Truthiness for predicates: only `true` passes; null and false do not.
 pub fn truthy(v: &Value) -> bool {
     matches!(v, Value::Bool(true) | Value::Dynamic(Dyn::Bool(true)))
@@ -586,10 +594,12 @@ pub fn arith(op: BinOp, l: &Value, r: &Value) -> Value {
         }
         (Int(_) | Long(_), Int(_) | Long(_)) => {
             let (a, b) = (l.as_i64().unwrap_or(0), r.as_i64().unwrap_or(0));
+            // Kusto's long arithmetic wraps around on overflow (two's complement), it does
+            // not fail or yield null; only division by zero is null.
             let res = match op {
-                BinOp::Add => a.checked_add(b),
-                BinOp::Sub => a.checked_sub(b),
-                BinOp::Mul => a.checked_mul(b),
+                BinOp::Add => Some(a.wrapping_add(b)),
+                BinOp::Sub => Some(a.wrapping_sub(b)),
+                BinOp::Mul => Some(a.wrapping_mul(b)),
                 BinOp::Div => a.checked_div(b),
                 BinOp::Mod => a.checked_rem_euclid(b),
                 _ => None,
@@ -667,7 +677,9 @@ fn compare_op(op: BinOp, l: &Value, r: &Value) -> Value {
         Eq => values_equal(l, r).unwrap_or(false),
         Ne => values_equal(l, r).map_or(!(l.is_null() && r.is_null()), |e| !e),
         Lt | Le | Gt | Ge => match values_order(l, r) {
-            None => return Value::Null,
+            None if l.is_null() || r.is_null() => return Value::Null,
+            // NaN is unordered: every comparison with it is false.
+            None => false,
             Some(o) => match op {
                 Lt => o == Less,
                 Le => o != Greater,
@@ -770,7 +782,9 @@ mod tests {
         assert!(matches!(arith(BinOp::Div, &Value::Long(-7), &Value::Long(2)), Value::Long(-3)));
         assert!(matches!(arith(BinOp::Div, &Value::Long(1), &Value::Long(0)), Value::Null));
         assert!(matches!(arith(BinOp::Add, &Value::Int(i32::MAX), &Value::Int(1)), Value::Long(2147483648)));
-        assert!(matches!(arith(BinOp::Mul, &Value::Long(i64::MAX), &Value::Long(2)), Value::Null));
+        // Long arithmetic wraps, as in Kusto.
+        assert!(matches!(arith(BinOp::Mul, &Value::Long(i64::MAX), &Value::Long(2)), Value::Long(-2)));
+        assert!(matches!(arith(BinOp::Add, &Value::Long(i64::MAX), &Value::Long(1)), Value::Long(i64::MIN)));
     }
 
     #[test]

@@ -882,17 +882,27 @@ fn parse_long_text(s: &str) -> Option<i64> {
     s.strip_prefix('+').unwrap_or(s).parse::<i64>().ok()
 }
 
+/// Truncates a real to a long as Kusto does: NaN and infinities are null; values above
+/// `(real)max long` clamp to max long, below min long to min long; in between .NET's unchecked
+/// cast, under which exactly 2^63 (what `todouble(max long)` is) wraps to min long.
+fn real_to_long(f: f64) -> Option<i64> {
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    if !f.is_finite() {
+        None
+    } else if f > TWO_63 {
+        Some(i64::MAX)
+    } else if f == TWO_63 || f < -TWO_63 {
+        Some(i64::MIN)
+    } else {
+        Some(f as i64)
+    }
+}
+
 fn to_long(v: &Value) -> Option<i64> {
     match v {
         Value::Int(_) | Value::Long(_) | Value::Dynamic(Dyn::Long(_)) => v.as_i64(),
         Value::Bool(b) | Value::Dynamic(Dyn::Bool(b)) => Some(*b as i64),
-        Value::Real(f) | Value::Decimal(f) | Value::Dynamic(Dyn::Real(f)) => {
-            if f.is_nan() {
-                None
-            } else {
-                Some(*f as i64)
-            }
-        }
+        Value::Real(f) | Value::Decimal(f) | Value::Dynamic(Dyn::Real(f)) => real_to_long(*f),
         Value::String(_) | Value::Dynamic(Dyn::String(_)) => parse_long_text(v.as_str()?),
         Value::DateTime(t) | Value::TimeSpan(t) => Some(*t),
         _ => None,
@@ -909,8 +919,12 @@ fn to_long_for_int(v: &Value) -> Option<i32> {
             s.strip_prefix('+').unwrap_or(s).parse::<i32>().ok()
         }
         Value::Real(f) | Value::Decimal(f) | Value::Dynamic(Dyn::Real(f)) => {
-            if f.is_nan() {
+            if !f.is_finite() {
                 None
+            } else if *f > 2_147_483_647.0 {
+                Some(i32::MAX)
+            } else if *f < -2_147_483_648.0 {
+                Some(i32::MIN)
             } else {
                 Some(*f as i32)
             }

@@ -118,7 +118,9 @@ pub enum AggState {
     Count(i64),
     Distinct(HashSet<Value>),
     Sum(Option<Value>),
-    Avg(f64, i64),
+    /// Real sum, count, and the wrapping integer sum while every value is an integer (Kusto
+    /// averages longs as `sum / count` with the sum's 64-bit overflow).
+    Avg(f64, i64, Option<i64>),
     Extreme(Option<Value>),
     Arg(Option<(Value, usize)>),
     Set(Vec<Dyn>, HashSet<Value>),
@@ -136,7 +138,7 @@ impl AggSpec {
             Count | CountIf => AggState::Count(0),
             DCount | DCountIf => AggState::Distinct(HashSet::new()),
             Sum | SumIf => AggState::Sum(None),
-            Avg | AvgIf => AggState::Avg(0.0, 0),
+            Avg | AvgIf => AggState::Avg(0.0, 0, Some(0)),
             Min | Max | MinIf | MaxIf => AggState::Extreme(None),
             ArgMax | ArgMin => AggState::Arg(None),
             MakeSet | MakeSetIf => AggState::Set(Vec::new(), HashSet::new()),
@@ -174,10 +176,15 @@ impl AggSpec {
                     });
                 }
             }
-            AggState::Avg(sum, n) => {
+            AggState::Avg(sum, n, isum) => {
                 if let Some(f) = v.as_ref().and_then(Value::as_f64) {
                     *sum += f;
                     *n += 1;
+                    *isum = match v {
+                        Some(Value::Int(i)) => isum.map(|s| s.wrapping_add(i as i64)),
+                        Some(Value::Long(i)) => isum.map(|s| s.wrapping_add(i)),
+                        _ => None,
+                    };
                 }
             }
             AggState::Extreme(best) => {
@@ -185,6 +192,9 @@ impl AggSpec {
                     let want_max = matches!(self.kind, AggKind::Max | AggKind::MaxIf);
                     let replace = match best {
                         None => true,
+                        // NaN wins min and max alike, and stays.
+                        Some(b) if is_nan(b) => false,
+                        Some(_) if is_nan(&v) => true,
                         Some(b) => {
                             let o = value::compare_values(&v, b);
                             if want_max { o == std::cmp::Ordering::Greater } else { o == std::cmp::Ordering::Less }
@@ -196,10 +206,15 @@ impl AggSpec {
                 }
             }
             AggState::Arg(best) => {
-                if let Some(v) = v.filter(|v| !v.is_null()) {
+                // All-null groups still report the first row's other columns (value null).
+                if let Some(v) = v {
                     let want_max = self.kind == AggKind::ArgMax;
                     let replace = match best {
                         None => true,
+                        Some(_) if v.is_null() => false,
+                        Some((b, _)) if b.is_null() => true,
+                        Some((b, _)) if is_nan(b) => false,
+                        Some(_) if is_nan(&v) => true,
                         Some((b, _)) => {
                             let o = value::compare_values(&v, b);
                             if want_max { o == std::cmp::Ordering::Greater } else { o == std::cmp::Ordering::Less }
@@ -227,10 +242,19 @@ impl AggSpec {
             }
             AggState::List(items) => {
                 let Some(v) = v else { return };
-                if (v.is_null() && self.kind != AggKind::MakeListWithNulls) || items.len() >= self.limit {
+                if items.len() >= self.limit {
                     return;
                 }
-                items.push(v.to_dyn());
+                match v {
+                    // A dynamic array contributes its elements; a dynamic null is kept.
+                    Value::Dynamic(Dyn::Array(a)) => {
+                        let room = self.limit - items.len();
+                        items.extend(a.iter().take(room).cloned());
+                    }
+                    Value::Dynamic(d) => items.push(d),
+                    v if v.is_null() && self.kind != AggKind::MakeListWithNulls => {}
+                    v => items.push(v.to_dyn()),
+                }
             }
             AggState::Bag(props) => {
                 if let Some(Dyn::Object(o)) = v.map(|v| v.to_dyn()) {
@@ -272,7 +296,11 @@ impl AggSpec {
                 Some(Type::TimeSpan) => Value::TimeSpan(0),
                 _ => Value::Long(0),
             })],
-            AggState::Avg(sum, n) => vec![Value::Real(if n == 0 { f64::NAN } else { sum / n as f64 })],
+            AggState::Avg(sum, n, isum) => vec![Value::Real(match (n, isum) {
+                (0, _) => f64::NAN,
+                (_, Some(i)) => i as f64 / n as f64,
+                _ => sum / n as f64,
+            })],
             AggState::Extreme(best) => vec![best.unwrap_or(Value::Null)],
             AggState::Arg(best) => {
                 let mut out = Vec::with_capacity(1 + self.extra_cols.len());
@@ -310,7 +338,8 @@ impl AggSpec {
 fn variance_like(kind: AggKind, ns: &[f64]) -> Value {
     let n = ns.len() as f64;
     if ns.is_empty() {
-        return Value::Real(f64::NAN);
+        // Kusto reports 0 for the spread of an empty set.
+        return Value::Real(0.0);
     }
     let mean = ns.iter().sum::<f64>() / n;
     let ss: f64 = ns.iter().map(|x| (x - mean) * (x - mean)).sum();
@@ -325,4 +354,8 @@ fn variance_like(kind: AggKind, ns: &[f64]) -> Value {
         _ => ss / n,
     };
     Value::Real(if matches!(kind, AggKind::Stdev | AggKind::StdevP) { v.sqrt() } else { v })
+}
+
+fn is_nan(v: &Value) -> bool {
+    matches!(v, Value::Real(f) if f.is_nan())
 }

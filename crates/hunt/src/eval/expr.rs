@@ -79,7 +79,8 @@ impl CExpr {
             },
             CExpr::Neg(e) => match e.eval(t, row) {
                 Value::Int(i) => Value::Long(-(i as i64)),
-                Value::Long(i) => i.checked_neg().map_or(Value::Null, Value::Long),
+                // 64-bit arithmetic wraps in Kusto (`-(min long)` is min long).
+                Value::Long(i) => Value::Long(i.wrapping_neg()),
                 Value::Real(f) => Value::Real(-f),
                 Value::Decimal(f) => Value::Decimal(-f),
                 Value::TimeSpan(x) => x.checked_neg().map_or(Value::Null, Value::TimeSpan),
@@ -366,7 +367,9 @@ fn row_pred<'a>(e: &'a CExpr, t: &'a Table) -> Option<RowPred<'a>> {
                         BinOp::Ge => |a, b| a >= b,
                         _ => return None,
                     };
-                    Some(Box::new(move |r| col[r].is_some_and(|v| cmp(v, k))))
+                    // A null cell fails every comparison except `!=` (as in the row path).
+                    let null_passes = *op == BinOp::Ne;
+                    Some(Box::new(move |r| col[r].map_or(null_passes, |v| cmp(v, k))))
                 }
                 _ => None,
             }

@@ -12,6 +12,26 @@ use crate::functions;
 use crate::table::{Column, ColumnData, Table};
 use crate::value::{self, Dyn, Type, Value};
 
+/// The name an aggregate's argument lends to the output column: a column (or a path into
+/// one), also through type conversions (`sum(toint(v))` → `sum_v`); any other expression
+/// lends nothing (`countif(isnull(x))` → `countif_`).
+fn agg_arg_name(e: &Expr) -> Option<String> {
+    if let Some(n) = e.derived_name() {
+        return Some(n);
+    }
+    match &e.kind {
+        ExprKind::Call { name, args } if args.len() == 1 && is_conversion(&name.name) => args.first().and_then(agg_arg_name),
+        _ => None,
+    }
+}
+
+fn is_conversion(name: &str) -> bool {
+    matches!(
+        name,
+        "tostring" | "toint" | "tolong" | "toreal" | "todouble" | "todecimal" | "tobool" | "toboolean" | "todatetime" | "totimespan" | "toguid" | "todynamic" | "toobject"
+    )
+}
+
 /// Picks a unique column name: `base`, then `base1`, `base2`, ….
 fn unique_name(base: &str, taken: &[String]) -> String {
     if !taken.iter().any(|t| t == base) {
@@ -363,7 +383,9 @@ impl Evaluator<'_> {
         };
         let (kind, prefix) = AggKind::lookup(&name.name)
             .ok_or_else(|| EvalError::Invalid(format!("`{}` is not an aggregate function", name.name)))?;
-        let arg_name = args.first().and_then(dig_name).unwrap_or_default();
+        // Kusto names an aggregate after its argument only when that is a column (or a path
+        // into one): `sum(x)` → `sum_x`, but `countif(not(b))` → `countif_`.
+        let arg_name = args.first().and_then(agg_arg_name).unwrap_or_default();
         let mut spec = AggSpec { kind, value: None, value_ty: None, pred: None, extra_cols: vec![], percents: vec![], limit: 1_048_576 };
         let mut outs: Vec<(String, Type)> = Vec::new();
         let value_arg = |i: usize| -> Result<Option<(CExpr, Type)>> {
@@ -900,8 +922,9 @@ impl Evaluator<'_> {
                 .collect();
             let n = lists.iter().map(Vec::len).max().unwrap_or(0).min(limit);
             if n == 0 {
-                // Kusto keeps rows whose array is empty or null, with a null expansion.
-                let keep = compiled.iter().any(|(c, _, _)| matches!(c.eval(&input, row).to_dyn(), Dyn::Array(_) | Dyn::Null | Dyn::Object(_)));
+                // Kusto drops rows whose arrays are all empty but keeps a row whose value is
+                // null, with a null expansion.
+                let keep = compiled.iter().any(|(c, _, _)| matches!(c.eval(&input, row).to_dyn(), Dyn::Null));
                 if keep {
                     rows.push(row);
                     for e in expanded.iter_mut() {
@@ -1367,7 +1390,8 @@ fn infer_dyn_column(vals: &[Dyn]) -> Type {
 
 fn dotnet_type(t: Type) -> &'static str {
     match t {
-        Type::Bool => "Boolean",
+        // Kusto stores bools as a signed byte and reports that type.
+        Type::Bool => "SByte",
         Type::Int => "Int32",
         Type::Long => "Int64",
         Type::Real => "Double",

@@ -134,11 +134,21 @@ pub fn endofday(a: &[Value]) -> Value {
 pub fn endofweek(a: &[Value]) -> Value {
     opt_dt(dt(&a[0]).map(|t| start_of_week(t) + (offset(a) + 1) * 7 * TICKS_PER_DAY - 1))
 }
+/// The last tick before the start of a later month / year. The next period's start may lie past
+/// 9999-12-31 (so it is computed unchecked); only the result has to be in range.
 pub fn endofmonth(a: &[Value]) -> Value {
-    opt_dt(dt(&a[0]).and_then(|t| month_start(t, offset(a) + 1)).map(|t| t - 1))
+    opt_dt(dt(&a[0]).and_then(|t| {
+        let c = to_civil(t);
+        let m = (c.year * 12 + c.month as i64 - 1).checked_add(offset(a).checked_add(1)?)?;
+        let (y, mo) = (m.div_euclid(12), m.rem_euclid(12) as u32 + 1);
+        (-20_000..=20_000).contains(&y).then(|| value::days_from_civil(y, mo, 1) * TICKS_PER_DAY - 1)
+    }))
 }
 pub fn endofyear(a: &[Value]) -> Value {
-    opt_dt(dt(&a[0]).and_then(|t| year_start(t, offset(a) + 1)).map(|t| t - 1))
+    opt_dt(dt(&a[0]).and_then(|t| {
+        let y = to_civil(t).year.checked_add(offset(a).checked_add(1)?)?;
+        (-20_000..=20_000).contains(&y).then(|| value::days_from_civil(y, 1, 1) * TICKS_PER_DAY - 1)
+    }))
 }
 
 fn unit_ticks(unit: &str) -> Option<i64> {
@@ -329,13 +339,35 @@ fn format_tokens(fmt: &str) -> Vec<(char, usize)> {
     out
 }
 
+/// Kusto's `format_datetime` knows only the one- and two-letter forms of `d M h H m s t`
+/// (no day or month names), `y`/`yy`/`yyyy` and up to seven `f`/`F`: a longer run is read as
+/// several specifiers (`dddd` is `dd` `dd`, `MMM` is `MM` `M`).
+fn datetime_tokens(fmt: &str) -> Vec<(char, usize)> {
+    let mut out = Vec::new();
+    for (c, n) in format_tokens(fmt) {
+        let max = match c {
+            'd' | 'M' | 'h' | 'H' | 'm' | 's' | 't' => 2,
+            'y' => 4,
+            'f' | 'F' => 7,
+            _ => usize::MAX,
+        };
+        let mut left = n;
+        while left > max {
+            out.push((c, max));
+            left -= max;
+        }
+        out.push((c, left));
+    }
+    out
+}
+
 /// `format_datetime(dt, "yyyy-MM-dd HH:mm:ss.fff tt")` with .NET custom format letters.
 pub fn format_datetime(a: &[Value]) -> Value {
     let Some(t) = dt(&a[0]) else { return Value::str("") };
     let fmt = a[1].to_kusto_string();
     let c = to_civil(t);
     let mut out = String::new();
-    for (ch, n) in format_tokens(&fmt) {
+    for (ch, n) in datetime_tokens(&fmt) {
         if n == 0 {
             out.push(ch);
             continue;

@@ -19,6 +19,8 @@ fn dynv(d: Dyn) -> Value {
 /// yields the text itself as a dynamic string (Kusto does the same).
 pub fn parse_json(a: &[Value]) -> Value {
     match &a[0] {
+        // Empty text is no JSON value at all: null (not the empty string).
+        Value::String(s) | Value::Dynamic(Dyn::String(s)) if s.trim().is_empty() => dynv(Dyn::Null),
         Value::String(s) => dynv(Dyn::parse_json(s).unwrap_or_else(|| Dyn::String(s.clone()))),
         Value::Dynamic(Dyn::String(s)) => dynv(Dyn::parse_json(s).unwrap_or_else(|| Dyn::String(s.clone()))),
         Value::Null => dynv(Dyn::Null),
@@ -35,10 +37,10 @@ pub fn array_length(a: &[Value]) -> Value {
 
 pub fn array_concat(a: &[Value]) -> Value {
     let mut out = Vec::new();
+    // Arguments that are not arrays (null, bags, scalars) contribute nothing.
     for v in a {
-        match arr(v) {
-            Some(x) => out.extend(x),
-            None => return dynv(Dyn::Null),
+        if let Some(x) = arr(v) {
+            out.extend(x);
         }
     }
     dynv(Dyn::array(out))
@@ -108,7 +110,8 @@ pub fn array_index_of(a: &[Value]) -> Value {
 
 pub fn array_sum(a: &[Value]) -> Value {
     match arr(&a[0]) {
-        Some(x) => Value::Real(x.iter().filter_map(Dyn::as_f64).sum()),
+        Some(x) if !x.is_empty() => Value::Real(x.iter().filter_map(Dyn::as_f64).sum()),
+        Some(_) => Value::Null,
         None => Value::Null,
     }
 }

@@ -148,7 +148,8 @@ pub fn toupper(a: &[Value]) -> Value {
 }
 /// Length in Unicode scalar values (Kusto counts UTF-16 units; equal for the BMP).
 pub fn strlen(a: &[Value]) -> Value {
-    Value::Long(s(&a[0]).encode_utf16().count() as i64)
+    // Kusto counts Unicode code points (a surrogate pair is one character).
+    Value::Long(s(&a[0]).chars().count() as i64)
 }
 pub fn string_size(a: &[Value]) -> Value {
     Value::Long(s(&a[0]).len() as i64)
@@ -160,7 +161,11 @@ pub fn substring(a: &[Value]) -> Value {
     let n = chars.len() as i64;
     let Some(mut start) = a[1].as_i64() else { return Value::str("") };
     if start < 0 {
-        start = (n + start).max(0);
+        // Counted from the end; a start before the beginning yields the empty string.
+        start += n;
+        if start < 0 {
+            return Value::str("");
+        }
     }
     let len = match a.get(2) {
         Some(v) => match v.as_i64() {
@@ -261,12 +266,14 @@ pub fn trim_start(a: &[Value]) -> Value {
 pub fn trim_end(a: &[Value]) -> Value {
     trim_impl(a, false, true)
 }
+/// Kusto removes one leading and/or one trailing match of the regex (`trim("x", "xxax")` is
+/// `"xa"`); a quantifier in the pattern itself (`@"\s+"`) is what removes runs.
 fn trim_impl(a: &[Value], start: bool, end: bool) -> Value {
     let pat = s(&a[0]);
     let text = s(&a[1]).into_owned();
     let mut out = text.as_str();
     if start {
-        if let Some(re) = regex_cached(&format!("^(?:{pat})+")) {
+        if let Some(re) = regex_cached(&format!("^(?:{pat})")) {
             if let Some(m) = re.find(out) {
                 out = &out[m.end()..];
             }
@@ -275,7 +282,7 @@ fn trim_impl(a: &[Value], start: bool, end: bool) -> Value {
         }
     }
     if end {
-        if let Some(re) = regex_cached(&format!("(?:{pat})+$")) {
+        if let Some(re) = regex_cached(&format!("(?:{pat})$")) {
             if let Some(m) = re.find(out) {
                 out = &out[..m.start()];
             }
@@ -290,6 +297,9 @@ fn trim_impl(a: &[Value], start: bool, end: bool) -> Value {
 pub fn indexof(a: &[Value]) -> Value {
     let hay: Vec<char> = s(&a[0]).chars().collect();
     let needle: Vec<char> = s(&a[1]).chars().collect();
+    if needle.is_empty() {
+        return Value::Null;
+    }
     let n = hay.len() as i64;
     let mut start = a.get(2).and_then(Value::as_i64).unwrap_or(0);
     if start < 0 {

@@ -8,7 +8,9 @@
 pub mod aggregate;
 pub mod expr;
 pub(crate) mod keys;
+mod nested;
 mod ops;
+mod scan;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -251,11 +253,10 @@ impl<'a> Evaluator<'a> {
         if let Some(t) = self.ctx.tables.get(name) {
             return Ok(t.clone());
         }
-        if let Some(f) = self.env.funcs.get(name) {
-            if f.params.is_empty() {
+        if let Some(f) = self.env.funcs.get(name)
+            && f.params.is_empty() {
                 return self.call_tabular_function(f, &[], None);
             }
-        }
         Err(EvalError::UnknownTable(name.to_string()))
     }
 
@@ -267,12 +268,11 @@ impl<'a> Evaluator<'a> {
         for (i, p) in f.params.iter().enumerate() {
             let name = p.name.name.clone();
             if let ast::ParamType::Tabular { .. } = p.ty {
-                if i == 0 {
-                    if let Some(t) = &piped {
+                if i == 0
+                    && let Some(t) = &piped {
                         child.env.tables.insert(name, Arc::new(t.clone()));
                         continue;
                     }
-                }
                 let arg = args_iter.next().ok_or_else(|| EvalError::Invalid(format!("missing tabular argument `{name}`")))?;
                 let table = match &arg.kind {
                     ExprKind::Name(id) => self.lookup_table(&id.name)?,
@@ -372,6 +372,12 @@ impl<'a> Evaluator<'a> {
                 Ok((CExpr::Between { e: Box::new(c), lo: Box::new(lo), hi: Box::new(hi), negated: *negated }, Type::Bool))
             }
             ExprKind::Member { expr, field } => {
+                // `step.column` inside `scan`: the scratch table has a column of that name.
+                if let ExprKind::Name(id) = &expr.kind
+                    && input.index_of(&id.name).is_none()
+                        && let Some(i) = input.index_of(&format!("{}.{}", id.name, field.name)) {
+                            return Ok((CExpr::Col(i), input.columns[i].ty));
+                        }
                 // `$left.x` / `$right.x` only appear in join keys; a member of a bare table name
                 // is not supported.
                 let (c, _) = self.compile(expr, input)?;
@@ -434,13 +440,11 @@ impl<'a> Evaluator<'a> {
             "false" => return Ok((CExpr::Const(Value::Bool(false)), Type::Bool)),
             _ => {}
         }
-        if let Some(f) = self.env.funcs.get(name) {
-            if f.params.is_empty() {
-                if let ast::FunctionBody::Scalar(_) = f.body {
+        if let Some(f) = self.env.funcs.get(name)
+            && f.params.is_empty()
+                && let ast::FunctionBody::Scalar(_) = f.body {
                     return self.inline_function(f, &[], input);
                 }
-            }
-        }
         Err(EvalError::UnknownName(name.to_string()))
     }
 
@@ -471,15 +475,14 @@ impl<'a> Evaluator<'a> {
     /// Re-reads a dynamic literal from the query text so object keys keep their order
     /// (serde_json sorts them); falls back to the parsed value.
     fn dynamic_literal(&self, j: &serde_json::Value, span: ast::Span) -> Dyn {
-        if let Some(src) = &self.ctx.source {
-            if let Some(text) = src.get(span.start..span.end) {
+        if let Some(src) = &self.ctx.source
+            && let Some(text) = src.get(span.start..span.end) {
                 let t = text.trim();
                 let inner = t.strip_prefix("dynamic").map(str::trim_start).and_then(|s| s.strip_prefix('(')).and_then(|s| s.strip_suffix(')'));
                 if let Some(d) = Dyn::parse_json(inner.unwrap_or(t)) {
                     return d;
                 }
             }
-        }
         Dyn::from_serde(j)
     }
 

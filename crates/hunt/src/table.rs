@@ -81,9 +81,9 @@ impl ColumnData {
     /// Appends `v`, converting it to this column's type first (failed conversions give null).
     pub fn push(&mut self, ty: Type, v: &Value) {
         let conv;
-        let v = if v.ty() == Some(ty) || v.is_null() && !matches!(v, Value::Dynamic(_)) {
-            v
-        } else if ty == Type::Decimal && matches!(v, Value::Real(_)) || ty == Type::Real && matches!(v, Value::Decimal(_)) {
+        let same = v.ty() == Some(ty) || v.is_null() && !matches!(v, Value::Dynamic(_));
+        let real_like = ty == Type::Decimal && matches!(v, Value::Real(_)) || ty == Type::Real && matches!(v, Value::Decimal(_));
+        let v = if same || real_like {
             v
         } else {
             conv = value::convert(v, ty);

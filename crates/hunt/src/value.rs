@@ -502,11 +502,10 @@ impl JsonParser<'_> {
         if text.is_empty() {
             return None;
         }
-        if !text.contains(['.', 'e', 'E']) {
-            if let Ok(i) = text.parse::<i64>() {
+        if !text.contains(['.', 'e', 'E'])
+            && let Ok(i) = text.parse::<i64>() {
                 return Some(Dyn::Long(i));
             }
-        }
         text.parse::<f64>().ok().map(Dyn::Real)
     }
     fn string(&mut self) -> Option<String> {
@@ -986,7 +985,7 @@ pub fn format_real(f: f64) -> String {
     }
     let (neg, digits, exp) = shortest_digits(f);
     let sign = if neg { "-" } else { "" };
-    if exp >= 15 || exp < -5 {
+    if !(-5..15).contains(&exp) {
         let mut m = digits[..1].to_string();
         if digits.len() > 1 {
             m.push('.');
@@ -994,7 +993,7 @@ pub fn format_real(f: f64) -> String {
         }
         let esign = if exp < 0 { '-' } else { '+' };
         let e = exp.abs();
-        return if exp < 0 { format!("{sign}{m}E{esign}{e:02}") } else { format!("{sign}{m}E{esign}{e:02}") };
+        return format!("{sign}{m}E{esign}{e:02}");
     }
     format!("{sign}{}", place_point(&digits, exp))
 }

@@ -186,7 +186,7 @@ pub fn flatten_items(items: Vec<Value>) -> Vec<Value> {
     let mut out = Vec::with_capacity(items.len());
     for v in items {
         match v {
-            Value::Dynamic(Dyn::Array(a)) => out.extend(a.iter().map(|d| dyn_to_scalar(d))),
+            Value::Dynamic(Dyn::Array(a)) => out.extend(a.iter().map(dyn_to_scalar)),
             other => out.push(other),
         }
     }

@@ -110,7 +110,7 @@ impl Evaluator<'_> {
 
     fn datatable(&self, columns: &[ast::ColumnDecl], values: &[Expr]) -> Result<Table> {
         let ncols = columns.len().max(1);
-        if values.len() % ncols != 0 {
+        if !values.len().is_multiple_of(ncols) {
             return Err(EvalError::Invalid(format!("datatable has {} values, not a multiple of {} columns", values.len(), ncols)));
         }
         let mut cols: Vec<Column> = columns.iter().map(|c| Column::new(c.name.name.clone(), type_of(c.ty))).collect();
@@ -282,6 +282,9 @@ impl Evaluator<'_> {
             OpKind::Evaluate(e) => self.evaluate(input, e),
             OpKind::MakeSeries(m) => self.make_series(&input, m),
             OpKind::TopNested(levels) => self.top_nested(&input, levels),
+            OpKind::TopHitters { count, of, by } => self.top_hitters(&input, count, of, by.as_ref()),
+            OpKind::Partition { by, subquery, .. } => self.partition(&input, by, subquery),
+            OpKind::Scan(s) => self.scan(input, s),
             OpKind::As { .. } | OpKind::Render { .. } => Ok(input),
             OpKind::Invoke { name, args } => {
                 if let Some(f) = self.env.funcs.get(&name.name) {
@@ -404,22 +407,20 @@ impl Evaluator<'_> {
                     spec.value_ty = Some(t);
                 }
                 spec.pred = value_arg(1)?.map(|c| c.0);
-                if matches!(kind, MakeSetIf | MakeListIf) {
-                    if let Some(a) = args.get(2) {
+                if matches!(kind, MakeSetIf | MakeListIf)
+                    && let Some(a) = args.get(2) {
                         spec.limit = self.const_eval(a)?.as_i64().unwrap_or(1 << 20).max(0) as usize;
                     }
-                }
             }
             _ => {
                 if let Some((c, t)) = value_arg(0)? {
                     spec.value = Some(c);
                     spec.value_ty = Some(t);
                 }
-                if matches!(kind, MakeSet | MakeList) {
-                    if let Some(a) = args.get(1) {
+                if matches!(kind, MakeSet | MakeList)
+                    && let Some(a) = args.get(1) {
                         spec.limit = self.const_eval(a)?.as_i64().unwrap_or(1 << 20).max(0) as usize;
                     }
-                }
             }
         }
         let ty = kind.result_type(spec.value_ty);
@@ -819,8 +820,8 @@ impl Evaluator<'_> {
                 _ => format!("union_arg{arg}"),
             };
             // Wildcard table names expand to every matching table.
-            if let SourceKind::Name(id) = &t.source.kind {
-                if id.name.contains('*') {
+            if let SourceKind::Name(id) = &t.source.kind
+                && id.name.contains('*') {
                     let mut names: Vec<&String> = self.ctx.tables.keys().filter(|n| ast::glob_match(&id.name, n)).collect();
                     names.sort();
                     for n in names {
@@ -831,7 +832,6 @@ impl Evaluator<'_> {
                     arg += 1;
                     continue;
                 }
-            }
             let isfuzzy = u.params.iter().any(|p| p.name.eq_ignore_ascii_case("isfuzzy"));
             match self.tabular(t, None) {
                 Ok(tb) => parts.push((label, tb)),
@@ -1038,7 +1038,7 @@ impl Evaluator<'_> {
             pattern.push('$');
         }
         let pat = match (&p.flags, p.kind) {
-            (Some(f), ast::ParseKind::Regex) if !f.is_empty() => format!("(?{}){}", f.replace('U', "U"), pattern),
+            (Some(f), ast::ParseKind::Regex) if !f.is_empty() => format!("(?{f}){pattern}"),
             _ => format!("(?s){pattern}"),
         };
         let re = functions::regex_cached(&pat).ok_or_else(|| EvalError::Invalid(format!("invalid parse pattern: {pat}")))?;
@@ -1248,8 +1248,8 @@ impl Evaluator<'_> {
         let mut groups: HashMap<Vec<Value>, usize> = HashMap::new();
         let mut keys: Vec<Vec<Value>> = Vec::new();
         let mut states: Vec<Vec<Vec<Option<super::aggregate::AggState>>>> = Vec::new();
-        for row in 0..input.num_rows() {
-            let Some(x) = axis_vals[row] else { continue };
+        for (row, x) in axis_vals.iter().enumerate() {
+            let Some(x) = *x else { continue };
             if x < lo || x >= hi {
                 continue;
             }
@@ -1302,28 +1302,6 @@ impl Evaluator<'_> {
         Ok(Table::new(cols))
     }
 
-    fn top_nested(&self, input: &Table, levels: &[ast::TopNestedLevel]) -> Result<Table> {
-        let Some(level) = levels.first() else { return Ok(input.clone()) };
-        if levels.len() > 1 {
-            return Err(EvalError::Unsupported("top-nested with more than one level is not supported by this engine".into()));
-        }
-        let of_name = level.of.names.first().map(|n| n.name.clone()).or_else(|| dig_name(&level.of.expr)).unwrap_or_else(|| "Column1".into());
-        let by = NamedExpr { names: vec![ast::Ident { name: of_name.clone(), span: level.of.span }], expr: level.of.expr.clone(), span: level.of.span };
-        let agg_name = level.by.names.first().map(|n| n.name.clone()).unwrap_or_else(|| "aggregated_".to_string() + &of_name);
-        let agg = NamedExpr { names: vec![ast::Ident { name: agg_name.clone(), span: level.by.span }], expr: level.by.expr.clone(), span: level.by.span };
-        let t = self.summarize(input, &[agg], &[by])?;
-        let key = ast::SortKey {
-            expr: Expr::new(ExprKind::Name(ast::Ident { name: agg_name, span: level.span }), level.span),
-            descending: level.descending,
-            nulls_first: None,
-            span: level.span,
-        };
-        let n = match &level.count {
-            Some(c) => Some(self.const_eval(c)?.as_i64().unwrap_or(0).max(0) as usize),
-            None => None,
-        };
-        self.sort(t, &[key], n)
-    }
 }
 
 /// Concatenates tables with identical or overlapping schemas (columns by name).

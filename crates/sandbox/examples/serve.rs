@@ -2,7 +2,7 @@
 //! the `riposte sandbox` command exists.
 //!
 //! cargo run -p sandbox --example serve -- --tls --describe /tmp/d.json --listen 127.0.0.1:0
-//! Options: --tls  --fast  --seed N  --tenants N  --listen ADDR  --describe FILE
+//! Options: --tls  --realistic  --seed N  --tenants N  --listen ADDR  --describe FILE
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,14 +20,14 @@ async fn main() -> anyhow::Result<()> {
         };
         match a.as_str() {
             "--tls" => cfg.tls = true,
-            "--fast" => cfg.fast = true,
+            "--realistic" => cfg.realistic = true,
             "--seed" => cfg.seed = value("--seed")?.parse()?,
             "--tenants" => cfg.tenants = value("--tenants")?.parse()?,
             "--listen" => listen = value("--listen")?.parse()?,
             "--describe" => describe = Some(PathBuf::from(value("--describe")?)),
             "-h" | "--help" => {
                 println!(
-                    "serve [--tls] [--fast] [--seed N] [--tenants N] [--listen ADDR] [--describe FILE]"
+                    "serve [--tls] [--realistic] [--seed N] [--tenants N] [--listen ADDR] [--describe FILE]"
                 );
                 return Ok(());
             }

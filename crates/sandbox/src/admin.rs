@@ -6,11 +6,12 @@
 //! | GET, POST, DELETE | `/_sandbox/faults` | POST one rule or an array: `{"path_prefix":"/api/machines","method":"POST","status":429,"rate":0.3,"count":null,"retry_after":1,"delay_ms":0,"tenant":null}`; or `{"path_prefix":"/api/machines/","method":"POST","outcome":"Failed"}` to make the next machine action end Failed (or `TimeOut`). 201 + rule with `id`; GET lists with `fired` counts; DELETE clears |
 //! | DELETE | `/_sandbox/faults/{id}` | removes one rule |
 //! | GET, POST | `/_sandbox/clock` | `{"advance_seconds": N}` and/or `{"speed": X}` → `{"now","speed","offset_seconds"}` |
-//! | GET, POST | `/_sandbox/settings` (alias `/_sandbox/limits`) | partial update of `mde_per_minute`, `mde_per_hour`, `action_pending_seconds`, `action_run_seconds`, `offline_timeout_seconds`, `arm_reads_per_hour`, `token_min_seconds`, `token_max_seconds`, `hunting_per_minute`, `hunting_per_hour`, `hunting_timeout_seconds`, `hunting_max_rows`, `live_response_per_minute`, `live_response_max_sessions`, `investigations_per_hour` |
-//! | GET | `/_sandbox/state/{tenantId}` | machines (+ `online`, `isolated`, `isolationType`, `codeExecutionRestricted`, `offboarded`, `lastAntivirusScan`, `quarantinedSha1`, `investigationPackages`, `previousIpAddress`, `liveResponse` {`killedProcesses`, `registryChanges`, `putFiles`}), `machineActions` (live response `commands` included), `libraryFiles`, `investigations` (+ `comment`, `requestor`), users (`accountEnabled`, `signInSessionsValidFromDateTime`, `sessionsRevokedAt`, `passwordChangedAt`), vms, `alerts` (MDE shape with evidence), `incidents` (Graph-style `status`, `classification`, `determination`, `assignedTo`, `customTags`, `comments`, `alertIds`) |
+//! | GET, POST | `/_sandbox/settings` (alias `/_sandbox/limits`) | partial update of `mde_per_minute`, `mde_per_hour`, `action_pending_seconds`, `action_run_seconds`, `offline_timeout_seconds`, `arm_reads_per_hour`, `arm_writes_per_hour`, `arm_deletes_per_hour`, `arm_operation_seconds`, `arm_retry_after_seconds`, `token_min_seconds`, `token_max_seconds`, `hunting_per_minute`, `hunting_per_hour`, `hunting_timeout_seconds`, `hunting_max_rows`, `live_response_per_minute`, `live_response_max_sessions`, `investigations_per_hour` |
+//! | GET | `/_sandbox/state/{tenantId}` | machines (+ `online`, `isolated`, `isolationType`, `codeExecutionRestricted`, `offboarded`, `lastAntivirusScan`, `quarantinedSha1`, `investigationPackages`, `previousIpAddress`, `liveResponse` {`killedProcesses`, `registryChanges`, `putFiles`}), `machineActions` (live response `commands` included), `libraryFiles`, `investigations` (+ `comment`, `requestor`), users (`accountEnabled`, `signInSessionsValidFromDateTime`, `sessionsRevokedAt`, `passwordChangedAt`), `vms` (`powerState`, `provisioningState`), `arm` {`resources` (id, type, provisioningState, properties), `operations` (ARM status bodies + `resourceId`)}, `alerts` (MDE shape with evidence), `incidents` (Graph-style `status`, `classification`, `determination`, `assignedTo`, `customTags`, `comments`, `alertIds`) |
 //! | GET, POST | `/_sandbox/roles/{tenantId}` | `{"graph":[..],"mde":[..]}` app permissions put in future tokens |
 //! | GET | `/_sandbox/stats` | `token_requests` (tenant → audience → n), `token_failures`, `api_calls` (tenant → api → n), `throttled` (tenant → 429s), `throttled_total`, `faults_injected` |
 //! | POST | `/_sandbox/reset` | back to the seeded world; clears faults, quotas, stats, settings |
+//! | POST | `/_sandbox/arm/{tenantId}/outcomes` | `{status: Failed\|Canceled, code?, message?, count?}`: how the next ARM long-running operations end (`arm/mod.rs`) |
 //! | GET | `/_sandbox/describe` | the describe document (without `ca_pem`) |
 
 use axum::Router;
@@ -169,6 +170,10 @@ struct SettingsChange {
     action_run_seconds: Option<i64>,
     offline_timeout_seconds: Option<i64>,
     arm_reads_per_hour: Option<u32>,
+    arm_writes_per_hour: Option<u32>,
+    arm_deletes_per_hour: Option<u32>,
+    arm_operation_seconds: Option<i64>,
+    arm_retry_after_seconds: Option<u64>,
     token_min_seconds: Option<i64>,
     token_max_seconds: Option<i64>,
     hunting_per_minute: Option<u32>,
@@ -190,6 +195,7 @@ async fn set_settings(State(state): State<AppState>, body: Bytes) -> Response {
         c.action_pending_seconds,
         c.action_run_seconds,
         c.offline_timeout_seconds,
+        c.arm_operation_seconds,
     ]
     .into_iter()
     .flatten()
@@ -227,6 +233,18 @@ async fn set_settings(State(state): State<AppState>, body: Bytes) -> Response {
     }
     if let Some(v) = c.arm_reads_per_hour {
         s.arm_reads_per_hour = v;
+    }
+    if let Some(v) = c.arm_writes_per_hour {
+        s.arm_writes_per_hour = v;
+    }
+    if let Some(v) = c.arm_deletes_per_hour {
+        s.arm_deletes_per_hour = v;
+    }
+    if let Some(v) = c.arm_operation_seconds {
+        s.arm_operation_seconds = v;
+    }
+    if let Some(v) = c.arm_retry_after_seconds {
+        s.arm_retry_after_seconds = v;
     }
     if let Some(v) = c.token_min_seconds {
         s.token_min_seconds = v;
@@ -326,12 +344,8 @@ async fn tenant_state(State(state): State<AppState>, Path(tenant): Path<String>)
             })
         })
         .collect();
-    let vms: Vec<Value> = t
-        .arm
-        .vms
-        .iter()
-        .map(|v| json!({"name": v.name, "resourceGroup": v.resource_group, "powerState": v.power_state, "machineId": v.machine_id}))
-        .collect();
+    crate::arm::settle(&mut t.arm, now);
+    let (vms, arm) = crate::arm::state_json(&t.arm);
     json_response(
         StatusCode::OK,
         json!({
@@ -344,6 +358,7 @@ async fn tenant_state(State(state): State<AppState>, Path(tenant): Path<String>)
             "machineActions": t.actions.iter().map(mde::MachineAction::to_json).collect::<Vec<_>>(),
             "users": users,
             "vms": vms,
+            "arm": arm,
             "alerts": t.alerts.iter().map(|a| a.mde_json(true)).collect::<Vec<_>>(),
             "incidents": t.incidents.iter().map(|i| mde::alerts::incident_state_json(i, &t.alerts)).collect::<Vec<_>>(),
             "indicators": t.indicators.iter().map(mde::indicators::Indicator::to_json).collect::<Vec<_>>(),

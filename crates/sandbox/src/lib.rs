@@ -53,18 +53,38 @@ pub struct SandboxConfig {
     pub tenants: usize,
     /// Serve https with a generated CA (needed by azure-identity, which insists on https).
     pub tls: bool,
-    /// Demo mode: machine-action lifecycles finish within a few seconds of real time.
-    pub fast: bool,
+    /// Microsoft's real timings: machine actions take minutes, ARM operations ~30 s. Off by
+    /// default, so lifecycles (machine actions, ARM operations) finish within seconds.
+    pub realistic: bool,
 }
 
 impl Default for SandboxConfig {
     fn default() -> Self {
+        SandboxConfig::new(42, 3)
+    }
+}
+
+impl SandboxConfig {
+    /// A plain-http, fast-lifecycle sandbox with `tenants` tenants seeded from `seed`.
+    pub fn new(seed: u64, tenants: usize) -> SandboxConfig {
         SandboxConfig {
-            seed: 42,
-            tenants: 3,
+            seed,
+            tenants,
             tls: false,
-            fast: false,
+            realistic: false,
         }
+    }
+
+    /// Serve https with a generated CA.
+    pub fn with_tls(mut self, tls: bool) -> SandboxConfig {
+        self.tls = tls;
+        self
+    }
+
+    /// Use Microsoft's real lifecycle timings instead of seconds.
+    pub fn with_realistic(mut self, realistic: bool) -> SandboxConfig {
+        self.realistic = realistic;
+        self
     }
 }
 

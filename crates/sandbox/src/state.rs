@@ -32,8 +32,8 @@ pub struct Shared {
     pub world: Mutex<World>,
     pub faults: Mutex<Faults>,
     pub limiter: Mutex<Limiter>,
-    /// ARM subscription reads per hour, reported in `x-ms-ratelimit-remaining-subscription-reads`.
-    pub arm_reads: Mutex<Limiter>,
+    /// ARM per-subscription reads / writes / deletes per hour (`arm/quota.rs`).
+    pub arm_quota: Mutex<Limiter>,
     pub stats: Mutex<Stats>,
     pub settings: Mutex<Settings>,
     pub keys: Keys,
@@ -52,9 +52,9 @@ impl Shared {
             world: Mutex::new(world),
             faults: Mutex::new(Faults::new(cfg.seed)),
             limiter: Mutex::new(Limiter::default()),
-            arm_reads: Mutex::new(Limiter::default()),
+            arm_quota: Mutex::new(Limiter::default()),
             stats: Mutex::new(Stats::default()),
-            settings: Mutex::new(Settings::for_mode(cfg.fast)),
+            settings: Mutex::new(Settings::for_mode(cfg.realistic)),
             keys: Keys::generate()?,
             token_rng: Mutex::new(StdRng::seed_from_u64(cfg.seed ^ 0x70CE_5EED)),
             hunting: crate::hunting::Hunting::default(),
@@ -69,9 +69,9 @@ impl Shared {
         *self.world.lock() = World::generate(self.cfg.seed, self.cfg.tenants, now);
         *self.faults.lock() = Faults::new(self.cfg.seed);
         self.limiter.lock().reset();
-        self.arm_reads.lock().reset();
+        self.arm_quota.lock().reset();
         *self.stats.lock() = Stats::default();
-        *self.settings.lock() = Settings::for_mode(self.cfg.fast);
+        *self.settings.lock() = Settings::for_mode(self.cfg.realistic);
         *self.token_rng.lock() = StdRng::seed_from_u64(self.cfg.seed ^ 0x70CE_5EED);
         self.hunting.reset();
     }
@@ -90,8 +90,15 @@ pub struct Settings {
     /// Seconds an action for an offline device stays Pending before TimeOut. Microsoft documents
     /// 3 days for live response; we use that for every action.
     pub offline_timeout_seconds: i64,
-    /// ARM reads per subscription per hour (documented default 12,000).
+    /// ARM requests per subscription per hour (documented defaults: 12,000 reads, 1,200
+    /// writes, 15,000 deletes).
     pub arm_reads_per_hour: u32,
+    pub arm_writes_per_hour: u32,
+    pub arm_deletes_per_hour: u32,
+    /// Sandbox seconds an ARM long-running operation stays InProgress.
+    pub arm_operation_seconds: i64,
+    /// `Retry-After` seconds sent with ARM long-running operations and their polls.
+    pub arm_retry_after_seconds: u64,
     /// Token lifetime bounds in seconds (Entra: random 60-90 minutes).
     pub token_min_seconds: i64,
     pub token_max_seconds: i64,
@@ -108,37 +115,33 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn for_mode(fast: bool) -> Settings {
-        if fast {
-            Settings {
-                mde_per_minute: 100,
-                mde_per_hour: 1500,
-                action_pending_seconds: 1,
-                action_run_seconds: 2,
-                offline_timeout_seconds: 8,
-                arm_reads_per_hour: 12_000,
-                token_min_seconds: 3600,
-                token_max_seconds: 5400,
-                hunting: crate::hunting::HuntingSettings::default(),
-                live_response_per_minute: 10,
-                live_response_max_sessions: 25,
-                investigations_per_hour: 50,
-            }
+    /// Lifecycles run in seconds by default; `realistic` uses Microsoft's timings (an action
+    /// is picked up within ~30 s and runs ~90 s; an offline device times out after 3 days; an
+    /// ARM operation takes ~30 s and asks clients to poll every 10 s). Quotas are Microsoft's
+    /// documented numbers in both modes.
+    pub fn for_mode(realistic: bool) -> Settings {
+        let (pending, run, offline, arm_op, arm_retry) = if realistic {
+            (30, 90, 3 * 24 * 3600, 30, 10)
         } else {
-            Settings {
-                mde_per_minute: 100,
-                mde_per_hour: 1500,
-                action_pending_seconds: 30,
-                action_run_seconds: 90,
-                offline_timeout_seconds: 3 * 24 * 3600,
-                arm_reads_per_hour: 12_000,
-                token_min_seconds: 3600,
-                token_max_seconds: 5400,
-                hunting: crate::hunting::HuntingSettings::default(),
-                live_response_per_minute: 10,
-                live_response_max_sessions: 25,
-                investigations_per_hour: 50,
-            }
+            (1, 2, 8, 2, 1)
+        };
+        Settings {
+            mde_per_minute: 100,
+            mde_per_hour: 1500,
+            action_pending_seconds: pending,
+            action_run_seconds: run,
+            offline_timeout_seconds: offline,
+            arm_reads_per_hour: 12_000,
+            arm_writes_per_hour: 1_200,
+            arm_deletes_per_hour: 15_000,
+            arm_operation_seconds: arm_op,
+            arm_retry_after_seconds: arm_retry,
+            token_min_seconds: 3600,
+            token_max_seconds: 5400,
+            hunting: crate::hunting::HuntingSettings::default(),
+            live_response_per_minute: 10,
+            live_response_max_sessions: 25,
+            investigations_per_hour: 50,
         }
     }
 }

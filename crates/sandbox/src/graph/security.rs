@@ -429,7 +429,7 @@ async fn list_alerts(
         check_options(&params, &["$filter", "$top", "$skip", "$orderby", "$count", "$select"], &headers)?;
         let items = with_world(&state, &c, &headers, |t, now| {
             let mut v: Vec<&Alert> = t.alerts.iter().collect();
-            v.sort_by(|a, b| b.created.cmp(&a.created));
+            v.sort_by_key(|a| std::cmp::Reverse(a.created));
             v.into_iter().map(|a| alert_json(t, a, &state.base_url, now)).collect::<Vec<_>>()
         })?;
         page(&state, &uri, &headers, &params, items, ALERT_FILTER, "microsoft.graph.security.alert", ALERT_PAGE, ctx(&state, &uri, "security/alerts_v2"))
@@ -648,7 +648,7 @@ async fn list_incidents(
         let expand = expand_alerts(&params, &headers)?;
         let items = with_world(&state, &c, &headers, |t, now| {
             let mut v: Vec<&Incident> = t.incidents.iter().collect();
-            v.sort_by(|a, b| b.created.cmp(&a.created));
+            v.sort_by_key(|a| std::cmp::Reverse(a.created));
             v.into_iter().map(|i| incident_json(t, i, &state.base_url, now, expand)).collect::<Vec<_>>()
         })?;
         let fragment = if expand { "security/incidents(alerts())" } else { "security/incidents" };

@@ -1287,7 +1287,7 @@ pub(super) async fn list_alerts(
         let items = with_tenant(&state, &c, |t, _| {
             let mut v: Vec<&Alert> = t.alerts.iter().collect();
             // Newest first, as the portal and API list them.
-            v.sort_by(|a, b| b.created.cmp(&a.created));
+            v.sort_by_key(|a| std::cmp::Reverse(a.created));
             v.into_iter().map(|a| a.mde_json(expand)).collect::<Vec<_>>()
         })?;
         collection(&state, &uri, &params, items, &ALERTS)
@@ -1617,7 +1617,7 @@ pub(super) fn machine_alerts(
     let items = with_tenant(state, c, |t, _| {
         let m = t.machine(id)?;
         let mut v: Vec<&Alert> = t.alerts.iter().filter(|a| a.machine_id == m.id).collect();
-        v.sort_by(|a, b| b.created.cmp(&a.created));
+        v.sort_by_key(|a| std::cmp::Reverse(a.created));
         Some(v.into_iter().map(|a| a.mde_json(expand)).collect::<Vec<_>>())
     })?
     .ok_or_else(|| machine_not_found(id))?;

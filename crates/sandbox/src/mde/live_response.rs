@@ -186,7 +186,7 @@ fn seeded_processes(m: &Machine) -> Vec<(u32, &'static str)> {
             (7316, "OfficeClickToRun.exe"),
         ];
         // Some devices run something worth killing.
-        if m.id.as_bytes()[0] % 3 == 0 {
+        if m.id.as_bytes()[0].is_multiple_of(3) {
             p.push((9132, "rundll32.exe"));
         }
         p
@@ -729,11 +729,12 @@ pub fn advance(t: &mut Tenant, now: OffsetDateTime) {
 // POST /api/machines/{id}/runliveresponse
 // ---------------------------------------------------------------------------------------------
 
+/// A parsed command: its type and its `(key, value)` parameters.
+type ParsedCommand = (CommandType, Vec<(String, String)>);
+
 /// Parses `Commands` strictly: documented key casing, known types and parameters, and the
 /// documented order (PutFile → RunScript → GetFile).
-fn parse_commands(
-    body: &Map<String, Value>,
-) -> Result<Vec<(CommandType, Vec<(String, String)>)>, Response> {
+fn parse_commands(body: &Map<String, Value>) -> Result<Vec<ParsedCommand>, Response> {
     let raw = match body.get("Commands") {
         Some(Value::Array(a)) if !a.is_empty() => a,
         Some(Value::Array(_)) => {

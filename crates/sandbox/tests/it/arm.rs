@@ -100,26 +100,26 @@ async fn arm_errors() {
     let r = e
         .get(
             &tok,
-            &format!("/subscriptions/{sub}/resourceGroups/nope?api-version=1"),
+            &format!("/subscriptions/{sub}/resourceGroups/nope?api-version=2021-04-01"),
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.code(), "ResourceGroupNotFound");
-    let r = e.get(&tok, &format!("/subscriptions/{sub}/resourceGroups/rg-prod-servers/providers/Microsoft.Compute/virtualMachines/nope?api-version=1")).await;
+    let r = e.get(&tok, &format!("/subscriptions/{sub}/resourceGroups/rg-prod-servers/providers/Microsoft.Compute/virtualMachines/nope?api-version=2024-07-01")).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.code(), "ResourceNotFound");
     let other = e.tenant(1).subscription_id.clone();
     let r = e
         .get(
             &tok,
-            &format!("/subscriptions/{other}/resourcegroups?api-version=1"),
+            &format!("/subscriptions/{other}/resourcegroups?api-version=2021-04-01"),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     let r = e
         .get(
             &tok,
-            "/subscriptions/00000000-0000-0000-0000-000000000000?api-version=1",
+            "/subscriptions/00000000-0000-0000-0000-000000000000?api-version=2022-12-01",
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);

@@ -26,12 +26,9 @@ impl Resp {
     }
 }
 
+/// A sandbox with Microsoft's real lifecycle timings, so tests step lifecycles with the clock.
 pub async fn env() -> Env {
-    env_with(SandboxConfig {
-        seed: 7,
-        ..Default::default()
-    })
-    .await
+    env_with(SandboxConfig::new(7, 3).with_realistic(true)).await
 }
 
 pub async fn env_with(cfg: SandboxConfig) -> Env {
@@ -152,6 +149,26 @@ impl Env {
             .await
             .unwrap();
         to_resp(r).await
+    }
+
+    /// Any method, with an optional JSON body; `path_or_url` as in `get`.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path_or_url: &str,
+        body: Option<Value>,
+    ) -> Resp {
+        let url = if path_or_url.starts_with("http") {
+            path_or_url.to_string()
+        } else {
+            self.url(path_or_url)
+        };
+        let mut rb = self.http.request(method, url).bearer_auth(token);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        to_resp(rb.send().await.unwrap()).await
     }
 
     pub async fn admin_get(&self, path: &str) -> Resp {

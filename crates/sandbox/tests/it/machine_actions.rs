@@ -187,12 +187,7 @@ async fn offline_machine_times_out() {
 
 #[tokio::test]
 async fn fast_mode_finishes_in_seconds() {
-    let e = env_with(sandbox::SandboxConfig {
-        seed: 7,
-        fast: true,
-        ..Default::default()
-    })
-    .await;
+    let e = env_with(sandbox::SandboxConfig::new(7, 3)).await;
     let tok = e.token(0, MDE).await;
     let m = e.machine_where(&tok, online_windows).await;
     let id = m["id"].as_str().unwrap();

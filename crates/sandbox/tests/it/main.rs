@@ -6,6 +6,7 @@ mod common;
 mod admin;
 mod alerts;
 mod arm;
+mod arm_store;
 mod auth;
 mod graph;
 mod hunting;

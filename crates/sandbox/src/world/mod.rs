@@ -13,6 +13,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::mde::MachineAction;
 
+pub mod arm;
+
 pub const MACHINES_PER_TENANT: usize = 60;
 pub const USERS_PER_TENANT: usize = 40;
 
@@ -91,7 +93,8 @@ pub struct Tenant {
     pub machines: Vec<Machine>,
     pub users: Vec<User>,
     pub actions: Vec<MachineAction>,
-    pub arm: Arm,
+    /// The Azure subscription as ARM serves it (`world/arm.rs`).
+    pub arm: arm::ArmStore,
     /// The live response library (`mde/library.rs`), seeded with helper scripts.
     pub library: Vec<crate::mde::library::LibraryFile>,
     /// Automated investigations (`mde/investigations.rs`).
@@ -155,17 +158,10 @@ impl Tenant {
         let mut machines = (0..MACHINES_PER_TENANT)
             .map(|i| Machine::generate(&mut rng, i, n, &name, now))
             .collect::<Vec<_>>();
-        let arm = Arm::generate(&mut rng, &subscription_id, &mut machines);
+        let arm = arm::ArmStore::seed(&mut rng, &subscription_id, &mut machines);
         // Alerts draw from their own stream, so they never shift the ids drawn above.
-        let (alerts, incidents) = crate::mde::alerts::seed(
-            seed,
-            index,
-            &tenant_id,
-            &name,
-            &machines,
-            &users,
-            now,
-        );
+        let (alerts, incidents) =
+            crate::mde::alerts::seed(seed, index, &tenant_id, &name, &machines, &users, now);
         Tenant {
             tenant_id,
             client_id,
@@ -392,8 +388,12 @@ impl Machine {
             last_ip_address: format!("10.{}.{}.{}", tenant_n, i / 200, i % 200 + 10),
             // Every seventh online machine moved from another lease three days ago (no RNG
             // draw, so the rest of the world is unchanged).
-            previous_ip: (i % 7 == 2 && health == "Active")
-                .then(|| (format!("10.{tenant_n}.100.{}", i + 10), now - Duration::days(3))),
+            previous_ip: (i % 7 == 2 && health == "Active").then(|| {
+                (
+                    format!("10.{tenant_n}.100.{}", i + 10),
+                    now - Duration::days(3),
+                )
+            }),
             last_external_ip_address: format!(
                 "20.{}.{}.{}",
                 rng.random_range(1..255),
@@ -606,216 +606,6 @@ fn dedupe_upns(users: &mut [User]) {
     }
 }
 
-/// The tenant's Azure subscription: resource groups, VMs (some of them MDE machines) and NSGs.
-pub struct Arm {
-    pub subscription_id: String,
-    pub resource_groups: Vec<ResourceGroup>,
-    pub vms: Vec<Vm>,
-    pub nsgs: Vec<Nsg>,
-}
-
-pub struct ResourceGroup {
-    pub name: String,
-    pub location: String,
-    pub tags: Vec<(String, String)>,
-}
-
-pub struct Vm {
-    pub name: String,
-    pub resource_group: String,
-    pub location: String,
-    pub vm_id: String,
-    pub size: String,
-    pub os_type: String,
-    pub nic_name: String,
-    pub nsg_name: String,
-    pub machine_id: Option<String>,
-    pub power_state: String,
-}
-
-pub struct Nsg {
-    pub name: String,
-    pub resource_group: String,
-    pub location: String,
-    pub resource_guid: String,
-    pub etag: String,
-    pub rules: Vec<SecurityRule>,
-}
-
-#[derive(Clone)]
-pub struct SecurityRule {
-    pub name: String,
-    pub priority: u32,
-    pub direction: String,
-    pub access: String,
-    pub protocol: String,
-    pub source_address_prefix: String,
-    pub destination_address_prefix: String,
-    pub source_port_range: String,
-    pub destination_port_range: String,
-    pub description: String,
-    pub etag: String,
-}
-
-impl Arm {
-    fn generate(rng: &mut StdRng, subscription_id: &str, machines: &mut [Machine]) -> Arm {
-        let rgs = [
-            ("rg-prod-servers", "westeurope", "prod"),
-            ("rg-dev-servers", "westeurope", "dev"),
-            ("rg-network", "northeurope", "shared"),
-        ];
-        let resource_groups = rgs
-            .iter()
-            .map(|(name, loc, env)| ResourceGroup {
-                name: name.to_string(),
-                location: loc.to_string(),
-                tags: vec![
-                    ("environment".into(), env.to_string()),
-                    ("owner".into(), "secops".into()),
-                ],
-            })
-            .collect();
-        let rule = |rng: &mut StdRng,
-                    name: &str,
-                    priority: u32,
-                    dir: &str,
-                    access: &str,
-                    proto: &str,
-                    src: &str,
-                    port: &str,
-                    desc: &str| SecurityRule {
-            name: name.into(),
-            priority,
-            direction: dir.into(),
-            access: access.into(),
-            protocol: proto.into(),
-            source_address_prefix: src.into(),
-            destination_address_prefix: "*".into(),
-            source_port_range: "*".into(),
-            destination_port_range: port.into(),
-            description: desc.into(),
-            etag: format!("W/\"{}\"", guid(rng)),
-        };
-        let mut nsgs = Vec::new();
-        for (nsg, rg, loc) in [
-            ("nsg-prod-servers", "rg-prod-servers", "westeurope"),
-            ("nsg-dev-servers", "rg-dev-servers", "westeurope"),
-            ("nsg-dmz", "rg-network", "northeurope"),
-        ] {
-            let mut rules = vec![
-                rule(
-                    rng,
-                    "AllowRdpFromCorp",
-                    100,
-                    "Inbound",
-                    "Allow",
-                    "Tcp",
-                    "10.0.0.0/8",
-                    "3389",
-                    "RDP from the corporate network",
-                ),
-                rule(
-                    rng,
-                    "AllowSshFromCorp",
-                    110,
-                    "Inbound",
-                    "Allow",
-                    "Tcp",
-                    "10.0.0.0/8",
-                    "22",
-                    "SSH from the corporate network",
-                ),
-            ];
-            if nsg != "nsg-dev-servers" {
-                rules.push(rule(
-                    rng,
-                    "AllowHttpsInbound",
-                    200,
-                    "Inbound",
-                    "Allow",
-                    "Tcp",
-                    "Internet",
-                    "443",
-                    "Public HTTPS",
-                ));
-            }
-            rules.push(rule(
-                rng,
-                "DenyInternetInbound",
-                4000,
-                "Inbound",
-                "Deny",
-                "*",
-                "Internet",
-                "*",
-                "Default deny from the internet",
-            ));
-            nsgs.push(Nsg {
-                name: nsg.into(),
-                resource_group: rg.into(),
-                location: loc.into(),
-                resource_guid: guid(rng),
-                etag: format!("W/\"{}\"", guid(rng)),
-                rules,
-            });
-        }
-        // Servers (Windows Server and Linux) are Azure VMs, alternating prod/dev, up to 8.
-        let mut vms = Vec::new();
-        for m in machines
-            .iter_mut()
-            .filter(|m| m.os_platform == "WindowsServer2019" || m.os_platform == "Linux")
-            .take(8)
-        {
-            let prod = vms.len() % 2 == 0;
-            let rg = if prod {
-                "rg-prod-servers"
-            } else {
-                "rg-dev-servers"
-            };
-            let nsg = if prod {
-                "nsg-prod-servers"
-            } else {
-                "nsg-dev-servers"
-            };
-            let name = m.short_name().to_string();
-            let vm_id = guid(rng);
-            let resource_id = format!(
-                "/subscriptions/{subscription_id}/resourceGroups/{rg}/providers/Microsoft.Compute/virtualMachines/{name}"
-            );
-            m.vm = Some((vm_id.clone(), resource_id, subscription_id.to_string()));
-            vms.push(Vm {
-                nic_name: format!("{name}-nic"),
-                name,
-                resource_group: rg.into(),
-                location: "westeurope".into(),
-                vm_id,
-                size: (*["Standard_D2s_v5", "Standard_B2ms", "Standard_D4s_v5"]
-                    .choose(rng)
-                    .unwrap_or(&"Standard_D2s_v5"))
-                .into(),
-                os_type: if m.os_platform == "Linux" {
-                    "Linux".into()
-                } else {
-                    "Windows".into()
-                },
-                nsg_name: nsg.into(),
-                machine_id: Some(m.id.clone()),
-                power_state: if m.is_online() {
-                    "running".into()
-                } else {
-                    "deallocated".into()
-                },
-            });
-        }
-        Arm {
-            subscription_id: subscription_id.to_string(),
-            resource_groups,
-            vms,
-            nsgs,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -882,7 +672,7 @@ mod tests {
             upns.sort();
             upns.dedup();
             assert_eq!(upns.len(), 40, "UPNs must be unique");
-            assert!(!t.arm.vms.is_empty());
+            assert!(!t.arm.vms().is_empty());
             assert!(t.client_secret.len() == 40);
         }
     }

@@ -30,6 +30,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: Some("EnableUser"),
         permission: "User.EnableDisableAccount.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(PATCH_USER.body(&[("accountEnabled", BodyValue::Literal("false"))])),
     },
     ActionSpec {
@@ -42,6 +43,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: Some("DisableUser"),
         permission: "User.EnableDisableAccount.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(PATCH_USER.body(&[("accountEnabled", BodyValue::Literal("true"))])),
     },
     ActionSpec {
@@ -55,6 +57,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "User.RevokeSessions.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(Call::new(Api::Graph, Method::Post, "/v1.0/users/{userId}/revokeSignInSessions")),
     },
     ActionSpec {
@@ -67,6 +70,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "User.Read.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(Call::new(Api::Graph, Method::Get, "/v1.0/users/{userId}")),
     },
 ];

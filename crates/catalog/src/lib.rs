@@ -374,6 +374,11 @@ pub struct ActionSpec {
     pub permission: &'static str,
     pub completion: Completion,
     pub plan: Plan,
+    /// Where the answer carries secrets (a temporary access pass, a recovery key, a generated
+    /// password): JSON pointers (RFC 6901) into the upstream answer, `*` standing for any key or
+    /// index (`/value/*/key`). The engine redacts these before the result is stored, audited or
+    /// logged; only a caller who asked for a one-time reveal sees them, once.
+    pub sensitive_results: &'static [&'static str],
 }
 
 impl ActionSpec {
@@ -405,6 +410,7 @@ impl ActionSpec {
             "permission": self.permission,
             "completion": self.completion,
             "params": self.params.iter().map(ParamSpec::describe).collect::<Vec<_>>(),
+            "sensitiveResults": self.sensitive_results,
         })
     }
 }

@@ -294,6 +294,7 @@ mod tests {
                 inverse: None,
                 permission: "",
                 completion: Completion::Immediate,
+                sensitive_results: &[],
                 plan: Plan::Unsupported { reason: "test", nearest: None },
             },
             ActionSpec {
@@ -306,6 +307,7 @@ mod tests {
                 inverse: None,
                 permission: "",
                 completion: Completion::Immediate,
+                sensitive_results: &[],
                 plan: Plan::Unsupported { reason: "test", nearest: None },
             },
         ];

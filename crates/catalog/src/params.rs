@@ -54,6 +54,19 @@ pub enum ParamKind {
     Determination { classification_param: &'static str, pairs: &'static [(&'static str, &'static [&'static str])] },
     /// A JSON object passed through as given (e.g. a Graph PATCH body), at most 50 keys.
     JsonObject,
+    /// A secret the caller hands over (a new password, a passcode, an unlock code, key material):
+    /// text up to `max` characters, sent upstream and nowhere else. Declaring the kind is what
+    /// keeps it out of operations, audit records and logs (`engine/src/redact.rs` replaces it by
+    /// `[redacted]`), and no error message ever echoes it. A test holds every secret-looking
+    /// parameter name to this kind.
+    Secret { max: usize },
+}
+
+impl ParamKind {
+    /// Whether values of this kind must never be stored, audited or logged.
+    pub fn is_secret(self) -> bool {
+        matches!(self, ParamKind::Secret { .. })
+    }
 }
 
 /// One parameter of an action.
@@ -280,6 +293,7 @@ fn example(kind: ParamKind) -> String {
             format!("\"{}\"", pairs.first().and_then(|(_, v)| v.first()).copied().unwrap_or(""))
         }
         ParamKind::JsonObject => "{\"isEnabled\": false}".into(),
+        ParamKind::Secret { .. } => "\"<the secret, sent upstream only>\"".into(),
     }
 }
 
@@ -307,7 +321,23 @@ fn check_kind(kind: ParamKind, value: &Value) -> Result<Value, Problem> {
         ParamKind::Indicators { max } => indicators::batch(value, max),
         ParamKind::Determination { pairs, .. } => text_of(value, "a determination").and_then(|s| triage::value(s, pairs)),
         ParamKind::JsonObject => json_object(value),
+        ParamKind::Secret { max } => secret(value, max),
     }
+}
+
+/// A secret as given; the problems name its type or length, never its characters.
+fn secret(value: &Value, max: usize) -> Result<Value, Problem> {
+    let Value::String(s) = value else {
+        return Err(problem(format!("must be a string, got {}", json_type(value)), "send the secret as a JSON string"));
+    };
+    let got = s.chars().count();
+    if got > max {
+        return Err(problem(format!("is {got} characters long; at most {max} allowed"), format!("send at most {max} characters")));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(problem("contains control characters", "remove newlines, tabs and other control characters"));
+    }
+    Ok(Value::String(s.clone()))
 }
 
 /// Opaque ids go into URL paths; refusing anything but a safe alphabet keeps them ids.

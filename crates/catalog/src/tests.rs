@@ -165,6 +165,7 @@ fn unsupported_summary_carries_reason_and_nearest() {
         inverse: None,
         permission: "",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Unsupported { reason: "no such API", nearest: Some("IsolateDevice") },
     };
     let j = s.summary_json();
@@ -241,4 +242,66 @@ fn product_spellings_are_unique_and_keys_round_trip() {
     assert_eq!(Product::from_worker_route("DefenderXDRWorker"), None);
     assert_eq!(Product::from_worker_route("MDE"), None, "a worker route ends in Worker");
     assert_eq!(Product::parse(""), None);
+}
+
+/// Secrets are declared, not guessed: a parameter whose name or alias looks like a secret
+/// (password, secret, passcode, unlock code, key material, token) is declared `ParamKind::Secret`,
+/// which is what keeps it out of records (`engine/src/redact.rs`). This name list is the guard;
+/// the declaration is the mechanism. A `Secret` never has a default (it would be a shared secret
+/// in the binary).
+#[test]
+fn secret_looking_params_are_declared_secret() {
+    const LOOKS_SECRET: &[&str] = &[
+        "password", "passwd", "passcode", "passphrase", "secret", "unlockcode", "pin", "privatekey", "accesskey",
+        "apikey", "sharedkey", "recoverykey", "storagekey", "keymaterial", "keyvalue", "token", "credential",
+    ];
+    let looks_secret = |name: &str| {
+        let n = normalize(name);
+        // A bare `key` is a registry key in MDE's live response; key material is named as such.
+        n == "pin" || LOOKS_SECRET.iter().filter(|m| **m != "pin").any(|m| n.contains(m))
+    };
+    let mut undeclared = Vec::new();
+    for spec in all() {
+        for p in spec.params {
+            if p.spellings().any(looks_secret) && !p.kind.is_secret() {
+                undeclared.push(format!("{}/{}: {} is {:?}", spec.product.key(), spec.name, p.name, p.kind));
+            }
+            if p.kind.is_secret() {
+                assert!(p.default.is_none(), "{}: secret {} has a default", spec.name, p.name);
+            }
+        }
+    }
+    assert!(undeclared.is_empty(), "declare these ParamKind::Secret:\n{}", undeclared.join("\n"));
+    assert!(looks_secret("newPassword") && looks_secret("unlockCode") && looks_secret("clientSecret") && looks_secret("recoveryKey"));
+    assert!(!looks_secret("keyPath") && !looks_secret("registryPath") && !looks_secret("pinned"));
+}
+
+/// Sensitive answer fields are RFC 6901 pointers (`*` for any key or index) the engine can apply.
+#[test]
+fn sensitive_result_pointers_are_json_pointers() {
+    for spec in all() {
+        for pointer in spec.sensitive_results {
+            assert!(pointer.starts_with('/') && pointer.len() > 1, "{}: '{pointer}' is not a JSON pointer", spec.name);
+            assert!(!pointer.split('/').skip(1).any(str::is_empty), "{}: '{pointer}' has an empty segment", spec.name);
+        }
+    }
+}
+
+#[test]
+fn secret_values_are_never_echoed_in_errors() {
+    let specs = [ParamSpec {
+        name: "newPassword",
+        aliases: &[],
+        kind: ParamKind::Secret { max: 8 },
+        required: true,
+        default: None,
+        doc: "",
+    }];
+    let raw = serde_json::json!({ "newPassword": "hunter2-is-too-long" });
+    let err = crate::params::validate_fields(&specs, raw.as_object().expect("object")).unwrap_err();
+    assert_eq!(err.field, "newPassword");
+    assert!(!format!("{err:?}{err}").contains("hunter2"), "{err:?}");
+    let raw = serde_json::json!({ "newPassword": "hunter2" });
+    let ok = crate::params::validate_fields(&specs, raw.as_object().expect("object")).expect("valid");
+    assert_eq!(ok["newPassword"], "hunter2", "the engine still sends it upstream");
 }

@@ -351,7 +351,7 @@ impl Run {
 
     /// The query text is audited; rows never are.
     fn audit_params(&self) -> Value {
-        let mut params = crate::redact::params(&self.plan.params);
+        let mut params = crate::redact::params(self.plan.spec, &self.plan.params);
         if let Some((name, version)) = &self.plan.saved {
             params["savedQuery"] = json!(name);
             params["version"] = json!(version);

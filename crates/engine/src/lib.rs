@@ -274,7 +274,7 @@ impl Engine {
 
     /// Durable before irreversible: the operation and its attempt record exist before any call.
     async fn record_attempt(&self, req: &ActionRequest, spec: &ActionSpec, params: &catalog::Params) -> Result<Operation, EngineError> {
-        let redacted = redact::params(params);
+        let redacted = redact::params(spec, params);
         let op = NewOperation {
             id: Uuid::now_v7(),
             tenant: req.tenant.clone(),

@@ -250,6 +250,7 @@ fn param_schema(p: &ParamSpec) -> Value {
             json!({ "type": "string", "enum": all })
         }
         ParamKind::JsonObject => json!({ "type": "object" }),
+        ParamKind::Secret { max } => json!({ "type": "string", "format": "password", "writeOnly": true, "maxLength": max }),
     };
     s["description"] = p.doc.into();
     if let Some(d) = p.default {

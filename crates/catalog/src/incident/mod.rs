@@ -161,6 +161,7 @@ pub(crate) const fn read(
         inverse: None,
         permission,
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(call),
     }
 }

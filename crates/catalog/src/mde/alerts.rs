@@ -82,6 +82,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Alert.Read.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(
             Call::new(Api::Mde, Method::Get, "/api/alerts")
                 .query(&[("$filter", "filter"), ("$top", "top"), ("$expand", "expand")])
@@ -98,6 +99,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Alert.Read.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(Call::new(Api::Mde, Method::Get, "/api/alerts/{alertId}")),
     },
     ActionSpec {
@@ -110,6 +112,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Alert.ReadWrite.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(MDE_ALERT.body(MDE_ALERT_BODY)),
     },
     ActionSpec {
@@ -122,6 +125,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Alert.ReadWrite.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(MDE_ALERT.body(&[
             ("status", BodyValue::Literal("\"Resolved\"")),
             ("classification", BodyValue::Param("classification")),
@@ -139,6 +143,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Alert.ReadWrite.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(MDE_ALERT.body(&[
             ("classification", BodyValue::Param("classification")),
             ("determination", BodyValue::Param("determination")),
@@ -154,6 +159,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Alert.ReadWrite.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(MDE_ALERT.body(&[("assignedTo", BodyValue::Param("assignedTo"))])),
     },
     ActionSpec {
@@ -166,6 +172,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Alert.ReadWrite.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(MDE_ALERT.body(&[("comment", BodyValue::Param("comment"))])),
     },
     ActionSpec {
@@ -178,6 +185,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Alert.ReadWrite.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(Call::new(Api::Mde, Method::Post, "/api/alerts/batchUpdate").body(&[
             ("alertIds", BodyValue::Param("alertIds")),
             ("status", BodyValue::Param("status")),

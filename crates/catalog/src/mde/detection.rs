@@ -98,6 +98,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "CustomDetection.ReadWrite.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(Call::new(Api::Graph, Method::Post, PATH).body(&[
             ("displayName", BodyValue::Param("ruleName")),
             ("isEnabled", BodyValue::Param("enabled")),
@@ -136,6 +137,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "CustomDetection.ReadWrite.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(Call::new(Api::Graph, Method::Patch, RULE).body(&[
             ("displayName", BodyValue::Param("ruleName")),
             ("isEnabled", BodyValue::Param("enabled")),
@@ -156,6 +158,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "CustomDetection.ReadWrite.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(Call::new(Api::Graph, Method::Delete, RULE)),
     },
     ActionSpec {
@@ -168,6 +171,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: Some("DisableCustomDetectionRule"),
         permission: "CustomDetection.ReadWrite.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(Call::new(Api::Graph, Method::Patch, RULE).body(&[("isEnabled", BodyValue::Literal("true"))])),
     },
     ActionSpec {
@@ -180,6 +184,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: Some("EnableCustomDetectionRule"),
         permission: "CustomDetection.ReadWrite.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(Call::new(Api::Graph, Method::Patch, RULE).body(&[("isEnabled", BodyValue::Literal("false"))])),
     },
     ActionSpec {
@@ -192,6 +197,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "CustomDetection.Read.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(graph_list(PATH)),
     },
     ActionSpec {
@@ -204,6 +210,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "CustomDetection.Read.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(Call::new(Api::Graph, Method::Get, RULE)),
     },
 ];

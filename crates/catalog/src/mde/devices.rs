@@ -48,6 +48,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: Some("UnisolateDevice"),
         permission: "Machine.Isolate",
         completion: Completion::MachineAction,
+        sensitive_results: &[],
         plan: Plan::Call(
             Call::new(Api::Mde, Method::Post, "/api/machines/{deviceIds}/isolate")
                 .body(&[("Comment", BodyValue::Param("comment")), ("IsolationType", BodyValue::Param("isolationType"))])
@@ -64,6 +65,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: Some("IsolateDevice"),
         permission: "Machine.Isolate",
         completion: Completion::MachineAction,
+        sensitive_results: &[],
         plan: Plan::Call(device_action("/api/machines/{deviceIds}/unisolate")),
     },
     ActionSpec {
@@ -76,6 +78,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: Some("UnrestrictAppExecution"),
         permission: "Machine.RestrictExecution",
         completion: Completion::MachineAction,
+        sensitive_results: &[],
         plan: Plan::Call(device_action("/api/machines/{deviceIds}/restrictCodeExecution")),
     },
     ActionSpec {
@@ -88,6 +91,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: Some("RestrictAppExecution"),
         permission: "Machine.RestrictExecution",
         completion: Completion::MachineAction,
+        sensitive_results: &[],
         plan: Plan::Call(device_action("/api/machines/{deviceIds}/unrestrictCodeExecution")),
     },
     ActionSpec {
@@ -101,6 +105,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Machine.Scan",
         completion: Completion::MachineAction,
+        sensitive_results: &[],
         plan: Plan::Call(
             Call::new(Api::Mde, Method::Post, "/api/machines/{deviceIds}/runAntiVirusScan")
                 .body(&[("Comment", BodyValue::Param("comment")), ("ScanType", BodyValue::Param("scanType"))])
@@ -120,6 +125,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Machine.CollectForensics",
         completion: Completion::MachineAction,
+        sensitive_results: &[],
         plan: Plan::Call(device_action("/api/machines/{deviceIds}/collectInvestigationPackage")),
     },
     ActionSpec {
@@ -132,6 +138,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Machine.StopAndQuarantine",
         completion: Completion::MachineAction,
+        sensitive_results: &[],
         plan: Plan::Call(
             Call::new(Api::Mde, Method::Post, "/api/machines/{deviceIds}/StopAndQuarantineFile")
                 .body(&[("Comment", BodyValue::Param("comment")), ("Sha1", BodyValue::Param("sha1"))])
@@ -148,6 +155,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Machine.Offboard",
         completion: Completion::MachineAction,
+        sensitive_results: &[],
         plan: Plan::Call(device_action("/api/machines/{deviceIds}/offboard")),
     },
     ActionSpec {
@@ -160,6 +168,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Machine.Read.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(list("/api/machines")),
     },
     ActionSpec {
@@ -172,6 +181,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Machine.Read.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(Call::new(Api::Mde, Method::Get, "/api/machines/{deviceId}")),
     },
     ActionSpec {
@@ -184,6 +194,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Machine.Read.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(Call::new(Api::Mde, Method::Get, "/api/machineactions/{actionId}")),
     },
     ActionSpec {
@@ -197,6 +208,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Machine.Read.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(list("/api/machineactions").filter_eq(&[("machineId", "deviceId")])),
     },
     ActionSpec {
@@ -210,6 +222,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: CANCEL_PERMISSION,
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(
             Call::new(Api::Mde, Method::Post, "/api/machineactions/{actionId}/cancel")
                 .body(&[("Comment", BodyValue::Param("comment"))]),
@@ -225,6 +238,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Machine.Read.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Procedure(Procedure::FindDevices),
     },
     ActionSpec {
@@ -237,6 +251,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Machine.Read.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Procedure(Procedure::FindDevices),
     },
     ActionSpec {
@@ -249,6 +264,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "User.Read.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(Call::new(Api::Mde, Method::Get, "/api/machines/{deviceId}/logonusers")),
     },
     ActionSpec {
@@ -261,6 +277,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Alert.Read.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(Call::new(Api::Mde, Method::Get, "/api/machines/{deviceId}/alerts")),
     },
     ActionSpec {
@@ -275,6 +292,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Machine.CollectForensics",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(Call::new(Api::Mde, Method::Get, "/api/machineactions/{actionId}/getPackageUri")),
     },
 ];

@@ -103,6 +103,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "AdvancedQuery.Read.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(
             Call::new(Api::Mde, Method::Post, "/api/advancedqueries/run")
                 .body(&[("Query", BodyValue::Param("query"))])
@@ -119,6 +120,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "ThreatHunting.Read.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(
             Call::new(Api::Graph, Method::Post, "/v1.0/security/runHuntingQuery")
                 .body(&[("Query", BodyValue::Param("query")), ("Timespan", BodyValue::Param("timespan"))])
@@ -137,6 +139,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: RIPOSTE_ONLY,
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Procedure(Procedure::SaveQuery),
     },
     ActionSpec {
@@ -149,6 +152,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: RIPOSTE_ONLY,
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Procedure(Procedure::ListSavedQueries),
     },
     ActionSpec {
@@ -161,6 +165,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: RIPOSTE_ONLY,
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Procedure(Procedure::GetSavedQuery),
     },
     ActionSpec {
@@ -173,6 +178,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "AdvancedQuery.Read.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Procedure(Procedure::RunSavedQuery),
     },
     ActionSpec {
@@ -186,6 +192,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: RIPOSTE_ONLY,
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Procedure(Procedure::DeleteSavedQuery),
     },
     ActionSpec {
@@ -198,6 +205,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: RIPOSTE_ONLY,
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Procedure(Procedure::GetQueryHistory),
     },
 ];

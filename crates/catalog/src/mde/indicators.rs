@@ -117,6 +117,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: PERMISSION,
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(SUBMIT),
     },
     ActionSpec {
@@ -132,6 +133,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: PERMISSION,
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(SUBMIT),
     },
     ActionSpec {
@@ -144,6 +146,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: PERMISSION,
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(SUBMIT),
     },
     ActionSpec {
@@ -156,6 +159,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: PERMISSION,
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(SUBMIT),
     },
     ActionSpec {
@@ -168,6 +172,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: PERMISSION,
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(SUBMIT),
     },
     ActionSpec {
@@ -183,6 +188,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: PERMISSION,
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(SUBMIT),
     },
     ActionSpec {
@@ -195,6 +201,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Ti.Read.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(list("/api/indicators")),
     },
     ActionSpec {
@@ -207,6 +214,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Ti.Read.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         // Not on Microsoft's public pages (they document the list); answered by the service.
         plan: Plan::Call(Call::new(Api::Mde, Method::Get, "/api/indicators/{indicatorId}")),
     },
@@ -230,6 +238,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: PERMISSION,
         completion: Completion::Immediate,
+        sensitive_results: &[],
         // MDE has no PATCH for indicators: an update is the indicator resubmitted with its value
         // and type (POST /api/indicators updates in place), so it is read first.
         plan: Plan::Procedure(Procedure::UpdateIndicator),
@@ -244,6 +253,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: PERMISSION,
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(Call::new(Api::Mde, Method::Delete, "/api/indicators/{indicatorId}")),
     },
     ActionSpec {
@@ -256,6 +266,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: PERMISSION,
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Procedure(Procedure::RemoveIndicatorsByValue),
     },
     ActionSpec {
@@ -268,6 +279,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: PERMISSION,
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Procedure(Procedure::ImportIndicators),
     },
     ActionSpec {
@@ -280,6 +292,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: PERMISSION,
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Procedure(Procedure::RemoveIndicators),
     },
 ];

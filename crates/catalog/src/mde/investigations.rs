@@ -18,6 +18,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Alert.ReadWrite.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(device_action("/api/machines/{deviceIds}/startInvestigation").budget(Budget::Investigation)),
     },
     ActionSpec {
@@ -30,6 +31,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Alert.Read.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(list("/api/investigations")),
     },
     ActionSpec {
@@ -42,6 +44,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Alert.Read.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(Call::new(Api::Mde, Method::Get, "/api/investigations/{investigationId}")),
     },
 ];

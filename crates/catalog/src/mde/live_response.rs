@@ -144,6 +144,7 @@ const fn lr(
         inverse: None,
         permission: LR_PERMISSION,
         completion: Completion::LiveResponse,
+        sensitive_results: &[],
         plan: Plan::Procedure(procedure),
     }
 }
@@ -167,6 +168,7 @@ const fn library(
         inverse: None,
         permission,
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Procedure(procedure),
     }
 }
@@ -262,6 +264,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Machine.LiveResponse",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Procedure(Procedure::GetLiveResponseResult),
     },
     ActionSpec {
@@ -274,6 +277,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Machine.Read.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(Call::new(Api::Mde, Method::Get, "/api/machineactions/{actionId}")),
     },
     ActionSpec {
@@ -286,6 +290,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "Machine.Read.All",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Procedure(Procedure::ListLiveResponseSessions),
     },
     ActionSpec {
@@ -298,6 +303,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         inverse: None,
         permission: "",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Unsupported {
             reason: "Microsoft's API has no session to open: each POST /api/machines/{id}/runliveresponse is a whole session of PutFile/RunScript/GetFile commands (interactive sessions exist only in the portal). Send the command itself.",
             nearest: Some("RunScript"),

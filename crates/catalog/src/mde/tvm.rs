@@ -29,6 +29,7 @@ const fn read(
         inverse: None,
         permission,
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Call(call),
     }
 }

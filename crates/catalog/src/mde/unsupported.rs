@@ -21,6 +21,7 @@ const fn unsupported(
         inverse: None,
         permission: "",
         completion: Completion::Immediate,
+        sensitive_results: &[],
         plan: Plan::Unsupported { reason, nearest },
     }
 }

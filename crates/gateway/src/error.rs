@@ -91,9 +91,14 @@ impl From<EngineError> for ApiError {
                 err.extra = json!({ "closeMatches": close });
                 err
             }
-            EngineError::AmbiguousAction { .. } => ApiError::new(StatusCode::BAD_REQUEST, code, message)
-                .field("service")
-                .hint("add service (e.g. MDE or EntraID) to pick the product"),
+            EngineError::AmbiguousAction { products, .. } => {
+                let products: Vec<&str> = products.split(", ").filter(|p| !p.is_empty()).collect();
+                let mut err = ApiError::new(StatusCode::BAD_REQUEST, code, message)
+                    .field("service")
+                    .hint(format!("name the product: service (or the worker route, or /v1/.../actions/{{product}}/...) one of {}", products.join(", ")));
+                err.extra = json!({ "products": products });
+                err
+            }
             EngineError::InvalidParam(p) => ApiError::new(StatusCode::BAD_REQUEST, code, p.message.clone())
                 .field(&p.field)
                 .hint(p.hint),

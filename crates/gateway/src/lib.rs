@@ -12,6 +12,7 @@ mod hunt;
 mod input;
 mod library;
 mod native;
+mod product;
 pub mod openapi;
 mod seed;
 mod service;

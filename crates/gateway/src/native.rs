@@ -8,7 +8,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use catalog::Product;
 use engine::ActionRequest;
 use serde_json::{json, Value};
 use store::AuditFilter;
@@ -23,11 +22,7 @@ pub async fn run_action(
 ) -> Response {
     let result = async {
         let principal = crate::auth::authenticate(&state, &headers, &query_pairs(&uri)).await?;
-        let product = Product::parse(&product).ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, "UnknownProduct", format!("unknown product '{product}'"))
-                .field("product")
-                .hint(format!("use one of {}", Product::ALL.iter().map(|p| p.key()).collect::<Vec<_>>().join(", ")))
-        })?;
+        let product = crate::product::parse_product(&product)?;
         let params = json_object(body).await?;
         let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(String::from);
         let req = ActionRequest { tenant, product: Some(product), action, params, principal, idempotency_key };

@@ -135,15 +135,10 @@ fn to_action_request(call: &SeedCall, kind: RouteKind, principal: engine::Princi
     let action = call.action.clone().ok_or_else(|| {
         ApiError::bad_request("action", "action is required", "add \"action\": \"IsolateDevice\" (GET /v1/catalog lists them)")
     })?;
+    // The route's product first (a worker's `service` field is ignored, as the seed did).
     let product = match (kind, &call.service) {
-        (RouteKind::Worker(p), _) => Some(p),
-        (_, Some(s)) => Some(Product::parse(s).ok_or_else(|| {
-            ApiError::bad_request(
-                "service",
-                format!("unknown service '{s}'"),
-                format!("use one of {}", Product::ALL.iter().map(|p| p.key()).collect::<Vec<_>>().join(", ")),
-            )
-        })?),
+        (RouteKind::Worker(p), _) => Some(crate::product::implemented(p, "route")?),
+        (_, Some(s)) => Some(crate::product::parse_service(s)?),
         (RouteKind::Dispatcher, None) => Some(Product::Mde),
         (RouteKind::Orchestrator, None) => None,
     };
@@ -200,6 +195,9 @@ mod tests {
         assert!(matches!(route_kind("DefenderXDRMDEWorker"), Some(RouteKind::Worker(Product::Mde))));
         assert!(matches!(route_kind("MDEWorker"), Some(RouteKind::Worker(Product::Mde))));
         assert!(matches!(route_kind("EntraIDWorker"), Some(RouteKind::Worker(Product::EntraId))));
+        assert!(matches!(route_kind("IncidentWorker"), Some(RouteKind::Worker(Product::Incident))));
+        assert!(matches!(route_kind("DefenderXDRIncidentWorker"), Some(RouteKind::Worker(Product::Incident))));
+        assert!(matches!(route_kind("DefenderXDRMDCWorker"), Some(RouteKind::Worker(Product::Mdc))));
         assert!(matches!(route_kind("mainorchestrator"), Some(RouteKind::Orchestrator)));
         assert!(matches!(route_kind("DefenderC2Dispatcher"), Some(RouteKind::Dispatcher)));
         assert!(route_kind("Nope").is_none());

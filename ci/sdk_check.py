@@ -7,7 +7,7 @@ The describe file comes from `riposte sandbox --tls --describe FILE` (or, before
 exists, `cargo run -p sandbox --example serve -- --tls --describe FILE`). TLS is required:
 azure-identity refuses a non-https authority.
 
-Needs: pip install azure-identity==1.27.0 msgraph-sdk==1.65.0
+Needs: pip install azure-identity==1.27.0 msgraph-sdk==1.65.0 azure-mgmt-network==33.1.0 azure-mgmt-compute==39.0.0
 
 Checks, for the first tenant:
   1. azure-identity ClientSecretCredential gets a Graph token from the sandbox authority.
@@ -18,6 +18,13 @@ Checks, for the first tenant:
   6. A wrong client secret raises azure.core.exceptions.ClientAuthenticationError.
   7. (only if azure-mgmt-network / azure-mgmt-compute are installed, else skipped)
      the ARM SDKs read an NSG with its rules and list / get VMs.
+  8. azure-mgmt-network creates an NSG rule with begin_create_or_update(...).result() (a
+     long-running operation polled through Azure-AsyncOperation), lists it, is refused a
+     conflicting priority (SecurityRuleConflict), and deletes it with begin_delete(...).result();
+     the sandbox state shows each step.
+  9. azure-mgmt-compute powers a VM off with begin_power_off(...).result(); the instance view
+     and the sandbox state show PowerState/stopped; begin_start brings it back.
+ 10. azure-mgmt-compute snapshots the VM's OS disk with snapshots.begin_create_or_update.
 Prints "N passed, M failed" and exits non-zero on any failure.
 """
 
@@ -232,7 +239,72 @@ async def run_checks(d, ca) -> int:
                 return
             raise AssertionError("expected ResourceNotFoundError")
 
-        steps += [arm_network, arm_compute]
+        def arm_state():
+            return sandbox_state()["arm"]
+
+        @check("azure-mgmt-network creates, lists and deletes an NSG rule (LRO)")
+        async def arm_rule_lifecycle():
+            from azure.core.exceptions import HttpResponseError
+            from azure.mgmt.network.models import SecurityRule
+
+            net = NetworkManagementClient(cred, sub, **mgmt)
+            nsg = next(net.network_security_groups.list_all())
+            rg = nsg.id.split("/")[4]
+            used = {r.priority for r in nsg.security_rules if r.direction == "Inbound"}
+            prio = next(p for p in range(300, 4096) if p not in used)
+            rule = SecurityRule(
+                protocol="*", source_address_prefix="198.51.100.7", destination_address_prefix="*",
+                access="Deny", source_port_range="*", destination_port_range="*",
+                priority=prio, direction="Inbound", description="riposte sdk check",
+            )
+            made = net.security_rules.begin_create_or_update(rg, nsg.name, "SdkCheckBlock", rule).result()
+            assert made.provisioning_state == "Succeeded", made.provisioning_state
+            assert made.priority == prio
+            names = [r.name for r in net.security_rules.list(rg, nsg.name)]
+            assert "SdkCheckBlock" in names, names
+            ids = [r["id"] for r in arm_state()["resources"]]
+            assert any(i.endswith("/securityRules/SdkCheckBlock") for i in ids)
+            try:
+                net.security_rules.begin_create_or_update(rg, nsg.name, "SdkCheckClash", rule).result()
+            except HttpResponseError as e:
+                assert e.error and e.error.code == "SecurityRuleConflict", e.error
+            else:
+                raise AssertionError("expected SecurityRuleConflict")
+            net.security_rules.begin_delete(rg, nsg.name, "SdkCheckBlock").result()
+            names = [r.name for r in net.security_rules.list(rg, nsg.name)]
+            assert "SdkCheckBlock" not in names, names
+            ids = [r["id"] for r in arm_state()["resources"]]
+            assert not any(i.endswith("/securityRules/SdkCheckBlock") for i in ids)
+
+        @check("azure-mgmt-compute powers a VM off and on (LRO) with instance view")
+        async def arm_power():
+            cmp = ComputeManagementClient(cred, sub, **mgmt)
+            vm = next(iter(cmp.virtual_machines.list_all()))
+            rg = vm.id.split("/")[4]
+            cmp.virtual_machines.begin_power_off(rg, vm.name).result()
+            view = cmp.virtual_machines.instance_view(rg, vm.name)
+            codes = [s.code for s in view.statuses]
+            assert "PowerState/stopped" in codes, codes
+            sv = next(v for v in sandbox_state()["vms"] if v["id"] == vm.id)
+            assert sv["powerState"] == "stopped" and sv["provisioningState"] == "Succeeded", sv
+            cmp.virtual_machines.begin_start(rg, vm.name).result()
+            codes = [s.code for s in cmp.virtual_machines.instance_view(rg, vm.name).statuses]
+            assert "PowerState/running" in codes, codes
+
+        @check("azure-mgmt-compute snapshots a VM's OS disk (LRO)")
+        async def arm_snapshot():
+            from azure.mgmt.compute.models import CreationData, Snapshot
+
+            cmp = ComputeManagementClient(cred, sub, **mgmt)
+            vm = next(iter(cmp.virtual_machines.list_all()))
+            rg = vm.id.split("/")[4]
+            disk = vm.storage_profile.os_disk.managed_disk.id
+            snap = Snapshot(location=vm.location, creation_data=CreationData(create_option="Copy", source_resource_id=disk))
+            made = cmp.snapshots.begin_create_or_update(rg, "sdk-check-evidence", snap).result()
+            assert made.provisioning_state == "Succeeded", made.provisioning_state
+            assert made.disk_size_gb, made
+
+        steps += [arm_network, arm_compute, arm_rule_lifecycle, arm_power, arm_snapshot]
 
     for step in steps:
         await step()

@@ -350,7 +350,7 @@ fn put(req: &Req, store: &mut ArmStore, a: &Addr) -> Result<Response, Response> 
         ));
     }
     network_lock(req, store, a)?;
-    let state = if a.t.writes == Writes::Async {
+    let state = if a.t.writes.is_async() {
         "Updating"
     } else {
         "Succeeded"
@@ -403,9 +403,15 @@ fn finish_write(
             .map(|r| render(store, r, false))
             .unwrap_or(Value::Null)
     };
-    if a.t.writes != Writes::Async {
+    if !a.t.writes.is_async() {
         return Ok(json_response(status, view(store)));
     }
+    let accepted = a.t.writes == Writes::AsyncAccepted;
+    let status = if accepted {
+        StatusCode::ACCEPTED
+    } else {
+        status
+    };
     let op = ops::start(
         store,
         ops::NewOp {
@@ -425,7 +431,7 @@ fn finish_write(
         &req.sub,
         &req.api_version,
         req.retry_after,
-        false,
+        accepted,
     );
     Ok(resp)
 }
@@ -570,7 +576,7 @@ fn patch(req: &Req, store: &mut ArmStore, a: &Addr) -> Result<Response, Response
     if a.t.kind == SECURITY_RULES {
         validate_rule(store, a, &mut r)?;
     }
-    let long = a.t.writes == Writes::Async && changes_properties;
+    let long = a.t.writes.is_async() && changes_properties;
     r.set_provisioning_state(if long { "Updating" } else { "Succeeded" });
     store.put(r);
     let location = current.location().unwrap_or("westeurope").to_string();
@@ -609,7 +615,7 @@ fn delete(req: &Req, store: &mut ArmStore, a: &Addr) -> Result<Response, Respons
     };
     network_lock(req, store, a)?;
     let is_group = a.t.kind == RESOURCE_GROUPS;
-    if a.t.writes != Writes::Async && !is_group {
+    if !a.t.writes.is_async() && !is_group {
         store.remove_tree(&a.id);
         return Ok(ops::empty(StatusCode::OK));
     }

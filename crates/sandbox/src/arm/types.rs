@@ -19,8 +19,17 @@ pub enum Writes {
     Sync,
     /// Long-running: 201 / 200 + `Azure-AsyncOperation` (PUT), 202 + `Location` (DELETE).
     Async,
+    /// Long-running, and PUT / PATCH answer 202 + `Location` + `Azure-AsyncOperation` (the
+    /// Compute disk resources: their REST specs declare 200 / 202 for create).
+    AsyncAccepted,
     /// Read-only (e.g. `defaultSecurityRules`).
     ReadOnly,
+}
+
+impl Writes {
+    pub fn is_async(self) -> bool {
+        matches!(self, Writes::Async | Writes::AsyncAccepted)
+    }
 }
 
 pub struct ResourceType {
@@ -87,13 +96,13 @@ const TYPES: &[ResourceType] = &[
     ResourceType {
         kind: "Microsoft.Compute/disks",
         versions: COMPUTE_DISK,
-        writes: Writes::Async,
+        writes: Writes::AsyncAccepted,
         tracked: true,
     },
     ResourceType {
         kind: "Microsoft.Compute/snapshots",
         versions: COMPUTE_DISK,
-        writes: Writes::Async,
+        writes: Writes::AsyncAccepted,
         tracked: true,
     },
     ResourceType {

@@ -436,7 +436,8 @@ async fn resource_groups_nsgs_snapshots_and_patch() {
         a.sub
     );
     let r = a.call(Method::PUT, &snap, Some(json!({"location": "westeurope", "properties": {"creationData": {"createOption": "Copy", "sourceResourceId": disk}}}))).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    assert!(r.headers.contains_key("location"));
     assert_eq!(r.body["properties"]["diskSizeGB"], 128);
     let r = a.call(Method::PUT, &snap.replace("evidence-1", "evidence-2"), Some(json!({"location": "westeurope", "properties": {"creationData": {"createOption": "Copy", "sourceResourceId": format!("{disk}-gone")}}}))).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);

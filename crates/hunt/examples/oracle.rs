@@ -53,6 +53,10 @@ fn main() {
             println!("ERR: {err}");
         }
     }
-    let pct = if total == 0 { 0.0 } else { 100.0 * ok as f64 / total as f64 };
+    let pct = if total == 0 {
+        0.0
+    } else {
+        100.0 * ok as f64 / total as f64
+    };
     println!("oracle: {ok}/{total} ({pct:.1}%)");
 }

@@ -7,6 +7,7 @@
 mod datetime;
 mod dynamic;
 mod network;
+mod series;
 mod strings;
 
 use std::sync::Arc;
@@ -123,6 +124,7 @@ pub fn lookup(name: &str) -> Option<FnDef> {
     use datetime as d;
     use dynamic as y;
     use network as n;
+    use series as q;
     use strings as s;
     Some(match name {
         // strings
@@ -200,11 +202,27 @@ pub fn lookup(name: &str) -> Option<FnDef> {
         "exp" => def(|a| real1(a, f64::exp), t_real, 1, 1),
         "exp2" => def(|a| real1(a, f64::exp2), t_real, 1, 1),
         "exp10" => def(|a| real1(a, |x| 10f64.powf(x)), t_real, 1, 1),
-        "log" => def(|a| real1(a, f64::ln), t_real, 1, 1),
-        "log2" => def(|a| real1(a, f64::log2), t_real, 1, 1),
-        "log10" => def(|a| real1(a, f64::log10), t_real, 1, 1),
+        // Logarithms of negative numbers are null in Kusto (not NaN); log(0) is -inf.
+        "log" => def(|a| log_of(a, f64::ln), t_real, 1, 1),
+        "log2" => def(|a| log_of(a, f64::log2), t_real, 1, 1),
+        "log10" => def(|a| log_of(a, f64::log10), t_real, 1, 1),
         "sign" => def(|a| real1(a, |x| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 }), t_real, 1, 1),
         "pow" => def(pow, t_real, 2, 2),
+        "sin" => def(|a| real1(a, f64::sin), t_real, 1, 1),
+        "cos" => def(|a| real1(a, f64::cos), t_real, 1, 1),
+        "tan" => def(|a| real1(a, f64::tan), t_real, 1, 1),
+        "asin" => def(|a| real1(a, f64::asin), t_real, 1, 1),
+        "acos" => def(|a| real1(a, f64::acos), t_real, 1, 1),
+        "atan" => def(|a| real1(a, f64::atan), t_real, 1, 1),
+        "cot" => def(|a| real1(a, |x| 1.0 / x.tan()), t_real, 1, 1),
+        "atan2" => def(|a| match (a[0].as_f64(), a[1].as_f64()) {
+            (Some(y), Some(x)) => Value::Real(y.atan2(x)),
+            _ => Value::Null,
+        }, t_real, 2, 2),
+        "degrees" => def(|a| real1(a, f64::to_degrees), t_real, 1, 1),
+        "radians" => def(|a| real1(a, f64::to_radians), t_real, 1, 1),
+        "gamma" => def(|a| real1(a, gamma), t_real, 1, 1),
+        "loggamma" => def(|a| real1(a, |x| gamma(x).abs().ln()), t_real, 1, 1),
         "pi" => def(|_| Value::Real(std::f64::consts::PI), t_real, 0, 0),
         "min_of" => def(min_of, t_common, 1, MANY),
         "max_of" => def(max_of, t_common, 1, MANY),
@@ -273,9 +291,48 @@ pub fn lookup(name: &str) -> Option<FnDef> {
         "jaccard_index" => def(y::jaccard_index, t_real, 2, 2),
         "extractjson" | "extract_json" => def(y::extract_json, t_extract_json, 2, 3),
         "dynamic_to_json" => def(|a| Value::string(a[0].to_dyn().to_json()), t_string, 1, 1),
-        "series_stats" => def(y::series_stats, t_real, 1, 2),
-        "series_fill_linear" => def(|a| a[0].clone(), t_dynamic, 1, 4),
-        "series_sum" => def(y::array_sum, t_real, 1, 1),
+        // series
+        "series_stats" => def(q::stats_min, t_real, 1, 2),
+        "series_stats_dynamic" => def(q::stats_dynamic, t_dynamic, 1, 2),
+        "series_fill_linear" => def(q::fill_linear, t_dynamic, 1, 4),
+        "series_fill_forward" => def(q::fill_forward, t_dynamic, 1, 2),
+        "series_fill_backward" => def(q::fill_backward, t_dynamic, 1, 2),
+        "series_fill_const" => def(q::fill_const, t_dynamic, 2, 3),
+        "series_add" => def(|a| q::binary(a, q::Op::Add), t_dynamic, 2, 2),
+        "series_subtract" => def(|a| q::binary(a, q::Op::Sub), t_dynamic, 2, 2),
+        "series_multiply" => def(|a| q::binary(a, q::Op::Mul), t_dynamic, 2, 2),
+        "series_divide" => def(|a| q::binary(a, q::Op::Div), t_dynamic, 2, 2),
+        "series_pow" => def(|a| q::binary(a, q::Op::Pow), t_dynamic, 2, 2),
+        "series_greater" => def(|a| q::binary(a, q::Op::Gt), t_dynamic, 2, 2),
+        "series_greater_equals" => def(|a| q::binary(a, q::Op::Ge), t_dynamic, 2, 2),
+        "series_less" => def(|a| q::binary(a, q::Op::Lt), t_dynamic, 2, 2),
+        "series_less_equals" => def(|a| q::binary(a, q::Op::Le), t_dynamic, 2, 2),
+        "series_equals" => def(|a| q::binary(a, q::Op::Eq), t_dynamic, 2, 2),
+        "series_not_equals" => def(|a| q::binary(a, q::Op::Ne), t_dynamic, 2, 2),
+        "series_abs" => def(|a| q::unary(a, f64::abs, true), t_dynamic, 1, 1),
+        "series_sign" => def(|a| q::unary(a, f64::signum, false), t_dynamic, 1, 1),
+        "series_ceiling" => def(|a| q::unary(a, f64::ceil, false), t_dynamic, 1, 1),
+        "series_floor" => def(|a| q::unary(a, f64::floor, false), t_dynamic, 1, 1),
+        "series_exp" => def(|a| q::unary(a, f64::exp, false), t_dynamic, 1, 1),
+        "series_log" => def(|a| q::unary(a, f64::ln, false), t_dynamic, 1, 1),
+        "series_sin" => def(|a| q::unary(a, f64::sin, false), t_dynamic, 1, 1),
+        "series_cos" => def(|a| q::unary(a, f64::cos, false), t_dynamic, 1, 1),
+        "series_tan" => def(|a| q::unary(a, f64::tan, false), t_dynamic, 1, 1),
+        "series_asin" => def(|a| q::unary(a, f64::asin, false), t_dynamic, 1, 1),
+        "series_acos" => def(|a| q::unary(a, f64::acos, false), t_dynamic, 1, 1),
+        "series_atan" => def(|a| q::unary(a, f64::atan, false), t_dynamic, 1, 1),
+        "series_fir" => def(q::fir, t_dynamic, 2, 4),
+        "series_iir" => def(q::iir, t_dynamic, 3, 3),
+        "series_fit_line" => def(q::fit_line_rsquare, t_real, 1, 1),
+        "series_fit_line_dynamic" => def(q::fit_line_dynamic, t_dynamic, 1, 1),
+        "series_pearson_correlation" => def(q::pearson, t_real, 2, 2),
+        "series_dot_product" => def(q::dot_product, t_real, 2, 2),
+        "series_magnitude" => def(q::magnitude, t_real, 1, 1),
+        "series_cosine_similarity" => def(q::cosine_similarity, t_real, 2, 2),
+        "series_sum" => def(|a| q::reduce(a, |v| v.iter().sum()), t_real, 1, 1),
+        "series_avg" => def(|a| q::reduce(a, |v| v.iter().sum::<f64>() / v.len() as f64), t_real, 1, 1),
+        "series_max" => def(|a| q::reduce(a, |v| v.iter().copied().fold(f64::NAN, f64::max)), t_real, 1, 1),
+        "series_min" => def(|a| q::reduce(a, |v| v.iter().copied().fold(f64::NAN, f64::min)), t_real, 1, 1),
         // network
         "ipv4_is_private" => def(n::ipv4_is_private, t_bool, 1, 1),
         "ipv4_is_in_range" => def(n::ipv4_is_in_range, t_bool, 2, 2),
@@ -408,6 +465,38 @@ fn isfinite(a: &[Value]) -> Value {
 // ---------------------------------------------------------------------------------------------
 // Math
 // ---------------------------------------------------------------------------------------------
+
+/// The gamma function (Lanczos approximation, reflection below 1/2).
+fn gamma(x: f64) -> f64 {
+    const G: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        return std::f64::consts::PI / ((std::f64::consts::PI * x).sin() * gamma(1.0 - x));
+    }
+    let x = x - 1.0;
+    let t = x + 7.5;
+    let mut s = G[0];
+    for (i, g) in G.iter().enumerate().skip(1) {
+        s += g / (x + i as f64);
+    }
+    (2.0 * std::f64::consts::PI).sqrt() * t.powf(x + 0.5) * (-t).exp() * s
+}
+
+fn log_of(a: &[Value], f: fn(f64) -> f64) -> Value {
+    match a[0].as_f64() {
+        Some(x) if x >= 0.0 || x.is_nan() => Value::Real(f(x)),
+        _ => Value::Null,
+    }
+}
 
 fn real1(a: &[Value], f: fn(f64) -> f64) -> Value {
     a[0].as_f64().map_or(Value::Null, |x| Value::Real(f(x)))

@@ -329,18 +329,6 @@ pub fn extract_json(a: &[Value]) -> Value {
     Value::string(Value::Dynamic(cur).to_kusto_string())
 }
 
-/// `series_stats(series)`: returns the minimum (the evaluator exposes the full record via
-/// `series_stats_dynamic` semantics only partially).
-pub fn series_stats(a: &[Value]) -> Value {
-    match arr(&a[0]) {
-        Some(x) => {
-            let nums: Vec<f64> = x.iter().filter_map(Dyn::as_f64).collect();
-            nums.iter().copied().reduce(f64::min).map_or(Value::Null, Value::Real)
-        }
-        None => Value::Null,
-    }
-}
-
 /// `range(start, stop [, step])`: a dynamic array of numbers (capped at 1M elements).
 pub fn range(a: &[Value]) -> Value {
     let step = a.get(2).cloned().unwrap_or(Value::Long(1));

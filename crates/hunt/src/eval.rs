@@ -11,6 +11,7 @@ pub(crate) mod keys;
 mod nested;
 mod ops;
 mod scan;
+mod summarize_expr;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -589,7 +590,11 @@ impl<'a> Evaluator<'a> {
             "row_rank_min" | "row_rank_dense" | "row_rank" => {
                 let a = args.first().ok_or_else(|| EvalError::Invalid(format!("{name}() needs an argument")))?;
                 let (c, _) = self.compile(a, input)?;
-                return Ok((CExpr::RowRank { e: Box::new(c), dense: name == "row_rank_dense", state: Default::default() }, Type::Long));
+                let restart = match args.get(1) {
+                    Some(r) => Some(Box::new(self.compile(r, input)?.0)),
+                    None => None,
+                };
+                return Ok((CExpr::RowRank { e: Box::new(c), dense: name == "row_rank_dense", restart, state: Default::default() }, Type::Long));
             }
             "column_ifexists" => {
                 let col = args.first().map(|a| self.const_eval(a)).transpose()?.map(|v| v.to_kusto_string()).unwrap_or_default();

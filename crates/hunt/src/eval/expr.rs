@@ -34,7 +34,7 @@ pub enum CExpr {
     RowNumber { start: i64, restart: Option<Box<CExpr>>, state: RefCell<(i64, Option<Value>)> },
     Prev { e: Box<CExpr>, offset: i64, default: Option<Box<CExpr>>, forward: bool },
     RowCumsum { e: Box<CExpr>, restart: Option<Box<CExpr>>, state: RefCell<Value> },
-    RowRank { e: Box<CExpr>, dense: bool, state: RefCell<(i64, i64, Option<Value>)> },
+    RowRank { e: Box<CExpr>, dense: bool, restart: Option<Box<CExpr>>, state: RefCell<(i64, i64, Option<Value>)> },
 }
 
 impl CExpr {
@@ -147,12 +147,13 @@ impl CExpr {
                 *acc = next.clone();
                 if next.is_null() { Value::Long(0) } else { next }
             }
-            CExpr::RowRank { e, dense, state } => {
+            CExpr::RowRank { e, dense, restart, state } => {
                 let v = e.eval(t, row);
                 let mut st = state.borrow_mut();
-                // (rank, rows seen, previous value)
+                // (rank, rows seen, previous value); `restart` true starts a new ranking.
                 let same = st.2.as_ref().is_some_and(|p| *p == v);
-                if row == 0 {
+                let reset = restart.as_ref().is_some_and(|r| functions::truthy(&r.eval(t, row)));
+                if row == 0 || reset {
                     *st = (1, 1, Some(v));
                 } else {
                     st.1 += 1;

@@ -357,19 +357,32 @@ impl Evaluator<'_> {
         Ok(Table::new(out))
     }
 
-    fn extend(&self, input: Table, items: &[NamedExpr]) -> Result<Table> {
+    pub(super) fn extend(&self, input: Table, items: &[NamedExpr]) -> Result<Table> {
+        // Items see the input's columns as they were (`extend a = c, c = a` swaps) plus the
+        // new columns earlier items added (`extend x = 1, y = x + 1`).
+        let mut view = input.clone();
+        let n_input = input.num_columns();
         let mut t = input;
         let mut counter = 0;
         for ne in items {
             // `extend (a, b) = f(...)` is not supported; take the first name.
-            let (c, ty) = self.compile(&ne.expr, &t)?;
+            let (c, ty) = self.compile(&ne.expr, &view)?;
             let taken: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
             let name = Self::expr_name(ne, &taken, &mut counter);
-            let data = expr::eval_column(&c, ty, &t);
+            let data = expr::eval_column(&c, ty, &view);
             let col = Column { name: name.clone(), ty, data };
             match t.index_of(&name) {
-                Some(i) => t.columns[i] = col,
-                None => t.columns.push(col),
+                Some(i) => {
+                    // New columns sit at the same positions in `view` and `t`.
+                    if i >= n_input {
+                        view.columns[i] = col.clone();
+                    }
+                    t.columns[i] = col
+                }
+                None => {
+                    view.columns.push(col.clone());
+                    t.columns.push(col)
+                }
             }
         }
         Ok(t)
@@ -480,7 +493,8 @@ impl Evaluator<'_> {
         Ok((spec, outs))
     }
 
-    pub(super) fn summarize(&self, input: &Table, aggs: &[NamedExpr], by: &[NamedExpr]) -> Result<Table> {
+    /// `summarize` whose items are all aggregate calls (see `summarize_expr` for the rest).
+    pub(super) fn summarize_calls(&self, input: &Table, aggs: &[NamedExpr], by: &[NamedExpr]) -> Result<Table> {
         // Group keys.
         let mut key_exprs = Vec::new();
         let mut taken: Vec<String> = Vec::new();

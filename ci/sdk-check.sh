@@ -8,8 +8,9 @@ VENV="${RIPOSTE_SDK_VENV:-/tmp/riposte-sdk-venv}"
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
+# Deprecated: msgraph-core's batch modules import it without declaring it as a dependency.
 "$VENV/bin/pip" install --quiet --disable-pip-version-check azure-identity==1.27.0 msgraph-sdk==1.65.0 \
-  azure-mgmt-network==33.1.0 azure-mgmt-compute==39.0.0
+  azure-mgmt-network==33.1.0 azure-mgmt-compute==39.0.0 Deprecated==1.3.1
 
 # Same feature set as the README test command, so nothing is rebuilt after it; builds target/debug/riposte.
 cargo test --workspace --no-run --quiet

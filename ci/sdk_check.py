@@ -16,6 +16,8 @@ Checks, for the first tenant:
   4. msgraph-sdk revokeSignInSessions returns true; the sandbox state records it.
   5. An unknown user surfaces as ODataError with code Request_ResourceNotFound.
   6. A wrong client secret raises azure.core.exceptions.ClientAuthenticationError.
+     Then msgraph-sdk's BatchRequestContent posts a $batch with dependsOn; the failed
+     dependency answers 424.
   7. (only if azure-mgmt-network / azure-mgmt-compute are installed, else skipped)
      the ARM SDKs read an NSG with its rules and list / get VMs.
   8. azure-mgmt-network creates an NSG rule with begin_create_or_update(...).result() (a
@@ -197,7 +199,31 @@ async def run_checks(d, ca) -> int:
             return
         raise AssertionError("expected ClientAuthenticationError")
 
-    steps = [token, list_users, disable, revoke, not_found, wrong_secret]
+    @check("msgraph-sdk BatchRequestContent runs requests with dependsOn")
+    async def batch():
+        from msgraph_core.requests.batch_request_content import BatchRequestContent
+        from msgraph_core.requests.batch_request_item import BatchRequestItem
+
+        u = picked["user"]
+        first = BatchRequestItem(request_information=graph.users.by_user_id(u.id).to_get_request_information())
+        missing = BatchRequestItem(
+            request_information=graph.users.by_user_id("nobody@example.invalid").to_get_request_information()
+        )
+        second = BatchRequestItem(request_information=graph.users.to_get_request_information())
+        second.set_depends_on([missing])
+        content = BatchRequestContent()
+        for item in (first, missing, second):
+            content.add_request(item.id, item)
+        result = await graph.batch.post(batch_request_content=content)
+        codes = result.get_response_status_codes()
+        assert codes[first.id] == 200, codes
+        assert codes[missing.id] == 404, codes
+        assert codes[second.id] == 424, codes
+        # msgraph-core 1.x's response_body() hands a BytesIO to a parser that wants bytes (a
+        # client bug, also against Graph itself), so the body is not read through it here.
+        assert result.get_response_by_id(first.id) is not None
+
+    steps = [token, list_users, disable, revoke, not_found, wrong_secret, batch]
 
     try:
         from azure.mgmt.compute import ComputeManagementClient

@@ -20,6 +20,7 @@ use crate::query::{Params, project};
 use crate::state::AppState;
 use crate::world::User;
 
+pub mod batch;
 pub mod detection_rules;
 pub mod security;
 
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .merge(detection_rules::routes());
     for v in ["v1.0", "beta"] {
         r = r
+            .route(&format!("/{v}/$batch"), post(batch::batch))
             .route(&format!("/{v}/users"), get(list_users))
             .route(
                 &format!("/{v}/users/{{id}}"),

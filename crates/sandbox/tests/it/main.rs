@@ -9,6 +9,7 @@ mod arm;
 mod arm_store;
 mod auth;
 mod graph;
+mod graph_batch;
 mod hunting;
 mod indicators;
 mod investigations;

@@ -38,23 +38,24 @@ async fn update_alert_means_what_the_route_says() {
     let open = open_alerts(&h, &t).await;
     assert!(open.len() >= 4, "the world seeds open alerts");
 
-    // The Incident worker, both spellings: Graph alerts_v2, Graph's vocabulary ("apt" is not MDE's).
-    let (status, body) = worker(&h, "IncidentWorker", &t, "UpdateAlert", json!({ "alertId": open[0], "status": "inProgress", "assignedTo": "soc@contoso.com", "classification": "truePositive", "determination": "apt" })).await;
+    // The Incident worker, both spellings: Graph alerts_v2.
+    let (status, body) = worker(&h, "IncidentWorker", &t, "UpdateAlert", json!({ "alertId": open[0], "status": "inProgress", "assignedTo": "soc@contoso.com", "classification": "truePositive", "determination": "malware" })).await;
     assert_eq!((status, body["service"].as_str()), (200, Some("Incident")), "{body}");
     let a = alert(&h, &t, &open[0]).await;
     assert_eq!(a["status"], "InProgress", "{a}");
     assert_eq!(a["assignedTo"], "soc@contoso.com");
-    assert_eq!(a["classification"], "TruePositive");
+    assert_eq!((a["classification"].as_str(), a["determination"].as_str()), (Some("TruePositive"), Some("Malware")));
     let (status, body) = worker(&h, "DefenderXDRIncidentWorker", &t, "UpdateAlert", json!({ "alertId": open[1], "status": "resolved" })).await;
     assert_eq!((status, body["service"].as_str()), (200, Some("Incident")), "{body}");
     assert_eq!(alert(&h, &t, &open[1]).await["status"], "Resolved");
 
-    // The MDE worker: MDE's alert API, MDE's vocabulary, where Graph's "apt" is refused before any call.
+    // The MDE worker: MDE's alert API, MDE's vocabulary, where Graph's classification "unknown" is
+    // refused before any call.
     let (status, body) = worker(&h, "DefenderXDRMDEWorker", &t, "UpdateAlert", json!({ "alertId": open[2], "status": "InProgress", "assignedTo": "tier2@contoso.com" })).await;
     assert_eq!((status, body["service"].as_str()), (200, Some("MDE")), "{body}");
     assert_eq!(alert(&h, &t, &open[2]).await["assignedTo"], "tier2@contoso.com");
-    let (status, body) = worker(&h, "DefenderXDRMDEWorker", &t, "UpdateAlert", json!({ "alertId": open[2], "classification": "TruePositive", "determination": "apt" })).await;
-    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("determination")), "{body}");
+    let (status, body) = worker(&h, "DefenderXDRMDEWorker", &t, "UpdateAlert", json!({ "alertId": open[2], "classification": "unknown" })).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("classification")), "{body}");
 
     // No product: ambiguous, a 400 naming both, and nothing changes upstream.
     let before = alert(&h, &t, &open[3]).await;

@@ -116,7 +116,10 @@ pub async fn build(settings: GatewaySettings) -> anyhow::Result<Gateway> {
     let library = library::Library::open(&lib_config, links(engine.store(), &settings.library).await?)
         .context("opening the file library")?;
     engine.set_library(library);
-    engine.start_tracking().await.context("resuming machine-action tracking")?;
+    let report = engine.start_tracking().await.context("reconciling operations a restart interrupted")?;
+    if report.started + report.rerun + report.ended > 0 {
+        tracing::info!(started = report.started, rerun = report.rerun, ended = report.ended, "reconciled operations left by the last run");
+    }
     let state = AppState { engine: engine.clone(), registry: Arc::new(registry), metrics: gateway_metrics };
     Ok(Gateway { router: gateway::router(state), engine, upstream_metrics })
 }

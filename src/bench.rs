@@ -45,7 +45,7 @@ impl Phase {
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let dir = tempfile_dir()?;
-    let cfg = sandbox::SandboxConfig { seed: 7, tenants: 1, tls: false, fast: true };
+    let cfg = sandbox::SandboxConfig { seed: 7, tenants: 1, tls: false, realistic: false };
     let sb = sandbox::start(cfg, "127.0.0.1:0".parse()?).await?;
     let client = reqwest::Client::new();
     // The benchmark measures Riposte, not Microsoft's quota: lift the sandbox's MDE limits.

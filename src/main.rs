@@ -91,9 +91,10 @@ struct SandboxArgs {
     /// Write the describe file (endpoints, tenants, CA path) here.
     #[arg(long)]
     describe: Option<PathBuf>,
-    /// Run machine-action lifecycles in seconds instead of minutes.
+    /// Microsoft's real timings (machine actions take minutes, ARM operations ~30 s). By default
+    /// lifecycles finish in seconds, as under `riposte up`.
     #[arg(long)]
-    fast: bool,
+    realistic: bool,
 }
 
 #[derive(Subcommand)]
@@ -187,7 +188,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 async fn up(a: UpArgs) -> anyhow::Result<()> {
-    let cfg = sandbox::SandboxConfig { seed: a.seed, tenants: a.tenants, tls: false, fast: true };
+    let cfg = sandbox::SandboxConfig { seed: a.seed, tenants: a.tenants, tls: false, realistic: false };
     let sandbox = sandbox::start(cfg, "127.0.0.1:0".parse()?).await.context("starting the sandbox")?;
     std::fs::create_dir_all(&a.data.data)?;
     let describe = a.data.data.join("sandbox.json");
@@ -245,7 +246,7 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn run_sandbox(a: SandboxArgs) -> anyhow::Result<()> {
-    let cfg = sandbox::SandboxConfig { seed: a.seed, tenants: a.tenants, tls: a.tls, fast: a.fast };
+    let cfg = sandbox::SandboxConfig { seed: a.seed, tenants: a.tenants, tls: a.tls, realistic: a.realistic };
     let sandbox = sandbox::start(cfg, a.listen).await?;
     if let Some(path) = &a.describe {
         sandbox.write_describe(path)?;

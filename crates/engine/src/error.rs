@@ -4,7 +4,8 @@ use catalog::{ParamError, Product};
 use serde_json::Value;
 use std::time::Duration;
 
-#[derive(Debug, thiserror::Error)]
+/// Clone, because the executor hands one outcome to every caller waiting on an operation.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum EngineError {
     #[error("tenant '{0}' is not configured in this gateway")]
     UnknownTenant(String),
@@ -27,6 +28,13 @@ pub enum EngineError {
     /// Microsoft failed, or refused our credentials: not the caller's fault.
     #[error("upstream failure {code}: {message}")]
     UpstreamFailed { status: u16, code: String, message: String, request_id: Option<String> },
+    /// An idempotency key reused with a different request.
+    #[error("idempotency key '{key}' was already used for a different request ({action}, operation {operation})")]
+    IdempotencyMismatch { key: String, operation: String, action: String },
+    /// A read could not be admitted by the tenant's rate budget before the caller's wait ended;
+    /// it was cancelled, since nobody is left to read its answer.
+    #[error("the read could not run within the tenant's rate budget before the wait ended; it was cancelled")]
+    NotAdmitted { retry_after: Duration },
     #[error("upstream still throttling after retries")]
     Throttled { retry_after: Option<Duration> },
     #[error("upstream timed out")]

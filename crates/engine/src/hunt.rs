@@ -121,6 +121,7 @@ impl HuntOutcome {
             request_ids: self.tenants.iter().filter_map(|t| t.upstream_request_id.clone()).collect(),
             machine_action_ids: vec![],
             failed_targets: self.tenants.iter().filter(|t| t.status != SUCCEEDED).count(),
+            follow: None,
         }
     }
 }

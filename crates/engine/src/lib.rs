@@ -4,18 +4,31 @@
 //! 1. resolve the name in the catalog, refuse unsupported actions (501);
 //! 2. authorize: the key's tenant scope and role against the action's risk class;
 //! 3. validate the parameters against their declared types;
-//! 4. honour an idempotency key (a retried request returns the first outcome);
-//! 5. store the operation and its `attempt` audit record (durable before irreversible);
-//! 6. carry out the plan through `upstream`, the only door to the clouds;
-//! 7. store the result and the `outcome` audit record;
-//! 8. for machine actions, hand the action ids to the tracker, which polls them to a terminal state.
+//! 4. honour an idempotency key: the same key and request is the same operation, whatever its
+//!    state; the same key with another request is a 422;
+//! 5. accept: store the operation `Queued` with its `attempt` audit record (durable before
+//!    irreversible) and hand it to the executor, which runs it detached from this request;
+//! 6. the worker carries out the plan through `upstream`, the only door to the clouds, and stores
+//!    the result with its `outcome` audit record;
+//! 7. machine actions go to the tracker, which polls them to a terminal state;
+//! 8. the caller waits for a terminal state up to a bound (`wait`, default 20 s); past it, it gets
+//!    the operation as it stands (a surface answers 202 with its URL). A read nobody waits for any
+//!    more is cancelled (429 with Retry-After).
+//!
+//! At start-up [`reconcile`] brings every `Queued`/`Running` operation a crash left behind to an
+//! end: re-run when safe, re-attached by its marker when MDE has it, `Unknown` (with the reason)
+//! when its effect cannot be discovered. Nothing stays `Running`.
 
+pub mod completion;
 mod error;
+mod executor;
 mod hunt;
 mod plan;
 mod principal;
 mod procedures;
+mod reconcile;
 mod redact;
+mod state;
 mod tenants;
 mod track;
 
@@ -23,6 +36,8 @@ pub use error::EngineError;
 pub use hunt::{parse_tenants, Column, HuntOutcome, TenantChoice, TenantStatus, MAX_MERGED_ROWS};
 pub use procedures::{builtins as builtin_queries, HistoryFilter, SavedQueryView};
 pub use principal::{Principal, Role};
+pub use reconcile::ReconcileReport;
+pub use state::{status, OpState};
 pub use tenants::TenantDirectory;
 pub use track::TrackerConfig;
 
@@ -34,7 +49,7 @@ use prometheus_client::registry::Registry;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use store::{NewAuditEvent, NewOperation, Operation, OperationUpdate, Store};
 use upstream::Upstream;
 use uuid::Uuid;
@@ -49,22 +64,15 @@ pub struct ActionRequest {
     pub params: Map<String, Value>,
     pub principal: Principal,
     pub idempotency_key: Option<String>,
+    /// How long the caller waits for a terminal state (`Prefer: wait=N`); `None` is the default.
+    pub wait: Option<Duration>,
 }
 
-/// Operation states. Terminal ones end tracking.
-pub mod status {
-    pub const RUNNING: &str = "Running";
-    pub const IN_PROGRESS: &str = "InProgress";
-    pub const SUCCEEDED: &str = "Succeeded";
-    pub const PARTIALLY_SUCCEEDED: &str = "PartiallySucceeded";
-    pub const FAILED: &str = "Failed";
-    pub const TIMEOUT: &str = "TimeOut";
-    pub const CANCELLED: &str = "Cancelled";
-
-    pub fn is_terminal(s: &str) -> bool {
-        matches!(s, SUCCEEDED | PARTIALLY_SUCCEEDED | FAILED | TIMEOUT | CANCELLED)
-    }
-}
+/// How long a caller waits for a terminal state unless it says otherwise.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(20);
+/// The longest wait a caller may ask for: inside Azure Functions' 230 s limit, which the seed's
+/// clients were built around.
+pub const MAX_WAIT: Duration = Duration::from_secs(200);
 
 /// The result of an accepted action, rendered by each surface in its own envelope.
 #[derive(Debug, Clone, Serialize)]
@@ -79,6 +87,13 @@ pub struct Outcome {
     pub duration_ms: u64,
     /// True when the outcome was replayed for a repeated idempotency key.
     pub replayed: bool,
+}
+
+impl Outcome {
+    /// Terminal: the surface answers 200; otherwise 202 with the operation's URL.
+    pub fn is_terminal(&self) -> bool {
+        status::is_terminal(&self.status)
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -123,6 +138,7 @@ struct Inner {
     tenants: TenantDirectory,
     metrics: Arc<EngineMetrics>,
     tracker: track::Tracker,
+    executor: executor::Executor,
     /// Live-response sessions in flight and the file library.
     live: procedures::live_response::Runtime,
 }
@@ -145,6 +161,7 @@ impl Engine {
                 tenants,
                 metrics,
                 tracker,
+                executor: executor::Executor::new(executor::DEFAULT_WORKERS),
                 live,
             }),
         }
@@ -176,8 +193,10 @@ impl Engine {
         &self.inner.upstream
     }
 
-    /// Start the background tracker and resume tracking operations left in flight by a restart.
-    pub async fn start_tracking(&self) -> Result<(), EngineError> {
+    /// Bring back what a restart left: reconcile `Queued`/`Running` operations, resume tracking
+    /// of machine actions and live-response sessions, and start the background tracker.
+    pub async fn start_tracking(&self) -> Result<ReconcileReport, EngineError> {
+        let report = reconcile::reconcile(self).await?;
         let pending = self.inner.store.operations_in_status(&[status::IN_PROGRESS], 10_000).await?;
         // Live-response sessions resume on their own (they finish by fetching results).
         for op in pending.iter().filter(|op| !procedures::live_response::is_session(op)) {
@@ -185,7 +204,7 @@ impl Engine {
         }
         procedures::live_response::resume(self).await?;
         track::spawn(self.clone());
-        Ok(())
+        Ok(report)
     }
 
     /// Resolve an action name (canonical or seed alias) to its declaration.
@@ -201,41 +220,28 @@ impl Engine {
         })
     }
 
-    /// Carry out one action request, start to audited finish.
+    /// Carry out one action request: accept it durably, run it detached, wait a bounded time.
     pub async fn execute(&self, req: ActionRequest) -> Result<Outcome, EngineError> {
         let spec = self.resolve(req.product, &req.action)?;
         refuse_unsupported(spec)?;
         authorize(&req.principal, &req.tenant, spec)?;
         let creds = self.inner.tenants.get(&req.tenant)?;
         let params = spec.validate(&req.params)?;
-        if let Some(replayed) = self.replay_idempotent(&req, spec).await? {
-            return Ok(replayed);
+        let wait = req.wait.unwrap_or(DEFAULT_WAIT).min(MAX_WAIT);
+        let fingerprint = fingerprint(spec, &params);
+        if let Some(op) = self.same_request(&req, spec, &fingerprint).await? {
+            return self.await_outcome(op.id, spec.risk, wait, true).await;
         }
         // Devices named by DNS name or IP become machine ids (reads only; ambiguity is a 400).
         let params = procedures::resolve::machine_params(&self.inner.upstream, creds, spec, params).await?;
-
-        let started = Instant::now();
-        let op = self.record_attempt(&req, spec, &params).await?;
-        let result = match spec.plan {
-            catalog::Plan::Procedure(procedure) => {
-                let ctx = procedures::Ctx { engine: self, tenant: &req.tenant, principal: &req.principal, creds, spec, operation: op.id };
-                procedures::run(&ctx, procedure, &params).await
-            }
-            _ => plan::carry_out(&self.inner.upstream, creds, spec, &params).await,
+        let op = match self.record_attempt(&req, spec, &params, &fingerprint).await? {
+            Accepted::New(op) => op,
+            // A concurrent request with the same key won the insert: this is its operation.
+            Accepted::Existing(op) => return self.await_outcome(op.id, spec.risk, wait, true).await,
         };
-        let outcome = self.record_outcome(&req, spec, op, result, started).await;
-        if let (Ok(o), catalog::Plan::Procedure(_)) = (&outcome, spec.plan) {
-            // A live-response command continues in the background once its outcome is durable.
-            if spec.completion == Completion::LiveResponse && o.status == status::IN_PROGRESS {
-                procedures::live_response::continue_in_background(self, o.operation_id);
-            }
-        }
-        let label = match &outcome {
-            Ok(o) => o.status.clone(),
-            Err(e) => error_label(e).to_string(),
-        };
-        self.inner.metrics.count(spec.product, spec.name, &label);
-        outcome
+        let job = executor::Job { op: op.id, tenant: req.tenant.clone(), principal: req.principal.clone(), spec, params, resume: false };
+        self.inner.executor.submit(self, job);
+        self.await_outcome(op.id, spec.risk, wait, false).await
     }
 
     /// The operation as stored, with its current status.
@@ -247,33 +253,73 @@ impl Engine {
             .ok_or_else(|| EngineError::OperationNotFound(id.to_string()))
     }
 
-    async fn replay_idempotent(&self, req: &ActionRequest, spec: &'static ActionSpec) -> Result<Option<Outcome>, EngineError> {
+    /// The operation an earlier request with this idempotency key created, if the request is the
+    /// same; a different request under the same key is refused.
+    async fn same_request(&self, req: &ActionRequest, spec: &ActionSpec, fingerprint: &str) -> Result<Option<Operation>, EngineError> {
         let Some(key) = &req.idempotency_key else { return Ok(None) };
         let Some(op) = self.inner.store.operation_by_idempotency(&req.tenant, key).await? else {
             return Ok(None);
         };
-        if op.action != spec.name {
-            return Err(EngineError::InvalidParam(catalog::ParamError {
-                field: "idempotencyKey".into(),
-                message: format!("was already used for {} (operation {})", op.action, op.id),
-                hint: "use a new idempotency key for a different action".into(),
-            }));
+        let same = op.product == spec.product.key() && op.action == spec.name;
+        if !same || op.request_hash.as_deref().is_some_and(|h| h != fingerprint) {
+            return Err(EngineError::IdempotencyMismatch { key: key.clone(), operation: op.id.to_string(), action: op.action });
         }
-        Ok(Some(Outcome {
-            operation_id: op.id,
-            product: spec.product,
-            action: spec.name,
-            tenant: op.tenant.clone(),
-            status: op.status.clone(),
-            data: op.result.clone().unwrap_or(Value::Null),
-            upstream_request_ids: op.upstream_request_ids.clone(),
-            duration_ms: 0,
-            replayed: true,
-        }))
+        Ok(Some(op))
     }
 
-    /// Durable before irreversible: the operation and its attempt record exist before any call.
-    async fn record_attempt(&self, req: &ActionRequest, spec: &ActionSpec, params: &catalog::Params) -> Result<Operation, EngineError> {
+    /// Wait for the operation to reach a terminal state, up to `wait`. Past the bound a write is
+    /// answered as it stands (the surface says 202 and where to look); a read nobody waits for
+    /// any more is cancelled and answered 429.
+    pub(crate) async fn await_outcome(&self, id: Uuid, risk: catalog::Risk, wait: Duration, replayed: bool) -> Result<Outcome, EngineError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut sub = self.inner.executor.subscribe(id);
+        loop {
+            if let Some(published) = sub.as_ref().and_then(|s| s.result.borrow().clone()) {
+                match &*published {
+                    Err(e) => return Err(e.clone()),
+                    Ok(o) if status::is_terminal(&o.status) => return Ok(Outcome { replayed, ..o.clone() }),
+                    Ok(_) => {}
+                }
+            }
+            let op = self.operation(id).await?;
+            if status::is_terminal(&op.status) || tokio::time::Instant::now() >= deadline {
+                if risk == catalog::Risk::Read && !status::is_terminal(&op.status) {
+                    return self.give_up_read(sub, id).await;
+                }
+                return Ok(Outcome::from_stored(&op, replayed));
+            }
+            // Woken by the worker, or by the entry ending (terminal); re-read the store at least
+            // every second for progress made elsewhere (tracking, a restart's reconciliation).
+            let tick = (tokio::time::Instant::now() + Duration::from_secs(1)).min(deadline);
+            match sub.as_mut() {
+                Some(s) => {
+                    tokio::select! {
+                        changed = s.result.changed() => if changed.is_err() { sub = None },
+                        () = tokio::time::sleep_until(tick) => {}
+                    }
+                }
+                None => tokio::time::sleep_until(tick).await,
+            }
+        }
+    }
+
+    /// The caller's bound passed before a read finished: cancel it and say when to retry.
+    async fn give_up_read(&self, sub: Option<executor::Subscription>, id: Uuid) -> Result<Outcome, EngineError> {
+        if let Some(mut s) = sub {
+            s.cancel();
+            // The worker records the cancellation (or its outcome, if it won the race).
+            let _ = tokio::time::timeout(Duration::from_secs(5), s.result.wait_for(Option::is_some)).await;
+        }
+        let op = self.operation(id).await?;
+        if status::is_terminal(&op.status) && op.status != status::CANCELLED {
+            return Ok(Outcome::from_stored(&op, false));
+        }
+        Err(EngineError::NotAdmitted { retry_after: Duration::from_secs(5) })
+    }
+
+    /// Durable before irreversible: the operation (`Queued`) and its attempt record exist before
+    /// any call. A concurrent request that used the same idempotency key first yields its operation.
+    async fn record_attempt(&self, req: &ActionRequest, spec: &ActionSpec, params: &catalog::Params, fingerprint: &str) -> Result<Accepted, EngineError> {
         let redacted = redact::params(spec, params);
         let op = NewOperation {
             id: Uuid::now_v7(),
@@ -283,7 +329,8 @@ impl Engine {
             params: redacted.clone(),
             principal: req.principal.name.clone(),
             idempotency_key: req.idempotency_key.clone(),
-            status: status::RUNNING.into(),
+            request_hash: Some(fingerprint.to_string()),
+            status: status::QUEUED.into(),
         };
         let attempt = NewAuditEvent {
             operation_id: Some(op.id),
@@ -298,18 +345,60 @@ impl Engine {
             duration_ms: None,
             detail: serde_json::json!({ "role": req.principal.role.as_str(), "risk": spec.risk }),
         };
-        let (op, _) = self.inner.store.begin_operation(op, attempt).await?;
-        Ok(op)
+        match self.inner.store.begin_operation(op, attempt).await {
+            Ok((op, _)) => Ok(Accepted::New(op)),
+            Err(store::StoreError::Conflict(what)) => match &req.idempotency_key {
+                Some(key) => self.inner.store.operation_by_idempotency(&req.tenant, key).await?.map(Accepted::Existing).ok_or_else(|| EngineError::Internal(what)),
+                None => Err(EngineError::Internal(what)),
+            },
+            Err(e) => Err(e.into()),
+        }
     }
 
-    async fn record_outcome(
-        &self,
-        req: &ActionRequest,
-        spec: &'static ActionSpec,
-        op: Operation,
-        result: Result<plan::Carried, EngineError>,
-        started: Instant,
-    ) -> Result<Outcome, EngineError> {
+    /// The worker's story for one job: take it `Running`, carry it out, record the outcome.
+    pub(crate) async fn run_job(&self, job: &executor::Job) -> Result<Outcome, EngineError> {
+        let spec = job.spec;
+        let op = self.inner.store.update_operation(job.op, OperationUpdate { status: status::RUNNING.into(), ..Default::default() }).await?;
+        let creds = self.inner.tenants.get(&job.tenant)?;
+        let started = Instant::now();
+        let result = match spec.plan {
+            catalog::Plan::Procedure(procedure) => {
+                let ctx = procedures::Ctx { engine: self, tenant: &job.tenant, principal: &job.principal, creds, spec, operation: op.id };
+                procedures::run(&ctx, procedure, &job.params).await
+            }
+            _ => plan::carry_out(&self.inner.upstream, creds, spec, &job.params, plan::Marker { op: op.id, resume_since: job.resume.then_some(op.created_at) }).await,
+        };
+        let outcome = self.record_outcome(job, op, result, started).await;
+        if let (Ok(o), catalog::Plan::Procedure(_)) = (&outcome, spec.plan) {
+            // A live-response command continues in the background once its outcome is durable.
+            if spec.completion == Completion::LiveResponse && o.status == status::IN_PROGRESS {
+                procedures::live_response::continue_in_background(self, o.operation_id);
+            }
+        }
+        let label = match &outcome {
+            Ok(o) => o.status.clone(),
+            Err(e) => error_label(e).to_string(),
+        };
+        self.inner.metrics.count(spec.product, spec.name, &label);
+        outcome
+    }
+
+    /// A waiter gave up on a read before it finished: record it `Cancelled`, with the reason.
+    pub(crate) async fn cancel_job(&self, job: &executor::Job) -> Result<Outcome, EngineError> {
+        let error = serde_json::json!({ "code": "NotAdmitted", "message": "cancelled: the caller's wait ended before the read could run within the tenant's rate budget; nobody was left to read its answer" });
+        let op = self.operation(job.op).await?;
+        if status::is_terminal(&op.status) {
+            return Ok(Outcome::from_stored(&op, false));
+        }
+        let update = OperationUpdate { status: status::CANCELLED.into(), error: Some(error.clone()), ..Default::default() };
+        let record = outcome_record(&op, status::CANCELLED, vec![], None, error);
+        let (op, _) = self.inner.store.finish_step(job.op, update, record).await?;
+        self.inner.metrics.count(job.spec.product, job.spec.name, status::CANCELLED);
+        Ok(Outcome::from_stored(&op, false))
+    }
+
+    async fn record_outcome(&self, job: &executor::Job, op: Operation, result: Result<plan::Carried, EngineError>, started: Instant) -> Result<Outcome, EngineError> {
+        let spec = job.spec;
         let duration_ms = started.elapsed().as_millis() as u64;
         let (status, data, error, request_ids, tracking) = match &result {
             Ok(c) => (c.status(spec), c.data.clone(), None, c.request_ids.clone(), c.tracking()),
@@ -322,21 +411,9 @@ impl Engine {
             upstream_request_ids: request_ids.clone(),
             tracking: tracking.clone(),
         };
-        let record = NewAuditEvent {
-            operation_id: Some(op.id),
-            kind: "outcome".into(),
-            principal: req.principal.name.clone(),
-            tenant: Some(req.tenant.clone()),
-            product: Some(spec.product.key().into()),
-            action: Some(spec.name.into()),
-            params: op.params.clone(),
-            outcome: Some(status.clone()),
-            upstream_request_ids: request_ids.clone(),
-            duration_ms: Some(duration_ms as i64),
-            detail: error.unwrap_or(Value::Null),
-        };
+        let record = outcome_record(&op, &status, request_ids.clone(), Some(duration_ms as i64), error.unwrap_or(Value::Null));
         let (updated, _) = self.inner.store.finish_step(op.id, update, record).await?;
-        if tracking.is_some() && spec.completion == Completion::MachineAction {
+        if tracking.is_some() && matches!(spec.completion, Completion::MachineAction | Completion::ArmOperation | Completion::GraphAccepted) {
             self.inner.tracker.watch(op.id);
         }
         let carried = result?;
@@ -344,13 +421,84 @@ impl Engine {
             operation_id: op.id,
             product: spec.product,
             action: spec.name,
-            tenant: req.tenant.clone(),
+            tenant: job.tenant.clone(),
             status: updated.status,
             data: carried.data,
             upstream_request_ids: request_ids,
             duration_ms,
             replayed: false,
         })
+    }
+
+    /// Operations in flight in this process (accepted, not yet terminal).
+    pub fn in_flight(&self) -> usize {
+        self.inner.executor.in_flight()
+    }
+
+    /// Operations within a caller's tenant scope, newest first (`GET /v1/operations`).
+    pub async fn list_operations(&self, principal: &Principal, mut filter: store::OperationFilter) -> Result<Vec<Operation>, EngineError> {
+        if !principal.tenants.is_empty() {
+            match &filter.tenant {
+                Some(t) if !principal.may_access(t) => {
+                    return Err(EngineError::Forbidden(format!("key '{}' is not scoped to tenant '{t}'", principal.name)));
+                }
+                Some(_) => {}
+                None => filter.tenants = principal.tenants.clone(),
+            }
+        }
+        Ok(self.inner.store.list_operations(filter).await?)
+    }
+}
+
+/// What accepting a request produced.
+enum Accepted {
+    New(Operation),
+    /// The idempotency key was taken by a concurrent request: its operation.
+    Existing(Operation),
+}
+
+/// A fingerprint of the validated request: the same key must come with the same request.
+fn fingerprint(spec: &ActionSpec, params: &catalog::Params) -> String {
+    use sha2::{Digest, Sha256};
+    let canonical = serde_json::json!({ "product": spec.product.key(), "action": spec.name, "params": redact::params(spec, params) });
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+/// The `outcome` audit record of a step, with the operation's (already redacted) params.
+fn outcome_record(op: &Operation, status: &str, upstream_request_ids: Vec<String>, duration_ms: Option<i64>, detail: Value) -> NewAuditEvent {
+    NewAuditEvent {
+        operation_id: Some(op.id),
+        kind: "outcome".into(),
+        principal: op.principal.clone(),
+        tenant: Some(op.tenant.clone()),
+        product: Some(op.product.clone()),
+        action: Some(op.action.clone()),
+        params: op.params.clone(),
+        outcome: Some(status.to_string()),
+        upstream_request_ids,
+        duration_ms,
+        detail,
+    }
+}
+
+impl Outcome {
+    /// The outcome as the store has it (a replay, a terminal state reached by tracking, or the
+    /// state at the end of the caller's wait).
+    fn from_stored(op: &Operation, replayed: bool) -> Outcome {
+        let catalog = Catalog::global();
+        let spec = Product::parse(&op.product).and_then(|p| catalog.resolve(Some(p), &op.action).ok());
+        let elapsed = (op.updated_at - op.created_at).whole_milliseconds().max(0) as u64;
+        Outcome {
+            operation_id: op.id,
+            product: spec.map_or(Product::Mde, |s| s.product),
+            action: spec.map_or("Unknown", |s| s.name),
+            tenant: op.tenant.clone(),
+            status: op.status.clone(),
+            data: op.result.clone().or_else(|| op.error.clone()).unwrap_or(Value::Null),
+            upstream_request_ids: op.upstream_request_ids.clone(),
+            duration_ms: elapsed,
+            replayed,
+        }
     }
 }
 
@@ -394,6 +542,8 @@ pub fn error_label(e: &EngineError) -> &'static str {
         EngineError::UpstreamRejected { .. } => "UpstreamRejected",
         EngineError::UpstreamFailed { .. } => "UpstreamFailed",
         EngineError::Throttled { .. } => "Throttled",
+        EngineError::IdempotencyMismatch { .. } => "IdempotencyKeyReused",
+        EngineError::NotAdmitted { .. } => "NotAdmitted",
         EngineError::UpstreamTimeout => "UpstreamTimeout",
         EngineError::OperationNotFound(_) => "NotFound",
         EngineError::Library(e) => library_label(e),

@@ -1,10 +1,13 @@
 //! Carrying out a catalog [`Call`] plan: fill the template, fan out per device, gather results.
 
+use crate::completion::Tracking;
 use crate::{status, EngineError};
 use catalog::{ActionSpec, Api, BodyValue, Call, Completion, Method, Params, Plan};
 use futures::StreamExt;
 use serde_json::{json, Map, Value};
+use time::OffsetDateTime;
 use upstream::{ApiRequest, BudgetGroup, TenantCredentials, Upstream};
+use uuid::Uuid;
 
 /// How many per-device calls of one request run at once; the upstream budget still applies.
 const FAN_OUT_CONCURRENCY: usize = 8;
@@ -18,11 +21,16 @@ pub struct Carried {
     /// Machine-action ids to track to a terminal state.
     pub machine_action_ids: Vec<String>,
     pub failed_targets: usize,
+    /// An ARM or Graph long-running operation to follow (`completion::Tracking::from_answer`).
+    pub follow: Option<Tracking>,
 }
 
 impl Carried {
     pub fn status(&self, spec: &ActionSpec) -> String {
         if spec.completion == Completion::MachineAction && !self.machine_action_ids.is_empty() {
+            status::IN_PROGRESS.into()
+        } else if self.follow.is_some() {
+            // Microsoft accepted it (ARM 201/202, Graph 202): the tracker follows the monitor.
             status::IN_PROGRESS.into()
         } else if spec.completion == Completion::LiveResponse {
             // A live-response session is queued, then carried on in the background.
@@ -35,7 +43,25 @@ impl Carried {
     }
 
     pub fn tracking(&self) -> Option<Value> {
-        (!self.machine_action_ids.is_empty()).then(|| json!({ "machineActionIds": self.machine_action_ids }))
+        if !self.machine_action_ids.is_empty() {
+            return Some(Tracking::MachineActions(self.machine_action_ids.clone()).to_json());
+        }
+        self.follow.as_ref().map(Tracking::to_json)
+    }
+}
+
+/// Which operation a call belongs to. MDE machine actions carry `[riposte:{op}]` in their
+/// comment, so after a crash the engine can ask MDE whether the action was created before
+/// submitting it again (`resume_since`: the operation's creation time, set on a resumed run).
+#[derive(Debug, Clone, Copy)]
+pub struct Marker {
+    pub op: Uuid,
+    pub resume_since: Option<OffsetDateTime>,
+}
+
+impl Marker {
+    pub fn tag(&self) -> String {
+        format!("[riposte:{}]", self.op)
     }
 }
 
@@ -44,15 +70,94 @@ pub async fn carry_out(
     creds: &TenantCredentials,
     spec: &'static ActionSpec,
     params: &Params,
+    marker: Marker,
 ) -> Result<Carried, EngineError> {
     let Plan::Call(call) = spec.plan else {
         return Err(EngineError::Internal(format!("{} has no plan", spec.name)));
     };
     match call.each {
-        Some(list_param) => fan_out(upstream, creds, spec, &call, params, list_param).await,
+        Some(list_param) => fan_out(upstream, creds, spec, &call, params, list_param, marker).await,
         None if call.paged => read_all_pages(upstream, creds, &call, params).await,
-        None => single(upstream, creds, spec, &call, params).await,
+        None => single(upstream, creds, spec, &call, params, marker).await,
     }
+}
+
+/// Whether a call creates an MDE machine action (and so carries the marker in its comment).
+fn creates_machine_action(spec: &ActionSpec, call: &Call) -> bool {
+    spec.completion == Completion::MachineAction && call.api == Api::Mde && call.method == Method::Post
+}
+
+/// The request for one target, with the operation's marker appended to a machine action's comment.
+fn marked_request(spec: &ActionSpec, call: &Call, params: &Params, each: Option<(&str, &str)>, marker: Marker) -> Result<ApiRequest, EngineError> {
+    let mut req = request(call, params, each)?;
+    if creates_machine_action(spec, call) {
+        if let Some(Value::Object(body)) = req.body.as_mut() {
+            let comment = body.get("Comment").and_then(Value::as_str).unwrap_or_default().trim().to_string();
+            let tagged = if comment.is_empty() { marker.tag() } else { format!("{comment} {}", marker.tag()) };
+            body.insert("Comment".into(), Value::String(tagged));
+        }
+    }
+    Ok(req)
+}
+
+/// On a resumed run: the machine action this operation already created on `machine_id`, if MDE
+/// has one carrying its marker (created since the operation started).
+async fn already_created(upstream: &Upstream, creds: &TenantCredentials, machine_id: &str, marker: Marker) -> Result<Option<Value>, EngineError> {
+    let Some(since) = marker.resume_since else { return Ok(None) };
+    let since = (since - time::Duration::minutes(5)).format(&time::format_description::well_known::Rfc3339).map_err(|e| EngineError::Internal(e.to_string()))?;
+    let req = ApiRequest {
+        api: upstream::Api::Mde,
+        method: reqwest_method(Method::Get),
+        path: "/api/machineactions".into(),
+        query: vec![("$filter".into(), format!("machineId eq '{machine_id}' and creationDateTimeUtc ge {since}"))],
+        body: None,
+        group: BudgetGroup::Default,
+    };
+    let tag = marker.tag();
+    let page = upstream.get_paged(creds, req, 1000).await?;
+    Ok(page.items.into_iter().find(|a| a["requestorComment"].as_str().is_some_and(|c| c.contains(&tag))))
+}
+
+/// One target's call, unless a resumed run finds MDE already has it.
+async fn call_once(upstream: &Upstream, creds: &TenantCredentials, spec: &ActionSpec, call: &Call, params: &Params, each: Option<(&str, &str)>, marker: Marker) -> Result<upstream::ApiResponse, EngineError> {
+    if creates_machine_action(spec, call) {
+        let machine = match each {
+            Some((_, target)) => Some(target.to_string()),
+            None => params.values().find_map(|v| v.as_str().filter(|s| catalog::params::is_machine_id(s)).map(String::from)),
+        };
+        if let Some(machine) = machine {
+            if let Some(found) = already_created(upstream, creds, &machine, marker).await? {
+                tracing::info!(operation = %marker.op, machine = %machine, "resumed: machine action already in MDE, attached");
+                return Ok(attached(found));
+            }
+        }
+    }
+    match upstream.call(creds, marked_request(spec, call, params, each, marker)?).await {
+        Ok(resp) => Ok(resp),
+        Err(e) => {
+            let e = EngineError::from(e);
+            // A request sent before a crash may land after the restart looked for it: MDE then
+            // refuses the second one as a duplicate, and the pending action carrying our marker
+            // is this operation's own.
+            if let (true, EngineError::UpstreamRejected { code, .. }) = (creates_machine_action(spec, call), &e) {
+                if code == "ActiveRequestAlreadyExists" {
+                    if let Some((_, machine)) = each {
+                        if let Some(p) = find_pending_action(upstream, creds, machine).await {
+                            if p["requestorComment"].as_str().is_some_and(|c| c.contains(&marker.tag())) {
+                                return Ok(attached(p));
+                            }
+                        }
+                    }
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+/// A machine action found upstream, as if this run had just created it.
+fn attached(action: Value) -> upstream::ApiResponse {
+    upstream::ApiResponse { status: 201, body: action, request_id: None, location: None, async_operation: None, retry_after: None, attempts: 0 }
 }
 
 async fn single(
@@ -61,14 +166,17 @@ async fn single(
     spec: &ActionSpec,
     call: &Call,
     params: &Params,
+    marker: Marker,
 ) -> Result<Carried, EngineError> {
-    let resp = upstream.call(creds, request(call, params, None)?).await?;
+    let resp = call_once(upstream, creds, spec, call, params, None, marker).await?;
     let machine_action_ids = machine_action_id(spec, &resp.body).into_iter().collect();
+    let follow = Tracking::from_answer(spec.completion, &resp);
     Ok(Carried {
         data: resp.body,
         request_ids: resp.request_id.into_iter().collect(),
         machine_action_ids,
         failed_targets: 0,
+        follow,
     })
 }
 
@@ -85,6 +193,7 @@ async fn read_all_pages(
         request_ids: paged.request_ids,
         machine_action_ids: vec![],
         failed_targets: 0,
+        follow: None,
     })
 }
 
@@ -96,6 +205,7 @@ async fn fan_out(
     call: &Call,
     params: &Params,
     list_param: &str,
+    marker: Marker,
 ) -> Result<Carried, EngineError> {
     let targets: Vec<String> = params
         .get(list_param)
@@ -104,12 +214,9 @@ async fn fan_out(
         .unwrap_or_default();
     let results: Vec<(String, Result<upstream::ApiResponse, EngineError>)> = futures::stream::iter(targets)
         .map(|target| async move {
-            let outcome = match request(call, params, Some((list_param, &target))) {
-                Ok(req) => match upstream.call(creds, req).await {
-                    Ok(resp) => Ok(resp),
-                    Err(e) => Err(explain_conflict(upstream, creds, spec, &target, e.into()).await),
-                },
-                Err(e) => Err(e),
+            let outcome = match call_once(upstream, creds, spec, call, params, Some((list_param, &target)), marker).await {
+                Ok(resp) => Ok(resp),
+                Err(e) => Err(explain_conflict(upstream, creds, spec, &target, e).await),
             };
             (target, outcome)
         })
@@ -166,7 +273,7 @@ fn gather(spec: &ActionSpec, results: Vec<(String, Result<upstream::ApiResponse,
         data.insert("actionId".into(), json!(action_ids.first()));
     }
     data.insert("results".into(), Value::Array(rows));
-    Ok(Carried { data: Value::Object(data), request_ids, machine_action_ids: action_ids, failed_targets })
+    Ok(Carried { data: Value::Object(data), request_ids, machine_action_ids: action_ids, failed_targets, follow: None })
 }
 
 /// Turn MDE's `ActiveRequestAlreadyExists` into a conflict that names the pending action.

@@ -1,9 +1,12 @@
-//! Async completion: machine actions are polled until every one reaches a terminal state.
+//! The tracker: operations accepted upstream are polled until they reach a terminal state.
 //!
-//! Polling is per tenant, not per action: one paged `GET /api/machineactions` filtered on
-//! creation time answers for every watched action of that tenant, so tracking 50 actions costs
-//! one call per interval instead of 50 (MDE allows 100 calls a minute per tenant).
+//! Machine actions are polled per tenant, not per action: one paged `GET /api/machineactions`
+//! filtered on creation time answers for every watched action of that tenant, so tracking 50
+//! actions costs one call per interval instead of 50 (MDE allows 100 calls a minute per tenant).
+//! ARM long-running operations and Graph 202s are polled one monitor each, no sooner than
+//! Microsoft's `Retry-After` asks (`completion::poll`).
 
+use crate::completion::{self, Progress, Tracking};
 use crate::{status, Engine, EngineError};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
@@ -30,12 +33,14 @@ impl Default for TrackerConfig {
 pub(crate) struct Tracker {
     config: TrackerConfig,
     watched: Mutex<HashSet<Uuid>>,
+    /// Monitors that asked us (Retry-After) not to poll before an instant.
+    not_before: Mutex<HashMap<Uuid, std::time::Instant>>,
     wake: Arc<Notify>,
 }
 
 impl Tracker {
     pub fn new(config: TrackerConfig) -> Tracker {
-        Tracker { config, watched: Mutex::new(HashSet::new()), wake: Arc::new(Notify::new()) }
+        Tracker { config, watched: Mutex::new(HashSet::new()), not_before: Mutex::new(HashMap::new()), wake: Arc::new(Notify::new()) }
     }
 
     pub fn watch(&self, id: Uuid) {
@@ -49,6 +54,11 @@ impl Tracker {
 
     fn forget(&self, id: Uuid) {
         self.watched.lock().remove(&id);
+        self.not_before.lock().remove(&id);
+    }
+
+    fn due(&self, id: Uuid) -> bool {
+        self.not_before.lock().get(&id).is_none_or(|t| std::time::Instant::now() >= *t)
     }
 }
 
@@ -73,7 +83,16 @@ pub(crate) async fn poll_once(engine: &Engine) -> Result<(), EngineError> {
     let mut by_tenant: BTreeMap<String, Vec<Operation>> = BTreeMap::new();
     for id in engine.inner.tracker.snapshot() {
         match engine.inner.store.get_operation(id).await? {
-            Some(op) if !status::is_terminal(&op.status) => by_tenant.entry(op.tenant.clone()).or_default().push(op),
+            Some(op) if !status::is_terminal(&op.status) => match Tracking::of(op.tracking.as_ref()) {
+                Some(t @ (Tracking::ArmOperation(_) | Tracking::GraphAccepted(_))) => {
+                    if engine.inner.tracker.due(op.id) {
+                        if let Err(e) = follow_monitor(engine, &op, &t).await {
+                            tracing::warn!(operation = %op.id, error = %e, "could not poll a long-running operation");
+                        }
+                    }
+                }
+                _ => by_tenant.entry(op.tenant.clone()).or_default().push(op),
+            },
             _ => engine.inner.tracker.forget(id),
         }
     }
@@ -83,6 +102,32 @@ pub(crate) async fn poll_once(engine: &Engine) -> Result<(), EngineError> {
         }
     }
     Ok(())
+}
+
+/// One poll of an ARM or Graph monitor; at the end, the final state and its `completed` record
+/// are committed together.
+async fn follow_monitor(engine: &Engine, op: &Operation, tracking: &Tracking) -> Result<(), EngineError> {
+    let creds = engine.inner.tenants.get(&op.tenant)?;
+    match completion::poll(&engine.inner.upstream, creds, tracking).await? {
+        Progress::Running { retry_after } => {
+            if let Some(wait) = retry_after {
+                engine.inner.tracker.not_before.lock().insert(op.id, std::time::Instant::now() + wait);
+            }
+            Ok(())
+        }
+        Progress::Done { state, body, error } => {
+            let mut result = op.result.clone().unwrap_or(Value::Null);
+            if !body.is_null() {
+                result = json!({ "accepted": result, "final": body });
+            }
+            let update = OperationUpdate { status: state.as_str().into(), result: Some(result), error: error.clone(), upstream_request_ids: vec![], tracking: op.tracking.clone() };
+            let completed = crate::completed_record(op, state.as_str(), vec![], json!({ "tracking": op.tracking, "error": error }));
+            engine.inner.store.finish_step(op.id, update, completed).await?;
+            engine.inner.tracker.forget(op.id);
+            engine.inner.executor.finished(op.id);
+            Ok(())
+        }
+    }
 }
 
 async fn poll_tenant(engine: &Engine, tenant: &str, ops: Vec<Operation>) -> Result<(), EngineError> {
@@ -150,16 +195,15 @@ async fn apply(
     let completed = crate::completed_record(&op, &overall, request_ids.to_vec(), detail);
     engine.inner.store.finish_step(op.id, update, completed).await?;
     engine.inner.tracker.forget(op.id);
+    engine.inner.executor.finished(op.id);
     Ok(())
 }
 
 fn tracked_ids(op: &Operation) -> Vec<String> {
-    op.tracking
-        .as_ref()
-        .and_then(|t| t.get("machineActionIds"))
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
-        .unwrap_or_default()
+    match Tracking::of(op.tracking.as_ref()) {
+        Some(Tracking::MachineActions(ids)) => ids,
+        _ => vec![],
+    }
 }
 
 /// Update each per-device row with the action's latest status.
@@ -184,9 +228,10 @@ pub(crate) fn aggregate(states: &[Option<&str>]) -> String {
         return status::IN_PROGRESS.into();
     }
     let all = |want: &str| states.iter().all(|s| *s == Some(want));
-    for s in ["Succeeded", "Failed", "TimeOut", "Cancelled"] {
-        if all(s) {
-            return s.into();
+    // MDE's `TimeOut` (the device never picked the action up) is a failure in our states.
+    for (mde, ours) in [("Succeeded", status::SUCCEEDED), ("Cancelled", status::CANCELLED)] {
+        if all(mde) {
+            return ours.into();
         }
     }
     if states.iter().any(|s| *s == Some("Succeeded")) {
@@ -205,7 +250,7 @@ mod tests {
         assert_eq!(aggregate(&[Some("Succeeded"), Some("Pending")]), "InProgress");
         assert_eq!(aggregate(&[Some("Succeeded"), None]), "InProgress");
         assert_eq!(aggregate(&[Some("Succeeded"), Some("Succeeded")]), "Succeeded");
-        assert_eq!(aggregate(&[Some("TimeOut")]), "TimeOut");
+        assert_eq!(aggregate(&[Some("TimeOut")]), "Failed");
         assert_eq!(aggregate(&[Some("Succeeded"), Some("Failed")]), "PartiallySucceeded");
         assert_eq!(aggregate(&[Some("Cancelled"), Some("Failed")]), "Failed");
     }

@@ -82,3 +82,19 @@ mod tests {
         assert_eq!(hash_key(&a).len(), 64);
     }
 }
+
+/// The authenticated caller, as an axum extractor: a handler that takes `Caller` cannot forget
+/// authentication, and a missing or unknown key is answered (401, JSON) before the handler runs.
+pub struct Caller(pub Principal);
+
+impl axum::extract::FromRequestParts<AppState> for Caller {
+    type Rejection = axum::response::Response;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Caller, Self::Rejection> {
+        let query = crate::input::query_pairs(&parts.uri);
+        authenticate(state, &parts.headers, &query)
+            .await
+            .map(Caller)
+            .map_err(|e| crate::json_error(state, "native", e))
+    }
+}

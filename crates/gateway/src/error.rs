@@ -138,6 +138,19 @@ impl From<EngineError> for ApiError {
                 err.retry_after = retry_after;
                 err
             }
+            EngineError::IdempotencyMismatch { operation, .. } => {
+                let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+                    .field("Idempotency-Key")
+                    .hint("use a new idempotency key for a different request, or repeat the original request exactly");
+                err.extra = json!({ "operationId": operation });
+                err
+            }
+            EngineError::NotAdmitted { retry_after } => {
+                let mut err = ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message)
+                    .hint("the tenant's Microsoft rate budget is spent for now; retry after the indicated delay, or ask for a longer wait with Prefer: wait=N");
+                err.retry_after = Some(retry_after);
+                err
+            }
             EngineError::UpstreamTimeout => ApiError::new(StatusCode::GATEWAY_TIMEOUT, code, message),
             EngineError::OperationNotFound(_) => ApiError::new(StatusCode::NOT_FOUND, code, message),
             EngineError::Library(e) => ApiError::from(e),

@@ -65,3 +65,59 @@ impl ApiError {
         self
     }
 }
+
+/// How long the caller wants to wait for a terminal state: `Prefer: wait=N` (RFC 7240) or,
+/// where a header is awkward (the seed's clients), a `wait` parameter in seconds. `Prefer:
+/// respond-async` means do not wait. `None`: the engine's default (20 s). Capped at 200 s.
+pub fn wait_preference(headers: &axum::http::HeaderMap, param: Option<&Value>) -> Result<Option<std::time::Duration>, ApiError> {
+    let bad = |field: &str, got: &str| {
+        ApiError::bad_request(field, format!("'{got}' is not a number of seconds to wait"), "e.g. Prefer: wait=60 (0 to 200 seconds; 0 answers 202 at once)")
+    };
+    if let Some(v) = param {
+        let text = match v {
+            Value::String(s) => s.trim().to_string(),
+            other => other.to_string(),
+        };
+        let secs: f64 = text.parse().ok().filter(|s: &f64| s.is_finite() && *s >= 0.0).ok_or_else(|| bad("wait", &text))?;
+        return Ok(Some(std::time::Duration::from_secs_f64(secs.min(engine::MAX_WAIT.as_secs_f64()))));
+    }
+    for prefer in headers.get_all("prefer") {
+        let Ok(prefer) = prefer.to_str() else { continue };
+        for token in prefer.split(',').map(str::trim) {
+            if token.eq_ignore_ascii_case("respond-async") {
+                return Ok(Some(std::time::Duration::ZERO));
+            }
+            if let Some((name, value)) = token.split_once('=') {
+                if name.trim().eq_ignore_ascii_case("wait") {
+                    let value = value.trim().trim_matches('"');
+                    let secs: u64 = value.parse().map_err(|_| bad("Prefer", value))?;
+                    return Ok(Some(std::time::Duration::from_secs(secs).min(engine::MAX_WAIT)));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
+    use std::time::Duration;
+
+    #[test]
+    fn wait_comes_from_prefer_or_a_parameter() {
+        let mut h = HeaderMap::new();
+        assert_eq!(wait_preference(&h, None).unwrap(), None);
+        h.insert("prefer", HeaderValue::from_static("return=minimal, wait=7"));
+        assert_eq!(wait_preference(&h, None).unwrap(), Some(Duration::from_secs(7)));
+        h.insert("prefer", HeaderValue::from_static("wait=100000"));
+        assert_eq!(wait_preference(&h, None).unwrap(), Some(engine::MAX_WAIT));
+        h.insert("prefer", HeaderValue::from_static("respond-async"));
+        assert_eq!(wait_preference(&h, None).unwrap(), Some(Duration::ZERO));
+        h.insert("prefer", HeaderValue::from_static("wait=soon"));
+        assert_eq!(wait_preference(&h, None).unwrap_err().field.as_deref(), Some("Prefer"));
+        assert_eq!(wait_preference(&h, Some(&Value::from("3"))).unwrap(), Some(Duration::from_secs(3)));
+        assert_eq!(wait_preference(&h, Some(&Value::from(-1))).unwrap_err().field.as_deref(), Some("wait"));
+    }
+}

@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/catalog", get(native::catalog_list))
         .route("/v1/tenants", get(native::tenants))
         .route("/v1/audit", get(native::audit))
+        .route("/v1/operations", get(native::operations))
         .route("/v1/operations/{id}", get(native::operation))
         .route("/v1/tenants/{tenant}/actions/{product}/{action}", post(native::run_action))
         .route("/v1/hunt", post(hunt::hunt))
@@ -151,7 +152,14 @@ pub(crate) fn respond_seed(
                 "replayed": o.replayed,
                 "data": o.data,
             });
-            (StatusCode::OK, Json(body)).into_response()
+            if o.is_terminal() {
+                return (StatusCode::OK, Json(body)).into_response();
+            }
+            // Accepted and still under way after the wait: 202, and where to follow it.
+            let link = format!("/v1/operations/{}", o.operation_id);
+            let mut body = body;
+            body["operationUrl"] = link.clone().into();
+            (StatusCode::ACCEPTED, [("location", link)], Json(body)).into_response()
         }
         Err(e) => {
             let body = json!({

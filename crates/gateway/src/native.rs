@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use catalog::Product;
 use engine::ActionRequest;
 use serde_json::{json, Value};
 use store::AuditFilter;
@@ -25,17 +26,87 @@ pub async fn run_action(
         let product = crate::product::parse_product(&product)?;
         let params = json_object(body).await?;
         let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(String::from);
-        let req = ActionRequest { tenant, product: Some(product), action, params, principal, idempotency_key };
+        let wait = crate::input::wait_preference(&headers, None)?;
+        let req = ActionRequest { tenant, product: Some(product), action, params, principal, idempotency_key, wait };
         state.engine.execute(req).await.map_err(ApiError::from)
     }
     .await;
     match result {
         Ok(outcome) => {
-            let code = if outcome.status == engine::status::IN_PROGRESS { StatusCode::ACCEPTED } else { StatusCode::OK };
+            // Terminal: 200. Still queued, running or tracked upstream after the wait: 202 and
+            // where to follow it (RFC 7240's Preference-Applied says the wait was honoured).
+            let code = if outcome.is_terminal() { StatusCode::OK } else { StatusCode::ACCEPTED };
             let location = format!("/v1/operations/{}", outcome.operation_id);
             (code, [("location", location)], Json(json!(outcome))).into_response()
         }
         Err(e) => json_error(&state, "native", e),
+    }
+}
+
+/// `GET /v1/operations?tenant=&product=&action=&state=&since=&limit=&before=`: newest first,
+/// within the caller's tenant scope; `nextBefore` pages on.
+pub async fn operations(State(state): State<AppState>, crate::auth::Caller(principal): crate::auth::Caller, uri: Uri) -> Response {
+    let query = query_pairs(&uri);
+    let result = async {
+        let get = |k: &str| query.iter().find(|(q, _)| q.eq_ignore_ascii_case(k)).map(|(_, v)| v.clone());
+        let state_filter = match get("state").or_else(|| get("status")) {
+            Some(s) => Some(
+                engine::OpState::parse(&s)
+                    .ok_or_else(|| {
+                        ApiError::bad_request("state", format!("'{s}' is not an operation state"), "one of Queued, Running, InProgress, Succeeded, PartiallySucceeded, Failed, Cancelled, Unknown")
+                    })?
+                    .as_str()
+                    .to_string(),
+            ),
+            None => None,
+        };
+        let product = match get("product") {
+            Some(p) => Some(Product::parse(&p).ok_or_else(|| ApiError::bad_request("product", format!("unknown product '{p}'"), "e.g. product=MDE"))?.key().to_string()),
+            None => None,
+        };
+        let before = match get("before") {
+            Some(b) => Some(uuid::Uuid::parse_str(&b).map_err(|_| ApiError::bad_request("before", format!("'{b}' is not an operation id"), "pass the nextBefore of the previous page"))?),
+            None => None,
+        };
+        let filter = store::OperationFilter {
+            tenant: get("tenant"),
+            tenants: vec![],
+            product,
+            action: get("action"),
+            status: state_filter,
+            before,
+            since: parse_since(get("since"))?,
+            limit: parse_limit(get("limit"), 100)?,
+        };
+        let limit = filter.limit;
+        let ops = state.engine.list_operations(&principal, filter).await?;
+        let next = (ops.len() as i64 == limit).then(|| ops.last().map(|o| o.id)).flatten();
+        Ok::<_, ApiError>(json!({ "count": ops.len(), "operations": ops, "nextBefore": next }))
+    }
+    .await;
+    match result {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => json_error(&state, "native", e),
+    }
+}
+
+fn parse_since(since: Option<String>) -> Result<Option<time::OffsetDateTime>, ApiError> {
+    since
+        .map(|s| {
+            time::OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339)
+                .map_err(|_| ApiError::bad_request("since", format!("'{s}' is not an RFC 3339 time"), "e.g. since=2026-11-23T00:00:00Z"))
+        })
+        .transpose()
+}
+
+fn parse_limit(limit: Option<String>, default: i64) -> Result<i64, ApiError> {
+    match limit {
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|l| (1..=10_000).contains(l))
+            .ok_or_else(|| ApiError::bad_request("limit", format!("'{l}' is not a limit between 1 and 10000"), "e.g. limit=100")),
+        None => Ok(default),
     }
 }
 
@@ -83,20 +154,8 @@ pub async fn audit(State(state): State<AppState>, headers: HeaderMap, uri: Uri) 
     let result = async {
         let principal = crate::auth::authenticate(&state, &headers, &query).await?;
         let get = |k: &str| query.iter().find(|(q, _)| q == k).map(|(_, v)| v.clone());
-        let since = match get("since") {
-            Some(s) => Some(
-                time::OffsetDateTime::parse(&s, &time::format_description::well_known::Rfc3339).map_err(|_| {
-                    ApiError::bad_request("since", format!("'{s}' is not an RFC 3339 time"), "e.g. since=2026-11-23T00:00:00Z")
-                })?,
-            ),
-            None => None,
-        };
-        let limit = match get("limit") {
-            Some(l) => l.parse::<i64>().ok().filter(|l| (1..=10_000).contains(l)).ok_or_else(|| {
-                ApiError::bad_request("limit", format!("'{l}' is not a limit between 1 and 10000"), "e.g. limit=100")
-            })?,
-            None => 1000,
-        };
+        let since = parse_since(get("since"))?;
+        let limit = parse_limit(get("limit"), 1000)?;
         let tenant = get("tenant");
         if !principal.tenants.is_empty() {
             match &tenant {

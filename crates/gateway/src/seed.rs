@@ -27,7 +27,7 @@ const DISPATCHER: &str = "DefenderC2Dispatcher";
 
 /// Keys that address the request rather than parameterise the action.
 const ENVELOPE_KEYS: &[&str] = &[
-    "action", "service", "tenantid", "tenant_id", "tenant", "parameters", "correlationid", "idempotencykey", "code",
+    "action", "service", "tenantid", "tenant_id", "tenant", "parameters", "correlationid", "idempotencykey", "code", "wait",
 ];
 
 /// Which product a route name means, or `None` for routes that take `service`.
@@ -54,6 +54,8 @@ pub struct SeedCall {
     pub tenant: Option<String>,
     pub correlation_id: String,
     pub idempotency_key: Option<String>,
+    /// Seconds to wait for a terminal state (the seed's clients cannot always send `Prefer`).
+    pub wait: Option<Value>,
     pub params: Map<String, Value>,
 }
 
@@ -72,6 +74,7 @@ pub async fn handle(
         tenant: None,
         correlation_id: uuid::Uuid::new_v4().to_string(),
         idempotency_key: None,
+        wait: None,
         params: Map::new(),
     };
     let result = async {
@@ -82,7 +85,8 @@ pub async fn handle(
         let principal = crate::auth::authenticate(&state, &headers, &query).await?;
         let body = json_object(body).await?;
         call = collect(&query, body, &headers);
-        let request = to_action_request(&call, kind, principal)?;
+        let mut request = to_action_request(&call, kind, principal)?;
+        request.wait = crate::input::wait_preference(&headers, call.wait.as_ref())?;
         state.engine.execute(request).await.map_err(ApiError::from)
     }
     .await;
@@ -120,6 +124,7 @@ pub fn collect(query: &[(String, String)], body: Map<String, Value>, headers: &H
         tenant: take(&["tenantId", "tenant_id", "tenant"]),
         correlation_id: take(&["correlationId"]).unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         idempotency_key: header_key.or_else(|| take(&["idempotencyKey"])),
+        wait: merged.iter().chain(nested.iter()).find(|(k, _)| k.eq_ignore_ascii_case("wait")).map(|(_, v)| v.clone()),
         params: Map::new(),
     };
     merged.extend(nested);
@@ -152,6 +157,7 @@ fn to_action_request(call: &SeedCall, kind: RouteKind, principal: engine::Princi
         params: call.params.clone(),
         principal,
         idempotency_key: call.idempotency_key.clone(),
+        wait: None,
     })
 }
 

@@ -39,7 +39,7 @@ use time::OffsetDateTime;
 pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 50 * 1024 * 1024;
 
 /// Errors of the library layer; the gateway maps them to HTTP once.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum LibraryError {
     /// A name that cannot be a library file name (field: which input carried it).
     #[error("{field}: {message}")]

@@ -41,6 +41,9 @@ pub struct NewOperation {
     pub params: Value,
     pub principal: String,
     pub idempotency_key: Option<String>,
+    /// Fingerprint of the validated request (product, action, params): a reused idempotency key
+    /// must come with the same request.
+    pub request_hash: Option<String>,
     pub status: String,
 }
 
@@ -67,6 +70,8 @@ pub struct Operation {
     pub params: Value,
     pub principal: String,
     pub idempotency_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub request_hash: Option<String>,
     pub status: String,
     pub result: Option<Value>,
     pub error: Option<Value>,
@@ -82,8 +87,13 @@ pub struct Operation {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OperationFilter {
     pub tenant: Option<String>,
+    /// Any of these tenants (a scoped key's tenants); empty means no restriction.
+    pub tenants: Vec<String>,
+    pub product: Option<String>,
     pub action: Option<String>,
     pub status: Option<String>,
+    /// Only operations created before this id (UUID v7 ids sort by creation): the next page.
+    pub before: Option<Uuid>,
     /// Only operations created at or after this instant.
     pub since: Option<OffsetDateTime>,
     /// Maximum rows; `<= 0` means the default (100). Capped at 10 000.

@@ -67,7 +67,7 @@ pub async fn run(ctx: &Ctx<'_>, procedure: Procedure, params: &Params) -> Result
         #[allow(unreachable_patterns)]
         other => return Err(EngineError::Internal(format!("{}: {other:?} is not a hunting procedure", ctx.spec.name))),
     };
-    Ok(Carried { data, request_ids: vec![], machine_action_ids: vec![], failed_targets: 0 })
+    Ok(Carried { data, request_ids: vec![], machine_action_ids: vec![], failed_targets: 0, follow: None })
 }
 
 /// A saved query as shown: stored or built-in.

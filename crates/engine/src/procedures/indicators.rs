@@ -160,6 +160,7 @@ pub async fn update(ctx: &Ctx<'_>, params: &Params) -> Result<Carried, EngineErr
         request_ids: current.request_id.into_iter().chain(resp.request_id).collect(),
         machine_action_ids: vec![],
         failed_targets: 0,
+        follow: None,
     })
 }
 
@@ -190,6 +191,7 @@ fn finish(rows: Vec<Value>, request_ids: Vec<String>, first_error: Option<Engine
         request_ids,
         machine_action_ids: vec![],
         failed_targets: failed,
+        follow: None,
     })
 }
 

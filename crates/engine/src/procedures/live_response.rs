@@ -129,6 +129,7 @@ async fn start(ctx: &Ctx<'_>, procedure: Procedure, params: &Params) -> Result<C
         request_ids: vec![],
         machine_action_ids: vec![],
         failed_targets: 0,
+        follow: None,
     })
 }
 
@@ -499,6 +500,7 @@ async fn record_final(
     let detail = json!({ "liveResponse": { "machineId": session.machine_id, "actionId": session.action_id }, "error": error });
     let completed = crate::completed_record(op, &final_status, vec![], detail);
     engine.store().finish_step(op.id, update, completed).await?;
+    engine.inner.executor.finished(op.id);
     Ok(())
 }
 
@@ -525,7 +527,7 @@ async fn result_of(ctx: &Ctx<'_>, params: &Params) -> Result<Carried, EngineErro
     let mut data = fetch_result(ctx.engine, ctx.creds, ctx.tenant, &ctx.operation.to_string(), &ctx.principal.name, &action_id, index, &command).await?;
     data["actionId"] = action_id.into();
     data["commandIndex"] = index.into();
-    Ok(Carried { data, request_ids: action.request_id.into_iter().collect(), machine_action_ids: vec![], failed_targets: 0 })
+    Ok(Carried { data, request_ids: action.request_id.into_iter().collect(), machine_action_ids: vec![], failed_targets: 0, follow: None })
 }
 
 /// GetLiveResponseSessions: live-response MachineActions, optionally of one machine.
@@ -542,6 +544,7 @@ async fn sessions(ctx: &Ctx<'_>, params: &Params) -> Result<Carried, EngineError
         request_ids: page.request_ids,
         machine_action_ids: vec![],
         failed_targets: 0,
+        follow: None,
     })
 }
 

@@ -184,6 +184,7 @@ pub async fn find(ctx: &Ctx<'_>, params: &Params) -> Result<Carried, EngineError
         request_ids: vec![],
         machine_action_ids: vec![],
         failed_targets: 0,
+        follow: None,
     })
 }
 

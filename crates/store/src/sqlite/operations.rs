@@ -13,7 +13,7 @@ use crate::StoreError;
 macro_rules! op_cols {
     () => {
         "id, tenant, product, action, params, principal, idempotency_key, status, result, error, \
-         upstream_request_ids, tracking, created_at, updated_at"
+         upstream_request_ids, tracking, created_at, updated_at, request_hash"
     };
 }
 
@@ -29,7 +29,7 @@ pub(crate) async fn insert_operation_in(conn: &mut SqliteConnection, op: NewOper
     sqlx::query(concat!(
         "INSERT INTO operations (",
         op_cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, '[]', NULL, $9, $9)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, '[]', NULL, $9, $9, $10)"
     ))
     .bind(op.id.hyphenated().to_string())
     .bind(&op.tenant)
@@ -40,6 +40,7 @@ pub(crate) async fn insert_operation_in(conn: &mut SqliteConnection, op: NewOper
     .bind(&op.idempotency_key)
     .bind(&op.status)
     .bind(stamp)
+    .bind(&op.request_hash)
     .execute(conn)
     .await
     .map_err(|e| insert_conflict(e, &op))?;
@@ -51,6 +52,7 @@ pub(crate) async fn insert_operation_in(conn: &mut SqliteConnection, op: NewOper
         params: op.params,
         principal: op.principal,
         idempotency_key: op.idempotency_key,
+        request_hash: op.request_hash,
         status: op.status,
         result: None,
         error: None,
@@ -180,8 +182,22 @@ pub(crate) async fn list_operations(pool: &SqlitePool, f: OperationFilter) -> Re
     if let Some(tenant) = f.tenant {
         qb.push(" AND tenant = ").push_bind(tenant);
     }
+    if !f.tenants.is_empty() {
+        qb.push(" AND tenant IN (");
+        let mut list = qb.separated(", ");
+        for t in f.tenants {
+            list.push_bind(t);
+        }
+        qb.push(")");
+    }
+    if let Some(product) = f.product {
+        qb.push(" AND product = ").push_bind(product);
+    }
     if let Some(action) = f.action {
         qb.push(" AND action = ").push_bind(action);
+    }
+    if let Some(before) = f.before {
+        qb.push(" AND id < ").push_bind(before.hyphenated().to_string());
     }
     if let Some(status) = f.status {
         qb.push(" AND status = ").push_bind(status);
@@ -204,6 +220,7 @@ fn operation_from_row(row: &SqliteRow) -> Result<Operation, StoreError> {
         params: codec::parse_json("operations.params", &col::<String>(row, "params")?)?,
         principal: col(row, "principal")?,
         idempotency_key: col(row, "idempotency_key")?,
+        request_hash: col(row, "request_hash")?,
         status: col(row, "status")?,
         result: codec::parse_json_opt("operations.result", col(row, "result")?)?,
         error: codec::parse_json_opt("operations.error", col(row, "error")?)?,

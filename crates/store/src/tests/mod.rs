@@ -35,6 +35,7 @@ fn new_op(tenant: &str, action: &str, key: Option<&str>) -> NewOperation {
         params: json!({"deviceId": "abc", "comment": "isolate"}),
         principal: "alice".into(),
         idempotency_key: key.map(Into::into),
+        request_hash: None,
         status: "accepted".into(),
     }
 }

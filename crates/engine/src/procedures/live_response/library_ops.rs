@@ -67,11 +67,12 @@ pub async fn run(ctx: &Ctx<'_>, procedure: Procedure, params: &Params) -> Result
                 request_ids: resp.request_id.into_iter().collect(),
                 machine_action_ids: vec![],
                 failed_targets: 0,
+                follow: None,
             });
         }
         other => return Err(EngineError::Internal(format!("{other:?} is not a library procedure"))),
     };
-    Ok(Carried { data, request_ids: vec![], machine_action_ids: vec![], failed_targets: 0 })
+    Ok(Carried { data, request_ids: vec![], machine_action_ids: vec![], failed_targets: 0, follow: None })
 }
 
 fn decode(content: &str) -> Result<Vec<u8>, EngineError> {

@@ -1,8 +1,7 @@
 //! Bad input to the MDE actions: a 4xx naming the field with a hint, one case each, and nothing
 //! reaches the sandbox. Unsupported names answer 501 with the reason and the nearest action.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 async fn expect_400(h: &Harness, tenant: &str, action: &str, params: Value, field: &str, says: &str) {

@@ -1,12 +1,11 @@
 //! A restart keeps the data: operations, audit and keys survive, and the chain still verifies.
 
-mod common;
 use serde_json::json;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn restart_keeps_operations_and_audit() {
-    let h = common::Harness::start(1).await;
+    let h = crate::common::Harness::start(1).await;
     let t = h.tenant(0);
     let m = h.online_machines(&t).await[0]["id"].as_str().unwrap().to_string();
     let (s, body) = h.mde(&t, "GetDeviceInfo", json!({ "deviceId": m })).await;

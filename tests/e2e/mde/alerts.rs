@@ -2,8 +2,7 @@
 //! alerts_v2), asserting each change in the sandbox's state; Microsoft's triage rule (the
 //! determination goes with its classification) refused before any call.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 async fn orch(h: &Harness, tenant: &str, action: &str, params: Value) -> (u16, Value) {

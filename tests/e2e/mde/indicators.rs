@@ -1,8 +1,7 @@
 //! Indicators end to end: every submit form (worker and orchestrator, flat and nested), read,
 //! update, remove, batch import and bulk remove, with the effect asserted in the sandbox's state.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const SHA1: &str = "4f2d7d2a1c3b5e6f7a8b9c0d1e2f3a4b5c6d7e8f";

@@ -4,8 +4,7 @@
 //! input. Effects are checked in the sandbox (its own hunting API answers the same rows) and in
 //! Riposte's audit.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use std::process::Command;
 

@@ -1,7 +1,6 @@
 //! Bad input gets the documented 4xx naming the field; never a 500.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 async fn raw(h: &Harness, route: &str, key: Option<&str>, body: Vec<u8>) -> (u16, Value) {
@@ -96,6 +95,7 @@ async fn native_surface_speaks_the_same_rules() {
         .http
         .post(format!("{}/v1/tenants/{t}/actions/MDE/IsolateDevice", h.gateway))
         .header("authorization", format!("Bearer {}", h.admin_key))
+        .header("prefer", "respond-async")
         .json(&json!({ "deviceIds": [m] }))
         .send()
         .await

@@ -1,7 +1,6 @@
 //! Entra ID actions end to end, asserting the user's state in the sandbox.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 fn user<'a>(state: &'a serde_json::Value, upn: &str) -> &'a serde_json::Value {

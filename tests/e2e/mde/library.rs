@@ -2,9 +2,8 @@
 //! expired), deletion, size limits, the seed's library actions and the push to MDE's library
 //! (asserted in the sandbox's own library).
 
-mod common;
 
-use common::Harness;
+use crate::common::Harness;
 use serde_json::{json, Value};
 use std::time::Duration;
 

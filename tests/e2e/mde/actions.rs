@@ -1,8 +1,7 @@
 //! Every MDE action of the catalog, end to end: gateway + sandbox over sockets, effect asserted
 //! in the sandbox's own state.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 /// The seed's isolate flow: 2xx + action id, the sandbox shows the Isolate action reaching
@@ -44,8 +43,10 @@ async fn duplicate_isolate_is_a_clean_conflict() {
     let h = Harness::start(1).await;
     let t = h.tenant(0);
     let offline = h.offline_machine(&t).await["id"].as_str().unwrap().to_string();
-    let (s1, first) = h.mde(&t, "IsolateDevice", json!({ "deviceIds": offline })).await;
-    assert_eq!(s1, 200, "{first}");
+    // The offline machine never picks the action up: past the wait (none asked) the answer is 202.
+    let (s1, first) = h.mde(&t, "IsolateDevice", json!({ "deviceIds": offline, "wait": 0 })).await;
+    assert_eq!(s1, 202, "{first}");
+    assert_eq!(first["status"], "InProgress", "{first}");
     let pending_id = first["data"]["actionIds"][0].as_str().unwrap().to_string();
     let (s2, second) = h.mde(&t, "IsolateDevice", json!({ "deviceIds": offline })).await;
     assert_eq!(s2, 409, "{second}");

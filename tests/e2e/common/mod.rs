@@ -22,7 +22,7 @@ impl Harness {
 
     pub async fn start_with(tenants: usize, tweak: impl FnOnce(&mut app::GatewaySettings)) -> Harness {
         riposte::install_crypto_provider();
-        let cfg = sandbox::SandboxConfig { seed: 42, tenants, tls: false, fast: true };
+        let cfg = sandbox::SandboxConfig { seed: 42, tenants, tls: false, realistic: false };
         let sandbox = sandbox::start(cfg, "127.0.0.1:0".parse().unwrap()).await.expect("sandbox starts");
         let dir = tempfile::tempdir().unwrap();
         let mut settings = app::sandbox_settings(&sandbox, dir.path().to_path_buf(), Duration::from_millis(300)).unwrap();

@@ -2,8 +2,7 @@
 //! with a software product, and a product's vulnerabilities equal what the sandbox's own MDE API
 //! says per machine (`/api/machines/{id}/vulnerabilities` and `/software`).
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
 

@@ -2,8 +2,7 @@
 //! lookups themselves, logged-on users, bulk forms with per-device results, automated
 //! investigations, and the investigation package link; effects asserted in the sandbox.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 async fn windows_online(h: &Harness, tenant: &str) -> Vec<Value> {

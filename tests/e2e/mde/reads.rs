@@ -2,8 +2,7 @@
 //! (MDE read directly with the tenant's credentials; Graph incidents from the sandbox state), and
 //! the saved-query actions change what Riposte stores.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 

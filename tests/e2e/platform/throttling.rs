@@ -1,8 +1,7 @@
 //! Injected throttling loses nothing: 200 isolations over 4 tenants with 30% injected 429s all
 //! complete, none runs twice, and tokens are requested once per tenant x audience.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use std::collections::HashMap;
 

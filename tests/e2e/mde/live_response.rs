@@ -2,9 +2,8 @@
 //! results behind signed links, the seed's helper actions, bad input, and a burst of 40 commands
 //! on one tenant that all complete with no 429 from the (equally configured) sandbox.
 
-mod common;
 
-use common::Harness;
+use crate::common::Harness;
 use serde_json::{json, Value};
 
 async fn upload(h: &Harness, tenant: &str, name: &str, bytes: &[u8]) {
@@ -47,8 +46,9 @@ async fn run_script_output_is_retrieved_through_riposte() {
     upload(&h, &t, "collect-triage.ps1", b"Get-Process\n").await;
 
     let (status, out) = act(&h, &t, "RunScript", json!({ "deviceId": machine, "scriptName": "collect-triage.ps1", "args": "-Full" })).await;
-    assert_eq!(status, 202, "{out}");
-    assert_eq!(out["status"], "InProgress");
+    // The caller waits (20 s by default) and the sandbox finishes in seconds: the answer is final.
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["status"], "Succeeded");
     let op = h.wait_operation(out["operation_id"].as_str().unwrap()).await;
     assert_eq!(op["status"], "Succeeded", "{op}");
     let output = op["result"]["output"].as_str().unwrap();
@@ -176,7 +176,8 @@ async fn a_burst_of_40_commands_completes_without_a_429() {
         act(&h, &t, "RunScript", json!({ "deviceId": m["id"], "scriptName": script }))
     });
     for (status, out) in futures::future::join_all(calls).await {
-        assert_eq!(status, 202, "{out}");
+        // Commands queue behind the session gate and the budget: some finish inside the wait.
+        assert!(status == 200 || status == 202, "{status} {out}");
         ops.push(out["operation_id"].as_str().unwrap().to_string());
     }
     for id in &ops {

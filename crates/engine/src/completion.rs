@@ -1,0 +1,256 @@
+//! One home for completion: what happens after the upstream call, per completion kind.
+//!
+//! An action's [`Completion`] kind decides three things, all here:
+//! 1. how the first answer is read: is it the outcome, or an acceptance to follow
+//!    ([`Tracking::from_answer`]);
+//! 2. what is kept to follow it: a typed [`Tracking`], stored with the operation (so a restart
+//!    picks it up);
+//! 3. how it is polled to an end ([`poll`]).
+//!
+//! | kind | first answer | followed by | end |
+//! |---|---|---|---|
+//! | `immediate` | the outcome | — | at once |
+//! | `machine_action` | a MachineAction per device | one `GET /api/machineactions` per tenant (`track.rs`) | every action terminal |
+//! | `arm_operation` | 201/202 + `Azure-AsyncOperation` (preferred) or `Location` | GET the monitor, honouring `Retry-After` | `Succeeded` / `Failed` / `Canceled` (+ ARM `error`) |
+//! | `graph_accepted` | 202 + `Location` | GET the operation resource | `succeeded` / `failed` |
+//! | `live_response` | a LiveResponse action | the session runner (`procedures/live_response`) | results fetched |
+//!
+//! The ARM and Graph rules are upstream-apis.md §5 ("Long-running operations") and §4
+//! (resetPassword's 202 + `Location`), copied into `docs/reference/upstream-apis.md`.
+
+use crate::{EngineError, OpState};
+use catalog::Completion;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::time::Duration;
+use upstream::{Api, ApiResponse, TenantCredentials, Upstream};
+
+/// What an operation keeps to follow its completion. Stored as JSON in the operation's
+/// `tracking` column, externally tagged (`{"machineActionIds": [...]}`, `{"armOperation": {...}}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Tracking {
+    /// MDE machine-action ids, one per device.
+    #[serde(rename = "machineActionIds")]
+    MachineActions(Vec<String>),
+    /// An ARM long-running operation.
+    #[serde(rename = "armOperation")]
+    ArmOperation(Monitor),
+    /// A Graph request answered 202 + `Location`.
+    #[serde(rename = "graphAccepted")]
+    GraphAccepted(Monitor),
+    /// A live-response session; its shape belongs to `procedures::live_response`.
+    #[serde(rename = "liveResponse")]
+    LiveResponse(Value),
+}
+
+/// Where to ask how a long-running operation is going.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Monitor {
+    pub url: String,
+    /// Which header gave the URL: an `Azure-AsyncOperation` monitor answers a status body; a
+    /// `Location` monitor answers 202 until done (ARM), or an operation resource (Graph).
+    pub via: MonitorHeader,
+    /// Seconds Microsoft asked us to wait before the next poll.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MonitorHeader {
+    #[serde(rename = "Azure-AsyncOperation")]
+    AzureAsyncOperation,
+    Location,
+}
+
+/// What one poll says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// Still running; poll again after `retry_after` (Microsoft's, when it gave one).
+    Running { retry_after: Option<Duration> },
+    /// Finished: the operation's final state, the final body, and Microsoft's error if it failed.
+    Done { state: OpState, body: Value, error: Option<Value> },
+}
+
+impl Tracking {
+    /// Read a first answer by completion kind: `None` when the answer is itself the outcome.
+    pub fn from_answer(completion: Completion, resp: &ApiResponse) -> Option<Tracking> {
+        let retry_after_secs = resp.retry_after.map(|d| d.as_secs());
+        match completion {
+            Completion::ArmOperation => {
+                let (url, via) = match (&resp.async_operation, &resp.location) {
+                    (Some(u), _) => (u.clone(), MonitorHeader::AzureAsyncOperation),
+                    (None, Some(u)) => (u.clone(), MonitorHeader::Location),
+                    // 200 (or 201 without a monitor) with a final provisioning state: done.
+                    (None, None) => return None,
+                };
+                Some(Tracking::ArmOperation(Monitor { url, via, retry_after_secs }))
+            }
+            Completion::GraphAccepted if resp.status == 202 => {
+                resp.location.clone().map(|url| Tracking::GraphAccepted(Monitor { url, via: MonitorHeader::Location, retry_after_secs }))
+            }
+            Completion::Immediate
+            | Completion::GraphAccepted
+            | Completion::MachineAction
+            | Completion::LiveResponse => None,
+        }
+    }
+
+    /// The stored form of an operation's tracking; `None` for a missing or foreign shape.
+    pub fn of(stored: Option<&Value>) -> Option<Tracking> {
+        serde_json::from_value(stored?.clone()).ok()
+    }
+
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).expect("tracking is plain data")
+    }
+}
+
+/// Poll an ARM or Graph monitor once.
+pub async fn poll(upstream: &Upstream, creds: &TenantCredentials, tracking: &Tracking) -> Result<Progress, EngineError> {
+    match tracking {
+        Tracking::ArmOperation(m) => poll_arm(upstream, creds, m).await,
+        Tracking::GraphAccepted(m) => poll_graph(upstream, creds, m).await,
+        Tracking::MachineActions(_) | Tracking::LiveResponse(_) => {
+            Err(EngineError::Internal("machine actions and live response are polled by their own runners".into()))
+        }
+    }
+}
+
+/// ARM: an `Azure-AsyncOperation` monitor answers `{status, error}`; a `Location` monitor
+/// answers 202 while running and 200/204 (the final resource) when done. A failed operation's
+/// `Location` poll answers the ARM error itself, which the upstream layer returns as an error.
+async fn poll_arm(upstream: &Upstream, creds: &TenantCredentials, m: &Monitor) -> Result<Progress, EngineError> {
+    let resp = match upstream.get_url(creds, Api::Arm, &m.url).await {
+        Ok(r) => r,
+        Err(upstream::UpstreamError::Api { status, code, message, .. }) if m.via == MonitorHeader::Location && status < 500 => {
+            let error = serde_json::json!({ "code": code, "message": message, "status": status });
+            return Ok(Progress::Done { state: OpState::Failed, body: Value::Null, error: Some(error) });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match m.via {
+        MonitorHeader::Location if resp.status == 202 => Ok(Progress::Running { retry_after: resp.retry_after }),
+        MonitorHeader::Location => Ok(Progress::Done { state: OpState::Succeeded, body: resp.body, error: None }),
+        MonitorHeader::AzureAsyncOperation => {
+            let status = resp.body.get("status").and_then(Value::as_str).unwrap_or("InProgress");
+            Ok(match arm_state(status) {
+                Some(state) => Progress::Done { state, error: resp.body.get("error").cloned(), body: resp.body },
+                None => Progress::Running { retry_after: resp.retry_after },
+            })
+        }
+    }
+}
+
+/// ARM's terminal statuses; anything else (`InProgress`, `Accepted`, resource-provider specific
+/// values) means still running.
+fn arm_state(status: &str) -> Option<OpState> {
+    match status.to_ascii_lowercase().as_str() {
+        "succeeded" => Some(OpState::Succeeded),
+        "failed" => Some(OpState::Failed),
+        "canceled" | "cancelled" => Some(OpState::Cancelled),
+        _ => None,
+    }
+}
+
+/// Graph: the `Location` is an operation resource with `status` (`notStarted`, `running`,
+/// `succeeded`, `failed`) and, on failure, `statusDetail`.
+async fn poll_graph(upstream: &Upstream, creds: &TenantCredentials, m: &Monitor) -> Result<Progress, EngineError> {
+    let resp = upstream.get_url(creds, Api::Graph, &m.url).await?;
+    if resp.status == 202 {
+        return Ok(Progress::Running { retry_after: resp.retry_after });
+    }
+    let status = resp.body.get("status").and_then(Value::as_str).unwrap_or("succeeded").to_ascii_lowercase();
+    Ok(match status.as_str() {
+        "succeeded" => Progress::Done { state: OpState::Succeeded, body: resp.body, error: None },
+        "failed" => {
+            let detail = resp.body.get("statusDetail").cloned().unwrap_or(Value::Null);
+            Progress::Done { state: OpState::Failed, error: Some(serde_json::json!({ "code": "OperationFailed", "statusDetail": detail })), body: resp.body }
+        }
+        _ => Progress::Running { retry_after: resp.retry_after },
+    })
+}
+
+/// Poll until the operation ends or `deadline` passes, waiting as Microsoft asks (at least
+/// `min_interval` between polls). The tracker uses [`poll`] one step at a time; this is for
+/// procedures that must finish one long-running step before the next.
+pub async fn follow(
+    upstream: &Upstream,
+    creds: &TenantCredentials,
+    tracking: &Tracking,
+    min_interval: Duration,
+    deadline: Duration,
+) -> Result<Progress, EngineError> {
+    let until = tokio::time::Instant::now() + deadline;
+    let mut wait = match tracking {
+        Tracking::ArmOperation(m) | Tracking::GraphAccepted(m) => m.retry_after_secs.map(Duration::from_secs),
+        _ => None,
+    };
+    loop {
+        let pause = wait.unwrap_or(min_interval).max(min_interval).min(MAX_POLL_INTERVAL);
+        if tokio::time::Instant::now() + pause > until {
+            return Ok(Progress::Running { retry_after: wait });
+        }
+        tokio::time::sleep(pause).await;
+        match poll(upstream, creds, tracking).await? {
+            Progress::Running { retry_after } => wait = retry_after,
+            done => return Ok(done),
+        }
+    }
+}
+
+/// ARM may ask for long pauses; never wait longer than this between polls.
+const MAX_POLL_INTERVAL: Duration = Duration::from_secs(60);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn answer(status: u16, async_op: Option<&str>, location: Option<&str>) -> ApiResponse {
+        ApiResponse {
+            status,
+            body: Value::Null,
+            request_id: None,
+            location: location.map(String::from),
+            async_operation: async_op.map(String::from),
+            retry_after: Some(Duration::from_secs(3)),
+            attempts: 1,
+        }
+    }
+
+    #[test]
+    fn arm_prefers_azure_async_operation_and_falls_back_to_location() {
+        let t = Tracking::from_answer(Completion::ArmOperation, &answer(201, Some("https://arm/op"), Some("https://arm/loc"))).unwrap();
+        assert_eq!(t, Tracking::ArmOperation(Monitor { url: "https://arm/op".into(), via: MonitorHeader::AzureAsyncOperation, retry_after_secs: Some(3) }));
+        let t = Tracking::from_answer(Completion::ArmOperation, &answer(202, None, Some("https://arm/loc"))).unwrap();
+        assert!(matches!(t, Tracking::ArmOperation(Monitor { via: MonitorHeader::Location, .. })));
+        assert_eq!(Tracking::from_answer(Completion::ArmOperation, &answer(200, None, None)), None);
+    }
+
+    #[test]
+    fn graph_follows_only_a_202_with_location() {
+        assert!(Tracking::from_answer(Completion::GraphAccepted, &answer(202, None, Some("https://graph/op"))).is_some());
+        assert_eq!(Tracking::from_answer(Completion::GraphAccepted, &answer(200, None, Some("https://graph/op"))), None);
+        assert_eq!(Tracking::from_answer(Completion::Immediate, &answer(202, None, Some("https://graph/op"))), None);
+    }
+
+    #[test]
+    fn stored_shape_is_externally_tagged_and_keeps_the_machine_action_form() {
+        let t = Tracking::MachineActions(vec!["a".into()]);
+        assert_eq!(t.to_json(), json!({ "machineActionIds": ["a"] }));
+        assert_eq!(Tracking::of(Some(&json!({ "machineActionIds": ["a"] }))), Some(t));
+        let arm = Tracking::ArmOperation(Monitor { url: "u".into(), via: MonitorHeader::Location, retry_after_secs: None });
+        assert_eq!(arm.to_json(), json!({ "armOperation": { "url": "u", "via": "Location" } }));
+        assert_eq!(Tracking::of(Some(&arm.to_json())), Some(arm));
+    }
+
+    #[test]
+    fn arm_terminal_states() {
+        assert_eq!(arm_state("Succeeded"), Some(OpState::Succeeded));
+        assert_eq!(arm_state("Failed"), Some(OpState::Failed));
+        assert_eq!(arm_state("Canceled"), Some(OpState::Cancelled));
+        assert_eq!(arm_state("InProgress"), None);
+        assert_eq!(arm_state("Updating"), None);
+    }
+}

@@ -1,0 +1,104 @@
+//! The lifecycle of an operation, as a type.
+//!
+//! `Queued → Running → InProgress → Succeeded | PartiallySucceeded | Failed | Cancelled | Unknown`.
+//! - `Queued`: accepted and durable; no upstream call made yet (safe to run after a restart).
+//! - `Running`: a worker is carrying it out; upstream calls may have been made.
+//! - `InProgress`: Microsoft accepted it and it is tracked upstream (machine action, live response).
+//! - `Unknown`: a restart interrupted a call whose effect could not be discovered; the audit says
+//!   why and what to check. Never re-run silently.
+//!
+//! The store keeps the name (`as_str`); the engine reasons with the enum.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum OpState {
+    Queued,
+    Running,
+    InProgress,
+    Succeeded,
+    PartiallySucceeded,
+    Failed,
+    Cancelled,
+    Unknown,
+}
+
+impl OpState {
+    pub const ALL: [OpState; 8] = [
+        OpState::Queued,
+        OpState::Running,
+        OpState::InProgress,
+        OpState::Succeeded,
+        OpState::PartiallySucceeded,
+        OpState::Failed,
+        OpState::Cancelled,
+        OpState::Unknown,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OpState::Queued => "Queued",
+            OpState::Running => "Running",
+            OpState::InProgress => "InProgress",
+            OpState::Succeeded => "Succeeded",
+            OpState::PartiallySucceeded => "PartiallySucceeded",
+            OpState::Failed => "Failed",
+            OpState::Cancelled => "Cancelled",
+            OpState::Unknown => "Unknown",
+        }
+    }
+
+    /// Parses a stored name. Older databases may hold MDE's `TimeOut`, which is a failure.
+    pub fn parse(s: &str) -> Option<OpState> {
+        if s.eq_ignore_ascii_case("TimeOut") {
+            return Some(OpState::Failed);
+        }
+        OpState::ALL.into_iter().find(|st| st.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// Terminal states end waiting and tracking.
+    pub const fn is_terminal(self) -> bool {
+        !matches!(self, OpState::Queued | OpState::Running | OpState::InProgress)
+    }
+}
+
+impl std::fmt::Display for OpState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The stored status names, for code that compares strings read from the store.
+pub mod status {
+    use super::OpState;
+    pub const QUEUED: &str = OpState::Queued.as_str();
+    pub const RUNNING: &str = OpState::Running.as_str();
+    pub const IN_PROGRESS: &str = OpState::InProgress.as_str();
+    pub const SUCCEEDED: &str = OpState::Succeeded.as_str();
+    pub const PARTIALLY_SUCCEEDED: &str = OpState::PartiallySucceeded.as_str();
+    pub const FAILED: &str = OpState::Failed.as_str();
+    pub const CANCELLED: &str = OpState::Cancelled.as_str();
+    pub const UNKNOWN: &str = OpState::Unknown.as_str();
+
+    /// True for a stored status that ends waiting and tracking (unknown names count as terminal,
+    /// so a corrupted row is never polled forever).
+    pub fn is_terminal(s: &str) -> bool {
+        OpState::parse(s).is_none_or(OpState::is_terminal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_only_three_states_are_open() {
+        for s in OpState::ALL {
+            assert_eq!(OpState::parse(s.as_str()), Some(s));
+        }
+        let open: Vec<_> = OpState::ALL.into_iter().filter(|s| !s.is_terminal()).collect();
+        assert_eq!(open, [OpState::Queued, OpState::Running, OpState::InProgress]);
+        assert_eq!(OpState::parse("TimeOut"), Some(OpState::Failed));
+        assert!(status::is_terminal("garbage"));
+    }
+}

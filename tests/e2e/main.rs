@@ -1,0 +1,12 @@
+//! The end-to-end suite: gateway + sandbox over real sockets, effects asserted in the sandbox.
+//!
+//! One test binary (a module per product, as in `catalog/src/<product>/` and
+//! `sandbox/src/<product>/`), because every e2e binary links the whole application: sixteen of
+//! them spent most of a fresh `cargo test` linking the same code sixteen times.
+
+mod common;
+mod platform;
+mod entra;
+mod hunting;
+mod incident;
+mod mde;

@@ -1,0 +1,6 @@
+//! Product-independent behaviour: bad input, persistence across restarts, throttling.
+
+mod bad_input;
+mod durability;
+mod persistence;
+mod throttling;

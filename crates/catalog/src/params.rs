@@ -84,8 +84,82 @@ pub struct ParamSpec {
 }
 
 /// Validated parameters keyed by canonical name, values normalised (device ids as arrays, enums
-/// in canonical spelling, ints as numbers).
-pub type Params = BTreeMap<&'static str, serde_json::Value>;
+/// in canonical spelling, ints as numbers). A map (it derefs to one) that also knows which of its
+/// values are declared secrets, so that `Debug` (and with it every `tracing` field and panic
+/// message) prints `[redacted]` for them; the engine still reads the value to send it upstream.
+#[derive(Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Params {
+    values: BTreeMap<&'static str, serde_json::Value>,
+    #[serde(skip)]
+    secrets: std::collections::BTreeSet<&'static str>,
+}
+
+impl Params {
+    pub fn new() -> Params {
+        Params::default()
+    }
+
+    /// Insert a declared secret: readable like any value, never printed by `Debug`.
+    pub fn insert_secret(&mut self, name: &'static str, value: serde_json::Value) {
+        self.secrets.insert(name);
+        self.values.insert(name, value);
+    }
+
+    /// Whether `name` holds a declared secret.
+    pub fn is_secret(&self, name: &str) -> bool {
+        self.secrets.contains(name)
+    }
+}
+
+impl std::ops::Deref for Params {
+    type Target = BTreeMap<&'static str, serde_json::Value>;
+    fn deref(&self) -> &Self::Target {
+        &self.values
+    }
+}
+
+impl std::ops::DerefMut for Params {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.values
+    }
+}
+
+impl std::fmt::Debug for Params {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut map = f.debug_map();
+        for (k, v) in &self.values {
+            if self.secrets.contains(k) {
+                map.entry(k, &format_args!("[redacted]"));
+            } else {
+                map.entry(k, v);
+            }
+        }
+        map.finish()
+    }
+}
+
+impl FromIterator<(&'static str, serde_json::Value)> for Params {
+    fn from_iter<I: IntoIterator<Item = (&'static str, serde_json::Value)>>(iter: I) -> Params {
+        Params { values: iter.into_iter().collect(), secrets: Default::default() }
+    }
+}
+
+impl IntoIterator for Params {
+    type Item = (&'static str, serde_json::Value);
+    type IntoIter = std::collections::btree_map::IntoIter<&'static str, serde_json::Value>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.values.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Params {
+    type Item = (&'a &'static str, &'a serde_json::Value);
+    type IntoIter = std::collections::btree_map::Iter<'a, &'static str, serde_json::Value>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.values.iter()
+    }
+}
 
 /// A parameter that failed validation; the gateway turns it into a 400 naming the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
@@ -147,6 +221,7 @@ pub fn validate_fields(specs: &[ParamSpec], raw: &Map<String, Value>) -> Result<
             None => p.default_value()?,
         };
         match value {
+            Some(v) if p.kind.is_secret() => params.insert_secret(p.name, v),
             Some(v) => {
                 params.insert(p.name, v);
             }

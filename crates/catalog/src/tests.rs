@@ -304,4 +304,6 @@ fn secret_values_are_never_echoed_in_errors() {
     let raw = serde_json::json!({ "newPassword": "hunter2" });
     let ok = crate::params::validate_fields(&specs, raw.as_object().expect("object")).expect("valid");
     assert_eq!(ok["newPassword"], "hunter2", "the engine still sends it upstream");
+    assert!(ok.is_secret("newPassword"));
+    assert_eq!(format!("{ok:?}"), "{\"newPassword\": [redacted]}");
 }

@@ -37,6 +37,7 @@ pub fn params(spec: &ActionSpec, params: &Params) -> Value {
             let kind = spec.params.iter().find(|p| p.name == *name).map(|p| p.kind);
             let kept = match kind {
                 Some(kind) if kind.is_secret() => Value::String(REDACTED.into()),
+                _ if params.is_secret(name) => Value::String(REDACTED.into()),
                 // File bodies (UploadToLibrary's base64 `content`) are kept out of records: the
                 // library holds the file, the record its size.
                 _ if *name == "content" => {
@@ -170,7 +171,7 @@ mod tests {
     fn declared_secret_params_are_replaced_and_nothing_else_by_name() {
         let mut p = Params::new();
         p.insert("userId", json!("alice@contoso.com"));
-        p.insert("newPassword", json!("hunter2"));
+        p.insert_secret("newPassword", json!("hunter2"));
         p.insert("keyPath", json!("HKLM\\Software"));
         p.insert("updates", json!({ "displayName": "A", "passwordProfile": { "password": "hunter3" }, "list": [{ "clientSecret": "s" }] }));
         let r = params(&SPEC, &p);
@@ -182,6 +183,7 @@ mod tests {
         assert_eq!(r["updates"]["list"][0]["clientSecret"], REDACTED);
         let text = r.to_string();
         assert!(!text.contains("hunter") && !text.contains("\"s\""), "{text}");
+        assert!(!format!("{p:?}").contains("hunter2"), "Debug hides declared secrets");
     }
 
     #[test]

@@ -150,12 +150,16 @@ pub enum AuthError {
     UnknownTenant,
 }
 
-/// Who is calling: the tenant whose world the call sees, and the app's permissions.
+/// Who is calling: the tenant whose world the call sees, the app's permissions, and the API
+/// called (so a refusal is worded the way that API words it).
 #[derive(Clone, Debug)]
 pub struct Caller {
     pub tenant_id: String,
     pub app_id: String,
     pub roles: Vec<String>,
+    pub api: Api,
+    /// Graph echoes it in error bodies.
+    pub client_request_id: Option<String>,
 }
 
 impl Caller {
@@ -163,6 +167,47 @@ impl Caller {
         self.roles
             .iter()
             .any(|r| roles.iter().any(|x| x.eq_ignore_ascii_case(r)))
+    }
+
+    /// Ok when the app holds any of `roles`; otherwise the API's 403, naming the first role
+    /// (the least privileged one, by convention of the callers' lists).
+    pub fn require(&self, roles: &[&str]) -> Result<(), Response> {
+        if self.has_any_role(roles) {
+            return Ok(());
+        }
+        Err(self.forbidden(roles.first().copied().unwrap_or("")))
+    }
+
+    /// The API's 403 for a missing `role`.
+    pub fn forbidden(&self, role: &str) -> Response {
+        match self.api {
+            Api::Mde => errors::mde(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                format!("The application does not have the required permission: {role}."),
+            ),
+            Api::Graph => {
+                let mut headers = HeaderMap::new();
+                if let Some(v) = self
+                    .client_request_id
+                    .as_deref()
+                    .and_then(|v| HeaderValue::from_str(v).ok())
+                {
+                    headers.insert("client-request-id", v);
+                }
+                errors::graph(
+                    StatusCode::FORBIDDEN,
+                    "Authorization_RequestDenied",
+                    "Insufficient privileges to complete the operation.",
+                    &headers,
+                )
+            }
+            Api::Arm => errors::arm(
+                StatusCode::FORBIDDEN,
+                "AuthorizationFailed",
+                format!("The client '{}' does not have authorization to perform this action ({role}).", self.app_id),
+            ),
+        }
     }
 }
 
@@ -212,6 +257,11 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap, api: Api) -> Result<C
         tenant_id: tenant.tenant_id.clone(),
         app_id: claims.appid,
         roles: claims.roles,
+        api,
+        client_request_id: headers
+            .get("client-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
     })
 }
 

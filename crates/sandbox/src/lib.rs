@@ -17,6 +17,7 @@ mod admin;
 mod arm;
 mod auth;
 mod clock;
+mod entity_set;
 mod errors;
 mod faults;
 mod graph;

@@ -9,13 +9,12 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use base64::Engine;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use crate::auth::{Caller, GraphCaller};
+use crate::auth::GraphCaller;
 use crate::clock::fmt_utc;
 use crate::errors::{self, json_response};
-use crate::odata;
+use crate::entity_set;
 use crate::query::{Params, project};
 use crate::state::AppState;
 use crate::world::User;
@@ -161,14 +160,6 @@ fn not_found(id: &str, headers: &HeaderMap) -> Response {
     )
 }
 
-fn require(c: &Caller, roles: &[&str], headers: &HeaderMap) -> Result<(), Response> {
-    if c.has_any_role(roles) {
-        Ok(())
-    } else {
-        Err(forbidden(headers))
-    }
-}
-
 const READ_ROLES: &[&str] = &[
     "User.Read.All",
     "User.ReadWrite.All",
@@ -200,19 +191,37 @@ fn selection(
     }
 }
 
-fn encode_skiptoken(offset: usize) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("sandbox-users:{offset}"))
-}
+/// The users entity set: Graph pages directory objects with an opaque `$skiptoken`.
+const USERS: entity_set::SetSpec = entity_set::SetSpec {
+    entity: "microsoft.graph.user",
+    filterable: FILTERABLE,
+    sortable: &["displayName", "userPrincipalName"],
+    select: entity_set::Select::Free,
+    paging: entity_set::Paging::SkipToken {
+        default: DEFAULT_PAGE,
+        max: MAX_PAGE,
+        prefix: "sandbox-users",
+    },
+};
 
-fn decode_skiptoken(token: &str) -> Option<usize> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()?;
-    String::from_utf8(bytes)
-        .ok()?
-        .strip_prefix("sandbox-users:")?
-        .parse()
-        .ok()
+/// Graph's directory wording of a refused query.
+fn users_query_error(e: entity_set::QueryError, headers: &HeaderMap) -> Response {
+    use entity_set::QueryError as Q;
+    match e {
+        Q::Filter(e) => bad_request("BadRequest", format!("Invalid filter clause: {e}"), headers),
+        Q::OrderBy(e) => bad_request("Request_UnsupportedQuery", e, headers),
+        Q::Top(t) | Q::Skip(t) | Q::Select(t) => bad_request(
+            "Request_BadRequest",
+            format!("Invalid page size specified: '{t}'. Must be between 1 and {MAX_PAGE} inclusive."),
+            headers,
+        ),
+        Q::TopTooLarge(n, _) => users_query_error(Q::Top(n.to_string()), headers),
+        Q::SkipToken => bad_request(
+            "Directory_ExpiredPageToken",
+            "The specified page token value has expired or is invalid.",
+            headers,
+        ),
+    }
 }
 
 async fn list_users(
@@ -221,113 +230,35 @@ async fn list_users(
     uri: Uri,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
-) -> Response {
-    let result = (|| -> Result<Response, Response> {
-        require(&c, READ_ROLES, &headers)?;
-        let params = Params::parse(q.as_deref());
-        if let Some(opt) = params.unknown_system_option(&[
-            "$top",
-            "$select",
-            "$filter",
-            "$skiptoken",
-            "$orderby",
-            "$count",
-        ]) {
-            return Err(bad_request(
-                "Request_BadRequest",
-                format!("Query option '{opt}' is not supported by the sandbox for users."),
-                &headers,
-            ));
-        }
-        let beta = is_beta(&uri);
-        let (select, select_ctx) = selection(&params, beta, &headers)?;
-        let mut items: Vec<Value> = {
-            let world = state.world.lock();
-            let t = world
-                .tenant(&c.tenant_id)
-                .ok_or_else(|| forbidden(&headers))?;
-            t.users.iter().map(user_json).collect()
-        };
-        if let Some(f) = params.get("$filter") {
-            let expr = odata::parse(f, FILTERABLE, "microsoft.graph.user").map_err(|e| {
-                bad_request(
-                    "BadRequest",
-                    format!("Invalid filter clause: {e}"),
-                    &headers,
-                )
-            })?;
-            items.retain(|v| odata::matches(&expr, v));
-        }
-        if let Some(o) = params.get("$orderby") {
-            let keys = odata::parse_orderby(
-                o,
-                &["displayName", "userPrincipalName"],
-                "microsoft.graph.user",
-            )
-            .map_err(|e| bad_request("Request_UnsupportedQuery", e, &headers))?;
-            odata::sort(&mut items, &keys);
-        }
-        let page = match params.get("$top") {
-            None => DEFAULT_PAGE,
-            Some(t) => match t.trim().parse::<usize>() {
-                Ok(n) if (1..=MAX_PAGE).contains(&n) => n,
-                _ => {
-                    return Err(bad_request(
-                        "Request_BadRequest",
-                        format!(
-                            "Invalid page size specified: '{t}'. Must be between 1 and {MAX_PAGE} inclusive."
-                        ),
-                        &headers,
-                    ));
-                }
-            },
-        };
-        let offset = match params.get("$skiptoken") {
-            None => 0,
-            Some(tok) => decode_skiptoken(tok).ok_or_else(|| {
-                bad_request(
-                    "Directory_ExpiredPageToken",
-                    "The specified page token value has expired or is invalid.",
-                    &headers,
-                )
-            })?,
-        };
-        let total = items.len();
-        let end = offset.saturating_add(page).min(total);
-        let rows = if offset < total {
-            items[offset..end].to_vec()
-        } else {
-            Vec::new()
-        };
-        let ctx = match select_ctx {
-            Some(s) => format!("{}/{}/$metadata#users({s})", state.base_url, version(&uri)),
-            None => format!("{}/{}/$metadata#users", state.base_url, version(&uri)),
-        };
-        let mut body = Map::new();
-        body.insert("@odata.context".into(), ctx.into());
-        if params
-            .get("$count")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-        {
-            body.insert("@odata.count".into(), total.into());
-        }
-        if end < total {
-            let next = params.with("$skiptoken", &encode_skiptoken(end));
-            body.insert(
-                "@odata.nextLink".into(),
-                format!(
-                    "{}{}?{}",
-                    state.base_url,
-                    uri.path(),
-                    next.to_query_string()
-                )
-                .into(),
-            );
-        }
-        body.insert("value".into(), Value::Array(project(rows, &select)));
-        Ok(json_response(StatusCode::OK, Value::Object(body)))
-    })();
-    result.unwrap_or_else(|e| e)
+) -> Result<Response, Response> {
+    c.require(READ_ROLES)?;
+    let params = Params::parse(q.as_deref());
+    let options = ["$top", "$select", "$filter", "$skiptoken", "$orderby", "$count"];
+    if let Some(opt) = params.unknown_system_option(&options) {
+        return Err(bad_request(
+            "Request_BadRequest",
+            format!("Query option '{opt}' is not supported by the sandbox for users."),
+            &headers,
+        ));
+    }
+    // `$select` is validated and defaulted per version here; the page is projected after.
+    let (select, select_ctx) = selection(&params, is_beta(&uri), &headers)?;
+    let items: Vec<Value> = {
+        let world = state.world.lock();
+        let t = world
+            .tenant(&c.tenant_id)
+            .ok_or_else(|| forbidden(&headers))?;
+        t.users.iter().map(user_json).collect()
+    };
+    let link = format!("{}{}", state.base_url, uri.path());
+    let mut page = entity_set::query(&USERS, &params, items, &link)
+        .map_err(|e| users_query_error(e, &headers))?;
+    page.rows = project(page.rows, &select);
+    let ctx = match select_ctx {
+        Some(s) => format!("{}/{}/$metadata#users({s})", state.base_url, version(&uri)),
+        None => format!("{}/{}/$metadata#users", state.base_url, version(&uri)),
+    };
+    Ok(json_response(StatusCode::OK, page.body(ctx, &params)))
 }
 
 async fn get_user(
@@ -339,7 +270,7 @@ async fn get_user(
     RawQuery(q): RawQuery,
 ) -> Response {
     let result = (|| -> Result<Response, Response> {
-        require(&c, READ_ROLES, &headers)?;
+        c.require(READ_ROLES)?;
         let params = Params::parse(q.as_deref());
         if let Some(opt) = params.unknown_system_option(&["$select"]) {
             return Err(bad_request(
@@ -580,7 +511,7 @@ async fn revoke_sessions(
     headers: HeaderMap,
 ) -> Response {
     let result = (|| -> Result<Response, Response> {
-        require(&c, WRITE_ROLES, &headers)?;
+        c.require(WRITE_ROLES)?;
         let now = state.clock.now();
         let mut world = state.world.lock();
         let t = world
@@ -596,15 +527,4 @@ async fn revoke_sessions(
         ))
     })();
     result.unwrap_or_else(|e| e)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn skiptoken_round_trip() {
-        assert_eq!(decode_skiptoken(&encode_skiptoken(37)), Some(37));
-        assert_eq!(decode_skiptoken("garbage!"), None);
-    }
 }

@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::{bad_request, forbidden, version};
@@ -27,8 +27,8 @@ use crate::mde::alerts::{
     Alert, AlertStatus, Classification, Comment, Determination, Evidence, EvidenceKind, Incident,
     IncidentStatus, Triage, check_pair, sync_incident,
 };
-use crate::odata;
-use crate::query::{Params, project};
+use crate::entity_set;
+use crate::query::Params;
 use crate::state::AppState;
 use crate::world::{Machine, Tenant};
 
@@ -98,9 +98,7 @@ const INCIDENT_FILTER: &[&str] = &[
 ];
 
 fn access(c: &Caller, roles: &[&str], state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
-    if !c.has_any_role(roles) {
-        return Err(forbidden(headers));
-    }
+    c.require(roles)?;
     let key = format!("{}#{}#graph-security", c.tenant_id, c.app_id);
     let limited = state.limiter.lock().check(
         &key,
@@ -316,68 +314,42 @@ pub fn incident_json(t: &Tenant, i: &Incident, base_url: &str, now: OffsetDateTi
 // Collections
 // ------------------------------------------------------------------------------------------
 
-/// `$filter`, `$orderby`, `$top`, `$skip`, `$count`, `$select` for a security collection;
-/// nextLink advances `$skip` (Graph security pages with `$skip`).
+/// `$filter`, `$orderby`, `$top`, `$skip`, `$count`, `$select` for a security collection,
+/// through the shared entity-set layer; nextLink advances `$skip` (Graph security pages with
+/// `$skip`).
 #[allow(clippy::too_many_arguments)]
 fn page(
     state: &AppState,
     uri: &Uri,
     headers: &HeaderMap,
     params: &Params,
-    mut items: Vec<Value>,
-    filterable: &[&str],
-    entity: &str,
+    items: Vec<Value>,
+    filterable: &'static [&'static str],
+    entity: &'static str,
     (default_page, max_page): (usize, usize),
     context: String,
 ) -> Result<Response, Response> {
-    let bad = |m: String| bad_request("BadRequest", m, headers);
-    if let Some(f) = params.get("$filter") {
-        let e = odata::parse(f, filterable, entity).map_err(|e| bad(format!("Invalid filter clause: {e}")))?;
-        items.retain(|v| odata::matches(&e, v));
-    }
-    if let Some(o) = params.get("$orderby") {
-        let keys = odata::parse_orderby(o, filterable, entity).map_err(bad)?;
-        odata::sort(&mut items, &keys);
-    }
-    let top = match params.get("$top") {
-        None => default_page,
-        Some(t) => match t.trim().parse::<usize>() {
-            Ok(n) if n <= max_page => n,
-            _ => {
-                return Err(bad(format!(
-                    "Invalid $top value '{t}': must be an integer between 0 and {max_page}."
-                )));
-            }
-        },
+    let set = entity_set::SetSpec {
+        entity,
+        filterable,
+        sortable: filterable,
+        select: entity_set::Select::Free,
+        paging: entity_set::Paging::Skip { default: default_page, max: max_page, link_top: true },
     };
-    let skip = match params.get("$skip") {
-        None => 0,
-        Some(s) => s
-            .trim()
-            .parse::<usize>()
-            .map_err(|_| bad(format!("Invalid $skip value '{s}': must be a non-negative integer.")))?,
-    };
-    let select: Vec<String> = params
-        .get("$select")
-        .map(|s| s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect())
-        .unwrap_or_default();
-    let total = items.len();
-    let end = skip.saturating_add(top).min(total);
-    let rows = if skip < total { items[skip..end].to_vec() } else { Vec::new() };
-    let mut body = Map::new();
-    body.insert("@odata.context".into(), context.into());
-    if params.get("$count").is_some_and(|c| c.eq_ignore_ascii_case("true")) {
-        body.insert("@odata.count".into(), total.into());
-    }
-    if end < total && top > 0 {
-        let next = params.with("$skip", &end.to_string()).with("$top", &top.to_string());
-        body.insert(
-            "@odata.nextLink".into(),
-            format!("{}{}?{}", state.base_url, uri.path(), next.to_query_string()).into(),
-        );
-    }
-    body.insert("value".into(), Value::Array(project(rows, &select)));
-    Ok(json_response(StatusCode::OK, Value::Object(body)))
+    let link = format!("{}{}", state.base_url, uri.path());
+    let page = entity_set::query(&set, params, items, &link).map_err(|e| {
+        use entity_set::QueryError as Q;
+        let m = match e {
+            Q::Filter(e) => format!("Invalid filter clause: {e}"),
+            Q::OrderBy(e) => e,
+            Q::Top(t) => format!("Invalid $top value '{t}': must be an integer between 0 and {max_page}."),
+            Q::TopTooLarge(n, _) => format!("Invalid $top value '{n}': must be an integer between 0 and {max_page}."),
+            Q::Skip(s) | Q::Select(s) => format!("Invalid $skip value '{s}': must be a non-negative integer."),
+            Q::SkipToken => "Invalid $skiptoken.".into(),
+        };
+        bad_request("BadRequest", m, headers)
+    })?;
+    Ok(json_response(StatusCode::OK, page.body(context, params)))
 }
 
 fn check_options(params: &Params, allowed: &[&str], headers: &HeaderMap) -> Result<(), Response> {

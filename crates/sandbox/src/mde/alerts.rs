@@ -1404,9 +1404,7 @@ pub(super) async fn patch_alert(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        if !c.has_any_role(&[WRITE_ROLE]) {
-            return Err(forbidden(WRITE_ROLE));
-        }
+        c.require(&[WRITE_ROLE])?;
         let body = parse_body(&body)?;
         let (status, triage) = parse_update(&body, &[])?;
         let a = with_tenant(&state, &c, |t, now| -> Result<Alert, Response> {
@@ -1436,9 +1434,7 @@ pub(super) async fn batch_update(
     body: Bytes,
 ) -> Response {
     respond((|| {
-        if !c.has_any_role(&[WRITE_ROLE]) {
-            return Err(forbidden(WRITE_ROLE));
-        }
+        c.require(&[WRITE_ROLE])?;
         super::endpoint_quota(&state, &c, "alerts/batchUpdate", 10, 500)?;
         let body = parse_body(&body)?;
         let ids = match body.get("alertIds") {

@@ -163,9 +163,7 @@ pub fn start(
     uri: &Uri,
     body: &[u8],
 ) -> Result<Response, Response> {
-    if !c.has_any_role(&["Alert.ReadWrite.All"]) {
-        return Err(forbidden("Alert.ReadWrite.All"));
-    }
+    c.require(&["Alert.ReadWrite.All"])?;
     let settings = state.settings.lock().clone();
     endpoint_quota(
         state,

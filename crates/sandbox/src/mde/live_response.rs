@@ -846,9 +846,7 @@ pub fn run(
     uri: &Uri,
     body: &[u8],
 ) -> Result<Response, Response> {
-    if !c.has_any_role(&["Machine.LiveResponse"]) {
-        return Err(forbidden("Machine.LiveResponse"));
-    }
+    c.require(&["Machine.LiveResponse"])?;
     let settings = state.settings.lock().clone();
     endpoint_quota(
         state,

@@ -17,8 +17,8 @@ use time::{Duration, OffsetDateTime};
 use crate::auth::{Caller, MdeCaller};
 use crate::clock::fmt_mde;
 use crate::errors::{self, json_response};
-use crate::odata;
-use crate::query::{Params, project};
+use crate::entity_set;
+use crate::query::Params;
 use crate::state::{AppState, Settings};
 use crate::world::{Machine, Tenant};
 
@@ -482,18 +482,15 @@ fn forbidden(role: &str) -> Response {
 }
 
 fn require_read(c: &Caller) -> Result<(), Response> {
-    if c.has_any_role(&["Machine.Read.All", "Machine.ReadWrite.All"]) {
-        Ok(())
-    } else {
-        Err(forbidden("Machine.Read.All"))
-    }
+    c.require(&["Machine.Read.All", "Machine.ReadWrite.All"])
 }
 
 fn odata_error(msg: impl Into<String>) -> Response {
     errors::mde(StatusCode::BAD_REQUEST, "ODataError", msg)
 }
 
-/// Filters, sorts, pages and projects a collection per the request's OData options.
+/// Filters, sorts, pages and projects a collection per the request's OData options, through
+/// the shared entity-set layer (`entity_set.rs`).
 ///
 /// Paging choice (MDE documents `$top` ≤ 10,000 and `$skip` but no page size for these lists):
 /// without `$top` we return up to 10,000 rows and a nextLink if more remain; with `$top` we
@@ -502,15 +499,9 @@ fn collection(
     state: &AppState,
     uri: &Uri,
     params: &Params,
-    mut items: Vec<Value>,
+    items: Vec<Value>,
     set: &EntitySet,
 ) -> Result<Response, Response> {
-    let EntitySet {
-        filterable,
-        fields,
-        entity,
-        context: context_fragment,
-    } = *set;
     if let Some(opt) =
         params.unknown_system_option(&["$filter", "$top", "$skip", "$orderby", "$select", "$count"])
     {
@@ -518,96 +509,38 @@ fn collection(
             "Query option '{opt}' is not allowed. Supported options: $filter, $top, $skip, $orderby, $select, $count."
         )));
     }
-    if let Some(f) = params.get("$filter") {
-        let expr = odata::parse(f, filterable, entity)
-            .map_err(|e| odata_error(format!("Invalid filter clause: {e}")))?;
-        items.retain(|v| odata::matches(&expr, v));
-    }
-    if let Some(o) = params.get("$orderby") {
-        let keys = odata::parse_orderby(o, fields, entity).map_err(odata_error)?;
-        odata::sort(&mut items, &keys);
-    }
-    let top = match params.get("$top") {
-        None => None,
-        Some(t) => {
-            let n: usize = t.trim().parse().map_err(|_| {
-                odata_error(format!(
-                    "Invalid value '{t}' for $top; expected a non-negative integer."
-                ))
-            })?;
-            if n > MAX_TOP {
-                return Err(odata_error(format!(
-                    "The limit of '{MAX_TOP}' for Top query has been exceeded. The value from the incoming request is '{n}'."
-                )));
-            }
-            Some(n)
-        }
+    let spec = entity_set::SetSpec {
+        entity: set.entity,
+        filterable: set.filterable,
+        sortable: set.fields,
+        select: entity_set::Select::Known(set.fields),
+        paging: entity_set::Paging::Skip {
+            default: MAX_TOP,
+            max: MAX_TOP,
+            link_top: false,
+        },
     };
-    let skip: usize = match params.get("$skip") {
-        None => 0,
-        Some(s) => s.trim().parse().map_err(|_| {
-            odata_error(format!(
-                "Invalid value '{s}' for $skip; expected a non-negative integer."
-            ))
-        })?,
-    };
-    let select: Vec<String> = match params.get("$select") {
-        None => Vec::new(),
-        Some(s) => s
-            .split(',')
-            .map(|p| {
-                let p = p.trim();
-                fields
-                    .iter()
-                    .find(|f| f.eq_ignore_ascii_case(p))
-                    .map(|f| f.to_string())
-                    .ok_or_else(|| {
-                        odata_error(format!(
-                            "Could not find a property named '{p}' on type '{entity}'."
-                        ))
-                    })
-            })
-            .collect::<Result<_, _>>()?,
-    };
-    let total = items.len();
-    let page = top.unwrap_or(MAX_TOP);
-    let end = skip.saturating_add(page).min(total);
-    let rows: Vec<Value> = if skip < total {
-        items[skip..end].to_vec()
-    } else {
-        Vec::new()
-    };
-    let mut body = Map::new();
-    body.insert(
-        "@odata.context".into(),
-        context(state, context_fragment).into(),
-    );
-    if params
-        .get("$count")
-        .is_some_and(|c| c.eq_ignore_ascii_case("true"))
-    {
-        body.insert("@odata.count".into(), total.into());
-    }
-    body.insert("value".into(), Value::Array(project(rows, &select)));
-    if end < total && page > 0 {
-        let next = params.with("$skip", &end.to_string());
-        let next = if top.is_none() {
-            next
-        } else {
-            next.with("$top", &page.to_string())
-        };
-        body.insert(
-            "@odata.nextLink".into(),
-            format!(
-                "{}{}?{}",
-                state.base_url,
-                uri.path(),
-                next.to_query_string()
-            )
-            .into(),
-        );
-    }
-    Ok(json_response(StatusCode::OK, Value::Object(body)))
+    let link = format!("{}{}", state.base_url, uri.path());
+    let page = entity_set::query(&spec, params, items, &link)
+        .map_err(|e| query_error(e, set.entity))?;
+    let body = page.body(context(state, set.context), params);
+    Ok(json_response(StatusCode::OK, body))
+}
+
+/// MDE's wording of a refused OData query (`ODataError`).
+fn query_error(e: entity_set::QueryError, entity: &str) -> Response {
+    use entity_set::QueryError as Q;
+    odata_error(match e {
+        Q::Filter(e) => format!("Invalid filter clause: {e}"),
+        Q::OrderBy(e) => e,
+        Q::Top(t) => format!("Invalid value '{t}' for $top; expected a non-negative integer."),
+        Q::TopTooLarge(n, max) => format!(
+            "The limit of '{max}' for Top query has been exceeded. The value from the incoming request is '{n}'."
+        ),
+        Q::Skip(s) => format!("Invalid value '{s}' for $skip; expected a non-negative integer."),
+        Q::Select(p) => format!("Could not find a property named '{p}' on type '{entity}'."),
+        Q::SkipToken => "Invalid $skiptoken.".to_string(),
+    })
 }
 
 /// A per-endpoint quota on top of the tenant-wide one (e.g. batchUpdate 10/min, indicator
@@ -875,9 +808,7 @@ async fn machine_action(
                 format!("Machine action '{sub}' does not exist."),
             )
         })?;
-        if !c.has_any_role(&[kind.required_role()]) {
-            return Err(forbidden(kind.required_role()));
-        }
+        c.require(&[kind.required_role()])?;
         let body = parse_body(&body)?;
         let comment = body_str(&body, "Comment", true)?.unwrap_or_default();
         let external_id = body_str(&body, "ExternalID", false)?;
@@ -1112,9 +1043,7 @@ async fn action_post_sub(
                 .iter_mut()
                 .find(|a| a.id.eq_ignore_ascii_case(&id))
                 .ok_or_else(|| action_not_found(&id))?;
-            if !c.has_any_role(&[a.kind.required_role()]) {
-                return Err(forbidden(a.kind.required_role()));
-            }
+            c.require(&[a.kind.required_role()])?;
             if a.status.is_final() {
                 // Undocumented upstream; upstream-apis.md suggests 400 BadRequest.
                 return Err(errors::mde(

@@ -290,7 +290,7 @@ async fn tenant_state(State(state): State<AppState>, Path(tenant): Path<String>)
     };
     mde::advance(t, now);
     let machines: Vec<Value> = t
-        .machines
+        .mde.machines
         .iter()
         .map(|m| {
             let mut v = machine_json(m, now);
@@ -328,7 +328,7 @@ async fn tenant_state(State(state): State<AppState>, Path(tenant): Path<String>)
         })
         .collect();
     let users: Vec<Value> = t
-        .users
+        .graph.users
         .iter()
         .map(|u| {
             json!({
@@ -355,15 +355,15 @@ async fn tenant_state(State(state): State<AppState>, Path(tenant): Path<String>)
             "subscriptionId": t.subscription_id,
             "now": fmt_mde(now),
             "machines": machines,
-            "machineActions": t.actions.iter().map(mde::MachineAction::to_json).collect::<Vec<_>>(),
+            "machineActions": t.mde.actions.iter().map(mde::MachineAction::to_json).collect::<Vec<_>>(),
             "users": users,
             "vms": vms,
             "arm": arm,
-            "alerts": t.alerts.iter().map(|a| a.mde_json(true)).collect::<Vec<_>>(),
-            "incidents": t.incidents.iter().map(|i| mde::alerts::incident_state_json(i, &t.alerts)).collect::<Vec<_>>(),
-            "indicators": t.indicators.iter().map(mde::indicators::Indicator::to_json).collect::<Vec<_>>(),
-            "detectionRules": t.detection_rules.items,
-            "libraryFiles": t.library.iter().map(mde::library::LibraryFile::to_json).collect::<Vec<_>>(),
+            "alerts": t.mde.alerts.iter().map(|a| a.mde_json(true)).collect::<Vec<_>>(),
+            "incidents": t.mde.incidents.iter().map(|i| mde::alerts::incident_state_json(i, &t.mde.alerts)).collect::<Vec<_>>(),
+            "indicators": t.mde.indicators.iter().map(mde::indicators::Indicator::to_json).collect::<Vec<_>>(),
+            "detectionRules": t.graph.detection_rules.items,
+            "libraryFiles": t.mde.library.iter().map(mde::library::LibraryFile::to_json).collect::<Vec<_>>(),
             "investigations": mde::investigations::state_json(t, now),
         }),
     )
@@ -396,7 +396,7 @@ async fn package_blob(State(state): State<AppState>, Path(file): Path<String>) -
         .lock()
         .tenants
         .iter()
-        .any(|t| t.actions.iter().any(|a| a.id.eq_ignore_ascii_case(id)));
+        .any(|t| t.mde.actions.iter().any(|a| a.id.eq_ignore_ascii_case(id)));
     if !known {
         return admin_error(
             StatusCode::NOT_FOUND,

@@ -175,7 +175,7 @@ async fn list(State(state): State<AppState>, GraphCaller(c): GraphCaller, header
     let Some(t) = world.tenant(&c.tenant_id) else { return forbidden(&headers) };
     json_response(
         StatusCode::OK,
-        json!({"@odata.context": ctx(&state, "security/rules/detectionRules"), "value": t.detection_rules.items}),
+        json!({"@odata.context": ctx(&state, "security/rules/detectionRules"), "value": t.graph.detection_rules.items}),
     )
 }
 
@@ -185,7 +185,7 @@ async fn get_one(State(state): State<AppState>, GraphCaller(c): GraphCaller, Pat
     }
     let world = state.world.lock();
     let Some(t) = world.tenant(&c.tenant_id) else { return forbidden(&headers) };
-    match t.detection_rules.items.iter().find(|r| r["id"] == id.as_str()) {
+    match t.graph.detection_rules.items.iter().find(|r| r["id"] == id.as_str()) {
         Some(r) => json_response(StatusCode::OK, with_entity_ctx(&state, r.clone())),
         None => not_found(&id, &headers),
     }
@@ -202,8 +202,8 @@ async fn create(State(state): State<AppState>, GraphCaller(c): GraphCaller, head
     }
     let mut world = state.world.lock();
     let Some(t) = world.tenant_mut(&c.tenant_id) else { return forbidden(&headers) };
-    t.detection_rules.next_id += 1;
-    let id = 1000 + t.detection_rules.next_id;
+    t.graph.detection_rules.next_id += 1;
+    let id = 1000 + t.graph.detection_rules.next_id;
     let mut v = json!({
         "@odata.type": "#microsoft.graph.security.detectionRule",
         "id": id.to_string(),
@@ -217,7 +217,7 @@ async fn create(State(state): State<AppState>, GraphCaller(c): GraphCaller, head
     if let Some(o) = v.as_object_mut() {
         o.extend(rule);
     }
-    t.detection_rules.items.push(v.clone());
+    t.graph.detection_rules.items.push(v.clone());
     json_response(StatusCode::CREATED, with_entity_ctx(&state, v))
 }
 
@@ -228,7 +228,7 @@ async fn update(State(state): State<AppState>, GraphCaller(c): GraphCaller, Path
     let now = state.clock.now();
     let mut world = state.world.lock();
     let Some(t) = world.tenant_mut(&c.tenant_id) else { return forbidden(&headers) };
-    let Some(rule) = t.detection_rules.items.iter_mut().find(|r| r["id"] == id.as_str()) else {
+    let Some(rule) = t.graph.detection_rules.items.iter_mut().find(|r| r["id"] == id.as_str()) else {
         return not_found(&id, &headers);
     };
     let mut updated = rule.as_object().cloned().unwrap_or_default();
@@ -247,9 +247,9 @@ async fn remove(State(state): State<AppState>, GraphCaller(c): GraphCaller, Path
     }
     let mut world = state.world.lock();
     let Some(t) = world.tenant_mut(&c.tenant_id) else { return forbidden(&headers) };
-    let before = t.detection_rules.items.len();
-    t.detection_rules.items.retain(|r| r["id"] != id.as_str());
-    if t.detection_rules.items.len() == before {
+    let before = t.graph.detection_rules.items.len();
+    t.graph.detection_rules.items.retain(|r| r["id"] != id.as_str());
+    if t.graph.detection_rules.items.len() == before {
         return not_found(&id, &headers);
     }
     StatusCode::NO_CONTENT.into_response()

@@ -248,7 +248,7 @@ async fn list_users(
         let t = world
             .tenant(&c.tenant_id)
             .ok_or_else(|| forbidden(&headers))?;
-        t.users.iter().map(user_json).collect()
+        t.graph.users.iter().map(user_json).collect()
     };
     let link = format!("{}{}", state.base_url, uri.path());
     let mut page = entity_set::query(&USERS, &params, items, &link)
@@ -286,7 +286,7 @@ async fn get_user(
                 .tenant(&c.tenant_id)
                 .ok_or_else(|| forbidden(&headers))?;
             let i = t.user_index(&id).ok_or_else(|| not_found(&id, &headers))?;
-            user_json(&t.users[i])
+            user_json(&t.graph.users[i])
         };
         let mut v = project(vec![user], &select).pop().unwrap_or(Value::Null);
         let ctx = match select_ctx {
@@ -460,7 +460,7 @@ async fn patch_user(
                         &headers,
                     ));
                 }
-                if t.users
+                if t.graph.users
                     .iter()
                     .enumerate()
                     .any(|(j, u)| j != i && u.user_principal_name.eq_ignore_ascii_case(upn))
@@ -473,7 +473,7 @@ async fn patch_user(
                 }
             }
         }
-        let u = &mut t.users[i];
+        let u = &mut t.graph.users[i];
         for ch in changes {
             match ch {
                 Change::AccountEnabled(b) => u.account_enabled = b,
@@ -518,7 +518,7 @@ async fn revoke_sessions(
             .tenant_mut(&c.tenant_id)
             .ok_or_else(|| forbidden(&headers))?;
         let i = t.user_index(&id).ok_or_else(|| not_found(&id, &headers))?;
-        let u = &mut t.users[i];
+        let u = &mut t.graph.users[i];
         u.sign_in_sessions_valid_from = now;
         u.sessions_revoked_at = Some(now);
         Ok(json_response(

@@ -282,7 +282,7 @@ pub fn incident_json(t: &Tenant, i: &Incident, base_url: &str, now: OffsetDateTi
         "id": i.id.to_string(),
         "tenantId": t.tenant_id,
         "status": i.status.graph(),
-        "severity": i.severity(&t.alerts).graph(),
+        "severity": i.severity(&t.mde.alerts).graph(),
         "incidentWebUrl": format!("{base_url}/_portal/incidents/{}?tid={}", i.id, t.tenant_id),
         "redirectIncidentId": i.redirect_incident_id.map(|x| x.to_string()),
         "displayName": i.display_name,
@@ -301,7 +301,7 @@ pub fn incident_json(t: &Tenant, i: &Incident, base_url: &str, now: OffsetDateTi
     if expand && let Some(o) = v.as_object_mut() {
         o.insert(
             "alerts".into(),
-            i.alerts(&t.alerts)
+            i.alerts(&t.mde.alerts)
                 .map(|a| alert_json(t, a, base_url, now))
                 .collect::<Vec<_>>()
                 .into(),
@@ -400,7 +400,7 @@ async fn list_alerts(
         let params = Params::parse(q.as_deref());
         check_options(&params, &["$filter", "$top", "$skip", "$orderby", "$count", "$select"], &headers)?;
         let items = with_world(&state, &c, &headers, |t, now| {
-            let mut v: Vec<&Alert> = t.alerts.iter().collect();
+            let mut v: Vec<&Alert> = t.mde.alerts.iter().collect();
             v.sort_by_key(|a| std::cmp::Reverse(a.created));
             v.into_iter().map(|a| alert_json(t, a, &state.base_url, now)).collect::<Vec<_>>()
         })?;
@@ -426,7 +426,7 @@ async fn get_alert(
     (|| {
         access(&c, ALERT_READ, &state, &headers)?;
         let v = with_world(&state, &c, &headers, |t, now| {
-            t.alerts
+            t.mde.alerts
                 .iter()
                 .find(|a| a.id.eq_ignore_ascii_case(&id))
                 .map(|a| alert_json(t, a, &state.base_url, now))
@@ -536,17 +536,17 @@ async fn patch_alert(
         };
         let v = with_world(&state, &c, &headers, |t, now| -> Result<Value, Response> {
             let i = t
-                .alerts
+                .mde.alerts
                 .iter()
                 .position(|a| a.id.eq_ignore_ascii_case(&id))
                 .ok_or_else(|| item_not_found("alert", &id, &headers))?;
-            let a = &t.alerts[i];
+            let a = &t.mde.alerts[i];
             let pair = check_pair(a.classification, a.determination, &p.triage)
                 .map_err(|m| bad_request("BadRequest", m, &headers))?;
-            t.alerts[i].apply(status, pair, &p.triage, &c.app_id, now);
-            let inc = t.alerts[i].incident_id;
+            t.mde.alerts[i].apply(status, pair, &p.triage, &c.app_id, now);
+            let inc = t.mde.alerts[i].incident_id;
             sync_incident(t, inc, now);
-            Ok(alert_json(t, &t.alerts[i], &state.base_url, now))
+            Ok(alert_json(t, &t.mde.alerts[i], &state.base_url, now))
         })??;
         Ok(entity(v, ctx(&state, &uri, "security/alerts_v2/$entity")))
     })()
@@ -595,7 +595,7 @@ async fn comment_alert(
         access(&c, ALERT_WRITE, &state, &headers)?;
         let text = parse_comment(&body, &headers)?;
         let comments = with_world(&state, &c, &headers, |t, now| {
-            let a = t.alerts.iter_mut().find(|a| a.id.eq_ignore_ascii_case(&id))?;
+            let a = t.mde.alerts.iter_mut().find(|a| a.id.eq_ignore_ascii_case(&id))?;
             a.comments.push(Comment { comment: text, created_by: c.app_id.clone(), created: now });
             a.last_update = now;
             Some(a.comments.clone())
@@ -619,7 +619,7 @@ async fn list_incidents(
         check_options(&params, &["$filter", "$top", "$skip", "$orderby", "$count", "$select", "$expand"], &headers)?;
         let expand = expand_alerts(&params, &headers)?;
         let items = with_world(&state, &c, &headers, |t, now| {
-            let mut v: Vec<&Incident> = t.incidents.iter().collect();
+            let mut v: Vec<&Incident> = t.mde.incidents.iter().collect();
             v.sort_by_key(|a| std::cmp::Reverse(a.created));
             v.into_iter().map(|i| incident_json(t, i, &state.base_url, now, expand)).collect::<Vec<_>>()
         })?;
@@ -631,7 +631,7 @@ async fn list_incidents(
 
 fn find_incident(t: &Tenant, id: &str) -> Option<usize> {
     let n: u64 = id.trim().parse().ok()?;
-    t.incidents.iter().position(|i| i.id == n)
+    t.mde.incidents.iter().position(|i| i.id == n)
 }
 
 async fn get_incident(
@@ -648,7 +648,7 @@ async fn get_incident(
         check_options(&params, &["$expand", "$select"], &headers)?;
         let expand = expand_alerts(&params, &headers)?;
         let v = with_world(&state, &c, &headers, |t, now| {
-            find_incident(t, &id).map(|i| incident_json(t, &t.incidents[i], &state.base_url, now, expand))
+            find_incident(t, &id).map(|i| incident_json(t, &t.mde.incidents[i], &state.base_url, now, expand))
         })?
         .ok_or_else(|| item_not_found("incident", &id, &headers))?;
         Ok(entity(v, ctx(&state, &uri, "security/incidents/$entity")))
@@ -680,11 +680,11 @@ async fn patch_incident(
         };
         let v = with_world(&state, &c, &headers, |t, now| -> Result<Value, Response> {
             let i = find_incident(t, &id).ok_or_else(|| item_not_found("incident", &id, &headers))?;
-            let inc = &t.incidents[i];
+            let inc = &t.mde.incidents[i];
             let pair = check_pair(inc.classification, inc.determination, &p.triage)
                 .map_err(|m| bad_request("BadRequest", m, &headers))?;
             let incident_id = inc.id;
-            let inc = &mut t.incidents[i];
+            let inc = &mut t.mde.incidents[i];
             if let Some(s) = status {
                 if s == IncidentStatus::Resolved && inc.status != IncidentStatus::Resolved {
                     inc.resolved = Some(now);
@@ -709,14 +709,14 @@ async fn patch_incident(
             let classify = p.triage.classification.is_some() || p.triage.determination.is_some();
             let resolve = status == Some(IncidentStatus::Resolved);
             if classify || resolve {
-                for a in t.alerts.iter_mut().filter(|a| a.incident_id == incident_id) {
+                for a in t.mde.alerts.iter_mut().filter(|a| a.incident_id == incident_id) {
                     let alert_triage = Triage::default();
                     let alert_pair = if classify { pair } else { (a.classification, a.determination) };
                     let st = resolve.then_some(AlertStatus::Resolved);
                     a.apply(st, alert_pair, &alert_triage, &c.app_id, now);
                 }
             }
-            let inc = &t.incidents[i];
+            let inc = &t.mde.incidents[i];
             Ok(incident_json(t, inc, &state.base_url, now, false))
         })??;
         Ok(entity(v, ctx(&state, &uri, "security/incidents/$entity")))
@@ -737,7 +737,7 @@ async fn comment_incident(
         let text = parse_comment(&body, &headers)?;
         let comments = with_world(&state, &c, &headers, |t, now| {
             let i = find_incident(t, &id)?;
-            let inc = &mut t.incidents[i];
+            let inc = &mut t.mde.incidents[i];
             inc.comments.push(Comment { comment: text, created_by: c.app_id.clone(), created: now });
             inc.last_update = now;
             Some(inc.comments.clone())

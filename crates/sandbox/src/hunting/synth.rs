@@ -86,7 +86,7 @@ impl Snapshot {
             format!("S-1-5-21-{}-{}-{}", n(0), n(4), n(8))
         };
         let devices = t
-            .machines
+            .mde.machines
             .iter()
             .map(|m| Device {
                 id: m.id.clone(),
@@ -111,7 +111,7 @@ impl Snapshot {
             })
             .collect();
         let users = t
-            .users
+            .graph.users
             .iter()
             .enumerate()
             .map(|(i, u)| Person {
@@ -136,7 +136,7 @@ impl Snapshot {
             anchor: ticks(now),
             devices,
             users,
-            alerts: t.alerts.clone(),
+            alerts: t.mde.alerts.clone(),
         }
     }
 

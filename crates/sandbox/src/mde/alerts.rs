@@ -1125,12 +1125,12 @@ impl Evidence {
 /// open alert again is active (Defender XDR keeps incident and alert status in step).
 pub fn sync_incident(t: &mut Tenant, incident_id: u64, now: OffsetDateTime) {
     let all_resolved = t
-        .alerts
+        .mde.alerts
         .iter()
         .filter(|a| a.incident_id == incident_id)
         .all(|a| a.status == AlertStatus::Resolved);
-    let any = t.alerts.iter().any(|a| a.incident_id == incident_id);
-    if let Some(inc) = t.incidents.iter_mut().find(|i| i.id == incident_id) {
+    let any = t.mde.alerts.iter().any(|a| a.incident_id == incident_id);
+    if let Some(inc) = t.mde.incidents.iter_mut().find(|i| i.id == incident_id) {
         if any && all_resolved && inc.status != IncidentStatus::Resolved {
             inc.status = IncidentStatus::Resolved;
             inc.resolved = Some(now);
@@ -1285,7 +1285,7 @@ pub(super) async fn list_alerts(
         require_alert_read(&c)?;
         let (params, expand) = split_expand(Params::parse(q.as_deref()))?;
         let items = with_tenant(&state, &c, |t, _| {
-            let mut v: Vec<&Alert> = t.alerts.iter().collect();
+            let mut v: Vec<&Alert> = t.mde.alerts.iter().collect();
             // Newest first, as the portal and API list them.
             v.sort_by_key(|a| std::cmp::Reverse(a.created));
             v.into_iter().map(|a| a.mde_json(expand)).collect::<Vec<_>>()
@@ -1310,7 +1310,7 @@ pub(super) async fn get_alert(
         require_alert_read(&c)?;
         let (_, expand) = split_expand(Params::parse(q.as_deref()))?;
         let a = with_tenant(&state, &c, |t, _| {
-            t.alerts.iter().find(|a| a.id.eq_ignore_ascii_case(&id)).cloned()
+            t.mde.alerts.iter().find(|a| a.id.eq_ignore_ascii_case(&id)).cloned()
         })?
         .ok_or_else(|| alert_not_found(&id))?;
         Ok(json_response(StatusCode::OK, alert_entity(&state, &a, expand)))
@@ -1409,14 +1409,14 @@ pub(super) async fn patch_alert(
         let (status, triage) = parse_update(&body, &[])?;
         let a = with_tenant(&state, &c, |t, now| -> Result<Alert, Response> {
             let i = t
-                .alerts
+                .mde.alerts
                 .iter()
                 .position(|a| a.id.eq_ignore_ascii_case(&id))
                 .ok_or_else(|| alert_not_found(&id))?;
-            let a = &t.alerts[i];
+            let a = &t.mde.alerts[i];
             let pair = check_pair(a.classification, a.determination, &triage)
                 .map_err(invalid_input)?;
-            let a = &mut t.alerts[i];
+            let a = &mut t.mde.alerts[i];
             a.apply(status, pair, &triage, &c.app_id, now);
             let a = a.clone();
             sync_incident(t, a.incident_id, now);
@@ -1464,18 +1464,18 @@ pub(super) async fn batch_update(
             let mut plan = Vec::new();
             for id in &ids {
                 let i = t
-                    .alerts
+                    .mde.alerts
                     .iter()
                     .position(|a| a.id.eq_ignore_ascii_case(id))
                     .ok_or_else(|| alert_not_found(id))?;
-                let a = &t.alerts[i];
+                let a = &t.mde.alerts[i];
                 let pair = check_pair(a.classification, a.determination, &triage)
                     .map_err(|m| invalid_input(format!("Alert {}: {m}", a.id)))?;
                 plan.push((i, pair));
             }
             for (i, pair) in plan {
-                t.alerts[i].apply(status, pair, &triage, &c.app_id, now);
-                let inc = t.alerts[i].incident_id;
+                t.mde.alerts[i].apply(status, pair, &triage, &c.app_id, now);
+                let inc = t.mde.alerts[i].incident_id;
                 sync_incident(t, inc, now);
             }
             Ok(())
@@ -1493,7 +1493,7 @@ pub(super) async fn alert_related(
     respond((|| {
         require_alert_read(&c)?;
         let (a, machine) = with_tenant(&state, &c, |t, now| {
-            let a = t.alerts.iter().find(|a| a.id.eq_ignore_ascii_case(&id)).cloned();
+            let a = t.mde.alerts.iter().find(|a| a.id.eq_ignore_ascii_case(&id)).cloned();
             let m = a
                 .as_ref()
                 .and_then(|a| t.machine(&a.machine_id))
@@ -1612,7 +1612,7 @@ pub(super) fn machine_alerts(
     let (params, expand) = split_expand(Params::parse(q))?;
     let items = with_tenant(state, c, |t, _| {
         let m = t.machine(id)?;
-        let mut v: Vec<&Alert> = t.alerts.iter().filter(|a| a.machine_id == m.id).collect();
+        let mut v: Vec<&Alert> = t.mde.alerts.iter().filter(|a| a.machine_id == m.id).collect();
         v.sort_by_key(|a| std::cmp::Reverse(a.created));
         Some(v.into_iter().map(|a| a.mde_json(expand)).collect::<Vec<_>>())
     })?
@@ -1634,12 +1634,12 @@ mod tests {
         let a = World::generate(3, 2, now());
         let b = World::generate(3, 2, now());
         for (x, y) in a.tenants.iter().zip(&b.tenants) {
-            let ids = |t: &Tenant| t.alerts.iter().map(|a| a.id.clone()).collect::<Vec<_>>();
+            let ids = |t: &Tenant| t.mde.alerts.iter().map(|a| a.id.clone()).collect::<Vec<_>>();
             assert_eq!(ids(x), ids(y));
-            assert_eq!(x.incidents.len(), INCIDENTS_PER_TENANT);
-            for al in &x.alerts {
+            assert_eq!(x.mde.incidents.len(), INCIDENTS_PER_TENANT);
+            for al in &x.mde.alerts {
                 assert!(x.machine(&al.machine_id).is_some());
-                assert!(x.incidents.iter().any(|i| i.id == al.incident_id));
+                assert!(x.mde.incidents.iter().any(|i| i.id == al.incident_id));
                 assert!(al.id.starts_with("da") && al.id.contains('_'));
                 assert!(al.evidence.iter().any(|e| e.kind == EvidenceKind::User));
                 if let (Some(c), Some(d)) = (al.classification, al.determination) {
@@ -1647,11 +1647,11 @@ mod tests {
                 }
             }
             for s in [AlertStatus::New, AlertStatus::InProgress, AlertStatus::Resolved] {
-                assert!(x.alerts.iter().any(|a| a.status == s), "{s:?}");
+                assert!(x.mde.alerts.iter().any(|a| a.status == s), "{s:?}");
             }
-            assert!(x.alerts.iter().any(|a| a.evidence.iter().any(|e| e.sha256.is_some())));
-            assert!(x.alerts.iter().any(|a| a.evidence.iter().any(|e| e.url.is_some())));
-            assert!(x.alerts.iter().any(|a| a.evidence.iter().any(|e| e.ip_address.is_some())));
+            assert!(x.mde.alerts.iter().any(|a| a.evidence.iter().any(|e| e.sha256.is_some())));
+            assert!(x.mde.alerts.iter().any(|a| a.evidence.iter().any(|e| e.url.is_some())));
+            assert!(x.mde.alerts.iter().any(|a| a.evidence.iter().any(|e| e.ip_address.is_some())));
         }
     }
 

@@ -547,8 +547,8 @@ pub(super) async fn submit(
         let body = parse_body(&body)?;
         let ind = with_tenant(&state, &c, |t, now| -> Result<Indicator, Response> {
             let sub = parse_submission(&body, now)?;
-            let mut active = t.indicators.active(now);
-            t.indicators
+            let mut active = t.mde.indicators.active(now);
+            t.mde.indicators
                 .upsert(sub, &c.app_id, now, &mut active)
                 .map_err(|m| bad("BadRequest", m))
         })??;
@@ -613,7 +613,7 @@ pub(super) async fn list(
         require_ti(&c)?;
         let params = Params::parse(q.as_deref());
         let items = with_tenant(&state, &c, |t, _| {
-            t.indicators
+            t.mde.indicators
                 .iter()
                 .filter(|i| visible(&c, i))
                 .map(Indicator::to_json)
@@ -641,7 +641,7 @@ pub(super) async fn get_one(
         require_ti(&c)?;
         let n = parse_id(&id)?;
         let ind = with_tenant(&state, &c, |t, _| {
-            t.indicators.by_id.get(&n).filter(|i| visible(&c, i)).cloned()
+            t.mde.indicators.by_id.get(&n).filter(|i| visible(&c, i)).cloned()
         })?
         .ok_or_else(|| not_found(&id))?;
         Ok(json_response(StatusCode::OK, entity(&state, &ind)))
@@ -658,8 +658,8 @@ pub(super) async fn delete_one(
         require_ti(&c)?;
         let n = parse_id(&id)?;
         with_tenant(&state, &c, |t, _| {
-            if t.indicators.by_id.get(&n).is_some_and(|i| visible(&c, i)) {
-                t.indicators.remove(n)
+            if t.mde.indicators.by_id.get(&n).is_some_and(|i| visible(&c, i)) {
+                t.mde.indicators.remove(n)
             } else {
                 None
             }
@@ -706,11 +706,11 @@ pub(super) async fn import(
     }
     respond((|| {
         let results = with_tenant(&state, &c, |t, now| {
-            let mut active = t.indicators.active(now);
+            let mut active = t.mde.indicators.active(now);
             parsed
                 .into_iter()
                 .map(|(shown, outcome)| {
-                    match outcome.and_then(|sub| t.indicators.upsert(sub, &c.app_id, now, &mut active)) {
+                    match outcome.and_then(|sub| t.mde.indicators.upsert(sub, &c.app_id, now, &mut active)) {
                         Ok(ind) => json!({"id": ind.id.to_string(), "indicator": ind.value, "isFailed": false, "failureReason": null}),
                         Err(reason) => json!({"id": null, "indicator": shown, "isFailed": true, "failureReason": reason}),
                     }
@@ -790,12 +790,12 @@ pub(super) async fn batch_delete(
         with_tenant(&state, &c, |t, _| -> Result<(), Response> {
             if let Some(missing) = ids
                 .iter()
-                .find(|id| !t.indicators.by_id.get(id).is_some_and(|i| visible(&c, i)))
+                .find(|id| !t.mde.indicators.by_id.get(id).is_some_and(|i| visible(&c, i)))
             {
                 return Err(not_found(&missing.to_string()));
             }
             for id in &ids {
-                t.indicators.remove(*id);
+                t.mde.indicators.remove(*id);
             }
             Ok(())
         })??;

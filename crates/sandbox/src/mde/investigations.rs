@@ -179,7 +179,7 @@ pub fn start(
             .machine(machine_id)
             .ok_or_else(|| machine_not_found(machine_id))?;
         // [T] SOAR clients treat this code as the answer for a duplicate investigation.
-        if t.investigations
+        if t.mde.investigations
             .iter()
             .any(|i| i.machine_id == m.id && i.is_active(now))
         {
@@ -206,7 +206,7 @@ pub fn start(
             injected.as_deref(),
         );
         let inv = Investigation {
-            id: (FIRST_ID + t.investigations.len() as u64).to_string(),
+            id: (FIRST_ID + t.mde.investigations.len() as u64).to_string(),
             machine_id: m.id.clone(),
             computer_dns_name: m.computer_dns_name.clone(),
             comment: comment.clone(),
@@ -217,7 +217,7 @@ pub fn start(
             final_state,
             status_details: details,
         };
-        t.investigations.push(inv.clone());
+        t.mde.investigations.push(inv.clone());
         Ok(inv)
     })??;
     let mut v = inv.to_json(state.clock.now());
@@ -235,7 +235,7 @@ async fn list(
         require_read(&c)?;
         let params = Params::parse(q.as_deref());
         let items = with_tenant(&state, &c, |t, now| {
-            t.investigations.iter().map(|i| i.to_json(now)).collect()
+            t.mde.investigations.iter().map(|i| i.to_json(now)).collect()
         })?;
         collection(&state, &uri, &params, items, &INVESTIGATIONS)
     })())
@@ -249,7 +249,7 @@ async fn get_one(
     respond((|| {
         require_read(&c)?;
         let v = with_tenant(&state, &c, |t, now| {
-            t.investigations
+            t.mde.investigations
                 .iter()
                 .find(|i| i.id == id)
                 .map(|i| i.to_json(now))
@@ -271,7 +271,7 @@ async fn get_one(
 /// entity does not carry).
 pub fn state_json(t: &Tenant, now: OffsetDateTime) -> Value {
     Value::Array(
-        t.investigations
+        t.mde.investigations
             .iter()
             .map(|i| {
                 let mut v = i.to_json(now);

@@ -220,7 +220,7 @@ async fn list_files(
         require_manage(&c)?;
         let params = Params::parse(q.as_deref());
         let items = with_tenant(&state, &c, |t, _| {
-            t.library.iter().map(LibraryFile::to_json).collect()
+            t.mde.library.iter().map(LibraryFile::to_json).collect()
         })?;
         collection(&state, &uri, &params, items, &LIBRARY)
     })())
@@ -372,7 +372,7 @@ fn store_upload(state: &AppState, c: &Caller, up: Upload) -> Result<Response, Re
     }
     let stored = with_tenant(state, c, |t, now| -> Result<LibraryFile, Response> {
         let existing = t
-            .library
+            .mde.library
             .iter()
             .position(|f| f.file_name.eq_ignore_ascii_case(&file_name));
         if existing.is_some() && up.override_if_exists != Some(true) {
@@ -381,7 +381,7 @@ fn store_upload(state: &AppState, c: &Caller, up: Upload) -> Result<Response, Re
             )));
         }
         let others: usize = t
-            .library
+            .mde.library
             .iter()
             .enumerate()
             .filter(|(i, _)| Some(*i) != existing)
@@ -399,11 +399,11 @@ fn store_upload(state: &AppState, c: &Caller, up: Upload) -> Result<Response, Re
         f.has_parameters = up.has_parameters.unwrap_or(false);
         match existing {
             Some(i) => {
-                f.creation_time = t.library[i].creation_time;
-                f.created_by = t.library[i].created_by.clone();
-                t.library[i] = f.clone();
+                f.creation_time = t.mde.library[i].creation_time;
+                f.created_by = t.mde.library[i].created_by.clone();
+                t.mde.library[i] = f.clone();
             }
-            None => t.library.push(f.clone()),
+            None => t.mde.library.push(f.clone()),
         }
         Ok(f)
     })??;
@@ -420,10 +420,10 @@ async fn delete_file(
     respond((|| {
         require_manage(&c)?;
         let removed = with_tenant(&state, &c, |t, _| {
-            let before = t.library.len();
-            t.library
+            let before = t.mde.library.len();
+            t.mde.library
                 .retain(|f| !f.file_name.eq_ignore_ascii_case(&file_name));
-            before != t.library.len()
+            before != t.mde.library.len()
         })?;
         if !removed {
             return Err(errors::mde(

@@ -380,7 +380,7 @@ fn wildcard(pattern: &str, name: &str) -> bool {
 
 /// Machine state for `/_sandbox/state`: what live response changed on each device.
 pub fn machine_state_json(t: &Tenant, m: &Machine) -> Value {
-    let d = t.devices.get(&m.id).cloned().unwrap_or_default();
+    let d = t.mde.devices.get(&m.id).cloned().unwrap_or_default();
     json!({
         "killedProcesses": d.killed,
         "registryChanges": d.registry.iter().map(|((k, n), v)| json!({"key": k, "name": n, "value": v})).collect::<Vec<_>>(),
@@ -623,11 +623,11 @@ fn execute(t: &mut Tenant, machine_id: &str, cmd: &Command) -> Result<Option<Out
     let Some(m) = t.machine(machine_id).cloned() else {
         return Err("The device is no longer available.".into());
     };
-    let d = t.devices.entry(m.id.clone()).or_default();
+    let d = t.mde.devices.entry(m.id.clone()).or_default();
     match cmd.kind {
         CommandType::PutFile => {
             let name = cmd.param("FileName").unwrap_or_default();
-            let f = library::find(&t.library, name).ok_or_else(|| {
+            let f = library::find(&t.mde.library, name).ok_or_else(|| {
                 format!("File '{name}' was not found in the live response library.")
             })?;
             d.files
@@ -637,7 +637,7 @@ fn execute(t: &mut Tenant, machine_id: &str, cmd: &Command) -> Result<Option<Out
         CommandType::RunScript => {
             let name = cmd.param("ScriptName").unwrap_or_default();
             let args = cmd.param("Args").unwrap_or_default();
-            let f = library::find(&t.library, name).ok_or_else(|| {
+            let f = library::find(&t.mde.library, name).ok_or_else(|| {
                 format!("Script '{name}' was not found in the live response library.")
             })?;
             if !runs_on(&f.file_name, &m) {
@@ -647,7 +647,7 @@ fn execute(t: &mut Tenant, machine_id: &str, cmd: &Command) -> Result<Option<Out
                 ));
             }
             let script_name = f.file_name.clone();
-            let d = t.devices.entry(m.id.clone()).or_default();
+            let d = t.mde.devices.entry(m.id.clone()).or_default();
             let run = run_script(&script_name, args, &m, d);
             let transcript = json!({
                 "script_name": script_name,
@@ -675,8 +675,8 @@ fn execute(t: &mut Tenant, machine_id: &str, cmd: &Command) -> Result<Option<Out
 /// Runs the commands that are due. Called from `mde::advance` before the generic lifecycle, so
 /// a failed command can end its session as Failed before the session's planned end.
 pub fn advance(t: &mut Tenant, now: OffsetDateTime) {
-    for ai in 0..t.actions.len() {
-        let a = &t.actions[ai];
+    for ai in 0..t.mde.actions.len() {
+        let a = &t.mde.actions[ai];
         if a.kind != ActionKind::LiveResponse
             || a.status.is_final()
             || !matches!(a.plan, Plan::Succeed | Plan::Fail)
@@ -684,7 +684,7 @@ pub fn advance(t: &mut Tenant, now: OffsetDateTime) {
             continue;
         }
         for ci in 0..a.commands.len() {
-            let a = &mut t.actions[ai];
+            let a = &mut t.mde.actions[ai];
             let plan = a.plan;
             let machine_id = a.machine_id.clone();
             let cmd = &mut a.commands[ci];
@@ -705,7 +705,7 @@ pub fn advance(t: &mut Tenant, now: OffsetDateTime) {
             } else {
                 execute(t, &machine_id, &snapshot)
             };
-            let a = &mut t.actions[ai];
+            let a = &mut t.mde.actions[ai];
             let cmd = &mut a.commands[ci];
             cmd.end_time = Some(cmd.due_end);
             match result {
@@ -864,7 +864,7 @@ pub fn run(
             .machine(machine_id)
             .ok_or_else(|| machine_not_found(machine_id))?;
         let active: Vec<&MachineAction> = t
-            .actions
+            .mde.actions
             .iter()
             .filter(|a| a.kind == ActionKind::LiveResponse && !a.status.is_final())
             .collect();
@@ -942,7 +942,7 @@ pub fn run(
             start_at,
             finish_at,
         };
-        t.actions.push(action.clone());
+        t.mde.actions.push(action.clone());
         Ok(action)
     })??;
     Ok(errors::json_response(
@@ -1015,7 +1015,7 @@ pub fn download_link(
         )
     })?;
     let a = with_tenant(state, c, |t, _| {
-        t.actions
+        t.mde.actions
             .iter()
             .find(|a| a.id.eq_ignore_ascii_case(action_id))
             .cloned()
@@ -1111,7 +1111,7 @@ async fn download(
         );
     }
     let output = state.world.lock().tenants.iter().find_map(|t| {
-        t.actions
+        t.mde.actions
             .iter()
             .find(|a| a.id.eq_ignore_ascii_case(&action_id))
             .and_then(|a| a.commands.get(index))

@@ -131,7 +131,7 @@ pub fn find_by_ip(state: &AppState, c: &Caller, segment: &str) -> Result<Respons
     }
     let window = Duration::minutes(WINDOW_MINUTES);
     let machines: Vec<Value> = with_tenant(state, c, |t, now| {
-        t.machines
+        t.mde.machines
             .iter()
             .filter(|m| seen_with(m, ip, ts - window, ts + window, now))
             .map(|m| machine_json(m, now))

@@ -404,15 +404,15 @@ pub fn machine_json(m: &Machine, now: OffsetDateTime) -> Value {
 pub fn advance(tenant: &mut Tenant, now: OffsetDateTime) {
     live_response::advance(tenant, now);
     let mut due: Vec<usize> = tenant
-        .actions
+        .mde.actions
         .iter()
         .enumerate()
         .filter(|(_, a)| !a.status.is_final() && a.finish_at <= now)
         .map(|(i, _)| i)
         .collect();
-    due.sort_by_key(|i| tenant.actions[*i].finish_at);
+    due.sort_by_key(|i| tenant.mde.actions[*i].finish_at);
     for i in due {
-        let a = &mut tenant.actions[i];
+        let a = &mut tenant.mde.actions[i];
         a.status = match a.plan {
             Plan::Succeed => ActionStatus::Succeeded,
             Plan::Fail => ActionStatus::Failed,
@@ -424,7 +424,7 @@ pub fn advance(tenant: &mut Tenant, now: OffsetDateTime) {
             apply_effect(tenant, &a);
         }
     }
-    for a in tenant.actions.iter_mut() {
+    for a in tenant.mde.actions.iter_mut() {
         if a.status == ActionStatus::Pending && a.plan != Plan::NeverPickedUp && a.start_at <= now {
             a.status = ActionStatus::InProgress;
             a.last_update = a.start_at;
@@ -619,7 +619,7 @@ async fn list_machines(
         require_read(&c)?;
         let params = Params::parse(q.as_deref());
         let items = with_tenant(&state, &c, |t, now| {
-            t.machines
+            t.mde.machines
                 .iter()
                 .map(|m| machine_json(m, now))
                 .collect::<Vec<_>>()
@@ -671,18 +671,18 @@ async fn machine_get_sub(
             ));
         }
         let users = with_tenant(&state, &c, |t, now| {
-            let idx = t.machines.iter().position(|m| m.id.eq_ignore_ascii_case(&id))?;
-            let m = &t.machines[idx];
+            let idx = t.mde.machines.iter().position(|m| m.id.eq_ignore_ascii_case(&id))?;
+            let m = &t.mde.machines[idx];
             let count = 1 + idx % 3;
             let users: Vec<Value> = (0..count)
                 .map(|k| {
-                    let u = &t.users[(idx * 7 + k * 13) % t.users.len()];
+                    let u = &t.graph.users[(idx * 7 + k * 13) % t.graph.users.len()];
                     let account = u.mail_nickname.clone();
                     json!({
                         "id": format!("{}\\{}", t.name, account),
                         "accountName": account,
                         "accountDomain": t.name,
-                        "accountSid": format!("S-1-5-21-1004336348-1177238915-682003330-{}", 1100 + (idx * 7 + k * 13) % t.users.len()),
+                        "accountSid": format!("S-1-5-21-1004336348-1177238915-682003330-{}", 1100 + (idx * 7 + k * 13) % t.graph.users.len()),
                         "firstSeen": fmt_mde(m.first_seen),
                         "lastSeen": fmt_mde(m.last_seen(now)),
                         "logonTypes": "Interactive",
@@ -865,7 +865,7 @@ async fn machine_action(
                     ),
                 ));
             }
-            if t.actions.iter().any(|a| {
+            if t.mde.actions.iter().any(|a| {
                 a.machine_id == m.id && !a.status.is_final() && a.kind.family() == kind.family()
             }) {
                 return Err(errors::mde(
@@ -905,7 +905,7 @@ async fn machine_action(
                 start_at,
                 finish_at,
             };
-            t.actions.push(action.clone());
+            t.mde.actions.push(action.clone());
             Ok(action)
         })??;
         let mut v = created.to_json();
@@ -924,7 +924,7 @@ async fn list_actions(
         require_read(&c)?;
         let params = Params::parse(q.as_deref());
         let items = with_tenant(&state, &c, |t, _| {
-            t.actions
+            t.mde.actions
                 .iter()
                 .map(MachineAction::to_json)
                 .collect::<Vec<_>>()
@@ -947,7 +947,7 @@ async fn get_action(
     respond((|| {
         require_read(&c)?;
         let a = with_tenant(&state, &c, |t, _| {
-            t.actions
+            t.mde.actions
                 .iter()
                 .find(|a| a.id.eq_ignore_ascii_case(&id))
                 .cloned()
@@ -981,7 +981,7 @@ async fn action_get_sub(
             return Err(forbidden("Machine.CollectForensics"));
         }
         let a = with_tenant(&state, &c, |t, _| {
-            t.actions
+            t.mde.actions
                 .iter()
                 .find(|a| a.id.eq_ignore_ascii_case(&id))
                 .cloned()
@@ -1039,7 +1039,7 @@ async fn action_post_sub(
         let comment = body_str(&body, "Comment", true)?.unwrap_or_default();
         let a = with_tenant(&state, &c, |t, now| -> Result<MachineAction, Response> {
             let a = t
-                .actions
+                .mde.actions
                 .iter_mut()
                 .find(|a| a.id.eq_ignore_ascii_case(&id))
                 .ok_or_else(|| action_not_found(&id))?;

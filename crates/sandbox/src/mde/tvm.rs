@@ -95,7 +95,7 @@ fn cve(id: &str) -> Option<&'static Cve> {
 fn exposure(t: &Tenant, product_id: &str) -> (usize, usize) {
     let mut installed = 0;
     let mut exposed = 0;
-    for m in t.machines.iter().filter(|m| !m.offboarded) {
+    for m in t.mde.machines.iter().filter(|m| !m.offboarded) {
         if let Some(i) = installs(m).into_iter().find(|i| i.product.id == product_id) {
             installed += 1;
             exposed += usize::from(i.vulnerable);
@@ -105,7 +105,7 @@ fn exposure(t: &Tenant, product_id: &str) -> (usize, usize) {
 }
 
 fn cve_exposed(t: &Tenant, id: &str) -> usize {
-    t.machines
+    t.mde.machines
         .iter()
         .filter(|m| !m.offboarded)
         .filter(|m| installs(m).iter().any(|i| i.vulnerable && i.product.cves.contains(&id)))
@@ -113,9 +113,9 @@ fn cve_exposed(t: &Tenant, id: &str) -> usize {
 }
 
 fn has_alert(t: &Tenant, product: &Product) -> bool {
-    t.machines.iter().any(|m| {
+    t.mde.machines.iter().any(|m| {
         installs(m).iter().any(|i| i.vulnerable && i.product.id == product.id)
-            && t.alerts.iter().any(|a| a.machine_id == m.id && a.status != super::alerts::AlertStatus::Resolved)
+            && t.mde.alerts.iter().any(|a| a.machine_id == m.id && a.status != super::alerts::AlertStatus::Resolved)
     })
 }
 
@@ -175,7 +175,7 @@ fn recommendation_json(t: &Tenant, p: &Product) -> Value {
         "remediationType": "Update",
         "status": if exposed > 0 { "Active" } else { "Completed" },
         "configScoreImpact": 0.0,
-        "exposureImpact": (score * exposed as f64 / t.machines.len().max(1) as f64 * 10.0).round() / 10.0,
+        "exposureImpact": (score * exposed as f64 / t.mde.machines.len().max(1) as f64 * 10.0).round() / 10.0,
         "totalMachineCount": installed,
         "exposedMachinesCount": exposed,
         "nonProductivityImpactedAssets": 0,
@@ -422,7 +422,7 @@ fn installed_product(t: &Tenant, id: &str) -> Option<&'static Product> {
 /// Onboarded machines with an install matching `pred`: offboarded machines are left out, as
 /// they are from the `exposedMachines` counts, so the two always agree.
 fn machine_refs(t: &Tenant, pred: impl Fn(&Install) -> bool) -> Vec<Value> {
-    t.machines
+    t.mde.machines
         .iter()
         .filter(|m| !m.offboarded && installs(m).iter().any(&pred))
         .map(|m| {

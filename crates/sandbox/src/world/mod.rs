@@ -11,9 +11,10 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use time::{Duration, OffsetDateTime};
 
-use crate::mde::MachineAction;
 
 pub mod arm;
+pub mod graph;
+pub mod mde;
 
 pub const MACHINES_PER_TENANT: usize = 60;
 pub const USERS_PER_TENANT: usize = 40;
@@ -90,26 +91,12 @@ pub struct Tenant {
     pub display_name: String,
     pub graph_roles: Vec<String>,
     pub mde_roles: Vec<String>,
-    pub machines: Vec<Machine>,
-    pub users: Vec<User>,
-    pub actions: Vec<MachineAction>,
+    /// Defender for Endpoint / XDR data (`world/mde.rs`).
+    pub mde: mde::MdeState,
+    /// Entra directory and Graph security data (`world/graph.rs`).
+    pub graph: graph::GraphState,
     /// The Azure subscription as ARM serves it (`world/arm.rs`).
     pub arm: arm::ArmStore,
-    /// The live response library (`mde/library.rs`), seeded with helper scripts.
-    pub library: Vec<crate::mde::library::LibraryFile>,
-    /// Automated investigations (`mde/investigations.rs`).
-    pub investigations: Vec<crate::mde::investigations::Investigation>,
-    /// What live response changed on each machine, by machine id (`mde/live_response.rs`).
-    pub devices: std::collections::BTreeMap<String, crate::mde::live_response::DeviceState>,
-    /// Defender alerts (MDE `/api/alerts`, Graph `alerts_v2`, hunting AlertInfo/AlertEvidence
-    /// all read these); see `mde/alerts.rs`.
-    pub alerts: Vec<crate::mde::alerts::Alert>,
-    /// Defender XDR incidents grouping `alerts` by `incident_id`.
-    pub incidents: Vec<crate::mde::alerts::Incident>,
-    /// Custom indicators (`mde/indicators.rs`); empty at start.
-    pub indicators: crate::mde::indicators::Indicators,
-    /// Custom detection rules (Graph beta, `graph/detection_rules.rs`); empty at start.
-    pub detection_rules: crate::graph::detection_rules::Rules,
 }
 
 impl Tenant {
@@ -123,18 +110,18 @@ impl Tenant {
     }
 
     pub fn machine(&self, id: &str) -> Option<&Machine> {
-        self.machines.iter().find(|m| m.id.eq_ignore_ascii_case(id))
+        self.mde.machines.iter().find(|m| m.id.eq_ignore_ascii_case(id))
     }
 
     pub fn machine_mut(&mut self, id: &str) -> Option<&mut Machine> {
-        self.machines
+        self.mde.machines
             .iter_mut()
             .find(|m| m.id.eq_ignore_ascii_case(id))
     }
 
     /// Graph addresses users by object id or by UPN (case-insensitive).
     pub fn user_index(&self, id_or_upn: &str) -> Option<usize> {
-        self.users.iter().position(|u| {
+        self.graph.users.iter().position(|u| {
             u.id.eq_ignore_ascii_case(id_or_upn)
                 || u.user_principal_name.eq_ignore_ascii_case(id_or_upn)
         })
@@ -172,17 +159,21 @@ impl Tenant {
             name,
             graph_roles: GRAPH_ROLES.iter().map(|s| s.to_string()).collect(),
             mde_roles: MDE_ROLES.iter().map(|s| s.to_string()).collect(),
-            machines,
-            users,
-            actions: Vec::new(),
+            mde: mde::MdeState {
+                machines,
+                actions: Vec::new(),
+                library: crate::mde::library::seed(now - Duration::days(90)),
+                investigations: Vec::new(),
+                devices: Default::default(),
+                alerts,
+                incidents,
+                indicators: Default::default(),
+            },
+            graph: graph::GraphState {
+                users,
+                detection_rules: Default::default(),
+            },
             arm,
-            library: crate::mde::library::seed(now - Duration::days(90)),
-            investigations: Vec::new(),
-            devices: Default::default(),
-            alerts,
-            incidents,
-            indicators: Default::default(),
-            detection_rules: Default::default(),
         }
     }
 }
@@ -622,15 +613,15 @@ mod tests {
             assert_eq!(x.tenant_id, y.tenant_id);
             assert_eq!(x.client_secret, y.client_secret);
             assert_eq!(
-                x.machines.iter().map(|m| &m.id).collect::<Vec<_>>(),
-                y.machines.iter().map(|m| &m.id).collect::<Vec<_>>()
+                x.mde.machines.iter().map(|m| &m.id).collect::<Vec<_>>(),
+                y.mde.machines.iter().map(|m| &m.id).collect::<Vec<_>>()
             );
             assert_eq!(
-                x.users
+                x.graph.users
                     .iter()
                     .map(|u| &u.user_principal_name)
                     .collect::<Vec<_>>(),
-                y.users
+                y.graph.users
                     .iter()
                     .map(|u| &u.user_principal_name)
                     .collect::<Vec<_>>()
@@ -644,8 +635,8 @@ mod tests {
     fn world_has_required_variety() {
         let w = World::generate(1, 2, now());
         for t in &w.tenants {
-            assert!(t.machines.len() >= 50);
-            assert_eq!(t.users.len(), 40);
+            assert!(t.mde.machines.len() >= 50);
+            assert_eq!(t.graph.users.len(), 40);
             for os in [
                 "Windows10",
                 "Windows11",
@@ -653,7 +644,7 @@ mod tests {
                 "Linux",
                 "macOS",
             ] {
-                assert!(t.machines.iter().any(|m| m.os_platform == os), "{os}");
+                assert!(t.mde.machines.iter().any(|m| m.os_platform == os), "{os}");
             }
             for h in [
                 "Active",
@@ -661,11 +652,11 @@ mod tests {
                 "ImpairedCommunication",
                 "NoSensorData",
             ] {
-                assert!(t.machines.iter().any(|m| m.health_status == h), "{h}");
+                assert!(t.mde.machines.iter().any(|m| m.health_status == h), "{h}");
             }
-            assert!(t.machines.iter().all(|m| m.id.len() == 40));
+            assert!(t.mde.machines.iter().all(|m| m.id.len() == 40));
             let mut upns: Vec<_> = t
-                .users
+                .graph.users
                 .iter()
                 .map(|u| u.user_principal_name.clone())
                 .collect();

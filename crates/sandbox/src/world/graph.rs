@@ -1,0 +1,11 @@
+//! A tenant's Entra directory and Graph-only security data (see `world/mde.rs` for why state
+//! is split per product).
+
+use super::User;
+use crate::graph::detection_rules::Rules;
+
+pub struct GraphState {
+    pub users: Vec<User>,
+    /// Custom detection rules (Graph beta, `graph/detection_rules.rs`); empty at start.
+    pub detection_rules: Rules,
+}

@@ -26,6 +26,7 @@ mod limits;
 mod login;
 mod mde;
 mod odata;
+mod paths;
 mod query;
 mod state;
 mod tls;
@@ -253,7 +254,7 @@ pub async fn start(cfg: SandboxConfig, listen: SocketAddr) -> anyhow::Result<Run
         None
     };
     let state = AppState(Arc::new(Shared::new(cfg, base_url.clone())?));
-    let app = router(state.clone());
+    let app = axum::ServiceExt::<axum::extract::Request>::into_make_service(app(state.clone()));
     let handle = axum_server::Handle::new();
     let task = match &tls {
         Some(m) => {
@@ -264,7 +265,7 @@ pub async fn start(cfg: SandboxConfig, listen: SocketAddr) -> anyhow::Result<Run
             .await?;
             let server = axum_server::from_tcp_rustls(listener, rc)?.handle(handle.clone());
             tokio::spawn(async move {
-                if let Err(e) = server.serve(app.into_make_service()).await {
+                if let Err(e) = server.serve(app).await {
                     tracing::error!("sandbox server stopped: {e}");
                 }
             })
@@ -272,7 +273,7 @@ pub async fn start(cfg: SandboxConfig, listen: SocketAddr) -> anyhow::Result<Run
         None => {
             let server = axum_server::from_tcp(listener)?.handle(handle.clone());
             tokio::spawn(async move {
-                if let Err(e) = server.serve(app.into_make_service()).await {
+                if let Err(e) = server.serve(app).await {
                     tracing::error!("sandbox server stopped: {e}");
                 }
             })
@@ -286,6 +287,11 @@ pub async fn start(cfg: SandboxConfig, listen: SocketAddr) -> anyhow::Result<Run
         handle,
         task: Some(task),
     })
+}
+
+/// The whole service: paths normalised to their registered spelling (`paths.rs`), then routed.
+pub(crate) fn app(state: AppState) -> paths::Normalize<Router> {
+    paths::Normalize(router(state))
 }
 
 fn router(state: AppState) -> Router {

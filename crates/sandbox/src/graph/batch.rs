@@ -267,8 +267,9 @@ async fn dispatch(state: &AppState, version: &str, item: &Item, outer: &HeaderMa
             return (400, json!({"id": item.id, "status": 400, "body": body}));
         }
     };
-    // A fresh router per batch: storing one in the state would make the state own itself.
-    let resp = match crate::router(state.clone()).oneshot(req).await {
+    // A fresh router per batch (storing one in the state would make the state own itself);
+    // `app` normalises path casing first, as for any request.
+    let resp = match crate::app(state.clone()).oneshot(req).await {
         Ok(r) => r,
         Err(never) => match never {},
     };

@@ -31,13 +31,19 @@ pub mod indicators;
 pub mod tvm;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/machines", get(list_machines))
-        .route("/api/machines/{id}", get(get_machine))
-        .route(
-            "/api/machines/{id}/{sub}",
-            get(machine_get_sub).post(machine_action),
-        )
+    use crate::paths::route;
+    let mut r = Router::new();
+    r = route(r, "/api/machines", get(list_machines));
+    r = route(r, "/api/machines/{id}", get(get_machine));
+    // Machine actions are POSTs named by the last segment (a table, `ActionKind::from_path`).
+    r = route(r, "/api/machines/{id}/{sub}", get(no_machine_sub).post(machine_action));
+    r = route(r, "/api/machines/{id}/logonusers", get(logon_users));
+    r = route(r, "/api/machines/{id}/alerts", get(machine_alerts));
+    for kind in ["software", "vulnerabilities", "recommendations"] {
+        r = route(r, &format!("/api/machines/{{id}}/{kind}"), get(machine_tvm));
+    }
+    r = route(r, "/api/machineactions/{id}/getPackageUri", get(package_uri));
+    r
         .route("/api/alerts", get(alerts::list_alerts))
         .route("/api/alerts/batchUpdate", axum::routing::post(alerts::batch_update))
         .route(
@@ -61,6 +67,8 @@ pub fn routes() -> Router<AppState> {
         .merge(tvm::routes())
         .route("/api/machineactions", get(list_actions))
         .route("/api/machineactions/{id}", get(get_action))
+        // `GetLiveResponseResultDownloadLink(index=N)` is an OData function segment: routed by
+        // parsing, as it carries a parameter.
         .route(
             "/api/machineactions/{id}/{sub}",
             get(action_get_sub).post(action_post_sub),
@@ -648,57 +656,75 @@ async fn get_machine(
     })())
 }
 
-async fn machine_get_sub(
+/// `GET /api/machines/{id}/{unknown}`.
+async fn no_machine_sub(MdeCaller(c): MdeCaller, Path((_, sub)): Path<(String, String)>) -> Result<Response, Response> {
+    require_read(&c)?;
+    Err(errors::mde(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        format!("No resource '{sub}' on machines."),
+    ))
+}
+
+/// `GET /api/machines/{id}/alerts`.
+async fn machine_alerts(
     State(state): State<AppState>,
     MdeCaller(c): MdeCaller,
-    Path((id, sub)): Path<(String, String)>,
+    Path(id): Path<String>,
     uri: Uri,
     RawQuery(q): RawQuery,
-) -> Response {
-    respond((|| {
-        if sub.eq_ignore_ascii_case("alerts") {
-            return alerts::machine_alerts(&state, &c, &id, &uri, q.as_deref());
-        }
-        if let Some(kind) = tvm::Kind::from_segment(&sub) {
-            return tvm::machine_items(&state, &c, kind, &id, &uri, q.as_deref());
-        }
-        require_read(&c)?;
-        if !sub.eq_ignore_ascii_case("logonusers") {
-            return Err(errors::mde(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                format!("No resource '{sub}' on machines."),
-            ));
-        }
-        let users = with_tenant(&state, &c, |t, now| {
-            let idx = t.mde.machines.iter().position(|m| m.id.eq_ignore_ascii_case(&id))?;
-            let m = &t.mde.machines[idx];
-            let count = 1 + idx % 3;
-            let users: Vec<Value> = (0..count)
-                .map(|k| {
-                    let u = &t.graph.users[(idx * 7 + k * 13) % t.graph.users.len()];
-                    let account = u.mail_nickname.clone();
-                    json!({
-                        "id": format!("{}\\{}", t.name, account),
-                        "accountName": account,
-                        "accountDomain": t.name,
-                        "accountSid": format!("S-1-5-21-1004336348-1177238915-682003330-{}", 1100 + (idx * 7 + k * 13) % t.graph.users.len()),
-                        "firstSeen": fmt_mde(m.first_seen),
-                        "lastSeen": fmt_mde(m.last_seen(now)),
-                        "logonTypes": "Interactive",
-                        "isDomainAdmin": false,
-                        "isOnlyNetworkUser": false,
-                    })
+) -> Result<Response, Response> {
+    alerts::machine_alerts(&state, &c, &id, &uri, q.as_deref())
+}
+
+/// `GET /api/machines/{id}/{software|vulnerabilities|recommendations}`.
+async fn machine_tvm(
+    State(state): State<AppState>,
+    MdeCaller(c): MdeCaller,
+    Path(id): Path<String>,
+    uri: Uri,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Response> {
+    let kind = tvm::Kind::from_segment(uri.path().rsplit('/').next().unwrap_or(""))
+        .expect("routes register only tvm kinds here");
+    tvm::machine_items(&state, &c, kind, &id, &uri, q.as_deref())
+}
+
+/// `GET /api/machines/{id}/logonusers`.
+async fn logon_users(
+    State(state): State<AppState>,
+    MdeCaller(c): MdeCaller,
+    Path(id): Path<String>,
+) -> Result<Response, Response> {
+    require_read(&c)?;
+    let users = with_tenant(&state, &c, |t, now| {
+        let idx = t.mde.machines.iter().position(|m| m.id.eq_ignore_ascii_case(&id))?;
+        let m = &t.mde.machines[idx];
+        let count = 1 + idx % 3;
+        let users: Vec<Value> = (0..count)
+            .map(|k| {
+                let u = &t.graph.users[(idx * 7 + k * 13) % t.graph.users.len()];
+                let account = u.mail_nickname.clone();
+                json!({
+                    "id": format!("{}\\{}", t.name, account),
+                    "accountName": account,
+                    "accountDomain": t.name,
+                    "accountSid": format!("S-1-5-21-1004336348-1177238915-682003330-{}", 1100 + (idx * 7 + k * 13) % t.graph.users.len()),
+                    "firstSeen": fmt_mde(m.first_seen),
+                    "lastSeen": fmt_mde(m.last_seen(now)),
+                    "logonTypes": "Interactive",
+                    "isDomainAdmin": false,
+                    "isOnlyNetworkUser": false,
                 })
-                .collect();
-            Some(users)
-        })?
-        .ok_or_else(|| machine_not_found(&id))?;
-        Ok(json_response(
-            StatusCode::OK,
-            json!({"@odata.context": context(&state, "Users"), "value": users}),
-        ))
-    })())
+            })
+            .collect();
+        Some(users)
+    })?
+    .ok_or_else(|| machine_not_found(&id))?;
+    Ok(json_response(
+        StatusCode::OK,
+        json!({"@odata.context": context(&state, "Users"), "value": users}),
+    ))
 }
 
 fn invalid_body(msg: impl Into<String>) -> Response {
@@ -961,64 +987,62 @@ async fn action_get_sub(
     State(state): State<AppState>,
     MdeCaller(c): MdeCaller,
     Path((id, sub)): Path<(String, String)>,
-) -> Response {
-    respond((|| {
-        if let Some(index) = live_response::parse_link_segment(&sub) {
-            return live_response::download_link(&state, &c, &id, index);
-        }
-        if !sub.eq_ignore_ascii_case("getPackageUri") {
-            return Err(errors::mde(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                format!("No resource '{sub}' on machineactions."),
-            ));
-        }
-        if !c.has_any_role(&[
-            "Machine.CollectForensics",
-            "Machine.Read.All",
-            "Machine.ReadWrite.All",
-        ]) {
-            return Err(forbidden("Machine.CollectForensics"));
-        }
-        let a = with_tenant(&state, &c, |t, _| {
-            t.mde.actions
-                .iter()
-                .find(|a| a.id.eq_ignore_ascii_case(&id))
-                .cloned()
-        })?
-        .ok_or_else(|| action_not_found(&id))?;
-        if a.kind != ActionKind::CollectInvestigationPackage {
-            return Err(errors::mde(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                format!(
-                    "Machine action {id} is of type {}, not CollectInvestigationPackage.",
-                    a.kind.type_name()
-                ),
-            ));
-        }
-        if a.status != ActionStatus::Succeeded {
-            return Err(errors::mde(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                format!(
-                    "The investigation package of machine action {id} is not available (status {}).",
-                    a.status.as_str()
-                ),
-            ));
-        }
-        let expiry = state.clock.now().saturating_add(Duration::minutes(30));
-        let url = format!(
-            "{}/_sandbox/blobs/packages/{}.zip?sv=2020-08-04&sr=b&sp=r&se={}&sig=sandbox",
-            state.base_url,
-            a.id,
-            fmt_mde(expiry).replace(':', "%3A")
-        );
-        Ok(json_response(
-            StatusCode::OK,
-            json!({"@odata.context": context(&state, "Edm.String"), "value": url}),
-        ))
-    })())
+) -> Result<Response, Response> {
+    match live_response::parse_link_segment(&sub) {
+        Some(index) => live_response::download_link(&state, &c, &id, index),
+        None => Err(errors::mde(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("No resource '{sub}' on machineactions."),
+        )),
+    }
+}
+
+/// `GET /api/machineactions/{id}/getPackageUri`.
+async fn package_uri(
+    State(state): State<AppState>,
+    MdeCaller(c): MdeCaller,
+    Path(id): Path<String>,
+) -> Result<Response, Response> {
+    c.require(&["Machine.CollectForensics", "Machine.Read.All", "Machine.ReadWrite.All"])?;
+    let a = with_tenant(&state, &c, |t, _| {
+        t.mde.actions
+            .iter()
+            .find(|a| a.id.eq_ignore_ascii_case(&id))
+            .cloned()
+    })?
+    .ok_or_else(|| action_not_found(&id))?;
+    if a.kind != ActionKind::CollectInvestigationPackage {
+        return Err(errors::mde(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!(
+                "Machine action {id} is of type {}, not CollectInvestigationPackage.",
+                a.kind.type_name()
+            ),
+        ));
+    }
+    if a.status != ActionStatus::Succeeded {
+        return Err(errors::mde(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            format!(
+                "The investigation package of machine action {id} is not available (status {}).",
+                a.status.as_str()
+            ),
+        ));
+    }
+    let expiry = state.clock.now().saturating_add(Duration::minutes(30));
+    let url = format!(
+        "{}/_sandbox/blobs/packages/{}.zip?sv=2020-08-04&sr=b&sp=r&se={}&sig=sandbox",
+        state.base_url,
+        a.id,
+        fmt_mde(expiry).replace(':', "%3A")
+    );
+    Ok(json_response(
+        StatusCode::OK,
+        json!({"@odata.context": context(&state, "Edm.String"), "value": url}),
+    ))
 }
 
 async fn action_post_sub(

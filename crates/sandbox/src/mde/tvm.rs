@@ -268,22 +268,20 @@ impl Kind {
     }
 }
 
-/// Paths served, in the spellings clients use (ASP.NET matches case-insensitively; axum
-/// does not, so each documented spelling is registered).
+/// Paths served, each in its documented spelling; `paths::route` matches them
+/// case-insensitively, as ASP.NET does.
 pub(super) fn routes() -> axum::Router<AppState> {
+    use crate::paths::route;
+    use axum::routing::get;
     let mut r = axum::Router::new();
-    for seg in ["Software", "software", "vulnerabilities", "Vulnerabilities", "recommendations", "Recommendations"] {
-        r = r
-            .route(&format!("/api/{seg}"), axum::routing::get(list))
-            .route(&format!("/api/{seg}/{{id}}"), axum::routing::get(get_one));
+    for seg in ["Software", "vulnerabilities", "recommendations"] {
+        r = route(r, &format!("/api/{seg}"), get(list));
+        r = route(r, &format!("/api/{seg}/{{id}}"), get(get_one));
     }
-    for seg in ["Software", "software", "vulnerabilities", "Vulnerabilities"] {
-        r = r.route(&format!("/api/{seg}/{{id}}/{{sub}}"), axum::routing::get(related));
+    for seg in ["Software", "vulnerabilities"] {
+        r = route(r, &format!("/api/{seg}/{{id}}/{{sub}}"), get(related));
     }
-    for seg in ["remediationTasks", "remediationtasks", "RemediationTasks"] {
-        r = r.route(&format!("/api/{seg}"), axum::routing::get(list));
-    }
-    r
+    route(r, "/api/remediationTasks", get(list))
 }
 
 /// `GET /api/{Software|vulnerabilities|recommendations|remediationTasks}`.

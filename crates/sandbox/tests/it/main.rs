@@ -17,6 +17,7 @@ mod live_response;
 mod login;
 mod machine_actions;
 mod machines;
+mod paths;
 mod security;
 mod tls;
 mod tvm;

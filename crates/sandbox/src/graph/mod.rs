@@ -268,45 +268,42 @@ async fn get_user(
     uri: Uri,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
-) -> Response {
-    let result = (|| -> Result<Response, Response> {
-        c.require(READ_ROLES)?;
-        let params = Params::parse(q.as_deref());
-        if let Some(opt) = params.unknown_system_option(&["$select"]) {
-            return Err(bad_request(
-                "Request_BadRequest",
-                format!("Query option '{opt}' is not supported by the sandbox for a user."),
-                &headers,
-            ));
-        }
-        let (select, select_ctx) = selection(&params, is_beta(&uri), &headers)?;
-        let user = {
-            let world = state.world.lock();
-            let t = world
-                .tenant(&c.tenant_id)
-                .ok_or_else(|| forbidden(&headers))?;
-            let i = t.user_index(&id).ok_or_else(|| not_found(&id, &headers))?;
-            user_json(&t.graph.users[i])
-        };
-        let mut v = project(vec![user], &select).pop().unwrap_or(Value::Null);
-        let ctx = match select_ctx {
-            Some(s) => format!(
-                "{}/{}/$metadata#users({s})/$entity",
-                state.base_url,
-                version(&uri)
-            ),
-            None => format!(
-                "{}/{}/$metadata#users/$entity",
-                state.base_url,
-                version(&uri)
-            ),
-        };
-        if let Some(o) = v.as_object_mut() {
-            o.insert("@odata.context".into(), ctx.into());
-        }
-        Ok(json_response(StatusCode::OK, v))
-    })();
-    result.unwrap_or_else(|e| e)
+) -> Result<Response, Response> {
+    c.require(READ_ROLES)?;
+    let params = Params::parse(q.as_deref());
+    if let Some(opt) = params.unknown_system_option(&["$select"]) {
+        return Err(bad_request(
+            "Request_BadRequest",
+            format!("Query option '{opt}' is not supported by the sandbox for a user."),
+            &headers,
+        ));
+    }
+    let (select, select_ctx) = selection(&params, is_beta(&uri), &headers)?;
+    let user = {
+        let world = state.world.lock();
+        let t = world
+            .tenant(&c.tenant_id)
+            .ok_or_else(|| forbidden(&headers))?;
+        let i = t.user_index(&id).ok_or_else(|| not_found(&id, &headers))?;
+        user_json(&t.graph.users[i])
+    };
+    let mut v = project(vec![user], &select).pop().unwrap_or(Value::Null);
+    let ctx = match select_ctx {
+        Some(s) => format!(
+            "{}/{}/$metadata#users({s})/$entity",
+            state.base_url,
+            version(&uri)
+        ),
+        None => format!(
+            "{}/{}/$metadata#users/$entity",
+            state.base_url,
+            version(&uri)
+        ),
+    };
+    if let Some(o) = v.as_object_mut() {
+        o.insert("@odata.context".into(), ctx.into());
+    }
+    Ok(json_response(StatusCode::OK, v))
 }
 
 /// One validated change from a PATCH body.
@@ -426,81 +423,78 @@ async fn patch_user(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let result = (|| -> Result<Response, Response> {
-        let changes = parse_patch(&body, &headers)?;
-        let only_enable = changes
-            .iter()
-            .all(|ch| matches!(ch, Change::AccountEnabled(_)));
-        if !(c.has_any_role(WRITE_ROLES)
-            || (only_enable && c.has_any_role(&["User.EnableDisableAccount.All"])))
-        {
-            return Err(forbidden(&headers));
-        }
-        let now = state.clock.now();
-        let mut world = state.world.lock();
-        let t = world
-            .tenant_mut(&c.tenant_id)
-            .ok_or_else(|| forbidden(&headers))?;
-        let i = t.user_index(&id).ok_or_else(|| not_found(&id, &headers))?;
-        // Validate cross-user constraints before changing anything.
-        for ch in &changes {
-            if let Change::Text("userPrincipalName", Some(upn)) = ch {
-                let domain = format!("@{}", t.domain());
-                if !upn
-                    .to_ascii_lowercase()
-                    .ends_with(&domain.to_ascii_lowercase())
-                {
-                    return Err(bad_request(
-                        "Request_BadRequest",
-                        format!(
-                            "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization ({}).",
-                            t.domain()
-                        ),
-                        &headers,
-                    ));
-                }
-                if t.graph.users
-                    .iter()
-                    .enumerate()
-                    .any(|(j, u)| j != i && u.user_principal_name.eq_ignore_ascii_case(upn))
-                {
-                    return Err(bad_request(
-                        "Request_BadRequest",
-                        "Another object with the same value for property userPrincipalName already exists.",
-                        &headers,
-                    ));
-                }
+) -> Result<Response, Response> {
+    let changes = parse_patch(&body, &headers)?;
+    let only_enable = changes
+        .iter()
+        .all(|ch| matches!(ch, Change::AccountEnabled(_)));
+    if !(c.has_any_role(WRITE_ROLES)
+        || (only_enable && c.has_any_role(&["User.EnableDisableAccount.All"])))
+    {
+        return Err(forbidden(&headers));
+    }
+    let now = state.clock.now();
+    let mut world = state.world.lock();
+    let t = world
+        .tenant_mut(&c.tenant_id)
+        .ok_or_else(|| forbidden(&headers))?;
+    let i = t.user_index(&id).ok_or_else(|| not_found(&id, &headers))?;
+    // Validate cross-user constraints before changing anything.
+    for ch in &changes {
+        if let Change::Text("userPrincipalName", Some(upn)) = ch {
+            let domain = format!("@{}", t.domain());
+            if !upn
+                .to_ascii_lowercase()
+                .ends_with(&domain.to_ascii_lowercase())
+            {
+                return Err(bad_request(
+                    "Request_BadRequest",
+                    format!(
+                        "The domain portion of the userPrincipalName property is invalid. You must use one of the verified domain names in your organization ({}).",
+                        t.domain()
+                    ),
+                    &headers,
+                ));
+            }
+            if t.graph.users
+                .iter()
+                .enumerate()
+                .any(|(j, u)| j != i && u.user_principal_name.eq_ignore_ascii_case(upn))
+            {
+                return Err(bad_request(
+                    "Request_BadRequest",
+                    "Another object with the same value for property userPrincipalName already exists.",
+                    &headers,
+                ));
             }
         }
-        let u = &mut t.graph.users[i];
-        for ch in changes {
-            match ch {
-                Change::AccountEnabled(b) => u.account_enabled = b,
-                Change::BusinessPhones(p) => u.business_phones = p,
-                Change::Password => u.password_changed_at = Some(now),
-                Change::Text(prop, v) => match prop {
-                    "displayName" => u.display_name = v.unwrap_or_default(),
-                    "givenName" => u.given_name = v.unwrap_or_default(),
-                    "surname" => u.surname = v.unwrap_or_default(),
-                    "jobTitle" => u.job_title = v,
-                    "department" => u.department = v,
-                    "officeLocation" => u.office_location = v,
-                    "mobilePhone" => u.mobile_phone = v,
-                    "preferredLanguage" => u.preferred_language = v,
-                    "usageLocation" => u.usage_location = v,
-                    "employeeId" => u.employee_id = v,
-                    "companyName" => u.company_name = v,
-                    "mailNickname" => u.mail_nickname = v.unwrap_or_default(),
-                    "mail" => u.mail = v,
-                    "userPrincipalName" => u.user_principal_name = v.unwrap_or_default(),
-                    _ => {}
-                },
-            }
+    }
+    let u = &mut t.graph.users[i];
+    for ch in changes {
+        match ch {
+            Change::AccountEnabled(b) => u.account_enabled = b,
+            Change::BusinessPhones(p) => u.business_phones = p,
+            Change::Password => u.password_changed_at = Some(now),
+            Change::Text(prop, v) => match prop {
+                "displayName" => u.display_name = v.unwrap_or_default(),
+                "givenName" => u.given_name = v.unwrap_or_default(),
+                "surname" => u.surname = v.unwrap_or_default(),
+                "jobTitle" => u.job_title = v,
+                "department" => u.department = v,
+                "officeLocation" => u.office_location = v,
+                "mobilePhone" => u.mobile_phone = v,
+                "preferredLanguage" => u.preferred_language = v,
+                "usageLocation" => u.usage_location = v,
+                "employeeId" => u.employee_id = v,
+                "companyName" => u.company_name = v,
+                "mailNickname" => u.mail_nickname = v.unwrap_or_default(),
+                "mail" => u.mail = v,
+                "userPrincipalName" => u.user_principal_name = v.unwrap_or_default(),
+                _ => {}
+            },
         }
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })();
-    result.unwrap_or_else(|e| e)
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn revoke_sessions(
@@ -509,22 +503,19 @@ async fn revoke_sessions(
     Path(id): Path<String>,
     uri: Uri,
     headers: HeaderMap,
-) -> Response {
-    let result = (|| -> Result<Response, Response> {
-        c.require(WRITE_ROLES)?;
-        let now = state.clock.now();
-        let mut world = state.world.lock();
-        let t = world
-            .tenant_mut(&c.tenant_id)
-            .ok_or_else(|| forbidden(&headers))?;
-        let i = t.user_index(&id).ok_or_else(|| not_found(&id, &headers))?;
-        let u = &mut t.graph.users[i];
-        u.sign_in_sessions_valid_from = now;
-        u.sessions_revoked_at = Some(now);
-        Ok(json_response(
-            StatusCode::OK,
-            json!({"@odata.context": format!("{}/{}/$metadata#Edm.Boolean", state.base_url, version(&uri)), "value": true}),
-        ))
-    })();
-    result.unwrap_or_else(|e| e)
+) -> Result<Response, Response> {
+    c.require(WRITE_ROLES)?;
+    let now = state.clock.now();
+    let mut world = state.world.lock();
+    let t = world
+        .tenant_mut(&c.tenant_id)
+        .ok_or_else(|| forbidden(&headers))?;
+    let i = t.user_index(&id).ok_or_else(|| not_found(&id, &headers))?;
+    let u = &mut t.graph.users[i];
+    u.sign_in_sessions_valid_from = now;
+    u.sessions_revoked_at = Some(now);
+    Ok(json_response(
+        StatusCode::OK,
+        json!({"@odata.context": format!("{}/{}/$metadata#Edm.Boolean", state.base_url, version(&uri)), "value": true}),
+    ))
 }

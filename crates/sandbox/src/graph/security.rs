@@ -394,19 +394,16 @@ async fn list_alerts(
     uri: Uri,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
-) -> Response {
-    (|| {
-        access(&c, ALERT_READ, &state, &headers)?;
-        let params = Params::parse(q.as_deref());
-        check_options(&params, &["$filter", "$top", "$skip", "$orderby", "$count", "$select"], &headers)?;
-        let items = with_world(&state, &c, &headers, |t, now| {
-            let mut v: Vec<&Alert> = t.mde.alerts.iter().collect();
-            v.sort_by_key(|a| std::cmp::Reverse(a.created));
-            v.into_iter().map(|a| alert_json(t, a, &state.base_url, now)).collect::<Vec<_>>()
-        })?;
-        page(&state, &uri, &headers, &params, items, ALERT_FILTER, "microsoft.graph.security.alert", ALERT_PAGE, ctx(&state, &uri, "security/alerts_v2"))
-    })()
-    .unwrap_or_else(|e| e)
+) -> Result<Response, Response> {
+    access(&c, ALERT_READ, &state, &headers)?;
+    let params = Params::parse(q.as_deref());
+    check_options(&params, &["$filter", "$top", "$skip", "$orderby", "$count", "$select"], &headers)?;
+    let items = with_world(&state, &c, &headers, |t, now| {
+        let mut v: Vec<&Alert> = t.mde.alerts.iter().collect();
+        v.sort_by_key(|a| std::cmp::Reverse(a.created));
+        v.into_iter().map(|a| alert_json(t, a, &state.base_url, now)).collect::<Vec<_>>()
+    })?;
+    page(&state, &uri, &headers, &params, items, ALERT_FILTER, "microsoft.graph.security.alert", ALERT_PAGE, ctx(&state, &uri, "security/alerts_v2"))
 }
 
 fn entity(mut v: Value, context: String) -> Response {
@@ -422,19 +419,16 @@ async fn get_alert(
     Path(id): Path<String>,
     uri: Uri,
     headers: HeaderMap,
-) -> Response {
-    (|| {
-        access(&c, ALERT_READ, &state, &headers)?;
-        let v = with_world(&state, &c, &headers, |t, now| {
-            t.mde.alerts
-                .iter()
-                .find(|a| a.id.eq_ignore_ascii_case(&id))
-                .map(|a| alert_json(t, a, &state.base_url, now))
-        })?
-        .ok_or_else(|| item_not_found("alert", &id, &headers))?;
-        Ok(entity(v, ctx(&state, &uri, "security/alerts_v2/$entity")))
-    })()
-    .unwrap_or_else(|e| e)
+) -> Result<Response, Response> {
+    access(&c, ALERT_READ, &state, &headers)?;
+    let v = with_world(&state, &c, &headers, |t, now| {
+        t.mde.alerts
+            .iter()
+            .find(|a| a.id.eq_ignore_ascii_case(&id))
+            .map(|a| alert_json(t, a, &state.base_url, now))
+    })?
+    .ok_or_else(|| item_not_found("alert", &id, &headers))?;
+    Ok(entity(v, ctx(&state, &uri, "security/alerts_v2/$entity")))
 }
 
 /// A parsed Graph PATCH body: the triage fields, status, and (incidents) customTags/description.
@@ -519,38 +513,35 @@ async fn patch_alert(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    (|| {
-        access(&c, ALERT_WRITE, &state, &headers)?;
-        let p = parse_graph_patch(
-            &body,
-            &["status", "assignedTo", "classification", "determination"],
-            "microsoft.graph.security.alert",
-            &headers,
-        )?;
-        let status = match &p.status {
-            None => None,
-            Some(s) => Some(AlertStatus::parse(s).ok_or_else(|| {
-                bad_request("BadRequest", format!("Invalid value '{s}' for 'status'. Allowed: new, inProgress, resolved."), &headers)
-            })?),
-        };
-        let v = with_world(&state, &c, &headers, |t, now| -> Result<Value, Response> {
-            let i = t
-                .mde.alerts
-                .iter()
-                .position(|a| a.id.eq_ignore_ascii_case(&id))
-                .ok_or_else(|| item_not_found("alert", &id, &headers))?;
-            let a = &t.mde.alerts[i];
-            let pair = check_pair(a.classification, a.determination, &p.triage)
-                .map_err(|m| bad_request("BadRequest", m, &headers))?;
-            t.mde.alerts[i].apply(status, pair, &p.triage, &c.app_id, now);
-            let inc = t.mde.alerts[i].incident_id;
-            sync_incident(t, inc, now);
-            Ok(alert_json(t, &t.mde.alerts[i], &state.base_url, now))
-        })??;
-        Ok(entity(v, ctx(&state, &uri, "security/alerts_v2/$entity")))
-    })()
-    .unwrap_or_else(|e| e)
+) -> Result<Response, Response> {
+    access(&c, ALERT_WRITE, &state, &headers)?;
+    let p = parse_graph_patch(
+        &body,
+        &["status", "assignedTo", "classification", "determination"],
+        "microsoft.graph.security.alert",
+        &headers,
+    )?;
+    let status = match &p.status {
+        None => None,
+        Some(s) => Some(AlertStatus::parse(s).ok_or_else(|| {
+            bad_request("BadRequest", format!("Invalid value '{s}' for 'status'. Allowed: new, inProgress, resolved."), &headers)
+        })?),
+    };
+    let v = with_world(&state, &c, &headers, |t, now| -> Result<Value, Response> {
+        let i = t
+            .mde.alerts
+            .iter()
+            .position(|a| a.id.eq_ignore_ascii_case(&id))
+            .ok_or_else(|| item_not_found("alert", &id, &headers))?;
+        let a = &t.mde.alerts[i];
+        let pair = check_pair(a.classification, a.determination, &p.triage)
+            .map_err(|m| bad_request("BadRequest", m, &headers))?;
+        t.mde.alerts[i].apply(status, pair, &p.triage, &c.app_id, now);
+        let inc = t.mde.alerts[i].incident_id;
+        sync_incident(t, inc, now);
+        Ok(alert_json(t, &t.mde.alerts[i], &state.base_url, now))
+    })??;
+    Ok(entity(v, ctx(&state, &uri, "security/alerts_v2/$entity")))
 }
 
 /// `{"@odata.type":"microsoft.graph.security.alertComment","comment":"..."}` → the comment text.
@@ -590,20 +581,17 @@ async fn comment_alert(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    (|| {
-        access(&c, ALERT_WRITE, &state, &headers)?;
-        let text = parse_comment(&body, &headers)?;
-        let comments = with_world(&state, &c, &headers, |t, now| {
-            let a = t.mde.alerts.iter_mut().find(|a| a.id.eq_ignore_ascii_case(&id))?;
-            a.comments.push(Comment { comment: text, created_by: c.app_id.clone(), created: now });
-            a.last_update = now;
-            Some(a.comments.clone())
-        })?
-        .ok_or_else(|| item_not_found("alert", &id, &headers))?;
-        Ok(comment_list(&state, &uri, &comments))
-    })()
-    .unwrap_or_else(|e| e)
+) -> Result<Response, Response> {
+    access(&c, ALERT_WRITE, &state, &headers)?;
+    let text = parse_comment(&body, &headers)?;
+    let comments = with_world(&state, &c, &headers, |t, now| {
+        let a = t.mde.alerts.iter_mut().find(|a| a.id.eq_ignore_ascii_case(&id))?;
+        a.comments.push(Comment { comment: text, created_by: c.app_id.clone(), created: now });
+        a.last_update = now;
+        Some(a.comments.clone())
+    })?
+    .ok_or_else(|| item_not_found("alert", &id, &headers))?;
+    Ok(comment_list(&state, &uri, &comments))
 }
 
 async fn list_incidents(
@@ -612,21 +600,18 @@ async fn list_incidents(
     uri: Uri,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
-) -> Response {
-    (|| {
-        access(&c, INCIDENT_READ, &state, &headers)?;
-        let params = Params::parse(q.as_deref());
-        check_options(&params, &["$filter", "$top", "$skip", "$orderby", "$count", "$select", "$expand"], &headers)?;
-        let expand = expand_alerts(&params, &headers)?;
-        let items = with_world(&state, &c, &headers, |t, now| {
-            let mut v: Vec<&Incident> = t.mde.incidents.iter().collect();
-            v.sort_by_key(|a| std::cmp::Reverse(a.created));
-            v.into_iter().map(|i| incident_json(t, i, &state.base_url, now, expand)).collect::<Vec<_>>()
-        })?;
-        let fragment = if expand { "security/incidents(alerts())" } else { "security/incidents" };
-        page(&state, &uri, &headers, &params, items, INCIDENT_FILTER, "microsoft.graph.security.incident", INCIDENT_PAGE, ctx(&state, &uri, fragment))
-    })()
-    .unwrap_or_else(|e| e)
+) -> Result<Response, Response> {
+    access(&c, INCIDENT_READ, &state, &headers)?;
+    let params = Params::parse(q.as_deref());
+    check_options(&params, &["$filter", "$top", "$skip", "$orderby", "$count", "$select", "$expand"], &headers)?;
+    let expand = expand_alerts(&params, &headers)?;
+    let items = with_world(&state, &c, &headers, |t, now| {
+        let mut v: Vec<&Incident> = t.mde.incidents.iter().collect();
+        v.sort_by_key(|a| std::cmp::Reverse(a.created));
+        v.into_iter().map(|i| incident_json(t, i, &state.base_url, now, expand)).collect::<Vec<_>>()
+    })?;
+    let fragment = if expand { "security/incidents(alerts())" } else { "security/incidents" };
+    page(&state, &uri, &headers, &params, items, INCIDENT_FILTER, "microsoft.graph.security.incident", INCIDENT_PAGE, ctx(&state, &uri, fragment))
 }
 
 fn find_incident(t: &Tenant, id: &str) -> Option<usize> {
@@ -641,19 +626,16 @@ async fn get_incident(
     uri: Uri,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
-) -> Response {
-    (|| {
-        access(&c, INCIDENT_READ, &state, &headers)?;
-        let params = Params::parse(q.as_deref());
-        check_options(&params, &["$expand", "$select"], &headers)?;
-        let expand = expand_alerts(&params, &headers)?;
-        let v = with_world(&state, &c, &headers, |t, now| {
-            find_incident(t, &id).map(|i| incident_json(t, &t.mde.incidents[i], &state.base_url, now, expand))
-        })?
-        .ok_or_else(|| item_not_found("incident", &id, &headers))?;
-        Ok(entity(v, ctx(&state, &uri, "security/incidents/$entity")))
-    })()
-    .unwrap_or_else(|e| e)
+) -> Result<Response, Response> {
+    access(&c, INCIDENT_READ, &state, &headers)?;
+    let params = Params::parse(q.as_deref());
+    check_options(&params, &["$expand", "$select"], &headers)?;
+    let expand = expand_alerts(&params, &headers)?;
+    let v = with_world(&state, &c, &headers, |t, now| {
+        find_incident(t, &id).map(|i| incident_json(t, &t.mde.incidents[i], &state.base_url, now, expand))
+    })?
+    .ok_or_else(|| item_not_found("incident", &id, &headers))?;
+    Ok(entity(v, ctx(&state, &uri, "security/incidents/$entity")))
 }
 
 async fn patch_incident(
@@ -663,65 +645,62 @@ async fn patch_incident(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    (|| {
-        access(&c, INCIDENT_WRITE, &state, &headers)?;
-        let p = parse_graph_patch(
-            &body,
-            &["status", "assignedTo", "classification", "determination", "customTags", "description"],
-            "microsoft.graph.security.incident",
-            &headers,
-        )?;
-        let status = match &p.status {
-            None => None,
-            Some(s) => Some(IncidentStatus::parse(s).ok_or_else(|| {
-                bad_request("BadRequest", format!("Invalid value '{s}' for 'status'. Allowed: active, inProgress, resolved, redirected."), &headers)
-            })?),
-        };
-        let v = with_world(&state, &c, &headers, |t, now| -> Result<Value, Response> {
-            let i = find_incident(t, &id).ok_or_else(|| item_not_found("incident", &id, &headers))?;
-            let inc = &t.mde.incidents[i];
-            let pair = check_pair(inc.classification, inc.determination, &p.triage)
-                .map_err(|m| bad_request("BadRequest", m, &headers))?;
-            let incident_id = inc.id;
-            let inc = &mut t.mde.incidents[i];
-            if let Some(s) = status {
-                if s == IncidentStatus::Resolved && inc.status != IncidentStatus::Resolved {
-                    inc.resolved = Some(now);
-                } else if s != IncidentStatus::Resolved {
-                    inc.resolved = None;
-                }
-                inc.status = s;
+) -> Result<Response, Response> {
+    access(&c, INCIDENT_WRITE, &state, &headers)?;
+    let p = parse_graph_patch(
+        &body,
+        &["status", "assignedTo", "classification", "determination", "customTags", "description"],
+        "microsoft.graph.security.incident",
+        &headers,
+    )?;
+    let status = match &p.status {
+        None => None,
+        Some(s) => Some(IncidentStatus::parse(s).ok_or_else(|| {
+            bad_request("BadRequest", format!("Invalid value '{s}' for 'status'. Allowed: active, inProgress, resolved, redirected."), &headers)
+        })?),
+    };
+    let v = with_world(&state, &c, &headers, |t, now| -> Result<Value, Response> {
+        let i = find_incident(t, &id).ok_or_else(|| item_not_found("incident", &id, &headers))?;
+        let inc = &t.mde.incidents[i];
+        let pair = check_pair(inc.classification, inc.determination, &p.triage)
+            .map_err(|m| bad_request("BadRequest", m, &headers))?;
+        let incident_id = inc.id;
+        let inc = &mut t.mde.incidents[i];
+        if let Some(s) = status {
+            if s == IncidentStatus::Resolved && inc.status != IncidentStatus::Resolved {
+                inc.resolved = Some(now);
+            } else if s != IncidentStatus::Resolved {
+                inc.resolved = None;
             }
-            if let Some(a) = &p.triage.assigned_to {
-                inc.assigned_to = a.clone();
+            inc.status = s;
+        }
+        if let Some(a) = &p.triage.assigned_to {
+            inc.assigned_to = a.clone();
+        }
+        inc.classification = pair.0;
+        inc.determination = pair.1;
+        if let Some(tags) = &p.custom_tags {
+            inc.custom_tags = tags.clone();
+        }
+        if let Some(d) = &p.description {
+            inc.description = d.clone();
+        }
+        inc.last_update = now;
+        // The portal carries resolution and classification down to the incident's alerts.
+        let classify = p.triage.classification.is_some() || p.triage.determination.is_some();
+        let resolve = status == Some(IncidentStatus::Resolved);
+        if classify || resolve {
+            for a in t.mde.alerts.iter_mut().filter(|a| a.incident_id == incident_id) {
+                let alert_triage = Triage::default();
+                let alert_pair = if classify { pair } else { (a.classification, a.determination) };
+                let st = resolve.then_some(AlertStatus::Resolved);
+                a.apply(st, alert_pair, &alert_triage, &c.app_id, now);
             }
-            inc.classification = pair.0;
-            inc.determination = pair.1;
-            if let Some(tags) = &p.custom_tags {
-                inc.custom_tags = tags.clone();
-            }
-            if let Some(d) = &p.description {
-                inc.description = d.clone();
-            }
-            inc.last_update = now;
-            // The portal carries resolution and classification down to the incident's alerts.
-            let classify = p.triage.classification.is_some() || p.triage.determination.is_some();
-            let resolve = status == Some(IncidentStatus::Resolved);
-            if classify || resolve {
-                for a in t.mde.alerts.iter_mut().filter(|a| a.incident_id == incident_id) {
-                    let alert_triage = Triage::default();
-                    let alert_pair = if classify { pair } else { (a.classification, a.determination) };
-                    let st = resolve.then_some(AlertStatus::Resolved);
-                    a.apply(st, alert_pair, &alert_triage, &c.app_id, now);
-                }
-            }
-            let inc = &t.mde.incidents[i];
-            Ok(incident_json(t, inc, &state.base_url, now, false))
-        })??;
-        Ok(entity(v, ctx(&state, &uri, "security/incidents/$entity")))
-    })()
-    .unwrap_or_else(|e| e)
+        }
+        let inc = &t.mde.incidents[i];
+        Ok(incident_json(t, inc, &state.base_url, now, false))
+    })??;
+    Ok(entity(v, ctx(&state, &uri, "security/incidents/$entity")))
 }
 
 async fn comment_incident(
@@ -731,19 +710,16 @@ async fn comment_incident(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    (|| {
-        access(&c, INCIDENT_WRITE, &state, &headers)?;
-        let text = parse_comment(&body, &headers)?;
-        let comments = with_world(&state, &c, &headers, |t, now| {
-            let i = find_incident(t, &id)?;
-            let inc = &mut t.mde.incidents[i];
-            inc.comments.push(Comment { comment: text, created_by: c.app_id.clone(), created: now });
-            inc.last_update = now;
-            Some(inc.comments.clone())
-        })?
-        .ok_or_else(|| item_not_found("incident", &id, &headers))?;
-        Ok(comment_list(&state, &uri, &comments))
-    })()
-    .unwrap_or_else(|e| e)
+) -> Result<Response, Response> {
+    access(&c, INCIDENT_WRITE, &state, &headers)?;
+    let text = parse_comment(&body, &headers)?;
+    let comments = with_world(&state, &c, &headers, |t, now| {
+        let i = find_incident(t, &id)?;
+        let inc = &mut t.mde.incidents[i];
+        inc.comments.push(Comment { comment: text, created_by: c.app_id.clone(), created: now });
+        inc.last_update = now;
+        Some(inc.comments.clone())
+    })?
+    .ok_or_else(|| item_not_found("incident", &id, &headers))?;
+    Ok(comment_list(&state, &uri, &comments))
 }

@@ -23,7 +23,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::{
     EntitySet, body_str, collection, context, forbidden, invalid_body, machine_json,
-    machine_not_found, parse_body, respond, with_tenant, set_context};
+    machine_not_found, parse_body, with_tenant, set_context};
 use crate::auth::{Caller, MdeCaller};
 use crate::clock::fmt_mde;
 use crate::errors::{self, json_response};
@@ -1280,18 +1280,16 @@ pub(super) async fn list_alerts(
     MdeCaller(c): MdeCaller,
     uri: Uri,
     RawQuery(q): RawQuery,
-) -> Response {
-    respond((|| {
-        require_alert_read(&c)?;
-        let (params, expand) = split_expand(Params::parse(q.as_deref()))?;
-        let items = with_tenant(&state, &c, |t, _| {
-            let mut v: Vec<&Alert> = t.mde.alerts.iter().collect();
-            // Newest first, as the portal and API list them.
-            v.sort_by_key(|a| std::cmp::Reverse(a.created));
-            v.into_iter().map(|a| a.mde_json(expand)).collect::<Vec<_>>()
-        })?;
-        collection(&state, &uri, &params, items, &ALERTS)
-    })())
+) -> Result<Response, Response> {
+    require_alert_read(&c)?;
+    let (params, expand) = split_expand(Params::parse(q.as_deref()))?;
+    let items = with_tenant(&state, &c, |t, _| {
+        let mut v: Vec<&Alert> = t.mde.alerts.iter().collect();
+        // Newest first, as the portal and API list them.
+        v.sort_by_key(|a| std::cmp::Reverse(a.created));
+        v.into_iter().map(|a| a.mde_json(expand)).collect::<Vec<_>>()
+    })?;
+    collection(&state, &uri, &params, items, &ALERTS)
 }
 
 fn alert_entity(state: &AppState, a: &Alert, expand: bool) -> Value {
@@ -1305,16 +1303,14 @@ pub(super) async fn get_alert(
     MdeCaller(c): MdeCaller,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
-) -> Response {
-    respond((|| {
-        require_alert_read(&c)?;
-        let (_, expand) = split_expand(Params::parse(q.as_deref()))?;
-        let a = with_tenant(&state, &c, |t, _| {
-            t.mde.alerts.iter().find(|a| a.id.eq_ignore_ascii_case(&id)).cloned()
-        })?
-        .ok_or_else(|| alert_not_found(&id))?;
-        Ok(json_response(StatusCode::OK, alert_entity(&state, &a, expand)))
-    })())
+) -> Result<Response, Response> {
+    require_alert_read(&c)?;
+    let (_, expand) = split_expand(Params::parse(q.as_deref()))?;
+    let a = with_tenant(&state, &c, |t, _| {
+        t.mde.alerts.iter().find(|a| a.id.eq_ignore_ascii_case(&id)).cloned()
+    })?
+    .ok_or_else(|| alert_not_found(&id))?;
+    Ok(json_response(StatusCode::OK, alert_entity(&state, &a, expand)))
 }
 
 /// Reads `status`, `assignedTo`, `classification`, `determination`, `comment` from an MDE
@@ -1402,28 +1398,26 @@ pub(super) async fn patch_alert(
     MdeCaller(c): MdeCaller,
     Path(id): Path<String>,
     body: Bytes,
-) -> Response {
-    respond((|| {
-        c.require(&[WRITE_ROLE])?;
-        let body = parse_body(&body)?;
-        let (status, triage) = parse_update(&body, &[])?;
-        let a = with_tenant(&state, &c, |t, now| -> Result<Alert, Response> {
-            let i = t
-                .mde.alerts
-                .iter()
-                .position(|a| a.id.eq_ignore_ascii_case(&id))
-                .ok_or_else(|| alert_not_found(&id))?;
-            let a = &t.mde.alerts[i];
-            let pair = check_pair(a.classification, a.determination, &triage)
-                .map_err(invalid_input)?;
-            let a = &mut t.mde.alerts[i];
-            a.apply(status, pair, &triage, &c.app_id, now);
-            let a = a.clone();
-            sync_incident(t, a.incident_id, now);
-            Ok(a)
-        })??;
-        Ok(json_response(StatusCode::OK, alert_entity(&state, &a, false)))
-    })())
+) -> Result<Response, Response> {
+    c.require(&[WRITE_ROLE])?;
+    let body = parse_body(&body)?;
+    let (status, triage) = parse_update(&body, &[])?;
+    let a = with_tenant(&state, &c, |t, now| -> Result<Alert, Response> {
+        let i = t
+            .mde.alerts
+            .iter()
+            .position(|a| a.id.eq_ignore_ascii_case(&id))
+            .ok_or_else(|| alert_not_found(&id))?;
+        let a = &t.mde.alerts[i];
+        let pair = check_pair(a.classification, a.determination, &triage)
+            .map_err(invalid_input)?;
+        let a = &mut t.mde.alerts[i];
+        a.apply(status, pair, &triage, &c.app_id, now);
+        let a = a.clone();
+        sync_incident(t, a.incident_id, now);
+        Ok(a)
+    })??;
+    Ok(json_response(StatusCode::OK, alert_entity(&state, &a, false)))
 }
 
 /// `POST /api/alerts/batchUpdate`: all-or-nothing over `alertIds`; 200 with an empty body.
@@ -1432,56 +1426,54 @@ pub(super) async fn batch_update(
     State(state): State<AppState>,
     MdeCaller(c): MdeCaller,
     body: Bytes,
-) -> Response {
-    respond((|| {
-        c.require(&[WRITE_ROLE])?;
-        super::endpoint_quota(&state, &c, "alerts/batchUpdate", 10, 500)?;
-        let body = parse_body(&body)?;
-        let ids = match body.get("alertIds") {
-            Some(Value::Array(a)) if !a.is_empty() => a
-                .iter()
-                .map(|v| {
-                    v.as_str().map(str::to_owned).ok_or_else(|| {
-                        invalid_body("Request body is invalid: 'alertIds' must be an array of strings.")
-                    })
+) -> Result<Response, Response> {
+    c.require(&[WRITE_ROLE])?;
+    super::endpoint_quota(&state, &c, "alerts/batchUpdate", 10, 500)?;
+    let body = parse_body(&body)?;
+    let ids = match body.get("alertIds") {
+        Some(Value::Array(a)) if !a.is_empty() => a
+            .iter()
+            .map(|v| {
+                v.as_str().map(str::to_owned).ok_or_else(|| {
+                    invalid_body("Request body is invalid: 'alertIds' must be an array of strings.")
                 })
-                .collect::<Result<Vec<_>, _>>()?,
-            Some(Value::Array(_)) => {
-                return Err(invalid_input("'alertIds' must contain at least one alert id."));
-            }
-            Some(_) => {
-                return Err(invalid_body(
-                    "Request body is invalid: 'alertIds' must be an array of strings.",
-                ));
-            }
-            None => {
-                body_str(&body, "alertIds", true)?;
-                return Err(invalid_body("Request body is invalid: 'alertIds' is required."));
-            }
-        };
-        let (status, triage) = parse_update(&body, &["alertIds"])?;
-        with_tenant(&state, &c, |t, now| -> Result<(), Response> {
-            let mut plan = Vec::new();
-            for id in &ids {
-                let i = t
-                    .mde.alerts
-                    .iter()
-                    .position(|a| a.id.eq_ignore_ascii_case(id))
-                    .ok_or_else(|| alert_not_found(id))?;
-                let a = &t.mde.alerts[i];
-                let pair = check_pair(a.classification, a.determination, &triage)
-                    .map_err(|m| invalid_input(format!("Alert {}: {m}", a.id)))?;
-                plan.push((i, pair));
-            }
-            for (i, pair) in plan {
-                t.mde.alerts[i].apply(status, pair, &triage, &c.app_id, now);
-                let inc = t.mde.alerts[i].incident_id;
-                sync_incident(t, inc, now);
-            }
-            Ok(())
-        })??;
-        Ok(StatusCode::OK.into_response())
-    })())
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(Value::Array(_)) => {
+            return Err(invalid_input("'alertIds' must contain at least one alert id."));
+        }
+        Some(_) => {
+            return Err(invalid_body(
+                "Request body is invalid: 'alertIds' must be an array of strings.",
+            ));
+        }
+        None => {
+            body_str(&body, "alertIds", true)?;
+            return Err(invalid_body("Request body is invalid: 'alertIds' is required."));
+        }
+    };
+    let (status, triage) = parse_update(&body, &["alertIds"])?;
+    with_tenant(&state, &c, |t, now| -> Result<(), Response> {
+        let mut plan = Vec::new();
+        for id in &ids {
+            let i = t
+                .mde.alerts
+                .iter()
+                .position(|a| a.id.eq_ignore_ascii_case(id))
+                .ok_or_else(|| alert_not_found(id))?;
+            let a = &t.mde.alerts[i];
+            let pair = check_pair(a.classification, a.determination, &triage)
+                .map_err(|m| invalid_input(format!("Alert {}: {m}", a.id)))?;
+            plan.push((i, pair));
+        }
+        for (i, pair) in plan {
+            t.mde.alerts[i].apply(status, pair, &triage, &c.app_id, now);
+            let inc = t.mde.alerts[i].incident_id;
+            sync_incident(t, inc, now);
+        }
+        Ok(())
+    })??;
+    Ok(StatusCode::OK.into_response())
 }
 
 /// `GET /api/alerts/{id}/{files|ips|domains|machine|user}` (get-alert-related-*-info).
@@ -1489,92 +1481,90 @@ pub(super) async fn alert_related(
     State(state): State<AppState>,
     MdeCaller(c): MdeCaller,
     Path((id, sub)): Path<(String, String)>,
-) -> Response {
-    respond((|| {
-        require_alert_read(&c)?;
-        let (a, machine) = with_tenant(&state, &c, |t, now| {
-            let a = t.mde.alerts.iter().find(|a| a.id.eq_ignore_ascii_case(&id)).cloned();
-            let m = a
-                .as_ref()
-                .and_then(|a| t.machine(&a.machine_id))
-                .map(|m| machine_json(m, now));
-            (a, m)
-        })?;
-        let a = a.ok_or_else(|| alert_not_found(&id))?;
-        let list = |fragment: &str, value: Vec<Value>| {
+) -> Result<Response, Response> {
+    require_alert_read(&c)?;
+    let (a, machine) = with_tenant(&state, &c, |t, now| {
+        let a = t.mde.alerts.iter().find(|a| a.id.eq_ignore_ascii_case(&id)).cloned();
+        let m = a
+            .as_ref()
+            .and_then(|a| t.machine(&a.machine_id))
+            .map(|m| machine_json(m, now));
+        (a, m)
+    })?;
+    let a = a.ok_or_else(|| alert_not_found(&id))?;
+    let list = |fragment: &str, value: Vec<Value>| {
+        Ok(json_response(
+            StatusCode::OK,
+            json!({"@odata.context": context(&state, fragment), "value": value}),
+        ))
+    };
+    match sub.to_ascii_lowercase().as_str() {
+        "files" => {
+            let mut seen = std::collections::HashSet::new();
+            let files = a
+                .evidence
+                .iter()
+                .filter(|e| e.kind == EvidenceKind::File && e.sha1.is_some())
+                .filter(|e| seen.insert(e.sha1.clone()))
+                .map(file_json)
+                .collect();
+            list("Files", files)
+        }
+        "ips" => list(
+            "Ips",
+            a.evidence
+                .iter()
+                .filter_map(|e| e.ip_address.as_ref())
+                .map(|ip| json!({"id": ip}))
+                .collect(),
+        ),
+        "domains" => list(
+            "Domains",
+            a.evidence
+                .iter()
+                .filter_map(|e| e.url.as_deref())
+                .filter_map(|u| url::Url::parse(u).ok())
+                .filter_map(|u| u.host_str().map(|h| json!({"host": h})))
+                .collect(),
+        ),
+        "machine" => {
+            let mut m = machine.ok_or_else(|| machine_not_found(&a.machine_id))?;
+            set_context(&mut m, context(&state, "Machines/$entity"));
+            Ok(json_response(StatusCode::OK, m))
+        }
+        "user" => {
+            let u = a.user.as_ref().ok_or_else(|| {
+                errors::mde(
+                    StatusCode::NOT_FOUND,
+                    "ResourceNotFound",
+                    format!("Alert {id} has no related user"),
+                )
+            })?;
             Ok(json_response(
                 StatusCode::OK,
-                json!({"@odata.context": context(&state, fragment), "value": value}),
+                json!({
+                    "@odata.context": context(&state, "Users/$entity"),
+                    "id": format!("{}\\{}", u.domain_name.to_lowercase(), u.account_name),
+                    "accountName": u.account_name,
+                    "accountDomain": u.domain_name.to_lowercase(),
+                    "accountSid": u.user_sid,
+                    "firstSeen": fmt_mde(a.first_event - Duration::days(30)),
+                    "lastSeen": fmt_mde(a.last_event),
+                    "mostPrevalentMachineId": a.machine_id,
+                    "leastPrevalentMachineId": a.machine_id,
+                    "logonTypes": "Interactive",
+                    "logOnMachinesCount": 1,
+                    "isDomainAdmin": false,
+                    "isOnlyNetworkUser": false,
+                }),
             ))
-        };
-        match sub.to_ascii_lowercase().as_str() {
-            "files" => {
-                let mut seen = std::collections::HashSet::new();
-                let files = a
-                    .evidence
-                    .iter()
-                    .filter(|e| e.kind == EvidenceKind::File && e.sha1.is_some())
-                    .filter(|e| seen.insert(e.sha1.clone()))
-                    .map(file_json)
-                    .collect();
-                list("Files", files)
-            }
-            "ips" => list(
-                "Ips",
-                a.evidence
-                    .iter()
-                    .filter_map(|e| e.ip_address.as_ref())
-                    .map(|ip| json!({"id": ip}))
-                    .collect(),
-            ),
-            "domains" => list(
-                "Domains",
-                a.evidence
-                    .iter()
-                    .filter_map(|e| e.url.as_deref())
-                    .filter_map(|u| url::Url::parse(u).ok())
-                    .filter_map(|u| u.host_str().map(|h| json!({"host": h})))
-                    .collect(),
-            ),
-            "machine" => {
-                let mut m = machine.ok_or_else(|| machine_not_found(&a.machine_id))?;
-                set_context(&mut m, context(&state, "Machines/$entity"));
-                Ok(json_response(StatusCode::OK, m))
-            }
-            "user" => {
-                let u = a.user.as_ref().ok_or_else(|| {
-                    errors::mde(
-                        StatusCode::NOT_FOUND,
-                        "ResourceNotFound",
-                        format!("Alert {id} has no related user"),
-                    )
-                })?;
-                Ok(json_response(
-                    StatusCode::OK,
-                    json!({
-                        "@odata.context": context(&state, "Users/$entity"),
-                        "id": format!("{}\\{}", u.domain_name.to_lowercase(), u.account_name),
-                        "accountName": u.account_name,
-                        "accountDomain": u.domain_name.to_lowercase(),
-                        "accountSid": u.user_sid,
-                        "firstSeen": fmt_mde(a.first_event - Duration::days(30)),
-                        "lastSeen": fmt_mde(a.last_event),
-                        "mostPrevalentMachineId": a.machine_id,
-                        "leastPrevalentMachineId": a.machine_id,
-                        "logonTypes": "Interactive",
-                        "logOnMachinesCount": 1,
-                        "isDomainAdmin": false,
-                        "isOnlyNetworkUser": false,
-                    }),
-                ))
-            }
-            _ => Err(errors::mde(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                format!("No resource '{sub}' on alerts. Supported: files, ips, domains, machine, user."),
-            )),
         }
-    })())
+        _ => Err(errors::mde(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("No resource '{sub}' on alerts. Supported: files, ips, domains, machine, user."),
+        )),
+    }
 }
 
 /// The MDE File entity for a piece of file evidence (get-alert-related-files-info).

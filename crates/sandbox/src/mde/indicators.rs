@@ -541,19 +541,17 @@ pub(super) async fn submit(
     State(state): State<AppState>,
     MdeCaller(c): MdeCaller,
     body: Bytes,
-) -> Response {
-    respond((|| {
-        require_ti(&c)?;
-        let body = parse_body(&body)?;
-        let ind = with_tenant(&state, &c, |t, now| -> Result<Indicator, Response> {
-            let sub = parse_submission(&body, now)?;
-            let mut active = t.mde.indicators.active(now);
-            t.mde.indicators
-                .upsert(sub, &c.app_id, now, &mut active)
-                .map_err(|m| bad("BadRequest", m))
-        })??;
-        Ok(json_response(StatusCode::OK, entity(&state, &ind)))
-    })())
+) -> Result<Response, Response> {
+    require_ti(&c)?;
+    let body = parse_body(&body)?;
+    let ind = with_tenant(&state, &c, |t, now| -> Result<Indicator, Response> {
+        let sub = parse_submission(&body, now)?;
+        let mut active = t.mde.indicators.active(now);
+        t.mde.indicators
+            .upsert(sub, &c.app_id, now, &mut active)
+            .map_err(|m| bad("BadRequest", m))
+    })??;
+    Ok(json_response(StatusCode::OK, entity(&state, &ind)))
 }
 
 const FILTERABLE: &[&str] = &[
@@ -608,19 +606,17 @@ pub(super) async fn list(
     MdeCaller(c): MdeCaller,
     uri: Uri,
     RawQuery(q): RawQuery,
-) -> Response {
-    respond((|| {
-        require_ti(&c)?;
-        let params = Params::parse(q.as_deref());
-        let items = with_tenant(&state, &c, |t, _| {
-            t.mde.indicators
-                .iter()
-                .filter(|i| visible(&c, i))
-                .map(Indicator::to_json)
-                .collect::<Vec<_>>()
-        })?;
-        collection(&state, &uri, &params, items, &INDICATORS)
-    })())
+) -> Result<Response, Response> {
+    require_ti(&c)?;
+    let params = Params::parse(q.as_deref());
+    let items = with_tenant(&state, &c, |t, _| {
+        t.mde.indicators
+            .iter()
+            .filter(|i| visible(&c, i))
+            .map(Indicator::to_json)
+            .collect::<Vec<_>>()
+    })?;
+    collection(&state, &uri, &params, items, &INDICATORS)
 }
 
 fn parse_id(id: &str) -> Result<u64, Response> {
@@ -636,16 +632,14 @@ pub(super) async fn get_one(
     State(state): State<AppState>,
     MdeCaller(c): MdeCaller,
     Path(id): Path<String>,
-) -> Response {
-    respond((|| {
-        require_ti(&c)?;
-        let n = parse_id(&id)?;
-        let ind = with_tenant(&state, &c, |t, _| {
-            t.mde.indicators.by_id.get(&n).filter(|i| visible(&c, i)).cloned()
-        })?
-        .ok_or_else(|| not_found(&id))?;
-        Ok(json_response(StatusCode::OK, entity(&state, &ind)))
-    })())
+) -> Result<Response, Response> {
+    require_ti(&c)?;
+    let n = parse_id(&id)?;
+    let ind = with_tenant(&state, &c, |t, _| {
+        t.mde.indicators.by_id.get(&n).filter(|i| visible(&c, i)).cloned()
+    })?
+    .ok_or_else(|| not_found(&id))?;
+    Ok(json_response(StatusCode::OK, entity(&state, &ind)))
 }
 
 /// `DELETE /api/indicators/{id}`: 204, or 404 when unknown.
@@ -653,20 +647,18 @@ pub(super) async fn delete_one(
     State(state): State<AppState>,
     MdeCaller(c): MdeCaller,
     Path(id): Path<String>,
-) -> Response {
-    respond((|| {
-        require_ti(&c)?;
-        let n = parse_id(&id)?;
-        with_tenant(&state, &c, |t, _| {
-            if t.mde.indicators.by_id.get(&n).is_some_and(|i| visible(&c, i)) {
-                t.mde.indicators.remove(n)
-            } else {
-                None
-            }
-        })?
-        .ok_or_else(|| not_found(&id))?;
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })())
+) -> Result<Response, Response> {
+    require_ti(&c)?;
+    let n = parse_id(&id)?;
+    with_tenant(&state, &c, |t, _| {
+        if t.mde.indicators.by_id.get(&n).is_some_and(|i| visible(&c, i)) {
+            t.mde.indicators.remove(n)
+        } else {
+            None
+        }
+    })?
+    .ok_or_else(|| not_found(&id))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `POST /api/indicators/import`: `{"Indicators":[...]}`, at most 500, 30 calls/min. Each item
@@ -771,56 +763,43 @@ pub(super) async fn batch_delete(
     State(state): State<AppState>,
     MdeCaller(c): MdeCaller,
     body: Bytes,
-) -> Response {
-    respond((|| {
-        require_ti(&c)?;
-        endpoint_quota(&state, &c, "indicators/BatchDelete", 30, 1_500)?;
-        let body = parse_body(&body)?;
-        let raw = batch_list(&body, "IndicatorIds")?;
-        let ids = raw
+) -> Result<Response, Response> {
+    require_ti(&c)?;
+    endpoint_quota(&state, &c, "indicators/BatchDelete", 30, 1_500)?;
+    let body = parse_body(&body)?;
+    let raw = batch_list(&body, "IndicatorIds")?;
+    let ids = raw
+        .iter()
+        .map(|v| match v {
+            Value::String(s) => parse_id(s),
+            Value::Number(n) => n
+                .as_u64()
+                .ok_or_else(|| bad("InvalidInput", format!("Indicator id '{n}' is not valid."))),
+            other => Err(bad("InvalidInput", format!("Indicator id {other} is not valid."))),
+        })
+        .collect::<Result<Vec<u64>, _>>()?;
+    with_tenant(&state, &c, |t, _| -> Result<(), Response> {
+        if let Some(missing) = ids
             .iter()
-            .map(|v| match v {
-                Value::String(s) => parse_id(s),
-                Value::Number(n) => n
-                    .as_u64()
-                    .ok_or_else(|| bad("InvalidInput", format!("Indicator id '{n}' is not valid."))),
-                other => Err(bad("InvalidInput", format!("Indicator id {other} is not valid."))),
-            })
-            .collect::<Result<Vec<u64>, _>>()?;
-        with_tenant(&state, &c, |t, _| -> Result<(), Response> {
-            if let Some(missing) = ids
-                .iter()
-                .find(|id| !t.mde.indicators.by_id.get(id).is_some_and(|i| visible(&c, i)))
-            {
-                return Err(not_found(&missing.to_string()));
-            }
-            for id in &ids {
-                t.mde.indicators.remove(*id);
-            }
-            Ok(())
-        })??;
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })())
+            .find(|id| !t.mde.indicators.by_id.get(id).is_some_and(|i| visible(&c, i)))
+        {
+            return Err(not_found(&missing.to_string()));
+        }
+        for id in &ids {
+            t.mde.indicators.remove(*id);
+        }
+        Ok(())
+    })??;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `POST /api/indicators/{import|BatchDelete}`; ASP.NET matches the segment case-insensitively.
-pub(super) async fn post_sub(
-    state: State<AppState>,
-    caller: MdeCaller,
-    Path(sub): Path<String>,
-    body: Bytes,
-) -> Response {
-    if sub.eq_ignore_ascii_case("import") {
-        import(state, caller, body).await
-    } else if sub.eq_ignore_ascii_case("BatchDelete") {
-        batch_delete(state, caller, body).await
-    } else {
-        errors::mde(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            format!("No action '{sub}' on indicators. Supported: import, BatchDelete."),
-        )
-    }
+/// `POST /api/indicators/{other}`: `import` and `BatchDelete` are routes of their own.
+pub(super) async fn post_sub(_caller: MdeCaller, Path(sub): Path<String>) -> Response {
+    errors::mde(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        format!("No action '{sub}' on indicators. Supported: import, BatchDelete."),
+    )
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::{
     EntitySet, body_str, collection, context, endpoint_quota, forbidden, machine_not_found,
-    parse_body, respond, with_tenant, set_context};
+    parse_body, with_tenant, set_context};
 use crate::auth::{Caller, MdeCaller};
 use crate::clock::fmt_mde;
 use crate::errors;
@@ -230,41 +230,37 @@ async fn list(
     MdeCaller(c): MdeCaller,
     uri: Uri,
     RawQuery(q): RawQuery,
-) -> Response {
-    respond((|| {
-        require_read(&c)?;
-        let params = Params::parse(q.as_deref());
-        let items = with_tenant(&state, &c, |t, now| {
-            t.mde.investigations.iter().map(|i| i.to_json(now)).collect()
-        })?;
-        collection(&state, &uri, &params, items, &INVESTIGATIONS)
-    })())
+) -> Result<Response, Response> {
+    require_read(&c)?;
+    let params = Params::parse(q.as_deref());
+    let items = with_tenant(&state, &c, |t, now| {
+        t.mde.investigations.iter().map(|i| i.to_json(now)).collect()
+    })?;
+    collection(&state, &uri, &params, items, &INVESTIGATIONS)
 }
 
 async fn get_one(
     State(state): State<AppState>,
     MdeCaller(c): MdeCaller,
     Path(id): Path<String>,
-) -> Response {
-    respond((|| {
-        require_read(&c)?;
-        let v = with_tenant(&state, &c, |t, now| {
-            t.mde.investigations
-                .iter()
-                .find(|i| i.id == id)
-                .map(|i| i.to_json(now))
-        })?
-        .ok_or_else(|| {
-            errors::mde(
-                StatusCode::NOT_FOUND,
-                "ResourceNotFound",
-                format!("Investigation {id} was not found"),
-            )
-        })?;
-        let mut v = v;
-        set_context(&mut v, context(&state, "Investigations/$entity"));
-        Ok(errors::json_response(StatusCode::OK, v))
-    })())
+) -> Result<Response, Response> {
+    require_read(&c)?;
+    let v = with_tenant(&state, &c, |t, now| {
+        t.mde.investigations
+            .iter()
+            .find(|i| i.id == id)
+            .map(|i| i.to_json(now))
+    })?
+    .ok_or_else(|| {
+        errors::mde(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            format!("Investigation {id} was not found"),
+        )
+    })?;
+    let mut v = v;
+    set_context(&mut v, context(&state, "Investigations/$entity"));
+    Ok(errors::json_response(StatusCode::OK, v))
 }
 
 /// Investigations for `/_sandbox/state/{tenant}` (with the comment and requestor, which the

@@ -215,15 +215,13 @@ async fn list_files(
     MdeCaller(c): MdeCaller,
     uri: Uri,
     RawQuery(q): RawQuery,
-) -> Response {
-    respond((|| {
-        require_manage(&c)?;
-        let params = Params::parse(q.as_deref());
-        let items = with_tenant(&state, &c, |t, _| {
-            t.mde.library.iter().map(LibraryFile::to_json).collect()
-        })?;
-        collection(&state, &uri, &params, items, &LIBRARY)
-    })())
+) -> Result<Response, Response> {
+    require_manage(&c)?;
+    let params = Params::parse(q.as_deref());
+    let items = with_tenant(&state, &c, |t, _| {
+        t.mde.library.iter().map(LibraryFile::to_json).collect()
+    })?;
+    collection(&state, &uri, &params, items, &LIBRARY)
 }
 
 /// The form as documented: `File` (required), `Description`, `ParametersDescription`,
@@ -416,22 +414,20 @@ async fn delete_file(
     State(state): State<AppState>,
     MdeCaller(c): MdeCaller,
     Path(file_name): Path<String>,
-) -> Response {
-    respond((|| {
-        require_manage(&c)?;
-        let removed = with_tenant(&state, &c, |t, _| {
-            let before = t.mde.library.len();
-            t.mde.library
-                .retain(|f| !f.file_name.eq_ignore_ascii_case(&file_name));
-            before != t.mde.library.len()
-        })?;
-        if !removed {
-            return Err(errors::mde(
-                StatusCode::NOT_FOUND,
-                "ResourceNotFound",
-                format!("Library file {file_name} was not found"),
-            ));
-        }
-        Ok(StatusCode::NO_CONTENT.into_response())
-    })())
+) -> Result<Response, Response> {
+    require_manage(&c)?;
+    let removed = with_tenant(&state, &c, |t, _| {
+        let before = t.mde.library.len();
+        t.mde.library
+            .retain(|f| !f.file_name.eq_ignore_ascii_case(&file_name));
+        before != t.mde.library.len()
+    })?;
+    if !removed {
+        return Err(errors::mde(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            format!("Library file {file_name} was not found"),
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

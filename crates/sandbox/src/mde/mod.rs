@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};
 
@@ -61,6 +61,7 @@ pub fn routes() -> Router<AppState> {
                 .delete(indicators::delete_one)
                 .post(indicators::post_sub),
         )
+        .merge(indicator_actions())
         .merge(library::routes())
         .merge(live_response::routes())
         .merge(investigations::routes())
@@ -73,6 +74,13 @@ pub fn routes() -> Router<AppState> {
             "/api/machineactions/{id}/{sub}",
             get(action_get_sub).post(action_post_sub),
         )
+}
+
+/// `POST /api/indicators/import` and `/BatchDelete`, matched in any casing.
+fn indicator_actions() -> Router<AppState> {
+    use crate::paths::route;
+    let r = route(Router::new(), "/api/indicators/import", post(indicators::import));
+    route(r, "/api/indicators/BatchDelete", post(indicators::batch_delete))
 }
 
 /// Documented `$filter` fields for machines (§2.3).
@@ -622,38 +630,34 @@ async fn list_machines(
     MdeCaller(c): MdeCaller,
     uri: Uri,
     RawQuery(q): RawQuery,
-) -> Response {
-    respond((|| {
-        require_read(&c)?;
-        let params = Params::parse(q.as_deref());
-        let items = with_tenant(&state, &c, |t, now| {
-            t.mde.machines
-                .iter()
-                .map(|m| machine_json(m, now))
-                .collect::<Vec<_>>()
-        })?;
-        collection(&state, &uri, &params, items, &MACHINES)
-    })())
+) -> Result<Response, Response> {
+    require_read(&c)?;
+    let params = Params::parse(q.as_deref());
+    let items = with_tenant(&state, &c, |t, now| {
+        t.mde.machines
+            .iter()
+            .map(|m| machine_json(m, now))
+            .collect::<Vec<_>>()
+    })?;
+    collection(&state, &uri, &params, items, &MACHINES)
 }
 
 async fn get_machine(
     State(state): State<AppState>,
     MdeCaller(c): MdeCaller,
     Path(id): Path<String>,
-) -> Response {
-    respond((|| {
-        if lookups::is_find_by_ip(&id) {
-            return lookups::find_by_ip(&state, &c, &id);
-        }
-        require_read(&c)?;
-        let m = with_tenant(&state, &c, |t, now| {
-            t.machine(&id).map(|m| machine_json(m, now))
-        })?
-        .ok_or_else(|| machine_not_found(&id))?;
-        let mut v = m;
-        set_context(&mut v, context(&state, "Machines/$entity"));
-        Ok(json_response(StatusCode::OK, v))
-    })())
+) -> Result<Response, Response> {
+    if lookups::is_find_by_ip(&id) {
+        return lookups::find_by_ip(&state, &c, &id);
+    }
+    require_read(&c)?;
+    let m = with_tenant(&state, &c, |t, now| {
+        t.machine(&id).map(|m| machine_json(m, now))
+    })?
+    .ok_or_else(|| machine_not_found(&id))?;
+    let mut v = m;
+    set_context(&mut v, context(&state, "Machines/$entity"));
+    Ok(json_response(StatusCode::OK, v))
 }
 
 /// `GET /api/machines/{id}/{unknown}`.
@@ -819,125 +823,123 @@ async fn machine_action(
     method: Method,
     uri: Uri,
     body: Bytes,
-) -> Response {
-    respond((|| {
-        if sub.eq_ignore_ascii_case("runliveresponse") {
-            return live_response::run(&state, &c, &id, &method, &uri, &body);
-        }
-        if sub.eq_ignore_ascii_case("startInvestigation") {
-            return investigations::start(&state, &c, &id, &method, &uri, &body);
-        }
-        let kind = ActionKind::from_path(&sub).ok_or_else(|| {
-            errors::mde(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                format!("Machine action '{sub}' does not exist."),
-            )
-        })?;
-        c.require(&[kind.required_role()])?;
-        let body = parse_body(&body)?;
-        let comment = body_str(&body, "Comment", true)?.unwrap_or_default();
-        let external_id = body_str(&body, "ExternalID", false)?;
-        let (scope, sha1) = match kind {
-            ActionKind::Isolate => (
-                Some(
-                    enum_value(
-                        &body,
-                        "IsolationType",
-                        &["Full", "Selective", "UnManagedDevice"],
-                        false,
-                    )?
-                    .unwrap_or_else(|| "Full".into()),
-                ),
-                None,
+) -> Result<Response, Response> {
+    if sub.eq_ignore_ascii_case("runliveresponse") {
+        return live_response::run(&state, &c, &id, &method, &uri, &body);
+    }
+    if sub.eq_ignore_ascii_case("startInvestigation") {
+        return investigations::start(&state, &c, &id, &method, &uri, &body);
+    }
+    let kind = ActionKind::from_path(&sub).ok_or_else(|| {
+        errors::mde(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("Machine action '{sub}' does not exist."),
+        )
+    })?;
+    c.require(&[kind.required_role()])?;
+    let body = parse_body(&body)?;
+    let comment = body_str(&body, "Comment", true)?.unwrap_or_default();
+    let external_id = body_str(&body, "ExternalID", false)?;
+    let (scope, sha1) = match kind {
+        ActionKind::Isolate => (
+            Some(
+                enum_value(
+                    &body,
+                    "IsolationType",
+                    &["Full", "Selective", "UnManagedDevice"],
+                    false,
+                )?
+                .unwrap_or_else(|| "Full".into()),
             ),
-            // Documented as required (run-av-scan).
-            ActionKind::RunAntiVirusScan => (
-                enum_value(&body, "ScanType", &["Quick", "Full"], true)?,
-                None,
-            ),
-            ActionKind::StopAndQuarantineFile => {
-                let sha1 = body_str(&body, "Sha1", true)?.unwrap_or_default();
-                if sha1.len() != 40 || !sha1.chars().all(|ch| ch.is_ascii_hexdigit()) {
-                    return Err(errors::mde(
-                        StatusCode::BAD_REQUEST,
-                        "InvalidHashValue",
-                        format!(
-                            "Sha1 '{sha1}' is not a valid SHA-1 hash (40 hexadecimal characters)."
-                        ),
-                    ));
-                }
-                (None, Some(sha1.to_ascii_lowercase()))
-            }
-            _ => (None, None),
-        };
-        let settings = state.settings.lock().clone();
-        let created = with_tenant(&state, &c, |t, now| -> Result<MachineAction, Response> {
-            let m = t.machine(&id).ok_or_else(|| machine_not_found(&id))?;
-            let platform_ok = match kind {
-                ActionKind::Offboard | ActionKind::StopAndQuarantineFile => m.is_windows(),
-                ActionKind::Isolate if scope.as_deref() == Some("Selective") => m.is_windows(),
-                _ => true,
-            };
-            if !platform_ok {
+            None,
+        ),
+        // Documented as required (run-av-scan).
+        ActionKind::RunAntiVirusScan => (
+            enum_value(&body, "ScanType", &["Quick", "Full"], true)?,
+            None,
+        ),
+        ActionKind::StopAndQuarantineFile => {
+            let sha1 = body_str(&body, "Sha1", true)?.unwrap_or_default();
+            if sha1.len() != 40 || !sha1.chars().all(|ch| ch.is_ascii_hexdigit()) {
                 return Err(errors::mde(
                     StatusCode::BAD_REQUEST,
-                    "OsPlatformNotSupported",
+                    "InvalidHashValue",
                     format!(
-                        "{} is not supported on OS platform {} (machine {}).",
-                        kind.type_name(),
-                        m.os_platform,
-                        m.id
+                        "Sha1 '{sha1}' is not a valid SHA-1 hash (40 hexadecimal characters)."
                     ),
                 ));
             }
-            if t.mde.actions.iter().any(|a| {
-                a.machine_id == m.id && !a.status.is_final() && a.kind.family() == kind.family()
-            }) {
-                return Err(errors::mde(
-                    StatusCode::BAD_REQUEST,
-                    "ActiveRequestAlreadyExists",
-                    "Action is already in progress",
-                ));
-            }
-            let online = m.is_online();
-            let injected = state
-                .faults
-                .lock()
-                .take_outcome(&method, uri.path(), &t.tenant_id);
-            let plan = match (online, injected.as_deref()) {
-                (false, _) => Plan::NeverPickedUp,
-                (true, Some("Failed")) => Plan::Fail,
-                (true, Some("TimeOut")) => Plan::StallThenTimeOut,
-                (true, _) => Plan::Succeed,
-            };
-            let (start_at, finish_at) = plan_timings(&settings, now, plan);
-            let action = MachineAction {
-                id: uuid::Uuid::new_v4().to_string(),
-                kind,
-                scope: scope.clone(),
-                requestor: c.app_id.clone(),
-                comment: comment.clone(),
-                external_id: external_id.clone(),
-                status: ActionStatus::Pending,
-                machine_id: m.id.clone(),
-                computer_dns_name: m.computer_dns_name.clone(),
-                created: now,
-                last_update: now,
-                cancellation: None,
-                related_sha1: sha1.clone(),
-                commands: Vec::new(),
-                plan,
-                start_at,
-                finish_at,
-            };
-            t.mde.actions.push(action.clone());
-            Ok(action)
-        })??;
-        let mut v = created.to_json();
-        set_context(&mut v, context(&state, "MachineActions/$entity"));
-        Ok(json_response(StatusCode::CREATED, v))
-    })())
+            (None, Some(sha1.to_ascii_lowercase()))
+        }
+        _ => (None, None),
+    };
+    let settings = state.settings.lock().clone();
+    let created = with_tenant(&state, &c, |t, now| -> Result<MachineAction, Response> {
+        let m = t.machine(&id).ok_or_else(|| machine_not_found(&id))?;
+        let platform_ok = match kind {
+            ActionKind::Offboard | ActionKind::StopAndQuarantineFile => m.is_windows(),
+            ActionKind::Isolate if scope.as_deref() == Some("Selective") => m.is_windows(),
+            _ => true,
+        };
+        if !platform_ok {
+            return Err(errors::mde(
+                StatusCode::BAD_REQUEST,
+                "OsPlatformNotSupported",
+                format!(
+                    "{} is not supported on OS platform {} (machine {}).",
+                    kind.type_name(),
+                    m.os_platform,
+                    m.id
+                ),
+            ));
+        }
+        if t.mde.actions.iter().any(|a| {
+            a.machine_id == m.id && !a.status.is_final() && a.kind.family() == kind.family()
+        }) {
+            return Err(errors::mde(
+                StatusCode::BAD_REQUEST,
+                "ActiveRequestAlreadyExists",
+                "Action is already in progress",
+            ));
+        }
+        let online = m.is_online();
+        let injected = state
+            .faults
+            .lock()
+            .take_outcome(&method, uri.path(), &t.tenant_id);
+        let plan = match (online, injected.as_deref()) {
+            (false, _) => Plan::NeverPickedUp,
+            (true, Some("Failed")) => Plan::Fail,
+            (true, Some("TimeOut")) => Plan::StallThenTimeOut,
+            (true, _) => Plan::Succeed,
+        };
+        let (start_at, finish_at) = plan_timings(&settings, now, plan);
+        let action = MachineAction {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind,
+            scope: scope.clone(),
+            requestor: c.app_id.clone(),
+            comment: comment.clone(),
+            external_id: external_id.clone(),
+            status: ActionStatus::Pending,
+            machine_id: m.id.clone(),
+            computer_dns_name: m.computer_dns_name.clone(),
+            created: now,
+            last_update: now,
+            cancellation: None,
+            related_sha1: sha1.clone(),
+            commands: Vec::new(),
+            plan,
+            start_at,
+            finish_at,
+        };
+        t.mde.actions.push(action.clone());
+        Ok(action)
+    })??;
+    let mut v = created.to_json();
+    set_context(&mut v, context(&state, "MachineActions/$entity"));
+    Ok(json_response(StatusCode::CREATED, v))
 }
 
 async fn list_actions(
@@ -945,18 +947,16 @@ async fn list_actions(
     MdeCaller(c): MdeCaller,
     uri: Uri,
     RawQuery(q): RawQuery,
-) -> Response {
-    respond((|| {
-        require_read(&c)?;
-        let params = Params::parse(q.as_deref());
-        let items = with_tenant(&state, &c, |t, _| {
-            t.mde.actions
-                .iter()
-                .map(MachineAction::to_json)
-                .collect::<Vec<_>>()
-        })?;
-        collection(&state, &uri, &params, items, &MACHINE_ACTIONS)
-    })())
+) -> Result<Response, Response> {
+    require_read(&c)?;
+    let params = Params::parse(q.as_deref());
+    let items = with_tenant(&state, &c, |t, _| {
+        t.mde.actions
+            .iter()
+            .map(MachineAction::to_json)
+            .collect::<Vec<_>>()
+    })?;
+    collection(&state, &uri, &params, items, &MACHINE_ACTIONS)
 }
 
 fn action_entity(state: &AppState, a: &MachineAction) -> Value {
@@ -969,18 +969,16 @@ async fn get_action(
     State(state): State<AppState>,
     MdeCaller(c): MdeCaller,
     Path(id): Path<String>,
-) -> Response {
-    respond((|| {
-        require_read(&c)?;
-        let a = with_tenant(&state, &c, |t, _| {
-            t.mde.actions
-                .iter()
-                .find(|a| a.id.eq_ignore_ascii_case(&id))
-                .cloned()
-        })?
-        .ok_or_else(|| action_not_found(&id))?;
-        Ok(json_response(StatusCode::OK, action_entity(&state, &a)))
-    })())
+) -> Result<Response, Response> {
+    require_read(&c)?;
+    let a = with_tenant(&state, &c, |t, _| {
+        t.mde.actions
+            .iter()
+            .find(|a| a.id.eq_ignore_ascii_case(&id))
+            .cloned()
+    })?
+    .ok_or_else(|| action_not_found(&id))?;
+    Ok(json_response(StatusCode::OK, action_entity(&state, &a)))
 }
 
 async fn action_get_sub(
@@ -1050,41 +1048,39 @@ async fn action_post_sub(
     MdeCaller(c): MdeCaller,
     Path((id, sub)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
-    respond((|| {
-        if !sub.eq_ignore_ascii_case("cancel") {
+) -> Result<Response, Response> {
+    if !sub.eq_ignore_ascii_case("cancel") {
+        return Err(errors::mde(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            format!("No action '{sub}' on machineactions."),
+        ));
+    }
+    let body = parse_body(&body)?;
+    let comment = body_str(&body, "Comment", true)?.unwrap_or_default();
+    let a = with_tenant(&state, &c, |t, now| -> Result<MachineAction, Response> {
+        let a = t
+            .mde.actions
+            .iter_mut()
+            .find(|a| a.id.eq_ignore_ascii_case(&id))
+            .ok_or_else(|| action_not_found(&id))?;
+        c.require(&[a.kind.required_role()])?;
+        if a.status.is_final() {
+            // Undocumented upstream; upstream-apis.md suggests 400 BadRequest.
             return Err(errors::mde(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                format!("No action '{sub}' on machineactions."),
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                format!(
+                    "Machine action {} is in final state {} and cannot be cancelled.",
+                    a.id,
+                    a.status.as_str()
+                ),
             ));
         }
-        let body = parse_body(&body)?;
-        let comment = body_str(&body, "Comment", true)?.unwrap_or_default();
-        let a = with_tenant(&state, &c, |t, now| -> Result<MachineAction, Response> {
-            let a = t
-                .mde.actions
-                .iter_mut()
-                .find(|a| a.id.eq_ignore_ascii_case(&id))
-                .ok_or_else(|| action_not_found(&id))?;
-            c.require(&[a.kind.required_role()])?;
-            if a.status.is_final() {
-                // Undocumented upstream; upstream-apis.md suggests 400 BadRequest.
-                return Err(errors::mde(
-                    StatusCode::BAD_REQUEST,
-                    "BadRequest",
-                    format!(
-                        "Machine action {} is in final state {} and cannot be cancelled.",
-                        a.id,
-                        a.status.as_str()
-                    ),
-                ));
-            }
-            a.status = ActionStatus::Cancelled;
-            a.last_update = now;
-            a.cancellation = Some((c.app_id.clone(), comment.clone(), now));
-            Ok(a.clone())
-        })??;
-        Ok(json_response(StatusCode::OK, action_entity(&state, &a)))
-    })())
+        a.status = ActionStatus::Cancelled;
+        a.last_update = now;
+        a.cancellation = Some((c.app_id.clone(), comment.clone(), now));
+        Ok(a.clone())
+    })??;
+    Ok(json_response(StatusCode::OK, action_entity(&state, &a)))
 }

@@ -14,7 +14,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{EntitySet, collection, context, forbidden, machine_not_found, respond, with_tenant};
+use super::{EntitySet, collection, context, forbidden, machine_not_found, with_tenant};
 use crate::auth::{Caller, MdeCaller};
 use crate::errors::{self, json_response};
 use crate::query::Params;
@@ -290,14 +290,12 @@ pub(super) async fn list(
     MdeCaller(c): MdeCaller,
     uri: Uri,
     RawQuery(q): RawQuery,
-) -> Response {
+) -> Result<Response, Response> {
     let segment = uri.path().split('/').nth(2).unwrap_or("").to_string();
-    respond((|| {
-        let kind = Kind::from_segment(&segment).ok_or_else(|| unknown(&segment))?;
-        require(&c, kind.role())?;
-        let items = with_tenant(&state, &c, |t, _| kind.items(t, None))?;
-        collection(&state, &uri, &Params::parse(q.as_deref()), items, &kind.set())
-    })())
+    let kind = Kind::from_segment(&segment).ok_or_else(|| unknown(&segment))?;
+    require(&c, kind.role())?;
+    let items = with_tenant(&state, &c, |t, _| kind.items(t, None))?;
+    collection(&state, &uri, &Params::parse(q.as_deref()), items, &kind.set())
 }
 
 /// `GET /api/{Software|vulnerabilities|recommendations}/{id}`.
@@ -306,29 +304,27 @@ pub(super) async fn get_one(
     MdeCaller(c): MdeCaller,
     Path(id): Path<String>,
     uri: Uri,
-) -> Response {
+) -> Result<Response, Response> {
     let segment = uri.path().split('/').nth(2).unwrap_or("").to_string();
-    respond((|| {
-        let kind = Kind::from_segment(&segment).ok_or_else(|| unknown(&segment))?;
-        require(&c, kind.role())?;
-        let v = with_tenant(&state, &c, |t, _| {
-            kind.items(t, None)
-                .into_iter()
-                .find(|v| v["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(&id)))
-        })?
-        .ok_or_else(|| {
-            errors::mde(
-                StatusCode::NOT_FOUND,
-                "ResourceNotFound",
-                format!("{} {id} was not found", kind.set().entity),
-            )
-        })?;
-        let mut v = v;
-        if let Some(o) = v.as_object_mut() {
-            o.insert("@odata.context".into(), context(&state, &format!("{}/$entity", kind.set().context)).into());
-        }
-        Ok(json_response(StatusCode::OK, v))
-    })())
+    let kind = Kind::from_segment(&segment).ok_or_else(|| unknown(&segment))?;
+    require(&c, kind.role())?;
+    let v = with_tenant(&state, &c, |t, _| {
+        kind.items(t, None)
+            .into_iter()
+            .find(|v| v["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(&id)))
+    })?
+    .ok_or_else(|| {
+        errors::mde(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            format!("{} {id} was not found", kind.set().entity),
+        )
+    })?;
+    let mut v = v;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("@odata.context".into(), context(&state, &format!("{}/$entity", kind.set().context)).into());
+    }
+    Ok(json_response(StatusCode::OK, v))
 }
 
 /// `GET /api/machines/{id}/{software|vulnerabilities|recommendations}`.
@@ -442,19 +438,17 @@ pub(super) async fn related(
     Path((id, sub)): Path<(String, String)>,
     uri: Uri,
     RawQuery(q): RawQuery,
-) -> Response {
+) -> Result<Response, Response> {
     let segment = uri.path().split('/').nth(2).unwrap_or("").to_string();
-    respond((|| {
-        let kind = Kind::from_segment(&segment).ok_or_else(|| unknown(&segment))?;
-        let rel = Related::parse(kind, &sub).ok_or_else(|| unknown(&format!("{segment}/{id}/{sub}")))?;
-        require(&c, rel.role())?;
-        let items = with_tenant(&state, &c, |t, _| rel.items(t, &id))?.ok_or_else(|| {
-            errors::mde(
-                StatusCode::NOT_FOUND,
-                "ResourceNotFound",
-                format!("{} {id} was not found", kind.set().entity),
-            )
-        })?;
-        collection(&state, &uri, &Params::parse(q.as_deref()), items, &rel.set())
-    })())
+    let kind = Kind::from_segment(&segment).ok_or_else(|| unknown(&segment))?;
+    let rel = Related::parse(kind, &sub).ok_or_else(|| unknown(&format!("{segment}/{id}/{sub}")))?;
+    require(&c, rel.role())?;
+    let items = with_tenant(&state, &c, |t, _| rel.items(t, &id))?.ok_or_else(|| {
+        errors::mde(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            format!("{} {id} was not found", kind.set().entity),
+        )
+    })?;
+    collection(&state, &uri, &Params::parse(q.as_deref()), items, &rel.set())
 }

@@ -1,13 +1,18 @@
-//! The sandbox: an emulated Microsoft cloud (Entra login, Microsoft Graph users, Defender for
-//! Endpoint machines and machine actions, read-only ARM) over one HTTP(S) listener, with a
-//! seeded world, fault injection, time control and state inspection under `/_sandbox`.
+//! The sandbox: an emulated Microsoft cloud (Entra login, Microsoft Graph users and batching,
+//! Defender for Endpoint machines and machine actions, an ARM resource store) over one HTTP(S)
+//! listener, with a seeded world, fault injection, time control and state inspection under
+//! `/_sandbox`.
 //!
 //! It emulates Microsoft as Microsoft documents it (`reference/upstream-apis.md`), not as
 //! Riposte happens to call it, so Microsoft's own SDKs work against it.
 //!
-//! Module map: `login` (tokens, discovery), `graph` (users), `mde` (machines, actions), `arm`
-//! (subscriptions, groups, VMs, NSGs), `hunting` (advanced hunting over generated tables), `world` (seeded data), `auth` (token checks), `faults`
-//! (injection + edge middleware), `limits` (MDE quotas), `clock`, `admin` (`/_sandbox`), `tls`.
+//! Module map: `login` (tokens, discovery), `graph` (users, security, `$batch`), `mde`
+//! (machines, actions, alerts, indicators, TVM, live response), `arm` (the resource store,
+//! long-running operations, Network and Compute rules), `hunting` (advanced hunting over
+//! generated tables), `world` (seeded data, one state module per product), `auth` (token checks,
+//! `Caller::require`), `entity_set` (the shared OData list layer), `paths` (case-insensitive
+//! routing), `faults` (injection + edge middleware), `limits` (MDE quotas), `clock`, `admin`
+//! (`/_sandbox`), `tls`.
 
 // Handlers return `Result<_, Response>` so `?` yields a Microsoft-shaped error; the large Err
 // variant is the point, not an accident.

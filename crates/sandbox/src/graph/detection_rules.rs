@@ -9,8 +9,8 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Map, Value, json};
@@ -20,6 +20,7 @@ use super::{bad_request, forbidden};
 use crate::auth::GraphCaller;
 use crate::clock::fmt_mde;
 use crate::errors::{self, json_response};
+use crate::query::Params;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -167,16 +168,30 @@ fn with_entity_ctx(state: &AppState, mut v: Value) -> Value {
     v
 }
 
-async fn list(State(state): State<AppState>, GraphCaller(c): GraphCaller, headers: HeaderMap) -> Response {
-    if !c.has_any_role(READ) {
-        return forbidden(&headers);
-    }
-    let world = state.world.lock();
-    let Some(t) = world.tenant(&c.tenant_id) else { return forbidden(&headers) };
-    json_response(
-        StatusCode::OK,
-        json!({"@odata.context": ctx(&state, "security/rules/detectionRules"), "value": t.graph.detection_rules.items}),
-    )
+/// `$filter` / `$orderby` properties. Page sizes are not documented for this beta list; we use
+/// 100 by default and at most 1,000 (the shared Graph security list options apply).
+const FILTERABLE: &[&str] = &["id", "displayName", "isEnabled", "createdBy", "createdDateTime", "lastModifiedDateTime"];
+const PAGE: (usize, usize) = (100, 1_000);
+
+/// A collection through the shared entity-set layer: the set costs this handler and the
+/// `FILTERABLE` row above.
+async fn list(
+    State(state): State<AppState>,
+    GraphCaller(c): GraphCaller,
+    uri: Uri,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Response> {
+    c.require(READ)?;
+    let params = Params::parse(q.as_deref());
+    super::security::check_options(&params, &["$filter", "$top", "$skip", "$orderby", "$count", "$select"], &headers)?;
+    let items = {
+        let world = state.world.lock();
+        let t = world.tenant(&c.tenant_id).ok_or_else(|| forbidden(&headers))?;
+        t.graph.detection_rules.items.clone()
+    };
+    let context = ctx(&state, "security/rules/detectionRules");
+    super::security::page(&state, &uri, &headers, &params, items, FILTERABLE, "microsoft.graph.security.detectionRule", PAGE, context)
 }
 
 async fn get_one(State(state): State<AppState>, GraphCaller(c): GraphCaller, Path(id): Path<String>, headers: HeaderMap) -> Response {

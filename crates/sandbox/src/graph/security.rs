@@ -318,7 +318,7 @@ pub fn incident_json(t: &Tenant, i: &Incident, base_url: &str, now: OffsetDateTi
 /// through the shared entity-set layer; nextLink advances `$skip` (Graph security pages with
 /// `$skip`).
 #[allow(clippy::too_many_arguments)]
-fn page(
+pub(super) fn page(
     state: &AppState,
     uri: &Uri,
     headers: &HeaderMap,
@@ -352,7 +352,7 @@ fn page(
     Ok(json_response(StatusCode::OK, page.body(context, params)))
 }
 
-fn check_options(params: &Params, allowed: &[&str], headers: &HeaderMap) -> Result<(), Response> {
+pub(super) fn check_options(params: &Params, allowed: &[&str], headers: &HeaderMap) -> Result<(), Response> {
     match params.unknown_system_option(allowed) {
         Some(opt) => Err(bad_request(
             "BadRequest",

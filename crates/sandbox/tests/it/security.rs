@@ -261,6 +261,22 @@ async fn detection_rules_crud_with_validation() {
     assert_eq!(r.body["displayName"], "Encoded PowerShell");
     let list = e.get(&g, base).await;
     assert_eq!(list.body["value"][0]["schedule"]["period"], "24H");
+    // The list is an entity set: OData options and paging.
+    let mut second = rule_body();
+    second["displayName"] = json!("Second rule");
+    assert_eq!(e.post(&g, base, second).await.status, StatusCode::CREATED);
+    let page = e.get(&g, &format!("{base}?$top=1&$count=true&$orderby=displayName desc")).await;
+    assert_eq!(page.status, StatusCode::OK, "{:?}", page.body);
+    assert_eq!(page.body["@odata.count"], 2);
+    assert_eq!(page.body["value"][0]["displayName"], "Second rule");
+    let next = e.get(&g, page.body["@odata.nextLink"].as_str().unwrap()).await;
+    assert_eq!(next.body["value"][0]["displayName"], "Encoded PowerShell");
+    let filtered = e.get(&g, &format!("{base}?$filter=isEnabled eq false&$select=id,displayName")).await;
+    assert_eq!(filtered.body["value"].as_array().unwrap().len(), 1);
+    assert!(filtered.body["value"][0].get("schedule").is_none());
+    let second_id = page.body["value"][0]["id"].as_str().unwrap().to_string();
+    let del = e.http.delete(e.url(&format!("{base}/{second_id}"))).bearer_auth(&g).send().await.unwrap();
+    assert_eq!(del.status(), StatusCode::NO_CONTENT);
     for (mutate, what) in [
         (json!({"schedule": {"period": "2H"}}), "period"),
         (json!({"queryCondition": {"queryText": ""}}), "queryText"),

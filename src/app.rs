@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use store::Store;
-use upstream::{Clouds, TenantCredentials, Upstream, UpstreamConfig, UpstreamMetrics};
+use upstream::{Api, Clouds, TenantCredentials, Upstream, UpstreamConfig, UpstreamMetrics};
 
 /// Everything needed to build a gateway.
 pub struct GatewaySettings {
@@ -172,12 +172,11 @@ pub fn sandbox_settings(sandbox: &sandbox::RunningSandbox, data_dir: PathBuf, po
     let url = |s: &str| url::Url::parse(s).with_context(|| format!("sandbox endpoint '{s}'"));
     Ok(GatewaySettings {
         data_dir,
-        clouds: Clouds {
-            login: url(&d.endpoints.login)?,
-            graph: url(&d.endpoints.graph)?,
-            mde: url(&d.endpoints.mde)?,
-            arm: url(&d.endpoints.arm)?,
-        },
+        clouds: Clouds::microsoft()
+            .with_login(url(&d.endpoints.login)?)
+            .with_base(Api::Graph, url(&d.endpoints.graph)?)
+            .with_base(Api::Mde, url(&d.endpoints.mde)?)
+            .with_base(Api::Arm, url(&d.endpoints.arm)?),
         extra_ca_pem: sandbox.ca_pem().map(String::from),
         tenants: d
             .tenants

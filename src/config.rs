@@ -4,8 +4,9 @@
 //! listen = "127.0.0.1:7070"
 //! data = "./riposte-data"
 //!
-//! [clouds]                      # optional: defaults to Microsoft's public cloud
-//! login = "https://login.microsoftonline.com"
+//! [clouds]                      # optional: the clouds tenants share (default: Microsoft's public cloud)
+//! cloud = "public"              # public | gcc | gcc-high | dod | china: Microsoft's hosts for it
+//! login = "https://login.microsoftonline.com"   # each key optional: replaces that host
 //! graph = "https://graph.microsoft.com"
 //! mde = "https://api.securitycenter.microsoft.com"
 //! arm = "https://management.azure.com"
@@ -15,6 +16,18 @@
 //! tenant_id = "00000000-0000-0000-0000-000000000001"
 //! client_id = "11111111-1111-1111-1111-111111111111"
 //! client_secret_env = "RIPOSTE_SECRET_CONTOSO"   # the secret itself stays in the environment
+//!
+//! [[tenants]]                   # a GCC High tenant authenticating with a certificate
+//! tenant_id = "contoso.onmicrosoft.us"
+//! client_id = "22222222-2222-2222-2222-222222222222"
+//! cloud = "gcc-high"            # starts from Microsoft's GCC High hosts, not [clouds]
+//! certificate = "/etc/riposte/contoso.pem"          # public certificate (PEM)
+//! private_key_env = "RIPOSTE_KEY_CONTOSO"           # its PEM private key, from the environment
+//! hosts = { cloud_apps = "https://contoso.us3.portal.cloudappsecurity.us" }  # per-tenant hosts
+//!
+//! [[tenants]]                   # an AWS account (configuration only: no AWS calls yet)
+//! tenant_id = "aws-prod"
+//! aws = { region = "us-east-1", access_key_id_env = "AWS_KEY_ID", secret_access_key_env = "AWS_SECRET", role_arn = "arn:aws:iam::123456789012:role/riposte" }
 //!
 //! [library]                     # optional: the live-response file library
 //! dir = "/var/lib/riposte/library"   # default {data}/library; or backend = "s3" + bucket, "azure" + container
@@ -32,8 +45,9 @@
 use anyhow::{bail, Context};
 use secrecy::SecretString;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use upstream::{Clouds, TenantCredentials};
+use upstream::{Api, AssumeRole, AwsCredentials, Certificate, Cloud, Clouds, Credential, TenantCredentials};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -67,13 +81,19 @@ pub struct BudgetsSection {
     pub live_response_per_minute: Option<u32>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `[clouds]`: the shared clouds. Every key is optional; the four original ones still work.
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CloudsConfig {
-    pub login: String,
-    pub graph: String,
-    pub mde: String,
-    pub arm: String,
+    /// The sovereign cloud whose Microsoft hosts are the starting point (default `public`).
+    pub cloud: Option<String>,
+    pub login: Option<String>,
+    pub graph: Option<String>,
+    pub mde: Option<String>,
+    pub arm: Option<String>,
+    pub cloud_apps: Option<String>,
+    pub key_vault: Option<String>,
+    pub ec2: Option<String>,
     pub extra_ca: Option<PathBuf>,
 }
 
@@ -81,11 +101,38 @@ pub struct CloudsConfig {
 #[serde(deny_unknown_fields)]
 pub struct TenantConfig {
     pub tenant_id: String,
-    pub client_id: String,
+    /// The app registration; optional only for an AWS-only tenant.
+    pub client_id: Option<String>,
     /// Name of the environment variable holding the client secret (preferred).
     pub client_secret_env: Option<String>,
     /// The secret inline (discouraged: keep it out of files).
     pub client_secret: Option<String>,
+    /// Certificate credential: the PEM certificate file registered on the app...
+    pub certificate: Option<PathBuf>,
+    /// ...and its PEM private key, from this environment variable (preferred) or file.
+    pub private_key_env: Option<String>,
+    pub private_key: Option<PathBuf>,
+    /// This tenant's sovereign cloud (`public`, `gcc`, `gcc-high`, `dod`, `china`).
+    pub cloud: Option<String>,
+    /// Per-tenant base URLs by API label (`cloud_apps`, `key_vault`, `mde`, ...).
+    #[serde(default)]
+    pub hosts: BTreeMap<String, String>,
+    /// AWS keys for this account (instead of an Entra credential).
+    pub aws: Option<AwsConfig>,
+}
+
+/// `aws = { ... }` on a tenant: keys from the environment, optionally assuming a role.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    pub region: String,
+    pub access_key_id_env: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key_env: String,
+    pub session_token_env: Option<String>,
+    pub role_arn: Option<String>,
+    pub external_id: Option<String>,
+    pub session_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -110,33 +157,45 @@ impl FileConfig {
         toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
     }
 
+    /// The shared clouds (`[clouds]`, else Microsoft's public cloud) and the extra CA to trust.
     pub fn clouds(&self) -> anyhow::Result<(Clouds, Option<String>)> {
-        let Some(c) = &self.clouds else { return Ok((Clouds::microsoft(), None)) };
-        let parse = |name: &str, s: &str| url::Url::parse(s).with_context(|| format!("clouds.{name}: '{s}' is not a URL"));
-        let clouds = Clouds {
-            login: parse("login", &c.login)?,
-            graph: parse("graph", &c.graph)?,
-            mde: parse("mde", &c.mde)?,
-            arm: parse("arm", &c.arm)?,
-        };
-        let ca = match &c.extra_ca {
+        let clouds = self.shared_clouds()?;
+        let ca = match self.clouds.as_ref().and_then(|c| c.extra_ca.as_ref()) {
             Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("clouds.extra_ca: reading {}", p.display()))?),
             None => None,
         };
         Ok((clouds, ca))
     }
 
+    fn shared_clouds(&self) -> anyhow::Result<Clouds> {
+        let Some(c) = &self.clouds else { return Ok(Clouds::microsoft()) };
+        let mut clouds = Clouds::of(parse_cloud("clouds.cloud", c.cloud.as_deref())?);
+        if let Some(login) = &c.login {
+            clouds = clouds.with_login(parse_url("clouds.login", login)?);
+        }
+        let keys = [
+            (Api::Graph, &c.graph),
+            (Api::Mde, &c.mde),
+            (Api::Arm, &c.arm),
+            (Api::CloudApps, &c.cloud_apps),
+            (Api::KeyVault, &c.key_vault),
+            (Api::Ec2, &c.ec2),
+        ];
+        for (api, value) in keys {
+            if let Some(v) = value {
+                clouds = clouds.with_base(api, parse_url(&format!("clouds.{api}"), v)?);
+            }
+        }
+        clouds.validate().context("[clouds]")?;
+        Ok(clouds)
+    }
+
     /// Tenants from the file plus `RIPOSTE_TENANTS`; a missing secret is an error naming the variable.
     pub fn tenants(&self) -> anyhow::Result<Vec<TenantCredentials>> {
+        let shared = self.shared_clouds()?;
         let mut out = Vec::new();
         for t in &self.tenants {
-            let secret = match (&t.client_secret_env, &t.client_secret) {
-                (Some(var), _) => std::env::var(var)
-                    .with_context(|| format!("tenant {}: environment variable {var} is not set", t.tenant_id))?,
-                (None, Some(s)) => s.clone(),
-                (None, None) => bail!("tenant {}: set client_secret_env (or client_secret)", t.tenant_id),
-            };
-            out.push(credentials(&t.tenant_id, &t.client_id, secret));
+            out.push(tenant(t, &shared).with_context(|| format!("tenant {}", t.tenant_id))?);
         }
         if let Ok(json) = std::env::var("RIPOSTE_TENANTS") {
             let list: Vec<EnvTenant> =
@@ -145,6 +204,126 @@ impl FileConfig {
         }
         Ok(out)
     }
+}
+
+/// One `[[tenants]]` entry: its credential, and its own clouds when it names a cloud or hosts.
+fn tenant(t: &TenantConfig, shared: &Clouds) -> anyhow::Result<TenantCredentials> {
+    let credential = credential(t)?;
+    let client_id = match (&t.client_id, &credential) {
+        (Some(id), _) => id.clone(),
+        (None, Credential::Aws(aws)) => aws.access_key_id.clone(),
+        (None, _) => bail!("set client_id"),
+    };
+    let creds = TenantCredentials::with_credential(&t.tenant_id, client_id, credential);
+    Ok(match tenant_clouds(t, shared, &creds.credential)? {
+        Some(clouds) => creds.in_clouds(clouds),
+        None => creds,
+    })
+}
+
+/// The credential a tenant entry declares: exactly one of a secret, a certificate, AWS keys.
+fn credential(t: &TenantConfig) -> anyhow::Result<Credential> {
+    let secret = t.client_secret_env.is_some() || t.client_secret.is_some();
+    match (secret, &t.certificate, &t.aws) {
+        (true, None, None) => client_secret(t).map(Credential::ClientSecret),
+        (false, Some(cert), None) => certificate(t, cert).map(Credential::Certificate),
+        (false, None, Some(aws)) => aws_credentials(aws).map(Credential::Aws),
+        (false, None, None) => bail!("set client_secret_env (or client_secret), certificate + private_key_env, or aws"),
+        _ => bail!("set only one of client_secret_env/client_secret, certificate, aws"),
+    }
+}
+
+fn client_secret(t: &TenantConfig) -> anyhow::Result<SecretString> {
+    match (&t.client_secret_env, &t.client_secret) {
+        (Some(var), _) => env_secret(var),
+        (None, Some(s)) => Ok(SecretString::from(s.clone())),
+        (None, None) => bail!("set client_secret_env (or client_secret)"),
+    }
+}
+
+fn certificate(t: &TenantConfig, cert: &std::path::Path) -> anyhow::Result<Certificate> {
+    let pem = std::fs::read_to_string(cert).with_context(|| format!("certificate: reading {}", cert.display()))?;
+    let key = match (&t.private_key_env, &t.private_key) {
+        (Some(var), _) => env_secret(var)?,
+        (None, Some(path)) => SecretString::from(
+            std::fs::read_to_string(path).with_context(|| format!("private_key: reading {}", path.display()))?,
+        ),
+        (None, None) => bail!("a certificate needs private_key_env (or private_key)"),
+    };
+    Ok(Certificate::from_pem(&pem, &key)?)
+}
+
+fn aws_credentials(a: &AwsConfig) -> anyhow::Result<AwsCredentials> {
+    let access_key_id = match (&a.access_key_id_env, &a.access_key_id) {
+        (Some(var), _) => std::env::var(var).with_context(|| format!("environment variable {var} is not set"))?,
+        (None, Some(id)) => id.clone(),
+        (None, None) => bail!("aws needs access_key_id_env (or access_key_id)"),
+    };
+    let assume_role = a.role_arn.as_ref().map(|arn| AssumeRole {
+        role_arn: arn.clone(),
+        external_id: a.external_id.clone(),
+        session_name: a.session_name.clone().unwrap_or_else(|| "riposte".into()),
+    });
+    Ok(AwsCredentials {
+        region: a.region.clone(),
+        access_key_id,
+        secret_access_key: env_secret(&a.secret_access_key_env)?,
+        session_token: a.session_token_env.as_deref().map(env_secret).transpose()?,
+        assume_role,
+    })
+}
+
+/// A tenant's own clouds, when it differs from the shared ones: same cloud → the shared clouds
+/// (so a sandbox's bases carry over), another cloud → Microsoft's hosts there; then its hosts.
+fn tenant_clouds(t: &TenantConfig, shared: &Clouds, credential: &Credential) -> anyhow::Result<Option<Clouds>> {
+    let cloud = t.cloud.as_deref().map(|c| parse_cloud("cloud", Some(c))).transpose()?;
+    let aws_region = match credential {
+        Credential::Aws(aws) if !t.hosts.contains_key(Api::Ec2.label()) => Some(aws.region.as_str()),
+        _ => None,
+    };
+    if cloud.is_none_or(|c| c == shared.cloud) && t.hosts.is_empty() && aws_region.is_none() {
+        return Ok(None);
+    }
+    let mut clouds = match cloud {
+        Some(c) if c != shared.cloud => Clouds::of(c),
+        _ => shared.clone(),
+    };
+    if let Some(region) = aws_region {
+        clouds = clouds.with_base(Api::Ec2, parse_url("aws.region", &ec2_endpoint(region))?);
+    }
+    for (key, value) in &t.hosts {
+        if key == "login" {
+            clouds = clouds.with_login(parse_url("hosts.login", value)?);
+            continue;
+        }
+        let api = Api::from_label(key).with_context(|| {
+            let known: Vec<_> = Api::ALL.iter().map(|a| a.label()).collect();
+            format!("hosts.{key}: unknown API (expected login or one of {})", known.join(", "))
+        })?;
+        clouds = clouds.with_base(api, parse_url(&format!("hosts.{key}"), value)?);
+    }
+    clouds.validate()?;
+    Ok(Some(clouds))
+}
+
+/// EC2's regional endpoint; China regions live under `amazonaws.com.cn`.
+fn ec2_endpoint(region: &str) -> String {
+    let suffix = if region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
+    format!("https://ec2.{region}.{suffix}")
+}
+
+fn parse_cloud(field: &str, value: Option<&str>) -> anyhow::Result<Cloud> {
+    value.map_or(Ok(Cloud::Public), |v| v.parse::<Cloud>().with_context(|| field.to_string()))
+}
+
+fn parse_url(field: &str, s: &str) -> anyhow::Result<url::Url> {
+    url::Url::parse(s).with_context(|| format!("{field}: '{s}' is not a URL"))
+}
+
+fn env_secret(var: &str) -> anyhow::Result<SecretString> {
+    std::env::var(var)
+        .map(SecretString::from)
+        .with_context(|| format!("environment variable {var} is not set"))
 }
 
 impl FileConfig {
@@ -198,9 +377,5 @@ impl FileConfig {
 }
 
 pub fn credentials(tenant: &str, client: &str, secret: String) -> TenantCredentials {
-    TenantCredentials {
-        tenant_id: tenant.to_string(),
-        client_id: client.to_string(),
-        client_secret: SecretString::from(secret),
-    }
+    TenantCredentials::new(tenant, client, secret)
 }

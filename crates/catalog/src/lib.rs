@@ -17,6 +17,8 @@ mod tests;
 
 pub use lookup::{Catalog, Resolved, ResolveError};
 pub use params::{ParamError, ParamKind, ParamSpec, Params};
+/// The words a [`Call`] is declared in, shared with `upstream` (`crates/vocab`: one vocabulary, no mapping).
+pub use vocab::{Api, Budget, Method};
 
 use serde::Serialize;
 
@@ -197,23 +199,6 @@ pub enum Completion {
     GraphAccepted,
 }
 
-/// The upstream API family a call goes to; decides the base URL, the token audience and the budget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum Api {
-    Mde,
-    Graph,
-    Arm,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Method {
-    Get,
-    Post,
-    Patch,
-    Put,
-    Delete,
-}
-
 /// Where a JSON body value comes from.
 #[derive(Debug, Clone, Copy)]
 pub enum BodyValue {
@@ -245,17 +230,6 @@ pub struct Call {
     /// Which documented rate limit the call draws from, beyond its API family's default
     /// (advanced hunting has its own 45/min per tenant).
     pub budget: Budget,
-}
-
-/// A documented per-endpoint rate limit a [`Call`] draws from; the engine maps it to the
-/// upstream budget group. `Default` is the API family's general limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Budget {
-    Default,
-    /// Advanced hunting (MDE `advancedqueries/run`, Graph `runHuntingQuery`): 45/min per tenant.
-    Hunting,
-    /// MDE `startInvestigation`: 50 calls per hour.
-    Investigation,
 }
 
 impl Call {

@@ -687,7 +687,7 @@ mod tests {
             let spec = catalog.get(Product::Mde, name).unwrap();
             let Plan::Call(call) = spec.plan else { panic!("{name} is a call") };
             let req = plan::request(&call, &params, None).unwrap();
-            assert_eq!(req.group, upstream::BudgetGroup::Hunting, "{name}");
+            assert_eq!(req.group, upstream::Budget::Hunting, "{name}");
             assert_eq!((req.method.as_str(), req.path.as_str()), ("POST", path));
             assert_eq!(req.body, Some(json!({ "Query": "DeviceInfo | take 1" })), "{name}: Timespan only when given");
         }

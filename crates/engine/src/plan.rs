@@ -6,7 +6,7 @@ use catalog::{ActionSpec, Api, BodyValue, Call, Completion, Method, Params, Plan
 use futures::StreamExt;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
-use upstream::{ApiRequest, BudgetGroup, TenantCredentials, Upstream};
+use upstream::{ApiRequest, TenantCredentials, Upstream};
 use uuid::Uuid;
 
 /// How many per-device calls of one request run at once; the upstream budget still applies.
@@ -106,12 +106,12 @@ async fn already_created(upstream: &Upstream, creds: &TenantCredentials, machine
     let Some(since) = marker.resume_since else { return Ok(None) };
     let since = (since - time::Duration::minutes(5)).format(&time::format_description::well_known::Rfc3339).map_err(|e| EngineError::Internal(e.to_string()))?;
     let req = ApiRequest {
-        api: upstream::Api::Mde,
-        method: reqwest_method(Method::Get),
+        api: Api::Mde,
+        method: Method::Get,
         path: "/api/machineactions".into(),
         query: vec![("$filter".into(), format!("machineId eq '{machine_id}' and creationDateTimeUtc ge {since}"))],
         body: None,
-        group: BudgetGroup::Default,
+        group: catalog::Budget::Default,
     };
     let tag = marker.tag();
     let page = upstream.get_paged(creds, req, 1000).await?;
@@ -305,12 +305,12 @@ async fn explain_conflict(
 
 async fn find_pending_action(upstream: &Upstream, creds: &TenantCredentials, machine_id: &str) -> Option<Value> {
     let req = ApiRequest {
-        api: upstream::Api::Mde,
-        method: reqwest_method(Method::Get),
+        api: Api::Mde,
+        method: Method::Get,
         path: "/api/machineactions".into(),
         query: vec![("$filter".into(), format!("machineId eq '{machine_id}'"))],
         body: None,
-        group: BudgetGroup::Default,
+        group: catalog::Budget::Default,
     };
     let page = upstream.get_paged(creds, req, 1000).await.ok()?;
     page.items
@@ -328,23 +328,15 @@ fn machine_action_id(spec: &ActionSpec, body: &Value) -> Option<String> {
 
 /// Fill a call template: path placeholders, query and body from validated params.
 pub fn request(call: &Call, params: &Params, each: Option<(&str, &str)>) -> Result<ApiRequest, EngineError> {
+    // The catalog and upstream share one vocabulary (`crates/vocab`): nothing to translate.
     Ok(ApiRequest {
-        api: upstream_api(call.api),
-        method: reqwest_method(call.method),
+        api: call.api,
+        method: call.method,
         path: fill_path(call.path, params, each)?,
         query: query(call, params),
         body: body(call, params)?,
-        group: budget_group(call.budget),
+        group: call.budget,
     })
-}
-
-/// The upstream budget group a catalog call declared.
-pub fn budget_group(budget: catalog::Budget) -> BudgetGroup {
-    match budget {
-        catalog::Budget::Default => BudgetGroup::Default,
-        catalog::Budget::Hunting => BudgetGroup::Hunting,
-        catalog::Budget::Investigation => BudgetGroup::Investigation,
-    }
 }
 
 /// Query parameters from params, with `filter_eq` clauses folded into `$filter`.
@@ -461,24 +453,6 @@ fn encode_segment(s: &str) -> String {
         }
     }
     out
-}
-
-pub fn upstream_api(api: Api) -> upstream::Api {
-    match api {
-        Api::Mde => upstream::Api::Mde,
-        Api::Graph => upstream::Api::Graph,
-        Api::Arm => upstream::Api::Arm,
-    }
-}
-
-pub fn reqwest_method(m: Method) -> upstream::Method {
-    match m {
-        Method::Get => upstream::Method::GET,
-        Method::Post => upstream::Method::POST,
-        Method::Patch => upstream::Method::PATCH,
-        Method::Put => upstream::Method::PUT,
-        Method::Delete => upstream::Method::DELETE,
-    }
 }
 
 #[cfg(test)]

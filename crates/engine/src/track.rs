@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use store::{Operation, OperationUpdate};
 use tokio::sync::Notify;
-use upstream::{ApiRequest, BudgetGroup};
+use upstream::{ApiRequest, Budget};
 use uuid::Uuid;
 
 /// How often watched operations are polled.
@@ -139,11 +139,11 @@ async fn poll_tenant(engine: &Engine, tenant: &str, ops: Vec<Operation>) -> Resu
     }
     let req = ApiRequest {
         api: upstream::Api::Mde,
-        method: upstream::Method::GET,
+        method: upstream::Method::Get,
         path: "/api/machineactions".into(),
         query,
         body: None,
-        group: BudgetGroup::Default,
+        group: Budget::Default,
     };
     let page = engine.inner.upstream.get_paged(creds, req, 10_000).await?;
     let latest: HashMap<&str, &Value> =

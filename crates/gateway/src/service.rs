@@ -11,14 +11,16 @@ pub async fn healthz() -> Response {
     Json(json!({ "status": "ok" })).into_response()
 }
 
-/// Ready when the store answers and every configured tenant can get tokens for MDE and Graph.
+/// Ready when the store answers and every tenant can authenticate to every API family configured
+/// for it (its cloud's hosts and per-tenant hosts, as far as its credential serves them).
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let store_ok = state.engine.store().get_setting("readyz-probe").await.is_ok();
     let mut checks = vec![json!({ "name": "store", "ok": store_ok })];
     let mut ok = store_ok;
+    let upstream = state.engine.upstream();
     for creds in state.engine.tenants().all() {
-        for api in [upstream::Api::Mde, upstream::Api::Graph] {
-            let res = state.engine.upstream().check_token(creds, api).await;
+        for api in upstream.configured_apis(creds) {
+            let res = upstream.check_token(creds, api).await;
             ok &= res.is_ok();
             checks.push(json!({
                 "name": format!("token:{}:{:?}", creds.tenant_id, api),

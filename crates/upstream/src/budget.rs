@@ -16,7 +16,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::api::{Api, BudgetGroup};
+use crate::api::{Api, Budget, Method};
 use crate::error::UpstreamError;
 
 /// `count` calls per `per`, e.g. 100 per minute.
@@ -53,14 +53,21 @@ impl Rate {
 /// - MDE general endpoints (machines, machine actions, indicators POST, ...): 100/min **and** 1,500/h;
 /// - MDE live response 10/min; indicator import 30/min; startInvestigation 50/h;
 /// - advanced hunting 45/min and 1,500/h ("at least 45/min per tenant");
-/// - XDR incidents 50/min and 1,500/h;
+/// - XDR incidents 50/min and 1,500/h; Graph `/security/incidents` draws it as well as the
+///   `/security` limit, since the Graph incidents API fronts the same service (inferred: Graph
+///   documents only the `/security` figure);
 /// - Graph `/security`: 150/min per app per tenant;
 /// - Graph in general: the global limit is 130,000 per 10 s per app across tenants, far above
 ///   what one tenant needs; we use Intune's 2,000 per 20 s per app per tenant, the tightest
 ///   general figure, as a generous per-tenant ceiling;
 /// - ARM: the (2020) documented hourly limits per principal: 12,000 reads, 1,200 writes,
 ///   15,000 deletes. Today's ARM uses token buckets (~250 reads burst at ~25/s); the hourly
-///   figures are the safe approximation.
+///   figures are the safe approximation;
+/// - Cloud Apps: 30 requests/min per tenant (§7, not verified against Microsoft's page);
+/// - Key Vault data plane: 4,000 transactions per 10 s per vault for secrets and software keys
+///   (Key Vault service limits; applied per tenant, which is stricter);
+/// - EC2: AWS throttles by token bucket per account and region; 5/s is the documented refill of
+///   the mutating-actions bucket, so never more than AWS sustains (the burst is not used).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Budgets {
     pub mde: Vec<Rate>,
@@ -74,6 +81,9 @@ pub struct Budgets {
     pub arm_read: Vec<Rate>,
     pub arm_write: Vec<Rate>,
     pub arm_delete: Vec<Rate>,
+    pub cloud_apps: Vec<Rate>,
+    pub key_vault: Vec<Rate>,
+    pub ec2: Vec<Rate>,
     /// Longest a call waits for budget before giving up with `Throttled`.
     pub max_wait: Duration,
 }
@@ -92,6 +102,9 @@ impl Default for Budgets {
             arm_read: vec![Rate::per_hour(12_000)],
             arm_write: vec![Rate::per_hour(1_200)],
             arm_delete: vec![Rate::per_hour(15_000)],
+            cloud_apps: vec![Rate::per_minute(30)],
+            key_vault: vec![Rate::new(4000, Duration::from_secs(10))],
+            ec2: vec![Rate::per_second(5)],
             max_wait: Duration::from_secs(120),
         }
     }
@@ -116,7 +129,10 @@ impl Budgets {
             graph_security: rates.clone(),
             arm_read: rates.clone(),
             arm_write: rates.clone(),
-            arm_delete: rates,
+            arm_delete: rates.clone(),
+            cloud_apps: rates.clone(),
+            key_vault: rates.clone(),
+            ec2: rates,
             max_wait: Duration::from_secs(120),
         }
     }
@@ -134,11 +150,15 @@ impl Budgets {
             Bucket::ArmRead => &self.arm_read,
             Bucket::ArmWrite => &self.arm_write,
             Bucket::ArmDelete => &self.arm_delete,
+            Bucket::CloudApps => &self.cloud_apps,
+            Bucket::KeyVault => &self.key_vault,
+            Bucket::Ec2 => &self.ec2,
         }
     }
 }
 
-/// One documented limit family.
+/// One documented limit: a field of [`Budgets`], internal to this module's bookkeeping (callers
+/// speak [`Budget`], the shared vocabulary, and this resolves it with the family and path).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Bucket {
     Mde,
@@ -152,10 +172,13 @@ pub(crate) enum Bucket {
     ArmRead,
     ArmWrite,
     ArmDelete,
+    CloudApps,
+    KeyVault,
+    Ec2,
 }
 
 impl Bucket {
-    const ALL: [Bucket; 11] = [
+    const ALL: [Bucket; 14] = [
         Bucket::Mde,
         Bucket::LiveResponse,
         Bucket::Hunting,
@@ -167,45 +190,69 @@ impl Bucket {
         Bucket::ArmRead,
         Bucket::ArmWrite,
         Bucket::ArmDelete,
+        Bucket::CloudApps,
+        Bucket::KeyVault,
+        Bucket::Ec2,
     ];
 }
 
 /// Which buckets a call draws from. `path` is relative to the family's base URL.
-pub(crate) fn buckets_for(
-    api: Api,
-    group: BudgetGroup,
-    method: &reqwest::Method,
-    path: &str,
-) -> Vec<Bucket> {
-    match (api, group) {
-        (Api::Mde, BudgetGroup::Default) => vec![Bucket::Mde],
-        (_, BudgetGroup::LiveResponse) => vec![Bucket::LiveResponse],
-        (_, BudgetGroup::IndicatorImport) => vec![Bucket::IndicatorImport],
-        (_, BudgetGroup::Investigation) => vec![Bucket::Investigation],
-        (Api::Graph, BudgetGroup::Hunting) => vec![Bucket::GraphSecurity, Bucket::Hunting],
-        (_, BudgetGroup::Hunting) => vec![Bucket::Hunting],
-        (_, BudgetGroup::Incidents) => vec![Bucket::Incidents],
-        (Api::Graph, BudgetGroup::Default) if is_graph_security(path) => {
-            vec![Bucket::GraphSecurity]
-        }
-        (Api::Graph, BudgetGroup::Default) => vec![Bucket::Graph],
-        (Api::Arm, BudgetGroup::Default) => vec![arm_bucket(method)],
+pub(crate) fn buckets_for(api: Api, budget: Budget, method: Method, path: &str) -> Vec<Bucket> {
+    match budget {
+        Budget::Default => family_buckets(api, method, path),
+        Budget::LiveResponse => vec![Bucket::LiveResponse],
+        Budget::IndicatorImport => vec![Bucket::IndicatorImport],
+        Budget::Investigation => vec![Bucket::Investigation],
+        Budget::Hunting if api == Api::Graph => vec![Bucket::GraphSecurity, Bucket::Hunting],
+        Budget::Hunting => vec![Bucket::Hunting],
+        Budget::Incidents if api == Api::Graph => vec![Bucket::GraphSecurity, Bucket::Incidents],
+        Budget::Incidents => vec![Bucket::Incidents],
     }
 }
 
+/// A family's general limits, by path where Microsoft documents endpoint groups.
+fn family_buckets(api: Api, method: Method, path: &str) -> Vec<Bucket> {
+    match api {
+        Api::Mde => vec![Bucket::Mde],
+        Api::Graph => match graph_area(path) {
+            GraphArea::Incidents => vec![Bucket::GraphSecurity, Bucket::Incidents],
+            GraphArea::Security => vec![Bucket::GraphSecurity],
+            GraphArea::Other => vec![Bucket::Graph],
+        },
+        Api::Arm => vec![arm_bucket(method)],
+        Api::CloudApps => vec![Bucket::CloudApps],
+        Api::KeyVault => vec![Bucket::KeyVault],
+        Api::Ec2 => vec![Bucket::Ec2],
+    }
+}
+
+/// Where a Graph path falls among Graph's documented limit groups.
+#[derive(Debug, PartialEq, Eq)]
+enum GraphArea {
+    /// `/{version}/security/incidents...`: the XDR incidents service.
+    Incidents,
+    /// Anything else under `/{version}/security`.
+    Security,
+    Other,
+}
+
 /// `/v1.0/security/...` and `/beta/security/...` share the 150/min `/security` limit.
-fn is_graph_security(path: &str) -> bool {
-    let mut segments = path.trim_start_matches('/').split('/');
+fn graph_area(path: &str) -> GraphArea {
+    let mut segments = path.trim_start_matches('/').split(['/', '?']);
     let _version = segments.next();
-    segments.next() == Some("security")
+    match (segments.next(), segments.next()) {
+        (Some("security"), Some(s)) if s == "incidents" || s.starts_with("incidents(") => GraphArea::Incidents,
+        (Some("security"), _) => GraphArea::Security,
+        _ => GraphArea::Other,
+    }
 }
 
 /// ARM counts reads, writes and deletes separately.
-fn arm_bucket(method: &reqwest::Method) -> Bucket {
-    match *method {
-        reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::OPTIONS => Bucket::ArmRead,
-        reqwest::Method::DELETE => Bucket::ArmDelete,
-        _ => Bucket::ArmWrite,
+fn arm_bucket(method: Method) -> Bucket {
+    match method {
+        Method::Get => Bucket::ArmRead,
+        Method::Delete => Bucket::ArmDelete,
+        Method::Post | Method::Put | Method::Patch => Bucket::ArmWrite,
     }
 }
 
@@ -310,53 +357,51 @@ impl Limiters {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::Method;
 
     #[test]
     fn resolves_documented_buckets() {
-        use BudgetGroup as G;
-        assert_eq!(
-            buckets_for(
-                Api::Mde,
-                G::Default,
-                &Method::POST,
-                "/api/machines/a/isolate"
-            ),
-            vec![Bucket::Mde]
-        );
-        assert_eq!(
-            buckets_for(Api::Mde, G::LiveResponse, &Method::POST, "/x"),
-            vec![Bucket::LiveResponse]
-        );
-        assert_eq!(
-            buckets_for(
-                Api::Graph,
-                G::Default,
-                &Method::GET,
-                "/v1.0/security/alerts_v2"
-            ),
-            vec![Bucket::GraphSecurity]
-        );
-        assert_eq!(
-            buckets_for(Api::Graph, G::Default, &Method::GET, "/v1.0/users/x"),
-            vec![Bucket::Graph]
-        );
-        assert_eq!(
-            buckets_for(Api::Graph, G::Default, &Method::GET, "/beta/securityish"),
-            vec![Bucket::Graph]
-        );
-        assert_eq!(
-            buckets_for(Api::Arm, G::Default, &Method::GET, "/subscriptions"),
-            vec![Bucket::ArmRead]
-        );
-        assert_eq!(
-            buckets_for(Api::Arm, G::Default, &Method::PUT, "/subscriptions"),
-            vec![Bucket::ArmWrite]
-        );
-        assert_eq!(
-            buckets_for(Api::Arm, G::Default, &Method::DELETE, "/subscriptions"),
-            vec![Bucket::ArmDelete]
-        );
+        use Budget as B;
+        let cases = [
+            (Api::Mde, B::Default, Method::Post, "/api/machines/a/isolate", vec![Bucket::Mde]),
+            (Api::Mde, B::LiveResponse, Method::Post, "/x", vec![Bucket::LiveResponse]),
+            (Api::Mde, B::Investigation, Method::Post, "/x", vec![Bucket::Investigation]),
+            (Api::Mde, B::Hunting, Method::Post, "/api/advancedqueries/run", vec![Bucket::Hunting]),
+            (Api::Graph, B::Hunting, Method::Post, "/v1.0/security/runHuntingQuery", vec![Bucket::GraphSecurity, Bucket::Hunting]),
+            (Api::Graph, B::Default, Method::Get, "/v1.0/security/alerts_v2", vec![Bucket::GraphSecurity]),
+            (Api::Graph, B::Default, Method::Get, "/v1.0/users/x", vec![Bucket::Graph]),
+            (Api::Graph, B::Default, Method::Get, "/beta/securityish", vec![Bucket::Graph]),
+            (Api::Arm, B::Default, Method::Get, "/subscriptions", vec![Bucket::ArmRead]),
+            (Api::Arm, B::Default, Method::Put, "/subscriptions", vec![Bucket::ArmWrite]),
+            (Api::Arm, B::Default, Method::Delete, "/subscriptions", vec![Bucket::ArmDelete]),
+            (Api::CloudApps, B::Default, Method::Post, "/api/v1/alerts/", vec![Bucket::CloudApps]),
+            (Api::KeyVault, B::Default, Method::Get, "/secrets/s", vec![Bucket::KeyVault]),
+            (Api::Ec2, B::Default, Method::Post, "/", vec![Bucket::Ec2]),
+        ];
+        for (api, budget, method, path, want) in cases {
+            assert_eq!(buckets_for(api, budget, method, path), want, "{api} {budget:?} {path}");
+        }
+    }
+
+    #[test]
+    fn xdr_incidents_budget_applies_to_graph_incident_calls() {
+        for path in ["/v1.0/security/incidents", "/v1.0/security/incidents/42", "/beta/security/incidents/42/comments", "/v1.0/security/incidents?$top=5"] {
+            for method in [Method::Get, Method::Patch, Method::Post] {
+                assert_eq!(buckets_for(Api::Graph, Budget::Default, method, path), vec![Bucket::GraphSecurity, Bucket::Incidents], "{path}");
+            }
+        }
+        assert_eq!(buckets_for(Api::Graph, Budget::Default, Method::Get, "/v1.0/security/incidentsish"), vec![Bucket::GraphSecurity]);
+        assert_eq!(buckets_for(Api::Graph, Budget::Incidents, Method::Get, "/v1.0/x"), vec![Bucket::GraphSecurity, Bucket::Incidents]);
+        let b = Budgets::default();
+        assert_eq!(b.incidents, vec![Rate::per_minute(50), Rate::per_hour(1500)]);
+        assert_eq!(b.cloud_apps, vec![Rate::per_minute(30)]);
+    }
+
+    #[test]
+    fn every_bucket_has_a_configured_default() {
+        let b = Budgets::default();
+        for bucket in Bucket::ALL {
+            assert!(!b.rates(bucket).is_empty(), "{bucket:?} has no documented default");
+        }
     }
 
     #[test]

@@ -5,19 +5,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::Method;
 use reqwest::header::{ACCEPT, HeaderMap};
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use url::Url;
 
-use crate::api::{Api, ApiRequest, ApiResponse, BudgetGroup, Clouds, Paged};
+use crate::api::{Api, ApiRequest, ApiResponse, Budget, Method, Paged};
 use crate::budget::{Bucket, Limiters, buckets_for};
+use crate::clouds::{Clouds, Endpoint};
 use crate::config::{RetryPolicy, TenantCredentials, UpstreamConfig};
 use crate::error::{UpstreamError, from_transport, parse_error_body, truncate};
 use crate::metrics::UpstreamMetrics;
 use crate::retry;
-use crate::token::{Token, Tokens};
+use crate::token::{Target, Token, Tokens};
 
 /// Cheap to clone; all clones share the HTTP pool, token cache, budgets and metrics.
 #[derive(Clone)]
@@ -27,6 +27,7 @@ pub struct Upstream {
 
 struct Inner {
     http: reqwest::Client,
+    /// The clouds of tenants without their own.
     clouds: Clouds,
     retry: RetryPolicy,
     limiters: Limiters,
@@ -43,10 +44,12 @@ impl std::fmt::Debug for Upstream {
     }
 }
 
-/// A request with its URL resolved and its budgets decided.
+/// A request with its URL resolved, its token target and its budgets decided.
 struct Prepared {
     api: Api,
     method: Method,
+    /// Whose token the request carries.
+    target: Target,
     url: Url,
     body: Option<Value>,
     /// A `multipart/form-data` body instead of JSON (MDE library uploads).
@@ -76,12 +79,7 @@ impl Upstream {
         }
         let http = build_http(&cfg)?;
         let limiters = Limiters::new(&cfg.budgets)?;
-        let tokens = Tokens::new(
-            http.clone(),
-            cfg.clouds.login.clone(),
-            cfg.retry.clone(),
-            metrics.clone(),
-        );
+        let tokens = Tokens::new(http.clone(), cfg.retry.clone(), metrics.clone());
         Ok(Upstream {
             inner: Arc::new(Inner {
                 http,
@@ -100,12 +98,13 @@ impl Upstream {
         creds: &TenantCredentials,
         req: ApiRequest,
     ) -> Result<ApiResponse, UpstreamError> {
-        let base = self.inner.clouds.base(req.api);
-        let url = build_url(base, &req.path, &req.query)?;
-        let buckets = buckets_for(req.api, req.group, &req.method, &req.path);
+        let (endpoint, target) = self.resolve(creds, req.api)?;
+        let url = build_url(&endpoint.base, &req.path, &req.query)?;
+        let buckets = buckets_for(req.api, req.group, req.method, &req.path);
         let prepared = Prepared {
             api: req.api,
             method: req.method,
+            target,
             url,
             body: req.body,
             form: None,
@@ -123,16 +122,17 @@ impl Upstream {
         path: &str,
         form: Vec<FormField>,
     ) -> Result<ApiResponse, UpstreamError> {
-        let url = build_url(self.inner.clouds.base(api), path, &[])?;
-        let buckets = buckets_for(api, BudgetGroup::Default, &Method::POST, path);
-        let prepared = Prepared { api, method: Method::POST, url, body: None, form: Some(form), buckets };
+        let (endpoint, target) = self.resolve(creds, api)?;
+        let url = build_url(&endpoint.base, path, &[])?;
+        let buckets = buckets_for(api, Budget::Default, Method::Post, path);
+        let prepared = Prepared { api, method: Method::Post, target, url, body: None, form: Some(form), buckets };
         self.execute(creds, &prepared).await
     }
 
     /// Downloads a pre-signed blob URL Microsoft handed out (live-response results, investigation
     /// packages). The URL carries its own authorisation (a SAS), so **no token is sent**. Only the
-    /// configured host of `api` and Azure Blob hosts over https are fetched, never more than
-    /// `max_bytes`.
+    /// configured host of `api` (in the shared clouds) and Azure Blob hosts over https are
+    /// fetched, never more than `max_bytes`.
     pub async fn download(&self, api: Api, url: &str, max_bytes: usize) -> Result<Download, UpstreamError> {
         let url = download_url(self.inner.clouds.base(api), url)?;
         let response = self.inner.http.get(url.clone()).send().await.map_err(|e| {
@@ -172,7 +172,8 @@ impl Upstream {
         api: Api,
         url: &str,
     ) -> Result<ApiResponse, UpstreamError> {
-        let base = self.inner.clouds.base(api);
+        let (endpoint, target) = self.resolve(creds, api)?;
+        let base = &endpoint.base;
         let url = same_origin(base, url).map_err(|foreign| {
             UpstreamError::Config(format!(
                 "refusing to call {foreign}: not on the configured {} host {}",
@@ -181,12 +182,13 @@ impl Upstream {
             ))
         })?;
         let path = relative_path(base, &url);
-        let buckets = buckets_for(api, BudgetGroup::Default, &Method::GET, &path);
+        let buckets = buckets_for(api, Budget::Default, Method::Get, &path);
         self.execute(
             creds,
             &Prepared {
                 api,
-                method: Method::GET,
+                method: Method::Get,
+                target,
                 url,
                 body: None,
                 form: None,
@@ -203,14 +205,16 @@ impl Upstream {
         req: ApiRequest,
         max_items: usize,
     ) -> Result<Paged, UpstreamError> {
-        if req.method != Method::GET {
+        if req.method != Method::Get {
             return Err(UpstreamError::Config(format!(
                 "get_paged needs GET, got {}",
                 req.method
             )));
         }
         let api = req.api;
-        let buckets = buckets_for(api, req.group, &req.method, &req.path);
+        let buckets = buckets_for(api, req.group, req.method, &req.path);
+        let (endpoint, target) = self.resolve(creds, api)?;
+        let base = endpoint.base.clone();
         let mut page = self.call(creds, req).await?;
         let mut paged = Paged::default();
         loop {
@@ -222,10 +226,11 @@ impl Upstream {
                 paged.truncated = true;
                 return Ok(paged);
             }
-            let url = self.next_link(api, &link, &page)?;
+            let url = next_link(api, &base, &link, &page)?;
             let prepared = Prepared {
                 api,
-                method: Method::GET,
+                method: Method::Get,
+                target: target.clone(),
                 url,
                 body: None,
                 form: None,
@@ -241,7 +246,37 @@ impl Upstream {
         creds: &TenantCredentials,
         api: Api,
     ) -> Result<(), UpstreamError> {
-        self.inner.tokens.get(creds, api).await.map(|_| ())
+        let (_, target) = self.resolve(creds, api)?;
+        self.inner.tokens.get(creds, &target).await.map(|_| ())
+    }
+
+    /// Every API family this tenant can call: configured in its clouds and served by its
+    /// credential (Entra for Microsoft's families, keys for AWS). What `/readyz` checks.
+    pub fn configured_apis(&self, creds: &TenantCredentials) -> Vec<Api> {
+        self.clouds_of(creds).configured().filter(|&api| creds.credential.serves(api)).collect()
+    }
+
+    /// The clouds `creds` lives in: its own, else the shared ones.
+    pub fn clouds_of<'a>(&'a self, creds: &'a TenantCredentials) -> &'a Clouds {
+        creds.clouds.as_deref().unwrap_or(&self.inner.clouds)
+    }
+
+    /// Where `api` is for this tenant and whose token it takes. AWS families are refused until
+    /// SigV4 signing lands, before anything is sent.
+    fn resolve<'a>(&'a self, creds: &'a TenantCredentials, api: Api) -> Result<(&'a Endpoint, Target), UpstreamError> {
+        let clouds = self.clouds_of(creds);
+        let endpoint = clouds.endpoint(api)?;
+        let audience = endpoint.audience.clone().ok_or_else(|| {
+            UpstreamError::Config(format!("{api} calls are signed with AWS SigV4, which is not implemented yet"))
+        })?;
+        if !creds.credential.serves(api) {
+            return Err(UpstreamError::Config(format!(
+                "tenant {}: a {} credential cannot call {api}",
+                creds.tenant_id,
+                creds.credential.kind()
+            )));
+        }
+        Ok((endpoint, Target { login: clouds.login.clone(), audience }))
     }
 
     /// Shared counters (the same `Arc` given to `new`).
@@ -261,7 +296,7 @@ impl Upstream {
         loop {
             attempts += 1;
             self.wait_for_budget(creds, req, attempts).await?;
-            let token = self.inner.tokens.get(creds, req.api).await?;
+            let token = self.inner.tokens.get(creds, &req.target).await?;
             let step = match self.send(req, &token, &client_request_id).await {
                 Ok(response) => {
                     self.judge(
@@ -280,7 +315,7 @@ impl Upstream {
                 Step::Done(result) => return result,
                 Step::RefreshToken => {
                     refreshed = true;
-                    self.inner.tokens.invalidate(creds, req.api, token.id).await;
+                    self.inner.tokens.invalidate(creds, &req.target, token.id).await;
                 }
                 Step::RetryAfter(wait) => tokio::time::sleep(wait).await,
             }
@@ -325,7 +360,7 @@ impl Upstream {
         let mut builder = self
             .inner
             .http
-            .request(req.method.clone(), req.url.clone())
+            .request(http_method(req.method), req.url.clone())
             .bearer_auth(token.secret.expose_secret())
             .header(ACCEPT, "application/json")
             .header("client-request-id", client_request_id)
@@ -334,7 +369,7 @@ impl Upstream {
             builder = builder.multipart(multipart(form));
         } else if let Some(body) = &req.body {
             builder = builder.json(body);
-        } else if matches!(req.method, Method::POST | Method::PUT | Method::PATCH) {
+        } else if matches!(req.method, Method::Post | Method::Put | Method::Patch) {
             // Some Microsoft front ends answer 411 to a body-less POST without a length.
             builder = builder.header(reqwest::header::CONTENT_LENGTH, "0");
         }
@@ -391,27 +426,38 @@ impl Upstream {
     fn judge_transport(&self, req: &Prepared, err: &reqwest::Error, attempts: u32) -> Step {
         self.inner.metrics.record_call(req.api, None);
         tracing::debug!(api = req.api.label(), method = %req.method, path = req.url.path(), error = %err, "upstream transport error");
-        if attempts < self.inner.retry.max_attempts && retry::may_retry_transport(&req.method, err)
+        if attempts < self.inner.retry.max_attempts && retry::may_retry_transport(&http_method(req.method), err)
         {
             return Step::RetryAfter(retry::delay(&self.inner.retry, attempts, None));
         }
         Step::Done(Err(from_transport(err)))
     }
 
-    /// Resolves a page's nextLink, refusing any host other than the configured one.
-    fn next_link(&self, api: Api, link: &str, page: &ApiResponse) -> Result<Url, UpstreamError> {
-        let base = self.inner.clouds.base(api);
-        same_origin(base, link).map_err(|foreign| UpstreamError::Api {
-            status: page.status,
-            code: "ForeignNextLink".into(),
-            message: format!(
-                "refused to follow @odata.nextLink to {foreign}: not the configured {} host {}",
-                api.label(),
-                origin_text(base)
-            ),
-            request_id: page.request_id.clone(),
-        })
+}
+
+/// The HTTP library's spelling of a vocabulary method (the one place the two meet).
+fn http_method(method: Method) -> reqwest::Method {
+    match method {
+        Method::Get => reqwest::Method::GET,
+        Method::Post => reqwest::Method::POST,
+        Method::Patch => reqwest::Method::PATCH,
+        Method::Put => reqwest::Method::PUT,
+        Method::Delete => reqwest::Method::DELETE,
     }
+}
+
+/// Resolves a page's nextLink, refusing any host other than the configured one.
+fn next_link(api: Api, base: &Url, link: &str, page: &ApiResponse) -> Result<Url, UpstreamError> {
+    same_origin(base, link).map_err(|foreign| UpstreamError::Api {
+        status: page.status,
+        code: "ForeignNextLink".into(),
+        message: format!(
+            "refused to follow @odata.nextLink to {foreign}: not the configured {} host {}",
+            api.label(),
+            origin_text(base)
+        ),
+        request_id: page.request_id.clone(),
+    })
 }
 
 /// One field of a `multipart/form-data` body.
@@ -448,8 +494,8 @@ fn multipart(fields: &[FormField]) -> reqwest::multipart::Form {
 const BLOB_HOST_SUFFIXES: &[&str] = &[".blob.core.windows.net", ".blob.core.usgovcloudapi.net", ".blob.core.chinacloudapi.cn"];
 
 /// A pre-signed URL we agree to fetch: on the API's own origin, or an Azure Blob host over https.
-fn download_url(base: &Url, link: &str) -> Result<Url, UpstreamError> {
-    if let Ok(url) = same_origin(base, link) {
+fn download_url(base: Option<&Url>, link: &str) -> Result<Url, UpstreamError> {
+    if let Some(url) = base.and_then(|b| same_origin(b, link).ok()) {
         return Ok(url);
     }
     let url = Url::parse(link).map_err(|_| UpstreamError::Config(format!("not a download URL: {}", truncate(link, 200))))?;
@@ -680,12 +726,13 @@ mod tests {
     #[test]
     fn downloads_only_from_the_cloud_or_azure_blob() {
         let b = base("http://127.0.0.1:9/mde");
-        assert!(download_url(&b, "http://127.0.0.1:9/_sandbox/blobs/x?sig=1").is_ok());
-        assert!(download_url(&b, "https://acct.blob.core.windows.net/c/x?sig=1").is_ok());
-        assert!(download_url(&b, "http://acct.blob.core.windows.net/c/x").is_err());
-        assert!(download_url(&b, "https://evil.example/x.blob.core.windows.net").is_err());
-        assert!(download_url(&b, "https://acct.blob.core.windows.net.evil.example/x").is_err());
-        assert!(download_url(&b, "file:///etc/passwd").is_err());
+        let b = Some(&b);
+        assert!(download_url(b, "http://127.0.0.1:9/_sandbox/blobs/x?sig=1").is_ok());
+        assert!(download_url(b, "https://acct.blob.core.windows.net/c/x?sig=1").is_ok());
+        assert!(download_url(b, "http://acct.blob.core.windows.net/c/x").is_err());
+        assert!(download_url(b, "https://evil.example/x.blob.core.windows.net").is_err());
+        assert!(download_url(b, "https://acct.blob.core.windows.net.evil.example/x").is_err());
+        assert!(download_url(b, "file:///etc/passwd").is_err());
     }
 
     #[test]

@@ -1,36 +1,61 @@
 //! What the lead configures: clouds, trust, retry and budget policy, and per-tenant credentials.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::api::Clouds;
 use crate::budget::Budgets;
+use crate::clouds::Clouds;
+use crate::credentials::Credential;
 
-/// One app registration in one tenant (client-credentials flow).
+/// One tenant as `upstream` sees it: who it is, how it authenticates, and where its clouds are.
 #[derive(Clone)]
 pub struct TenantCredentials {
-    /// Directory id (GUID) or verified domain.
+    /// Directory id (GUID) or verified domain; for an AWS tenant, Riposte's name for the account.
     pub tenant_id: String,
-    /// Application (client) id.
+    /// Application (client) id; for AWS, the access key id (it only keys caches and logs).
     pub client_id: String,
-    /// The secret *value* (not its id). Only ever exposed into the token request form.
-    pub client_secret: SecretString,
+    /// Only ever exposed into a token request or (AWS) a signature.
+    pub credential: Credential,
+    /// This tenant's clouds (its sovereign cloud and per-tenant hosts); `None`: the
+    /// [`UpstreamConfig::clouds`] every tenant shares.
+    pub clouds: Option<Arc<Clouds>>,
 }
 
 impl TenantCredentials {
-    /// Convenience constructor that wraps the secret immediately.
+    /// A client-secret tenant in the shared clouds; wraps the secret immediately.
     pub fn new(
         tenant_id: impl Into<String>,
         client_id: impl Into<String>,
         client_secret: impl Into<String>,
     ) -> TenantCredentials {
+        TenantCredentials::with_credential(
+            tenant_id,
+            client_id,
+            Credential::ClientSecret(SecretString::from(client_secret.into())),
+        )
+    }
+
+    /// A tenant with any kind of credential, in the shared clouds.
+    pub fn with_credential(
+        tenant_id: impl Into<String>,
+        client_id: impl Into<String>,
+        credential: Credential,
+    ) -> TenantCredentials {
         TenantCredentials {
             tenant_id: tenant_id.into(),
             client_id: client_id.into(),
-            client_secret: SecretString::from(client_secret.into()),
+            credential,
+            clouds: None,
         }
+    }
+
+    /// Puts the tenant in its own clouds (a sovereign cloud, a Cloud Apps portal, ...).
+    pub fn in_clouds(mut self, clouds: Clouds) -> TenantCredentials {
+        self.clouds = Some(Arc::new(clouds));
+        self
     }
 }
 
@@ -40,7 +65,8 @@ impl fmt::Debug for TenantCredentials {
         f.debug_struct("TenantCredentials")
             .field("tenant_id", &self.tenant_id)
             .field("client_id", &self.client_id)
-            .field("client_secret", &"[redacted]")
+            .field("credential", &self.credential)
+            .field("cloud", &self.clouds.as_ref().map(|c| c.cloud))
             .finish()
     }
 }
@@ -78,6 +104,7 @@ impl Default for RetryPolicy {
 /// Everything `Upstream::new` needs.
 #[derive(Debug, Clone)]
 pub struct UpstreamConfig {
+    /// The clouds of every tenant that has none of its own.
     pub clouds: Clouds,
     /// PEM bundle of extra roots to trust besides the platform's (e.g. the sandbox CA).
     pub extra_ca_pem: Option<String>,

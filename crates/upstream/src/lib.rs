@@ -1,10 +1,11 @@
 //! # upstream — the only door to the clouds
 //!
-//! Every HTTP request Riposte makes to Microsoft (Graph, Defender for Endpoint, ARM) goes
-//! through [`Upstream`]. It owns what every call needs and no caller should re-implement:
+//! Every HTTP request Riposte makes to Microsoft (Graph, Defender for Endpoint, ARM, Cloud Apps,
+//! Key Vault) and, next, AWS goes through [`Upstream`]. It owns what every call needs and no caller should re-implement:
 //!
-//! - **tokens**: OAuth2 client credentials per tenant × client × audience, cached, refreshed
-//!   before expiry, single-flight on a cold cache, refreshed once on a 401 (`token`);
+//! - **tokens**: OAuth2 client credentials (a secret or a certificate's signed assertion,
+//!   [`Credential`]) per tenant × client × audience, cached, refreshed before expiry,
+//!   single-flight on a cold cache, refreshed once on a 401 (`token`);
 //! - **budgets**: Microsoft's documented rate limits per tenant, waited for locally so we do
 //!   not collect 429s ([`Budgets`]);
 //! - **retries**: 429/503 after `Retry-After`, bounded, jittered; transport errors only when
@@ -13,7 +14,8 @@
 //! - **errors**: Microsoft's four error shapes normalised into [`UpstreamError`] (`error`);
 //! - **metrics**: prometheus counters ([`UpstreamMetrics`]).
 //!
-//! Base URLs always come from [`Clouds`] (configuration), so the sandbox is just another cloud.
+//! Base URLs always come from [`Clouds`] (configuration: a map from [`Api`] to base URL and token
+//! audience per sovereign [`Cloud`], shared or per tenant), so the sandbox is just another cloud.
 //! Nothing global is installed: the binary installs the rustls crypto provider at start-up.
 //!
 //! ```no_run
@@ -36,20 +38,23 @@
 pub mod api;
 pub mod budget;
 mod client;
+pub mod clouds;
 pub mod config;
+pub mod credentials;
 pub mod error;
 pub mod metrics;
 mod retry;
 mod token;
 
-pub use api::{Api, ApiRequest, ApiResponse, BudgetGroup, Clouds, Paged};
+/// The shared vocabulary (`crates/vocab`): the catalog declares calls in these same types.
+pub use api::{Api, ApiRequest, ApiResponse, Budget, Method, Paged};
 pub use budget::{Budgets, Rate};
 pub use client::{Download, FormField, FormValue, Upstream};
+pub use clouds::{Cloud, Clouds, Endpoint};
 pub use config::{RetryPolicy, TenantCredentials, UpstreamConfig};
+pub use credentials::{AssumeRole, AwsCredentials, Certificate, Credential};
 pub use error::UpstreamError;
 pub use metrics::UpstreamMetrics;
-/// Re-exported so callers name HTTP methods without depending on reqwest themselves.
-pub use reqwest::Method;
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,7 @@
 //! OAuth2 client-credentials tokens per tenant × client × audience: cached, refreshed before
-//! expiry, and single-flight (concurrent callers on a cold key share one token request).
+//! expiry, and single-flight (concurrent callers on a cold key share one token request). The
+//! client proves itself with a secret or a certificate's signed assertion ([`Credential`]); the
+//! authority and audience come from the tenant's cloud ([`Target`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,8 +13,8 @@ use serde_json::Value;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::api::Api;
 use crate::config::{RetryPolicy, TenantCredentials};
+use crate::credentials::Credential;
 use crate::error::{UpstreamError, from_transport, parse_error_body, redact};
 use crate::metrics::UpstreamMetrics;
 use crate::retry;
@@ -41,7 +43,29 @@ struct Cached {
 struct Key {
     tenant: String,
     client: String,
-    audience: &'static str,
+    audience: String,
+}
+
+/// Where a token comes from and whom it is for: the tenant's Entra authority and the API's audience.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Target {
+    pub login: Url,
+    pub audience: String,
+}
+
+/// The client-authentication fields of the token form: a secret, or a fresh signed assertion.
+enum Proof {
+    Secret(SecretString),
+    Assertion(SecretString),
+}
+
+impl Proof {
+    /// What to scrub from error messages the token endpoint sends back.
+    fn secret(&self) -> &str {
+        match self {
+            Proof::Secret(s) | Proof::Assertion(s) => s.expose_secret(),
+        }
+    }
 }
 
 /// The tokio mutex is the single-flight: whoever holds it fetches, the rest wait and then
@@ -50,7 +74,6 @@ type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
 
 pub(crate) struct Tokens {
     http: reqwest::Client,
-    login: Url,
     retry: RetryPolicy,
     metrics: Arc<UpstreamMetrics>,
     slots: parking_lot::Mutex<HashMap<Key, Slot>>,
@@ -58,15 +81,9 @@ pub(crate) struct Tokens {
 }
 
 impl Tokens {
-    pub(crate) fn new(
-        http: reqwest::Client,
-        login: Url,
-        retry: RetryPolicy,
-        metrics: Arc<UpstreamMetrics>,
-    ) -> Tokens {
+    pub(crate) fn new(http: reqwest::Client, retry: RetryPolicy, metrics: Arc<UpstreamMetrics>) -> Tokens {
         Tokens {
             http,
-            login,
             retry,
             metrics,
             slots: parking_lot::Mutex::new(HashMap::new()),
@@ -74,13 +91,9 @@ impl Tokens {
         }
     }
 
-    /// A valid token for `creds` and `api`, from cache when it is not yet due for refresh.
-    pub(crate) async fn get(
-        &self,
-        creds: &TenantCredentials,
-        api: Api,
-    ) -> Result<Token, UpstreamError> {
-        let slot = self.slot(creds, api);
+    /// A valid token for `creds` at `target`, from cache when it is not yet due for refresh.
+    pub(crate) async fn get(&self, creds: &TenantCredentials, target: &Target) -> Result<Token, UpstreamError> {
+        let slot = self.slot(creds, target);
         let mut cached = slot.lock().await;
         if let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.refresh_at) {
             self.metrics.record_token_cache(true);
@@ -91,7 +104,7 @@ impl Tokens {
             });
         }
         self.metrics.record_token_cache(false);
-        let (secret, lifetime) = self.fetch(creds, api).await?;
+        let (secret, lifetime) = self.fetch(creds, target).await?;
         let id = self.issued.fetch_add(1, Ordering::Relaxed);
         *cached = Some(Cached {
             secret: secret.clone(),
@@ -106,48 +119,40 @@ impl Tokens {
     }
 
     /// Drops token `id` if it is still the cached one (an API just said 401 to it).
-    pub(crate) async fn invalidate(&self, creds: &TenantCredentials, api: Api, id: u64) {
-        let slot = self.slot(creds, api);
+    pub(crate) async fn invalidate(&self, creds: &TenantCredentials, target: &Target, id: u64) {
+        let slot = self.slot(creds, target);
         let mut cached = slot.lock().await;
         if cached.as_ref().is_some_and(|t| t.id == id) {
             *cached = None;
         }
     }
 
-    fn slot(&self, creds: &TenantCredentials, api: Api) -> Slot {
+    fn slot(&self, creds: &TenantCredentials, target: &Target) -> Slot {
         let key = Key {
             tenant: creds.tenant_id.clone(),
             client: creds.client_id.clone(),
-            audience: api.audience(),
+            audience: target.audience.clone(),
         };
         self.slots.lock().entry(key).or_default().clone()
     }
 
     /// POSTs the client-credentials form, retrying throttling and transport failures
     /// (a token request has no side effects, so repeating it is always safe).
-    async fn fetch(
-        &self,
-        creds: &TenantCredentials,
-        api: Api,
-    ) -> Result<(SecretString, Duration), UpstreamError> {
-        let url = token_url(&self.login, &creds.tenant_id)?;
-        let scope = format!("{}/.default", api.audience());
+    async fn fetch(&self, creds: &TenantCredentials, target: &Target) -> Result<(SecretString, Duration), UpstreamError> {
+        let url = token_url(&target.login, &creds.tenant_id)?;
+        let scope = format!("{}/.default", target.audience.trim_end_matches('/'));
         let mut attempt = 0;
         loop {
             attempt += 1;
             self.metrics.record_token_request();
-            let form = [
-                ("grant_type", "client_credentials"),
-                ("client_id", creds.client_id.as_str()),
-                ("client_secret", creds.client_secret.expose_secret()),
-                ("scope", scope.as_str()),
-            ];
+            let proof = proof(creds, &url)?;
+            let form = token_form(creds, &scope, &proof);
             let wait = match self.http.post(url.clone()).form(&form).send().await {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     let ra = retry::retry_after(response.headers());
                     if !retry::is_retryable_status(status) || attempt >= self.retry.max_attempts {
-                        return read_token_response(response, creds).await;
+                        return read_token_response(response, proof.secret()).await;
                     }
                     retry::delay(&self.retry, attempt, ra)
                 }
@@ -160,6 +165,41 @@ impl Tokens {
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// How this tenant proves itself at `token_url`; a certificate signs a fresh assertion per attempt.
+fn proof(creds: &TenantCredentials, token_url: &Url) -> Result<Proof, UpstreamError> {
+    match &creds.credential {
+        Credential::ClientSecret(secret) => Ok(Proof::Secret(secret.clone())),
+        Credential::Certificate(cert) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_err(|e| UpstreamError::Config(format!("system clock before 1970: {e}")))?
+                .as_secs();
+            cert.assertion(&creds.client_id, token_url.as_str(), now).map(Proof::Assertion)
+        }
+        Credential::Aws(_) => Err(UpstreamError::Config(format!(
+            "tenant {}: AWS credentials cannot obtain a Microsoft Entra token",
+            creds.tenant_id
+        ))),
+    }
+}
+
+/// The client-credentials form: the grant, the client, the scope, and the proof's fields.
+fn token_form<'a>(creds: &'a TenantCredentials, scope: &'a str, proof: &'a Proof) -> Vec<(&'static str, &'a str)> {
+    let mut form = vec![
+        ("grant_type", "client_credentials"),
+        ("client_id", creds.client_id.as_str()),
+        ("scope", scope),
+    ];
+    match proof {
+        Proof::Secret(secret) => form.push(("client_secret", secret.expose_secret())),
+        Proof::Assertion(jwt) => {
+            form.push(("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"));
+            form.push(("client_assertion", jwt.expose_secret()));
+        }
+    }
+    form
 }
 
 /// `{login}/{tenant}/oauth2/v2.0/token`; the tenant is checked so it cannot alter the path.
@@ -189,15 +229,11 @@ pub(crate) fn refresh_after(lifetime: Duration) -> Duration {
 
 /// Success → token + lifetime. 4xx → `Auth` (the caller's credentials are wrong).
 /// Anything else → normalised `Api`/`Throttled`. The secret is scrubbed from every message.
-async fn read_token_response(
-    response: reqwest::Response,
-    creds: &TenantCredentials,
-) -> Result<(SecretString, Duration), UpstreamError> {
+async fn read_token_response(response: reqwest::Response, secret: &str) -> Result<(SecretString, Duration), UpstreamError> {
     let status = response.status().as_u16();
     let retry_after = retry::retry_after(response.headers());
     let text = response.text().await.map_err(|e| from_transport(&e))?;
     let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    let secret = creds.client_secret.expose_secret();
     if (200..300).contains(&status) {
         return parse_token(&body).ok_or_else(|| UpstreamError::Api {
             status,

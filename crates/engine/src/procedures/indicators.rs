@@ -16,7 +16,7 @@ use crate::plan::Carried;
 use crate::EngineError;
 use catalog::{ParamError, Params};
 use serde_json::{json, Map, Value};
-use upstream::{Api, ApiRequest, BudgetGroup, Method};
+use upstream::{Api, ApiRequest, Budget, Method};
 
 /// Documented maximum per `indicators/import` call.
 pub const IMPORT_CHUNK: usize = 500;
@@ -44,7 +44,7 @@ pub async fn import(ctx: &Ctx<'_>, params: &Params) -> Result<Carried, EngineErr
     let mut first_error: Option<EngineError> = None;
     for chunk in items.chunks(IMPORT_CHUNK) {
         let req = ApiRequest::post(Api::Mde, "/api/indicators/import", json!({ "Indicators": chunk }))
-            .with_group(BudgetGroup::IndicatorImport);
+            .with_group(Budget::IndicatorImport);
         match ctx.engine.upstream().call(ctx.creds, req).await {
             Ok(resp) => {
                 request_ids.extend(resp.request_id);
@@ -144,7 +144,7 @@ async fn delete_one(
     creds: &upstream::TenantCredentials,
     id: &str,
 ) -> Result<upstream::ApiResponse, EngineError> {
-    let req = ApiRequest::new(Api::Mde, Method::DELETE, format!("/api/indicators/{}", encode(id)));
+    let req = ApiRequest::new(Api::Mde, Method::Delete, format!("/api/indicators/{}", encode(id)));
     upstream.call(creds, req).await.map_err(EngineError::from)
 }
 

@@ -33,7 +33,7 @@ use serde_json::{json, Value};
 use std::sync::OnceLock;
 use std::time::Duration;
 use store::{NewAuditEvent, Operation, OperationUpdate};
-use upstream::{Api, ApiRequest, BudgetGroup, Method, TenantCredentials};
+use upstream::{Api, ApiRequest, Budget, Method, TenantCredentials};
 use uuid::Uuid;
 
 
@@ -356,7 +356,7 @@ async fn carry_on(engine: &Engine, id: Uuid) -> Result<(), EngineError> {
 async fn post(engine: &Engine, creds: &TenantCredentials, s: &Session) -> Result<upstream::ApiResponse, EngineError> {
     let body = json!({ "Commands": s.commands, "Comment": s.comment });
     let req = ApiRequest::post(Api::Mde, format!("/api/machines/{}/runliveresponse", s.machine_id), body)
-        .with_group(BudgetGroup::LiveResponse);
+        .with_group(Budget::LiveResponse);
     let mut tries = 0;
     loop {
         match engine.upstream().call(creds, req.clone()).await.map_err(EngineError::from) {
@@ -537,7 +537,7 @@ async fn sessions(ctx: &Ctx<'_>, params: &Params) -> Result<Carried, EngineError
         filter.push_str(&format!(" and machineId eq '{m}'"));
     }
     let max = params.get("top").and_then(Value::as_u64).unwrap_or(10_000) as usize;
-    let req = ApiRequest::new(Api::Mde, Method::GET, "/api/machineactions").with_query("$filter", filter);
+    let req = ApiRequest::new(Api::Mde, Method::Get, "/api/machineactions").with_query("$filter", filter);
     let page = ctx.engine.upstream().get_paged(ctx.creds, req, max).await?;
     Ok(Carried {
         data: json!({ "count": page.items.len(), "truncated": page.truncated, "value": page.items }),

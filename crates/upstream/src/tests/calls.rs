@@ -169,7 +169,7 @@ async fn normalises_mde_graph_and_arm_errors() {
     let err = upstream
         .call(
             &creds(),
-            ApiRequest::new(Api::Graph, reqwest::Method::PATCH, "/v1.0/users/u")
+            ApiRequest::new(Api::Graph, crate::Method::Patch, "/v1.0/users/u")
                 .with_body(json!({"accountEnabled":false})),
         )
         .await
@@ -184,7 +184,7 @@ async fn normalises_mde_graph_and_arm_errors() {
             .header("x-ms-request-id", "arm-req-1"),
     );
     let err = upstream
-        .call(&creds(), ApiRequest::new(Api::Arm, reqwest::Method::PUT, "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/n/securityRules/r").with_query("api-version", "2024-05-01").with_body(json!({})))
+        .call(&creds(), ApiRequest::new(Api::Arm, crate::Method::Put, "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/n/securityRules/r").with_query("api-version", "2024-05-01").with_body(json!({})))
         .await
         .unwrap_err();
     assert!(
@@ -350,7 +350,7 @@ async fn transport_errors_retry_only_idempotent_calls() {
         }
     });
     let mut cfg = mock.config();
-    cfg.clouds.mde = url::Url::parse(&format!("http://{dead}/")).unwrap();
+    cfg.clouds = cfg.clouds.with_base(Api::Mde, url::Url::parse(&format!("http://{dead}/")).unwrap());
     let (upstream, _) = upstream_with(cfg);
     let err = upstream
         .call(

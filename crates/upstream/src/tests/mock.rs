@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use crate::{
-    Budgets, Clouds, RetryPolicy, TenantCredentials, Upstream, UpstreamConfig, UpstreamMetrics,
+    Api, Budgets, Clouds, RetryPolicy, TenantCredentials, Upstream, UpstreamConfig, UpstreamMetrics,
 };
 
 pub const SECRET: &str = "s3cr3t-VALUE-never-logged";
@@ -58,6 +58,8 @@ pub struct Seen {
 pub struct MockState {
     pub token_requests: AtomicUsize,
     pub scopes: Mutex<Vec<String>>,
+    /// Client assertions received: (token URL path, client_assertion_type, client_assertion).
+    pub assertions: Mutex<Vec<(String, String, String)>>,
     pub token_delay: Mutex<Duration>,
     pub expires_in: AtomicU64,
     issued: AtomicUsize,
@@ -89,12 +91,11 @@ impl Mock {
 
     pub fn clouds(&self) -> Clouds {
         let u = |p: &str| Url::parse(&self.url(p)).unwrap();
-        Clouds {
-            login: u("/login"),
-            graph: u("/graph"),
-            mde: u("/mde"),
-            arm: u("/arm/"),
-        }
+        Clouds::microsoft()
+            .with_login(u("/login"))
+            .with_base(Api::Graph, u("/graph"))
+            .with_base(Api::Mde, u("/mde"))
+            .with_base(Api::Arm, u("/arm/"))
     }
 
     /// Fast, deterministic retries and no local budgets unless a test sets them.
@@ -159,8 +160,13 @@ async fn token(
     state.token_requests.fetch_add(1, Ordering::SeqCst);
     let delay = *state.token_delay.lock();
     tokio::time::sleep(delay).await;
+    if let Some(jwt) = form.get("client_assertion") {
+        let kind = form.get("client_assertion_type").cloned().unwrap_or_default();
+        state.assertions.lock().push((format!("/login/{tenant}/oauth2/v2.0/token"), kind, jwt.clone()));
+    }
     let secret = form.get("client_secret").cloned().unwrap_or_default();
-    if secret != SECRET || form.get("grant_type").map(String::as_str) != Some("client_credentials")
+    let proven = secret == SECRET || form.contains_key("client_assertion");
+    if !proven || form.get("grant_type").map(String::as_str) != Some("client_credentials")
     {
         let body = json!({
             "error": "invalid_client",

@@ -7,3 +7,4 @@ mod mock;
 mod calls;
 mod paging;
 mod tokens;
+mod tenants;

@@ -8,7 +8,7 @@ use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 use tokio::sync::oneshot;
-use upstream::{Api, ApiRequest, BudgetGroup, Method};
+use upstream::{Api, ApiRequest, Budget, Method};
 
 struct Watch {
     created: String,
@@ -68,7 +68,7 @@ async fn poll_tenant(engine: Engine, tenant: String, interval: Duration) {
 
 async fn fetch(engine: &Engine, tenant: &str, since: Option<String>) -> Result<Vec<Value>, crate::EngineError> {
     let creds = engine.tenants().get(tenant)?;
-    let mut req = ApiRequest::new(Api::Mde, Method::GET, "/api/machineactions").with_group(BudgetGroup::Default);
+    let mut req = ApiRequest::new(Api::Mde, Method::Get, "/api/machineactions").with_group(Budget::Default);
     if let Some(since) = since.filter(|s| !s.is_empty()) {
         req = req.with_query("$filter", format!("creationDateTimeUtc ge {since}"));
     }

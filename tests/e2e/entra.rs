@@ -41,3 +41,34 @@ async fn disable_enable_revoke_and_read_a_user() {
     assert_eq!(status, 404, "{body}");
     assert_eq!(body["error"]["code"], "Request_ResourceNotFound");
 }
+
+/// Effect verification: DisableUser reads the user back (`accountEnabled` via `$select`) and
+/// records what it read; when the read never shows the effect, the operation is `NotVerified`.
+#[tokio::test(flavor = "multi_thread")]
+async fn disable_user_is_verified_by_reading_the_user_back() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let state = h.state(&t).await;
+    let enabled: Vec<serde_json::Value> = state["users"].as_array().unwrap().iter().filter(|u| u["accountEnabled"] == true).cloned().collect();
+    let (first, second) = (&enabled[0], &enabled[1]);
+
+    let (status, body) = h.entra(&t, "DisableUser", json!({ "userId": first["id"] })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["verification"]["verified"], true, "{body}");
+    assert_eq!(body["data"]["verification"]["read"]["/accountEnabled"], false, "{body}");
+    let (_, op) = h.get(&format!("/v1/operations/{}", body["operationId"].as_str().unwrap())).await;
+    assert_eq!(op["result"]["verification"]["verified"], true, "the record keeps it: {op}");
+
+    // The user's reads fail (404) from now on: the PATCH lands, but the effect never shows.
+    let path = format!("/v1.0/users/{}", second["id"].as_str().unwrap());
+    h.sandbox_admin("faults", json!({ "path_prefix": path, "method": "GET", "status": 404 })).await;
+    let (status, body) = h.entra(&t, "DisableUser", json!({ "userId": second["id"] })).await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["error"]["code"], "NotVerified", "{body}");
+    assert_eq!(body["error"]["verification"]["verified"], false, "{body}");
+    let (_, ops) = h.get(&format!("/v1/operations?tenant={t}&action=DisableUser&state=Failed")).await;
+    assert_eq!(ops["count"], 1, "{ops}");
+    assert_eq!(ops["operations"][0]["error"]["code"], "NotVerified");
+    // The change did happen upstream: verification reports, it never hides the effect.
+    assert_eq!(user(&h.state(&t).await, second["userPrincipalName"].as_str().unwrap())["accountEnabled"], false);
+}

@@ -254,3 +254,66 @@ mod tests {
         assert_eq!(arm_state("Updating"), None);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Effect verification
+// ---------------------------------------------------------------------------------------------
+
+/// What reading the target back showed (`operation.result.verification`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verification {
+    pub verified: bool,
+    /// The last answer read (the part the check looked at), or the read's error.
+    pub read: Value,
+    pub attempts: u32,
+}
+
+/// Read the target back until the declared effect shows, or `within` passes. `None` when the
+/// action declares no check (`catalog::verify`).
+pub async fn verify(
+    upstream: &Upstream,
+    creds: &TenantCredentials,
+    spec: &catalog::ActionSpec,
+    params: &catalog::Params,
+    within: Duration,
+) -> Option<Verification> {
+    let check = catalog::verify::check_for(spec.product, spec.name)?;
+    let until = tokio::time::Instant::now() + within;
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let read = read_back(upstream, creds, check, params).await;
+        let shown = read.as_ref().is_ok_and(|body| holds(check, body));
+        let seen = match read {
+            Ok(body) => looked_at(check, &body),
+            Err(e) => serde_json::json!({ "error": crate::error_json(&e) }),
+        };
+        if shown || tokio::time::Instant::now() >= until {
+            return Some(Verification { verified: shown, read: seen, attempts });
+        }
+        tokio::time::sleep(Duration::from_millis(500).min(until - tokio::time::Instant::now())).await;
+    }
+}
+
+async fn read_back(upstream: &Upstream, creds: &TenantCredentials, check: &catalog::verify::Check, params: &catalog::Params) -> Result<Value, EngineError> {
+    let mut req = crate::plan::request(&check.read, params, None)?;
+    req.query.extend(check.query.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Ok(upstream.call(creds, req).await?.body)
+}
+
+/// Every expectation holds in the answer.
+fn holds(check: &catalog::verify::Check, body: &Value) -> bool {
+    check.expect.iter().all(|(pointer, literal)| {
+        let want: Value = serde_json::from_str(literal).unwrap_or(Value::Null);
+        body.pointer(pointer) == Some(&want)
+    })
+}
+
+/// Only the fields the check looked at, so the record never keeps more of the target than needed.
+fn looked_at(check: &catalog::verify::Check, body: &Value) -> Value {
+    let mut seen = serde_json::Map::new();
+    for (pointer, _) in check.expect {
+        seen.insert(pointer.to_string(), body.pointer(pointer).cloned().unwrap_or(Value::Null));
+    }
+    Value::Object(seen)
+}

@@ -35,6 +35,10 @@ pub enum EngineError {
     /// it was cancelled, since nobody is left to read its answer.
     #[error("the read could not run within the tenant's rate budget before the wait ended; it was cancelled")]
     NotAdmitted { retry_after: Duration },
+    /// Microsoft accepted the action, but reading the target back did not show its effect
+    /// within the bound (`catalog::verify`). The audit keeps what was read.
+    #[error("{action} was accepted by Microsoft, but its effect did not show within {within_secs} s of reading the target back")]
+    NotVerified { action: String, within_secs: u64, read: Value },
     #[error("upstream still throttling after retries")]
     Throttled { retry_after: Option<Duration> },
     #[error("upstream timed out")]
@@ -44,13 +48,17 @@ pub enum EngineError {
     /// The file library refused or failed (bad name, unknown file, too large, storage).
     #[error("{0}")]
     Library(#[from] library::LibraryError),
+    /// The store failed; the cause stays reachable through `source()` (an `Arc`, because
+    /// engine errors are cloned to every waiter).
+    #[error("store: {0}")]
+    Store(#[source] std::sync::Arc<store::StoreError>),
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl From<store::StoreError> for EngineError {
     fn from(e: store::StoreError) -> Self {
-        EngineError::Internal(format!("store: {e}"))
+        EngineError::Store(std::sync::Arc::new(e))
     }
 }
 

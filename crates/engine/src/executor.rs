@@ -33,6 +33,8 @@ pub(crate) struct Job {
     pub params: Params,
     /// A restart interrupted this operation while `Running`: find its effects before acting again.
     pub resume: bool,
+    /// Show sensitive result fields in the first answer (never stored).
+    pub reveal: bool,
 }
 
 /// What a worker publishes: the first step's result, shared by every waiter.

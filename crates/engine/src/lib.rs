@@ -28,6 +28,7 @@ mod principal;
 mod procedures;
 mod reconcile;
 mod redact;
+mod scope;
 mod state;
 mod tenants;
 mod track;
@@ -37,6 +38,7 @@ pub use hunt::{parse_tenants, Column, HuntOutcome, TenantChoice, TenantStatus, M
 pub use procedures::{builtins as builtin_queries, HistoryFilter, SavedQueryView};
 pub use principal::{Principal, Role};
 pub use reconcile::ReconcileReport;
+pub use redact::reveal_requested;
 pub use state::{status, OpState};
 pub use tenants::TenantDirectory;
 pub use track::TrackerConfig;
@@ -66,6 +68,9 @@ pub struct ActionRequest {
     pub idempotency_key: Option<String>,
     /// How long the caller waits for a terminal state (`Prefer: wait=N`); `None` is the default.
     pub wait: Option<Duration>,
+    /// The caller asked to see sensitive result fields once (`Prefer: reveal-secrets`). They are
+    /// redacted in the store, the audit and every later read regardless.
+    pub reveal: bool,
 }
 
 /// How long a caller waits for a terminal state unless it says otherwise.
@@ -239,7 +244,7 @@ impl Engine {
             // A concurrent request with the same key won the insert: this is its operation.
             Accepted::Existing(op) => return self.await_outcome(op.id, spec.risk, wait, true).await,
         };
-        let job = executor::Job { op: op.id, tenant: req.tenant.clone(), principal: req.principal.clone(), spec, params, resume: false };
+        let job = executor::Job { op: op.id, tenant: req.tenant.clone(), principal: req.principal.clone(), spec, params, resume: false, reveal: req.reveal };
         self.inner.executor.submit(self, job);
         self.await_outcome(op.id, spec.risk, wait, false).await
     }
@@ -282,6 +287,18 @@ impl Engine {
                 }
             }
             let op = self.operation(id).await?;
+            if status::is_terminal(&op.status) && sub.as_ref().is_some_and(|s| s.result.borrow().is_none()) {
+                // The worker stores the end first and publishes it right after: wait for the
+                // publication, which carries the typed error this caller should be answered with.
+                let published = match sub.as_mut() {
+                    Some(s) => tokio::time::timeout(Duration::from_secs(2), s.result.wait_for(Option::is_some)).await.is_ok_and(|r| r.is_ok()),
+                    None => false,
+                };
+                if !published {
+                    sub = None; // the store's word is final
+                }
+                continue;
+            }
             if status::is_terminal(&op.status) || tokio::time::Instant::now() >= deadline {
                 if risk == catalog::Risk::Read && !status::is_terminal(&op.status) {
                     return self.give_up_read(sub, id).await;
@@ -334,7 +351,7 @@ impl Engine {
         };
         let attempt = NewAuditEvent {
             operation_id: Some(op.id),
-            kind: "attempt".into(),
+            kind: store::AuditKind::Attempt,
             principal: req.principal.name.clone(),
             tenant: Some(req.tenant.clone()),
             product: Some(spec.product.key().into()),
@@ -368,6 +385,10 @@ impl Engine {
             }
             _ => plan::carry_out(&self.inner.upstream, creds, spec, &job.params, plan::Marker { op: op.id, resume_since: job.resume.then_some(op.created_at) }).await,
         };
+        let result = match result {
+            Ok(carried) => self.verify_effect(creds, spec, &job.params, carried).await,
+            Err(e) => Err(e),
+        };
         let outcome = self.record_outcome(job, op, result, started).await;
         if let (Ok(o), catalog::Plan::Procedure(_)) = (&outcome, spec.plan) {
             // A live-response command continues in the background once its outcome is durable.
@@ -381,6 +402,28 @@ impl Engine {
         };
         self.inner.metrics.count(spec.product, spec.name, &label);
         outcome
+    }
+
+    /// Read the target back when the action declares a check (`catalog::verify`) and it finished
+    /// at once: the record keeps what was read, and an effect that never shows is `NotVerified`.
+    async fn verify_effect(&self, creds: &upstream::TenantCredentials, spec: &'static ActionSpec, params: &catalog::Params, mut carried: plan::Carried) -> Result<plan::Carried, EngineError> {
+        if carried.status(spec) != status::SUCCEEDED {
+            return Ok(carried);
+        }
+        let within = self.inner.tracker.verify_within();
+        let Some(v) = completion::verify(&self.inner.upstream, creds, spec, params, within).await else { return Ok(carried) };
+        if !v.verified {
+            return Err(EngineError::NotVerified { action: spec.name.into(), within_secs: within.as_secs(), read: serde_json::json!(v) });
+        }
+        let verification = serde_json::json!(v);
+        carried.data = match carried.data {
+            Value::Object(mut m) => {
+                m.insert("verification".into(), verification);
+                Value::Object(m)
+            }
+            other => serde_json::json!({ "response": other, "verification": verification }),
+        };
+        Ok(carried)
     }
 
     /// A waiter gave up on a read before it finished: record it `Cancelled`, with the reason.
@@ -404,9 +447,11 @@ impl Engine {
             Ok(c) => (c.status(spec), c.data.clone(), None, c.request_ids.clone(), c.tracking()),
             Err(e) => (status::FAILED.to_string(), Value::Null, Some(error_json(e)), vec![], None),
         };
+        // Sensitive result fields (`ActionSpec::sensitive_results`) never reach the store.
+        let stored = redact::result(spec, &data);
         let update = OperationUpdate {
             status: status.clone(),
-            result: Some(data.clone()),
+            result: Some(stored.clone()),
             error: error.clone(),
             upstream_request_ids: request_ids.clone(),
             tracking: tracking.clone(),
@@ -423,7 +468,8 @@ impl Engine {
             action: spec.name,
             tenant: job.tenant.clone(),
             status: updated.status,
-            data: carried.data,
+            // The one-time reveal: only the caller who asked, only in this answer.
+            data: if job.reveal { carried.data } else { stored },
             upstream_request_ids: request_ids,
             duration_ms,
             replayed: false,
@@ -439,11 +485,11 @@ impl Engine {
     pub async fn list_operations(&self, principal: &Principal, mut filter: store::OperationFilter) -> Result<Vec<Operation>, EngineError> {
         if !principal.tenants.is_empty() {
             match &filter.tenant {
-                Some(t) if !principal.may_access(t) => {
+                Some(t) if !principal.may_access(t.as_str()) => {
                     return Err(EngineError::Forbidden(format!("key '{}' is not scoped to tenant '{t}'", principal.name)));
                 }
                 Some(_) => {}
-                None => filter.tenants = principal.tenants.clone(),
+                None => filter.tenants = principal.tenants.iter().map(|t| store::TenantId::new(t)).collect(),
             }
         }
         Ok(self.inner.store.list_operations(filter).await?)
@@ -468,7 +514,7 @@ fn fingerprint(spec: &ActionSpec, params: &catalog::Params) -> String {
 fn outcome_record(op: &Operation, status: &str, upstream_request_ids: Vec<String>, duration_ms: Option<i64>, detail: Value) -> NewAuditEvent {
     NewAuditEvent {
         operation_id: Some(op.id),
-        kind: "outcome".into(),
+        kind: store::AuditKind::Outcome,
         principal: op.principal.clone(),
         tenant: Some(op.tenant.clone()),
         product: Some(op.product.clone()),
@@ -544,10 +590,11 @@ pub fn error_label(e: &EngineError) -> &'static str {
         EngineError::Throttled { .. } => "Throttled",
         EngineError::IdempotencyMismatch { .. } => "IdempotencyKeyReused",
         EngineError::NotAdmitted { .. } => "NotAdmitted",
+        EngineError::NotVerified { .. } => "NotVerified",
         EngineError::UpstreamTimeout => "UpstreamTimeout",
         EngineError::OperationNotFound(_) => "NotFound",
         EngineError::Library(e) => library_label(e),
-        EngineError::Internal(_) => "Internal",
+        EngineError::Store(_) | EngineError::Internal(_) => "Internal",
     }
 }
 
@@ -556,7 +603,7 @@ pub fn error_label(e: &EngineError) -> &'static str {
 pub(crate) fn completed_record(op: &Operation, outcome: &str, upstream_request_ids: Vec<String>, detail: Value) -> NewAuditEvent {
     NewAuditEvent {
         operation_id: Some(op.id),
-        kind: "completed".into(),
+        kind: store::AuditKind::Completed,
         principal: op.principal.clone(),
         tenant: Some(op.tenant.clone()),
         product: Some(op.product.clone()),
@@ -569,7 +616,7 @@ pub(crate) fn completed_record(op: &Operation, outcome: &str, upstream_request_i
     }
 }
 
-fn error_json(e: &EngineError) -> Value {
+pub(crate) fn error_json(e: &EngineError) -> Value {
     let mut v = serde_json::json!({ "code": error_label(e), "message": e.to_string() });
     match e {
         EngineError::UpstreamRejected { code, request_id, .. } | EngineError::UpstreamFailed { code, request_id, .. } => {
@@ -577,6 +624,7 @@ fn error_json(e: &EngineError) -> Value {
             v["upstreamRequestId"] = request_id.clone().into();
         }
         EngineError::PendingConflict { pending, .. } => v["pending"] = pending.clone().unwrap_or(Value::Null),
+        EngineError::NotVerified { read, .. } => v["verification"] = read.clone(),
         _ => {}
     }
     v

@@ -49,7 +49,7 @@ pub(crate) async fn reconcile(engine: &Engine) -> Result<ReconcileReport, Engine
                     // The caller was authorized when the operation was accepted; the audit keeps its
                     // name, and the run needs no more of it than that.
                     let principal = Principal { name: op.principal.clone(), role: Role::Admin, tenants: vec![] };
-                    let job = Job { op: op.id, tenant: op.tenant.clone(), principal, spec, params, resume };
+                    let job = Job { op: op.id, tenant: op.tenant.clone(), principal, spec, params, resume, reveal: false };
                     if op.status == status::QUEUED {
                         report.started += 1;
                     } else {
@@ -135,7 +135,7 @@ async fn end(engine: &Engine, op: &Operation, state: &str, reason: &str) -> Resu
     let update = OperationUpdate { status: state.into(), error: Some(error.clone()), ..Default::default() };
     let record = NewAuditEvent {
         operation_id: Some(op.id),
-        kind: "outcome".into(),
+        kind: store::AuditKind::Outcome,
         principal: op.principal.clone(),
         tenant: Some(op.tenant.clone()),
         product: Some(op.product.clone()),

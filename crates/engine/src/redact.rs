@@ -20,7 +20,6 @@ use serde_json::{Map, Value};
 pub const REDACTED: &str = "[redacted]";
 
 /// The RFC 7240 preference token asking for a one-time reveal of declared secret answers.
-#[allow(dead_code)] // until the surfaces pass the preference through (`reveal_requested`)
 pub const REVEAL_PREFERENCE: &str = "reveal-secrets";
 
 /// Keys inside free-form JSON parameters that are treated as secrets (lowercase, separators
@@ -56,7 +55,6 @@ pub fn params(spec: &ActionSpec, params: &Params) -> Value {
 /// An answer as it may be stored: every field the action declares sensitive replaced by
 /// [`REDACTED`]. Pointers address the upstream answer; they are also applied to each per-target
 /// answer of a fan-out (`/results/*/response`), where the engine files them.
-#[allow(dead_code)] // until the executor stores results through it
 pub fn result(spec: &ActionSpec, value: &Value) -> Value {
     let mut out = value.clone();
     if spec.sensitive_results.is_empty() {
@@ -78,7 +76,6 @@ pub fn result(spec: &ActionSpec, value: &Value) -> Value {
 
 /// Whether `Prefer` header values ask for a one-time reveal (`Prefer: reveal-secrets`, possibly
 /// among other preferences such as `wait=30`).
-#[allow(dead_code)] // until the surfaces pass the preference through
 pub fn reveal_requested<'a>(prefer: impl IntoIterator<Item = &'a str>) -> bool {
     prefer
         .into_iter()

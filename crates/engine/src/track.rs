@@ -52,6 +52,11 @@ impl Tracker {
         self.watched.lock().iter().copied().collect()
     }
 
+    /// How long an effect check may take to show: ten polls, at least 3 s.
+    pub fn verify_within(&self) -> Duration {
+        (self.config.poll_interval * 10).max(Duration::from_secs(3))
+    }
+
     fn forget(&self, id: Uuid) {
         self.watched.lock().remove(&id);
         self.not_before.lock().remove(&id);

@@ -1,6 +1,9 @@
-//! The one place where errors become HTTP statuses.
+//! The one place where errors become HTTP statuses, and the native error envelope
+//! `{"error": {...}}` that every `/v1` handler, extractor rejection and fallback answers with.
 
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use engine::EngineError;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -69,6 +72,48 @@ impl ApiError {
             }
         }
         v
+    }
+}
+
+/// The native envelope: handlers return `Result<_, ApiError>` and never build error bodies.
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut resp = (self.status, Json(json!({ "error": self.body() }))).into_response();
+        self.add_retry_after(&mut resp);
+        resp
+    }
+}
+
+impl ApiError {
+    /// `Retry-After` in whole seconds (at least 1) when the error says when to come back.
+    pub(crate) fn add_retry_after(&self, resp: &mut Response) {
+        if let Some(d) = self.retry_after {
+            if let Ok(v) = HeaderValue::from_str(&d.as_secs().max(1).to_string()) {
+                resp.headers_mut().insert("retry-after", v);
+            }
+        }
+    }
+}
+
+/// The error for a status something other than our handlers answered (an extractor, a tower
+/// layer): a stable code and a message, so even those answers are JSON.
+pub fn for_status(status: StatusCode) -> ApiError {
+    let (code, message, hint) = match status {
+        StatusCode::BAD_REQUEST => ("InvalidRequest", "the request could not be read", "check the path, query string and body encoding"),
+        StatusCode::NOT_FOUND => ("NotFound", "no such route", "GET /v1/openapi.json lists the routes"),
+        StatusCode::METHOD_NOT_ALLOWED => ("MethodNotAllowed", "this route does not take that method", "the Allow header lists the methods it takes"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("PayloadTooLarge", "the request body is too large", "send fewer items per request, or use a bulk operation"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("UnsupportedMediaType", "the body's content type is not accepted", "send JSON with Content-Type: application/json"),
+        StatusCode::REQUEST_TIMEOUT => ("RequestTimeout", "the request took too long to arrive", "retry"),
+        _ if status.is_server_error() => ("Internal", "internal error; see the gateway log", "retry later"),
+        _ => ("InvalidRequest", status.canonical_reason().unwrap_or("the request was refused"), "GET /v1/openapi.json describes the routes"),
+    };
+    ApiError::new(status, code, message).hint(hint)
+}
+
+impl From<store::StoreError> for ApiError {
+    fn from(e: store::StoreError) -> ApiError {
+        ApiError::from(EngineError::from(e))
     }
 }
 
@@ -151,9 +196,16 @@ impl From<EngineError> for ApiError {
                 err.retry_after = Some(retry_after);
                 err
             }
+            EngineError::NotVerified { read, .. } => {
+                let mut err = ApiError::new(StatusCode::BAD_GATEWAY, code, message)
+                    .hint("Microsoft accepted the request but the target does not show the change yet; check it (the operation records what was read) before repeating");
+                err.extra = json!({ "verification": read });
+                err
+            }
             EngineError::UpstreamTimeout => ApiError::new(StatusCode::GATEWAY_TIMEOUT, code, message),
             EngineError::OperationNotFound(_) => ApiError::new(StatusCode::NOT_FOUND, code, message),
             EngineError::Library(e) => ApiError::from(e),
+            EngineError::Store(e) => ApiError::internal(store::describe_error(&*e)),
             EngineError::Internal(m) => ApiError::internal(m),
         }
     }

@@ -1,9 +1,56 @@
-//! Reading request input the same careful way on every surface: size limit, JSON, query string.
+//! Reading request input the same careful way on every surface: size limit, JSON, query string,
+//! path parameters. The extractors here reject with [`ApiError`], so a bad path encoding or a
+//! malformed body is answered in the native JSON envelope naming what was wrong.
 
 use crate::error::ApiError;
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, Uri};
 use serde_json::{Map, Value};
+use std::convert::Infallible;
+
+/// Path parameters, as axum's `Path`, rejected as an [`ApiError`] (400, field `path`).
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct Path<T>(pub T);
+
+impl From<PathRejection> for ApiError {
+    fn from(e: PathRejection) -> ApiError {
+        ApiError::bad_request("path", format!("the path could not be read: {}", e.body_text()), "percent-encode path segments as UTF-8")
+            .with_code("InvalidPath")
+    }
+}
+
+/// The query string as ordered pairs; never fails (an unreadable query string reads as empty).
+pub struct Query(pub Vec<(String, String)>);
+
+impl Query {
+    /// The first non-empty value of `key`, matched case-insensitively.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str()).filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Query {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Query, Infallible> {
+        Ok(Query(query_pairs(&parts.uri)))
+    }
+}
+
+/// The body as a JSON object (see [`json_object`]); the last extractor of a handler.
+pub struct JsonObject(pub Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for JsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _: &S) -> Result<JsonObject, ApiError> {
+        json_object(req.into_body()).await.map(JsonObject)
+    }
+}
 
 /// Largest request body accepted; response actions never need more.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -64,6 +111,11 @@ impl ApiError {
         self.code = code.into();
         self
     }
+}
+
+/// `Prefer: reveal-secrets`: show declared sensitive result fields once, in this answer.
+pub fn reveal_requested(headers: &axum::http::HeaderMap) -> bool {
+    engine::reveal_requested(headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()))
 }
 
 /// How long the caller wants to wait for a terminal state: `Prefer: wait=N` (RFC 7240) or,

@@ -10,12 +10,13 @@
 //!
 //! Parameters may be flat or nested under `parameters`, in the JSON body or the query string.
 
+use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::input::{json_object, query_pairs};
+use crate::input::{json_object, Path, Query};
 use crate::{respond_seed, AppState};
 use axum::body::Body;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
+use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use catalog::Product;
 use engine::ActionRequest;
@@ -59,15 +60,18 @@ pub struct SeedCall {
     pub params: Map<String, Value>,
 }
 
+/// Any seed route. Path reading and authentication run before the handler (`Path`, `Caller`),
+/// but the handler renders their refusals itself, in the seed envelope, and the route check
+/// comes first: an unknown function is a 404 whoever asks, as Azure Functions answered.
 pub async fn handle(
     State(state): State<AppState>,
-    Path(route): Path<String>,
+    route: Result<Path<String>, ApiError>,
+    caller: Result<Caller, ApiError>,
     headers: HeaderMap,
-    uri: Uri,
+    Query(query): Query,
     body: Body,
 ) -> Response {
     let started = Instant::now();
-    let query = query_pairs(&uri);
     let mut call = SeedCall {
         action: None,
         service: None,
@@ -78,15 +82,17 @@ pub async fn handle(
         params: Map::new(),
     };
     let result = async {
+        let Path(route) = route?;
         let kind = route_kind(&route).ok_or_else(|| {
             ApiError::new(axum::http::StatusCode::NOT_FOUND, "UnknownRoute", format!("no function named '{route}'"))
                 .hint("use /api/DefenderXDR{Product}Worker, /api/{Product}Worker, /api/MainOrchestrator or /api/Gateway")
         })?;
-        let principal = crate::auth::authenticate(&state, &headers, &query).await?;
+        let Caller(principal) = caller?;
         let body = json_object(body).await?;
         call = collect(&query, body, &headers);
         let mut request = to_action_request(&call, kind, principal)?;
         request.wait = crate::input::wait_preference(&headers, call.wait.as_ref())?;
+        request.reveal = crate::input::reveal_requested(&headers);
         state.engine.execute(request).await.map_err(ApiError::from)
     }
     .await;
@@ -158,6 +164,7 @@ fn to_action_request(call: &SeedCall, kind: RouteKind, principal: engine::Princi
         principal,
         idempotency_key: call.idempotency_key.clone(),
         wait: None,
+        reveal: false,
     })
 }
 

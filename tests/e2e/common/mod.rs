@@ -11,8 +11,48 @@ pub struct Harness {
     pub gateway: String,
     pub admin_key: String,
     pub http: reqwest::Client,
-    pub dir: tempfile::TempDir,
+    /// The gateway's data directory. Kept after the test: `tests/e2e_coverage.rs` reads the
+    /// audit of every harness of the run.
+    pub dir: DataDir,
     pub engine: engine::Engine,
+}
+
+/// A harness's data directory under this run's folder (see [`run_dir`]).
+pub struct DataDir(std::path::PathBuf);
+
+impl DataDir {
+    fn new() -> DataDir {
+        let dir = tempfile::Builder::new().prefix("harness-").tempdir_in(run_dir()).expect("a data directory");
+        DataDir(dir.keep())
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+/// The folder of this run of the e2e suite: `{CARGO_TARGET_TMPDIR}/e2e-runs/{start}-{pid}`.
+/// Folders of earlier runs are removed when a run starts, except the newest few.
+pub fn run_dir() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-runs");
+        std::fs::create_dir_all(&root).expect("the e2e runs folder");
+        prune_old_runs(&root, 2);
+        let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let dir = root.join(format!("{started:012}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("this run's folder");
+        dir
+    })
+}
+
+fn prune_old_runs(root: &std::path::Path, keep: usize) {
+    let mut runs: Vec<std::path::PathBuf> = std::fs::read_dir(root).into_iter().flatten().flatten().map(|e| e.path()).collect();
+    runs.sort();
+    let excess = runs.len().saturating_sub(keep);
+    for old in runs.into_iter().take(excess) {
+        let _ = std::fs::remove_dir_all(old);
+    }
 }
 
 impl Harness {
@@ -24,7 +64,7 @@ impl Harness {
         riposte::install_crypto_provider();
         let cfg = sandbox::SandboxConfig { seed: 42, tenants, tls: false, realistic: false };
         let sandbox = sandbox::start(cfg, "127.0.0.1:0".parse().unwrap()).await.expect("sandbox starts");
-        let dir = tempfile::tempdir().unwrap();
+        let dir = DataDir::new();
         let mut settings = app::sandbox_settings(&sandbox, dir.path().to_path_buf(), Duration::from_millis(300)).unwrap();
         tweak(&mut settings);
         let gw = app::build(settings).await.expect("gateway builds");

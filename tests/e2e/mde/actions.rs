@@ -24,7 +24,8 @@ async fn isolate_flow_end_to_end() {
     assert_eq!(a["type"], "Isolate");
     assert_eq!(a["machineId"], m.as_str());
     assert_eq!(a["status"], "Succeeded");
-    assert_eq!(a["requestorComment"], "e2e");
+    // The comment MDE shows carries the operation's marker (how a restart finds the action).
+    assert_eq!(a["requestorComment"], format!("e2e [riposte:{}]", body["operationId"].as_str().unwrap()));
     let state = h.state(&t).await;
     let machine = state["machines"].as_array().unwrap().iter().find(|x| x["id"] == m.as_str()).unwrap();
     assert_eq!(machine["isolated"], true, "the machine is isolated in the sandbox");
@@ -43,8 +44,9 @@ async fn duplicate_isolate_is_a_clean_conflict() {
     let h = Harness::start(1).await;
     let t = h.tenant(0);
     let offline = h.offline_machine(&t).await["id"].as_str().unwrap().to_string();
-    // The offline machine never picks the action up: past the wait (none asked) the answer is 202.
-    let (s1, first) = h.mde(&t, "IsolateDevice", json!({ "deviceIds": offline, "wait": 0 })).await;
+    // The offline machine never picks the action up: past the 2 s wait the answer is 202, with
+    // the action accepted upstream (InProgress).
+    let (s1, first) = h.mde(&t, "IsolateDevice", json!({ "deviceIds": offline, "wait": 2 })).await;
     assert_eq!(s1, 202, "{first}");
     assert_eq!(first["status"], "InProgress", "{first}");
     let pending_id = first["data"]["actionIds"][0].as_str().unwrap().to_string();
@@ -170,7 +172,9 @@ async fn cancel_action_cancels_upstream() {
     let h = Harness::start(1).await;
     let t = h.tenant(0);
     let offline = h.offline_machine(&t).await["id"].as_str().unwrap().to_string();
-    let (_, body) = h.mde(&t, "RunAntivirusScan", json!({ "deviceIds": offline })).await;
+    // Not waiting for the offline machine (it would time the action out first).
+    let (status, body) = h.mde(&t, "RunAntivirusScan", json!({ "deviceIds": offline, "wait": 2 })).await;
+    assert_eq!((status, body["status"].as_str()), (202, Some("InProgress")), "{body}");
     let id = body["data"]["actionIds"][0].as_str().unwrap().to_string();
     let (status, body) = h.mde(&t, "CancelAction", json!({ "actionId": id, "comment": "not needed" })).await;
     assert_eq!(status, 200, "{body}");

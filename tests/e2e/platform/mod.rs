@@ -1,6 +1,7 @@
 //! Product-independent behaviour: bad input, persistence across restarts, throttling.
 
 mod bad_input;
+mod completion;
 mod durability;
 mod persistence;
 mod throttling;

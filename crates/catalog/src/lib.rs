@@ -7,11 +7,14 @@
 //! [`Plan::Unsupported`] with the reason and the nearest real action (answers 501, never fakes
 //! success).
 
+mod body;
 mod entra;
 mod incident;
 mod lookup;
 mod mde;
 pub mod params;
+mod procedure;
+pub mod verify;
 #[cfg(test)]
 mod tests;
 
@@ -19,6 +22,7 @@ pub use lookup::{Catalog, Resolved, ResolveError};
 pub use params::{ParamError, ParamKind, ParamSpec, Params};
 /// The words a [`Call`] is declared in, shared with `upstream` (`crates/vocab`: one vocabulary, no mapping).
 pub use vocab::{Api, Budget, Method};
+pub use procedure::ProcedureId;
 
 use serde::Serialize;
 
@@ -199,13 +203,30 @@ pub enum Completion {
     GraphAccepted,
 }
 
-/// Where a JSON body value comes from.
+/// Where a JSON body value comes from: Graph, Intune, Exchange and ARM bodies said as data.
+///
+/// Every form that reads a parameter is left out of the body when that parameter is absent, so
+/// optional fields appear only when the caller gave them.
 #[derive(Debug, Clone, Copy)]
 pub enum BodyValue {
-    /// The validated parameter of that canonical name; omitted from the body when absent.
+    /// The validated parameter of that canonical name.
     Param(&'static str),
     /// A JSON literal, e.g. `false`.
     Literal(&'static str),
+    /// Text with `{param}` placeholders, e.g. a Graph reference
+    /// `"https://graph.microsoft.com/v1.0/directoryObjects/{userId}"`; left out when any is absent.
+    Format(&'static str),
+    /// A parameter's value looked up in a small table of (value, JSON literal), matched ignoring
+    /// case; e.g. a Riposte enum spelling mapped to Microsoft's (`"High"` → `"high"`, `"Off"` → `0`).
+    Mapped { param: &'static str, table: &'static [(&'static str, &'static str)] },
+    /// An RFC 3339 instant: now plus the duration in `param` (a number of `unit_seconds`, or an
+    /// ISO 8601 duration such as `"P7DT12H"`); e.g. an expiry `now + hours`.
+    NowPlus { param: &'static str, unit_seconds: i64 },
+    /// An array of objects built element-wise from list parameters: each field's source is read
+    /// per index (a list param gives its i-th element, a scalar is repeated), so
+    /// `{"analyzedEmails": [{"networkMessageId": .., "recipientEmailAddress": ..}]}` comes from two
+    /// lists. The lists must be equally long; the array is left out when every list is absent.
+    Objects(&'static [(&'static str, BodyValue)]),
 }
 
 /// One upstream call, as a template over validated parameters.
@@ -267,68 +288,13 @@ impl Call {
 pub enum Plan {
     /// One templated upstream call (possibly once per device).
     Call(Call),
-    /// A multi-step procedure the engine implements by name (`engine::procedures`): live-response
-    /// command sequences, saved hunting queries, ... Whatever cannot be said as one [`Call`].
-    Procedure(Procedure),
+    /// A multi-step procedure, named by its stable key (see [`ProcedureId`]); the engine's
+    /// per-product registry (`engine/src/procedures/<product>/`) holds its implementation:
+    /// live-response command sequences, saved hunting queries, ... Whatever cannot be said as one
+    /// [`Call`].
+    Procedure(ProcedureId),
     /// Microsoft has no API for what the name says.
     Unsupported { reason: &'static str, nearest: Option<&'static str> },
-}
-
-/// The engine's named multi-step procedures. Each variant has its own module under
-/// `engine/src/procedures/`; the catalog only names it and declares its parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Procedure {
-    // Defender for Endpoint lookups and indicators (engine/src/procedures/{resolve,indicators}.rs).
-    /// Machines by DNS name (exact, or the short name before the first dot) or by IP (`findbyip`).
-    FindDevices,
-    /// Batch import through `indicators/import`: chunks of 500 under the 30/min budget, per-item results.
-    ImportIndicators,
-    /// Remove indicators by id, one DELETE each, with per-item results.
-    RemoveIndicators,
-    /// Remove every indicator with a given value (found by `$filter`), per-item results.
-    RemoveIndicatorsByValue,
-    /// Read an indicator, apply the changes, and resubmit it (MDE updates by value and type).
-    UpdateIndicator,
-    // Saved hunting queries, kept in Riposte (engine/src/procedures/hunting.rs).
-    /// Save a hunting query under a name; saving an existing name adds a version.
-    SaveQuery,
-    /// Saved queries (built-ins included), latest version of each.
-    ListSavedQueries,
-    /// One saved query with every version.
-    GetSavedQuery,
-    /// Run a saved query (latest or a given version) against the tenant.
-    RunSavedQuery,
-    /// Delete a saved query (its versions and run history are kept).
-    DeleteSavedQuery,
-    /// Hunting runs: who, when, tenants, row counts, status, duration.
-    GetQueryHistory,
-    // Live response and the file library (engine/src/procedures/live_response.rs).
-    /// One runliveresponse session with a RunScript command; the transcript lands in the operation.
-    RunScript,
-    /// One session with a GetFile command; the file is copied into the library behind a signed link.
-    GetFile,
-    /// One session with a PutFile command (the library file is pushed to MDE first if needed).
-    PutFile,
-    /// One command given by type (the seed's InvokeCommand).
-    InvokeCommand,
-    /// RunScript with Riposte's built-in helper scripts.
-    GetProcesses,
-    KillProcess,
-    GetRegistryValue,
-    SetRegistryValue,
-    DeleteRegistryValue,
-    FindFiles,
-    GetFileInfo,
-    /// One command's result via GetLiveResponseResultDownloadLink.
-    GetLiveResponseResult,
-    /// Live-response MachineActions (type eq 'LiveResponse').
-    ListLiveResponseSessions,
-    /// Riposte's library: upload, list, get (with a signed link), delete, push to MDE.
-    UploadToLibrary,
-    ListLibraryFiles,
-    GetLibraryFile,
-    DeleteLibraryFile,
-    PushToMdeLibrary,
 }
 
 /// One action, declared once.

@@ -44,7 +44,10 @@ fn each_names_a_list_param_used_in_the_path() {
     for (spec, call) in calls() {
         if let Some(each) = call.each {
             let p = declared(spec, each).unwrap_or_else(|| panic!("{}: each {each}", spec.name));
-            assert_eq!(p.kind, ParamKind::DeviceIds, "{}: each must name a list", spec.name);
+            let is_list = matches!(p.kind, ParamKind::DeviceIds | ParamKind::ResourceIds { .. } | ParamKind::TextList { .. });
+            assert!(is_list, "{}: each must name a list", spec.name);
+            // The engine keys each per-target result row by the singular (`deviceIds` -> `deviceId`).
+            assert!(each.ends_with('s'), "{}: each names a plural list, {each} is not", spec.name);
             assert!(placeholders(call.path).contains(&each), "{}: {each} not in path", spec.name);
         }
     }
@@ -54,14 +57,7 @@ fn each_names_a_list_param_used_in_the_path() {
 fn body_and_query_sources_are_declared_and_literals_parse() {
     for (spec, call) in calls() {
         for (_, source) in call.body {
-            match source {
-                BodyValue::Param(p) => {
-                    assert!(declared(spec, p).is_some(), "{}: body param {p}", spec.name)
-                }
-                BodyValue::Literal(l) => {
-                    assert!(serde_json::from_str::<serde_json::Value>(l).is_ok(), "{}: {l}", spec.name)
-                }
-            }
+            crate::body::check_source(spec, source).unwrap_or_else(|e| panic!("{e}"));
         }
         for (_, p) in call.query {
             assert!(declared(spec, p).is_some(), "{}: query param {p}", spec.name);

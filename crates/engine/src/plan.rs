@@ -1,8 +1,17 @@
-//! Carrying out a catalog [`Call`] plan: fill the template, fan out per device, gather results.
+//! Carrying out a catalog [`Call`] plan: fill the template, fan out per target, gather results.
+//!
+//! Nothing here knows one API family from another. What a family adds (MDE: a marker in a machine
+//! action's comment, looking for that marker on a resumed run, explaining a conflict with the
+//! pending action) sits behind [`ApiHooks`], chosen by the call's API ([`hooks`]); bodies are
+//! filled from their templates in [`body`].
+
+mod body;
+mod mde;
 
 use crate::completion::Tracking;
 use crate::{status, EngineError};
-use catalog::{ActionSpec, Api, BodyValue, Call, Completion, Method, Params, Plan};
+use catalog::{ActionSpec, Api, Call, Completion, Params, Plan};
+use futures::future::BoxFuture;
 use futures::StreamExt;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
@@ -82,82 +91,60 @@ pub async fn carry_out(
     }
 }
 
-/// Whether a call creates an MDE machine action (and so carries the marker in its comment).
-fn creates_machine_action(spec: &ActionSpec, call: &Call) -> bool {
-    spec.completion == Completion::MachineAction && call.api == Api::Mde && call.method == Method::Post
+/// One target's call, as an API's hooks see it.
+pub(crate) struct Target<'a> {
+    pub upstream: &'a Upstream,
+    pub creds: &'a TenantCredentials,
+    pub spec: &'a ActionSpec,
+    pub call: &'a Call,
+    pub params: &'a Params,
+    /// The list parameter fanned out over, and this target's element of it.
+    pub each: Option<(&'a str, &'a str)>,
+    pub marker: Marker,
 }
 
-/// The request for one target, with the operation's marker appended to a machine action's comment.
-fn marked_request(spec: &ActionSpec, call: &Call, params: &Params, each: Option<(&str, &str)>, marker: Marker) -> Result<ApiRequest, EngineError> {
-    let mut req = request(call, params, each)?;
-    if creates_machine_action(spec, call) {
-        if let Some(Value::Object(body)) = req.body.as_mut() {
-            let comment = body.get("Comment").and_then(Value::as_str).unwrap_or_default().trim().to_string();
-            let tagged = if comment.is_empty() { marker.tag() } else { format!("{comment} {}", marker.tag()) };
-            body.insert("Comment".into(), Value::String(tagged));
-        }
+/// What one API family adds to carrying out a call; every hook defaults to doing nothing.
+pub(crate) trait ApiHooks: Sync {
+    /// Tag the request so a later run can recognise it upstream.
+    fn mark(&self, _target: &Target<'_>, _req: &mut ApiRequest) {}
+
+    /// Before sending, on a resumed run: the answer to a call this operation already made.
+    fn already_done<'a>(&'a self, _target: &'a Target<'a>) -> BoxFuture<'a, Result<Option<upstream::ApiResponse>, EngineError>> {
+        Box::pin(async { Ok(None) })
     }
-    Ok(req)
-}
 
-/// On a resumed run: the machine action this operation already created on `machine_id`, if MDE
-/// has one carrying its marker (created since the operation started).
-async fn already_created(upstream: &Upstream, creds: &TenantCredentials, machine_id: &str, marker: Marker) -> Result<Option<Value>, EngineError> {
-    let Some(since) = marker.resume_since else { return Ok(None) };
-    let since = (since - time::Duration::minutes(5)).format(&time::format_description::well_known::Rfc3339).map_err(|e| EngineError::Internal(e.to_string()))?;
-    let req = ApiRequest {
-        api: Api::Mde,
-        method: Method::Get,
-        path: "/api/machineactions".into(),
-        query: vec![("$filter".into(), format!("machineId eq '{machine_id}' and creationDateTimeUtc ge {since}"))],
-        body: None,
-        group: catalog::Budget::Default,
-    };
-    let tag = marker.tag();
-    let page = upstream.get_paged(creds, req, 1000).await?;
-    Ok(page.items.into_iter().find(|a| a["requestorComment"].as_str().is_some_and(|c| c.contains(&tag))))
-}
-
-/// One target's call, unless a resumed run finds MDE already has it.
-async fn call_once(upstream: &Upstream, creds: &TenantCredentials, spec: &ActionSpec, call: &Call, params: &Params, each: Option<(&str, &str)>, marker: Marker) -> Result<upstream::ApiResponse, EngineError> {
-    if creates_machine_action(spec, call) {
-        let machine = match each {
-            Some((_, target)) => Some(target.to_string()),
-            None => params.values().find_map(|v| v.as_str().filter(|s| catalog::params::is_machine_id(s)).map(String::from)),
-        };
-        if let Some(machine) = machine {
-            if let Some(found) = already_created(upstream, creds, &machine, marker).await? {
-                tracing::info!(operation = %marker.op, machine = %machine, "resumed: machine action already in MDE, attached");
-                return Ok(attached(found));
-            }
-        }
+    /// After upstream refused the call: the operation's own earlier call adopted, or the refusal
+    /// explained (a conflict naming what is pending), or the refusal as it was.
+    fn refused<'a>(&'a self, _target: &'a Target<'a>, err: EngineError) -> BoxFuture<'a, Result<upstream::ApiResponse, EngineError>> {
+        Box::pin(async move { Err(err) })
     }
-    match upstream.call(creds, marked_request(spec, call, params, each, marker)?).await {
+}
+
+/// A family with nothing to add.
+struct Plain;
+impl ApiHooks for Plain {}
+
+/// The hooks of the API a call goes to.
+fn hooks(api: Api) -> &'static dyn ApiHooks {
+    match api {
+        Api::Mde => &mde::Mde,
+        _ => &Plain,
+    }
+}
+
+/// One target's call: a resumed run first asks whether it already happened; a refusal goes
+/// through the API's hooks.
+async fn call_once(target: &Target<'_>) -> Result<upstream::ApiResponse, EngineError> {
+    let hooks = hooks(target.call.api);
+    if let Some(done) = hooks.already_done(target).await? {
+        return Ok(done);
+    }
+    let mut req = request(target.call, target.params, target.each)?;
+    hooks.mark(target, &mut req);
+    match target.upstream.call(target.creds, req).await {
         Ok(resp) => Ok(resp),
-        Err(e) => {
-            let e = EngineError::from(e);
-            // A request sent before a crash may land after the restart looked for it: MDE then
-            // refuses the second one as a duplicate, and the pending action carrying our marker
-            // is this operation's own.
-            if let (true, EngineError::UpstreamRejected { code, .. }) = (creates_machine_action(spec, call), &e) {
-                if code == "ActiveRequestAlreadyExists" {
-                    if let Some((_, machine)) = each {
-                        if let Some(p) = find_pending_action(upstream, creds, machine).await {
-                            if p["requestorComment"].as_str().is_some_and(|c| c.contains(&marker.tag())) {
-                                return Ok(attached(p));
-                            }
-                        }
-                    }
-                }
-            }
-            Err(e)
-        }
+        Err(e) => hooks.refused(target, EngineError::from(e)).await,
     }
-}
-
-/// A machine action found upstream, as if this run had just created it.
-fn attached(action: Value) -> upstream::ApiResponse {
-    upstream::ApiResponse { status: 201, body: action, request_id: None, location: None, async_operation: None, retry_after: None, attempts: 0 }
 }
 
 async fn single(
@@ -168,7 +155,7 @@ async fn single(
     params: &Params,
     marker: Marker,
 ) -> Result<Carried, EngineError> {
-    let resp = call_once(upstream, creds, spec, call, params, None, marker).await?;
+    let resp = call_once(&Target { upstream, creds, spec, call, params, each: None, marker }).await?;
     let machine_action_ids = machine_action_id(spec, &resp.body).into_iter().collect();
     let follow = Tracking::from_answer(spec.completion, &resp);
     Ok(Carried {
@@ -197,7 +184,7 @@ async fn read_all_pages(
     })
 }
 
-/// One call per element of a list parameter (e.g. per device), with per-target results.
+/// One call per element of a list parameter (per device, per user, ...), with per-target results.
 async fn fan_out(
     upstream: &Upstream,
     creds: &TenantCredentials,
@@ -214,20 +201,31 @@ async fn fan_out(
         .unwrap_or_default();
     let results: Vec<(String, Result<upstream::ApiResponse, EngineError>)> = futures::stream::iter(targets)
         .map(|target| async move {
-            let outcome = match call_once(upstream, creds, spec, call, params, Some((list_param, &target)), marker).await {
-                Ok(resp) => Ok(resp),
-                Err(e) => Err(explain_conflict(upstream, creds, spec, &target, e).await),
-            };
+            let each = Some((list_param, target.as_str()));
+            let outcome = call_once(&Target { upstream, creds, spec, call, params, each, marker }).await;
             (target, outcome)
         })
         .buffered(FAN_OUT_CONCURRENCY)
         .collect()
         .await;
-    gather(spec, results)
+    gather(spec, list_param, results)
 }
 
-fn gather(spec: &ActionSpec, results: Vec<(String, Result<upstream::ApiResponse, EngineError>)>) -> Result<Carried, EngineError> {
+/// How per-target rows name their target: the singular of the list fanned out over
+/// (`deviceIds` → `deviceId`; the catalog holds every `each` to a plural name).
+fn row_key(list_param: &str) -> &str {
+    list_param.strip_suffix('s').unwrap_or(list_param)
+}
+
+/// How the answer counts targets: `deviceIds` → `deviceCount`, `userIds` → `userCount`.
+fn count_key(list_param: &str) -> String {
+    let one = row_key(list_param);
+    format!("{}Count", one.strip_suffix("Id").unwrap_or(one))
+}
+
+fn gather(spec: &ActionSpec, list_param: &str, results: Vec<(String, Result<upstream::ApiResponse, EngineError>)>) -> Result<Carried, EngineError> {
     let total = results.len();
+    let key_of_target = row_key(list_param);
     let mut rows = Vec::with_capacity(total);
     let mut request_ids = Vec::new();
     let mut action_ids = Vec::new();
@@ -242,23 +240,23 @@ fn gather(spec: &ActionSpec, results: Vec<(String, Result<upstream::ApiResponse,
                 // an Investigation) answer their own entity.
                 let key = if spec.completion == Completion::MachineAction { "machineAction" } else { "response" };
                 let mut row = json!({
-                    "deviceId": target, "success": true, "actionId": id,
+                    key_of_target: target, "success": true, "actionId": id,
                     "status": resp.body.get("status").or_else(|| resp.body.get("state")).cloned().unwrap_or(Value::Null),
                 });
                 row[key] = resp.body;
                 rows.push(row);
             }
             Err(e) => {
-                rows.push(json!({ "deviceId": target, "success": false, "error": crate::error_json(&e) }));
+                rows.push(json!({ key_of_target: target, "success": false, "error": crate::error_json(&e) }));
                 errors.push(e);
             }
         }
     }
     // A request that failed for every target is an error, the first one speaking for all.
-    if errors.len() == total {
-        if let Some(first) = errors.into_iter().next() {
-            return Err(first);
-        }
+    if errors.len() == total
+        && let Some(first) = errors.into_iter().next()
+    {
+        return Err(first);
     }
     // Machine actions count a target without an action id as failed; other calls count errors.
     let failed_targets = if spec.completion == Completion::MachineAction {
@@ -267,56 +265,13 @@ fn gather(spec: &ActionSpec, results: Vec<(String, Result<upstream::ApiResponse,
         rows.iter().filter(|r| r["success"] != true).count()
     };
     let mut data = Map::new();
-    data.insert("deviceCount".into(), total.into());
+    data.insert(count_key(list_param), total.into());
     data.insert("actionIds".into(), json!(action_ids));
     if total == 1 {
         data.insert("actionId".into(), json!(action_ids.first()));
     }
     data.insert("results".into(), Value::Array(rows));
     Ok(Carried { data: Value::Object(data), request_ids, machine_action_ids: action_ids, failed_targets, follow: None })
-}
-
-/// Turn MDE's `ActiveRequestAlreadyExists` into a conflict that names the pending action.
-async fn explain_conflict(
-    upstream: &Upstream,
-    creds: &TenantCredentials,
-    spec: &ActionSpec,
-    machine_id: &str,
-    err: EngineError,
-) -> EngineError {
-    let EngineError::UpstreamRejected { code, .. } = &err else { return err };
-    if code != "ActiveRequestAlreadyExists" {
-        return err;
-    }
-    let pending = find_pending_action(upstream, creds, machine_id).await;
-    let message = match &pending {
-        Some(p) => format!(
-            "{} on machine {machine_id} conflicts with pending action {} ({}, {}) requested by {}",
-            spec.name,
-            p["id"].as_str().unwrap_or("?"),
-            p["type"].as_str().unwrap_or("?"),
-            p["status"].as_str().unwrap_or("?"),
-            p["requestor"].as_str().unwrap_or("?"),
-        ),
-        None => format!("{} on machine {machine_id} conflicts with an action already pending there", spec.name),
-    };
-    EngineError::PendingConflict { message, pending }
-}
-
-async fn find_pending_action(upstream: &Upstream, creds: &TenantCredentials, machine_id: &str) -> Option<Value> {
-    let req = ApiRequest {
-        api: Api::Mde,
-        method: Method::Get,
-        path: "/api/machineactions".into(),
-        query: vec![("$filter".into(), format!("machineId eq '{machine_id}'"))],
-        body: None,
-        group: catalog::Budget::Default,
-    };
-    let page = upstream.get_paged(creds, req, 1000).await.ok()?;
-    page.items
-        .into_iter()
-        .filter(|a| matches!(a["status"].as_str(), Some("Pending" | "InProgress")))
-        .max_by(|a, b| a["creationDateTimeUtc"].as_str().cmp(&b["creationDateTimeUtc"].as_str()))
 }
 
 fn machine_action_id(spec: &ActionSpec, body: &Value) -> Option<String> {
@@ -334,7 +289,7 @@ pub fn request(call: &Call, params: &Params, each: Option<(&str, &str)>) -> Resu
         method: call.method,
         path: fill_path(call.path, params, each)?,
         query: query(call, params),
-        body: body(call, params)?,
+        body: body::body(call, params, OffsetDateTime::now_utc())?,
         group: call.budget,
     })
 }
@@ -386,56 +341,6 @@ fn fill_path(template: &str, params: &Params, each: Option<(&str, &str)>) -> Res
     Ok(out)
 }
 
-fn body(call: &Call, params: &Params) -> Result<Option<Value>, EngineError> {
-    if call.body.is_empty() {
-        return Ok(match call.method {
-            Method::Post => Some(json!({})),
-            _ => None,
-        });
-    }
-    let mut map = Map::new();
-    for (key, source) in call.body {
-        let value = match source {
-            BodyValue::Param(p) => match params.get(p) {
-                Some(v) => v.clone(),
-                None => continue,
-            },
-            BodyValue::Literal(lit) => serde_json::from_str(lit)
-                .map_err(|e| EngineError::Internal(format!("bad literal {lit} in catalog: {e}")))?,
-        };
-        insert_at(&mut map, key, value);
-    }
-    Ok(Some(Value::Object(map)))
-}
-
-/// Put `value` at a body key; a key with `/` is a path into nested objects (Graph bodies such as
-/// `queryCondition/queryText`), so one flat template can describe a nested body. `*` as the key
-/// merges a JSON object param into the body root (a caller's Graph PATCH properties).
-fn insert_at(map: &mut Map<String, Value>, key: &str, value: Value) {
-    if key == "*" {
-        if let Value::Object(fields) = value {
-            for (k, v) in fields {
-                map.entry(k).or_insert(v);
-            }
-        }
-        return;
-    }
-    match key.split_once('/') {
-        None => {
-            map.insert(key.to_string(), value);
-        }
-        Some((head, rest)) => {
-            let slot = map.entry(head.to_string()).or_insert_with(|| Value::Object(Map::new()));
-            if !slot.is_object() {
-                *slot = Value::Object(Map::new());
-            }
-            if let Value::Object(inner) = slot {
-                insert_at(inner, rest, value);
-            }
-        }
-    }
-}
-
 fn scalar_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -458,6 +363,7 @@ fn encode_segment(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use catalog::Method;
 
     #[test]
     fn path_placeholders_are_filled_and_encoded() {
@@ -471,21 +377,6 @@ mod tests {
     }
 
     #[test]
-    fn slash_keys_build_nested_bodies_and_star_merges() {
-        let mut m = Map::new();
-        insert_at(&mut m, "displayName", json!("r"));
-        insert_at(&mut m, "queryCondition/queryText", json!("T | take 1"));
-        insert_at(&mut m, "detectionAction/alertTemplate/title", json!("t"));
-        insert_at(&mut m, "detectionAction/alertTemplate/severity", json!("high"));
-        insert_at(&mut m, "*", json!({"displayName": "ignored: explicit keys win", "isEnabled": false}));
-        assert_eq!(
-            Value::Object(m),
-            json!({"displayName": "r", "isEnabled": false, "queryCondition": {"queryText": "T | take 1"},
-                   "detectionAction": {"alertTemplate": {"title": "t", "severity": "high"}}})
-        );
-    }
-
-    #[test]
     fn equality_filters_join_the_caller_filter() {
         let call = Call::new(Api::Mde, Method::Get, "/api/machineactions")
             .query(&[("$filter", "filter")])
@@ -495,5 +386,24 @@ mod tests {
         assert_eq!(query(&call, &p), vec![("$filter".to_string(), "machineId eq 'abc'".to_string())]);
         p.insert("filter", json!("status eq 'Pending'"));
         assert_eq!(query(&call, &p)[0].1, "(status eq 'Pending') and machineId eq 'abc'");
+    }
+
+    fn accepted(id: &str) -> upstream::ApiResponse {
+        upstream::ApiResponse { status: 201, body: json!({"id": id, "status": "Pending"}), request_id: None, location: None, async_operation: None, retry_after: None, attempts: 0 }
+    }
+
+    #[test]
+    fn fanned_out_rows_are_keyed_by_the_list_they_came_from() {
+        let spec = catalog::Catalog::global().get(catalog::Product::Mde, "IsolateDevice").expect("IsolateDevice");
+        let results = vec![("m1".to_string(), Ok(accepted("a1"))), ("m2".to_string(), Err(EngineError::UpstreamTimeout))];
+        let carried = gather(spec, "deviceIds", results).unwrap();
+        assert_eq!(carried.data["deviceCount"], 2);
+        assert_eq!(carried.data["results"][0]["deviceId"], "m1");
+        assert_eq!(carried.data["results"][1]["deviceId"], "m2");
+        assert_eq!(carried.failed_targets, 1);
+        let carried = gather(spec, "userIds", vec![("u1".to_string(), Ok(accepted("a2")))]).unwrap();
+        assert_eq!(carried.data["userCount"], 1);
+        assert_eq!(carried.data["results"][0]["userId"], "u1");
+        assert!(carried.data["results"][0].get("deviceId").is_none());
     }
 }

@@ -239,7 +239,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         permission: "Machine.Read.All",
         completion: Completion::Immediate,
         sensitive_results: &[],
-        plan: Plan::Procedure(Procedure::FindDevices),
+        plan: Plan::Procedure(ProcedureId("mde.devices.find_by_name")),
     },
     ActionSpec {
         product: Product::Mde,
@@ -252,7 +252,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         permission: "Machine.Read.All",
         completion: Completion::Immediate,
         sensitive_results: &[],
-        plan: Plan::Procedure(Procedure::FindDevices),
+        plan: Plan::Procedure(ProcedureId("mde.devices.find_by_ip")),
     },
     ActionSpec {
         product: Product::Mde,

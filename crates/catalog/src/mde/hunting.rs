@@ -140,7 +140,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         permission: RIPOSTE_ONLY,
         completion: Completion::Immediate,
         sensitive_results: &[],
-        plan: Plan::Procedure(Procedure::SaveQuery),
+        plan: Plan::Procedure(ProcedureId("mde.hunting.save_query")),
     },
     ActionSpec {
         product: Product::Mde,
@@ -153,7 +153,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         permission: RIPOSTE_ONLY,
         completion: Completion::Immediate,
         sensitive_results: &[],
-        plan: Plan::Procedure(Procedure::ListSavedQueries),
+        plan: Plan::Procedure(ProcedureId("mde.hunting.list_saved_queries")),
     },
     ActionSpec {
         product: Product::Mde,
@@ -166,7 +166,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         permission: RIPOSTE_ONLY,
         completion: Completion::Immediate,
         sensitive_results: &[],
-        plan: Plan::Procedure(Procedure::GetSavedQuery),
+        plan: Plan::Procedure(ProcedureId("mde.hunting.get_saved_query")),
     },
     ActionSpec {
         product: Product::Mde,
@@ -179,7 +179,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         permission: "AdvancedQuery.Read.All",
         completion: Completion::Immediate,
         sensitive_results: &[],
-        plan: Plan::Procedure(Procedure::RunSavedQuery),
+        plan: Plan::Procedure(ProcedureId("mde.hunting.run_saved_query")),
     },
     ActionSpec {
         product: Product::Mde,
@@ -193,7 +193,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         permission: RIPOSTE_ONLY,
         completion: Completion::Immediate,
         sensitive_results: &[],
-        plan: Plan::Procedure(Procedure::DeleteSavedQuery),
+        plan: Plan::Procedure(ProcedureId("mde.hunting.delete_saved_query")),
     },
     ActionSpec {
         product: Product::Mde,
@@ -206,6 +206,6 @@ pub static ACTIONS: &[ActionSpec] = &[
         permission: RIPOSTE_ONLY,
         completion: Completion::Immediate,
         sensitive_results: &[],
-        plan: Plan::Procedure(Procedure::GetQueryHistory),
+        plan: Plan::Procedure(ProcedureId("mde.hunting.query_history")),
     },
 ];

@@ -241,7 +241,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         sensitive_results: &[],
         // MDE has no PATCH for indicators: an update is the indicator resubmitted with its value
         // and type (POST /api/indicators updates in place), so it is read first.
-        plan: Plan::Procedure(Procedure::UpdateIndicator),
+        plan: Plan::Procedure(ProcedureId("mde.indicators.update")),
     },
     ActionSpec {
         product: Product::Mde,
@@ -267,7 +267,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         permission: PERMISSION,
         completion: Completion::Immediate,
         sensitive_results: &[],
-        plan: Plan::Procedure(Procedure::RemoveIndicatorsByValue),
+        plan: Plan::Procedure(ProcedureId("mde.indicators.remove_by_value")),
     },
     ActionSpec {
         product: Product::Mde,
@@ -280,7 +280,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         permission: PERMISSION,
         completion: Completion::Immediate,
         sensitive_results: &[],
-        plan: Plan::Procedure(Procedure::ImportIndicators),
+        plan: Plan::Procedure(ProcedureId("mde.indicators.import")),
     },
     ActionSpec {
         product: Product::Mde,
@@ -293,6 +293,6 @@ pub static ACTIONS: &[ActionSpec] = &[
         permission: PERMISSION,
         completion: Completion::Immediate,
         sensitive_results: &[],
-        plan: Plan::Procedure(Procedure::RemoveIndicators),
+        plan: Plan::Procedure(ProcedureId("mde.indicators.remove")),
     },
 ];

@@ -1,20 +1,30 @@
-//! Named multi-step procedures: what an action does when one templated [`catalog::Call`] is not
-//! enough (live-response command sequences, saved hunting queries, ...).
+//! Multi-step procedures: what an action does when one templated [`catalog::Call`] is not enough
+//! (live-response command sequences, saved hunting queries, batch indicator imports, ...).
 //!
-//! Each [`Procedure`] variant has one submodule here that tells its story with the same tools the
-//! plain plans use: `upstream` for every cloud call, the store for anything Riposte keeps. The
-//! engine records the attempt before [`run`] and the outcome after it, exactly as for a `Call`.
+//! A catalog row names its procedure by a stable key ([`ProcedureId`], `"mde.hunting.save_query"`);
+//! each product keeps a registry from keys to implementations in its own folder
+//! (`procedures/<product>/mod.rs`, beside `catalog/src/<product>/` and `sandbox/src/<product>/`),
+//! so adding a product adds a folder and one line to [`REGISTRIES`], never a variant to a
+//! central enum.
+//!
+//! Each procedure is told the mini-redis way, one type per command: a struct of typed parameters
+//! parsed from the validated [`Params`] (`TryFrom<&Params>`, through [`Args`], which refuses to
+//! read a name the struct does not list in [`Procedure::READS`]), then [`Procedure::apply`]. The
+//! whole-table tests below hold every `READS` list to the parameters its catalog rows declare.
+//! The engine records the attempt before [`run`] and the outcome after it, exactly as for a `Call`.
 
-mod hunting;
-mod indicators;
-pub(crate) mod live_response;
-pub(crate) mod resolve;
+mod args;
+pub(crate) mod mde;
 
-pub use hunting::{builtins, HistoryFilter, SavedQueryView};
+pub use args::{optional, required, Args, Read};
+pub use mde::hunting::{builtins, HistoryFilter, SavedQueryView};
+pub(crate) use mde::{devices as resolve, live_response};
 
 use crate::plan::Carried;
 use crate::{Engine, EngineError, Principal};
-use catalog::{ActionSpec, Params, Procedure};
+use catalog::{ActionSpec, Params, ProcedureId};
+use futures::future::BoxFuture;
+use std::future::Future;
 use upstream::TenantCredentials;
 use uuid::Uuid;
 
@@ -30,37 +40,59 @@ pub struct Ctx<'a> {
     pub operation: Uuid,
 }
 
-/// Run one procedure to its outcome.
-pub async fn run(ctx: &Ctx<'_>, procedure: Procedure, params: &Params) -> Result<Carried, EngineError> {
-    match procedure {
-        Procedure::SaveQuery
-        | Procedure::ListSavedQueries
-        | Procedure::GetSavedQuery
-        | Procedure::RunSavedQuery
-        | Procedure::DeleteSavedQuery
-        | Procedure::GetQueryHistory => hunting::run(ctx, procedure, params).await,
-        Procedure::FindDevices => resolve::find(ctx, params).await,
-        Procedure::ImportIndicators => indicators::import(ctx, params).await,
-        Procedure::RemoveIndicators => indicators::remove(ctx, params).await,
-        Procedure::RemoveIndicatorsByValue => indicators::remove_by_value(ctx, params).await,
-        Procedure::UpdateIndicator => indicators::update(ctx, params).await,
-        Procedure::RunScript
-        | Procedure::GetFile
-        | Procedure::PutFile
-        | Procedure::InvokeCommand
-        | Procedure::GetProcesses
-        | Procedure::KillProcess
-        | Procedure::GetRegistryValue
-        | Procedure::SetRegistryValue
-        | Procedure::DeleteRegistryValue
-        | Procedure::FindFiles
-        | Procedure::GetFileInfo
-        | Procedure::GetLiveResponseResult
-        | Procedure::ListLiveResponseSessions
-        | Procedure::UploadToLibrary
-        | Procedure::ListLibraryFiles
-        | Procedure::GetLibraryFile
-        | Procedure::DeleteLibraryFile
-        | Procedure::PushToMdeLibrary => live_response::run(ctx, procedure, params).await,
-    }
+/// One procedure: its typed parameters (parsed from the validated ones), and what it does.
+pub trait Procedure: Sized + Send + for<'p> TryFrom<&'p Params, Error = EngineError> {
+    /// The key catalog rows name it by.
+    const ID: ProcedureId;
+    /// Every parameter the `TryFrom` reads; [`Args`] refuses any other, and a whole-table test
+    /// checks each is declared by every row naming [`Self::ID`].
+    const READS: &'static [Read];
+    /// Carry the procedure out.
+    fn apply(self, ctx: &Ctx<'_>) -> impl Future<Output = Result<Carried, EngineError>> + Send;
 }
+
+/// A procedure with its type erased, as the registries hold it.
+pub struct Entry {
+    pub id: ProcedureId,
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub reads: &'static [Read],
+    run: for<'a> fn(&'a Ctx<'a>, &'a Params) -> BoxFuture<'a, Result<Carried, EngineError>>,
+    /// Only the parsing half (for the whole-table tests: parsing does no I/O).
+    #[cfg_attr(not(test), allow(dead_code))]
+    parse: fn(&Params) -> Result<(), EngineError>,
+}
+
+/// The registry row of procedure `P`.
+pub const fn entry<P: Procedure + 'static>() -> Entry {
+    Entry { id: P::ID, reads: P::READS, run: parse_then_apply::<P>, parse: parse_only::<P> }
+}
+
+fn parse_then_apply<'a, P: Procedure + 'static>(ctx: &'a Ctx<'a>, params: &'a Params) -> BoxFuture<'a, Result<Carried, EngineError>> {
+    Box::pin(async move { P::try_from(params)?.apply(ctx).await })
+}
+
+fn parse_only<P: Procedure>(params: &Params) -> Result<(), EngineError> {
+    P::try_from(params).map(drop)
+}
+
+/// Every product's registry, by the product folder its keys start with.
+pub const REGISTRIES: &[(&str, &[Entry])] = &[("mde", mde::REGISTRY)];
+
+/// The implementation of a key, if any product registers it.
+pub fn find(id: ProcedureId) -> Option<&'static Entry> {
+    REGISTRIES.iter().flat_map(|(_, entries)| entries.iter()).find(|e| e.id == id)
+}
+
+/// Run one procedure to its outcome: parse its parameters, then apply it.
+pub async fn run(ctx: &Ctx<'_>, id: ProcedureId, params: &Params) -> Result<Carried, EngineError> {
+    let entry = find(id).ok_or_else(|| EngineError::Internal(format!("{}: no procedure is registered as {id}", ctx.spec.name)))?;
+    (entry.run)(ctx, params).await
+}
+
+/// The answer of a procedure that made no upstream call worth recording.
+pub(crate) fn answer(data: serde_json::Value) -> Carried {
+    Carried { data, request_ids: vec![], machine_action_ids: vec![], failed_targets: 0, follow: None }
+}
+
+#[cfg(test)]
+mod tests;

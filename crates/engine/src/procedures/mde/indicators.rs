@@ -11,10 +11,10 @@
 //! A request whose every item failed is an error (the first failure speaks for all); a partial
 //! one succeeds with `PartiallySucceeded` and the failures in `results`.
 
-use super::Ctx;
 use crate::plan::Carried;
+use crate::procedures::{optional, required, Args, Ctx, Procedure, Read};
 use crate::EngineError;
-use catalog::{ParamError, Params};
+use catalog::{ParamError, Params, ProcedureId};
 use serde_json::{json, Map, Value};
 use upstream::{Api, ApiRequest, Budget, Method};
 
@@ -35,10 +35,39 @@ const KEPT_FIELDS: &[&str] = &[
     "educateUrl",
     "application",
 ];
+/// What an update may change: (MDE field, parameter); MDE's `action` is our `indicatorAction`.
+const CHANGES: &[(&str, &str)] = &[
+    ("action", "indicatorAction"),
+    ("title", "title"),
+    ("description", "description"),
+    ("severity", "severity"),
+    ("expirationTime", "expirationTime"),
+    ("recommendedActions", "recommendedActions"),
+    ("rbacGroupNames", "rbacGroupNames"),
+    ("generateAlert", "generateAlert"),
+];
 
 /// `BulkAddIndicators`: chunks of 500 through `indicators/import`.
-pub async fn import(ctx: &Ctx<'_>, params: &Params) -> Result<Carried, EngineError> {
-    let items: Vec<Value> = params.get("indicators").and_then(Value::as_array).cloned().unwrap_or_default();
+pub struct Import {
+    items: Vec<Value>,
+}
+
+impl TryFrom<&Params> for Import {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        Ok(Import { items: Args::of::<Self>(params).values("indicators")? })
+    }
+}
+
+impl Procedure for Import {
+    const ID: ProcedureId = ProcedureId("mde.indicators.import");
+    const READS: &'static [Read] = &[required("indicators")];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        import(ctx, self.items).await
+    }
+}
+
+async fn import(ctx: &Ctx<'_>, items: Vec<Value>) -> Result<Carried, EngineError> {
     let mut rows: Vec<Value> = Vec::with_capacity(items.len());
     let mut request_ids = Vec::new();
     let mut first_error: Option<EngineError> = None;
@@ -89,31 +118,57 @@ fn import_rows(chunk: &[Value], body: &Value) -> Vec<Value> {
 }
 
 /// `BulkRemoveIndicators`: one DELETE per id.
-pub async fn remove(ctx: &Ctx<'_>, params: &Params) -> Result<Carried, EngineError> {
-    let ids: Vec<String> = params
-        .get("indicatorIds")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
-        .unwrap_or_default();
-    delete_each(ctx, ids).await
+pub struct Remove {
+    ids: Vec<String>,
+}
+
+impl TryFrom<&Params> for Remove {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        Ok(Remove { ids: Args::of::<Self>(params).strings("indicatorIds")? })
+    }
+}
+
+impl Procedure for Remove {
+    const ID: ProcedureId = ProcedureId("mde.indicators.remove");
+    const READS: &'static [Read] = &[required("indicatorIds")];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        delete_each(ctx, self.ids).await
+    }
 }
 
 /// `RemoveIndicatorByValue`: every indicator with that value and type.
-pub async fn remove_by_value(ctx: &Ctx<'_>, params: &Params) -> Result<Carried, EngineError> {
-    let value = params.get("indicatorValue").and_then(Value::as_str).unwrap_or_default();
-    let ty = params.get("indicatorType").and_then(Value::as_str).unwrap_or_default();
-    let filter = format!("indicatorValue eq '{}' and indicatorType eq '{ty}'", value.replace('\'', "''"));
-    let req = ApiRequest::get(Api::Mde, "/api/indicators").with_query("$filter", filter);
-    let found = ctx.engine.upstream().get_paged(ctx.creds, req, 15_000).await?;
-    let ids: Vec<String> = found.items.iter().filter_map(|i| id_text(&i["id"])).collect();
-    if ids.is_empty() {
-        return Err(EngineError::InvalidParam(ParamError {
-            field: "indicatorValue".into(),
-            message: format!("no {ty} indicator has the value '{value}'"),
-            hint: "list indicators with GetIndicators to see what exists".into(),
-        }));
+pub struct RemoveByValue {
+    value: String,
+    kind: String,
+}
+
+impl TryFrom<&Params> for RemoveByValue {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        let args = Args::of::<Self>(params);
+        Ok(RemoveByValue { value: args.text("indicatorValue")?, kind: args.text("indicatorType")? })
     }
-    delete_each(ctx, ids).await
+}
+
+impl Procedure for RemoveByValue {
+    const ID: ProcedureId = ProcedureId("mde.indicators.remove_by_value");
+    const READS: &'static [Read] = &[required("indicatorValue"), required("indicatorType")];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        let (value, ty) = (&self.value, &self.kind);
+        let filter = format!("indicatorValue eq '{}' and indicatorType eq '{ty}'", value.replace('\'', "''"));
+        let req = ApiRequest::get(Api::Mde, "/api/indicators").with_query("$filter", filter);
+        let found = ctx.engine.upstream().get_paged(ctx.creds, req, 15_000).await?;
+        let ids: Vec<String> = found.items.iter().filter_map(|i| id_text(&i["id"])).collect();
+        if ids.is_empty() {
+            return Err(EngineError::InvalidParam(ParamError {
+                field: "indicatorValue".into(),
+                message: format!("no {ty} indicator has the value '{value}'"),
+                hint: "list indicators with GetIndicators to see what exists".into(),
+            }));
+        }
+        delete_each(ctx, ids).await
+    }
 }
 
 async fn delete_each(ctx: &Ctx<'_>, ids: Vec<String>) -> Result<Carried, EngineError> {
@@ -149,31 +204,62 @@ async fn delete_one(
 }
 
 /// `UpdateIndicator`: read, apply the given fields, resubmit.
-pub async fn update(ctx: &Ctx<'_>, params: &Params) -> Result<Carried, EngineError> {
-    let id = params.get("indicatorId").and_then(Value::as_str).unwrap_or_default();
-    let upstream = ctx.engine.upstream();
-    let current = upstream.call(ctx.creds, ApiRequest::get(Api::Mde, format!("/api/indicators/{}", encode(id)))).await?;
-    let body = resubmission(&current.body, params);
-    let resp = upstream.call(ctx.creds, ApiRequest::post(Api::Mde, "/api/indicators", Value::Object(body))).await?;
-    Ok(Carried {
-        data: resp.body,
-        request_ids: current.request_id.into_iter().chain(resp.request_id).collect(),
-        machine_action_ids: vec![],
-        failed_targets: 0,
-        follow: None,
-    })
+pub struct Update {
+    id: String,
+    /// The given changes, by MDE field name.
+    changes: Map<String, Value>,
 }
 
-/// The current indicator's value, type and kept fields, overridden by the given params
-/// (`indicatorAction` is MDE's `action`).
-fn resubmission(current: &Value, params: &Params) -> Map<String, Value> {
+impl TryFrom<&Params> for Update {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        let args = Args::of::<Self>(params);
+        let mut changes = Map::new();
+        for (field, param) in CHANGES {
+            if let Some(v) = args.opt_value(param)? {
+                changes.insert((*field).to_string(), v);
+            }
+        }
+        Ok(Update { id: args.text("indicatorId")?, changes })
+    }
+}
+
+impl Procedure for Update {
+    const ID: ProcedureId = ProcedureId("mde.indicators.update");
+    const READS: &'static [Read] = &[
+        required("indicatorId"),
+        optional("indicatorAction"),
+        optional("title"),
+        optional("description"),
+        optional("severity"),
+        optional("expirationTime"),
+        optional("recommendedActions"),
+        optional("rbacGroupNames"),
+        optional("generateAlert"),
+    ];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        let upstream = ctx.engine.upstream();
+        let current = upstream.call(ctx.creds, ApiRequest::get(Api::Mde, format!("/api/indicators/{}", encode(&self.id)))).await?;
+        let body = resubmission(&current.body, &self.changes);
+        let resp = upstream.call(ctx.creds, ApiRequest::post(Api::Mde, "/api/indicators", Value::Object(body))).await?;
+        Ok(Carried {
+            data: resp.body,
+            request_ids: current.request_id.into_iter().chain(resp.request_id).collect(),
+            machine_action_ids: vec![],
+            failed_targets: 0,
+            follow: None,
+        })
+    }
+}
+
+/// The current indicator's value, type and kept fields, overridden by the given changes.
+fn resubmission(current: &Value, changes: &Map<String, Value>) -> Map<String, Value> {
     let mut body = Map::new();
     for key in ["indicatorValue", "indicatorType"] {
         body.insert(key.into(), current[key].clone());
     }
     for key in KEPT_FIELDS {
-        let given = params.get(if *key == "action" { "indicatorAction" } else { key });
-        if let Some(v) = given.or_else(|| current.get(*key).filter(|v| !v.is_null())) {
+        if let Some(v) = changes.get(*key).or_else(|| current.get(*key).filter(|v| !v.is_null())) {
             body.insert((*key).to_string(), v.clone());
         }
     }
@@ -237,9 +323,11 @@ mod tests {
         let current = json!({"id": "7", "indicatorValue": "evil.example.com", "indicatorType": "DomainName", "action": "Audit",
                              "title": "old", "description": "d", "severity": "Low", "generateAlert": true, "createdBy": "x"});
         let mut p = Params::new();
+        p.insert("indicatorId", json!("7"));
         p.insert("indicatorAction", json!("Block"));
         p.insert("title", json!("new"));
-        let body = Value::Object(resubmission(&current, &p));
+        let update = Update::try_from(&p).unwrap();
+        let body = Value::Object(resubmission(&current, &update.changes));
         assert_eq!(
             body,
             json!({"indicatorValue": "evil.example.com", "indicatorType": "DomainName", "action": "Block", "title": "new",

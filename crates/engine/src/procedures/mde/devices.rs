@@ -6,13 +6,14 @@
 //! `GET /api/machines/findbyip(ip='..',timestamp=..)`. No match, or more than one, is a 400 that
 //! names the field and lists the candidates: acting on the wrong machine is worse than asking.
 //!
-//! The same lookups answer the `GetDeviceByName` and `FindDevicesByIp` actions ([`find`]).
+//! The same lookups answer the `GetDeviceByName` and `FindDevicesByIp` actions ([`FindByName`],
+//! [`FindByIp`]).
 
-use super::Ctx;
 use crate::plan::Carried;
+use crate::procedures::{answer, optional, required, Args, Ctx, Procedure, Read};
 use crate::EngineError;
 use catalog::params::is_machine_id;
-use catalog::{ActionSpec, ParamError, ParamKind, Params};
+use catalog::{ActionSpec, ParamError, ParamKind, Params, ProcedureId};
 use serde_json::{json, Value};
 use std::net::IpAddr;
 use time::format_description::well_known::Rfc3339;
@@ -164,28 +165,59 @@ async fn by_ip(
     }
 }
 
-/// The `FindDevices` procedure: `GetDeviceByName` (param `computerDnsName`) or `FindDevicesByIp`
-/// (params `ip`, optional `timestamp`). Answers every match; none is an empty list, not an error.
-pub async fn find(ctx: &Ctx<'_>, params: &Params) -> Result<Carried, EngineError> {
-    let upstream = ctx.engine.upstream();
-    let machines = if let Some(ip) = params.get("ip").and_then(Value::as_str) {
-        let ip: IpAddr = ip.parse().map_err(|_| EngineError::Internal(format!("ip '{ip}' passed validation")))?;
-        let at = match params.get("timestamp").and_then(Value::as_str) {
-            Some(t) => OffsetDateTime::parse(t, &Rfc3339).map_err(|e| EngineError::Internal(format!("timestamp: {e}")))?,
-            None => OffsetDateTime::now_utc(),
-        };
-        by_ip(upstream, ctx.creds, ip, at).await?
-    } else {
-        let name = params.get("computerDnsName").and_then(Value::as_str).unwrap_or_default().trim().to_ascii_lowercase();
-        by_name(upstream, ctx.creds, &name).await?
-    };
-    Ok(Carried {
-        data: json!({ "count": machines.len(), "value": machines }),
-        request_ids: vec![],
-        machine_action_ids: vec![],
-        failed_targets: 0,
-        follow: None,
-    })
+/// `GetDeviceByName`: machines whose DNS name (full, or the short name before the first dot) is
+/// the one given. Every match is answered; none is an empty list, not an error.
+pub struct FindByName {
+    name: String,
+}
+
+impl TryFrom<&Params> for FindByName {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        let args = Args::of::<Self>(params);
+        Ok(FindByName { name: args.text("computerDnsName")?.trim().to_ascii_lowercase() })
+    }
+}
+
+impl Procedure for FindByName {
+    const ID: ProcedureId = ProcedureId("mde.devices.find_by_name");
+    const READS: &'static [Read] = &[required("computerDnsName")];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        Ok(found(by_name(ctx.engine.upstream(), ctx.creds, &self.name).await?))
+    }
+}
+
+/// `FindDevicesByIp`: machines seen with an internal IP around a moment (now when not given).
+pub struct FindByIp {
+    ip: IpAddr,
+    at: Option<OffsetDateTime>,
+}
+
+impl TryFrom<&Params> for FindByIp {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        let args = Args::of::<Self>(params);
+        let ip = args.text("ip")?;
+        let ip = ip.parse().map_err(|_| EngineError::Internal(format!("ip '{ip}' passed validation")))?;
+        let at = args
+            .opt_text("timestamp")?
+            .map(|t| OffsetDateTime::parse(&t, &Rfc3339).map_err(|e| EngineError::Internal(format!("timestamp: {e}"))))
+            .transpose()?;
+        Ok(FindByIp { ip, at })
+    }
+}
+
+impl Procedure for FindByIp {
+    const ID: ProcedureId = ProcedureId("mde.devices.find_by_ip");
+    const READS: &'static [Read] = &[required("ip"), optional("timestamp")];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        let at = self.at.unwrap_or_else(OffsetDateTime::now_utc);
+        Ok(found(by_ip(ctx.engine.upstream(), ctx.creds, self.ip, at).await?))
+    }
+}
+
+fn found(machines: Vec<Value>) -> Carried {
+    answer(json!({ "count": machines.len(), "value": machines }))
 }
 
 #[cfg(test)]

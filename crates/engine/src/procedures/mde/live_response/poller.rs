@@ -80,10 +80,10 @@ fn deliver(poller: &Poller, tenant: &str, actions: Vec<Value>) {
     let Some(w) = watched.get_mut(tenant) else { return };
     for a in actions {
         let (Some(id), Some(status)) = (a["id"].as_str(), a["status"].as_str()) else { continue };
-        if is_final(status) {
-            if let Some(watch) = w.remove(&id.to_ascii_lowercase()) {
-                let _ = watch.done.send(a);
-            }
+        if is_final(status)
+            && let Some(watch) = w.remove(&id.to_ascii_lowercase())
+        {
+            let _ = watch.done.send(a);
         }
     }
 }

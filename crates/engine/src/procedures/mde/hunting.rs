@@ -10,11 +10,11 @@
 //! and the plain `RunAdvancedHuntingQuery` / `RunHuntingQuery` actions appear from their
 //! operation records. Result rows are never kept.
 
-use super::Ctx;
 use crate::hunt::param_error;
 use crate::plan::Carried;
+use crate::procedures::{answer, optional, required, Args, Ctx, Procedure, Read};
 use crate::{Engine, EngineError, Principal};
-use catalog::{Params, Procedure};
+use catalog::{Params, ProcedureId};
 use serde::Serialize;
 use serde_json::{json, Value};
 use store::{NewAuditEvent, NewSavedQuery, Operation, OperationFilter, QueryRunFilter, SavedQuery, SavedQueryVersion};
@@ -25,49 +25,141 @@ const MAX_NAME_CHARS: usize = 128;
 /// The hunting actions whose operations count as runs in the history.
 const PASSTHROUGH_ACTIONS: &[&str] = &["RunAdvancedHuntingQuery", "RunHuntingQuery"];
 
-/// Run one hunting procedure for `Engine::execute`.
-pub async fn run(ctx: &Ctx<'_>, procedure: Procedure, params: &Params) -> Result<Carried, EngineError> {
-    let engine = ctx.engine;
-    let text = |name: &str| params.get(name).and_then(Value::as_str).map(str::to_string);
-    let number = |name: &str| params.get(name).and_then(Value::as_i64);
-    let data = match procedure {
-        Procedure::SaveQuery => {
-            let saved = engine
-                .save_query(ctx.principal, &text("queryName").unwrap_or_default(), &text("query").unwrap_or_default(), text("description"))
-                .await?;
-            json!(saved)
+/// `SaveQuery`: keep a query under a name; an existing name gets a new version.
+pub struct SaveQuery {
+    name: String,
+    query: String,
+    description: Option<String>,
+}
+
+impl TryFrom<&Params> for SaveQuery {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        let args = Args::of::<Self>(params);
+        Ok(SaveQuery { name: args.text("queryName")?, query: args.text("query")?, description: args.opt_text("description")? })
+    }
+}
+
+impl Procedure for SaveQuery {
+    const ID: ProcedureId = ProcedureId("mde.hunting.save_query");
+    const READS: &'static [Read] = &[required("queryName"), required("query"), optional("description")];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        let saved = ctx.engine.save_query(ctx.principal, &self.name, &self.query, self.description).await?;
+        Ok(answer(json!(saved)))
+    }
+}
+
+/// `ListSavedQueries`: built-ins and stored queries, the latest version of each.
+pub struct ListSavedQueries;
+
+impl TryFrom<&Params> for ListSavedQueries {
+    type Error = EngineError;
+    fn try_from(_: &Params) -> Result<Self, EngineError> {
+        Ok(ListSavedQueries)
+    }
+}
+
+impl Procedure for ListSavedQueries {
+    const ID: ProcedureId = ProcedureId("mde.hunting.list_saved_queries");
+    const READS: &'static [Read] = &[];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        let all = ctx.engine.saved_queries().await?;
+        Ok(answer(json!({ "count": all.len(), "queries": all.iter().map(SavedQueryView::summary).collect::<Vec<_>>() })))
+    }
+}
+
+/// `GetSavedQuery`: one saved query with every version.
+pub struct GetSavedQuery {
+    name: String,
+}
+
+impl TryFrom<&Params> for GetSavedQuery {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        Ok(GetSavedQuery { name: Args::of::<Self>(params).text("queryName")? })
+    }
+}
+
+impl Procedure for GetSavedQuery {
+    const ID: ProcedureId = ProcedureId("mde.hunting.get_saved_query");
+    const READS: &'static [Read] = &[required("queryName")];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        let found = ctx.engine.saved_query(&self.name).await?.ok_or_else(|| unknown_query(&self.name))?;
+        Ok(answer(json!(found)))
+    }
+}
+
+/// `RunSavedQuery`: run the latest (or a given) version against the caller's tenant.
+pub struct RunSavedQuery {
+    name: String,
+    version: Option<i64>,
+}
+
+impl TryFrom<&Params> for RunSavedQuery {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        let args = Args::of::<Self>(params);
+        Ok(RunSavedQuery { name: args.text("queryName")?, version: args.opt_i64("version")? })
+    }
+}
+
+impl Procedure for RunSavedQuery {
+    const ID: ProcedureId = ProcedureId("mde.hunting.run_saved_query");
+    const READS: &'static [Read] = &[required("queryName"), optional("version")];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        let engine = ctx.engine;
+        let saved = engine.find_saved_query(&self.name).await?;
+        let chosen = saved.version(self.version).ok_or_else(|| no_such_version(&saved, self.version))?;
+        let plan = engine.hunt_plan(chosen.query.clone(), None, Some((saved.name.clone(), chosen.version)))?;
+        Ok(engine.hunt_in_tenant(ctx.principal, plan, ctx.tenant).await?.carried())
+    }
+}
+
+/// `DeleteSavedQuery`: remove a stored query (its versions and runs stay for audit).
+pub struct DeleteSavedQuery {
+    name: String,
+}
+
+impl TryFrom<&Params> for DeleteSavedQuery {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        Ok(DeleteSavedQuery { name: Args::of::<Self>(params).text("queryName")? })
+    }
+}
+
+impl Procedure for DeleteSavedQuery {
+    const ID: ProcedureId = ProcedureId("mde.hunting.delete_saved_query");
+    const READS: &'static [Read] = &[required("queryName")];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        if !ctx.engine.delete_saved_query(ctx.principal, &self.name).await? {
+            return Err(unknown_query(&self.name));
         }
-        Procedure::ListSavedQueries => {
-            let all = engine.saved_queries().await?;
-            json!({ "count": all.len(), "queries": all.iter().map(SavedQueryView::summary).collect::<Vec<_>>() })
-        }
-        Procedure::GetSavedQuery => {
-            let name = text("queryName").unwrap_or_default();
-            json!(engine.saved_query(&name).await?.ok_or_else(|| unknown_query(&name))?)
-        }
-        Procedure::RunSavedQuery => {
-            let saved = engine.find_saved_query(&text("queryName").unwrap_or_default()).await?;
-            let version = number("version");
-            let chosen = saved.version(version).ok_or_else(|| no_such_version(&saved, version))?;
-            let plan = engine.hunt_plan(chosen.query.clone(), None, Some((saved.name.clone(), chosen.version)))?;
-            return Ok(engine.hunt_in_tenant(ctx.principal, plan, ctx.tenant).await?.carried());
-        }
-        Procedure::DeleteSavedQuery => {
-            let name = text("queryName").unwrap_or_default();
-            if !engine.delete_saved_query(ctx.principal, &name).await? {
-                return Err(unknown_query(&name));
-            }
-            json!({ "deleted": name })
-        }
-        Procedure::GetQueryHistory => {
-            let filter = HistoryFilter { query_name: text("queryName"), tenant: Some(ctx.tenant.to_string()), limit: number("limit").unwrap_or(100) };
-            let runs = engine.query_history(ctx.principal, filter).await?;
-            json!({ "count": runs.len(), "runs": runs })
-        }
-        #[allow(unreachable_patterns)]
-        other => return Err(EngineError::Internal(format!("{}: {other:?} is not a hunting procedure", ctx.spec.name))),
-    };
-    Ok(Carried { data, request_ids: vec![], machine_action_ids: vec![], failed_targets: 0, follow: None })
+        Ok(answer(json!({ "deleted": self.name })))
+    }
+}
+
+/// `GetQueryHistory`: the tenant's hunting runs the caller may see, newest first.
+pub struct QueryHistory {
+    query_name: Option<String>,
+    limit: Option<i64>,
+}
+
+impl TryFrom<&Params> for QueryHistory {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        let args = Args::of::<Self>(params);
+        Ok(QueryHistory { query_name: args.opt_text("queryName")?, limit: args.opt_i64("limit")? })
+    }
+}
+
+impl Procedure for QueryHistory {
+    const ID: ProcedureId = ProcedureId("mde.hunting.query_history");
+    const READS: &'static [Read] = &[optional("queryName"), optional("limit")];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        let filter = HistoryFilter { query_name: self.query_name, tenant: Some(ctx.tenant.to_string()), limit: self.limit.unwrap_or(100) };
+        let runs = ctx.engine.query_history(ctx.principal, filter).await?;
+        Ok(answer(json!({ "count": runs.len(), "runs": runs })))
+    }
 }
 
 /// A saved query as shown: stored or built-in.
@@ -197,7 +289,7 @@ impl Engine {
                 let ops = self
                     .inner
                     .store
-                    .list_operations(OperationFilter { tenant: filter.tenant.clone(), action: Some(action.to_string()), limit, ..Default::default() })
+                    .list_operations(OperationFilter { tenant: filter.tenant.as_deref().map(store::TenantId::new), action: Some(action.to_string()), limit, ..Default::default() })
                     .await?;
                 entries.extend(ops.into_iter().filter(|op| who.may_access(&op.tenant)).map(|op| (op.created_at, operation_entry(&op))));
             }

@@ -3,10 +3,10 @@
 
 use super::scripts;
 use crate::plan::Carried;
-use crate::procedures::Ctx;
+use crate::procedures::{answer, optional, required, Args, Ctx, Procedure, Read};
 use crate::EngineError;
 use base64::Engine as _;
-use catalog::{ParamError, Params, Procedure};
+use catalog::{ParamError, Params, ProcedureId};
 use library::{FileMeta, NewFile, ObjectKey};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
@@ -36,43 +36,145 @@ impl PushCache {
     }
 }
 
-pub async fn run(ctx: &Ctx<'_>, procedure: Procedure, params: &Params) -> Result<Carried, EngineError> {
-    let library = ctx.engine.live_response().library()?;
-    let name = super::text(params, "fileName");
-    let data = match procedure {
-        Procedure::UploadToLibrary => {
-            let bytes = decode(&super::text(params, "content"))?;
-            let new = NewFile {
-                uploaded_by: ctx.principal.name.clone(),
-                description: params.get("description").and_then(Value::as_str).map(String::from),
-                parameters_description: params.get("parametersDescription").and_then(Value::as_str).map(String::from),
-                has_parameters: params.get("hasParameters").and_then(Value::as_bool).unwrap_or(false),
-            };
-            json!({ "file": library.put(ctx.tenant, &name, bytes.into(), new).await? })
-        }
-        Procedure::ListLibraryFiles => {
-            let files = library.list(ctx.tenant).await?;
-            json!({ "count": files.len(), "value": files })
-        }
-        Procedure::GetLibraryFile => {
-            let meta = library.meta(ctx.tenant, &name).await?;
-            json!({ "file": meta, "download": library.links().sign(&ObjectKey::library(ctx.tenant, &name)) })
-        }
-        Procedure::DeleteLibraryFile => json!({ "deleted": library.delete(ctx.tenant, &name).await? }),
-        Procedure::PushToMdeLibrary => {
-            let (meta, bytes) = library.read(ctx.tenant, &name).await?;
-            let resp = push(ctx, &meta, bytes, "fileName").await?;
-            return Ok(Carried {
-                data: json!({ "file": meta, "mdeLibraryFile": resp.body }),
-                request_ids: resp.request_id.into_iter().collect(),
-                machine_action_ids: vec![],
-                failed_targets: 0,
-                follow: None,
-            });
-        }
-        other => return Err(EngineError::Internal(format!("{other:?} is not a library procedure"))),
-    };
-    Ok(Carried { data, request_ids: vec![], machine_action_ids: vec![], failed_targets: 0, follow: None })
+/// `UploadToLibrary`: store a file given as base64 in Riposte's library.
+pub struct Upload {
+    name: String,
+    bytes: Vec<u8>,
+    description: Option<String>,
+    parameters_description: Option<String>,
+    has_parameters: bool,
+}
+
+impl TryFrom<&Params> for Upload {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        let args = Args::of::<Self>(params);
+        Ok(Upload {
+            name: args.text("fileName")?,
+            bytes: decode(&args.text("content")?)?,
+            description: args.opt_text("description")?,
+            parameters_description: args.opt_text("parametersDescription")?,
+            has_parameters: args.bool("hasParameters")?,
+        })
+    }
+}
+
+impl Procedure for Upload {
+    const ID: ProcedureId = ProcedureId("mde.live_response.upload_to_library");
+    const READS: &'static [Read] = &[
+        required("fileName"),
+        required("content"),
+        optional("description"),
+        optional("parametersDescription"),
+        required("hasParameters"),
+    ];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        let library = ctx.engine.live_response().library()?;
+        let new = NewFile {
+            uploaded_by: ctx.principal.name.clone(),
+            description: self.description,
+            parameters_description: self.parameters_description,
+            has_parameters: self.has_parameters,
+        };
+        Ok(answer(json!({ "file": library.put(ctx.tenant, &self.name, self.bytes.into(), new).await? })))
+    }
+}
+
+/// `ListLibraryFiles`: the tenant's library.
+pub struct List;
+
+impl TryFrom<&Params> for List {
+    type Error = EngineError;
+    fn try_from(_: &Params) -> Result<Self, EngineError> {
+        Ok(List)
+    }
+}
+
+impl Procedure for List {
+    const ID: ProcedureId = ProcedureId("mde.live_response.list_library_files");
+    const READS: &'static [Read] = &[];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        let files = ctx.engine.live_response().library()?.list(ctx.tenant).await?;
+        Ok(answer(json!({ "count": files.len(), "value": files })))
+    }
+}
+
+/// One library file by name: what `GetLibraryFile`, `DeleteLibraryFile` and `PushToMdeLibrary`
+/// read.
+pub struct Named {
+    name: String,
+}
+
+impl Named {
+    fn read<P: Procedure>(params: &Params) -> Result<Named, EngineError> {
+        Ok(Named { name: Args::of::<P>(params).text("fileName")? })
+    }
+}
+
+/// `GetLibraryFile`: metadata and a signed download link.
+pub struct Get(Named);
+
+impl TryFrom<&Params> for Get {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        Named::read::<Self>(params).map(Get)
+    }
+}
+
+impl Procedure for Get {
+    const ID: ProcedureId = ProcedureId("mde.live_response.get_library_file");
+    const READS: &'static [Read] = &[required("fileName")];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        let library = ctx.engine.live_response().library()?;
+        let name = &self.0.name;
+        let meta = library.meta(ctx.tenant, name).await?;
+        Ok(answer(json!({ "file": meta, "download": library.links().sign(&ObjectKey::library(ctx.tenant, name)) })))
+    }
+}
+
+/// `DeleteLibraryFile`: from Riposte's library only (MDE's copy is left alone).
+pub struct Delete(Named);
+
+impl TryFrom<&Params> for Delete {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        Named::read::<Self>(params).map(Delete)
+    }
+}
+
+impl Procedure for Delete {
+    const ID: ProcedureId = ProcedureId("mde.live_response.delete_library_file");
+    const READS: &'static [Read] = &[required("fileName")];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        let library = ctx.engine.live_response().library()?;
+        Ok(answer(json!({ "deleted": library.delete(ctx.tenant, &self.0.name).await? })))
+    }
+}
+
+/// `PushToMdeLibrary`: upload a Riposte library file to MDE's live-response library.
+pub struct Push(Named);
+
+impl TryFrom<&Params> for Push {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        Named::read::<Self>(params).map(Push)
+    }
+}
+
+impl Procedure for Push {
+    const ID: ProcedureId = ProcedureId("mde.live_response.push_to_mde_library");
+    const READS: &'static [Read] = &[required("fileName")];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        let (meta, bytes) = ctx.engine.live_response().library()?.read(ctx.tenant, &self.0.name).await?;
+        let resp = push(ctx, &meta, bytes, "fileName").await?;
+        Ok(Carried {
+            data: json!({ "file": meta, "mdeLibraryFile": resp.body }),
+            request_ids: resp.request_id.into_iter().collect(),
+            machine_action_ids: vec![],
+            failed_targets: 0,
+            follow: None,
+        })
+    }
 }
 
 fn decode(content: &str) -> Result<Vec<u8>, EngineError> {
@@ -100,10 +202,10 @@ pub async fn ensure_in_mde(ctx: &Ctx<'_>, name: &str, field: &'static str) -> Re
         Err(e) => return Err(e.into()),
     };
     let cache = &ctx.engine.live_response().pushed;
-    if let Some((meta, _)) = &ours {
-        if cache.fresh(ctx.tenant, &meta.name, &meta.sha256) {
-            return Ok(());
-        }
+    if let Some((meta, _)) = &ours
+        && cache.fresh(ctx.tenant, &meta.name, &meta.sha256)
+    {
+        return Ok(());
     }
     let theirs = mde_library(ctx).await?;
     let held = theirs.iter().find(|f| f["fileName"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)));

@@ -11,10 +11,13 @@ use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 /// Documented: 25 concurrent live-response sessions per tenant.
 pub const SESSIONS_PER_TENANT: usize = 25;
 
+/// One lock per (tenant, machine).
+type MachineLocks = HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>;
+
 #[derive(Default)]
 pub struct Gate {
     tenants: Mutex<HashMap<String, Arc<Semaphore>>>,
-    machines: Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
+    machines: Mutex<MachineLocks>,
 }
 
 /// A held session slot; dropping it lets the next queued command on that machine/tenant go.

@@ -18,15 +18,16 @@
 //! its id on record; the comment carries `[riposte:{operation}]`, so a resumed run finds that
 //! session instead of starting a second one.
 
+pub(crate) mod commands;
 mod gate;
-mod library_ops;
+pub(crate) mod library_ops;
 mod poller;
 mod scripts;
 
-use super::Ctx;
 use crate::plan::Carried;
+use crate::procedures::{optional, required, Args, Ctx, Procedure, Read};
 use crate::{status, Engine, EngineError};
-use catalog::{ParamError, Params, Procedure};
+use catalog::{ParamError, Params, ProcedureId};
 use library::Library;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -92,32 +93,17 @@ enum Stage {
     Done,
 }
 
-/// Run one live-response or library procedure.
-pub async fn run(ctx: &Ctx<'_>, procedure: Procedure, params: &Params) -> Result<Carried, EngineError> {
-    match procedure {
-        Procedure::UploadToLibrary
-        | Procedure::ListLibraryFiles
-        | Procedure::GetLibraryFile
-        | Procedure::DeleteLibraryFile
-        | Procedure::PushToMdeLibrary => library_ops::run(ctx, procedure, params).await,
-        Procedure::GetLiveResponseResult => result_of(ctx, params).await,
-        Procedure::ListLiveResponseSessions => sessions(ctx, params).await,
-        _ => start(ctx, procedure, params).await,
-    }
-}
-
-/// Step 1: prepare the session and queue it.
-async fn start(ctx: &Ctx<'_>, procedure: Procedure, params: &Params) -> Result<Carried, EngineError> {
-    let machine_id = text(params, "deviceId");
-    let commands = commands(ctx, procedure, params, &machine_id).await?;
+/// Step 1: prepare the session and queue it. Each library file a command names must be in MDE's
+/// library (`field` is the input that named it, for the error when it is nowhere).
+async fn start(ctx: &Ctx<'_>, machine_id: String, comment: &str, commands: Vec<Value>, field: &'static str) -> Result<Carried, EngineError> {
     for c in &commands {
-        if let Some((name, field)) = library_file_of(c, procedure) {
+        if let Some(name) = library_file_of(c) {
             library_ops::ensure_in_mde(ctx, &name, field).await?;
         }
     }
     let session = Session {
         machine_id: machine_id.clone(),
-        comment: format!("{} [riposte:{}]", text(params, "comment"), ctx.operation),
+        comment: format!("{comment} [riposte:{}]", ctx.operation),
         commands,
         stage: Stage::Queued,
         action_id: None,
@@ -133,127 +119,26 @@ async fn start(ctx: &Ctx<'_>, procedure: Procedure, params: &Params) -> Result<C
     })
 }
 
-/// The MDE commands for a procedure.
-async fn commands(ctx: &Ctx<'_>, procedure: Procedure, params: &Params, machine: &str) -> Result<Vec<Value>, EngineError> {
-    // Plain functions, not closures: closures held across `.await` make the future's `Send`
-    // bound too specific for axum's handlers.
-    fn script(name: &str, args: String) -> Value {
-        command("RunScript", &[("ScriptName", name), ("Args", &args)])
-    }
-    fn q(params: &Params, key: &str) -> Result<String, EngineError> {
-        Ok(scripts::quote(key, &text(params, key))?)
-    }
-    let simple = {
-        let p = |k: &str| -> String { text(params, k) };
-        match procedure {
-        Procedure::RunScript => Some(script(&p("scriptName"), p("args"))),
-        Procedure::GetFile => Some(command("GetFile", &[("Path", &p("filePath"))])),
-        Procedure::PutFile => Some(command("PutFile", &[("FileName", &p("fileName"))])),
-        Procedure::InvokeCommand => Some(match p("commandType").as_str() {
-            "RunScript" => script(&p("command"), p("args")),
-            "GetFile" => command("GetFile", &[("Path", &p("command"))]),
-            _ => command("PutFile", &[("FileName", &p("command"))]),
-        }),
-        _ => None,
-        }
-    };
-    if let Some(c) = simple {
-        return Ok(vec![c]);
-    }
-    let target = text(params, "processId");
-    let target = target.as_str();
-    Ok(vec![match procedure {
-        Procedure::GetProcesses => {
-            let windows = is_windows(ctx, machine).await?;
-            script(if windows { "GetProcesses.ps1" } else { "get_processes.sh" }, String::new())
-        }
-        Procedure::KillProcess => {
-            let arg = q(params, "processId")?;
-            match (is_windows(ctx, machine).await?, target.parse::<u32>().is_ok()) {
-                (true, true) => script("KillProcess.ps1", format!("-ProcessId {arg}")),
-                (true, false) => script("KillProcess.ps1", format!("-Name {arg}")),
-                (false, _) => script("kill_process.sh", arg),
-            }
-        }
-        Procedure::GetRegistryValue | Procedure::SetRegistryValue | Procedure::DeleteRegistryValue => {
-            if !is_windows(ctx, machine).await? {
-                return Err(EngineError::InvalidParam(ParamError {
-                    field: "deviceId".into(),
-                    message: format!("machine {machine} is not a Windows device; it has no registry"),
-                    hint: "pick a Windows machine (GetDeviceInfo shows osPlatform)".into(),
-                }));
-            }
-            let mut args = format!("-Path {} -Name {}", q(params, "registryPath")?, q(params, "valueName")?);
-            let name = match procedure {
-                Procedure::GetRegistryValue => "GetRegistryValue.ps1",
-                Procedure::DeleteRegistryValue => "DeleteRegistryValue.ps1",
-                _ => {
-                    args.push_str(&format!(" -Value {} -Type {}", q(params, "value")?, q(params, "valueType")?));
-                    "SetRegistryValue.ps1"
-                }
-            };
-            script(name, args)
-        }
-        Procedure::FindFiles => {
-            let windows = is_windows(ctx, machine).await?;
-            let folder = match params.get("folder") {
-                Some(_) => q(params, "folder")?,
-                None => scripts::quote("folder", if windows { "C:\\" } else { "/" })?,
-            };
-            let pattern = q(params, "fileName")?;
-            if windows {
-                script("FindFiles.ps1", format!("-Path {folder} -Pattern {pattern}"))
-            } else {
-                script("find_files.sh", format!("{folder} {pattern}"))
-            }
-        }
-        Procedure::GetFileInfo => {
-            let path = q(params, "filePath")?;
-            if is_windows(ctx, machine).await? {
-                script("GetFileInfo.ps1", format!("-Path {path}"))
-            } else {
-                script("get_file_info.sh", path)
-            }
-        }
-        other => return Err(EngineError::Internal(format!("{other:?} is not a live-response command"))),
-    }])
-}
-
 /// `{"type": .., "params": [{"key": .., "value": ..}]}`; empty values are left out (no `Args`).
-fn command(kind: &str, params: &[(&str, &str)]) -> Value {
+pub(super) fn command(kind: &str, params: &[(&str, &str)]) -> Value {
     let params: Vec<Value> =
         params.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| json!({ "key": k, "value": v })).collect();
     json!({ "type": kind, "params": params })
 }
 
-/// The library file a command needs in MDE's library, and the input field that named it.
-fn library_file_of(command: &Value, procedure: Procedure) -> Option<(String, &'static str)> {
+/// The library file a command needs in MDE's library.
+fn library_file_of(command: &Value) -> Option<String> {
     let key = match command["type"].as_str()? {
         "RunScript" => "ScriptName",
         "PutFile" => "FileName",
         _ => return None,
     };
-    let name = command["params"].as_array()?.iter().find(|p| p["key"] == key)?["value"].as_str()?.to_string();
-    let field = match procedure {
-        Procedure::RunScript => "scriptName",
-        Procedure::PutFile => "fileName",
-        Procedure::InvokeCommand => "command",
-        _ => "scriptName",
-    };
-    Some((name, field))
+    Some(command["params"].as_array()?.iter().find(|p| p["key"] == key)?["value"].as_str()?.to_string())
 }
 
-async fn is_windows(ctx: &Ctx<'_>, machine: &str) -> Result<bool, EngineError> {
+pub(super) async fn is_windows(ctx: &Ctx<'_>, machine: &str) -> Result<bool, EngineError> {
     let m = ctx.engine.upstream().call(ctx.creds, ApiRequest::get(Api::Mde, format!("/api/machines/{machine}"))).await?;
     Ok(m.body["osPlatform"].as_str().is_some_and(|os| os.starts_with("Windows")))
-}
-
-fn text(params: &Params, key: &str) -> String {
-    match params.get(key) {
-        Some(Value::String(s)) => s.clone(),
-        Some(v) if !v.is_null() => v.to_string(),
-        _ => String::new(),
-    }
 }
 
 async fn save(engine: &Engine, op: Uuid, session: &Session, status: &str) -> Result<Operation, EngineError> {
@@ -417,12 +302,11 @@ async fn fetch_result(
     })?;
     let library = engine.live_response().library()?;
     let download = engine.upstream().download(Api::Mde, url, library.max_upload_bytes()).await?;
-    if command["command"]["type"] == "RunScript" {
-        if let Ok(transcript) = serde_json::from_slice::<Value>(&download.bytes) {
-            if transcript.get("script_output").is_some() || transcript.get("exit_code").is_some() {
-                return Ok(json!({ "transcript": transcript }));
-            }
-        }
+    if command["command"]["type"] == "RunScript"
+        && let Ok(transcript) = serde_json::from_slice::<Value>(&download.bytes)
+        && (transcript.get("script_output").is_some() || transcript.get("exit_code").is_some())
+    {
+        return Ok(json!({ "transcript": transcript }));
     }
     let device_path = command["command"]["params"]
         .as_array()
@@ -508,44 +392,78 @@ async fn record_final(
 // Reads
 // ---------------------------------------------------------------------------------------------
 
-/// GetLiveResponseResult: one command's result, fetched again (MDE's links last 30 minutes).
-async fn result_of(ctx: &Ctx<'_>, params: &Params) -> Result<Carried, EngineError> {
-    let action_id = text(params, "actionId");
-    let index = params.get("commandIndex").and_then(Value::as_u64).unwrap_or(0);
-    let action = ctx.engine.upstream().call(ctx.creds, ApiRequest::get(Api::Mde, format!("/api/machineactions/{action_id}"))).await?;
-    let command = action.body["commands"]
-        .as_array()
-        .and_then(|cs| cs.iter().find(|c| c["index"].as_u64() == Some(index)).or_else(|| cs.get(index as usize)))
-        .cloned()
-        .ok_or_else(|| {
-            EngineError::InvalidParam(ParamError {
-                field: "commandIndex".into(),
-                message: format!("session {action_id} has no command {index}"),
-                hint: "commands are numbered from 0 in the order they were sent".into(),
-            })
-        })?;
-    let mut data = fetch_result(ctx.engine, ctx.creds, ctx.tenant, &ctx.operation.to_string(), &ctx.principal.name, &action_id, index, &command).await?;
-    data["actionId"] = action_id.into();
-    data["commandIndex"] = index.into();
-    Ok(Carried { data, request_ids: action.request_id.into_iter().collect(), machine_action_ids: vec![], failed_targets: 0, follow: None })
+/// `GetLiveResponseResult`: one command's result, fetched again (MDE's links last 30 minutes).
+pub struct GetResult {
+    action_id: String,
+    index: u64,
 }
 
-/// GetLiveResponseSessions: live-response MachineActions, optionally of one machine.
-async fn sessions(ctx: &Ctx<'_>, params: &Params) -> Result<Carried, EngineError> {
-    let mut filter = "type eq 'LiveResponse'".to_string();
-    if let Some(m) = params.get("deviceId").and_then(Value::as_str) {
-        filter.push_str(&format!(" and machineId eq '{m}'"));
+impl TryFrom<&Params> for GetResult {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        let args = Args::of::<Self>(params);
+        let index = u64::try_from(args.i64("commandIndex")?).map_err(|_| EngineError::Internal("commandIndex passed validation".into()))?;
+        Ok(GetResult { action_id: args.text("actionId")?, index })
     }
-    let max = params.get("top").and_then(Value::as_u64).unwrap_or(10_000) as usize;
-    let req = ApiRequest::new(Api::Mde, Method::Get, "/api/machineactions").with_query("$filter", filter);
-    let page = ctx.engine.upstream().get_paged(ctx.creds, req, max).await?;
-    Ok(Carried {
-        data: json!({ "count": page.items.len(), "truncated": page.truncated, "value": page.items }),
-        request_ids: page.request_ids,
-        machine_action_ids: vec![],
-        failed_targets: 0,
-        follow: None,
-    })
+}
+
+impl Procedure for GetResult {
+    const ID: ProcedureId = ProcedureId("mde.live_response.get_result");
+    const READS: &'static [Read] = &[required("actionId"), required("commandIndex")];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        let GetResult { action_id, index } = self;
+        let action = ctx.engine.upstream().call(ctx.creds, ApiRequest::get(Api::Mde, format!("/api/machineactions/{action_id}"))).await?;
+        let command = action.body["commands"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["index"].as_u64() == Some(index)).or_else(|| cs.get(index as usize)))
+            .cloned()
+            .ok_or_else(|| {
+                EngineError::InvalidParam(ParamError {
+                    field: "commandIndex".into(),
+                    message: format!("session {action_id} has no command {index}"),
+                    hint: "commands are numbered from 0 in the order they were sent".into(),
+                })
+            })?;
+        let mut data = fetch_result(ctx.engine, ctx.creds, ctx.tenant, &ctx.operation.to_string(), &ctx.principal.name, &action_id, index, &command).await?;
+        data["actionId"] = action_id.into();
+        data["commandIndex"] = index.into();
+        Ok(Carried { data, request_ids: action.request_id.into_iter().collect(), machine_action_ids: vec![], failed_targets: 0, follow: None })
+    }
+}
+
+/// `GetLiveResponseSessions`: live-response MachineActions, optionally of one machine.
+pub struct ListSessions {
+    machine: Option<String>,
+    top: Option<i64>,
+}
+
+impl TryFrom<&Params> for ListSessions {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        let args = Args::of::<Self>(params);
+        Ok(ListSessions { machine: args.opt_text("deviceId")?, top: args.opt_i64("top")? })
+    }
+}
+
+impl Procedure for ListSessions {
+    const ID: ProcedureId = ProcedureId("mde.live_response.list_sessions");
+    const READS: &'static [Read] = &[optional("deviceId"), optional("top")];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        let mut filter = "type eq 'LiveResponse'".to_string();
+        if let Some(m) = &self.machine {
+            filter.push_str(&format!(" and machineId eq '{m}'"));
+        }
+        let max = self.top.and_then(|t| usize::try_from(t).ok()).unwrap_or(10_000);
+        let req = ApiRequest::new(Api::Mde, Method::Get, "/api/machineactions").with_query("$filter", filter);
+        let page = ctx.engine.upstream().get_paged(ctx.creds, req, max).await?;
+        Ok(Carried {
+            data: json!({ "count": page.items.len(), "truncated": page.truncated, "value": page.items }),
+            request_ids: page.request_ids,
+            machine_action_ids: vec![],
+            failed_targets: 0,
+            follow: None,
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -288,7 +288,7 @@ async fn keys(k: KeysCommand) -> anyhow::Result<()> {
             store
                 .append_audit(store::NewAuditEvent {
                     operation_id: None,
-                    kind: "key_created".into(),
+                    kind: store::AuditKind::KeyCreated,
                     principal: "cli".into(),
                     tenant: None,
                     product: None,

@@ -252,7 +252,7 @@ impl Engine {
                 "hunt": run.id, "tenants": run.tenants.len(),
                 "role": run.who.role.as_str(), "risk": run.plan.spec.risk,
             });
-            self.inner.store.append_audit(run.audit_event(tenant, "attempt", None, vec![], None, detail)).await?;
+            self.inner.store.append_audit(run.audit_event(tenant, store::AuditKind::Attempt, None, vec![], None, detail)).await?;
         }
         Ok(())
     }
@@ -300,7 +300,7 @@ impl Engine {
             self.inner.metrics.count(run.plan.spec.product, run.plan.spec.name, outcome);
             let ids = part.request_id.clone().into_iter().collect();
             let ms = part.duration.as_millis() as i64;
-            let event = run.audit_event(&part.tenant, "outcome", Some(outcome), ids, Some(ms), detail);
+            let event = run.audit_event(&part.tenant, store::AuditKind::Outcome, Some(outcome), ids, Some(ms), detail);
             self.inner.store.append_audit(event).await?;
         }
         Ok(())
@@ -363,7 +363,7 @@ impl Run {
     fn audit_event(
         &self,
         tenant: &str,
-        kind: &str,
+        kind: store::AuditKind,
         outcome: Option<&str>,
         upstream_request_ids: Vec<String>,
         duration_ms: Option<i64>,
@@ -371,7 +371,7 @@ impl Run {
     ) -> NewAuditEvent {
         NewAuditEvent {
             operation_id: Some(self.id),
-            kind: kind.into(),
+            kind,
             principal: self.who.name.clone(),
             tenant: Some(tenant.to_string()),
             product: Some(self.plan.spec.product.key().into()),

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::codec;
+use crate::types::AuditKind;
 use crate::model::{AuditRecord, NewAuditEvent, VerifyReport};
 use crate::StoreError;
 
@@ -53,7 +54,7 @@ impl ChainRow {
             seq,
             at: codec::format_ts(at)?,
             operation_id: e.operation_id.map(|id| id.hyphenated().to_string()),
-            kind: e.kind.clone(),
+            kind: e.kind.as_str().to_string(),
             principal: e.principal.clone(),
             tenant: e.tenant.clone(),
             product: e.product.clone(),
@@ -109,7 +110,7 @@ impl ChainRow {
             seq: self.seq,
             at: codec::parse_ts("audit_log.at", &self.at)?,
             operation_id,
-            kind: self.kind,
+            kind: AuditKind::parse(&self.kind),
             principal: self.principal,
             tenant: self.tenant,
             product: self.product,
@@ -257,12 +258,17 @@ mod tests {
 
     fn event(n: i64) -> NewAuditEvent {
         NewAuditEvent {
-            kind: "attempt".into(),
+            kind: AuditKind::Attempt,
             principal: "alice".into(),
             tenant: Some("t1".into()),
             params: json!({"n": n}),
             detail: json!({}),
-            ..Default::default()
+            operation_id: None,
+            product: None,
+            action: None,
+            outcome: None,
+            upstream_request_ids: vec![],
+            duration_ms: None,
         }
     }
 

@@ -29,14 +29,14 @@ pub(crate) fn truncate(t: OffsetDateTime) -> OffsetDateTime {
 pub(crate) fn format_ts(t: OffsetDateTime) -> Result<String, StoreError> {
     truncate(t)
         .format(TIMESTAMP)
-        .map_err(|e| StoreError::Db(format!("cannot format timestamp: {e}")))
+        .map_err(|e| StoreError::corrupt("cannot format timestamp", e))
 }
 
 /// Parses the stored timestamp form; anything else means the row was written by someone else.
 pub(crate) fn parse_ts(column: &str, s: &str) -> Result<OffsetDateTime, StoreError> {
     time::PrimitiveDateTime::parse(s, TIMESTAMP)
         .map(|t| t.assume_utc())
-        .map_err(|e| StoreError::Corrupt(format!("{column}: bad timestamp {s:?}: {e}")))
+        .map_err(|e| StoreError::corrupt(format!("{column}: bad timestamp {s:?}"), e))
 }
 
 /// Parses an optional stored timestamp.
@@ -89,7 +89,7 @@ pub(crate) fn string_list_json(items: &[String]) -> String {
 
 /// Parses a stored JSON column.
 pub(crate) fn parse_json(column: &str, s: &str) -> Result<Value, StoreError> {
-    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("{column}: bad JSON: {e}")))
+    serde_json::from_str(s).map_err(|e| StoreError::corrupt(format!("{column}: bad JSON"), e))
 }
 
 /// Parses an optional stored JSON column.
@@ -100,12 +100,12 @@ pub(crate) fn parse_json_opt(column: &str, s: Option<String>) -> Result<Option<V
 /// Parses a stored JSON array of strings.
 pub(crate) fn parse_string_list(column: &str, s: &str) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(s)
-        .map_err(|e| StoreError::Corrupt(format!("{column}: expected a JSON array of strings: {e}")))
+        .map_err(|e| StoreError::corrupt(format!("{column}: expected a JSON array of strings"), e))
 }
 
 /// Parses a stored UUID.
 pub(crate) fn parse_uuid(column: &str, s: &str) -> Result<uuid::Uuid, StoreError> {
-    uuid::Uuid::parse_str(s).map_err(|e| StoreError::Corrupt(format!("{column}: bad uuid {s:?}: {e}")))
+    uuid::Uuid::parse_str(s).map_err(|e| StoreError::corrupt(format!("{column}: bad uuid {s:?}"), e))
 }
 
 /// Appends `new` to `existing`, keeping first-seen order and skipping ids already present.

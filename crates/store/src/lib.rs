@@ -23,6 +23,7 @@ mod error;
 mod model;
 mod queries;
 mod sqlite;
+mod types;
 
 #[cfg(test)]
 mod tests;
@@ -33,11 +34,12 @@ use std::sync::Arc;
 use sqlx::sqlite::SqlitePool;
 use uuid::Uuid;
 
-pub use error::StoreError;
+pub use error::{describe as describe_error, BoxError, StoreError};
 pub use model::{
     ApiKey, AuditFilter, AuditRecord, NewAuditEvent, NewKey, NewOperation, Operation, OperationFilter,
     OperationUpdate, VerifyReport,
 };
+pub use types::{AuditKind, TenantId};
 pub use queries::{NewSavedQuery, QueryRun, QueryRunFilter, QueryRunTenant, SavedQuery, SavedQueryVersion};
 
 /// Handle to the database. Cheap to clone: clones share the pool and the audit writer lock.

@@ -5,6 +5,8 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::types::{AuditKind, TenantId};
+
 /// An API key to create. The caller hashes the key (hex sha256); the store never sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewKey {
@@ -86,9 +88,10 @@ pub struct Operation {
 /// Which operations to list. Results are newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OperationFilter {
-    pub tenant: Option<String>,
+    /// Matched whatever case the operation was stored with.
+    pub tenant: Option<TenantId>,
     /// Any of these tenants (a scoped key's tenants); empty means no restriction.
-    pub tenants: Vec<String>,
+    pub tenants: Vec<TenantId>,
     pub product: Option<String>,
     pub action: Option<String>,
     pub status: Option<String>,
@@ -101,11 +104,10 @@ pub struct OperationFilter {
 }
 
 /// An audit event to append. Params and detail must already be redacted.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewAuditEvent {
     pub operation_id: Option<Uuid>,
-    /// "attempt", "outcome", "key_created", ...
-    pub kind: String,
+    pub kind: AuditKind,
     pub principal: String,
     pub tenant: Option<String>,
     pub product: Option<String>,
@@ -126,7 +128,7 @@ pub struct AuditRecord {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     pub operation_id: Option<Uuid>,
-    pub kind: String,
+    pub kind: AuditKind,
     pub principal: String,
     pub tenant: Option<String>,
     pub product: Option<String>,
@@ -146,7 +148,8 @@ pub struct AuditRecord {
 /// ("newest last"), like `tail`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AuditFilter {
-    pub tenant: Option<String>,
+    /// Matched whatever case the record was stored with.
+    pub tenant: Option<TenantId>,
     pub action: Option<String>,
     pub operation_id: Option<Uuid>,
     /// Only records at or after this instant.

@@ -32,7 +32,7 @@ pub(crate) async fn append_audit(pool: &SqlitePool, e: &NewAuditEvent) -> Result
 pub(crate) async fn append_audit_in(tx: &mut SqliteConnection, e: &NewAuditEvent) -> Result<AuditRecord, StoreError> {
     let head = read_head(tx)
         .await?
-        .ok_or_else(|| StoreError::Corrupt("audit_head row missing; run `riposte audit verify`".into()))?;
+        .ok_or_else(|| StoreError::invariant("audit_head row missing; run `riposte audit verify`"))?;
     let row = ChainRow::seal(e, head.seq + 1, codec::now(), &head.hash)?;
     insert_row(tx, &row).await?;
     sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
@@ -86,7 +86,8 @@ pub(crate) async fn query_audit(pool: &SqlitePool, f: AuditFilter) -> Result<Vec
         " FROM audit_log WHERE 1 = 1"
     ));
     if let Some(tenant) = f.tenant {
-        qb.push(" AND tenant = ").push_bind(tenant);
+        // Older rows keep the tenant as the caller spelled it; the filter is already lower-case.
+        qb.push(" AND lower(tenant) = ").push_bind(tenant.as_str().to_string());
     }
     if let Some(action) = f.action {
         qb.push(" AND action = ").push_bind(action);
@@ -127,7 +128,7 @@ pub(crate) async fn verify_audit(pool: &SqlitePool) -> Result<VerifyReport, Stor
             let seq: i64 = col(row, "seq")?;
             match chain_row(row) {
                 Ok(decoded) => verifier.check(&decoded),
-                Err(e) => verifier.unreadable(seq, col(row, "hash").ok(), &e.to_string()),
+                Err(e) => verifier.unreadable(seq, col(row, "hash").ok(), &crate::error::describe(&e)),
             }
             after = seq;
         }

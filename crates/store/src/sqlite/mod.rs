@@ -84,7 +84,7 @@ async fn create_parent_dir(path: &Path) -> Result<(), StoreError> {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => tokio::fs::create_dir_all(dir)
             .await
-            .map_err(|e| StoreError::Db(format!("cannot create directory {}: {e}", dir.display()))),
+            .map_err(|source| StoreError::Io { path: dir.display().to_string(), source }),
         _ => Ok(()),
     }
 }
@@ -100,7 +100,7 @@ where
     T: Decode<'r, Sqlite> + Type<Sqlite>,
 {
     row.try_get(name)
-        .map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
+        .map_err(|e| StoreError::corrupt(format!("column {name}"), e))
 }
 
 /// Whether a database error message names `needle` (a column or index of a unique constraint).

@@ -179,14 +179,15 @@ pub(crate) async fn operations_in_status(
 /// Newest first: the console and CLI show recent operations.
 pub(crate) async fn list_operations(pool: &SqlitePool, f: OperationFilter) -> Result<Vec<Operation>, StoreError> {
     let mut qb = QueryBuilder::<Sqlite>::new(concat!("SELECT ", op_cols!(), " FROM operations WHERE 1 = 1"));
+    // Rows keep the tenant as the caller spelled it; the filter's ids are already lower-case.
     if let Some(tenant) = f.tenant {
-        qb.push(" AND tenant = ").push_bind(tenant);
+        qb.push(" AND lower(tenant) = ").push_bind(tenant.as_str().to_string());
     }
     if !f.tenants.is_empty() {
-        qb.push(" AND tenant IN (");
+        qb.push(" AND lower(tenant) IN (");
         let mut list = qb.separated(", ");
         for t in f.tenants {
-            list.push_bind(t);
+            list.push_bind(t.as_str().to_string());
         }
         qb.push(")");
     }

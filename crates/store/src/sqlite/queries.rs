@@ -60,7 +60,7 @@ pub(crate) async fn save_query(pool: &SqlitePool, q: NewSavedQuery) -> Result<Sa
     .await?;
     let saved = fetch_saved(&mut tx, &key)
         .await?
-        .ok_or_else(|| StoreError::Db(format!("saved query {key:?} vanished inside its transaction")))?;
+        .ok_or_else(|| StoreError::invariant(format!("saved query {key:?} vanished inside its transaction")))?;
     tx.commit().await?;
     Ok(saved)
 }

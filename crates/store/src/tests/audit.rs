@@ -273,3 +273,16 @@ async fn two_stores_on_one_file_do_not_fork_the_chain() {
     let r = a.verify_audit().await.unwrap();
     assert!(r.ok && r.rows == 40, "{r:?}");
 }
+
+#[tokio::test]
+async fn tenant_filter_matches_however_the_caller_spells_the_id() {
+    let s = Store::in_memory().await.unwrap();
+    let tenant = "0a1b2c3d-0000-4000-8000-00000000abcd";
+    s.append_audit(audit_event(tenant, "isolate", 1)).await.unwrap();
+    s.append_audit(audit_event("other", "isolate", 2)).await.unwrap();
+    let upper = AuditFilter { tenant: Some(format!("  {}  ", tenant.to_uppercase()).into()), ..Default::default() };
+    let found = s.query_audit(upper).await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].tenant.as_deref(), Some(tenant), "stored spelling unchanged");
+    assert_eq!(found[0].kind, crate::AuditKind::Attempt);
+}

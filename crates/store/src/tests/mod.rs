@@ -43,7 +43,7 @@ fn new_op(tenant: &str, action: &str, key: Option<&str>) -> NewOperation {
 fn audit_event(tenant: &str, action: &str, n: i64) -> NewAuditEvent {
     NewAuditEvent {
         operation_id: None,
-        kind: "attempt".into(),
+        kind: crate::AuditKind::Attempt,
         principal: "alice".into(),
         tenant: Some(tenant.into()),
         product: Some("mde".into()),

@@ -158,7 +158,7 @@ async fn begin_and_finish_commit_the_operation_and_its_record_together() {
     assert_eq!(all.len(), 1, "only the first attempt is recorded: {all:?}");
 
     let update = OperationUpdate { status: "succeeded".into(), ..Default::default() };
-    let outcome = crate::NewAuditEvent { kind: "outcome".into(), operation_id: Some(stored.id), ..super::audit_event("t1", "isolate", 2) };
+    let outcome = crate::NewAuditEvent { kind: crate::AuditKind::Outcome, operation_id: Some(stored.id), ..super::audit_event("t1", "isolate", 2) };
     let (done, second) = s.finish_step(stored.id, update, outcome).await.unwrap();
     assert_eq!(done.status, "succeeded");
     assert_eq!(second.prev_hash, first.hash);
@@ -170,4 +170,15 @@ async fn begin_and_finish_commit_the_operation_and_its_record_together() {
     assert!(matches!(missing, StoreError::NotFound(_)), "{missing:?}");
     assert_eq!(s.query_audit(crate::AuditFilter::default()).await.unwrap().len(), 2);
     assert!(s.verify_audit().await.unwrap().ok);
+}
+
+#[tokio::test]
+async fn tenant_filters_ignore_case_and_surrounding_space() {
+    let s = Store::in_memory().await.unwrap();
+    s.insert_operation(new_op("Contoso.OnMicrosoft.com", "isolate", None)).await.unwrap();
+    s.insert_operation(new_op("t2", "isolate", None)).await.unwrap();
+    let one = OperationFilter { tenant: Some(" CONTOSO.onmicrosoft.COM ".into()), ..Default::default() };
+    assert_eq!(s.list_operations(one).await.unwrap().len(), 1);
+    let scoped = OperationFilter { tenants: vec!["contoso.onmicrosoft.com".into(), "T2".into()], ..Default::default() };
+    assert_eq!(s.list_operations(scoped).await.unwrap().len(), 2);
 }

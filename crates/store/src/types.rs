@@ -1,0 +1,136 @@
+//! Small domain types at the store boundary, so callers cannot misspell what the store matches:
+//! a tenant id normalised once ([`TenantId`]) and the kinds of audit record ([`AuditKind`]).
+//! Both are stored as the same strings as before, so existing databases and hash chains are
+//! unchanged.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+/// An Entra tenant id (a GUID) or one of its domains, trimmed and lower-cased once, so a filter
+/// matches however the caller spelled it (`ABC…`, ` abc… `, `Contoso.onmicrosoft.com`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TenantId(String);
+
+impl TenantId {
+    pub fn new(raw: &str) -> TenantId {
+        TenantId(raw.trim().to_ascii_lowercase())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for TenantId {
+    fn from(raw: &str) -> TenantId {
+        TenantId::new(raw)
+    }
+}
+
+impl From<String> for TenantId {
+    fn from(raw: String) -> TenantId {
+        TenantId::new(&raw)
+    }
+}
+
+/// What an audit record records. The names are the stored strings.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AuditKind {
+    /// An action was accepted; written before any upstream call.
+    Attempt,
+    /// A step of an action finished (its answer, or its failure).
+    Outcome,
+    /// A tracked action (machine action, live response) reached its terminal state.
+    Completed,
+    /// A file entered or left the live-response library.
+    Library,
+    /// An API key was created.
+    KeyCreated,
+    /// A hunting query was saved (a new version).
+    QuerySaved,
+    /// A hunting query was deleted.
+    QueryDeleted,
+    /// A kind written by another version of Riposte, kept verbatim so the chain still verifies.
+    Other(String),
+}
+
+impl AuditKind {
+    const KNOWN: [AuditKind; 7] = [
+        AuditKind::Attempt,
+        AuditKind::Outcome,
+        AuditKind::Completed,
+        AuditKind::Library,
+        AuditKind::KeyCreated,
+        AuditKind::QuerySaved,
+        AuditKind::QueryDeleted,
+    ];
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            AuditKind::Attempt => "attempt",
+            AuditKind::Outcome => "outcome",
+            AuditKind::Completed => "completed",
+            AuditKind::Library => "library",
+            AuditKind::KeyCreated => "key_created",
+            AuditKind::QuerySaved => "query_saved",
+            AuditKind::QueryDeleted => "query_deleted",
+            AuditKind::Other(s) => s,
+        }
+    }
+
+    /// The kind a stored string names; unknown names are kept as `Other`.
+    pub fn parse(s: &str) -> AuditKind {
+        AuditKind::KNOWN.into_iter().find(|k| k.as_str() == s).unwrap_or_else(|| AuditKind::Other(s.to_string()))
+    }
+}
+
+/// Total, like [`AuditKind::parse`]: a name this version does not know becomes `Other`.
+impl From<&str> for AuditKind {
+    fn from(s: &str) -> AuditKind {
+        AuditKind::parse(s)
+    }
+}
+
+impl fmt::Display for AuditKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for AuditKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for AuditKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<AuditKind, D::Error> {
+        Ok(AuditKind::parse(&String::deserialize(d)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_ids_are_normalised_once() {
+        assert_eq!(TenantId::new("  ABCDEF01-0000-0000-0000-00000000AAAA "), TenantId::new("abcdef01-0000-0000-0000-00000000aaaa"));
+        assert_eq!(TenantId::new("Contoso.OnMicrosoft.com").as_str(), "contoso.onmicrosoft.com");
+    }
+
+    #[test]
+    fn audit_kinds_round_trip_their_stored_names() {
+        for k in AuditKind::KNOWN {
+            assert_eq!(AuditKind::parse(k.as_str()), k);
+        }
+        assert_eq!(AuditKind::parse("future_kind"), AuditKind::Other("future_kind".into()));
+        assert_eq!(serde_json::to_value(AuditKind::KeyCreated).unwrap(), serde_json::json!("key_created"));
+    }
+}

@@ -87,9 +87,11 @@ pub async fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
 
 pub async fn build(settings: GatewaySettings) -> anyhow::Result<Gateway> {
     let store = open_store(&settings.data_dir).await?;
-    let mut registry = Registry::with_prefix("");
+    // No prefix on the root (an empty prefix printed names with a leading `_`); upstream's
+    // metrics are named from the crate's view (`upstream_calls`), so they get `riposte_` here.
+    let mut registry = Registry::default();
     let upstream_metrics = Arc::new(UpstreamMetrics::new());
-    upstream_metrics.register(&mut registry);
+    upstream_metrics.register(registry.sub_registry_with_prefix("riposte"));
     let engine_metrics = Arc::new(EngineMetrics::default());
     engine_metrics.register(&mut registry);
     let gateway_metrics = Arc::new(GatewayMetrics::default());

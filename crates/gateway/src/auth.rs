@@ -36,18 +36,17 @@ pub fn presented_key(headers: &HeaderMap, query: &[(String, String)]) -> Option<
 }
 
 /// Who the key belongs to; 401 when absent or unknown.
-pub async fn authenticate(state: &AppState, headers: &HeaderMap, query: &[(String, String)]) -> Result<Principal, ApiError> {
+async fn authenticate(state: &AppState, headers: &HeaderMap, query: &[(String, String)]) -> Result<Principal, ApiError> {
     let key = presented_key(headers, query).ok_or_else(|| {
         ApiError::unauthorized("an API key is required: send it in x-functions-key, ?code=, Authorization: Bearer or x-api-key")
     })?;
     let hash = hash_key(&key);
     let store = state.engine.store();
-    if let Some(admin) = store.get_setting(ADMIN_KEY_SETTING).await.map_err(ApiError::internal)? {
-        if constant_time_eq(admin.as_bytes(), hash.as_bytes()) {
-            return Ok(Principal { name: ADMIN_NAME.into(), role: Role::Admin, tenants: vec![] });
-        }
+    let admin = store.get_setting(ADMIN_KEY_SETTING).await?;
+    if admin.is_some_and(|admin| constant_time_eq(admin.as_bytes(), hash.as_bytes())) {
+        return Ok(Principal { name: ADMIN_NAME.into(), role: Role::Admin, tenants: vec![] });
     }
-    let found = store.key_by_hash(&hash).await.map_err(ApiError::internal)?;
+    let found = store.key_by_hash(&hash).await?;
     let key = found.ok_or_else(|| ApiError::unauthorized("the API key is not valid"))?;
     let role = Role::parse(&key.role).unwrap_or(Role::Reader);
     Ok(Principal { name: key.name, role, tenants: key.tenants })
@@ -55,6 +54,22 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap, query: &[(Strin
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The authenticated caller, as an axum extractor: a handler that takes `Caller` cannot forget
+/// authentication, and a missing or unknown key is answered (401, the native JSON envelope)
+/// before the handler runs. A surface with its own envelope (the seed routes) takes
+/// `Result<Caller, ApiError>` instead: authentication still happens before the handler, which
+/// only chooses how to render the refusal.
+pub struct Caller(pub Principal);
+
+impl axum::extract::FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Caller, ApiError> {
+        let query = crate::input::query_pairs(&parts.uri);
+        authenticate(state, &parts.headers, &query).await.map(Caller)
+    }
 }
 
 #[cfg(test)]
@@ -80,21 +95,5 @@ mod tests {
         assert_ne!(a, b);
         assert_ne!(hash_key(&a), hash_key(&b));
         assert_eq!(hash_key(&a).len(), 64);
-    }
-}
-
-/// The authenticated caller, as an axum extractor: a handler that takes `Caller` cannot forget
-/// authentication, and a missing or unknown key is answered (401, JSON) before the handler runs.
-pub struct Caller(pub Principal);
-
-impl axum::extract::FromRequestParts<AppState> for Caller {
-    type Rejection = axum::response::Response;
-
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Caller, Self::Rejection> {
-        let query = crate::input::query_pairs(&parts.uri);
-        authenticate(state, &parts.headers, &query)
-            .await
-            .map(Caller)
-            .map_err(|e| crate::json_error(state, "native", e))
     }
 }

@@ -8,9 +8,15 @@ use engine::EngineError;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-/// An error answer: status, stable code, message, and where useful the field and a hint.
+/// An error answer: status, stable code, message, and where useful the field and a hint. Boxed,
+/// so the `Result`s every handler and parser returns stay one pointer wide on the error side;
+/// the fields read and write through `Deref`.
 #[derive(Debug, Clone)]
-pub struct ApiError {
+pub struct ApiError(Box<ErrorAnswer>);
+
+/// What an [`ApiError`] says.
+#[derive(Debug, Clone)]
+pub struct ErrorAnswer {
     pub status: StatusCode,
     pub code: String,
     pub message: String,
@@ -21,9 +27,23 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
 }
 
+impl std::ops::Deref for ApiError {
+    type Target = ErrorAnswer;
+
+    fn deref(&self) -> &ErrorAnswer {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ErrorAnswer {
+        &mut self.0
+    }
+}
+
 impl ApiError {
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
-        ApiError {
+        ApiError(Box::new(ErrorAnswer {
             status,
             code: code.into(),
             message: message.into(),
@@ -31,7 +51,7 @@ impl ApiError {
             hint: None,
             extra: Value::Null,
             retry_after: None,
-        }
+        }))
     }
 
     pub fn field(mut self, field: &str) -> ApiError {
@@ -87,10 +107,8 @@ impl IntoResponse for ApiError {
 impl ApiError {
     /// `Retry-After` in whole seconds (at least 1) when the error says when to come back.
     pub(crate) fn add_retry_after(&self, resp: &mut Response) {
-        if let Some(d) = self.retry_after {
-            if let Ok(v) = HeaderValue::from_str(&d.as_secs().max(1).to_string()) {
-                resp.headers_mut().insert("retry-after", v);
-            }
+        if let Some(v) = self.retry_after.and_then(|d| HeaderValue::from_str(&d.as_secs().max(1).to_string()).ok()) {
+            resp.headers_mut().insert("retry-after", v);
         }
     }
 }

@@ -139,12 +139,10 @@ pub fn wait_preference(headers: &axum::http::HeaderMap, param: Option<&Value>) -
             if token.eq_ignore_ascii_case("respond-async") {
                 return Ok(Some(std::time::Duration::ZERO));
             }
-            if let Some((name, value)) = token.split_once('=') {
-                if name.trim().eq_ignore_ascii_case("wait") {
-                    let value = value.trim().trim_matches('"');
-                    let secs: u64 = value.parse().map_err(|_| bad("Prefer", value))?;
-                    return Ok(Some(std::time::Duration::from_secs(secs).min(engine::MAX_WAIT)));
-                }
+            if let Some((_, value)) = token.split_once('=').filter(|(name, _)| name.trim().eq_ignore_ascii_case("wait")) {
+                let value = value.trim().trim_matches('"');
+                let secs: u64 = value.parse().map_err(|_| bad("Prefer", value))?;
+                return Ok(Some(std::time::Duration::from_secs(secs).min(engine::MAX_WAIT)));
             }
         }
     }

@@ -17,8 +17,8 @@ pub mod openapi;
 mod seed;
 mod service;
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -28,6 +28,7 @@ use error::ApiError;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use serde_json::json;
 use std::sync::Arc;
@@ -39,15 +40,44 @@ struct RequestLabels {
     status: String,
 }
 
+/// Latency is labelled by the matched route template (`/v1/operations/{id}`), never the raw
+/// path, so the number of series stays bounded whatever callers send.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+/// The route label of requests no route matched (the 404 fallback).
+const UNMATCHED_ROUTE: &str = "unmatched";
+
 /// Gateway request metrics.
-#[derive(Default)]
 pub struct GatewayMetrics {
     requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+}
+
+impl Default for GatewayMetrics {
+    fn default() -> GatewayMetrics {
+        GatewayMetrics { requests: Family::default(), latency: Family::new_with_constructor(latency_histogram) }
+    }
+}
+
+/// 1 ms to ~16 s, doubling: a cached read answers in milliseconds, an action waits up to the
+/// `Prefer: wait` the caller asked for.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 15))
 }
 
 impl GatewayMetrics {
     pub fn register(&self, registry: &mut Registry) {
         registry.register("riposte_http_requests", "HTTP requests by surface and status", self.requests.clone());
+        registry.register_with_unit(
+            "riposte_http_request_duration",
+            "HTTP request latency by method and matched route template",
+            prometheus_client::registry::Unit::Seconds,
+            self.latency.clone(),
+        );
     }
 }
 
@@ -83,13 +113,44 @@ pub fn router(state: AppState) -> Router {
         .route("/api/{route}", any(seed::handle))
         .route("/", get(console::page))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(json_error_bodies))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .with_state(state)
 }
 
-async fn not_found() -> Response {
-    let err = ApiError::new(StatusCode::NOT_FOUND, "NotFound", "no such route").hint("GET /v1/openapi.json lists the routes");
-    (err.status, Json(json!({ "error": err.body() }))).into_response()
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "NotFound", "no such route").hint("GET /v1/openapi.json lists the routes")
+}
+
+/// A known route called with a method it does not take. axum adds the `Allow` header.
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "this route does not take that method")
+        .hint("the Allow header lists the methods it takes; GET /v1/openapi.json lists the routes")
+}
+
+/// The safety net: an error answered by something other than our handlers (a tower layer's
+/// 413, an extractor's plain-text rejection) gets the native JSON body too, keeping its status
+/// and headers. Error responses that already carry JSON pass untouched.
+async fn json_error_bodies(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_json(&resp) {
+        return resp;
+    }
+    let (mut parts, _) = resp.into_parts();
+    let replacement = error::for_status(status).into_response();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let (new_parts, body) = replacement.into_parts();
+    parts.headers.extend(new_parts.headers);
+    Response::from_parts(parts, body)
+}
+
+fn is_json(resp: &Response) -> bool {
+    resp.headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
 }
 
 async fn count_requests(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -102,28 +163,19 @@ async fn count_requests(State(state): State<AppState>, req: Request, next: Next)
         "service"
     };
     let surface = surface.to_string();
+    let route = RouteLabels {
+        method: req.method().as_str().to_string(),
+        route: req.extensions().get::<MatchedPath>().map_or(UNMATCHED_ROUTE, MatchedPath::as_str).to_string(),
+    };
+    let started = Instant::now();
     let resp = next.run(req).await;
+    state.metrics.latency.get_or_create(&route).observe(started.elapsed().as_secs_f64());
     state
         .metrics
         .requests
         .get_or_create(&RequestLabels { surface, status: resp.status().as_u16().to_string() })
         .inc();
     resp
-}
-
-/// The native error envelope `{"error": {...}}`.
-pub(crate) fn json_error(_state: &AppState, _surface: &str, e: ApiError) -> Response {
-    let mut resp = (e.status, Json(json!({ "error": e.body() }))).into_response();
-    add_retry_after(&mut resp, &e);
-    resp
-}
-
-fn add_retry_after(resp: &mut Response, e: &ApiError) {
-    if let Some(d) = e.retry_after {
-        if let Ok(v) = HeaderValue::from_str(&d.as_secs().max(1).to_string()) {
-            resp.headers_mut().insert("retry-after", v);
-        }
-    }
 }
 
 /// The seed's envelope, with real HTTP statuses.
@@ -173,8 +225,30 @@ pub(crate) fn respond_seed(
                 "error": e.body(),
             });
             let mut resp = (e.status, Json(body)).into_response();
-            add_retry_after(&mut resp, &e);
+            e.add_retry_after(&mut resp);
             resp
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::{to_bytes, Body, Bytes};
+    use tower::ServiceExt;
+
+    /// A tower layer's own refusal (here tower-http's body limit, plain text) reaches the caller
+    /// as the native JSON envelope with its status.
+    #[tokio::test]
+    async fn layer_refusals_get_the_json_envelope() {
+        let app = Router::new()
+            .route("/upload", post(|body: Bytes| async move { body.len().to_string() }))
+            .layer(tower_http::limit::RequestBodyLimitLayer::new(8))
+            .layer(middleware::from_fn(json_error_bodies));
+        let req = Request::post("/upload").body(Body::from(vec![b'x'; 64])).expect("a request");
+        let resp = app.oneshot(req).await.expect("an answer");
+        assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let body: serde_json::Value = serde_json::from_slice(&to_bytes(resp.into_body(), 4096).await.expect("a body")).expect("JSON");
+        assert_eq!(body["error"]["code"], "PayloadTooLarge");
     }
 }

@@ -297,7 +297,10 @@ impl Upstream {
             attempts += 1;
             self.wait_for_budget(creds, req, attempts).await?;
             let token = self.inner.tokens.get(creds, &req.target).await?;
-            let step = match self.send(req, &token, &client_request_id).await {
+            let sent = std::time::Instant::now();
+            let response = self.send(req, &token, &client_request_id).await;
+            self.inner.metrics.observe_latency(req.api, sent.elapsed());
+            let step = match response {
                 Ok(response) => {
                     self.judge(
                         req,

@@ -1,10 +1,13 @@
 //! Prometheus counters for everything that crosses the door, so operators can see throttling
-//! and token churn per API family.
+//! and token churn per API family, and a latency histogram per API family, so they can tell
+//! Microsoft's slowness from ours.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::registry::Registry;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::{Registry, Unit};
+use std::time::Duration;
 
 use crate::api::Api;
 
@@ -20,9 +23,17 @@ struct ApiLabels {
     api: String,
 }
 
+/// 10 ms to ~40 s, doubling: Graph reads answer in tens of milliseconds, advanced hunting and
+/// machine-action posts can take tens of seconds.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.01, 2.0, 13))
+}
+
 /// Counters shared by every clone of an `Upstream`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct UpstreamMetrics {
+    /// Seconds per HTTP attempt (one send, excluding budget waits and retry sleeps).
+    latency: Family<ApiLabels, Histogram>,
     calls: Family<CallLabels, Counter>,
     throttled: Family<ApiLabels, Counter>,
     retries: Family<ApiLabels, Counter>,
@@ -30,6 +41,21 @@ pub struct UpstreamMetrics {
     token_requests: Counter,
     token_cache_hits: Counter,
     token_cache_misses: Counter,
+}
+
+impl Default for UpstreamMetrics {
+    fn default() -> UpstreamMetrics {
+        UpstreamMetrics {
+            latency: Family::new_with_constructor(latency_histogram),
+            calls: Family::default(),
+            throttled: Family::default(),
+            retries: Family::default(),
+            budget_waits: Family::default(),
+            token_requests: Counter::default(),
+            token_cache_hits: Counter::default(),
+            token_cache_misses: Counter::default(),
+        }
+    }
 }
 
 impl UpstreamMetrics {
@@ -74,6 +100,17 @@ impl UpstreamMetrics {
             "Token lookups that needed a token request",
             self.token_cache_misses.clone(),
         );
+        registry.register_with_unit(
+            "upstream_request_duration",
+            "Upstream HTTP attempt latency by API family",
+            Unit::Seconds,
+            self.latency.clone(),
+        );
+    }
+
+    /// How long one HTTP attempt to `api` took, from send to response headers (or failure).
+    pub fn observe_latency(&self, api: Api, elapsed: Duration) {
+        self.latency.get_or_create(&api_labels(api)).observe(elapsed.as_secs_f64());
     }
 
     pub(crate) fn record_call(&self, api: Api, status: Option<u16>) {
@@ -170,6 +207,7 @@ mod tests {
         metrics.record_call(Api::Mde, Some(429));
         metrics.record_throttled(Api::Mde);
         metrics.record_token_request();
+        metrics.observe_latency(Api::Mde, Duration::from_millis(30));
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
         assert!(
@@ -182,5 +220,7 @@ mod tests {
         );
         assert!(text.contains("upstream_token_requests_total 1"), "{text}");
         assert_eq!(metrics.calls(Api::Mde, "4xx"), 1);
+        assert!(text.contains("upstream_request_duration_seconds_count{api=\"mde\"} 1"), "{text}");
+        assert!(text.contains("# TYPE upstream_request_duration_seconds histogram"), "{text}");
     }
 }

@@ -129,3 +129,102 @@ async fn native_surface_speaks_the_same_rules() {
     assert!(metrics.contains("riposte_http_requests"));
     assert!(!metrics.contains(&h.admin_key));
 }
+
+/// A request as sent, answered: status, headers, and the body parsed as JSON (`Null` if not JSON).
+async fn send(req: reqwest::RequestBuilder) -> (u16, reqwest::header::HeaderMap, Value) {
+    let resp = req.send().await.unwrap();
+    let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+    (status, headers, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_error_has_a_json_body() {
+    let h = Harness::start(1).await;
+    let url = |path: &str| format!("{}{path}", h.gateway);
+    let key = h.admin_key.clone();
+
+    // 405: a known route, a method it does not take; the Allow header still says which.
+    let (s, headers, b) = send(h.http.delete(url("/v1/catalog")).header("x-api-key", &key)).await;
+    assert_eq!((s, b["error"]["code"].as_str()), (405, Some("MethodNotAllowed")), "{b}");
+    assert!(headers.get("allow").and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("GET")), "{headers:?}");
+
+    // A path parameter that is not UTF-8 once decoded.
+    let (s, _, b) = send(h.http.get(url("/v1/queries/%FF%FE")).header("x-api-key", &key)).await;
+    assert_eq!((s, b["error"]["code"].as_str(), b["error"]["field"].as_str()), (400, Some("InvalidPath"), Some("path")), "{b}");
+    // ...on a seed route, in the seed's envelope.
+    let (s, _, b) = send(h.http.post(url("/api/%FF%FE")).header("x-functions-key", &key).json(&json!({}))).await;
+    assert_eq!((s, b["success"].as_bool(), b["error"]["code"].as_str()), (400, Some(false), Some("InvalidPath")), "{b}");
+
+    // 413: a body over the limit.
+    let big = format!("{{\"query\":\"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    let (s, _, b) = send(h.http.post(url("/v1/hunt")).header("x-api-key", &key).header("content-type", "application/json").body(big)).await;
+    assert_eq!((s, b["error"]["code"].as_str()), (413, Some("PayloadTooLarge")), "{b}");
+
+    // 404: no such route.
+    let (s, _, b) = send(h.http.get(url("/v1/nothing/here")).header("x-api-key", &key)).await;
+    assert_eq!((s, b["error"]["code"].as_str()), (404, Some("NotFound")), "{b}");
+
+    // A JSON body that is not JSON, or not an object.
+    let (s, _, b) = send(h.http.post(url("/v1/hunt")).header("x-api-key", &key).header("content-type", "application/json").body("{\"query\":")).await;
+    assert_eq!((s, b["error"]["code"].as_str(), b["error"]["field"].as_str()), (400, Some("InvalidJson"), Some("body")), "{b}");
+    let (s, _, b) = send(h.http.post(url("/v1/queries")).header("x-api-key", &key).json(&json!([1, 2]))).await;
+    assert_eq!((s, b["error"]["code"].as_str()), (400, Some("InvalidJson")), "{b}");
+
+    // 401 from the extractor, before any handler: every native route.
+    for (method, path) in [("GET", "/v1/operations"), ("GET", "/v1/audit"), ("GET", "/v1/tenants"), ("POST", "/v1/hunt"), ("GET", "/v1/library"), ("DELETE", "/v1/queries/x")] {
+        let req = h.http.request(method.parse().unwrap(), url(path));
+        let (s, _, b) = send(req).await;
+        assert_eq!((s, b["error"]["code"].as_str()), (401, Some("Unauthorized")), "{method} {path}: {b}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tenant_ids_match_however_they_are_spelled() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let (s, b) = h.mde(&t, "GetAllDevices", json!({})).await;
+    assert_eq!(s, 200, "{b}");
+    let upper = t.to_uppercase();
+    let (s, audit) = h.get(&format!("/v1/audit?tenant={upper}")).await;
+    assert_eq!(s, 200, "{audit}");
+    assert!(audit["count"].as_u64().unwrap() >= 2, "the attempt and outcome records: {audit}");
+    let (s, ops) = h.get(&format!("/v1/operations?tenant={upper}")).await;
+    assert_eq!((s, ops["count"].as_u64()), (200, Some(1)), "{ops}");
+
+    // A key scoped with the upper-case spelling reads the same records; others are refused.
+    let scoped = gateway::auth::generate_key();
+    h.engine
+        .store()
+        .create_key(store::NewKey { name: "upper".into(), role: "reader".into(), tenants: vec![upper.clone()], key_hash: gateway::auth::hash_key(&scoped) })
+        .await
+        .unwrap();
+    let get = |path: String| h.http.get(format!("{}{path}", h.gateway)).header("x-api-key", scoped.clone());
+    let (s, _, b) = send(get(format!("/v1/audit?tenant={t}"))).await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["count"], audit["count"]);
+    let (s, _, b) = send(get("/v1/audit".into())).await;
+    assert_eq!(s, 403, "a scoped key must name its tenant: {b}");
+    let (s, _, b) = send(get("/v1/operations".into())).await;
+    assert_eq!((s, b["count"].as_u64()), (200, Some(1)), "{b}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_have_route_and_upstream_latency_and_no_leading_underscores() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let (s, _) = h.mde(&t, "GetAllDevices", json!({})).await;
+    assert_eq!(s, 200);
+    let (s, _) = h.get("/v1/operations/00000000-0000-0000-0000-000000000000").await;
+    assert_eq!(s, 404);
+    let text = h.http.get(format!("{}/metrics", h.gateway)).send().await.unwrap().text().await.unwrap();
+    let names: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("# TYPE ")).filter_map(|l| l.split(' ').next()).collect();
+    assert!(names.iter().all(|n| !n.starts_with('_')), "{names:?}");
+    for expected in ["riposte_actions", "riposte_http_requests", "riposte_http_request_duration_seconds", "riposte_upstream_calls", "riposte_upstream_request_duration_seconds"] {
+        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+    }
+    // The route template, never the raw path.
+    assert!(text.contains("route=\"/v1/operations/{id}\""), "{text}");
+    assert!(!text.contains("00000000-0000-0000-0000-000000000000"), "{text}");
+    assert!(text.contains("route=\"/api/{route}\""), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("riposte_upstream_request_duration_seconds_count") && l.contains("api=\"mde\"")), "{text}");
+}

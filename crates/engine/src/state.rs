@@ -7,66 +7,10 @@
 //! - `Unknown`: a restart interrupted a call whose effect could not be discovered; the audit says
 //!   why and what to check. Never re-run silently.
 //!
-//! The store keeps the name (`as_str`); the engine reasons with the enum.
+//! The enum is defined in `store` (so filters and rows are typed at the store boundary) and
+//! re-exported here; the store keeps the name (`as_str`), the engine reasons with the enum.
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum OpState {
-    Queued,
-    Running,
-    InProgress,
-    Succeeded,
-    PartiallySucceeded,
-    Failed,
-    Cancelled,
-    Unknown,
-}
-
-impl OpState {
-    pub const ALL: [OpState; 8] = [
-        OpState::Queued,
-        OpState::Running,
-        OpState::InProgress,
-        OpState::Succeeded,
-        OpState::PartiallySucceeded,
-        OpState::Failed,
-        OpState::Cancelled,
-        OpState::Unknown,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            OpState::Queued => "Queued",
-            OpState::Running => "Running",
-            OpState::InProgress => "InProgress",
-            OpState::Succeeded => "Succeeded",
-            OpState::PartiallySucceeded => "PartiallySucceeded",
-            OpState::Failed => "Failed",
-            OpState::Cancelled => "Cancelled",
-            OpState::Unknown => "Unknown",
-        }
-    }
-
-    /// Parses a stored name. Older databases may hold MDE's `TimeOut`, which is a failure.
-    pub fn parse(s: &str) -> Option<OpState> {
-        if s.eq_ignore_ascii_case("TimeOut") {
-            return Some(OpState::Failed);
-        }
-        OpState::ALL.into_iter().find(|st| st.as_str().eq_ignore_ascii_case(s))
-    }
-
-    /// Terminal states end waiting and tracking.
-    pub const fn is_terminal(self) -> bool {
-        !matches!(self, OpState::Queued | OpState::Running | OpState::InProgress)
-    }
-}
-
-impl std::fmt::Display for OpState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use store::OpState;
 
 /// The stored status names, for code that compares strings read from the store.
 pub mod status {

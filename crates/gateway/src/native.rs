@@ -57,9 +57,9 @@ pub async fn operations(State(state): State<AppState>, Caller(principal): Caller
     Ok(Json(json!({ "count": ops.len(), "operations": ops, "nextBefore": next })))
 }
 
-fn parse_state(s: Option<&str>) -> Result<Option<String>, ApiError> {
+fn parse_state(s: Option<&str>) -> Result<Option<engine::OpState>, ApiError> {
     s.map(|s| {
-        engine::OpState::parse(s).map(|st| st.as_str().to_string()).ok_or_else(|| {
+        engine::OpState::parse(s).ok_or_else(|| {
             ApiError::bad_request("state", format!("'{s}' is not an operation state"), "one of Queued, Running, InProgress, Succeeded, PartiallySucceeded, Failed, Cancelled, Unknown")
         })
     })

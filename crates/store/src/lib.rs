@@ -39,7 +39,7 @@ pub use model::{
     ApiKey, AuditFilter, AuditRecord, NewAuditEvent, NewKey, NewOperation, Operation, OperationFilter,
     OperationUpdate, VerifyReport,
 };
-pub use types::{AuditKind, TenantId};
+pub use types::{AuditKind, OpState, TenantId};
 pub use queries::{NewSavedQuery, QueryRun, QueryRunFilter, QueryRunTenant, SavedQuery, SavedQueryVersion};
 
 /// Handle to the database. Cheap to clone: clones share the pool and the audit writer lock.

@@ -5,7 +5,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::types::{AuditKind, TenantId};
+use crate::types::{AuditKind, OpState, TenantId};
 
 /// An API key to create. The caller hashes the key (hex sha256); the store never sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +85,13 @@ pub struct Operation {
     pub updated_at: OffsetDateTime,
 }
 
+impl Operation {
+    /// The status as a state; `None` for a name no version of Riposte wrote.
+    pub fn state(&self) -> Option<OpState> {
+        OpState::parse(&self.status)
+    }
+}
+
 /// Which operations to list. Results are newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OperationFilter {
@@ -94,7 +101,9 @@ pub struct OperationFilter {
     pub tenants: Vec<TenantId>,
     pub product: Option<String>,
     pub action: Option<String>,
-    pub status: Option<String>,
+    /// Matched against the stored name, so `TimeOut` rows of older databases are not found by
+    /// `Failed`.
+    pub status: Option<OpState>,
     /// Only operations created before this id (UUID v7 ids sort by creation): the next page.
     pub before: Option<Uuid>,
     /// Only operations created at or after this instant.

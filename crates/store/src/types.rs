@@ -1,5 +1,6 @@
 //! Small domain types at the store boundary, so callers cannot misspell what the store matches:
-//! a tenant id normalised once ([`TenantId`]) and the kinds of audit record ([`AuditKind`]).
+//! a tenant id normalised once ([`TenantId`]), the kinds of audit record ([`AuditKind`]) and the
+//! states of an operation ([`OpState`], re-exported by the engine, which owns their meaning).
 //! Both are stored as the same strings as before, so existing databases and hash chains are
 //! unchanged.
 
@@ -112,6 +113,66 @@ impl Serialize for AuditKind {
 impl<'de> Deserialize<'de> for AuditKind {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<AuditKind, D::Error> {
         Ok(AuditKind::parse(&String::deserialize(d)?))
+    }
+}
+
+/// The lifecycle of an operation: `Queued → Running → InProgress → Succeeded |
+/// PartiallySucceeded | Failed | Cancelled | Unknown` (see `engine::state` for what each means).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum OpState {
+    Queued,
+    Running,
+    InProgress,
+    Succeeded,
+    PartiallySucceeded,
+    Failed,
+    Cancelled,
+    Unknown,
+}
+
+impl OpState {
+    pub const ALL: [OpState; 8] = [
+        OpState::Queued,
+        OpState::Running,
+        OpState::InProgress,
+        OpState::Succeeded,
+        OpState::PartiallySucceeded,
+        OpState::Failed,
+        OpState::Cancelled,
+        OpState::Unknown,
+    ];
+
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OpState::Queued => "Queued",
+            OpState::Running => "Running",
+            OpState::InProgress => "InProgress",
+            OpState::Succeeded => "Succeeded",
+            OpState::PartiallySucceeded => "PartiallySucceeded",
+            OpState::Failed => "Failed",
+            OpState::Cancelled => "Cancelled",
+            OpState::Unknown => "Unknown",
+        }
+    }
+
+    /// Parses a stored name. Older databases may hold MDE's `TimeOut`, which is a failure.
+    pub fn parse(s: &str) -> Option<OpState> {
+        if s.eq_ignore_ascii_case("TimeOut") {
+            return Some(OpState::Failed);
+        }
+        OpState::ALL.into_iter().find(|st| st.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// Terminal states end waiting and tracking.
+    pub const fn is_terminal(self) -> bool {
+        !matches!(self, OpState::Queued | OpState::Running | OpState::InProgress)
+    }
+}
+
+impl fmt::Display for OpState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -201,7 +201,7 @@ pub(crate) async fn list_operations(pool: &SqlitePool, f: OperationFilter) -> Re
         qb.push(" AND id < ").push_bind(before.hyphenated().to_string());
     }
     if let Some(status) = f.status {
-        qb.push(" AND status = ").push_bind(status);
+        qb.push(" AND status = ").push_bind(status.as_str());
     }
     if let Some(since) = f.since {
         qb.push(" AND created_at >= ").push_bind(codec::format_ts(since)?);

@@ -134,7 +134,7 @@ async fn list_filters_by_tenant_action_status_since() {
     assert_eq!(s.list_operations(iso).await.unwrap().len(), 2);
     let both = OperationFilter { tenant: Some("t1".into()), action: Some("isolate".into()), ..Default::default() };
     assert_eq!(s.list_operations(both).await.unwrap()[0].id, first.id);
-    let done = OperationFilter { status: Some("succeeded".into()), ..Default::default() };
+    let done = OperationFilter { status: Some(crate::OpState::Succeeded), ..Default::default() };
     assert!(s.list_operations(done).await.unwrap().is_empty());
     let future = OperationFilter { since: Some(first.created_at + Duration::hours(1)), ..Default::default() };
     assert!(s.list_operations(future).await.unwrap().is_empty());

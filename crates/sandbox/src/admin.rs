@@ -6,11 +6,12 @@
 //! | GET, POST, DELETE | `/_sandbox/faults` | POST one rule or an array: `{"path_prefix":"/api/machines","method":"POST","status":429,"rate":0.3,"count":null,"retry_after":1,"delay_ms":0,"tenant":null}`; or `{"path_prefix":"/api/machines/","method":"POST","outcome":"Failed"}` to make the next machine action end Failed (or `TimeOut`). 201 + rule with `id`; GET lists with `fired` counts; DELETE clears |
 //! | DELETE | `/_sandbox/faults/{id}` | removes one rule |
 //! | GET, POST | `/_sandbox/clock` | `{"advance_seconds": N}` and/or `{"speed": X}` → `{"now","speed","offset_seconds"}` |
-//! | GET, POST | `/_sandbox/settings` (alias `/_sandbox/limits`) | partial update of `mde_per_minute`, `mde_per_hour`, `action_pending_seconds`, `action_run_seconds`, `offline_timeout_seconds`, `arm_reads_per_hour`, `arm_writes_per_hour`, `arm_deletes_per_hour`, `arm_operation_seconds`, `arm_retry_after_seconds`, `token_min_seconds`, `token_max_seconds`, `hunting_per_minute`, `hunting_per_hour`, `hunting_timeout_seconds`, `hunting_max_rows`, `live_response_per_minute`, `live_response_max_sessions`, `investigations_per_hour` |
-//! | GET | `/_sandbox/state/{tenantId}` | machines (+ `online`, `isolated`, `isolationType`, `codeExecutionRestricted`, `offboarded`, `lastAntivirusScan`, `quarantinedSha1`, `investigationPackages`, `previousIpAddress`, `liveResponse` {`killedProcesses`, `registryChanges`, `putFiles`}), `machineActions` (live response `commands` included), `libraryFiles`, `investigations` (+ `comment`, `requestor`), users (`accountEnabled`, `signInSessionsValidFromDateTime`, `sessionsRevokedAt`, `passwordChangedAt`), `vms` (`powerState`, `provisioningState`), `arm` {`resources` (id, type, provisioningState, properties), `operations` (ARM status bodies + `resourceId`)}, `alerts` (MDE shape with evidence), `incidents` (Graph-style `status`, `classification`, `determination`, `assignedTo`, `customTags`, `comments`, `alertIds`) |
+//! | GET, POST | `/_sandbox/settings` (alias `/_sandbox/limits`) | partial update of `mde_per_minute`, `mde_per_hour`, `action_pending_seconds`, `action_run_seconds`, `offline_timeout_seconds`, `arm_reads_per_hour`, `arm_writes_per_hour`, `arm_deletes_per_hour`, `arm_operation_seconds`, `arm_retry_after_seconds`, `graph_operation_seconds`, `graph_retry_after_seconds`, `graph_app_password_reset`, `token_min_seconds`, `token_max_seconds`, `hunting_per_minute`, `hunting_per_hour`, `hunting_timeout_seconds`, `hunting_max_rows`, `live_response_per_minute`, `live_response_max_sessions`, `investigations_per_hour` |
+//! | GET | `/_sandbox/state/{tenantId}` | machines (+ `online`, `isolated`, `isolationType`, `codeExecutionRestricted`, `offboarded`, `lastAntivirusScan`, `quarantinedSha1`, `investigationPackages`, `previousIpAddress`, `liveResponse` {`killedProcesses`, `registryChanges`, `putFiles`}), `machineActions` (live response `commands` included), `libraryFiles`, `investigations` (+ `comment`, `requestor`), users (`accountEnabled`, `signInSessionsValidFromDateTime`, `sessionsRevokedAt`, `passwordChangedAt`), `passwordResets` (Graph resetPassword operations: `id`, `userId`, `status`, `createdDateTime`, `lastActionDateTime`, `statusDetail`; never a password), `vms` (`powerState`, `provisioningState`), `arm` {`resources` (id, type, provisioningState, properties), `operations` (ARM status bodies + `resourceId`)}, `alerts` (MDE shape with evidence), `incidents` (Graph-style `status`, `classification`, `determination`, `assignedTo`, `customTags`, `comments`, `alertIds`) |
 //! | GET, POST | `/_sandbox/roles/{tenantId}` | `{"graph":[..],"mde":[..]}` app permissions put in future tokens |
 //! | GET | `/_sandbox/stats` | `token_requests` (tenant → audience → n), `token_failures`, `api_calls` (tenant → api → n), `throttled` (tenant → 429s), `throttled_total`, `faults_injected` |
 //! | POST | `/_sandbox/reset` | back to the seeded world; clears faults, quotas, stats, settings |
+//! | POST | `/_sandbox/graph/{tenantId}/operations/outcomes` | `{status: failed, statusDetail?, count?}`: the next Graph password resets end `failed` (`graph/auth_methods.rs`) |
 //! | POST | `/_sandbox/arm/{tenantId}/outcomes` | `{status: Failed\|Canceled, code?, message?, count?}`: how the next ARM long-running operations end (`arm/mod.rs`) |
 //! | GET | `/_sandbox/describe` | the describe document (without `ca_pem`) |
 
@@ -174,6 +175,9 @@ struct SettingsChange {
     arm_deletes_per_hour: Option<u32>,
     arm_operation_seconds: Option<i64>,
     arm_retry_after_seconds: Option<u64>,
+    graph_operation_seconds: Option<i64>,
+    graph_retry_after_seconds: Option<u64>,
+    graph_app_password_reset: Option<bool>,
     token_min_seconds: Option<i64>,
     token_max_seconds: Option<i64>,
     hunting_per_minute: Option<u32>,
@@ -196,6 +200,7 @@ async fn set_settings(State(state): State<AppState>, body: Bytes) -> Response {
         c.action_run_seconds,
         c.offline_timeout_seconds,
         c.arm_operation_seconds,
+        c.graph_operation_seconds,
     ]
     .into_iter()
     .flatten()
@@ -245,6 +250,15 @@ async fn set_settings(State(state): State<AppState>, body: Bytes) -> Response {
     }
     if let Some(v) = c.arm_retry_after_seconds {
         s.arm_retry_after_seconds = v;
+    }
+    if let Some(v) = c.graph_operation_seconds {
+        s.graph_operation_seconds = v;
+    }
+    if let Some(v) = c.graph_retry_after_seconds {
+        s.graph_retry_after_seconds = v;
+    }
+    if let Some(v) = c.graph_app_password_reset {
+        s.graph_app_password_reset = v;
     }
     if let Some(v) = c.token_min_seconds {
         s.token_min_seconds = v;
@@ -327,6 +341,7 @@ async fn tenant_state(State(state): State<AppState>, Path(tenant): Path<String>)
             v
         })
         .collect();
+    crate::graph::auth_methods::settle(&mut t.graph, now);
     let users: Vec<Value> = t
         .graph.users
         .iter()
@@ -363,6 +378,7 @@ async fn tenant_state(State(state): State<AppState>, Path(tenant): Path<String>)
             "incidents": t.mde.incidents.iter().map(|i| mde::alerts::incident_state_json(i, &t.mde.alerts)).collect::<Vec<_>>(),
             "indicators": t.mde.indicators.iter().map(mde::indicators::Indicator::to_json).collect::<Vec<_>>(),
             "detectionRules": t.graph.detection_rules.items,
+            "passwordResets": t.graph.password_resets.ops.iter().map(|o| o.state_json(now)).collect::<Vec<_>>(),
             "libraryFiles": t.mde.library.iter().map(mde::library::LibraryFile::to_json).collect::<Vec<_>>(),
             "investigations": mde::investigations::state_json(t, now),
         }),

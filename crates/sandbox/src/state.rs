@@ -99,6 +99,15 @@ pub struct Settings {
     pub arm_operation_seconds: i64,
     /// `Retry-After` seconds sent with ARM long-running operations and their polls.
     pub arm_retry_after_seconds: u64,
+    /// Sandbox seconds a Graph password reset takes to succeed or fail (`notStarted` for up to
+    /// one of them, then `running`). Microsoft documents no duration.
+    pub graph_operation_seconds: i64,
+    /// `Retry-After` seconds sent with resetPassword's 202 and with polls of a running operation.
+    pub graph_retry_after_seconds: u64,
+    /// Accept app-only tokens on resetPassword and its operation, which Microsoft supports with
+    /// delegated permissions only (off: 403 `accessDenied`). For tests that
+    /// drive the flow with the sandbox's client-credentials tokens (`graph/auth_methods.rs`).
+    pub graph_app_password_reset: bool,
     /// Token lifetime bounds in seconds (Entra: random 60-90 minutes).
     pub token_min_seconds: i64,
     pub token_max_seconds: i64,
@@ -125,6 +134,7 @@ impl Settings {
         } else {
             (1, 2, 8, 2, 1)
         };
+        let (graph_op, graph_retry) = if realistic { (5, 2) } else { (2, 1) };
         Settings {
             mde_per_minute: 100,
             mde_per_hour: 1500,
@@ -136,6 +146,9 @@ impl Settings {
             arm_deletes_per_hour: 15_000,
             arm_operation_seconds: arm_op,
             arm_retry_after_seconds: arm_retry,
+            graph_operation_seconds: graph_op,
+            graph_retry_after_seconds: graph_retry,
+            graph_app_password_reset: false,
             token_min_seconds: 3600,
             token_max_seconds: 5400,
             hunting: crate::hunting::HuntingSettings::default(),

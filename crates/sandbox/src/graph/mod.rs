@@ -1,4 +1,5 @@
-//! Microsoft Graph users: list/get/update and revokeSignInSessions (upstream-apis.md §4).
+//! Microsoft Graph users: list/get/update and revokeSignInSessions (upstream-apis.md §4); their
+//! authentication methods and the asynchronous resetPassword are in [`auth_methods`].
 //!
 //! v1.0 returns Graph's default property set unless `$select` asks for more (so
 //! `accountEnabled` needs `$select`, as on the real service); beta returns every property.
@@ -19,6 +20,7 @@ use crate::query::{Params, project};
 use crate::state::AppState;
 use crate::world::User;
 
+pub mod auth_methods;
 pub mod batch;
 pub mod detection_rules;
 pub mod security;
@@ -26,7 +28,8 @@ pub mod security;
 pub fn routes() -> Router<AppState> {
     let mut r = Router::new()
         .merge(security::routes())
-        .merge(detection_rules::routes());
+        .merge(detection_rules::routes())
+        .merge(auth_methods::routes());
     for v in ["v1.0", "beta"] {
         r = r
             .route(&format!("/{v}/$batch"), post(batch::batch))
@@ -244,10 +247,11 @@ async fn list_users(
     // `$select` is validated and defaulted per version here; the page is projected after.
     let (select, select_ctx) = selection(&params, is_beta(&uri), &headers)?;
     let items: Vec<Value> = {
-        let world = state.world.lock();
+        let mut world = state.world.lock();
         let t = world
-            .tenant(&c.tenant_id)
+            .tenant_mut(&c.tenant_id)
             .ok_or_else(|| forbidden(&headers))?;
+        auth_methods::settle(&mut t.graph, state.clock.now());
         t.graph.users.iter().map(user_json).collect()
     };
     let link = format!("{}{}", state.base_url, uri.path());
@@ -280,10 +284,11 @@ async fn get_user(
     }
     let (select, select_ctx) = selection(&params, is_beta(&uri), &headers)?;
     let user = {
-        let world = state.world.lock();
+        let mut world = state.world.lock();
         let t = world
-            .tenant(&c.tenant_id)
+            .tenant_mut(&c.tenant_id)
             .ok_or_else(|| forbidden(&headers))?;
+        auth_methods::settle(&mut t.graph, state.clock.now());
         let i = t.user_index(&id).ok_or_else(|| not_found(&id, &headers))?;
         user_json(&t.graph.users[i])
     };

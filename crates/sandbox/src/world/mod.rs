@@ -35,6 +35,7 @@ pub const GRAPH_ROLES: &[&str] = &[
     "DeviceManagementManagedDevices.PrivilegedOperations.All",
     "ThreatSubmission.ReadWrite.All",
     "CustomDetection.ReadWrite.All",
+    "UserAuthenticationMethod.ReadWrite.All",
 ];
 pub const MDE_ROLES: &[&str] = &[
     "Machine.Read.All",
@@ -172,6 +173,7 @@ impl Tenant {
             graph: graph::GraphState {
                 users,
                 detection_rules: Default::default(),
+                password_resets: Default::default(),
             },
             arm,
         }

@@ -8,6 +8,7 @@ mod alerts;
 mod arm;
 mod arm_store;
 mod auth;
+mod auth_methods;
 mod graph;
 mod graph_batch;
 mod hunting;

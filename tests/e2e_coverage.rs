@@ -9,8 +9,11 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-/// The newest run folder of the e2e suite.
+/// The newest run folder of the e2e suite (or `RIPOSTE_E2E_RUN`, to check a given run).
 fn latest_run() -> Option<PathBuf> {
+    if let Some(run) = std::env::var_os("RIPOSTE_E2E_RUN") {
+        return Some(PathBuf::from(run));
+    }
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-runs");
     let mut runs: Vec<PathBuf> = std::fs::read_dir(root).ok()?.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
     runs.sort();

@@ -35,27 +35,11 @@ async fn key(h: &Harness, name: &str, role: &str, tenants: Vec<String>) -> Strin
 /// The sandbox's own answer for a query in one tenant, straight from its MDE hunting API with
 /// the tenant's credentials: the upstream effect a hunt through Riposte must reproduce.
 async fn sandbox_hunt(h: &Harness, tenant: &str, query: &str) -> (u16, Value) {
-    let d = h.sandbox.describe();
-    let t = d.tenants.iter().find(|t| t.tenant_id == tenant).unwrap();
-    let token: Value = h
-        .http
-        .post(format!("{}/{tenant}/oauth2/v2.0/token", d.endpoints.login.trim_end_matches('/')))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", t.client_id.as_str()),
-            ("client_secret", t.client_secret.as_str()),
-            ("scope", "https://api.securitycenter.microsoft.com/.default"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mde = Mde::connect(h, tenant).await;
     let resp = h
         .http
-        .post(format!("{}/api/advancedqueries/run", d.endpoints.mde.trim_end_matches('/')))
-        .bearer_auth(token["access_token"].as_str().expect("a token"))
+        .post(format!("{}/api/advancedqueries/run", mde.base))
+        .bearer_auth(&mde.token)
         .json(&json!({ "Query": query }))
         .send()
         .await

@@ -156,17 +156,24 @@ fn arm_state(status: &str) -> Option<OpState> {
 /// Graph: the `Location` is an operation resource with `status` (`notStarted`, `running`,
 /// `succeeded`, `failed`) and, on failure, `statusDetail`.
 async fn poll_graph(upstream: &Upstream, creds: &TenantCredentials, m: &Monitor) -> Result<Progress, EngineError> {
-    let resp = upstream.get_url(creds, Api::Graph, &m.url).await?;
-    if resp.status == 202 {
-        return Ok(Progress::Running { retry_after: resp.retry_after });
-    }
-    let status = resp.body.get("status").and_then(Value::as_str).unwrap_or("succeeded").to_ascii_lowercase();
-    Ok(match status.as_str() {
-        "succeeded" => Progress::Done { state: OpState::Succeeded, body: resp.body, error: None },
-        "failed" => {
+    let resp = match upstream.get_url(creds, Api::Graph, &m.url).await {
+        Ok(r) => r,
+        // The operation is gone or refused (404 `itemNotFound`, 403): it will not end well.
+        Err(upstream::UpstreamError::Api { status, code, message, .. }) if (400..500).contains(&status) && status != 429 => {
+            let error = serde_json::json!({ "code": code, "message": message, "status": status });
+            return Ok(Progress::Done { state: OpState::Failed, body: Value::Null, error: Some(error) });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // Every documented operation carries `status`; an answer without one is not the end.
+    let status = resp.body.get("status").and_then(Value::as_str).map(str::to_ascii_lowercase);
+    Ok(match status.as_deref() {
+        Some("succeeded") => Progress::Done { state: OpState::Succeeded, body: resp.body, error: None },
+        Some("failed") => {
             let detail = resp.body.get("statusDetail").cloned().unwrap_or(Value::Null);
             Progress::Done { state: OpState::Failed, error: Some(serde_json::json!({ "code": "OperationFailed", "statusDetail": detail })), body: resp.body }
         }
+        // notStarted, running, unknownFutureValue, or no status yet.
         _ => Progress::Running { retry_after: resp.retry_after },
     })
 }

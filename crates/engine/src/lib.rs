@@ -511,10 +511,16 @@ fn fingerprint(spec: &ActionSpec, params: &catalog::Params) -> String {
 }
 
 /// The `outcome` audit record of a step, with the operation's (already redacted) params.
-fn outcome_record(op: &Operation, status: &str, upstream_request_ids: Vec<String>, duration_ms: Option<i64>, detail: Value) -> NewAuditEvent {
+pub(crate) fn outcome_record(op: &Operation, status: &str, upstream_request_ids: Vec<String>, duration_ms: Option<i64>, detail: Value) -> NewAuditEvent {
+    NewAuditEvent { duration_ms, ..step_record(op, store::AuditKind::Outcome, status, upstream_request_ids, detail) }
+}
+
+/// An audit record about an operation's step: who, where and what come from the stored operation
+/// (params already redacted), so every record of an operation agrees with the operation.
+fn step_record(op: &Operation, kind: store::AuditKind, status: &str, upstream_request_ids: Vec<String>, detail: Value) -> NewAuditEvent {
     NewAuditEvent {
         operation_id: Some(op.id),
-        kind: store::AuditKind::Outcome,
+        kind,
         principal: op.principal.clone(),
         tenant: Some(op.tenant.clone()),
         product: Some(op.product.clone()),
@@ -522,7 +528,7 @@ fn outcome_record(op: &Operation, status: &str, upstream_request_ids: Vec<String
         params: op.params.clone(),
         outcome: Some(status.to_string()),
         upstream_request_ids,
-        duration_ms,
+        duration_ms: None,
         detail,
     }
 }
@@ -601,19 +607,7 @@ pub fn error_label(e: &EngineError) -> &'static str {
 /// The `completed` audit record of an operation that tracking brought to its final state
 /// (machine actions, live-response sessions). Commit it with the final update (`Store::finish_step`).
 pub(crate) fn completed_record(op: &Operation, outcome: &str, upstream_request_ids: Vec<String>, detail: Value) -> NewAuditEvent {
-    NewAuditEvent {
-        operation_id: Some(op.id),
-        kind: store::AuditKind::Completed,
-        principal: op.principal.clone(),
-        tenant: Some(op.tenant.clone()),
-        product: Some(op.product.clone()),
-        action: Some(op.action.clone()),
-        params: op.params.clone(),
-        outcome: Some(outcome.to_string()),
-        upstream_request_ids,
-        duration_ms: None,
-        detail,
-    }
+    step_record(op, store::AuditKind::Completed, outcome, upstream_request_ids, detail)
 }
 
 pub(crate) fn error_json(e: &EngineError) -> Value {

@@ -17,7 +17,7 @@ use crate::{status, Engine, EngineError, Principal, Role};
 use catalog::{ActionSpec, Catalog, Completion, Method, Params, Plan, Product, Risk};
 use serde::Serialize;
 use serde_json::{json, Value};
-use store::{NewAuditEvent, Operation, OperationUpdate};
+use store::{Operation, OperationUpdate};
 
 /// What reconciliation did, for the start-up log.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -133,19 +133,7 @@ async fn end(engine: &Engine, op: &Operation, state: &str, reason: &str) -> Resu
     tracing::warn!(operation = %op.id, action = %op.action, state, reason, "reconcile: operation ended");
     let error = json!({ "code": "InterruptedByRestart", "message": reason });
     let update = OperationUpdate { status: state.into(), error: Some(error.clone()), ..Default::default() };
-    let record = NewAuditEvent {
-        operation_id: Some(op.id),
-        kind: store::AuditKind::Outcome,
-        principal: op.principal.clone(),
-        tenant: Some(op.tenant.clone()),
-        product: Some(op.product.clone()),
-        action: Some(op.action.clone()),
-        params: op.params.clone(),
-        outcome: Some(state.into()),
-        upstream_request_ids: vec![],
-        duration_ms: None,
-        detail: json!({ "reason": reason, "previousState": op.status }),
-    };
+    let record = crate::outcome_record(op, state, vec![], None, json!({ "reason": reason, "previousState": op.status }));
     engine.store().finish_step(op.id, update, record).await?;
     Ok(())
 }

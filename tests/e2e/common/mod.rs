@@ -32,7 +32,8 @@ impl DataDir {
 }
 
 /// The folder of this run of the e2e suite: `{CARGO_TARGET_TMPDIR}/e2e-runs/{start}-{pid}`.
-/// Folders of earlier runs are removed when a run starts, except the newest few.
+/// Folders of earlier runs are removed when a run starts, except the newest few and any
+/// younger than an hour.
 pub fn run_dir() -> &'static std::path::Path {
     static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
@@ -47,10 +48,14 @@ pub fn run_dir() -> &'static std::path::Path {
 }
 
 fn prune_old_runs(root: &std::path::Path, keep: usize) {
+    // Only runs older than an hour go: another e2e process may be running beside this one.
+    let stale = |p: &std::path::Path| {
+        p.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age > Duration::from_secs(3600))
+    };
     let mut runs: Vec<std::path::PathBuf> = std::fs::read_dir(root).into_iter().flatten().flatten().map(|e| e.path()).collect();
     runs.sort();
     let excess = runs.len().saturating_sub(keep);
-    for old in runs.into_iter().take(excess) {
+    for old in runs.into_iter().take(excess).filter(|p| stale(p)) {
         let _ = std::fs::remove_dir_all(old);
     }
 }

@@ -203,7 +203,7 @@ mod tests {
     fn registers_and_encodes() {
         let metrics = UpstreamMetrics::new();
         let mut registry = Registry::default();
-        metrics.register(&mut registry);
+        metrics.register(registry.sub_registry_with_prefix("riposte"));
         metrics.record_call(Api::Mde, Some(429));
         metrics.record_throttled(Api::Mde);
         metrics.record_token_request();
@@ -211,16 +211,16 @@ mod tests {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
         assert!(
-            text.contains("upstream_calls_total{api=\"mde\",class=\"4xx\"} 1"),
+            text.contains("riposte_upstream_calls_total{api=\"mde\",class=\"4xx\"} 1"),
             "{text}"
         );
         assert!(
-            text.contains("upstream_throttled_total{api=\"mde\"} 1"),
+            text.contains("riposte_upstream_throttled_total{api=\"mde\"} 1"),
             "{text}"
         );
-        assert!(text.contains("upstream_token_requests_total 1"), "{text}");
+        assert!(text.contains("riposte_upstream_token_requests_total 1"), "{text}");
         assert_eq!(metrics.calls(Api::Mde, "4xx"), 1);
-        assert!(text.contains("upstream_request_duration_seconds_count{api=\"mde\"} 1"), "{text}");
-        assert!(text.contains("# TYPE upstream_request_duration_seconds histogram"), "{text}");
+        assert!(text.contains("riposte_upstream_request_duration_seconds_count{api=\"mde\"} 1"), "{text}");
+        assert!(text.contains("# TYPE riposte_upstream_request_duration_seconds histogram"), "{text}");
     }
 }

@@ -5,7 +5,9 @@
 //! - an operation of a tenant outside the key's scope does not exist for that key (404, never
 //!   403, so ids cannot be probed);
 //! - a scoped key reading the audit must name one of its tenants: the log also holds records with
-//!   no tenant (saved queries, keys), which only unscoped keys see.
+//!   no tenant (saved queries, keys), which only unscoped keys see;
+//! - a request about one tenant's files may leave the tenant out when the key is scoped to exactly
+//!   one (whether the key may use the tenant it names is checked by the library procedures).
 
 use crate::{Engine, EngineError, Principal};
 use store::{AuditFilter, AuditRecord, Operation};
@@ -35,6 +37,19 @@ impl Engine {
             }
         }
         Ok(self.inner.store.query_audit(filter).await?)
+    }
+
+    /// The tenant a per-tenant read or write is about: the one named, else the key's only tenant.
+    pub fn chosen_tenant(&self, principal: &Principal, named: Option<&str>) -> Result<String, EngineError> {
+        match (named.map(str::trim).filter(|t| !t.is_empty()), principal.tenants.as_slice()) {
+            (Some(t), _) => Ok(t.to_string()),
+            (None, [only]) => Ok(only.clone()),
+            _ => Err(EngineError::InvalidParam(catalog::ParamError {
+                field: "tenant".into(),
+                message: "tenant is required".into(),
+                hint: "add ?tenant=<tenant id> (GET /v1/tenants lists them)".into(),
+            })),
+        }
     }
 
     /// The configured tenant ids the caller may use (never credentials).

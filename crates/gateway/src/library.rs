@@ -13,20 +13,15 @@ use axum::Json;
 use engine::Principal;
 use serde_json::{json, Value};
 
-/// The tenant a library request is about: `?tenant=`, or a key scoped to one tenant may leave it
-/// out. Whether the key may use it is the engine's decision.
-fn tenant(principal: &Principal, query: &Query) -> Result<String, ApiError> {
-    match (query.get("tenant").or_else(|| query.get("tenantId")), principal.tenants.as_slice()) {
-        (Some(t), _) => Ok(t.to_string()),
-        (None, [only]) => Ok(only.clone()),
-        _ => Err(ApiError::bad_request("tenant", "tenant is required", "add ?tenant=<tenant id> (GET /v1/tenants lists them)")),
-    }
+/// The tenant a library request is about (`?tenant=`; the engine decides the default).
+fn tenant(state: &AppState, principal: &Principal, query: &Query) -> Result<String, ApiError> {
+    Ok(state.engine.chosen_tenant(principal, query.get("tenant").or_else(|| query.get("tenantId")))?)
 }
 
 /// `POST /v1/library?tenant=&name=&description=&parametersDescription=&hasParameters=` with the
 /// file as the raw body.
 pub async fn upload(State(state): State<AppState>, Caller(principal): Caller, query: Query, body: Body) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let tenant = tenant(&principal, &query)?;
+    let tenant = tenant(&state, &principal, &query)?;
     let name = query.get("name").or_else(|| query.get("fileName")).ok_or_else(|| {
         ApiError::bad_request("fileName", "fileName is required", "add ?fileName=<name>, e.g. ?fileName=collect-triage.ps1")
     })?;
@@ -63,7 +58,7 @@ fn has_parameters(query: &Query) -> Result<bool, ApiError> {
 
 /// `GET /v1/library?tenant=`
 pub async fn list(State(state): State<AppState>, Caller(principal): Caller, query: Query) -> Result<Json<Value>, ApiError> {
-    let tenant = tenant(&principal, &query)?;
+    let tenant = tenant(&state, &principal, &query)?;
     state.engine.may_read_library(&principal, &tenant)?;
     let files = state.engine.library()?.list(&tenant).await?;
     Ok(Json(json!({ "count": files.len(), "value": files })))
@@ -71,7 +66,7 @@ pub async fn list(State(state): State<AppState>, Caller(principal): Caller, quer
 
 /// `GET /v1/library/{name}?tenant=`: metadata and a fresh signed download link.
 pub async fn get_one(State(state): State<AppState>, Caller(principal): Caller, Path(name): Path<String>, query: Query) -> Result<Json<Value>, ApiError> {
-    let tenant = tenant(&principal, &query)?;
+    let tenant = tenant(&state, &principal, &query)?;
     state.engine.may_read_library(&principal, &tenant)?;
     let library = state.engine.library()?;
     let meta = library.meta(&tenant, &name).await?;
@@ -81,7 +76,7 @@ pub async fn get_one(State(state): State<AppState>, Caller(principal): Caller, P
 
 /// `DELETE /v1/library/{name}?tenant=`
 pub async fn delete(State(state): State<AppState>, Caller(principal): Caller, Path(name): Path<String>, query: Query) -> Result<Json<Value>, ApiError> {
-    let tenant = tenant(&principal, &query)?;
+    let tenant = tenant(&state, &principal, &query)?;
     let meta = state.engine.delete_library_file(&principal, &tenant, &name).await?;
     Ok(Json(json!({ "deleted": meta })))
 }

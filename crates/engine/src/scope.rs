@@ -32,7 +32,7 @@ impl Engine {
                     return Err(EngineError::Forbidden(format!(
                         "key '{}' is scoped to tenants; name one of them with ?tenant= to read the audit",
                         principal.name
-                    )))
+                    )));
                 }
             }
         }

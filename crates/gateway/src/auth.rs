@@ -1,8 +1,8 @@
 //! Authentication: API keys in the Azure Functions places (`x-functions-key`, `?code=`) and the
 //! usual ones (`Authorization: Bearer`, `x-api-key`). Keys are stored as SHA-256 hashes only.
 
-use crate::error::ApiError;
 use crate::AppState;
+use crate::error::ApiError;
 use axum::http::HeaderMap;
 use engine::{Principal, Role};
 use rand::RngCore;
@@ -30,15 +30,23 @@ pub fn presented_key(headers: &HeaderMap, query: &[(String, String)]) -> Option<
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
     header("x-functions-key")
         .or_else(|| header("x-api-key"))
-        .or_else(|| header("authorization").and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))))
+        .or_else(|| {
+            header("authorization").and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        })
         .map(String::from)
         .or_else(|| query.iter().find(|(k, _)| k == "code").map(|(_, v)| v.clone()))
 }
 
 /// Who the key belongs to; 401 when absent or unknown.
-async fn authenticate(state: &AppState, headers: &HeaderMap, query: &[(String, String)]) -> Result<Principal, ApiError> {
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &[(String, String)],
+) -> Result<Principal, ApiError> {
     let key = presented_key(headers, query).ok_or_else(|| {
-        ApiError::unauthorized("an API key is required: send it in x-functions-key, ?code=, Authorization: Bearer or x-api-key")
+        ApiError::unauthorized(
+            "an API key is required: send it in x-functions-key, ?code=, Authorization: Bearer or x-api-key",
+        )
     })?;
     let hash = hash_key(&key);
     let store = state.engine.store();

@@ -2,11 +2,11 @@
 //! key: the token is the authority (see `library::links`). Altered or foreign tokens answer 403,
 //! expired ones 410, both as the native JSON error.
 
+use crate::AppState;
 use crate::error::ApiError;
 use crate::input::Path;
-use crate::AppState;
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 pub async fn download(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, ApiError> {

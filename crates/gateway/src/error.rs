@@ -1,11 +1,11 @@
 //! The one place where errors become HTTP statuses, and the native error envelope
 //! `{"error": {...}}` that every `/v1` handler, extractor rejection and fallback answers with.
 
+use axum::Json;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use engine::EngineError;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::time::Duration;
 
 /// An error answer: status, stable code, message, and where useful the field and a hint. Boxed,
@@ -117,14 +117,30 @@ impl ApiError {
 /// layer): a stable code and a message, so even those answers are JSON.
 pub fn for_status(status: StatusCode) -> ApiError {
     let (code, message, hint) = match status {
-        StatusCode::BAD_REQUEST => ("InvalidRequest", "the request could not be read", "check the path, query string and body encoding"),
+        StatusCode::BAD_REQUEST => {
+            ("InvalidRequest", "the request could not be read", "check the path, query string and body encoding")
+        }
         StatusCode::NOT_FOUND => ("NotFound", "no such route", "GET /v1/openapi.json lists the routes"),
-        StatusCode::METHOD_NOT_ALLOWED => ("MethodNotAllowed", "this route does not take that method", "the Allow header lists the methods it takes"),
-        StatusCode::PAYLOAD_TOO_LARGE => ("PayloadTooLarge", "the request body is too large", "send fewer items per request, or use a bulk operation"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("UnsupportedMediaType", "the body's content type is not accepted", "send JSON with Content-Type: application/json"),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ("MethodNotAllowed", "this route does not take that method", "the Allow header lists the methods it takes")
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "PayloadTooLarge",
+            "the request body is too large",
+            "send fewer items per request, or use a bulk operation",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "UnsupportedMediaType",
+            "the body's content type is not accepted",
+            "send JSON with Content-Type: application/json",
+        ),
         StatusCode::REQUEST_TIMEOUT => ("RequestTimeout", "the request took too long to arrive", "retry"),
         _ if status.is_server_error() => ("Internal", "internal error; see the gateway log", "retry later"),
-        _ => ("InvalidRequest", status.canonical_reason().unwrap_or("the request was refused"), "GET /v1/openapi.json describes the routes"),
+        _ => (
+            "InvalidRequest",
+            status.canonical_reason().unwrap_or("the request was refused"),
+            "GET /v1/openapi.json describes the routes",
+        ),
     };
     ApiError::new(status, code, message).hint(hint)
 }
@@ -234,7 +250,9 @@ impl From<library::LibraryError> for ApiError {
         use library::LibraryError as L;
         let message = e.to_string();
         match e {
-            L::InvalidName { field, message, hint } => ApiError::bad_request(field, message, hint).with_code("InvalidParameter"),
+            L::InvalidName { field, message, hint } => {
+                ApiError::bad_request(field, message, hint).with_code("InvalidParameter")
+            }
             L::NotFound { .. } => ApiError::new(StatusCode::NOT_FOUND, "LibraryFileNotFound", message)
                 .field("fileName")
                 .hint("GET /v1/library lists this tenant's files"),

@@ -18,8 +18,12 @@ pub struct Path<T>(pub T);
 
 impl From<PathRejection> for ApiError {
     fn from(e: PathRejection) -> ApiError {
-        ApiError::bad_request("path", format!("the path could not be read: {}", e.body_text()), "percent-encode path segments as UTF-8")
-            .with_code("InvalidPath")
+        ApiError::bad_request(
+            "path",
+            format!("the path could not be read: {}", e.body_text()),
+            "percent-encode path segments as UTF-8",
+        )
+        .with_code("InvalidPath")
     }
 }
 
@@ -29,7 +33,11 @@ pub struct Query(pub Vec<(String, String)>);
 impl Query {
     /// The first non-empty value of `key`, matched case-insensitively.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str()).filter(|v| !v.trim().is_empty())
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.trim().is_empty())
     }
 }
 
@@ -57,9 +65,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The query string as ordered pairs (the `code` key included; callers skip it).
 pub fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
-    uri.query()
-        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
-        .unwrap_or_default()
+    uri.query().and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok()).unwrap_or_default()
 }
 
 /// The body as a JSON object: empty → empty object; too big → 413; not JSON or not an object → 400.
@@ -121,16 +127,24 @@ pub fn reveal_requested(headers: &axum::http::HeaderMap) -> bool {
 /// How long the caller wants to wait for a terminal state: `Prefer: wait=N` (RFC 7240) or,
 /// where a header is awkward (the seed's clients), a `wait` parameter in seconds. `Prefer:
 /// respond-async` means do not wait. `None`: the engine's default (20 s). Capped at 200 s.
-pub fn wait_preference(headers: &axum::http::HeaderMap, param: Option<&Value>) -> Result<Option<std::time::Duration>, ApiError> {
+pub fn wait_preference(
+    headers: &axum::http::HeaderMap,
+    param: Option<&Value>,
+) -> Result<Option<std::time::Duration>, ApiError> {
     let bad = |field: &str, got: &str| {
-        ApiError::bad_request(field, format!("'{got}' is not a number of seconds to wait"), "e.g. Prefer: wait=60 (0 to 200 seconds; 0 answers 202 at once)")
+        ApiError::bad_request(
+            field,
+            format!("'{got}' is not a number of seconds to wait"),
+            "e.g. Prefer: wait=60 (0 to 200 seconds; 0 answers 202 at once)",
+        )
     };
     if let Some(v) = param {
         let text = match v {
             Value::String(s) => s.trim().to_string(),
             other => other.to_string(),
         };
-        let secs: f64 = text.parse().ok().filter(|s: &f64| s.is_finite() && *s >= 0.0).ok_or_else(|| bad("wait", &text))?;
+        let secs: f64 =
+            text.parse().ok().filter(|s: &f64| s.is_finite() && *s >= 0.0).ok_or_else(|| bad("wait", &text))?;
         return Ok(Some(std::time::Duration::from_secs_f64(secs.min(engine::MAX_WAIT.as_secs_f64()))));
     }
     for prefer in headers.get_all("prefer") {
@@ -139,7 +153,8 @@ pub fn wait_preference(headers: &axum::http::HeaderMap, param: Option<&Value>) -
             if token.eq_ignore_ascii_case("respond-async") {
                 return Ok(Some(std::time::Duration::ZERO));
             }
-            if let Some((_, value)) = token.split_once('=').filter(|(name, _)| name.trim().eq_ignore_ascii_case("wait")) {
+            if let Some((_, value)) = token.split_once('=').filter(|(name, _)| name.trim().eq_ignore_ascii_case("wait"))
+            {
                 let value = value.trim().trim_matches('"');
                 let secs: u64 = value.parse().map_err(|_| bad("Prefer", value))?;
                 return Ok(Some(std::time::Duration::from_secs(secs).min(engine::MAX_WAIT)));

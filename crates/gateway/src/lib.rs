@@ -12,8 +12,8 @@ mod hunt;
 mod input;
 mod library;
 mod native;
-mod product;
 pub mod openapi;
+mod product;
 mod seed;
 mod service;
 
@@ -28,7 +28,7 @@ use error::ApiError;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use serde_json::json;
 use std::sync::Arc;
@@ -170,11 +170,7 @@ async fn count_requests(State(state): State<AppState>, req: Request, next: Next)
     let started = Instant::now();
     let resp = next.run(req).await;
     state.metrics.latency.get_or_create(&route).observe(started.elapsed().as_secs_f64());
-    state
-        .metrics
-        .requests
-        .get_or_create(&RequestLabels { surface, status: resp.status().as_u16().to_string() })
-        .inc();
+    state.metrics.requests.get_or_create(&RequestLabels { surface, status: resp.status().as_u16().to_string() }).inc();
     resp
 }
 
@@ -185,9 +181,8 @@ pub(crate) fn respond_seed(
     result: Result<Outcome, ApiError>,
     started: Instant,
 ) -> Response {
-    let timestamp = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+    let timestamp =
+        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     let duration_ms = started.elapsed().as_millis() as u64;
     match result {
         Ok(o) => {
@@ -234,7 +229,7 @@ pub(crate) fn respond_seed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::body::{to_bytes, Body, Bytes};
+    use axum::body::{Body, Bytes, to_bytes};
     use tower::ServiceExt;
 
     /// A tower layer's own refusal (here tower-http's body limit, plain text) reaches the caller
@@ -248,7 +243,8 @@ mod tests {
         let req = Request::post("/upload").body(Body::from(vec![b'x'; 64])).expect("a request");
         let resp = app.oneshot(req).await.expect("an answer");
         assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
-        let body: serde_json::Value = serde_json::from_slice(&to_bytes(resp.into_body(), 4096).await.expect("a body")).expect("JSON");
+        let body: serde_json::Value =
+            serde_json::from_slice(&to_bytes(resp.into_body(), 4096).await.expect("a body")).expect("JSON");
         assert_eq!(body["error"]["code"], "PayloadTooLarge");
     }
 }

@@ -2,16 +2,16 @@
 //! library's own limit (not the 1 MiB JSON limit), listing, metadata with a fresh signed link,
 //! deletion. Pushing to MDE and running files are actions (`PushToMdeLibrary`, `RunScript`, ...).
 
+use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::input::{Path, Query};
-use crate::AppState;
+use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use engine::Principal;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// The tenant a library request is about (`?tenant=`; the engine decides the default).
 fn tenant(state: &AppState, principal: &Principal, query: &Query) -> Result<String, ApiError> {
@@ -20,10 +20,19 @@ fn tenant(state: &AppState, principal: &Principal, query: &Query) -> Result<Stri
 
 /// `POST /v1/library?tenant=&name=&description=&parametersDescription=&hasParameters=` with the
 /// file as the raw body.
-pub async fn upload(State(state): State<AppState>, Caller(principal): Caller, query: Query, body: Body) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn upload(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    query: Query,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let tenant = tenant(&state, &principal, &query)?;
     let name = query.get("name").or_else(|| query.get("fileName")).ok_or_else(|| {
-        ApiError::bad_request("fileName", "fileName is required", "add ?fileName=<name>, e.g. ?fileName=collect-triage.ps1")
+        ApiError::bad_request(
+            "fileName",
+            "fileName is required",
+            "add ?fileName=<name>, e.g. ?fileName=collect-triage.ps1",
+        )
     })?;
     library::check_name(name, "fileName")?;
     let max = state.engine.library()?.max_upload_bytes();
@@ -42,9 +51,13 @@ pub async fn upload(State(state): State<AppState>, Caller(principal): Caller, qu
 }
 
 fn too_large(max: usize) -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge", format!("the file is larger than the library's limit of {max} bytes"))
-        .field("file")
-        .hint("the limit is the setting library.max_upload_bytes; MDE's own library takes at most 20 MB")
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PayloadTooLarge",
+        format!("the file is larger than the library's limit of {max} bytes"),
+    )
+    .field("file")
+    .hint("the limit is the setting library.max_upload_bytes; MDE's own library takes at most 20 MB")
 }
 
 fn has_parameters(query: &Query) -> Result<bool, ApiError> {
@@ -57,7 +70,11 @@ fn has_parameters(query: &Query) -> Result<bool, ApiError> {
 }
 
 /// `GET /v1/library?tenant=`
-pub async fn list(State(state): State<AppState>, Caller(principal): Caller, query: Query) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    query: Query,
+) -> Result<Json<Value>, ApiError> {
     let tenant = tenant(&state, &principal, &query)?;
     state.engine.may_read_library(&principal, &tenant)?;
     let files = state.engine.library()?.list(&tenant).await?;
@@ -65,7 +82,12 @@ pub async fn list(State(state): State<AppState>, Caller(principal): Caller, quer
 }
 
 /// `GET /v1/library/{name}?tenant=`: metadata and a fresh signed download link.
-pub async fn get_one(State(state): State<AppState>, Caller(principal): Caller, Path(name): Path<String>, query: Query) -> Result<Json<Value>, ApiError> {
+pub async fn get_one(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    Path(name): Path<String>,
+    query: Query,
+) -> Result<Json<Value>, ApiError> {
     let tenant = tenant(&state, &principal, &query)?;
     state.engine.may_read_library(&principal, &tenant)?;
     let library = state.engine.library()?;
@@ -75,7 +97,12 @@ pub async fn get_one(State(state): State<AppState>, Caller(principal): Caller, P
 }
 
 /// `DELETE /v1/library/{name}?tenant=`
-pub async fn delete(State(state): State<AppState>, Caller(principal): Caller, Path(name): Path<String>, query: Query) -> Result<Json<Value>, ApiError> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    Path(name): Path<String>,
+    query: Query,
+) -> Result<Json<Value>, ApiError> {
     let tenant = tenant(&state, &principal, &query)?;
     let meta = state.engine.delete_library_file(&principal, &tenant, &name).await?;
     Ok(Json(json!({ "deleted": meta })))

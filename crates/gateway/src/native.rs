@@ -4,17 +4,17 @@
 //! refusal, and the engine applies the tenant-scope rules (`Engine::operation_for`,
 //! `Engine::audit`, `Engine::list_operations`, `Engine::visible_tenants`).
 
+use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::input::{JsonObject, Path, Query};
-use crate::AppState;
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use catalog::Product;
 use engine::ActionRequest;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use store::{AuditFilter, TenantId};
 
 /// `POST /v1/tenants/{tenantId}/actions/{product}/{action}`
@@ -29,7 +29,8 @@ pub async fn run_action(
     let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(String::from);
     let wait = crate::input::wait_preference(&headers, None)?;
     let reveal = crate::input::reveal_requested(&headers);
-    let req = ActionRequest { tenant, product: Some(product), action, params, principal, idempotency_key, wait, reveal };
+    let req =
+        ActionRequest { tenant, product: Some(product), action, params, principal, idempotency_key, wait, reveal };
     let outcome = state.engine.execute(req).await?;
     // Terminal: 200. Still queued, running or tracked upstream after the wait: 202 and where to
     // follow it.
@@ -40,7 +41,11 @@ pub async fn run_action(
 
 /// `GET /v1/operations?tenant=&product=&action=&state=&since=&limit=&before=`: newest first,
 /// within the caller's tenant scope; `nextBefore` pages on.
-pub async fn operations(State(state): State<AppState>, Caller(principal): Caller, query: Query) -> Result<Json<Value>, ApiError> {
+pub async fn operations(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    query: Query,
+) -> Result<Json<Value>, ApiError> {
     let filter = store::OperationFilter {
         tenant: query.get("tenant").map(TenantId::new),
         tenants: vec![],
@@ -60,7 +65,11 @@ pub async fn operations(State(state): State<AppState>, Caller(principal): Caller
 fn parse_state(s: Option<&str>) -> Result<Option<engine::OpState>, ApiError> {
     s.map(|s| {
         engine::OpState::parse(s).ok_or_else(|| {
-            ApiError::bad_request("state", format!("'{s}' is not an operation state"), "one of Queued, Running, InProgress, Succeeded, PartiallySucceeded, Failed, Cancelled, Unknown")
+            ApiError::bad_request(
+                "state",
+                format!("'{s}' is not an operation state"),
+                "one of Queued, Running, InProgress, Succeeded, PartiallySucceeded, Failed, Cancelled, Unknown",
+            )
         })
     })
     .transpose()
@@ -68,39 +77,58 @@ fn parse_state(s: Option<&str>) -> Result<Option<engine::OpState>, ApiError> {
 
 fn parse_product(p: Option<&str>) -> Result<Option<String>, ApiError> {
     p.map(|p| {
-        Product::parse(p).map(|p| p.key().to_string()).ok_or_else(|| ApiError::bad_request("product", format!("unknown product '{p}'"), "e.g. product=MDE"))
+        Product::parse(p)
+            .map(|p| p.key().to_string())
+            .ok_or_else(|| ApiError::bad_request("product", format!("unknown product '{p}'"), "e.g. product=MDE"))
     })
     .transpose()
 }
 
 fn parse_before(b: Option<&str>) -> Result<Option<uuid::Uuid>, ApiError> {
-    b.map(|b| uuid::Uuid::parse_str(b).map_err(|_| ApiError::bad_request("before", format!("'{b}' is not an operation id"), "pass the nextBefore of the previous page")))
-        .transpose()
+    b.map(|b| {
+        uuid::Uuid::parse_str(b).map_err(|_| {
+            ApiError::bad_request(
+                "before",
+                format!("'{b}' is not an operation id"),
+                "pass the nextBefore of the previous page",
+            )
+        })
+    })
+    .transpose()
 }
 
 fn parse_since(since: Option<&str>) -> Result<Option<time::OffsetDateTime>, ApiError> {
     since
         .map(|s| {
-            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-                .map_err(|_| ApiError::bad_request("since", format!("'{s}' is not an RFC 3339 time"), "e.g. since=2026-11-23T00:00:00Z"))
+            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).map_err(|_| {
+                ApiError::bad_request(
+                    "since",
+                    format!("'{s}' is not an RFC 3339 time"),
+                    "e.g. since=2026-11-23T00:00:00Z",
+                )
+            })
         })
         .transpose()
 }
 
 fn parse_limit(limit: Option<&str>, default: i64) -> Result<i64, ApiError> {
     match limit {
-        Some(l) => l
-            .parse::<i64>()
-            .ok()
-            .filter(|l| (1..=10_000).contains(l))
-            .ok_or_else(|| ApiError::bad_request("limit", format!("'{l}' is not a limit between 1 and 10000"), "e.g. limit=100")),
+        Some(l) => l.parse::<i64>().ok().filter(|l| (1..=10_000).contains(l)).ok_or_else(|| {
+            ApiError::bad_request("limit", format!("'{l}' is not a limit between 1 and 10000"), "e.g. limit=100")
+        }),
         None => Ok(default),
     }
 }
 
 /// `GET /v1/operations/{id}`
-pub async fn operation(State(state): State<AppState>, Caller(principal): Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::bad_request("id", format!("'{id}' is not an operation id"), "operation ids are UUIDs"))?;
+pub async fn operation(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| {
+        ApiError::bad_request("id", format!("'{id}' is not an operation id"), "operation ids are UUIDs")
+    })?;
     let op = state.engine.operation_for(&principal, id).await?;
     Ok(Json(json!(op)))
 }
@@ -116,7 +144,11 @@ pub async fn tenants(State(state): State<AppState>, Caller(principal): Caller) -
 }
 
 /// `GET /v1/audit?tenant=&action=&since=&limit=`; the engine holds scoped keys to their tenants.
-pub async fn audit(State(state): State<AppState>, Caller(principal): Caller, query: Query) -> Result<Json<Value>, ApiError> {
+pub async fn audit(
+    State(state): State<AppState>,
+    Caller(principal): Caller,
+    query: Query,
+) -> Result<Json<Value>, ApiError> {
     let filter = AuditFilter {
         tenant: query.get("tenant").map(TenantId::new),
         action: query.get("action").map(String::from),

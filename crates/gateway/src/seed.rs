@@ -12,8 +12,8 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::input::{json_object, Path, Query};
-use crate::{respond_seed, AppState};
+use crate::input::{Path, Query, json_object};
+use crate::{AppState, respond_seed};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -28,7 +28,16 @@ const DISPATCHER: &str = "DefenderC2Dispatcher";
 
 /// Keys that address the request rather than parameterise the action.
 const ENVELOPE_KEYS: &[&str] = &[
-    "action", "service", "tenantid", "tenant_id", "tenant", "parameters", "correlationid", "idempotencykey", "code", "wait",
+    "action",
+    "service",
+    "tenantid",
+    "tenant_id",
+    "tenant",
+    "parameters",
+    "correlationid",
+    "idempotencykey",
+    "code",
+    "wait",
 ];
 
 /// Which product a route name means, or `None` for routes that take `service`.
@@ -85,7 +94,9 @@ pub async fn handle(
         let Path(route) = route?;
         let kind = route_kind(&route).ok_or_else(|| {
             ApiError::new(axum::http::StatusCode::NOT_FOUND, "UnknownRoute", format!("no function named '{route}'"))
-                .hint("use /api/DefenderXDR{Product}Worker, /api/{Product}Worker, /api/MainOrchestrator or /api/Gateway")
+                .hint(
+                    "use /api/DefenderXDR{Product}Worker, /api/{Product}Worker, /api/MainOrchestrator or /api/Gateway",
+                )
         })?;
         let Caller(principal) = caller?;
         let body = json_object(body).await?;
@@ -142,9 +153,17 @@ pub fn collect(query: &[(String, String)], body: Map<String, Value>, headers: &H
     SeedCall { params, ..call }
 }
 
-fn to_action_request(call: &SeedCall, kind: RouteKind, principal: engine::Principal) -> Result<ActionRequest, ApiError> {
+fn to_action_request(
+    call: &SeedCall,
+    kind: RouteKind,
+    principal: engine::Principal,
+) -> Result<ActionRequest, ApiError> {
     let action = call.action.clone().ok_or_else(|| {
-        ApiError::bad_request("action", "action is required", "add \"action\": \"IsolateDevice\" (GET /v1/catalog lists them)")
+        ApiError::bad_request(
+            "action",
+            "action is required",
+            "add \"action\": \"IsolateDevice\" (GET /v1/catalog lists them)",
+        )
     })?;
     // The route's product first (a worker's `service` field is ignored, as the seed did).
     let product = match (kind, &call.service) {
@@ -188,7 +207,8 @@ mod tests {
 
     #[test]
     fn nested_action_is_a_parameter_when_the_top_level_names_the_action() {
-        let body = json!({"action": "AddFileIndicator", "tenantId": "t1", "parameters": {"sha1": "ab", "action": "Block"}});
+        let body =
+            json!({"action": "AddFileIndicator", "tenantId": "t1", "parameters": {"sha1": "ab", "action": "Block"}});
         let call = collect(&[], body.as_object().unwrap().clone(), &HeaderMap::new());
         assert_eq!(call.action.as_deref(), Some("AddFileIndicator"));
         assert_eq!(call.params.get("action"), Some(&json!("Block")));

@@ -8,10 +8,10 @@
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::codec;
-use crate::types::AuditKind;
-use crate::model::{AuditRecord, NewAuditEvent, VerifyReport};
 use crate::StoreError;
+use crate::codec;
+use crate::model::{AuditRecord, NewAuditEvent, VerifyReport};
+use crate::types::AuditKind;
 
 /// `prev_hash` of the first record.
 pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -101,11 +101,8 @@ impl ChainRow {
 
     /// Decodes the stored text into the public record.
     pub(crate) fn into_record(self) -> Result<AuditRecord, StoreError> {
-        let operation_id: Option<Uuid> = self
-            .operation_id
-            .as_deref()
-            .map(|s| codec::parse_uuid("audit_log.operation_id", s))
-            .transpose()?;
+        let operation_id: Option<Uuid> =
+            self.operation_id.as_deref().map(|s| codec::parse_uuid("audit_log.operation_id", s)).transpose()?;
         Ok(AuditRecord {
             seq: self.seq,
             at: codec::parse_ts("audit_log.at", &self.at)?,
@@ -162,13 +159,7 @@ pub(crate) struct Verifier {
 
 impl Verifier {
     pub(crate) fn new() -> Verifier {
-        Verifier {
-            expected_seq: 1,
-            expected_prev: GENESIS.to_string(),
-            rows: 0,
-            problems: Vec::new(),
-            dropped: 0,
-        }
+        Verifier { expected_seq: 1, expected_prev: GENESIS.to_string(), rows: 0, problems: Vec::new(), dropped: 0 }
     }
 
     /// Checks one row against its predecessor. Rows must arrive in ascending `seq` order.
@@ -235,11 +226,7 @@ impl Verifier {
         if self.dropped > 0 {
             self.problems.push(format!("... and {} more problems", self.dropped));
         }
-        VerifyReport {
-            rows: self.rows,
-            ok: self.problems.is_empty(),
-            problems: self.problems,
-        }
+        VerifyReport { rows: self.rows, ok: self.problems.is_empty(), problems: self.problems }
     }
 
     fn problem(&mut self, p: String) {

@@ -27,9 +27,7 @@ pub(crate) fn truncate(t: OffsetDateTime) -> OffsetDateTime {
 
 /// Formats an instant in the stored timestamp form.
 pub(crate) fn format_ts(t: OffsetDateTime) -> Result<String, StoreError> {
-    truncate(t)
-        .format(TIMESTAMP)
-        .map_err(|e| StoreError::corrupt("cannot format timestamp", e))
+    truncate(t).format(TIMESTAMP).map_err(|e| StoreError::corrupt("cannot format timestamp", e))
 }
 
 /// Parses the stored timestamp form; anything else means the row was written by someone else.
@@ -99,8 +97,7 @@ pub(crate) fn parse_json_opt(column: &str, s: Option<String>) -> Result<Option<V
 
 /// Parses a stored JSON array of strings.
 pub(crate) fn parse_string_list(column: &str, s: &str) -> Result<Vec<String>, StoreError> {
-    serde_json::from_str(s)
-        .map_err(|e| StoreError::corrupt(format!("{column}: expected a JSON array of strings"), e))
+    serde_json::from_str(s).map_err(|e| StoreError::corrupt(format!("{column}: expected a JSON array of strings"), e))
 }
 
 /// Parses a stored UUID.

@@ -25,11 +25,19 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The data directory could not be prepared.
     #[error("cannot create directory {path}")]
-    Io { path: String, #[source] source: std::io::Error },
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// A stored value could not be decoded (someone or something wrote a bad row), or a value
     /// could not be encoded for storage.
     #[error("corrupt data: {what}")]
-    Corrupt { what: String, #[source] source: Option<BoxError> },
+    Corrupt {
+        what: String,
+        #[source]
+        source: Option<BoxError>,
+    },
 }
 
 impl StoreError {
@@ -59,14 +67,8 @@ pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
 
 /// Turns a unique-constraint violation into `Conflict(what)`, anything else into `Db`.
 pub(crate) fn conflict_on_unique(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
-    let unique = e
-        .as_database_error()
-        .is_some_and(|d| d.is_unique_violation());
-    if unique {
-        StoreError::Conflict(what())
-    } else {
-        StoreError::from(e)
-    }
+    let unique = e.as_database_error().is_some_and(|d| d.is_unique_violation());
+    if unique { StoreError::Conflict(what()) } else { StoreError::from(e) }
 }
 
 #[cfg(test)]

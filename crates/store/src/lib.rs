@@ -34,13 +34,13 @@ use std::sync::Arc;
 use sqlx::sqlite::SqlitePool;
 use uuid::Uuid;
 
-pub use error::{describe as describe_error, BoxError, StoreError};
+pub use error::{BoxError, StoreError, describe as describe_error};
 pub use model::{
-    ApiKey, AuditFilter, AuditRecord, NewAuditEvent, NewKey, NewOperation, Operation, OperationFilter,
-    OperationUpdate, VerifyReport,
+    ApiKey, AuditFilter, AuditRecord, NewAuditEvent, NewKey, NewOperation, Operation, OperationFilter, OperationUpdate,
+    VerifyReport,
 };
-pub use types::{AuditKind, OpState, TenantId};
 pub use queries::{NewSavedQuery, QueryRun, QueryRunFilter, QueryRunTenant, SavedQuery, SavedQueryVersion};
+pub use types::{AuditKind, OpState, TenantId};
 
 /// Handle to the database. Cheap to clone: clones share the pool and the audit writer lock.
 #[derive(Clone, Debug)]
@@ -61,10 +61,7 @@ enum Backend {
 
 impl Store {
     fn new(backend: Backend) -> Store {
-        Store {
-            backend,
-            audit_writer: Arc::new(tokio::sync::Mutex::new(())),
-        }
+        Store { backend, audit_writer: Arc::new(tokio::sync::Mutex::new(())) }
     }
 
     /// Opens the SQLite database at `path`, creating the file and its directory if missing,
@@ -181,7 +178,11 @@ impl Store {
 
     /// Inserts an operation and appends its `attempt` audit record in one transaction: once this
     /// returns, both are durable and the engine may call upstream.
-    pub async fn begin_operation(&self, op: NewOperation, attempt: NewAuditEvent) -> Result<(Operation, AuditRecord), StoreError> {
+    pub async fn begin_operation(
+        &self,
+        op: NewOperation,
+        attempt: NewAuditEvent,
+    ) -> Result<(Operation, AuditRecord), StoreError> {
         let _writer = self.audit_writer.lock().await;
         match &self.backend {
             Backend::Sqlite(p) => sqlite::begin_operation(p, op, &attempt).await,
@@ -190,7 +191,12 @@ impl Store {
 
     /// Applies an operation update (as [`Store::update_operation`]) and appends its audit record
     /// in one transaction.
-    pub async fn finish_step(&self, id: Uuid, update: OperationUpdate, record: NewAuditEvent) -> Result<(Operation, AuditRecord), StoreError> {
+    pub async fn finish_step(
+        &self,
+        id: Uuid,
+        update: OperationUpdate,
+        record: NewAuditEvent,
+    ) -> Result<(Operation, AuditRecord), StoreError> {
         let _writer = self.audit_writer.lock().await;
         match &self.backend {
             Backend::Sqlite(p) => sqlite::finish_step(p, id, update, &record).await,

@@ -184,9 +184,5 @@ pub(crate) const MAX_LIMIT: i64 = 10_000;
 
 /// Applies the documented limit rules.
 pub(crate) fn effective_limit(limit: i64) -> i64 {
-    if limit <= 0 {
-        DEFAULT_LIMIT
-    } else {
-        limit.min(MAX_LIMIT)
-    }
+    if limit <= 0 { DEFAULT_LIMIT } else { limit.min(MAX_LIMIT) }
 }

@@ -182,7 +182,10 @@ mod tests {
 
     #[test]
     fn tenant_ids_are_normalised_once() {
-        assert_eq!(TenantId::new("  ABCDEF01-0000-0000-0000-00000000AAAA "), TenantId::new("abcdef01-0000-0000-0000-00000000aaaa"));
+        assert_eq!(
+            TenantId::new("  ABCDEF01-0000-0000-0000-00000000AAAA "),
+            TenantId::new("abcdef01-0000-0000-0000-00000000aaaa")
+        );
         assert_eq!(TenantId::new("Contoso.OnMicrosoft.com").as_str(), "contoso.onmicrosoft.com");
     }
 

@@ -5,7 +5,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 use std::time::Duration;
 
@@ -70,16 +70,8 @@ impl UpstreamMetrics {
             "Upstream HTTP attempts by API family and status class",
             self.calls.clone(),
         );
-        registry.register(
-            "upstream_throttled",
-            "429 responses received by API family",
-            self.throttled.clone(),
-        );
-        registry.register(
-            "upstream_retries",
-            "Upstream retries by API family",
-            self.retries.clone(),
-        );
+        registry.register("upstream_throttled", "429 responses received by API family", self.throttled.clone());
+        registry.register("upstream_retries", "Upstream retries by API family", self.retries.clone());
         registry.register(
             "upstream_budget_waits",
             "Calls that waited locally for rate budget, by API family",
@@ -118,12 +110,7 @@ impl UpstreamMetrics {
             Some(code) => format!("{}xx", code / 100),
             None => "transport".to_owned(),
         };
-        self.calls
-            .get_or_create(&CallLabels {
-                api: api.label().to_owned(),
-                class,
-            })
-            .inc();
+        self.calls.get_or_create(&CallLabels { api: api.label().to_owned(), class }).inc();
     }
 
     pub(crate) fn record_throttled(&self, api: Api) {
@@ -165,12 +152,7 @@ impl UpstreamMetrics {
 
     /// HTTP attempts for `api` whose status class is `class` (`"2xx"`, `"4xx"`, `"transport"`).
     pub fn calls(&self, api: Api, class: &str) -> u64 {
-        self.calls
-            .get_or_create(&CallLabels {
-                api: api.label().to_owned(),
-                class: class.to_owned(),
-            })
-            .get()
+        self.calls.get_or_create(&CallLabels { api: api.label().to_owned(), class: class.to_owned() }).get()
     }
 
     /// 429 responses received for `api`.
@@ -190,9 +172,7 @@ impl UpstreamMetrics {
 }
 
 fn api_labels(api: Api) -> ApiLabels {
-    ApiLabels {
-        api: api.label().to_owned(),
-    }
+    ApiLabels { api: api.label().to_owned() }
 }
 
 #[cfg(test)]
@@ -210,14 +190,8 @@ mod tests {
         metrics.observe_latency(Api::Mde, Duration::from_millis(30));
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
-        assert!(
-            text.contains("riposte_upstream_calls_total{api=\"mde\",class=\"4xx\"} 1"),
-            "{text}"
-        );
-        assert!(
-            text.contains("riposte_upstream_throttled_total{api=\"mde\"} 1"),
-            "{text}"
-        );
+        assert!(text.contains("riposte_upstream_calls_total{api=\"mde\",class=\"4xx\"} 1"), "{text}");
+        assert!(text.contains("riposte_upstream_throttled_total{api=\"mde\"} 1"), "{text}");
         assert!(text.contains("riposte_upstream_token_requests_total 1"), "{text}");
         assert_eq!(metrics.calls(Api::Mde, "4xx"), 1);
         assert!(text.contains("riposte_upstream_request_duration_seconds_count{api=\"mde\"} 1"), "{text}");

@@ -4,10 +4,10 @@ use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::{begin_write, col};
+use crate::StoreError;
 use crate::chain::{ChainRow, Head, Verifier};
 use crate::codec;
-use crate::model::{effective_limit, AuditFilter, AuditRecord, NewAuditEvent, VerifyReport};
-use crate::StoreError;
+use crate::model::{AuditFilter, AuditRecord, NewAuditEvent, VerifyReport, effective_limit};
 
 macro_rules! audit_cols {
     () => {
@@ -44,9 +44,8 @@ pub(crate) async fn append_audit_in(tx: &mut SqliteConnection, e: &NewAuditEvent
 }
 
 async fn read_head(conn: &mut SqliteConnection) -> Result<Option<Head>, StoreError> {
-    let head: Option<(i64, String)> = sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_optional(conn)
-        .await?;
+    let head: Option<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_optional(conn).await?;
     Ok(head.map(|(seq, hash)| Head { seq, hash }))
 }
 
@@ -98,13 +97,9 @@ pub(crate) async fn query_audit(pool: &SqlitePool, f: AuditFilter) -> Result<Vec
     if let Some(since) = f.since {
         qb.push(" AND at >= ").push_bind(codec::format_ts(since)?);
     }
-    qb.push(" ORDER BY seq DESC LIMIT ")
-        .push_bind(effective_limit(f.limit))
-        .push(") AS newest ORDER BY seq ASC");
+    qb.push(" ORDER BY seq DESC LIMIT ").push_bind(effective_limit(f.limit)).push(") AS newest ORDER BY seq ASC");
     let rows = qb.build().fetch_all(pool).await?;
-    rows.iter()
-        .map(|r| chain_row(r).and_then(ChainRow::into_record))
-        .collect()
+    rows.iter().map(|r| chain_row(r).and_then(ChainRow::into_record)).collect()
 }
 
 /// Walks the whole chain inside one read transaction, so the rows and the head are the same
@@ -115,15 +110,12 @@ pub(crate) async fn verify_audit(pool: &SqlitePool) -> Result<VerifyReport, Stor
     let mut verifier = Verifier::new();
     let mut after = i64::MIN;
     loop {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            audit_cols!(),
-            " FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
-        ))
-        .bind(after)
-        .bind(VERIFY_BATCH)
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows =
+            sqlx::query(concat!("SELECT ", audit_cols!(), " FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"))
+                .bind(after)
+                .bind(VERIFY_BATCH)
+                .fetch_all(&mut *tx)
+                .await?;
         for row in &rows {
             let seq: i64 = col(row, "seq")?;
             match chain_row(row) {

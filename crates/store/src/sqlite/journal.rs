@@ -10,8 +10,8 @@ use uuid::Uuid;
 use super::audit::append_audit_in;
 use super::begin_write;
 use super::operations::{insert_operation_in, update_operation_in};
-use crate::model::{AuditRecord, NewAuditEvent, NewOperation, Operation, OperationUpdate};
 use crate::StoreError;
+use crate::model::{AuditRecord, NewAuditEvent, NewOperation, Operation, OperationUpdate};
 
 pub(crate) async fn begin_operation(
     pool: &SqlitePool,

@@ -4,10 +4,10 @@ use sqlx::sqlite::{SqlitePool, SqliteRow};
 use uuid::Uuid;
 
 use super::{col, error_mentions};
+use crate::StoreError;
 use crate::codec;
 use crate::error::conflict_on_unique;
 use crate::model::{ApiKey, NewKey};
-use crate::StoreError;
 
 macro_rules! key_cols {
     () => {
@@ -50,21 +50,16 @@ pub(crate) async fn create_key(pool: &SqlitePool, k: NewKey) -> Result<ApiKey, S
 }
 
 pub(crate) async fn key_by_hash(pool: &SqlitePool, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        key_cols!(),
-        " FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
-    ))
-    .bind(key_hash)
-    .fetch_optional(pool)
-    .await?;
+    let row = sqlx::query(concat!("SELECT ", key_cols!(), " FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"))
+        .bind(key_hash)
+        .fetch_optional(pool)
+        .await?;
     row.as_ref().map(key_from_row).transpose()
 }
 
 pub(crate) async fn list_keys(pool: &SqlitePool) -> Result<Vec<ApiKey>, StoreError> {
-    let rows = sqlx::query(concat!("SELECT ", key_cols!(), " FROM api_keys ORDER BY created_at, id"))
-        .fetch_all(pool)
-        .await?;
+    let rows =
+        sqlx::query(concat!("SELECT ", key_cols!(), " FROM api_keys ORDER BY created_at, id")).fetch_all(pool).await?;
     rows.iter().map(key_from_row).collect()
 }
 
@@ -89,10 +84,8 @@ fn key_from_row(row: &SqliteRow) -> Result<ApiKey, StoreError> {
 }
 
 pub(crate) async fn get_setting(pool: &SqlitePool, key: &str) -> Result<Option<String>, StoreError> {
-    let value: Option<(String,)> = sqlx::query_as("SELECT value FROM settings WHERE key = $1")
-        .bind(key)
-        .fetch_optional(pool)
-        .await?;
+    let value: Option<(String,)> =
+        sqlx::query_as("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(pool).await?;
     Ok(value.map(|(v,)| v))
 }
 

@@ -13,13 +13,12 @@ mod queries;
 
 pub(crate) use audit::{append_audit, query_audit, verify_audit};
 pub(crate) use journal::{begin_operation, finish_step};
-pub(crate) use queries::{
-    delete_saved_query, list_saved_queries, query_runs, record_query_run, save_query, saved_query,
-};
 pub(crate) use keys::{create_key, get_setting, key_by_hash, list_keys, revoke_key, set_setting};
 pub(crate) use operations::{
-    get_operation, insert_operation, list_operations, operation_by_idempotency, operations_in_status,
-    update_operation,
+    get_operation, insert_operation, list_operations, operation_by_idempotency, operations_in_status, update_operation,
+};
+pub(crate) use queries::{
+    delete_saved_query, list_saved_queries, query_runs, record_query_run, save_query, saved_query,
 };
 
 use std::path::Path;
@@ -53,10 +52,7 @@ pub(crate) async fn open_file(path: &Path) -> Result<SqlitePool, StoreError> {
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(FILE_POOL_SIZE)
-        .connect_with(options)
-        .await?;
+    let pool = SqlitePoolOptions::new().max_connections(FILE_POOL_SIZE).connect_with(options).await?;
     MIGRATOR.run(&pool).await?;
     Ok(pool)
 }
@@ -66,9 +62,7 @@ pub(crate) async fn open_file(path: &Path) -> Result<SqlitePool, StoreError> {
 /// One connection that never expires: every connection to `:memory:` would otherwise be a
 /// separate, empty database, and the data would vanish when the pool recycled it.
 pub(crate) async fn open_memory() -> Result<SqlitePool, StoreError> {
-    let options = SqliteConnectOptions::from_str("sqlite::memory:")?
-        .busy_timeout(BUSY_TIMEOUT)
-        .foreign_keys(true);
+    let options = SqliteConnectOptions::from_str("sqlite::memory:")?.busy_timeout(BUSY_TIMEOUT).foreign_keys(true);
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)
@@ -99,8 +93,7 @@ pub(crate) fn col<'r, T>(row: &'r SqliteRow, name: &str) -> Result<T, StoreError
 where
     T: Decode<'r, Sqlite> + Type<Sqlite>,
 {
-    row.try_get(name)
-        .map_err(|e| StoreError::corrupt(format!("column {name}"), e))
+    row.try_get(name).map_err(|e| StoreError::corrupt(format!("column {name}"), e))
 }
 
 /// Whether a database error message names `needle` (a column or index of a unique constraint).

@@ -5,10 +5,10 @@ use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
 use super::{begin_write, col, error_mentions};
+use crate::StoreError;
 use crate::codec;
 use crate::error::conflict_on_unique;
-use crate::model::{effective_limit, NewOperation, Operation, OperationFilter, OperationUpdate};
-use crate::StoreError;
+use crate::model::{NewOperation, Operation, OperationFilter, OperationUpdate, effective_limit};
 
 macro_rules! op_cols {
     () => {
@@ -23,7 +23,10 @@ pub(crate) async fn insert_operation(pool: &SqlitePool, op: NewOperation) -> Res
 }
 
 /// The insert on a connection the caller holds, so it can share a transaction with an audit append.
-pub(crate) async fn insert_operation_in(conn: &mut SqliteConnection, op: NewOperation) -> Result<Operation, StoreError> {
+pub(crate) async fn insert_operation_in(
+    conn: &mut SqliteConnection,
+    op: NewOperation,
+) -> Result<Operation, StoreError> {
     let now = codec::now();
     let stamp = codec::format_ts(now)?;
     sqlx::query(concat!(
@@ -67,10 +70,7 @@ pub(crate) async fn insert_operation_in(conn: &mut SqliteConnection, op: NewOper
 fn insert_conflict(e: sqlx::Error, op: &NewOperation) -> StoreError {
     let on_idempotency = error_mentions(&e, "idempotency_key");
     conflict_on_unique(e, || match (&op.idempotency_key, on_idempotency) {
-        (Some(key), true) => format!(
-            "idempotency key {key:?} was already used for tenant {:?}",
-            op.tenant
-        ),
+        (Some(key), true) => format!("idempotency key {key:?} was already used for tenant {:?}", op.tenant),
         _ => format!("operation {} already exists", op.id),
     })
 }
@@ -80,15 +80,12 @@ pub(crate) async fn operation_by_idempotency(
     tenant: &str,
     key: &str,
 ) -> Result<Option<Operation>, StoreError> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        op_cols!(),
-        " FROM operations WHERE tenant = $1 AND idempotency_key = $2"
-    ))
-    .bind(tenant)
-    .bind(key)
-    .fetch_optional(pool)
-    .await?;
+    let row =
+        sqlx::query(concat!("SELECT ", op_cols!(), " FROM operations WHERE tenant = $1 AND idempotency_key = $2"))
+            .bind(tenant)
+            .bind(key)
+            .fetch_optional(pool)
+            .await?;
     row.as_ref().map(operation_from_row).transpose()
 }
 
@@ -107,11 +104,7 @@ async fn fetch_operation(conn: &mut SqliteConnection, id: Uuid) -> Result<Option
 
 /// Read-modify-write in one write transaction, so two trackers appending request ids at the
 /// same time cannot lose each other's ids.
-pub(crate) async fn update_operation(
-    pool: &SqlitePool,
-    id: Uuid,
-    u: OperationUpdate,
-) -> Result<Operation, StoreError> {
+pub(crate) async fn update_operation(pool: &SqlitePool, id: Uuid, u: OperationUpdate) -> Result<Operation, StoreError> {
     let mut tx = begin_write(pool).await?;
     let op = update_operation_in(&mut tx, id, u).await?;
     tx.commit().await?;
@@ -119,10 +112,12 @@ pub(crate) async fn update_operation(
 }
 
 /// The update on a connection (inside a write transaction) the caller holds.
-pub(crate) async fn update_operation_in(conn: &mut SqliteConnection, id: Uuid, u: OperationUpdate) -> Result<Operation, StoreError> {
-    let mut op = fetch_operation(conn, id)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("operation {id}")))?;
+pub(crate) async fn update_operation_in(
+    conn: &mut SqliteConnection,
+    id: Uuid,
+    u: OperationUpdate,
+) -> Result<Operation, StoreError> {
+    let mut op = fetch_operation(conn, id).await?.ok_or_else(|| StoreError::NotFound(format!("operation {id}")))?;
     apply_update(&mut op, u);
     sqlx::query(
         "UPDATE operations SET status = $2, result = $3, error = $4, upstream_request_ids = $5,
@@ -206,8 +201,7 @@ pub(crate) async fn list_operations(pool: &SqlitePool, f: OperationFilter) -> Re
     if let Some(since) = f.since {
         qb.push(" AND created_at >= ").push_bind(codec::format_ts(since)?);
     }
-    qb.push(" ORDER BY created_at DESC, id DESC LIMIT ")
-        .push_bind(effective_limit(f.limit));
+    qb.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(effective_limit(f.limit));
     let rows = qb.build().fetch_all(pool).await?;
     rows.iter().map(operation_from_row).collect()
 }

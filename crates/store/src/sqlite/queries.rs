@@ -5,12 +5,12 @@ use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
 use super::{begin_write, col};
+use crate::StoreError;
 use crate::codec;
 use crate::model::effective_limit;
 use crate::queries::{
-    name_key, NewSavedQuery, QueryRun, QueryRunFilter, QueryRunTenant, SavedQuery, SavedQueryVersion,
+    NewSavedQuery, QueryRun, QueryRunFilter, QueryRunTenant, SavedQuery, SavedQueryVersion, name_key,
 };
-use crate::StoreError;
 
 /// Adds a version (1 for a new name; numbers continue after a delete, so a name's versions never
 /// repeat) and returns the query with all its versions.
@@ -317,12 +317,18 @@ mod tests {
         assert_eq!(all.iter().map(|r| r.id).collect::<Vec<_>>(), vec![b.id, a.id], "newest first");
         assert_eq!(all[1].tenants, a.tenants, "tenants keep their order and errors");
 
-        let named = store.query_runs(QueryRunFilter { query_name: Some("q".into()), ..Default::default() }).await.unwrap();
+        let named =
+            store.query_runs(QueryRunFilter { query_name: Some("q".into()), ..Default::default() }).await.unwrap();
         assert_eq!(named.len(), 1);
         let t1 = store.query_runs(QueryRunFilter { tenant: Some("T1".into()), ..Default::default() }).await.unwrap();
         assert_eq!(t1.iter().map(|r| r.id).collect::<Vec<_>>(), vec![a.id]);
-        let scoped = store.query_runs(QueryRunFilter { within: Some(vec!["t2".into()]), ..Default::default() }).await.unwrap();
-        assert_eq!(scoped.iter().map(|r| r.id).collect::<Vec<_>>(), vec![b.id], "a run touching t1 is hidden from a t2 key");
+        let scoped =
+            store.query_runs(QueryRunFilter { within: Some(vec!["t2".into()]), ..Default::default() }).await.unwrap();
+        assert_eq!(
+            scoped.iter().map(|r| r.id).collect::<Vec<_>>(),
+            vec![b.id],
+            "a run touching t1 is hidden from a t2 key"
+        );
         let none = store.query_runs(QueryRunFilter { within: Some(vec![]), ..Default::default() }).await.unwrap();
         assert!(none.is_empty());
         let one = store.query_runs(QueryRunFilter { limit: 1, ..Default::default() }).await.unwrap();

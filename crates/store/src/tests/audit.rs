@@ -52,9 +52,7 @@ async fn query_filters_and_returns_newest_last() {
     let s = Store::in_memory().await.unwrap();
     append_n(&s, 6).await;
     let op = uuid::Uuid::now_v7();
-    s.append_audit(NewAuditEvent { operation_id: Some(op), ..audit_event("t3", "wipe", 7) })
-        .await
-        .unwrap();
+    s.append_audit(NewAuditEvent { operation_id: Some(op), ..audit_event("t3", "wipe", 7) }).await.unwrap();
 
     let all = s.query_audit(AuditFilter::default()).await.unwrap();
     assert_eq!(all.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5, 6, 7]);

@@ -20,9 +20,7 @@ fn pool(store: &Store) -> &SqlitePool {
 /// A file database in a fresh temporary directory (kept alive by the returned guard).
 async fn file_store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open_sqlite(&dir.path().join("nested/dir/riposte.db"))
-        .await
-        .expect("open file store");
+    let store = Store::open_sqlite(&dir.path().join("nested/dir/riposte.db")).await.expect("open file store");
     (store, dir)
 }
 

@@ -152,13 +152,20 @@ async fn begin_and_finish_commit_the_operation_and_its_record_together() {
 
     // A rejected insert (reused idempotency key) must leave no orphan attempt record behind.
     let dup = new_op("t1", "isolate", Some("k1"));
-    let err = s.begin_operation(dup.clone(), crate::NewAuditEvent { operation_id: Some(dup.id), ..attempt }).await.unwrap_err();
+    let err = s
+        .begin_operation(dup.clone(), crate::NewAuditEvent { operation_id: Some(dup.id), ..attempt })
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     let all = s.query_audit(crate::AuditFilter::default()).await.unwrap();
     assert_eq!(all.len(), 1, "only the first attempt is recorded: {all:?}");
 
     let update = OperationUpdate { status: "succeeded".into(), ..Default::default() };
-    let outcome = crate::NewAuditEvent { kind: crate::AuditKind::Outcome, operation_id: Some(stored.id), ..super::audit_event("t1", "isolate", 2) };
+    let outcome = crate::NewAuditEvent {
+        kind: crate::AuditKind::Outcome,
+        operation_id: Some(stored.id),
+        ..super::audit_event("t1", "isolate", 2)
+    };
     let (done, second) = s.finish_step(stored.id, update, outcome).await.unwrap();
     assert_eq!(done.status, "succeeded");
     assert_eq!(second.prev_hash, first.hash);

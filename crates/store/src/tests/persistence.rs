@@ -16,12 +16,15 @@ async fn reopened_file_keeps_everything() {
     s.set_setting("admin_key_hash", "abc").await.unwrap();
     let op = s.insert_operation(new_op("t1", "isolate", Some("k1"))).await.unwrap();
     let op = s
-        .update_operation(op.id, OperationUpdate {
-            status: "tracking".into(),
-            tracking: Some(json!({"machineActionIds": ["ma1"]})),
-            upstream_request_ids: vec!["r1".into()],
-            ..Default::default()
-        })
+        .update_operation(
+            op.id,
+            OperationUpdate {
+                status: "tracking".into(),
+                tracking: Some(json!({"machineActionIds": ["ma1"]})),
+                upstream_request_ids: vec!["r1".into()],
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     let rec = s.append_audit(audit_event("t1", "isolate", 1)).await.unwrap();

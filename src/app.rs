@@ -104,8 +104,7 @@ pub async fn build(settings: GatewaySettings) -> anyhow::Result<Gateway> {
     if settings.unlimited_budgets {
         config.budgets = upstream::Budgets::unlimited();
     }
-    let upstream = Upstream::new(config, upstream_metrics.clone())
-    .context("building the upstream client")?;
+    let upstream = Upstream::new(config, upstream_metrics.clone()).context("building the upstream client")?;
     let engine = Engine::new(
         store,
         upstream,
@@ -113,14 +112,20 @@ pub async fn build(settings: GatewaySettings) -> anyhow::Result<Gateway> {
         engine_metrics,
         TrackerConfig { poll_interval: settings.poll_interval },
     );
-    let backend = settings.library.backend.clone().unwrap_or_else(|| library::Backend::Local(settings.data_dir.join("library")));
+    let backend =
+        settings.library.backend.clone().unwrap_or_else(|| library::Backend::Local(settings.data_dir.join("library")));
     let lib_config = library::LibraryConfig { backend, max_upload_bytes: settings.library.max_upload_bytes };
     let library = library::Library::open(&lib_config, links(engine.store(), &settings.library).await?)
         .context("opening the file library")?;
     engine.set_library(library);
     let report = engine.start_tracking().await.context("reconciling operations a restart interrupted")?;
     if report.started + report.rerun + report.ended > 0 {
-        tracing::info!(started = report.started, rerun = report.rerun, ended = report.ended, "reconciled operations left by the last run");
+        tracing::info!(
+            started = report.started,
+            rerun = report.rerun,
+            ended = report.ended,
+            "reconciled operations left by the last run"
+        );
     }
     let state = AppState { engine: engine.clone(), registry: Arc::new(registry), metrics: gateway_metrics };
     Ok(Gateway { router: gateway::router(state), engine, upstream_metrics })
@@ -138,11 +143,11 @@ pub enum AdminKey {
 
 /// The admin key: `RIPOSTE_ADMIN_KEY` if set, else generated on first start; stored hashed only.
 pub async fn ensure_admin_key(store: &Store) -> anyhow::Result<AdminKey> {
-    if let Ok(key) = std::env::var("RIPOSTE_ADMIN_KEY") {
-        if !key.trim().is_empty() {
-            store.set_setting(gateway::auth::ADMIN_KEY_SETTING, &gateway::auth::hash_key(&key)).await?;
-            return Ok(AdminKey::FromEnv);
-        }
+    if let Ok(key) = std::env::var("RIPOSTE_ADMIN_KEY")
+        && !key.trim().is_empty()
+    {
+        store.set_setting(gateway::auth::ADMIN_KEY_SETTING, &gateway::auth::hash_key(&key)).await?;
+        return Ok(AdminKey::FromEnv);
     }
     if store.get_setting(gateway::auth::ADMIN_KEY_SETTING).await?.is_some() {
         return Ok(AdminKey::Existing);
@@ -169,7 +174,11 @@ pub async fn bind(addr: &str) -> anyhow::Result<(tokio::net::TcpListener, Socket
 }
 
 /// Gateway settings that point every cloud at a running sandbox and use its tenants.
-pub fn sandbox_settings(sandbox: &sandbox::RunningSandbox, data_dir: PathBuf, poll_interval: Duration) -> anyhow::Result<GatewaySettings> {
+pub fn sandbox_settings(
+    sandbox: &sandbox::RunningSandbox,
+    data_dir: PathBuf,
+    poll_interval: Duration,
+) -> anyhow::Result<GatewaySettings> {
     let d = sandbox.describe();
     let url = |s: &str| url::Url::parse(s).with_context(|| format!("sandbox endpoint '{s}'"));
     Ok(GatewaySettings {

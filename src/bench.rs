@@ -9,7 +9,7 @@ use crate::app;
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -84,7 +84,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         move || {
             let (client, url, admin, body) = (client.clone(), url.clone(), admin.clone(), body.clone());
             async move {
-                client.post(&url).header("x-functions-key", admin).json(&body).send().await.map(|r| r.status().is_success())
+                client
+                    .post(&url)
+                    .header("x-functions-key", admin)
+                    .json(&body)
+                    .send()
+                    .await
+                    .map(|r| r.status().is_success())
             }
         }
     })
@@ -135,7 +141,10 @@ where
 {
     use futures::StreamExt;
     let bar = ProgressBar::new(args.requests as u64);
-    bar.set_style(ProgressStyle::with_template("{msg:>18} [{bar:40}] {pos}/{len} {per_sec}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>18} [{bar:40}] {pos}/{len} {per_sec}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
     bar.set_message(name);
     let bar = Arc::new(bar);
     let started = Instant::now();

@@ -42,7 +42,7 @@
 //! generated and kept in the store), `RIPOSTE_CONFIG` (file path), `RIPOSTE_LISTEN`, `RIPOSTE_DATA`, `RIPOSTE_ADMIN_KEY`,
 //! and `RIPOSTE_TENANTS` (a JSON array of `{tenantId, clientId, clientSecret}`), which adds tenants.
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -161,7 +161,9 @@ impl FileConfig {
     pub fn clouds(&self) -> anyhow::Result<(Clouds, Option<String>)> {
         let clouds = self.shared_clouds()?;
         let ca = match self.clouds.as_ref().and_then(|c| c.extra_ca.as_ref()) {
-            Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("clouds.extra_ca: reading {}", p.display()))?),
+            Some(p) => {
+                Some(std::fs::read_to_string(p).with_context(|| format!("clouds.extra_ca: reading {}", p.display()))?)
+            }
             None => None,
         };
         Ok((clouds, ca))
@@ -198,8 +200,8 @@ impl FileConfig {
             out.push(tenant(t, &shared).with_context(|| format!("tenant {}", t.tenant_id))?);
         }
         if let Ok(json) = std::env::var("RIPOSTE_TENANTS") {
-            let list: Vec<EnvTenant> =
-                serde_json::from_str(&json).context("RIPOSTE_TENANTS must be a JSON array of {tenantId, clientId, clientSecret}")?;
+            let list: Vec<EnvTenant> = serde_json::from_str(&json)
+                .context("RIPOSTE_TENANTS must be a JSON array of {tenantId, clientId, clientSecret}")?;
             out.extend(list.into_iter().map(|t| credentials(&t.tenant_id, &t.client_id, t.client_secret)));
         }
         Ok(out)
@@ -321,9 +323,7 @@ fn parse_url(field: &str, s: &str) -> anyhow::Result<url::Url> {
 }
 
 fn env_secret(var: &str) -> anyhow::Result<SecretString> {
-    std::env::var(var)
-        .map(SecretString::from)
-        .with_context(|| format!("environment variable {var} is not set"))
+    std::env::var(var).map(SecretString::from).with_context(|| format!("environment variable {var} is not set"))
 }
 
 impl FileConfig {
@@ -344,7 +344,9 @@ impl FileConfig {
             "local" => section.and_then(|l| l.dir.clone()).map(library::Backend::Local),
             #[cfg(feature = "s3")]
             "s3" => Some(library::Backend::S3 {
-                bucket: section.and_then(|l| l.bucket.clone()).context("library.bucket is required with backend = \"s3\"")?,
+                bucket: section
+                    .and_then(|l| l.bucket.clone())
+                    .context("library.bucket is required with backend = \"s3\"")?,
             }),
             #[cfg(feature = "azure")]
             "azure" => Some(library::Backend::Azure {
@@ -352,12 +354,14 @@ impl FileConfig {
                     .and_then(|l| l.container.clone())
                     .context("library.container is required with backend = \"azure\"")?,
             }),
-            other => bail!("library.backend '{other}' is not available in this build (local; s3 and azure need the cargo features of the same name)"),
+            other => bail!(
+                "library.backend '{other}' is not available in this build (local; s3 and azure need the cargo features of the same name)"
+            ),
         };
-        if let Ok(secret) = std::env::var("RIPOSTE_LINK_SECRET") {
-            if !secret.trim().is_empty() {
-                s.link_secret = Some(secret);
-            }
+        if let Ok(secret) = std::env::var("RIPOSTE_LINK_SECRET")
+            && !secret.trim().is_empty()
+        {
+            s.link_secret = Some(secret);
         }
         Ok(s)
     }

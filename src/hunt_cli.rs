@@ -6,10 +6,10 @@
 //! prints the gateway's answer as is, `--format csv` the rows as CSV (status lines go to stderr
 //! then, so the CSV stays clean).
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -67,12 +67,7 @@ pub async fn hunt(args: HuntArgs) -> anyhow::Result<()> {
     let body = request_body(&args);
     let url = format!("{}/v1/hunt", args.url.trim_end_matches('/'));
     let spinner = spinner(&format!("hunting in {}", describe_tenants(&args.tenants)));
-    let response = reqwest::Client::new()
-        .post(&url)
-        .header("x-api-key", args.key.trim())
-        .json(&body)
-        .send()
-        .await;
+    let response = reqwest::Client::new().post(&url).header("x-api-key", args.key.trim()).json(&body).send().await;
     spinner.finish_and_clear();
     let response = response.with_context(|| format!("cannot reach the gateway at {}", args.url))?;
     let status = response.status();
@@ -219,11 +214,16 @@ pub fn render_csv(answer: &Value) -> String {
 }
 
 fn csv_line<'a>(fields: impl Iterator<Item = &'a str>) -> String {
-    let quoted: Vec<String> = fields
-        .map(|f| {
-            if f.contains([',', '"', '\n', '\r']) { format!("\"{}\"", f.replace('"', "\"\"")) } else { f.to_string() }
-        })
-        .collect();
+    let quoted: Vec<String> =
+        fields
+            .map(|f| {
+                if f.contains([',', '"', '\n', '\r']) {
+                    format!("\"{}\"", f.replace('"', "\"\""))
+                } else {
+                    f.to_string()
+                }
+            })
+            .collect();
     format!("{}\r\n", quoted.join(","))
 }
 
@@ -350,7 +350,14 @@ mod tests {
             key: "k".into(),
         };
         assert_eq!(request_body(&args), json!({"query": "T | take 1", "tenants": ["a", "b"], "timespan": "P1D"}));
-        let saved = HuntArgs { query: None, saved: Some("q".into()), version: Some(2), tenants: "all".into(), timespan: None, ..args };
+        let saved = HuntArgs {
+            query: None,
+            saved: Some("q".into()),
+            version: Some(2),
+            tenants: "all".into(),
+            timespan: None,
+            ..args
+        };
         assert_eq!(request_body(&saved), json!({"saved": "q", "version": 2, "tenants": "all"}));
     }
 }

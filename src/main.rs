@@ -1,6 +1,6 @@
 //! `riposte`: the command line. Parses arguments and calls the library; no logic of its own.
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use riposte::app::{self, AdminKey};
 use riposte::config::FileConfig;
@@ -267,7 +267,7 @@ fn print_catalog(json: bool) {
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return;
     }
-    println!("{:<8} {:<28} {:<12} {:<11} {}", "PRODUCT", "ACTION", "RISK", "STATUS", "ALIASES");
+    println!("{:<8} {:<28} {:<12} {:<11} ALIASES", "PRODUCT", "ACTION", "RISK", "STATUS");
     for a in rows {
         let risk = serde_json::to_value(a.risk).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
         let status = if a.is_supported() { "supported" } else { "unsupported" };
@@ -280,9 +280,15 @@ async fn keys(k: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::Create { name, tenants, role, data } => {
             let store = app::open_store(&data.data).await?;
             let key = gateway::auth::generate_key();
-            let tenants: Vec<String> = tenants.into_iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+            let tenants: Vec<String> =
+                tenants.into_iter().map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
             store
-                .create_key(store::NewKey { name: name.clone(), role: role.clone(), tenants: tenants.clone(), key_hash: gateway::auth::hash_key(&key) })
+                .create_key(store::NewKey {
+                    name: name.clone(),
+                    role: role.clone(),
+                    tenants: tenants.clone(),
+                    key_hash: gateway::auth::hash_key(&key),
+                })
                 .await
                 .with_context(|| format!("creating key '{name}'"))?;
             store

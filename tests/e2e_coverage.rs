@@ -15,7 +15,8 @@ fn latest_run() -> Option<PathBuf> {
         return Some(PathBuf::from(run));
     }
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-runs");
-    let mut runs: Vec<PathBuf> = std::fs::read_dir(root).ok()?.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut runs: Vec<PathBuf> =
+        std::fs::read_dir(root).ok()?.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
     runs.sort();
     runs.pop()
 }
@@ -41,14 +42,19 @@ async fn succeeded_in(db_dir: &Path) -> BTreeSet<(String, String)> {
 
 #[tokio::test]
 async fn every_supported_action_succeeded_during_the_e2e_run() {
-    let run = latest_run().expect("no e2e run found: run `cargo test --test e2e` (cargo test --workspace runs it first)");
+    let run =
+        latest_run().expect("no e2e run found: run `cargo test --test e2e` (cargo test --workspace runs it first)");
     let mut succeeded = BTreeSet::new();
     let mut harnesses = 0;
     for dir in std::fs::read_dir(&run).expect("the run folder").flatten() {
         harnesses += 1;
         succeeded.extend(succeeded_in(&dir.path()).await);
     }
-    assert!(harnesses >= 10, "the run at {} holds only {harnesses} harnesses: was the e2e suite filtered?", run.display());
+    assert!(
+        harnesses >= 10,
+        "the run at {} holds only {harnesses} harnesses: was the e2e suite filtered?",
+        run.display()
+    );
     let missing: Vec<String> = catalog::all()
         .filter(|spec| spec.is_supported())
         .filter(|spec| !succeeded.contains(&(spec.product.key().to_string(), spec.name.to_string())))

@@ -21,7 +21,10 @@ async fn disable_enable_revoke_and_read_a_user() {
 
     // Orchestrator form with service=, object id instead of UPN.
     let (status, body) = h
-        .seed("MainOrchestrator", json!({ "service": "EntraID", "action": "EnableUser", "tenantId": t, "userId": u["id"] }))
+        .seed(
+            "MainOrchestrator",
+            json!({ "service": "EntraID", "action": "EnableUser", "tenantId": t, "userId": u["id"] }),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(user(&h.state(&t).await, &upn)["accountEnabled"], true);
@@ -49,7 +52,8 @@ async fn disable_user_is_verified_by_reading_the_user_back() {
     let h = Harness::start(1).await;
     let t = h.tenant(0);
     let state = h.state(&t).await;
-    let enabled: Vec<serde_json::Value> = state["users"].as_array().unwrap().iter().filter(|u| u["accountEnabled"] == true).cloned().collect();
+    let enabled: Vec<serde_json::Value> =
+        state["users"].as_array().unwrap().iter().filter(|u| u["accountEnabled"] == true).cloned().collect();
     let (first, second) = (&enabled[0], &enabled[1]);
 
     let (status, body) = h.entra(&t, "DisableUser", json!({ "userId": first["id"] })).await;

@@ -5,7 +5,7 @@
 //! Riposte's audit.
 
 use crate::common::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::process::Command;
 
 /// Rows every sandbox tenant has (the sandbox seeds DeviceProcessEvents for each tenant).
@@ -26,7 +26,12 @@ async fn key(h: &Harness, name: &str, role: &str, tenants: Vec<String>) -> Strin
     let key = gateway::auth::generate_key();
     h.engine
         .store()
-        .create_key(store::NewKey { name: name.into(), role: role.into(), tenants, key_hash: gateway::auth::hash_key(&key) })
+        .create_key(store::NewKey {
+            name: name.into(),
+            role: role.into(),
+            tenants,
+            key_hash: gateway::auth::hash_key(&key),
+        })
         .await
         .unwrap();
     key
@@ -142,8 +147,13 @@ async fn seed_004_built_in_queries_return_the_attacker_and_victim_rows() {
     let t = h.tenant(0);
     let (status, list) = h.get("/v1/queries").await;
     assert_eq!(status, 200, "{list}");
-    let builtins: Vec<&str> =
-        list["queries"].as_array().unwrap().iter().filter(|q| q["builtin"] == true).map(|q| q["name"].as_str().unwrap()).collect();
+    let builtins: Vec<&str> = list["queries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|q| q["builtin"] == true)
+        .map(|q| q["name"].as_str().unwrap())
+        .collect();
     assert_eq!(builtins, ["mdc-simulation-attacker", "mdc-simulation-victim", "mdc-simulation-correlation"]);
 
     let (status, attacker) = hunt(&h, json!({ "saved": "mdc-simulation-attacker", "tenants": [t] })).await;
@@ -206,7 +216,8 @@ async fn saved_queries_are_versioned_and_history_lists_runs() {
     let t = h.tenant(0);
     let v1 = "DeviceProcessEvents | take 1";
     let v2 = "DeviceProcessEvents | take 2";
-    let (s1, first) = h.mde(&t, "SaveQuery", json!({ "queryName": "recent processes", "query": v1, "description": "first" })).await;
+    let (s1, first) =
+        h.mde(&t, "SaveQuery", json!({ "queryName": "recent processes", "query": v1, "description": "first" })).await;
     assert_eq!(s1, 200, "{first}");
     assert_eq!(first["data"]["latest"], 1);
     let (s2, second) = h.mde(&t, "SaveQuery", json!({ "queryName": "Recent Processes", "Query": v2 })).await;
@@ -274,16 +285,25 @@ async fn hunts_respect_the_keys_tenant_scope() {
     let scoped = key(&h, "scoped-reader", "reader", vec![mine.clone()]).await;
     let (s, body) = post(&h, "/v1/hunt", &scoped, json!({ "query": EVERY_TENANT_QUERY, "tenants": "all" })).await;
     assert_eq!(s, 200, "{body}");
-    let tenants: Vec<&str> = body["tenants"].as_array().unwrap().iter().map(|t| t["tenantId"].as_str().unwrap()).collect();
+    let tenants: Vec<&str> =
+        body["tenants"].as_array().unwrap().iter().map(|t| t["tenantId"].as_str().unwrap()).collect();
     assert_eq!(tenants, [mine.as_str()]);
     assert!(body["rows"].as_array().unwrap().iter().all(|r| r["TenantId"] == mine.as_str()));
-    let (s, body) = post(&h, "/v1/hunt", &scoped, json!({ "query": EVERY_TENANT_QUERY, "tenants": [mine, h.tenant(0)] })).await;
+    let (s, body) =
+        post(&h, "/v1/hunt", &scoped, json!({ "query": EVERY_TENANT_QUERY, "tenants": [mine, h.tenant(0)] })).await;
     assert_eq!(s, 403, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains(&h.tenant(0)));
     // The hunting routes and actions are described in the OpenAPI document.
     let (_, api) = h.get("/v1/openapi.json").await;
-    for path in ["/v1/hunt", "/v1/hunt/history", "/v1/queries", "/v1/queries/{name}", "/v1/queries/{name}/run",
-                 "/v1/tenants/{tenantId}/actions/MDE/RunAdvancedHuntingQuery", "/v1/tenants/{tenantId}/actions/MDE/SaveQuery"] {
+    for path in [
+        "/v1/hunt",
+        "/v1/hunt/history",
+        "/v1/queries",
+        "/v1/queries/{name}",
+        "/v1/queries/{name}/run",
+        "/v1/tenants/{tenantId}/actions/MDE/RunAdvancedHuntingQuery",
+        "/v1/tenants/{tenantId}/actions/MDE/SaveQuery",
+    ] {
         assert!(api["paths"][path].is_object(), "{path} missing from OpenAPI");
     }
     // Runs that touched tenants outside the scope stay out of the scoped key's history.
@@ -401,7 +421,9 @@ async fn a_timespan_hunts_through_graph() {
         assert_eq!(rows.len(), 1, "{body}");
         assert!(rows[0]["n"].as_i64().unwrap() > 0, "{body}");
     }
-    let (status, empty) = hunt(&h, json!({ "query": query, "tenants": "all", "timespan": "2099-01-01T00:00:00Z/2099-01-02T00:00:00Z" })).await;
+    let (status, empty) =
+        hunt(&h, json!({ "query": query, "tenants": "all", "timespan": "2099-01-01T00:00:00Z/2099-01-02T00:00:00Z" }))
+            .await;
     assert_eq!(status, 200, "{empty}");
     assert!(rows_of(&empty, &h.tenant(0)).iter().all(|r| r["n"] == 0), "{empty}");
     let (_, audit) = h.get(&format!("/v1/audit?tenant={}&action=RunHuntingQuery", h.tenant(1))).await;
@@ -426,7 +448,8 @@ async fn riposte_hunt_cli_prints_the_merged_table_and_tenant_status() {
                 .unwrap()
         })
     };
-    let out = run(vec!["-q".into(), "DeviceProcessEvents | take 2".into(), "--tenants".into(), "all".into()]).await.unwrap();
+    let out =
+        run(vec!["-q".into(), "DeviceProcessEvents | take 2".into(), "--tenants".into(), "all".into()]).await.unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.lines().next().unwrap().starts_with("TenantId"), "{text}");
@@ -437,9 +460,16 @@ async fn riposte_hunt_cli_prints_the_merged_table_and_tenant_status() {
     }
     assert!(text.contains("4 rows from 2 tenant(s)"), "{text}");
 
-    let csv = run(vec!["--saved".into(), "mdc-simulation-attacker".into(), "--tenants".into(), h.tenant(1), "--format".into(), "csv".into()])
-        .await
-        .unwrap();
+    let csv = run(vec![
+        "--saved".into(),
+        "mdc-simulation-attacker".into(),
+        "--tenants".into(),
+        h.tenant(1),
+        "--format".into(),
+        "csv".into(),
+    ])
+    .await
+    .unwrap();
     assert!(csv.status.success(), "{}", String::from_utf8_lossy(&csv.stderr));
     let text = String::from_utf8_lossy(&csv.stdout);
     assert!(text.starts_with("TenantId,Timestamp,ProcessName,ProcessCommandLine"), "{text}");

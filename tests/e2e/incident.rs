@@ -5,7 +5,7 @@
 //! ambiguous (400 listing both) when the orchestrator is given no `service`.
 
 use crate::common::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 async fn worker(h: &Harness, route: &str, tenant: &str, action: &str, params: Value) -> (u16, Value) {
     let mut body = json!({ "action": action, "tenantId": tenant });
@@ -18,7 +18,13 @@ async fn alert(h: &Harness, tenant: &str, id: &str) -> Value {
 }
 
 async fn incident(h: &Harness, tenant: &str, id: &str) -> Value {
-    h.state(tenant).await["incidents"].as_array().unwrap().iter().find(|i| i["id"] == id).cloned().expect("incident in state")
+    h.state(tenant).await["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id)
+        .cloned()
+        .expect("incident in state")
 }
 
 async fn open_alerts(h: &Harness, tenant: &str) -> Vec<String> {
@@ -45,23 +51,45 @@ async fn update_alert_means_what_the_route_says() {
     assert_eq!(a["status"], "InProgress", "{a}");
     assert_eq!(a["assignedTo"], "soc@contoso.com");
     assert_eq!((a["classification"].as_str(), a["determination"].as_str()), (Some("TruePositive"), Some("Malware")));
-    let (status, body) = worker(&h, "DefenderXDRIncidentWorker", &t, "UpdateAlert", json!({ "alertId": open[1], "status": "resolved" })).await;
+    let (status, body) =
+        worker(&h, "DefenderXDRIncidentWorker", &t, "UpdateAlert", json!({ "alertId": open[1], "status": "resolved" }))
+            .await;
     assert_eq!((status, body["service"].as_str()), (200, Some("Incident")), "{body}");
     assert_eq!(alert(&h, &t, &open[1]).await["status"], "Resolved");
 
     // The MDE worker: MDE's alert API, MDE's vocabulary, where Graph's classification "unknown" is
     // refused before any call.
-    let (status, body) = worker(&h, "DefenderXDRMDEWorker", &t, "UpdateAlert", json!({ "alertId": open[2], "status": "InProgress", "assignedTo": "tier2@contoso.com" })).await;
+    let (status, body) = worker(
+        &h,
+        "DefenderXDRMDEWorker",
+        &t,
+        "UpdateAlert",
+        json!({ "alertId": open[2], "status": "InProgress", "assignedTo": "tier2@contoso.com" }),
+    )
+    .await;
     assert_eq!((status, body["service"].as_str()), (200, Some("MDE")), "{body}");
     assert_eq!(alert(&h, &t, &open[2]).await["assignedTo"], "tier2@contoso.com");
-    let (status, body) = worker(&h, "DefenderXDRMDEWorker", &t, "UpdateAlert", json!({ "alertId": open[2], "classification": "unknown" })).await;
+    let (status, body) = worker(
+        &h,
+        "DefenderXDRMDEWorker",
+        &t,
+        "UpdateAlert",
+        json!({ "alertId": open[2], "classification": "unknown" }),
+    )
+    .await;
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("classification")), "{body}");
 
     // No product: ambiguous, a 400 naming both, and nothing changes upstream.
     let before = alert(&h, &t, &open[3]).await;
-    let (status, body) = h.seed("MainOrchestrator", json!({ "action": "UpdateAlert", "tenantId": t, "alertId": open[3], "status": "resolved" })).await;
+    let (status, body) = h
+        .seed(
+            "MainOrchestrator",
+            json!({ "action": "UpdateAlert", "tenantId": t, "alertId": open[3], "status": "resolved" }),
+        )
+        .await;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("AmbiguousAction")), "{body}");
-    let products: Vec<&str> = body["error"]["products"].as_array().expect("products listed").iter().filter_map(Value::as_str).collect();
+    let products: Vec<&str> =
+        body["error"]["products"].as_array().expect("products listed").iter().filter_map(Value::as_str).collect();
     assert!(products.contains(&"MDE") && products.contains(&"Incident"), "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("Incident"), "{body}");
     assert_eq!(alert(&h, &t, &open[3]).await, before);
@@ -95,7 +123,10 @@ async fn incident_worker_triage_takes_effect() {
     let (status, body) = inc("UpdateIncident", json!({ "incidentId": id, "status": "inProgress", "classification": "truePositive", "determination": "multiStagedAttack", "tags": "ransomware,tier2" })).await;
     assert_eq!(status, 200, "{body}");
     let i = incident(&h, &t, &id).await;
-    assert_eq!((i["classification"].as_str(), i["determination"].as_str()), (Some("truePositive"), Some("multiStagedAttack")));
+    assert_eq!(
+        (i["classification"].as_str(), i["determination"].as_str()),
+        (Some("truePositive"), Some("multiStagedAttack"))
+    );
     assert_eq!(i["customTags"], json!(["ransomware", "tier2"]));
 
     let (status, body) = inc("AssignIncident", json!({ "incidentId": id, "assignedTo": "tier3@contoso.com" })).await;
@@ -104,9 +135,15 @@ async fn incident_worker_triage_takes_effect() {
 
     let (status, body) = inc("AddIncidentComment", json!({ "incidentId": id, "comment": "escalated to IR" })).await;
     assert_eq!(status, 200, "{body}");
-    assert!(incident(&h, &t, &id).await["comments"].as_array().unwrap().iter().any(|c| c["comment"] == "escalated to IR"));
+    assert!(
+        incident(&h, &t, &id).await["comments"].as_array().unwrap().iter().any(|c| c["comment"] == "escalated to IR")
+    );
 
-    let (status, body) = inc("CloseIncident", json!({ "incidentId": other, "classification": "falsePositive", "determination": "notMalicious" })).await;
+    let (status, body) = inc(
+        "CloseIncident",
+        json!({ "incidentId": other, "classification": "falsePositive", "determination": "notMalicious" }),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(incident(&h, &t, &other).await["status"], "resolved");
     let (status, body) = inc("ReopenIncident", json!({ "incidentId": other })).await;
@@ -121,13 +158,25 @@ async fn incident_worker_triage_takes_effect() {
     let (status, body) = inc("ClassifyAlert", json!({ "alertId": open[0], "classification": "informationalExpectedActivity", "determination": "securityTesting" })).await;
     assert_eq!(status, 200, "{body}");
     let a = alert(&h, &t, &open[0]).await;
-    assert_eq!((a["classification"].as_str(), a["determination"].as_str()), (Some("InformationalExpectedActivity"), Some("SecurityTesting")));
-    let (status, body) = inc("ResolveAlert", json!({ "alertId": open[1], "classification": "falsePositive", "determination": "clean" })).await;
+    assert_eq!(
+        (a["classification"].as_str(), a["determination"].as_str()),
+        (Some("InformationalExpectedActivity"), Some("SecurityTesting"))
+    );
+    let (status, body) =
+        inc("ResolveAlert", json!({ "alertId": open[1], "classification": "falsePositive", "determination": "clean" }))
+            .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(alert(&h, &t, &open[1]).await["status"], "Resolved");
-    let (status, body) = inc("AddAlertComment", json!({ "alertId": open[2], "comment": "seen on the mail gateway" })).await;
+    let (status, body) =
+        inc("AddAlertComment", json!({ "alertId": open[2], "comment": "seen on the mail gateway" })).await;
     assert_eq!(status, 200, "{body}");
-    assert!(alert(&h, &t, &open[2]).await["comments"].as_array().unwrap().iter().any(|c| c["comment"] == "seen on the mail gateway"));
+    assert!(
+        alert(&h, &t, &open[2]).await["comments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["comment"] == "seen on the mail gateway")
+    );
 
     // Graph has no suppressed state: an honest 501 pointing at ResolveAlert, nothing changed.
     let before = alert(&h, &t, &open[3]).await;
@@ -147,8 +196,13 @@ async fn known_products_without_actions_say_not_yet_implemented() {
         assert_eq!((status, body["error"]["code"].as_str()), (501, Some("ProductNotImplemented")), "{route}: {body}");
     }
     for service in ["MDI", "Intune", "Azure", "MCAS", "MDO", "MDC"] {
-        let (status, body) = h.seed("Gateway", json!({ "service": service, "action": "GetAlerts", "tenantId": t })).await;
-        assert_eq!((status, body["error"]["code"].as_str(), body["error"]["field"].as_str()), (501, Some("ProductNotImplemented"), Some("service")), "{service}: {body}");
+        let (status, body) =
+            h.seed("Gateway", json!({ "service": service, "action": "GetAlerts", "tenantId": t })).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str(), body["error"]["field"].as_str()),
+            (501, Some("ProductNotImplemented"), Some("service")),
+            "{service}: {body}"
+        );
         assert!(body["error"]["hint"].as_str().unwrap().contains("Incident"), "{body}");
     }
     let (status, body) = h.seed("Gateway", json!({ "service": "Nope", "action": "GetAlerts", "tenantId": t })).await;

@@ -5,8 +5,10 @@
 //! them spent most of a fresh `cargo test` linking the same code sixteen times.
 
 mod common;
-mod platform;
 mod entra;
 mod hunting;
 mod incident;
 mod mde;
+mod platform;
+/// Every catalog action of every implemented product, in every seed request shape.
+mod seed_shapes;

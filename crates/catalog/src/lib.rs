@@ -14,15 +14,15 @@ mod lookup;
 mod mde;
 pub mod params;
 mod procedure;
-pub mod verify;
 #[cfg(test)]
 mod tests;
+pub mod verify;
 
-pub use lookup::{Catalog, Resolved, ResolveError};
+pub use lookup::{Catalog, ResolveError, Resolved};
 pub use params::{ParamError, ParamKind, ParamSpec, Params};
+pub use procedure::ProcedureId;
 /// The words a [`Call`] is declared in, shared with `upstream` (`crates/vocab`: one vocabulary, no mapping).
 pub use vocab::{Api, Budget, Method};
-pub use procedure::ProcedureId;
 
 use serde::Serialize;
 
@@ -255,7 +255,17 @@ pub struct Call {
 
 impl Call {
     pub const fn new(api: Api, method: Method, path: &'static str) -> Call {
-        Call { api, method, path, query: &[], body: &[], each: None, paged: false, filter_eq: &[], budget: Budget::Default }
+        Call {
+            api,
+            method,
+            path,
+            query: &[],
+            body: &[],
+            each: None,
+            paged: false,
+            filter_eq: &[],
+            budget: Budget::Default,
+        }
     }
     pub const fn body(mut self, body: &'static [(&'static str, BodyValue)]) -> Call {
         self.body = body;

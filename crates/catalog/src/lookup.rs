@@ -178,7 +178,9 @@ mod tests {
                 assert_eq!((got.product, got.name), (spec.product, spec.name), "{spelling}");
                 // Without a product: this action, or a 400 that names its product among others.
                 match cat().resolve(None, &spelling.to_uppercase()) {
-                    Ok(got) => assert_eq!((got.product, got.name), (spec.product, spec.name), "{spelling} without product"),
+                    Ok(got) => {
+                        assert_eq!((got.product, got.name), (spec.product, spec.name), "{spelling} without product")
+                    }
                     Err(ResolveError::Ambiguous { products, .. }) => {
                         assert!(products.len() > 1 && products.contains(&spec.product), "{spelling}: {products:?}")
                     }

@@ -24,20 +24,32 @@ pub enum ParamKind {
     Ip,
     Guid,
     /// One of a fixed set of values (matched case-insensitively, normalised to the listed spelling).
-    Enum { values: &'static [&'static str] },
+    Enum {
+        values: &'static [&'static str],
+    },
     /// Free text up to `max` characters.
-    Text { max: usize },
+    Text {
+        max: usize,
+    },
     /// An OData `$filter` expression (free text, bounded).
     ODataFilter,
-    Int { min: i64, max: i64 },
+    Int {
+        min: i64,
+        max: i64,
+    },
     Bool,
     /// An opaque upstream id (alert, incident, indicator, rule, CVE, software): letters, digits
     /// and `-_.:`, at most 128 characters.
     ResourceId,
     /// Upstream ids for a bulk form: a comma-separated string or a JSON array, at most `max`.
-    ResourceIds { max: usize },
+    ResourceIds {
+        max: usize,
+    },
     /// Short strings (tags, RBAC group names): a comma-separated string or a JSON array.
-    TextList { max_items: usize, max_len: usize },
+    TextList {
+        max_items: usize,
+        max_len: usize,
+    },
     /// A date and time in RFC 3339 (`2026-12-31T23:59:59Z`), normalised to UTC.
     DateTime,
     /// An absolute `http`/`https` URL.
@@ -45,13 +57,20 @@ pub enum ParamKind {
     /// An indicator of compromise, checked against the indicator type in the parameter
     /// `type_param`; when that is absent the type is inferred from the value (see
     /// [`indicators::infer_type`]) and filled in.
-    IndicatorValue { type_param: &'static str },
+    IndicatorValue {
+        type_param: &'static str,
+    },
     /// Indicator objects for a batch import, each checked as `AddIndicator` checks its parameters.
-    Indicators { max: usize },
+    Indicators {
+        max: usize,
+    },
     /// An alert/incident determination: one of the values listed per classification in `pairs`;
     /// when the classification (parameter `classification_param`) is given too, it must be one of
     /// that classification's values (Microsoft's rule).
-    Determination { classification_param: &'static str, pairs: &'static [(&'static str, &'static [&'static str])] },
+    Determination {
+        classification_param: &'static str,
+        pairs: &'static [(&'static str, &'static [&'static str])],
+    },
     /// A JSON object passed through as given (e.g. a Graph PATCH body), at most 50 keys.
     JsonObject,
     /// A secret the caller hands over (a new password, a passcode, an unlock code, key material):
@@ -59,7 +78,9 @@ pub enum ParamKind {
     /// keeps it out of operations, audit records and logs (`engine/src/redact.rs` replaces it by
     /// `[redacted]`), and no error message ever echoes it. A test holds every secret-looking
     /// parameter name to this kind.
-    Secret { max: usize },
+    Secret {
+        max: usize,
+    },
 }
 
 impl ParamKind {
@@ -362,7 +383,8 @@ fn example(kind: ParamKind) -> String {
         ParamKind::Url => "\"https://contoso.com/help\"".into(),
         ParamKind::IndicatorValue { .. } => "\"203.0.113.7\", \"evil.example.com\" or a file hash".into(),
         ParamKind::Indicators { .. } => {
-            "[{\"indicatorValue\": \"evil.example.com\", \"indicatorType\": \"DomainName\", \"action\": \"Block\"}]".into()
+            "[{\"indicatorValue\": \"evil.example.com\", \"indicatorType\": \"DomainName\", \"action\": \"Block\"}]"
+                .into()
         }
         ParamKind::Determination { pairs, .. } => {
             format!("\"{}\"", pairs.first().and_then(|(_, v)| v.first()).copied().unwrap_or(""))
@@ -394,7 +416,9 @@ fn check_kind(kind: ParamKind, value: &Value) -> Result<Value, Problem> {
         ParamKind::Url => text_of(value, "a URL").and_then(indicators::http_url),
         ParamKind::IndicatorValue { .. } => text_of(value, "an indicator value").and_then(indicators::raw_value),
         ParamKind::Indicators { max } => indicators::batch(value, max),
-        ParamKind::Determination { pairs, .. } => text_of(value, "a determination").and_then(|s| triage::value(s, pairs)),
+        ParamKind::Determination { pairs, .. } => {
+            text_of(value, "a determination").and_then(|s| triage::value(s, pairs))
+        }
         ParamKind::JsonObject => json_object(value),
         ParamKind::Secret { max } => secret(value, max),
     }
@@ -407,7 +431,10 @@ fn secret(value: &Value, max: usize) -> Result<Value, Problem> {
     };
     let got = s.chars().count();
     if got > max {
-        return Err(problem(format!("is {got} characters long; at most {max} allowed"), format!("send at most {max} characters")));
+        return Err(problem(
+            format!("is {got} characters long; at most {max} allowed"),
+            format!("send at most {max} characters"),
+        ));
     }
     if s.chars().any(char::is_control) {
         return Err(problem("contains control characters", "remove newlines, tabs and other control characters"));
@@ -509,7 +536,9 @@ fn date_time(s: &str) -> Result<Value, Problem> {
         )
     })?;
     let utc = parsed.to_offset(time::UtcOffset::UTC);
-    utc.format(&Rfc3339).map(Value::String).map_err(|_| problem("cannot be represented", "send a date between years 0 and 9999"))
+    utc.format(&Rfc3339)
+        .map(Value::String)
+        .map_err(|_| problem("cannot be represented", "send a date between years 0 and 9999"))
 }
 
 /// Most keys a pass-through object may carry; Graph entities have far fewer writable ones.
@@ -525,7 +554,12 @@ fn json_object(value: &Value) -> Result<Value, Problem> {
             })?;
             match &parsed {
                 Value::Object(m) => m,
-                other => return Err(problem(format!("must be a JSON object, got {}", json_type(other)), "send a JSON object")),
+                other => {
+                    return Err(problem(
+                        format!("must be a JSON object, got {}", json_type(other)),
+                        "send a JSON object",
+                    ));
+                }
             }
         }
         other => return Err(problem(format!("must be a JSON object, got {}", json_type(other)), "send a JSON object")),
@@ -534,7 +568,10 @@ fn json_object(value: &Value) -> Result<Value, Problem> {
         return Err(problem("is an empty object", "name at least one property to change"));
     }
     if obj.len() > MAX_OBJECT_KEYS {
-        return Err(problem(format!("has {} keys; at most {MAX_OBJECT_KEYS}", obj.len()), "send only the properties to change"));
+        return Err(problem(
+            format!("has {} keys; at most {MAX_OBJECT_KEYS}", obj.len()),
+            "send only the properties to change",
+        ));
     }
     Ok(Value::Object(obj.clone()))
 }
@@ -1129,14 +1166,15 @@ mod tests {
     #[test]
     fn indicator_value_is_checked_against_its_type() {
         let sha1 = "4f2d7d2a1c3b5e6f7a8b9c0d1e2f3a4b5c6d7e8f";
-        let err = mde("AddIndicator", json!({ "indicatorValue": sha1, "indicatorType": "FileSha256", "action": "Block" }))
-            .unwrap_err();
+        let err =
+            mde("AddIndicator", json!({ "indicatorValue": sha1, "indicatorType": "FileSha256", "action": "Block" }))
+                .unwrap_err();
         assert_eq!(err.field, "indicatorValue");
         assert!(err.message.contains("64") && err.message.contains("got 40"), "{}", err.message);
         assert!(err.hint.contains("FileSha1 = 40"), "{}", err.hint);
 
-        let err =
-            mde("AddIndicator", json!({ "indicatorValue": "203.0.113.0/24", "indicatorType": "IpAddress" })).unwrap_err();
+        let err = mde("AddIndicator", json!({ "indicatorValue": "203.0.113.0/24", "indicatorType": "IpAddress" }))
+            .unwrap_err();
         assert_eq!(err.field, "indicatorValue");
         assert!(err.message.contains("CIDR"), "{}", err.message);
 
@@ -1169,14 +1207,16 @@ mod tests {
             assert_eq!(p["indicatorAction"], "Block", "the seed orchestrator's default");
         }
         // The MDE worker's nested `action` and its `sha1` name.
-        let p = mde("AddFileIndicator", json!({ "sha1": "4f2d7d2a1c3b5e6f7a8b9c0d1e2f3a4b5c6d7e8f", "action": "allowed" }))
-            .unwrap();
+        let p =
+            mde("AddFileIndicator", json!({ "sha1": "4f2d7d2a1c3b5e6f7a8b9c0d1e2f3a4b5c6d7e8f", "action": "allowed" }))
+                .unwrap();
         assert_eq!((p["indicatorType"].as_str(), p["indicatorAction"].as_str()), (Some("FileSha1"), Some("Allowed")));
         let err = mde("AddFileIndicator", json!({ "indicatorValue": "203.0.113.7" })).unwrap_err();
         assert!(err.message.contains("IpAddress") && err.message.contains("FileSha1"), "{}", err.message);
         let err = mde("AddIPIndicator", json!({ "ipAddress": "evil.example.com" })).unwrap_err();
         assert!(err.message.contains("not an IPv4"), "{}", err.message);
-        let p = mde("AddCertificateIndicator", json!({ "certificateHash": "AB:CD:".repeat(10).trim_end_matches(':') })).unwrap();
+        let p = mde("AddCertificateIndicator", json!({ "certificateHash": "AB:CD:".repeat(10).trim_end_matches(':') }))
+            .unwrap();
         assert_eq!(p["indicatorValue"], json!("abcd".repeat(10)));
         let err = mde("AddIndicator", json!({ "indicatorValue": "x", "indicatorAction": "Nuke" })).unwrap_err();
         assert_eq!(err.field, "indicatorAction");
@@ -1210,20 +1250,39 @@ mod tests {
 
     #[test]
     fn determination_must_go_with_its_classification() {
-        let err = mde("ClassifyAlert", json!({ "alertId": "da1_2", "classification": "TruePositive", "determination": "Clean" }))
-            .unwrap_err();
+        let err = mde(
+            "ClassifyAlert",
+            json!({ "alertId": "da1_2", "classification": "TruePositive", "determination": "Clean" }),
+        )
+        .unwrap_err();
         assert_eq!(err.field, "determination");
         assert!(err.message.contains("does not go with classification 'TruePositive'"), "{}", err.message);
         assert!(err.hint.contains("Malware"), "{}", err.hint);
-        assert!(mde("ClassifyAlert", json!({ "alertId": "da1_2", "classification": "falsepositive", "determination": "clean" })).is_ok());
-        let err = mde("ClassifyAlert", json!({ "alertId": "da1_2", "classification": "TruePositive", "determination": "Sunspots" }))
-            .unwrap_err();
+        assert!(
+            mde(
+                "ClassifyAlert",
+                json!({ "alertId": "da1_2", "classification": "falsepositive", "determination": "clean" })
+            )
+            .is_ok()
+        );
+        let err = mde(
+            "ClassifyAlert",
+            json!({ "alertId": "da1_2", "classification": "TruePositive", "determination": "Sunspots" }),
+        )
+        .unwrap_err();
         assert!(err.message.contains("not one of"), "{}", err.message);
         // Graph: camelCase out, whatever the case in.
         let p = mde("UpdateIncident", json!({ "incidentId": "42", "classification": "TruePositive", "determination": "MultiStagedAttack", "status": "Resolved" }))
             .unwrap();
-        assert_eq!((p["classification"].as_str(), p["determination"].as_str(), p["status"].as_str()), (Some("truePositive"), Some("multiStagedAttack"), Some("resolved")));
-        let err = mde("UpdateIncident", json!({ "incidentId": "42", "classification": "falsePositive", "determination": "malware" })).unwrap_err();
+        assert_eq!(
+            (p["classification"].as_str(), p["determination"].as_str(), p["status"].as_str()),
+            (Some("truePositive"), Some("multiStagedAttack"), Some("resolved"))
+        );
+        let err = mde(
+            "UpdateIncident",
+            json!({ "incidentId": "42", "classification": "falsePositive", "determination": "malware" }),
+        )
+        .unwrap_err();
         assert!(err.hint.contains("notMalicious"), "{}", err.hint);
         // Without a classification the upstream entity's own classification decides.
         assert!(mde("UpdateAlert", json!({ "alertId": "a", "determination": "Malware" })).is_ok());
@@ -1240,8 +1299,13 @@ mod tests {
         assert!(check(ParamKind::ResourceIds { max: 1 }, json!("1,2")).unwrap_err().contains("at most 1"));
         assert!(check(ParamKind::ResourceIds { max: 9 }, json!(["1", "a b"])).unwrap_err().contains("element 1"));
         assert_eq!(check(ParamKind::TextList { max_items: 3, max_len: 5 }, json!("a, b")).unwrap(), json!(["a", "b"]));
-        assert!(check(ParamKind::TextList { max_items: 3, max_len: 2 }, json!(["abc"])).unwrap_err().contains("at most 2"));
-        assert_eq!(check(ParamKind::DateTime, json!("2026-12-31T23:59:59+01:00")).unwrap(), json!("2026-12-31T22:59:59Z"));
+        assert!(
+            check(ParamKind::TextList { max_items: 3, max_len: 2 }, json!(["abc"])).unwrap_err().contains("at most 2")
+        );
+        assert_eq!(
+            check(ParamKind::DateTime, json!("2026-12-31T23:59:59+01:00")).unwrap(),
+            json!("2026-12-31T22:59:59Z")
+        );
         assert!(check(ParamKind::DateTime, json!("31/12/2026")).unwrap_err().contains("RFC 3339"));
         assert!(check(ParamKind::Url, json!("https://contoso.com/x")).is_ok());
         assert!(check(ParamKind::Url, json!("javascript:alert(1)")).is_err());

@@ -44,7 +44,8 @@ fn each_names_a_list_param_used_in_the_path() {
     for (spec, call) in calls() {
         if let Some(each) = call.each {
             let p = declared(spec, each).unwrap_or_else(|| panic!("{}: each {each}", spec.name));
-            let is_list = matches!(p.kind, ParamKind::DeviceIds | ParamKind::ResourceIds { .. } | ParamKind::TextList { .. });
+            let is_list =
+                matches!(p.kind, ParamKind::DeviceIds | ParamKind::ResourceIds { .. } | ParamKind::TextList { .. });
             assert!(is_list, "{}: each must name a list", spec.name);
             // The engine keys each per-target result row by the singular (`deviceIds` -> `deviceId`).
             assert!(each.ends_with('s'), "{}: each names a plural list, {each} is not", spec.name);
@@ -205,12 +206,16 @@ fn the_issue_scope_is_declared() {
 
 #[test]
 fn hunting_calls_use_the_hunting_budget() {
-    let hunting: Vec<_> = calls().filter(|(_, c)| c.path.contains("advancedqueries") || c.path.contains("runHuntingQuery")).collect();
+    let hunting: Vec<_> =
+        calls().filter(|(_, c)| c.path.contains("advancedqueries") || c.path.contains("runHuntingQuery")).collect();
     assert_eq!(hunting.len(), 2);
     for (spec, call) in hunting {
         assert_eq!(call.budget, Budget::Hunting, "{}", spec.name);
         assert_eq!(spec.risk, Risk::Read, "{}", spec.name);
-        assert_eq!(call.body.iter().find(|(k, _)| *k == "Query").map(|(_, v)| matches!(v, BodyValue::Param("query"))), Some(true));
+        assert_eq!(
+            call.body.iter().find(|(k, _)| *k == "Query").map(|(_, v)| matches!(v, BodyValue::Param("query"))),
+            Some(true)
+        );
     }
     for (spec, call) in calls().filter(|(s, _)| !s.name.contains("Hunting")) {
         assert_ne!(call.budget, Budget::Hunting, "{}", spec.name);
@@ -227,7 +232,11 @@ fn product_spellings_are_unique_and_keys_round_trip() {
         for a in p.aliases() {
             assert!(seen.insert(crate::params::normalize(a)), "{a} names two products");
         }
-        for route in [format!("{}Worker", p.key()), format!("DefenderXDR{}Worker", p.key()), format!("defenderxdr{}worker", p.key())] {
+        for route in [
+            format!("{}Worker", p.key()),
+            format!("DefenderXDR{}Worker", p.key()),
+            format!("defenderxdr{}worker", p.key()),
+        ] {
             assert_eq!(Product::from_worker_route(&route), Some(*p), "{route}");
         }
     }
@@ -248,8 +257,23 @@ fn product_spellings_are_unique_and_keys_round_trip() {
 #[test]
 fn secret_looking_params_are_declared_secret() {
     const LOOKS_SECRET: &[&str] = &[
-        "password", "passwd", "passcode", "passphrase", "secret", "unlockcode", "pin", "privatekey", "accesskey",
-        "apikey", "sharedkey", "recoverykey", "storagekey", "keymaterial", "keyvalue", "token", "credential",
+        "password",
+        "passwd",
+        "passcode",
+        "passphrase",
+        "secret",
+        "unlockcode",
+        "pin",
+        "privatekey",
+        "accesskey",
+        "apikey",
+        "sharedkey",
+        "recoverykey",
+        "storagekey",
+        "keymaterial",
+        "keyvalue",
+        "token",
+        "credential",
     ];
     let looks_secret = |name: &str| {
         let n = normalize(name);
@@ -268,7 +292,12 @@ fn secret_looking_params_are_declared_secret() {
         }
     }
     assert!(undeclared.is_empty(), "declare these ParamKind::Secret:\n{}", undeclared.join("\n"));
-    assert!(looks_secret("newPassword") && looks_secret("unlockCode") && looks_secret("clientSecret") && looks_secret("recoveryKey"));
+    assert!(
+        looks_secret("newPassword")
+            && looks_secret("unlockCode")
+            && looks_secret("clientSecret")
+            && looks_secret("recoveryKey")
+    );
     assert!(!looks_secret("keyPath") && !looks_secret("registryPath") && !looks_secret("pinned"));
 }
 

@@ -65,10 +65,18 @@ mod tests {
             assert!(!matches!(spec.plan, Plan::Unsupported { .. }), "{} is unsupported", c.action);
             assert_eq!(c.read.method, Method::Get, "{}: a check only reads", c.action);
             for placeholder in c.read.path.split('{').skip(1).filter_map(|p| p.split('}').next()) {
-                assert!(spec.params.iter().any(|p| p.name == placeholder), "{}: reads {{{placeholder}}}, which it does not declare", c.action);
+                assert!(
+                    spec.params.iter().any(|p| p.name == placeholder),
+                    "{}: reads {{{placeholder}}}, which it does not declare",
+                    c.action
+                );
             }
             for (_, literal) in c.expect {
-                assert!(serde_json::from_str::<serde_json::Value>(literal).is_ok(), "{}: {literal} is not JSON", c.action);
+                assert!(
+                    serde_json::from_str::<serde_json::Value>(literal).is_ok(),
+                    "{}: {literal} is not JSON",
+                    c.action
+                );
             }
         }
     }

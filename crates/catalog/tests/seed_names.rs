@@ -8,7 +8,7 @@
 //! fields read here, so CI needs no `../shared`:
 //! `jq -c '[.[] | {worker, action, via, entrypoint, switch_label}]' seed-actions.json`.
 
-use catalog::{Catalog, Product, ResolveError, NOT_YET_IMPLEMENTED};
+use catalog::{Catalog, NOT_YET_IMPLEMENTED, Product, ResolveError};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -109,7 +109,12 @@ fn not_yet_implemented_means_no_actions_and_pending_names_are_seed_names() {
     let all = inventory();
     for p in Product::ALL {
         let has_actions = cat.actions(Some(*p)).next().is_some();
-        assert_eq!(has_actions, p.is_implemented(), "{}: NOT_YET_IMPLEMENTED must list exactly the empty products", p.key());
+        assert_eq!(
+            has_actions,
+            p.is_implemented(),
+            "{}: NOT_YET_IMPLEMENTED must list exactly the empty products",
+            p.key()
+        );
         for name in p.pending_seed_names() {
             assert!(
                 all.iter().any(|r| product_of(r) == *p && r.action.eq_ignore_ascii_case(name)),

@@ -86,9 +86,10 @@ impl Tracking {
                 };
                 Some(Tracking::ArmOperation(Monitor { url, via, retry_after_secs }))
             }
-            Completion::GraphAccepted if resp.status == 202 => {
-                resp.location.clone().map(|url| Tracking::GraphAccepted(Monitor { url, via: MonitorHeader::Location, retry_after_secs }))
-            }
+            Completion::GraphAccepted if resp.status == 202 => resp
+                .location
+                .clone()
+                .map(|url| Tracking::GraphAccepted(Monitor { url, via: MonitorHeader::Location, retry_after_secs })),
             Completion::Immediate
             | Completion::GraphAccepted
             | Completion::MachineAction
@@ -107,7 +108,11 @@ impl Tracking {
 }
 
 /// Poll an ARM or Graph monitor once.
-pub async fn poll(upstream: &Upstream, creds: &TenantCredentials, tracking: &Tracking) -> Result<Progress, EngineError> {
+pub async fn poll(
+    upstream: &Upstream,
+    creds: &TenantCredentials,
+    tracking: &Tracking,
+) -> Result<Progress, EngineError> {
     match tracking {
         Tracking::ArmOperation(m) => poll_arm(upstream, creds, m).await,
         Tracking::GraphAccepted(m) => poll_graph(upstream, creds, m).await,
@@ -123,7 +128,9 @@ pub async fn poll(upstream: &Upstream, creds: &TenantCredentials, tracking: &Tra
 async fn poll_arm(upstream: &Upstream, creds: &TenantCredentials, m: &Monitor) -> Result<Progress, EngineError> {
     let resp = match upstream.get_url(creds, Api::Arm, &m.url).await {
         Ok(r) => r,
-        Err(upstream::UpstreamError::Api { status, code, message, .. }) if m.via == MonitorHeader::Location && status < 500 => {
+        Err(upstream::UpstreamError::Api { status, code, message, .. })
+            if m.via == MonitorHeader::Location && status < 500 =>
+        {
             let error = serde_json::json!({ "code": code, "message": message, "status": status });
             return Ok(Progress::Done { state: OpState::Failed, body: Value::Null, error: Some(error) });
         }
@@ -159,7 +166,9 @@ async fn poll_graph(upstream: &Upstream, creds: &TenantCredentials, m: &Monitor)
     let resp = match upstream.get_url(creds, Api::Graph, &m.url).await {
         Ok(r) => r,
         // The operation is gone or refused (404 `itemNotFound`, 403): it will not end well.
-        Err(upstream::UpstreamError::Api { status, code, message, .. }) if (400..500).contains(&status) && status != 429 => {
+        Err(upstream::UpstreamError::Api { status, code, message, .. })
+            if (400..500).contains(&status) && status != 429 =>
+        {
             let error = serde_json::json!({ "code": code, "message": message, "status": status });
             return Ok(Progress::Done { state: OpState::Failed, body: Value::Null, error: Some(error) });
         }
@@ -171,7 +180,11 @@ async fn poll_graph(upstream: &Upstream, creds: &TenantCredentials, m: &Monitor)
         Some("succeeded") => Progress::Done { state: OpState::Succeeded, body: resp.body, error: None },
         Some("failed") => {
             let detail = resp.body.get("statusDetail").cloned().unwrap_or(Value::Null);
-            Progress::Done { state: OpState::Failed, error: Some(serde_json::json!({ "code": "OperationFailed", "statusDetail": detail })), body: resp.body }
+            Progress::Done {
+                state: OpState::Failed,
+                error: Some(serde_json::json!({ "code": "OperationFailed", "statusDetail": detail })),
+                body: resp.body,
+            }
         }
         // notStarted, running, unknownFutureValue, or no status yet.
         _ => Progress::Running { retry_after: resp.retry_after },
@@ -228,8 +241,19 @@ mod tests {
 
     #[test]
     fn arm_prefers_azure_async_operation_and_falls_back_to_location() {
-        let t = Tracking::from_answer(Completion::ArmOperation, &answer(201, Some("https://arm/op"), Some("https://arm/loc"))).unwrap();
-        assert_eq!(t, Tracking::ArmOperation(Monitor { url: "https://arm/op".into(), via: MonitorHeader::AzureAsyncOperation, retry_after_secs: Some(3) }));
+        let t = Tracking::from_answer(
+            Completion::ArmOperation,
+            &answer(201, Some("https://arm/op"), Some("https://arm/loc")),
+        )
+        .unwrap();
+        assert_eq!(
+            t,
+            Tracking::ArmOperation(Monitor {
+                url: "https://arm/op".into(),
+                via: MonitorHeader::AzureAsyncOperation,
+                retry_after_secs: Some(3)
+            })
+        );
         let t = Tracking::from_answer(Completion::ArmOperation, &answer(202, None, Some("https://arm/loc"))).unwrap();
         assert!(matches!(t, Tracking::ArmOperation(Monitor { via: MonitorHeader::Location, .. })));
         assert_eq!(Tracking::from_answer(Completion::ArmOperation, &answer(200, None, None)), None);
@@ -237,8 +261,13 @@ mod tests {
 
     #[test]
     fn graph_follows_only_a_202_with_location() {
-        assert!(Tracking::from_answer(Completion::GraphAccepted, &answer(202, None, Some("https://graph/op"))).is_some());
-        assert_eq!(Tracking::from_answer(Completion::GraphAccepted, &answer(200, None, Some("https://graph/op"))), None);
+        assert!(
+            Tracking::from_answer(Completion::GraphAccepted, &answer(202, None, Some("https://graph/op"))).is_some()
+        );
+        assert_eq!(
+            Tracking::from_answer(Completion::GraphAccepted, &answer(200, None, Some("https://graph/op"))),
+            None
+        );
         assert_eq!(Tracking::from_answer(Completion::Immediate, &answer(202, None, Some("https://graph/op"))), None);
     }
 
@@ -247,7 +276,8 @@ mod tests {
         let t = Tracking::MachineActions(vec!["a".into()]);
         assert_eq!(t.to_json(), json!({ "machineActionIds": ["a"] }));
         assert_eq!(Tracking::of(Some(&json!({ "machineActionIds": ["a"] }))), Some(t));
-        let arm = Tracking::ArmOperation(Monitor { url: "u".into(), via: MonitorHeader::Location, retry_after_secs: None });
+        let arm =
+            Tracking::ArmOperation(Monitor { url: "u".into(), via: MonitorHeader::Location, retry_after_secs: None });
         assert_eq!(arm.to_json(), json!({ "armOperation": { "url": "u", "via": "Location" } }));
         assert_eq!(Tracking::of(Some(&arm.to_json())), Some(arm));
     }
@@ -302,7 +332,12 @@ pub async fn verify(
     }
 }
 
-async fn read_back(upstream: &Upstream, creds: &TenantCredentials, check: &catalog::verify::Check, params: &catalog::Params) -> Result<Value, EngineError> {
+async fn read_back(
+    upstream: &Upstream,
+    creds: &TenantCredentials,
+    check: &catalog::verify::Check,
+    params: &catalog::Params,
+) -> Result<Value, EngineError> {
     let mut req = crate::plan::request(&check.read, params, None)?;
     req.query.extend(check.query.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Ok(upstream.call(creds, req).await?.body)

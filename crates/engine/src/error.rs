@@ -37,7 +37,9 @@ pub enum EngineError {
     NotAdmitted { retry_after: Duration },
     /// Microsoft accepted the action, but reading the target back did not show its effect
     /// within the bound (`catalog::verify`). The audit keeps what was read.
-    #[error("{action} was accepted by Microsoft, but its effect did not show within {within_secs} s of reading the target back")]
+    #[error(
+        "{action} was accepted by Microsoft, but its effect did not show within {within_secs} s of reading the target back"
+    )]
     NotVerified { action: String, within_secs: u64, read: Value },
     #[error("upstream still throttling after retries")]
     Throttled { retry_after: Option<Duration> },
@@ -78,9 +80,7 @@ impl From<upstream::UpstreamError> for EngineError {
                 _ => EngineError::UpstreamFailed { status, code, message, request_id },
             },
             U::Throttled { retry_after, .. } => EngineError::Throttled { retry_after },
-            U::Auth { code, message } => {
-                EngineError::UpstreamFailed { status: 401, code, message, request_id: None }
-            }
+            U::Auth { code, message } => EngineError::UpstreamFailed { status: 401, code, message, request_id: None },
             U::Timeout => EngineError::UpstreamTimeout,
             other => EngineError::UpstreamFailed {
                 status: 502,

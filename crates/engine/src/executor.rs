@@ -16,7 +16,7 @@ use catalog::{ActionSpec, Params};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{Semaphore, watch};
 use uuid::Uuid;
 
 /// How many operations carry out upstream calls at once. Waiting for a rate budget holds a slot,

@@ -21,7 +21,7 @@ use crate::{Engine, EngineError, Principal};
 use catalog::{ActionSpec, ParamError, Params, Plan, Product};
 use futures::StreamExt;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use std::time::{Duration, Instant};
 use store::{NewAuditEvent, QueryRun, QueryRunTenant, SavedQuery};
 use uuid::Uuid;
@@ -161,7 +161,12 @@ impl Engine {
 
     /// One tenant, for the `RunSavedQuery` action: `execute` already audits it, and any failure
     /// of the tenant is the action's error.
-    pub(crate) async fn hunt_in_tenant(&self, principal: &Principal, plan: HuntPlan, tenant: &str) -> Result<HuntOutcome, EngineError> {
+    pub(crate) async fn hunt_in_tenant(
+        &self,
+        principal: &Principal,
+        plan: HuntPlan,
+        tenant: &str,
+    ) -> Result<HuntOutcome, EngineError> {
         let run = Run::start(principal, plan, vec![tenant.to_string()]);
         let parts = self.ask_tenants(&run).await;
         self.finish_run(run, parts, Strictness::AnyFailure).await
@@ -177,13 +182,21 @@ impl Engine {
         let given_query = field(body, &["query", "kql"]);
         let (query, saved) = match (saved_name, given_query) {
             (Some(_), Some(_)) => {
-                return Err(param_error("query", "give either a query or a saved query name, not both", "drop \"query\" to run the saved one"));
+                return Err(param_error(
+                    "query",
+                    "give either a query or a saved query name, not both",
+                    "drop \"query\" to run the saved one",
+                ));
             }
             (Some(name), None) => {
                 let version = version_field(body)?;
                 let saved = self.find_saved_query(name).await?;
                 let chosen = saved.version(version).ok_or_else(|| {
-                    param_error("version", format!("'{}' has no version {}", saved.name, version.unwrap_or(saved.latest)), format!("versions 1 to {} exist", saved.latest))
+                    param_error(
+                        "version",
+                        format!("'{}' has no version {}", saved.name, version.unwrap_or(saved.latest)),
+                        format!("versions 1 to {} exist", saved.latest),
+                    )
                 })?;
                 (chosen.query.clone(), Some((saved.name.clone(), chosen.version)))
             }
@@ -193,7 +206,12 @@ impl Engine {
     }
 
     /// Validated params for the hunting action that fits: Graph when a timespan is asked for.
-    pub(crate) fn hunt_plan(&self, query: String, timespan: Option<String>, saved: Option<(String, i64)>) -> Result<HuntPlan, EngineError> {
+    pub(crate) fn hunt_plan(
+        &self,
+        query: String,
+        timespan: Option<String>,
+        saved: Option<(String, i64)>,
+    ) -> Result<HuntPlan, EngineError> {
         let name = if timespan.is_some() { GRAPH_ACTION } else { MDE_ACTION };
         let spec = self
             .inner
@@ -227,10 +245,17 @@ impl Engine {
                 for name in names {
                     // Scope before existence: a scoped key learns nothing about other tenants.
                     if !principal.may_access(name) {
-                        return Err(EngineError::Forbidden(format!("key '{}' is not scoped to tenant '{name}'", principal.name)));
+                        return Err(EngineError::Forbidden(format!(
+                            "key '{}' is not scoped to tenant '{name}'",
+                            principal.name
+                        )));
                     }
                     let creds = directory.get(name).map_err(|_| {
-                        param_error("tenants", format!("tenant '{name}' is not configured in this gateway"), "GET /v1/tenants lists the tenants this key may use")
+                        param_error(
+                            "tenants",
+                            format!("tenant '{name}' is not configured in this gateway"),
+                            "GET /v1/tenants lists the tenants this key may use",
+                        )
                     })?;
                     if !out.iter().any(|t| t.eq_ignore_ascii_case(&creds.tenant_id)) {
                         out.push(creds.tenant_id.clone());
@@ -252,7 +277,10 @@ impl Engine {
                 "hunt": run.id, "tenants": run.tenants.len(),
                 "role": run.who.role.as_str(), "risk": run.plan.spec.risk,
             });
-            self.inner.store.append_audit(run.audit_event(tenant, store::AuditKind::Attempt, None, vec![], None, detail)).await?;
+            self.inner
+                .store
+                .append_audit(run.audit_event(tenant, store::AuditKind::Attempt, None, vec![], None, detail))
+                .await?;
         }
         Ok(())
     }
@@ -307,7 +335,12 @@ impl Engine {
     }
 
     /// Steps 5b and 6: remember the run, merge the answers.
-    async fn finish_run(&self, run: Run, parts: Vec<TenantPart>, strictness: Strictness) -> Result<HuntOutcome, EngineError> {
+    async fn finish_run(
+        &self,
+        run: Run,
+        parts: Vec<TenantPart>,
+        strictness: Strictness,
+    ) -> Result<HuntOutcome, EngineError> {
         let statuses: Vec<TenantStatus> = parts.iter().map(tenant_status).collect();
         let (schema, rows, truncated) = merge(&parts);
         let succeeded = statuses.iter().filter(|s| s.status == SUCCEEDED).count();
@@ -524,7 +557,13 @@ pub fn parse_tenants(value: Option<&Value>) -> Result<TenantChoice, EngineError>
                 other => Err(param_error("tenants", format!("every entry must be a tenant id, got {other}"), hint)),
             })
             .collect::<Result<_, _>>()?,
-        Some(other) => return Err(param_error("tenants", format!("must be an array of tenant ids or \"all\", got {other}"), hint)),
+        Some(other) => {
+            return Err(param_error(
+                "tenants",
+                format!("must be an array of tenant ids or \"all\", got {other}"),
+                hint,
+            ));
+        }
     };
     if names.is_empty() {
         return Err(param_error("tenants", "names no tenant", hint));
@@ -541,11 +580,17 @@ const HUNT_FIELDS: &[&str] = &["query", "kql", "saved", "savedQuery", "queryName
 
 fn refuse_unknown_fields(body: &Map<String, Value>) -> Result<(), EngineError> {
     if let Some(unknown) = body.keys().find(|k| !HUNT_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(k))) {
-        return Err(param_error(unknown, "is not a field of a hunt", format!("a hunt takes {}", HUNT_FIELDS.join(", "))));
+        return Err(param_error(
+            unknown,
+            "is not a field of a hunt",
+            format!("a hunt takes {}", HUNT_FIELDS.join(", ")),
+        ));
     }
     // Text fields must be text: a number where the query goes is a mistake, not "no query".
     for (key, value) in body {
-        let text_field = ["query", "kql", "saved", "savedQuery", "queryName", "timespan"].iter().any(|f| f.eq_ignore_ascii_case(key));
+        let text_field = ["query", "kql", "saved", "savedQuery", "queryName", "timespan"]
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(key));
         if text_field && !matches!(value, Value::String(_) | Value::Null) {
             return Err(param_error(key, format!("must be a string, got {value}"), "send it as a JSON string"));
         }
@@ -557,7 +602,11 @@ fn authorize_hunt(principal: &Principal, plan: &HuntPlan) -> Result<(), EngineEr
     if principal.role.allows(plan.spec.risk) {
         Ok(())
     } else {
-        Err(EngineError::Forbidden(format!("key '{}' has role '{}', which may not hunt", principal.name, principal.role.as_str())))
+        Err(EngineError::Forbidden(format!(
+            "key '{}' has role '{}', which may not hunt",
+            principal.name,
+            principal.role.as_str()
+        )))
     }
 }
 
@@ -570,7 +619,11 @@ fn check_timespan(t: &str) -> Result<(), EngineError> {
     if ok {
         Ok(())
     } else {
-        Err(param_error("timespan", format!("'{}' is not an ISO 8601 duration or interval", t.chars().take(60).collect::<String>()), "e.g. P7D, or 2026-11-01T00:00:00Z/2026-11-08T00:00:00Z"))
+        Err(param_error(
+            "timespan",
+            format!("'{}' is not an ISO 8601 duration or interval", t.chars().take(60).collect::<String>()),
+            "e.g. P7D, or 2026-11-01T00:00:00Z/2026-11-08T00:00:00Z",
+        ))
     }
 }
 
@@ -580,7 +633,11 @@ fn version_field(body: &Map<String, Value>) -> Result<Option<i64>, EngineError> 
         Value::Null => Ok(None),
         Value::Number(n) if n.as_i64().is_some_and(|n| n >= 1) => Ok(n.as_i64()),
         Value::String(s) if s.trim().parse::<i64>().is_ok_and(|n| n >= 1) => Ok(s.trim().parse().ok()),
-        other => Err(param_error("version", format!("must be a version number (1, 2, ...), got {other}"), "omit it to run the latest version")),
+        other => Err(param_error(
+            "version",
+            format!("must be a version number (1, 2, ...), got {other}"),
+            "omit it to run the latest version",
+        )),
     }
 }
 
@@ -631,7 +688,12 @@ mod tests {
         let parts = vec![
             part("t1", Ok(answer(json!({"Schema": [{"Name": "A", "Type": "String"}], "Results": [{"A": 1}]})))),
             part("t2", Err(EngineError::Throttled { retry_after: Some(Duration::from_secs(30)) })),
-            part("t3", Ok(answer(json!({"Schema": [{"Name": "B", "Type": "Int"}, {"Name": "A", "Type": "String"}], "Results": [{"A": 2, "B": 3}]})))),
+            part(
+                "t3",
+                Ok(answer(
+                    json!({"Schema": [{"Name": "B", "Type": "Int"}, {"Name": "A", "Type": "String"}], "Results": [{"A": 2, "B": 3}]}),
+                )),
+            ),
         ];
         let (schema, rows, truncated) = merge(&parts);
         let names: Vec<&str> = schema.iter().map(|c| c.name.as_str()).collect();
@@ -650,7 +712,12 @@ mod tests {
     #[test]
     fn a_query_rejected_everywhere_is_the_error_but_a_bad_day_is_not() {
         let rejected = || {
-            Err(EngineError::UpstreamRejected { status: 400, code: "BadRequest".into(), message: "Syntax error".into(), request_id: None })
+            Err(EngineError::UpstreamRejected {
+                status: 400,
+                code: "BadRequest".into(),
+                message: "Syntax error".into(),
+                request_id: None,
+            })
         };
         let err = Strictness::QueryErrorsOnly.error_of(vec![part("a", rejected()), part("b", rejected())]);
         assert!(matches!(err, Some(EngineError::UpstreamRejected { .. })));
@@ -683,7 +750,8 @@ mod tests {
         let catalog = catalog::Catalog::global();
         let mut params = Params::new();
         params.insert("query", json!("DeviceInfo | take 1"));
-        for (name, path) in [(MDE_ACTION, "/api/advancedqueries/run"), (GRAPH_ACTION, "/v1.0/security/runHuntingQuery")] {
+        for (name, path) in [(MDE_ACTION, "/api/advancedqueries/run"), (GRAPH_ACTION, "/v1.0/security/runHuntingQuery")]
+        {
             let spec = catalog.get(Product::Mde, name).unwrap();
             let Plan::Call(call) = spec.plan else { panic!("{name} is a call") };
             let req = plan::request(&call, &params, None).unwrap();
@@ -694,7 +762,10 @@ mod tests {
         params.insert("timespan", json!("P7D"));
         let spec = catalog.get(Product::Mde, GRAPH_ACTION).unwrap();
         let Plan::Call(call) = spec.plan else { panic!() };
-        assert_eq!(plan::request(&call, &params, None).unwrap().body, Some(json!({ "Query": "DeviceInfo | take 1", "Timespan": "P7D" })));
+        assert_eq!(
+            plan::request(&call, &params, None).unwrap().body,
+            Some(json!({ "Query": "DeviceInfo | take 1", "Timespan": "P7D" }))
+        );
     }
 
     #[test]

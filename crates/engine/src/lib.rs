@@ -34,12 +34,12 @@ mod tenants;
 mod track;
 
 pub use error::EngineError;
-pub use hunt::{parse_tenants, Column, HuntOutcome, TenantChoice, TenantStatus, MAX_MERGED_ROWS};
-pub use procedures::{builtins as builtin_queries, HistoryFilter, SavedQueryView};
+pub use hunt::{Column, HuntOutcome, MAX_MERGED_ROWS, TenantChoice, TenantStatus, parse_tenants};
 pub use principal::{Principal, Role};
+pub use procedures::{HistoryFilter, SavedQueryView, builtins as builtin_queries};
 pub use reconcile::ReconcileReport;
 pub use redact::reveal_requested;
-pub use state::{status, OpState};
+pub use state::{OpState, status};
 pub use tenants::TenantDirectory;
 pub use track::TrackerConfig;
 
@@ -244,30 +244,43 @@ impl Engine {
             // A concurrent request with the same key won the insert: this is its operation.
             Accepted::Existing(op) => return self.await_outcome(op.id, spec.risk, wait, true).await,
         };
-        let job = executor::Job { op: op.id, tenant: req.tenant.clone(), principal: req.principal.clone(), spec, params, resume: false, reveal: req.reveal };
+        let job = executor::Job {
+            op: op.id,
+            tenant: req.tenant.clone(),
+            principal: req.principal.clone(),
+            spec,
+            params,
+            resume: false,
+            reveal: req.reveal,
+        };
         self.inner.executor.submit(self, job);
         self.await_outcome(op.id, spec.risk, wait, false).await
     }
 
     /// The operation as stored, with its current status.
     pub async fn operation(&self, id: Uuid) -> Result<Operation, EngineError> {
-        self.inner
-            .store
-            .get_operation(id)
-            .await?
-            .ok_or_else(|| EngineError::OperationNotFound(id.to_string()))
+        self.inner.store.get_operation(id).await?.ok_or_else(|| EngineError::OperationNotFound(id.to_string()))
     }
 
     /// The operation an earlier request with this idempotency key created, if the request is the
     /// same; a different request under the same key is refused.
-    async fn same_request(&self, req: &ActionRequest, spec: &ActionSpec, fingerprint: &str) -> Result<Option<Operation>, EngineError> {
+    async fn same_request(
+        &self,
+        req: &ActionRequest,
+        spec: &ActionSpec,
+        fingerprint: &str,
+    ) -> Result<Option<Operation>, EngineError> {
         let Some(key) = &req.idempotency_key else { return Ok(None) };
         let Some(op) = self.inner.store.operation_by_idempotency(&req.tenant, key).await? else {
             return Ok(None);
         };
         let same = op.product == spec.product.key() && op.action == spec.name;
         if !same || op.request_hash.as_deref().is_some_and(|h| h != fingerprint) {
-            return Err(EngineError::IdempotencyMismatch { key: key.clone(), operation: op.id.to_string(), action: op.action });
+            return Err(EngineError::IdempotencyMismatch {
+                key: key.clone(),
+                operation: op.id.to_string(),
+                action: op.action,
+            });
         }
         Ok(Some(op))
     }
@@ -275,7 +288,13 @@ impl Engine {
     /// Wait for the operation to reach a terminal state, up to `wait`. Past the bound a write is
     /// answered as it stands (the surface says 202 and where to look); a read nobody waits for
     /// any more is cancelled and answered 429.
-    pub(crate) async fn await_outcome(&self, id: Uuid, risk: catalog::Risk, wait: Duration, replayed: bool) -> Result<Outcome, EngineError> {
+    pub(crate) async fn await_outcome(
+        &self,
+        id: Uuid,
+        risk: catalog::Risk,
+        wait: Duration,
+        replayed: bool,
+    ) -> Result<Outcome, EngineError> {
         let deadline = tokio::time::Instant::now() + wait;
         let mut sub = self.inner.executor.subscribe(id);
         loop {
@@ -291,7 +310,9 @@ impl Engine {
                 // The worker stores the end first and publishes it right after: wait for the
                 // publication, which carries the typed error this caller should be answered with.
                 let published = match sub.as_mut() {
-                    Some(s) => tokio::time::timeout(Duration::from_secs(2), s.result.wait_for(Option::is_some)).await.is_ok_and(|r| r.is_ok()),
+                    Some(s) => tokio::time::timeout(Duration::from_secs(2), s.result.wait_for(Option::is_some))
+                        .await
+                        .is_ok_and(|r| r.is_ok()),
                     None => false,
                 };
                 if !published {
@@ -336,7 +357,13 @@ impl Engine {
 
     /// Durable before irreversible: the operation (`Queued`) and its attempt record exist before
     /// any call. A concurrent request that used the same idempotency key first yields its operation.
-    async fn record_attempt(&self, req: &ActionRequest, spec: &ActionSpec, params: &catalog::Params, fingerprint: &str) -> Result<Accepted, EngineError> {
+    async fn record_attempt(
+        &self,
+        req: &ActionRequest,
+        spec: &ActionSpec,
+        params: &catalog::Params,
+        fingerprint: &str,
+    ) -> Result<Accepted, EngineError> {
         let redacted = redact::params(spec, params);
         let op = NewOperation {
             id: Uuid::now_v7(),
@@ -365,7 +392,13 @@ impl Engine {
         match self.inner.store.begin_operation(op, attempt).await {
             Ok((op, _)) => Ok(Accepted::New(op)),
             Err(store::StoreError::Conflict(what)) => match &req.idempotency_key {
-                Some(key) => self.inner.store.operation_by_idempotency(&req.tenant, key).await?.map(Accepted::Existing).ok_or_else(|| EngineError::Internal(what)),
+                Some(key) => self
+                    .inner
+                    .store
+                    .operation_by_idempotency(&req.tenant, key)
+                    .await?
+                    .map(Accepted::Existing)
+                    .ok_or_else(|| EngineError::Internal(what)),
                 None => Err(EngineError::Internal(what)),
             },
             Err(e) => Err(e.into()),
@@ -375,15 +408,35 @@ impl Engine {
     /// The worker's story for one job: take it `Running`, carry it out, record the outcome.
     pub(crate) async fn run_job(&self, job: &executor::Job) -> Result<Outcome, EngineError> {
         let spec = job.spec;
-        let op = self.inner.store.update_operation(job.op, OperationUpdate { status: status::RUNNING.into(), ..Default::default() }).await?;
+        let op = self
+            .inner
+            .store
+            .update_operation(job.op, OperationUpdate { status: status::RUNNING.into(), ..Default::default() })
+            .await?;
         let creds = self.inner.tenants.get(&job.tenant)?;
         let started = Instant::now();
         let result = match spec.plan {
             catalog::Plan::Procedure(procedure) => {
-                let ctx = procedures::Ctx { engine: self, tenant: &job.tenant, principal: &job.principal, creds, spec, operation: op.id };
+                let ctx = procedures::Ctx {
+                    engine: self,
+                    tenant: &job.tenant,
+                    principal: &job.principal,
+                    creds,
+                    spec,
+                    operation: op.id,
+                };
                 procedures::run(&ctx, procedure, &job.params).await
             }
-            _ => plan::carry_out(&self.inner.upstream, creds, spec, &job.params, plan::Marker { op: op.id, resume_since: job.resume.then_some(op.created_at) }).await,
+            _ => {
+                plan::carry_out(
+                    &self.inner.upstream,
+                    creds,
+                    spec,
+                    &job.params,
+                    plan::Marker { op: op.id, resume_since: job.resume.then_some(op.created_at) },
+                )
+                .await
+            }
         };
         let result = match result {
             Ok(carried) => self.verify_effect(creds, spec, &job.params, carried).await,
@@ -406,14 +459,26 @@ impl Engine {
 
     /// Read the target back when the action declares a check (`catalog::verify`) and it finished
     /// at once: the record keeps what was read, and an effect that never shows is `NotVerified`.
-    async fn verify_effect(&self, creds: &upstream::TenantCredentials, spec: &'static ActionSpec, params: &catalog::Params, mut carried: plan::Carried) -> Result<plan::Carried, EngineError> {
+    async fn verify_effect(
+        &self,
+        creds: &upstream::TenantCredentials,
+        spec: &'static ActionSpec,
+        params: &catalog::Params,
+        mut carried: plan::Carried,
+    ) -> Result<plan::Carried, EngineError> {
         if carried.status(spec) != status::SUCCEEDED {
             return Ok(carried);
         }
         let within = self.inner.tracker.verify_within();
-        let Some(v) = completion::verify(&self.inner.upstream, creds, spec, params, within).await else { return Ok(carried) };
+        let Some(v) = completion::verify(&self.inner.upstream, creds, spec, params, within).await else {
+            return Ok(carried);
+        };
         if !v.verified {
-            return Err(EngineError::NotVerified { action: spec.name.into(), within_secs: within.as_secs(), read: serde_json::json!(v) });
+            return Err(EngineError::NotVerified {
+                action: spec.name.into(),
+                within_secs: within.as_secs(),
+                read: serde_json::json!(v),
+            });
         }
         let verification = serde_json::json!(v);
         carried.data = match carried.data {
@@ -433,14 +498,21 @@ impl Engine {
         if status::is_terminal(&op.status) {
             return Ok(Outcome::from_stored(&op, false));
         }
-        let update = OperationUpdate { status: status::CANCELLED.into(), error: Some(error.clone()), ..Default::default() };
+        let update =
+            OperationUpdate { status: status::CANCELLED.into(), error: Some(error.clone()), ..Default::default() };
         let record = outcome_record(&op, status::CANCELLED, vec![], None, error);
         let (op, _) = self.inner.store.finish_step(job.op, update, record).await?;
         self.inner.metrics.count(job.spec.product, job.spec.name, status::CANCELLED);
         Ok(Outcome::from_stored(&op, false))
     }
 
-    async fn record_outcome(&self, job: &executor::Job, op: Operation, result: Result<plan::Carried, EngineError>, started: Instant) -> Result<Outcome, EngineError> {
+    async fn record_outcome(
+        &self,
+        job: &executor::Job,
+        op: Operation,
+        result: Result<plan::Carried, EngineError>,
+        started: Instant,
+    ) -> Result<Outcome, EngineError> {
         let spec = job.spec;
         let duration_ms = started.elapsed().as_millis() as u64;
         let (status, data, error, request_ids, tracking) = match &result {
@@ -456,9 +528,15 @@ impl Engine {
             upstream_request_ids: request_ids.clone(),
             tracking: tracking.clone(),
         };
-        let record = outcome_record(&op, &status, request_ids.clone(), Some(duration_ms as i64), error.unwrap_or(Value::Null));
+        let record =
+            outcome_record(&op, &status, request_ids.clone(), Some(duration_ms as i64), error.unwrap_or(Value::Null));
         let (updated, _) = self.inner.store.finish_step(op.id, update, record).await?;
-        if tracking.is_some() && matches!(spec.completion, Completion::MachineAction | Completion::ArmOperation | Completion::GraphAccepted) {
+        if tracking.is_some()
+            && matches!(
+                spec.completion,
+                Completion::MachineAction | Completion::ArmOperation | Completion::GraphAccepted
+            )
+        {
             self.inner.tracker.watch(op.id);
         }
         let carried = result?;
@@ -482,11 +560,18 @@ impl Engine {
     }
 
     /// Operations within a caller's tenant scope, newest first (`GET /v1/operations`).
-    pub async fn list_operations(&self, principal: &Principal, mut filter: store::OperationFilter) -> Result<Vec<Operation>, EngineError> {
+    pub async fn list_operations(
+        &self,
+        principal: &Principal,
+        mut filter: store::OperationFilter,
+    ) -> Result<Vec<Operation>, EngineError> {
         if !principal.tenants.is_empty() {
             match &filter.tenant {
                 Some(t) if !principal.may_access(t.as_str()) => {
-                    return Err(EngineError::Forbidden(format!("key '{}' is not scoped to tenant '{t}'", principal.name)));
+                    return Err(EngineError::Forbidden(format!(
+                        "key '{}' is not scoped to tenant '{t}'",
+                        principal.name
+                    )));
                 }
                 Some(_) => {}
                 None => filter.tenants = principal.tenants.iter().map(|t| store::TenantId::new(t)).collect(),
@@ -511,13 +596,25 @@ fn fingerprint(spec: &ActionSpec, params: &catalog::Params) -> String {
 }
 
 /// The `outcome` audit record of a step, with the operation's (already redacted) params.
-pub(crate) fn outcome_record(op: &Operation, status: &str, upstream_request_ids: Vec<String>, duration_ms: Option<i64>, detail: Value) -> NewAuditEvent {
+pub(crate) fn outcome_record(
+    op: &Operation,
+    status: &str,
+    upstream_request_ids: Vec<String>,
+    duration_ms: Option<i64>,
+    detail: Value,
+) -> NewAuditEvent {
     NewAuditEvent { duration_ms, ..step_record(op, store::AuditKind::Outcome, status, upstream_request_ids, detail) }
 }
 
 /// An audit record about an operation's step: who, where and what come from the stored operation
 /// (params already redacted), so every record of an operation agrees with the operation.
-fn step_record(op: &Operation, kind: store::AuditKind, status: &str, upstream_request_ids: Vec<String>, detail: Value) -> NewAuditEvent {
+fn step_record(
+    op: &Operation,
+    kind: store::AuditKind,
+    status: &str,
+    upstream_request_ids: Vec<String>,
+    detail: Value,
+) -> NewAuditEvent {
     NewAuditEvent {
         operation_id: Some(op.id),
         kind,
@@ -606,14 +703,20 @@ pub fn error_label(e: &EngineError) -> &'static str {
 
 /// The `completed` audit record of an operation that tracking brought to its final state
 /// (machine actions, live-response sessions). Commit it with the final update (`Store::finish_step`).
-pub(crate) fn completed_record(op: &Operation, outcome: &str, upstream_request_ids: Vec<String>, detail: Value) -> NewAuditEvent {
+pub(crate) fn completed_record(
+    op: &Operation,
+    outcome: &str,
+    upstream_request_ids: Vec<String>,
+    detail: Value,
+) -> NewAuditEvent {
     step_record(op, store::AuditKind::Completed, outcome, upstream_request_ids, detail)
 }
 
 pub(crate) fn error_json(e: &EngineError) -> Value {
     let mut v = serde_json::json!({ "code": error_label(e), "message": e.to_string() });
     match e {
-        EngineError::UpstreamRejected { code, request_id, .. } | EngineError::UpstreamFailed { code, request_id, .. } => {
+        EngineError::UpstreamRejected { code, request_id, .. }
+        | EngineError::UpstreamFailed { code, request_id, .. } => {
             v["upstreamCode"] = code.clone().into();
             v["upstreamRequestId"] = request_id.clone().into();
         }

@@ -9,11 +9,11 @@ mod body;
 mod mde;
 
 use crate::completion::Tracking;
-use crate::{status, EngineError};
+use crate::{EngineError, status};
 use catalog::{ActionSpec, Api, Call, Completion, Params, Plan};
-use futures::future::BoxFuture;
 use futures::StreamExt;
-use serde_json::{json, Map, Value};
+use futures::future::BoxFuture;
+use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use upstream::{ApiRequest, TenantCredentials, Upstream};
 use uuid::Uuid;
@@ -109,13 +109,20 @@ pub(crate) trait ApiHooks: Sync {
     fn mark(&self, _target: &Target<'_>, _req: &mut ApiRequest) {}
 
     /// Before sending, on a resumed run: the answer to a call this operation already made.
-    fn already_done<'a>(&'a self, _target: &'a Target<'a>) -> BoxFuture<'a, Result<Option<upstream::ApiResponse>, EngineError>> {
+    fn already_done<'a>(
+        &'a self,
+        _target: &'a Target<'a>,
+    ) -> BoxFuture<'a, Result<Option<upstream::ApiResponse>, EngineError>> {
         Box::pin(async { Ok(None) })
     }
 
     /// After upstream refused the call: the operation's own earlier call adopted, or the refusal
     /// explained (a conflict naming what is pending), or the refusal as it was.
-    fn refused<'a>(&'a self, _target: &'a Target<'a>, err: EngineError) -> BoxFuture<'a, Result<upstream::ApiResponse, EngineError>> {
+    fn refused<'a>(
+        &'a self,
+        _target: &'a Target<'a>,
+        err: EngineError,
+    ) -> BoxFuture<'a, Result<upstream::ApiResponse, EngineError>> {
         Box::pin(async move { Err(err) })
     }
 }
@@ -223,7 +230,11 @@ fn count_key(list_param: &str) -> String {
     format!("{}Count", one.strip_suffix("Id").unwrap_or(one))
 }
 
-fn gather(spec: &ActionSpec, list_param: &str, results: Vec<(String, Result<upstream::ApiResponse, EngineError>)>) -> Result<Carried, EngineError> {
+fn gather(
+    spec: &ActionSpec,
+    list_param: &str,
+    results: Vec<(String, Result<upstream::ApiResponse, EngineError>)>,
+) -> Result<Carried, EngineError> {
     let total = results.len();
     let key_of_target = row_key(list_param);
     let mut rows = Vec::with_capacity(total);
@@ -296,11 +307,8 @@ pub fn request(call: &Call, params: &Params, each: Option<(&str, &str)>) -> Resu
 
 /// Query parameters from params, with `filter_eq` clauses folded into `$filter`.
 fn query(call: &Call, params: &Params) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = call
-        .query
-        .iter()
-        .filter_map(|(name, p)| params.get(p).map(|v| (name.to_string(), scalar_text(v))))
-        .collect();
+    let mut pairs: Vec<(String, String)> =
+        call.query.iter().filter_map(|(name, p)| params.get(p).map(|v| (name.to_string(), scalar_text(v)))).collect();
     let clauses: Vec<String> = call
         .filter_eq
         .iter()
@@ -389,13 +397,22 @@ mod tests {
     }
 
     fn accepted(id: &str) -> upstream::ApiResponse {
-        upstream::ApiResponse { status: 201, body: json!({"id": id, "status": "Pending"}), request_id: None, location: None, async_operation: None, retry_after: None, attempts: 0 }
+        upstream::ApiResponse {
+            status: 201,
+            body: json!({"id": id, "status": "Pending"}),
+            request_id: None,
+            location: None,
+            async_operation: None,
+            retry_after: None,
+            attempts: 0,
+        }
     }
 
     #[test]
     fn fanned_out_rows_are_keyed_by_the_list_they_came_from() {
         let spec = catalog::Catalog::global().get(catalog::Product::Mde, "IsolateDevice").expect("IsolateDevice");
-        let results = vec![("m1".to_string(), Ok(accepted("a1"))), ("m2".to_string(), Err(EngineError::UpstreamTimeout))];
+        let results =
+            vec![("m1".to_string(), Ok(accepted("a1"))), ("m2".to_string(), Err(EngineError::UpstreamTimeout))];
         let carried = gather(spec, "deviceIds", results).unwrap();
         assert_eq!(carried.data["deviceCount"], 2);
         assert_eq!(carried.data["results"][0]["deviceId"], "m1");

@@ -13,10 +13,10 @@
 //!   silently, never left `Running`.
 
 use crate::executor::Job;
-use crate::{status, Engine, EngineError, Principal, Role};
+use crate::{Engine, EngineError, Principal, Role, status};
 use catalog::{ActionSpec, Catalog, Completion, Method, Params, Plan, Product, Risk};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use store::{Operation, OperationUpdate};
 
 /// What reconciliation did, for the start-up log.
@@ -49,7 +49,8 @@ pub(crate) async fn reconcile(engine: &Engine) -> Result<ReconcileReport, Engine
                     // The caller was authorized when the operation was accepted; the audit keeps its
                     // name, and the run needs no more of it than that.
                     let principal = Principal { name: op.principal.clone(), role: Role::Admin, tenants: vec![] };
-                    let job = Job { op: op.id, tenant: op.tenant.clone(), principal, spec, params, resume, reveal: false };
+                    let job =
+                        Job { op: op.id, tenant: op.tenant.clone(), principal, spec, params, resume, reveal: false };
                     if op.status == status::QUEUED {
                         report.started += 1;
                     } else {
@@ -64,14 +65,21 @@ pub(crate) async fn reconcile(engine: &Engine) -> Result<ReconcileReport, Engine
                 }
             },
             (None, _) => {
-                end(engine, &op, status::UNKNOWN, "the action is no longer in the catalog; check the target upstream").await?;
+                end(engine, &op, status::UNKNOWN, "the action is no longer in the catalog; check the target upstream")
+                    .await?;
                 report.ended += 1;
             }
             (Some(_), None) => {
                 let (state, reason) = if op.status == status::QUEUED {
-                    (status::CANCELLED, "a restart came before the action started, and its secret parameters are never stored; submit it again")
+                    (
+                        status::CANCELLED,
+                        "a restart came before the action started, and its secret parameters are never stored; submit it again",
+                    )
                 } else {
-                    (status::UNKNOWN, "a restart interrupted the action, and its secret parameters are never stored, so it cannot be run again; check the target upstream")
+                    (
+                        status::UNKNOWN,
+                        "a restart interrupted the action, and its secret parameters are never stored, so it cannot be run again; check the target upstream",
+                    )
                 };
                 end(engine, &op, state, reason).await?;
                 report.ended += 1;
@@ -104,7 +112,9 @@ fn decide(op: &Operation, spec: &ActionSpec) -> Decision {
                 spec.name, op.id
             ),
         },
-        Plan::Unsupported { .. } => Decision::End { status: status::CANCELLED, reason: format!("{} is not supported", spec.name) },
+        Plan::Unsupported { .. } => {
+            Decision::End { status: status::CANCELLED, reason: format!("{} is not supported", spec.name) }
+        }
     }
 }
 
@@ -133,7 +143,8 @@ async fn end(engine: &Engine, op: &Operation, state: &str, reason: &str) -> Resu
     tracing::warn!(operation = %op.id, action = %op.action, state, reason, "reconcile: operation ended");
     let error = json!({ "code": "InterruptedByRestart", "message": reason });
     let update = OperationUpdate { status: state.into(), error: Some(error.clone()), ..Default::default() };
-    let record = crate::outcome_record(op, state, vec![], None, json!({ "reason": reason, "previousState": op.status }));
+    let record =
+        crate::outcome_record(op, state, vec![], None, json!({ "reason": reason, "previousState": op.status }));
     engine.store().finish_step(op.id, update, record).await?;
     Ok(())
 }
@@ -172,7 +183,10 @@ mod tests {
         assert_eq!(decide(&op(status::RUNNING), spec("GetAllDevices")), Decision::Run { resume: false });
         assert_eq!(decide(&op(status::RUNNING), spec("IsolateDevice")), Decision::Run { resume: true });
         let posted = spec("AddFileIndicator");
-        assert!(matches!(posted.plan, Plan::Call(c) if c.method == Method::Post) || matches!(posted.plan, Plan::Procedure(_)));
+        assert!(
+            matches!(posted.plan, Plan::Call(c) if c.method == Method::Post)
+                || matches!(posted.plan, Plan::Procedure(_))
+        );
         assert!(matches!(decide(&op(status::RUNNING), posted), Decision::End { status: "Unknown", .. }));
     }
 

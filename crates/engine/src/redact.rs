@@ -85,11 +85,7 @@ pub fn reveal_requested<'a>(prefer: impl IntoIterator<Item = &'a str>) -> bool {
 
 /// RFC 6901 segments of a pointer (`~1` is `/`, `~0` is `~`); `*` stays a wildcard.
 fn segments(pointer: &str) -> Vec<String> {
-    pointer
-        .split('/')
-        .skip(1)
-        .map(|s| s.replace("~1", "/").replace("~0", "~"))
-        .collect()
+    pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect()
 }
 
 /// Replace whatever `path` reaches (every match of a `*`) by [`REDACTED`]; absent paths are fine.

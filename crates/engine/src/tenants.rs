@@ -12,9 +12,7 @@ pub struct TenantDirectory {
 
 impl TenantDirectory {
     pub fn new(list: Vec<TenantCredentials>) -> TenantDirectory {
-        TenantDirectory {
-            tenants: list.into_iter().map(|c| (c.tenant_id.to_ascii_lowercase(), c)).collect(),
-        }
+        TenantDirectory { tenants: list.into_iter().map(|c| (c.tenant_id.to_ascii_lowercase(), c)).collect() }
     }
 
     pub fn get(&self, tenant: &str) -> Result<&TenantCredentials, EngineError> {

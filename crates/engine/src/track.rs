@@ -7,9 +7,9 @@
 //! Microsoft's `Retry-After` asks (`completion::poll`).
 
 use crate::completion::{self, Progress, Tracking};
-use crate::{status, Engine, EngineError};
+use crate::{Engine, EngineError, status};
 use parking_lot::Mutex;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,7 +40,12 @@ pub(crate) struct Tracker {
 
 impl Tracker {
     pub fn new(config: TrackerConfig) -> Tracker {
-        Tracker { config, watched: Mutex::new(HashSet::new()), not_before: Mutex::new(HashMap::new()), wake: Arc::new(Notify::new()) }
+        Tracker {
+            config,
+            watched: Mutex::new(HashSet::new()),
+            not_before: Mutex::new(HashMap::new()),
+            wake: Arc::new(Notify::new()),
+        }
     }
 
     pub fn watch(&self, id: Uuid) {
@@ -90,10 +95,10 @@ pub(crate) async fn poll_once(engine: &Engine) -> Result<(), EngineError> {
         match engine.inner.store.get_operation(id).await? {
             Some(op) if !status::is_terminal(&op.status) => match Tracking::of(op.tracking.as_ref()) {
                 Some(t @ (Tracking::ArmOperation(_) | Tracking::GraphAccepted(_))) => {
-                    if engine.inner.tracker.due(op.id) {
-                        if let Err(e) = follow_monitor(engine, &op, &t).await {
-                            tracing::warn!(operation = %op.id, error = %e, "could not poll a long-running operation");
-                        }
+                    if engine.inner.tracker.due(op.id)
+                        && let Err(e) = follow_monitor(engine, &op, &t).await
+                    {
+                        tracing::warn!(operation = %op.id, error = %e, "could not poll a long-running operation");
                     }
                 }
                 _ => by_tenant.entry(op.tenant.clone()).or_default().push(op),
@@ -125,8 +130,15 @@ async fn follow_monitor(engine: &Engine, op: &Operation, tracking: &Tracking) ->
             if !body.is_null() {
                 result = json!({ "accepted": result, "final": body });
             }
-            let update = OperationUpdate { status: state.as_str().into(), result: Some(result), error: error.clone(), upstream_request_ids: vec![], tracking: op.tracking.clone() };
-            let completed = crate::completed_record(op, state.as_str(), vec![], json!({ "tracking": op.tracking, "error": error }));
+            let update = OperationUpdate {
+                status: state.as_str().into(),
+                result: Some(result),
+                error: error.clone(),
+                upstream_request_ids: vec![],
+                tracking: op.tracking.clone(),
+            };
+            let completed =
+                crate::completed_record(op, state.as_str(), vec![], json!({ "tracking": op.tracking, "error": error }));
             engine.inner.store.finish_step(op.id, update, completed).await?;
             engine.inner.tracker.forget(op.id);
             engine.inner.executor.finished(op.id);
@@ -239,11 +251,7 @@ pub(crate) fn aggregate(states: &[Option<&str>]) -> String {
             return ours.into();
         }
     }
-    if states.iter().any(|s| *s == Some("Succeeded")) {
-        status::PARTIALLY_SUCCEEDED.into()
-    } else {
-        status::FAILED.into()
-    }
+    if states.contains(&Some("Succeeded")) { status::PARTIALLY_SUCCEEDED.into() } else { status::FAILED.into() }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! OpenAPI 3.1, generated from the catalog (one operation per action) plus the fixed routes.
 
 use catalog::{ActionSpec, ParamKind, ParamSpec};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -14,28 +14,44 @@ pub fn document() -> Value {
         "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }],
         "responses": { "200": { "description": "The operation" }, "404": error_response("Unknown operation") }
     }}));
-    paths.insert("/v1/catalog".into(), json!({ "get": {
-        "operationId": "listCatalog", "summary": "Every action, supported or not",
-        "responses": { "200": { "description": "Catalog rows" } }
-    }}));
-    paths.insert("/v1/tenants".into(), json!({ "get": {
-        "operationId": "listTenants", "summary": "Configured tenants this key may use",
-        "responses": { "200": { "description": "Tenant ids" } }
-    }}));
-    paths.insert("/v1/audit".into(), json!({ "get": {
-        "operationId": "queryAudit", "summary": "Audit records (hash-chained)",
-        "parameters": [
-            { "name": "tenant", "in": "query", "schema": { "type": "string" } },
-            { "name": "action", "in": "query", "schema": { "type": "string" } },
-            { "name": "since", "in": "query", "schema": { "type": "string", "format": "date-time" } },
-            { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 10000 } }
-        ],
-        "responses": { "200": { "description": "Records" }, "400": error_response("Bad filter") }
-    }}));
+    paths.insert(
+        "/v1/catalog".into(),
+        json!({ "get": {
+            "operationId": "listCatalog", "summary": "Every action, supported or not",
+            "responses": { "200": { "description": "Catalog rows" } }
+        }}),
+    );
+    paths.insert(
+        "/v1/tenants".into(),
+        json!({ "get": {
+            "operationId": "listTenants", "summary": "Configured tenants this key may use",
+            "responses": { "200": { "description": "Tenant ids" } }
+        }}),
+    );
+    paths.insert(
+        "/v1/audit".into(),
+        json!({ "get": {
+            "operationId": "queryAudit", "summary": "Audit records (hash-chained)",
+            "parameters": [
+                { "name": "tenant", "in": "query", "schema": { "type": "string" } },
+                { "name": "action", "in": "query", "schema": { "type": "string" } },
+                { "name": "since", "in": "query", "schema": { "type": "string", "format": "date-time" } },
+                { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 10000 } }
+            ],
+            "responses": { "200": { "description": "Records" }, "400": error_response("Bad filter") }
+        }}),
+    );
     hunting_paths(&mut paths);
     library_paths(&mut paths);
-    for (p, summary) in [("/healthz", "Liveness"), ("/readyz", "Readiness: store and token endpoints"), ("/metrics", "Prometheus metrics")] {
-        paths.insert(p.into(), json!({ "get": { "summary": summary, "security": [], "responses": { "200": { "description": "OK" } } } }));
+    for (p, summary) in [
+        ("/healthz", "Liveness"),
+        ("/readyz", "Readiness: store and token endpoints"),
+        ("/metrics", "Prometheus metrics"),
+    ] {
+        paths.insert(
+            p.into(),
+            json!({ "get": { "summary": summary, "security": [], "responses": { "200": { "description": "OK" } } } }),
+        );
     }
     json!({
         "openapi": "3.1.0",
@@ -76,11 +92,14 @@ fn hunting_paths(paths: &mut Map<String, Value>) {
         "401": error_response("Missing or wrong key"),
         "403": error_response("A named tenant is outside the key's scope"),
     });
-    paths.insert("/v1/hunt".into(), json!({ "post": {
-        "operationId": "hunt", "summary": "Run one KQL query over many tenants", "tags": ["Hunting"],
-        "requestBody": { "required": true, "content": { "application/json": { "schema": hunt_body } } },
-        "responses": hunt_responses,
-    }}));
+    paths.insert(
+        "/v1/hunt".into(),
+        json!({ "post": {
+            "operationId": "hunt", "summary": "Run one KQL query over many tenants", "tags": ["Hunting"],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": hunt_body } } },
+            "responses": hunt_responses,
+        }}),
+    );
     paths.insert("/v1/hunt/history".into(), json!({ "get": {
         "operationId": "huntHistory", "summary": "Hunting runs: who, when, query, tenants, row counts, status, duration", "tags": ["Hunting"],
         "parameters": [
@@ -250,7 +269,9 @@ fn param_schema(p: &ParamSpec) -> Value {
             json!({ "type": "string", "enum": all })
         }
         ParamKind::JsonObject => json!({ "type": "object" }),
-        ParamKind::Secret { max } => json!({ "type": "string", "format": "password", "writeOnly": true, "maxLength": max }),
+        ParamKind::Secret { max } => {
+            json!({ "type": "string", "format": "password", "writeOnly": true, "maxLength": max })
+        }
     };
     s["description"] = p.doc.into();
     if let Some(d) = p.default {

@@ -39,7 +39,11 @@ pub fn implemented(product: Product, field: &str) -> Result<Product, ApiError> {
     let mut err = ApiError::new(
         StatusCode::NOT_IMPLEMENTED,
         "ProductNotImplemented",
-        format!("{} ({}) is a known product, but its actions are not implemented in Riposte yet", product.title(), product.key()),
+        format!(
+            "{} ({}) is a known product, but its actions are not implemented in Riposte yet",
+            product.title(),
+            product.key()
+        ),
     )
     .field(field)
     .hint(format!(
@@ -63,7 +67,10 @@ mod tests {
         assert_eq!(parse_product("mde").map(Product::key).ok(), Some("MDE"));
         assert_eq!(parse_service("IncidentS").map(Product::key).ok(), Some("Incident"));
         let err = parse_service("MCAS").unwrap_err();
-        assert_eq!((err.status, err.code.as_str(), err.field.as_deref()), (StatusCode::NOT_IMPLEMENTED, "ProductNotImplemented", Some("service")));
+        assert_eq!(
+            (err.status, err.code.as_str(), err.field.as_deref()),
+            (StatusCode::NOT_IMPLEMENTED, "ProductNotImplemented", Some("service"))
+        );
         assert!(err.message.contains("Defender for Cloud Apps"), "{}", err.message);
         assert!(err.hint.as_deref().unwrap_or("").contains("MDE"), "{:?}", err.hint);
         assert_eq!(err.body()["product"], "MCAS");

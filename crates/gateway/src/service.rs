@@ -1,10 +1,10 @@
 //! Service endpoints: liveness, readiness (store + each cloud's token endpoint) and metrics.
 
 use crate::AppState;
-use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 pub async fn healthz() -> Response {

@@ -18,10 +18,15 @@ fn main() {
         let mut val = |name: &str| args.next().unwrap_or_else(|| fail(&format!("{name} needs a value")));
         match a.as_str() {
             "--rows" => rows = val("--rows").replace('_', "").parse().unwrap_or_else(|_| fail("--rows needs a number")),
-            "--iterations" => iterations = val("--iterations").parse().unwrap_or_else(|_| fail("--iterations needs a number")),
+            "--iterations" => {
+                iterations = val("--iterations").parse().unwrap_or_else(|_| fail("--iterations needs a number"))
+            }
             "--seed" => seed = val("--seed").parse().unwrap_or_else(|_| fail("--seed needs a number")),
             "--duckdb-python" => python = Some(PathBuf::from(val("--duckdb-python"))),
-            "--duckdb-threads" => threads = Some(val("--duckdb-threads").parse().unwrap_or_else(|_| fail("--duckdb-threads needs a number"))),
+            "--duckdb-threads" => {
+                threads =
+                    Some(val("--duckdb-threads").parse().unwrap_or_else(|_| fail("--duckdb-threads needs a number")))
+            }
             "--json" => json = Some(PathBuf::from(val("--json"))),
             "--no-duckdb" => no_duckdb = true,
             other => fail(&format!("unknown argument {other}")),

@@ -15,9 +15,10 @@ fn main() {
             rest.push(a);
         }
     }
-    let path = rest.first().map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/kql/kusto-oracle-dev.jsonl")
-    });
+    let path = rest
+        .first()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/kql/kusto-oracle-dev.jsonl"));
     let filter = rest.get(1).cloned();
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
@@ -53,10 +54,6 @@ fn main() {
             println!("ERR: {err}");
         }
     }
-    let pct = if total == 0 {
-        0.0
-    } else {
-        100.0 * ok as f64 / total as f64
-    };
+    let pct = if total == 0 { 0.0 } else { 100.0 * ok as f64 / total as f64 };
     println!("oracle: {ok}/{total} ({pct:.1}%)");
 }

@@ -44,10 +44,7 @@ impl Span {
     }
     /// Smallest span covering both.
     pub fn to(self, other: Span) -> Span {
-        Span {
-            start: self.start.min(other.start),
-            end: self.end.max(other.end),
-        }
+        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
     }
 }
 
@@ -223,25 +220,13 @@ pub enum SourceKind {
     /// `union [params] T1, T2, (T3 | ...)` as the first statement of a pipeline.
     Union(UnionOp),
     /// `datatable(a:string, b:long) [ "x", 1, "y", 2 ]` — values row-major.
-    Datatable {
-        columns: Vec<ColumnDecl>,
-        values: Vec<Expr>,
-    },
+    Datatable { columns: Vec<ColumnDecl>, values: Vec<Expr> },
     /// `print a = 1, 2` (unnamed columns are `print_0`, `print_1`, ...).
     Print(Vec<NamedExpr>),
     /// `range x from a to b step c`
-    Range {
-        column: Ident,
-        from: Expr,
-        to: Expr,
-        step: Expr,
-    },
+    Range { column: Ident, from: Expr, to: Expr, step: Expr },
     /// `externaldata(a:string, ...) [ "url", ... ] with (format="csv", ...)`
-    ExternalData {
-        columns: Vec<ColumnDecl>,
-        uris: Vec<Expr>,
-        options: Vec<OpParam>,
-    },
+    ExternalData { columns: Vec<ColumnDecl>, uris: Vec<Expr>, options: Vec<OpParam> },
     /// `materialize(T | ...)`
     Materialize(Box<TabularExpr>),
     /// `( T | ... )`
@@ -406,19 +391,15 @@ pub struct UnionOp {
 impl UnionOp {
     /// `withsource=Name` (also `withsource = Name`), if present.
     pub fn withsource(&self) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|p| p.name.eq_ignore_ascii_case("withsource"))
-            .and_then(|p| match &p.value.kind {
-                ExprKind::Name(id) => Some(id.name.as_str()),
-                _ => None,
-            })
+        self.params.iter().find(|p| p.name.eq_ignore_ascii_case("withsource")).and_then(|p| match &p.value.kind {
+            ExprKind::Name(id) => Some(id.name.as_str()),
+            _ => None,
+        })
     }
     /// `kind=outer` (default) or `kind=inner`.
     pub fn is_inner(&self) -> bool {
         self.params.iter().any(|p| {
-            p.name.eq_ignore_ascii_case("kind")
-                && matches!(&p.value.kind, ExprKind::Name(id) if id.name == "inner")
+            p.name.eq_ignore_ascii_case("kind") && matches!(&p.value.kind, ExprKind::Name(id) if id.name == "inner")
         })
     }
 }
@@ -925,10 +906,7 @@ impl BinOp {
 
     /// Comparison / string predicate operators (result is bool).
     pub fn is_predicate(self) -> bool {
-        !matches!(
-            self,
-            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod
-        )
+        !matches!(self, BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::Mod)
     }
 }
 
@@ -1001,9 +979,7 @@ impl Expr {
     pub fn derived_name(&self) -> Option<String> {
         match &self.kind {
             ExprKind::Name(id) => Some(id.name.clone()),
-            ExprKind::Member { expr, field } => {
-                Some(format!("{}_{}", expr.derived_name()?, field.name))
-            }
+            ExprKind::Member { expr, field } => Some(format!("{}_{}", expr.derived_name()?, field.name)),
             ExprKind::Index { expr, index } => {
                 let base = expr.derived_name()?;
                 match &index.kind {
@@ -1020,10 +996,7 @@ impl Expr {
     /// `sum(a.b)` → `sum_a_b`; `None` if not a call.
     pub fn aggregate_default_name(&self) -> Option<String> {
         if let ExprKind::Call { name, args } = &self.kind {
-            let arg = args
-                .first()
-                .and_then(|a| a.derived_name())
-                .unwrap_or_default();
+            let arg = args.first().and_then(|a| a.derived_name()).unwrap_or_default();
             return Some(format!("{}_{}", name.name, arg));
         }
         None

@@ -53,7 +53,9 @@ impl DuckDbRunner {
     pub fn detect(python: Option<&Path>) -> Result<DuckDbRunner, String> {
         let python = match python {
             Some(p) => p.to_path_buf(),
-            None => std::env::var_os("RIPOSTE_DUCKDB_PYTHON").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("python3")),
+            None => {
+                std::env::var_os("RIPOSTE_DUCKDB_PYTHON").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("python3"))
+            }
         };
         let out = Command::new(&python)
             .args(["-c", "import duckdb; print(duckdb.__version__)"])
@@ -63,7 +65,10 @@ impl DuckDbRunner {
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
             let last = err.lines().last().unwrap_or("import failed").trim().to_string();
-            return Err(format!("{} cannot import duckdb ({last}); install it with `pip install duckdb` or set RIPOSTE_DUCKDB_PYTHON", python.display()));
+            return Err(format!(
+                "{} cannot import duckdb ({last}); install it with `pip install duckdb` or set RIPOSTE_DUCKDB_PYTHON",
+                python.display()
+            ));
         }
         let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
         Ok(DuckDbRunner { python, version, threads: None, work_dir: None })
@@ -203,7 +208,11 @@ impl fmt::Display for BenchReport {
             None => writeln!(f, "{}", self.duckdb_note.as_deref().unwrap_or("DuckDB not available"))?,
         }
         writeln!(f)?;
-        writeln!(f, "{:<16} {:>12} {:>12} {:>12} {:>10} {:>12} {:>8}", "query", "KQL rows/s", "DuckDB rows/s", "KQL/DuckDB", "KQL s", "DuckDB s", "agree")?;
+        writeln!(
+            f,
+            "{:<16} {:>12} {:>12} {:>12} {:>10} {:>12} {:>8}",
+            "query", "KQL rows/s", "DuckDB rows/s", "KQL/DuckDB", "KQL s", "DuckDB s", "agree"
+        )?;
         writeln!(f, "{}", "-".repeat(88))?;
         for q in &self.queries {
             let agree = match (q.agree, &q.kql_error, &q.duckdb_error) {
@@ -233,7 +242,13 @@ impl fmt::Display for BenchReport {
                 writeln!(f, "{}: DuckDB error: {e}", q.name)?;
             }
             if q.agree == Some(false) {
-                writeln!(f, "{}: answers differ\n  KQL:    {:?}\n  DuckDB: {:?}", q.name, q.kql_result, q.duckdb_result.as_deref().unwrap_or_default())?;
+                writeln!(
+                    f,
+                    "{}: answers differ\n  KQL:    {:?}\n  DuckDB: {:?}",
+                    q.name,
+                    q.kql_result,
+                    q.duckdb_result.as_deref().unwrap_or_default()
+                )?;
             }
         }
         if let Some(all) = self.all_agree() {
@@ -459,7 +474,8 @@ fn run_kql(q: &BenchQuery, ctx: &Context, rows: usize, iterations: usize, progre
                     report.kql_runs_seconds.push(secs);
                 }
                 // `filter_project` returns the projected rows; its answer is how many.
-                report.kql_result = if q.name == "filter_project" { vec![table.num_rows().to_string()] } else { answer_rows(&table) };
+                report.kql_result =
+                    if q.name == "filter_project" { vec![table.num_rows().to_string()] } else { answer_rows(&table) };
             }
             Err(e) => {
                 report.kql_error = Some(e.to_string());
@@ -577,7 +593,8 @@ impl Export {
             let path = exp.dir.join(format!("{name}.csv"));
             exp.bytes += write_csv(t, &cols, &path)?;
             // Pairs, not an object: the order must match the CSV header (JSON maps sort keys).
-            let columns: Vec<(String, &str)> = cols.iter().map(|&i| (t.columns[i].name.clone(), duck_type(t.columns[i].ty))).collect();
+            let columns: Vec<(String, &str)> =
+                cols.iter().map(|&i| (t.columns[i].name.clone(), duck_type(t.columns[i].ty))).collect();
             table_specs.push(serde_json::json!({"name": name, "path": path, "columns": columns}));
         }
         let spec = serde_json::json!({
@@ -587,7 +604,8 @@ impl Export {
         });
         std::fs::write(&exp.queries_file, serde_json::to_string_pretty(&spec).unwrap_or_default())
             .map_err(|e| format!("cannot write {}: {e}", exp.queries_file.display()))?;
-        std::fs::write(&exp.script_file, DUCKDB_SCRIPT).map_err(|e| format!("cannot write {}: {e}", exp.script_file.display()))?;
+        std::fs::write(&exp.script_file, DUCKDB_SCRIPT)
+            .map_err(|e| format!("cannot write {}: {e}", exp.script_file.display()))?;
         Ok(exp)
     }
 
@@ -693,7 +711,7 @@ fn csv_field(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::functions::{has_term, TermMatch};
+    use crate::functions::{TermMatch, has_term};
 
     #[test]
     fn has_any_regex_agrees_with_has_term() {
@@ -720,7 +738,13 @@ mod tests {
     #[test]
     fn all_queries_run_and_answer_over_small_data() {
         // No DuckDB: checks the KQL side parses, runs and produces answers; no timing asserted.
-        let cfg = BenchConfig { rows: 5_000, seed: 3, iterations: 1, duckdb: None, duckdb_note: Some("not requested".into()) };
+        let cfg = BenchConfig {
+            rows: 5_000,
+            seed: 3,
+            iterations: 1,
+            duckdb: None,
+            duckdb_note: Some("not requested".into()),
+        };
         let report = run(&cfg, &|_| {}).expect("bench runs");
         assert_eq!(report.queries.len(), 5);
         for q in &report.queries {
@@ -738,8 +762,19 @@ mod tests {
     #[test]
     fn csv_export_quotes_and_formats() {
         let t = Table::new(vec![
-            crate::table::Column::from_values("s", Type::String, &[crate::value::Value::str("a,\"b\""), crate::value::Value::str("")]),
-            crate::table::Column::from_values("t", Type::DateTime, &[crate::value::Value::DateTime(value::parse_datetime("2024-01-02T03:04:05Z").unwrap_or(0)), crate::value::Value::Null]),
+            crate::table::Column::from_values(
+                "s",
+                Type::String,
+                &[crate::value::Value::str("a,\"b\""), crate::value::Value::str("")],
+            ),
+            crate::table::Column::from_values(
+                "t",
+                Type::DateTime,
+                &[
+                    crate::value::Value::DateTime(value::parse_datetime("2024-01-02T03:04:05Z").unwrap_or(0)),
+                    crate::value::Value::Null,
+                ],
+            ),
         ]);
         let dir = std::env::temp_dir().join(format!("hunt-bench-csv-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("tmp dir");

@@ -45,12 +45,7 @@ impl CheckError {
 /// Check a parsed query against `schema`. An empty result means every table and column
 /// reference resolved (or could not be decided because the schema is dynamic there).
 pub fn check(query: &Query, schema: &Schema) -> Vec<CheckError> {
-    let mut c = Checker {
-        schema,
-        errors: Vec::new(),
-        scopes: vec![HashMap::new()],
-        depth: 0,
-    };
+    let mut c = Checker { schema, errors: Vec::new(), scopes: vec![HashMap::new()], depth: 0 };
     for p in &query.query_parameters {
         c.bind_param(p);
     }
@@ -65,12 +60,7 @@ pub fn check(query: &Query, schema: &Schema) -> Vec<CheckError> {
 }
 
 /// Hunting-portal functions that take or produce tables with unknown columns.
-const AH_TABULAR_FUNCTIONS: &[&str] = &[
-    "FileProfile",
-    "DeviceFromIP",
-    "AssignedIPAddresses",
-    "SeenBy",
-];
+const AH_TABULAR_FUNCTIONS: &[&str] = &["FileProfile", "DeviceFromIP", "AssignedIPAddresses", "SeenBy"];
 
 /// Recursion guard; deeper queries are accepted unchecked (the parser caps depth anyway).
 const MAX_CHECK_DEPTH: usize = 200;
@@ -85,10 +75,7 @@ struct Cols {
 
 impl Cols {
     fn open() -> Cols {
-        Cols {
-            names: Vec::new(),
-            open: true,
-        }
+        Cols { names: Vec::new(), open: true }
     }
 
     fn known(names: Vec<String>) -> Cols {
@@ -154,35 +141,20 @@ impl<'s> Checker<'s> {
         let b = match &p.ty {
             ParamType::Scalar(_) => Bound::Scalar,
             // Callers may pass tables with more columns than the declared ones: stay open.
-            ParamType::Tabular {
-                columns: Some(cols),
-                ..
-            } => Bound::Tabular(Cols {
-                names: cols.iter().map(|c| c.name.name.clone()).collect(),
-                open: true,
-            }),
+            ParamType::Tabular { columns: Some(cols), .. } => {
+                Bound::Tabular(Cols { names: cols.iter().map(|c| c.name.name.clone()).collect(), open: true })
+            }
             ParamType::Tabular { columns: None, .. } => Bound::Tabular(Cols::open()),
         };
         self.bind(&p.name.name, b);
     }
 
-    fn error(
-        &mut self,
-        kind: CheckErrorKind,
-        span: Span,
-        message: String,
-        suggestion: Option<String>,
-    ) {
+    fn error(&mut self, kind: CheckErrorKind, span: Span, message: String, suggestion: Option<String>) {
         // One report per position is enough (the same let may be checked twice).
         if self.errors.iter().any(|e| e.span == span && e.kind == kind) {
             return;
         }
-        self.errors.push(CheckError {
-            kind,
-            message,
-            span,
-            suggestion,
-        });
+        self.errors.push(CheckError { kind, message, span, suggestion });
     }
 
     // ------------------------------------------------------------------ statements
@@ -259,29 +231,15 @@ impl<'s> Checker<'s> {
             return self.wildcard_tables(id);
         }
         let suggestion = self.closest_table(&id.name);
-        let hint = suggestion
-            .as_ref()
-            .map(|s| format!(" (did you mean '{s}'?)"))
-            .unwrap_or_default();
-        self.error(
-            CheckErrorKind::UnknownTable,
-            id.span,
-            format!("unknown table '{}'{hint}", id.name),
-            suggestion,
-        );
+        let hint = suggestion.as_ref().map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default();
+        self.error(CheckErrorKind::UnknownTable, id.span, format!("unknown table '{}'{hint}", id.name), suggestion);
         Cols::open()
     }
 
     fn wildcard_tables(&mut self, id: &Ident) -> Cols {
         let mut out = Cols::known(Vec::new());
         let mut any = false;
-        for t in self
-            .schema
-            .table_names()
-            .filter(|t| glob_match(&id.name, t))
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-        {
+        for t in self.schema.table_names().filter(|t| glob_match(&id.name, t)).map(str::to_string).collect::<Vec<_>>() {
             any = true;
             for c in self.schema.table(&t).unwrap_or(&[]) {
                 out.add(c.name.clone());
@@ -336,12 +294,7 @@ impl<'s> Checker<'s> {
                 }
                 out
             }
-            SourceKind::Range {
-                column,
-                from,
-                to,
-                step,
-            } => {
+            SourceKind::Range { column, from, to, step } => {
                 let none = Cols::known(Vec::new());
                 for e in [from, to, step] {
                     self.expr(e, &none);
@@ -415,8 +368,7 @@ impl<'s> Checker<'s> {
                     self.expr(&it.expr, &cols);
                     self.add_named(&mut out, it, &format!("Column{}", i + 1));
                 }
-                out.open |=
-                    cols.open && items.iter().any(|i| matches!(i.expr.kind, ExprKind::Star));
+                out.open |= cols.open && items.iter().any(|i| matches!(i.expr.kind, ExprKind::Star));
                 out
             }
             OpKind::ProjectAway(pats) => {
@@ -432,16 +384,8 @@ impl<'s> Checker<'s> {
                 for p in pats {
                     self.pattern_exists(p, &cols);
                 }
-                let names = cols
-                    .names
-                    .iter()
-                    .filter(|n| pats.iter().any(|p| p.matches(n)))
-                    .cloned()
-                    .collect();
-                Cols {
-                    names,
-                    open: cols.open,
-                }
+                let names = cols.names.iter().filter(|n| pats.iter().any(|p| p.matches(n))).cloned().collect();
+                Cols { names, open: cols.open }
             }
             OpKind::ProjectRename(pairs) => {
                 let mut out = cols;
@@ -599,11 +543,9 @@ impl<'s> Checker<'s> {
                 }
                 out
             }
-            OpKind::GetSchema => Cols::known(
-                ["ColumnName", "ColumnOrdinal", "DataType", "ColumnType"]
-                    .map(String::from)
-                    .to_vec(),
-            ),
+            OpKind::GetSchema => {
+                Cols::known(["ColumnName", "ColumnOrdinal", "DataType", "ColumnType"].map(String::from).to_vec())
+            }
             OpKind::Render { .. } | OpKind::Consume => cols,
             OpKind::Search(s) => {
                 self.expr(&s.predicate, &Cols::open());
@@ -663,10 +605,7 @@ impl<'s> Checker<'s> {
         if p.has_wildcard() || cols.open || cols.has(&p.pattern) {
             return;
         }
-        let id = Ident {
-            name: p.pattern.clone(),
-            span: p.span,
-        };
+        let id = Ident { name: p.pattern.clone(), span: p.span };
         self.unknown_column(&id, cols);
     }
 
@@ -682,10 +621,7 @@ impl<'s> Checker<'s> {
         let lets: Vec<String> = self.scopes.iter().flat_map(|s| s.keys().cloned()).collect();
         cands.extend(lets.iter().map(String::as_str));
         let suggestion = closest(&id.name, cands.into_iter());
-        let hint = suggestion
-            .as_ref()
-            .map(|s| format!(" (did you mean '{s}'?)"))
-            .unwrap_or_default();
+        let hint = suggestion.as_ref().map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default();
         self.error(
             CheckErrorKind::UnknownColumn,
             id.span,
@@ -766,18 +702,15 @@ impl<'s> Checker<'s> {
             "make_list" | "makelist" | "make_list_with_nulls" | "make_list_if" => "list",
             "make_set" | "makeset" | "make_set_if" => "set",
             "make_bag" | "make_bag_if" => "bag",
-            "count" | "countif" | "dcount" | "dcountif" | "sum" | "sumif" | "avg" | "avgif"
-            | "min" | "max" | "minif" | "maxif" | "stdev" | "stdevp" | "variance" | "variancep"
-            | "stdevif" | "varianceif" | "count_distinct" | "percentile" | "hll" | "tdigest" => f,
+            "count" | "countif" | "dcount" | "dcountif" | "sum" | "sumif" | "avg" | "avgif" | "min" | "max"
+            | "minif" | "maxif" | "stdev" | "stdevp" | "variance" | "variancep" | "stdevif" | "varianceif"
+            | "count_distinct" | "percentile" | "hll" | "tdigest" => f,
             _ => {
                 out.open = true;
                 return;
             }
         };
-        let arg = args
-            .first()
-            .and_then(Expr::derived_name)
-            .unwrap_or_default();
+        let arg = args.first().and_then(Expr::derived_name).unwrap_or_default();
         let mut n = format!("{prefix}_{arg}");
         // Duplicates get numeric suffixes: countif_, countif_1, ...
         if out.has(&n) {
@@ -859,10 +792,7 @@ impl<'s> Checker<'s> {
         let mut out = left.clone();
         out.open |= right.open;
         let same_keys: HashSet<&str> =
-            j.on.iter()
-                .filter(|k| k.left.name == k.right.name)
-                .map(|k| k.left.name.as_str())
-                .collect();
+            j.on.iter().filter(|k| k.left.name == k.right.name).map(|k| k.left.name.as_str()).collect();
         for n in right.names {
             if lookup && same_keys.contains(n.as_str()) {
                 continue;
@@ -927,9 +857,7 @@ impl<'s> Checker<'s> {
                     }
                 }
             }
-            ExprKind::Between {
-                expr, low, high, ..
-            } => {
+            ExprKind::Between { expr, low, high, .. } => {
                 self.expr(expr, cols);
                 self.expr(low, cols);
                 self.expr(high, cols);
@@ -1024,18 +952,13 @@ fn closest<'a>(name: &str, cands: impl Iterator<Item = &'a str>) -> Option<Strin
         if c == name {
             continue;
         }
-        let d = if c.to_lowercase() == lower {
-            0
-        } else {
-            edit_distance(&lower, &c.to_lowercase())
-        };
+        let d = if c.to_lowercase() == lower { 0 } else { edit_distance(&lower, &c.to_lowercase()) };
         if best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }
     }
     let limit = (name.chars().count() / 3).clamp(1, 4);
-    best.filter(|(d, _)| *d <= limit)
-        .map(|(_, c)| c.to_string())
+    best.filter(|(d, _)| *d <= limit).map(|(_, c)| c.to_string())
 }
 
 /// Levenshtein distance (two-row dynamic programming).
@@ -1103,8 +1026,7 @@ mod tests {
     fn dynamic_stays_lenient() {
         let q = "DeviceEvents | extend p = parse_json(AdditionalFields) | evaluate bag_unpack(p) | where Anything == 1";
         assert!(errs(q).is_empty(), "{:?}", errs(q));
-        let q2 =
-            "DeviceEvents | where AdditionalFields.Foo.Bar == 1 and AdditionalFields['x'] == 2";
+        let q2 = "DeviceEvents | where AdditionalFields.Foo.Bar == 1 and AdditionalFields['x'] == 2";
         assert!(errs(q2).is_empty());
     }
 }

@@ -40,13 +40,7 @@ pub struct ConformanceReport {
 
 impl fmt::Display for ConformanceReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "parse: {}/{}{}",
-            self.parse_ok,
-            self.parse_total,
-            pct(self.parse_ok, self.parse_total)
-        )?;
+        writeln!(f, "parse: {}/{}{}", self.parse_ok, self.parse_total, pct(self.parse_ok, self.parse_total))?;
         if self.rejects_total > 0 {
             writeln!(f, "rejects: {}/{}", self.rejects_ok, self.rejects_total)?;
         }
@@ -67,13 +61,7 @@ impl fmt::Display for ConformanceReport {
             )?;
         }
         if self.oracle_total > 0 {
-            writeln!(
-                f,
-                "oracle: {}/{}{}",
-                self.oracle_ok,
-                self.oracle_total,
-                pct(self.oracle_ok, self.oracle_total)
-            )?;
+            writeln!(f, "oracle: {}/{}{}", self.oracle_ok, self.oracle_total, pct(self.oracle_ok, self.oracle_total))?;
         }
         for line in &self.failures {
             writeln!(f, "  FAIL {line}")?;
@@ -83,11 +71,7 @@ impl fmt::Display for ConformanceReport {
 }
 
 fn pct(n: usize, d: usize) -> String {
-    if d == 0 {
-        String::new()
-    } else {
-        format!(" ({:.1}%)", 100.0 * n as f64 / d as f64)
-    }
+    if d == 0 { String::new() } else { format!(" ({:.1}%)", 100.0 * n as f64 / d as f64) }
 }
 
 /// Run every record of a JSONL file. Errors only for unreadable files; bad lines count as
@@ -110,18 +94,12 @@ pub fn run_text(text: &str, show_failures: bool) -> ConformanceReport {
             Err(e) => {
                 report.parse_total += 1;
                 if show_failures {
-                    report
-                        .failures
-                        .push(format!("line {}: invalid JSON: {e}", lineno + 1));
+                    report.failures.push(format!("line {}: invalid JSON: {e}", lineno + 1));
                 }
                 continue;
             }
         };
-        let id = record
-            .get("id")
-            .and_then(|v| v.as_str())
-            .unwrap_or("?")
-            .to_string();
+        let id = record.get("id").and_then(|v| v.as_str()).unwrap_or("?").to_string();
         if let Some(q) = record.get("query").and_then(|v| v.as_str()) {
             corpus_record(&mut report, &record, &id, q, &schema, show_failures);
         } else if let Some(q) = record.get("kql").and_then(|v| v.as_str()) {
@@ -132,10 +110,7 @@ pub fn run_text(text: &str, show_failures: bool) -> ConformanceReport {
 }
 
 fn non_empty_array(record: &serde_json::Value, field: &str) -> bool {
-    record
-        .get(field)
-        .and_then(|v| v.as_array())
-        .is_some_and(|a| !a.is_empty())
+    record.get(field).and_then(|v| v.as_array()).is_some_and(|a| !a.is_empty())
 }
 
 fn corpus_record(
@@ -153,9 +128,7 @@ fn corpus_record(
         r.rejects_total += 1;
         match parsed {
             Err(_) => r.rejects_ok += 1,
-            Ok(_) if show => r
-                .failures
-                .push(format!("{id}: accepted, but Kusto reports syntax errors")),
+            Ok(_) if show => r.failures.push(format!("{id}: accepted, but Kusto reports syntax errors")),
             Ok(_) => {}
         }
         return;
@@ -165,10 +138,7 @@ fn corpus_record(
         Ok(q) => q,
         Err(e) => {
             if show {
-                r.failures.push(format!(
-                    "{id}: parse {}:{}: {}",
-                    e.line, e.column, e.message
-                ));
+                r.failures.push(format!("{id}: parse {}:{}: {}", e.line, e.column, e.message));
             }
             return;
         }
@@ -186,28 +156,18 @@ fn corpus_record(
             None => r.check_ok += 1,
             Some(e) if show => {
                 let (l, c) = line_col(q, e.span.start);
-                r.failures
-                    .push(format!("{id}: check {l}:{c}: {}", e.message));
+                r.failures.push(format!("{id}: check {l}:{c}: {}", e.message));
             }
             Some(_) => {}
         }
     }
 }
 
-fn oracle_record(
-    r: &mut ConformanceReport,
-    record: &serde_json::Value,
-    id: &str,
-    q: &str,
-    show: bool,
-) {
+fn oracle_record(r: &mut ConformanceReport, record: &serde_json::Value, id: &str, q: &str, show: bool) {
     r.parse_total += 1;
     if let Err(e) = parse_query(q) {
         if show {
-            r.failures.push(format!(
-                "{id}: parse {}:{}: {}",
-                e.line, e.column, e.message
-            ));
+            r.failures.push(format!("{id}: parse {}:{}: {}", e.line, e.column, e.message));
         }
         // Still counted in the oracle total: a parse failure is an oracle failure too.
         r.oracle_total += 1;

@@ -146,8 +146,11 @@ impl Database {
 
     /// Parses, checks and evaluates `query`.
     pub fn run_with(&self, query: &str, opts: &RunOptions) -> Result<Table, QueryError> {
-        let parsed = parse_query(query)
-            .map_err(|e| QueryError::Syntax { message: e.message, line: e.line, column: e.column })?;
+        let parsed = parse_query(query).map_err(|e| QueryError::Syntax {
+            message: e.message,
+            line: e.line,
+            column: e.column,
+        })?;
         if let Some(e) = check(&parsed, &self.schema).into_iter().next() {
             let (line, column) = e.line_col(query);
             let message = match (&e.kind, &e.suggestion) {
@@ -280,8 +283,12 @@ mod tests {
 
     fn db() -> Database {
         let mut b = TableBuilder::for_table(&Schema::defender(), "DeviceInfo").expect("schema table");
-        b.push(&[("DeviceId", Value::str("d1")), ("DeviceName", Value::str("pc-1")), ("OSPlatform", Value::str("Windows11"))])
-            .unwrap();
+        b.push(&[
+            ("DeviceId", Value::str("d1")),
+            ("DeviceName", Value::str("pc-1")),
+            ("OSPlatform", Value::str("Windows11")),
+        ])
+        .unwrap();
         b.push(&[("DeviceId", Value::str("d2")), ("DeviceName", Value::str("srv-1"))]).unwrap();
         let mut db = Database::new();
         db.insert("DeviceInfo", b.finish());

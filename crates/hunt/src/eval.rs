@@ -99,7 +99,11 @@ pub fn run(query: &Query, ctx: &Context) -> Result<Table> {
 
 /// CLI helper: loads `<Table>.jsonl` / `<Table>.csv` from `data_dir`, runs `query`, and
 /// renders the result as a text table, JSON or CSV.
-pub fn run_text(query: &str, data_dir: &std::path::Path, format: crate::table::OutputFormat) -> std::result::Result<String, String> {
+pub fn run_text(
+    query: &str,
+    data_dir: &std::path::Path,
+    format: crate::table::OutputFormat,
+) -> std::result::Result<String, String> {
     let tables = crate::table::load_dir(data_dir)?;
     let q = crate::parser::parse_query(query).map_err(|e| format!("parse error: {e:?}"))?;
     let ctx = Context { tables, source: Some(Arc::from(query)), ..Context::default() };
@@ -185,7 +189,9 @@ impl<'a> Evaluator<'a> {
             // Operators that copy rows (where, join) copy only the columns the next operator
             // reads, when that is knowable (projection pushdown).
             let keep = match &op.kind {
-                ast::OpKind::Where(_) | ast::OpKind::Join(_) | ast::OpKind::Lookup(_) => ev.columns_needed_by(ops.get(k + 1)),
+                ast::OpKind::Where(_) | ast::OpKind::Join(_) | ast::OpKind::Lookup(_) => {
+                    ev.columns_needed_by(ops.get(k + 1))
+                }
                 _ => None,
             };
             *table = ev.operator(op, input, keep.as_ref())?;
@@ -231,15 +237,21 @@ impl<'a> Evaluator<'a> {
             }
             ExprKind::Star | ExprKind::ToScalar(_) | ExprKind::Subquery(_) => false,
             ExprKind::Call { name, args } => {
-                if matches!(name.name.as_str(), "pack_all" | "bag_pack_columns" | "column_ifexists") || self.env.funcs.contains_key(&name.name) {
+                if matches!(name.name.as_str(), "pack_all" | "bag_pack_columns" | "column_ifexists")
+                    || self.env.funcs.contains_key(&name.name)
+                {
                     return false;
                 }
                 args.iter().all(|a| self.collect_names(a, out))
             }
             ExprKind::Unary { expr, .. } | ExprKind::Member { expr, .. } => self.collect_names(expr, out),
             ExprKind::Binary { left, right, .. } => self.collect_names(left, out) && self.collect_names(right, out),
-            ExprKind::InList { expr, list, .. } => self.collect_names(expr, out) && list.iter().all(|a| self.collect_names(a, out)),
-            ExprKind::Between { expr, low, high, .. } => self.collect_names(expr, out) && self.collect_names(low, out) && self.collect_names(high, out),
+            ExprKind::InList { expr, list, .. } => {
+                self.collect_names(expr, out) && list.iter().all(|a| self.collect_names(a, out))
+            }
+            ExprKind::Between { expr, low, high, .. } => {
+                self.collect_names(expr, out) && self.collect_names(low, out) && self.collect_names(high, out)
+            }
             ExprKind::Index { expr, index } => self.collect_names(expr, out) && self.collect_names(index, out),
             ExprKind::NamedArg { value, .. } => self.collect_names(value, out),
             ExprKind::Tuple(items) => items.iter().all(|a| self.collect_names(a, out)),
@@ -255,9 +267,10 @@ impl<'a> Evaluator<'a> {
             return Ok(t.clone());
         }
         if let Some(f) = self.env.funcs.get(name)
-            && f.params.is_empty() {
-                return self.call_tabular_function(f, &[], None);
-            }
+            && f.params.is_empty()
+        {
+            return self.call_tabular_function(f, &[], None);
+        }
         Err(EvalError::UnknownTable(name.to_string()))
     }
 
@@ -270,11 +283,13 @@ impl<'a> Evaluator<'a> {
             let name = p.name.name.clone();
             if let ast::ParamType::Tabular { .. } = p.ty {
                 if i == 0
-                    && let Some(t) = &piped {
-                        child.env.tables.insert(name, Arc::new(t.clone()));
-                        continue;
-                    }
-                let arg = args_iter.next().ok_or_else(|| EvalError::Invalid(format!("missing tabular argument `{name}`")))?;
+                    && let Some(t) = &piped
+                {
+                    child.env.tables.insert(name, Arc::new(t.clone()));
+                    continue;
+                }
+                let arg =
+                    args_iter.next().ok_or_else(|| EvalError::Invalid(format!("missing tabular argument `{name}`")))?;
                 let table = match &arg.kind {
                     ExprKind::Name(id) => self.lookup_table(&id.name)?,
                     ExprKind::Subquery(t) => self.tabular(t, None)?,
@@ -356,7 +371,12 @@ impl<'a> Evaluator<'a> {
                 for item in list {
                     match &item.kind {
                         ExprKind::Subquery(t) => items.extend(self.first_column_values(&self.tabular(t, None)?)),
-                        ExprKind::Name(id) if input.index_of(&id.name).is_none() && !self.env.scalars.contains_key(&id.name) && (self.env.tables.contains_key(&id.name) || self.ctx.tables.contains_key(&id.name)) => {
+                        ExprKind::Name(id)
+                            if input.index_of(&id.name).is_none()
+                                && !self.env.scalars.contains_key(&id.name)
+                                && (self.env.tables.contains_key(&id.name)
+                                    || self.ctx.tables.contains_key(&id.name)) =>
+                        {
                             items.extend(self.first_column_values(&self.lookup_table(&id.name)?));
                         }
                         _ => items.push(self.const_eval(item)?),
@@ -370,15 +390,19 @@ impl<'a> Evaluator<'a> {
                 let (c, _) = self.compile(expr, input)?;
                 let (lo, _) = self.compile(low, input)?;
                 let (hi, _) = self.compile(high, input)?;
-                Ok((CExpr::Between { e: Box::new(c), lo: Box::new(lo), hi: Box::new(hi), negated: *negated }, Type::Bool))
+                Ok((
+                    CExpr::Between { e: Box::new(c), lo: Box::new(lo), hi: Box::new(hi), negated: *negated },
+                    Type::Bool,
+                ))
             }
             ExprKind::Member { expr, field } => {
                 // `step.column` inside `scan`: the scratch table has a column of that name.
                 if let ExprKind::Name(id) = &expr.kind
                     && input.index_of(&id.name).is_none()
-                        && let Some(i) = input.index_of(&format!("{}.{}", id.name, field.name)) {
-                            return Ok((CExpr::Col(i), input.columns[i].ty));
-                        }
+                    && let Some(i) = input.index_of(&format!("{}.{}", id.name, field.name))
+                {
+                    return Ok((CExpr::Col(i), input.columns[i].ty));
+                }
                 // `$left.x` / `$right.x` only appear in join keys; a member of a bare table name
                 // is not supported.
                 let (c, _) = self.compile(expr, input)?;
@@ -413,7 +437,14 @@ impl<'a> Evaluator<'a> {
                 for i in items {
                     cs.push(self.compile(i, input)?.0);
                 }
-                Ok((CExpr::Call { name: "pack_array", f: functions::lookup("pack_array").map(|d| d.imp).unwrap_or(|_| Value::Null), args: cs }, Type::Dynamic))
+                Ok((
+                    CExpr::Call {
+                        name: "pack_array",
+                        f: functions::lookup("pack_array").map(|d| d.imp).unwrap_or(|_| Value::Null),
+                        args: cs,
+                    },
+                    Type::Dynamic,
+                ))
             }
             ExprKind::Call { name, args } => self.compile_call(&name.name, args, input),
         }
@@ -443,9 +474,10 @@ impl<'a> Evaluator<'a> {
         }
         if let Some(f) = self.env.funcs.get(name)
             && f.params.is_empty()
-                && let ast::FunctionBody::Scalar(_) = f.body {
-                    return self.inline_function(f, &[], input);
-                }
+            && let ast::FunctionBody::Scalar(_) = f.body
+        {
+            return self.inline_function(f, &[], input);
+        }
         Err(EvalError::UnknownName(name.to_string()))
     }
 
@@ -459,7 +491,9 @@ impl<'a> Evaluator<'a> {
             Literal::Decimal(s) => (value::parse_real_text(s).map_or(Value::Null, Value::Decimal), Type::Decimal),
             Literal::String(s) => (Value::str(s), Type::String),
             Literal::DateTime(t) => (
-                t.checked_add(value::UNIX_EPOCH_TICKS).and_then(value::datetime_in_range).map_or(Value::Null, Value::DateTime),
+                t.checked_add(value::UNIX_EPOCH_TICKS)
+                    .and_then(value::datetime_in_range)
+                    .map_or(Value::Null, Value::DateTime),
                 Type::DateTime,
             ),
             Literal::Timespan(t) => (Value::TimeSpan(*t), Type::TimeSpan),
@@ -467,7 +501,16 @@ impl<'a> Evaluator<'a> {
             Literal::Dynamic(j) => (Value::Dynamic(self.dynamic_literal(j, span)), Type::Dynamic),
             Literal::TypedNull(t) => {
                 let ty = type_of(*t);
-                (if ty == Type::String { Value::str("") } else if ty == Type::Dynamic { Value::Dynamic(Dyn::Null) } else { Value::Null }, ty)
+                (
+                    if ty == Type::String {
+                        Value::str("")
+                    } else if ty == Type::Dynamic {
+                        Value::Dynamic(Dyn::Null)
+                    } else {
+                        Value::Null
+                    },
+                    ty,
+                )
             }
         };
         (CExpr::Const(v), ty)
@@ -477,13 +520,18 @@ impl<'a> Evaluator<'a> {
     /// (serde_json sorts them); falls back to the parsed value.
     fn dynamic_literal(&self, j: &serde_json::Value, span: ast::Span) -> Dyn {
         if let Some(src) = &self.ctx.source
-            && let Some(text) = src.get(span.start..span.end) {
-                let t = text.trim();
-                let inner = t.strip_prefix("dynamic").map(str::trim_start).and_then(|s| s.strip_prefix('(')).and_then(|s| s.strip_suffix(')'));
-                if let Some(d) = Dyn::parse_json(inner.unwrap_or(t)) {
-                    return d;
-                }
+            && let Some(text) = src.get(span.start..span.end)
+        {
+            let t = text.trim();
+            let inner = t
+                .strip_prefix("dynamic")
+                .map(str::trim_start)
+                .and_then(|s| s.strip_prefix('('))
+                .and_then(|s| s.strip_suffix(')'));
+            if let Some(d) = Dyn::parse_json(inner.unwrap_or(t)) {
+                return d;
             }
+        }
         Dyn::from_serde(j)
     }
 
@@ -517,7 +565,11 @@ impl<'a> Evaluator<'a> {
                 let a = args.first().ok_or_else(|| EvalError::Invalid("ago() needs a timespan".into()))?;
                 let (c, _) = self.compile(a, input)?;
                 return Ok((
-                    CExpr::Binary { op: ast::BinOp::Sub, l: Box::new(CExpr::Const(Value::DateTime(self.ctx.now))), r: Box::new(c) },
+                    CExpr::Binary {
+                        op: ast::BinOp::Sub,
+                        l: Box::new(CExpr::Const(Value::DateTime(self.ctx.now))),
+                        r: Box::new(c),
+                    },
                     Type::DateTime,
                 ));
             }
@@ -525,7 +577,11 @@ impl<'a> Evaluator<'a> {
                 let (cs, ts) = self.compile_args(args, input)?;
                 let ty = functions::common_type(&nonnull_types(&cs[1..], &ts[1..]));
                 let mut it = cs.into_iter();
-                let (c, a, b) = (it.next().unwrap_or(CExpr::Const(Value::Null)), it.next().unwrap_or(CExpr::Const(Value::Null)), it.next().unwrap_or(CExpr::Const(Value::Null)));
+                let (c, a, b) = (
+                    it.next().unwrap_or(CExpr::Const(Value::Null)),
+                    it.next().unwrap_or(CExpr::Const(Value::Null)),
+                    it.next().unwrap_or(CExpr::Const(Value::Null)),
+                );
                 return Ok((CExpr::Iff(Box::new(c), Box::new(a), Box::new(b)), ty));
             }
             "case" if args.len() >= 3 => {
@@ -551,7 +607,10 @@ impl<'a> Evaluator<'a> {
                 // only dynamic values report what they hold.
                 let (c, ty) = self.compile(&args[0], input)?;
                 let fallback = CExpr::Const(Value::str(if ty == Type::Dynamic { "null" } else { ty.name() }));
-                return Ok((CExpr::Call { name: FN_NAME, f: functions::gettype_or, args: vec![c, fallback] }, Type::String));
+                return Ok((
+                    CExpr::Call { name: FN_NAME, f: functions::gettype_or, args: vec![c, fallback] },
+                    Type::String,
+                ));
             }
             "row_number" => {
                 let start = match args.first() {
@@ -594,10 +653,23 @@ impl<'a> Evaluator<'a> {
                     Some(r) => Some(Box::new(self.compile(r, input)?.0)),
                     None => None,
                 };
-                return Ok((CExpr::RowRank { e: Box::new(c), dense: name == "row_rank_dense", restart, state: Default::default() }, Type::Long));
+                return Ok((
+                    CExpr::RowRank {
+                        e: Box::new(c),
+                        dense: name == "row_rank_dense",
+                        restart,
+                        state: Default::default(),
+                    },
+                    Type::Long,
+                ));
             }
             "column_ifexists" => {
-                let col = args.first().map(|a| self.const_eval(a)).transpose()?.map(|v| v.to_kusto_string()).unwrap_or_default();
+                let col = args
+                    .first()
+                    .map(|a| self.const_eval(a))
+                    .transpose()?
+                    .map(|v| v.to_kusto_string())
+                    .unwrap_or_default();
                 if let Some(i) = input.index_of(&col) {
                     return Ok((CExpr::Col(i), input.columns[i].ty));
                 }
@@ -630,10 +702,16 @@ impl<'a> Evaluator<'a> {
                 return Ok((CExpr::Call { name: "pack", f, args: cs }, Type::Dynamic));
             }
             "rand" => return Ok((CExpr::Const(Value::Real(0.5)), Type::Real)),
-            "new_guid" => return Ok((CExpr::Const(Value::Guid(0x0123_4567_89ab_4cde_8f01_2345_6789_abcd)), Type::Guid)),
-            "geo_info_from_ip_address" => return Ok((CExpr::Const(Value::Dynamic(Dyn::object(vec![]))), Type::Dynamic)),
+            "new_guid" => {
+                return Ok((CExpr::Const(Value::Guid(0x0123_4567_89ab_4cde_8f01_2345_6789_abcd)), Type::Guid));
+            }
+            "geo_info_from_ip_address" => {
+                return Ok((CExpr::Const(Value::Dynamic(Dyn::object(vec![]))), Type::Dynamic));
+            }
             "ingestion_time" => return Ok((CExpr::Const(Value::DateTime(self.ctx.now)), Type::DateTime)),
-            "current_cluster_endpoint" | "current_database" => return Ok((CExpr::Const(Value::str("riposte")), Type::String)),
+            "current_cluster_endpoint" | "current_database" => {
+                return Ok((CExpr::Const(Value::str("riposte")), Type::String));
+            }
             _ => {}
         }
         // Type-constructor style literals parsed as calls: `int(5)`, `datetime(null)` etc.
@@ -653,7 +731,9 @@ impl<'a> Evaluator<'a> {
         let static_name: &'static str = FN_NAME;
         let call = CExpr::Call { name: static_name, f: def.imp, args: cs };
         // Kusto types `datetime_diff('week', ...)` as real (whole weeks, but a double column).
-        if name == "datetime_diff" && matches!(args.first().map(|a| &a.kind), Some(ExprKind::Literal(Literal::String(p))) if p.eq_ignore_ascii_case("week") || p.eq_ignore_ascii_case("weeks")) {
+        if name == "datetime_diff"
+            && matches!(args.first().map(|a| &a.kind), Some(ExprKind::Literal(Literal::String(p))) if p.eq_ignore_ascii_case("week") || p.eq_ignore_ascii_case("weeks"))
+        {
             return Ok((CExpr::Convert(Box::new(call), Type::Real), Type::Real));
         }
         Ok((call, ty))
@@ -691,9 +771,37 @@ const FN_NAME: &str = "fn";
 
 /// Aggregate function names (rejected in scalar context with a clear message).
 pub(crate) const AGGREGATES: &[&str] = &[
-    "count", "countif", "dcount", "dcountif", "sum", "sumif", "avg", "avgif", "min", "max", "minif", "maxif", "arg_max",
-    "arg_min", "make_set", "make_set_if", "make_list", "make_list_if", "make_bag", "make_bag_if", "take_any", "any",
-    "percentile", "percentiles", "stdev", "variance", "stdevp", "variancep", "count_distinct", "makeset", "makelist",
+    "count",
+    "countif",
+    "dcount",
+    "dcountif",
+    "sum",
+    "sumif",
+    "avg",
+    "avgif",
+    "min",
+    "max",
+    "minif",
+    "maxif",
+    "arg_max",
+    "arg_min",
+    "make_set",
+    "make_set_if",
+    "make_list",
+    "make_list_if",
+    "make_bag",
+    "make_bag_if",
+    "take_any",
+    "any",
+    "percentile",
+    "percentiles",
+    "stdev",
+    "variance",
+    "stdevp",
+    "variancep",
+    "count_distinct",
+    "makeset",
+    "makelist",
 ];
 
 /// Types of non-null-constant branches (a bare `dynamic(null)` does not decide the type).
@@ -772,7 +880,10 @@ mod tests {
 
     #[test]
     fn where_summarize_join_over_generated_events() {
-        let t = q("DeviceProcessEvents | where FileName =~ 'POWERSHELL.EXE' | summarize n = count() by DeviceName | count", dpe(2000));
+        let t = q(
+            "DeviceProcessEvents | where FileName =~ 'POWERSHELL.EXE' | summarize n = count() by DeviceName | count",
+            dpe(2000),
+        );
         assert_eq!(t.columns[0].name, "Count");
         let t = q("DeviceProcessEvents | where ProcessCommandLine has_any ('whoami', 'urlcache') | take 5", dpe(2000));
         assert_eq!(t.num_rows(), 5);
@@ -788,8 +899,19 @@ mod tests {
     #[test]
     fn fast_filters_agree_with_row_evaluation() {
         let texts = [
-            "powershell.exe -EncodedCommand SQBF", "PowerShell.EXE", "\u{212A}ey", "key", "\u{130}stanbul", "", "cmd.exe /c whoami",
-            "a-enc", "Invoke-Mimikatz2", "x mimikatz y", "CMD.EXE", "sekurlsa::logonpasswords", "caf\u{e9} KEY",
+            "powershell.exe -EncodedCommand SQBF",
+            "PowerShell.EXE",
+            "\u{212A}ey",
+            "key",
+            "\u{130}stanbul",
+            "",
+            "cmd.exe /c whoami",
+            "a-enc",
+            "Invoke-Mimikatz2",
+            "x mimikatz y",
+            "CMD.EXE",
+            "sekurlsa::logonpasswords",
+            "caf\u{e9} KEY",
         ];
         let vals: Vec<Value> = texts.iter().map(|s| Value::str(s)).collect();
         let nums: Vec<Value> = (0..texts.len() as i64).map(Value::Long).collect();
@@ -799,11 +921,25 @@ mod tests {
         ]);
         let tables = HashMap::from([("T".to_string(), t)]);
         for pred in [
-            "s =~ 'powershell.exe'", "s !~ 'key'", "s =~ 'KEY'", "s has 'exe'", "s !has 'cmd'", "s has 'key'", "s contains 'ENC'",
-            "s !contains 'enc'", "s contains ''", "s has_any ('mimikatz', '-EncodedCommand', 'KEY', 'sekurlsa')", "s in~ ('cmd.exe', 'key')",
-            "s in~ ('a', 'b', 'c', 'd', 'e', 'f', 'g', 'KEY', 'cmd.exe')", "s !in~ ('key')", "s in ('key', 'CMD.EXE')",
-            "s !in ('a', 'b', 'c', 'd', 'e', 'f', 'g', 'key')", "s startswith 'power' or n > 10", "s has 'exe' and n < 5 and s contains 'c'",
-            "n >= 3 and s matches regex '[0-9]'", "s == 'key' or s =~ 'cmd.exe'",
+            "s =~ 'powershell.exe'",
+            "s !~ 'key'",
+            "s =~ 'KEY'",
+            "s has 'exe'",
+            "s !has 'cmd'",
+            "s has 'key'",
+            "s contains 'ENC'",
+            "s !contains 'enc'",
+            "s contains ''",
+            "s has_any ('mimikatz', '-EncodedCommand', 'KEY', 'sekurlsa')",
+            "s in~ ('cmd.exe', 'key')",
+            "s in~ ('a', 'b', 'c', 'd', 'e', 'f', 'g', 'KEY', 'cmd.exe')",
+            "s !in~ ('key')",
+            "s in ('key', 'CMD.EXE')",
+            "s !in ('a', 'b', 'c', 'd', 'e', 'f', 'g', 'key')",
+            "s startswith 'power' or n > 10",
+            "s has 'exe' and n < 5 and s contains 'c'",
+            "n >= 3 and s matches regex '[0-9]'",
+            "s == 'key' or s =~ 'cmd.exe'",
         ] {
             let fast = q(&format!("T | where {pred} | project n"), tables.clone());
             let slow = q(&format!("T | where iff({pred}, true, false) | project n"), tables.clone());
@@ -820,14 +956,18 @@ mod tests {
             "datatable(k:string, v:long)['b', 1, 'a', 2, 'b', 3, 'c', long(null), 'a', 2] | summarize n=count(), d=dcount(v), s=sum(v) by k",
             HashMap::new(),
         );
-        let rows: Vec<String> = (0..t.num_rows()).map(|r| t.row(r).iter().map(Value::to_kusto_string).collect::<Vec<_>>().join(",")).collect();
+        let rows: Vec<String> = (0..t.num_rows())
+            .map(|r| t.row(r).iter().map(Value::to_kusto_string).collect::<Vec<_>>().join(","))
+            .collect();
         assert_eq!(rows, vec!["b,2,2,4", "a,2,1,4", "c,1,0,0"]);
         let t = q(
             "let L = datatable(k:string, x:long)['a', 1, 'a', 2, 'b', 3]; let R = datatable(k:string, y:long)['a', 10, 'a', 11, 'c', 12]; \
              L | join R on k | project x, y",
             HashMap::new(),
         );
-        let rows: Vec<String> = (0..t.num_rows()).map(|r| t.row(r).iter().map(Value::to_kusto_string).collect::<Vec<_>>().join(",")).collect();
+        let rows: Vec<String> = (0..t.num_rows())
+            .map(|r| t.row(r).iter().map(Value::to_kusto_string).collect::<Vec<_>>().join(","))
+            .collect();
         assert_eq!(rows, vec!["1,10", "1,11"]);
         let t = q(
             "let L = datatable(k:string, x:long)['a', 1, 'b', 3]; let R = datatable(k:string, y:long)['a', 10, 'b', 11, 'a', 12]; \
@@ -839,7 +979,9 @@ mod tests {
 
     #[test]
     fn externaldata_and_fileprofile_are_clear_errors() {
-        let query = crate::parser::parse_query("externaldata(x:string)[@'https://example.com/a.csv'] with (format='csv')").expect("parse");
+        let query =
+            crate::parser::parse_query("externaldata(x:string)[@'https://example.com/a.csv'] with (format='csv')")
+                .expect("parse");
         let err = run(&query, &Context::default()).unwrap_err().to_string();
         assert!(err.contains("externaldata is not available in the sandbox"), "{err}");
         let query = crate::parser::parse_query("print x = 1 | invoke FileProfile()").expect("parse");

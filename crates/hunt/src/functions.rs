@@ -85,12 +85,8 @@ fn t_common(a: &[Type]) -> Result<Type, String> {
 }
 /// The common type of the values of `case(p1, v1, ..., else)` / `iff(p, a, b)`.
 fn t_case(a: &[Type]) -> Result<Type, String> {
-    let vals: Vec<Type> = a
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| i % 2 == 1 || *i == a.len() - 1)
-        .map(|(_, t)| *t)
-        .collect();
+    let vals: Vec<Type> =
+        a.iter().enumerate().filter(|(i, _)| i % 2 == 1 || *i == a.len() - 1).map(|(_, t)| *t).collect();
     Ok(common_type(&vals))
 }
 fn t_iff(a: &[Type]) -> Result<Type, String> {
@@ -206,7 +202,22 @@ pub fn lookup(name: &str) -> Option<FnDef> {
         "log" => def(|a| log_of(a, f64::ln), t_real, 1, 1),
         "log2" => def(|a| log_of(a, f64::log2), t_real, 1, 1),
         "log10" => def(|a| log_of(a, f64::log10), t_real, 1, 1),
-        "sign" => def(|a| real1(a, |x| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 }), t_real, 1, 1),
+        "sign" => def(
+            |a| {
+                real1(a, |x| {
+                    if x > 0.0 {
+                        1.0
+                    } else if x < 0.0 {
+                        -1.0
+                    } else {
+                        0.0
+                    }
+                })
+            },
+            t_real,
+            1,
+            1,
+        ),
         "pow" => def(pow, t_real, 2, 2),
         "sin" => def(|a| real1(a, f64::sin), t_real, 1, 1),
         "cos" => def(|a| real1(a, f64::cos), t_real, 1, 1),
@@ -215,10 +226,15 @@ pub fn lookup(name: &str) -> Option<FnDef> {
         "acos" => def(|a| real1(a, f64::acos), t_real, 1, 1),
         "atan" => def(|a| real1(a, f64::atan), t_real, 1, 1),
         "cot" => def(|a| real1(a, |x| 1.0 / x.tan()), t_real, 1, 1),
-        "atan2" => def(|a| match (a[0].as_f64(), a[1].as_f64()) {
-            (Some(y), Some(x)) => Value::Real(y.atan2(x)),
-            _ => Value::Null,
-        }, t_real, 2, 2),
+        "atan2" => def(
+            |a| match (a[0].as_f64(), a[1].as_f64()) {
+                (Some(y), Some(x)) => Value::Real(y.atan2(x)),
+                _ => Value::Null,
+            },
+            t_real,
+            2,
+            2,
+        ),
         "degrees" => def(|a| real1(a, f64::to_degrees), t_real, 1, 1),
         "radians" => def(|a| real1(a, f64::to_radians), t_real, 1, 1),
         "gamma" => def(|a| real1(a, gamma), t_real, 1, 1),
@@ -230,8 +246,12 @@ pub fn lookup(name: &str) -> Option<FnDef> {
         "binary_or" => def(|a| long2(a, |x, y| Some(x | y)), t_long, 2, 2),
         "binary_xor" => def(|a| long2(a, |x, y| Some(x ^ y)), t_long, 2, 2),
         "binary_not" => def(|a| a[0].as_i64().map_or(Value::Null, |x| Value::Long(!x)), t_long, 1, 1),
-        "binary_shift_left" => def(|a| long2(a, |x, y| (0..64).contains(&y).then(|| x.wrapping_shl(y as u32))), t_long, 2, 2),
-        "binary_shift_right" => def(|a| long2(a, |x, y| (0..64).contains(&y).then(|| x.wrapping_shr(y as u32))), t_long, 2, 2),
+        "binary_shift_left" => {
+            def(|a| long2(a, |x, y| (0..64).contains(&y).then(|| x.wrapping_shl(y as u32))), t_long, 2, 2)
+        }
+        "binary_shift_right" => {
+            def(|a| long2(a, |x, y| (0..64).contains(&y).then(|| x.wrapping_shr(y as u32))), t_long, 2, 2)
+        }
         // datetime
         "bin" | "floor" => def(d::bin, t_first_exact, 2, 2),
         "bin_at" => def(d::bin_at, t_first_exact, 3, 3),
@@ -720,7 +740,9 @@ pub fn values_equal(l: &Value, r: &Value) -> Option<bool> {
         (Value::String(a), Value::String(b)) => a == b,
         (Value::Dynamic(a), Value::Dynamic(b)) => a.equals(b),
         (Value::Dynamic(d), other) | (other, Value::Dynamic(d)) => d.equals(&other.to_dyn()),
-        (Value::Guid(g), Value::String(s)) | (Value::String(s), Value::Guid(g)) => value::format_guid(*g) == s.to_ascii_lowercase(),
+        (Value::Guid(g), Value::String(s)) | (Value::String(s), Value::Guid(g)) => {
+            value::format_guid(*g) == s.to_ascii_lowercase()
+        }
         _ => match (l.as_f64(), r.as_f64()) {
             (Some(a), Some(b)) if l.ty().is_some_and(Type::is_numeric) && r.ty().is_some_and(Type::is_numeric) => {
                 match (l.as_i64(), r.as_i64(), l, r) {
@@ -739,7 +761,9 @@ fn values_order(l: &Value, r: &Value) -> Option<std::cmp::Ordering> {
         return None;
     }
     match (l.as_f64(), r.as_f64()) {
-        (Some(a), Some(b)) if !matches!(l, Value::Dynamic(Dyn::String(_))) && !matches!(r, Value::Dynamic(Dyn::String(_))) => {
+        (Some(a), Some(b))
+            if !matches!(l, Value::Dynamic(Dyn::String(_))) && !matches!(r, Value::Dynamic(Dyn::String(_))) =>
+        {
             if let (Value::Int(_) | Value::Long(_), Value::Int(_) | Value::Long(_)) = (l, r) {
                 return Some(l.as_i64().cmp(&r.as_i64()));
             }
@@ -783,11 +807,7 @@ fn compare_op(op: BinOp, l: &Value, r: &Value) -> Value {
 
 /// Case-insensitive string equality (Unicode-aware, ASCII fast path).
 pub fn eq_ci(a: &str, b: &str) -> bool {
-    if a.is_ascii() && b.is_ascii() {
-        a.eq_ignore_ascii_case(b)
-    } else {
-        a.to_lowercase() == b.to_lowercase()
-    }
+    if a.is_ascii() && b.is_ascii() { a.eq_ignore_ascii_case(b) } else { a.to_lowercase() == b.to_lowercase() }
 }
 
 /// The string operators of KQL over two texts.
@@ -897,10 +917,16 @@ mod tests {
     fn library_smoke() {
         assert_eq!(call("strcat", &[Value::str("a"), Value::Long(1)]).to_kusto_string(), "a1");
         assert_eq!(call("substring", &[Value::str("abc"), Value::Long(-1), Value::Long(2)]).to_kusto_string(), "c");
-        assert_eq!(call("extract", &[Value::str("(\\d+)"), Value::Long(1), Value::str("ab12c")]).to_kusto_string(), "12");
+        assert_eq!(
+            call("extract", &[Value::str("(\\d+)"), Value::Long(1), Value::str("ab12c")]).to_kusto_string(),
+            "12"
+        );
         assert_eq!(call("coalesce", &[Value::Null, Value::Long(5)]).to_kusto_string(), "5");
         assert!(matches!(call("ipv4_is_private", &[Value::str("10.1.2.3")]), Value::Bool(true)));
-        assert!(matches!(call("ipv4_is_in_range", &[Value::str("192.168.1.7"), Value::str("192.168.1.0/24")]), Value::Bool(true)));
+        assert!(matches!(
+            call("ipv4_is_in_range", &[Value::str("192.168.1.7"), Value::str("192.168.1.0/24")]),
+            Value::Bool(true)
+        ));
         assert_eq!(call("hash_sha256", &[Value::str("abc")]).to_kusto_string().len(), 64);
         assert_eq!(call("split", &[Value::str("a,b"), Value::str(",")]).to_kusto_string(), "[\"a\",\"b\"]");
     }

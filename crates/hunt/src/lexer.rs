@@ -10,8 +10,8 @@
 //! adjacent tokens, using spans to check adjacency.
 
 use crate::ast::{
-    Span, TICKS_PER_DAY, TICKS_PER_HOUR, TICKS_PER_MICROSECOND, TICKS_PER_MILLISECOND,
-    TICKS_PER_MINUTE, TICKS_PER_SECOND,
+    Span, TICKS_PER_DAY, TICKS_PER_HOUR, TICKS_PER_MICROSECOND, TICKS_PER_MILLISECOND, TICKS_PER_MINUTE,
+    TICKS_PER_SECOND,
 };
 
 #[derive(Debug, Clone, PartialEq)]
@@ -76,12 +76,7 @@ pub struct Token {
 
 /// Tokenize the whole input. Always ends with exactly one `Eof` token.
 pub fn tokenize(src: &str) -> Vec<Token> {
-    let mut lx = Lexer {
-        src,
-        bytes: src.as_bytes(),
-        pos: 0,
-        out: Vec::new(),
-    };
+    let mut lx = Lexer { src, bytes: src.as_bytes(), pos: 0, out: Vec::new() };
     lx.run();
     lx.out
 }
@@ -107,10 +102,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn push(&mut self, kind: TokKind, start: usize) {
-        self.out.push(Token {
-            kind,
-            span: Span::new(start, self.pos),
-        });
+        self.out.push(Token { kind, span: Span::new(start, self.pos) });
     }
 
     fn run(&mut self) {
@@ -137,18 +129,11 @@ impl<'a> Lexer<'a> {
                 }
             } else if c >= 0x80
                 && self.src[self.pos..].chars().next().is_some_and(|ch| {
-                    ch.is_whitespace()
-                        || matches!(
-                            ch,
-                            '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'
-                        )
+                    ch.is_whitespace() || matches!(ch, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}')
                 })
             {
                 // Unicode whitespace (NBSP etc.) pasted from web pages.
-                self.pos += self.src[self.pos..]
-                    .chars()
-                    .next()
-                    .map_or(1, char::len_utf8);
+                self.pos += self.src[self.pos..].chars().next().map_or(1, char::len_utf8);
             } else {
                 break;
             }
@@ -163,8 +148,7 @@ impl<'a> Lexer<'a> {
             self.lex_quoted(start, false);
             return;
         }
-        if (c == b'h' || c == b'H') && self.peek(1) == b'@' && matches!(self.peek(2), b'"' | b'\'')
-        {
+        if (c == b'h' || c == b'H') && self.peek(1) == b'@' && matches!(self.peek(2), b'"' | b'\'') {
             self.pos += 2;
             self.lex_quoted(start, true);
             return;
@@ -187,9 +171,7 @@ impl<'a> Lexer<'a> {
             self.push(TokKind::Ident, start);
             return;
         }
-        if c.is_ascii_digit()
-            || (c == b'.' && self.peek(1).is_ascii_digit() && !self.prev_is_value())
-        {
+        if c.is_ascii_digit() || (c == b'.' && self.peek(1).is_ascii_digit() && !self.prev_is_value()) {
             self.lex_number(start);
             return;
         }
@@ -213,16 +195,12 @@ impl<'a> Lexer<'a> {
     fn digit_identifier_len(&self) -> usize {
         let rest = &self.bytes[self.pos..];
         let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-        let word = rest[digits..]
-            .iter()
-            .take_while(|b| is_ident_char(**b))
-            .count();
+        let word = rest[digits..].iter().take_while(|b| is_ident_char(**b)).count();
         if word == 0 || !rest[digits].is_ascii_alphabetic() {
             return 0;
         }
         let w = &self.src[self.pos + digits..self.pos + digits + word];
-        let exp = (w.starts_with('e') || w.starts_with('E'))
-            && w[1..].bytes().all(|b| b.is_ascii_digit());
+        let exp = (w.starts_with('e') || w.starts_with('E')) && w[1..].bytes().all(|b| b.is_ascii_digit());
         let hex = digits == 1 && rest[0] == b'0' && (w.starts_with('x') || w.starts_with('X'));
         if timespan_unit_ticks(w).is_some() || exp || hex || w == "e" || w == "E" {
             return 0;
@@ -233,8 +211,7 @@ impl<'a> Lexer<'a> {
     /// True when the previous token ends a value (so `.5` after it is member access, not a number).
     fn prev_is_value(&self) -> bool {
         self.out.last().is_some_and(|t| {
-            matches!(t.kind, TokKind::Ident | TokKind::RParen | TokKind::RBracket)
-                && t.span.end == self.pos
+            matches!(t.kind, TokKind::Ident | TokKind::RParen | TokKind::RBracket) && t.span.end == self.pos
         })
     }
 
@@ -256,10 +233,7 @@ impl<'a> Lexer<'a> {
             self.push(TokKind::Ident, start);
         } else {
             self.pos += ch.len_utf8();
-            self.push(
-                TokKind::Error(format!("unexpected character '{ch}'")),
-                start,
-            );
+            self.push(TokKind::Error(format!("unexpected character '{ch}'")), start);
         }
     }
 
@@ -300,15 +274,8 @@ impl<'a> Lexer<'a> {
             (b'?', _) => (TokKind::Question, 1),
             _ => {
                 self.pos += 1;
-                let shown = if c.is_ascii_graphic() {
-                    (c as char).to_string()
-                } else {
-                    format!("\\x{c:02x}")
-                };
-                self.push(
-                    TokKind::Error(format!("unexpected character '{shown}'")),
-                    start,
-                );
+                let shown = if c.is_ascii_graphic() { (c as char).to_string() } else { format!("\\x{c:02x}") };
+                self.push(TokKind::Error(format!("unexpected character '{shown}'")), start);
                 return;
             }
         };
@@ -338,10 +305,7 @@ impl<'a> Lexer<'a> {
                 break;
             }
             if ch == '\n' && !verbatim {
-                self.push(
-                    TokKind::Error("unterminated string literal (newline inside quotes)".into()),
-                    start,
-                );
+                self.push(TokKind::Error("unterminated string literal (newline inside quotes)".into()), start);
                 return;
             }
             if ch == '\\' && !verbatim {
@@ -408,19 +372,13 @@ impl<'a> Lexer<'a> {
             }
             None => {
                 self.pos = self.bytes.len();
-                self.push(
-                    TokKind::Error("unterminated ``` string literal".into()),
-                    start,
-                );
+                self.push(TokKind::Error("unterminated ``` string literal".into()), start);
             }
         }
     }
 
     fn lex_number(&mut self, start: usize) {
-        if self.bytes[self.pos] == b'0'
-            && matches!(self.peek(1), b'x' | b'X')
-            && self.peek(2).is_ascii_hexdigit()
-        {
+        if self.bytes[self.pos] == b'0' && matches!(self.peek(1), b'x' | b'X') && self.peek(2).is_ascii_hexdigit() {
             self.pos += 2;
             let ds = self.pos;
             while self.pos < self.bytes.len() && self.bytes[self.pos].is_ascii_hexdigit() {
@@ -465,17 +423,14 @@ impl<'a> Lexer<'a> {
             return;
         }
         let kind = if is_real {
-            text.parse::<f64>()
-                .map(TokKind::Real)
-                .unwrap_or_else(|_| TokKind::Error("invalid real literal".into()))
+            text.parse::<f64>().map(TokKind::Real).unwrap_or_else(|_| TokKind::Error("invalid real literal".into()))
         } else {
             match text.parse::<i64>() {
                 Ok(v) => TokKind::Long(v),
                 // Too large for long: KQL reads it as real.
-                Err(_) => text
-                    .parse::<f64>()
-                    .map(TokKind::Real)
-                    .unwrap_or_else(|_| TokKind::Error("invalid number".into())),
+                Err(_) => {
+                    text.parse::<f64>().map(TokKind::Real).unwrap_or_else(|_| TokKind::Error("invalid number".into()))
+                }
             }
         };
         self.push(kind, start);
@@ -509,9 +464,7 @@ pub fn timespan_unit_ticks(unit: &str) -> Option<i64> {
         "h" | "hr" | "hrs" | "hour" | "hours" => TICKS_PER_HOUR,
         "m" | "min" | "minute" | "minutes" => TICKS_PER_MINUTE,
         "s" | "sec" | "second" | "seconds" => TICKS_PER_SECOND,
-        "ms" | "milli" | "millis" | "millisec" | "millisecond" | "milliseconds" => {
-            TICKS_PER_MILLISECOND
-        }
+        "ms" | "milli" | "millis" | "millisec" | "millisecond" | "milliseconds" => TICKS_PER_MILLISECOND,
         "microsec" | "microsecond" | "microseconds" => TICKS_PER_MICROSECOND,
         "nanosec" | "nanosecond" | "nanoseconds" => 0,
         "tick" | "ticks" => 1,
@@ -540,32 +493,13 @@ mod tests {
     fn numbers_and_timespans() {
         assert_eq!(kinds("1d")[0], TokKind::Timespan(TICKS_PER_DAY));
         assert_eq!(kinds("1.5h")[0], TokKind::Timespan(TICKS_PER_HOUR * 3 / 2));
-        assert_eq!(
-            kinds("100ms")[0],
-            TokKind::Timespan(100 * TICKS_PER_MILLISECOND)
-        );
+        assert_eq!(kinds("100ms")[0], TokKind::Timespan(100 * TICKS_PER_MILLISECOND));
         assert_eq!(kinds("5min")[0], TokKind::Timespan(5 * TICKS_PER_MINUTE));
         assert_eq!(kinds("1tick")[0], TokKind::Timespan(1));
         assert_eq!(kinds("1e5")[0], TokKind::Real(1e5));
         assert_eq!(kinds("0x1F")[0], TokKind::Long(31));
-        assert_eq!(
-            kinds("1 .. 5"),
-            vec![
-                TokKind::Long(1),
-                TokKind::DotDot,
-                TokKind::Long(5),
-                TokKind::Eof
-            ]
-        );
-        assert_eq!(
-            kinds("1..5"),
-            vec![
-                TokKind::Long(1),
-                TokKind::DotDot,
-                TokKind::Long(5),
-                TokKind::Eof
-            ]
-        );
+        assert_eq!(kinds("1 .. 5"), vec![TokKind::Long(1), TokKind::DotDot, TokKind::Long(5), TokKind::Eof]);
+        assert_eq!(kinds("1..5"), vec![TokKind::Long(1), TokKind::DotDot, TokKind::Long(5), TokKind::Eof]);
     }
 
     #[test]

@@ -51,7 +51,8 @@ pub fn run_record(rec: &serde_json::Value) -> Result<(), String> {
         match hit {
             Some(i) => used[i] = true,
             None => {
-                let unmatched: Vec<&String> = got_rows.iter().enumerate().filter(|(i, _)| !used[*i]).map(|(_, g)| g).collect();
+                let unmatched: Vec<&String> =
+                    got_rows.iter().enumerate().filter(|(i, _)| !used[*i]).map(|(_, g)| g).collect();
                 return Err(format!("expected row {e} not produced (unmatched: {unmatched:?})"));
             }
         }
@@ -86,7 +87,9 @@ fn is_ordered(kql: &str) -> bool {
         let word = s.split(|c: char| c.is_whitespace() || c == '(').next().unwrap_or("");
         match word {
             "sort" | "order" | "top" | "serialize" => ordered = true,
-            "summarize" | "join" | "distinct" | "union" | "lookup" | "make-series" | "top-nested" | "mv-apply" => ordered = false,
+            "summarize" | "join" | "distinct" | "union" | "lookup" | "make-series" | "top-nested" | "mv-apply" => {
+                ordered = false
+            }
             _ => {}
         }
     }

@@ -113,14 +113,7 @@ const RAW_OPERATORS: &[&str] = &[
 
 impl<'a> Parser<'a> {
     fn new(src: &'a str) -> Self {
-        Parser {
-            src,
-            toks: tokenize(src),
-            pos: 0,
-            depth: 0,
-            scopes: vec![HashMap::new()],
-            search_colon: false,
-        }
+        Parser { src, toks: tokenize(src), pos: 0, depth: 0, scopes: vec![HashMap::new()], search_colon: false }
     }
 
     // ----------------------------------------------------------------- token helpers
@@ -203,11 +196,7 @@ impl<'a> Parser<'a> {
     }
 
     fn prev_end(&self) -> usize {
-        if self.pos == 0 {
-            0
-        } else {
-            self.toks[self.pos - 1].span.end
-        }
+        if self.pos == 0 { 0 } else { self.toks[self.pos - 1].span.end }
     }
 
     fn span_from(&self, start: usize) -> Span {
@@ -218,12 +207,7 @@ impl<'a> Parser<'a> {
 
     fn error_at(&self, offset: usize, message: impl Into<String>) -> ParseError {
         let (line, column) = line_col(self.src, offset);
-        ParseError {
-            message: message.into(),
-            line,
-            column,
-            offset: offset.min(self.src.len()),
-        }
+        ParseError { message: message.into(), line, column, offset: offset.min(self.src.len()) }
     }
 
     fn describe(&self, t: &Token) -> String {
@@ -244,18 +228,11 @@ impl<'a> Parser<'a> {
         if let TokKind::Error(m) = &t.kind {
             return self.error_at(t.span.start, m.clone());
         }
-        self.error_at(
-            t.span.start,
-            format!("expected {expected}, found {}", self.describe(t)),
-        )
+        self.error_at(t.span.start, format!("expected {expected}, found {}", self.describe(t)))
     }
 
     fn expect(&mut self, k: &TokKind, what: &str) -> PResult<Token> {
-        if self.at(k) {
-            Ok(self.bump())
-        } else {
-            Err(self.unexpected(what))
-        }
+        if self.at(k) { Ok(self.bump()) } else { Err(self.unexpected(what)) }
     }
 
     /// Expect a closing delimiter, mentioning where the opener was.
@@ -269,19 +246,11 @@ impl<'a> Parser<'a> {
     }
 
     fn expect_word(&mut self, w: &str) -> PResult<Token> {
-        if self.at_word(w) {
-            Ok(self.bump())
-        } else {
-            Err(self.unexpected(&format!("'{w}'")))
-        }
+        if self.at_word(w) { Ok(self.bump()) } else { Err(self.unexpected(&format!("'{w}'"))) }
     }
 
     fn expect_eof(&self) -> PResult<()> {
-        if self.at_eof() {
-            Ok(())
-        } else {
-            Err(self.unexpected("end of input"))
-        }
+        if self.at_eof() { Ok(()) } else { Err(self.unexpected("end of input")) }
     }
 
     fn enter(&mut self) -> PResult<()> {
@@ -317,10 +286,7 @@ impl<'a> Parser<'a> {
     fn ident(&mut self, what: &str) -> PResult<Ident> {
         if matches!(self.kind(), TokKind::Ident) {
             let t = self.bump();
-            return Ok(Ident {
-                name: self.text_of(&t).to_string(),
-                span: t.span,
-            });
+            return Ok(Ident { name: self.text_of(&t).to_string(), span: t.span });
         }
         if let Some(id) = self.try_bracket_ident() {
             return Ok(id);
@@ -343,10 +309,7 @@ impl<'a> Parser<'a> {
         self.bump();
         self.bump();
         let end = self.bump().span.end;
-        Some(Ident {
-            name: s,
-            span: Span::new(start, end),
-        })
+        Some(Ident { name: s, span: Span::new(start, end) })
     }
 
     fn at_ident_like(&self) -> bool {
@@ -359,10 +322,7 @@ impl<'a> Parser<'a> {
     /// Name pattern with `*` wildcards built from adjacent tokens (`Device*`, `*Id`, `a*b`).
     fn name_pattern(&mut self, what: &str) -> PResult<NamePattern> {
         if let Some(id) = self.try_bracket_ident() {
-            return Ok(NamePattern {
-                pattern: id.name,
-                span: id.span,
-            });
+            return Ok(NamePattern { pattern: id.name, span: id.span });
         }
         let start = self.tok().span.start;
         let mut pat = String::new();
@@ -383,18 +343,13 @@ impl<'a> Parser<'a> {
         if pat.is_empty() {
             return Err(self.unexpected(what));
         }
-        Ok(NamePattern {
-            pattern: pat,
-            span: self.span_from(start),
-        })
+        Ok(NamePattern { pattern: pat, span: self.span_from(start) })
     }
 
     /// Operator name after `|`: an identifier plus adjacent `-word` parts (`mv-expand`).
     fn op_name(&mut self) -> PResult<(String, Span)> {
         if !matches!(self.kind(), TokKind::Ident) {
-            return Err(
-                self.unexpected("a query operator (where, project, extend, summarize, ...)")
-            );
+            return Err(self.unexpected("a query operator (where, project, extend, summarize, ...)"));
         }
         let start = self.tok().span.start;
         let mut name = self.text().to_string();
@@ -431,10 +386,9 @@ impl<'a> Parser<'a> {
             } else if self.at_word("declare") && self.word_at(1, "query_parameters") {
                 query_parameters.extend(self.declare_stmt()?);
             } else if self.at_word("alias") || self.at_word("restrict") || self.at_word("pattern") {
-                return Err(self.error_at(
-                    self.tok().span.start,
-                    format!("'{}' statements are not supported", self.text()),
-                ));
+                return Err(
+                    self.error_at(self.tok().span.start, format!("'{}' statements are not supported", self.text()))
+                );
             } else {
                 bodies.push(self.tabular_statement()?);
             }
@@ -445,19 +399,9 @@ impl<'a> Parser<'a> {
         let mut it = bodies.into_iter();
         let Some(body) = it.next() else {
             let at = self.src.len();
-            return Err(self.error_at(
-                at,
-                "query has no tabular expression (only let/set statements)",
-            ));
+            return Err(self.error_at(at, "query has no tabular expression (only let/set statements)"));
         };
-        Ok(Query {
-            options,
-            query_parameters,
-            lets,
-            body,
-            extra_bodies: it.collect(),
-            span: self.span_from(start),
-        })
+        Ok(Query { options, query_parameters, lets, body, extra_bodies: it.collect(), span: self.span_from(start) })
     }
 
     /// `let` followed by a name and `=` (otherwise `let` is an ordinary identifier).
@@ -473,16 +417,8 @@ impl<'a> Parser<'a> {
             name.push('.');
             name.push_str(&self.ident("an option name")?.name);
         }
-        let value = if self.eat(&TokKind::Assign) {
-            Some(self.param_value()?)
-        } else {
-            None
-        };
-        Ok(SetOption {
-            name,
-            value,
-            span: self.span_from(start),
-        })
+        let value = if self.eat(&TokKind::Assign) { Some(self.param_value()?) } else { None };
+        Ok(SetOption { name, value, span: self.span_from(start) })
     }
 
     fn declare_stmt(&mut self) -> PResult<Vec<Param>> {
@@ -491,11 +427,7 @@ impl<'a> Parser<'a> {
         let open = self.expect(&TokKind::LParen, "'('")?;
         let params = self.param_list(&open)?;
         for p in &params {
-            let b = if matches!(p.ty, ParamType::Tabular { .. }) {
-                Binding::Tabular
-            } else {
-                Binding::Scalar
-            };
+            let b = if matches!(p.ty, ParamType::Tabular { .. }) { Binding::Tabular } else { Binding::Scalar };
             self.bind(&p.name.name, b);
         }
         Ok(params)
@@ -515,11 +447,7 @@ impl<'a> Parser<'a> {
             },
         };
         self.bind(&name.name, b);
-        Ok(LetStmt {
-            name,
-            value,
-            span: self.span_from(start),
-        })
+        Ok(LetStmt { name, value, span: self.span_from(start) })
     }
 
     fn at_function_def(&self) -> bool {
@@ -534,8 +462,7 @@ impl<'a> Parser<'a> {
             TokKind::RParen => matches!(self.kind_at(n + 2), TokKind::LBrace),
             TokKind::Ident => matches!(self.kind_at(n + 2), TokKind::Colon),
             TokKind::LBracket => {
-                matches!(self.kind_at(n + 2), TokKind::Str(_))
-                    && matches!(self.kind_at(n + 4), TokKind::Colon)
+                matches!(self.kind_at(n + 2), TokKind::Str(_)) && matches!(self.kind_at(n + 4), TokKind::Colon)
             }
             _ => false,
         }
@@ -581,22 +508,13 @@ impl<'a> Parser<'a> {
         let brace = self.expect(&TokKind::LBrace, "'{' to start the function body")?;
         self.scopes.push(HashMap::new());
         for p in &params {
-            let b = if matches!(p.ty, ParamType::Tabular { .. }) {
-                Binding::Tabular
-            } else {
-                Binding::Scalar
-            };
+            let b = if matches!(p.ty, ParamType::Tabular { .. }) { Binding::Tabular } else { Binding::Scalar };
             self.bind(&p.name.name, b);
         }
         let result = self.function_body(&brace);
         self.scopes.pop();
         let (lets, body) = result?;
-        Ok(FunctionDef {
-            params,
-            lets,
-            body,
-            span: self.span_from(start),
-        })
+        Ok(FunctionDef { params, lets, body, span: self.span_from(start) })
     }
 
     fn function_body(&mut self, brace: &Token) -> PResult<(Vec<LetStmt>, FunctionBody)> {
@@ -619,9 +537,7 @@ impl<'a> Parser<'a> {
                         (ExprKind::Name(_) | ExprKind::Subquery(_), Some(Binding::Tabular)) => {
                             FunctionBody::Tabular(self.expr_to_tab(e)?)
                         }
-                        (ExprKind::Call { .. }, Some(Binding::Tabular)) => {
-                            FunctionBody::Tabular(self.expr_to_tab(e)?)
-                        }
+                        (ExprKind::Call { .. }, Some(Binding::Tabular)) => FunctionBody::Tabular(self.expr_to_tab(e)?),
                         _ => FunctionBody::Scalar(e),
                     },
                 });
@@ -648,17 +564,8 @@ impl<'a> Parser<'a> {
             let name = self.ident("a parameter name")?;
             self.expect(&TokKind::Colon, "':' and a type after the parameter name")?;
             let ty = self.param_type()?;
-            let default = if self.eat(&TokKind::Assign) {
-                Some(self.expr()?)
-            } else {
-                None
-            };
-            params.push(Param {
-                name,
-                ty,
-                default,
-                span: self.span_from(start),
-            });
+            let default = if self.eat(&TokKind::Assign) { Some(self.expr()?) } else { None };
+            params.push(Param { name, ty, default, span: self.span_from(start) });
             if !self.eat(&TokKind::Comma) {
                 break;
             }
@@ -672,10 +579,7 @@ impl<'a> Parser<'a> {
             let open = self.bump();
             if self.eat(&TokKind::Star) {
                 self.expect_close(&TokKind::RParen, ")", &open)?;
-                return Ok(ParamType::Tabular {
-                    columns: None,
-                    open: true,
-                });
+                return Ok(ParamType::Tabular { columns: None, open: true });
             }
             let mut cols = Vec::new();
             let mut open_schema = false;
@@ -690,10 +594,7 @@ impl<'a> Parser<'a> {
                 }
             }
             self.expect_close(&TokKind::RParen, ")", &open)?;
-            return Ok(ParamType::Tabular {
-                columns: Some(cols),
-                open: open_schema,
-            });
+            return Ok(ParamType::Tabular { columns: Some(cols), open: open_schema });
         }
         Ok(ParamType::Scalar(self.type_name()?))
     }
@@ -711,11 +612,7 @@ impl<'a> Parser<'a> {
         let name = self.ident("a column name")?;
         self.expect(&TokKind::Colon, "':' and a column type")?;
         let ty = self.type_name()?;
-        Ok(ColumnDecl {
-            name,
-            ty,
-            span: self.span_from(start),
-        })
+        Ok(ColumnDecl { name, ty, span: self.span_from(start) })
     }
 
     /// `(a:string, b:long)` with the opening `(` current.
@@ -749,17 +646,12 @@ impl<'a> Parser<'a> {
             ExprKind::Call { name, args } => SourceKind::Call { name, args },
             ExprKind::Subquery(t) => return Ok(*t),
             _ => {
-                return Err(self.error_at(
-                    span.start,
-                    "expected a tabular expression (a table name, let name or subquery)",
-                ));
+                return Err(
+                    self.error_at(span.start, "expected a tabular expression (a table name, let name or subquery)")
+                );
             }
         };
-        Ok(TabularExpr {
-            source: Source { kind, span },
-            ops: Vec::new(),
-            span,
-        })
+        Ok(TabularExpr { source: Source { kind, span }, ops: Vec::new(), span })
     }
 
     /// Parse something that may be a scalar expression or a tabular expression.
@@ -774,11 +666,7 @@ impl<'a> Parser<'a> {
         let start = self.tok().span.start;
         if let Some(source) = self.try_tabular_source()? {
             let ops = self.pipe_ops()?;
-            return Ok(Either::Tab(TabularExpr {
-                source,
-                ops,
-                span: self.span_from(start),
-            }));
+            return Ok(Either::Tab(TabularExpr { source, ops, span: self.span_from(start) }));
         }
         let e = self.expr()?;
         if !self.at(&TokKind::Pipe) {
@@ -788,14 +676,7 @@ impl<'a> Parser<'a> {
         if !t.ops.is_empty() {
             // `(T | where x) | project y` — wrap as a parenthesised source.
             let span = t.span;
-            t = TabularExpr {
-                source: Source {
-                    kind: SourceKind::Paren(Box::new(t)),
-                    span,
-                },
-                ops: Vec::new(),
-                span,
-            };
+            t = TabularExpr { source: Source { kind: SourceKind::Paren(Box::new(t)), span }, ops: Vec::new(), span };
         }
         t.ops = self.pipe_ops()?;
         t.span = self.span_from(start);
@@ -838,21 +719,15 @@ impl<'a> Parser<'a> {
         let w = self.text();
         let next_paren = matches!(self.kind_at(1), TokKind::LParen);
         let kind = match w {
-            "datatable" if next_paren || matches!(self.kind_at(1), TokKind::Ident) => {
-                self.datatable()?
-            }
-            "externaldata" | "external_data"
-                if next_paren || matches!(self.kind_at(1), TokKind::Ident) =>
-            {
+            "datatable" if next_paren || matches!(self.kind_at(1), TokKind::Ident) => self.datatable()?,
+            "externaldata" | "external_data" if next_paren || matches!(self.kind_at(1), TokKind::Ident) => {
                 self.externaldata()?
             }
             "union" if self.lookup("union").is_none() => {
                 self.bump();
                 SourceKind::Union(self.union_body()?)
             }
-            "range" if matches!(self.kind_at(1), TokKind::Ident) && self.word_at(2, "from") => {
-                self.range_source()?
-            }
+            "range" if matches!(self.kind_at(1), TokKind::Ident) && self.word_at(2, "from") => self.range_source()?,
             "print" if self.lookup("print").is_none() => {
                 self.bump();
                 let items = if self.at(&TokKind::Pipe) || self.at_eof() || self.at(&TokKind::Semi) {
@@ -883,10 +758,7 @@ impl<'a> Parser<'a> {
             }
             _ => return Ok(None),
         };
-        Ok(Some(Source {
-            kind,
-            span: self.span_from(start),
-        }))
+        Ok(Some(Source { kind, span: self.span_from(start) }))
     }
 
     fn datatable(&mut self) -> PResult<SourceKind> {
@@ -905,11 +777,7 @@ impl<'a> Parser<'a> {
         if !columns.is_empty() && values.len() % columns.len() != 0 {
             return Err(self.error_at(
                 open.span.start,
-                format!(
-                    "datatable has {} values, not a multiple of its {} columns",
-                    values.len(),
-                    columns.len()
-                ),
+                format!("datatable has {} values, not a multiple of its {} columns", values.len(), columns.len()),
             ));
         }
         Ok(SourceKind::Datatable { columns, values })
@@ -927,16 +795,8 @@ impl<'a> Parser<'a> {
             }
         }
         self.expect_close(&TokKind::RBracket, "]", &open)?;
-        let options = if self.eat_word("with") {
-            self.with_options()?
-        } else {
-            Vec::new()
-        };
-        Ok(SourceKind::ExternalData {
-            columns,
-            uris,
-            options,
-        })
+        let options = if self.eat_word("with") { self.with_options()? } else { Vec::new() };
+        Ok(SourceKind::ExternalData { columns, uris, options })
     }
 
     /// `( name = value, ... )` after `with`.
@@ -948,11 +808,7 @@ impl<'a> Parser<'a> {
             let name = self.dotted_name()?;
             self.expect(&TokKind::Assign, "'=' in option")?;
             let value = self.param_value()?;
-            out.push(OpParam {
-                name,
-                value,
-                span: self.span_from(start),
-            });
+            out.push(OpParam { name, value, span: self.span_from(start) });
             if !self.eat(&TokKind::Comma) {
                 break;
             }
@@ -980,12 +836,7 @@ impl<'a> Parser<'a> {
         let to = self.expr()?;
         self.expect_word("step")?;
         let step = self.expr()?;
-        Ok(SourceKind::Range {
-            column,
-            from,
-            to,
-            step,
-        })
+        Ok(SourceKind::Range { column, from, to, step })
     }
 
     /// Operator parameters `name=value` whose names are in `allowed` (or start with `hint.`).
@@ -998,9 +849,7 @@ impl<'a> Parser<'a> {
             // Name may be dotted: hint.strategy
             let mut n = 0;
             let mut name = self.text_at(0).to_string();
-            while matches!(self.kind_at(n + 1), TokKind::Dot)
-                && matches!(self.kind_at(n + 2), TokKind::Ident)
-            {
+            while matches!(self.kind_at(n + 1), TokKind::Dot) && matches!(self.kind_at(n + 2), TokKind::Ident) {
                 name.push('.');
                 name.push_str(self.text_at(n + 2));
                 n += 2;
@@ -1009,9 +858,7 @@ impl<'a> Parser<'a> {
                 break;
             }
             let lower = name.to_ascii_lowercase();
-            if !(lower.starts_with("hint.")
-                || allowed.iter().any(|a| a.eq_ignore_ascii_case(&name)))
-            {
+            if !(lower.starts_with("hint.") || allowed.iter().any(|a| a.eq_ignore_ascii_case(&name))) {
                 break;
             }
             let start = self.tok().span.start;
@@ -1019,11 +866,7 @@ impl<'a> Parser<'a> {
                 self.bump();
             }
             let value = self.param_value()?;
-            out.push(OpParam {
-                name,
-                value,
-                span: self.span_from(start),
-            });
+            out.push(OpParam { name, value, span: self.span_from(start) });
         }
         Ok(out)
     }
@@ -1032,28 +875,15 @@ impl<'a> Parser<'a> {
     fn param_value(&mut self) -> PResult<Expr> {
         let literal_call = matches!(
             self.text(),
-            "datetime"
-                | "time"
-                | "timespan"
-                | "dynamic"
-                | "int"
-                | "long"
-                | "real"
-                | "bool"
-                | "guid"
+            "datetime" | "time" | "timespan" | "dynamic" | "int" | "long" | "real" | "bool" | "guid"
         );
-        if matches!(self.kind(), TokKind::Ident)
-            && !(literal_call && matches!(self.kind_at(1), TokKind::LParen))
-        {
+        if matches!(self.kind(), TokKind::Ident) && !(literal_call && matches!(self.kind_at(1), TokKind::LParen)) {
             let t = self.bump();
             let text = self.text_of(&t);
             let kind = match text {
                 "true" | "True" | "TRUE" => ExprKind::Literal(Literal::Bool(true)),
                 "false" | "False" | "FALSE" => ExprKind::Literal(Literal::Bool(false)),
-                _ => ExprKind::Name(Ident {
-                    name: text.to_string(),
-                    span: t.span,
-                }),
+                _ => ExprKind::Name(Ident { name: text.to_string(), span: t.span }),
             };
             return Ok(Expr::new(kind, t.span));
         }
@@ -1066,10 +896,7 @@ impl<'a> Parser<'a> {
         let start = self.tok().span.start;
         let (name, name_span) = self.op_name()?;
         let kind = self.operator_kind(&name, name_span)?;
-        Ok(Operator {
-            kind,
-            span: self.span_from(start),
-        })
+        Ok(Operator { kind, span: self.span_from(start) })
     }
 
     fn operator_kind(&mut self, name: &str, name_span: Span) -> PResult<OpKind> {
@@ -1089,10 +916,7 @@ impl<'a> Parser<'a> {
             "top" => {
                 let count = self.expr()?;
                 self.expect_word("by")?;
-                OpKind::Top {
-                    count,
-                    by: self.sort_keys()?,
-                }
+                OpKind::Top { count, by: self.sort_keys()? }
             }
             "take" | "limit" => {
                 self.op_params(&[])?;
@@ -1118,24 +942,13 @@ impl<'a> Parser<'a> {
                 let count = self.expr()?;
                 self.expect_word("of")?;
                 let of = self.expr()?;
-                let by = if self.eat_word("by") {
-                    Some(self.expr()?)
-                } else {
-                    None
-                };
+                let by = if self.eat_word("by") { Some(self.expr()?) } else { None };
                 OpKind::TopHitters { count, of, by }
             }
-            "serialize" => OpKind::Serialize(if self.at_op_end() {
-                Vec::new()
-            } else {
-                self.named_exprs()?
-            }),
+            "serialize" => OpKind::Serialize(if self.at_op_end() { Vec::new() } else { self.named_exprs()? }),
             "as" => {
                 let params = self.op_params(&["hint.materialized"])?;
-                OpKind::As {
-                    params,
-                    name: self.ident("a name after 'as'")?,
-                }
+                OpKind::As { params, name: self.ident("a name after 'as'")? }
             }
             "invoke" => {
                 let name = self.ident("a function name after 'invoke'")?;
@@ -1147,10 +960,7 @@ impl<'a> Parser<'a> {
             "sample-distinct" => {
                 let count = self.expr()?;
                 self.expect_word("of")?;
-                OpKind::SampleDistinct {
-                    count,
-                    of: self.expr()?,
-                }
+                OpKind::SampleDistinct { count, of: self.expr()? }
             }
             "getschema" => OpKind::GetSchema,
             "render" => self.render_body()?,
@@ -1166,34 +976,20 @@ impl<'a> Parser<'a> {
             }
             n if RAW_OPERATORS.contains(&n) => self.raw_body(n)?,
             other => {
-                return Err(
-                    self.error_at(name_span.start, format!("unknown query operator '{other}'"))
-                );
+                return Err(self.error_at(name_span.start, format!("unknown query operator '{other}'")));
             }
         })
     }
 
     /// True at a token that ends an operator's arguments.
     fn at_op_end(&self) -> bool {
-        matches!(
-            self.kind(),
-            TokKind::Pipe | TokKind::Eof | TokKind::Semi | TokKind::RParen | TokKind::RBrace
-        )
+        matches!(self.kind(), TokKind::Pipe | TokKind::Eof | TokKind::Semi | TokKind::RParen | TokKind::RBrace)
     }
 
     fn summarize(&mut self) -> PResult<OpKind> {
-        let params =
-            self.op_params(&["hint.shufflekey", "hint.strategy", "hint.num_partitions"])?;
-        let aggs = if self.at_word("by") || self.at_op_end() {
-            Vec::new()
-        } else {
-            self.named_exprs()?
-        };
-        let by = if self.eat_word("by") {
-            self.named_exprs()?
-        } else {
-            Vec::new()
-        };
+        let params = self.op_params(&["hint.shufflekey", "hint.strategy", "hint.num_partitions"])?;
+        let aggs = if self.at_word("by") || self.at_op_end() { Vec::new() } else { self.named_exprs()? };
+        let by = if self.eat_word("by") { self.named_exprs()? } else { Vec::new() };
         Ok(OpKind::Summarize { params, aggs, by })
     }
 
@@ -1218,22 +1014,14 @@ impl<'a> Parser<'a> {
             self.expect_close(&TokKind::RParen, ")", &open)?;
             self.expect(&TokKind::Assign, "'='")?;
         } else if self.at_ident_like() {
-            let len = if matches!(self.kind(), TokKind::Ident) {
-                1
-            } else {
-                3
-            };
+            let len = if matches!(self.kind(), TokKind::Ident) { 1 } else { 3 };
             if matches!(self.kind_at(len), TokKind::Assign) {
                 names.push(self.ident("a column name")?);
                 self.bump();
             }
         }
         let expr = self.expr()?;
-        Ok(NamedExpr {
-            names,
-            expr,
-            span: self.span_from(start),
-        })
+        Ok(NamedExpr { names, expr, span: self.span_from(start) })
     }
 
     /// `(a, b, c) =` ahead? Returns the number of names.
@@ -1272,11 +1060,7 @@ impl<'a> Parser<'a> {
             let new = self.ident("a new column name")?;
             // Kusto's parser accepts a bare name here (it is a semantic error); so do we, as
             // (name, name), and leave the complaint to the checker.
-            let old = if self.eat(&TokKind::Assign) {
-                self.ident("an existing column name")?
-            } else {
-                new.clone()
-            };
+            let old = if self.eat(&TokKind::Assign) { self.ident("an existing column name")? } else { new.clone() };
             out.push((new, old));
             if !self.eat(&TokKind::Comma) {
                 break;
@@ -1330,12 +1114,7 @@ impl<'a> Parser<'a> {
                     nulls_first = Some(false);
                 }
             }
-            out.push(SortKey {
-                expr,
-                descending,
-                nulls_first,
-                span: self.span_from(start),
-            });
+            out.push(SortKey { expr, descending, nulls_first, span: self.span_from(start) });
             if !self.eat(&TokKind::Comma) {
                 break;
             }
@@ -1346,24 +1125,16 @@ impl<'a> Parser<'a> {
     /// join / lookup after the operator name.
     fn join_body(&mut self, lookup: bool) -> PResult<JoinOp> {
         let mut params = self.op_params(&["kind", "withsource"])?;
-        let mut kind = if lookup {
-            JoinKind::LeftOuter
-        } else {
-            JoinKind::InnerUnique
-        };
+        let mut kind = if lookup { JoinKind::LeftOuter } else { JoinKind::InnerUnique };
         let mut kind_explicit = false;
-        if let Some(i) = params
-            .iter()
-            .position(|p| p.name.eq_ignore_ascii_case("kind"))
-        {
+        if let Some(i) = params.iter().position(|p| p.name.eq_ignore_ascii_case("kind")) {
             let p = params.remove(i);
             let text = match &p.value.kind {
                 ExprKind::Name(id) => id.name.clone(),
                 _ => String::new(),
             };
-            kind = JoinKind::from_name(&text).ok_or_else(|| {
-                self.error_at(p.value.span.start, format!("unknown join kind '{text}'"))
-            })?;
+            kind = JoinKind::from_name(&text)
+                .ok_or_else(|| self.error_at(p.value.span.start, format!("unknown join kind '{text}'")))?;
             kind_explicit = true;
         }
         let right = self.tab_operand()?;
@@ -1376,13 +1147,7 @@ impl<'a> Parser<'a> {
         } else {
             return Err(self.unexpected("'on' and join keys"));
         };
-        Ok(JoinOp {
-            kind,
-            kind_explicit,
-            params,
-            right,
-            on,
-        })
+        Ok(JoinOp { kind, kind_explicit, params, right, on })
     }
 
     /// A tabular operand without pipes: `(subquery)`, `Name`, `Name*`, `f(args)`.
@@ -1396,10 +1161,7 @@ impl<'a> Parser<'a> {
             self.expect_close(&TokKind::RParen, ")", &open)?;
             let span = self.span_from(start);
             return Ok(TabularExpr {
-                source: Source {
-                    kind: SourceKind::Paren(Box::new(inner)),
-                    span,
-                },
+                source: Source { kind: SourceKind::Paren(Box::new(inner)), span },
                 ops: Vec::new(),
                 span,
             });
@@ -1407,39 +1169,22 @@ impl<'a> Parser<'a> {
         if matches!(self.kind(), TokKind::Ident) && matches!(self.kind_at(1), TokKind::LParen) {
             if let Some(src) = self.try_tabular_source()? {
                 let span = src.span;
-                return Ok(TabularExpr {
-                    source: src,
-                    ops: Vec::new(),
-                    span,
-                });
+                return Ok(TabularExpr { source: src, ops: Vec::new(), span });
             }
             let name = self.ident("a function name")?;
             let open = self.bump();
             let args = self.call_args(&open)?;
             let span = self.span_from(start);
             return Ok(TabularExpr {
-                source: Source {
-                    kind: SourceKind::Call { name, args },
-                    span,
-                },
+                source: Source { kind: SourceKind::Call { name, args }, span },
                 ops: Vec::new(),
                 span,
             });
         }
         let pat = self.name_pattern("a table name or '(' subquery ')'")?;
         let span = pat.span;
-        let id = Ident {
-            name: pat.pattern,
-            span,
-        };
-        Ok(TabularExpr {
-            source: Source {
-                kind: SourceKind::Name(id),
-                span,
-            },
-            ops: Vec::new(),
-            span,
-        })
+        let id = Ident { name: pat.pattern, span };
+        Ok(TabularExpr { source: Source { kind: SourceKind::Name(id), span }, ops: Vec::new(), span })
     }
 
     fn join_keys(&mut self) -> PResult<Vec<JoinKey>> {
@@ -1457,66 +1202,33 @@ impl<'a> Parser<'a> {
     fn flatten_join_key(&self, e: Expr, out: &mut Vec<JoinKey>) -> PResult<()> {
         match e.kind {
             ExprKind::Name(id) => {
-                out.push(JoinKey {
-                    left: id.clone(),
-                    right: id,
-                    span: e.span,
-                });
+                out.push(JoinKey { left: id.clone(), right: id, span: e.span });
                 Ok(())
             }
-            ExprKind::Binary {
-                op: BinOp::And,
-                left,
-                right,
-            } => {
+            ExprKind::Binary { op: BinOp::And, left, right } => {
                 self.flatten_join_key(*left, out)?;
                 self.flatten_join_key(*right, out)
             }
-            ExprKind::Binary {
-                op: BinOp::Eq,
-                left,
-                right,
-            } => {
+            ExprKind::Binary { op: BinOp::Eq, left, right } => {
                 let l = side_column(&left);
                 let r = side_column(&right);
                 match (l, r) {
-                    (Some(("$left", a)), Some(("$right", b)))
-                    | (Some(("$right", b)), Some(("$left", a))) => {
-                        out.push(JoinKey {
-                            left: a,
-                            right: b,
-                            span: e.span,
-                        });
+                    (Some(("$left", a)), Some(("$right", b))) | (Some(("$right", b)), Some(("$left", a))) => {
+                        out.push(JoinKey { left: a, right: b, span: e.span });
                         Ok(())
                     }
-                    _ => Err(self.error_at(
-                        e.span.start,
-                        "join condition must be 'Column' or '$left.Column == $right.Column'",
-                    )),
+                    _ => Err(self
+                        .error_at(e.span.start, "join condition must be 'Column' or '$left.Column == $right.Column'")),
                 }
             }
-            ExprKind::Member {
-                ref expr,
-                ref field,
-            } if side_column(&Expr::new(
-                ExprKind::Member {
-                    expr: expr.clone(),
-                    field: field.clone(),
-                },
-                e.span,
-            ))
-            .is_some() =>
+            ExprKind::Member { ref expr, ref field }
+                if side_column(&Expr::new(ExprKind::Member { expr: expr.clone(), field: field.clone() }, e.span))
+                    .is_some() =>
             {
                 // `on $left.X` alone is not valid KQL.
-                Err(self.error_at(
-                    e.span.start,
-                    "'$left.X' must be compared to '$right.Y' in a join condition",
-                ))
+                Err(self.error_at(e.span.start, "'$left.X' must be compared to '$right.Y' in a join condition"))
             }
-            _ => Err(self.error_at(
-                e.span.start,
-                "join condition must be 'Column' or '$left.Column == $right.Column'",
-            )),
+            _ => Err(self.error_at(e.span.start, "join condition must be 'Column' or '$left.Column == $right.Column'")),
         }
     }
 
@@ -1536,11 +1248,7 @@ impl<'a> Parser<'a> {
             let start = self.tok().span.start;
             let mut name = None;
             if self.at_ident_like() {
-                let len = if matches!(self.kind(), TokKind::Ident) {
-                    1
-                } else {
-                    3
-                };
+                let len = if matches!(self.kind(), TokKind::Ident) { 1 } else { 3 };
                 if matches!(self.kind_at(len), TokKind::Assign) {
                     name = Some(self.ident("a column name")?);
                     self.bump();
@@ -1557,12 +1265,7 @@ impl<'a> Parser<'a> {
             } else {
                 None
             };
-            items.push(MvExpandItem {
-                name,
-                expr,
-                to_type,
-                span: self.span_from(start),
-            });
+            items.push(MvExpandItem { name, expr, to_type, span: self.span_from(start) });
             if !self.eat(&TokKind::Comma) {
                 break;
             }
@@ -1578,9 +1281,7 @@ impl<'a> Parser<'a> {
             match p.value.kind {
                 ExprKind::Name(id) => idx = Some(id),
                 _ => {
-                    return Err(
-                        self.error_at(p.value.span.start, "with_itemindex needs a column name")
-                    );
+                    return Err(self.error_at(p.value.span.start, "with_itemindex needs a column name"));
                 }
             }
         }
@@ -1590,38 +1291,19 @@ impl<'a> Parser<'a> {
     fn mv_expand_body(&mut self) -> PResult<MvExpandOp> {
         let (params, with_itemindex) = self.mv_params()?;
         let items = self.mv_items()?;
-        let limit = if self.eat_word("limit") {
-            Some(self.expr()?)
-        } else {
-            None
-        };
-        Ok(MvExpandOp {
-            params,
-            with_itemindex,
-            items,
-            limit,
-        })
+        let limit = if self.eat_word("limit") { Some(self.expr()?) } else { None };
+        Ok(MvExpandOp { params, with_itemindex, items, limit })
     }
 
     fn mv_apply_body(&mut self) -> PResult<MvApplyOp> {
         let (params, with_itemindex) = self.mv_params()?;
         let items = self.mv_items()?;
-        let limit = if self.eat_word("limit") {
-            Some(self.expr()?)
-        } else {
-            None
-        };
+        let limit = if self.eat_word("limit") { Some(self.expr()?) } else { None };
         self.expect_word("on")?;
         let open = self.expect(&TokKind::LParen, "'(' and a subquery after 'on'")?;
         let subquery = self.sub_pipeline()?;
         self.expect_close(&TokKind::RParen, ")", &open)?;
-        Ok(MvApplyOp {
-            params,
-            with_itemindex,
-            items,
-            limit,
-            subquery,
-        })
+        Ok(MvApplyOp { params, with_itemindex, items, limit, subquery })
     }
 
     fn parse_body(&mut self) -> PResult<ParseOp> {
@@ -1641,8 +1323,7 @@ impl<'a> Parser<'a> {
                     "regex" => ParseKind::Regex,
                     "relaxed" => ParseKind::Relaxed,
                     _ => {
-                        return Err(self
-                            .error_at(p.value.span.start, format!("unknown parse kind '{text}'")));
+                        return Err(self.error_at(p.value.span.start, format!("unknown parse kind '{text}'")));
                     }
                 };
             } else if p.name == "flags" {
@@ -1654,13 +1335,7 @@ impl<'a> Parser<'a> {
         let expr = self.expr()?;
         self.expect_word("with")?;
         let pattern = self.parse_pattern()?;
-        Ok(ParseOp {
-            kind,
-            flags,
-            params: rest,
-            expr,
-            pattern,
-        })
+        Ok(ParseOp { kind, flags, params: rest, expr, pattern })
     }
 
     fn parse_pattern(&mut self) -> PResult<Vec<ParsePart>> {
@@ -1677,11 +1352,7 @@ impl<'a> Parser<'a> {
                 }
                 TokKind::Ident | TokKind::LBracket if self.at_ident_like() => {
                     let name = self.ident("a column name")?;
-                    let ty = if self.eat(&TokKind::Colon) {
-                        Some(self.type_name()?)
-                    } else {
-                        None
-                    };
+                    let ty = if self.eat(&TokKind::Colon) { Some(self.type_name()?) } else { None };
                     parts.push(ParsePart::Column { name, ty });
                 }
                 _ => break,
@@ -1698,16 +1369,8 @@ impl<'a> Parser<'a> {
         let expr = self.expr()?;
         self.expect_word("as")?;
         let columns = self.column_decls()?;
-        let options = if self.eat_word("with") {
-            self.with_options()?
-        } else {
-            Vec::new()
-        };
-        Ok(ParseKvOp {
-            expr,
-            columns,
-            options,
-        })
+        let options = if self.eat_word("with") { self.with_options()? } else { Vec::new() };
+        Ok(ParseKvOp { expr, columns, options })
     }
 
     fn evaluate_body(&mut self) -> PResult<EvaluateOp> {
@@ -1715,17 +1378,8 @@ impl<'a> Parser<'a> {
         let plugin = self.ident("a plugin name after 'evaluate'")?;
         let open = self.expect(&TokKind::LParen, "'(' after the plugin name")?;
         let args = self.call_args(&open)?;
-        let output_schema = if self.eat(&TokKind::Colon) {
-            Some(self.column_decls()?)
-        } else {
-            None
-        };
-        Ok(EvaluateOp {
-            params,
-            plugin,
-            args,
-            output_schema,
-        })
+        let output_schema = if self.eat(&TokKind::Colon) { Some(self.column_decls()?) } else { None };
+        Ok(EvaluateOp { params, plugin, args, output_schema })
     }
 
     fn make_series_body(&mut self) -> PResult<MakeSeriesOp> {
@@ -1735,11 +1389,7 @@ impl<'a> Parser<'a> {
             let start = self.tok().span.start;
             let mut name = None;
             if self.at_ident_like() {
-                let len = if matches!(self.kind(), TokKind::Ident) {
-                    1
-                } else {
-                    3
-                };
+                let len = if matches!(self.kind(), TokKind::Ident) { 1 } else { 3 };
                 if matches!(self.kind_at(len), TokKind::Assign) {
                     name = Some(self.ident("a column name")?);
                     self.bump();
@@ -1753,12 +1403,7 @@ impl<'a> Parser<'a> {
             } else {
                 None
             };
-            aggs.push(MakeSeriesAgg {
-                name,
-                expr,
-                default,
-                span: self.span_from(start),
-            });
+            aggs.push(MakeSeriesAgg { name, expr, default, span: self.span_from(start) });
             if !self.eat(&TokKind::Comma) {
                 break;
             }
@@ -1788,31 +1433,15 @@ impl<'a> Parser<'a> {
             self.expect_word("step")?;
             step = self.expr()?;
         }
-        let by = if self.eat_word("by") {
-            self.named_exprs()?
-        } else {
-            Vec::new()
-        };
-        Ok(MakeSeriesOp {
-            params,
-            aggs,
-            on,
-            from,
-            to,
-            step,
-            by,
-        })
+        let by = if self.eat_word("by") { self.named_exprs()? } else { Vec::new() };
+        Ok(MakeSeriesOp { params, aggs, on, from, to, step, by })
     }
 
     fn top_nested_body(&mut self) -> PResult<Vec<TopNestedLevel>> {
         let mut levels = Vec::new();
         loop {
             let start = self.tok().span.start;
-            let count = if self.at_word("of") {
-                None
-            } else {
-                Some(self.expr()?)
-            };
+            let count = if self.at_word("of") { None } else { Some(self.expr()?) };
             self.expect_word("of")?;
             let of = self.named_expr()?;
             let with_others = if self.at_word("with") && self.word_at(1, "others") {
@@ -1831,18 +1460,8 @@ impl<'a> Parser<'a> {
             } else {
                 self.eat_word("desc");
             }
-            levels.push(TopNestedLevel {
-                count,
-                of,
-                with_others,
-                by,
-                descending,
-                span: self.span_from(start),
-            });
-            if !(self.at(&TokKind::Comma)
-                && self.word_at(1, "top")
-                && matches!(self.kind_at(2), TokKind::Minus))
-            {
+            levels.push(TopNestedLevel { count, of, with_others, by, descending, span: self.span_from(start) });
+            if !(self.at(&TokKind::Comma) && self.word_at(1, "top") && matches!(self.kind_at(2), TokKind::Minus)) {
                 break;
             }
             self.bump();
@@ -1856,11 +1475,7 @@ impl<'a> Parser<'a> {
 
     /// `render chart [with (...)]` — everything up to the next top-level `|` is ignored.
     fn render_body(&mut self) -> PResult<OpKind> {
-        let visualization = if matches!(self.kind(), TokKind::Ident) {
-            self.text().to_string()
-        } else {
-            String::new()
-        };
+        let visualization = if matches!(self.kind(), TokKind::Ident) { self.text().to_string() } else { String::new() };
         self.skip_raw()?;
         Ok(OpKind::Render { visualization })
     }
@@ -1868,15 +1483,8 @@ impl<'a> Parser<'a> {
     fn raw_body(&mut self, name: &str) -> PResult<OpKind> {
         let start = self.tok().span.start;
         self.skip_raw()?;
-        let text = self
-            .src
-            .get(start..self.prev_end().max(start))
-            .unwrap_or("")
-            .to_string();
-        Ok(OpKind::Raw {
-            name: name.to_string(),
-            text,
-        })
+        let text = self.src.get(start..self.prev_end().max(start)).unwrap_or("").to_string();
+        Ok(OpKind::Raw { name: name.to_string(), text })
     }
 
     /// Skip balanced tokens until a top-level `|`, `;`, end, or an unmatched closer.
@@ -1891,9 +1499,7 @@ impl<'a> Parser<'a> {
                             TokKind::LBracket => "]",
                             _ => "}",
                         };
-                        return self
-                            .expect_close(&TokKind::RParen, close, &open)
-                            .map(|_| ());
+                        return self.expect_close(&TokKind::RParen, close, &open).map(|_| ());
                     }
                     return Ok(());
                 }
@@ -1930,11 +1536,7 @@ impl<'a> Parser<'a> {
         self.search_colon = true;
         let predicate = self.expr();
         self.search_colon = saved;
-        Ok(SearchOp {
-            params,
-            tables,
-            predicate: predicate?,
-        })
+        Ok(SearchOp { params, tables, predicate: predicate? })
     }
 
     /// `(T1, T2*, ...)`
@@ -1953,11 +1555,7 @@ impl<'a> Parser<'a> {
 
     fn find_body(&mut self) -> PResult<FindOp> {
         let params = self.op_params(&["withsource", "kind"])?;
-        let tables = if self.eat_word("in") {
-            Some(self.table_list()?)
-        } else {
-            None
-        };
+        let tables = if self.eat_word("in") { Some(self.table_list()?) } else { None };
         self.expect_word("where")?;
         let saved = self.search_colon;
         self.search_colon = true;
@@ -1967,22 +1565,14 @@ impl<'a> Parser<'a> {
         let mut project = None;
         let mut project_smart = false;
         if self.at_word("project-smart")
-            || (self.at_word("project")
-                && matches!(self.kind_at(1), TokKind::Minus)
-                && self.word_at(2, "smart"))
+            || (self.at_word("project") && matches!(self.kind_at(1), TokKind::Minus) && self.word_at(2, "smart"))
         {
             self.op_name()?;
             project_smart = true;
         } else if self.eat_word("project") {
             project = Some(self.named_exprs()?);
         }
-        Ok(FindOp {
-            params,
-            tables,
-            predicate,
-            project,
-            project_smart,
-        })
+        Ok(FindOp { params, tables, predicate, project, project_smart })
     }
 
     fn facet_body(&mut self) -> PResult<OpKind> {
@@ -2017,11 +1607,7 @@ impl<'a> Parser<'a> {
             self.expect_close(&TokKind::RBrace, "}", &open)?;
             t.ops
         };
-        Ok(OpKind::Partition {
-            params,
-            by,
-            subquery,
-        })
+        Ok(OpKind::Partition { params, by, subquery })
     }
 
     fn scan_body(&mut self) -> PResult<ScanOp> {
@@ -2058,13 +1644,7 @@ impl<'a> Parser<'a> {
             return Err(self.unexpected("'step'"));
         }
         self.expect_close(&TokKind::RParen, ")", &open)?;
-        Ok(ScanOp {
-            params,
-            order_by,
-            partition_by,
-            declare,
-            steps,
-        })
+        Ok(ScanOp { params, order_by, partition_by, declare, steps })
     }
 
     fn scan_step(&mut self) -> PResult<ScanStep> {
@@ -2085,24 +1665,14 @@ impl<'a> Parser<'a> {
                 let n = self.ident("a column name")?;
                 self.expect(&TokKind::Assign, "'='")?;
                 let e = self.expr()?;
-                assignments.push(NamedExpr {
-                    names: vec![n],
-                    expr: e,
-                    span: self.span_from(s),
-                });
+                assignments.push(NamedExpr { names: vec![n], expr: e, span: self.span_from(s) });
                 if !self.eat(&TokKind::Comma) {
                     break;
                 }
             }
         }
         self.expect(&TokKind::Semi, "';' after the scan step")?;
-        Ok(ScanStep {
-            name,
-            output,
-            predicate,
-            assignments,
-            span: self.span_from(start),
-        })
+        Ok(ScanStep { name, output, predicate, assignments, span: self.span_from(start) })
     }
 
     fn fork_body(&mut self) -> PResult<OpKind> {
@@ -2196,39 +1766,21 @@ impl<'a> Parser<'a> {
             return Some((CmpOp::Bin(op), 1));
         }
         let (negated, base) = match self.kind() {
-            TokKind::Bang if matches!(self.kind_at(1), TokKind::Ident) && self.adjacent(0) => {
-                (true, 1)
-            }
+            TokKind::Bang if matches!(self.kind_at(1), TokKind::Ident) && self.adjacent(0) => (true, 1),
             TokKind::Ident => (false, 0),
             _ => return None,
         };
         let word = self.text_at(base);
         let tilde = matches!(self.kind_at(base + 1), TokKind::Tilde) && self.adjacent(base);
         let op = match word {
-            "in" if tilde => (
-                CmpOp::List(if negated {
-                    ListOp::NotInCi
-                } else {
-                    ListOp::InCi
-                }),
-                base + 2,
-            ),
-            "in" => (
-                CmpOp::List(if negated { ListOp::NotIn } else { ListOp::In }),
-                base + 1,
-            ),
+            "in" if tilde => (CmpOp::List(if negated { ListOp::NotInCi } else { ListOp::InCi }), base + 2),
+            "in" => (CmpOp::List(if negated { ListOp::NotIn } else { ListOp::In }), base + 1),
             "has_any" if !negated => (CmpOp::List(ListOp::HasAny), 1),
             "has_all" if !negated => (CmpOp::List(ListOp::HasAll), 1),
             "between" => (CmpOp::Between(negated), base + 1),
-            "matches" if !negated && self.word_at(1, "regex") => {
-                (CmpOp::Bin(BinOp::MatchesRegex), 2)
-            }
+            "matches" if !negated && self.word_at(1, "regex") => (CmpOp::Bin(BinOp::MatchesRegex), 2),
             w => {
-                let full = if negated {
-                    format!("!{w}")
-                } else {
-                    w.to_string()
-                };
+                let full = if negated { format!("!{w}") } else { w.to_string() };
                 match BinOp::from_word(&full) {
                     Some(BinOp::And | BinOp::Or) | None => return None,
                     Some(op) => (CmpOp::Bin(op), base + 1),
@@ -2263,14 +1815,7 @@ impl<'a> Parser<'a> {
             list.push(self.postfix_expr()?);
         }
         let span = self.span_from(start);
-        Ok(Expr::new(
-            ExprKind::InList {
-                op,
-                expr: Box::new(left),
-                list,
-            },
-            span,
-        ))
+        Ok(Expr::new(ExprKind::InList { op, expr: Box::new(left), list }, span))
     }
 
     /// A bare name bound to a tabular let, used as a list item, becomes a subquery.
@@ -2301,12 +1846,7 @@ impl<'a> Parser<'a> {
         self.expect_close(&TokKind::RParen, ")", &open)?;
         let span = self.span_from(start);
         Ok(Expr::new(
-            ExprKind::Between {
-                expr: Box::new(left),
-                low: Box::new(low),
-                high: Box::new(high),
-                negated,
-            },
+            ExprKind::Between { expr: Box::new(left), low: Box::new(low), high: Box::new(high), negated },
             span,
         ))
     }
@@ -2356,28 +1896,17 @@ impl<'a> Parser<'a> {
         let span = self.span_from(start);
         // Fold signs into numeric literals so `-1` is a literal everywhere (datatable values, ...).
         let folded = match (&inner.kind, op) {
-            (ExprKind::Literal(Literal::Long(v)), UnaryOp::Neg) => {
-                Some(Literal::Long(v.wrapping_neg()))
-            }
+            (ExprKind::Literal(Literal::Long(v)), UnaryOp::Neg) => Some(Literal::Long(v.wrapping_neg())),
             (ExprKind::Literal(Literal::Real(v)), UnaryOp::Neg) => Some(Literal::Real(-v)),
-            (ExprKind::Literal(Literal::Timespan(v)), UnaryOp::Neg) => {
-                Some(Literal::Timespan(v.wrapping_neg()))
+            (ExprKind::Literal(Literal::Timespan(v)), UnaryOp::Neg) => Some(Literal::Timespan(v.wrapping_neg())),
+            (ExprKind::Literal(l @ (Literal::Long(_) | Literal::Real(_) | Literal::Timespan(_))), UnaryOp::Plus) => {
+                Some(l.clone())
             }
-            (
-                ExprKind::Literal(l @ (Literal::Long(_) | Literal::Real(_) | Literal::Timespan(_))),
-                UnaryOp::Plus,
-            ) => Some(l.clone()),
             _ => None,
         };
         Ok(match folded {
             Some(l) => Expr::new(ExprKind::Literal(l), span),
-            None => Expr::new(
-                ExprKind::Unary {
-                    op,
-                    expr: Box::new(inner),
-                },
-                span,
-            ),
+            None => Expr::new(ExprKind::Unary { op, expr: Box::new(inner) }, span),
         })
     }
 
@@ -2393,8 +1922,7 @@ impl<'a> Parser<'a> {
                     }
                     TokKind::LBracket => {
                         self.bump();
-                        self.try_bracket_ident()
-                            .ok_or_else(|| self.unexpected("a member name"))?
+                        self.try_bracket_ident().ok_or_else(|| self.unexpected("a member name"))?
                     }
                     // `x.1`-style numeric members are not KQL.
                     _ => {
@@ -2403,25 +1931,13 @@ impl<'a> Parser<'a> {
                     }
                 };
                 let span = e.span.to(field.span);
-                e = Expr::new(
-                    ExprKind::Member {
-                        expr: Box::new(e),
-                        field,
-                    },
-                    span,
-                );
+                e = Expr::new(ExprKind::Member { expr: Box::new(e), field }, span);
             } else if self.at(&TokKind::LBracket) {
                 let open = self.bump();
                 let index = self.expr()?;
                 let close = self.expect_close(&TokKind::RBracket, "]", &open)?;
                 let span = e.span.to(close.span);
-                e = Expr::new(
-                    ExprKind::Index {
-                        expr: Box::new(e),
-                        index: Box::new(index),
-                    },
-                    span,
-                );
+                e = Expr::new(ExprKind::Index { expr: Box::new(e), index: Box::new(index) }, span);
             } else {
                 break;
             }
@@ -2455,10 +1971,7 @@ impl<'a> Parser<'a> {
                 }
                 let start = t.span.start;
                 let v = self.json_value()?;
-                Ok(Expr::new(
-                    ExprKind::Literal(Literal::Dynamic(v)),
-                    self.span_from(start),
-                ))
+                Ok(Expr::new(ExprKind::Literal(Literal::Dynamic(v)), self.span_from(start)))
             }
             TokKind::Star => {
                 self.bump();
@@ -2518,10 +2031,7 @@ impl<'a> Parser<'a> {
                 "true" | "True" | "TRUE" => ExprKind::Literal(Literal::Bool(true)),
                 "false" | "False" | "FALSE" => ExprKind::Literal(Literal::Bool(false)),
                 "null" => ExprKind::Literal(Literal::Null),
-                _ => ExprKind::Name(Ident {
-                    name: text.to_string(),
-                    span: t.span,
-                }),
+                _ => ExprKind::Name(Ident { name: text.to_string(), span: t.span }),
             };
             return Ok(Expr::new(kind, t.span));
         }
@@ -2548,21 +2058,12 @@ impl<'a> Parser<'a> {
                     Either::Tab(t) => t,
                     Either::Expr(e) => match &e.kind {
                         ExprKind::Name(_) | ExprKind::Subquery(_) => self.expr_to_tab(e)?,
-                        ExprKind::Call { name, .. } if self.lookup(&name.name).is_some() => {
-                            self.expr_to_tab(e)?
-                        }
+                        ExprKind::Call { name, .. } if self.lookup(&name.name).is_some() => self.expr_to_tab(e)?,
                         _ => {
                             let span = e.span;
-                            let item = NamedExpr {
-                                names: Vec::new(),
-                                expr: e,
-                                span,
-                            };
+                            let item = NamedExpr { names: Vec::new(), expr: e, span };
                             TabularExpr {
-                                source: Source {
-                                    kind: SourceKind::Print(vec![item]),
-                                    span,
-                                },
+                                source: Source { kind: SourceKind::Print(vec![item]), span },
                                 ops: Vec::new(),
                                 span,
                             }
@@ -2570,36 +2071,21 @@ impl<'a> Parser<'a> {
                     },
                 };
                 self.expect_close(&TokKind::RParen, ")", &open)?;
-                Ok(Expr::new(
-                    ExprKind::ToScalar(Box::new(inner)),
-                    self.span_from(start),
-                ))
+                Ok(Expr::new(ExprKind::ToScalar(Box::new(inner)), self.span_from(start)))
             }
             "materialize" => {
                 let start = t.span.start;
-                let src = self
-                    .try_tabular_source()?
-                    .ok_or_else(|| self.unexpected("materialize(...)"))?;
+                let src = self.try_tabular_source()?.ok_or_else(|| self.unexpected("materialize(...)"))?;
                 let span = self.span_from(start);
-                let tab = TabularExpr {
-                    source: src,
-                    ops: Vec::new(),
-                    span,
-                };
+                let tab = TabularExpr { source: src, ops: Vec::new(), span };
                 Ok(Expr::new(ExprKind::Subquery(Box::new(tab)), span))
             }
             _ => {
-                let name = Ident {
-                    name: text.to_string(),
-                    span: t.span,
-                };
+                let name = Ident { name: text.to_string(), span: t.span };
                 self.bump();
                 let open = self.bump();
                 let args = self.call_args(&open)?;
-                Ok(Expr::new(
-                    ExprKind::Call { name, args },
-                    self.span_from(t.span.start),
-                ))
+                Ok(Expr::new(ExprKind::Call { name, args }, self.span_from(t.span.start)))
             }
         }
     }
@@ -2614,13 +2100,7 @@ impl<'a> Parser<'a> {
                 let name = self.ident("an argument name")?;
                 self.bump();
                 let value = self.expr()?;
-                args.push(Expr::new(
-                    ExprKind::NamedArg {
-                        name,
-                        value: Box::new(value),
-                    },
-                    self.span_from(start),
-                ));
+                args.push(Expr::new(ExprKind::NamedArg { name, value: Box::new(value) }, self.span_from(start)));
             } else {
                 let item = match self.expr_or_tab()? {
                     Either::Tab(t) => {
@@ -2642,10 +2122,7 @@ impl<'a> Parser<'a> {
     // ----------------------------------------------------------------- literals
 
     /// `name(` raw text `)` literal: hands the trimmed inner text to `f`.
-    fn raw_literal(
-        &mut self,
-        f: impl FnOnce(&Self, &str, usize) -> PResult<Literal>,
-    ) -> PResult<Expr> {
+    fn raw_literal(&mut self, f: impl FnOnce(&Self, &str, usize) -> PResult<Literal>) -> PResult<Expr> {
         let start = self.bump().span.start;
         let open = self.bump();
         let mut depth = 0usize;
@@ -2670,10 +2147,7 @@ impl<'a> Parser<'a> {
         let lead = inner.len() - inner.trim_start().len();
         let lit = f(self, inner.trim(), open.span.end + lead)?;
         self.pos = i + 1;
-        Ok(Expr::new(
-            ExprKind::Literal(lit),
-            Span::new(start, close.span.end),
-        ))
+        Ok(Expr::new(ExprKind::Literal(lit), Span::new(start, close.span.end)))
     }
 
     fn datetime_literal(&self, s: &str, at: usize) -> PResult<Literal> {
@@ -2699,26 +2173,17 @@ impl<'a> Parser<'a> {
             return Ok(Literal::TypedNull(TypeName::Guid));
         }
         let ok = s.len() == 36
-            && s.char_indices().all(|(i, c)| {
-                if matches!(i, 8 | 13 | 18 | 23) {
-                    c == '-'
-                } else {
-                    c.is_ascii_hexdigit()
-                }
-            });
+            && s.char_indices().all(
+                |(i, c)| {
+                    if matches!(i, 8 | 13 | 18 | 23) { c == '-' } else { c.is_ascii_hexdigit() }
+                },
+            );
         let compact = s.len() == 32 && s.chars().all(|c| c.is_ascii_hexdigit());
         if ok {
             Ok(Literal::Guid(s.to_ascii_lowercase()))
         } else if compact {
             let l = s.to_ascii_lowercase();
-            Ok(Literal::Guid(format!(
-                "{}-{}-{}-{}-{}",
-                &l[..8],
-                &l[8..12],
-                &l[12..16],
-                &l[16..20],
-                &l[20..]
-            )))
+            Ok(Literal::Guid(format!("{}-{}-{}-{}-{}", &l[..8], &l[8..12], &l[12..16], &l[16..20], &l[20..])))
         } else {
             Err(self.error_at(at, format!("invalid guid literal '{s}'")))
         }
@@ -2742,10 +2207,7 @@ impl<'a> Parser<'a> {
             Some(if neg { v.wrapping_neg() } else { v })
         };
         match ty {
-            TypeName::Int => int_text(s)
-                .and_then(|v| i32::try_from(v).ok())
-                .map(Literal::Int)
-                .ok_or_else(bad),
+            TypeName::Int => int_text(s).and_then(|v| i32::try_from(v).ok()).map(Literal::Int).ok_or_else(bad),
             TypeName::Long => int_text(s).map(Literal::Long).ok_or_else(bad),
             TypeName::Real => {
                 let v = match s {
@@ -2775,16 +2237,9 @@ impl<'a> Parser<'a> {
     fn dynamic_literal(&mut self) -> PResult<Expr> {
         let start = self.bump().span.start;
         let open = self.bump();
-        let v = if self.at(&TokKind::RParen) {
-            Json::Null
-        } else {
-            self.json_value()?
-        };
+        let v = if self.at(&TokKind::RParen) { Json::Null } else { self.json_value()? };
         self.expect_close(&TokKind::RParen, ")", &open)?;
-        Ok(Expr::new(
-            ExprKind::Literal(Literal::Dynamic(v)),
-            self.span_from(start),
-        ))
+        Ok(Expr::new(ExprKind::Literal(Literal::Dynamic(v)), self.span_from(start)))
     }
 
     /// JSON-like value inside `dynamic(...)`: arrays, objects, strings, numbers, bools, null,
@@ -2843,12 +2298,8 @@ impl<'a> Parser<'a> {
             },
             _ => {
                 let e = self.unary()?;
-                literal_to_json(&e).ok_or_else(|| {
-                    self.error_at(
-                        e.span.start,
-                        "expected a constant value inside dynamic literal",
-                    )
-                })
+                literal_to_json(&e)
+                    .ok_or_else(|| self.error_at(e.span.start, "expected a constant value inside dynamic literal"))
             }
         }
     }
@@ -2862,14 +2313,7 @@ enum CmpOp {
 
 fn binary(op: BinOp, left: Expr, right: Expr) -> Expr {
     let span = left.span.to(right.span);
-    Expr::new(
-        ExprKind::Binary {
-            op,
-            left: Box::new(left),
-            right: Box::new(right),
-        },
-        span,
-    )
+    Expr::new(ExprKind::Binary { op, left: Box::new(left), right: Box::new(right) }, span)
 }
 
 /// `$left.X` → ("$left", X)
@@ -2933,9 +2377,7 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
 /// optional `T` or space, `HH:MM[:SS[.fffffff]]`, optional `Z` / `±HH:MM` offset.
 pub fn parse_datetime(s: &str) -> Option<i64> {
     let s = s.trim().trim_matches(|c| c == '"' || c == '\'').trim();
-    parse_iso_datetime(s)
-        .or_else(|| parse_us_datetime(s))
-        .or_else(|| parse_clock(s))
+    parse_iso_datetime(s).or_else(|| parse_us_datetime(s)).or_else(|| parse_clock(s))
 }
 
 /// `MM/DD/YYYY[ HH:MM[:SS]][ AM|PM]` (US style, as accepted by Kusto for quoted datetimes).
@@ -2987,11 +2429,7 @@ fn parse_clock(s: &str) -> Option<i64> {
     if h > 23 {
         return None;
     }
-    Some(
-        h * crate::ast::TICKS_PER_HOUR
-            + mi * crate::ast::TICKS_PER_MINUTE
-            + sec * crate::ast::TICKS_PER_SECOND,
-    )
+    Some(h * crate::ast::TICKS_PER_HOUR + mi * crate::ast::TICKS_PER_MINUTE + sec * crate::ast::TICKS_PER_SECOND)
 }
 
 fn parse_iso_datetime(s: &str) -> Option<i64> {
@@ -3113,16 +2551,10 @@ pub fn parse_timespan(s: &str) -> Option<i64> {
             + m * crate::ast::TICKS_PER_MINUTE
             + (sec * 1e7).round() as i64
     } else {
-        let split = body
-            .find(|c: char| c.is_ascii_alphabetic())
-            .unwrap_or(body.len());
+        let split = body.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(body.len());
         let (n, unit) = body.split_at(split);
         let n: f64 = n.trim().parse().ok()?;
-        let per = if unit.is_empty() {
-            crate::ast::TICKS_PER_DAY
-        } else {
-            timespan_unit_ticks(unit.trim())?
-        };
+        let per = if unit.is_empty() { crate::ast::TICKS_PER_DAY } else { timespan_unit_ticks(unit.trim())? };
         let t = (n * per as f64).round();
         if !t.is_finite() || t.abs() > 9.2e18 {
             return None;
@@ -3184,38 +2616,10 @@ mod tests {
     #[test]
     fn precedence_or_and_cmp_arith() {
         let x = e("a == 1 or b > 2 and c + 1 * 2 < 3");
-        let ExprKind::Binary {
-            op: BinOp::Or,
-            right,
-            ..
-        } = x.kind
-        else {
-            panic!("or at top")
-        };
-        let ExprKind::Binary {
-            op: BinOp::And,
-            right: r2,
-            ..
-        } = right.kind
-        else {
-            panic!("and")
-        };
-        let ExprKind::Binary {
-            op: BinOp::Lt,
-            left: sum,
-            ..
-        } = r2.kind
-        else {
-            panic!("<")
-        };
-        let ExprKind::Binary {
-            op: BinOp::Add,
-            right: prod,
-            ..
-        } = sum.kind
-        else {
-            panic!("+")
-        };
+        let ExprKind::Binary { op: BinOp::Or, right, .. } = x.kind else { panic!("or at top") };
+        let ExprKind::Binary { op: BinOp::And, right: r2, .. } = right.kind else { panic!("and") };
+        let ExprKind::Binary { op: BinOp::Lt, left: sum, .. } = r2.kind else { panic!("<") };
+        let ExprKind::Binary { op: BinOp::Add, right: prod, .. } = sum.kind else { panic!("+") };
         assert!(matches!(prod.kind, ExprKind::Binary { op: BinOp::Mul, .. }));
     }
 
@@ -3232,10 +2636,7 @@ mod tests {
             ("a <> 'x'", BinOp::Ne),
             ("a notcontains 'x'", BinOp::NotContains),
         ] {
-            assert!(
-                matches!(e(src).kind, ExprKind::Binary { op: o, .. } if o == op),
-                "{src}"
-            );
+            assert!(matches!(e(src).kind, ExprKind::Binary { op: o, .. } if o == op), "{src}");
         }
         for (src, op) in [
             ("a in (1, 2)", ListOp::In),
@@ -3243,15 +2644,9 @@ mod tests {
             ("a in~ ('x')", ListOp::InCi),
             ("a has_all ('x')", ListOp::HasAll),
         ] {
-            assert!(
-                matches!(e(src).kind, ExprKind::InList { op: o, .. } if o == op),
-                "{src}"
-            );
+            assert!(matches!(e(src).kind, ExprKind::InList { op: o, .. } if o == op), "{src}");
         }
-        assert!(matches!(
-            e("a !between (1 .. 5)").kind,
-            ExprKind::Between { negated: true, .. }
-        ));
+        assert!(matches!(e("a !between (1 .. 5)").kind, ExprKind::Between { negated: true, .. }));
     }
 
     #[test]
@@ -3260,22 +2655,10 @@ mod tests {
             ExprKind::Literal(l) => l,
             k => panic!("{s}: {k:?}"),
         };
-        assert_eq!(
-            lit("datetime(1970-01-02)"),
-            Literal::DateTime(TICKS_PER_DAY)
-        );
-        assert_eq!(
-            lit("datetime(1970-01-01T01:00:00Z)"),
-            Literal::DateTime(TICKS_PER_HOUR)
-        );
-        assert_eq!(
-            lit("datetime(1970-01-01 00:00:00.5)"),
-            Literal::DateTime(5_000_000)
-        );
-        assert_eq!(
-            lit("time(1.02:00:00)"),
-            Literal::Timespan(TICKS_PER_DAY + 2 * TICKS_PER_HOUR)
-        );
+        assert_eq!(lit("datetime(1970-01-02)"), Literal::DateTime(TICKS_PER_DAY));
+        assert_eq!(lit("datetime(1970-01-01T01:00:00Z)"), Literal::DateTime(TICKS_PER_HOUR));
+        assert_eq!(lit("datetime(1970-01-01 00:00:00.5)"), Literal::DateTime(5_000_000));
+        assert_eq!(lit("time(1.02:00:00)"), Literal::Timespan(TICKS_PER_DAY + 2 * TICKS_PER_HOUR));
         assert_eq!(lit("-5m"), Literal::Timespan(-5 * TICKS_PER_MINUTE));
         assert_eq!(lit("int(null)"), Literal::TypedNull(TypeName::Int));
         assert_eq!(lit("long(-3)"), Literal::Long(-3));
@@ -3283,10 +2666,7 @@ mod tests {
         assert_eq!(lit("0x10"), Literal::Long(16));
         assert_eq!(lit("'a' \"b\" @'c\\d'"), Literal::String("abc\\d".into()));
         assert_eq!(lit("dynamic(null)"), Literal::Dynamic(Json::Null));
-        assert_eq!(
-            lit("dynamic({'a': [1, 'x', true]})"),
-            Literal::Dynamic(serde_json::json!({"a": [1, "x", true]}))
-        );
+        assert_eq!(lit("dynamic({'a': [1, 'x', true]})"), Literal::Dynamic(serde_json::json!({"a": [1, "x", true]})));
         assert_eq!(
             lit("guid(74BE27DE-1E4E-49D9-B579-FE0B331D3642)"),
             Literal::Guid("74be27de-1e4e-49d9-b579-fe0b331d3642".into())
@@ -3296,17 +2676,10 @@ mod tests {
     #[test]
     fn member_index_and_calls() {
         let x = e("parse_json(a).b['c'][0]");
-        let ExprKind::Index { expr, .. } = x.kind else {
-            panic!()
-        };
-        let ExprKind::Index { expr, .. } = expr.kind else {
-            panic!()
-        };
+        let ExprKind::Index { expr, .. } = x.kind else { panic!() };
+        let ExprKind::Index { expr, .. } = expr.kind else { panic!() };
         assert!(matches!(expr.kind, ExprKind::Member { .. }));
-        assert!(matches!(
-            e("typeof(long)").kind,
-            ExprKind::TypeOf(TypeName::Long)
-        ));
+        assert!(matches!(e("typeof(long)").kind, ExprKind::TypeOf(TypeName::Long)));
         assert!(matches!(e("['My Column']").kind, ExprKind::Name(ref i) if i.name == "My Column"));
     }
 
@@ -3318,39 +2691,23 @@ mod tests {
         assert!(matches!(query.lets[0].value, LetValue::Scalar(_)));
         assert!(matches!(query.lets[1].value, LetValue::Tabular(_)));
         assert!(matches!(query.lets[2].value, LetValue::Tabular(_)));
-        let LetValue::Function(f) = &query.lets[3].value else {
-            panic!()
-        };
+        let LetValue::Function(f) = &query.lets[3].value else { panic!() };
         assert_eq!(f.params.len(), 2);
-        assert!(matches!(
-            f.params[1].ty,
-            ParamType::Tabular { columns: None, .. }
-        ));
+        assert!(matches!(f.params[1].ty, ParamType::Tabular { columns: None, .. }));
         assert!(matches!(f.body, FunctionBody::Tabular(_)));
         assert!(matches!(query.body.ops[0].kind, OpKind::Invoke { .. }));
     }
 
     #[test]
     fn join_forms() {
-        let query = q(
-            "A | join kind=leftouter hint.strategy=shuffle (B | where x) on $left.a == $right.b, c | join B on d",
-        );
-        let OpKind::Join(j) = &query.body.ops[0].kind else {
-            panic!()
-        };
+        let query =
+            q("A | join kind=leftouter hint.strategy=shuffle (B | where x) on $left.a == $right.b, c | join B on d");
+        let OpKind::Join(j) = &query.body.ops[0].kind else { panic!() };
         assert_eq!(j.kind, JoinKind::LeftOuter);
         assert_eq!(j.params[0].name, "hint.strategy");
-        assert_eq!(
-            (j.on[0].left.name.as_str(), j.on[0].right.name.as_str()),
-            ("a", "b")
-        );
-        assert_eq!(
-            (j.on[1].left.name.as_str(), j.on[1].right.name.as_str()),
-            ("c", "c")
-        );
-        let OpKind::Join(j2) = &query.body.ops[1].kind else {
-            panic!()
-        };
+        assert_eq!((j.on[0].left.name.as_str(), j.on[0].right.name.as_str()), ("a", "b"));
+        assert_eq!((j.on[1].left.name.as_str(), j.on[1].right.name.as_str()), ("c", "c"));
+        let OpKind::Join(j2) = &query.body.ops[1].kind else { panic!() };
         assert_eq!(j2.kind, JoinKind::InnerUnique);
         assert!(!j2.kind_explicit);
     }
@@ -3383,9 +2740,7 @@ mod tests {
                 "render"
             ]
         );
-        let OpKind::Sort(keys) = &query.body.ops[4].kind else {
-            panic!()
-        };
+        let OpKind::Sort(keys) = &query.body.ops[4].kind else { panic!() };
         assert!(!keys[0].descending && keys[0].nulls_first == Some(true));
         assert!(keys[1].descending && keys[1].nulls_first.is_none());
     }
@@ -3394,20 +2749,12 @@ mod tests {
     fn error_positions_and_messages() {
         let err = parse_query("T\n| where f(a, b\n| take 1").unwrap_err();
         assert_eq!((err.line, err.column), (3, 9));
-        assert!(
-            err.message.contains("')' to close '(' opened at 2:10"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.contains("')' to close '(' opened at 2:10"), "{}", err.message);
         let err = parse_query("T | frobnicate x").unwrap_err();
         assert_eq!(err.column, 5);
         assert!(err.message.contains("unknown query operator 'frobnicate'"));
         let err = parse_query("T | where").unwrap_err();
-        assert!(
-            err.message.contains("expected an expression"),
-            "{}",
-            err.message
-        );
+        assert!(err.message.contains("expected an expression"), "{}", err.message);
         let err = parse_query("T | where x == 'abc").unwrap_err();
         assert_eq!(err.column, 16);
         assert!(parse_query("let x = 1;").is_err());

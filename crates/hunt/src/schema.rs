@@ -30,10 +30,7 @@ impl Schema {
         let mut s = Schema::from_json(DEFENDER_SCHEMAS_JSON).unwrap_or_default();
         for cols in s.tables.values_mut() {
             if !cols.iter().any(|c| c.name == "TimeGenerated") {
-                cols.push(Column {
-                    name: "TimeGenerated".into(),
-                    ty: TypeName::DateTime,
-                });
+                cols.push(Column { name: "TimeGenerated".into(), ty: TypeName::DateTime });
             }
         }
         s
@@ -41,16 +38,11 @@ impl Schema {
 
     /// Parse `{ "Table": [ {"name": "...", "type": "..."}, ... ], ... }`.
     pub fn from_json(text: &str) -> Result<Schema, String> {
-        let v: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("schema JSON: {e}"))?;
-        let obj = v
-            .as_object()
-            .ok_or("schema JSON: expected an object of tables")?;
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("schema JSON: {e}"))?;
+        let obj = v.as_object().ok_or("schema JSON: expected an object of tables")?;
         let mut tables = BTreeMap::new();
         for (table, cols) in obj {
-            let arr = cols
-                .as_array()
-                .ok_or_else(|| format!("schema JSON: table {table}: expected an array"))?;
+            let arr = cols.as_array().ok_or_else(|| format!("schema JSON: table {table}: expected an array"))?;
             let mut out = Vec::with_capacity(arr.len());
             for c in arr {
                 let name = c
@@ -59,10 +51,7 @@ impl Schema {
                     .ok_or_else(|| format!("schema JSON: table {table}: column without name"))?;
                 let ty_text = c.get("type").and_then(|t| t.as_str()).unwrap_or("dynamic");
                 let ty = TypeName::from_name(ty_text).unwrap_or(TypeName::Dynamic);
-                out.push(Column {
-                    name: name.to_string(),
-                    ty,
-                });
+                out.push(Column { name: name.to_string(), ty });
             }
             tables.insert(table.clone(), out);
         }
@@ -101,10 +90,7 @@ mod tests {
         let s = Schema::defender();
         assert!(s.len() >= 50);
         let cols = s.table("DeviceProcessEvents").expect("table");
-        assert!(
-            cols.iter()
-                .any(|c| c.name == "Timestamp" && c.ty == TypeName::DateTime)
-        );
+        assert!(cols.iter().any(|c| c.name == "Timestamp" && c.ty == TypeName::DateTime));
         assert!(cols.iter().any(|c| c.name == "TimeGenerated"));
     }
 }

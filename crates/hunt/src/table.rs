@@ -82,7 +82,8 @@ impl ColumnData {
     pub fn push(&mut self, ty: Type, v: &Value) {
         let conv;
         let same = v.ty() == Some(ty) || v.is_null() && !matches!(v, Value::Dynamic(_));
-        let real_like = ty == Type::Decimal && matches!(v, Value::Real(_)) || ty == Type::Real && matches!(v, Value::Decimal(_));
+        let real_like =
+            ty == Type::Decimal && matches!(v, Value::Real(_)) || ty == Type::Real && matches!(v, Value::Decimal(_));
         let v = if same || real_like {
             v
         } else {
@@ -316,9 +317,8 @@ impl Table {
     /// Renders as an aligned text table (for terminals).
     pub fn to_pretty(&self) -> String {
         let headers: Vec<String> = self.columns.iter().map(|c| c.name.clone()).collect();
-        let rows: Vec<Vec<String>> = (0..self.num_rows())
-            .map(|i| self.columns.iter().map(|c| display_cell(&c.get(i))).collect())
-            .collect();
+        let rows: Vec<Vec<String>> =
+            (0..self.num_rows()).map(|i| self.columns.iter().map(|c| display_cell(&c.get(i))).collect()).collect();
         let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
         for r in &rows {
             for (w, cell) in widths.iter_mut().zip(r) {
@@ -349,11 +349,8 @@ impl Table {
 
     /// Advanced-hunting style JSON: `{"Schema":[{"Name","Type"}],"Results":[{col: value}]}`.
     pub fn to_json_value(&self) -> serde_json::Value {
-        let schema: Vec<serde_json::Value> = self
-            .columns
-            .iter()
-            .map(|c| serde_json::json!({"Name": c.name, "Type": c.ty.name()}))
-            .collect();
+        let schema: Vec<serde_json::Value> =
+            self.columns.iter().map(|c| serde_json::json!({"Name": c.name, "Type": c.ty.name()})).collect();
         let results: Vec<serde_json::Value> = (0..self.num_rows())
             .map(|i| {
                 let obj: serde_json::Map<String, serde_json::Value> =
@@ -403,11 +400,7 @@ pub fn value_to_json(v: &Value) -> serde_json::Value {
 }
 
 fn csv_quote(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
 /// How `run_text` prints a result.
@@ -459,11 +452,15 @@ pub fn load_dir_with_schema(dir: &Path, schema: &SchemaHint) -> Result<HashMap<S
     let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for path in paths {
-        let (Some(stem), Some(ext)) = (path.file_stem().and_then(|s| s.to_str()), path.extension().and_then(|s| s.to_str())) else {
+        let (Some(stem), Some(ext)) =
+            (path.file_stem().and_then(|s| s.to_str()), path.extension().and_then(|s| s.to_str()))
+        else {
             continue;
         };
         let text = match ext {
-            "jsonl" | "csv" => std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+            "jsonl" | "csv" => {
+                std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
+            }
             _ => continue,
         };
         let hint = schema.get(stem).map(Vec::as_slice);
@@ -560,7 +557,11 @@ fn infer_dyn_type(vals: &[Dyn]) -> Type {
 
 fn looks_like_datetime(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() >= 19 && b[4] == b'-' && b[7] == b'-' && (b[10] == b'T' || b[10] == b' ') && value::parse_datetime(s).is_some()
+    b.len() >= 19
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && (b[10] == b'T' || b[10] == b' ')
+        && value::parse_datetime(s).is_some()
 }
 
 /// Parses CSV with a header row (RFC 4180 quoting).
@@ -688,8 +689,14 @@ pub fn generate_device_info(snapshots: usize, seed: u64) -> Table {
     let groups = ["Workstations", "Servers", "Finance", "Lab"];
     let base = value::parse_datetime("2024-01-01T00:00:00Z").unwrap_or(0);
     let n = snapshots * GENERATED_DEVICES;
-    let (mut ts, mut ids, mut names, mut os, mut group, mut seq) =
-        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut ts, mut ids, mut names, mut os, mut group, mut seq) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     let ids_s: Vec<Arc<str>> = (0..GENERATED_DEVICES).map(|i| Arc::from(generated_device_id(i))).collect();
     let names_s: Vec<Arc<str>> = (0..GENERATED_DEVICES).map(|i| Arc::from(generated_device_name(i))).collect();
     let mut current: Vec<usize> = (0..GENERATED_DEVICES).map(|_| rng.below(platforms.len())).collect();
@@ -699,7 +706,9 @@ pub fn generate_device_info(snapshots: usize, seed: u64) -> Table {
             if snap > 0 && rng.below(8) == 0 {
                 current[d] = rng.below(platforms.len());
             }
-            ts.push(Some(base + (snap as i64) * value::TICKS_PER_DAY + rng.below(86_400) as i64 * value::TICKS_PER_SECOND));
+            ts.push(Some(
+                base + (snap as i64) * value::TICKS_PER_DAY + rng.below(86_400) as i64 * value::TICKS_PER_SECOND,
+            ));
             ids.push(ids_s[d].clone());
             names.push(names_s[d].clone());
             os.push(Arc::from(platforms[current[d]]));
@@ -741,12 +750,18 @@ pub fn generate_device_process_events(rows: usize, seed: u64) -> Table {
     ];
     let file_names: Vec<Arc<str>> = files.iter().map(|(f, _)| Arc::from(*f)).collect();
     let cmdlines: Vec<Arc<str>> = files.iter().map(|(_, c)| Arc::from(*c)).collect();
-    let folders: Vec<Arc<str>> = ["C:\\Windows\\System32", "C:\\Windows\\Temp", "C:\\Program Files\\Google\\Chrome", "C:\\Users\\alice\\Downloads"]
-        .iter()
-        .map(|s| Arc::from(*s))
-        .collect();
+    let folders: Vec<Arc<str>> = [
+        "C:\\Windows\\System32",
+        "C:\\Windows\\Temp",
+        "C:\\Program Files\\Google\\Chrome",
+        "C:\\Users\\alice\\Downloads",
+    ]
+    .iter()
+    .map(|s| Arc::from(*s))
+    .collect();
     let action: Arc<str> = Arc::from("ProcessCreated");
-    let hashes: Vec<Arc<str>> = (0..2000).map(|i| Arc::from(format!("{:064x}", (i as u128 + 7) * 0x2545f4914f6cdd1d))).collect();
+    let hashes: Vec<Arc<str>> =
+        (0..2000).map(|i| Arc::from(format!("{:064x}", (i as u128 + 7) * 0x2545f4914f6cdd1d))).collect();
     let base = value::parse_datetime("2024-01-01T00:00:00Z").unwrap_or(0);
 
     let mut ts = Vec::with_capacity(rows);

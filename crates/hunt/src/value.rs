@@ -218,9 +218,7 @@ impl Dyn {
                 .unwrap_or_else(|| serde_json::Value::String(format_real(*f))),
             Dyn::String(s) => serde_json::Value::String(s.to_string()),
             Dyn::Array(a) => serde_json::Value::Array(a.iter().map(Dyn::to_serde).collect()),
-            Dyn::Object(o) => serde_json::Value::Object(
-                o.iter().map(|(k, v)| (k.to_string(), v.to_serde())).collect(),
-            ),
+            Dyn::Object(o) => serde_json::Value::Object(o.iter().map(|(k, v)| (k.to_string(), v.to_serde())).collect()),
         }
     }
 
@@ -503,9 +501,10 @@ impl JsonParser<'_> {
             return None;
         }
         if !text.contains(['.', 'e', 'E'])
-            && let Ok(i) = text.parse::<i64>() {
-                return Some(Dyn::Long(i));
-            }
+            && let Ok(i) = text.parse::<i64>()
+        {
+            return Some(Dyn::Long(i));
+        }
         text.parse::<f64>().ok().map(Dyn::Real)
     }
     fn string(&mut self) -> Option<String> {
@@ -842,7 +841,9 @@ pub fn convert(v: &Value, ty: Type) -> Value {
             Value::String(_) | Value::Dynamic(Dyn::String(_)) => {
                 v.as_str().and_then(parse_timespan).map_or(Value::Null, Value::TimeSpan)
             }
-            Value::Int(_) | Value::Long(_) | Value::Dynamic(Dyn::Long(_)) => v.as_i64().map_or(Value::Null, Value::TimeSpan),
+            Value::Int(_) | Value::Long(_) | Value::Dynamic(Dyn::Long(_)) => {
+                v.as_i64().map_or(Value::Null, Value::TimeSpan)
+            }
             Value::Real(f) | Value::Decimal(f) if f.is_finite() => Value::TimeSpan(*f as i64),
             _ => Value::Null,
         },
@@ -1130,7 +1131,11 @@ pub fn to_civil(t: i64) -> Civil {
 
 /// Builds ticks from parts, validating each field.
 pub fn from_civil(c: &Civil) -> Option<i64> {
-    if !(1..=9999).contains(&c.year) || !(1..=12).contains(&c.month) || c.day < 1 || c.day > days_in_month(c.year, c.month) {
+    if !(1..=9999).contains(&c.year)
+        || !(1..=12).contains(&c.month)
+        || c.day < 1
+        || c.day > days_in_month(c.year, c.month)
+    {
         return None;
     }
     if c.hour > 23 || c.minute > 59 || c.second > 59 || c.frac >= TICKS_PER_SECOND as u32 {
@@ -1148,10 +1153,7 @@ pub fn from_civil(c: &Civil) -> Option<i64> {
 /// `2021-01-01T00:00:00.0000000Z`, Kusto's canonical datetime text.
 pub fn format_datetime(t: i64) -> String {
     let c = to_civil(t);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
-        c.year, c.month, c.day, c.hour, c.minute, c.second, c.frac
-    )
+    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z", c.year, c.month, c.day, c.hour, c.minute, c.second, c.frac)
 }
 
 /// `[-][d.]hh:mm:ss[.fffffff]`, .NET's constant ("c") timespan format.
@@ -1200,7 +1202,9 @@ pub fn parse_datetime(s: &str) -> Option<i64> {
     if s.is_empty() {
         return None;
     }
-    if s.as_bytes()[0].is_ascii_alphabetic() || s.contains(|c: char| c.is_ascii_alphabetic() && c != 'T' && c != 'Z' && c != 't' && c != 'z') {
+    if s.as_bytes()[0].is_ascii_alphabetic()
+        || s.contains(|c: char| c.is_ascii_alphabetic() && c != 'T' && c != 'Z' && c != 't' && c != 'z')
+    {
         return parse_rfc822(s);
     }
     let (date, rest) = match s.find(['T', 't', ' ']) {
@@ -1396,7 +1400,10 @@ mod tests {
     fn json_keeps_order_and_pretty_prints_like_python() {
         let d = Dyn::parse_json(r#"{"b":1,"a":[1,2.5,"x"],"c":{}}"#).unwrap();
         assert_eq!(d.to_json(), r#"{"b":1,"a":[1,2.5,"x"],"c":{}}"#);
-        assert_eq!(d.to_json_pretty_python(), "{\n  \"b\": 1,\n  \"a\": [\n    1,\n    2.5,\n    \"x\"\n  ],\n  \"c\": {}\n}");
+        assert_eq!(
+            d.to_json_pretty_python(),
+            "{\n  \"b\": 1,\n  \"a\": [\n    1,\n    2.5,\n    \"x\"\n  ],\n  \"c\": {}\n}"
+        );
         assert!(Dyn::parse_json("{").is_none());
     }
 

@@ -25,10 +25,7 @@ fn scan_sequence_of_two_steps() {
     assert!(run_query_text(q).is_err());
     let q = "datatable(t:long, e:string)[1,'start', 2,'x', 3,'stop', 4,'stop'] | sort by t asc \
              | scan with_match_id=m with (step a: e == 'start'; step b: e == 'stop';)";
-    assert_eq!(
-        rows(q),
-        ["(1, 'start', 0)", "(3, 'stop', 0)", "(4, 'stop', 0)"]
-    );
+    assert_eq!(rows(q), ["(1, 'start', 0)", "(3, 'stop', 0)", "(4, 'stop', 0)"]);
 }
 
 #[test]

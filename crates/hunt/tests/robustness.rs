@@ -48,35 +48,17 @@ fn exercise(src: &str) {
     match parse_query(src) {
         Ok(q) => {
             for e in hunt::check::check(&q, &schema) {
-                assert!(
-                    e.span.start <= src.len() && e.span.end <= src.len(),
-                    "check span out of range: {e:?}"
-                );
+                assert!(e.span.start <= src.len() && e.span.end <= src.len(), "check span out of range: {e:?}");
                 let (l, c) = e.line_col(src);
                 assert!(l >= 1 && c >= 1);
             }
         }
         Err(e) => {
-            assert!(
-                e.offset <= src.len(),
-                "offset {} > len {}",
-                e.offset,
-                src.len()
-            );
+            assert!(e.offset <= src.len(), "offset {} > len {}", e.offset, src.len());
             let lines: Vec<&str> = src.split('\n').collect();
-            assert!(
-                e.line >= 1 && e.line <= lines.len(),
-                "line {} of {}",
-                e.line,
-                lines.len()
-            );
+            assert!(e.line >= 1 && e.line <= lines.len(), "line {} of {}", e.line, lines.len());
             let width = lines[e.line - 1].chars().count();
-            assert!(
-                e.column >= 1 && e.column <= width + 1,
-                "column {} beyond line width {}",
-                e.column,
-                width
-            );
+            assert!(e.column >= 1 && e.column <= width + 1, "column {} beyond line width {}", e.column, width);
             assert!(!e.message.is_empty());
         }
     }
@@ -92,8 +74,7 @@ enum Mutation {
 }
 
 const INSERTS: &[&str] = &[
-    "|", "(", ")", "[", "]", "{", "}", ",", ";", "'", "\"", "@", "!", "~", "=", "..", "let", "by",
-    "on", "*", "-", "\\",
+    "|", "(", ")", "[", "]", "{", "}", ",", ";", "'", "\"", "@", "!", "~", "=", "..", "let", "by", "on", "*", "-", "\\",
 ];
 
 fn mutation() -> impl Strategy<Value = Mutation> {
@@ -167,18 +148,10 @@ fn deep_nesting_is_an_error_not_a_crash() {
     for open in ["(", "-", "[", "dynamic([", "toscalar(", "f("] {
         let src = format!("print x = {}1", open.repeat(5000));
         let e = parse_query(&src).expect_err("too deep");
-        assert!(
-            e.message.contains("nested") || e.message.contains("expected"),
-            "{}",
-            e.message
-        );
+        assert!(e.message.contains("nested") || e.message.contains("expected"), "{}", e.message);
     }
     // Just under the limit still works.
-    let ok = format!(
-        "print x = {}1{}",
-        "(".repeat(MAX_DEPTH / 4),
-        ")".repeat(MAX_DEPTH / 4)
-    );
+    let ok = format!("print x = {}1{}", "(".repeat(MAX_DEPTH / 4), ")".repeat(MAX_DEPTH / 4));
     parse_query(&ok).expect("moderate nesting parses");
     let pipes = format!("T{}", " | where x > 1".repeat(2000));
     parse_query(&pipes).expect("long pipelines are not nesting");

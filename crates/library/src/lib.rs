@@ -24,7 +24,7 @@ pub mod links;
 mod names;
 
 pub use links::{LinkError, Links, SignedLink};
-pub use names::{check_name, MAX_NAME_CHARS};
+pub use names::{MAX_NAME_CHARS, check_name};
 
 use bytes::Bytes;
 use futures::TryStreamExt;
@@ -88,9 +88,9 @@ impl Backend {
                 Arc::new(object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket).build()?)
             }
             #[cfg(feature = "azure")]
-            Backend::Azure { container } => Arc::new(
-                object_store::azure::MicrosoftAzureBuilder::from_env().with_container_name(container).build()?,
-            ),
+            Backend::Azure { container } => {
+                Arc::new(object_store::azure::MicrosoftAzureBuilder::from_env().with_container_name(container).build()?)
+            }
         })
     }
 }
@@ -227,13 +227,26 @@ impl Library {
     }
 
     /// Store a file GetFile retrieved for `operation`.
-    pub async fn put_retrieved(&self, tenant: &str, operation: &str, name: &str, bytes: Bytes, by: &str) -> Result<FileMeta, LibraryError> {
+    pub async fn put_retrieved(
+        &self,
+        tenant: &str,
+        operation: &str,
+        name: &str,
+        bytes: Bytes,
+        by: &str,
+    ) -> Result<FileMeta, LibraryError> {
         let name = names::sanitize(name);
         let new = NewFile { uploaded_by: by.to_string(), ..NewFile::default() };
         self.put_key(&ObjectKey::retrieved(tenant, operation, &name), bytes, new, Some(operation.to_string())).await
     }
 
-    async fn put_key(&self, key: &ObjectKey, bytes: Bytes, new: NewFile, operation: Option<String>) -> Result<FileMeta, LibraryError> {
+    async fn put_key(
+        &self,
+        key: &ObjectKey,
+        bytes: Bytes,
+        new: NewFile,
+        operation: Option<String>,
+    ) -> Result<FileMeta, LibraryError> {
         if bytes.len() > self.max_upload_bytes {
             return Err(LibraryError::TooLarge { size: bytes.len(), max: self.max_upload_bytes });
         }

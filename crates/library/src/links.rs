@@ -7,8 +7,8 @@
 //! (403), never *expired* (410).
 
 use crate::ObjectKey;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretSlice};
 use serde::Serialize;
@@ -77,7 +77,8 @@ impl Links {
     pub fn sign_until(&self, key: &ObjectKey, expires_unix: i64) -> SignedLink {
         let path = key.to_link_path();
         let mac = self.mac(&path, expires_unix);
-        let token = format!("{}.{expires_unix}.{}", URL_SAFE_NO_PAD.encode(path.as_bytes()), URL_SAFE_NO_PAD.encode(mac));
+        let token =
+            format!("{}.{expires_unix}.{}", URL_SAFE_NO_PAD.encode(path.as_bytes()), URL_SAFE_NO_PAD.encode(mac));
         SignedLink {
             url: format!("/v1/downloads/{token}"),
             token,
@@ -92,10 +93,12 @@ impl Links {
 
     pub fn verify_at(&self, token: &str, now_unix: i64) -> Result<ObjectKey, LinkError> {
         let mut parts = token.split('.');
-        let (Some(path), Some(expires), Some(mac), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(path), Some(expires), Some(mac), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(LinkError::Tampered);
         };
-        let path = URL_SAFE_NO_PAD.decode(path).ok().and_then(|b| String::from_utf8(b).ok()).ok_or(LinkError::Tampered)?;
+        let path =
+            URL_SAFE_NO_PAD.decode(path).ok().and_then(|b| String::from_utf8(b).ok()).ok_or(LinkError::Tampered)?;
         let expires: i64 = expires.parse().map_err(|_| LinkError::Tampered)?;
         let mac = URL_SAFE_NO_PAD.decode(mac).map_err(|_| LinkError::Tampered)?;
         self.mac_state(&path, expires).verify_slice(&mac).map_err(|_| LinkError::Tampered)?;

@@ -27,7 +27,10 @@ async fn put_list_read_delete_per_tenant() {
     assert!(matches!(lib.read("t2", "a.ps1").await, Err(LibraryError::NotFound { .. })));
 
     let (m, bytes) = lib.read("t1", "a.ps1").await.unwrap();
-    assert_eq!((m.uploaded_by.as_str(), m.description.as_deref(), &bytes[..]), ("alice", Some("triage"), &b"Get-Process"[..]));
+    assert_eq!(
+        (m.uploaded_by.as_str(), m.description.as_deref(), &bytes[..]),
+        ("alice", Some("triage"), &b"Get-Process"[..])
+    );
 
     lib.delete("t1", "a.ps1").await.unwrap();
     assert!(matches!(lib.meta("t1", "a.ps1").await, Err(LibraryError::NotFound { .. })));
@@ -54,7 +57,8 @@ async fn local_files_survive_reopening_and_retrieved_files_are_linkable() {
     let dir = tempfile::tempdir().unwrap();
     let lib = library(Backend::Local(dir.path().join("library")), 1024);
     lib.put("t1", "a.ps1", Bytes::from_static(b"abc"), by("alice")).await.unwrap();
-    let got = lib.put_retrieved("t1", "op-1", r"C:\Logs\Security.evtx", Bytes::from_static(b"EVTX"), "bob").await.unwrap();
+    let got =
+        lib.put_retrieved("t1", "op-1", r"C:\Logs\Security.evtx", Bytes::from_static(b"EVTX"), "bob").await.unwrap();
     assert_eq!((got.name.as_str(), got.operation.as_deref()), ("Security.evtx", Some("op-1")));
     assert!(dir.path().join("library/tenants/t1/library/a.ps1").is_file());
 

@@ -14,10 +14,7 @@ async fn main() -> anyhow::Result<()> {
     let mut describe: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .ok_or_else(|| anyhow::anyhow!("{name} needs a value"))
-        };
+        let mut value = |name: &str| args.next().ok_or_else(|| anyhow::anyhow!("{name} needs a value"));
         match a.as_str() {
             "--tls" => cfg.tls = true,
             "--realistic" => cfg.realistic = true,
@@ -26,9 +23,7 @@ async fn main() -> anyhow::Result<()> {
             "--listen" => listen = value("--listen")?.parse()?,
             "--describe" => describe = Some(PathBuf::from(value("--describe")?)),
             "-h" | "--help" => {
-                println!(
-                    "serve [--tls] [--realistic] [--seed N] [--tenants N] [--listen ADDR] [--describe FILE]"
-                );
+                println!("serve [--tls] [--realistic] [--seed N] [--tenants N] [--listen ADDR] [--describe FILE]");
                 return Ok(());
             }
             other => anyhow::bail!("unknown argument '{other}' (try --help)"),

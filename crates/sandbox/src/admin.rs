@@ -33,10 +33,7 @@ use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/_sandbox/faults",
-            get(list_faults).post(add_fault).delete(clear_faults),
-        )
+        .route("/_sandbox/faults", get(list_faults).post(add_fault).delete(clear_faults))
         .route("/_sandbox/faults/{id}", delete(delete_fault))
         .route("/_sandbox/clock", get(get_clock).post(set_clock))
         .route("/_sandbox/settings", get(get_settings).post(set_settings))
@@ -50,15 +47,11 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(body)
-        .map_err(|e| admin_error(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body).map_err(|e| admin_error(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
 }
 
 async fn list_faults(State(state): State<AppState>) -> Response {
-    json_response(
-        StatusCode::OK,
-        json!({"faults": state.faults.lock().list()}),
-    )
+    json_response(StatusCode::OK, json!({"faults": state.faults.lock().list()}))
 }
 
 /// Accepts one rule object or an array of rules.
@@ -86,10 +79,7 @@ async fn add_fault(State(state): State<AppState>, body: Bytes) -> Response {
         }
     }
     if added.len() == 1 {
-        json_response(
-            StatusCode::CREATED,
-            serde_json::to_value(&added[0]).unwrap_or(Value::Null),
-        )
+        json_response(StatusCode::CREATED, serde_json::to_value(&added[0]).unwrap_or(Value::Null))
     } else {
         json_response(StatusCode::CREATED, json!({"faults": added}))
     }
@@ -137,10 +127,7 @@ async fn set_clock(State(state): State<AppState>, body: Bytes) -> Response {
     if let Some(a) = change.advance_seconds {
         // Lifecycles are evaluated lazily and assume time never runs backwards.
         if !a.is_finite() || !(0.0..=10.0 * 365.0 * 86400.0).contains(&a) {
-            return admin_error(
-                StatusCode::BAD_REQUEST,
-                "advance_seconds must be between 0 and ten years",
-            );
+            return admin_error(StatusCode::BAD_REQUEST, "advance_seconds must be between 0 and ten years");
         }
         if !state.clock.advance(a) {
             return admin_error(StatusCode::BAD_REQUEST, "the clock cannot go that far");
@@ -156,10 +143,7 @@ async fn set_clock(State(state): State<AppState>, body: Bytes) -> Response {
 }
 
 async fn get_settings(State(state): State<AppState>) -> Response {
-    json_response(
-        StatusCode::OK,
-        serde_json::to_value(&*state.settings.lock()).unwrap_or(Value::Null),
-    )
+    json_response(StatusCode::OK, serde_json::to_value(&*state.settings.lock()).unwrap_or(Value::Null))
 }
 
 #[derive(Deserialize)]
@@ -209,15 +193,9 @@ async fn set_settings(State(state): State<AppState>, body: Bytes) -> Response {
             return admin_error(StatusCode::BAD_REQUEST, "durations must not be negative");
         }
     }
-    for v in [c.token_min_seconds, c.token_max_seconds]
-        .into_iter()
-        .flatten()
-    {
+    for v in [c.token_min_seconds, c.token_max_seconds].into_iter().flatten() {
         if v < 1 {
-            return admin_error(
-                StatusCode::BAD_REQUEST,
-                "token lifetimes must be at least 1 second",
-            );
+            return admin_error(StatusCode::BAD_REQUEST, "token lifetimes must be at least 1 second");
         }
     }
     let mut s = state.settings.lock();
@@ -290,10 +268,7 @@ async fn set_settings(State(state): State<AppState>, body: Bytes) -> Response {
     if s.token_min_seconds > s.token_max_seconds {
         s.token_max_seconds = s.token_min_seconds;
     }
-    json_response(
-        StatusCode::OK,
-        serde_json::to_value(&*s).unwrap_or(Value::Null),
-    )
+    json_response(StatusCode::OK, serde_json::to_value(&*s).unwrap_or(Value::Null))
 }
 
 async fn tenant_state(State(state): State<AppState>, Path(tenant): Path<String>) -> Response {
@@ -304,7 +279,8 @@ async fn tenant_state(State(state): State<AppState>, Path(tenant): Path<String>)
     };
     mde::advance(t, now);
     let machines: Vec<Value> = t
-        .mde.machines
+        .mde
+        .machines
         .iter()
         .map(|m| {
             let mut v = machine_json(m, now);
@@ -316,34 +292,23 @@ async fn tenant_state(State(state): State<AppState>, Path(tenant): Path<String>)
                 o.insert("offboarded".into(), m.offboarded.into());
                 o.insert(
                     "lastAntivirusScan".into(),
-                    m.last_av_scan
-                        .as_ref()
-                        .map(|(ty, at)| json!({"scanType": ty, "completed": fmt_mde(*at)}))
-                        .into(),
+                    m.last_av_scan.as_ref().map(|(ty, at)| json!({"scanType": ty, "completed": fmt_mde(*at)})).into(),
                 );
                 o.insert("quarantinedSha1".into(), m.quarantined_sha1.clone().into());
-                o.insert(
-                    "investigationPackages".into(),
-                    m.investigation_packages.into(),
-                );
+                o.insert("investigationPackages".into(), m.investigation_packages.into());
                 o.insert(
                     "previousIpAddress".into(),
-                    m.previous_ip
-                        .as_ref()
-                        .map(|(ip, until)| json!({"ipAddress": ip, "until": fmt_mde(*until)}))
-                        .into(),
+                    m.previous_ip.as_ref().map(|(ip, until)| json!({"ipAddress": ip, "until": fmt_mde(*until)})).into(),
                 );
-                o.insert(
-                    "liveResponse".into(),
-                    mde::live_response::machine_state_json(t, m),
-                );
+                o.insert("liveResponse".into(), mde::live_response::machine_state_json(t, m));
             }
             v
         })
         .collect();
     crate::graph::auth_methods::settle(&mut t.graph, now);
     let users: Vec<Value> = t
-        .graph.users
+        .graph
+        .users
         .iter()
         .map(|u| {
             json!({
@@ -386,10 +351,7 @@ async fn tenant_state(State(state): State<AppState>, Path(tenant): Path<String>)
 }
 
 async fn stats(State(state): State<AppState>) -> Response {
-    json_response(
-        StatusCode::OK,
-        serde_json::to_value(&*state.stats.lock()).unwrap_or(Value::Null),
-    )
+    json_response(StatusCode::OK, serde_json::to_value(&*state.stats.lock()).unwrap_or(Value::Null))
 }
 
 async fn reset(State(state): State<AppState>) -> Response {
@@ -398,26 +360,15 @@ async fn reset(State(state): State<AppState>) -> Response {
 }
 
 async fn describe(State(state): State<AppState>) -> Response {
-    json_response(
-        StatusCode::OK,
-        serde_json::to_value(crate::describe_state(&state, None)).unwrap_or(Value::Null),
-    )
+    json_response(StatusCode::OK, serde_json::to_value(crate::describe_state(&state, None)).unwrap_or(Value::Null))
 }
 
 /// The "SAS URL" getPackageUri hands out: an (empty) zip archive.
 async fn package_blob(State(state): State<AppState>, Path(file): Path<String>) -> Response {
     let id = file.trim_end_matches(".zip");
-    let known = state
-        .world
-        .lock()
-        .tenants
-        .iter()
-        .any(|t| t.mde.actions.iter().any(|a| a.id.eq_ignore_ascii_case(id)));
+    let known = state.world.lock().tenants.iter().any(|t| t.mde.actions.iter().any(|a| a.id.eq_ignore_ascii_case(id)));
     if !known {
-        return admin_error(
-            StatusCode::NOT_FOUND,
-            "BlobNotFound: The specified blob does not exist.",
-        );
+        return admin_error(StatusCode::NOT_FOUND, "BlobNotFound: The specified blob does not exist.");
     }
     // End-of-central-directory record only: a valid, empty zip file.
     let mut zip = vec![0x50, 0x4b, 0x05, 0x06];
@@ -445,11 +396,7 @@ struct RolesChange {
 
 /// Replaces the app permissions of a tenant's app; tokens issued afterwards carry them (so
 /// tests can provoke 403s). Existing tokens keep their roles, as with Entra.
-async fn set_roles(
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    body: Bytes,
-) -> Response {
+async fn set_roles(State(state): State<AppState>, Path(tenant): Path<String>, body: Bytes) -> Response {
     let change: RolesChange = match parse(&body) {
         Ok(c) => c,
         Err(r) => return r,

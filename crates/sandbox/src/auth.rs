@@ -31,9 +31,7 @@ impl Api {
     pub fn from_resource(resource: &str) -> Option<Api> {
         let r = resource.trim().trim_end_matches('/').to_ascii_lowercase();
         match r.as_str() {
-            "https://graph.microsoft.com" | "00000003-0000-0000-c000-000000000000" => {
-                Some(Api::Graph)
-            }
+            "https://graph.microsoft.com" | "00000003-0000-0000-c000-000000000000" => Some(Api::Graph),
             "https://api.securitycenter.microsoft.com"
             | "https://api.security.microsoft.com"
             | "https://securitycenter.onmicrosoft.com/windowsatpservice"
@@ -93,20 +91,12 @@ impl Keys {
         let encoding = EncodingKey::from_ec_pem(kp.serialize_pem().as_bytes())?;
         let decoding = DecodingKey::from_ec_pem(kp.public_key_pem().as_bytes())?;
         let kid = hex::encode(&sha2_digest(kp.public_key_raw())[..10]);
-        let mut jwk = serde_json::to_value(jsonwebtoken::jwk::Jwk::from_encoding_key(
-            &encoding,
-            Algorithm::ES256,
-        )?)?;
+        let mut jwk = serde_json::to_value(jsonwebtoken::jwk::Jwk::from_encoding_key(&encoding, Algorithm::ES256)?)?;
         if let Some(o) = jwk.as_object_mut() {
             o.insert("kid".into(), kid.clone().into());
             o.insert("use".into(), "sig".into());
         }
-        Ok(Keys {
-            kid,
-            encoding,
-            decoding,
-            jwk,
-        })
+        Ok(Keys { kid, encoding, decoding, jwk })
     }
 
     pub fn sign(&self, claims: &Claims) -> anyhow::Result<String> {
@@ -164,9 +154,7 @@ pub struct Caller {
 
 impl Caller {
     pub fn has_any_role(&self, roles: &[&str]) -> bool {
-        self.roles
-            .iter()
-            .any(|r| roles.iter().any(|x| x.eq_ignore_ascii_case(r)))
+        self.roles.iter().any(|r| roles.iter().any(|x| x.eq_ignore_ascii_case(r)))
     }
 
     /// Ok when the app holds any of `roles`; otherwise the API's 403, naming the first role
@@ -188,11 +176,7 @@ impl Caller {
             ),
             Api::Graph => {
                 let mut headers = HeaderMap::new();
-                if let Some(v) = self
-                    .client_request_id
-                    .as_deref()
-                    .and_then(|v| HeaderValue::from_str(v).ok())
-                {
+                if let Some(v) = self.client_request_id.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
                     headers.insert("client-request-id", v);
                 }
                 errors::graph(
@@ -214,20 +198,14 @@ impl Caller {
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() {
-        Some(token.trim())
-    } else {
-        None
-    }
+    if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() { Some(token.trim()) } else { None }
 }
 
 /// Reads `tid` from a token without verifying it; only for routing faults and stats.
 pub fn unverified_tid(headers: &HeaderMap) -> Option<String> {
     let token = bearer(headers)?;
     let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
     let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     v.get("tid")?.as_str().map(str::to_owned)
 }
@@ -242,10 +220,7 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap, api: Api) -> Result<C
     }
     let now = state.clock.now().unix_timestamp();
     if claims.exp <= now {
-        return Err(AuthError::Expired {
-            exp: claims.exp,
-            now,
-        });
+        return Err(AuthError::Expired { exp: claims.exp, now });
     }
     // Five minutes of skew, as Microsoft's validators allow.
     if claims.nbf > now + 300 {
@@ -258,17 +233,12 @@ pub fn authenticate(state: &AppState, headers: &HeaderMap, api: Api) -> Result<C
         app_id: claims.appid,
         roles: claims.roles,
         api,
-        client_request_id: headers
-            .get("client-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+        client_request_id: headers.get("client-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned),
     })
 }
 
 fn ts(unix: i64) -> String {
-    OffsetDateTime::from_unix_timestamp(unix)
-        .map(fmt_utc)
-        .unwrap_or_default()
+    OffsetDateTime::from_unix_timestamp(unix).map(fmt_utc).unwrap_or_default()
 }
 
 fn with_www_authenticate(mut resp: Response, state: &AppState) -> Response {
@@ -284,12 +254,8 @@ fn with_www_authenticate(mut resp: Response, state: &AppState) -> Response {
 
 pub fn mde_rejection(state: &AppState, e: AuthError) -> Response {
     let msg = match e {
-        AuthError::Missing => {
-            "Authorization has been denied for this request: no access token was sent.".to_string()
-        }
-        AuthError::Malformed => {
-            "Authorization has been denied for this request: the access token is malformed.".into()
-        }
+        AuthError::Missing => "Authorization has been denied for this request: no access token was sent.".to_string(),
+        AuthError::Malformed => "Authorization has been denied for this request: the access token is malformed.".into(),
         AuthError::BadSignature => {
             "Authorization has been denied for this request: the token signature is invalid.".into()
         }
@@ -298,20 +264,13 @@ pub fn mde_rejection(state: &AppState, e: AuthError) -> Response {
             ts(exp),
             ts(now)
         ),
-        AuthError::NotYetValid => {
-            "Authorization has been denied for this request: the token is not yet valid.".into()
-        }
+        AuthError::NotYetValid => "Authorization has been denied for this request: the token is not yet valid.".into(),
         AuthError::WrongAudience(aud) => format!(
             "Authorization has been denied for this request: the token audience '{aud}' is not valid for this API."
         ),
-        AuthError::UnknownTenant => {
-            "Authorization has been denied for this request: unknown tenant.".into()
-        }
+        AuthError::UnknownTenant => "Authorization has been denied for this request: unknown tenant.".into(),
     };
-    with_www_authenticate(
-        errors::mde(StatusCode::UNAUTHORIZED, "Unauthorized", msg),
-        state,
-    )
+    with_www_authenticate(errors::mde(StatusCode::UNAUTHORIZED, "Unauthorized", msg), state)
 }
 
 pub fn graph_rejection(state: &AppState, e: AuthError, headers: &HeaderMap) -> Response {
@@ -324,53 +283,30 @@ pub fn graph_rejection(state: &AppState, e: AuthError, headers: &HeaderMap) -> R
         AuthError::WrongAudience(_) => "Access token validation failure. Invalid audience.".into(),
         AuthError::UnknownTenant => "Access token validation failure. Unknown tenant.".into(),
     };
-    with_www_authenticate(
-        errors::graph(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationToken",
-            msg,
-            headers,
-        ),
-        state,
-    )
+    with_www_authenticate(errors::graph(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", msg, headers), state)
 }
 
 pub fn arm_rejection(state: &AppState, e: AuthError) -> Response {
     let (code, msg) = match e {
-        AuthError::Missing => (
-            "AuthenticationFailed",
-            "Authentication failed. The 'Authorization' header is missing.".to_string(),
-        ),
-        AuthError::Malformed => (
-            "InvalidAuthenticationToken",
-            "The access token is invalid.".into(),
-        ),
-        AuthError::BadSignature => (
-            "InvalidAuthenticationToken",
-            "The access token has an invalid signature.".into(),
-        ),
+        AuthError::Missing => {
+            ("AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.".to_string())
+        }
+        AuthError::Malformed => ("InvalidAuthenticationToken", "The access token is invalid.".into()),
+        AuthError::BadSignature => ("InvalidAuthenticationToken", "The access token has an invalid signature.".into()),
         AuthError::Expired { exp, now } => (
             "ExpiredAuthenticationToken",
-            format!(
-                "The access token expiry UTC time '{}' is earlier than current UTC time '{}'.",
-                ts(exp),
-                ts(now)
-            ),
+            format!("The access token expiry UTC time '{}' is earlier than current UTC time '{}'.", ts(exp), ts(now)),
         ),
-        AuthError::NotYetValid => (
-            "InvalidAuthenticationToken",
-            "The access token is not yet valid.".into(),
-        ),
+        AuthError::NotYetValid => ("InvalidAuthenticationToken", "The access token is not yet valid.".into()),
         AuthError::WrongAudience(aud) => (
             "InvalidAuthenticationTokenAudience",
             format!(
                 "The access token has been obtained for wrong audience or resource '{aud}'. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.core.windows.net','https://management.azure.com/','https://management.azure.com'."
             ),
         ),
-        AuthError::UnknownTenant => (
-            "InvalidAuthenticationTokenTenant",
-            "The access token is from an unknown tenant.".into(),
-        ),
+        AuthError::UnknownTenant => {
+            ("InvalidAuthenticationTokenTenant", "The access token is from an unknown tenant.".into())
+        }
     };
     with_www_authenticate(errors::arm(StatusCode::UNAUTHORIZED, code, msg), state)
 }
@@ -386,28 +322,21 @@ impl FromRequestParts<AppState> for MdeCaller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let caller =
-            authenticate(state, &parts.headers, Api::Mde).map_err(|e| mde_rejection(state, e))?;
+        let caller = authenticate(state, &parts.headers, Api::Mde).map_err(|e| mde_rejection(state, e))?;
         state.stats.lock().api_call(&caller.tenant_id, Api::Mde);
         // MDE quotas: per tenant, per-minute and per-hour sliding windows on real time.
         let (per_minute, per_hour) = {
             let s = state.settings.lock();
             (s.mde_per_minute, s.mde_per_hour)
         };
-        let limited = state.limiter.lock().check(
-            &caller.tenant_id,
-            std::time::Instant::now(),
-            per_minute,
-            per_hour,
-        );
+        let limited = state.limiter.lock().check(&caller.tenant_id, std::time::Instant::now(), per_minute, per_hour);
         if let Err(retry_after) = limited {
             let mut resp = errors::mde(
                 StatusCode::TOO_MANY_REQUESTS,
                 "TooManyRequests",
                 format!("Rate limit is exceeded. Try again in {retry_after} seconds."),
             );
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             return Err(resp);
         }
         Ok(MdeCaller(caller))
@@ -418,8 +347,8 @@ impl FromRequestParts<AppState> for GraphCaller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let caller = authenticate(state, &parts.headers, Api::Graph)
-            .map_err(|e| graph_rejection(state, e, &parts.headers))?;
+        let caller =
+            authenticate(state, &parts.headers, Api::Graph).map_err(|e| graph_rejection(state, e, &parts.headers))?;
         state.stats.lock().api_call(&caller.tenant_id, Api::Graph);
         Ok(GraphCaller(caller))
     }
@@ -429,8 +358,7 @@ impl FromRequestParts<AppState> for ArmCaller {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let caller =
-            authenticate(state, &parts.headers, Api::Arm).map_err(|e| arm_rejection(state, e))?;
+        let caller = authenticate(state, &parts.headers, Api::Arm).map_err(|e| arm_rejection(state, e))?;
         state.stats.lock().api_call(&caller.tenant_id, Api::Arm);
         Ok(ArmCaller(caller))
     }

@@ -23,9 +23,7 @@ impl Anchor {
     fn now(&self) -> OffsetDateTime {
         let elapsed = self.real.elapsed().as_secs_f64() * self.speed;
         // Saturate rather than panic if someone runs the clock towards year 9999.
-        Duration::checked_seconds_f64(elapsed)
-            .and_then(|d| self.virt.checked_add(d))
-            .unwrap_or(self.virt)
+        Duration::checked_seconds_f64(elapsed).and_then(|d| self.virt.checked_add(d)).unwrap_or(self.virt)
     }
 }
 
@@ -37,13 +35,7 @@ impl Default for Clock {
 
 impl Clock {
     pub fn new() -> Self {
-        Clock {
-            anchor: Mutex::new(Anchor {
-                real: Instant::now(),
-                virt: OffsetDateTime::now_utc(),
-                speed: 1.0,
-            }),
-        }
+        Clock { anchor: Mutex::new(Anchor { real: Instant::now(), virt: OffsetDateTime::now_utc(), speed: 1.0 }) }
     }
 
     pub fn now(&self) -> OffsetDateTime {
@@ -56,8 +48,7 @@ impl Clock {
     pub fn advance(&self, seconds: f64) -> bool {
         let mut a = self.anchor.lock();
         let now = a.now();
-        let Some(target) = Duration::checked_seconds_f64(seconds).and_then(|d| now.checked_add(d))
-        else {
+        let Some(target) = Duration::checked_seconds_f64(seconds).and_then(|d| now.checked_add(d)) else {
             return false;
         };
         a.real = Instant::now();
@@ -86,9 +77,7 @@ impl Clock {
 /// MDE style timestamps: seven fractional digits, `Z` suffix (as in Microsoft's examples).
 pub fn fmt_mde(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
-    let f = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:7]Z"
-    );
+    let f = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:7]Z");
     t.format(&f).unwrap_or_default()
 }
 

@@ -20,17 +20,9 @@ pub enum Paging {
     /// `$top` / `$skip`; the nextLink advances `$skip`. `default` rows without `$top`,
     /// `max` the largest `$top`. With `link_top`, the nextLink always carries `$top` (Graph
     /// security); otherwise only when the request had one (MDE).
-    Skip {
-        default: usize,
-        max: usize,
-        link_top: bool,
-    },
+    Skip { default: usize, max: usize, link_top: bool },
     /// Directory objects: `$top` in `1..=max`, opaque `$skiptoken` in the nextLink.
-    SkipToken {
-        default: usize,
-        max: usize,
-        prefix: &'static str,
-    },
+    SkipToken { default: usize, max: usize, prefix: &'static str },
 }
 
 /// How `$select` is checked.
@@ -79,10 +71,7 @@ impl Page {
     pub fn body(self, context: String, params: &Params) -> Value {
         let mut body = Map::new();
         body.insert("@odata.context".into(), context.into());
-        if params
-            .get("$count")
-            .is_some_and(|c| c.eq_ignore_ascii_case("true"))
-        {
+        if params.get("$count").is_some_and(|c| c.eq_ignore_ascii_case("true")) {
             body.insert("@odata.count".into(), self.count.into());
         }
         body.insert("value".into(), Value::Array(self.rows));
@@ -94,37 +83,22 @@ impl Page {
 }
 
 /// Applies the request's options to `items`. `link_base` is `{base_url}{path}` for nextLinks.
-pub fn query(
-    set: &SetSpec,
-    params: &Params,
-    mut items: Vec<Value>,
-    link_base: &str,
-) -> Result<Page, QueryError> {
+pub fn query(set: &SetSpec, params: &Params, mut items: Vec<Value>, link_base: &str) -> Result<Page, QueryError> {
     if let Some(f) = params.get("$filter") {
         let expr = odata::parse(f, set.filterable, set.entity).map_err(QueryError::Filter)?;
         items.retain(|v| odata::matches(&expr, v));
     }
     if let Some(o) = params.get("$orderby") {
-        let keys =
-            odata::parse_orderby(o, set.sortable, set.entity).map_err(QueryError::OrderBy)?;
+        let keys = odata::parse_orderby(o, set.sortable, set.entity).map_err(QueryError::OrderBy)?;
         odata::sort(&mut items, &keys);
     }
     let select = selection(set, params)?;
     let (offset, page, next) = window(set.paging, params)?;
     let count = items.len();
     let end = offset.saturating_add(page).min(count);
-    let rows = if offset < count {
-        items[offset..end].to_vec()
-    } else {
-        Vec::new()
-    };
-    let next_link =
-        (end < count && page > 0).then(|| format!("{link_base}?{}", next(end).to_query_string()));
-    Ok(Page {
-        count,
-        rows: project(rows, &select),
-        next_link,
-    })
+    let rows = if offset < count { items[offset..end].to_vec() } else { Vec::new() };
+    let next_link = (end < count && page > 0).then(|| format!("{link_base}?{}", next(end).to_query_string()));
+    Ok(Page { count, rows: project(rows, &select), next_link })
 }
 
 fn selection(set: &SetSpec, params: &Params) -> Result<Vec<String>, QueryError> {
@@ -151,11 +125,7 @@ type NextParams<'a> = Box<dyn Fn(usize) -> Params + 'a>;
 /// (offset, page size, how to build the next page's query from the end offset).
 fn window(paging: Paging, params: &Params) -> Result<(usize, usize, NextParams<'_>), QueryError> {
     match paging {
-        Paging::Skip {
-            default,
-            max,
-            link_top,
-        } => {
+        Paging::Skip { default, max, link_top } => {
             let top = match params.get("$top") {
                 None => None,
                 Some(t) => {
@@ -174,19 +144,11 @@ fn window(paging: Paging, params: &Params) -> Result<(usize, usize, NextParams<'
             let with_top = link_top || top.is_some();
             let next = move |end: usize| {
                 let p = params.with("$skip", &end.to_string());
-                if with_top {
-                    p.with("$top", &page.to_string())
-                } else {
-                    p
-                }
+                if with_top { p.with("$top", &page.to_string()) } else { p }
             };
             Ok((skip, page, Box::new(next)))
         }
-        Paging::SkipToken {
-            default,
-            max,
-            prefix,
-        } => {
+        Paging::SkipToken { default, max, prefix } => {
             let page = match params.get("$top") {
                 None => default,
                 Some(t) => match t.trim().parse::<usize>() {
@@ -209,15 +171,8 @@ fn encode_skiptoken(prefix: &str, offset: usize) -> String {
 }
 
 fn decode_skiptoken(prefix: &str, token: &str) -> Option<usize> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()?;
-    String::from_utf8(bytes)
-        .ok()?
-        .strip_prefix(prefix)?
-        .strip_prefix(':')?
-        .parse()
-        .ok()
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).ok()?;
+    String::from_utf8(bytes).ok()?.strip_prefix(prefix)?.strip_prefix(':')?.parse().ok()
 }
 
 #[cfg(test)]
@@ -230,17 +185,11 @@ mod tests {
         filterable: &["n", "k"],
         sortable: &["n"],
         select: Select::Known(&["n", "k"]),
-        paging: Paging::Skip {
-            default: 100,
-            max: 1000,
-            link_top: false,
-        },
+        paging: Paging::Skip { default: 100, max: 1000, link_top: false },
     };
 
     fn rows() -> Vec<Value> {
-        (0..10)
-            .map(|n| json!({"n": n, "k": if n % 2 == 0 { "even" } else { "odd" }}))
-            .collect()
+        (0..10).map(|n| json!({"n": n, "k": if n % 2 == 0 { "even" } else { "odd" }})).collect()
     }
 
     #[test]
@@ -250,32 +199,16 @@ mod tests {
         assert_eq!(page.count, 5);
         assert_eq!(page.rows, vec![json!({"n": 8}), json!({"n": 6})]);
         let next = page.next_link.unwrap();
-        assert!(
-            next.contains("$skip=2") && next.contains("$top=2"),
-            "{next}"
-        );
+        assert!(next.contains("$skip=2") && next.contains("$top=2"), "{next}");
         let p = Params::parse(Some("$top=5000"));
-        assert_eq!(
-            query(&SET, &p, rows(), "").unwrap_err(),
-            QueryError::TopTooLarge(5000, 1000)
-        );
+        assert_eq!(query(&SET, &p, rows(), "").unwrap_err(), QueryError::TopTooLarge(5000, 1000));
         let p = Params::parse(Some("$select=nope"));
-        assert!(matches!(
-            query(&SET, &p, rows(), ""),
-            Err(QueryError::Select(_))
-        ));
+        assert!(matches!(query(&SET, &p, rows(), ""), Err(QueryError::Select(_))));
     }
 
     #[test]
     fn skiptoken_paging_round_trips() {
-        let set = SetSpec {
-            paging: Paging::SkipToken {
-                default: 4,
-                max: 999,
-                prefix: "sandbox-t",
-            },
-            ..SET
-        };
+        let set = SetSpec { paging: Paging::SkipToken { default: 4, max: 999, prefix: "sandbox-t" }, ..SET };
         let first = query(&set, &Params::parse(None), rows(), "http://x/t").unwrap();
         assert_eq!(first.rows.len(), 4);
         let link = first.next_link.unwrap();
@@ -283,10 +216,7 @@ mod tests {
         let second = query(&set, &Params::parse(Some(q)), rows(), "http://x/t").unwrap();
         assert_eq!(second.rows[0]["n"], 4);
         let bad = Params::parse(Some("$skiptoken=zzz"));
-        assert_eq!(
-            query(&set, &bad, rows(), "").unwrap_err(),
-            QueryError::SkipToken
-        );
+        assert_eq!(query(&set, &bad, rows(), "").unwrap_err(), QueryError::SkipToken);
         assert_eq!(decode_skiptoken("p", &encode_skiptoken("p", 7)), Some(7));
         assert_eq!(decode_skiptoken("p", "garbage!"), None);
     }

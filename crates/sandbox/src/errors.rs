@@ -33,10 +33,7 @@ impl Family {
             "" => Family::Other,
             _ => {
                 let p = path.to_ascii_lowercase();
-                if p.contains("/oauth2/")
-                    || p.contains("/.well-known/")
-                    || p.contains("/discovery/")
-                {
+                if p.contains("/oauth2/") || p.contains("/.well-known/") || p.contains("/discovery/") {
                     Family::Login
                 } else {
                     Family::Other
@@ -48,10 +45,7 @@ impl Family {
 
 pub fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
     let mut resp = (status, axum::Json(body)).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
     resp
 }
 
@@ -63,12 +57,7 @@ pub fn mde(status: StatusCode, code: &str, message: impl Into<String>) -> Respon
 
 /// Microsoft Graph: OData v4 error with `innerError` diagnostics. `request-id` is also sent as a
 /// header (the edge middleware keeps an existing one), `client-request-id` is echoed.
-pub fn graph(
-    status: StatusCode,
-    code: &str,
-    message: impl Into<String>,
-    headers: &HeaderMap,
-) -> Response {
+pub fn graph(status: StatusCode, code: &str, message: impl Into<String>, headers: &HeaderMap) -> Response {
     let request_id = Uuid::new_v4().to_string();
     let client_request_id = headers
         .get("client-request-id")
@@ -110,9 +99,7 @@ pub fn login(
     correlation_id: Option<&str>,
 ) -> Response {
     let trace_id = Uuid::new_v4().to_string();
-    let correlation_id = correlation_id
-        .map(str::to_owned)
-        .unwrap_or_else(|| Uuid::new_v4().to_string());
+    let correlation_id = correlation_id.map(str::to_owned).unwrap_or_else(|| Uuid::new_v4().to_string());
     let now = OffsetDateTime::now_utc();
     let timestamp = fmt_utc(now).replace('T', " ");
     let description = format!(
@@ -128,10 +115,7 @@ pub fn login(
         "error_uri": format!("{base_url}/error?code={aadsts}"),
     });
     let mut resp = json_response(status, body);
-    resp.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store, no-cache"),
-    );
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
     resp
 }
 

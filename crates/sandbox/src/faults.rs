@@ -80,11 +80,7 @@ impl FaultRule {
 pub enum Decision {
     Pass,
     Delay(u64),
-    Respond {
-        status: StatusCode,
-        retry_after: Option<u64>,
-        delay_ms: u64,
-    },
+    Respond { status: StatusCode, retry_after: Option<u64>, delay_ms: u64 },
 }
 
 pub struct Faults {
@@ -95,11 +91,7 @@ pub struct Faults {
 
 impl Faults {
     pub fn new(seed: u64) -> Faults {
-        Faults {
-            rules: Vec::new(),
-            next_id: 1,
-            rng: StdRng::seed_from_u64(seed ^ 0xFA17),
-        }
+        Faults { rules: Vec::new(), next_id: 1, rng: StdRng::seed_from_u64(seed ^ 0xFA17) }
     }
 
     /// Checks and stores a rule; the error text is for the admin caller.
@@ -134,11 +126,7 @@ impl Faults {
         {
             return Err(format!("invalid method '{m}'"));
         }
-        let rule = FaultRule {
-            id: self.next_id,
-            spec,
-            fired: 0,
-        };
+        let rule = FaultRule { id: self.next_id, spec, fired: 0 };
         self.next_id += 1;
         self.rules.push(rule.clone());
         Ok(rule)
@@ -175,18 +163,8 @@ impl Faults {
             return match rule.spec.status.and_then(|s| StatusCode::from_u16(s).ok()) {
                 Some(status) => {
                     let retry_after =
-                        rule.spec
-                            .retry_after
-                            .or(if status == StatusCode::TOO_MANY_REQUESTS {
-                                Some(1)
-                            } else {
-                                None
-                            });
-                    Decision::Respond {
-                        status,
-                        retry_after,
-                        delay_ms,
-                    }
+                        rule.spec.retry_after.or(if status == StatusCode::TOO_MANY_REQUESTS { Some(1) } else { None });
+                    Decision::Respond { status, retry_after, delay_ms }
                 }
                 None => Decision::Delay(delay_ms),
             };
@@ -218,20 +196,9 @@ impl Faults {
 fn tenant_hint(state: &AppState, req: &Request, family: Family) -> Option<String> {
     match family {
         Family::Login => {
-            let seg = req
-                .uri()
-                .path()
-                .trim_start_matches('/')
-                .split('/')
-                .next()?
-                .to_string();
+            let seg = req.uri().path().trim_start_matches('/').split('/').next()?.to_string();
             let world = state.world.lock();
-            Some(
-                world
-                    .tenant(&seg)
-                    .map(|t| t.tenant_id.clone())
-                    .unwrap_or(seg),
-            )
+            Some(world.tenant(&seg).map(|t| t.tenant_id.clone()).unwrap_or(seg))
         }
         Family::Graph | Family::Mde | Family::Arm => unverified_tid(req.headers()),
         _ => None,
@@ -244,71 +211,33 @@ pub async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Re
     let family = Family::of_path(req.uri().path());
     let tenant = tenant_hint(&state, &req, family);
     if family != Family::Admin {
-        let decision =
-            state
-                .faults
-                .lock()
-                .decide(req.method(), req.uri().path(), tenant.as_deref());
+        let decision = state.faults.lock().decide(req.method(), req.uri().path(), tenant.as_deref());
         match decision {
             Decision::Pass => {}
             Decision::Delay(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
-            Decision::Respond {
-                status,
-                retry_after,
-                delay_ms,
-            } => {
+            Decision::Respond { status, retry_after, delay_ms } => {
                 if delay_ms > 0 {
                     tokio::time::sleep(Duration::from_millis(delay_ms)).await;
                 }
                 state.stats.lock().faults_injected += 1;
                 let code = errors::fault_code(family, status);
                 let message = match status.as_u16() {
-                    429 => format!(
-                        "Rate limit is exceeded. Try again in {} seconds.",
-                        retry_after.unwrap_or(1)
-                    ),
-                    _ => format!(
-                        "{} (injected by the sandbox).",
-                        status.canonical_reason().unwrap_or("Error")
-                    ),
+                    429 => format!("Rate limit is exceeded. Try again in {} seconds.", retry_after.unwrap_or(1)),
+                    _ => format!("{} (injected by the sandbox).", status.canonical_reason().unwrap_or("Error")),
                 };
-                let mut resp = errors::for_family(
-                    family,
-                    status,
-                    code,
-                    &message,
-                    req.headers(),
-                    &state.base_url,
-                );
+                let mut resp = errors::for_family(family, status, code, &message, req.headers(), &state.base_url);
                 if let Some(secs) = retry_after {
-                    resp.headers_mut()
-                        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
                 }
                 let crid = req.headers().get("client-request-id").cloned();
-                return finish(
-                    &state,
-                    family,
-                    tenant.as_deref(),
-                    crid,
-                    req.headers().clone(),
-                    resp,
-                )
-                .await;
+                return finish(&state, family, tenant.as_deref(), crid, req.headers().clone(), resp).await;
             }
         }
     }
     let client_request_id = req.headers().get("client-request-id").cloned();
     let headers = req.headers().clone();
     let resp = next.run(req).await;
-    finish(
-        &state,
-        family,
-        tenant.as_deref(),
-        client_request_id,
-        headers,
-        resp,
-    )
-    .await
+    finish(&state, family, tenant.as_deref(), client_request_id, headers, resp).await
 }
 
 async fn finish(
@@ -323,10 +252,7 @@ async fn finish(
     if resp.status() == StatusCode::TOO_MANY_REQUESTS {
         let mut stats = state.stats.lock();
         stats.throttled_total += 1;
-        *stats
-            .throttled
-            .entry(tenant.unwrap_or("-").to_string())
-            .or_default() += 1;
+        *stats.throttled.entry(tenant.unwrap_or("-").to_string()).or_default() += 1;
     }
     if family == Family::Graph {
         let headers = resp.headers_mut();
@@ -351,28 +277,17 @@ async fn reshape_plain_error(
     resp: Response,
 ) -> Response {
     let status = resp.status();
-    let is_json = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"));
+    let is_json =
+        resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"));
     if status.as_u16() < 400 || is_json {
         return resp;
     }
     let retry_after = resp.headers().get(header::RETRY_AFTER).cloned();
     let text = match axum::body::to_bytes(resp.into_body(), 64 * 1024).await {
-        Ok(b) => String::from_utf8_lossy(&b)
-            .trim()
-            .chars()
-            .take(300)
-            .collect::<String>(),
+        Ok(b) => String::from_utf8_lossy(&b).trim().chars().take(300).collect::<String>(),
         Err(_) => String::new(),
     };
-    let message = if text.is_empty() {
-        status.canonical_reason().unwrap_or("Error").to_string()
-    } else {
-        text
-    };
+    let message = if text.is_empty() { status.canonical_reason().unwrap_or("Error").to_string() } else { text };
     let code = match status.as_u16() {
         405 => "MethodNotAllowed",
         413 => "RequestEntityTooLarge",

@@ -74,12 +74,7 @@ impl Default for SandboxConfig {
 impl SandboxConfig {
     /// A plain-http, fast-lifecycle sandbox with `tenants` tenants seeded from `seed`.
     pub fn new(seed: u64, tenants: usize) -> SandboxConfig {
-        SandboxConfig {
-            seed,
-            tenants,
-            tls: false,
-            realistic: false,
-        }
+        SandboxConfig { seed, tenants, tls: false, realistic: false }
     }
 
     /// Serve https with a generated CA.
@@ -152,10 +147,7 @@ impl RunningSandbox {
     /// `<stem>-ca.pem` and records that path in `ca_pem`.
     pub fn write_describe(&self, path: &Path) -> anyhow::Result<()> {
         if let Some(ca) = &self.ca_pem {
-            let stem = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("sandbox");
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("sandbox");
             let ca_file = path.with_file_name(format!("{stem}-ca.pem"));
             std::fs::write(&ca_file, ca)?;
             let abs = std::path::absolute(&ca_file).unwrap_or(ca_file);
@@ -213,12 +205,7 @@ pub(crate) fn describe_state(state: &AppState, ca_path: Option<String>) -> Descr
         .collect();
     Describe {
         ca_pem: ca_path,
-        endpoints: Endpoints {
-            login: b.clone(),
-            graph: b.clone(),
-            mde: b.clone(),
-            arm: b,
-        },
+        endpoints: Endpoints { login: b.clone(), graph: b.clone(), mde: b.clone(), arm: b },
         tenants,
     }
 }
@@ -249,11 +236,7 @@ pub async fn start(cfg: SandboxConfig, listen: SocketAddr) -> anyhow::Result<Run
     let base_url = format!("{scheme}://{host}:{}", addr.port());
 
     let tls = if cfg.tls {
-        let extra = if specific_ip {
-            vec![ip.to_string()]
-        } else {
-            Vec::new()
-        };
+        let extra = if specific_ip { vec![ip.to_string()] } else { Vec::new() };
         Some(tls::generate(&extra)?)
     } else {
         None
@@ -309,15 +292,9 @@ fn router(state: AppState) -> Router {
         .merge(admin::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            faults::edge,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), faults::edge))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-            errors::admin(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalServerError: the sandbox hit an internal error.",
-            )
+            errors::admin(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError: the sandbox hit an internal error.")
         }))
         .with_state(state)
 }
@@ -337,11 +314,7 @@ async fn not_found(State(state): State<AppState>, uri: Uri, headers: HeaderMap) 
                 &headers,
             )
         }
-        Family::Mde => errors::mde(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            format!("No resource matches '{path}'."),
-        ),
+        Family::Mde => errors::mde(StatusCode::NOT_FOUND, "NotFound", format!("No resource matches '{path}'.")),
         _ => errors::for_family(
             family,
             StatusCode::NOT_FOUND,
@@ -354,18 +327,9 @@ async fn not_found(State(state): State<AppState>, uri: Uri, headers: HeaderMap) 
     }
 }
 
-async fn method_not_allowed(
-    State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Response {
+async fn method_not_allowed(State(state): State<AppState>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
     let family = Family::of_path(uri.path());
-    let code = if family == Family::Graph {
-        "Request_BadRequest"
-    } else {
-        "MethodNotAllowed"
-    };
+    let code = if family == Family::Graph { "Request_BadRequest" } else { "MethodNotAllowed" };
     errors::for_family(
         family,
         StatusCode::METHOD_NOT_ALLOWED,

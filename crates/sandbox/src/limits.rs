@@ -28,28 +28,15 @@ fn wait_for(q: &VecDeque<Instant>, limit: u32, window: Duration, now: Instant) -
 
 impl Limiter {
     /// Admits and records a call, or returns the whole seconds to wait (at least 1).
-    pub fn check(
-        &mut self,
-        tenant: &str,
-        now: Instant,
-        per_minute: u32,
-        per_hour: u32,
-    ) -> Result<(), u64> {
+    pub fn check(&mut self, tenant: &str, now: Instant, per_minute: u32, per_hour: u32) -> Result<(), u64> {
         let (minute, hour) = self.calls.entry(tenant.to_string()).or_default();
-        while minute
-            .front()
-            .is_some_and(|t| now.saturating_duration_since(*t) >= MINUTE)
-        {
+        while minute.front().is_some_and(|t| now.saturating_duration_since(*t) >= MINUTE) {
             minute.pop_front();
         }
-        while hour
-            .front()
-            .is_some_and(|t| now.saturating_duration_since(*t) >= HOUR)
-        {
+        while hour.front().is_some_and(|t| now.saturating_duration_since(*t) >= HOUR) {
             hour.pop_front();
         }
-        let wait =
-            wait_for(minute, per_minute, MINUTE, now).max(wait_for(hour, per_hour, HOUR, now));
+        let wait = wait_for(minute, per_minute, MINUTE, now).max(wait_for(hour, per_hour, HOUR, now));
         if wait > Duration::ZERO {
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             return Err(secs.max(1));
@@ -83,10 +70,7 @@ mod tests {
         let wait = l.check("t", t0, 100, 1500).unwrap_err();
         assert!((59..=60).contains(&wait), "{wait}");
         assert!(l.check("other", t0, 100, 1500).is_ok(), "per tenant");
-        assert!(
-            l.check("t", t0 + Duration::from_secs(61), 100, 1500)
-                .is_ok()
-        );
+        assert!(l.check("t", t0 + Duration::from_secs(61), 100, 1500).is_ok());
     }
 
     #[test]
@@ -95,10 +79,7 @@ mod tests {
         let t0 = Instant::now();
         for i in 0..15u64 {
             for _ in 0..100 {
-                assert!(
-                    l.check("t", t0 + Duration::from_secs(i * 61), 100, 1500)
-                        .is_ok()
-                );
+                assert!(l.check("t", t0 + Duration::from_secs(i * 61), 100, 1500).is_ok());
             }
         }
         let at = t0 + Duration::from_secs(15 * 61);

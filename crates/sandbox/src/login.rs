@@ -20,10 +20,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(token_v2))
         .route("/{tenant}/oauth2/token", post(token_v1))
-        .route(
-            "/{tenant}/v2.0/.well-known/openid-configuration",
-            get(openid_v2),
-        )
+        .route("/{tenant}/v2.0/.well-known/openid-configuration", get(openid_v2))
         .route("/{tenant}/.well-known/openid-configuration", get(openid_v1))
         .route("/{tenant}/discovery/v2.0/keys", get(jwks))
         .route("/{tenant}/discovery/keys", get(jwks))
@@ -48,21 +45,11 @@ fn missing(param: &str) -> LoginError {
     )
 }
 
-async fn token_v2(
-    state: State<AppState>,
-    tenant: Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn token_v2(state: State<AppState>, tenant: Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     token(state, tenant, headers, body, Version::V2)
 }
 
-async fn token_v1(
-    state: State<AppState>,
-    tenant: Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn token_v1(state: State<AppState>, tenant: Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     token(state, tenant, headers, body, Version::V1)
 }
 
@@ -73,47 +60,26 @@ fn token(
     body: Bytes,
     version: Version,
 ) -> Response {
-    let correlation = headers
-        .get("client-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let correlation = headers.get("client-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     match issue(&state, &tenant, &headers, &body, version) {
         Ok(resp) => resp,
         Err((status, error, code, text)) => {
-            *state
-                .stats
-                .lock()
-                .token_failures
-                .entry(tenant.clone())
-                .or_default() += 1;
-            errors::login(
-                status,
-                error,
-                code,
-                &text,
-                &state.base_url,
-                correlation.as_deref(),
-            )
+            *state.stats.lock().token_failures.entry(tenant.clone()).or_default() += 1;
+            errors::login(status, error, code, &text, &state.base_url, correlation.as_deref())
         }
     }
 }
 
 /// Client credentials from the form, or from HTTP Basic (RFC 6749 §2.3.1: both parts
 /// form-urlencoded before base64).
-fn client_credentials(
-    form: &[(String, String)],
-    headers: &HeaderMap,
-) -> (Option<String>, Option<String>) {
+fn client_credentials(form: &[(String, String)], headers: &HeaderMap) -> (Option<String>, Option<String>) {
     let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     let mut id = field("client_id");
     let mut secret = field("client_secret");
     if let Some(basic) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Basic ")
-                .or_else(|| v.strip_prefix("basic "))
-        })
+        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
         && let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(basic.trim())
         && let Ok(s) = String::from_utf8(decoded)
         && let Some((u, p)) = s.split_once(':')
@@ -168,9 +134,7 @@ fn issue(
         ));
     }
     let (id, secret) = client_credentials(&form, headers);
-    let id = id
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| missing("client_id"))?;
+    let id = id.filter(|s| !s.is_empty()).ok_or_else(|| missing("client_id"))?;
     if !id.eq_ignore_ascii_case(&client_id) {
         return Err((
             StatusCode::BAD_REQUEST,
@@ -259,20 +223,11 @@ fn issue(
         sub: sp_oid,
         tid: tenant_id.clone(),
         roles,
-        ver: if version == Version::V2 {
-            "2.0".into()
-        } else {
-            "1.0".into()
-        },
+        ver: if version == Version::V2 { "2.0".into() } else { "1.0".into() },
         uti: uuid::Uuid::new_v4().simple().to_string(),
     };
     let access_token = state.keys.sign(&claims).map_err(|e| {
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            50000,
-            format!("Token signing failed: {e}"),
-        )
+        (StatusCode::INTERNAL_SERVER_ERROR, "server_error", 50000, format!("Token signing failed: {e}"))
     })?;
     state.stats.lock().token_issued(&tenant_id, api);
     let body = match version {
@@ -294,12 +249,8 @@ fn issue(
         }),
     };
     let mut resp = json_response(StatusCode::OK, body);
-    resp.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store, no-cache"),
-    );
-    resp.headers_mut()
-        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, no-cache"));
+    resp.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(resp)
 }
 
@@ -311,9 +262,7 @@ fn resolve_scope(scope: &str) -> Result<(String, Api), LoginError> {
             StatusCode::BAD_REQUEST,
             "invalid_scope",
             70011,
-            format!(
-                "The provided value for the input parameter 'scope' is not valid. The scope {s} is not valid."
-            ),
+            format!("The provided value for the input parameter 'scope' is not valid. The scope {s} is not valid."),
         )
     };
     let mut found: Option<(String, Api)> = None;
@@ -357,25 +306,16 @@ fn unknown_tenant(state: &AppState, tenant: &str) -> Response {
 
 fn openid(state: &AppState, tenant: &str, v2: bool) -> Response {
     // Multi-tenant authorities publish a `{tenantid}` placeholder, as Entra does.
-    let multi = ["common", "organizations", "consumers"]
-        .iter()
-        .any(|m| m.eq_ignore_ascii_case(tenant));
-    let found = state
-        .world
-        .lock()
-        .tenant(tenant)
-        .map(|t| t.tenant_id.clone());
+    let multi = ["common", "organizations", "consumers"].iter().any(|m| m.eq_ignore_ascii_case(tenant));
+    let found = state.world.lock().tenant(tenant).map(|t| t.tenant_id.clone());
     let tid = match found {
         Some(t) => t,
         None if multi => "{tenantid}".to_string(),
         None => return unknown_tenant(state, tenant),
     };
     let b = &state.base_url;
-    let (suffix, issuer) = if v2 {
-        ("/v2.0", format!("{b}/{tid}/v2.0"))
-    } else {
-        ("", format!("https://sts.windows.net/{tid}/"))
-    };
+    let (suffix, issuer) =
+        if v2 { ("/v2.0", format!("{b}/{tid}/v2.0")) } else { ("", format!("https://sts.windows.net/{tid}/")) };
     json_response(
         StatusCode::OK,
         json!({
@@ -419,12 +359,7 @@ async fn jwks(State(state): State<AppState>) -> Response {
 
 /// MSAL's instance discovery; harmless metadata naming this host as the only alias.
 async fn instance_discovery(State(state): State<AppState>) -> Response {
-    let host = state
-        .base_url
-        .split("://")
-        .nth(1)
-        .unwrap_or(&state.base_url)
-        .to_string();
+    let host = state.base_url.split("://").nth(1).unwrap_or(&state.base_url).to_string();
     (
         StatusCode::OK,
         axum::Json(json!({

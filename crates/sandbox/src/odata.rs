@@ -111,15 +111,11 @@ fn tokenize(input: &str) -> Result<Vec<Tok>, String> {
                 }
                 out.push(Tok::Str(s));
             }
-            c if c.is_ascii_digit()
-                || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) =>
-            {
+            c if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) => {
                 // numbers and datetimes: digits plus the punctuation a datetime literal uses
                 let start = i;
                 i += 1;
-                while i < chars.len()
-                    && (chars[i].is_ascii_alphanumeric()
-                        || matches!(chars[i], '-' | ':' | '.' | '+'))
+                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || matches!(chars[i], '-' | ':' | '.' | '+'))
                 {
                     i += 1;
                 }
@@ -127,9 +123,7 @@ fn tokenize(input: &str) -> Result<Vec<Tok>, String> {
             }
             c if c.is_alphabetic() || c == '_' || c == '@' || c == '$' => {
                 let start = i;
-                while i < chars.len()
-                    && (chars[i].is_alphanumeric()
-                        || matches!(chars[i], '_' | '/' | '.' | '@' | '$'))
+                while i < chars.len() && (chars[i].is_alphanumeric() || matches!(chars[i], '_' | '/' | '.' | '@' | '$'))
                 {
                     i += 1;
                 }
@@ -148,19 +142,10 @@ pub fn parse(input: &str, allowed: &[&str], entity: &str) -> Result<Expr, String
     if toks.is_empty() {
         return Err("The $filter expression is empty.".into());
     }
-    let mut p = Parser {
-        toks,
-        pos: 0,
-        allowed,
-        entity,
-        lambda_var: None,
-    };
+    let mut p = Parser { toks, pos: 0, allowed, entity, lambda_var: None };
     let e = p.or()?;
     if p.pos != p.toks.len() {
-        return Err(format!(
-            "Syntax error: unexpected '{}' in '{input}'.",
-            p.describe_current()
-        ));
+        return Err(format!("Syntax error: unexpected '{}' in '{input}'.", p.describe_current()));
     }
     Ok(e)
 }
@@ -196,10 +181,7 @@ impl Parser<'_> {
             self.pos += 1;
             Ok(())
         } else {
-            Err(format!(
-                "Syntax error: expected {t:?} but found '{}'.",
-                self.describe_current()
-            ))
+            Err(format!("Syntax error: expected {t:?} but found '{}'.", self.describe_current()))
         }
     }
 
@@ -262,15 +244,10 @@ impl Parser<'_> {
         }
         match &left {
             Operand::Any(..) => Ok(Expr::Truthy(left)),
-            Operand::Call(name, _)
-                if matches!(name.as_str(), "startswith" | "endswith" | "contains") =>
-            {
+            Operand::Call(name, _) if matches!(name.as_str(), "startswith" | "endswith" | "contains") => {
                 Ok(Expr::Truthy(left))
             }
-            _ => Err(format!(
-                "Syntax error: expected a comparison operator but found '{}'.",
-                self.describe_current()
-            )),
+            _ => Err(format!("Syntax error: expected a comparison operator but found '{}'.", self.describe_current())),
         }
     }
 
@@ -289,10 +266,7 @@ impl Parser<'_> {
                     break;
                 }
                 _ => {
-                    return Err(format!(
-                        "Syntax error in 'in' list near '{}'.",
-                        self.describe_current()
-                    ));
+                    return Err(format!("Syntax error in 'in' list near '{}'.", self.describe_current()));
                 }
             }
         }
@@ -304,19 +278,11 @@ impl Parser<'_> {
             .iter()
             .find(|a| a.eq_ignore_ascii_case(name))
             .map(|a| a.to_string())
-            .ok_or_else(|| {
-                format!(
-                    "Could not find a property named '{name}' on type '{}'.",
-                    self.entity
-                )
-            })
+            .ok_or_else(|| format!("Could not find a property named '{name}' on type '{}'.", self.entity))
     }
 
     fn operand(&mut self) -> Result<Operand, String> {
-        let tok = self
-            .peek()
-            .cloned()
-            .ok_or("Syntax error: unexpected end of $filter.")?;
+        let tok = self.peek().cloned().ok_or("Syntax error: unexpected end of $filter.")?;
         self.pos += 1;
         match tok {
             Tok::Str(s) => Ok(Operand::Lit(Lit::Str(s))),
@@ -362,11 +328,7 @@ impl Parser<'_> {
                         }
                     }
                     self.expect(Tok::RParen)?;
-                    let arity = if matches!(lower.as_str(), "tolower" | "toupper" | "trim") {
-                        1
-                    } else {
-                        2
-                    };
+                    let arity = if matches!(lower.as_str(), "tolower" | "toupper" | "trim") { 1 } else { 2 };
                     if args.len() != arity {
                         return Err(format!("Function '{w}' takes {arity} argument(s)."));
                     }
@@ -476,15 +438,9 @@ fn value(o: &Operand, entity: &Value, var: Option<&Val>) -> Val {
                 _ => None,
             };
             match name.as_str() {
-                "startswith" => {
-                    Val::Bool(matches!((s(0), s(1)), (Some(a), Some(b)) if a.starts_with(&b)))
-                }
-                "endswith" => {
-                    Val::Bool(matches!((s(0), s(1)), (Some(a), Some(b)) if a.ends_with(&b)))
-                }
-                "contains" => {
-                    Val::Bool(matches!((s(0), s(1)), (Some(a), Some(b)) if a.contains(&b)))
-                }
+                "startswith" => Val::Bool(matches!((s(0), s(1)), (Some(a), Some(b)) if a.starts_with(&b))),
+                "endswith" => Val::Bool(matches!((s(0), s(1)), (Some(a), Some(b)) if a.ends_with(&b))),
+                "contains" => Val::Bool(matches!((s(0), s(1)), (Some(a), Some(b)) if a.contains(&b))),
                 "tolower" => s(0).map(Val::Str).unwrap_or(Val::Null),
                 "toupper" => match vals.first() {
                     Some(Val::Str(x)) => Val::Str(x.to_uppercase()),
@@ -547,11 +503,7 @@ fn compare(op: Op, a: &Val, b: &Val) -> bool {
 }
 
 /// Parses `$orderby` (`prop [asc|desc], ...`) against the allowed properties.
-pub fn parse_orderby(
-    input: &str,
-    allowed: &[&str],
-    entity: &str,
-) -> Result<Vec<(String, bool)>, String> {
+pub fn parse_orderby(input: &str, allowed: &[&str], entity: &str) -> Result<Vec<(String, bool)>, String> {
     let mut out = Vec::new();
     for part in input.split(',') {
         let mut words = part.split_whitespace();
@@ -561,9 +513,7 @@ pub fn parse_orderby(
         let prop = allowed
             .iter()
             .find(|a| a.eq_ignore_ascii_case(name))
-            .ok_or_else(|| {
-                format!("Could not find a property named '{name}' on type '{entity}'.")
-            })?;
+            .ok_or_else(|| format!("Could not find a property named '{name}' on type '{entity}'."))?;
         let desc = match words.next().map(|w| w.to_ascii_lowercase()) {
             None => false,
             Some(w) if w == "asc" => false,
@@ -597,15 +547,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    const FIELDS: &[&str] = &[
-        "healthStatus",
-        "osPlatform",
-        "lastSeen",
-        "machineTags",
-        "riskScore",
-        "rbacGroupId",
-        "computerDnsName",
-    ];
+    const FIELDS: &[&str] =
+        &["healthStatus", "osPlatform", "lastSeen", "machineTags", "riskScore", "rbacGroupId", "computerDnsName"];
 
     fn m() -> Value {
         json!({"healthStatus":"Active","osPlatform":"Windows10","lastSeen":"2024-05-01T10:00:00.0000000Z",

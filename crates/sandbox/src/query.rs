@@ -6,22 +6,12 @@ pub struct Params(pub Vec<(String, String)>);
 
 impl Params {
     pub fn parse(raw: Option<&str>) -> Params {
-        Params(
-            raw.map(|q| {
-                url::form_urlencoded::parse(q.as_bytes())
-                    .into_owned()
-                    .collect()
-            })
-            .unwrap_or_default(),
-        )
+        Params(raw.map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default())
     }
 
     /// Case-insensitive lookup (ASP.NET and Graph accept `$Filter` as well as `$filter`).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
     }
 
     /// The first `$option` not in `allowed`, if any.
@@ -34,12 +24,8 @@ impl Params {
 
     /// A copy with `key` set to `value` (replacing any case variant), for nextLinks.
     pub fn with(&self, key: &str, value: &str) -> Params {
-        let mut out: Vec<(String, String)> = self
-            .0
-            .iter()
-            .filter(|(k, _)| !k.eq_ignore_ascii_case(key))
-            .cloned()
-            .collect();
+        let mut out: Vec<(String, String)> =
+            self.0.iter().filter(|(k, _)| !k.eq_ignore_ascii_case(key)).cloned().collect();
         out.push((key.to_string(), value.to_string()));
         Params(out)
     }
@@ -49,9 +35,8 @@ impl Params {
         self.0
             .iter()
             .map(|(k, v)| {
-                let k: String = url::form_urlencoded::byte_serialize(k.as_bytes())
-                    .collect::<String>()
-                    .replace("%24", "$");
+                let k: String =
+                    url::form_urlencoded::byte_serialize(k.as_bytes()).collect::<String>().replace("%24", "$");
                 let v: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
                 format!("{k}={v}")
             })
@@ -68,11 +53,9 @@ pub fn project(items: Vec<serde_json::Value>, select: &[String]) -> Vec<serde_js
     items
         .into_iter()
         .map(|v| match v {
-            serde_json::Value::Object(map) => serde_json::Value::Object(
-                map.into_iter()
-                    .filter(|(k, _)| select.iter().any(|s| s == k))
-                    .collect(),
-            ),
+            serde_json::Value::Object(map) => {
+                serde_json::Value::Object(map.into_iter().filter(|(k, _)| select.iter().any(|s| s == k)).collect())
+            }
             other => other,
         })
         .collect()

@@ -129,11 +129,8 @@ impl Settings {
     /// ARM operation takes ~30 s and asks clients to poll every 10 s). Quotas are Microsoft's
     /// documented numbers in both modes.
     pub fn for_mode(realistic: bool) -> Settings {
-        let (pending, run, offline, arm_op, arm_retry) = if realistic {
-            (30, 90, 3 * 24 * 3600, 30, 10)
-        } else {
-            (1, 2, 8, 2, 1)
-        };
+        let (pending, run, offline, arm_op, arm_retry) =
+            if realistic { (30, 90, 3 * 24 * 3600, 30, 10) } else { (1, 2, 8, 2, 1) };
         let (graph_op, graph_retry) = if realistic { (5, 2) } else { (2, 1) };
         Settings {
             mde_per_minute: 100,
@@ -176,20 +173,10 @@ pub struct Stats {
 
 impl Stats {
     pub fn token_issued(&mut self, tenant: &str, api: Api) {
-        *self
-            .token_requests
-            .entry(tenant.to_string())
-            .or_default()
-            .entry(api.name().to_string())
-            .or_default() += 1;
+        *self.token_requests.entry(tenant.to_string()).or_default().entry(api.name().to_string()).or_default() += 1;
     }
 
     pub fn api_call(&mut self, tenant: &str, api: Api) {
-        *self
-            .api_calls
-            .entry(tenant.to_string())
-            .or_default()
-            .entry(api.name().to_string())
-            .or_default() += 1;
+        *self.api_calls.entry(tenant.to_string()).or_default().entry(api.name().to_string()).or_default() += 1;
     }
 }

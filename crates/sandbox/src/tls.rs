@@ -2,8 +2,8 @@
 //! (dependencies.md §4.7), so real SDKs can connect over https by trusting the CA.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose,
 };
 
 pub struct TlsMaterial {
@@ -16,13 +16,8 @@ pub struct TlsMaterial {
 pub fn generate(extra_hosts: &[String]) -> anyhow::Result<TlsMaterial> {
     let mut ca = CertificateParams::new(Vec::<String>::new())?;
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(DnType::CommonName, "Riposte Sandbox Test CA");
-    ca.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
+    ca.distinguished_name.push(DnType::CommonName, "Riposte Sandbox Test CA");
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate()?)?;
 
     let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string()];
@@ -32,17 +27,12 @@ pub fn generate(extra_hosts: &[String]) -> anyhow::Result<TlsMaterial> {
         }
     }
     let mut leaf = CertificateParams::new(names)?;
-    leaf.distinguished_name
-        .push(DnType::CommonName, "localhost");
+    leaf.distinguished_name.push(DnType::CommonName, "localhost");
     // Stricter verifiers (Python 3.13+, rustls) want the authority key identifier.
     leaf.use_authority_key_identifier_extension = true;
     leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     let leaf_key = KeyPair::generate()?;
     let leaf_cert = leaf.signed_by(&leaf_key, &ca)?;
-    Ok(TlsMaterial {
-        ca_pem: ca.pem(),
-        cert_pem: leaf_cert.pem(),
-        key_pem: leaf_key.serialize_pem(),
-    })
+    Ok(TlsMaterial { ca_pem: ca.pem(), cert_pem: leaf_cert.pem(), key_pem: leaf_key.serialize_pem() })
 }

@@ -22,14 +22,7 @@ pub struct ApiRequest {
 impl ApiRequest {
     /// A request with no query, no body and the default budget group.
     pub fn new(api: Api, method: Method, path: impl Into<String>) -> ApiRequest {
-        ApiRequest {
-            api,
-            method,
-            path: path.into(),
-            query: Vec::new(),
-            body: None,
-            group: Budget::Default,
-        }
+        ApiRequest { api, method, path: path.into(), query: Vec::new(), body: None, group: Budget::Default }
     }
 
     /// Shorthand for a GET.

@@ -304,9 +304,8 @@ impl Limiters {
                 .rates(bucket)
                 .iter()
                 .map(|&rate| {
-                    SlidingWindow::new(rate).ok_or_else(|| {
-                        UpstreamError::Config(format!("budget {bucket:?}: invalid rate {rate:?}"))
-                    })
+                    SlidingWindow::new(rate)
+                        .ok_or_else(|| UpstreamError::Config(format!("budget {bucket:?}: invalid rate {rate:?}")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             windows.insert(bucket, limiters);
@@ -318,11 +317,7 @@ impl Limiters {
     ///
     /// Returns how long we waited, or `Err(needed)` with the wait still needed when it would
     /// exceed `max_wait` (the caller turns that into `Throttled`).
-    pub(crate) async fn acquire(
-        &self,
-        tenant: &str,
-        buckets: &[Bucket],
-    ) -> Result<Duration, Duration> {
+    pub(crate) async fn acquire(&self, tenant: &str, buckets: &[Bucket]) -> Result<Duration, Duration> {
         let mut waited = Duration::ZERO;
         for bucket in buckets {
             for window in self.windows.get(bucket).into_iter().flatten() {
@@ -366,7 +361,13 @@ mod tests {
             (Api::Mde, B::LiveResponse, Method::Post, "/x", vec![Bucket::LiveResponse]),
             (Api::Mde, B::Investigation, Method::Post, "/x", vec![Bucket::Investigation]),
             (Api::Mde, B::Hunting, Method::Post, "/api/advancedqueries/run", vec![Bucket::Hunting]),
-            (Api::Graph, B::Hunting, Method::Post, "/v1.0/security/runHuntingQuery", vec![Bucket::GraphSecurity, Bucket::Hunting]),
+            (
+                Api::Graph,
+                B::Hunting,
+                Method::Post,
+                "/v1.0/security/runHuntingQuery",
+                vec![Bucket::GraphSecurity, Bucket::Hunting],
+            ),
             (Api::Graph, B::Default, Method::Get, "/v1.0/security/alerts_v2", vec![Bucket::GraphSecurity]),
             (Api::Graph, B::Default, Method::Get, "/v1.0/users/x", vec![Bucket::Graph]),
             (Api::Graph, B::Default, Method::Get, "/beta/securityish", vec![Bucket::Graph]),
@@ -384,13 +385,28 @@ mod tests {
 
     #[test]
     fn xdr_incidents_budget_applies_to_graph_incident_calls() {
-        for path in ["/v1.0/security/incidents", "/v1.0/security/incidents/42", "/beta/security/incidents/42/comments", "/v1.0/security/incidents?$top=5"] {
+        for path in [
+            "/v1.0/security/incidents",
+            "/v1.0/security/incidents/42",
+            "/beta/security/incidents/42/comments",
+            "/v1.0/security/incidents?$top=5",
+        ] {
             for method in [Method::Get, Method::Patch, Method::Post] {
-                assert_eq!(buckets_for(Api::Graph, Budget::Default, method, path), vec![Bucket::GraphSecurity, Bucket::Incidents], "{path}");
+                assert_eq!(
+                    buckets_for(Api::Graph, Budget::Default, method, path),
+                    vec![Bucket::GraphSecurity, Bucket::Incidents],
+                    "{path}"
+                );
             }
         }
-        assert_eq!(buckets_for(Api::Graph, Budget::Default, Method::Get, "/v1.0/security/incidentsish"), vec![Bucket::GraphSecurity]);
-        assert_eq!(buckets_for(Api::Graph, Budget::Incidents, Method::Get, "/v1.0/x"), vec![Bucket::GraphSecurity, Bucket::Incidents]);
+        assert_eq!(
+            buckets_for(Api::Graph, Budget::Default, Method::Get, "/v1.0/security/incidentsish"),
+            vec![Bucket::GraphSecurity]
+        );
+        assert_eq!(
+            buckets_for(Api::Graph, Budget::Incidents, Method::Get, "/v1.0/x"),
+            vec![Bucket::GraphSecurity, Bucket::Incidents]
+        );
         let b = Budgets::default();
         assert_eq!(b.incidents, vec![Rate::per_minute(50), Rate::per_hour(1500)]);
         assert_eq!(b.cloud_apps, vec![Rate::per_minute(30)]);
@@ -408,10 +424,7 @@ mod tests {
     fn zero_rate_is_a_config_error() {
         let mut budgets = Budgets::unlimited();
         budgets.mde = vec![Rate::per_minute(0)];
-        assert!(matches!(
-            Limiters::new(&budgets),
-            Err(UpstreamError::Config(_))
-        ));
+        assert!(matches!(Limiters::new(&budgets), Err(UpstreamError::Config(_))));
     }
 
     #[test]
@@ -433,10 +446,7 @@ mod tests {
         }
         assert!(start.elapsed() < Duration::from_millis(100));
         limiters.acquire("t1", &[Bucket::Mde]).await.unwrap();
-        assert!(
-            start.elapsed() >= Duration::from_millis(150),
-            "6th call should wait ~200ms"
-        );
+        assert!(start.elapsed() >= Duration::from_millis(150), "6th call should wait ~200ms");
         // Another tenant has its own budget.
         let other = std::time::Instant::now();
         limiters.acquire("t2", &[Bucket::Mde]).await.unwrap();

@@ -38,9 +38,7 @@ struct Inner {
 /// Only the clouds: the rest is either secret (tokens) or noise.
 impl std::fmt::Debug for Upstream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Upstream")
-            .field("clouds", &self.inner.clouds)
-            .finish_non_exhaustive()
+        f.debug_struct("Upstream").field("clouds", &self.inner.clouds).finish_non_exhaustive()
     }
 }
 
@@ -67,49 +65,25 @@ enum Step {
 impl Upstream {
     /// Builds the HTTP client (rustls, the process-wide provider, optional extra CA) and the
     /// limiters. Validates configuration so mistakes surface at start-up, not on first call.
-    pub fn new(
-        cfg: UpstreamConfig,
-        metrics: Arc<UpstreamMetrics>,
-    ) -> Result<Upstream, UpstreamError> {
+    pub fn new(cfg: UpstreamConfig, metrics: Arc<UpstreamMetrics>) -> Result<Upstream, UpstreamError> {
         cfg.clouds.validate()?;
         if cfg.retry.max_attempts == 0 {
-            return Err(UpstreamError::Config(
-                "retry.max_attempts must be at least 1".into(),
-            ));
+            return Err(UpstreamError::Config("retry.max_attempts must be at least 1".into()));
         }
         let http = build_http(&cfg)?;
         let limiters = Limiters::new(&cfg.budgets)?;
         let tokens = Tokens::new(http.clone(), cfg.retry.clone(), metrics.clone());
         Ok(Upstream {
-            inner: Arc::new(Inner {
-                http,
-                clouds: cfg.clouds,
-                retry: cfg.retry,
-                limiters,
-                tokens,
-                metrics,
-            }),
+            inner: Arc::new(Inner { http, clouds: cfg.clouds, retry: cfg.retry, limiters, tokens, metrics }),
         })
     }
 
     /// Sends one request with budgets, tokens and retries applied.
-    pub async fn call(
-        &self,
-        creds: &TenantCredentials,
-        req: ApiRequest,
-    ) -> Result<ApiResponse, UpstreamError> {
+    pub async fn call(&self, creds: &TenantCredentials, req: ApiRequest) -> Result<ApiResponse, UpstreamError> {
         let (endpoint, target) = self.resolve(creds, req.api)?;
         let url = build_url(&endpoint.base, &req.path, &req.query)?;
         let buckets = buckets_for(req.api, req.group, req.method, &req.path);
-        let prepared = Prepared {
-            api: req.api,
-            method: req.method,
-            target,
-            url,
-            body: req.body,
-            form: None,
-            buckets,
-        };
+        let prepared = Prepared { api: req.api, method: req.method, target, url, body: req.body, form: None, buckets };
         self.execute(creds, &prepared).await
     }
 
@@ -144,7 +118,12 @@ impl Upstream {
         if status >= 400 {
             let body = read_body(response).await.unwrap_or(Value::Null);
             let parts = parse_error_body(status, &body);
-            return Err(UpstreamError::Api { status, code: parts.code, message: truncate(&parts.message, 1000), request_id: parts.request_id });
+            return Err(UpstreamError::Api {
+                status,
+                code: parts.code,
+                message: truncate(&parts.message, 1000),
+                request_id: parts.request_id,
+            });
         }
         let content_type = header_text(response.headers(), "content-type");
         let mut bytes = Vec::new();
@@ -166,12 +145,7 @@ impl Upstream {
     /// GETs an absolute URL Microsoft gave us (ARM `Azure-AsyncOperation`/`Location` monitors,
     /// Graph 202 `Location`). Refuses URLs outside the configured host for `api`, so a
     /// response can never make us send a token elsewhere.
-    pub async fn get_url(
-        &self,
-        creds: &TenantCredentials,
-        api: Api,
-        url: &str,
-    ) -> Result<ApiResponse, UpstreamError> {
+    pub async fn get_url(&self, creds: &TenantCredentials, api: Api, url: &str) -> Result<ApiResponse, UpstreamError> {
         let (endpoint, target) = self.resolve(creds, api)?;
         let base = &endpoint.base;
         let url = same_origin(base, url).map_err(|foreign| {
@@ -183,19 +157,7 @@ impl Upstream {
         })?;
         let path = relative_path(base, &url);
         let buckets = buckets_for(api, Budget::Default, Method::Get, &path);
-        self.execute(
-            creds,
-            &Prepared {
-                api,
-                method: Method::Get,
-                target,
-                url,
-                body: None,
-                form: None,
-                buckets,
-            },
-        )
-        .await
+        self.execute(creds, &Prepared { api, method: Method::Get, target, url, body: None, form: None, buckets }).await
     }
 
     /// GET following `@odata.nextLink` until exhausted or `max_items`; returns all `value` items.
@@ -206,10 +168,7 @@ impl Upstream {
         max_items: usize,
     ) -> Result<Paged, UpstreamError> {
         if req.method != Method::Get {
-            return Err(UpstreamError::Config(format!(
-                "get_paged needs GET, got {}",
-                req.method
-            )));
+            return Err(UpstreamError::Config(format!("get_paged needs GET, got {}", req.method)));
         }
         let api = req.api;
         let buckets = buckets_for(api, req.group, req.method, &req.path);
@@ -241,11 +200,7 @@ impl Upstream {
     }
 
     /// For /readyz: can we obtain a token for this tenant and API? (A cached one counts.)
-    pub async fn check_token(
-        &self,
-        creds: &TenantCredentials,
-        api: Api,
-    ) -> Result<(), UpstreamError> {
+    pub async fn check_token(&self, creds: &TenantCredentials, api: Api) -> Result<(), UpstreamError> {
         let (_, target) = self.resolve(creds, api)?;
         self.inner.tokens.get(creds, &target).await.map(|_| ())
     }
@@ -285,11 +240,7 @@ impl Upstream {
     }
 
     /// The retry loop. Every attempt pays budget (Microsoft counts throttled calls too).
-    async fn execute(
-        &self,
-        creds: &TenantCredentials,
-        req: &Prepared,
-    ) -> Result<ApiResponse, UpstreamError> {
+    async fn execute(&self, creds: &TenantCredentials, req: &Prepared) -> Result<ApiResponse, UpstreamError> {
         let client_request_id = uuid::Uuid::new_v4().to_string();
         let mut attempts = 0;
         let mut refreshed = false;
@@ -301,17 +252,7 @@ impl Upstream {
             let response = self.send(req, &token, &client_request_id).await;
             self.inner.metrics.observe_latency(req.api, sent.elapsed());
             let step = match response {
-                Ok(response) => {
-                    self.judge(
-                        req,
-                        response,
-                        &token,
-                        refreshed,
-                        attempts,
-                        &client_request_id,
-                    )
-                    .await
-                }
+                Ok(response) => self.judge(req, response, &token, refreshed, attempts, &client_request_id).await,
                 Err(err) => self.judge_transport(req, &err, attempts),
             };
             match step {
@@ -333,12 +274,7 @@ impl Upstream {
         req: &Prepared,
         attempts: u32,
     ) -> Result<(), UpstreamError> {
-        match self
-            .inner
-            .limiters
-            .acquire(&creds.tenant_id, &req.buckets)
-            .await
-        {
+        match self.inner.limiters.acquire(&creds.tenant_id, &req.buckets).await {
             Ok(waited) => {
                 if !waited.is_zero() {
                     self.inner.metrics.record_budget_wait(req.api);
@@ -346,11 +282,9 @@ impl Upstream {
                 }
                 Ok(())
             }
-            Err(needed) => Err(UpstreamError::Throttled {
-                retry_after: Some(needed),
-                request_id: None,
-                attempts: attempts - 1,
-            }),
+            Err(needed) => {
+                Err(UpstreamError::Throttled { retry_after: Some(needed), request_id: None, attempts: attempts - 1 })
+            }
         }
     }
 
@@ -417,9 +351,7 @@ impl Upstream {
                 return Step::RetryAfter(retry::delay(policy, attempts, asked));
             }
             if status == 429 {
-                return Step::Done(Err(
-                    throttled(response, asked, attempts, client_request_id).await
-                ));
+                return Step::Done(Err(throttled(response, asked, attempts, client_request_id).await));
             }
         }
         Step::Done(finish(response, attempts, client_request_id).await)
@@ -429,13 +361,11 @@ impl Upstream {
     fn judge_transport(&self, req: &Prepared, err: &reqwest::Error, attempts: u32) -> Step {
         self.inner.metrics.record_call(req.api, None);
         tracing::debug!(api = req.api.label(), method = %req.method, path = req.url.path(), error = %err, "upstream transport error");
-        if attempts < self.inner.retry.max_attempts && retry::may_retry_transport(&http_method(req.method), err)
-        {
+        if attempts < self.inner.retry.max_attempts && retry::may_retry_transport(&http_method(req.method), err) {
             return Step::RetryAfter(retry::delay(&self.inner.retry, attempts, None));
         }
         Step::Done(Err(from_transport(err)))
     }
-
 }
 
 /// The HTTP library's spelling of a vocabulary method (the one place the two meet).
@@ -486,29 +416,33 @@ pub struct Download {
 fn multipart(fields: &[FormField]) -> reqwest::multipart::Form {
     fields.iter().fold(reqwest::multipart::Form::new(), |form, f| match &f.value {
         FormValue::Text(t) => form.text(f.name.clone(), t.clone()),
-        FormValue::File { file_name, bytes } => form.part(
-            f.name.clone(),
-            reqwest::multipart::Part::stream(bytes.clone()).file_name(file_name.clone()),
-        ),
+        FormValue::File { file_name, bytes } => {
+            form.part(f.name.clone(), reqwest::multipart::Part::stream(bytes.clone()).file_name(file_name.clone()))
+        }
     })
 }
 
 /// Blob hosts of Microsoft's clouds that hand out SAS download links.
-const BLOB_HOST_SUFFIXES: &[&str] = &[".blob.core.windows.net", ".blob.core.usgovcloudapi.net", ".blob.core.chinacloudapi.cn"];
+const BLOB_HOST_SUFFIXES: &[&str] =
+    &[".blob.core.windows.net", ".blob.core.usgovcloudapi.net", ".blob.core.chinacloudapi.cn"];
 
 /// A pre-signed URL we agree to fetch: on the API's own origin, or an Azure Blob host over https.
 fn download_url(base: Option<&Url>, link: &str) -> Result<Url, UpstreamError> {
     if let Some(url) = base.and_then(|b| same_origin(b, link).ok()) {
         return Ok(url);
     }
-    let url = Url::parse(link).map_err(|_| UpstreamError::Config(format!("not a download URL: {}", truncate(link, 200))))?;
+    let url =
+        Url::parse(link).map_err(|_| UpstreamError::Config(format!("not a download URL: {}", truncate(link, 200))))?;
     let blob = url.scheme() == "https"
         && url.username().is_empty()
         && url.host_str().is_some_and(|h| BLOB_HOST_SUFFIXES.iter().any(|s| h.ends_with(s)));
     if blob {
         Ok(url)
     } else {
-        Err(UpstreamError::Config(format!("refusing to download from {}: not the configured host nor Azure Blob", origin_text(&url))))
+        Err(UpstreamError::Config(format!(
+            "refusing to download from {}: not the configured host nor Azure Blob",
+            origin_text(&url)
+        )))
     }
 }
 
@@ -523,48 +457,33 @@ fn build_http(cfg: &UpstreamConfig) -> Result<reqwest::Client, UpstreamError> {
         let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
             .map_err(|e| UpstreamError::Config(format!("extra_ca_pem: {e}")))?;
         if certs.is_empty() {
-            return Err(UpstreamError::Config(
-                "extra_ca_pem holds no certificate".into(),
-            ));
+            return Err(UpstreamError::Config("extra_ca_pem holds no certificate".into()));
         }
         builder = builder.tls_certs_merge(certs);
     }
-    builder
-        .build()
-        .map_err(|e| UpstreamError::Config(format!("HTTP client: {e}")))
+    builder.build().map_err(|e| UpstreamError::Config(format!("HTTP client: {e}")))
 }
 
 /// `{base}{path}?{query}`. Spaces become `%20` (not `+`) because OData filters are picky.
 fn build_url(base: &Url, path: &str, query: &[(String, String)]) -> Result<Url, UpstreamError> {
     if !path.starts_with('/') || path.starts_with("//") || path.contains('#') {
-        return Err(UpstreamError::Config(format!(
-            "path must start with a single '/': {path:?}"
-        )));
+        return Err(UpstreamError::Config(format!("path must start with a single '/': {path:?}")));
     }
     let text = format!("{}{path}", base.as_str().trim_end_matches('/'));
-    let mut url =
-        Url::parse(&text).map_err(|e| UpstreamError::Config(format!("URL {text}: {e}")))?;
+    let mut url = Url::parse(&text).map_err(|e| UpstreamError::Config(format!("URL {text}: {e}")))?;
     if !query.is_empty() {
         let mut encoded: Vec<String> = url.query().map(|q| vec![q.to_owned()]).unwrap_or_default();
-        encoded.extend(
-            query
-                .iter()
-                .map(|(k, v)| format!("{}={}", encode(k), encode(v))),
-        );
+        encoded.extend(query.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))));
         url.set_query(Some(&encoded.join("&")));
     }
     if same_origin(base, url.as_str()).is_err() {
-        return Err(UpstreamError::Config(format!(
-            "path {path:?} leaves the configured host"
-        )));
+        return Err(UpstreamError::Config(format!("path {path:?} leaves the configured host")));
     }
     Ok(url)
 }
 
 fn encode(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
 /// Parses `link` (absolute, or relative to `base`) and accepts it only on `base`'s origin.
@@ -584,10 +503,7 @@ fn origin_text(url: &Url) -> String {
 /// `url`'s path relative to the base path, so budget rules see `/v1.0/security/...`.
 fn relative_path(base: &Url, url: &Url) -> String {
     let prefix = base.path().trim_end_matches('/');
-    url.path()
-        .strip_prefix(prefix)
-        .unwrap_or(url.path())
-        .to_owned()
+    url.path().strip_prefix(prefix).unwrap_or(url.path()).to_owned()
 }
 
 /// Appends a page's items, stopping at `max_items`.
@@ -601,22 +517,13 @@ fn take_items(paged: &mut Paged, items: &[Value], max_items: usize) {
 
 /// An OData collection page: `value` array plus optional `@odata.nextLink`.
 fn split_page(page: &ApiResponse) -> Result<(&[Value], Option<String>), UpstreamError> {
-    let items = page
-        .body
-        .get("value")
-        .and_then(Value::as_array)
-        .ok_or_else(|| UpstreamError::Api {
-            status: page.status,
-            code: "UnexpectedResponse".into(),
-            message: "expected an OData collection with a `value` array".into(),
-            request_id: page.request_id.clone(),
-        })?;
-    let next = page
-        .body
-        .get("@odata.nextLink")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned);
+    let items = page.body.get("value").and_then(Value::as_array).ok_or_else(|| UpstreamError::Api {
+        status: page.status,
+        code: "UnexpectedResponse".into(),
+        message: "expected an OData collection with a `value` array".into(),
+        request_id: page.request_id.clone(),
+    })?;
+    let next = page.body.get("@odata.nextLink").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
     Ok((items.as_slice(), next))
 }
 
@@ -646,9 +553,7 @@ async fn finish(
         status,
         code: parts.code,
         message: truncate(&parts.message, 1000),
-        request_id: header_id
-            .or(parts.request_id)
-            .or_else(|| Some(client_request_id.to_owned())),
+        request_id: header_id.or(parts.request_id).or_else(|| Some(client_request_id.to_owned())),
     })
 }
 
@@ -665,9 +570,7 @@ async fn throttled(
     let parts = parse_error_body(status, &body);
     UpstreamError::Throttled {
         retry_after,
-        request_id: header_id
-            .or(parts.request_id)
-            .or_else(|| Some(client_request_id.to_owned())),
+        request_id: header_id.or(parts.request_id).or_else(|| Some(client_request_id.to_owned())),
         attempts,
     }
 }
@@ -678,8 +581,7 @@ async fn read_body(response: reqwest::Response) -> Result<Value, UpstreamError> 
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }
-    Ok(serde_json::from_slice(&bytes)
-        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned())))
+    Ok(serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned())))
 }
 
 /// Graph and MDE send `request-id`; ARM sends `x-ms-request-id`.
@@ -702,16 +604,8 @@ mod tests {
     #[test]
     fn builds_urls_under_base_path() {
         let b = base("http://127.0.0.1:9/mde/");
-        let url = build_url(
-            &b,
-            "/api/machines",
-            &[("$filter".into(), "healthStatus eq 'Active'".into())],
-        )
-        .unwrap();
-        assert_eq!(
-            url.as_str(),
-            "http://127.0.0.1:9/mde/api/machines?%24filter=healthStatus%20eq%20%27Active%27"
-        );
+        let url = build_url(&b, "/api/machines", &[("$filter".into(), "healthStatus eq 'Active'".into())]).unwrap();
+        assert_eq!(url.as_str(), "http://127.0.0.1:9/mde/api/machines?%24filter=healthStatus%20eq%20%27Active%27");
         assert!(build_url(&b, "api/x", &[]).is_err());
         assert!(build_url(&b, "//evil.example/x", &[]).is_err());
     }

@@ -68,39 +68,66 @@ impl Cloud {
     fn hosts(self) -> (&'static str, &'static [Host]) {
         use Api::*;
         match self {
-            Cloud::Public => ("https://login.microsoftonline.com", &[
-                (Mde, Some("https://api.securitycenter.microsoft.com"), "https://api.securitycenter.microsoft.com"),
-                (Graph, Some("https://graph.microsoft.com"), "https://graph.microsoft.com"),
-                (Arm, Some("https://management.azure.com"), "https://management.azure.com"),
-                (KeyVault, None, "https://vault.azure.net"),
-                (CloudApps, None, CLOUD_APPS_AUDIENCE),
-            ]),
-            Cloud::Gcc => ("https://login.microsoftonline.com", &[
-                (Mde, Some("https://api-gcc.securitycenter.microsoft.us"), "https://api-gcc.securitycenter.microsoft.us"),
-                (Graph, Some("https://graph.microsoft.com"), "https://graph.microsoft.com"),
-                (Arm, Some("https://management.azure.com"), "https://management.azure.com"),
-                (KeyVault, None, "https://vault.azure.net"),
-                (CloudApps, None, CLOUD_APPS_AUDIENCE),
-            ]),
-            Cloud::GccHigh => ("https://login.microsoftonline.us", &[
-                (Mde, Some("https://api-gov.securitycenter.microsoft.us"), "https://api-gov.securitycenter.microsoft.us"),
-                (Graph, Some("https://graph.microsoft.us"), "https://graph.microsoft.us"),
-                (Arm, Some("https://management.usgovcloudapi.net"), "https://management.usgovcloudapi.net"),
-                (KeyVault, None, "https://vault.usgovcloudapi.net"),
-                (CloudApps, None, CLOUD_APPS_AUDIENCE),
-            ]),
-            Cloud::DoD => ("https://login.microsoftonline.us", &[
-                (Mde, Some("https://api-gov.securitycenter.microsoft.us"), "https://api-gov.securitycenter.microsoft.us"),
-                (Graph, Some("https://dod-graph.microsoft.us"), "https://dod-graph.microsoft.us"),
-                (Arm, Some("https://management.usgovcloudapi.net"), "https://management.usgovcloudapi.net"),
-                (KeyVault, None, "https://vault.usgovcloudapi.net"),
-                (CloudApps, None, CLOUD_APPS_AUDIENCE),
-            ]),
-            Cloud::China => ("https://login.chinacloudapi.cn", &[
-                (Graph, Some("https://microsoftgraph.chinacloudapi.cn"), "https://microsoftgraph.chinacloudapi.cn"),
-                (Arm, Some("https://management.chinacloudapi.cn"), "https://management.chinacloudapi.cn"),
-                (KeyVault, None, "https://vault.azure.cn"),
-            ]),
+            Cloud::Public => (
+                "https://login.microsoftonline.com",
+                &[
+                    (Mde, Some("https://api.securitycenter.microsoft.com"), "https://api.securitycenter.microsoft.com"),
+                    (Graph, Some("https://graph.microsoft.com"), "https://graph.microsoft.com"),
+                    (Arm, Some("https://management.azure.com"), "https://management.azure.com"),
+                    (KeyVault, None, "https://vault.azure.net"),
+                    (CloudApps, None, CLOUD_APPS_AUDIENCE),
+                ],
+            ),
+            Cloud::Gcc => (
+                "https://login.microsoftonline.com",
+                &[
+                    (
+                        Mde,
+                        Some("https://api-gcc.securitycenter.microsoft.us"),
+                        "https://api-gcc.securitycenter.microsoft.us",
+                    ),
+                    (Graph, Some("https://graph.microsoft.com"), "https://graph.microsoft.com"),
+                    (Arm, Some("https://management.azure.com"), "https://management.azure.com"),
+                    (KeyVault, None, "https://vault.azure.net"),
+                    (CloudApps, None, CLOUD_APPS_AUDIENCE),
+                ],
+            ),
+            Cloud::GccHigh => (
+                "https://login.microsoftonline.us",
+                &[
+                    (
+                        Mde,
+                        Some("https://api-gov.securitycenter.microsoft.us"),
+                        "https://api-gov.securitycenter.microsoft.us",
+                    ),
+                    (Graph, Some("https://graph.microsoft.us"), "https://graph.microsoft.us"),
+                    (Arm, Some("https://management.usgovcloudapi.net"), "https://management.usgovcloudapi.net"),
+                    (KeyVault, None, "https://vault.usgovcloudapi.net"),
+                    (CloudApps, None, CLOUD_APPS_AUDIENCE),
+                ],
+            ),
+            Cloud::DoD => (
+                "https://login.microsoftonline.us",
+                &[
+                    (
+                        Mde,
+                        Some("https://api-gov.securitycenter.microsoft.us"),
+                        "https://api-gov.securitycenter.microsoft.us",
+                    ),
+                    (Graph, Some("https://dod-graph.microsoft.us"), "https://dod-graph.microsoft.us"),
+                    (Arm, Some("https://management.usgovcloudapi.net"), "https://management.usgovcloudapi.net"),
+                    (KeyVault, None, "https://vault.usgovcloudapi.net"),
+                    (CloudApps, None, CLOUD_APPS_AUDIENCE),
+                ],
+            ),
+            Cloud::China => (
+                "https://login.chinacloudapi.cn",
+                &[
+                    (Graph, Some("https://microsoftgraph.chinacloudapi.cn"), "https://microsoftgraph.chinacloudapi.cn"),
+                    (Arm, Some("https://management.chinacloudapi.cn"), "https://management.chinacloudapi.cn"),
+                    (KeyVault, None, "https://vault.azure.cn"),
+                ],
+            ),
         }
     }
 }
@@ -261,7 +288,10 @@ mod tests {
         assert_eq!(high.login.host_str(), Some("login.microsoftonline.us"));
         assert_eq!(high.base(Api::Graph).unwrap().host_str(), Some("graph.microsoft.us"));
         assert_eq!(Clouds::of(Cloud::DoD).base(Api::Graph).unwrap().host_str(), Some("dod-graph.microsoft.us"));
-        assert_eq!(Clouds::of(Cloud::Gcc).base(Api::Mde).unwrap().host_str(), Some("api-gcc.securitycenter.microsoft.us"));
+        assert_eq!(
+            Clouds::of(Cloud::Gcc).base(Api::Mde).unwrap().host_str(),
+            Some("api-gcc.securitycenter.microsoft.us")
+        );
         assert!(Clouds::of(Cloud::China).endpoint(Api::Mde).is_err());
         assert_eq!("GCC High".parse::<Cloud>().unwrap(), Cloud::GccHigh);
         assert!("mars".parse::<Cloud>().is_err());

@@ -44,12 +44,7 @@ impl TenantCredentials {
         client_id: impl Into<String>,
         credential: Credential,
     ) -> TenantCredentials {
-        TenantCredentials {
-            tenant_id: tenant_id.into(),
-            client_id: client_id.into(),
-            credential,
-            clouds: None,
-        }
+        TenantCredentials { tenant_id: tenant_id.into(), client_id: client_id.into(), credential, clouds: None }
     }
 
     /// Puts the tenant in its own clouds (a sovereign cloud, a Cloud Apps portal, ...).

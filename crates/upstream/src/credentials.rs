@@ -135,9 +135,7 @@ fn pem_certificate_der(pem: &str) -> Result<Vec<u8>, UpstreamError> {
     let start = pem.find(BEGIN).ok_or_else(missing)? + BEGIN.len();
     let end = start + pem[start..].find(END).ok_or_else(missing)?;
     let body: String = pem[start..end].chars().filter(|c| !c.is_whitespace()).collect();
-    STANDARD
-        .decode(body)
-        .map_err(|e| UpstreamError::Config(format!("certificate: the PEM block is not base64: {e}")))
+    STANDARD.decode(body).map_err(|e| UpstreamError::Config(format!("certificate: the PEM block is not base64: {e}")))
 }
 
 /// AWS credentials for one account: long-term (or session) keys, optionally used to assume a
@@ -184,7 +182,10 @@ mod tests {
     /// A fresh RSA key and a self-signed certificate for it (PEM).
     fn test_certificate() -> (String, SecretString, String) {
         let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("RSA key");
-        let cert = rcgen::CertificateParams::new(vec!["riposte-test".into()]).expect("params").self_signed(&key).expect("cert");
+        let cert = rcgen::CertificateParams::new(vec!["riposte-test".into()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("cert");
         (cert.pem(), SecretString::from(key.serialize_pem()), key.public_key_pem())
     }
 
@@ -229,7 +230,13 @@ mod tests {
             assume_role: None,
         });
         let shown = format!("{aws:?} {:?}", Credential::ClientSecret(SecretString::from("s3cr3t-value".to_string())));
-        assert!(!shown.contains("secret\"") && !shown.contains("wJalr") && !shown.contains("s3cr3t") && !shown.contains("session-secret"), "{shown}");
+        assert!(
+            !shown.contains("secret\"")
+                && !shown.contains("wJalr")
+                && !shown.contains("s3cr3t")
+                && !shown.contains("session-secret"),
+            "{shown}"
+        );
         assert!(aws.serves(vocab::Api::Ec2) && !aws.serves(vocab::Api::Graph));
     }
 }

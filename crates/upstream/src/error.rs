@@ -10,19 +10,10 @@ use serde_json::Value;
 pub enum UpstreamError {
     /// Microsoft answered with an error; `code`/`message` come from its body.
     #[error("upstream error {status} {code}: {message} (request id {})", request_id.as_deref().unwrap_or("none"))]
-    Api {
-        status: u16,
-        code: String,
-        message: String,
-        request_id: Option<String>,
-    },
+    Api { status: u16, code: String, message: String, request_id: Option<String> },
     /// Still throttled after the bounded attempts (or the wait would exceed the configured bound).
     #[error("upstream throttled after {attempts} attempt(s); retry after {retry_after:?} (request id {})", request_id.as_deref().unwrap_or("none"))]
-    Throttled {
-        retry_after: Option<Duration>,
-        request_id: Option<String>,
-        attempts: u32,
-    },
+    Throttled { retry_after: Option<Duration>, request_id: Option<String>, attempts: u32 },
     /// The token endpoint refused our credentials. Never contains the secret.
     #[error("token request refused: {code}: {message}")]
     Auth { code: String, message: String },
@@ -80,17 +71,11 @@ fn nested_error(inner: &serde_json::Map<String, Value>) -> ErrorParts {
 
 /// Entra's token endpoint: `error` is the OAuth code, the AADSTS line is in the description.
 fn flat_login_error(code: &str, body: &Value) -> ErrorParts {
-    let description = body
-        .get("error_description")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let description = body.get("error_description").and_then(Value::as_str).unwrap_or_default();
     ErrorParts {
         code: code.to_owned(),
         message: first_line(description).to_owned(),
-        request_id: body
-            .get("trace_id")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
+        request_id: body.get("trace_id").and_then(Value::as_str).map(str::to_owned),
     }
 }
 
@@ -99,19 +84,14 @@ fn bare_cloud_error(body: &Value) -> ErrorParts {
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
     ErrorParts {
         code: text("code").unwrap_or_default(),
-        message: text("message")
-            .or_else(|| text("Message"))
-            .unwrap_or_default(),
+        message: text("message").or_else(|| text("Message")).unwrap_or_default(),
         request_id: None,
     }
 }
 
 /// Guarantees a code and a message even for empty or non-JSON bodies.
 fn with_fallbacks(status: u16, body: &Value, mut parts: ErrorParts) -> ErrorParts {
-    let reason = reqwest::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("Unknown");
+    let reason = reqwest::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Unknown");
     if parts.code.is_empty() {
         parts.code = reason.replace(' ', "");
     }
@@ -144,20 +124,12 @@ pub(crate) fn truncate(text: &str, max_chars: usize) -> String {
 
 /// Removes every occurrence of `secret` (belt and braces: a server could echo the form back).
 pub(crate) fn redact(text: &str, secret: &str) -> String {
-    if secret.is_empty() {
-        text.to_owned()
-    } else {
-        text.replace(secret, "[redacted]")
-    }
+    if secret.is_empty() { text.to_owned() } else { text.replace(secret, "[redacted]") }
 }
 
 /// Turns a reqwest failure into ours; the URL is kept (it never carries secrets).
 pub(crate) fn from_transport(err: &reqwest::Error) -> UpstreamError {
-    if err.is_timeout() {
-        UpstreamError::Timeout
-    } else {
-        UpstreamError::Transport(error_chain(err))
-    }
+    if err.is_timeout() { UpstreamError::Timeout } else { UpstreamError::Transport(error_chain(err)) }
 }
 
 /// reqwest's top-level message is terse ("error sending request"); the cause says why.
@@ -183,10 +155,7 @@ mod tests {
         let parts = parse_error_body(404, &body);
         assert_eq!(parts.code, "ResourceNotFound");
         assert_eq!(parts.message, "Machine 123 was not found");
-        assert_eq!(
-            parts.request_id.as_deref(),
-            Some("43f4cb08-8fac-4b65-9db1-745c2ae65f3a")
-        );
+        assert_eq!(parts.request_id.as_deref(), Some("43f4cb08-8fac-4b65-9db1-745c2ae65f3a"));
     }
 
     #[test]
@@ -194,10 +163,7 @@ mod tests {
         let body = json!({"error":{"code":"Request_ResourceNotFound","message":"Resource 'x' does not exist","innerError":{"date":"2025-02-13T10:17:05","request-id":"11111111-2222-3333-4444-555555555555","client-request-id":"c"}}});
         let parts = parse_error_body(404, &body);
         assert_eq!(parts.code, "Request_ResourceNotFound");
-        assert_eq!(
-            parts.request_id.as_deref(),
-            Some("11111111-2222-3333-4444-555555555555")
-        );
+        assert_eq!(parts.request_id.as_deref(), Some("11111111-2222-3333-4444-555555555555"));
     }
 
     #[test]
@@ -205,10 +171,7 @@ mod tests {
         let wrapped = json!({"error":{"code":"ResourceGroupNotFound","message":"Resource group 'rg' could not be found.","target":"resourceGroupName","details":[]}});
         let parts = parse_error_body(404, &wrapped);
         assert_eq!(parts.code, "ResourceGroupNotFound");
-        assert_eq!(
-            parts.request_id, None,
-            "ARM target is a field name, not an id"
-        );
+        assert_eq!(parts.request_id, None, "ARM target is a field name, not an id");
         let bare = json!({"code":"InvalidApiVersionParameter","message":"bad api-version"});
         let parts = parse_error_body(400, &bare);
         assert_eq!(parts.code, "InvalidApiVersionParameter");
@@ -220,10 +183,7 @@ mod tests {
         let body = json!({"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.\r\nTrace ID: t\r\nCorrelation ID: c","error_codes":[7000215],"trace_id":"trace-1"});
         let parts = parse_error_body(401, &body);
         assert_eq!(parts.code, "invalid_client");
-        assert_eq!(
-            parts.message,
-            "AADSTS7000215: Invalid client secret provided."
-        );
+        assert_eq!(parts.message, "AADSTS7000215: Invalid client secret provided.");
         assert_eq!(parts.request_id.as_deref(), Some("trace-1"));
     }
 
@@ -239,10 +199,7 @@ mod tests {
 
     #[test]
     fn redact_and_truncate() {
-        assert_eq!(
-            redact("a s3cr3t b s3cr3t", "s3cr3t"),
-            "a [redacted] b [redacted]"
-        );
+        assert_eq!(redact("a s3cr3t b s3cr3t", "s3cr3t"), "a [redacted] b [redacted]");
         assert_eq!(redact("abc", ""), "abc");
         assert_eq!(truncate("abcdef", 3), "abc…");
         assert_eq!(truncate("ab", 3), "ab");

@@ -17,10 +17,7 @@ pub(crate) fn is_retryable_status(status: u16) -> bool {
 /// Methods whose repetition has no extra effect, so a transport error (request may have
 /// reached the server) can be retried. POST and PATCH cannot.
 pub(crate) fn is_idempotent(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
-    )
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE)
 }
 
 /// Whether a failed send may be repeated: always when the connection was never made,
@@ -31,11 +28,7 @@ pub(crate) fn may_retry_transport(method: &Method, err: &reqwest::Error) -> bool
 
 /// `Retry-After` as delta-seconds (what Microsoft sends) or an HTTP-date (RFC 9110 allows it).
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
     parse_retry_after(value, OffsetDateTime::now_utc())
 }
 
@@ -53,12 +46,9 @@ fn parse_retry_after(value: &str, now: OffsetDateTime) -> Option<Duration> {
 
 /// IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
 fn parse_http_date(value: &str) -> Option<OffsetDateTime> {
-    let format = format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    PrimitiveDateTime::parse(value, format)
-        .ok()
-        .map(PrimitiveDateTime::assume_utc)
+    let format =
+        format_description!("[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT");
+    PrimitiveDateTime::parse(value, format).ok().map(PrimitiveDateTime::assume_utc)
 }
 
 /// How long to wait before attempt `attempt + 1`.
@@ -69,24 +59,13 @@ fn parse_http_date(value: &str) -> Option<OffsetDateTime> {
 pub(crate) fn delay(policy: &RetryPolicy, attempt: u32, retry_after: Option<Duration>) -> Duration {
     match retry_after {
         Some(asked) => {
-            let extra = if policy.jitter {
-                jitter_fraction(0.0, 0.1)
-            } else {
-                0.0
-            };
+            let extra = if policy.jitter { jitter_fraction(0.0, 0.1) } else { 0.0 };
             asked.mul_f64(1.0 + extra).min(policy.max_wait.max(asked))
         }
         None => {
             let exponent = attempt.saturating_sub(1).min(20);
-            let step = policy
-                .initial_backoff
-                .saturating_mul(1u32 << exponent)
-                .min(policy.max_wait);
-            if policy.jitter {
-                step.mul_f64(jitter_fraction(0.5, 1.0))
-            } else {
-                step
-            }
+            let step = policy.initial_backoff.saturating_mul(1u32 << exponent).min(policy.max_wait);
+            if policy.jitter { step.mul_f64(jitter_fraction(0.5, 1.0)) } else { step }
         }
     }
 }
@@ -104,10 +83,7 @@ mod tests {
     fn parses_seconds_and_http_date() {
         let now = datetime!(1994-11-06 08:49:30 UTC);
         assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
-            Some(Duration::from_secs(7))
-        );
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now), Some(Duration::from_secs(7)));
         assert_eq!(
             parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now),
             Some(Duration::ZERO),
@@ -134,16 +110,10 @@ mod tests {
 
     #[test]
     fn retry_after_is_never_shortened_by_jitter() {
-        let policy = RetryPolicy {
-            jitter: true,
-            ..RetryPolicy::default()
-        };
+        let policy = RetryPolicy { jitter: true, ..RetryPolicy::default() };
         for _ in 0..100 {
             let d = delay(&policy, 1, Some(Duration::from_secs(2)));
-            assert!(
-                d >= Duration::from_secs(2) && d <= Duration::from_millis(2200),
-                "{d:?}"
-            );
+            assert!(d >= Duration::from_secs(2) && d <= Duration::from_millis(2200), "{d:?}");
         }
     }
 

@@ -82,13 +82,7 @@ pub(crate) struct Tokens {
 
 impl Tokens {
     pub(crate) fn new(http: reqwest::Client, retry: RetryPolicy, metrics: Arc<UpstreamMetrics>) -> Tokens {
-        Tokens {
-            http,
-            retry,
-            metrics,
-            slots: parking_lot::Mutex::new(HashMap::new()),
-            issued: AtomicU64::new(0),
-        }
+        Tokens { http, retry, metrics, slots: parking_lot::Mutex::new(HashMap::new()), issued: AtomicU64::new(0) }
     }
 
     /// A valid token for `creds` at `target`, from cache when it is not yet due for refresh.
@@ -97,25 +91,13 @@ impl Tokens {
         let mut cached = slot.lock().await;
         if let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.refresh_at) {
             self.metrics.record_token_cache(true);
-            return Ok(Token {
-                secret: token.secret.clone(),
-                id: token.id,
-                from_cache: true,
-            });
+            return Ok(Token { secret: token.secret.clone(), id: token.id, from_cache: true });
         }
         self.metrics.record_token_cache(false);
         let (secret, lifetime) = self.fetch(creds, target).await?;
         let id = self.issued.fetch_add(1, Ordering::Relaxed);
-        *cached = Some(Cached {
-            secret: secret.clone(),
-            id,
-            refresh_at: Instant::now() + refresh_after(lifetime),
-        });
-        Ok(Token {
-            secret,
-            id,
-            from_cache: false,
-        })
+        *cached = Some(Cached { secret: secret.clone(), id, refresh_at: Instant::now() + refresh_after(lifetime) });
+        Ok(Token { secret, id, from_cache: false })
     }
 
     /// Drops token `id` if it is still the cached one (an API just said 401 to it).
@@ -128,17 +110,18 @@ impl Tokens {
     }
 
     fn slot(&self, creds: &TenantCredentials, target: &Target) -> Slot {
-        let key = Key {
-            tenant: creds.tenant_id.clone(),
-            client: creds.client_id.clone(),
-            audience: target.audience.clone(),
-        };
+        let key =
+            Key { tenant: creds.tenant_id.clone(), client: creds.client_id.clone(), audience: target.audience.clone() };
         self.slots.lock().entry(key).or_default().clone()
     }
 
     /// POSTs the client-credentials form, retrying throttling and transport failures
     /// (a token request has no side effects, so repeating it is always safe).
-    async fn fetch(&self, creds: &TenantCredentials, target: &Target) -> Result<(SecretString, Duration), UpstreamError> {
+    async fn fetch(
+        &self,
+        creds: &TenantCredentials,
+        target: &Target,
+    ) -> Result<(SecretString, Duration), UpstreamError> {
         let url = token_url(&target.login, &creds.tenant_id)?;
         let scope = format!("{}/.default", target.audience.trim_end_matches('/'));
         let mut attempt = 0;
@@ -187,11 +170,8 @@ fn proof(creds: &TenantCredentials, token_url: &Url) -> Result<Proof, UpstreamEr
 
 /// The client-credentials form: the grant, the client, the scope, and the proof's fields.
 fn token_form<'a>(creds: &'a TenantCredentials, scope: &'a str, proof: &'a Proof) -> Vec<(&'static str, &'a str)> {
-    let mut form = vec![
-        ("grant_type", "client_credentials"),
-        ("client_id", creds.client_id.as_str()),
-        ("scope", scope),
-    ];
+    let mut form =
+        vec![("grant_type", "client_credentials"), ("client_id", creds.client_id.as_str()), ("scope", scope)];
     match proof {
         Proof::Secret(secret) => form.push(("client_secret", secret.expose_secret())),
         Proof::Assertion(jwt) => {
@@ -205,20 +185,13 @@ fn token_form<'a>(creds: &'a TenantCredentials, scope: &'a str, proof: &'a Proof
 /// `{login}/{tenant}/oauth2/v2.0/token`; the tenant is checked so it cannot alter the path.
 fn token_url(login: &Url, tenant: &str) -> Result<Url, UpstreamError> {
     let valid = !tenant.is_empty()
-        && tenant
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        && tenant.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
         && tenant != "."
         && tenant != "..";
     if !valid {
-        return Err(UpstreamError::Config(format!(
-            "invalid tenant id {tenant:?}"
-        )));
+        return Err(UpstreamError::Config(format!("invalid tenant id {tenant:?}")));
     }
-    let text = format!(
-        "{}/{tenant}/oauth2/v2.0/token",
-        login.as_str().trim_end_matches('/')
-    );
+    let text = format!("{}/{tenant}/oauth2/v2.0/token", login.as_str().trim_end_matches('/'));
     Url::parse(&text).map_err(|e| UpstreamError::Config(format!("token URL {text}: {e}")))
 }
 
@@ -229,7 +202,10 @@ pub(crate) fn refresh_after(lifetime: Duration) -> Duration {
 
 /// Success → token + lifetime. 4xx → `Auth` (the caller's credentials are wrong).
 /// Anything else → normalised `Api`/`Throttled`. The secret is scrubbed from every message.
-async fn read_token_response(response: reqwest::Response, secret: &str) -> Result<(SecretString, Duration), UpstreamError> {
+async fn read_token_response(
+    response: reqwest::Response,
+    secret: &str,
+) -> Result<(SecretString, Duration), UpstreamError> {
     let status = response.status().as_u16();
     let retry_after = retry::retry_after(response.headers());
     let text = response.text().await.map_err(|e| from_transport(&e))?;
@@ -244,15 +220,10 @@ async fn read_token_response(response: reqwest::Response, secret: &str) -> Resul
     }
     let parts = parse_error_body(status, &body);
     match status {
-        429 => Err(UpstreamError::Throttled {
-            retry_after,
-            request_id: parts.request_id,
-            attempts: 0,
-        }),
-        400..500 => Err(UpstreamError::Auth {
-            code: redact(&parts.code, secret),
-            message: redact(&parts.message, secret),
-        }),
+        429 => Err(UpstreamError::Throttled { retry_after, request_id: parts.request_id, attempts: 0 }),
+        400..500 => {
+            Err(UpstreamError::Auth { code: redact(&parts.code, secret), message: redact(&parts.message, secret) })
+        }
         _ => Err(UpstreamError::Api {
             status,
             code: redact(&parts.code, secret),
@@ -282,14 +253,8 @@ mod tests {
 
     #[test]
     fn skew_is_five_minutes_or_ten_percent() {
-        assert_eq!(
-            refresh_after(Duration::from_secs(3599)),
-            Duration::from_secs(3299)
-        );
-        assert_eq!(
-            refresh_after(Duration::from_secs(600)),
-            Duration::from_secs(540)
-        );
+        assert_eq!(refresh_after(Duration::from_secs(3599)), Duration::from_secs(3299));
+        assert_eq!(refresh_after(Duration::from_secs(600)), Duration::from_secs(540));
         assert_eq!(refresh_after(Duration::ZERO), Duration::ZERO);
     }
 
@@ -297,9 +262,7 @@ mod tests {
     fn token_url_rejects_path_tricks() {
         let login = Url::parse("http://127.0.0.1:1/login/").unwrap();
         assert_eq!(
-            token_url(&login, "contoso.onmicrosoft.com")
-                .unwrap()
-                .as_str(),
+            token_url(&login, "contoso.onmicrosoft.com").unwrap().as_str(),
             "http://127.0.0.1:1/login/contoso.onmicrosoft.com/oauth2/v2.0/token"
         );
         for bad in ["", "..", "a/b", "a?b", "a#b", "a b"] {

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use riposte::app;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::time::Duration;
 
 pub struct Harness {
@@ -40,7 +40,8 @@ pub fn run_dir() -> &'static std::path::Path {
         let root = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-runs");
         std::fs::create_dir_all(&root).expect("the e2e runs folder");
         prune_old_runs(&root, 2);
-        let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let started =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let dir = root.join(format!("{started:012}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("this run's folder");
         dir
@@ -50,9 +51,14 @@ pub fn run_dir() -> &'static std::path::Path {
 fn prune_old_runs(root: &std::path::Path, keep: usize) {
     // Only runs older than an hour go: another e2e process may be running beside this one.
     let stale = |p: &std::path::Path| {
-        p.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age > Duration::from_secs(3600))
+        p.metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(3600))
     };
-    let mut runs: Vec<std::path::PathBuf> = std::fs::read_dir(root).into_iter().flatten().flatten().map(|e| e.path()).collect();
+    let mut runs: Vec<std::path::PathBuf> =
+        std::fs::read_dir(root).into_iter().flatten().flatten().map(|e| e.path()).collect();
     runs.sort();
     let excess = runs.len().saturating_sub(keep);
     for old in runs.into_iter().take(excess).filter(|p| stale(p)) {
@@ -70,7 +76,8 @@ impl Harness {
         let cfg = sandbox::SandboxConfig { seed: 42, tenants, tls: false, realistic: false };
         let sandbox = sandbox::start(cfg, "127.0.0.1:0".parse().unwrap()).await.expect("sandbox starts");
         let dir = DataDir::new();
-        let mut settings = app::sandbox_settings(&sandbox, dir.path().to_path_buf(), Duration::from_millis(300)).unwrap();
+        let mut settings =
+            app::sandbox_settings(&sandbox, dir.path().to_path_buf(), Duration::from_millis(300)).unwrap();
         tweak(&mut settings);
         let gw = app::build(settings).await.expect("gateway builds");
         let admin_key = gateway::auth::generate_key();
@@ -127,7 +134,8 @@ impl Harness {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let resp = self.http.get(format!("{}{path}", self.gateway)).header("x-api-key", &self.admin_key).send().await.unwrap();
+        let resp =
+            self.http.get(format!("{}{path}", self.gateway)).header("x-api-key", &self.admin_key).send().await.unwrap();
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
     }
@@ -145,7 +153,8 @@ impl Harness {
     }
 
     pub async fn sandbox_admin(&self, path: &str, body: Value) -> Value {
-        let resp = self.http.post(format!("{}/_sandbox/{path}", self.sandbox.base_url())).json(&body).send().await.unwrap();
+        let resp =
+            self.http.post(format!("{}/_sandbox/{path}", self.sandbox.base_url())).json(&body).send().await.unwrap();
         assert!(resp.status().is_success(), "sandbox admin {path} failed: {}", resp.status());
         resp.json().await.unwrap_or(Value::Null)
     }
@@ -157,13 +166,7 @@ impl Harness {
     /// Machines of a tenant that are online (so their actions complete).
     pub async fn online_machines(&self, tenant: &str) -> Vec<Value> {
         let state = self.state(tenant).await;
-        state["machines"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|m| is_online(m))
-            .cloned()
-            .collect()
+        state["machines"].as_array().unwrap().iter().filter(|m| is_online(m)).cloned().collect()
     }
 
     pub async fn offline_machine(&self, tenant: &str) -> Value {
@@ -237,7 +240,10 @@ impl Mde {
             .json()
             .await
             .unwrap();
-        Mde { base: d.endpoints.mde.trim_end_matches('/').to_string(), token: token["access_token"].as_str().expect("a token").into() }
+        Mde {
+            base: d.endpoints.mde.trim_end_matches('/').to_string(),
+            token: token["access_token"].as_str().expect("a token").into(),
+        }
     }
 
     pub async fn list(&self, h: &Harness, path: &str) -> Vec<Value> {

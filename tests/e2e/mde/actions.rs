@@ -2,7 +2,7 @@
 //! in the sandbox's own state.
 
 use crate::common::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// The seed's isolate flow: 2xx + action id, the sandbox shows the Isolate action reaching
 /// Succeeded, the operation follows, the audit has the records and the chain verifies.
@@ -108,7 +108,10 @@ async fn machine_actions_take_effect() {
         }
     }
     // Inverses undo: unrestrict machine 0, unisolate machine 4 (isolated above).
-    for (action, m, upstream_type) in [("UnrestrictAppExecution", &machines[0], "UnrestrictCodeExecution"), ("UnisolateDevice", &machines[4], "Unisolate")] {
+    for (action, m, upstream_type) in [
+        ("UnrestrictAppExecution", &machines[0], "UnrestrictCodeExecution"),
+        ("UnisolateDevice", &machines[4], "Unisolate"),
+    ] {
         let (status, body) = h.mde(&t, action, json!({ "machineId": m })).await;
         assert_eq!(status, 200, "{action}: {body}");
         let op = h.wait_operation(body["operationId"].as_str().unwrap()).await;

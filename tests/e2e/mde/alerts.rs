@@ -3,7 +3,7 @@
 //! determination goes with its classification) refused before any call.
 
 use crate::common::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 async fn orch(h: &Harness, tenant: &str, action: &str, params: Value) -> (u16, Value) {
     let mut body = json!({ "service": "MDE", "action": action, "tenantId": tenant });
@@ -16,7 +16,13 @@ async fn alert(h: &Harness, tenant: &str, id: &str) -> Value {
 }
 
 async fn incident(h: &Harness, tenant: &str, id: &str) -> Value {
-    h.state(tenant).await["incidents"].as_array().unwrap().iter().find(|i| i["id"] == id).cloned().expect("incident in state")
+    h.state(tenant).await["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id)
+        .cloned()
+        .expect("incident in state")
 }
 
 /// Open alerts (not resolved) of the tenant, by id.
@@ -45,24 +51,32 @@ async fn mde_alert_triage_takes_effect() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["id"], open[0].as_str());
 
-    let (status, body) =
-        h.mde(&t, "UpdateAlert", json!({ "alertId": open[0], "status": "inprogress", "assignedTo": "soc@contoso.com" })).await;
+    let (status, body) = h
+        .mde(&t, "UpdateAlert", json!({ "alertId": open[0], "status": "inprogress", "assignedTo": "soc@contoso.com" }))
+        .await;
     assert_eq!(status, 200, "{body}");
     let a = alert(&h, &t, &open[0]).await;
     assert_eq!((a["status"].as_str(), a["assignedTo"].as_str()), (Some("InProgress"), Some("soc@contoso.com")));
 
-    let (status, body) =
-        h.mde(&t, "ClassifyAlert", json!({ "alertId": open[0], "classification": "TruePositive", "determination": "Malware" })).await;
+    let (status, body) = h
+        .mde(
+            &t,
+            "ClassifyAlert",
+            json!({ "alertId": open[0], "classification": "TruePositive", "determination": "Malware" }),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let a = alert(&h, &t, &open[0]).await;
     assert_eq!((a["classification"].as_str(), a["determination"].as_str()), (Some("TruePositive"), Some("Malware")));
 
-    let (status, body) = h.mde(&t, "AddAlertComment", json!({ "alertId": open[0], "comment": "seen on two hosts" })).await;
+    let (status, body) =
+        h.mde(&t, "AddAlertComment", json!({ "alertId": open[0], "comment": "seen on two hosts" })).await;
     assert_eq!(status, 200, "{body}");
     let a = alert(&h, &t, &open[0]).await;
     assert!(a["comments"].as_array().unwrap().iter().any(|c| c["comment"] == "seen on two hosts"), "{a}");
 
-    let (status, body) = h.mde(&t, "AssignAlert", json!({ "alertId": open[1], "assignedTo": "tier2@contoso.com" })).await;
+    let (status, body) =
+        h.mde(&t, "AssignAlert", json!({ "alertId": open[1], "assignedTo": "tier2@contoso.com" })).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(alert(&h, &t, &open[1]).await["assignedTo"], "tier2@contoso.com");
 
@@ -71,10 +85,18 @@ async fn mde_alert_triage_takes_effect() {
         .await;
     assert_eq!(status, 200, "{body}");
     let a = alert(&h, &t, &open[1]).await;
-    assert_eq!((a["status"].as_str(), a["classification"].as_str(), a["determination"].as_str()), (Some("Resolved"), Some("FalsePositive"), Some("Clean")));
+    assert_eq!(
+        (a["status"].as_str(), a["classification"].as_str(), a["determination"].as_str()),
+        (Some("Resolved"), Some("FalsePositive"), Some("Clean"))
+    );
 
-    let (status, body) =
-        h.mde(&t, "BatchUpdateAlerts", json!({ "alertIds": [open[2], open[3]], "status": "Resolved", "comment": "bulk" })).await;
+    let (status, body) = h
+        .mde(
+            &t,
+            "BatchUpdateAlerts",
+            json!({ "alertIds": [open[2], open[3]], "status": "Resolved", "comment": "bulk" }),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     for id in &open[2..4] {
         assert_eq!(alert(&h, &t, id).await["status"], "Resolved", "{id}");
@@ -82,8 +104,13 @@ async fn mde_alert_triage_takes_effect() {
 
     // Microsoft's rule, refused before any call: nothing changes upstream.
     let before = alert(&h, &t, &open[0]).await;
-    let (status, body) =
-        h.mde(&t, "ClassifyAlert", json!({ "alertId": open[0], "classification": "TruePositive", "determination": "Clean" })).await;
+    let (status, body) = h
+        .mde(
+            &t,
+            "ClassifyAlert",
+            json!({ "alertId": open[0], "classification": "TruePositive", "determination": "Clean" }),
+        )
+        .await;
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("determination")), "{body}");
     assert!(body["error"]["hint"].as_str().unwrap().contains("Malware"), "{body}");
     assert_eq!(alert(&h, &t, &open[0]).await, before);
@@ -116,14 +143,18 @@ async fn graph_incidents_triage_takes_effect() {
     assert_eq!(status, 200, "{body}");
     let inc = incident(&h, &t, &id).await;
     assert_eq!(inc["assignedTo"], "soc@contoso.com");
-    assert_eq!((inc["classification"].as_str(), inc["determination"].as_str()), (Some("truePositive"), Some("multiStagedAttack")));
+    assert_eq!(
+        (inc["classification"].as_str(), inc["determination"].as_str()),
+        (Some("truePositive"), Some("multiStagedAttack"))
+    );
     assert_eq!(inc["customTags"], json!(["ransomware", "tier2"]));
 
     let (status, body) = h.mde(&t, "AddComment", json!({ "incidentId": id, "comment": "escalated" })).await;
     assert_eq!(status, 200, "{body}");
     assert!(incident(&h, &t, &id).await["comments"].as_array().unwrap().iter().any(|c| c["comment"] == "escalated"));
 
-    let (status, body) = h.mde(&t, "AssignIncident", json!({ "incidentId": other, "assignedTo": "tier3@contoso.com" })).await;
+    let (status, body) =
+        h.mde(&t, "AssignIncident", json!({ "incidentId": other, "assignedTo": "tier3@contoso.com" })).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(incident(&h, &t, &other).await["assignedTo"], "tier3@contoso.com");
 
@@ -132,14 +163,22 @@ async fn graph_incidents_triage_takes_effect() {
     assert_eq!(incident(&h, &t, &other).await["customTags"], json!(["phish"]));
 
     let (status, body) = h
-        .mde(&t, "ResolveIncident", json!({ "incidentId": other, "classification": "falsePositive", "determination": "notMalicious" }))
+        .mde(
+            &t,
+            "ResolveIncident",
+            json!({ "incidentId": other, "classification": "falsePositive", "determination": "notMalicious" }),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let inc = incident(&h, &t, &other).await;
     assert_eq!((inc["status"].as_str(), inc["classification"].as_str()), (Some("resolved"), Some("falsePositive")));
 
     let (status, body) = h
-        .mde(&t, "UpdateIncident", json!({ "incidentId": id, "classification": "falsePositive", "determination": "malware" }))
+        .mde(
+            &t,
+            "UpdateIncident",
+            json!({ "incidentId": id, "classification": "falsePositive", "determination": "malware" }),
+        )
         .await;
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("determination")), "{body}");
 }
@@ -163,9 +202,13 @@ async fn graph_alerts_v2_triage_takes_effect() {
         .await;
     assert_eq!(status, 200, "{body}");
     let a = alert(&h, &t, &open[0]).await;
-    assert_eq!((a["status"].as_str(), a["classification"].as_str(), a["determination"].as_str()), (Some("Resolved"), Some("InformationalExpectedActivity"), Some("SecurityTesting")));
+    assert_eq!(
+        (a["status"].as_str(), a["classification"].as_str(), a["determination"].as_str()),
+        (Some("Resolved"), Some("InformationalExpectedActivity"), Some("SecurityTesting"))
+    );
 
-    let (status, body) = h.mde(&t, "AddSecurityAlertComment", json!({ "alertId": open[1], "comment": "from graph" })).await;
+    let (status, body) =
+        h.mde(&t, "AddSecurityAlertComment", json!({ "alertId": open[1], "comment": "from graph" })).await;
     assert_eq!(status, 200, "{body}");
     assert!(alert(&h, &t, &open[1]).await["comments"].as_array().unwrap().iter().any(|c| c["comment"] == "from graph"));
 }
@@ -195,12 +238,23 @@ async fn custom_detection_rules_lifecycle() {
     let (_, body) = h.mde(&t, "GetCustomDetectionRules", json!({})).await;
     assert!(body["data"]["value"].as_array().unwrap().iter().any(|r| r["id"] == id.as_str()), "{body}");
 
-    let (status, body) =
-        h.mde(&t, "UpdateCustomDetectionRule", json!({ "ruleId": id, "updates": { "displayName": "Encoded PS (tuned)" }, "period": "3H" })).await;
+    let (status, body) = h
+        .mde(
+            &t,
+            "UpdateCustomDetectionRule",
+            json!({ "ruleId": id, "updates": { "displayName": "Encoded PS (tuned)" }, "period": "3H" }),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let rule = rule_in_state(&h, &t, &id).await.unwrap();
-    assert_eq!((rule["displayName"].as_str(), rule["schedule"]["period"].as_str()), (Some("Encoded PS (tuned)"), Some("3H")));
-    assert_eq!(rule["queryCondition"]["queryText"], "DeviceProcessEvents | where ProcessCommandLine has '-enc'", "untouched");
+    assert_eq!(
+        (rule["displayName"].as_str(), rule["schedule"]["period"].as_str()),
+        (Some("Encoded PS (tuned)"), Some("3H"))
+    );
+    assert_eq!(
+        rule["queryCondition"]["queryText"], "DeviceProcessEvents | where ProcessCommandLine has '-enc'",
+        "untouched"
+    );
 
     let (status, body) = h.mde(&t, "EnableCustomDetectionRule", json!({ "ruleId": id })).await;
     assert_eq!(status, 200, "{body}");

@@ -2,7 +2,7 @@
 //! reaches the sandbox. Unsupported names answer 501 with the reason and the nearest action.
 
 use crate::common::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 async fn expect_400(h: &Harness, tenant: &str, action: &str, params: Value, field: &str, says: &str) {
     let (status, body) = h.mde(tenant, action, params).await;
@@ -21,9 +21,24 @@ async fn wrong_hash_length_names_the_field() {
     let m = h.online_machines(&t).await[0]["id"].as_str().unwrap().to_string();
     let md5 = "d41d8cd98f00b204e9800998ecf8427e";
     expect_400(&h, &t, "StopAndQuarantineFile", json!({ "deviceIds": m, "sha1": md5 }), "sha1", "got 32").await;
-    expect_400(&h, &t, "AddIndicator", json!({ "indicatorValue": md5, "indicatorType": "FileSha256" }), "indicatorValue", "got 32")
-        .await;
-    expect_400(&h, &t, "AddFileIndicator", json!({ "sha1": "abc123" }), "indicatorValue", "not a recognisable indicator").await;
+    expect_400(
+        &h,
+        &t,
+        "AddIndicator",
+        json!({ "indicatorValue": md5, "indicatorType": "FileSha256" }),
+        "indicatorValue",
+        "got 32",
+    )
+    .await;
+    expect_400(
+        &h,
+        &t,
+        "AddFileIndicator",
+        json!({ "sha1": "abc123" }),
+        "indicatorValue",
+        "not a recognisable indicator",
+    )
+    .await;
     assert!(h.machine_actions(&t).await.is_empty());
     assert!(h.state(&t).await["indicators"].as_array().unwrap().is_empty());
 }
@@ -33,8 +48,15 @@ async fn cidr_for_an_ip_indicator_names_the_field() {
     let h = Harness::start(1).await;
     let t = h.tenant(0);
     expect_400(&h, &t, "AddIPIndicator", json!({ "ipAddress": "203.0.113.0/24" }), "indicatorValue", "CIDR").await;
-    expect_400(&h, &t, "AddIndicator", json!({ "indicatorValue": "198.51.100.0/25", "indicatorType": "IpAddress" }), "indicatorValue", "CIDR")
-        .await;
+    expect_400(
+        &h,
+        &t,
+        "AddIndicator",
+        json!({ "indicatorValue": "198.51.100.0/25", "indicatorType": "IpAddress" }),
+        "indicatorValue",
+        "CIDR",
+    )
+    .await;
     expect_400(&h, &t, "AddIPIndicator", json!({ "ipAddress": "10.1.2.3" }), "indicatorValue", "internal").await;
     assert!(h.state(&t).await["indicators"].as_array().unwrap().is_empty());
 }
@@ -44,9 +66,17 @@ async fn unknown_isolation_type_lists_the_values() {
     let h = Harness::start(1).await;
     let t = h.tenant(0);
     let m = h.online_machines(&t).await[0]["id"].as_str().unwrap().to_string();
-    expect_400(&h, &t, "IsolateDevice", json!({ "deviceIds": m, "isolationType": "Partial" }), "isolationType", "Full, Selective, UnManagedDevice")
+    expect_400(
+        &h,
+        &t,
+        "IsolateDevice",
+        json!({ "deviceIds": m, "isolationType": "Partial" }),
+        "isolationType",
+        "Full, Selective, UnManagedDevice",
+    )
+    .await;
+    expect_400(&h, &t, "RunAntivirusScan", json!({ "deviceIds": m, "scanType": "Deep" }), "scanType", "Quick, Full")
         .await;
-    expect_400(&h, &t, "RunAntivirusScan", json!({ "deviceIds": m, "scanType": "Deep" }), "scanType", "Quick, Full").await;
     assert!(h.machine_actions(&t).await.is_empty());
 }
 
@@ -65,12 +95,28 @@ async fn other_mde_inputs_are_refused_clearly() {
         "does not go with",
     )
     .await;
-    expect_400(&h, &t, "AddDomainIndicator", json!({ "domain": "*.evil.example.com" }), "indicatorValue", "wildcard").await;
-    expect_400(&h, &t, "AddURLIndicator", json!({ "url": "ftp://evil.example.com/x" }), "indicatorValue", "scheme").await;
-    expect_400(&h, &t, "AddIndicator", json!({ "indicatorValue": "evil.example.com", "expirationTime": "tomorrow" }), "expirationTime", "RFC 3339")
+    expect_400(&h, &t, "AddDomainIndicator", json!({ "domain": "*.evil.example.com" }), "indicatorValue", "wildcard")
         .await;
-    expect_400(&h, &t, "AddIndicator", json!({ "indicatorValue": "evil.example.com", "indicatorAction": "Nuke" }), "indicatorAction", "not one of")
+    expect_400(&h, &t, "AddURLIndicator", json!({ "url": "ftp://evil.example.com/x" }), "indicatorValue", "scheme")
         .await;
+    expect_400(
+        &h,
+        &t,
+        "AddIndicator",
+        json!({ "indicatorValue": "evil.example.com", "expirationTime": "tomorrow" }),
+        "expirationTime",
+        "RFC 3339",
+    )
+    .await;
+    expect_400(
+        &h,
+        &t,
+        "AddIndicator",
+        json!({ "indicatorValue": "evil.example.com", "indicatorAction": "Nuke" }),
+        "indicatorAction",
+        "not one of",
+    )
+    .await;
     expect_400(&h, &t, "RemoveIndicator", json!({ "indicatorId": "../machines" }), "indicatorId", "not an id").await;
     expect_400(
         &h,
@@ -81,10 +127,26 @@ async fn other_mde_inputs_are_refused_clearly() {
         "item 1: indicatorValue",
     )
     .await;
-    expect_400(&h, &t, "GetDeviceInfo", json!({ "deviceId": "6f1c52a4-3c0e-4b8a-9a1e-2d7f0b5c9e31" }), "deviceId", "Entra/Intune").await;
-    expect_400(&h, &t, "UpdateIncident", json!({ "incidentId": "1", "status": "closed" }), "status", "not one of").await;
-    expect_400(&h, &t, "CreateCustomDetectionRule", json!({ "ruleName": "r", "query": "T", "period": "2H" }), "period", "not one of")
+    expect_400(
+        &h,
+        &t,
+        "GetDeviceInfo",
+        json!({ "deviceId": "6f1c52a4-3c0e-4b8a-9a1e-2d7f0b5c9e31" }),
+        "deviceId",
+        "Entra/Intune",
+    )
+    .await;
+    expect_400(&h, &t, "UpdateIncident", json!({ "incidentId": "1", "status": "closed" }), "status", "not one of")
         .await;
+    expect_400(
+        &h,
+        &t,
+        "CreateCustomDetectionRule",
+        json!({ "ruleName": "r", "query": "T", "period": "2H" }),
+        "period",
+        "not one of",
+    )
+    .await;
     assert_eq!(h.state(&t).await["alerts"][0], before, "nothing changed upstream");
     assert!(h.state(&t).await["indicators"].as_array().unwrap().is_empty());
 }
@@ -101,7 +163,8 @@ async fn unsupported_names_answer_501_with_reason_and_nearest() {
         ("EnableWebContentFiltering", "AddURLIndicator"),
         ("BlockNetworkDestination", "AddIPIndicator"),
     ] {
-        let (status, body) = h.mde(&t, action, json!({ "deviceId": m, "deviceIds": [m], "ipAddress": "203.0.113.9" })).await;
+        let (status, body) =
+            h.mde(&t, action, json!({ "deviceId": m, "deviceIds": [m], "ipAddress": "203.0.113.9" })).await;
         assert_eq!(status, 501, "{action}: {body}");
         assert_eq!(body["success"], false);
         let text = body["error"].to_string();

@@ -3,7 +3,7 @@
 //! investigations, and the investigation package link; effects asserted in the sandbox.
 
 use crate::common::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 async fn windows_online(h: &Harness, tenant: &str) -> Vec<Value> {
     h.online_machines(tenant)
@@ -50,7 +50,8 @@ async fn names_and_ips_resolve_to_the_machine() {
     assert_eq!(actions.len(), 2, "nothing else was touched");
 
     // A name nobody has: 400 naming the field, nothing sent.
-    let (status, body) = h.mde(&t, "IsolateDevice", json!({ "deviceIds": ["nosuch-host.contoso.local", s(&m2["id"])] })).await;
+    let (status, body) =
+        h.mde(&t, "IsolateDevice", json!({ "deviceIds": ["nosuch-host.contoso.local", s(&m2["id"])] })).await;
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("deviceIds")), "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("nosuch-host.contoso.local"), "{body}");
     let (status, body) = h.mde(&t, "IsolateDevice", json!({ "deviceIds": "192.0.2.250" })).await;
@@ -75,7 +76,11 @@ async fn bulk_device_actions_answer_per_device() {
     assert!(rows.iter().all(|r| r["success"] == true && r["actionId"].is_string()));
     let actions = h.machine_actions(&t).await;
     for m in [&ms[0], &ms[1], &offline] {
-        assert!(actions.iter().any(|a| a["machineId"] == m["id"] && a["type"] == "RestrictCodeExecution"), "{}", m["id"]);
+        assert!(
+            actions.iter().any(|a| a["machineId"] == m["id"] && a["type"] == "RestrictCodeExecution"),
+            "{}",
+            m["id"]
+        );
     }
 }
 
@@ -102,7 +107,12 @@ async fn device_lookups() {
     assert_eq!(found, vec![&m["id"]]);
 
     // A machine that moved off an earlier lease three days ago is found under it then.
-    let moved = state["machines"].as_array().unwrap().iter().find(|x| x["previousIpAddress"].is_object()).expect("a machine that moved");
+    let moved = state["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["previousIpAddress"].is_object())
+        .expect("a machine that moved");
     let old_ip = moved["previousIpAddress"]["ipAddress"].as_str().unwrap();
     let then = time::OffsetDateTime::now_utc() - time::Duration::days(4);
     let stamp = then.format(&time::format_description::well_known::Rfc3339).unwrap();
@@ -115,7 +125,8 @@ async fn device_lookups() {
     assert_eq!(status, 200, "{body}");
     let users = body["data"]["value"].as_array().expect("a collection");
     assert!(!users.is_empty());
-    let nicknames: Vec<&str> = state["users"].as_array().unwrap().iter().filter_map(|u| u["mailNickname"].as_str()).collect();
+    let nicknames: Vec<&str> =
+        state["users"].as_array().unwrap().iter().filter_map(|u| u["mailNickname"].as_str()).collect();
     if !nicknames.is_empty() {
         assert!(users.iter().all(|u| nicknames.contains(&u["accountName"].as_str().unwrap())), "{body}");
     }
@@ -138,13 +149,20 @@ async fn automated_investigations() {
     assert_eq!(investigation["machineId"], m["id"]);
 
     let state = h.state(&t).await;
-    let stored = state["investigations"].as_array().unwrap().iter().find(|i| i["machineId"] == m["id"]).cloned().expect("in the sandbox");
+    let stored = state["investigations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["machineId"] == m["id"])
+        .cloned()
+        .expect("in the sandbox");
     assert_eq!(stored["comment"], "triage");
 
     let (status, body) = h.mde(&t, "GetInvestigation", json!({ "investigationId": id })).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["machineId"], m["id"]);
-    let (status, body) = h.mde(&t, "GetInvestigations", json!({ "filter": format!("machineId eq '{}'", s(&m["id"])) })).await;
+    let (status, body) =
+        h.mde(&t, "GetInvestigations", json!({ "filter": format!("machineId eq '{}'", s(&m["id"])) })).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["count"], 1);
 }
@@ -173,10 +191,11 @@ async fn investigation_package_link() {
 #[tokio::test(flavor = "multi_thread")]
 async fn investigations_draw_from_their_own_budget() {
     let h = Harness::start_with(1, |s| {
-        let mut budgets = upstream::Budgets::default();
-        budgets.investigation = vec![upstream::Rate::per_hour(2)];
-        budgets.max_wait = std::time::Duration::from_secs(1);
-        s.budgets = Some(budgets);
+        s.budgets = Some(upstream::Budgets {
+            investigation: vec![upstream::Rate::per_hour(2)],
+            max_wait: std::time::Duration::from_secs(1),
+            ..Default::default()
+        });
     })
     .await;
     let t = h.tenant(0);

@@ -2,7 +2,7 @@
 //! update, remove, batch import and bulk remove, with the effect asserted in the sandbox's state.
 
 use crate::common::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const SHA1: &str = "4f2d7d2a1c3b5e6f7a8b9c0d1e2f3a4b5c6d7e8f";
 const SHA256: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
@@ -32,7 +32,9 @@ fn find<'a>(list: &'a [Value], value: &str) -> Option<&'a Value> {
 async fn every_submit_form_creates_the_indicator_upstream() {
     let h = Harness::start(1).await;
     let t = h.tenant(0);
-    let cases: Vec<(&str, (u16, Value), &str, &str, &str)> = vec![
+    // (action, its answer, indicator type, value, MDE action)
+    type Case<'a> = (&'a str, (u16, Value), &'a str, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "AddIndicator worker, type inferred",
             h.mde(&t, "AddIndicator", json!({ "indicatorValue": "Evil.Example.com", "indicatorAction": "Audit", "generateAlert": true, "severity": "high" })).await,
@@ -113,7 +115,8 @@ async fn read_update_and_remove() {
     let t = h.tenant(0);
     let (_, added) = h.mde(&t, "AddIndicator", json!({ "indicatorValue": "c2.example.com", "title": "c2" })).await;
     let id = added["data"]["id"].as_str().expect("an indicator id").to_string();
-    h.mde(&t, "AddIPIndicator", json!({ "ip": "198.51.100.20", "indicatorAction": "Audit", "generateAlert": true })).await;
+    h.mde(&t, "AddIPIndicator", json!({ "ip": "198.51.100.20", "indicatorAction": "Audit", "generateAlert": true }))
+        .await;
 
     let (status, body) = h.mde(&t, "GetIndicator", json!({ "indicatorId": id })).await;
     assert_eq!(status, 200, "{body}");
@@ -130,7 +133,10 @@ async fn read_update_and_remove() {
     assert_eq!(status, 200, "{body}");
     let stored = indicators(&h, &t).await;
     let c2 = find(&stored, "c2.example.com").unwrap();
-    assert_eq!((c2["id"].as_str(), c2["action"].as_str(), c2["severity"].as_str()), (Some(id.as_str()), Some("Allowed"), Some("Low")));
+    assert_eq!(
+        (c2["id"].as_str(), c2["action"].as_str(), c2["severity"].as_str()),
+        (Some(id.as_str()), Some("Allowed"), Some("Low"))
+    );
     assert_eq!(c2["title"], "c2", "fields not given are kept");
     assert!(c2["expirationTime"].as_str().is_some_and(|e| e.starts_with("2099-01-01")), "{c2}");
 
@@ -140,7 +146,11 @@ async fn read_update_and_remove() {
     assert_eq!(body["data"]["succeeded"], 1);
     assert!(find(&indicators(&h, &t).await, "c2.example.com").is_none());
     let (status, body) = h.mde(&t, "RemoveDomainIndicator", json!({ "domain": "c2.example.com" })).await;
-    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("indicatorValue")), "nothing left to remove: {body}");
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("indicatorValue")),
+        "nothing left to remove: {body}"
+    );
 
     // Remove by id.
     let ip_id = find(&indicators(&h, &t).await, "198.51.100.20").unwrap()["id"].as_str().unwrap().to_string();

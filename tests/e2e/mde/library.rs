@@ -2,9 +2,8 @@
 //! expired), deletion, size limits, the seed's library actions and the push to MDE's library
 //! (asserted in the sandbox's own library).
 
-
 use crate::common::Harness;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::time::Duration;
 
 async fn upload(h: &Harness, tenant: &str, name: &str, bytes: &[u8]) -> (u16, Value) {
@@ -55,7 +54,13 @@ async fn upload_list_link_download_and_delete() {
     let err: Value = resp.json().await.unwrap();
     assert_eq!(err["error"]["code"], "InvalidDownloadLink");
 
-    let resp = h.http.delete(format!("{}/v1/library/triage.ps1?tenant={t}", h.gateway)).header("x-api-key", &h.admin_key).send().await.unwrap();
+    let resp = h
+        .http
+        .delete(format!("{}/v1/library/triage.ps1?tenant={t}", h.gateway))
+        .header("x-api-key", &h.admin_key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
     let (status, err) = h.get(&format!("/v1/library/triage.ps1?tenant={t}")).await;
     assert_eq!((status, err["error"]["code"].as_str()), (404, Some("LibraryFileNotFound")));
@@ -101,7 +106,10 @@ async fn seed_library_actions_and_push_to_mde() {
     assert_eq!(status, 200, "{up}");
     // Nested parameters, orchestrator route.
     let (status, list) = h
-        .seed("MainOrchestrator", json!({ "service": "MDE", "action": "ListLibraryFiles", "tenantId": t, "parameters": {} }))
+        .seed(
+            "MainOrchestrator",
+            json!({ "service": "MDE", "action": "ListLibraryFiles", "tenantId": t, "parameters": {} }),
+        )
         .await;
     assert_eq!(status, 200, "{list}");
     assert_eq!(list["data"]["value"][0]["name"], "hello.ps1");
@@ -112,7 +120,13 @@ async fn seed_library_actions_and_push_to_mde() {
     let (status, pushed) = h.mde(&t, "PushToMdeLibrary", json!({ "parameters": { "fileName": "hello.ps1" } })).await;
     assert_eq!(status, 200, "{pushed}");
     let state = h.state(&t).await;
-    let held = state["libraryFiles"].as_array().unwrap().iter().find(|f| f["fileName"] == "hello.ps1").cloned().expect("in MDE's library");
+    let held = state["libraryFiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["fileName"] == "hello.ps1")
+        .cloned()
+        .expect("in MDE's library");
     assert_eq!(held["sha256"], up["data"]["file"]["sha256"]);
 
     let (status, got) = h.mde(&t, "GetLibraryFile", json!({ "fileName": "hello.ps1" })).await;

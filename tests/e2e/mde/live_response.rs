@@ -2,9 +2,8 @@
 //! results behind signed links, the seed's helper actions, bad input, and a burst of 40 commands
 //! on one tenant that all complete with no 429 from the (equally configured) sandbox.
 
-
 use crate::common::Harness;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 async fn upload(h: &Harness, tenant: &str, name: &str, bytes: &[u8]) {
     let resp = h
@@ -34,7 +33,10 @@ async fn act(h: &Harness, tenant: &str, action: &str, params: Value) -> (u16, Va
 
 async fn windows_online(h: &Harness, tenant: &str) -> String {
     let machines = h.online_machines(tenant).await;
-    let m = machines.iter().find(|m| m["osPlatform"].as_str().is_some_and(|o| o.starts_with("Windows"))).expect("an online Windows machine");
+    let m = machines
+        .iter()
+        .find(|m| m["osPlatform"].as_str().is_some_and(|o| o.starts_with("Windows")))
+        .expect("an online Windows machine");
     m["id"].as_str().unwrap().to_string()
 }
 
@@ -45,7 +47,9 @@ async fn run_script_output_is_retrieved_through_riposte() {
     let machine = windows_online(&h, &t).await;
     upload(&h, &t, "collect-triage.ps1", b"Get-Process\n").await;
 
-    let (status, out) = act(&h, &t, "RunScript", json!({ "deviceId": machine, "scriptName": "collect-triage.ps1", "args": "-Full" })).await;
+    let (status, out) =
+        act(&h, &t, "RunScript", json!({ "deviceId": machine, "scriptName": "collect-triage.ps1", "args": "-Full" }))
+            .await;
     // The caller waits (20 s by default) and the sandbox finishes in seconds: the answer is final.
     assert_eq!(status, 200, "{out}");
     assert_eq!(out["status"], "Succeeded");
@@ -58,14 +62,23 @@ async fn run_script_output_is_retrieved_through_riposte() {
     // The sandbox ran one LiveResponse session whose RunScript command completed, with our script
     // pushed to MDE's library first.
     let state = h.state(&t).await;
-    let action = state["machineActions"].as_array().unwrap().iter().find(|a| a["id"] == op["result"]["actionId"]).cloned().unwrap();
+    let action = state["machineActions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == op["result"]["actionId"])
+        .cloned()
+        .unwrap();
     assert_eq!((action["type"].as_str(), action["status"].as_str()), (Some("LiveResponse"), Some("Succeeded")));
     assert_eq!(action["commands"][0]["commandStatus"], "Completed");
     assert_eq!(action["commands"][0]["command"]["type"], "RunScript");
     assert!(state["libraryFiles"].as_array().unwrap().iter().any(|f| f["fileName"] == "collect-triage.ps1"));
     // Durable: completed audit record with the final status.
     let (_, audit) = h.get(&format!("/v1/audit?tenant={t}&action=RunScript")).await;
-    assert!(audit["records"].as_array().unwrap().iter().any(|r| r["kind"] == "completed" && r["outcome"] == "Succeeded"), "{audit}");
+    assert!(
+        audit["records"].as_array().unwrap().iter().any(|r| r["kind"] == "completed" && r["outcome"] == "Succeeded"),
+        "{audit}"
+    );
 }
 
 #[tokio::test]
@@ -77,16 +90,24 @@ async fn get_file_returns_a_signed_link_to_the_devices_bytes() {
     upload(&h, &t, "payload.bin", &payload).await;
 
     // PutFile places the library file on the device (the sandbox records it) ...
-    let (status, out) = h.mde(&t, "PutLiveResponseFileFromLibrary", json!({ "machineId": machine, "fileName": "payload.bin" })).await;
+    let (status, out) =
+        h.mde(&t, "PutLiveResponseFileFromLibrary", json!({ "machineId": machine, "fileName": "payload.bin" })).await;
     assert_eq!(status, 200, "{out}");
     let op = h.wait_operation(out["operationId"].as_str().unwrap()).await;
     assert_eq!(op["status"], "Succeeded", "{op}");
     let state = h.state(&t).await;
     let m = state["machines"].as_array().unwrap().iter().find(|m| m["id"] == machine.as_str()).cloned().unwrap();
-    let put = m["liveResponse"]["putFiles"].as_array().unwrap().iter().find(|f| f["path"].as_str().unwrap().ends_with("payload.bin")).cloned().unwrap();
+    let put = m["liveResponse"]["putFiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with("payload.bin"))
+        .cloned()
+        .unwrap();
 
     // ... and GetFile brings exactly those bytes back, through a signed Riposte link.
-    let (status, out) = h.mde(&t, "GetFile", json!({ "parameters": { "machineId": machine, "filePath": put["path"] } })).await;
+    let (status, out) =
+        h.mde(&t, "GetFile", json!({ "parameters": { "machineId": machine, "filePath": put["path"] } })).await;
     assert_eq!(status, 200, "{out}");
     let op = h.wait_operation(out["operationId"].as_str().unwrap()).await;
     assert_eq!(op["status"], "Succeeded", "{op}");
@@ -108,7 +129,9 @@ async fn missing_script_and_unsafe_arguments_are_400_naming_the_field() {
     assert_eq!((status, err["error"]["field"].as_str()), (400, Some("scriptName")), "{err}");
     let (status, err) = act(&h, &t, "RunScript", json!({ "deviceId": machine })).await;
     assert_eq!((status, err["error"]["field"].as_str()), (400, Some("scriptName")), "{err}");
-    let (status, err) = h.mde(&t, "KillProcess", json!({ "machineId": machine, "processId": "x'; Remove-Item C:\\ -Recurse; '" })).await;
+    let (status, err) = h
+        .mde(&t, "KillProcess", json!({ "machineId": machine, "processId": "x'; Remove-Item C:\\ -Recurse; '" }))
+        .await;
     assert_eq!((status, err["error"]["field"].as_str()), (400, Some("processId")), "{err}");
     let (status, err) = h.mde(&t, "StartSession", json!({ "machineId": machine })).await;
     assert_eq!((status, err["error"]["nearest"].as_str()), (501, Some("RunScript")), "{err}");
@@ -123,7 +146,12 @@ async fn seed_helpers_list_and_kill_processes() {
     let t = h.tenant(0);
     let machine = windows_online(&h, &t).await;
     // Orchestrator route with `service`, flat parameters.
-    let (status, out) = h.seed("DefenderXDROrchestrator", json!({ "service": "MDE", "action": "GetProcesses", "tenantId": t, "machineId": machine })).await;
+    let (status, out) = h
+        .seed(
+            "DefenderXDROrchestrator",
+            json!({ "service": "MDE", "action": "GetProcesses", "tenantId": t, "machineId": machine }),
+        )
+        .await;
     assert_eq!(status, 200, "{out}");
     let op = h.wait_operation(out["operationId"].as_str().unwrap()).await;
     assert_eq!(op["status"], "Succeeded", "{op}");
@@ -135,7 +163,8 @@ async fn seed_helpers_list_and_kill_processes() {
         .expect("a stoppable process");
 
     // Worker route, nested parameters.
-    let (status, out) = h.mde(&t, "KillProcess", json!({ "parameters": { "machineId": machine, "processId": pid.to_string() } })).await;
+    let (status, out) =
+        h.mde(&t, "KillProcess", json!({ "parameters": { "machineId": machine, "processId": pid.to_string() } })).await;
     assert_eq!(status, 200, "{out}");
     let op = h.wait_operation(out["operationId"].as_str().unwrap()).await;
     assert_eq!(op["status"], "Succeeded", "{op}");
@@ -144,7 +173,8 @@ async fn seed_helpers_list_and_kill_processes() {
     assert!(m["liveResponse"]["killedProcesses"].as_array().unwrap().contains(&json!(pid)), "{m}");
 
     // The session's result can be fetched again by id and index.
-    let (status, again) = h.mde(&t, "GetLiveResponseOutput", json!({ "sessionId": op["result"]["actionId"], "index": 0 })).await;
+    let (status, again) =
+        h.mde(&t, "GetLiveResponseOutput", json!({ "sessionId": op["result"]["actionId"], "index": 0 })).await;
     assert_eq!(status, 200, "{again}");
     assert!(again["data"]["transcript"]["script_output"].as_str().unwrap().contains(&pid.to_string()));
 }
@@ -156,13 +186,18 @@ async fn a_burst_of_40_commands_completes_without_a_429() {
     // commands still exceed it, and with one session per machine and 6 online machines they
     // must also queue for sessions. Zero 429s at the sandbox means the budget held the line.
     let h = Harness::start_with(1, |s| {
-        let mut b = upstream::Budgets::default();
-        b.live_response = vec![upstream::Rate::per_minute(30)];
-        b.mde = vec![upstream::Rate::per_minute(1000)];
-        s.budgets = Some(b);
+        s.budgets = Some(upstream::Budgets {
+            live_response: vec![upstream::Rate::per_minute(30)],
+            mde: vec![upstream::Rate::per_minute(1000)],
+            ..Default::default()
+        });
     })
     .await;
-    h.sandbox_admin("limits", json!({ "live_response_per_minute": 30, "mde_per_minute": 1000, "mde_per_hour": 100000 })).await;
+    h.sandbox_admin(
+        "limits",
+        json!({ "live_response_per_minute": 30, "mde_per_minute": 1000, "mde_per_hour": 100000 }),
+    )
+    .await;
     h.sandbox_admin("clock", json!({ "speed": 4.0 })).await;
     let t = h.tenant(0);
     upload(&h, &t, "noop.ps1", b"exit 0\n").await;

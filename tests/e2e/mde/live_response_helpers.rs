@@ -2,9 +2,8 @@
 //! to end: each helper's effect is asserted in the sandbox's device state (or against what the
 //! sandbox's own MDE API says), not only its status.
 
-
 use crate::common::Harness;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// Native action call; returns (status, outcome).
 async fn act(h: &Harness, tenant: &str, action: &str, params: Value) -> (u16, Value) {
@@ -108,7 +107,13 @@ async fn invoke_command_and_session_reads_match_the_sandbox() {
     let windows = machines.iter().find(|m| m["osPlatform"].as_str().is_some_and(|o| o.starts_with("Windows"))).unwrap();
     let machine = windows["id"].as_str().unwrap().to_string();
     upload(&h, &t, "probe.ps1", b"Write-Output probe\n").await;
-    let op = run(&h, &t, "InvokeCommand", json!({ "deviceId": machine, "commandType": "RunScript", "command": "probe.ps1" })).await;
+    let op = run(
+        &h,
+        &t,
+        "InvokeCommand",
+        json!({ "deviceId": machine, "commandType": "RunScript", "command": "probe.ps1" }),
+    )
+    .await;
     assert!(output(&op).contains("probe.ps1 ran on"), "{op}");
 
     // The session list through Riposte is the sandbox's own list of LiveResponse actions there.

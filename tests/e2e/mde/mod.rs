@@ -9,5 +9,4 @@ mod library;
 mod live_response;
 mod live_response_helpers;
 mod reads;
-mod seed_shapes;
 mod tvm;

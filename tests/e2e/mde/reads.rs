@@ -3,7 +3,7 @@
 //! the saved-query actions change what Riposte stores.
 
 use crate::common::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 fn ids(items: &[Value]) -> BTreeSet<String> {
@@ -47,7 +47,8 @@ async fn entity_and_per_machine_reads_match_the_sandbox() {
         ("GetSoftwareById", "/api/Software", "softwareId"),
         ("GetRecommendation", "/api/recommendations", "recommendationId"),
     ] {
-        let first = mde.list(&h, collection).await.into_iter().next().unwrap_or_else(|| panic!("{collection} is empty"));
+        let first =
+            mde.list(&h, collection).await.into_iter().next().unwrap_or_else(|| panic!("{collection} is empty"));
         let id = first["id"].as_str().unwrap();
         let (status, direct) = mde.get(&h, &format!("{collection}/{id}")).await;
         assert_eq!(status, 200);
@@ -57,7 +58,9 @@ async fn entity_and_per_machine_reads_match_the_sandbox() {
     }
 
     // Collections: the same ids as the sandbox lists.
-    for (action, path) in [("GetRecommendations", "/api/recommendations"), ("GetRemediationTasks", "/api/remediationTasks")] {
+    for (action, path) in
+        [("GetRecommendations", "/api/recommendations"), ("GetRemediationTasks", "/api/remediationTasks")]
+    {
         let expected = ids(&mde.list(&h, path).await);
         let got = read(&h, &t, action, json!({})).await;
         assert_eq!(ids(&values(&got)), expected, "{action}");

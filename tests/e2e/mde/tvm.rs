@@ -3,7 +3,7 @@
 //! says per machine (`/api/machines/{id}/vulnerabilities` and `/software`).
 
 use crate::common::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
 
 /// Item id -> the machines whose own `kind` list (`vulnerabilities`, `software`) holds it.
@@ -19,7 +19,12 @@ async fn per_machine(mde: &Mde, h: &Harness, machines: &[Value], kind: &str) -> 
 }
 
 fn ids(v: &Value) -> BTreeSet<String> {
-    v["value"].as_array().unwrap_or_else(|| panic!("a collection: {v}")).iter().map(|x| x["id"].as_str().unwrap().to_string()).collect()
+    v["value"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a collection: {v}"))
+        .iter()
+        .map(|x| x["id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 async fn read(h: &Harness, t: &str, action: &str, params: Value) -> Value {
@@ -72,7 +77,10 @@ async fn tvm_related_reads_match_the_sandbox_per_machine_views() {
             let on = by_cve.get(cve).cloned().unwrap_or_default();
             assert_eq!(v["exposedMachines"].as_u64().unwrap(), on.len() as u64, "{id} {cve}");
             if s["exposedMachines"].as_u64().unwrap() > 0 {
-                assert!(on.iter().any(|m| by_software[id].contains(m)), "{id} {cve} is exposed where {id} is installed");
+                assert!(
+                    on.iter().any(|m| by_software[id].contains(m)),
+                    "{id} {cve} is exposed where {id} is installed"
+                );
             }
         }
     }

@@ -1,10 +1,11 @@
 //! Bad input gets the documented 4xx naming the field; never a 500.
 
 use crate::common::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 async fn raw(h: &Harness, route: &str, key: Option<&str>, body: Vec<u8>) -> (u16, Value) {
-    let mut req = h.http.post(format!("{}/api/{route}", h.gateway)).header("content-type", "application/json").body(body);
+    let mut req =
+        h.http.post(format!("{}/api/{route}", h.gateway)).header("content-type", "application/json").body(body);
     if let Some(k) = key {
         req = req.header("x-functions-key", k);
     }
@@ -34,7 +35,8 @@ async fn each_bad_input_is_a_clear_4xx() {
     assert!(b["error"]["closeMatches"].as_array().unwrap().iter().any(|c| c == "IsolateDevice"), "{b}");
 
     // Wrong key, and no key.
-    let (s, b) = h.seed_with_key("DefenderXDRMDEWorker", json!({ "action": "GetAllDevices", "tenantId": t }), "rk_wrong").await;
+    let (s, b) =
+        h.seed_with_key("DefenderXDRMDEWorker", json!({ "action": "GetAllDevices", "tenantId": t }), "rk_wrong").await;
     assert_eq!(s, 401, "{b}");
     let (s, _) = raw(&h, "DefenderXDRMDEWorker", None, b"{}".to_vec()).await;
     assert_eq!(s, 401);
@@ -44,22 +46,45 @@ async fn each_bad_input_is_a_clear_4xx() {
     let scoped = gateway::auth::generate_key();
     h.engine
         .store()
-        .create_key(store::NewKey { name: "other-only".into(), role: "admin".into(), tenants: vec![other], key_hash: gateway::auth::hash_key(&scoped) })
+        .create_key(store::NewKey {
+            name: "other-only".into(),
+            role: "admin".into(),
+            tenants: vec![other],
+            key_hash: gateway::auth::hash_key(&scoped),
+        })
         .await
         .unwrap();
-    let (s, b) = h.seed_with_key("DefenderXDRMDEWorker", json!({ "action": "GetAllDevices", "tenantId": t }), &scoped).await;
+    let (s, b) =
+        h.seed_with_key("DefenderXDRMDEWorker", json!({ "action": "GetAllDevices", "tenantId": t }), &scoped).await;
     assert_eq!(s, 403, "{b}");
 
     // A reader may not isolate.
     let reader = gateway::auth::generate_key();
     h.engine
         .store()
-        .create_key(store::NewKey { name: "reader".into(), role: "reader".into(), tenants: vec![], key_hash: gateway::auth::hash_key(&reader) })
+        .create_key(store::NewKey {
+            name: "reader".into(),
+            role: "reader".into(),
+            tenants: vec![],
+            key_hash: gateway::auth::hash_key(&reader),
+        })
         .await
         .unwrap();
-    let (s, b) = h.seed_with_key("DefenderXDRMDEWorker", json!({ "action": "IsolateDevice", "tenantId": t, "deviceIds": m }), &reader).await;
+    let (s, b) = h
+        .seed_with_key(
+            "DefenderXDRMDEWorker",
+            json!({ "action": "IsolateDevice", "tenantId": t, "deviceIds": m }),
+            &reader,
+        )
+        .await;
     assert_eq!(s, 403, "{b}");
-    let (s, _) = h.seed_with_key("DefenderXDRMDEWorker", json!({ "action": "GetDeviceInfo", "tenantId": t, "deviceId": m }), &reader).await;
+    let (s, _) = h
+        .seed_with_key(
+            "DefenderXDRMDEWorker",
+            json!({ "action": "GetDeviceInfo", "tenantId": t, "deviceId": m }),
+            &reader,
+        )
+        .await;
     assert_eq!(s, 200);
 
     // Invalid JSON.
@@ -75,7 +100,8 @@ async fn each_bad_input_is_a_clear_4xx() {
     // Unknown tenant, unknown service, wrong hash length, bad enum.
     let (s, b) = h.mde("00000000-0000-0000-0000-00000000dead", "GetAllDevices", json!({})).await;
     assert_eq!((s, b["error"]["field"].as_str()), (404, Some("tenantId")), "{b}");
-    let (s, b) = h.seed("MainOrchestrator", json!({ "service": "Nope", "action": "IsolateDevice", "tenantId": t })).await;
+    let (s, b) =
+        h.seed("MainOrchestrator", json!({ "service": "Nope", "action": "IsolateDevice", "tenantId": t })).await;
     assert_eq!((s, b["error"]["field"].as_str()), (400, Some("service")), "{b}");
     let (s, b) = h.mde(&t, "StopAndQuarantineFile", json!({ "deviceIds": m, "sha1": "abc" })).await;
     assert_eq!(s, 400, "{b}");
@@ -104,7 +130,13 @@ async fn native_surface_speaks_the_same_rules() {
     let loc = resp.headers()["location"].to_str().unwrap().to_string();
     let body: Value = resp.json().await.unwrap();
     assert_eq!(loc, format!("/v1/operations/{}", body["operation_id"].as_str().unwrap()));
-    let resp = h.http.post(format!("{}/v1/tenants/{t}/actions/XDR/IsolateDevice", h.gateway)).header("x-api-key", &h.admin_key).send().await.unwrap();
+    let resp = h
+        .http
+        .post(format!("{}/v1/tenants/{t}/actions/XDR/IsolateDevice", h.gateway))
+        .header("x-api-key", &h.admin_key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 404);
     let (s, spec) = h.get("/v1/openapi.json").await;
     assert_eq!(s, 200);
@@ -150,14 +182,25 @@ async fn every_error_has_a_json_body() {
 
     // A path parameter that is not UTF-8 once decoded.
     let (s, _, b) = send(h.http.get(url("/v1/queries/%FF%FE")).header("x-api-key", &key)).await;
-    assert_eq!((s, b["error"]["code"].as_str(), b["error"]["field"].as_str()), (400, Some("InvalidPath"), Some("path")), "{b}");
+    assert_eq!(
+        (s, b["error"]["code"].as_str(), b["error"]["field"].as_str()),
+        (400, Some("InvalidPath"), Some("path")),
+        "{b}"
+    );
     // ...on a seed route, in the seed's envelope.
     let (s, _, b) = send(h.http.post(url("/api/%FF%FE")).header("x-functions-key", &key).json(&json!({}))).await;
-    assert_eq!((s, b["success"].as_bool(), b["error"]["code"].as_str()), (400, Some(false), Some("InvalidPath")), "{b}");
+    assert_eq!(
+        (s, b["success"].as_bool(), b["error"]["code"].as_str()),
+        (400, Some(false), Some("InvalidPath")),
+        "{b}"
+    );
 
     // 413: a body over the limit.
     let big = format!("{{\"query\":\"{}\"}}", "x".repeat(2 * 1024 * 1024));
-    let (s, _, b) = send(h.http.post(url("/v1/hunt")).header("x-api-key", &key).header("content-type", "application/json").body(big)).await;
+    let (s, _, b) = send(
+        h.http.post(url("/v1/hunt")).header("x-api-key", &key).header("content-type", "application/json").body(big),
+    )
+    .await;
     assert_eq!((s, b["error"]["code"].as_str()), (413, Some("PayloadTooLarge")), "{b}");
 
     // 404: no such route.
@@ -165,13 +208,31 @@ async fn every_error_has_a_json_body() {
     assert_eq!((s, b["error"]["code"].as_str()), (404, Some("NotFound")), "{b}");
 
     // A JSON body that is not JSON, or not an object.
-    let (s, _, b) = send(h.http.post(url("/v1/hunt")).header("x-api-key", &key).header("content-type", "application/json").body("{\"query\":")).await;
-    assert_eq!((s, b["error"]["code"].as_str(), b["error"]["field"].as_str()), (400, Some("InvalidJson"), Some("body")), "{b}");
+    let (s, _, b) = send(
+        h.http
+            .post(url("/v1/hunt"))
+            .header("x-api-key", &key)
+            .header("content-type", "application/json")
+            .body("{\"query\":"),
+    )
+    .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str(), b["error"]["field"].as_str()),
+        (400, Some("InvalidJson"), Some("body")),
+        "{b}"
+    );
     let (s, _, b) = send(h.http.post(url("/v1/queries")).header("x-api-key", &key).json(&json!([1, 2]))).await;
     assert_eq!((s, b["error"]["code"].as_str()), (400, Some("InvalidJson")), "{b}");
 
     // 401 from the extractor, before any handler: every native route.
-    for (method, path) in [("GET", "/v1/operations"), ("GET", "/v1/audit"), ("GET", "/v1/tenants"), ("POST", "/v1/hunt"), ("GET", "/v1/library"), ("DELETE", "/v1/queries/x")] {
+    for (method, path) in [
+        ("GET", "/v1/operations"),
+        ("GET", "/v1/audit"),
+        ("GET", "/v1/tenants"),
+        ("POST", "/v1/hunt"),
+        ("GET", "/v1/library"),
+        ("DELETE", "/v1/queries/x"),
+    ] {
         let req = h.http.request(method.parse().unwrap(), url(path));
         let (s, _, b) = send(req).await;
         assert_eq!((s, b["error"]["code"].as_str()), (401, Some("Unauthorized")), "{method} {path}: {b}");
@@ -195,7 +256,12 @@ async fn tenant_ids_match_however_they_are_spelled() {
     let scoped = gateway::auth::generate_key();
     h.engine
         .store()
-        .create_key(store::NewKey { name: "upper".into(), role: "reader".into(), tenants: vec![upper.clone()], key_hash: gateway::auth::hash_key(&scoped) })
+        .create_key(store::NewKey {
+            name: "upper".into(),
+            role: "reader".into(),
+            tenants: vec![upper.clone()],
+            key_hash: gateway::auth::hash_key(&scoped),
+        })
         .await
         .unwrap();
     let get = |path: String| h.http.get(format!("{}{path}", h.gateway)).header("x-api-key", scoped.clone());
@@ -217,14 +283,25 @@ async fn metrics_have_route_and_upstream_latency_and_no_leading_underscores() {
     let (s, _) = h.get("/v1/operations/00000000-0000-0000-0000-000000000000").await;
     assert_eq!(s, 404);
     let text = h.http.get(format!("{}/metrics", h.gateway)).send().await.unwrap().text().await.unwrap();
-    let names: Vec<&str> = text.lines().filter_map(|l| l.strip_prefix("# TYPE ")).filter_map(|l| l.split(' ').next()).collect();
+    let names: Vec<&str> =
+        text.lines().filter_map(|l| l.strip_prefix("# TYPE ")).filter_map(|l| l.split(' ').next()).collect();
     assert!(names.iter().all(|n| !n.starts_with('_')), "{names:?}");
-    for expected in ["riposte_actions", "riposte_http_requests", "riposte_http_request_duration_seconds", "riposte_upstream_calls", "riposte_upstream_request_duration_seconds"] {
+    for expected in [
+        "riposte_actions",
+        "riposte_http_requests",
+        "riposte_http_request_duration_seconds",
+        "riposte_upstream_calls",
+        "riposte_upstream_request_duration_seconds",
+    ] {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");
     }
     // The route template, never the raw path.
     assert!(text.contains("route=\"/v1/operations/{id}\""), "{text}");
     assert!(!text.contains("00000000-0000-0000-0000-000000000000"), "{text}");
     assert!(text.contains("route=\"/api/{route}\""), "{text}");
-    assert!(text.lines().any(|l| l.starts_with("riposte_upstream_request_duration_seconds_count") && l.contains("api=\"mde\"")), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("riposte_upstream_request_duration_seconds_count") && l.contains("api=\"mde\"")),
+        "{text}"
+    );
 }

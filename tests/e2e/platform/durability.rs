@@ -6,7 +6,7 @@
 //! carrying a marker has its operation in Riposte.
 
 use crate::common::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -31,7 +31,11 @@ async fn a_caller_that_hangs_up_does_not_cancel_the_action() {
     let t = h.tenant(0);
     let m = windows_online(&h, &t).await[0].clone();
     // The isolate takes 5 s upstream; the caller gives up after 1 s.
-    h.sandbox_admin("faults", json!({ "path_prefix": format!("/api/machines/{m}/isolate"), "method": "POST", "delay_ms": 5000, "count": 1 })).await;
+    h.sandbox_admin(
+        "faults",
+        json!({ "path_prefix": format!("/api/machines/{m}/isolate"), "method": "POST", "delay_ms": 5000, "count": 1 }),
+    )
+    .await;
     let impatient = reqwest::Client::builder().timeout(Duration::from_secs(1)).build().unwrap();
     let sent = impatient
         .post(format!("{}/api/DefenderXDRMDEWorker", h.gateway))
@@ -49,13 +53,22 @@ async fn a_caller_that_hangs_up_does_not_cancel_the_action() {
     assert_eq!(op["status"], "Succeeded", "{op}");
 
     let actions = h.machine_actions(&t).await;
-    let ours: Vec<&Value> = actions.iter().filter(|a| a["requestorComment"].as_str().is_some_and(|c| c.contains(&marker(&op_id)))).collect();
+    let ours: Vec<&Value> = actions
+        .iter()
+        .filter(|a| a["requestorComment"].as_str().is_some_and(|c| c.contains(&marker(&op_id))))
+        .collect();
     assert_eq!(ours.len(), 1, "exactly one isolate upstream: {ours:?}");
     assert_eq!(ours[0]["type"], "Isolate");
     assert_eq!(ours[0]["machineId"], m.as_str());
     assert_eq!(ours[0]["status"], "Succeeded");
     let (_, audit) = h.get(&format!("/v1/audit?tenant={t}&action=IsolateDevice")).await;
-    let kinds: Vec<&str> = audit["records"].as_array().unwrap().iter().filter(|r| r["operation_id"] == op_id.as_str()).filter_map(|r| r["kind"].as_str()).collect();
+    let kinds: Vec<&str> = audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["operation_id"] == op_id.as_str())
+        .filter_map(|r| r["kind"].as_str())
+        .collect();
     assert_eq!(kinds, ["attempt", "outcome", "completed"], "{audit}");
 }
 
@@ -67,7 +80,12 @@ async fn past_the_wait_a_write_answers_202_and_a_replay_is_the_same_operation() 
     h.sandbox_admin("faults", json!({ "path_prefix": format!("/api/machines/{m}/restrictCodeExecution"), "method": "POST", "delay_ms": 1500, "count": 1 })).await;
     let body = json!({ "action": "RestrictAppExecution", "tenantId": t, "deviceIds": m, "comment": "wait", "wait": 0 });
     let send = |body: Value| {
-        h.http.post(format!("{}/api/DefenderXDRMDEWorker", h.gateway)).header("x-functions-key", &h.admin_key).header("idempotency-key", "k-202").json(&body).send()
+        h.http
+            .post(format!("{}/api/DefenderXDRMDEWorker", h.gateway))
+            .header("x-functions-key", &h.admin_key)
+            .header("idempotency-key", "k-202")
+            .json(&body)
+            .send()
     };
     let first = send(body.clone()).await.unwrap();
     assert_eq!(first.status().as_u16(), 202);
@@ -82,7 +100,10 @@ async fn past_the_wait_a_write_answers_202_and_a_replay_is_the_same_operation() 
     assert_eq!(again["operationId"], first["operationId"]);
     assert_eq!(again["replayed"], true);
     // The same key with another body: 422 naming the key.
-    let other = send(json!({ "action": "RestrictAppExecution", "tenantId": t, "deviceIds": m, "comment": "different" })).await.unwrap();
+    let other =
+        send(json!({ "action": "RestrictAppExecution", "tenantId": t, "deviceIds": m, "comment": "different" }))
+            .await
+            .unwrap();
     assert_eq!(other.status().as_u16(), 422);
     let other: Value = other.json().await.unwrap();
     assert_eq!(other["error"]["field"], "Idempotency-Key", "{other}");
@@ -91,7 +112,12 @@ async fn past_the_wait_a_write_answers_202_and_a_replay_is_the_same_operation() 
     assert_eq!(op["status"], "Succeeded", "{op}");
     let (_, listed) = h.get(&location).await;
     assert_eq!(listed["status"], "Succeeded");
-    let restricts = h.machine_actions(&t).await.into_iter().filter(|a| a["type"] == "RestrictCodeExecution" && a["machineId"] == m.as_str()).count();
+    let restricts = h
+        .machine_actions(&t)
+        .await
+        .into_iter()
+        .filter(|a| a["type"] == "RestrictCodeExecution" && a["machineId"] == m.as_str())
+        .count();
     assert_eq!(restricts, 1);
 }
 
@@ -102,7 +128,12 @@ async fn concurrent_requests_with_one_key_make_one_operation() {
     let m = windows_online(&h, &t).await[0].clone();
     let body = json!({ "action": "RunAntivirusScan", "tenantId": t, "deviceIds": m, "comment": "race" });
     let sends = (0..8).map(|_| {
-        h.http.post(format!("{}/api/DefenderXDRMDEWorker", h.gateway)).header("x-functions-key", &h.admin_key).header("idempotency-key", "k-race").json(&body).send()
+        h.http
+            .post(format!("{}/api/DefenderXDRMDEWorker", h.gateway))
+            .header("x-functions-key", &h.admin_key)
+            .header("idempotency-key", "k-race")
+            .json(&body)
+            .send()
     });
     let answers = futures::future::join_all(sends).await;
     let mut ids = std::collections::BTreeSet::new();
@@ -113,7 +144,12 @@ async fn concurrent_requests_with_one_key_make_one_operation() {
         ids.insert(v["operationId"].as_str().unwrap().to_string());
     }
     assert_eq!(ids.len(), 1, "{ids:?}");
-    let scans = h.machine_actions(&t).await.into_iter().filter(|a| a["type"] == "RunAntiVirusScan" && a["machineId"] == m.as_str()).count();
+    let scans = h
+        .machine_actions(&t)
+        .await
+        .into_iter()
+        .filter(|a| a["type"] == "RunAntiVirusScan" && a["machineId"] == m.as_str())
+        .count();
     assert_eq!(scans, 1);
 }
 
@@ -142,7 +178,12 @@ async fn operations_list_filters_and_pages_within_the_callers_scope() {
 
     // A key scoped to tenant 1 sees only tenant 1, and may not ask for tenant 0.
     let key = gateway::auth::generate_key();
-    let scoped_key = store::NewKey { name: "scoped".into(), role: "reader".into(), tenants: vec![t1.clone()], key_hash: gateway::auth::hash_key(&key) };
+    let scoped_key = store::NewKey {
+        name: "scoped".into(),
+        role: "reader".into(),
+        tenants: vec![t1.clone()],
+        key_hash: gateway::auth::hash_key(&key),
+    };
     h.engine.store().create_key(scoped_key).await.unwrap();
     let scoped = |path: String| h.http.get(format!("{}{path}", h.gateway)).header("x-api-key", &key).send();
     let mine: Value = scoped("/v1/operations".into()).await.unwrap().json().await.unwrap();
@@ -209,13 +250,20 @@ async fn kill_9_with_50_actions_in_flight_then_restart_every_action_exactly_once
     let d = h.sandbox.describe();
     let tenants: Vec<String> = (0..3).map(|i| h.tenant(i)).collect();
     let dir = tempfile::tempdir().unwrap();
-    let creds: Vec<Value> = d.tenants.iter().map(|t| json!({ "tenant_id": t.tenant_id, "client_id": t.client_id, "client_secret": t.client_secret })).collect();
+    let creds: Vec<Value> = d
+        .tenants
+        .iter()
+        .map(|t| json!({ "tenant_id": t.tenant_id, "client_id": t.client_id, "client_secret": t.client_secret }))
+        .collect();
     let mut config = format!(
         "[clouds]\nlogin = \"{}\"\ngraph = \"{}\"\nmde = \"{}\"\narm = \"{}\"\n\n[tracker]\npoll_seconds = 1.0\n",
         d.endpoints.login, d.endpoints.graph, d.endpoints.mde, d.endpoints.arm
     );
     for c in &creds {
-        config.push_str(&format!("\n[[tenants]]\ntenant_id = {}\nclient_id = {}\nclient_secret = {}\n", c["tenant_id"], c["client_id"], c["client_secret"]));
+        config.push_str(&format!(
+            "\n[[tenants]]\ntenant_id = {}\nclient_id = {}\nclient_secret = {}\n",
+            c["tenant_id"], c["client_id"], c["client_secret"]
+        ));
     }
     let config_path = dir.path().join("riposte.toml");
     std::fs::write(&config_path, config).unwrap();
@@ -247,10 +295,10 @@ async fn kill_9_with_50_actions_in_flight_then_restart_every_action_exactly_once
     let mut chosen = Vec::new();
     while chosen.len() < 50 && by_tenant.values().any(|v| !v.is_empty()) {
         for t in &tenants {
-            if let Some(p) = by_tenant.get_mut(t).and_then(Vec::pop) {
-                if chosen.len() < 50 {
-                    chosen.push(p);
-                }
+            if let Some(p) = by_tenant.get_mut(t).and_then(Vec::pop)
+                && chosen.len() < 50
+            {
+                chosen.push(p);
             }
         }
     }
@@ -273,8 +321,22 @@ async fn kill_9_with_50_actions_in_flight_then_restart_every_action_exactly_once
         accepted.push(v["operationId"].as_str().unwrap().to_string());
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let before: Value = h.http.get(format!("{}/v1/operations?limit=1000", gw.url)).header("x-api-key", key).send().await.unwrap().json().await.unwrap();
-    let open = before["operations"].as_array().unwrap().iter().filter(|o| matches!(o["status"].as_str(), Some("Queued" | "Running"))).count();
+    let before: Value = h
+        .http
+        .get(format!("{}/v1/operations?limit=1000", gw.url))
+        .header("x-api-key", key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let open = before["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| matches!(o["status"].as_str(), Some("Queued" | "Running")))
+        .count();
     assert!(open > 0, "the kill must land with calls in flight: {before}");
     gw.kill();
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -284,7 +346,16 @@ async fn kill_9_with_50_actions_in_flight_then_restart_every_action_exactly_once
     gw.ready(&h.http).await;
     let mut ops: Vec<Value> = Vec::new();
     while restarted.elapsed() < Duration::from_secs(60) {
-        let list: Value = h.http.get(format!("{}/v1/operations?limit=1000", gw.url)).header("x-api-key", key).send().await.unwrap().json().await.unwrap();
+        let list: Value = h
+            .http
+            .get(format!("{}/v1/operations?limit=1000", gw.url))
+            .header("x-api-key", key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         ops = list["operations"].as_array().cloned().unwrap_or_default();
         if ops.len() == 50 && ops.iter().all(|o| engine::status::is_terminal(o["status"].as_str().unwrap_or(""))) {
             break;
@@ -298,12 +369,17 @@ async fn kill_9_with_50_actions_in_flight_then_restart_every_action_exactly_once
     let mut upstream_by_op: HashMap<String, usize> = HashMap::new();
     for t in &tenants {
         for a in h.machine_actions(t).await {
-            if let Some(op) = a["requestorComment"].as_str().and_then(|c| c.split("[riposte:").nth(1)).and_then(|r| r.split(']').next()) {
+            if let Some(op) = a["requestorComment"]
+                .as_str()
+                .and_then(|c| c.split("[riposte:").nth(1))
+                .and_then(|r| r.split(']').next())
+            {
                 *upstream_by_op.entry(op.to_string()).or_default() += 1;
             }
         }
     }
-    let known: std::collections::HashSet<String> = ops.iter().filter_map(|o| o["id"].as_str().map(String::from)).collect();
+    let known: std::collections::HashSet<String> =
+        ops.iter().filter_map(|o| o["id"].as_str().map(String::from)).collect();
     for (op, n) in &upstream_by_op {
         assert!(known.contains(op), "MDE has an action of operation {op} that Riposte never recorded");
         assert_eq!(*n, 1, "operation {op} ran {n} times upstream");
@@ -311,7 +387,9 @@ async fn kill_9_with_50_actions_in_flight_then_restart_every_action_exactly_once
     for o in &ops {
         let id = o["id"].as_str().unwrap();
         match o["status"].as_str().unwrap() {
-            "Unknown" => assert!(o["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "Unknown without a reason: {o}"),
+            "Unknown" => {
+                assert!(o["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "Unknown without a reason: {o}")
+            }
             "Succeeded" => assert_eq!(upstream_by_op.get(id), Some(&1), "{o}"),
             other => panic!("operation {id} ended {other}: {o}"),
         }

@@ -8,7 +8,11 @@ use std::collections::HashMap;
 #[tokio::test(flavor = "multi_thread")]
 async fn throttled_batch_completes_exactly_once() {
     let h = Harness::start(4).await;
-    h.sandbox_admin("faults", json!({ "path_prefix": "/api/machines", "method": "POST", "status": 429, "rate": 0.3, "retry_after": 1 })).await;
+    h.sandbox_admin(
+        "faults",
+        json!({ "path_prefix": "/api/machines", "method": "POST", "status": 429, "rate": 0.3, "retry_after": 1 }),
+    )
+    .await;
     let mut jobs = Vec::new();
     for i in 0..4 {
         let t = h.tenant(i);

@@ -46,15 +46,28 @@ pub const PENDING_SEED_NAMES: &[&str] = &[
 
 pub(crate) const ALERT_STATUS: &[&str] = &["new", "inProgress", "resolved"];
 pub(crate) const INCIDENT_STATUS: &[&str] = &["active", "inProgress", "resolved", "redirected", "awaitingAction"];
-pub(crate) const CLASSIFICATION: &[&str] = &["unknown", "falsePositive", "truePositive", "informationalExpectedActivity"];
+pub(crate) const CLASSIFICATION: &[&str] =
+    &["unknown", "falsePositive", "truePositive", "informationalExpectedActivity"];
 /// Alerts' determinations by classification (§4.5, with the MDE pairing of §2.8).
 pub(crate) const ALERT_DETERMINATIONS: &[(&str, &[&str])] = &[
     ("unknown", &["unknown"]),
     (
         "truePositive",
-        &["apt", "malware", "multiStagedAttack", "compromisedUser", "phishing", "maliciousUserActivity", "unwantedSoftware", "other"],
+        &[
+            "apt",
+            "malware",
+            "multiStagedAttack",
+            "compromisedUser",
+            "phishing",
+            "maliciousUserActivity",
+            "unwantedSoftware",
+            "other",
+        ],
     ),
-    ("informationalExpectedActivity", &["securityTesting", "securityPersonnel", "lineOfBusinessApplication", "confirmedUserActivity", "other"]),
+    (
+        "informationalExpectedActivity",
+        &["securityTesting", "securityPersonnel", "lineOfBusinessApplication", "confirmedUserActivity", "other"],
+    ),
     ("falsePositive", &["clean", "insufficientData", "other"]),
 ];
 /// Incidents spell two false-positive determinations differently (§4.5) and the compromised
@@ -75,7 +88,10 @@ pub(crate) const INCIDENT_DETERMINATIONS: &[(&str, &[&str])] = &[
             "other",
         ],
     ),
-    ("informationalExpectedActivity", &["securityTesting", "securityPersonnel", "lineOfBusinessApplication", "confirmedUserActivity", "other"]),
+    (
+        "informationalExpectedActivity",
+        &["securityTesting", "securityPersonnel", "lineOfBusinessApplication", "confirmedUserActivity", "other"],
+    ),
     ("falsePositive", &["notMalicious", "notEnoughDataToValidate", "other"]),
 ];
 
@@ -114,7 +130,8 @@ pub(crate) const fn determination(pairs: &'static [(&'static str, &'static [&'st
 }
 pub(crate) const ALERT_DETERMINATION: ParamSpec = determination(ALERT_DETERMINATIONS);
 pub(crate) const INCIDENT_DETERMINATION: ParamSpec = determination(INCIDENT_DETERMINATIONS);
-pub(crate) const ASSIGNED_TO: ParamSpec = optional_text("assignedTo", &["assignee", "owner"], 256, "Owner (usually a UPN)");
+pub(crate) const ASSIGNED_TO: ParamSpec =
+    optional_text("assignedTo", &["assignee", "owner"], 256, "Owner (usually a UPN)");
 pub(crate) const ASSIGNED_TO_REQUIRED: ParamSpec = ParamSpec { required: true, ..ASSIGNED_TO };
 pub(crate) const CUSTOM_TAGS: ParamSpec = ParamSpec {
     name: "customTags",
@@ -137,10 +154,8 @@ pub(crate) const COMMENT_BODY: &[(&str, BodyValue)] = &[
     ("@odata.type", BodyValue::Literal("\"microsoft.graph.security.alertComment\"")),
     ("comment", BodyValue::Param("comment")),
 ];
-pub(crate) const TRIAGE_BODY: &[(&str, BodyValue)] = &[
-    ("classification", BodyValue::Param("classification")),
-    ("determination", BodyValue::Param("determination")),
-];
+pub(crate) const TRIAGE_BODY: &[(&str, BodyValue)] =
+    &[("classification", BodyValue::Param("classification")), ("determination", BodyValue::Param("determination"))];
 
 /// A read of one or more Graph security entities.
 pub(crate) const fn read(

@@ -19,9 +19,20 @@ const MDE_CLASSIFICATION: &[&str] = &["TruePositive", "InformationalExpectedActi
 const MDE_DETERMINATIONS: &[(&str, &[&str])] = &[
     (
         "TruePositive",
-        &["MultiStagedAttack", "MaliciousUserActivity", "CompromisedUser", "Malware", "Phishing", "UnwantedSoftware", "Other"],
+        &[
+            "MultiStagedAttack",
+            "MaliciousUserActivity",
+            "CompromisedUser",
+            "Malware",
+            "Phishing",
+            "UnwantedSoftware",
+            "Other",
+        ],
     ),
-    ("InformationalExpectedActivity", &["SecurityTesting", "LineOfBusinessApplication", "ConfirmedUserActivity", "Other"]),
+    (
+        "InformationalExpectedActivity",
+        &["SecurityTesting", "LineOfBusinessApplication", "ConfirmedUserActivity", "Other"],
+    ),
     ("FalsePositive", &["Clean", "InsufficientData", "Other"]),
 ];
 
@@ -36,8 +47,12 @@ const ALERT_IDS: ParamSpec = ParamSpec {
     doc: "Alert ids: a comma-separated string or an array, at most 500",
 };
 const MDE_STATUS_P: ParamSpec = optional_enum("status", &[], MDE_STATUS, "New, InProgress or Resolved");
-const MDE_CLASSIFICATION_P: ParamSpec =
-    optional_enum("classification", &[], MDE_CLASSIFICATION, "TruePositive, InformationalExpectedActivity or FalsePositive");
+const MDE_CLASSIFICATION_P: ParamSpec = optional_enum(
+    "classification",
+    &[],
+    MDE_CLASSIFICATION,
+    "TruePositive, InformationalExpectedActivity or FalsePositive",
+);
 const MDE_CLASSIFICATION_REQUIRED: ParamSpec = ParamSpec { required: true, ..MDE_CLASSIFICATION_P };
 const MDE_DETERMINATION: ParamSpec = ParamSpec {
     name: "determination",
@@ -51,7 +66,8 @@ const ASSIGNED_TO: ParamSpec = optional_text("assignedTo", &["assignee", "owner"
 const ASSIGNED_TO_REQUIRED: ParamSpec = ParamSpec { required: true, ..ASSIGNED_TO };
 const MDE_COMMENT: ParamSpec = optional_text("comment", &["note"], 1000, "Comment added to the alert");
 const MDE_COMMENT_REQUIRED: ParamSpec = ParamSpec { required: true, ..MDE_COMMENT };
-const EXPAND: ParamSpec = optional_enum("expand", &["$expand"], &["evidence"], "evidence: include each alert's evidence");
+const EXPAND: ParamSpec =
+    optional_enum("expand", &["$expand"], &["evidence"], "evidence: include each alert's evidence");
 
 const MDE_ALERT: Call = Call::new(Api::Mde, Method::Patch, "/api/alerts/{alertId}");
 const MDE_ALERT_BODY: &[(&str, BodyValue)] = &[

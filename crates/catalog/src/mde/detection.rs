@@ -12,8 +12,12 @@ const PERIODS: &[&str] = &["0", "1H", "3H", "12H", "24H"];
 const SEVERITIES: &[&str] = &["informational", "low", "medium", "high"];
 
 const RULE_ID: ParamSpec = resource_id("ruleId", &["id", "detectionRuleId"], "Detection rule id, e.g. \"35079\"");
-const RULE_NAME: ParamSpec =
-    required_text("ruleName", &["displayName", "name", "title"], 256, "Rule name; also the title of the alerts it raises");
+const RULE_NAME: ParamSpec = required_text(
+    "ruleName",
+    &["displayName", "name", "title"],
+    256,
+    "Rule name; also the title of the alerts it raises",
+);
 const QUERY: ParamSpec = ParamSpec {
     name: "query",
     aliases: &["queryText", "kql"],
@@ -125,14 +129,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         name: "UpdateCustomDetectionRule",
         summary: "Change a custom detection rule (name, query, schedule, enabled; other properties whole, through updates)",
         aliases: &["UpdateDetectionRule"],
-        params: &[
-            RULE_ID,
-            optional(RULE_NAME),
-            optional(QUERY),
-            optional(PERIOD),
-            optional(ENABLED),
-            UPDATES,
-        ],
+        params: &[RULE_ID, optional(RULE_NAME), optional(QUERY), optional(PERIOD), optional(ENABLED), UPDATES],
         risk: Risk::Contain,
         inverse: None,
         permission: "CustomDetection.ReadWrite.All",
@@ -185,7 +182,9 @@ pub static ACTIONS: &[ActionSpec] = &[
         permission: "CustomDetection.ReadWrite.All",
         completion: Completion::Immediate,
         sensitive_results: &[],
-        plan: Plan::Call(Call::new(Api::Graph, Method::Patch, RULE).body(&[("isEnabled", BodyValue::Literal("false"))])),
+        plan: Plan::Call(
+            Call::new(Api::Graph, Method::Patch, RULE).body(&[("isEnabled", BodyValue::Literal("false"))]),
+        ),
     },
     ActionSpec {
         product: Product::Mde,

@@ -126,7 +126,10 @@ pub static ACTIONS: &[ActionSpec] = &[
         summary: "Submit a file-hash indicator (SHA-1, SHA-256 or MD5, told apart by length)",
         aliases: &["AddFileHashIndicator", "SubmitFileIndicator"],
         params: typed_params!(
-            value(&["sha1", "sha256", "md5", "fileHash", "hash", "value"], "File hash: SHA-1 (40 hex), SHA-256 (64) or MD5 (32)"),
+            value(
+                &["sha1", "sha256", "md5", "fileHash", "hash", "value"],
+                "File hash: SHA-1 (40 hex), SHA-256 (64) or MD5 (32)"
+            ),
             fixed_type(FILE_TYPES, None)
         ),
         risk: Risk::Contain,
@@ -141,7 +144,10 @@ pub static ACTIONS: &[ActionSpec] = &[
         name: "AddIPIndicator",
         summary: "Submit an IP address indicator (one address, no CIDR)",
         aliases: &["SubmitIpIndicator", "AddIpAddressIndicator"],
-        params: typed_params!(value(&["ipAddress", "ip", "value"], "One IPv4 or IPv6 address, no CIDR"), fixed_type(&["IpAddress"], Some("IpAddress"))),
+        params: typed_params!(
+            value(&["ipAddress", "ip", "value"], "One IPv4 or IPv6 address, no CIDR"),
+            fixed_type(&["IpAddress"], Some("IpAddress"))
+        ),
         risk: Risk::Contain,
         inverse: None,
         permission: PERMISSION,
@@ -167,7 +173,10 @@ pub static ACTIONS: &[ActionSpec] = &[
         name: "AddDomainIndicator",
         summary: "Submit a domain indicator",
         aliases: &["SubmitDomainIndicator"],
-        params: typed_params!(value(&["domain", "domainName", "value"], "Domain, e.g. evil.example.com"), fixed_type(&["DomainName"], Some("DomainName"))),
+        params: typed_params!(
+            value(&["domain", "domainName", "value"], "Domain, e.g. evil.example.com"),
+            fixed_type(&["DomainName"], Some("DomainName"))
+        ),
         risk: Risk::Contain,
         inverse: None,
         permission: PERMISSION,
@@ -181,7 +190,10 @@ pub static ACTIONS: &[ActionSpec] = &[
         summary: "Submit a certificate indicator by its SHA-1 thumbprint",
         aliases: &["SubmitCertificateIndicator"],
         params: typed_params!(
-            value(&["certificateHash", "thumbprint", "certificateThumbprint", "value"], "Certificate SHA-1 thumbprint (40 hex; spaces and colons are dropped)"),
+            value(
+                &["certificateHash", "thumbprint", "certificateThumbprint", "value"],
+                "Certificate SHA-1 thumbprint (40 hex; spaces and colons are dropped)"
+            ),
             fixed_type(&["CertificateThumbprint"], Some("CertificateThumbprint"))
         ),
         risk: Risk::Contain,
@@ -260,8 +272,20 @@ pub static ACTIONS: &[ActionSpec] = &[
         product: Product::Mde,
         name: "RemoveIndicatorByValue",
         summary: "Delete every indicator with a given value (domain, IP, URL, hash)",
-        aliases: &["RemoveDomainIndicator", "RemoveIPIndicator", "RemoveURLIndicator", "RemoveFileIndicator", "DeleteIndicatorByValue"],
-        params: &[value(&["domain", "ipAddress", "url", "sha1", "sha256", "md5", "fileHash", "value"], "The indicator value to remove"), ioc::TYPE],
+        aliases: &[
+            "RemoveDomainIndicator",
+            "RemoveIPIndicator",
+            "RemoveURLIndicator",
+            "RemoveFileIndicator",
+            "DeleteIndicatorByValue",
+        ],
+        params: &[
+            value(
+                &["domain", "ipAddress", "url", "sha1", "sha256", "md5", "fileHash", "value"],
+                "The indicator value to remove",
+            ),
+            ioc::TYPE,
+        ],
         risk: Risk::Contain,
         inverse: None,
         permission: PERMISSION,

@@ -57,7 +57,10 @@ mod tests {
     #[test]
     fn start_investigation_draws_from_the_investigation_budget() {
         let Plan::Call(call) = ACTIONS[0].plan else { panic!("a call") };
-        assert_eq!((ACTIONS[0].name, call.budget, call.each), ("StartInvestigation", Budget::Investigation, Some("deviceIds")));
+        assert_eq!(
+            (ACTIONS[0].name, call.budget, call.each),
+            ("StartInvestigation", Budget::Investigation, Some("deviceIds"))
+        );
         assert!(ACTIONS[1..].iter().all(|a| matches!(a.plan, Plan::Call(c) if c.budget == Budget::Default)));
     }
 }

@@ -96,9 +96,14 @@ const COMMAND_INDEX: ParamSpec = ParamSpec {
     doc: "Which command of the session (0-based)",
 };
 
-const PROCESS: ParamSpec = required_text("processId", &["pid", "processName"], 260, "Process id, or process name (e.g. evil.exe)");
-const REGISTRY_PATH: ParamSpec =
-    required_text("registryPath", &["keyPath", "registryKey", "key"], 512, "Registry key, e.g. HKLM\\SOFTWARE\\Contoso");
+const PROCESS: ParamSpec =
+    required_text("processId", &["pid", "processName"], 260, "Process id, or process name (e.g. evil.exe)");
+const REGISTRY_PATH: ParamSpec = required_text(
+    "registryPath",
+    &["keyPath", "registryKey", "key"],
+    512,
+    "Registry key, e.g. HKLM\\SOFTWARE\\Contoso",
+);
 const VALUE_NAME: ParamSpec = required_text("valueName", &["propertyName"], 256, "Registry value name");
 const VALUE_DATA: ParamSpec = required_text("value", &["valueData", "data"], 2000, "Registry value data");
 const VALUE_TYPE: ParamSpec = ParamSpec {
@@ -111,7 +116,8 @@ const VALUE_TYPE: ParamSpec = ParamSpec {
 };
 const FIND_PATTERN: ParamSpec =
     required_text("fileName", &["pattern", "fileNamePattern"], 260, "File name or wildcard to look for, e.g. *.ps1");
-const FIND_FOLDER: ParamSpec = optional_text("folder", &["path", "searchPath"], 1024, "Folder to search (default: the system drive or /)");
+const FIND_FOLDER: ParamSpec =
+    optional_text("folder", &["path", "searchPath"], 1024, "Folder to search (default: the system drive or /)");
 const COMMAND_TYPE: ParamSpec = ParamSpec {
     name: "commandType",
     aliases: &["type"],
@@ -257,7 +263,12 @@ pub static ACTIONS: &[ActionSpec] = &[
         product: Product::Mde,
         name: "GetLiveResponseResult",
         summary: "Fetch one command's result of a live-response session (transcript, or the file behind a signed link)",
-        aliases: &["GetLiveResponseOutput", "GetLiveResponseResultDownloadLink", "GetCommandResult", "GetLiveResponseResults"],
+        aliases: &[
+            "GetLiveResponseOutput",
+            "GetLiveResponseResultDownloadLink",
+            "GetCommandResult",
+            "GetLiveResponseResults",
+        ],
         params: &[SESSION_ID, COMMAND_INDEX],
         // Results may be files from the device: the same class as GetFile.
         risk: Risk::Remediate,

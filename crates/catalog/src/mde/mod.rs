@@ -156,7 +156,6 @@ pub(super) const fn list(path: &'static str) -> Call {
 pub(super) const CANCEL_PERMISSION: &str = "Machine.Isolate | Machine.RestrictExecution | Machine.Scan | Machine.CollectForensics | \
      Machine.StopAndQuarantine | Machine.Offboard | Machine.LiveResponse (the one of the cancelled action's type)";
 
-
 // --- Shared by the alert, indicator, investigation, detection-rule and TVM tables -------------
 
 /// A required opaque upstream id (alert, incident, indicator, CVE, rule, ...).

@@ -4,7 +4,8 @@
 //! trigger through the API); the seed's names for those are in `unsupported.rs`.
 use super::*;
 
-const CVE_ID: ParamSpec = resource_id("vulnerabilityId", &["cveId", "cve", "id"], "Vulnerability (CVE) id, e.g. CVE-2024-21412");
+const CVE_ID: ParamSpec =
+    resource_id("vulnerabilityId", &["cveId", "cve", "id"], "Vulnerability (CVE) id, e.g. CVE-2024-21412");
 const SOFTWARE_ID: ParamSpec =
     resource_id("softwareId", &["id"], "Software id as TVM spells it, e.g. microsoft-_-edge");
 const RECOMMENDATION_ID: ParamSpec =
@@ -39,7 +40,14 @@ const SOFTWARE: &str = "Software.Read.All";
 const RECS: &str = "SecurityRecommendation.Read.All";
 
 pub static ACTIONS: &[ActionSpec] = &[
-    read("GetVulnerabilities", "List known vulnerabilities (CVEs) in the organisation", &["ListVulnerabilities"], &[FILTER, TOP], VULN, list("/api/vulnerabilities")),
+    read(
+        "GetVulnerabilities",
+        "List known vulnerabilities (CVEs) in the organisation",
+        &["ListVulnerabilities"],
+        &[FILTER, TOP],
+        VULN,
+        list("/api/vulnerabilities"),
+    ),
     read(
         "GetVulnerability",
         "Get one vulnerability by CVE id",
@@ -64,7 +72,14 @@ pub static ACTIONS: &[ActionSpec] = &[
         VULN,
         list("/api/machines/{deviceId}/vulnerabilities"),
     ),
-    read("GetSoftware", "List the software inventory of the organisation", &["GetSoftwareInventory", "ListSoftware"], &[FILTER, TOP], SOFTWARE, list("/api/Software")),
+    read(
+        "GetSoftware",
+        "List the software inventory of the organisation",
+        &["GetSoftwareInventory", "ListSoftware"],
+        &[FILTER, TOP],
+        SOFTWARE,
+        list("/api/Software"),
+    ),
     read(
         "GetSoftwareById",
         "Get one software product",
@@ -97,7 +112,14 @@ pub static ACTIONS: &[ActionSpec] = &[
         SOFTWARE,
         list("/api/machines/{deviceId}/software"),
     ),
-    read("GetRecommendations", "List security recommendations", &["GetSecurityRecommendations", "ListRecommendations"], &[FILTER, TOP], RECS, list("/api/recommendations")),
+    read(
+        "GetRecommendations",
+        "List security recommendations",
+        &["GetSecurityRecommendations", "ListRecommendations"],
+        &[FILTER, TOP],
+        RECS,
+        list("/api/recommendations"),
+    ),
     read(
         "GetRecommendation",
         "Get one security recommendation",

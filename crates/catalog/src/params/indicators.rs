@@ -4,7 +4,9 @@
 //! Microsoft rejects a bad value with `InvalidHashValue`, `InvalidIpAddress`, `InvalidDomainName`
 //! or `InvalidUrl`; we refuse the same values before any call, naming the field and the fix.
 
-use super::{echo, example, is_hex, json_type, problem, validate_fields, ParamError, ParamKind, ParamSpec, Params, Problem};
+use super::{
+    ParamError, ParamKind, ParamSpec, Params, Problem, echo, example, is_hex, json_type, problem, validate_fields,
+};
 use serde_json::{Map, Value};
 use std::net::IpAddr;
 
@@ -308,7 +310,11 @@ fn is_external(ip: &IpAddr) -> bool {
         }
         IpAddr::V6(v6) => {
             let first = v6.segments()[0];
-            !(v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfe80)
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || first & 0xfe00 == 0xfc00
+                || first & 0xffc0 == 0xfe80)
         }
     }
 }
@@ -366,7 +372,10 @@ fn url_indicator(s: &str) -> Result<String, Problem> {
         ));
     }
     if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(problem(format!("'{}' has no host", echo(s)), "send a URL with a host, e.g. https://evil.example.com/x"));
+        return Err(problem(
+            format!("'{}' has no host", echo(s)),
+            "send a URL with a host, e.g. https://evil.example.com/x",
+        ));
     }
     Ok(s.to_string())
 }
@@ -375,7 +384,10 @@ fn url_indicator(s: &str) -> Result<String, Problem> {
 pub(super) fn http_url(s: &str) -> Result<Value, Problem> {
     match url::Url::parse(s) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(Value::String(s.to_string())),
-        _ => Err(problem(format!("'{}' is not an absolute http(s) URL", echo(s)), "send e.g. \"https://contoso.com/help\"")),
+        _ => Err(problem(
+            format!("'{}' is not an absolute http(s) URL", echo(s)),
+            "send e.g. \"https://contoso.com/help\"",
+        )),
     }
 }
 

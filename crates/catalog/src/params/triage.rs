@@ -4,7 +4,7 @@
 //! §3/§4.5 for incidents and Graph alerts) and refuses other combinations; the tables live next to
 //! the actions that use them (`mde/alerts.rs`), this module only applies them.
 
-use super::{echo, normalize, problem, ParamError, ParamSpec, Params, Problem};
+use super::{ParamError, ParamSpec, Params, Problem, echo, normalize, problem};
 use serde_json::Value;
 
 /// Every determination of the table, case-insensitively, answered in the table's spelling.
@@ -33,10 +33,9 @@ pub(super) fn check_pair(
     pairs: &[(&str, &'static [&'static str])],
     params: &Params,
 ) -> Result<(), ParamError> {
-    let (Some(determination), Some(classification)) = (
-        params.get(p.name).and_then(Value::as_str),
-        params.get(classification_param).and_then(Value::as_str),
-    ) else {
+    let (Some(determination), Some(classification)) =
+        (params.get(p.name).and_then(Value::as_str), params.get(classification_param).and_then(Value::as_str))
+    else {
         return Ok(());
     };
     let Some((_, allowed)) = pairs.iter().find(|(c, _)| normalize(c) == normalize(classification)) else {

@@ -10,7 +10,7 @@
 
 use crate::EngineError;
 use catalog::{BodyValue, Call, Method, ParamError, Params};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
@@ -26,7 +26,11 @@ pub fn body(call: &Call, params: &Params, now: OffsetDateTime) -> Result<Option<
 }
 
 /// One object from (key, source) pairs, absent sources left out.
-fn object(fields: &[(&str, BodyValue)], params: &Params, now: OffsetDateTime) -> Result<Map<String, Value>, EngineError> {
+fn object(
+    fields: &[(&str, BodyValue)],
+    params: &Params,
+    now: OffsetDateTime,
+) -> Result<Map<String, Value>, EngineError> {
     let mut map = Map::new();
     for (key, source) in fields {
         if let Some(value) = value_of(source, params, now)? {
@@ -82,7 +86,12 @@ fn mapped(param: &str, table: &[(&str, &str)], params: &Params) -> Result<Option
 }
 
 /// `now` plus the parameter's duration, as RFC 3339 (whole seconds).
-fn now_plus(param: &str, unit_seconds: i64, params: &Params, now: OffsetDateTime) -> Result<Option<Value>, EngineError> {
+fn now_plus(
+    param: &str,
+    unit_seconds: i64,
+    params: &Params,
+    now: OffsetDateTime,
+) -> Result<Option<Value>, EngineError> {
     let Some(value) = params.get(param) else { return Ok(None) };
     let invalid = || {
         EngineError::InvalidParam(ParamError {
@@ -93,7 +102,9 @@ fn now_plus(param: &str, unit_seconds: i64, params: &Params, now: OffsetDateTime
     };
     let seconds = match value {
         Value::Number(n) => n.as_i64().and_then(|n| n.checked_mul(unit_seconds)),
-        Value::String(s) => s.trim().parse::<i64>().ok().and_then(|n| n.checked_mul(unit_seconds)).or_else(|| iso8601_seconds(s)),
+        Value::String(s) => {
+            s.trim().parse::<i64>().ok().and_then(|n| n.checked_mul(unit_seconds)).or_else(|| iso8601_seconds(s))
+        }
         _ => None,
     }
     .ok_or_else(invalid)?;
@@ -133,7 +144,12 @@ fn iso8601_seconds(s: &str) -> Option<i64> {
 
 /// An array of objects, one per index of the list parameters the fields read; a scalar is the
 /// same in every object. Lists of different lengths are refused, naming the shorter one.
-fn objects(source: &BodyValue, fields: &[(&str, BodyValue)], params: &Params, now: OffsetDateTime) -> Result<Option<Value>, EngineError> {
+fn objects(
+    source: &BodyValue,
+    fields: &[(&str, BodyValue)],
+    params: &Params,
+    now: OffsetDateTime,
+) -> Result<Option<Value>, EngineError> {
     let reads = source.reads();
     let lists: Vec<(&str, &Vec<Value>)> =
         reads.iter().filter_map(|name| params.get(name).and_then(Value::as_array).map(|a| (*name, a))).collect();
@@ -228,18 +244,26 @@ mod tests {
 
     #[test]
     fn optional_params_appear_only_when_given() {
-        const BODY: &[(&str, BodyValue)] = &[("Comment", BodyValue::Param("comment")), ("IsolationType", BodyValue::Literal("\"Full\""))];
+        const BODY: &[(&str, BodyValue)] =
+            &[("Comment", BodyValue::Param("comment")), ("IsolationType", BodyValue::Literal("\"Full\""))];
         assert_eq!(filled(BODY, &Params::new()).unwrap(), json!({"IsolationType": "Full"}));
-        assert_eq!(filled(BODY, &params(&[("comment", json!("c"))])).unwrap(), json!({"Comment": "c", "IsolationType": "Full"}));
+        assert_eq!(
+            filled(BODY, &params(&[("comment", json!("c"))])).unwrap(),
+            json!({"Comment": "c", "IsolationType": "Full"})
+        );
         let bare = Call::new(Api::Graph, Method::Get, "/x");
         assert_eq!(super::body(&bare, &Params::new(), at()).unwrap(), None);
     }
 
     #[test]
     fn format_combines_a_literal_with_params_or_is_left_out() {
-        const BODY: &[(&str, BodyValue)] = &[("@odata.id", BodyValue::Format("https://graph.microsoft.com/v1.0/directoryObjects/{userId}"))];
+        const BODY: &[(&str, BodyValue)] =
+            &[("@odata.id", BodyValue::Format("https://graph.microsoft.com/v1.0/directoryObjects/{userId}"))];
         let p = params(&[("userId", json!("6f7e"))]);
-        assert_eq!(filled(BODY, &p).unwrap(), json!({"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/6f7e"}));
+        assert_eq!(
+            filled(BODY, &p).unwrap(),
+            json!({"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/6f7e"})
+        );
         assert_eq!(filled(BODY, &Params::new()).unwrap(), json!({}));
     }
 
@@ -250,20 +274,35 @@ mod tests {
         assert_eq!(filled(BODY, &params(&[("severity", json!("HIGH"))])).unwrap(), json!({"severity": "high"}));
         assert_eq!(filled(BODY, &params(&[("severity", json!("off"))])).unwrap(), json!({"severity": 0}));
         assert_eq!(filled(BODY, &Params::new()).unwrap(), json!({}));
-        let EngineError::InvalidParam(e) = filled(BODY, &params(&[("severity", json!("Medium"))])).unwrap_err() else { panic!() };
+        let EngineError::InvalidParam(e) = filled(BODY, &params(&[("severity", json!("Medium"))])).unwrap_err() else {
+            panic!()
+        };
         assert_eq!(e.field, "severity");
         assert!(e.hint.contains("High, Off"), "{}", e.hint);
     }
 
     #[test]
     fn now_plus_adds_units_or_an_iso_duration() {
-        const BODY: &[(&str, BodyValue)] = &[("expirationDateTime", BodyValue::NowPlus { param: "hours", unit_seconds: 3600 })];
-        assert_eq!(filled(BODY, &params(&[("hours", json!(24))])).unwrap(), json!({"expirationDateTime": "2026-11-24T10:00:00Z"}));
-        assert_eq!(filled(BODY, &params(&[("hours", json!("P1DT12H"))])).unwrap(), json!({"expirationDateTime": "2026-11-24T22:00:00Z"}));
-        assert_eq!(filled(BODY, &params(&[("hours", json!("PT90M"))])).unwrap(), json!({"expirationDateTime": "2026-11-23T11:30:00Z"}));
+        const BODY: &[(&str, BodyValue)] =
+            &[("expirationDateTime", BodyValue::NowPlus { param: "hours", unit_seconds: 3600 })];
+        assert_eq!(
+            filled(BODY, &params(&[("hours", json!(24))])).unwrap(),
+            json!({"expirationDateTime": "2026-11-24T10:00:00Z"})
+        );
+        assert_eq!(
+            filled(BODY, &params(&[("hours", json!("P1DT12H"))])).unwrap(),
+            json!({"expirationDateTime": "2026-11-24T22:00:00Z"})
+        );
+        assert_eq!(
+            filled(BODY, &params(&[("hours", json!("PT90M"))])).unwrap(),
+            json!({"expirationDateTime": "2026-11-23T11:30:00Z"})
+        );
         assert_eq!(filled(BODY, &Params::new()).unwrap(), json!({}));
         for bad in ["P1Y", "PT", "soon", "P1H"] {
-            assert!(matches!(filled(BODY, &params(&[("hours", json!(bad))])), Err(EngineError::InvalidParam(_))), "{bad}");
+            assert!(
+                matches!(filled(BODY, &params(&[("hours", json!(bad))])), Err(EngineError::InvalidParam(_))),
+                "{bad}"
+            );
         }
     }
 
@@ -278,7 +317,11 @@ mod tests {
                 ("note", BodyValue::Param("note")),
             ]),
         )];
-        let p = params(&[("messageIds", json!(["m1", "m2"])), ("recipients", json!(["a@x", "b@x"])), ("kind", json!("user"))]);
+        let p = params(&[
+            ("messageIds", json!(["m1", "m2"])),
+            ("recipients", json!(["a@x", "b@x"])),
+            ("kind", json!("user")),
+        ]);
         assert_eq!(
             filled(BODY, &p).unwrap(),
             json!({"analyzedEmails": [

@@ -38,20 +38,27 @@ impl ApiHooks for Mde {
     fn already_done<'a>(&'a self, target: &'a Target<'a>) -> BoxFuture<'a, Result<Option<ApiResponse>, EngineError>> {
         Box::pin(async move {
             let (true, Some(machine)) = (creates_machine_action(target), machine_of(target)) else { return Ok(None) };
-            let Some(found) = already_created(target.upstream, target.creds, &machine, target.marker).await? else { return Ok(None) };
+            let Some(found) = already_created(target.upstream, target.creds, &machine, target.marker).await? else {
+                return Ok(None);
+            };
             tracing::info!(operation = %target.marker.op, machine = %machine, "resumed: machine action already in MDE, attached");
             Ok(Some(attached(found)))
         })
     }
 
-    fn refused<'a>(&'a self, target: &'a Target<'a>, err: EngineError) -> BoxFuture<'a, Result<ApiResponse, EngineError>> {
+    fn refused<'a>(
+        &'a self,
+        target: &'a Target<'a>,
+        err: EngineError,
+    ) -> BoxFuture<'a, Result<ApiResponse, EngineError>> {
         Box::pin(async move {
             let conflict = matches!(&err, EngineError::UpstreamRejected { code, .. } if code == CONFLICT);
             let Some(machine) = machine_of(target).filter(|_| conflict) else { return Err(err) };
             let pending = find_pending_action(target.upstream, target.creds, &machine).await;
             // A request sent before a crash may land after the restart looked for it: MDE then
             // refuses the second one, and the pending action carrying our marker is our own.
-            if let Some(own) = pending.as_ref().filter(|p| creates_machine_action(target) && carries(p, target.marker)) {
+            if let Some(own) = pending.as_ref().filter(|p| creates_machine_action(target) && carries(p, target.marker))
+            {
                 return Ok(attached(own.clone()));
             }
             Err(explain_conflict(target.spec.name, &machine, pending))
@@ -61,14 +68,19 @@ impl ApiHooks for Mde {
 
 /// Whether the call creates an MDE machine action (and so carries the marker in its comment).
 fn creates_machine_action(target: &Target<'_>) -> bool {
-    target.spec.completion == Completion::MachineAction && target.call.api == Api::Mde && target.call.method == Method::Post
+    target.spec.completion == Completion::MachineAction
+        && target.call.api == Api::Mde
+        && target.call.method == Method::Post
 }
 
 /// The machine a call acts on: its fanned-out element, or the machine id among its params.
 fn machine_of(target: &Target<'_>) -> Option<String> {
     match target.each {
         Some((_, machine)) => Some(machine.to_string()),
-        None => target.params.values().find_map(|v| v.as_str().filter(|s| catalog::params::is_machine_id(s)).map(String::from)),
+        None => target
+            .params
+            .values()
+            .find_map(|v| v.as_str().filter(|s| catalog::params::is_machine_id(s)).map(String::from)),
     }
 }
 
@@ -78,7 +90,12 @@ fn carries(action: &Value, marker: Marker) -> bool {
 
 /// On a resumed run: the machine action this operation already created on `machine_id`, if MDE
 /// has one carrying its marker (created since the operation started).
-async fn already_created(upstream: &Upstream, creds: &TenantCredentials, machine_id: &str, marker: Marker) -> Result<Option<Value>, EngineError> {
+async fn already_created(
+    upstream: &Upstream,
+    creds: &TenantCredentials,
+    machine_id: &str,
+    marker: Marker,
+) -> Result<Option<Value>, EngineError> {
     let Some(since) = marker.resume_since else { return Ok(None) };
     let since = (since - time::Duration::minutes(LOOK_BACK_MINUTES))
         .format(&time::format_description::well_known::Rfc3339)
@@ -118,7 +135,15 @@ fn explain_conflict(action: &str, machine_id: &str, pending: Option<Value>) -> E
 
 /// A machine action found upstream, as if this run had just created it.
 fn attached(action: Value) -> ApiResponse {
-    ApiResponse { status: 201, body: action, request_id: None, location: None, async_operation: None, retry_after: None, attempts: 0 }
+    ApiResponse {
+        status: 201,
+        body: action,
+        request_id: None,
+        location: None,
+        async_operation: None,
+        retry_after: None,
+        attempts: 0,
+    }
 }
 
 #[cfg(test)]
@@ -129,10 +154,15 @@ mod tests {
     #[test]
     fn a_conflict_names_the_pending_action_or_says_there_is_one() {
         let pending = json!({"id": "a1", "type": "Isolate", "status": "Pending", "requestor": "soc@contoso.com"});
-        let EngineError::PendingConflict { message, pending } = explain_conflict("IsolateDevice", "m1", Some(pending)) else { panic!() };
+        let EngineError::PendingConflict { message, pending } = explain_conflict("IsolateDevice", "m1", Some(pending))
+        else {
+            panic!()
+        };
         assert!(message.contains("pending action a1 (Isolate, Pending) requested by soc@contoso.com"), "{message}");
         assert_eq!(pending.expect("kept")["id"], "a1");
-        let EngineError::PendingConflict { message, .. } = explain_conflict("IsolateDevice", "m1", None) else { panic!() };
+        let EngineError::PendingConflict { message, .. } = explain_conflict("IsolateDevice", "m1", None) else {
+            panic!()
+        };
         assert!(message.contains("already pending there"), "{message}");
     }
 

@@ -68,7 +68,10 @@ impl<'a> Args<'a> {
     /// A required list of strings (device ids, resource ids: validation made them an array).
     pub fn strings(&self, name: &'static str) -> Result<Vec<String>, EngineError> {
         let items = self.need(name)?.as_array().ok_or_else(|| self.mistyped(name, "a list"))?;
-        items.iter().map(|v| v.as_str().map(String::from).ok_or_else(|| self.mistyped(name, "a list of strings"))).collect()
+        items
+            .iter()
+            .map(|v| v.as_str().map(String::from).ok_or_else(|| self.mistyped(name, "a list of strings")))
+            .collect()
     }
 
     /// A required list of JSON values (indicator objects).
@@ -83,7 +86,11 @@ impl<'a> Args<'a> {
 
     fn need(&self, name: &'static str) -> Result<&'a Value, EngineError> {
         self.get(name, true)?.ok_or_else(|| {
-            EngineError::InvalidParam(ParamError { field: name.into(), message: "is required".into(), hint: String::new() })
+            EngineError::InvalidParam(ParamError {
+                field: name.into(),
+                message: "is required".into(),
+                hint: String::new(),
+            })
         })
     }
 
@@ -92,7 +99,10 @@ impl<'a> Args<'a> {
             EngineError::Internal(format!("procedure {} reads `{name}`, which its READS does not list", self.procedure))
         })?;
         if need && !read.required {
-            return Err(EngineError::Internal(format!("procedure {} needs `{name}` but lists it as optional", self.procedure)));
+            return Err(EngineError::Internal(format!(
+                "procedure {} needs `{name}` but lists it as optional",
+                self.procedure
+            )));
         }
         Ok(self.params.get(name).filter(|v| !v.is_null()))
     }
@@ -112,8 +122,8 @@ fn as_text(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::procedures::{answer, Ctx};
     use crate::plan::Carried;
+    use crate::procedures::{Ctx, answer};
     use serde_json::json;
 
     struct Probe;

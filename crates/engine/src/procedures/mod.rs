@@ -16,8 +16,8 @@
 mod args;
 pub(crate) mod mde;
 
-pub use args::{optional, required, Args, Read};
-pub use mde::hunting::{builtins, HistoryFilter, SavedQueryView};
+pub use args::{Args, Read, optional, required};
+pub use mde::hunting::{HistoryFilter, SavedQueryView, builtins};
 pub(crate) use mde::{devices as resolve, live_response};
 
 use crate::plan::Carried;
@@ -67,7 +67,10 @@ pub const fn entry<P: Procedure + 'static>() -> Entry {
     Entry { id: P::ID, reads: P::READS, run: parse_then_apply::<P>, parse: parse_only::<P> }
 }
 
-fn parse_then_apply<'a, P: Procedure + 'static>(ctx: &'a Ctx<'a>, params: &'a Params) -> BoxFuture<'a, Result<Carried, EngineError>> {
+fn parse_then_apply<'a, P: Procedure + 'static>(
+    ctx: &'a Ctx<'a>,
+    params: &'a Params,
+) -> BoxFuture<'a, Result<Carried, EngineError>> {
     Box::pin(async move { P::try_from(params)?.apply(ctx).await })
 }
 
@@ -85,7 +88,8 @@ pub fn find(id: ProcedureId) -> Option<&'static Entry> {
 
 /// Run one procedure to its outcome: parse its parameters, then apply it.
 pub async fn run(ctx: &Ctx<'_>, id: ProcedureId, params: &Params) -> Result<Carried, EngineError> {
-    let entry = find(id).ok_or_else(|| EngineError::Internal(format!("{}: no procedure is registered as {id}", ctx.spec.name)))?;
+    let entry = find(id)
+        .ok_or_else(|| EngineError::Internal(format!("{}: no procedure is registered as {id}", ctx.spec.name)))?;
     (entry.run)(ctx, params).await
 }
 

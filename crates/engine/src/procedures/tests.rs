@@ -6,7 +6,7 @@
 
 use super::*;
 use catalog::{ParamKind, ParamSpec, Plan};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// Every catalog row that names a procedure, with its key.
@@ -42,7 +42,8 @@ fn every_key_has_exactly_one_implementation_in_its_products_registry() {
 /// A required read is met when the row requires the parameter, defaults it, or has validation
 /// fill it in (an indicator's type, inferred from its value).
 fn always_present(spec: &ActionSpec, p: &ParamSpec) -> bool {
-    let inferred = spec.params.iter().any(|o| matches!(o.kind, ParamKind::IndicatorValue { type_param } if type_param == p.name));
+    let inferred =
+        spec.params.iter().any(|o| matches!(o.kind, ParamKind::IndicatorValue { type_param } if type_param == p.name));
     p.required || p.default.is_some() || inferred
 }
 
@@ -52,13 +53,24 @@ fn procedures_read_only_what_their_rows_declare() {
         let Some(entry) = find(id) else { continue };
         for read in entry.reads {
             let declared = spec.params.iter().find(|p| p.name == read.name);
-            let declared = declared.unwrap_or_else(|| panic!("{}: {id} reads `{}`, which the row does not declare", spec.name, read.name));
+            let declared = declared
+                .unwrap_or_else(|| panic!("{}: {id} reads `{}`, which the row does not declare", spec.name, read.name));
             if read.required {
-                assert!(always_present(spec, declared), "{}: {id} needs `{}`, which the row declares optional", spec.name, read.name);
+                assert!(
+                    always_present(spec, declared),
+                    "{}: {id} needs `{}`, which the row declares optional",
+                    spec.name,
+                    read.name
+                );
             }
         }
         for p in spec.params {
-            assert!(entry.reads.iter().any(|r| r.name == p.name), "{}: declares `{}`, which {id} never reads", spec.name, p.name);
+            assert!(
+                entry.reads.iter().any(|r| r.name == p.name),
+                "{}: declares `{}`, which {id} never reads",
+                spec.name,
+                p.name
+            );
         }
     }
 }
@@ -74,7 +86,9 @@ fn sample(kind: ParamKind) -> Value {
         ParamKind::Bool => json!(false),
         ParamKind::Enum { values } => json!(values.first().copied().unwrap_or_default()),
         ParamKind::ResourceIds { .. } | ParamKind::TextList { .. } => json!(["x"]),
-        ParamKind::Indicators { .. } => json!([{ "indicatorValue": "evil.example.com", "indicatorType": "DomainName" }]),
+        ParamKind::Indicators { .. } => {
+            json!([{ "indicatorValue": "evil.example.com", "indicatorType": "DomainName" }])
+        }
         ParamKind::JsonObject => json!({}),
         ParamKind::Text { .. } if false => Value::Null,
         _ => json!("eA=="),

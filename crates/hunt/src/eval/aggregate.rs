@@ -89,7 +89,9 @@ impl AggKind {
                 None => Type::Long,
             },
             Avg | AvgIf | Stdev | StdevP | Variance | VarianceP => Type::Real,
-            Min | Max | MinIf | MaxIf | TakeAny | TakeAnyIf | Percentile | ArgMax | ArgMin => arg.unwrap_or(Type::Dynamic),
+            Min | Max | MinIf | MaxIf | TakeAny | TakeAnyIf | Percentile | ArgMax | ArgMin => {
+                arg.unwrap_or(Type::Dynamic)
+            }
             MakeSet | MakeSetIf | MakeList | MakeListIf | MakeListWithNulls | MakeBag | MakeBagIf => Type::Dynamic,
         }
     }
@@ -153,9 +155,10 @@ impl AggSpec {
     /// Feeds input row `row` of `t` into `state`.
     pub fn update(&self, state: &mut AggState, t: &Table, row: usize) {
         if let Some(p) = &self.pred
-            && !truthy(&p.eval(t, row)) {
-                return;
-            }
+            && !truthy(&p.eval(t, row))
+        {
+            return;
+        }
         let v = self.value.as_ref().map(|e| e.eval(t, row));
         match state {
             AggState::Count(n) => *n += 1,
@@ -266,9 +269,10 @@ impl AggSpec {
             }
             AggState::Any(slot) => {
                 if let Some(v) = v
-                    && slot.as_ref().is_none_or(|s| s.is_empty() && !v.is_empty()) {
-                        *slot = Some(v);
-                    }
+                    && slot.as_ref().is_none_or(|s| s.is_empty() && !v.is_empty())
+                {
+                    *slot = Some(v);
+                }
             }
             AggState::Nums(ns) => {
                 if let Some(f) = v.as_ref().and_then(Value::as_f64) {

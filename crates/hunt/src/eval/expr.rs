@@ -16,25 +16,67 @@ use crate::value::{self, Dyn, Type, Value};
 pub enum CExpr {
     Const(Value),
     Col(usize),
-    Call { name: &'static str, f: Impl, args: Vec<CExpr> },
+    Call {
+        name: &'static str,
+        f: Impl,
+        args: Vec<CExpr>,
+    },
     /// `iff` / `case` evaluate lazily so only the taken branch runs.
     Iff(Box<CExpr>, Box<CExpr>, Box<CExpr>),
     Case(Vec<CExpr>),
-    Binary { op: BinOp, l: Box<CExpr>, r: Box<CExpr> },
+    Binary {
+        op: BinOp,
+        l: Box<CExpr>,
+        r: Box<CExpr>,
+    },
     Not(Box<CExpr>),
     Neg(Box<CExpr>),
     /// `in`, `!in`, `in~`, `!in~`, `has_any`, `has_all` against constant items.
-    InList { op: ListOp, e: Box<CExpr>, items: Arc<Vec<Value>>, set: Option<Arc<HashSet<Value>>> },
-    Between { e: Box<CExpr>, lo: Box<CExpr>, hi: Box<CExpr>, negated: bool },
-    Member { e: Box<CExpr>, field: Arc<str> },
-    Index { e: Box<CExpr>, idx: Box<CExpr> },
+    InList {
+        op: ListOp,
+        e: Box<CExpr>,
+        items: Arc<Vec<Value>>,
+        set: Option<Arc<HashSet<Value>>>,
+    },
+    Between {
+        e: Box<CExpr>,
+        lo: Box<CExpr>,
+        hi: Box<CExpr>,
+        negated: bool,
+    },
+    Member {
+        e: Box<CExpr>,
+        field: Arc<str>,
+    },
+    Index {
+        e: Box<CExpr>,
+        idx: Box<CExpr>,
+    },
     /// Converts the inner result to a type (e.g. `to typeof(long)`, typed `extract`).
     Convert(Box<CExpr>, Type),
     // Row (window) functions; valid on serialized input, evaluated in row order.
-    RowNumber { start: i64, restart: Option<Box<CExpr>>, state: RefCell<(i64, Option<Value>)> },
-    Prev { e: Box<CExpr>, offset: i64, default: Option<Box<CExpr>>, forward: bool },
-    RowCumsum { e: Box<CExpr>, restart: Option<Box<CExpr>>, state: RefCell<Value> },
-    RowRank { e: Box<CExpr>, dense: bool, restart: Option<Box<CExpr>>, state: RefCell<(i64, i64, Option<Value>)> },
+    RowNumber {
+        start: i64,
+        restart: Option<Box<CExpr>>,
+        state: RefCell<(i64, Option<Value>)>,
+    },
+    Prev {
+        e: Box<CExpr>,
+        offset: i64,
+        default: Option<Box<CExpr>>,
+        forward: bool,
+    },
+    RowCumsum {
+        e: Box<CExpr>,
+        restart: Option<Box<CExpr>>,
+        state: RefCell<Value>,
+    },
+    RowRank {
+        e: Box<CExpr>,
+        dense: bool,
+        restart: Option<Box<CExpr>>,
+        state: RefCell<(i64, i64, Option<Value>)>,
+    },
 }
 
 impl CExpr {
@@ -128,7 +170,8 @@ impl CExpr {
                 Value::Long(st.0)
             }
             CExpr::Prev { e, offset, default, forward } => {
-                let target = if *forward { row.checked_add(*offset as usize) } else { row.checked_sub(*offset as usize) };
+                let target =
+                    if *forward { row.checked_add(*offset as usize) } else { row.checked_sub(*offset as usize) };
                 match target {
                     Some(r) if r < t.num_rows() => e.eval(t, r),
                     _ => default.as_ref().map_or(Value::Null, |d| d.eval(t, row)),
@@ -223,7 +266,13 @@ fn norm_key(v: &Value, ci: bool) -> Value {
     match v {
         Value::String(s) if ci => Value::string(s.to_lowercase()),
         Value::Int(i) => Value::Long(*i as i64),
-        Value::Dynamic(Dyn::String(s)) => if ci { Value::string(s.to_lowercase()) } else { Value::String(s.clone()) },
+        Value::Dynamic(Dyn::String(s)) => {
+            if ci {
+                Value::string(s.to_lowercase())
+            } else {
+                Value::String(s.clone())
+            }
+        }
         Value::Dynamic(Dyn::Long(i)) => Value::Long(*i),
         other => other.clone(),
     }
@@ -241,18 +290,29 @@ fn in_list(op: ListOp, v: &Value, items: &[Value], set: Option<&HashSet<Value>>)
                 let t = functions::text_of(v);
                 items.iter().any(|i| functions::eq_ci(&t, &functions::text_of(i)))
             } else {
-                items.iter().any(|i| functions::values_equal(v, i).unwrap_or(false) || matches!((v, i), (Value::String(a), Value::Dynamic(Dyn::String(b))) if a == b))
+                items.iter().any(|i| {
+                    functions::values_equal(v, i).unwrap_or(false)
+                        || matches!((v, i), (Value::String(a), Value::Dynamic(Dyn::String(b))) if a == b)
+                })
             };
             let negated = matches!(op, ListOp::NotIn | ListOp::NotInCi);
             Value::Bool(found != negated)
         }
         ListOp::HasAny => {
             let t = functions::text_of(v);
-            Value::Bool(items.iter().any(|i| functions::has_term(&t, &functions::text_of(i), false, functions::TermMatch::Whole)))
+            Value::Bool(
+                items
+                    .iter()
+                    .any(|i| functions::has_term(&t, &functions::text_of(i), false, functions::TermMatch::Whole)),
+            )
         }
         ListOp::HasAll => {
             let t = functions::text_of(v);
-            Value::Bool(items.iter().all(|i| functions::has_term(&t, &functions::text_of(i), false, functions::TermMatch::Whole)))
+            Value::Bool(
+                items
+                    .iter()
+                    .all(|i| functions::has_term(&t, &functions::text_of(i), false, functions::TermMatch::Whole)),
+            )
         }
     }
 }
@@ -348,7 +408,9 @@ fn row_pred<'a>(e: &'a CExpr, t: &'a Table) -> Option<RowPred<'a>> {
                     let re = functions::regex_cached(needle)?;
                     Some(Box::new(move |r| re.is_match(&col[r])))
                 }
-                (ColumnData::String(col), Value::String(needle)) if !matches!(op, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge) => {
+                (ColumnData::String(col), Value::String(needle))
+                    if !matches!(op, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge) =>
+                {
                     string_pred(*op, col, needle)
                 }
                 (ColumnData::Long(col) | ColumnData::DateTime(col) | ColumnData::TimeSpan(col), c) => {
@@ -375,7 +437,12 @@ fn row_pred<'a>(e: &'a CExpr, t: &'a Table) -> Option<RowPred<'a>> {
                 _ => None,
             }
         }
-        CExpr::InList { op: op @ (ListOp::HasAny | ListOp::In | ListOp::InCi | ListOp::NotIn | ListOp::NotInCi), e, items, set } => {
+        CExpr::InList {
+            op: op @ (ListOp::HasAny | ListOp::In | ListOp::InCi | ListOp::NotIn | ListOp::NotInCi),
+            e,
+            items,
+            set,
+        } => {
             let CExpr::Col(i) = e.as_ref() else { return None };
             let ColumnData::String(col) = &*t.columns[*i].data else { return None };
             let needles: Vec<String> = items.iter().map(|v| functions::text_of(v).into_owned()).collect();
@@ -392,13 +459,18 @@ fn row_pred<'a>(e: &'a CExpr, t: &'a Table) -> Option<RowPred<'a>> {
                         }
                     }))
                 }
-                ListOp::InCi | ListOp::NotInCi if needles.len() >= 8 && items.iter().all(|v| matches!(v, Value::String(_))) => {
+                ListOp::InCi | ListOp::NotInCi
+                    if needles.len() >= 8 && items.iter().all(|v| matches!(v, Value::String(_))) =>
+                {
                     // Many items: one hash lookup of the lower-cased text instead of a scan.
                     let negated = *op == ListOp::NotInCi;
-                    let lower: HashSet<String, super::keys::FxBuild> = needles.iter().map(|n| n.to_lowercase()).collect();
+                    let lower: HashSet<String, super::keys::FxBuild> =
+                        needles.iter().map(|n| n.to_lowercase()).collect();
                     Some(Box::new(move |r| lower.contains(&col[r].to_lowercase()) != negated))
                 }
-                ListOp::In | ListOp::NotIn if needles.len() >= 8 && items.iter().all(|v| matches!(v, Value::String(_))) => {
+                ListOp::In | ListOp::NotIn
+                    if needles.len() >= 8 && items.iter().all(|v| matches!(v, Value::String(_))) =>
+                {
                     let negated = *op == ListOp::NotIn;
                     let set: HashSet<String, super::keys::FxBuild> = needles.into_iter().collect();
                     Some(Box::new(move |r| set.contains(&*col[r]) != negated))
@@ -407,7 +479,8 @@ fn row_pred<'a>(e: &'a CExpr, t: &'a Table) -> Option<RowPred<'a>> {
                     let negated = *op == ListOp::NotInCi;
                     Some(Box::new(move |r| {
                         let hay: &str = &col[r];
-                        let found = needles.iter().any(|n| hay.eq_ignore_ascii_case(n)) || (!hay.is_ascii() && needles.iter().any(|n| functions::eq_ci(hay, n)));
+                        let found = needles.iter().any(|n| hay.eq_ignore_ascii_case(n))
+                            || (!hay.is_ascii() && needles.iter().any(|n| functions::eq_ci(hay, n)));
                         found != negated
                     }))
                 }
@@ -415,7 +488,9 @@ fn row_pred<'a>(e: &'a CExpr, t: &'a Table) -> Option<RowPred<'a>> {
                     let negated = *op == ListOp::NotIn;
                     Some(Box::new(move |r| needles.iter().any(|n| **n == *col[r]) != negated))
                 }
-                _ => Some(Box::new(move |r| functions::truthy(&in_list(*op, &Value::String(col[r].clone()), items, set.as_deref())))),
+                _ => Some(Box::new(move |r| {
+                    functions::truthy(&in_list(*op, &Value::String(col[r].clone()), items, set.as_deref()))
+                })),
             }
         }
         _ => None,
@@ -446,7 +521,11 @@ fn string_pred<'a>(op: BinOp, col: &'a [Arc<str>], needle: &'a str) -> Option<Ro
             let re = functions::regex_cached(&pattern)?;
             Some(Box::new(move |r| {
                 let hay: &str = &col[r];
-                let hit = if hay.is_ascii() { re.is_match(hay) } else { functions::string_predicate(op, hay, needle) != negated };
+                let hit = if hay.is_ascii() {
+                    re.is_match(hay)
+                } else {
+                    functions::string_predicate(op, hay, needle) != negated
+                };
                 hit != negated
             }))
         }

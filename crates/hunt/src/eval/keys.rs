@@ -71,7 +71,13 @@ pub(crate) type FxMap<K, V> = HashMap<K, V, FxBuild>;
 pub(crate) fn keyable(c: &ColumnData) -> bool {
     matches!(
         c,
-        ColumnData::Bool(_) | ColumnData::Int(_) | ColumnData::Long(_) | ColumnData::String(_) | ColumnData::DateTime(_) | ColumnData::TimeSpan(_) | ColumnData::Guid(_)
+        ColumnData::Bool(_)
+            | ColumnData::Int(_)
+            | ColumnData::Long(_)
+            | ColumnData::String(_)
+            | ColumnData::DateTime(_)
+            | ColumnData::TimeSpan(_)
+            | ColumnData::Guid(_)
     )
 }
 
@@ -189,10 +195,18 @@ pub(crate) fn combine(a: &[u32], b: &[u32], nb: usize) -> (Vec<u32>, usize) {
 
 /// Group ids over several key columns (rows `rows`, or all): `(ids, group count, first row
 /// of each group)`. `None` when a column is not keyable. With no columns every row is group 0.
-pub(crate) fn group_ids(cols: &[&ColumnData], n: usize, rows: Option<&[usize]>) -> Option<(Vec<u32>, usize, Vec<usize>)> {
+pub(crate) fn group_ids(
+    cols: &[&ColumnData],
+    n: usize,
+    rows: Option<&[usize]>,
+) -> Option<(Vec<u32>, usize, Vec<usize>)> {
     let len = rows.map_or(n, <[usize]>::len);
     let Some((first_col, rest)) = cols.split_first() else {
-        return Some((vec![0; len], usize::from(len > 0), if len > 0 { vec![rows.map_or(0, |r| r[0])] } else { vec![] }));
+        return Some((
+            vec![0; len],
+            usize::from(len > 0),
+            if len > 0 { vec![rows.map_or(0, |r| r[0])] } else { vec![] },
+        ));
     };
     let (mut ids, mut first) = dense_ids(first_col, rows)?;
     let mut count = first.len();
@@ -218,7 +232,12 @@ pub(crate) fn group_ids(cols: &[&ColumnData], n: usize, rows: Option<&[usize]>) 
 /// looked up (so only the build side's distinct keys are ever hashed into the table). Returns
 /// `(build ids, probe ids, key count)`; a probe id is `None` when its key is not on the build
 /// side. `None` when the sides' key columns are not the same keyable kind.
-pub(crate) fn join_ids(build: &[&ColumnData], build_rows: &[usize], probe: &[&ColumnData], probe_n: usize) -> Option<(Vec<u32>, Vec<Option<u32>>, usize)> {
+pub(crate) fn join_ids(
+    build: &[&ColumnData],
+    build_rows: &[usize],
+    probe: &[&ColumnData],
+    probe_n: usize,
+) -> Option<(Vec<u32>, Vec<Option<u32>>, usize)> {
     if build.len() != probe.len() || build.is_empty() || !build.iter().zip(probe).all(|(a, b)| same_kind(a, b)) {
         return None;
     }
@@ -252,8 +271,18 @@ pub(crate) fn join_ids(build: &[&ColumnData], build_rows: &[usize], probe: &[&Co
     Some((bids, pids, count))
 }
 
-fn column_join_ids(build: &ColumnData, build_rows: &[usize], probe: &ColumnData, probe_n: usize) -> Option<(Vec<u32>, Vec<Option<u32>>, usize)> {
-    fn go<'a, K: Hash + Eq + 'a>(bkey: impl Fn(usize) -> K, build_rows: &[usize], pkey: impl Fn(usize) -> K, probe_n: usize) -> (Vec<u32>, Vec<Option<u32>>, usize) {
+fn column_join_ids(
+    build: &ColumnData,
+    build_rows: &[usize],
+    probe: &ColumnData,
+    probe_n: usize,
+) -> Option<(Vec<u32>, Vec<Option<u32>>, usize)> {
+    fn go<'a, K: Hash + Eq + 'a>(
+        bkey: impl Fn(usize) -> K,
+        build_rows: &[usize],
+        pkey: impl Fn(usize) -> K,
+        probe_n: usize,
+    ) -> (Vec<u32>, Vec<Option<u32>>, usize) {
         let mut map: FxMap<K, u32> = FxMap::default();
         let mut bids = Vec::with_capacity(build_rows.len());
         for &r in build_rows {
@@ -266,9 +295,9 @@ fn column_join_ids(build: &ColumnData, build_rows: &[usize], probe: &ColumnData,
     Some(match (build, probe) {
         (ColumnData::Bool(a), ColumnData::Bool(b)) => go(|r| a[r], build_rows, |r| b[r], probe_n),
         (ColumnData::Int(a), ColumnData::Int(b)) => go(|r| a[r], build_rows, |r| b[r], probe_n),
-        (ColumnData::Long(a), ColumnData::Long(b)) | (ColumnData::DateTime(a), ColumnData::DateTime(b)) | (ColumnData::TimeSpan(a), ColumnData::TimeSpan(b)) => {
-            go(|r| a[r], build_rows, |r| b[r], probe_n)
-        }
+        (ColumnData::Long(a), ColumnData::Long(b))
+        | (ColumnData::DateTime(a), ColumnData::DateTime(b))
+        | (ColumnData::TimeSpan(a), ColumnData::TimeSpan(b)) => go(|r| a[r], build_rows, |r| b[r], probe_n),
         (ColumnData::String(a), ColumnData::String(b)) => string_join_ids(a, build_rows, b, probe_n),
         (ColumnData::Guid(a), ColumnData::Guid(b)) => go(|r| a[r], build_rows, |r| b[r], probe_n),
         _ => return None,
@@ -277,7 +306,12 @@ fn column_join_ids(build: &ColumnData, build_rows: &[usize], probe: &ColumnData,
 
 /// [`column_join_ids`] for strings, with the probe side looked up by address first (see
 /// [`string_ids`]); misses, including keys absent from the build side, fall back to the text.
-fn string_join_ids(build: &[std::sync::Arc<str>], build_rows: &[usize], probe: &[std::sync::Arc<str>], probe_n: usize) -> (Vec<u32>, Vec<Option<u32>>, usize) {
+fn string_join_ids(
+    build: &[std::sync::Arc<str>],
+    build_rows: &[usize],
+    probe: &[std::sync::Arc<str>],
+    probe_n: usize,
+) -> (Vec<u32>, Vec<Option<u32>>, usize) {
     let mut map: FxMap<&str, u32> = FxMap::default();
     let mut bids = Vec::with_capacity(build_rows.len());
     for &r in build_rows {

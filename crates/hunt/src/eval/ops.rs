@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::aggregate::{AggKind, AggSpec};
 use super::expr::{self, CExpr};
 use super::keys;
-use super::{dig_name, single_row, type_of, EvalError, Evaluator, Result};
+use super::{EvalError, Evaluator, Result, dig_name, single_row, type_of};
 use crate::ast::{self, Expr, ExprKind, JoinKind, NamedExpr, OpKind, SourceKind};
 use crate::functions;
 use crate::table::{Column, ColumnData, Table};
@@ -20,7 +20,9 @@ fn agg_arg_name(e: &Expr) -> Option<String> {
         return Some(n);
     }
     match &e.kind {
-        ExprKind::Call { name, args } if args.len() == 1 && is_conversion(&name.name) => args.first().and_then(agg_arg_name),
+        ExprKind::Call { name, args } if args.len() == 1 && is_conversion(&name.name) => {
+            args.first().and_then(agg_arg_name)
+        }
         _ => None,
     }
 }
@@ -28,7 +30,19 @@ fn agg_arg_name(e: &Expr) -> Option<String> {
 fn is_conversion(name: &str) -> bool {
     matches!(
         name,
-        "tostring" | "toint" | "tolong" | "toreal" | "todouble" | "todecimal" | "tobool" | "toboolean" | "todatetime" | "totimespan" | "toguid" | "todynamic" | "toobject"
+        "tostring"
+            | "toint"
+            | "tolong"
+            | "toreal"
+            | "todouble"
+            | "todecimal"
+            | "tobool"
+            | "toboolean"
+            | "todatetime"
+            | "totimespan"
+            | "toguid"
+            | "todynamic"
+            | "toobject"
     )
 }
 
@@ -50,13 +64,20 @@ impl Evaluator<'_> {
                 }
                 match name.name.as_str() {
                     "table" | "view" => {
-                        let n = args.first().map(|a| self.const_eval(a)).transpose()?.map(|v| v.to_kusto_string()).unwrap_or_default();
+                        let n = args
+                            .first()
+                            .map(|a| self.const_eval(a))
+                            .transpose()?
+                            .map(|v| v.to_kusto_string())
+                            .unwrap_or_default();
                         self.lookup_table(&n)
                     }
-                    "FileProfile" | "DeviceFromIP" | "AssignedIPAddresses" | "SeenBy" => Err(EvalError::Unsupported(format!(
-                        "{}() needs Microsoft's enrichment service, which is not available in the sandbox",
-                        name.name
-                    ))),
+                    "FileProfile" | "DeviceFromIP" | "AssignedIPAddresses" | "SeenBy" => {
+                        Err(EvalError::Unsupported(format!(
+                            "{}() needs Microsoft's enrichment service, which is not available in the sandbox",
+                            name.name
+                        )))
+                    }
                     other => Err(EvalError::UnknownTable(format!("{other}()"))),
                 }
             }
@@ -75,7 +96,8 @@ impl Evaluator<'_> {
             }
             SourceKind::Range { column, from, to, step } => self.range(&column.name, from, to, step),
             SourceKind::ExternalData { uris, .. } => {
-                let first = uris.first().and_then(|u| self.const_eval(u).ok()).map(|v| v.to_kusto_string()).unwrap_or_default();
+                let first =
+                    uris.first().and_then(|u| self.const_eval(u).ok()).map(|v| v.to_kusto_string()).unwrap_or_default();
                 Err(EvalError::Unsupported(format!(
                     "externaldata is not available in the sandbox: the engine does not fetch {}",
                     if first.is_empty() { "external URLs".to_string() } else { first }
@@ -103,7 +125,9 @@ impl Evaluator<'_> {
                 };
                 self.search_tables(tables, s)
             }
-            SourceKind::Find(_) => Err(EvalError::Unsupported("find is not supported by this engine; use union + where".into())),
+            SourceKind::Find(_) => {
+                Err(EvalError::Unsupported("find is not supported by this engine; use union + where".into()))
+            }
             SourceKind::Evaluate(e) => self.evaluate(Table::default(), e),
         }
     }
@@ -111,7 +135,11 @@ impl Evaluator<'_> {
     fn datatable(&self, columns: &[ast::ColumnDecl], values: &[Expr]) -> Result<Table> {
         let ncols = columns.len().max(1);
         if !values.len().is_multiple_of(ncols) {
-            return Err(EvalError::Invalid(format!("datatable has {} values, not a multiple of {} columns", values.len(), ncols)));
+            return Err(EvalError::Invalid(format!(
+                "datatable has {} values, not a multiple of {} columns",
+                values.len(),
+                ncols
+            )));
         }
         let mut cols: Vec<Column> = columns.iter().map(|c| Column::new(c.name.name.clone(), type_of(c.ty))).collect();
         for (i, v) in values.iter().enumerate() {
@@ -212,8 +240,12 @@ impl Evaluator<'_> {
             }
             OpKind::Project(items) => self.project(&input, items),
             OpKind::Extend(items) | OpKind::Serialize(items) => self.extend(input, items),
-            OpKind::ProjectAway(pats) => Ok(Table::new(input.columns.into_iter().filter(|c| !pats.iter().any(|p| p.matches(&c.name))).collect())),
-            OpKind::ProjectKeep(pats) => Ok(Table::new(input.columns.into_iter().filter(|c| pats.iter().any(|p| p.matches(&c.name))).collect())),
+            OpKind::ProjectAway(pats) => {
+                Ok(Table::new(input.columns.into_iter().filter(|c| !pats.iter().any(|p| p.matches(&c.name))).collect()))
+            }
+            OpKind::ProjectKeep(pats) => {
+                Ok(Table::new(input.columns.into_iter().filter(|c| pats.iter().any(|p| p.matches(&c.name))).collect()))
+            }
             OpKind::ProjectRename(pairs) => {
                 let mut t = input;
                 for (new, old) in pairs {
@@ -263,7 +295,9 @@ impl Evaluator<'_> {
                 };
                 Ok(distinct(&projected))
             }
-            OpKind::Count => Ok(Table::new(vec![Column::from_values("Count", Type::Long, &[Value::Long(input.num_rows() as i64)])])),
+            OpKind::Count => {
+                Ok(Table::new(vec![Column::from_values("Count", Type::Long, &[Value::Long(input.num_rows() as i64)])]))
+            }
             OpKind::Join(j) => {
                 let right = self.tabular(&j.right, None)?;
                 self.join(input, right, j.kind, &j.on, false, keep)
@@ -299,7 +333,8 @@ impl Evaluator<'_> {
                 let n = input.columns.len();
                 let names: Vec<Value> = input.columns.iter().map(|c| Value::str(&c.name)).collect();
                 let ords: Vec<Value> = (0..n).map(|i| Value::Long(i as i64)).collect();
-                let dts: Vec<Value> = input.columns.iter().map(|c| Value::string(format!("System.{}", dotnet_type(c.ty)))).collect();
+                let dts: Vec<Value> =
+                    input.columns.iter().map(|c| Value::string(format!("System.{}", dotnet_type(c.ty)))).collect();
                 let cts: Vec<Value> = input.columns.iter().map(|c| Value::str(c.ty.name())).collect();
                 Ok(Table::new(vec![
                     Column::from_values("ColumnName", Type::String, &names),
@@ -315,7 +350,9 @@ impl Evaluator<'_> {
                 let t = self.project(&input, &[NamedExpr { names: vec![], expr: of.clone(), span: of.span }])?;
                 Ok(distinct(&t).head(n))
             }
-            other => Err(EvalError::Unsupported(format!("operator `{}` is not supported by this engine", other.name()))),
+            other => {
+                Err(EvalError::Unsupported(format!("operator `{}` is not supported by this engine", other.name())))
+            }
         }
     }
 
@@ -393,7 +430,13 @@ impl Evaluator<'_> {
     // -----------------------------------------------------------------------------------------
 
     /// Compiles one aggregate call; returns the spec and its output (name, type) columns.
-    fn compile_agg(&self, ne: &NamedExpr, input: &Table, by_cols: &[usize], taken: &mut Vec<String>) -> Result<(AggSpec, Vec<(String, Type)>)> {
+    fn compile_agg(
+        &self,
+        ne: &NamedExpr,
+        input: &Table,
+        by_cols: &[usize],
+        taken: &mut Vec<String>,
+    ) -> Result<(AggSpec, Vec<(String, Type)>)> {
         let ExprKind::Call { name, args } = &ne.expr.kind else {
             return Err(EvalError::Invalid("summarize expects aggregate function calls".into()));
         };
@@ -402,7 +445,15 @@ impl Evaluator<'_> {
         // Kusto names an aggregate after its argument only when that is a column (or a path
         // into one): `sum(x)` → `sum_x`, but `countif(not(b))` → `countif_`.
         let arg_name = args.first().and_then(agg_arg_name).unwrap_or_default();
-        let mut spec = AggSpec { kind, value: None, value_ty: None, pred: None, extra_cols: vec![], percents: vec![], limit: 1_048_576 };
+        let mut spec = AggSpec {
+            kind,
+            value: None,
+            value_ty: None,
+            pred: None,
+            extra_cols: vec![],
+            percents: vec![],
+            limit: 1_048_576,
+        };
         let mut outs: Vec<(String, Type)> = Vec::new();
         let value_arg = |i: usize| -> Result<Option<(CExpr, Type)>> {
             match args.get(i) {
@@ -421,9 +472,10 @@ impl Evaluator<'_> {
                 }
                 spec.pred = value_arg(1)?.map(|c| c.0);
                 if matches!(kind, MakeSetIf | MakeListIf)
-                    && let Some(a) = args.get(2) {
-                        spec.limit = self.const_eval(a)?.as_i64().unwrap_or(1 << 20).max(0) as usize;
-                    }
+                    && let Some(a) = args.get(2)
+                {
+                    spec.limit = self.const_eval(a)?.as_i64().unwrap_or(1 << 20).max(0) as usize;
+                }
             }
             _ => {
                 if let Some((c, t)) = value_arg(0)? {
@@ -431,9 +483,10 @@ impl Evaluator<'_> {
                     spec.value_ty = Some(t);
                 }
                 if matches!(kind, MakeSet | MakeList)
-                    && let Some(a) = args.get(1) {
-                        spec.limit = self.const_eval(a)?.as_i64().unwrap_or(1 << 20).max(0) as usize;
-                    }
+                    && let Some(a) = args.get(1)
+                {
+                    spec.limit = self.const_eval(a)?.as_i64().unwrap_or(1 << 20).max(0) as usize;
+                }
             }
         }
         let ty = kind.result_type(spec.value_ty);
@@ -444,7 +497,11 @@ impl Evaluator<'_> {
         };
         match kind {
             ArgMax | ArgMin => {
-                let first = ne.names.first().map(|n| n.name.clone()).unwrap_or_else(|| if arg_name.is_empty() { default_name.clone() } else { arg_name.clone() });
+                let first = ne
+                    .names
+                    .first()
+                    .map(|n| n.name.clone())
+                    .unwrap_or_else(|| if arg_name.is_empty() { default_name.clone() } else { arg_name.clone() });
                 let n = unique_name(&first, taken);
                 taken.push(n.clone());
                 outs.push((n, ty));
@@ -456,13 +513,16 @@ impl Evaluator<'_> {
                 } else {
                     let mut v = Vec::new();
                     for a in &args[1..] {
-                        let n = a.derived_name().ok_or_else(|| EvalError::Invalid("arg_max/arg_min extra arguments must be columns".into()))?;
+                        let n = a.derived_name().ok_or_else(|| {
+                            EvalError::Invalid("arg_max/arg_min extra arguments must be columns".into())
+                        })?;
                         v.push(input.index_of(&n).ok_or(EvalError::UnknownName(n))?);
                     }
                     v
                 };
                 for (k, &c) in cols.iter().enumerate() {
-                    let want = ne.names.get(k + 1).map(|n| n.name.clone()).unwrap_or_else(|| input.columns[c].name.clone());
+                    let want =
+                        ne.names.get(k + 1).map(|n| n.name.clone()).unwrap_or_else(|| input.columns[c].name.clone());
                     let n = unique_name(&want, taken);
                     taken.push(n.clone());
                     outs.push((n, input.columns[c].ty));
@@ -558,7 +618,14 @@ impl Evaluator<'_> {
             states.push(specs.iter().map(AggSpec::new_state).collect());
         }
         // Build output columns.
-        let mut cols: Vec<Column> = key_exprs.iter().map(|(_, ty, name)| Column { name: name.clone(), ty: *ty, data: Arc::new(ColumnData::new(*ty, keys.len())) }).collect();
+        let mut cols: Vec<Column> = key_exprs
+            .iter()
+            .map(|(_, ty, name)| Column {
+                name: name.clone(),
+                ty: *ty,
+                data: Arc::new(ColumnData::new(*ty, keys.len())),
+            })
+            .collect();
         for o in &outs {
             for (name, ty) in o {
                 cols.push(Column { name: name.clone(), ty: *ty, data: Arc::new(ColumnData::new(*ty, keys.len())) });
@@ -585,13 +652,25 @@ impl Evaluator<'_> {
     /// `summarize` over typed group ids ([`keys::group_ids`]): no per-row key allocation;
     /// `count()` and `dcount(column)` are computed from ids directly, other aggregates update
     /// their state per row. `None` when a key is not of a keyable type (generic path then).
-    fn summarize_typed(&self, input: &Table, key_exprs: &[(CExpr, Type, String)], specs: &[AggSpec], outs: &[Vec<(String, Type)>]) -> Option<Table> {
-        let keyable_ty = |t: Type| matches!(t, Type::Bool | Type::Int | Type::Long | Type::String | Type::DateTime | Type::TimeSpan | Type::Guid);
+    fn summarize_typed(
+        &self,
+        input: &Table,
+        key_exprs: &[(CExpr, Type, String)],
+        specs: &[AggSpec],
+        outs: &[Vec<(String, Type)>],
+    ) -> Option<Table> {
+        let keyable_ty = |t: Type| {
+            matches!(
+                t,
+                Type::Bool | Type::Int | Type::Long | Type::String | Type::DateTime | Type::TimeSpan | Type::Guid
+            )
+        };
         if !key_exprs.iter().all(|(_, ty, _)| keyable_ty(*ty)) {
             return None;
         }
         let n = input.num_rows();
-        let key_cols: Vec<Arc<ColumnData>> = key_exprs.iter().map(|(c, ty, _)| expr::eval_column(c, *ty, input)).collect();
+        let key_cols: Vec<Arc<ColumnData>> =
+            key_exprs.iter().map(|(c, ty, _)| expr::eval_column(c, *ty, input)).collect();
         let refs: Vec<&ColumnData> = key_cols.iter().map(|c| &**c).collect();
         let (gids, mut count, first) = keys::group_ids(&refs, n, None)?;
         if key_exprs.is_empty() && count == 0 {
@@ -678,8 +757,20 @@ impl Evaluator<'_> {
                 let (x, y) = (col.get(*a), col.get(*b));
                 let o = match (x.is_null(), y.is_null()) {
                     (true, true) => std::cmp::Ordering::Equal,
-                    (true, false) => if *nulls_first { std::cmp::Ordering::Less } else { std::cmp::Ordering::Greater },
-                    (false, true) => if *nulls_first { std::cmp::Ordering::Greater } else { std::cmp::Ordering::Less },
+                    (true, false) => {
+                        if *nulls_first {
+                            std::cmp::Ordering::Less
+                        } else {
+                            std::cmp::Ordering::Greater
+                        }
+                    }
+                    (false, true) => {
+                        if *nulls_first {
+                            std::cmp::Ordering::Greater
+                        } else {
+                            std::cmp::Ordering::Less
+                        }
+                    }
                     _ => {
                         let o = value::compare_values(&x, &y);
                         if *desc { o.reverse() } else { o }
@@ -714,14 +805,28 @@ impl Evaluator<'_> {
     /// ([`keys::join_ids`]), hashing only the smaller side's keys and probing with the other;
     /// other keys use generic values. Output order is the same either way: left rows in order,
     /// each followed by its right matches in order.
-    pub(super) fn join(&self, left: Table, right: Table, kind: JoinKind, on: &[ast::JoinKey], lookup: bool, keep: Option<&HashSet<String>>) -> Result<Table> {
+    pub(super) fn join(
+        &self,
+        left: Table,
+        right: Table,
+        kind: JoinKind,
+        on: &[ast::JoinKey],
+        lookup: bool,
+        keep: Option<&HashSet<String>>,
+    ) -> Result<Table> {
         let mut lk = Vec::new();
         let mut rk = Vec::new();
         for k in on {
             let strip = |s: &str| s.trim_start_matches("$left.").trim_start_matches("$right.").to_string();
             let (l, r) = (strip(&k.left.name), strip(&k.right.name));
-            lk.push(left.index_of(&l).ok_or_else(|| EvalError::UnknownName(format!("{l} (join key on the left side)")))?);
-            rk.push(right.index_of(&r).ok_or_else(|| EvalError::UnknownName(format!("{r} (join key on the right side)")))?);
+            lk.push(
+                left.index_of(&l).ok_or_else(|| EvalError::UnknownName(format!("{l} (join key on the left side)")))?,
+            );
+            rk.push(
+                right
+                    .index_of(&r)
+                    .ok_or_else(|| EvalError::UnknownName(format!("{r} (join key on the right side)")))?,
+            );
         }
         let rn = right.num_rows();
         let (left_rows, lids, buckets) = match typed_join_plan(&left, &right, &lk, &rk, kind) {
@@ -799,7 +904,8 @@ impl Evaluator<'_> {
             taken.push(name.clone());
             names.push((false, i, name));
         }
-        let mut chosen: Vec<&(bool, usize, String)> = names.iter().filter(|(_, _, n)| keep.is_none_or(|k| k.contains(n))).collect();
+        let mut chosen: Vec<&(bool, usize, String)> =
+            names.iter().filter(|(_, _, n)| keep.is_none_or(|k| k.contains(n))).collect();
         if chosen.is_empty() {
             // Keep one column so the row count survives (`| count`).
             chosen.extend(names.first());
@@ -835,17 +941,18 @@ impl Evaluator<'_> {
             };
             // Wildcard table names expand to every matching table.
             if let SourceKind::Name(id) = &t.source.kind
-                && id.name.contains('*') {
-                    let mut names: Vec<&String> = self.ctx.tables.keys().filter(|n| ast::glob_match(&id.name, n)).collect();
-                    names.sort();
-                    for n in names {
-                        let mut tb = self.ctx.tables[n].clone();
-                        self.pipeline(&t.ops, &mut tb)?;
-                        parts.push((n.clone(), tb));
-                    }
-                    arg += 1;
-                    continue;
+                && id.name.contains('*')
+            {
+                let mut names: Vec<&String> = self.ctx.tables.keys().filter(|n| ast::glob_match(&id.name, n)).collect();
+                names.sort();
+                for n in names {
+                    let mut tb = self.ctx.tables[n].clone();
+                    self.pipeline(&t.ops, &mut tb)?;
+                    parts.push((n.clone(), tb));
                 }
+                arg += 1;
+                continue;
+            }
             let isfuzzy = u.params.iter().any(|p| p.name.eq_ignore_ascii_case("isfuzzy"));
             match self.tabular(t, None) {
                 Ok(tb) => parts.push((label, tb)),
@@ -908,7 +1015,13 @@ impl Evaluator<'_> {
     // mv-expand / mv-apply
     // -----------------------------------------------------------------------------------------
 
-    fn mv_expand(&self, input: Table, items: &[ast::MvExpandItem], itemindex: Option<&ast::Ident>, limit: Option<&Expr>) -> Result<Table> {
+    fn mv_expand(
+        &self,
+        input: Table,
+        items: &[ast::MvExpandItem],
+        itemindex: Option<&ast::Ident>,
+        limit: Option<&Expr>,
+    ) -> Result<Table> {
         let limit = match limit {
             Some(l) => self.const_eval(l)?.as_i64().unwrap_or(i64::MAX).max(0) as usize,
             None => usize::MAX,
@@ -916,7 +1029,12 @@ impl Evaluator<'_> {
         let mut compiled = Vec::new();
         for it in items {
             let (c, _) = self.compile(&it.expr, &input)?;
-            let name = it.name.as_ref().map(|n| n.name.clone()).or_else(|| it.expr.derived_name()).unwrap_or_else(|| "Column1".into());
+            let name = it
+                .name
+                .as_ref()
+                .map(|n| n.name.clone())
+                .or_else(|| it.expr.derived_name())
+                .unwrap_or_else(|| "Column1".into());
             let ty = it.to_type.map(type_of).unwrap_or(Type::Dynamic);
             compiled.push((c, name, ty));
         }
@@ -964,10 +1082,12 @@ impl Evaluator<'_> {
             let vals: Vec<Value> = if *ty == Type::Dynamic {
                 vals
             } else {
-                vals.iter().map(|v| match v {
-                    Value::Dynamic(d) => Value::from_dyn_as(d, *ty),
-                    v => v.clone(),
-                }).collect()
+                vals.iter()
+                    .map(|v| match v {
+                        Value::Dynamic(d) => Value::from_dyn_as(d, *ty),
+                        v => v.clone(),
+                    })
+                    .collect()
             };
             let col = Column::from_values(name.clone(), *ty, &vals);
             match out.index_of(name) {
@@ -1033,7 +1153,9 @@ impl Evaluator<'_> {
                     let last = i + 1 == parts.len();
                     let group = match (ty, p.kind) {
                         (Type::Long | Type::Int, ast::ParseKind::Simple) if !last => r"(-?\d+)",
-                        (Type::Real | Type::Decimal, ast::ParseKind::Simple) if !last => r"(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)",
+                        (Type::Real | Type::Decimal, ast::ParseKind::Simple) if !last => {
+                            r"(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
+                        }
                         (_, ast::ParseKind::Regex) => match ty {
                             Type::Long | Type::Int => r"(-?\d+)",
                             Type::Real | Type::Decimal => r"(-?\d+(?:\.\d+)?)",
@@ -1055,7 +1177,8 @@ impl Evaluator<'_> {
             (Some(f), ast::ParseKind::Regex) if !f.is_empty() => format!("(?{f}){pattern}"),
             _ => format!("(?s){pattern}"),
         };
-        let re = functions::regex_cached(&pat).ok_or_else(|| EvalError::Invalid(format!("invalid parse pattern: {pat}")))?;
+        let re =
+            functions::regex_cached(&pat).ok_or_else(|| EvalError::Invalid(format!("invalid parse pattern: {pat}")))?;
         let n = input.num_rows();
         let mut vals: Vec<Vec<Value>> = vec![Vec::with_capacity(n); cols.len()];
         let mut keep = Vec::new();
@@ -1112,7 +1235,11 @@ impl Evaluator<'_> {
     fn parse_kv(&self, input: Table, p: &ast::ParseKvOp) -> Result<Table> {
         let (src, _) = self.compile(&p.expr, &input)?;
         let opt = |name: &str| -> Option<String> {
-            p.options.iter().find(|o| o.name == name).and_then(|o| self.const_eval(&o.value).ok()).map(|v| v.to_kusto_string())
+            p.options
+                .iter()
+                .find(|o| o.name == name)
+                .and_then(|o| self.const_eval(&o.value).ok())
+                .map(|v| v.to_kusto_string())
         };
         let pair = opt("pair_delimiter").unwrap_or_else(|| " ".into());
         let kv = opt("kv_delimiter").unwrap_or_else(|| "=".into());
@@ -1129,7 +1256,13 @@ impl Evaluator<'_> {
                 let found = pairs.iter().find(|(key, _)| *key == c.name.name).map(|(_, v)| v.clone());
                 vals[k].push(match found {
                     Some(v) => value::convert(&Value::string(v), ty),
-                    None => if ty == Type::String { Value::str("") } else { Value::Null },
+                    None => {
+                        if ty == Type::String {
+                            Value::str("")
+                        } else {
+                            Value::Null
+                        }
+                    }
                 });
             }
         }
@@ -1151,8 +1284,18 @@ impl Evaluator<'_> {
     fn evaluate(&self, input: Table, e: &ast::EvaluateOp) -> Result<Table> {
         match e.plugin.name.as_str() {
             "bag_unpack" => {
-                let col = e.args.first().and_then(|a| a.derived_name()).ok_or_else(|| EvalError::Invalid("bag_unpack needs a column".into()))?;
-                let prefix = e.args.get(1).map(|a| self.const_eval(a)).transpose()?.map(|v| v.to_kusto_string()).unwrap_or_default();
+                let col = e
+                    .args
+                    .first()
+                    .and_then(|a| a.derived_name())
+                    .ok_or_else(|| EvalError::Invalid("bag_unpack needs a column".into()))?;
+                let prefix = e
+                    .args
+                    .get(1)
+                    .map(|a| self.const_eval(a))
+                    .transpose()?
+                    .map(|v| v.to_kusto_string())
+                    .unwrap_or_default();
                 let ci = input.index_of(&col).ok_or(EvalError::UnknownName(col.clone()))?;
                 let n = input.num_rows();
                 let mut keys: Vec<String> = Vec::new();
@@ -1166,11 +1309,17 @@ impl Evaluator<'_> {
                         }
                     }
                 }
-                let mut out: Vec<Column> = input.columns.iter().enumerate().filter(|(i, _)| *i != ci).map(|(_, c)| c.clone()).collect();
+                let mut out: Vec<Column> =
+                    input.columns.iter().enumerate().filter(|(i, _)| *i != ci).map(|(_, c)| c.clone()).collect();
                 for k in keys {
                     let vals: Vec<Dyn> = bags.iter().map(|b| b.get(&k).cloned().unwrap_or(Dyn::Null)).collect();
                     let ty = infer_dyn_column(&vals);
-                    let values: Vec<Value> = vals.iter().map(|d| if ty == Type::Dynamic { Value::Dynamic(d.clone()) } else { Value::from_dyn_as(d, ty) }).collect();
+                    let values: Vec<Value> = vals
+                        .iter()
+                        .map(
+                            |d| if ty == Type::Dynamic { Value::Dynamic(d.clone()) } else { Value::from_dyn_as(d, ty) },
+                        )
+                        .collect();
                     let name = format!("{prefix}{k}");
                     let col = Column::from_values(name.clone(), ty, &values);
                     match out.iter().position(|c| c.name == name) {
@@ -1188,7 +1337,8 @@ impl Evaluator<'_> {
         let cs = s.params.iter().any(|p| matches!(&p.value.kind, ExprKind::Name(id) if id.name == "case_sensitive"));
         let mut parts = Vec::new();
         for (name, t) in tables {
-            let idx: Vec<usize> = (0..t.num_rows()).filter(|&r| self.search_pred(&s.predicate, &t, r, cs).unwrap_or(false)).collect();
+            let idx: Vec<usize> =
+                (0..t.num_rows()).filter(|&r| self.search_pred(&s.predicate, &t, r, cs).unwrap_or(false)).collect();
             let mut out = t.gather(&idx);
             out.columns.insert(0, Column::from_values("$table", Type::String, &vec![Value::str(&name); idx.len()]));
             parts.push(out);
@@ -1200,18 +1350,34 @@ impl Evaluator<'_> {
     /// are ordinary predicates.
     fn search_pred(&self, e: &Expr, t: &Table, row: usize, cs: bool) -> Result<bool> {
         match &e.kind {
-            ExprKind::Call { name, args } if name.name == "not" && args.len() == 1 => Ok(!self.search_pred(&args[0], t, row, cs)?),
+            ExprKind::Call { name, args } if name.name == "not" && args.len() == 1 => {
+                Ok(!self.search_pred(&args[0], t, row, cs)?)
+            }
             ExprKind::Literal(ast::Literal::String(s)) if s.contains('*') => {
-                let pat = format!("{}(?:^|[^[:alnum:]]){}", if cs { "" } else { "(?i)" }, regex::escape(s).replace("\\*", "[[:alnum:]]*"));
-                let re = functions::regex_cached(&pat).ok_or_else(|| EvalError::Invalid("bad search pattern".into()))?;
+                let pat = format!(
+                    "{}(?:^|[^[:alnum:]]){}",
+                    if cs { "" } else { "(?i)" },
+                    regex::escape(s).replace("\\*", "[[:alnum:]]*")
+                );
+                let re =
+                    functions::regex_cached(&pat).ok_or_else(|| EvalError::Invalid("bad search pattern".into()))?;
                 Ok(t.columns.iter().any(|c| re.is_match(&c.get(row).to_kusto_string())))
             }
             ExprKind::Literal(ast::Literal::String(s)) => Ok(t.columns.iter().any(|c| {
                 let text = c.get(row).to_kusto_string();
-                if cs { functions::has_term(&text, s, true, functions::TermMatch::Whole) || text.contains(s.as_str()) && text == *s } else { functions::has_term(&text, s, false, functions::TermMatch::Whole) }
+                if cs {
+                    functions::has_term(&text, s, true, functions::TermMatch::Whole)
+                        || text.contains(s.as_str()) && text == *s
+                } else {
+                    functions::has_term(&text, s, false, functions::TermMatch::Whole)
+                }
             })),
-            ExprKind::Binary { op: ast::BinOp::And, left, right } => Ok(self.search_pred(left, t, row, cs)? && self.search_pred(right, t, row, cs)?),
-            ExprKind::Binary { op: ast::BinOp::Or, left, right } => Ok(self.search_pred(left, t, row, cs)? || self.search_pred(right, t, row, cs)?),
+            ExprKind::Binary { op: ast::BinOp::And, left, right } => {
+                Ok(self.search_pred(left, t, row, cs)? && self.search_pred(right, t, row, cs)?)
+            }
+            ExprKind::Binary { op: ast::BinOp::Or, left, right } => {
+                Ok(self.search_pred(left, t, row, cs)? || self.search_pred(right, t, row, cs)?)
+            }
             _ => {
                 let (c, _) = self.compile(e, t)?;
                 Ok(functions::truthy(&c.eval(t, row)))
@@ -1231,17 +1397,29 @@ impl Evaluator<'_> {
                 v => v.as_f64(),
             }
         };
-        let stepf = num(&step).filter(|s| *s > 0.0).ok_or_else(|| EvalError::Invalid("make-series step must be positive".into()))?;
+        let stepf = num(&step)
+            .filter(|s| *s > 0.0)
+            .ok_or_else(|| EvalError::Invalid("make-series step must be positive".into()))?;
         let axis_vals: Vec<Option<f64>> = (0..input.num_rows()).map(|r| num(&axis.eval(input, r))).collect();
-        let lo = from.as_ref().and_then(num).or_else(|| axis_vals.iter().flatten().copied().reduce(f64::min)).unwrap_or(0.0);
-        let hi = to.as_ref().and_then(num).unwrap_or_else(|| axis_vals.iter().flatten().copied().reduce(f64::max).map_or(lo, |m| m + stepf));
+        let lo =
+            from.as_ref().and_then(num).or_else(|| axis_vals.iter().flatten().copied().reduce(f64::min)).unwrap_or(0.0);
+        let hi = to
+            .as_ref()
+            .and_then(num)
+            .unwrap_or_else(|| axis_vals.iter().flatten().copied().reduce(f64::max).map_or(lo, |m| m + stepf));
         let nbins = (((hi - lo) / stepf).ceil().max(0.0) as usize).min(1_000_000);
-        let is_dt = matches!(from.as_ref().or(to.as_ref()), Some(Value::DateTime(_))) || matches!(step, Value::TimeSpan(_));
+        let is_dt =
+            matches!(from.as_ref().or(to.as_ref()), Some(Value::DateTime(_))) || matches!(step, Value::TimeSpan(_));
         // Group by the by-keys, then aggregate per bin.
         let mut key_exprs = Vec::new();
         for ne in &m.by {
             let (c, ty) = self.compile(&ne.expr, input)?;
-            let name = ne.names.first().map(|n| n.name.clone()).or_else(|| dig_name(&ne.expr)).unwrap_or_else(|| "Column1".into());
+            let name = ne
+                .names
+                .first()
+                .map(|n| n.name.clone())
+                .or_else(|| dig_name(&ne.expr))
+                .unwrap_or_else(|| "Column1".into());
             key_exprs.push((c, ty, name));
         }
         let mut specs = Vec::new();
@@ -1315,7 +1493,6 @@ impl Evaluator<'_> {
         }
         Ok(Table::new(cols))
     }
-
 }
 
 /// Concatenates tables with identical or overlapping schemas (columns by name).
@@ -1457,11 +1634,8 @@ fn typed_join_plan(left: &Table, right: &Table, lk: &[usize], rk: &[usize], kind
         return None;
     }
     let (ln, rn) = (left.num_rows(), right.num_rows());
-    let left_rows: Vec<usize> = if kind == JoinKind::InnerUnique {
-        keys::group_ids(&lcols, ln, None)?.2
-    } else {
-        (0..ln).collect()
-    };
+    let left_rows: Vec<usize> =
+        if kind == JoinKind::InnerUnique { keys::group_ids(&lcols, ln, None)?.2 } else { (0..ln).collect() };
     if left_rows.len() <= rn {
         // Hash the (smaller) left keys, probe with every right row.
         let (bids, pids, count) = keys::join_ids(&lcols, &left_rows, &rcols, rn)?;
@@ -1478,7 +1652,9 @@ fn typed_join_plan(left: &Table, right: &Table, lk: &[usize], rk: &[usize], kind
 
 /// [`JoinPlan`] over generic values (mixed or non-keyable key types).
 fn generic_join_plan(left: &Table, right: &Table, lk: &[usize], rk: &[usize], kind: JoinKind) -> JoinPlan {
-    let key = |t: &Table, cols: &[usize], row: usize| -> Vec<Value> { cols.iter().map(|&c| normalize_key(t.columns[c].get(row), t.columns[c].ty)).collect() };
+    let key = |t: &Table, cols: &[usize], row: usize| -> Vec<Value> {
+        cols.iter().map(|&c| normalize_key(t.columns[c].get(row), t.columns[c].ty)).collect()
+    };
     let mut index: HashMap<Vec<Value>, u32> = HashMap::new();
     let rids: Vec<Option<u32>> = (0..right.num_rows())
         .map(|r| {

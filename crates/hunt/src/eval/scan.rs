@@ -76,9 +76,7 @@ impl Evaluator<'_> {
             let ty = match &p.ty {
                 ast::ParamType::Scalar(t) => type_of(*t),
                 ast::ParamType::Tabular { .. } => {
-                    return Err(EvalError::Invalid(
-                        "scan declares scalar columns only".into(),
-                    ));
+                    return Err(EvalError::Invalid("scan declares scalar columns only".into()));
                 }
             };
             let default = match &p.default {
@@ -102,20 +100,13 @@ impl Evaluator<'_> {
             } else if let Some(i) = input.index_of(&field) {
                 RefTarget::Input(i)
             } else {
-                return Err(EvalError::UnknownName(format!(
-                    "{}.{field}",
-                    step_names[step]
-                )));
+                return Err(EvalError::UnknownName(format!("{}.{field}", step_names[step])));
             };
             refs.push((step, target));
         }
         let layout = Layout {
             inputs: (0..input.columns.len())
-                .filter(|i| {
-                    !declared
-                        .iter()
-                        .any(|(n, _, _)| *n == input.columns[*i].name)
-                })
+                .filter(|i| !declared.iter().any(|(n, _, _)| *n == input.columns[*i].name))
                 .collect(),
             declared,
             refs,
@@ -131,9 +122,7 @@ impl Evaluator<'_> {
                     .declared
                     .iter()
                     .position(|(n, _, _)| n == name)
-                    .ok_or_else(|| {
-                        EvalError::Invalid(format!("scan assigns `{name}`, which is not declared"))
-                    })?;
+                    .ok_or_else(|| EvalError::Invalid(format!("scan assigns `{name}`, which is not declared")))?;
                 assigns.push((d, self.compile(&a.expr, &template)?.0));
             }
             let output = match st.output.as_deref().map(str::to_ascii_lowercase).as_deref() {
@@ -141,11 +130,7 @@ impl Evaluator<'_> {
                 Some("last") => Output::Last,
                 _ => Output::All,
             };
-            steps.push(Step {
-                cond,
-                assigns,
-                output,
-            });
+            steps.push(Step { cond, assigns, output });
         }
 
         // Partitions (`partition by`) run independently, each in input order.
@@ -155,20 +140,13 @@ impl Evaluator<'_> {
             let mut keys = Vec::new();
             for e in &s.partition_by {
                 let (c, ty) = self.compile(e, &input)?;
-                keys.push(Column {
-                    name: String::new(),
-                    ty,
-                    data: super::expr::eval_column(&c, ty, &input),
-                });
+                keys.push(Column { name: String::new(), ty, data: super::expr::eval_column(&c, ty, &input) });
             }
             group_rows(&keys, input.num_rows())
         };
 
-        let with_match_id = s
-            .params
-            .iter()
-            .find(|p| p.name.eq_ignore_ascii_case("with_match_id"))
-            .and_then(|p| match &p.value.kind {
+        let with_match_id =
+            s.params.iter().find(|p| p.name.eq_ignore_ascii_case("with_match_id")).and_then(|p| match &p.value.kind {
                 ExprKind::Name(id) => Some(id.name.clone()),
                 ExprKind::Literal(ast::Literal::String(s)) => Some(s.clone()),
                 _ => None,
@@ -179,24 +157,14 @@ impl Evaluator<'_> {
             self.scan_partition(&input, &layout, &step_names, &steps, &rows, &mut out, max)?;
         }
         let rows: Vec<usize> = out.iter().map(|(r, _, _)| *r).collect();
-        let mut result = Table::new(
-            layout
-                .inputs
-                .iter()
-                .map(|&i| input.columns[i].gather(&rows))
-                .collect(),
-        );
+        let mut result = Table::new(layout.inputs.iter().map(|&i| input.columns[i].gather(&rows)).collect());
         for (k, (name, ty, _)) in layout.declared.iter().enumerate() {
             let vals: Vec<Value> = out.iter().map(|(_, d, _)| d[k].clone()).collect();
-            result
-                .columns
-                .push(Column::from_values(name.clone(), *ty, &vals));
+            result.columns.push(Column::from_values(name.clone(), *ty, &vals));
         }
         if let Some(name) = with_match_id {
             let ids: Vec<Value> = out.iter().map(|(_, _, m)| Value::Long(*m)).collect();
-            result
-                .columns
-                .push(Column::from_values(name, Type::Long, &ids));
+            result.columns.push(Column::from_values(name, Type::Long, &ids));
         }
         Ok(result)
     }
@@ -229,27 +197,16 @@ impl Evaluator<'_> {
                 {
                     let t = layout.table(input, step_names, Some(&prev), &[row]);
                     if truthy(&step.cond.eval(&t, 0)) {
-                        let rec = Record {
-                            row,
-                            declared: assign(step, layout, &t),
-                        };
+                        let rec = Record { row, declared: assign(step, layout, &t) };
                         let mut records = prev.records.clone();
                         records.resize(n, None);
                         records[k] = Some(rec.clone());
-                        states[k] = Some(State {
-                            records,
-                            match_id: prev.match_id,
-                        });
+                        states[k] = Some(State { records, match_id: prev.match_id });
                         states[k - 1] = None;
                         if let Some(p) = pending[k - 1].take() {
                             out.push(p);
                         }
-                        emit(
-                            step.output,
-                            &mut pending[k],
-                            out,
-                            (row, rec.declared, prev.match_id),
-                        );
+                        emit(step.output, &mut pending[k], out, (row, rec.declared, prev.match_id));
                         if out.len() > max {
                             return Err(EvalError::TooManyRows(max));
                         }
@@ -261,10 +218,7 @@ impl Evaluator<'_> {
                     let cur = states[k].clone();
                     let t = layout.table(input, step_names, cur.as_ref(), &[row]);
                     if truthy(&step.cond.eval(&t, 0)) {
-                        let rec = Record {
-                            row,
-                            declared: assign(step, layout, &t),
-                        };
+                        let rec = Record { row, declared: assign(step, layout, &t) };
                         let match_id = if k == 0 {
                             next_match_id += 1;
                             next_match_id - 1
@@ -278,12 +232,7 @@ impl Evaluator<'_> {
                         records.resize(n, None);
                         records[k] = Some(rec.clone());
                         states[k] = Some(State { records, match_id });
-                        emit(
-                            step.output,
-                            &mut pending[k],
-                            out,
-                            (row, rec.declared, match_id),
-                        );
+                        emit(step.output, &mut pending[k], out, (row, rec.declared, match_id));
                         if out.len() > max {
                             return Err(EvalError::TooManyRows(max));
                         }
@@ -347,26 +296,14 @@ fn assign(step: &Step, layout: &Layout, t: &Table) -> Vec<Value> {
 impl Layout {
     /// The scratch table: the used input columns at `rows`, the declared columns at their
     /// defaults, then one column per `step.column` reference read from `state`.
-    fn table(
-        &self,
-        input: &Table,
-        step_names: &[String],
-        state: Option<&State>,
-        rows: &[usize],
-    ) -> Table {
-        let mut cols: Vec<Column> = self
-            .inputs
-            .iter()
-            .map(|&i| input.columns[i].gather(rows))
-            .collect();
+    fn table(&self, input: &Table, step_names: &[String], state: Option<&State>, rows: &[usize]) -> Table {
+        let mut cols: Vec<Column> = self.inputs.iter().map(|&i| input.columns[i].gather(rows)).collect();
         for (name, ty, d) in &self.declared {
             let vals = vec![d.clone(); rows.len()];
             cols.push(Column::from_values(name.clone(), *ty, &vals));
         }
         for (step, target) in &self.refs {
-            let rec = state
-                .and_then(|s| s.records.get(*step))
-                .and_then(Option::as_ref);
+            let rec = state.and_then(|s| s.records.get(*step)).and_then(Option::as_ref);
             let (name, ty, v) = match target {
                 RefTarget::Input(i) => {
                     let c = &input.columns[*i];
@@ -374,19 +311,11 @@ impl Layout {
                 }
                 RefTarget::Declared(d) => {
                     let (name, ty, default) = &self.declared[*d];
-                    (
-                        name,
-                        *ty,
-                        rec.map_or_else(|| default.clone(), |r| r.declared[*d].clone()),
-                    )
+                    (name, *ty, rec.map_or_else(|| default.clone(), |r| r.declared[*d].clone()))
                 }
             };
             let vals = vec![v; rows.len()];
-            cols.push(Column::from_values(
-                format!("{}.{name}", step_names[*step]),
-                ty,
-                &vals,
-            ));
+            cols.push(Column::from_values(format!("{}.{name}", step_names[*step]), ty, &vals));
         }
         Table::new(cols)
     }
@@ -412,24 +341,19 @@ fn collect_step_members(e: &Expr, steps: &[String], out: &mut Vec<(usize, String
         | ExprKind::TypeOf(_)
         | ExprKind::ToScalar(_)
         | ExprKind::Subquery(_) => {}
-        ExprKind::Call { args, .. } | ExprKind::Tuple(args) => args
-            .iter()
-            .for_each(|a| collect_step_members(a, steps, out)),
-        ExprKind::Unary { expr, .. } | ExprKind::NamedArg { value: expr, .. } => {
-            collect_step_members(expr, steps, out)
+        ExprKind::Call { args, .. } | ExprKind::Tuple(args) => {
+            args.iter().for_each(|a| collect_step_members(a, steps, out))
         }
+        ExprKind::Unary { expr, .. } | ExprKind::NamedArg { value: expr, .. } => collect_step_members(expr, steps, out),
         ExprKind::Binary { left, right, .. } => {
             collect_step_members(left, steps, out);
             collect_step_members(right, steps, out);
         }
         ExprKind::InList { expr, list, .. } => {
             collect_step_members(expr, steps, out);
-            list.iter()
-                .for_each(|a| collect_step_members(a, steps, out));
+            list.iter().for_each(|a| collect_step_members(a, steps, out));
         }
-        ExprKind::Between {
-            expr, low, high, ..
-        } => {
+        ExprKind::Between { expr, low, high, .. } => {
             collect_step_members(expr, steps, out);
             collect_step_members(low, steps, out);
             collect_step_members(high, steps, out);

@@ -21,16 +21,9 @@ fn is_aggregate_call(e: &Expr) -> bool {
 fn extract(e: &mut Expr, hidden: &mut Vec<NamedExpr>) {
     if is_aggregate_call(e) {
         let name = format!("{HIDDEN}{}", hidden.len());
-        let ident = ast::Ident {
-            name: name.clone(),
-            span: e.span,
-        };
+        let ident = ast::Ident { name: name.clone(), span: e.span };
         let call = std::mem::replace(e, Expr::new(ExprKind::Name(ident.clone()), e.span));
-        hidden.push(NamedExpr {
-            names: vec![ident],
-            span: call.span,
-            expr: call,
-        });
+        hidden.push(NamedExpr { names: vec![ident], span: call.span, expr: call });
         return;
     }
     match &mut e.kind {
@@ -40,12 +33,10 @@ fn extract(e: &mut Expr, hidden: &mut Vec<NamedExpr>) {
         | ExprKind::TypeOf(_)
         | ExprKind::ToScalar(_)
         | ExprKind::Subquery(_) => {}
-        ExprKind::Call { args, .. } | ExprKind::Tuple(args) => {
-            args.iter_mut().for_each(|a| extract(a, hidden))
+        ExprKind::Call { args, .. } | ExprKind::Tuple(args) => args.iter_mut().for_each(|a| extract(a, hidden)),
+        ExprKind::Unary { expr, .. } | ExprKind::Member { expr, .. } | ExprKind::NamedArg { value: expr, .. } => {
+            extract(expr, hidden)
         }
-        ExprKind::Unary { expr, .. }
-        | ExprKind::Member { expr, .. }
-        | ExprKind::NamedArg { value: expr, .. } => extract(expr, hidden),
         ExprKind::Binary { left, right, .. } => {
             extract(left, hidden);
             extract(right, hidden);
@@ -54,9 +45,7 @@ fn extract(e: &mut Expr, hidden: &mut Vec<NamedExpr>) {
             extract(expr, hidden);
             list.iter_mut().for_each(|a| extract(a, hidden));
         }
-        ExprKind::Between {
-            expr, low, high, ..
-        } => {
+        ExprKind::Between { expr, low, high, .. } => {
             extract(expr, hidden);
             extract(low, hidden);
             extract(high, hidden);
@@ -70,12 +59,7 @@ fn extract(e: &mut Expr, hidden: &mut Vec<NamedExpr>) {
 
 impl Evaluator<'_> {
     /// `summarize` with any mix of aggregate calls and expressions over them.
-    pub(super) fn summarize(
-        &self,
-        input: &Table,
-        aggs: &[NamedExpr],
-        by: &[NamedExpr],
-    ) -> Result<Table> {
+    pub(super) fn summarize(&self, input: &Table, aggs: &[NamedExpr], by: &[NamedExpr]) -> Result<Table> {
         if aggs.iter().all(|a| is_aggregate_call(&a.expr)) {
             return self.summarize_calls(input, aggs, by);
         }
@@ -95,24 +79,15 @@ impl Evaluator<'_> {
             let before = hidden.len();
             extract(&mut e, &mut hidden);
             if hidden.len() == before {
-                return Err(EvalError::Invalid(
-                    "summarize expects aggregate function calls".into(),
-                ));
+                return Err(EvalError::Invalid("summarize expects aggregate function calls".into()));
             }
             let names = if a.names.is_empty() {
                 counter += 1;
-                vec![ast::Ident {
-                    name: format!("Column{counter}"),
-                    span: a.span,
-                }]
+                vec![ast::Ident { name: format!("Column{counter}"), span: a.span }]
             } else {
                 a.names.clone()
             };
-            plan.push(Err(NamedExpr {
-                names,
-                expr: e,
-                span: a.span,
-            }));
+            plan.push(Err(NamedExpr { names, expr: e, span: a.span }));
         }
         let mut all = direct.clone();
         all.extend(hidden.iter().cloned());
@@ -153,11 +128,7 @@ impl Evaluator<'_> {
         };
         match AggKind::lookup(&name.name) {
             Some((AggKind::ArgMax | AggKind::ArgMin, _)) => {
-                if args
-                    .iter()
-                    .skip(1)
-                    .any(|x| matches!(x.kind, ExprKind::Star))
-                {
+                if args.iter().skip(1).any(|x| matches!(x.kind, ExprKind::Star)) {
                     // `*`: every column up to the first hidden one.
                     let end = t.columns[start..]
                         .iter()

@@ -1,8 +1,8 @@
 //! Datetime and timespan functions.
 
 use crate::value::{
-    self, Civil, Value, days_in_month, from_civil, to_civil, TICKS_PER_DAY, TICKS_PER_HOUR, TICKS_PER_MINUTE,
-    TICKS_PER_SECOND,
+    self, Civil, TICKS_PER_DAY, TICKS_PER_HOUR, TICKS_PER_MINUTE, TICKS_PER_SECOND, Value, days_in_month, from_civil,
+    to_civil,
 };
 
 fn dt(v: &Value) -> Option<i64> {
@@ -173,7 +173,9 @@ pub fn datetime_add(a: &[Value]) -> Value {
         "year" | "years" => n.checked_mul(12).and_then(|m| add_months(t, m)),
         "quarter" | "quarters" => n.checked_mul(3).and_then(|m| add_months(t, m)),
         "month" | "months" => add_months(t, n),
-        u => unit_ticks(u).and_then(|k| n.checked_mul(if u.starts_with("nano") { 0 } else { k })).and_then(|d| t.checked_add(d)),
+        u => unit_ticks(u)
+            .and_then(|k| n.checked_mul(if u.starts_with("nano") { 0 } else { k }))
+            .and_then(|d| t.checked_add(d)),
     };
     opt_dt(r)
 }
@@ -278,7 +280,12 @@ pub fn make_datetime(a: &[Value]) -> Value {
     let (Some(y), Some(mo), Some(d)) = (get(0), get(1), get(2)) else { return Value::Null };
     let sec = a.get(5).and_then(Value::as_f64).unwrap_or(0.0);
     let (h, mi) = (get(3).unwrap_or(0), get(4).unwrap_or(0));
-    if !(0..24).contains(&h) || !(0..60).contains(&mi) || !(0.0..60.0).contains(&sec) || !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+    if !(0..24).contains(&h)
+        || !(0..60).contains(&mi)
+        || !(0.0..60.0).contains(&sec)
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&d)
+    {
         return Value::Null;
     }
     let c = Civil {
@@ -308,12 +315,27 @@ pub fn make_timespan(a: &[Value]) -> Value {
     if d < 0.0 || !(0.0..24.0).contains(&h) || !(0.0..60.0).contains(&m) || !(0.0..60.0).contains(&s) {
         return Value::Null;
     }
-    let ticks = d * TICKS_PER_DAY as f64 + h * TICKS_PER_HOUR as f64 + m * TICKS_PER_MINUTE as f64 + s * TICKS_PER_SECOND as f64;
+    let ticks = d * TICKS_PER_DAY as f64
+        + h * TICKS_PER_HOUR as f64
+        + m * TICKS_PER_MINUTE as f64
+        + s * TICKS_PER_SECOND as f64;
     Value::TimeSpan(ticks.round() as i64)
 }
 
-const MONTH_NAMES: [&str; 12] =
-    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+const MONTH_NAMES: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
 const DAY_NAMES: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
 /// Splits a .NET custom format string into runs of the same letter and literal text.

@@ -123,7 +123,11 @@ fn rotate(a: &[Value], left: bool) -> Value {
     }
     let n = a[1].as_i64().unwrap_or(0);
     let k = n.rem_euclid(x.len() as i64) as usize;
-    if left { x.rotate_left(k) } else { x.rotate_right(k) }
+    if left {
+        x.rotate_left(k)
+    } else {
+        x.rotate_right(k)
+    }
     dynv(Dyn::array(x))
 }
 pub fn array_rotate_left(a: &[Value]) -> Value {
@@ -194,7 +198,8 @@ pub fn bag_merge(a: &[Value]) -> Value {
 
 pub fn bag_remove_keys(a: &[Value]) -> Value {
     let Dyn::Object(o) = a[0].to_dyn() else { return dynv(Dyn::Null) };
-    let keys: Vec<String> = arr(&a[1]).unwrap_or_default().iter().map(|k| Value::Dynamic(k.clone()).to_kusto_string()).collect();
+    let keys: Vec<String> =
+        arr(&a[1]).unwrap_or_default().iter().map(|k| Value::Dynamic(k.clone()).to_kusto_string()).collect();
     dynv(Dyn::object(o.iter().filter(|(k, _)| !keys.iter().any(|r| **r == **k)).cloned().collect()))
 }
 
@@ -272,9 +277,8 @@ pub fn set_has_element(a: &[Value]) -> Value {
 pub fn zip(a: &[Value]) -> Value {
     let arrays: Vec<Vec<Dyn>> = a.iter().map(|v| arr(v).unwrap_or_default()).collect();
     let n = arrays.iter().map(Vec::len).max().unwrap_or(0);
-    let out = (0..n)
-        .map(|i| Dyn::array(arrays.iter().map(|x| x.get(i).cloned().unwrap_or(Dyn::Null)).collect()))
-        .collect();
+    let out =
+        (0..n).map(|i| Dyn::array(arrays.iter().map(|x| x.get(i).cloned().unwrap_or(Dyn::Null)).collect())).collect();
     dynv(Dyn::array(out))
 }
 

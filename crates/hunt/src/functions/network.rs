@@ -98,7 +98,9 @@ fn dotted(ip: u32) -> String {
 
 fn addr_of(v: &Value) -> Option<(u32, u32)> {
     match v {
-        Value::Int(_) | Value::Long(_) => v.as_i64().filter(|x| (0..=u32::MAX as i64).contains(x)).map(|x| (x as u32, 32)),
+        Value::Int(_) | Value::Long(_) => {
+            v.as_i64().filter(|x| (0..=u32::MAX as i64).contains(x)).map(|x| (x as u32, 32))
+        }
         _ => parse_cidr(&text(v)),
     }
 }

@@ -126,11 +126,7 @@ pub fn fill_linear(a: &[Value]) -> Value {
     }
     let (first, last) = (known[0], known[known.len() - 1]);
     for k in (0..first).chain(last + 1..n) {
-        x[k] = if fill_edges {
-            x[if k < first { first } else { last }].clone()
-        } else {
-            constant.clone()
-        };
+        x[k] = if fill_edges { x[if k < first { first } else { last }].clone() } else { constant.clone() };
     }
     out(x)
 }
@@ -257,11 +253,7 @@ pub fn fir(a: &[Value]) -> Value {
                 .enumerate()
                 .map(|(j, f)| {
                     let k = i + shift - j as i64;
-                    if (0..n).contains(&k) {
-                        f * x[k as usize].unwrap_or(0.0)
-                    } else {
-                        0.0
-                    }
+                    if (0..n).contains(&k) { f * x[k as usize].unwrap_or(0.0) } else { 0.0 }
                 })
                 .sum()
         })
@@ -316,9 +308,7 @@ fn fit_line(y: &[f64]) -> (f64, f64, f64, f64, f64, Vec<f64>) {
     }
     let slope = if sxx == 0.0 { 0.0 } else { sxy / sxx };
     let intercept = my - slope * mx;
-    let line: Vec<f64> = (0..y.len())
-        .map(|i| intercept + slope * (i + 1) as f64)
-        .collect();
+    let line: Vec<f64> = (0..y.len()).map(|i| intercept + slope * (i + 1) as f64).collect();
     let sst: f64 = y.iter().map(|v| (v - my) * (v - my)).sum();
     let sse: f64 = y.iter().zip(&line).map(|(v, l)| (v - l) * (v - l)).sum();
     let rsquare = if sst == 0.0 { 1.0 } else { 1.0 - sse / sst };
@@ -347,20 +337,13 @@ pub fn fit_line_dynamic(a: &[Value]) -> Value {
         ("variance".into(), real(variance)),
         ("rvariance".into(), real(rvariance)),
         ("interception".into(), real(interception)),
-        (
-            "line_fit".into(),
-            Dyn::array(line.into_iter().map(real).collect()),
-        ),
+        ("line_fit".into(), Dyn::array(line.into_iter().map(real).collect())),
     ]))
 }
 
 /// Statistics of the numeric elements: (min, min_idx, max, max_idx, avg, variance, stdev).
 fn stats(x: &[Option<f64>]) -> Option<(f64, usize, f64, usize, f64, f64, f64)> {
-    let vals: Vec<(usize, f64)> = x
-        .iter()
-        .enumerate()
-        .filter_map(|(i, v)| v.map(|f| (i, f)))
-        .collect();
+    let vals: Vec<(usize, f64)> = x.iter().enumerate().filter_map(|(i, v)| v.map(|f| (i, f))).collect();
     let &(i0, f0) = vals.first()?;
     let (mut min, mut min_i, mut max, mut max_i) = (f0, i0, f0, i0);
     for &(i, f) in &vals {
@@ -401,9 +384,7 @@ pub fn stats_dynamic(a: &[Value]) -> Value {
 
 /// `series_stats(series)` in a single-column context: its first output, `min`.
 pub fn stats_min(a: &[Value]) -> Value {
-    nums(&a[0])
-        .and_then(|x| stats(&x))
-        .map_or(Value::Null, |s| Value::Real(s.0))
+    nums(&a[0]).and_then(|x| stats(&x)).map_or(Value::Null, |s| Value::Real(s.0))
 }
 
 /// `series_pearson_correlation(s1, s2)`.
@@ -438,9 +419,7 @@ pub fn dot_product(a: &[Value]) -> Value {
 
 /// `series_magnitude(series)`: the Euclidean norm.
 pub fn magnitude(a: &[Value]) -> Value {
-    values(&a[0]).map_or(Value::Null, |x| {
-        Value::Real(x.iter().map(|f| f * f).sum::<f64>().sqrt())
-    })
+    values(&a[0]).map_or(Value::Null, |x| Value::Real(x.iter().map(|f| f * f).sum::<f64>().sqrt()))
 }
 
 /// `series_cosine_similarity(s1, s2)`.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use regex::Regex;
 
-use super::{dyn_strings, text_of, TermMatch};
+use super::{TermMatch, dyn_strings, text_of};
 use crate::value::{Dyn, Value};
 
 thread_local! {
@@ -47,7 +47,8 @@ pub fn contains_ci(hay: &str, needle: &str) -> bool {
             return false;
         }
         let first = n[0].to_ascii_lowercase();
-        return (0..=h.len() - n.len()).any(|i| h[i].to_ascii_lowercase() == first && h[i..i + n.len()].eq_ignore_ascii_case(n));
+        return (0..=h.len() - n.len())
+            .any(|i| h[i].to_ascii_lowercase() == first && h[i..i + n.len()].eq_ignore_ascii_case(n));
     }
     hay.to_lowercase().contains(&needle.to_lowercase())
 }
@@ -72,8 +73,10 @@ pub fn has_term(hay: &str, needle: &str, case_sensitive: bool, mode: TermMatch) 
     let ends_term = needle.chars().last().is_some_and(is_term_char);
     for (i, _) in hay.match_indices(needle) {
         let end = i + needle.len();
-        let left_ok = !starts_term || mode == TermMatch::Suffix || hay[..i].chars().last().is_none_or(|c| !is_term_char(c));
-        let right_ok = !ends_term || mode == TermMatch::Prefix || hay[end..].chars().next().is_none_or(|c| !is_term_char(c));
+        let left_ok =
+            !starts_term || mode == TermMatch::Suffix || hay[..i].chars().last().is_none_or(|c| !is_term_char(c));
+        let right_ok =
+            !ends_term || mode == TermMatch::Prefix || hay[end..].chars().next().is_none_or(|c| !is_term_char(c));
         if left_ok && right_ok {
             return true;
         }
@@ -494,7 +497,10 @@ pub fn parse_url(a: &[Value]) -> Value {
     let (userinfo, hostport) = authority.rsplit_once('@').map_or(("", authority), |(u, h)| (u, h));
     let (user, pass) = userinfo.split_once(':').map_or((userinfo, ""), |(u, p)| (u, p));
     let (host, port) = match hostport.rsplit_once(':') {
-        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(']') || hostport.starts_with('[') && hostport.contains("]:") => {
+        Some((h, p))
+            if p.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(']')
+                || hostport.starts_with('[') && hostport.contains("]:") =>
+        {
             (h, p)
         }
         _ => (hostport, ""),
@@ -660,9 +666,9 @@ pub fn codepoints_from_string(a: &[Value]) -> Value {
 
 pub fn codepoints_to_string(a: &[Value]) -> Value {
     match a[0].to_dyn() {
-        Dyn::Array(items) => Value::string(
-            items.iter().filter_map(|d| d.as_f64()).filter_map(|f| char::from_u32(f as u32)).collect(),
-        ),
+        Dyn::Array(items) => {
+            Value::string(items.iter().filter_map(|d| d.as_f64()).filter_map(|f| char::from_u32(f as u32)).collect())
+        }
         _ => Value::Null,
     }
 }
@@ -671,7 +677,9 @@ pub fn make_string(a: &[Value]) -> Value {
     let mut out = String::new();
     for v in a {
         match v.to_dyn() {
-            Dyn::Array(items) => out.extend(items.iter().filter_map(|d| d.as_f64()).filter_map(|f| char::from_u32(f as u32))),
+            Dyn::Array(items) => {
+                out.extend(items.iter().filter_map(|d| d.as_f64()).filter_map(|f| char::from_u32(f as u32)))
+            }
             d => {
                 if let Some(c) = d.as_f64().and_then(|f| char::from_u32(f as u32)) {
                     out.push(c)
@@ -715,7 +723,10 @@ pub fn format_bytes(a: &[Value]) -> Value {
 pub fn parse_version(a: &[Value]) -> Value {
     let text = s(&a[0]);
     let parts: Vec<&str> = text.trim().split('.').collect();
-    if parts.is_empty() || parts.len() > 4 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) || p.len() > 8) {
+    if parts.is_empty()
+        || parts.len() > 4
+        || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) || p.len() > 8)
+    {
         return Value::Null;
     }
     let mut v = 0f64;

@@ -25,10 +25,7 @@ const ACTIONS: &[(&str, &str, &str)] = &[
 
 /// The canonical action name, if `name` is a VM action we emulate.
 pub fn action(name: &str) -> Option<&'static str> {
-    ACTIONS
-        .iter()
-        .find(|(a, _, _)| a.eq_ignore_ascii_case(name))
-        .map(|(a, _, _)| *a)
+    ACTIONS.iter().find(|(a, _, _)| a.eq_ignore_ascii_case(name)).map(|(a, _, _)| *a)
 }
 
 /// Starts an action: returns the power state to restore if it fails.
@@ -42,11 +39,7 @@ pub fn begin_action(vm: &mut Resource, action: &str) -> String {
 }
 
 pub fn finish_action(vm: &mut Resource, action: &str, previous: &str, ok: bool) {
-    let fin = ACTIONS
-        .iter()
-        .find(|(a, _, _)| *a == action)
-        .map(|(_, _, f)| *f)
-        .unwrap_or("running");
+    let fin = ACTIONS.iter().find(|(a, _, _)| *a == action).map(|(_, _, f)| *f).unwrap_or("running");
     vm.power_state = Some(if ok { fin } else { previous }.to_string());
     vm.set_provisioning_state(if ok { "Succeeded" } else { "Failed" });
 }
@@ -55,11 +48,7 @@ pub fn finish_action(vm: &mut Resource, action: &str, previous: &str, ok: bool) 
 pub fn instance_view(vm: &Resource) -> Value {
     let power = vm.power_state.as_deref().unwrap_or("running");
     let prov = vm.provisioning_state().unwrap_or("Succeeded");
-    let linux = vm
-        .body
-        .pointer("/properties/storageProfile/osDisk/osType")
-        .and_then(Value::as_str)
-        == Some("Linux");
+    let linux = vm.body.pointer("/properties/storageProfile/osDisk/osType").and_then(Value::as_str) == Some("Linux");
     json!({
         "computerName": vm.body.pointer("/properties/osProfile/computerName").cloned().unwrap_or_else(|| vm.name().into()),
         "osName": if linux { "ubuntu" } else { "Windows Server 2019 Datacenter" },
@@ -73,9 +62,7 @@ pub fn instance_view(vm: &Resource) -> Value {
 /// The VM as GET returns it, with the instance view when `$expand=instanceView`.
 pub fn render_vm(vm: &Resource, expand_instance_view: bool) -> Value {
     let mut body = vm.body.clone();
-    if expand_instance_view
-        && let Some(p) = body.get_mut("properties").and_then(Value::as_object_mut)
-    {
+    if expand_instance_view && let Some(p) = body.get_mut("properties").and_then(Value::as_object_mut) {
         p.insert("instanceView".into(), instance_view(vm));
     }
     body
@@ -86,32 +73,18 @@ pub fn prepare_vm(old: Option<&Resource>, new: &mut Resource) {
     let vm_id = old
         .and_then(|o| o.body.pointer("/properties/vmId").cloned())
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string().into());
-    if let Some(p) = new
-        .body
-        .get_mut("properties")
-        .and_then(Value::as_object_mut)
-    {
+    if let Some(p) = new.body.get_mut("properties").and_then(Value::as_object_mut) {
         p.insert("vmId".into(), vm_id);
     }
-    new.power_state = Some(
-        old.and_then(|o| o.power_state.clone())
-            .unwrap_or_else(|| "running".into()),
-    );
+    new.power_state = Some(old.and_then(|o| o.power_state.clone()).unwrap_or_else(|| "running".into()));
 }
 
 /// A snapshot copies a disk (or snapshot) named by `creationData.sourceResourceId`: the source
 /// must exist; size and OS type come from it. Compute answers a missing source with
 /// `NotFound` "The entity was not found in this Azure location." [I].
-pub fn prepare_snapshot(
-    store: &ArmStore,
-    snap: &mut Resource,
-    now: time::OffsetDateTime,
-) -> Result<(), Response> {
-    let source_id = snap
-        .body
-        .pointer("/properties/creationData/sourceResourceId")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+pub fn prepare_snapshot(store: &ArmStore, snap: &mut Resource, now: time::OffsetDateTime) -> Result<(), Response> {
+    let source_id =
+        snap.body.pointer("/properties/creationData/sourceResourceId").and_then(Value::as_str).map(str::to_owned);
     let Some(source_id) = source_id else {
         return Err(errors::arm(
             StatusCode::BAD_REQUEST,
@@ -120,19 +93,11 @@ pub fn prepare_snapshot(
         ));
     };
     let Some(source) = store.get(&source_id) else {
-        return Err(errors::arm(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            "The entity was not found in this Azure location.",
-        ));
+        return Err(errors::arm(StatusCode::NOT_FOUND, "NotFound", "The entity was not found in this Azure location."));
     };
     let size = source.body.pointer("/properties/diskSizeGB").cloned();
     let os = source.body.pointer("/properties/osType").cloned();
-    if let Some(p) = snap
-        .body
-        .get_mut("properties")
-        .and_then(Value::as_object_mut)
-    {
+    if let Some(p) = snap.body.get_mut("properties").and_then(Value::as_object_mut) {
         p.insert("diskSizeGB".into(), size.unwrap_or_else(|| 128.into()));
         if let Some(os) = os {
             p.insert("osType".into(), os);
@@ -157,10 +122,7 @@ mod tests {
         );
         vm.power_state = Some("running".into());
         let prev = begin_action(&mut vm, "powerOff");
-        assert_eq!(
-            instance_view(&vm)["statuses"][1]["code"],
-            "PowerState/stopping"
-        );
+        assert_eq!(instance_view(&vm)["statuses"][1]["code"], "PowerState/stopping");
         assert_eq!(vm.provisioning_state(), Some("Updating"));
         finish_action(&mut vm, "powerOff", &prev, true);
         assert_eq!(vm.power_state.as_deref(), Some("stopped"));

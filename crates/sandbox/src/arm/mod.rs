@@ -59,9 +59,7 @@ pub(crate) struct Req {
 
 impl Req {
     fn expand_instance_view(&self) -> bool {
-        self.params
-            .get("$expand")
-            .is_some_and(|e| e.eq_ignore_ascii_case("instanceView"))
+        self.params.get("$expand").is_some_and(|e| e.eq_ignore_ascii_case("instanceView"))
     }
 }
 
@@ -84,12 +82,7 @@ async fn handle(
 
 /// Request ids on every answer (the client's correlation id echoed, as ARM does) and the
 /// remaining quota when the request was counted.
-fn decorate(
-    mut resp: Response,
-    headers: &HeaderMap,
-    class: quota::Class,
-    remaining: Option<usize>,
-) -> Response {
+fn decorate(mut resp: Response, headers: &HeaderMap, class: quota::Class, remaining: Option<usize>) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let correlation = headers
         .get("x-ms-correlation-request-id")
@@ -161,12 +154,7 @@ fn serve(
     Ok((Some(remaining), resp))
 }
 
-fn dispatch(
-    req: &Req,
-    store: &mut ArmStore,
-    target: Target,
-    subscription: Value,
-) -> Result<Response, Response> {
+fn dispatch(req: &Req, store: &mut ArmStore, target: Target, subscription: Value) -> Result<Response, Response> {
     match target {
         Target::Subscriptions => Err(no_route_text()),
         Target::Subscription => {
@@ -178,62 +166,33 @@ fn dispatch(
             only_get(req)?;
             types::check_resources_version(&req.api_version)?;
             let scope = store.subscription_scope();
-            Ok(list_json(
-                store
-                    .list(RESOURCE_GROUPS, &scope)
-                    .into_iter()
-                    .map(|r| r.body.clone()),
-            ))
+            Ok(list_json(store.list(RESOURCE_GROUPS, &scope).into_iter().map(|r| r.body.clone())))
         }
         Target::Group(rg) => resource::group(req, store, &rg),
         Target::GenericResources(rg) => resource::generic_list(req, store, rg.as_deref()),
         Target::ProviderList { ns, ty } => resource::subscription_list(req, store, &ns, &ty),
-        Target::Operation {
-            ns,
-            location: _,
-            id,
-            result,
-        } => poll(req, store, &ns, &id, result),
+        Target::Operation { ns, location: _, id, result } => poll(req, store, &ns, &id, result),
         Target::InGroup(p) => resource::in_group(req, store, &p),
     }
 }
 
 /// GET on an operation-status resource (`operations`) or its result (`operationResults`).
-fn poll(
-    req: &Req,
-    store: &ArmStore,
-    ns: &str,
-    id: &str,
-    result: bool,
-) -> Result<Response, Response> {
+fn poll(req: &Req, store: &ArmStore, ns: &str, id: &str, result: bool) -> Result<Response, Response> {
     only_get(req)?;
     let versions = types::namespace_versions(ns);
     if types::namespace(ns).is_none() {
         return Err(types::unknown(ns, "locations/operations", &req.api_version));
     }
-    let t = types::ResourceType {
-        kind: "locations/operations",
-        versions,
-        writes: types::Writes::ReadOnly,
-        tracked: false,
-    };
+    let t =
+        types::ResourceType { kind: "locations/operations", versions, writes: types::Writes::ReadOnly, tracked: false };
     types::check_version(&req.api_version, &t, "westeurope")?;
-    let op = store
-        .operation(id)
-        .filter(|o| o.namespace.eq_ignore_ascii_case(ns))
-        .ok_or_else(|| {
-            errors::arm(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                format!("The operation '{id}' could not be found."),
-            )
-        })?;
+    let op = store.operation(id).filter(|o| o.namespace.eq_ignore_ascii_case(ns)).ok_or_else(|| {
+        errors::arm(StatusCode::NOT_FOUND, "NotFound", format!("The operation '{id}' could not be found."))
+    })?;
     if !result {
         return Ok(ops::poll_status(op, &req.sub, req.retry_after));
     }
-    let body = store
-        .get(&op.resource_id)
-        .map(|r| resource::render(store, r, false));
+    let body = store.get(&op.resource_id).map(|r| resource::render(store, r, false));
     let url = format!(
         "{}/subscriptions/{}/providers/{}/locations/{}/operationResults/{}?api-version={}",
         req.base, req.sub, op.namespace, op.location, op.id, req.api_version
@@ -242,17 +201,12 @@ fn poll(
 }
 
 fn check_subscription(tenants: &[Tenant], tenant_id: &str, sub: &str) -> Result<(), Response> {
-    let mine = tenants
-        .iter()
-        .find(|t| t.tenant_id == tenant_id)
-        .is_some_and(|t| t.subscription_id.eq_ignore_ascii_case(sub));
+    let mine =
+        tenants.iter().find(|t| t.tenant_id == tenant_id).is_some_and(|t| t.subscription_id.eq_ignore_ascii_case(sub));
     if mine {
         return Ok(());
     }
-    if tenants
-        .iter()
-        .any(|t| t.subscription_id.eq_ignore_ascii_case(sub))
-    {
+    if tenants.iter().any(|t| t.subscription_id.eq_ignore_ascii_case(sub)) {
         return Err(errors::arm(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationTokenTenant",
@@ -269,30 +223,19 @@ fn check_subscription(tenants: &[Tenant], tenant_id: &str, sub: &str) -> Result<
 }
 
 fn unknown_tenant() -> Response {
-    errors::arm(
-        StatusCode::UNAUTHORIZED,
-        "InvalidAuthenticationTokenTenant",
-        "Unknown tenant.",
-    )
+    errors::arm(StatusCode::UNAUTHORIZED, "InvalidAuthenticationTokenTenant", "Unknown tenant.")
 }
 
 fn no_route(uri: &Uri) -> Response {
     errors::arm(
         StatusCode::NOT_FOUND,
         "NotFound",
-        format!(
-            "No HTTP resource was found that matches the request URI '{}'.",
-            uri.path()
-        ),
+        format!("No HTTP resource was found that matches the request URI '{}'.", uri.path()),
     )
 }
 
 fn no_route_text() -> Response {
-    errors::arm(
-        StatusCode::NOT_FOUND,
-        "NotFound",
-        "No HTTP resource was found that matches the request URI.",
-    )
+    errors::arm(StatusCode::NOT_FOUND, "NotFound", "No HTTP resource was found that matches the request URI.")
 }
 
 pub(crate) fn only_get(req: &Req) -> Result<(), Response> {
@@ -346,11 +289,7 @@ struct OutcomeSpec {
     count: Option<usize>,
 }
 
-async fn inject_outcomes(
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    body: Bytes,
-) -> Response {
+async fn inject_outcomes(State(state): State<AppState>, Path(tenant): Path<String>, body: Bytes) -> Response {
     let spec: OutcomeSpec = match serde_json::from_slice(&body) {
         Ok(s) => s,
         Err(e) => return errors::admin(StatusCode::BAD_REQUEST, format!("invalid body: {e}")),
@@ -359,25 +298,14 @@ async fn inject_outcomes(
     let planned = match spec.status.to_ascii_lowercase().as_str() {
         "failed" => Planned::Fail {
             code,
-            message: spec.message.unwrap_or_else(|| {
-                "An internal execution error occurred. Please retry later.".into()
-            }),
+            message: spec.message.unwrap_or_else(|| "An internal execution error occurred. Please retry later.".into()),
         },
         "canceled" => Planned::Cancel {
-            code: if code == "InternalServerError" {
-                "OperationCanceled".into()
-            } else {
-                code
-            },
-            message: spec
-                .message
-                .unwrap_or_else(|| "The operation was canceled.".into()),
+            code: if code == "InternalServerError" { "OperationCanceled".into() } else { code },
+            message: spec.message.unwrap_or_else(|| "The operation was canceled.".into()),
         },
         other => {
-            return errors::admin(
-                StatusCode::BAD_REQUEST,
-                format!("status must be Failed or Canceled, not '{other}'"),
-            );
+            return errors::admin(StatusCode::BAD_REQUEST, format!("status must be Failed or Canceled, not '{other}'"));
         }
     };
     let mut world = state.world.lock();
@@ -422,8 +350,5 @@ pub fn state_json(store: &ArmStore) -> (Value, Value) {
             v
         })
         .collect();
-    (
-        Value::Array(vms),
-        json!({"resources": resources, "operations": operations}),
-    )
+    (Value::Array(vms), json!({"resources": resources, "operations": operations}))
 }

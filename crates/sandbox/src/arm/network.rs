@@ -45,15 +45,7 @@ fn default_specs() -> [RuleSpec<'static>; 6] {
             "*",
             "Allow inbound traffic from azure load balancer",
         ),
-        r(
-            "DenyAllInBound",
-            65500,
-            "Inbound",
-            "Deny",
-            "*",
-            "*",
-            "Deny all inbound traffic",
-        ),
+        r("DenyAllInBound", 65500, "Inbound", "Deny", "*", "*", "Deny all inbound traffic"),
         r(
             "AllowVnetOutBound",
             65000,
@@ -72,15 +64,7 @@ fn default_specs() -> [RuleSpec<'static>; 6] {
             "Internet",
             "Allow outbound traffic from all VMs to Internet",
         ),
-        r(
-            "DenyAllOutBound",
-            65500,
-            "Outbound",
-            "Deny",
-            "*",
-            "*",
-            "Deny all outbound traffic",
-        ),
+        r("DenyAllOutBound", 65500, "Outbound", "Deny", "*", "*", "Deny all outbound traffic"),
     ]
 }
 
@@ -90,12 +74,7 @@ pub fn default_rules(nsg_id: &str) -> Vec<Value> {
         .iter()
         .map(|s| {
             let id = format!("{nsg_id}/defaultSecurityRules/{}", s.name);
-            let mut v = rule_json(
-                &id,
-                s.name,
-                "W/\"00000000-0000-0000-0000-000000000000\"",
-                s.properties(),
-            );
+            let mut v = rule_json(&id, s.name, "W/\"00000000-0000-0000-0000-000000000000\"", s.properties());
             v["type"] = DEFAULT_RULES.into();
             v
         })
@@ -105,11 +84,7 @@ pub fn default_rules(nsg_id: &str) -> Vec<Value> {
 /// The NSG as GET returns it: stored body plus its rules, default rules and bound NICs.
 pub fn render_nsg(store: &ArmStore, nsg: &Resource) -> Value {
     let mut body = nsg.body.clone();
-    let rules: Vec<Value> = store
-        .list(SECURITY_RULES, &nsg.id)
-        .into_iter()
-        .map(|r| r.body.clone())
-        .collect();
+    let rules: Vec<Value> = store.list(SECURITY_RULES, &nsg.id).into_iter().map(|r| r.body.clone()).collect();
     let nics: Vec<Value> = store
         .list(NICS, &store.subscription_scope())
         .into_iter()
@@ -133,26 +108,14 @@ fn bad(code: &str, message: String) -> Response {
     errors::arm(StatusCode::BAD_REQUEST, code, message)
 }
 
-fn enum_prop<'a>(
-    p: &'a Map<String, Value>,
-    key: &str,
-    allowed: &[&'a str],
-    code: &str,
-) -> Result<&'a str, Response> {
+fn enum_prop<'a>(p: &'a Map<String, Value>, key: &str, allowed: &[&'a str], code: &str) -> Result<&'a str, Response> {
     let v = p.get(key).and_then(Value::as_str).unwrap_or("");
-    allowed
-        .iter()
-        .find(|a| a.eq_ignore_ascii_case(v))
-        .copied()
-        .ok_or_else(|| {
-            bad(
-                code,
-                format!(
-                    "Security rule has invalid {key}. Value provided: '{v}'. Allowed values: {}.",
-                    allowed.join(", ")
-                ),
-            )
-        })
+    allowed.iter().find(|a| a.eq_ignore_ascii_case(v)).copied().ok_or_else(|| {
+        bad(
+            code,
+            format!("Security rule has invalid {key}. Value provided: '{v}'. Allowed values: {}.", allowed.join(", ")),
+        )
+    })
 }
 
 /// Checks and normalises one rule's properties (canonical enum casing, empty list defaults).
@@ -163,50 +126,22 @@ pub fn validate_rule(props: &mut Map<String, Value>) -> Result<(u32, String), Re
     let priority = match priority {
         Some(p) if (100..=4096).contains(&p) => p as u32,
         _ => {
-            let shown = props
-                .get("priority")
-                .map(Value::to_string)
-                .unwrap_or_else(|| "null".into());
+            let shown = props.get("priority").map(Value::to_string).unwrap_or_else(|| "null".into());
             return Err(bad(
                 "SecurityRuleInvalidPriority",
-                format!(
-                    "Security rule has invalid Priority. Value provided: {shown} Allowed range 100-4096."
-                ),
+                format!("Security rule has invalid Priority. Value provided: {shown} Allowed range 100-4096."),
             ));
         }
     };
-    let direction = enum_prop(
-        props,
-        "direction",
-        &["Inbound", "Outbound"],
-        "SecurityRuleInvalidDirection",
-    )?;
-    let access = enum_prop(
-        props,
-        "access",
-        &["Allow", "Deny"],
-        "SecurityRuleInvalidAccess",
-    )?;
-    let protocol = enum_prop(
-        props,
-        "protocol",
-        &["*", "Tcp", "Udp", "Icmp", "Esp", "Ah"],
-        "SecurityRuleInvalidProtocol",
-    )?;
-    let (direction, access, protocol) = (
-        direction.to_string(),
-        access.to_string(),
-        protocol.to_string(),
-    );
+    let direction = enum_prop(props, "direction", &["Inbound", "Outbound"], "SecurityRuleInvalidDirection")?;
+    let access = enum_prop(props, "access", &["Allow", "Deny"], "SecurityRuleInvalidAccess")?;
+    let protocol =
+        enum_prop(props, "protocol", &["*", "Tcp", "Udp", "Icmp", "Esp", "Ah"], "SecurityRuleInvalidProtocol")?;
+    let (direction, access, protocol) = (direction.to_string(), access.to_string(), protocol.to_string());
     props.insert("direction".into(), direction.clone().into());
     props.insert("access".into(), access.into());
     props.insert("protocol".into(), protocol.into());
-    for list in [
-        "sourcePortRanges",
-        "destinationPortRanges",
-        "sourceAddressPrefixes",
-        "destinationAddressPrefixes",
-    ] {
+    for list in ["sourcePortRanges", "destinationPortRanges", "sourceAddressPrefixes", "destinationAddressPrefixes"] {
         props.entry(list).or_insert_with(|| json!([]));
     }
     Ok((priority, direction))
@@ -219,9 +154,10 @@ pub fn check_conflict(
     direction: &str,
     others: &[(String, u32, String)],
 ) -> Result<(), Response> {
-    match others.iter().find(|(n, p, d)| {
-        !n.eq_ignore_ascii_case(name) && *p == priority && d.eq_ignore_ascii_case(direction)
-    }) {
+    match others
+        .iter()
+        .find(|(n, p, d)| !n.eq_ignore_ascii_case(name) && *p == priority && d.eq_ignore_ascii_case(direction))
+    {
         Some((other, _, _)) => Err(bad(
             "SecurityRuleConflict",
             format!(
@@ -239,15 +175,8 @@ pub fn existing_rules(store: &ArmStore, nsg_id: &str) -> Vec<(String, u32, Strin
         .into_iter()
         .map(|r| {
             let p = r.body.get("properties");
-            let prio = p
-                .and_then(|p| p.get("priority"))
-                .and_then(Value::as_u64)
-                .unwrap_or(0) as u32;
-            let dir = p
-                .and_then(|p| p.get("direction"))
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
+            let prio = p.and_then(|p| p.get("priority")).and_then(Value::as_u64).unwrap_or(0) as u32;
+            let dir = p.and_then(|p| p.get("direction")).and_then(Value::as_str).unwrap_or("").to_string();
             (r.name().to_string(), prio, dir)
         })
         .collect()
@@ -255,11 +184,7 @@ pub fn existing_rules(store: &ArmStore, nsg_id: &str) -> Vec<(String, u32, Strin
 
 /// A full NSG PUT carries its rules inline: validates them together and returns them as child
 /// resources (they replace the NSG's current rules), leaving the NSG body without them.
-pub fn split_nsg_rules(
-    nsg_id: &str,
-    body: &mut Value,
-    state: &str,
-) -> Result<Vec<Resource>, Response> {
+pub fn split_nsg_rules(nsg_id: &str, body: &mut Value, state: &str) -> Result<Vec<Resource>, Response> {
     let inline = body
         .get_mut("properties")
         .and_then(Value::as_object_mut)
@@ -275,22 +200,11 @@ pub fn split_nsg_rules(
     let mut seen: Vec<(String, u32, String)> = Vec::new();
     let mut out = Vec::new();
     for rule in rules {
-        let name = rule
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let name = rule.get("name").and_then(Value::as_str).unwrap_or("").to_string();
         if name.is_empty() {
-            return Err(bad(
-                "InvalidRequestFormat",
-                "Every security rule needs a name.".into(),
-            ));
+            return Err(bad("InvalidRequestFormat", "Every security rule needs a name.".into()));
         }
-        let mut props = rule
-            .get("properties")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
+        let mut props = rule.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
         let (priority, direction) = validate_rule(&mut props)?;
         check_conflict(&name, priority, &direction, &seen)?;
         seen.push((name.clone(), priority, direction));
@@ -312,8 +226,7 @@ mod tests {
 
     #[test]
     fn rule_validation_and_conflicts() {
-        let mut p =
-            json!({"priority": 50, "direction": "Inbound", "access": "Deny", "protocol": "Tcp"});
+        let mut p = json!({"priority": 50, "direction": "Inbound", "access": "Deny", "protocol": "Tcp"});
         let p = p.as_object_mut().unwrap();
         assert!(validate_rule(p).is_err());
         p.insert("priority".into(), 300.into());
@@ -322,10 +235,7 @@ mod tests {
         assert_eq!(p["sourcePortRanges"], json!([]));
         let others = vec![("A".to_string(), 300, "Inbound".to_string())];
         assert!(check_conflict("B", 300, "Inbound", &others).is_err());
-        assert!(
-            check_conflict("A", 300, "Inbound", &others).is_ok(),
-            "replacing itself"
-        );
+        assert!(check_conflict("A", 300, "Inbound", &others).is_ok(), "replacing itself");
         assert!(check_conflict("B", 300, "Outbound", &others).is_ok());
         assert_eq!(default_rules("/x").len(), 6);
     }

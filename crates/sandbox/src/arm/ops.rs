@@ -63,10 +63,7 @@ pub fn settle(store: &mut ArmStore, now: OffsetDateTime) {
 /// Ends a running operation early with `Canceled` (e.g. a newer operation preempted it).
 pub fn cancel(store: &mut ArmStore, op_id: &str, code: &str, message: &str, now: OffsetDateTime) {
     if let Some(i) = store.operations.iter().position(|o| o.id == op_id) {
-        store.operations[i].planned = Planned::Cancel {
-            code: code.into(),
-            message: message.into(),
-        };
+        store.operations[i].planned = Planned::Cancel { code: code.into(), message: message.into() };
         finish(store, i, now);
     }
 }
@@ -75,12 +72,8 @@ fn finish(store: &mut ArmStore, i: usize, now: OffsetDateTime) {
     let op = store.operations[i].clone();
     let (status, error) = match &op.planned {
         Planned::Succeed => (OpStatus::Succeeded, None),
-        Planned::Fail { code, message } => {
-            (OpStatus::Failed, Some((code.clone(), message.clone())))
-        }
-        Planned::Cancel { code, message } => {
-            (OpStatus::Canceled, Some((code.clone(), message.clone())))
-        }
+        Planned::Fail { code, message } => (OpStatus::Failed, Some((code.clone(), message.clone()))),
+        Planned::Cancel { code, message } => (OpStatus::Canceled, Some((code.clone(), message.clone()))),
     };
     apply(store, &op, status);
     let o = &mut store.operations[i];
@@ -110,15 +103,8 @@ fn apply(store: &mut ArmStore, op: &Operation, status: OpStatus) {
 }
 
 fn op_path(o: &Operation, sub: &str, result: bool) -> String {
-    let kind = if result {
-        "operationResults"
-    } else {
-        "operations"
-    };
-    format!(
-        "/subscriptions/{sub}/providers/{}/locations/{}/{kind}/{}",
-        o.namespace, o.location, o.id
-    )
+    let kind = if result { "operationResults" } else { "operations" };
+    format!("/subscriptions/{sub}/providers/{}/locations/{}/{kind}/{}", o.namespace, o.location, o.id)
 }
 
 /// Adds the monitor headers of a started operation: `Azure-AsyncOperation` always, `Location`
@@ -133,12 +119,7 @@ pub fn monitor_headers(
     with_location: bool,
 ) {
     let h = resp.headers_mut();
-    let url = |result| {
-        format!(
-            "{base}{}?api-version={api_version}",
-            op_path(o, sub, result)
-        )
-    };
+    let url = |result| format!("{base}{}?api-version={api_version}", op_path(o, sub, result));
     if let Ok(v) = HeaderValue::from_str(&url(false)) {
         h.insert("azure-asyncoperation", v);
     }
@@ -172,8 +153,7 @@ pub fn status_json(o: &Operation, sub: &str) -> Value {
 pub fn poll_status(o: &Operation, sub: &str, retry_after: u64) -> Response {
     let mut resp = json_response(StatusCode::OK, status_json(o, sub));
     if o.status == OpStatus::InProgress {
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
     }
     resp
 }
@@ -182,12 +162,7 @@ pub fn poll_status(o: &Operation, sub: &str, retry_after: u64) -> Response {
 /// done, 200 with the resource (PUT), 204 (DELETE, actions). A failed or canceled operation
 /// answers with its ARM error; the status code is not documented, so we use 500 for Failed
 /// and 409 for Canceled.
-pub fn poll_result(
-    o: &Operation,
-    resource: Option<Value>,
-    poll_url: &str,
-    retry_after: u64,
-) -> Response {
+pub fn poll_result(o: &Operation, resource: Option<Value>, poll_url: &str, retry_after: u64) -> Response {
     match (o.status, &o.error) {
         (OpStatus::InProgress, _) => {
             let mut resp = json_response(StatusCode::ACCEPTED, Value::Null);
@@ -200,12 +175,8 @@ pub fn poll_result(
             h.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             resp
         }
-        (OpStatus::Failed, Some((code, msg))) => {
-            errors::arm(StatusCode::INTERNAL_SERVER_ERROR, code, msg.clone())
-        }
-        (OpStatus::Canceled, Some((code, msg))) => {
-            errors::arm(StatusCode::CONFLICT, code, msg.clone())
-        }
+        (OpStatus::Failed, Some((code, msg))) => errors::arm(StatusCode::INTERNAL_SERVER_ERROR, code, msg.clone()),
+        (OpStatus::Canceled, Some((code, msg))) => errors::arm(StatusCode::CONFLICT, code, msg.clone()),
         _ => match (&o.kind, resource) {
             (OpKind::Put, Some(body)) => json_response(StatusCode::OK, body),
             _ => empty(StatusCode::NO_CONTENT),
@@ -234,10 +205,7 @@ mod tests {
             json!({"properties": {"provisioningState": "Updating"}}),
         ));
         let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
-        s.injected.push_back(Planned::Fail {
-            code: "InternalServerError".into(),
-            message: "boom".into(),
-        });
+        s.injected.push_back(Planned::Fail { code: "InternalServerError".into(), message: "boom".into() });
         let new = |kind| NewOp {
             namespace: "Microsoft.Network",
             location: "westeurope",
@@ -248,17 +216,11 @@ mod tests {
         };
         let failed = start(&mut s, new(OpKind::Put));
         settle(&mut s, now + Duration::seconds(4));
-        assert_eq!(
-            s.operation(&failed.id).unwrap().status,
-            OpStatus::InProgress
-        );
+        assert_eq!(s.operation(&failed.id).unwrap().status, OpStatus::InProgress);
         settle(&mut s, now + Duration::seconds(5));
         let o = s.operation(&failed.id).unwrap();
         assert_eq!(o.status, OpStatus::Failed);
-        assert_eq!(
-            status_json(o, "sub")["error"]["code"],
-            "InternalServerError"
-        );
+        assert_eq!(status_json(o, "sub")["error"]["code"], "InternalServerError");
         assert_eq!(s.get(id).unwrap().provisioning_state(), Some("Failed"));
         let del = start(&mut s, new(OpKind::Delete));
         settle(&mut s, now + Duration::seconds(10));

@@ -20,12 +20,7 @@ pub enum Target {
     /// `/subscriptions/{sub}/providers/{ns}/{type}`: a subscription-wide list.
     ProviderList { ns: String, ty: String },
     /// `/subscriptions/{sub}/providers/{ns}/locations/{loc}/operations|operationResults/{id}`
-    Operation {
-        ns: String,
-        location: String,
-        id: String,
-        result: bool,
-    },
+    Operation { ns: String, location: String, id: String, result: bool },
     /// Anything under `/subscriptions/{sub}/resourcegroups/{rg}/providers/{ns}/...`.
     InGroup(ProviderPath),
 }
@@ -56,12 +51,8 @@ impl ProviderPath {
 
 /// Parses the path (already split at `?`). `None` when it is not an ARM shape we serve.
 pub fn parse(path: &str) -> Option<(Option<String>, Target)> {
-    let segs: Vec<String> = path
-        .trim_start_matches('/')
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(percent_decode)
-        .collect();
+    let segs: Vec<String> =
+        path.trim_start_matches('/').split('/').filter(|s| !s.is_empty()).map(percent_decode).collect();
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
     let seg = |i: usize| segs[i].clone();
@@ -71,50 +62,16 @@ pub fn parse(path: &str) -> Option<(Option<String>, Target)> {
         ["subscriptions", _, "resourcegroups"] => Target::Groups,
         ["subscriptions", _, "resourcegroups", _] => Target::Group(seg(3)),
         ["subscriptions", _, "resources"] => Target::GenericResources(None),
-        ["subscriptions", _, "resourcegroups", _, "resources"] => {
-            Target::GenericResources(Some(seg(3)))
+        ["subscriptions", _, "resourcegroups", _, "resources"] => Target::GenericResources(Some(seg(3))),
+        ["subscriptions", _, "providers", _, "locations", _, kind @ ("operations" | "operationresults"), _] => {
+            Target::Operation { ns: seg(3), location: seg(5), id: seg(7), result: *kind == "operationresults" }
         }
-        [
-            "subscriptions",
-            _,
-            "providers",
-            _,
-            "locations",
-            _,
-            kind @ ("operations" | "operationresults"),
-            _,
-        ] => Target::Operation {
-            ns: seg(3),
-            location: seg(5),
-            id: seg(7),
-            result: *kind == "operationresults",
-        },
-        ["subscriptions", _, "providers", _, _] => Target::ProviderList {
-            ns: seg(3),
-            ty: seg(4),
-        },
-        [
-            "subscriptions",
-            _,
-            "resourcegroups",
-            _,
-            "providers",
-            _,
-            _,
-            ..,
-        ] => {
+        ["subscriptions", _, "providers", _, _] => Target::ProviderList { ns: seg(3), ty: seg(4) },
+        ["subscriptions", _, "resourcegroups", _, "providers", _, _, ..] => {
             let rest = &segs[6..];
-            let pairs = rest
-                .chunks_exact(2)
-                .map(|c| (c[0].clone(), c[1].clone()))
-                .collect();
+            let pairs = rest.chunks_exact(2).map(|c| (c[0].clone(), c[1].clone())).collect();
             let tail = (rest.len() % 2 == 1).then(|| rest[rest.len() - 1].clone());
-            Target::InGroup(ProviderPath {
-                rg: seg(3),
-                ns: seg(5),
-                pairs,
-                tail,
-            })
+            Target::InGroup(ProviderPath { rg: seg(3), ns: seg(5), pairs, tail })
         }
         _ => return None,
     };
@@ -134,19 +91,21 @@ mod tests {
 
     #[test]
     fn parses_nested_resources_and_actions() {
-        let (sub, t) = parse("/subscriptions/S/resourcegroups/RG/providers/Microsoft.Network/networkSecurityGroups/n/securityRules/r").unwrap();
+        let (sub, t) = parse(
+            "/subscriptions/S/resourcegroups/RG/providers/Microsoft.Network/networkSecurityGroups/n/securityRules/r",
+        )
+        .unwrap();
         assert_eq!(sub.as_deref(), Some("S"));
         let Target::InGroup(p) = t else { panic!() };
         assert_eq!(p.pairs.len(), 2);
         assert_eq!(p.tail, None);
         assert_eq!(p.type_path(false), "networkSecurityGroups/securityRules");
-        let (_, t) = parse("/subscriptions/S/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines/vm/powerOff").unwrap();
+        let (_, t) =
+            parse("/subscriptions/S/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines/vm/powerOff")
+                .unwrap();
         let Target::InGroup(p) = t else { panic!() };
         assert_eq!(p.tail.as_deref(), Some("powerOff"));
-        let (_, t) = parse(
-            "/subscriptions/S/providers/Microsoft.Compute/locations/westeurope/operations/abc",
-        )
-        .unwrap();
+        let (_, t) = parse("/subscriptions/S/providers/Microsoft.Compute/locations/westeurope/operations/abc").unwrap();
         assert!(matches!(t, Target::Operation { result: false, .. }));
     }
 }

@@ -14,9 +14,7 @@ use super::path::ProviderPath;
 use super::types::{self, ResourceType, Writes};
 use super::{Req, compute, list_json, method_not_allowed, network, ok_json, only_get, ops};
 use crate::errors::{self, json_response};
-use crate::world::arm::{
-    ArmStore, NSGS, OpKind, RESOURCE_GROUPS, Resource, SECURITY_RULES, VIRTUAL_MACHINES,
-};
+use crate::world::arm::{ArmStore, NSGS, OpKind, RESOURCE_GROUPS, Resource, SECURITY_RULES, VIRTUAL_MACHINES};
 
 /// A resource the request addresses: its canonical id and type, and where it sits.
 struct Addr {
@@ -32,32 +30,21 @@ struct Addr {
 
 /// The resource group as stored (for its casing and location), or `ResourceGroupNotFound`.
 fn group_of<'a>(store: &'a ArmStore, rg: &str) -> Result<&'a Resource, Response> {
-    store
-        .get(&format!(
-            "{}/resourceGroups/{rg}",
-            store.subscription_scope()
-        ))
-        .ok_or_else(|| {
-            errors::arm(
-                StatusCode::NOT_FOUND,
-                "ResourceGroupNotFound",
-                format!("Resource group '{rg}' could not be found."),
-            )
-        })
+    store.get(&format!("{}/resourceGroups/{rg}", store.subscription_scope())).ok_or_else(|| {
+        errors::arm(
+            StatusCode::NOT_FOUND,
+            "ResourceGroupNotFound",
+            format!("Resource group '{rg}' could not be found."),
+        )
+    })
 }
 
 /// `.../resourcegroups/{rg}`: ARM's own resource, synchronous except DELETE.
 pub fn group(req: &Req, store: &mut ArmStore, rg: &str) -> Result<Response, Response> {
     types::check_resources_version(&req.api_version)?;
     let t = types::by_kind(RESOURCE_GROUPS).expect("resource groups are registered");
-    let existing = store
-        .get(&format!(
-            "{}/resourceGroups/{rg}",
-            store.subscription_scope()
-        ))
-        .map(|r| r.id.clone());
-    let id =
-        existing.unwrap_or_else(|| format!("{}/resourceGroups/{rg}", store.subscription_scope()));
+    let existing = store.get(&format!("{}/resourceGroups/{rg}", store.subscription_scope())).map(|r| r.id.clone());
+    let id = existing.unwrap_or_else(|| format!("{}/resourceGroups/{rg}", store.subscription_scope()));
     let addr = Addr {
         top: id.clone(),
         id,
@@ -101,30 +88,18 @@ pub fn generic_list(req: &Req, store: &ArmStore, rg: Option<&str>) -> Result<Res
 }
 
 /// `/subscriptions/{s}/providers/{ns}/{type}`: a type across the subscription.
-pub fn subscription_list(
-    req: &Req,
-    store: &ArmStore,
-    ns: &str,
-    ty: &str,
-) -> Result<Response, Response> {
+pub fn subscription_list(req: &Req, store: &ArmStore, ns: &str, ty: &str) -> Result<Response, Response> {
     only_get(req)?;
     let t = types::lookup(ns, ty).ok_or_else(|| types::unknown(ns, ty, &req.api_version))?;
     types::check_version(&req.api_version, t, "westeurope")?;
     let items = store.list(t.kind, &store.subscription_scope());
-    Ok(list_json(
-        items
-            .into_iter()
-            .map(|r| render(store, r, req.expand_instance_view())),
-    ))
+    Ok(list_json(items.into_iter().map(|r| render(store, r, req.expand_instance_view()))))
 }
 
 /// Anything under `/resourceGroups/{rg}/providers/{ns}/...`.
 pub fn in_group(req: &Req, store: &mut ArmStore, p: &ProviderPath) -> Result<Response, Response> {
     let group = group_of(store, &p.rg)?;
-    let (rg, location) = (
-        group.name().to_string(),
-        group.location().unwrap_or("westeurope").to_string(),
-    );
+    let (rg, location) = (group.name().to_string(), group.location().unwrap_or("westeurope").to_string());
     if p.pairs.is_empty() {
         return group_list(req, store, p, &rg);
     }
@@ -157,10 +132,7 @@ fn addr(store: &ArmStore, p: &ProviderPath, rg: &str, api_version: &str) -> Resu
         .ok_or_else(|| types::unknown(&p.ns, &p.type_path(false), api_version))?;
     let mut segs = t.kind.split('/');
     let namespace = segs.next().unwrap_or("");
-    let mut id = format!(
-        "{}/resourceGroups/{rg}/providers/{namespace}",
-        store.subscription_scope()
-    );
+    let mut id = format!("{}/resourceGroups/{rg}/providers/{namespace}", store.subscription_scope());
     let mut top = String::new();
     let mut parent = None;
     for (i, ((_, name), ty)) in p.pairs.iter().zip(segs).enumerate() {
@@ -185,45 +157,24 @@ fn addr(store: &ArmStore, p: &ProviderPath, rg: &str, api_version: &str) -> Resu
 }
 
 /// `.../resourceGroups/{rg}/providers/{ns}/{type}`: a type within the group.
-fn group_list(
-    req: &Req,
-    store: &ArmStore,
-    p: &ProviderPath,
-    rg: &str,
-) -> Result<Response, Response> {
+fn group_list(req: &Req, store: &ArmStore, p: &ProviderPath, rg: &str) -> Result<Response, Response> {
     only_get(req)?;
     let ty = p.tail.clone().unwrap_or_default();
-    let t =
-        types::lookup(&p.ns, &ty).ok_or_else(|| types::unknown(&p.ns, &ty, &req.api_version))?;
+    let t = types::lookup(&p.ns, &ty).ok_or_else(|| types::unknown(&p.ns, &ty, &req.api_version))?;
     types::check_version(&req.api_version, t, "westeurope")?;
     let scope = format!("{}/resourceGroups/{rg}", store.subscription_scope());
     let items = store.list(t.kind, &scope);
-    Ok(list_json(
-        items
-            .into_iter()
-            .map(|r| render(store, r, req.expand_instance_view())),
-    ))
+    Ok(list_json(items.into_iter().map(|r| render(store, r, req.expand_instance_view()))))
 }
 
 /// `.../{type}/{name}/{childType}`: the children of a resource.
-fn child_list(
-    req: &Req,
-    store: &ArmStore,
-    p: &ProviderPath,
-    rg: &str,
-    t: &ResourceType,
-) -> Result<Response, Response> {
+fn child_list(req: &Req, store: &ArmStore, p: &ProviderPath, rg: &str, t: &ResourceType) -> Result<Response, Response> {
     let parent = addr(store, p, rg, &req.api_version)?;
     let nsg = store.get(&parent.id).ok_or_else(|| not_found(&parent))?;
     if t.kind.ends_with("/defaultSecurityRules") {
         return Ok(list_json(network::default_rules(&nsg.id).into_iter()));
     }
-    Ok(list_json(
-        store
-            .list(t.kind, &nsg.id)
-            .into_iter()
-            .map(|r| r.body.clone()),
-    ))
+    Ok(list_json(store.list(t.kind, &nsg.id).into_iter().map(|r| r.body.clone())))
 }
 
 /// The resource as GET returns it (provider views added).
@@ -245,11 +196,7 @@ fn not_found(a: &Addr) -> Response {
                 a.t.kind, a.name, a.rg
             ),
         ),
-        Some(_) => errors::arm(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            format!("Resource {} not found.", a.id),
-        ),
+        Some(_) => errors::arm(StatusCode::NOT_FOUND, "NotFound", format!("Resource {} not found.", a.id)),
     }
 }
 
@@ -271,11 +218,7 @@ fn get(req: &Req, store: &ArmStore, a: &Addr) -> Result<Response, Response> {
         let parent = a.parent.clone().unwrap_or_default();
         return network::default_rules(&parent)
             .into_iter()
-            .find(|r| {
-                r["name"]
-                    .as_str()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(&a.name))
-            })
+            .find(|r| r["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(&a.name)))
             .map(ok_json)
             .ok_or_else(|| not_found(a));
     }
@@ -284,11 +227,7 @@ fn get(req: &Req, store: &ArmStore, a: &Addr) -> Result<Response, Response> {
 }
 
 fn parent_kind_name(a: &Addr, parent: &str) -> (String, String) {
-    let kind =
-        a.t.kind
-            .rsplit_once('/')
-            .map(|(k, _)| k)
-            .unwrap_or(a.t.kind);
+    let kind = a.t.kind.rsplit_once('/').map(|(k, _)| k).unwrap_or(a.t.kind);
     let name = parent.rsplit('/').next().unwrap_or("");
     (kind.to_string(), name.to_string())
 }
@@ -326,8 +265,7 @@ fn network_lock(req: &Req, store: &ArmStore, a: &Addr) -> Result<(), Response> {
             a.id, op.id
         ),
     );
-    resp.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(req.retry_after));
+    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(req.retry_after));
     Err(resp)
 }
 
@@ -344,17 +282,11 @@ fn put(req: &Req, store: &mut ArmStore, a: &Addr) -> Result<Response, Response> 
         return Err(errors::arm(
             StatusCode::NOT_FOUND,
             "ParentResourceNotFound",
-            format!(
-                "Can not perform requested operation on nested resource. Parent resource '{name}' not found."
-            ),
+            format!("Can not perform requested operation on nested resource. Parent resource '{name}' not found."),
         ));
     }
     network_lock(req, store, a)?;
-    let state = if a.t.writes.is_async() {
-        "Updating"
-    } else {
-        "Succeeded"
-    };
+    let state = if a.t.writes.is_async() { "Updating" } else { "Succeeded" };
     let old = store.get(&a.id).cloned();
     let mut props = match body.remove("properties") {
         Some(Value::Object(p)) => p,
@@ -379,11 +311,7 @@ fn put(req: &Req, store: &mut ArmStore, a: &Addr) -> Result<Response, Response> 
     if let Some(children) = children {
         replace_children(store, &a.id, children);
     }
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     finish_write(req, store, a, &location, status, OpKind::Put)
 }
 
@@ -397,21 +325,12 @@ fn finish_write(
     status: StatusCode,
     kind: OpKind,
 ) -> Result<Response, Response> {
-    let view = |store: &ArmStore| {
-        store
-            .get(&a.id)
-            .map(|r| render(store, r, false))
-            .unwrap_or(Value::Null)
-    };
+    let view = |store: &ArmStore| store.get(&a.id).map(|r| render(store, r, false)).unwrap_or(Value::Null);
     if !a.t.writes.is_async() {
         return Ok(json_response(status, view(store)));
     }
     let accepted = a.t.writes == Writes::AsyncAccepted;
-    let status = if accepted {
-        StatusCode::ACCEPTED
-    } else {
-        status
-    };
+    let status = if accepted { StatusCode::ACCEPTED } else { status };
     let op = ops::start(
         store,
         ops::NewOp {
@@ -424,15 +343,7 @@ fn finish_write(
         },
     );
     let mut resp = json_response(status, view(store));
-    ops::monitor_headers(
-        &mut resp,
-        &op,
-        &req.base,
-        &req.sub,
-        &req.api_version,
-        req.retry_after,
-        accepted,
-    );
+    ops::monitor_headers(&mut resp, &op, &req.base, &req.sub, &req.api_version, req.retry_after, accepted);
     Ok(resp)
 }
 
@@ -441,11 +352,7 @@ fn finish_write(
 fn location_for(store: &ArmStore, a: &Addr, body: &Map<String, Value>) -> Result<String, Response> {
     let group_location = || {
         store
-            .get(&format!(
-                "{}/resourceGroups/{}",
-                store.subscription_scope(),
-                a.rg
-            ))
+            .get(&format!("{}/resourceGroups/{}", store.subscription_scope(), a.rg))
             .and_then(|g| g.location().map(str::to_owned))
             .unwrap_or_else(|| "westeurope".into())
     };
@@ -459,9 +366,7 @@ fn location_for(store: &ArmStore, a: &Addr, body: &Map<String, Value>) -> Result
             "The location property is required for this definition.",
         ));
     };
-    if let Some(old) = store
-        .get(&a.id)
-        .and_then(|r| r.location().map(str::to_owned))
+    if let Some(old) = store.get(&a.id).and_then(|r| r.location().map(str::to_owned))
         && !old.eq_ignore_ascii_case(loc)
     {
         return Err(errors::arm(
@@ -484,10 +389,7 @@ fn keep_server_fields(old: Option<&Resource>, props: &mut Map<String, Value>, a:
             props.insert("resourceGuid".into(), g);
         }
         None if a.namespace == "Microsoft.Network" && a.t.tracked => {
-            props.insert(
-                "resourceGuid".into(),
-                uuid::Uuid::new_v4().to_string().into(),
-            );
+            props.insert("resourceGuid".into(), uuid::Uuid::new_v4().to_string().into());
         }
         None => {}
     }
@@ -521,27 +423,15 @@ fn provider_put(
 }
 
 fn validate_rule(store: &ArmStore, a: &Addr, r: &mut Resource) -> Result<(), Response> {
-    let props = r
-        .body
-        .get_mut("properties")
-        .and_then(Value::as_object_mut)
-        .expect("put always stores a properties object");
+    let props =
+        r.body.get_mut("properties").and_then(Value::as_object_mut).expect("put always stores a properties object");
     let (priority, direction) = network::validate_rule(props)?;
     let parent = a.parent.clone().unwrap_or_default();
-    network::check_conflict(
-        &a.name,
-        priority,
-        &direction,
-        &network::existing_rules(store, &parent),
-    )
+    network::check_conflict(&a.name, priority, &direction, &network::existing_rules(store, &parent))
 }
 
 fn replace_children(store: &mut ArmStore, parent: &str, children: Vec<Resource>) {
-    let old: Vec<String> = store
-        .list(SECURITY_RULES, parent)
-        .into_iter()
-        .map(|r| r.id.clone())
-        .collect();
+    let old: Vec<String> = store.list(SECURITY_RULES, parent).into_iter().map(|r| r.id.clone()).collect();
     for id in old {
         store.remove_tree(&id);
     }
@@ -564,9 +454,7 @@ fn patch(req: &Req, store: &mut ArmStore, a: &Addr) -> Result<Response, Response
     if let Some(tags) = body.get("tags") {
         r.body["tags"] = tags.clone();
     }
-    let changes_properties = body
-        .get("properties")
-        .is_some_and(|p| p.as_object().is_some_and(|o| !o.is_empty()));
+    let changes_properties = body.get("properties").is_some_and(|p| p.as_object().is_some_and(|o| !o.is_empty()));
     if let Some(p) = body.get("properties") {
         merge(&mut r.body["properties"], p);
     }
@@ -581,11 +469,7 @@ fn patch(req: &Req, store: &mut ArmStore, a: &Addr) -> Result<Response, Response
     store.put(r);
     let location = current.location().unwrap_or("westeurope").to_string();
     if !long {
-        return Ok(ok_json(render(
-            store,
-            store.get(&a.id).unwrap_or(&current),
-            false,
-        )));
+        return Ok(ok_json(render(store, store.get(&a.id).unwrap_or(&current), false)));
     }
     finish_write(req, store, a, &location, StatusCode::OK, OpKind::Put)
 }
@@ -627,11 +511,7 @@ fn delete(req: &Req, store: &mut ArmStore, a: &Addr) -> Result<Response, Respons
         .map(str::to_owned)
         .or_else(|| {
             store
-                .get(&format!(
-                    "{}/resourceGroups/{}",
-                    store.subscription_scope(),
-                    a.rg
-                ))
+                .get(&format!("{}/resourceGroups/{}", store.subscription_scope(), a.rg))
                 .and_then(|g| g.location().map(str::to_owned))
         })
         .unwrap_or_else(|| "westeurope".into());
@@ -648,15 +528,7 @@ fn delete(req: &Req, store: &mut ArmStore, a: &Addr) -> Result<Response, Respons
     );
     let mut resp = ops::empty(StatusCode::ACCEPTED);
     // Resource group deletion reports through `Location` only; providers send both headers.
-    ops::monitor_headers(
-        &mut resp,
-        &op,
-        &req.base,
-        &req.sub,
-        &req.api_version,
-        req.retry_after,
-        true,
-    );
+    ops::monitor_headers(&mut resp, &op, &req.base, &req.sub, &req.api_version, req.retry_after, true);
     if is_group {
         resp.headers_mut().remove("azure-asyncoperation");
     }
@@ -671,11 +543,7 @@ fn vm_extra(req: &Req, store: &mut ArmStore, a: &Addr, tail: &str) -> Result<Res
         return Ok(ok_json(compute::instance_view(vm)));
     }
     let Some(action) = compute::action(tail) else {
-        return Err(types::unknown(
-            a.namespace,
-            &format!("virtualMachines/{tail}"),
-            &req.api_version,
-        ));
+        return Err(types::unknown(a.namespace, &format!("virtualMachines/{tail}"), &req.api_version));
     };
     if req.method != Method::POST {
         return Err(method_not_allowed(&req.method));
@@ -687,18 +555,8 @@ fn vm_extra(req: &Req, store: &mut ArmStore, a: &Addr, tail: &str) -> Result<Res
 /// `Azure-AsyncOperation` and `Retry-After`. A running operation on the same VM is preempted
 /// (Canceled with `OperationPreempted`, as Compute reports it [T]). `skipShutdown` and
 /// `hibernate` are accepted and do not change the emulation.
-fn vm_action(
-    req: &Req,
-    store: &mut ArmStore,
-    a: &Addr,
-    action: &str,
-) -> Result<Response, Response> {
-    let location = store
-        .get(&a.id)
-        .ok_or_else(|| not_found(a))?
-        .location()
-        .unwrap_or("westeurope")
-        .to_string();
+fn vm_action(req: &Req, store: &mut ArmStore, a: &Addr, action: &str) -> Result<Response, Response> {
+    let location = store.get(&a.id).ok_or_else(|| not_found(a))?.location().unwrap_or("westeurope").to_string();
     if let Some(running) = store.running_on(&a.id).map(|o| o.id.clone()) {
         ops::cancel(
             store,
@@ -718,24 +576,13 @@ fn vm_action(
             namespace: a.namespace,
             location: &location,
             resource_id: &a.id,
-            kind: OpKind::VmAction {
-                action: action.to_string(),
-                previous,
-            },
+            kind: OpKind::VmAction { action: action.to_string(), previous },
             now: req.now,
             run_seconds: req.run_seconds,
         },
     );
     let mut resp = ops::empty(StatusCode::ACCEPTED);
-    ops::monitor_headers(
-        &mut resp,
-        &op,
-        &req.base,
-        &req.sub,
-        &req.api_version,
-        req.retry_after,
-        true,
-    );
+    ops::monitor_headers(&mut resp, &op, &req.base, &req.sub, &req.api_version, req.retry_after, true);
     Ok(resp)
 }
 

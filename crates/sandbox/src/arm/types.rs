@@ -42,43 +42,15 @@ pub struct ResourceType {
     pub tracked: bool,
 }
 
-const NETWORK: &[&str] = &[
-    "2015-06-15",
-    "2018-11-01",
-    "2020-11-01",
-    "2022-07-01",
-    "2023-09-01",
-    "2024-05-01",
-    "2026-03-01",
-];
-const COMPUTE_VM: &[&str] = &[
-    "2015-06-15",
-    "2019-07-01",
-    "2021-03-01",
-    "2022-11-01",
-    "2023-09-01",
-    "2024-03-01",
-    "2024-07-01",
-    "2026-04-01",
-];
-const COMPUTE_DISK: &[&str] = &[
-    "2016-04-30-preview",
-    "2019-07-01",
-    "2021-04-01",
-    "2022-07-02",
-    "2023-10-02",
-    "2026-03-02",
-];
+const NETWORK: &[&str] =
+    &["2015-06-15", "2018-11-01", "2020-11-01", "2022-07-01", "2023-09-01", "2024-05-01", "2026-03-01"];
+const COMPUTE_VM: &[&str] =
+    &["2015-06-15", "2019-07-01", "2021-03-01", "2022-11-01", "2023-09-01", "2024-03-01", "2024-07-01", "2026-04-01"];
+const COMPUTE_DISK: &[&str] =
+    &["2016-04-30-preview", "2019-07-01", "2021-04-01", "2022-07-02", "2023-10-02", "2026-03-02"];
 /// Microsoft.Resources: subscriptions, resource groups, generic resource lists.
-pub const RESOURCES: &[&str] = &[
-    "2014-04-01",
-    "2016-06-01",
-    "2019-10-01",
-    "2020-01-01",
-    "2021-04-01",
-    "2022-12-01",
-    "2024-03-01",
-];
+pub const RESOURCES: &[&str] =
+    &["2014-04-01", "2016-06-01", "2019-10-01", "2020-01-01", "2021-04-01", "2022-12-01", "2024-03-01"];
 
 const TYPES: &[ResourceType] = &[
     ResourceType {
@@ -135,12 +107,7 @@ const TYPES: &[ResourceType] = &[
         writes: Writes::Async,
         tracked: true,
     },
-    ResourceType {
-        kind: "Microsoft.Network/virtualNetworks",
-        versions: NETWORK,
-        writes: Writes::Async,
-        tracked: true,
-    },
+    ResourceType { kind: "Microsoft.Network/virtualNetworks", versions: NETWORK, writes: Writes::Async, tracked: true },
     ResourceType {
         kind: "Microsoft.Network/virtualNetworks/subnets",
         versions: NETWORK,
@@ -161,22 +128,14 @@ pub fn by_kind(kind: &str) -> Option<&'static ResourceType> {
 
 /// The canonical namespace spelling, if a provider of that name is registered.
 pub fn namespace(ns: &str) -> Option<&'static str> {
-    TYPES
-        .iter()
-        .filter_map(|t| t.kind.split('/').next())
-        .find(|n| n.eq_ignore_ascii_case(ns))
+    TYPES.iter().filter_map(|t| t.kind.split('/').next()).find(|n| n.eq_ignore_ascii_case(ns))
 }
 
 /// Versions any type of the namespace accepts (for the namespace's operation-status resources).
 pub fn namespace_versions(ns: &str) -> &'static [&'static str] {
     TYPES
         .iter()
-        .find(|t| {
-            t.kind
-                .split('/')
-                .next()
-                .is_some_and(|n| n.eq_ignore_ascii_case(ns))
-        })
+        .find(|t| t.kind.split('/').next().is_some_and(|n| n.eq_ignore_ascii_case(ns)))
         .map(|t| t.versions)
         .unwrap_or(RESOURCES)
 }
@@ -184,10 +143,7 @@ pub fn namespace_versions(ns: &str) -> &'static [&'static str] {
 /// `yyyy-mm-dd` with an optional `-preview`-style suffix.
 fn well_formed(v: &str) -> bool {
     let date = v.get(..10).unwrap_or("");
-    let digits = |r: std::ops::Range<usize>| {
-        date.get(r)
-            .is_some_and(|s| s.bytes().all(|b| b.is_ascii_digit()))
-    };
+    let digits = |r: std::ops::Range<usize>| date.get(r).is_some_and(|s| s.bytes().all(|b| b.is_ascii_digit()));
     let suffix = &v[date.len()..];
     date.len() == 10
         && digits(0..4)
@@ -195,8 +151,7 @@ fn well_formed(v: &str) -> bool {
         && digits(8..10)
         && &date[4..5] == "-"
         && &date[7..8] == "-"
-        && (suffix.is_empty()
-            || (suffix.starts_with('-') && suffix[1..].bytes().all(|b| b.is_ascii_alphanumeric())))
+        && (suffix.is_empty() || (suffix.starts_with('-') && suffix[1..].bytes().all(|b| b.is_ascii_alphanumeric())))
 }
 
 fn in_range(v: &str, versions: &[&str]) -> bool {
@@ -217,12 +172,7 @@ pub fn check_resources_version(v: &str) -> Result<(), Response> {
         "InvalidApiVersionParameter",
         format!(
             "The api-version '{v}' is invalid. The supported versions are '{}'.",
-            RESOURCES
-                .iter()
-                .rev()
-                .copied()
-                .collect::<Vec<_>>()
-                .join(",")
+            RESOURCES.iter().rev().copied().collect::<Vec<_>>().join(",")
         ),
     ))
 }
@@ -280,11 +230,7 @@ mod tests {
         assert!(check_resources_version("2021-04-01").is_ok());
         assert!(check_resources_version("2021-04").is_err());
         for t in TYPES {
-            assert!(
-                t.versions.windows(2).all(|w| w[0] < w[1]),
-                "{} sorted",
-                t.kind
-            );
+            assert!(t.versions.windows(2).all(|w| w[0] < w[1]), "{} sorted", t.kind);
         }
     }
 }

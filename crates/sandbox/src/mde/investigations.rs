@@ -20,8 +20,9 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use super::{
-    EntitySet, body_str, collection, context, endpoint_quota, forbidden, machine_not_found,
-    parse_body, with_tenant, set_context};
+    EntitySet, body_str, collection, context, endpoint_quota, forbidden, machine_not_found, parse_body, set_context,
+    with_tenant,
+};
 use crate::auth::{Caller, MdeCaller};
 use crate::clock::fmt_mde;
 use crate::errors;
@@ -40,12 +41,8 @@ const FIELDS: &[&str] = &[
     "computerDnsName",
     "triggeringAlertId",
 ];
-const INVESTIGATIONS: EntitySet = EntitySet {
-    filterable: FIELDS,
-    fields: FIELDS,
-    entity: "Investigation",
-    context: "Investigations",
-};
+const INVESTIGATIONS: EntitySet =
+    EntitySet { filterable: FIELDS, fields: FIELDS, entity: "Investigation", context: "Investigations" };
 /// Investigation ids are numeric strings (documented example: "63004").
 const FIRST_ID: u64 = 63_000;
 
@@ -66,11 +63,7 @@ pub struct Investigation {
 
 impl Investigation {
     pub fn state(&self, now: OffsetDateTime) -> &'static str {
-        if now >= self.end_time {
-            self.final_state
-        } else {
-            self.waiting_state
-        }
+        if now >= self.end_time { self.final_state } else { self.waiting_state }
     }
 
     pub fn is_active(&self, now: OffsetDateTime) -> bool {
@@ -93,17 +86,11 @@ impl Investigation {
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/investigations", get(list))
-        .route("/api/investigations/{id}", get(get_one))
+    Router::new().route("/api/investigations", get(list)).route("/api/investigations/{id}", get(get_one))
 }
 
 fn require_read(c: &Caller) -> Result<(), Response> {
-    if c.has_any_role(&["Alert.Read.All", "Alert.ReadWrite.All"]) {
-        Ok(())
-    } else {
-        Err(forbidden("Alert.Read.All"))
-    }
+    if c.has_any_role(&["Alert.Read.All", "Alert.ReadWrite.All"]) { Ok(()) } else { Err(forbidden("Alert.Read.All")) }
 }
 
 /// How an investigation started now will go.
@@ -133,24 +120,13 @@ fn plan(
         );
     }
     match injected {
-        Some("Failed") | Some("TimeOut") => (
-            "Running",
-            now + run,
-            "Failed",
-            Some("The investigation failed (injected fault).".into()),
-        ),
-        _ if risky => (
-            "Running",
-            now + run,
-            "SuccessfullyRemediated",
-            Some("Threats were found and remediated.".into()),
-        ),
-        _ => (
-            "Running",
-            now + run,
-            "Benign",
-            Some("No threats were found.".into()),
-        ),
+        Some("Failed") | Some("TimeOut") => {
+            ("Running", now + run, "Failed", Some("The investigation failed (injected fault).".into()))
+        }
+        _ if risky => {
+            ("Running", now + run, "SuccessfullyRemediated", Some("Threats were found and remediated.".into()))
+        }
+        _ => ("Running", now + run, "Benign", Some("No threats were found.".into())),
     }
 }
 
@@ -165,46 +141,23 @@ pub fn start(
 ) -> Result<Response, Response> {
     c.require(&["Alert.ReadWrite.All"])?;
     let settings = state.settings.lock().clone();
-    endpoint_quota(
-        state,
-        c,
-        "startInvestigation",
-        u32::MAX,
-        settings.investigations_per_hour,
-    )?;
+    endpoint_quota(state, c, "startInvestigation", u32::MAX, settings.investigations_per_hour)?;
     let body = parse_body(body)?;
     let comment = body_str(&body, "Comment", true)?.unwrap_or_default();
     let inv = with_tenant(state, c, |t, now| -> Result<Investigation, Response> {
-        let m = t
-            .machine(machine_id)
-            .ok_or_else(|| machine_not_found(machine_id))?;
+        let m = t.machine(machine_id).ok_or_else(|| machine_not_found(machine_id))?;
         // [T] SOAR clients treat this code as the answer for a duplicate investigation.
-        if t.mde.investigations
-            .iter()
-            .any(|i| i.machine_id == m.id && i.is_active(now))
-        {
+        if t.mde.investigations.iter().any(|i| i.machine_id == m.id && i.is_active(now)) {
             return Err(errors::mde(
                 StatusCode::BAD_REQUEST,
                 "ActiveRequestAlreadyExists",
-                format!(
-                    "An automated investigation is already running on machine {}.",
-                    m.id
-                ),
+                format!("An automated investigation is already running on machine {}.", m.id),
             ));
         }
-        let injected = state
-            .faults
-            .lock()
-            .take_outcome(method, uri.path(), &t.tenant_id);
+        let injected = state.faults.lock().take_outcome(method, uri.path(), &t.tenant_id);
         let risky = matches!(m.risk_score.as_str(), "Medium" | "High");
-        let (waiting, end, final_state, details) = plan(
-            &settings,
-            now,
-            m.is_windows(),
-            m.is_online(),
-            risky,
-            injected.as_deref(),
-        );
+        let (waiting, end, final_state, details) =
+            plan(&settings, now, m.is_windows(), m.is_online(), risky, injected.as_deref());
         let inv = Investigation {
             id: (FIRST_ID + t.mde.investigations.len() as u64).to_string(),
             machine_id: m.id.clone(),
@@ -233,9 +186,7 @@ async fn list(
 ) -> Result<Response, Response> {
     require_read(&c)?;
     let params = Params::parse(q.as_deref());
-    let items = with_tenant(&state, &c, |t, now| {
-        t.mde.investigations.iter().map(|i| i.to_json(now)).collect()
-    })?;
+    let items = with_tenant(&state, &c, |t, now| t.mde.investigations.iter().map(|i| i.to_json(now)).collect())?;
     collection(&state, &uri, &params, items, &INVESTIGATIONS)
 }
 
@@ -245,19 +196,10 @@ async fn get_one(
     Path(id): Path<String>,
 ) -> Result<Response, Response> {
     require_read(&c)?;
-    let v = with_tenant(&state, &c, |t, now| {
-        t.mde.investigations
-            .iter()
-            .find(|i| i.id == id)
-            .map(|i| i.to_json(now))
-    })?
-    .ok_or_else(|| {
-        errors::mde(
-            StatusCode::NOT_FOUND,
-            "ResourceNotFound",
-            format!("Investigation {id} was not found"),
-        )
-    })?;
+    let v = with_tenant(&state, &c, |t, now| t.mde.investigations.iter().find(|i| i.id == id).map(|i| i.to_json(now)))?
+        .ok_or_else(|| {
+            errors::mde(StatusCode::NOT_FOUND, "ResourceNotFound", format!("Investigation {id} was not found"))
+        })?;
     let mut v = v;
     set_context(&mut v, context(&state, "Investigations/$entity"));
     Ok(errors::json_response(StatusCode::OK, v))
@@ -267,7 +209,8 @@ async fn get_one(
 /// entity does not carry).
 pub fn state_json(t: &Tenant, now: OffsetDateTime) -> Value {
     Value::Array(
-        t.mde.investigations
+        t.mde
+            .investigations
             .iter()
             .map(|i| {
                 let mut v = i.to_json(now);

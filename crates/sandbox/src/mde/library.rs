@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::{EntitySet, collection, context, forbidden, respond, with_tenant, set_context};
+use super::{EntitySet, collection, context, forbidden, respond, set_context, with_tenant};
 use crate::auth::{Caller, MdeCaller};
 use crate::clock::fmt_mde;
 use crate::errors;
@@ -41,12 +41,8 @@ const LIBRARY_FIELDS: &[&str] = &[
     "hasParameters",
     "parametersDescription",
 ];
-const LIBRARY: EntitySet = EntitySet {
-    filterable: LIBRARY_FIELDS,
-    fields: LIBRARY_FIELDS,
-    entity: "LibraryFile",
-    context: "LibraryFiles",
-};
+const LIBRARY: EntitySet =
+    EntitySet { filterable: LIBRARY_FIELDS, fields: LIBRARY_FIELDS, entity: "LibraryFile", context: "LibraryFiles" };
 
 #[derive(Clone, Debug)]
 pub struct LibraryFile {
@@ -93,74 +89,30 @@ impl LibraryFile {
 
 /// Library lookups are case-insensitive, like file names on the portal.
 pub fn find<'a>(library: &'a [LibraryFile], name: &str) -> Option<&'a LibraryFile> {
-    library
-        .iter()
-        .find(|f| f.file_name.eq_ignore_ascii_case(name))
+    library.iter().find(|f| f.file_name.eq_ignore_ascii_case(name))
 }
 
 /// The helper scripts every tenant's library starts with: (name, description, parameters).
 /// Their behaviour is modelled in `live_response::run_script`.
 pub const SEEDED_SCRIPTS: &[(&str, &str, Option<&str>)] = &[
     ("GetProcesses.ps1", "Lists running processes", None),
-    (
-        "KillProcess.ps1",
-        "Stops a process by id or name",
-        Some("-ProcessId <pid> | -Name <process name>"),
-    ),
-    (
-        "GetRegistryValue.ps1",
-        "Reads a registry value",
-        Some("-Path <HKLM:\\key> -Name <value name>"),
-    ),
-    (
-        "SetRegistryValue.ps1",
-        "Writes a registry value",
-        Some("-Path <HKLM:\\key> -Name <value name> -Value <data>"),
-    ),
-    (
-        "DeleteRegistryValue.ps1",
-        "Deletes a registry value",
-        Some("-Path <HKLM:\\key> -Name <value name>"),
-    ),
-    (
-        "FindFiles.ps1",
-        "Finds files under a folder",
-        Some("-Path <folder> -Pattern <wildcard>"),
-    ),
-    (
-        "GetFileInfo.ps1",
-        "Size, hash and timestamp of a file",
-        Some("-Path <file>"),
-    ),
-    (
-        "TestFailure.ps1",
-        "Always exits with code 1 (exercises script failures)",
-        None,
-    ),
+    ("KillProcess.ps1", "Stops a process by id or name", Some("-ProcessId <pid> | -Name <process name>")),
+    ("GetRegistryValue.ps1", "Reads a registry value", Some("-Path <HKLM:\\key> -Name <value name>")),
+    ("SetRegistryValue.ps1", "Writes a registry value", Some("-Path <HKLM:\\key> -Name <value name> -Value <data>")),
+    ("DeleteRegistryValue.ps1", "Deletes a registry value", Some("-Path <HKLM:\\key> -Name <value name>")),
+    ("FindFiles.ps1", "Finds files under a folder", Some("-Path <folder> -Pattern <wildcard>")),
+    ("GetFileInfo.ps1", "Size, hash and timestamp of a file", Some("-Path <file>")),
+    ("TestFailure.ps1", "Always exits with code 1 (exercises script failures)", None),
     ("get_processes.sh", "Lists running processes", None),
-    (
-        "kill_process.sh",
-        "Stops a process by id or name",
-        Some("<pid> | <process name>"),
-    ),
-    (
-        "find_files.sh",
-        "Finds files under a folder",
-        Some("<folder> <wildcard>"),
-    ),
-    (
-        "get_file_info.sh",
-        "Size, hash and timestamp of a file",
-        Some("<file>"),
-    ),
+    ("kill_process.sh", "Stops a process by id or name", Some("<pid> | <process name>")),
+    ("find_files.sh", "Finds files under a folder", Some("<folder> <wildcard>")),
+    ("get_file_info.sh", "Size, hash and timestamp of a file", Some("<file>")),
 ];
 
 /// A plausible script body, so downloads and hashes are real and deterministic.
 fn seeded_script_body(name: &str, description: &str) -> String {
     if name.ends_with(".sh") {
-        format!(
-            "#!/bin/bash\n# {description}\n# Riposte sandbox live response helper: {name}\nset -euo pipefail\n"
-        )
+        format!("#!/bin/bash\n# {description}\n# Riposte sandbox live response helper: {name}\nset -euo pipefail\n")
     } else {
         format!(
             "<#\n.SYNOPSIS\n    {description}\n.NOTES\n    Riposte sandbox live response helper: {name}\n#>\nparam([Parameter(ValueFromRemainingArguments=$true)] $Arguments)\n$ErrorActionPreference = 'Stop'\n"
@@ -185,21 +137,12 @@ pub fn seed(created: OffsetDateTime) -> Vec<LibraryFile> {
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/api/libraryfiles",
-            get(list_files)
-                .post(upload_file)
-                .layer(DefaultBodyLimit::max(MAX_FORM_BYTES)),
-        )
+        .route("/api/libraryfiles", get(list_files).post(upload_file).layer(DefaultBodyLimit::max(MAX_FORM_BYTES)))
         .route("/api/libraryfiles/{file_name}", delete(delete_file))
 }
 
 fn require_manage(c: &Caller) -> Result<(), Response> {
-    if c.has_any_role(&["Library.Manage"]) {
-        Ok(())
-    } else {
-        Err(forbidden("Library.Manage"))
-    }
+    if c.has_any_role(&["Library.Manage"]) { Ok(()) } else { Err(forbidden("Library.Manage")) }
 }
 
 fn bad_request(msg: impl Into<String>) -> Response {
@@ -218,9 +161,7 @@ async fn list_files(
 ) -> Result<Response, Response> {
     require_manage(&c)?;
     let params = Params::parse(q.as_deref());
-    let items = with_tenant(&state, &c, |t, _| {
-        t.mde.library.iter().map(LibraryFile::to_json).collect()
-    })?;
+    let items = with_tenant(&state, &c, |t, _| t.mde.library.iter().map(LibraryFile::to_json).collect())?;
     collection(&state, &uri, &params, items, &LIBRARY)
 }
 
@@ -243,9 +184,9 @@ fn parse_bool(field: &str, v: &str) -> Result<Option<bool>, Response> {
         "" => Ok(None),
         "true" => Ok(Some(true)),
         "false" => Ok(Some(false)),
-        other => Err(invalid_body(format!(
-            "Invalid value '{other}' for form field '{field}'; expected true or false."
-        ))),
+        other => {
+            Err(invalid_body(format!("Invalid value '{other}' for form field '{field}'; expected true or false.")))
+        }
     }
 }
 
@@ -278,9 +219,7 @@ async fn read_form(mut form: Multipart) -> Result<Upload, Response> {
                 let text = field.text().await.map_err(form_error)?;
                 match name.to_ascii_lowercase().as_str() {
                     "description" => up.description = Some(text).filter(|s| !s.is_empty()),
-                    "parametersdescription" => {
-                        up.parameters_description = Some(text).filter(|s| !s.is_empty())
-                    }
+                    "parametersdescription" => up.parameters_description = Some(text).filter(|s| !s.is_empty()),
                     "hasparameters" => up.has_parameters = parse_bool(&name, &text)?,
                     _ => up.override_if_exists = parse_bool(&name, &text)?,
                 }
@@ -296,9 +235,7 @@ async fn read_form(mut form: Multipart) -> Result<Upload, Response> {
 }
 
 /// Reads the file part chunk by chunk so an oversized upload is refused without buffering it.
-async fn read_file_field(
-    mut field: axum::extract::multipart::Field<'_>,
-) -> Result<Bytes, Response> {
+async fn read_file_field(mut field: axum::extract::multipart::Field<'_>) -> Result<Bytes, Response> {
     let mut buf = BytesMut::new();
     loop {
         match field.chunk().await {
@@ -325,10 +262,7 @@ fn form_error(e: axum::extract::multipart::MultipartError) -> Response {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return too_large();
     }
-    invalid_body(format!(
-        "The multipart/form-data body could not be read: {}",
-        e.body_text()
-    ))
+    invalid_body(format!("The multipart/form-data body could not be read: {}", e.body_text()))
 }
 
 async fn upload_file(
@@ -369,22 +303,14 @@ fn store_upload(state: &AppState, c: &Caller, up: Upload) -> Result<Response, Re
         )));
     }
     let stored = with_tenant(state, c, |t, now| -> Result<LibraryFile, Response> {
-        let existing = t
-            .mde.library
-            .iter()
-            .position(|f| f.file_name.eq_ignore_ascii_case(&file_name));
+        let existing = t.mde.library.iter().position(|f| f.file_name.eq_ignore_ascii_case(&file_name));
         if existing.is_some() && up.override_if_exists != Some(true) {
             return Err(bad_request(format!(
                 "A file named '{file_name}' already exists in the live response library. Send OverrideIfExists=true to replace it."
             )));
         }
-        let others: usize = t
-            .mde.library
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| Some(*i) != existing)
-            .map(|(_, f)| f.content.len())
-            .sum();
+        let others: usize =
+            t.mde.library.iter().enumerate().filter(|(i, _)| Some(*i) != existing).map(|(_, f)| f.content.len()).sum();
         if others + content.len() > MAX_TENANT_BYTES {
             return Err(bad_request(format!(
                 "The live response library is full ({} MB per tenant in the sandbox); delete files first.",
@@ -418,8 +344,7 @@ async fn delete_file(
     require_manage(&c)?;
     let removed = with_tenant(&state, &c, |t, _| {
         let before = t.mde.library.len();
-        t.mde.library
-            .retain(|f| !f.file_name.eq_ignore_ascii_case(&file_name));
+        t.mde.library.retain(|f| !f.file_name.eq_ignore_ascii_case(&file_name));
         before != t.mde.library.len()
     })?;
     if !removed {

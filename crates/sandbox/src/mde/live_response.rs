@@ -34,9 +34,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::library;
 use super::{
-    ActionKind, ActionStatus, MachineAction, Plan, action_entity, action_not_found, context,
-    endpoint_quota, forbidden, invalid_body, machine_not_found, parse_body, plan_timings,
-    with_tenant,
+    ActionKind, ActionStatus, MachineAction, Plan, action_entity, action_not_found, context, endpoint_quota, forbidden,
+    invalid_body, machine_not_found, parse_body, plan_timings, with_tenant,
 };
 use crate::auth::Caller;
 use crate::clock::{fmt_mde, fmt_utc};
@@ -128,10 +127,7 @@ pub struct Command {
 
 impl Command {
     fn param(&self, key: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     fn to_json(&self) -> Value {
@@ -191,30 +187,14 @@ fn seeded_processes(m: &Machine) -> Vec<(u32, &'static str)> {
         }
         p
     } else if m.os_platform == "Linux" {
-        vec![
-            (1, "systemd"),
-            (412, "sshd"),
-            (733, "cron"),
-            (1021, "wdavdaemon"),
-            (2210, "bash"),
-            (2311, "python3"),
-        ]
+        vec![(1, "systemd"), (412, "sshd"), (733, "cron"), (1021, "wdavdaemon"), (2210, "bash"), (2311, "python3")]
     } else {
-        vec![
-            (1, "launchd"),
-            (310, "WindowServer"),
-            (540, "wdavdaemon"),
-            (1200, "Safari"),
-            (1310, "zsh"),
-        ]
+        vec![(1, "launchd"), (310, "WindowServer"), (540, "wdavdaemon"), (1200, "Safari"), (1310, "zsh")]
     }
 }
 
 fn processes(m: &Machine, d: &DeviceState) -> Vec<(u32, &'static str)> {
-    seeded_processes(m)
-        .into_iter()
-        .filter(|(pid, _)| !d.killed.contains(pid))
-        .collect()
+    seeded_processes(m).into_iter().filter(|(pid, _)| !d.killed.contains(pid)).collect()
 }
 
 fn seeded_registry(m: &Machine) -> Vec<(&'static str, &'static str, String)> {
@@ -227,31 +207,15 @@ fn seeded_registry(m: &Machine) -> Vec<(&'static str, &'static str, String)> {
         _ => "Windows 10 Enterprise",
     };
     vec![
-        (
-            "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion",
-            "ProductName",
-            product.to_string(),
-        ),
-        (
-            "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion",
-            "CurrentBuild",
-            m.os_build.unwrap_or(0).to_string(),
-        ),
+        ("HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion", "ProductName", product.to_string()),
+        ("HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion", "CurrentBuild", m.os_build.unwrap_or(0).to_string()),
         (
             "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Run",
             "SecurityHealth",
             "%windir%\\system32\\SecurityHealthSystray.exe".to_string(),
         ),
-        (
-            "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender",
-            "DisableAntiSpyware",
-            "0".to_string(),
-        ),
-        (
-            "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa",
-            "RunAsPPL",
-            "1".to_string(),
-        ),
+        ("HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows Defender", "DisableAntiSpyware", "0".to_string()),
+        ("HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa", "RunAsPPL", "1".to_string()),
     ]
 }
 
@@ -265,10 +229,8 @@ fn normalize_key(key: &str) -> String {
 
 fn registry_get(m: &Machine, d: &DeviceState, key: &str, name: &str) -> Option<String> {
     let key = normalize_key(key);
-    if let Some((_, v)) = d
-        .registry
-        .iter()
-        .find(|((k, n), _)| k.eq_ignore_ascii_case(&key) && n.eq_ignore_ascii_case(name))
+    if let Some((_, v)) =
+        d.registry.iter().find(|((k, n), _)| k.eq_ignore_ascii_case(&key) && n.eq_ignore_ascii_case(name))
     {
         return v.clone();
     }
@@ -282,9 +244,7 @@ fn registry_get(m: &Machine, d: &DeviceState, key: &str, name: &str) -> Option<S
 /// and macOS folder is not documented, ours is `/tmp/mde-live-response/`).
 pub fn put_file_path(m: &Machine, name: &str) -> String {
     if m.is_windows() {
-        format!(
-            "C:\\ProgramData\\Microsoft\\Windows Defender Advanced Threat Protection\\Downloads\\{name}"
-        )
+        format!("C:\\ProgramData\\Microsoft\\Windows Defender Advanced Threat Protection\\Downloads\\{name}")
     } else {
         format!("/tmp/mde-live-response/{name}")
     }
@@ -301,55 +261,27 @@ fn seeded_files(m: &Machine) -> Vec<(String, String)> {
             ("C:\\Windows\\System32\\drivers\\etc\\hosts".into(), hosts),
             (
                 "C:\\Windows\\Temp\\setup.log".into(),
-                format!(
-                    "Setup completed on {} (build {})\n",
-                    m.computer_dns_name,
-                    m.os_build.unwrap_or(0)
-                ),
+                format!("Setup completed on {} (build {})\n", m.computer_dns_name, m.os_build.unwrap_or(0)),
             ),
-            (
-                "C:\\Users\\Public\\Documents\\readme.txt".into(),
-                format!("Shared documents of {}\n", m.short_name()),
-            ),
+            ("C:\\Users\\Public\\Documents\\readme.txt".into(), format!("Shared documents of {}\n", m.short_name())),
         ]
     } else {
-        let log = if m.os_platform == "Linux" {
-            "/var/log/syslog"
-        } else {
-            "/var/log/system.log"
-        };
+        let log = if m.os_platform == "Linux" { "/var/log/syslog" } else { "/var/log/system.log" };
         vec![
             ("/etc/hosts".into(), hosts),
-            (
-                log.into(),
-                format!(
-                    "{} mdatp: health ok (agent {})\n",
-                    m.short_name(),
-                    m.agent_version
-                ),
-            ),
-            (
-                "/tmp/install.log".into(),
-                format!("installed on {}\n", m.computer_dns_name),
-            ),
+            (log.into(), format!("{} mdatp: health ok (agent {})\n", m.short_name(), m.agent_version)),
+            ("/tmp/install.log".into(), format!("installed on {}\n", m.computer_dns_name)),
         ]
     }
 }
 
 /// Windows paths are case-insensitive, Unix paths are not.
 fn same_path(m: &Machine, a: &str, b: &str) -> bool {
-    if m.is_windows() {
-        a.eq_ignore_ascii_case(b)
-    } else {
-        a == b
-    }
+    if m.is_windows() { a.eq_ignore_ascii_case(b) } else { a == b }
 }
 
 fn files(m: &Machine, d: &DeviceState) -> Vec<(String, Bytes)> {
-    let mut all: Vec<(String, Bytes)> = seeded_files(m)
-        .into_iter()
-        .map(|(p, c)| (p, Bytes::from(c)))
-        .collect();
+    let mut all: Vec<(String, Bytes)> = seeded_files(m).into_iter().map(|(p, c)| (p, Bytes::from(c))).collect();
     for (p, c) in &d.files {
         all.retain(|(q, _)| !same_path(m, q, p));
         all.push((p.clone(), c.clone()));
@@ -358,10 +290,7 @@ fn files(m: &Machine, d: &DeviceState) -> Vec<(String, Bytes)> {
 }
 
 fn read_file(m: &Machine, d: &DeviceState, path: &str) -> Option<Bytes> {
-    files(m, d)
-        .into_iter()
-        .find(|(p, _)| same_path(m, p, path))
-        .map(|(_, c)| c)
+    files(m, d).into_iter().find(|(p, _)| same_path(m, p, path)).map(|(_, c)| c)
 }
 
 /// `*` and `?` wildcards, case-insensitive.
@@ -422,9 +351,8 @@ fn parse_args(args: &str) -> (BTreeMap<String, String>, Vec<String>) {
     let mut positional = Vec::new();
     let mut it = tokens.into_iter().peekable();
     while let Some(t) = it.next() {
-        if let Some(name) = t
-            .strip_prefix('-')
-            .filter(|n| !n.is_empty() && !n.starts_with(|c: char| c.is_ascii_digit()))
+        if let Some(name) =
+            t.strip_prefix('-').filter(|n| !n.is_empty() && !n.starts_with(|c: char| c.is_ascii_digit()))
         {
             let value = match it.peek() {
                 Some(v) if !v.starts_with('-') => it.next().unwrap_or_default(),
@@ -445,19 +373,11 @@ struct ScriptRun {
 }
 
 fn ok(output: String) -> ScriptRun {
-    ScriptRun {
-        exit_code: 0,
-        output,
-        errors: String::new(),
-    }
+    ScriptRun { exit_code: 0, output, errors: String::new() }
 }
 
 fn fail(errors: String) -> ScriptRun {
-    ScriptRun {
-        exit_code: 1,
-        output: String::new(),
-        errors,
-    }
+    ScriptRun { exit_code: 1, output: String::new(), errors }
 }
 
 /// Runs a library script on the device model. The helper scripts (by name, without extension)
@@ -466,18 +386,9 @@ fn fail(errors: String) -> ScriptRun {
 fn run_script(name: &str, args: &str, m: &Machine, d: &mut DeviceState) -> ScriptRun {
     let (named, pos) = parse_args(args);
     let arg = |key: &str, i: usize| -> Option<String> {
-        named
-            .get(&key.to_ascii_lowercase())
-            .cloned()
-            .or_else(|| pos.get(i).cloned())
-            .filter(|v| !v.is_empty())
+        named.get(&key.to_ascii_lowercase()).cloned().or_else(|| pos.get(i).cloned()).filter(|v| !v.is_empty())
     };
-    let stem = name
-        .rsplit_once('.')
-        .map(|(s, _)| s)
-        .unwrap_or(name)
-        .replace('_', "")
-        .to_ascii_lowercase();
+    let stem = name.rsplit_once('.').map(|(s, _)| s).unwrap_or(name).replace('_', "").to_ascii_lowercase();
     match stem.as_str() {
         "getprocesses" => {
             let mut out = format!("{:>6}  {}\n", "PID", "ProcessName");
@@ -493,16 +404,11 @@ fn run_script(name: &str, args: &str, m: &Machine, d: &mut DeviceState) -> Scrip
             };
             let running = processes(m, d);
             let hit: Vec<u32> = match target.parse::<u32>() {
-                Ok(pid) => running
-                    .iter()
-                    .filter(|(p, _)| *p == pid)
-                    .map(|(p, _)| *p)
-                    .collect(),
+                Ok(pid) => running.iter().filter(|(p, _)| *p == pid).map(|(p, _)| *p).collect(),
                 Err(_) => running
                     .iter()
                     .filter(|(_, n)| {
-                        n.eq_ignore_ascii_case(&target)
-                            || n.trim_end_matches(".exe").eq_ignore_ascii_case(&target)
+                        n.eq_ignore_ascii_case(&target) || n.trim_end_matches(".exe").eq_ignore_ascii_case(&target)
                     })
                     .map(|(p, _)| *p)
                     .collect(),
@@ -511,9 +417,7 @@ fn run_script(name: &str, args: &str, m: &Machine, d: &mut DeviceState) -> Scrip
                 return fail(format!("Cannot find a process matching '{target}'."));
             }
             if hit.iter().any(|p| *p <= 4 || *p == 880) {
-                return fail(format!(
-                    "Access is denied: process '{target}' is protected and cannot be stopped."
-                ));
+                return fail(format!("Access is denied: process '{target}' is protected and cannot be stopped."));
             }
             d.killed.extend(&hit);
             let list: Vec<String> = hit.iter().map(u32::to_string).collect();
@@ -521,10 +425,7 @@ fn run_script(name: &str, args: &str, m: &Machine, d: &mut DeviceState) -> Scrip
         }
         "getregistryvalue" | "setregistryvalue" | "deleteregistryvalue" => {
             if !m.is_windows() {
-                return fail(format!(
-                    "The registry is not available on {}.",
-                    m.os_platform
-                ));
+                return fail(format!("The registry is not available on {}.", m.os_platform));
             }
             let (Some(key), Some(value_name)) = (arg("Path", 0), arg("Name", 1)) else {
                 return fail(format!("{name}: give -Path <key> and -Name <value name>."));
@@ -539,8 +440,7 @@ fn run_script(name: &str, args: &str, m: &Machine, d: &mut DeviceState) -> Scrip
                     let Some(data) = arg("Value", 2) else {
                         return fail("SetRegistryValue: give -Value <data>.".into());
                     };
-                    d.registry
-                        .insert((k.clone(), value_name.clone()), Some(data.clone()));
+                    d.registry.insert((k.clone(), value_name.clone()), Some(data.clone()));
                     ok(format!("Set {k}\\{value_name} = {data}\n"))
                 }
                 _ => {
@@ -553,21 +453,14 @@ fn run_script(name: &str, args: &str, m: &Machine, d: &mut DeviceState) -> Scrip
             }
         }
         "findfiles" => {
-            let folder = arg("Path", 0).unwrap_or_else(|| {
-                if m.is_windows() {
-                    "C:\\".into()
-                } else {
-                    "/".into()
-                }
-            });
+            let folder = arg("Path", 0).unwrap_or_else(|| if m.is_windows() { "C:\\".into() } else { "/".into() });
             let pattern = arg("Pattern", 1).unwrap_or_else(|| "*".into());
             let sep = if m.is_windows() { '\\' } else { '/' };
             let prefix = folder.trim_end_matches(sep).to_string() + &sep.to_string();
             let mut out = String::new();
             for (p, c) in files(m, d) {
                 let under = if m.is_windows() {
-                    p.to_ascii_lowercase()
-                        .starts_with(&prefix.to_ascii_lowercase())
+                    p.to_ascii_lowercase().starts_with(&prefix.to_ascii_lowercase())
                 } else {
                     p.starts_with(&prefix)
                 };
@@ -583,14 +476,10 @@ fn run_script(name: &str, args: &str, m: &Machine, d: &mut DeviceState) -> Scrip
                 return fail("GetFileInfo: give -Path <file>.".into());
             };
             match read_file(m, d, &path) {
-                Some(c) => ok(format!(
-                    "Path: {path}\nLength: {}\nSHA256: {}\n",
-                    c.len(),
-                    hex::encode(Sha256::digest(&c))
-                )),
-                None => fail(format!(
-                    "Cannot find path '{path}' because it does not exist."
-                )),
+                Some(c) => {
+                    ok(format!("Path: {path}\nLength: {}\nSHA256: {}\n", c.len(), hex::encode(Sha256::digest(&c))))
+                }
+                None => fail(format!("Cannot find path '{path}' because it does not exist.")),
             }
         }
         "testfailure" => ScriptRun {
@@ -598,24 +487,14 @@ fn run_script(name: &str, args: &str, m: &Machine, d: &mut DeviceState) -> Scrip
             output: "Running TestFailure\n".into(),
             errors: "TestFailure: this script fails by design.".into(),
         },
-        _ => ok(format!(
-            "{name} ran on {} with arguments '{args}'.\n",
-            m.computer_dns_name
-        )),
+        _ => ok(format!("{name} ran on {} with arguments '{args}'.\n", m.computer_dns_name)),
     }
 }
 
 /// Script types a platform runs: PowerShell on Windows, shell (and Python) on Linux/macOS.
 fn runs_on(name: &str, m: &Machine) -> bool {
-    let ext = name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    if m.is_windows() {
-        ext == "ps1"
-    } else {
-        ext == "sh" || ext == "py"
-    }
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    if m.is_windows() { ext == "ps1" } else { ext == "sh" || ext == "py" }
 }
 
 /// Executes one command at its end time; `Err` carries the command's error texts.
@@ -627,19 +506,16 @@ fn execute(t: &mut Tenant, machine_id: &str, cmd: &Command) -> Result<Option<Out
     match cmd.kind {
         CommandType::PutFile => {
             let name = cmd.param("FileName").unwrap_or_default();
-            let f = library::find(&t.mde.library, name).ok_or_else(|| {
-                format!("File '{name}' was not found in the live response library.")
-            })?;
-            d.files
-                .insert(put_file_path(&m, &f.file_name), f.content.clone());
+            let f = library::find(&t.mde.library, name)
+                .ok_or_else(|| format!("File '{name}' was not found in the live response library."))?;
+            d.files.insert(put_file_path(&m, &f.file_name), f.content.clone());
             Ok(None)
         }
         CommandType::RunScript => {
             let name = cmd.param("ScriptName").unwrap_or_default();
             let args = cmd.param("Args").unwrap_or_default();
-            let f = library::find(&t.mde.library, name).ok_or_else(|| {
-                format!("Script '{name}' was not found in the live response library.")
-            })?;
+            let f = library::find(&t.mde.library, name)
+                .ok_or_else(|| format!("Script '{name}' was not found in the live response library."))?;
             if !runs_on(&f.file_name, &m) {
                 return Err(format!(
                     "Script '{}' cannot run on {}: use .ps1 scripts on Windows and .sh scripts on Linux and macOS.",
@@ -655,19 +531,12 @@ fn execute(t: &mut Tenant, machine_id: &str, cmd: &Command) -> Result<Option<Out
                 "script_output": run.output,
                 "script_errors": run.errors,
             });
-            Ok(Some(Output {
-                content_type: "application/json",
-                bytes: Bytes::from(transcript.to_string()),
-            }))
+            Ok(Some(Output { content_type: "application/json", bytes: Bytes::from(transcript.to_string()) }))
         }
         CommandType::GetFile => {
             let path = cmd.param("Path").unwrap_or_default();
-            let bytes = read_file(&m, d, path)
-                .ok_or_else(|| format!("File '{path}' was not found on the device."))?;
-            Ok(Some(Output {
-                content_type: "application/octet-stream",
-                bytes,
-            }))
+            let bytes = read_file(&m, d, path).ok_or_else(|| format!("File '{path}' was not found on the device."))?;
+            Ok(Some(Output { content_type: "application/octet-stream", bytes }))
         }
     }
 }
@@ -677,10 +546,7 @@ fn execute(t: &mut Tenant, machine_id: &str, cmd: &Command) -> Result<Option<Out
 pub fn advance(t: &mut Tenant, now: OffsetDateTime) {
     for ai in 0..t.mde.actions.len() {
         let a = &t.mde.actions[ai];
-        if a.kind != ActionKind::LiveResponse
-            || a.status.is_final()
-            || !matches!(a.plan, Plan::Succeed | Plan::Fail)
-        {
+        if a.kind != ActionKind::LiveResponse || a.status.is_final() || !matches!(a.plan, Plan::Succeed | Plan::Fail) {
             continue;
         }
         for ci in 0..a.commands.len() {
@@ -738,9 +604,7 @@ fn parse_commands(body: &Map<String, Value>) -> Result<Vec<ParsedCommand>, Respo
     let raw = match body.get("Commands") {
         Some(Value::Array(a)) if !a.is_empty() => a,
         Some(Value::Array(_)) => {
-            return Err(invalid_body(
-                "'Commands' must contain at least one command.",
-            ));
+            return Err(invalid_body("'Commands' must contain at least one command."));
         }
         Some(_) => return Err(invalid_body("'Commands' must be an array of commands.")),
         None => {
@@ -759,14 +623,10 @@ fn parse_commands(body: &Map<String, Value>) -> Result<Vec<ParsedCommand>, Respo
     let mut out: Vec<(CommandType, Vec<(String, String)>)> = Vec::new();
     for (i, c) in raw.iter().enumerate() {
         let Some(obj) = c.as_object() else {
-            return Err(invalid_body(format!(
-                "Commands[{i}] must be an object with 'type' and 'params'."
-            )));
+            return Err(invalid_body(format!("Commands[{i}] must be an object with 'type' and 'params'.")));
         };
         let ty = obj.get("type").and_then(Value::as_str).ok_or_else(|| {
-            invalid_body(format!(
-                "Commands[{i}].type is missing. Expected one of PutFile, RunScript, GetFile."
-            ))
+            invalid_body(format!("Commands[{i}].type is missing. Expected one of PutFile, RunScript, GetFile."))
         })?;
         let kind = CommandType::parse(ty).ok_or_else(|| {
             invalid_body(format!(
@@ -795,25 +655,16 @@ fn parse_commands(body: &Map<String, Value>) -> Result<Vec<ParsedCommand>, Respo
                 return Err(invalid_body(format!(
                     "Commands[{i}]: unknown parameter '{key}' for {}. Expected '{required}'{}.",
                     kind.name(),
-                    optional
-                        .iter()
-                        .map(|o| format!(" and optionally '{o}'"))
-                        .collect::<String>()
+                    optional.iter().map(|o| format!(" and optionally '{o}'")).collect::<String>()
                 )));
             }
             kv.push((key.to_string(), value.to_string()));
         }
-        if !kv
-            .iter()
-            .any(|(k, v)| k == required && !v.trim().is_empty())
-        {
+        if !kv.iter().any(|(k, v)| k == required && !v.trim().is_empty()) {
             return Err(errors::mde(
                 StatusCode::BAD_REQUEST,
                 "MissingRequiredParameter",
-                format!(
-                    "Commands[{i}] ({}) needs the parameter '{required}'.",
-                    kind.name()
-                ),
+                format!("Commands[{i}] ({}) needs the parameter '{required}'.", kind.name()),
             ));
         }
         if let Some((prev, _)) = out.last()
@@ -832,8 +683,7 @@ fn parse_commands(body: &Map<String, Value>) -> Result<Vec<ParsedCommand>, Respo
 
 fn too_many(msg: String, retry_after: u64) -> Response {
     let mut resp = errors::mde(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", msg);
-    resp.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
     resp
 }
 
@@ -848,26 +698,15 @@ pub fn run(
 ) -> Result<Response, Response> {
     c.require(&["Machine.LiveResponse"])?;
     let settings = state.settings.lock().clone();
-    endpoint_quota(
-        state,
-        c,
-        "runliveresponse",
-        settings.live_response_per_minute,
-        u32::MAX,
-    )?;
+    endpoint_quota(state, c, "runliveresponse", settings.live_response_per_minute, u32::MAX)?;
     let body = parse_body(body)?;
     let comment = super::body_str(&body, "Comment", false)?;
     let external_id = super::body_str(&body, "ExternalID", false)?;
     let commands = parse_commands(&body)?;
     let action = with_tenant(state, c, |t, now| -> Result<MachineAction, Response> {
-        let m = t
-            .machine(machine_id)
-            .ok_or_else(|| machine_not_found(machine_id))?;
-        let active: Vec<&MachineAction> = t
-            .mde.actions
-            .iter()
-            .filter(|a| a.kind == ActionKind::LiveResponse && !a.status.is_final())
-            .collect();
+        let m = t.machine(machine_id).ok_or_else(|| machine_not_found(machine_id))?;
+        let active: Vec<&MachineAction> =
+            t.mde.actions.iter().filter(|a| a.kind == ActionKind::LiveResponse && !a.status.is_final()).collect();
         if active.iter().any(|a| a.machine_id == m.id) {
             return Err(errors::mde(
                 StatusCode::BAD_REQUEST,
@@ -890,10 +729,7 @@ pub fn run(
                 wait,
             ));
         }
-        let injected = state
-            .faults
-            .lock()
-            .take_outcome(method, uri.path(), &t.tenant_id);
+        let injected = state.faults.lock().take_outcome(method, uri.path(), &t.tenant_id);
         let plan = match (m.is_online(), injected.as_deref()) {
             (false, _) => Plan::NeverPickedUp,
             (true, Some("Failed")) => Plan::Fail,
@@ -945,10 +781,7 @@ pub fn run(
         t.mde.actions.push(action.clone());
         Ok(action)
     })??;
-    Ok(errors::json_response(
-        StatusCode::CREATED,
-        action_entity(state, &action),
-    ))
+    Ok(errors::json_response(StatusCode::CREATED, action_entity(state, &action)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -974,23 +807,13 @@ fn sign(action_id: &str, index: usize, expiry: &str) -> String {
 pub fn parse_link_segment(sub: &str) -> Option<Result<usize, String>> {
     let lower = sub.to_ascii_lowercase();
     let rest = lower.strip_prefix("getliveresponseresultdownloadlink")?;
-    let inner = rest
-        .trim()
-        .strip_prefix('(')
-        .and_then(|r| r.strip_suffix(')'))
-        .map(str::trim);
-    Some(
-        match inner
-            .and_then(|i| i.strip_prefix("index"))
-            .map(|r| r.trim_start())
-        {
-            Some(r) if r.starts_with('=') => r[1..]
-                .trim()
-                .parse::<usize>()
-                .map_err(|_| format!("'{}' is not a command index", &r[1..])),
-            _ => Err("expected GetLiveResponseResultDownloadLink(index=N)".into()),
-        },
-    )
+    let inner = rest.trim().strip_prefix('(').and_then(|r| r.strip_suffix(')')).map(str::trim);
+    Some(match inner.and_then(|i| i.strip_prefix("index")).map(|r| r.trim_start()) {
+        Some(r) if r.starts_with('=') => {
+            r[1..].trim().parse::<usize>().map_err(|_| format!("'{}' is not a command index", &r[1..]))
+        }
+        _ => Err("expected GetLiveResponseResultDownloadLink(index=N)".into()),
+    })
 }
 
 /// `GET /api/machineactions/{id}/GetLiveResponseResultDownloadLink(index=N)`.
@@ -1000,35 +823,18 @@ pub fn download_link(
     action_id: &str,
     index: Result<usize, String>,
 ) -> Result<Response, Response> {
-    if !c.has_any_role(&[
-        "Machine.Read.All",
-        "Machine.ReadWrite.All",
-        "Machine.LiveResponse",
-    ]) {
+    if !c.has_any_role(&["Machine.Read.All", "Machine.ReadWrite.All", "Machine.LiveResponse"]) {
         return Err(forbidden("Machine.Read.All"));
     }
-    let index = index.map_err(|e| {
-        errors::mde(
-            StatusCode::BAD_REQUEST,
-            "InvalidInput",
-            format!("Invalid index: {e}."),
-        )
-    })?;
-    let a = with_tenant(state, c, |t, _| {
-        t.mde.actions
-            .iter()
-            .find(|a| a.id.eq_ignore_ascii_case(action_id))
-            .cloned()
-    })?
-    .ok_or_else(|| action_not_found(action_id))?;
+    let index =
+        index.map_err(|e| errors::mde(StatusCode::BAD_REQUEST, "InvalidInput", format!("Invalid index: {e}.")))?;
+    let a = with_tenant(state, c, |t, _| t.mde.actions.iter().find(|a| a.id.eq_ignore_ascii_case(action_id)).cloned())?
+        .ok_or_else(|| action_not_found(action_id))?;
     if a.kind != ActionKind::LiveResponse {
         return Err(errors::mde(
             StatusCode::BAD_REQUEST,
             "BadRequest",
-            format!(
-                "Machine action {action_id} is of type {}, not LiveResponse.",
-                a.kind.type_name()
-            ),
+            format!("Machine action {action_id} is of type {}, not LiveResponse.", a.kind.type_name()),
         ));
     }
     let cmd = a.commands.get(index).ok_or_else(|| {
@@ -1053,10 +859,7 @@ pub fn download_link(
         return Err(errors::mde(
             StatusCode::BAD_REQUEST,
             "BadRequest",
-            format!(
-                "The result of command {index} is not available (commandStatus {}).",
-                cmd.status.as_str()
-            ),
+            format!("The result of command {index} is not available (commandStatus {}).", cmd.status.as_str()),
         ));
     }
     let se = fmt_utc(state.clock.now() + Duration::minutes(LINK_MINUTES));
@@ -1067,10 +870,7 @@ pub fn download_link(
         se.replace(':', "%3A"),
         sign(&a.id, index, &se)
     );
-    Ok(errors::json_response(
-        StatusCode::OK,
-        json!({"@odata.context": context(state, "Edm.String"), "value": url}),
-    ))
+    Ok(errors::json_response(StatusCode::OK, json!({"@odata.context": context(state, "Edm.String"), "value": url})))
 }
 
 /// Azure Blob Storage answers in XML; so does the sandbox's blob endpoint.
@@ -1097,11 +897,7 @@ async fn download(
     };
     let expiry = OffsetDateTime::parse(se, &time::format_description::well_known::Rfc3339);
     let (Ok(expiry), true) = (expiry, sign(&action_id, index, se) == sig) else {
-        return blob_error(
-            StatusCode::FORBIDDEN,
-            "AuthenticationFailed",
-            "Signature did not match.",
-        );
+        return blob_error(StatusCode::FORBIDDEN, "AuthenticationFailed", "Signature did not match.");
     };
     if state.clock.now() > expiry {
         return blob_error(
@@ -1111,7 +907,8 @@ async fn download(
         );
     }
     let output = state.world.lock().tenants.iter().find_map(|t| {
-        t.mde.actions
+        t.mde
+            .actions
             .iter()
             .find(|a| a.id.eq_ignore_ascii_case(&action_id))
             .and_then(|a| a.commands.get(index))
@@ -1119,19 +916,12 @@ async fn download(
     });
     match output {
         Some(o) => ([(header::CONTENT_TYPE, o.content_type)], o.bytes).into_response(),
-        None => blob_error(
-            StatusCode::NOT_FOUND,
-            "BlobNotFound",
-            "The specified blob does not exist.",
-        ),
+        None => blob_error(StatusCode::NOT_FOUND, "BlobNotFound", "The specified blob does not exist."),
     }
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/_sandbox/blobs/liveresponse/{action}/{index}",
-        get(download),
-    )
+    Router::new().route("/_sandbox/blobs/liveresponse/{action}/{index}", get(download))
 }
 
 #[cfg(test)]
@@ -1158,14 +948,8 @@ mod tests {
 
     #[test]
     fn link_segment() {
-        assert_eq!(
-            parse_link_segment("GetLiveResponseResultDownloadLink(index=2)"),
-            Some(Ok(2))
-        );
-        assert!(matches!(
-            parse_link_segment("getliveresponseresultdownloadlink(index=x)"),
-            Some(Err(_))
-        ));
+        assert_eq!(parse_link_segment("GetLiveResponseResultDownloadLink(index=2)"), Some(Ok(2)));
+        assert!(matches!(parse_link_segment("getliveresponseresultdownloadlink(index=x)"), Some(Err(_))));
         assert_eq!(parse_link_segment("getPackageUri"), None);
     }
 }

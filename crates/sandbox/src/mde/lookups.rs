@@ -46,9 +46,7 @@ fn parse_args(segment: &str) -> Result<(IpAddr, OffsetDateTime), Response> {
     let mut ip = None;
     let mut ts = None;
     for part in inner.split(',') {
-        let (k, v) = part
-            .split_once('=')
-            .ok_or_else(|| bad(format!("Malformed argument '{part}'. {HINT}")))?;
+        let (k, v) = part.split_once('=').ok_or_else(|| bad(format!("Malformed argument '{part}'. {HINT}")))?;
         let v = v.trim().trim_matches('\'');
         match k.trim().to_ascii_lowercase().as_str() {
             "ip" => {
@@ -61,11 +59,10 @@ fn parse_args(segment: &str) -> Result<(IpAddr, OffsetDateTime), Response> {
                 })?)
             }
             "timestamp" => {
-                ts = Some(parse_datetime(v).ok_or_else(|| {
-                    bad(format!(
-                        "'timestamp' must be an ISO 8601 date-time, got '{v}'. {HINT}"
-                    ))
-                })?)
+                ts = Some(
+                    parse_datetime(v)
+                        .ok_or_else(|| bad(format!("'timestamp' must be an ISO 8601 date-time, got '{v}'. {HINT}")))?,
+                )
             }
             other => return Err(bad(format!("Unknown argument '{other}'. {HINT}"))),
         }
@@ -86,32 +83,22 @@ fn parse_args(segment: &str) -> Result<(IpAddr, OffsetDateTime), Response> {
 }
 
 /// (ip, from, until) periods in which the machine reported with an address.
-pub fn ip_history(
-    m: &Machine,
-    now: OffsetDateTime,
-) -> Vec<(String, OffsetDateTime, OffsetDateTime)> {
+pub fn ip_history(m: &Machine, now: OffsetDateTime) -> Vec<(String, OffsetDateTime, OffsetDateTime)> {
     // An online device reports network events continuously, so it is "seen" up to now even
     // though its full-report `lastSeen` lags; an offline one was last seen at `lastSeen`.
     let last = if m.is_online() { now } else { m.last_seen(now) };
     match &m.previous_ip {
-        Some((old, until)) => vec![
-            (old.clone(), m.first_seen, (*until).min(last)),
-            (m.last_ip_address.clone(), *until, last),
-        ],
+        Some((old, until)) => {
+            vec![(old.clone(), m.first_seen, (*until).min(last)), (m.last_ip_address.clone(), *until, last)]
+        }
         None => vec![(m.last_ip_address.clone(), m.first_seen, last)],
     }
 }
 
-fn seen_with(
-    m: &Machine,
-    ip: IpAddr,
-    from: OffsetDateTime,
-    to: OffsetDateTime,
-    now: OffsetDateTime,
-) -> bool {
-    ip_history(m, now).iter().any(|(addr, start, end)| {
-        addr.parse::<IpAddr>().ok() == Some(ip) && *start <= to && from <= *end
-    })
+fn seen_with(m: &Machine, ip: IpAddr, from: OffsetDateTime, to: OffsetDateTime, now: OffsetDateTime) -> bool {
+    ip_history(m, now)
+        .iter()
+        .any(|(addr, start, end)| addr.parse::<IpAddr>().ok() == Some(ip) && *start <= to && from <= *end)
 }
 
 /// `GET /api/machines/findbyip(ip='…',timestamp=…)`.
@@ -131,14 +118,12 @@ pub fn find_by_ip(state: &AppState, c: &Caller, segment: &str) -> Result<Respons
     }
     let window = Duration::minutes(WINDOW_MINUTES);
     let machines: Vec<Value> = with_tenant(state, c, |t, now| {
-        t.mde.machines
+        t.mde
+            .machines
             .iter()
             .filter(|m| seen_with(m, ip, ts - window, ts + window, now))
             .map(|m| machine_json(m, now))
             .collect()
     })?;
-    Ok(errors::json_response(
-        StatusCode::OK,
-        json!({"@odata.context": context(state, "Machines"), "value": machines}),
-    ))
+    Ok(errors::json_response(StatusCode::OK, json!({"@odata.context": context(state, "Machines"), "value": machines})))
 }

@@ -16,18 +16,18 @@ use time::{Duration, OffsetDateTime};
 
 use crate::auth::{Caller, MdeCaller};
 use crate::clock::fmt_mde;
-use crate::errors::{self, json_response};
 use crate::entity_set;
+use crate::errors::{self, json_response};
 use crate::query::Params;
 use crate::state::{AppState, Settings};
 use crate::world::{Machine, Tenant};
 
 pub mod alerts;
+pub mod indicators;
 pub mod investigations;
 pub mod library;
 pub mod live_response;
 pub mod lookups;
-pub mod indicators;
 pub mod tvm;
 
 pub fn routes() -> Router<AppState> {
@@ -43,23 +43,14 @@ pub fn routes() -> Router<AppState> {
         r = route(r, &format!("/api/machines/{{id}}/{kind}"), get(machine_tvm));
     }
     r = route(r, "/api/machineactions/{id}/getPackageUri", get(package_uri));
-    r
-        .route("/api/alerts", get(alerts::list_alerts))
+    r.route("/api/alerts", get(alerts::list_alerts))
         .route("/api/alerts/batchUpdate", axum::routing::post(alerts::batch_update))
-        .route(
-            "/api/alerts/{id}",
-            get(alerts::get_alert).patch(alerts::patch_alert),
-        )
+        .route("/api/alerts/{id}", get(alerts::get_alert).patch(alerts::patch_alert))
         .route("/api/alerts/{id}/{sub}", get(alerts::alert_related))
-        .route(
-            "/api/indicators",
-            get(indicators::list).post(indicators::submit),
-        )
+        .route("/api/indicators", get(indicators::list).post(indicators::submit))
         .route(
             "/api/indicators/{id}",
-            get(indicators::get_one)
-                .delete(indicators::delete_one)
-                .post(indicators::post_sub),
+            get(indicators::get_one).delete(indicators::delete_one).post(indicators::post_sub),
         )
         .merge(indicator_actions())
         .merge(library::routes())
@@ -70,10 +61,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/machineactions/{id}", get(get_action))
         // `GetLiveResponseResultDownloadLink(index=N)` is an OData function segment: routed by
         // parsing, as it carries a parameter.
-        .route(
-            "/api/machineactions/{id}/{sub}",
-            get(action_get_sub).post(action_post_sub),
-        )
+        .route("/api/machineactions/{id}/{sub}", get(action_get_sub).post(action_post_sub))
 }
 
 /// `POST /api/indicators/import` and `/BatchDelete`, matched in any casing.
@@ -134,14 +122,7 @@ const MACHINE_FIELDS: &[&str] = &[
     "exclusionReason",
 ];
 /// Documented `$filter` fields for machine actions (§2.5).
-const ACTION_FILTER: &[&str] = &[
-    "id",
-    "status",
-    "machineId",
-    "type",
-    "requestor",
-    "creationDateTimeUtc",
-];
+const ACTION_FILTER: &[&str] = &["id", "status", "machineId", "type", "requestor", "creationDateTimeUtc"];
 const ACTION_FIELDS: &[&str] = &[
     "id",
     "type",
@@ -175,18 +156,10 @@ struct EntitySet {
     context: &'static str,
 }
 
-const MACHINES: EntitySet = EntitySet {
-    filterable: MACHINE_FILTER,
-    fields: MACHINE_FIELDS,
-    entity: "Machine",
-    context: "Machines",
-};
-const MACHINE_ACTIONS: EntitySet = EntitySet {
-    filterable: ACTION_FILTER,
-    fields: ACTION_FIELDS,
-    entity: "MachineAction",
-    context: "MachineActions",
-};
+const MACHINES: EntitySet =
+    EntitySet { filterable: MACHINE_FILTER, fields: MACHINE_FIELDS, entity: "Machine", context: "Machines" };
+const MACHINE_ACTIONS: EntitySet =
+    EntitySet { filterable: ACTION_FILTER, fields: ACTION_FIELDS, entity: "MachineAction", context: "MachineActions" };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ActionKind {
@@ -254,9 +227,7 @@ impl ActionKind {
     fn family(self) -> &'static str {
         match self {
             ActionKind::Isolate | ActionKind::Unisolate => "isolation",
-            ActionKind::RestrictCodeExecution | ActionKind::UnrestrictCodeExecution => {
-                "restriction"
-            }
+            ActionKind::RestrictCodeExecution | ActionKind::UnrestrictCodeExecution => "restriction",
             other => other.type_name(),
         }
     }
@@ -264,9 +235,7 @@ impl ActionKind {
     fn required_role(self) -> &'static str {
         match self {
             ActionKind::Isolate | ActionKind::Unisolate => "Machine.Isolate",
-            ActionKind::RestrictCodeExecution | ActionKind::UnrestrictCodeExecution => {
-                "Machine.RestrictExecution"
-            }
+            ActionKind::RestrictCodeExecution | ActionKind::UnrestrictCodeExecution => "Machine.RestrictExecution",
             ActionKind::RunAntiVirusScan => "Machine.Scan",
             ActionKind::CollectInvestigationPackage => "Machine.CollectForensics",
             ActionKind::Offboard => "Machine.Offboard",
@@ -420,7 +389,8 @@ pub fn machine_json(m: &Machine, now: OffsetDateTime) -> Value {
 pub fn advance(tenant: &mut Tenant, now: OffsetDateTime) {
     live_response::advance(tenant, now);
     let mut due: Vec<usize> = tenant
-        .mde.actions
+        .mde
+        .actions
         .iter()
         .enumerate()
         .filter(|(_, a)| !a.status.is_final() && a.finish_at <= now)
@@ -457,9 +427,7 @@ fn apply_effect(tenant: &mut Tenant, a: &MachineAction) {
         ActionKind::Unisolate => m.isolation = None,
         ActionKind::RestrictCodeExecution => m.code_restricted = true,
         ActionKind::UnrestrictCodeExecution => m.code_restricted = false,
-        ActionKind::RunAntiVirusScan => {
-            m.last_av_scan = Some((a.scope.clone().unwrap_or_default(), a.finish_at))
-        }
+        ActionKind::RunAntiVirusScan => m.last_av_scan = Some((a.scope.clone().unwrap_or_default(), a.finish_at)),
         ActionKind::CollectInvestigationPackage => m.investigation_packages += 1,
         ActionKind::Offboard => {
             m.offboarded = true;
@@ -518,9 +486,7 @@ fn collection(
     items: Vec<Value>,
     set: &EntitySet,
 ) -> Result<Response, Response> {
-    if let Some(opt) =
-        params.unknown_system_option(&["$filter", "$top", "$skip", "$orderby", "$select", "$count"])
-    {
+    if let Some(opt) = params.unknown_system_option(&["$filter", "$top", "$skip", "$orderby", "$select", "$count"]) {
         return Err(odata_error(format!(
             "Query option '{opt}' is not allowed. Supported options: $filter, $top, $skip, $orderby, $select, $count."
         )));
@@ -530,15 +496,10 @@ fn collection(
         filterable: set.filterable,
         sortable: set.fields,
         select: entity_set::Select::Known(set.fields),
-        paging: entity_set::Paging::Skip {
-            default: MAX_TOP,
-            max: MAX_TOP,
-            link_top: false,
-        },
+        paging: entity_set::Paging::Skip { default: MAX_TOP, max: MAX_TOP, link_top: false },
     };
     let link = format!("{}{}", state.base_url, uri.path());
-    let page = entity_set::query(&spec, params, items, &link)
-        .map_err(|e| query_error(e, set.entity))?;
+    let page = entity_set::query(&spec, params, items, &link).map_err(|e| query_error(e, set.entity))?;
     let body = page.body(context(state, set.context), params);
     Ok(json_response(StatusCode::OK, body))
 }
@@ -569,11 +530,7 @@ fn endpoint_quota(
     per_hour: u32,
 ) -> Result<(), Response> {
     let key = format!("{}#{endpoint}", c.tenant_id);
-    let limited =
-        state
-            .limiter
-            .lock()
-            .check(&key, std::time::Instant::now(), per_minute, per_hour);
+    let limited = state.limiter.lock().check(&key, std::time::Instant::now(), per_minute, per_hour);
     limited.map_err(|retry_after| {
         let mut resp = errors::mde(
             StatusCode::TOO_MANY_REQUESTS,
@@ -595,19 +552,11 @@ fn respond(r: Result<Response, Response>) -> Response {
 }
 
 fn machine_not_found(id: &str) -> Response {
-    errors::mde(
-        StatusCode::NOT_FOUND,
-        "ResourceNotFound",
-        format!("Machine {id} was not found"),
-    )
+    errors::mde(StatusCode::NOT_FOUND, "ResourceNotFound", format!("Machine {id} was not found"))
 }
 
 fn action_not_found(id: &str) -> Response {
-    errors::mde(
-        StatusCode::NOT_FOUND,
-        "ResourceNotFound",
-        format!("MachineAction {id} was not found"),
-    )
+    errors::mde(StatusCode::NOT_FOUND, "ResourceNotFound", format!("MachineAction {id} was not found"))
 }
 
 /// Runs `f` on the caller's tenant after bringing its lifecycles up to date.
@@ -633,12 +582,8 @@ async fn list_machines(
 ) -> Result<Response, Response> {
     require_read(&c)?;
     let params = Params::parse(q.as_deref());
-    let items = with_tenant(&state, &c, |t, now| {
-        t.mde.machines
-            .iter()
-            .map(|m| machine_json(m, now))
-            .collect::<Vec<_>>()
-    })?;
+    let items =
+        with_tenant(&state, &c, |t, now| t.mde.machines.iter().map(|m| machine_json(m, now)).collect::<Vec<_>>())?;
     collection(&state, &uri, &params, items, &MACHINES)
 }
 
@@ -651,10 +596,8 @@ async fn get_machine(
         return lookups::find_by_ip(&state, &c, &id);
     }
     require_read(&c)?;
-    let m = with_tenant(&state, &c, |t, now| {
-        t.machine(&id).map(|m| machine_json(m, now))
-    })?
-    .ok_or_else(|| machine_not_found(&id))?;
+    let m = with_tenant(&state, &c, |t, now| t.machine(&id).map(|m| machine_json(m, now)))?
+        .ok_or_else(|| machine_not_found(&id))?;
     let mut v = m;
     set_context(&mut v, context(&state, "Machines/$entity"));
     Ok(json_response(StatusCode::OK, v))
@@ -663,11 +606,7 @@ async fn get_machine(
 /// `GET /api/machines/{id}/{unknown}`.
 async fn no_machine_sub(MdeCaller(c): MdeCaller, Path((_, sub)): Path<(String, String)>) -> Result<Response, Response> {
     require_read(&c)?;
-    Err(errors::mde(
-        StatusCode::NOT_FOUND,
-        "NotFound",
-        format!("No resource '{sub}' on machines."),
-    ))
+    Err(errors::mde(StatusCode::NOT_FOUND, "NotFound", format!("No resource '{sub}' on machines.")))
 }
 
 /// `GET /api/machines/{id}/alerts`.
@@ -725,10 +664,7 @@ async fn logon_users(
         Some(users)
     })?
     .ok_or_else(|| machine_not_found(&id))?;
-    Ok(json_response(
-        StatusCode::OK,
-        json!({"@odata.context": context(&state, "Users"), "value": users}),
-    ))
+    Ok(json_response(StatusCode::OK, json!({"@odata.context": context(&state, "Users"), "value": users})))
 }
 
 fn invalid_body(msg: impl Into<String>) -> Response {
@@ -737,18 +673,11 @@ fn invalid_body(msg: impl Into<String>) -> Response {
 
 /// MDE body keys are case-sensitive: a key that differs only in case is an invalid body, a
 /// missing key is a missing parameter.
-fn body_str(
-    body: &Map<String, Value>,
-    key: &str,
-    required: bool,
-) -> Result<Option<String>, Response> {
+fn body_str(body: &Map<String, Value>, key: &str, required: bool) -> Result<Option<String>, Response> {
     match body.get(key) {
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.clone())),
         Some(Value::String(_)) | Some(Value::Null) | None => {
-            if let Some(k) = body
-                .keys()
-                .find(|k| k.as_str() != key && k.eq_ignore_ascii_case(key))
-            {
+            if let Some(k) = body.keys().find(|k| k.as_str() != key && k.eq_ignore_ascii_case(key)) {
                 return Err(invalid_body(format!(
                     "Request body is invalid: unknown parameter '{k}'. Parameter names are case-sensitive; did you mean '{key}'?"
                 )));
@@ -763,9 +692,7 @@ fn body_str(
                 Ok(None)
             }
         }
-        Some(other) => Err(invalid_body(format!(
-            "Request body is invalid: '{key}' must be a string, got {other}."
-        ))),
+        Some(other) => Err(invalid_body(format!("Request body is invalid: '{key}' must be a string, got {other}."))),
     }
 }
 
@@ -776,9 +703,7 @@ fn parse_body(bytes: &[u8]) -> Result<Map<String, Value>, Response> {
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(invalid_body("Request body must be a JSON object.")),
-        Err(e) => Err(invalid_body(format!(
-            "Request body is not valid JSON: {e}."
-        ))),
+        Err(e) => Err(invalid_body(format!("Request body is not valid JSON: {e}."))),
     }
 }
 
@@ -790,25 +715,16 @@ fn enum_value(
 ) -> Result<Option<String>, Response> {
     match body_str(body, key, required)? {
         None => Ok(None),
-        Some(v) => allowed
-            .iter()
-            .find(|a| a.eq_ignore_ascii_case(&v))
-            .map(|a| Some(a.to_string()))
-            .ok_or_else(|| {
-                invalid_body(format!(
-                    "Invalid value '{v}' for '{key}'. Allowed values: {}.",
-                    allowed.join(", ")
-                ))
-            }),
+        Some(v) => allowed.iter().find(|a| a.eq_ignore_ascii_case(&v)).map(|a| Some(a.to_string())).ok_or_else(|| {
+            invalid_body(format!("Invalid value '{v}' for '{key}'. Allowed values: {}.", allowed.join(", ")))
+        }),
     }
 }
 
 fn plan_timings(s: &Settings, now: OffsetDateTime, plan: Plan) -> (OffsetDateTime, OffsetDateTime) {
     let start = now.saturating_add(Duration::seconds(s.action_pending_seconds.max(0)));
     let finish = match plan {
-        Plan::Succeed | Plan::Fail => {
-            start.saturating_add(Duration::seconds(s.action_run_seconds.max(0)))
-        }
+        Plan::Succeed | Plan::Fail => start.saturating_add(Duration::seconds(s.action_run_seconds.max(0))),
         Plan::NeverPickedUp | Plan::StallThenTimeOut => {
             now.saturating_add(Duration::seconds(s.offline_timeout_seconds.max(0)))
         }
@@ -831,11 +747,7 @@ async fn machine_action(
         return investigations::start(&state, &c, &id, &method, &uri, &body);
     }
     let kind = ActionKind::from_path(&sub).ok_or_else(|| {
-        errors::mde(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            format!("Machine action '{sub}' does not exist."),
-        )
+        errors::mde(StatusCode::NOT_FOUND, "NotFound", format!("Machine action '{sub}' does not exist."))
     })?;
     c.require(&[kind.required_role()])?;
     let body = parse_body(&body)?;
@@ -844,30 +756,20 @@ async fn machine_action(
     let (scope, sha1) = match kind {
         ActionKind::Isolate => (
             Some(
-                enum_value(
-                    &body,
-                    "IsolationType",
-                    &["Full", "Selective", "UnManagedDevice"],
-                    false,
-                )?
-                .unwrap_or_else(|| "Full".into()),
+                enum_value(&body, "IsolationType", &["Full", "Selective", "UnManagedDevice"], false)?
+                    .unwrap_or_else(|| "Full".into()),
             ),
             None,
         ),
         // Documented as required (run-av-scan).
-        ActionKind::RunAntiVirusScan => (
-            enum_value(&body, "ScanType", &["Quick", "Full"], true)?,
-            None,
-        ),
+        ActionKind::RunAntiVirusScan => (enum_value(&body, "ScanType", &["Quick", "Full"], true)?, None),
         ActionKind::StopAndQuarantineFile => {
             let sha1 = body_str(&body, "Sha1", true)?.unwrap_or_default();
             if sha1.len() != 40 || !sha1.chars().all(|ch| ch.is_ascii_hexdigit()) {
                 return Err(errors::mde(
                     StatusCode::BAD_REQUEST,
                     "InvalidHashValue",
-                    format!(
-                        "Sha1 '{sha1}' is not a valid SHA-1 hash (40 hexadecimal characters)."
-                    ),
+                    format!("Sha1 '{sha1}' is not a valid SHA-1 hash (40 hexadecimal characters)."),
                 ));
             }
             (None, Some(sha1.to_ascii_lowercase()))
@@ -886,17 +788,14 @@ async fn machine_action(
             return Err(errors::mde(
                 StatusCode::BAD_REQUEST,
                 "OsPlatformNotSupported",
-                format!(
-                    "{} is not supported on OS platform {} (machine {}).",
-                    kind.type_name(),
-                    m.os_platform,
-                    m.id
-                ),
+                format!("{} is not supported on OS platform {} (machine {}).", kind.type_name(), m.os_platform, m.id),
             ));
         }
-        if t.mde.actions.iter().any(|a| {
-            a.machine_id == m.id && !a.status.is_final() && a.kind.family() == kind.family()
-        }) {
+        if t.mde
+            .actions
+            .iter()
+            .any(|a| a.machine_id == m.id && !a.status.is_final() && a.kind.family() == kind.family())
+        {
             return Err(errors::mde(
                 StatusCode::BAD_REQUEST,
                 "ActiveRequestAlreadyExists",
@@ -904,10 +803,7 @@ async fn machine_action(
             ));
         }
         let online = m.is_online();
-        let injected = state
-            .faults
-            .lock()
-            .take_outcome(&method, uri.path(), &t.tenant_id);
+        let injected = state.faults.lock().take_outcome(&method, uri.path(), &t.tenant_id);
         let plan = match (online, injected.as_deref()) {
             (false, _) => Plan::NeverPickedUp,
             (true, Some("Failed")) => Plan::Fail,
@@ -950,12 +846,7 @@ async fn list_actions(
 ) -> Result<Response, Response> {
     require_read(&c)?;
     let params = Params::parse(q.as_deref());
-    let items = with_tenant(&state, &c, |t, _| {
-        t.mde.actions
-            .iter()
-            .map(MachineAction::to_json)
-            .collect::<Vec<_>>()
-    })?;
+    let items = with_tenant(&state, &c, |t, _| t.mde.actions.iter().map(MachineAction::to_json).collect::<Vec<_>>())?;
     collection(&state, &uri, &params, items, &MACHINE_ACTIONS)
 }
 
@@ -971,13 +862,8 @@ async fn get_action(
     Path(id): Path<String>,
 ) -> Result<Response, Response> {
     require_read(&c)?;
-    let a = with_tenant(&state, &c, |t, _| {
-        t.mde.actions
-            .iter()
-            .find(|a| a.id.eq_ignore_ascii_case(&id))
-            .cloned()
-    })?
-    .ok_or_else(|| action_not_found(&id))?;
+    let a = with_tenant(&state, &c, |t, _| t.mde.actions.iter().find(|a| a.id.eq_ignore_ascii_case(&id)).cloned())?
+        .ok_or_else(|| action_not_found(&id))?;
     Ok(json_response(StatusCode::OK, action_entity(&state, &a)))
 }
 
@@ -988,11 +874,7 @@ async fn action_get_sub(
 ) -> Result<Response, Response> {
     match live_response::parse_link_segment(&sub) {
         Some(index) => live_response::download_link(&state, &c, &id, index),
-        None => Err(errors::mde(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            format!("No resource '{sub}' on machineactions."),
-        )),
+        None => Err(errors::mde(StatusCode::NOT_FOUND, "NotFound", format!("No resource '{sub}' on machineactions."))),
     }
 }
 
@@ -1003,21 +885,13 @@ async fn package_uri(
     Path(id): Path<String>,
 ) -> Result<Response, Response> {
     c.require(&["Machine.CollectForensics", "Machine.Read.All", "Machine.ReadWrite.All"])?;
-    let a = with_tenant(&state, &c, |t, _| {
-        t.mde.actions
-            .iter()
-            .find(|a| a.id.eq_ignore_ascii_case(&id))
-            .cloned()
-    })?
-    .ok_or_else(|| action_not_found(&id))?;
+    let a = with_tenant(&state, &c, |t, _| t.mde.actions.iter().find(|a| a.id.eq_ignore_ascii_case(&id)).cloned())?
+        .ok_or_else(|| action_not_found(&id))?;
     if a.kind != ActionKind::CollectInvestigationPackage {
         return Err(errors::mde(
             StatusCode::BAD_REQUEST,
             "BadRequest",
-            format!(
-                "Machine action {id} is of type {}, not CollectInvestigationPackage.",
-                a.kind.type_name()
-            ),
+            format!("Machine action {id} is of type {}, not CollectInvestigationPackage.", a.kind.type_name()),
         ));
     }
     if a.status != ActionStatus::Succeeded {
@@ -1037,10 +911,7 @@ async fn package_uri(
         a.id,
         fmt_mde(expiry).replace(':', "%3A")
     );
-    Ok(json_response(
-        StatusCode::OK,
-        json!({"@odata.context": context(&state, "Edm.String"), "value": url}),
-    ))
+    Ok(json_response(StatusCode::OK, json!({"@odata.context": context(&state, "Edm.String"), "value": url})))
 }
 
 async fn action_post_sub(
@@ -1050,31 +921,20 @@ async fn action_post_sub(
     body: Bytes,
 ) -> Result<Response, Response> {
     if !sub.eq_ignore_ascii_case("cancel") {
-        return Err(errors::mde(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            format!("No action '{sub}' on machineactions."),
-        ));
+        return Err(errors::mde(StatusCode::NOT_FOUND, "NotFound", format!("No action '{sub}' on machineactions.")));
     }
     let body = parse_body(&body)?;
     let comment = body_str(&body, "Comment", true)?.unwrap_or_default();
     let a = with_tenant(&state, &c, |t, now| -> Result<MachineAction, Response> {
-        let a = t
-            .mde.actions
-            .iter_mut()
-            .find(|a| a.id.eq_ignore_ascii_case(&id))
-            .ok_or_else(|| action_not_found(&id))?;
+        let a =
+            t.mde.actions.iter_mut().find(|a| a.id.eq_ignore_ascii_case(&id)).ok_or_else(|| action_not_found(&id))?;
         c.require(&[a.kind.required_role()])?;
         if a.status.is_final() {
             // Undocumented upstream; upstream-apis.md suggests 400 BadRequest.
             return Err(errors::mde(
                 StatusCode::BAD_REQUEST,
                 "BadRequest",
-                format!(
-                    "Machine action {} is in final state {} and cannot be cancelled.",
-                    a.id,
-                    a.status.as_str()
-                ),
+                format!("Machine action {} is in final state {} and cannot be cancelled.", a.id, a.status.as_str()),
             ));
         }
         a.status = ActionStatus::Cancelled;

@@ -37,32 +37,208 @@ struct Product {
 const WIN: &[&str] = &["Windows10", "Windows11", "WindowsServer2019"];
 
 const PRODUCTS: &[Product] = &[
-    Product { id: "microsoft-_-windows_10", name: "windows_10", vendor: "microsoft", platforms: &["Windows10"], fixed: "10.0.19045.4780", cves: &["CVE-2024-38063"], is_os: true },
-    Product { id: "microsoft-_-windows_11", name: "windows_11", vendor: "microsoft", platforms: &["Windows11"], fixed: "10.0.22631.4037", cves: &["CVE-2024-38063"], is_os: true },
-    Product { id: "microsoft-_-windows_server_2019", name: "windows_server_2019", vendor: "microsoft", platforms: &["WindowsServer2019"], fixed: "10.0.17763.6189", cves: &["CVE-2024-38063"], is_os: true },
-    Product { id: "canonical-_-ubuntu_linux", name: "ubuntu_linux", vendor: "canonical", platforms: &["Linux"], fixed: "22.4", cves: &[], is_os: true },
-    Product { id: "apple-_-macos", name: "macos", vendor: "apple", platforms: &["macOS"], fixed: "14.7.1", cves: &["CVE-2024-44308"], is_os: true },
-    Product { id: "google-_-chrome", name: "chrome", vendor: "google", platforms: &["Windows10", "Windows11", "macOS"], fixed: "116.0.5845.187", cves: &["CVE-2023-4863"], is_os: false },
-    Product { id: "microsoft-_-edge_chromium-based", name: "edge_chromium-based", vendor: "microsoft", platforms: WIN, fixed: "116.0.1938.76", cves: &["CVE-2023-4863"], is_os: false },
-    Product { id: "7-zip-_-7-zip", name: "7-zip", vendor: "7-zip", platforms: WIN, fixed: "24.07", cves: &["CVE-2024-11477"], is_os: false },
-    Product { id: "oracle-_-jre", name: "jre", vendor: "oracle", platforms: &["Windows10", "Windows11", "WindowsServer2019", "Linux"], fixed: "8.0.421", cves: &["CVE-2024-21147"], is_os: false },
-    Product { id: "openbsd-_-openssh", name: "openssh", vendor: "openbsd", platforms: &["Linux", "macOS"], fixed: "9.8p1", cves: &["CVE-2024-6387"], is_os: false },
-    Product { id: "openssl-_-openssl", name: "openssl", vendor: "openssl", platforms: &["Linux"], fixed: "3.0.7", cves: &["CVE-2022-3602"], is_os: false },
-    Product { id: "mozilla-_-firefox", name: "firefox", vendor: "mozilla", platforms: &["Windows10", "Windows11", "macOS"], fixed: "131.0.2", cves: &["CVE-2024-9680"], is_os: false },
+    Product {
+        id: "microsoft-_-windows_10",
+        name: "windows_10",
+        vendor: "microsoft",
+        platforms: &["Windows10"],
+        fixed: "10.0.19045.4780",
+        cves: &["CVE-2024-38063"],
+        is_os: true,
+    },
+    Product {
+        id: "microsoft-_-windows_11",
+        name: "windows_11",
+        vendor: "microsoft",
+        platforms: &["Windows11"],
+        fixed: "10.0.22631.4037",
+        cves: &["CVE-2024-38063"],
+        is_os: true,
+    },
+    Product {
+        id: "microsoft-_-windows_server_2019",
+        name: "windows_server_2019",
+        vendor: "microsoft",
+        platforms: &["WindowsServer2019"],
+        fixed: "10.0.17763.6189",
+        cves: &["CVE-2024-38063"],
+        is_os: true,
+    },
+    Product {
+        id: "canonical-_-ubuntu_linux",
+        name: "ubuntu_linux",
+        vendor: "canonical",
+        platforms: &["Linux"],
+        fixed: "22.4",
+        cves: &[],
+        is_os: true,
+    },
+    Product {
+        id: "apple-_-macos",
+        name: "macos",
+        vendor: "apple",
+        platforms: &["macOS"],
+        fixed: "14.7.1",
+        cves: &["CVE-2024-44308"],
+        is_os: true,
+    },
+    Product {
+        id: "google-_-chrome",
+        name: "chrome",
+        vendor: "google",
+        platforms: &["Windows10", "Windows11", "macOS"],
+        fixed: "116.0.5845.187",
+        cves: &["CVE-2023-4863"],
+        is_os: false,
+    },
+    Product {
+        id: "microsoft-_-edge_chromium-based",
+        name: "edge_chromium-based",
+        vendor: "microsoft",
+        platforms: WIN,
+        fixed: "116.0.1938.76",
+        cves: &["CVE-2023-4863"],
+        is_os: false,
+    },
+    Product {
+        id: "7-zip-_-7-zip",
+        name: "7-zip",
+        vendor: "7-zip",
+        platforms: WIN,
+        fixed: "24.07",
+        cves: &["CVE-2024-11477"],
+        is_os: false,
+    },
+    Product {
+        id: "oracle-_-jre",
+        name: "jre",
+        vendor: "oracle",
+        platforms: &["Windows10", "Windows11", "WindowsServer2019", "Linux"],
+        fixed: "8.0.421",
+        cves: &["CVE-2024-21147"],
+        is_os: false,
+    },
+    Product {
+        id: "openbsd-_-openssh",
+        name: "openssh",
+        vendor: "openbsd",
+        platforms: &["Linux", "macOS"],
+        fixed: "9.8p1",
+        cves: &["CVE-2024-6387"],
+        is_os: false,
+    },
+    Product {
+        id: "openssl-_-openssl",
+        name: "openssl",
+        vendor: "openssl",
+        platforms: &["Linux"],
+        fixed: "3.0.7",
+        cves: &["CVE-2022-3602"],
+        is_os: false,
+    },
+    Product {
+        id: "mozilla-_-firefox",
+        name: "firefox",
+        vendor: "mozilla",
+        platforms: &["Windows10", "Windows11", "macOS"],
+        fixed: "131.0.2",
+        cves: &["CVE-2024-9680"],
+        is_os: false,
+    },
 ];
 
 /// (id, name, description, severity, cvssV3, published, public exploit, exploit verified, in kit)
 struct Cve(&'static str, &'static str, &'static str, &'static str, f64, &'static str, bool, bool, bool);
 
 const CVES: &[Cve] = &[
-    Cve("CVE-2024-38063", "CVE-2024-38063", "Windows TCP/IP remote code execution vulnerability (IPv6).", "Critical", 9.8, "2024-08-13T00:00:00Z", false, false, false),
-    Cve("CVE-2024-44308", "CVE-2024-44308", "JavaScriptCore processing of maliciously crafted web content may lead to arbitrary code execution.", "High", 8.8, "2024-11-19T00:00:00Z", true, true, false),
-    Cve("CVE-2023-4863", "CVE-2023-4863", "Heap buffer overflow in libwebp allows a remote attacker to perform an out of bounds memory write via a crafted HTML page.", "High", 8.8, "2023-09-12T00:00:00Z", true, true, true),
-    Cve("CVE-2024-11477", "CVE-2024-11477", "7-Zip Zstandard decompression integer underflow remote code execution vulnerability.", "High", 7.8, "2024-11-22T00:00:00Z", false, false, false),
-    Cve("CVE-2024-21147", "CVE-2024-21147", "Vulnerability in the Oracle Java SE Hotspot component allowing unauthenticated network access to compromise Java SE.", "High", 7.4, "2024-07-16T00:00:00Z", false, false, false),
-    Cve("CVE-2024-6387", "CVE-2024-6387", "A signal handler race condition in OpenSSH's server (sshd) allows unauthenticated remote code execution (regreSSHion).", "High", 8.1, "2024-07-01T00:00:00Z", true, true, false),
-    Cve("CVE-2022-3602", "CVE-2022-3602", "A buffer overrun can be triggered in X.509 certificate verification, specifically in name constraint checking.", "High", 7.5, "2022-11-01T00:00:00Z", true, false, false),
-    Cve("CVE-2024-9680", "CVE-2024-9680", "Use-after-free in Animation timelines allows code execution in the content process.", "Critical", 9.8, "2024-10-09T00:00:00Z", true, true, false),
+    Cve(
+        "CVE-2024-38063",
+        "CVE-2024-38063",
+        "Windows TCP/IP remote code execution vulnerability (IPv6).",
+        "Critical",
+        9.8,
+        "2024-08-13T00:00:00Z",
+        false,
+        false,
+        false,
+    ),
+    Cve(
+        "CVE-2024-44308",
+        "CVE-2024-44308",
+        "JavaScriptCore processing of maliciously crafted web content may lead to arbitrary code execution.",
+        "High",
+        8.8,
+        "2024-11-19T00:00:00Z",
+        true,
+        true,
+        false,
+    ),
+    Cve(
+        "CVE-2023-4863",
+        "CVE-2023-4863",
+        "Heap buffer overflow in libwebp allows a remote attacker to perform an out of bounds memory write via a crafted HTML page.",
+        "High",
+        8.8,
+        "2023-09-12T00:00:00Z",
+        true,
+        true,
+        true,
+    ),
+    Cve(
+        "CVE-2024-11477",
+        "CVE-2024-11477",
+        "7-Zip Zstandard decompression integer underflow remote code execution vulnerability.",
+        "High",
+        7.8,
+        "2024-11-22T00:00:00Z",
+        false,
+        false,
+        false,
+    ),
+    Cve(
+        "CVE-2024-21147",
+        "CVE-2024-21147",
+        "Vulnerability in the Oracle Java SE Hotspot component allowing unauthenticated network access to compromise Java SE.",
+        "High",
+        7.4,
+        "2024-07-16T00:00:00Z",
+        false,
+        false,
+        false,
+    ),
+    Cve(
+        "CVE-2024-6387",
+        "CVE-2024-6387",
+        "A signal handler race condition in OpenSSH's server (sshd) allows unauthenticated remote code execution (regreSSHion).",
+        "High",
+        8.1,
+        "2024-07-01T00:00:00Z",
+        true,
+        true,
+        false,
+    ),
+    Cve(
+        "CVE-2022-3602",
+        "CVE-2022-3602",
+        "A buffer overrun can be triggered in X.509 certificate verification, specifically in name constraint checking.",
+        "High",
+        7.5,
+        "2022-11-01T00:00:00Z",
+        true,
+        false,
+        false,
+    ),
+    Cve(
+        "CVE-2024-9680",
+        "CVE-2024-9680",
+        "Use-after-free in Animation timelines allows code execution in the content process.",
+        "Critical",
+        9.8,
+        "2024-10-09T00:00:00Z",
+        true,
+        true,
+        false,
+    ),
 ];
 
 /// One installed product on one machine: is it the vulnerable version?
@@ -105,7 +281,8 @@ fn exposure(t: &Tenant, product_id: &str) -> (usize, usize) {
 }
 
 fn cve_exposed(t: &Tenant, id: &str) -> usize {
-    t.mde.machines
+    t.mde
+        .machines
         .iter()
         .filter(|m| !m.offboarded)
         .filter(|m| installs(m).iter().any(|i| i.vulnerable && i.product.cves.contains(&id)))
@@ -187,20 +364,44 @@ fn recommendation_json(t: &Tenant, p: &Product) -> Value {
 }
 
 fn require(c: &Caller, role: &str) -> Result<(), Response> {
-    if c.has_any_role(&[role]) {
-        Ok(())
-    } else {
-        Err(forbidden(role))
-    }
+    if c.has_any_role(&[role]) { Ok(()) } else { Err(forbidden(role)) }
 }
 
 fn set(entity: &'static str, context: &'static str, fields: &'static [&'static str]) -> EntitySet {
     EntitySet { filterable: fields, fields, entity, context }
 }
 
-const SOFTWARE_FIELDS: &[&str] = &["id", "name", "vendor", "weaknesses", "publicExploit", "activeAlert", "exposedMachines", "impactScore"];
-const VULN_FIELDS: &[&str] = &["id", "name", "description", "severity", "cvssV3", "exposedMachines", "publishedOn", "updatedOn", "publicExploit", "exploitVerified", "exploitInKit"];
-const REC_FIELDS: &[&str] = &["id", "productName", "recommendationName", "weaknesses", "vendor", "recommendedVersion", "recommendationCategory", "severityScore", "publicExploit", "activeAlert", "remediationType", "status", "exposedMachinesCount", "totalMachineCount"];
+const SOFTWARE_FIELDS: &[&str] =
+    &["id", "name", "vendor", "weaknesses", "publicExploit", "activeAlert", "exposedMachines", "impactScore"];
+const VULN_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "description",
+    "severity",
+    "cvssV3",
+    "exposedMachines",
+    "publishedOn",
+    "updatedOn",
+    "publicExploit",
+    "exploitVerified",
+    "exploitInKit",
+];
+const REC_FIELDS: &[&str] = &[
+    "id",
+    "productName",
+    "recommendationName",
+    "weaknesses",
+    "vendor",
+    "recommendedVersion",
+    "recommendationCategory",
+    "severityScore",
+    "publicExploit",
+    "activeAlert",
+    "remediationType",
+    "status",
+    "exposedMachinesCount",
+    "totalMachineCount",
+];
 const TASK_FIELDS: &[&str] = &["id", "title", "status", "createdOn", "dueOn", "type", "priority"];
 /// A machine reference (`$metadata#MachineReferences`): the four properties Microsoft's
 /// examples show for devices by vulnerability and devices by software.
@@ -252,7 +453,11 @@ impl Kind {
             Some(list) => list.iter().any(|i| i.product.id == p.id && (i.vulnerable || !vulnerable_only)),
         };
         match self {
-            Kind::Software => PRODUCTS.iter().filter(|p| product_ok(p, false) && (m.is_some() || exposure(t, p.id).0 > 0)).map(|p| software_json(t, p)).collect(),
+            Kind::Software => PRODUCTS
+                .iter()
+                .filter(|p| product_ok(p, false) && (m.is_some() || exposure(t, p.id).0 > 0))
+                .map(|p| software_json(t, p))
+                .collect(),
             Kind::Vulnerabilities => CVES
                 .iter()
                 .filter(|c| PRODUCTS.iter().any(|p| p.cves.contains(&c.0) && product_ok(p, true)))
@@ -309,16 +514,10 @@ pub(super) async fn get_one(
     let kind = Kind::from_segment(&segment).ok_or_else(|| unknown(&segment))?;
     require(&c, kind.role())?;
     let v = with_tenant(&state, &c, |t, _| {
-        kind.items(t, None)
-            .into_iter()
-            .find(|v| v["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(&id)))
+        kind.items(t, None).into_iter().find(|v| v["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(&id)))
     })?
     .ok_or_else(|| {
-        errors::mde(
-            StatusCode::NOT_FOUND,
-            "ResourceNotFound",
-            format!("{} {id} was not found", kind.set().entity),
-        )
+        errors::mde(StatusCode::NOT_FOUND, "ResourceNotFound", format!("{} {id} was not found", kind.set().entity))
     })?;
     let mut v = v;
     if let Some(o) = v.as_object_mut() {
@@ -379,7 +578,9 @@ impl Related {
     fn set(self) -> EntitySet {
         match self {
             Related::SoftwareVulnerabilities => Kind::Vulnerabilities.set(),
-            Related::CveMachines | Related::SoftwareMachines => set("MachineReference", "MachineReferences", MACHINE_REF_FIELDS),
+            Related::CveMachines | Related::SoftwareMachines => {
+                set("MachineReference", "MachineReferences", MACHINE_REF_FIELDS)
+            }
         }
     }
 
@@ -407,16 +608,14 @@ impl Related {
 
 /// A product of the catalog that is installed on at least one machine of the tenant.
 fn installed_product(t: &Tenant, id: &str) -> Option<&'static Product> {
-    PRODUCTS
-        .iter()
-        .find(|p| p.id.eq_ignore_ascii_case(id))
-        .filter(|p| exposure(t, p.id).0 > 0)
+    PRODUCTS.iter().find(|p| p.id.eq_ignore_ascii_case(id)).filter(|p| exposure(t, p.id).0 > 0)
 }
 
 /// Onboarded machines with an install matching `pred`: offboarded machines are left out, as
 /// they are from the `exposedMachines` counts, so the two always agree.
 fn machine_refs(t: &Tenant, pred: impl Fn(&Install) -> bool) -> Vec<Value> {
-    t.mde.machines
+    t.mde
+        .machines
         .iter()
         .filter(|m| !m.offboarded && installs(m).iter().any(&pred))
         .map(|m| {
@@ -444,11 +643,7 @@ pub(super) async fn related(
     let rel = Related::parse(kind, &sub).ok_or_else(|| unknown(&format!("{segment}/{id}/{sub}")))?;
     require(&c, rel.role())?;
     let items = with_tenant(&state, &c, |t, _| rel.items(t, &id))?.ok_or_else(|| {
-        errors::mde(
-            StatusCode::NOT_FOUND,
-            "ResourceNotFound",
-            format!("{} {id} was not found", kind.set().entity),
-        )
+        errors::mde(StatusCode::NOT_FOUND, "ResourceNotFound", format!("{} {id} was not found", kind.set().entity))
     })?;
     collection(&state, &uri, &Params::parse(q.as_deref()), items, &rel.set())
 }

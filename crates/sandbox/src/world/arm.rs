@@ -41,13 +41,7 @@ pub struct Resource {
 
 impl Resource {
     pub fn new(id: String, kind: &str, body: Value) -> Resource {
-        Resource {
-            id,
-            kind: kind.to_string(),
-            body,
-            power_state: None,
-            seq: 0,
-        }
+        Resource { id, kind: kind.to_string(), body, power_state: None, seq: 0 }
     }
 
     pub fn name(&self) -> &str {
@@ -63,11 +57,7 @@ impl Resource {
     }
 
     pub fn set_provisioning_state(&mut self, state: &str) {
-        if let Some(p) = self
-            .body
-            .get_mut("properties")
-            .and_then(Value::as_object_mut)
-        {
+        if let Some(p) = self.body.get_mut("properties").and_then(Value::as_object_mut) {
             p.insert("provisioningState".into(), state.into());
         }
     }
@@ -190,8 +180,7 @@ impl ArmStore {
         let key = id.to_ascii_lowercase();
         let prefix = format!("{key}/");
         let before = self.resources.len();
-        self.resources
-            .retain(|k, _| *k != key && !k.starts_with(&prefix));
+        self.resources.retain(|k, _| *k != key && !k.starts_with(&prefix));
         before - self.resources.len()
     }
 
@@ -212,12 +201,8 @@ impl ArmStore {
     /// Every resource inside a scope (an id prefix), in creation order.
     pub fn all_under(&self, scope: &str) -> Vec<&Resource> {
         let prefix = format!("{}/", scope.trim_end_matches('/').to_ascii_lowercase());
-        let mut out: Vec<&Resource> = self
-            .resources
-            .iter()
-            .filter(|(k, _)| k.starts_with(&prefix))
-            .map(|(_, r)| r)
-            .collect();
+        let mut out: Vec<&Resource> =
+            self.resources.iter().filter(|(k, _)| k.starts_with(&prefix)).map(|(_, r)| r).collect();
         out.sort_by_key(|r| r.seq);
         out
     }
@@ -232,9 +217,7 @@ impl ArmStore {
     }
 
     pub fn operation(&self, id: &str) -> Option<&Operation> {
-        self.operations
-            .iter()
-            .find(|o| o.id.eq_ignore_ascii_case(id))
+        self.operations.iter().find(|o| o.id.eq_ignore_ascii_case(id))
     }
 
     /// The running operation on `resource_id` or anything nested under it, if any.
@@ -312,12 +295,7 @@ const SEED_RULES: &[RuleSpec<'static>] = &[
 ];
 
 /// The JSON of a security rule (seeded or defaulted).
-pub fn rule_json(
-    id: &str,
-    name: &str,
-    etag: &str,
-    properties: serde_json::Map<String, Value>,
-) -> Value {
+pub fn rule_json(id: &str, name: &str, etag: &str, properties: serde_json::Map<String, Value>) -> Value {
     json!({
         "name": name,
         "id": id,
@@ -413,22 +391,16 @@ impl ArmStore {
     /// Servers (Windows Server and Linux) are Azure VMs, alternating prod/dev, up to 8; each
     /// has a NIC and an OS disk, and the prod ones a public IP.
     fn seed_vms(&mut self, rng: &mut StdRng, sub: &str, machines: &mut [Machine]) {
-        let servers = machines
-            .iter_mut()
-            .filter(|m| m.os_platform == "WindowsServer2019" || m.os_platform == "Linux")
-            .take(8);
+        let servers =
+            machines.iter_mut().filter(|m| m.os_platform == "WindowsServer2019" || m.os_platform == "Linux").take(8);
         for (i, m) in servers.enumerate() {
             let prod = i % 2 == 0;
-            let (rg, nsg) = if prod {
-                ("rg-prod-servers", "nsg-prod-servers")
-            } else {
-                ("rg-dev-servers", "nsg-dev-servers")
-            };
+            let (rg, nsg) =
+                if prod { ("rg-prod-servers", "nsg-prod-servers") } else { ("rg-dev-servers", "nsg-dev-servers") };
             let name = m.short_name().to_string();
             let vm_id = guid(rng);
-            let size = *["Standard_D2s_v5", "Standard_B2ms", "Standard_D4s_v5"]
-                .choose(rng)
-                .unwrap_or(&"Standard_D2s_v5");
+            let size =
+                *["Standard_D2s_v5", "Standard_B2ms", "Standard_D4s_v5"].choose(rng).unwrap_or(&"Standard_D2s_v5");
             let id = provider_id(sub, rg, VIRTUAL_MACHINES, &name);
             m.vm = Some((vm_id.clone(), id.clone(), sub.to_string()));
             let linux = m.os_platform == "Linux";
@@ -445,17 +417,11 @@ impl ArmStore {
             self.seed_vm(&seed, m);
         }
         // One draw per seeded public IP's resource guid, after every earlier draw.
-        let pips: Vec<String> = self
-            .list(PUBLIC_IPS, &self.subscription_scope())
-            .iter()
-            .map(|r| r.id.clone())
-            .collect();
+        let pips: Vec<String> =
+            self.list(PUBLIC_IPS, &self.subscription_scope()).iter().map(|r| r.id.clone()).collect();
         for id in pips {
             let g = guid(rng);
-            if let Some(p) = self
-                .get_mut(&id)
-                .and_then(|r| r.body.get_mut("properties"))
-                .and_then(Value::as_object_mut)
+            if let Some(p) = self.get_mut(&id).and_then(|r| r.body.get_mut("properties")).and_then(Value::as_object_mut)
             {
                 p.insert("resourceGuid".into(), g.into());
             }
@@ -492,14 +458,7 @@ impl ArmStore {
             },
         });
         let mut r = Resource::new(id.clone(), VIRTUAL_MACHINES, vm);
-        r.power_state = Some(
-            if m.is_online() {
-                "running"
-            } else {
-                "deallocated"
-            }
-            .into(),
-        );
+        r.power_state = Some(if m.is_online() { "running" } else { "deallocated" }.into());
         self.put(r);
         let disk = json!({
             "id": disk_id, "name": disk_name, "type": DISKS, "location": "westeurope", "tags": {},
@@ -509,10 +468,7 @@ impl ArmStore {
                            "creationData": {"createOption": "FromImage"}, "provisioningState": "Succeeded"},
         });
         self.put(Resource::new(disk_id, DISKS, disk));
-        let pip_id = s
-            .public_ip
-            .as_ref()
-            .map(|ip| self.seed_public_ip(s, ip, &nic_id));
+        let pip_id = s.public_ip.as_ref().map(|ip| self.seed_public_ip(s, ip, &nic_id));
         self.seed_nic(s, m, &nic_id, &nic_name, &id, pip_id.as_deref());
     }
 
@@ -530,15 +486,7 @@ impl ArmStore {
         id
     }
 
-    fn seed_nic(
-        &mut self,
-        s: &VmSeed,
-        m: &Machine,
-        nic_id: &str,
-        nic_name: &str,
-        vm_id: &str,
-        pip: Option<&str>,
-    ) {
+    fn seed_nic(&mut self, s: &VmSeed, m: &Machine, nic_id: &str, nic_name: &str, vm_id: &str, pip: Option<&str>) {
         let subnet = format!(
             "{}/providers/Microsoft.Network/virtualNetworks/vnet-main/subnets/default",
             rg_id(s.sub, "rg-network")
@@ -585,11 +533,7 @@ mod tests {
         let mut s = ArmStore::new("sub");
         let nsg = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/n";
         s.put(Resource::new(nsg.into(), NSGS, json!({})));
-        s.put(Resource::new(
-            format!("{nsg}/securityRules/r1"),
-            SECURITY_RULES,
-            json!({}),
-        ));
+        s.put(Resource::new(format!("{nsg}/securityRules/r1"), SECURITY_RULES, json!({})));
         assert!(s.get(&nsg.to_uppercase()).is_some());
         assert_eq!(s.list(SECURITY_RULES, nsg).len(), 1);
         assert!(!s.put(Resource::new(nsg.to_lowercase(), NSGS, json!({"x": 1}))));

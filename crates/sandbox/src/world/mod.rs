@@ -11,7 +11,6 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use time::{Duration, OffsetDateTime};
 
-
 pub mod arm;
 pub mod graph;
 pub mod mde;
@@ -64,9 +63,7 @@ pub struct World {
 
 impl World {
     pub fn generate(seed: u64, tenants: usize, now: OffsetDateTime) -> World {
-        let tenants = (0..tenants)
-            .map(|i| Tenant::generate(seed, i, now))
-            .collect();
+        let tenants = (0..tenants).map(|i| Tenant::generate(seed, i, now)).collect();
         World { tenants }
     }
 
@@ -106,8 +103,7 @@ impl Tenant {
     }
 
     fn matches(&self, id_or_domain: &str) -> bool {
-        self.tenant_id.eq_ignore_ascii_case(id_or_domain)
-            || self.domain().eq_ignore_ascii_case(id_or_domain)
+        self.tenant_id.eq_ignore_ascii_case(id_or_domain) || self.domain().eq_ignore_ascii_case(id_or_domain)
     }
 
     pub fn machine(&self, id: &str) -> Option<&Machine> {
@@ -115,23 +111,20 @@ impl Tenant {
     }
 
     pub fn machine_mut(&mut self, id: &str) -> Option<&mut Machine> {
-        self.mde.machines
-            .iter_mut()
-            .find(|m| m.id.eq_ignore_ascii_case(id))
+        self.mde.machines.iter_mut().find(|m| m.id.eq_ignore_ascii_case(id))
     }
 
     /// Graph addresses users by object id or by UPN (case-insensitive).
     pub fn user_index(&self, id_or_upn: &str) -> Option<usize> {
-        self.graph.users.iter().position(|u| {
-            u.id.eq_ignore_ascii_case(id_or_upn)
-                || u.user_principal_name.eq_ignore_ascii_case(id_or_upn)
-        })
+        self.graph
+            .users
+            .iter()
+            .position(|u| u.id.eq_ignore_ascii_case(id_or_upn) || u.user_principal_name.eq_ignore_ascii_case(id_or_upn))
     }
 
     fn generate(seed: u64, index: usize, now: OffsetDateTime) -> Tenant {
         // One stream per tenant, so adding tenants never changes the earlier ones.
-        let mut rng =
-            StdRng::seed_from_u64(seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = StdRng::seed_from_u64(seed ^ (index as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let n = index + 1;
         let name = format!("contoso-{n}");
         let tenant_id = guid(&mut rng);
@@ -139,17 +132,13 @@ impl Tenant {
         let client_secret = secret(&mut rng);
         let subscription_id = guid(&mut rng);
         let sp_object_id = guid(&mut rng);
-        let mut users = (0..USERS_PER_TENANT)
-            .map(|i| User::generate(&mut rng, i, &name, now))
-            .collect::<Vec<_>>();
+        let mut users = (0..USERS_PER_TENANT).map(|i| User::generate(&mut rng, i, &name, now)).collect::<Vec<_>>();
         dedupe_upns(&mut users);
-        let mut machines = (0..MACHINES_PER_TENANT)
-            .map(|i| Machine::generate(&mut rng, i, n, &name, now))
-            .collect::<Vec<_>>();
+        let mut machines =
+            (0..MACHINES_PER_TENANT).map(|i| Machine::generate(&mut rng, i, n, &name, now)).collect::<Vec<_>>();
         let arm = arm::ArmStore::seed(&mut rng, &subscription_id, &mut machines);
         // Alerts draw from their own stream, so they never shift the ids drawn above.
-        let (alerts, incidents) =
-            crate::mde::alerts::seed(seed, index, &tenant_id, &name, &machines, &users, now);
+        let (alerts, incidents) = crate::mde::alerts::seed(seed, index, &tenant_id, &name, &machines, &users, now);
         Tenant {
             tenant_id,
             client_id,
@@ -182,9 +171,7 @@ impl Tenant {
 
 pub fn guid(rng: &mut StdRng) -> String {
     let bytes: [u8; 16] = rng.random();
-    uuid::Builder::from_random_bytes(bytes)
-        .into_uuid()
-        .to_string()
+    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
 }
 
 /// Entra client secrets look like `abc8Q~` followed by 34 more characters.
@@ -256,20 +243,8 @@ pub struct Machine {
 }
 
 impl Machine {
-    fn generate(
-        rng: &mut StdRng,
-        i: usize,
-        tenant_n: usize,
-        tenant_name: &str,
-        now: OffsetDateTime,
-    ) -> Machine {
-        const PLATFORMS: &[&str] = &[
-            "Windows10",
-            "Windows11",
-            "WindowsServer2019",
-            "Linux",
-            "macOS",
-        ];
+    fn generate(rng: &mut StdRng, i: usize, tenant_n: usize, tenant_name: &str, now: OffsetDateTime) -> Machine {
+        const PLATFORMS: &[&str] = &["Windows10", "Windows11", "WindowsServer2019", "Linux", "macOS"];
         // The first five cover every platform; machines 0..6 are online, 6..9 cover every
         // offline health state, the rest are weighted draws.
         let os = if i < PLATFORMS.len() {
@@ -277,13 +252,7 @@ impl Machine {
         } else {
             weighted(
                 rng,
-                &[
-                    ("Windows10", 35),
-                    ("Windows11", 25),
-                    ("WindowsServer2019", 15),
-                    ("Linux", 15),
-                    ("macOS", 10),
-                ],
+                &[("Windows10", 35), ("Windows11", 25), ("WindowsServer2019", 15), ("Linux", 15), ("macOS", 10)],
             )
         };
         let health = match i {
@@ -291,15 +260,7 @@ impl Machine {
             6 => "Inactive",
             7 => "ImpairedCommunication",
             8 => "NoSensorData",
-            _ => weighted(
-                rng,
-                &[
-                    ("Active", 75),
-                    ("Inactive", 10),
-                    ("ImpairedCommunication", 8),
-                    ("NoSensorData", 7),
-                ],
-            ),
+            _ => weighted(rng, &[("Active", 75), ("Inactive", 10), ("ImpairedCommunication", 8), ("NoSensorData", 7)]),
         };
         let prefix = match os {
             "WindowsServer2019" => "srv",
@@ -309,19 +270,15 @@ impl Machine {
         };
         let id_bytes: [u8; 20] = rng.random();
         let (version, os_build) = match os {
-            "Windows10" => *[("22H2", Some(19045)), ("21H2", Some(19044))]
-                .choose(rng)
-                .unwrap_or(&("22H2", Some(19045))),
-            "Windows11" => *[("23H2", Some(22631)), ("22H2", Some(22621))]
-                .choose(rng)
-                .unwrap_or(&("23H2", Some(22631))),
+            "Windows10" => {
+                *[("22H2", Some(19045)), ("21H2", Some(19044))].choose(rng).unwrap_or(&("22H2", Some(19045)))
+            }
+            "Windows11" => {
+                *[("23H2", Some(22631)), ("22H2", Some(22621))].choose(rng).unwrap_or(&("23H2", Some(22631)))
+            }
             "WindowsServer2019" => ("1809", Some(17763)),
-            "Linux" => *[("22.4", None), ("20.4", None)]
-                .choose(rng)
-                .unwrap_or(&("22.4", None)),
-            _ => *[("14.5", None), ("13.6", None)]
-                .choose(rng)
-                .unwrap_or(&("14.5", None)),
+            "Linux" => *[("22.4", None), ("20.4", None)].choose(rng).unwrap_or(&("22.4", None)),
+            _ => *[("14.5", None), ("13.6", None)].choose(rng).unwrap_or(&("14.5", None)),
         };
         let last_seen_fixed = match health {
             "Active" => None,
@@ -363,30 +320,16 @@ impl Machine {
             onboarding_status: onboarding.to_string(),
             risk_score: weighted(
                 rng,
-                &[
-                    ("None", 30),
-                    ("Informational", 10),
-                    ("Low", 25),
-                    ("Medium", 20),
-                    ("High", 15),
-                ],
+                &[("None", 30), ("Informational", 10), ("Low", 25), ("Medium", 20), ("High", 15)],
             )
             .to_string(),
-            exposure_level: weighted(
-                rng,
-                &[("None", 10), ("Low", 40), ("Medium", 35), ("High", 15)],
-            )
-            .to_string(),
+            exposure_level: weighted(rng, &[("None", 10), ("Low", 40), ("Medium", 35), ("High", 15)]).to_string(),
             device_value: weighted(rng, &[("Normal", 80), ("High", 15), ("Low", 5)]).to_string(),
             last_ip_address: format!("10.{}.{}.{}", tenant_n, i / 200, i % 200 + 10),
             // Every seventh online machine moved from another lease three days ago (no RNG
             // draw, so the rest of the world is unchanged).
-            previous_ip: (i % 7 == 2 && health == "Active").then(|| {
-                (
-                    format!("10.{tenant_n}.100.{}", i + 10),
-                    now - Duration::days(3),
-                )
-            }),
+            previous_ip: (i % 7 == 2 && health == "Active")
+                .then(|| (format!("10.{tenant_n}.100.{}", i + 10), now - Duration::days(3))),
             last_external_ip_address: format!(
                 "20.{}.{}.{}",
                 rng.random_range(1..255),
@@ -405,11 +348,7 @@ impl Machine {
                 os_build.unwrap_or(0),
                 rng.random_range(1000..9999)
             ),
-            managed_by: if is_client_windows {
-                "Intune".into()
-            } else {
-                "MicrosoftDefenderForEndpoint".into()
-            },
+            managed_by: if is_client_windows { "Intune".into() } else { "MicrosoftDefenderForEndpoint".into() },
             vm: None,
             isolation: None,
             code_restricted: false,
@@ -426,15 +365,11 @@ impl Machine {
     }
 
     pub fn last_seen(&self, now: OffsetDateTime) -> OffsetDateTime {
-        self.last_seen_fixed
-            .unwrap_or_else(|| now - Duration::seconds(self.last_seen_lag_secs))
+        self.last_seen_fixed.unwrap_or_else(|| now - Duration::seconds(self.last_seen_lag_secs))
     }
 
     pub fn short_name(&self) -> &str {
-        self.computer_dns_name
-            .split('.')
-            .next()
-            .unwrap_or(&self.computer_dns_name)
+        self.computer_dns_name.split('.').next().unwrap_or(&self.computer_dns_name)
     }
 
     pub fn is_windows(&self) -> bool {
@@ -517,26 +452,13 @@ impl User {
         ];
         const DEPARTMENTS: &[(&str, &[&str])] = &[
             ("Finance", &["Accountant", "Financial Analyst", "CFO"]),
-            (
-                "Engineering",
-                &["Software Engineer", "SRE", "Engineering Manager"],
-            ),
+            ("Engineering", &["Software Engineer", "SRE", "Engineering Manager"]),
             ("Sales", &["Account Executive", "Sales Manager"]),
             ("Marketing", &["Marketing Specialist", "Brand Manager"]),
             ("HR", &["HR Partner", "Recruiter"]),
-            (
-                "IT",
-                &[
-                    "IT Administrator",
-                    "Helpdesk Technician",
-                    "Security Analyst",
-                ],
-            ),
+            ("IT", &["IT Administrator", "Helpdesk Technician", "Security Analyst"]),
             ("Legal", &["Counsel", "Paralegal"]),
-            (
-                "Operations",
-                &["Operations Manager", "Logistics Coordinator"],
-            ),
+            ("Operations", &["Operations Manager", "Logistics Coordinator"]),
         ];
         let first = *FIRST.choose(rng).unwrap_or(&"Alex");
         let last = *LAST.choose(rng).unwrap_or(&"Smith");
@@ -558,10 +480,7 @@ impl User {
             job_title: Some(title.to_string()),
             department: Some(dept.to_string()),
             office_location: Some(
-                (*["Building 1", "Building 2", "Remote"]
-                    .choose(rng)
-                    .unwrap_or(&"Remote"))
-                .to_string(),
+                (*["Building 1", "Building 2", "Remote"].choose(rng).unwrap_or(&"Remote")).to_string(),
             ),
             mobile_phone: Some(format!("+1 425 555 {:04}", rng.random_range(100..9999))),
             business_phones: vec![format!("+1 425 555 {:04}", 100 + i)],
@@ -581,11 +500,8 @@ impl User {
 fn dedupe_upns(users: &mut [User]) {
     let mut seen = std::collections::HashSet::new();
     for u in users.iter_mut() {
-        let domain = u
-            .user_principal_name
-            .find('@')
-            .map(|at| u.user_principal_name[at..].to_string())
-            .unwrap_or_default();
+        let domain =
+            u.user_principal_name.find('@').map(|at| u.user_principal_name[at..].to_string()).unwrap_or_default();
         let base = u.mail_nickname.clone();
         let mut nick = base.clone();
         let mut n = 2;
@@ -619,14 +535,8 @@ mod tests {
                 y.mde.machines.iter().map(|m| &m.id).collect::<Vec<_>>()
             );
             assert_eq!(
-                x.graph.users
-                    .iter()
-                    .map(|u| &u.user_principal_name)
-                    .collect::<Vec<_>>(),
-                y.graph.users
-                    .iter()
-                    .map(|u| &u.user_principal_name)
-                    .collect::<Vec<_>>()
+                x.graph.users.iter().map(|u| &u.user_principal_name).collect::<Vec<_>>(),
+                y.graph.users.iter().map(|u| &u.user_principal_name).collect::<Vec<_>>()
             );
         }
         let c = World::generate(8, 3, now());
@@ -639,29 +549,14 @@ mod tests {
         for t in &w.tenants {
             assert!(t.mde.machines.len() >= 50);
             assert_eq!(t.graph.users.len(), 40);
-            for os in [
-                "Windows10",
-                "Windows11",
-                "WindowsServer2019",
-                "Linux",
-                "macOS",
-            ] {
+            for os in ["Windows10", "Windows11", "WindowsServer2019", "Linux", "macOS"] {
                 assert!(t.mde.machines.iter().any(|m| m.os_platform == os), "{os}");
             }
-            for h in [
-                "Active",
-                "Inactive",
-                "ImpairedCommunication",
-                "NoSensorData",
-            ] {
+            for h in ["Active", "Inactive", "ImpairedCommunication", "NoSensorData"] {
                 assert!(t.mde.machines.iter().any(|m| m.health_status == h), "{h}");
             }
             assert!(t.mde.machines.iter().all(|m| m.id.len() == 40));
-            let mut upns: Vec<_> = t
-                .graph.users
-                .iter()
-                .map(|u| u.user_principal_name.clone())
-                .collect();
+            let mut upns: Vec<_> = t.graph.users.iter().map(|u| u.user_principal_name.clone()).collect();
             upns.sort();
             upns.dedup();
             assert_eq!(upns.len(), 40, "UPNs must be unique");

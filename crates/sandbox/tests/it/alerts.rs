@@ -5,21 +5,11 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 fn state_alert<'a>(state: &'a Value, id: &str) -> &'a Value {
-    state["alerts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["id"] == id)
-        .expect("alert in state")
+    state["alerts"].as_array().unwrap().iter().find(|a| a["id"] == id).expect("alert in state")
 }
 
 fn state_incident<'a>(state: &'a Value, id: &str) -> &'a Value {
-    state["incidents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["id"] == id)
-        .expect("incident in state")
+    state["incidents"].as_array().unwrap().iter().find(|i| i["id"] == id).expect("incident in state")
 }
 
 async fn alerts(e: &Env, tok: &str, query: &str) -> Vec<Value> {
@@ -43,10 +33,7 @@ async fn seeded_alerts_link_machines_users_and_evidence() {
     for a in &all {
         let id = a["id"].as_str().unwrap();
         assert!(id.starts_with("da") && id.contains('_'), "{id}");
-        let m = machines
-            .iter()
-            .find(|m| m["id"] == a["machineId"])
-            .expect("alert machine exists");
+        let m = machines.iter().find(|m| m["id"] == a["machineId"]).expect("alert machine exists");
         assert_eq!(m["computerDnsName"], a["computerDnsName"]);
         assert!(a["incidentId"].is_u64());
         assert!(a["relatedUser"]["userName"].is_string());
@@ -56,10 +43,7 @@ async fn seeded_alerts_link_machines_users_and_evidence() {
         assert!(all.iter().any(|a| a["status"] == s), "{s}");
     }
     let expanded = alerts(&e, &tok, "?$expand=evidence").await;
-    let ev: Vec<&Value> = expanded
-        .iter()
-        .flat_map(|a| a["evidence"].as_array().unwrap())
-        .collect();
+    let ev: Vec<&Value> = expanded.iter().flat_map(|a| a["evidence"].as_array().unwrap()).collect();
     assert!(ev.iter().any(|x| x["entityType"] == "File"
         && x["sha1"].as_str().is_some_and(|h| h.len() == 40)
         && x["sha256"].as_str().is_some_and(|h| h.len() == 64)));
@@ -79,10 +63,7 @@ async fn odata_filter_top_and_bad_queries() {
     let tok = e.token(0, MDE).await;
     let all = alerts(&e, &tok, "").await;
     let high = alerts(&e, &tok, "?$filter=severity+eq+'High'").await;
-    assert_eq!(
-        high.len(),
-        all.iter().filter(|a| a["severity"] == "High").count()
-    );
+    assert_eq!(high.len(), all.iter().filter(|a| a["severity"] == "High").count());
     assert!(high.iter().all(|a| a["severity"] == "High"));
     let r = e.get(&tok, "/api/alerts?$top=3").await;
     assert_eq!(r.body["value"].as_array().unwrap().len(), 3);
@@ -125,9 +106,7 @@ async fn patch_resolves_classifies_and_comments() {
     assert_eq!(sa["assignedTo"], "secop2@contoso.com");
     assert_eq!(sa["comments"][0]["comment"], "contained");
     // Reopening clears resolvedTime.
-    let r = e
-        .patch(&tok, &format!("/api/alerts/{id}"), json!({"status": "InProgress"}))
-        .await;
+    let r = e.patch(&tok, &format!("/api/alerts/{id}"), json!({"status": "InProgress"})).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body["resolvedTime"].is_null());
 }
@@ -159,9 +138,7 @@ async fn patch_rejects_mismatched_determination() {
     assert!(sa["classification"].is_null() && sa["determination"].is_null());
     // FalsePositive accepts its own determinations (MDE spelling and the docs' other names).
     for d in ["Clean", "InsufficientData", "NotMalicious", "Other"] {
-        let r = e
-            .patch(&tok, &path, json!({"classification": "FalsePositive", "determination": d}))
-            .await;
+        let r = e.patch(&tok, &path, json!({"classification": "FalsePositive", "determination": d})).await;
         assert_eq!(r.status, StatusCode::OK, "{d}: {:?}", r.body);
     }
     let r = e.patch(&tok, "/api/alerts/da1_1", json!({"status": "New"})).await;
@@ -174,28 +151,14 @@ async fn batch_update_is_all_or_nothing_and_syncs_incidents() {
     let tok = e.token(0, MDE).await;
     let s = e.state(0).await;
     // An open incident: resolving all its alerts resolves it.
-    let inc = s["incidents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["status"] == "active")
-        .unwrap()
-        .clone();
+    let inc = s["incidents"].as_array().unwrap().iter().find(|i| i["status"] == "active").unwrap().clone();
     let ids: Vec<Value> = inc["alertIds"].as_array().unwrap().clone();
     let mut with_bad = ids.clone();
     with_bad.push(json!("da999_1"));
-    let r = e
-        .post(
-            &tok,
-            "/api/alerts/batchUpdate",
-            json!({"alertIds": with_bad, "status": "Resolved"}),
-        )
-        .await;
+    let r = e.post(&tok, "/api/alerts/batchUpdate", json!({"alertIds": with_bad, "status": "Resolved"})).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let s = e.state(0).await;
-    assert!(ids
-        .iter()
-        .all(|id| state_alert(&s, id.as_str().unwrap())["status"] != "Resolved"));
+    assert!(ids.iter().all(|id| state_alert(&s, id.as_str().unwrap())["status"] != "Resolved"));
     let r = e
         .post(
             &tok,
@@ -213,13 +176,9 @@ async fn batch_update_is_all_or_nothing_and_syncs_incidents() {
         assert_eq!(a["determination"], "SecurityTesting");
     }
     assert_eq!(state_incident(&s, inc["id"].as_str().unwrap())["status"], "resolved");
-    let r = e
-        .post(&tok, "/api/alerts/batchUpdate", json!({"alertIds": []}))
-        .await;
+    let r = e.post(&tok, "/api/alerts/batchUpdate", json!({"alertIds": []})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    let r = e
-        .post(&tok, "/api/alerts/batchUpdate", json!({"status": "New"}))
-        .await;
+    let r = e.post(&tok, "/api/alerts/batchUpdate", json!({"status": "New"})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
 
@@ -229,14 +188,10 @@ async fn batch_update_has_its_own_quota() {
     let tok = e.token(0, MDE).await;
     let id = open_alert(&e, &tok).await["id"].clone();
     for i in 0..10 {
-        let r = e
-            .post(&tok, "/api/alerts/batchUpdate", json!({"alertIds": [id], "assignedTo": format!("a{i}")}))
-            .await;
+        let r = e.post(&tok, "/api/alerts/batchUpdate", json!({"alertIds": [id], "assignedTo": format!("a{i}")})).await;
         assert_eq!(r.status, StatusCode::OK, "{i}: {:?}", r.body);
     }
-    let r = e
-        .post(&tok, "/api/alerts/batchUpdate", json!({"alertIds": [id], "assignedTo": "late"}))
-        .await;
+    let r = e.post(&tok, "/api/alerts/batchUpdate", json!({"alertIds": [id], "assignedTo": "late"})).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(r.headers.get("retry-after").is_some());
     // Other MDE calls are unaffected.
@@ -248,10 +203,8 @@ async fn related_entities_and_machine_alerts() {
     let e = env().await;
     let tok = e.token(0, MDE).await;
     let all = alerts(&e, &tok, "?$expand=evidence").await;
-    let with_file = all
-        .iter()
-        .find(|a| a["evidence"].as_array().unwrap().iter().any(|x| x["entityType"] == "File"))
-        .unwrap();
+    let with_file =
+        all.iter().find(|a| a["evidence"].as_array().unwrap().iter().any(|x| x["entityType"] == "File")).unwrap();
     let id = with_file["id"].as_str().unwrap();
     let files = e.get(&tok, &format!("/api/alerts/{id}/files")).await;
     assert_eq!(files.status, StatusCode::OK);
@@ -261,31 +214,20 @@ async fn related_entities_and_machine_alerts() {
     assert_eq!(m.body["id"], with_file["machineId"]);
     let u = e.get(&tok, &format!("/api/alerts/{id}/user")).await;
     assert_eq!(u.body["accountName"], with_file["relatedUser"]["userName"]);
-    let with_url = all
-        .iter()
-        .find(|a| a["evidence"].as_array().unwrap().iter().any(|x| x["entityType"] == "Url"))
-        .unwrap();
-    let d = e
-        .get(&tok, &format!("/api/alerts/{}/domains", with_url["id"].as_str().unwrap()))
-        .await;
+    let with_url =
+        all.iter().find(|a| a["evidence"].as_array().unwrap().iter().any(|x| x["entityType"] == "Url")).unwrap();
+    let d = e.get(&tok, &format!("/api/alerts/{}/domains", with_url["id"].as_str().unwrap())).await;
     assert!(d.body["value"][0]["host"].as_str().unwrap().contains('.'));
-    let with_ip = all
-        .iter()
-        .find(|a| a["evidence"].as_array().unwrap().iter().any(|x| x["entityType"] == "Ip"))
-        .unwrap();
-    let ips = e
-        .get(&tok, &format!("/api/alerts/{}/ips", with_ip["id"].as_str().unwrap()))
-        .await;
+    let with_ip =
+        all.iter().find(|a| a["evidence"].as_array().unwrap().iter().any(|x| x["entityType"] == "Ip")).unwrap();
+    let ips = e.get(&tok, &format!("/api/alerts/{}/ips", with_ip["id"].as_str().unwrap())).await;
     assert!(ips.body["value"][0]["id"].as_str().unwrap().starts_with("203.0.113."));
     // Machine → alerts.
     let mid = with_file["machineId"].as_str().unwrap();
     let ma = e.get(&tok, &format!("/api/machines/{mid}/alerts")).await;
     assert_eq!(ma.status, StatusCode::OK);
     let list = ma.body["value"].as_array().unwrap();
-    assert_eq!(
-        list.len(),
-        all.iter().filter(|a| a["machineId"] == mid).count()
-    );
+    assert_eq!(list.len(), all.iter().filter(|a| a["machineId"] == mid).count());
     assert!(list.iter().any(|a| a["id"] == id));
     let r = e.get(&tok, "/api/machines/0000/alerts").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
@@ -297,16 +239,10 @@ async fn related_entities_and_machine_alerts() {
 async fn alert_roles_are_enforced() {
     let e = env().await;
     let t = e.tenant(0).tenant_id.clone();
-    e.admin_post(
-        &format!("/_sandbox/roles/{t}"),
-        json!({"mde": ["Alert.Read.All", "Machine.Read.All"]}),
-    )
-    .await;
+    e.admin_post(&format!("/_sandbox/roles/{t}"), json!({"mde": ["Alert.Read.All", "Machine.Read.All"]})).await;
     let tok = e.token(0, MDE).await;
     let a = open_alert(&e, &tok).await;
-    let r = e
-        .patch(&tok, &format!("/api/alerts/{}", a["id"].as_str().unwrap()), json!({"status": "Resolved"}))
-        .await;
+    let r = e.patch(&tok, &format!("/api/alerts/{}", a["id"].as_str().unwrap()), json!({"status": "Resolved"})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.code(), "Forbidden");
 }

@@ -50,24 +50,13 @@ fn rule(priority: i64, direction: &str) -> Value {
 #[tokio::test]
 async fn security_rule_lifecycle_through_an_async_operation() {
     let a = arm().await;
-    let path = format!(
-        "{}/securityRules/BlockAttacker?{NET}",
-        a.nsg("nsg-prod-servers")
-    );
+    let path = format!("{}/securityRules/BlockAttacker?{NET}", a.nsg("nsg-prod-servers"));
     let r = a.call(Method::PUT, &path, Some(rule(150, "Inbound"))).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     assert_eq!(r.body["properties"]["provisioningState"], "Updating");
-    assert!(
-        r.body["id"]
-            .as_str()
-            .unwrap()
-            .ends_with("/securityRules/BlockAttacker")
-    );
+    assert!(r.body["id"].as_str().unwrap().ends_with("/securityRules/BlockAttacker"));
     assert!(r.headers.contains_key("retry-after"));
-    assert!(
-        r.headers
-            .contains_key("x-ms-ratelimit-remaining-subscription-writes")
-    );
+    assert!(r.headers.contains_key("x-ms-ratelimit-remaining-subscription-writes"));
     assert_eq!(a.op_status(&r).await["status"], "InProgress");
     // The Network provider serialises writes on the NSG while the operation runs.
     let busy = a
@@ -89,26 +78,10 @@ async fn security_rule_lifecycle_through_an_async_operation() {
     let r2 = a.call(Method::PUT, &path, Some(rule(151, "Inbound"))).await;
     assert_eq!(r2.status, StatusCode::OK);
     a.e.advance(60).await;
-    let nsg = a
-        .call(
-            Method::GET,
-            &format!("{}?{NET}", a.nsg("NSG-PROD-SERVERS")),
-            None,
-        )
-        .await;
+    let nsg = a.call(Method::GET, &format!("{}?{NET}", a.nsg("NSG-PROD-SERVERS")), None).await;
     let rules = nsg.body["properties"]["securityRules"].as_array().unwrap();
-    assert!(
-        rules
-            .iter()
-            .any(|r| r["name"] == "BlockAttacker" && r["properties"]["priority"] == 151)
-    );
-    let list = a
-        .call(
-            Method::GET,
-            &format!("{}/securityRules?{NET}", a.nsg("nsg-prod-servers")),
-            None,
-        )
-        .await;
+    assert!(rules.iter().any(|r| r["name"] == "BlockAttacker" && r["properties"]["priority"] == 151));
+    let list = a.call(Method::GET, &format!("{}/securityRules?{NET}", a.nsg("nsg-prod-servers")), None).await;
     assert_eq!(list.body["value"].as_array().unwrap().len(), rules.len());
     // Visible in the sandbox state.
     let state = a.e.state(0).await;
@@ -126,14 +99,8 @@ async fn security_rule_lifecycle_through_an_async_operation() {
     assert_eq!(a.e.get(&a.tok, &loc).await.status, StatusCode::ACCEPTED);
     a.e.advance(60).await;
     assert_eq!(a.e.get(&a.tok, &loc).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        a.call(Method::GET, &path, None).await.status,
-        StatusCode::NOT_FOUND
-    );
-    assert_eq!(
-        a.call(Method::DELETE, &path, None).await.status,
-        StatusCode::NO_CONTENT
-    );
+    assert_eq!(a.call(Method::GET, &path, None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(a.call(Method::DELETE, &path, None).await.status, StatusCode::NO_CONTENT);
 }
 
 #[tokio::test]
@@ -141,107 +108,42 @@ async fn security_rule_validation() {
     let a = arm().await;
     let base = a.nsg("nsg-prod-servers");
     // AllowRdpFromCorp is Inbound priority 100.
-    let r = a
-        .call(
-            Method::PUT,
-            &format!("{base}/securityRules/Clash?{NET}"),
-            Some(rule(100, "Inbound")),
-        )
-        .await;
+    let r = a.call(Method::PUT, &format!("{base}/securityRules/Clash?{NET}"), Some(rule(100, "Inbound"))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.code(), "SecurityRuleConflict");
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("AllowRdpFromCorp")
-    );
-    let r = a
-        .call(
-            Method::PUT,
-            &format!("{base}/securityRules/Low?{NET}"),
-            Some(rule(50, "Inbound")),
-        )
-        .await;
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("AllowRdpFromCorp"));
+    let r = a.call(Method::PUT, &format!("{base}/securityRules/Low?{NET}"), Some(rule(50, "Inbound"))).await;
     assert_eq!(r.code(), "SecurityRuleInvalidPriority");
-    let r = a
-        .call(
-            Method::PUT,
-            &format!("{base}/securityRules/High?{NET}"),
-            Some(rule(4097, "Outbound")),
-        )
-        .await;
+    let r = a.call(Method::PUT, &format!("{base}/securityRules/High?{NET}"), Some(rule(4097, "Outbound"))).await;
     assert_eq!(r.code(), "SecurityRuleInvalidPriority");
     // Same priority, other direction is fine.
-    let r = a
-        .call(
-            Method::PUT,
-            &format!("{base}/securityRules/Out100?{NET}"),
-            Some(rule(100, "Outbound")),
-        )
-        .await;
+    let r = a.call(Method::PUT, &format!("{base}/securityRules/Out100?{NET}"), Some(rule(100, "Outbound"))).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    let r = a
-        .call(
-            Method::PUT,
-            &format!("{}/securityRules/x?{NET}", a.nsg("nope")),
-            Some(rule(300, "Inbound")),
-        )
-        .await;
+    let r = a.call(Method::PUT, &format!("{}/securityRules/x?{NET}", a.nsg("nope")), Some(rule(300, "Inbound"))).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.code(), "ParentResourceNotFound");
     let r = a
-        .call(
-            Method::PUT,
-            &format!("{base}/defaultSecurityRules/DenyAllInBound?{NET}"),
-            Some(rule(300, "Inbound")),
-        )
+        .call(Method::PUT, &format!("{base}/defaultSecurityRules/DenyAllInBound?{NET}"), Some(rule(300, "Inbound")))
         .await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
-    let r =
-        a.e.get(
-            &a.tok,
-            &format!("{base}/defaultSecurityRules/DenyAllInBound?{NET}"),
-        )
-        .await;
+    let r = a.e.get(&a.tok, &format!("{base}/defaultSecurityRules/DenyAllInBound?{NET}")).await;
     assert_eq!(r.body["properties"]["priority"], 65500);
 }
 
 #[tokio::test]
 async fn api_versions_are_checked_per_type() {
     let a = arm().await;
-    let r =
-        a.e.get(
-            &a.tok,
-            &format!("{}?api-version=2031-01-01", a.nsg("nsg-prod-servers")),
-        )
-        .await;
+    let r = a.e.get(&a.tok, &format!("{}?api-version=2031-01-01", a.nsg("nsg-prod-servers"))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.code(), "NoRegisteredProviderFound");
-    let r =
-        a.e.get(
-            &a.tok,
-            &format!("{}?api-version=yesterday", a.nsg("nsg-prod-servers")),
-        )
-        .await;
+    let r = a.e.get(&a.tok, &format!("{}?api-version=yesterday", a.nsg("nsg-prod-servers"))).await;
+    assert_eq!(r.code(), "InvalidApiVersionParameter");
+    let r = a.e.get(&a.tok, &format!("/subscriptions/{}/resourcegroups?api-version=2031-01-01", a.sub)).await;
     assert_eq!(r.code(), "InvalidApiVersionParameter");
     let r =
         a.e.get(
             &a.tok,
-            &format!(
-                "/subscriptions/{}/resourcegroups?api-version=2031-01-01",
-                a.sub
-            ),
-        )
-        .await;
-    assert_eq!(r.code(), "InvalidApiVersionParameter");
-    let r =
-        a.e.get(
-            &a.tok,
-            &format!(
-                "/subscriptions/{}/resourceGroups/rg-network/providers/Microsoft.Nope/things?{NET}",
-                a.sub
-            ),
+            &format!("/subscriptions/{}/resourceGroups/rg-network/providers/Microsoft.Nope/things?{NET}", a.sub),
         )
         .await;
     assert_eq!(r.code(), "InvalidResourceNamespace");
@@ -253,27 +155,12 @@ async fn api_versions_are_checked_per_type() {
 async fn vm_power_off_and_start_with_instance_view() {
     let a = arm().await;
     let vms =
-        a.e.get(
-            &a.tok,
-            &format!(
-                "/subscriptions/{}/providers/Microsoft.Compute/virtualMachines?{CMP}",
-                a.sub
-            ),
-        )
-        .await;
+        a.e.get(&a.tok, &format!("/subscriptions/{}/providers/Microsoft.Compute/virtualMachines?{CMP}", a.sub)).await;
     let vm = vms.body["value"][0]["id"].as_str().unwrap().to_string();
-    let start = a
-        .call(Method::POST, &format!("{vm}/start?{CMP}"), None)
-        .await;
+    let start = a.call(Method::POST, &format!("{vm}/start?{CMP}"), None).await;
     assert_eq!(start.status, StatusCode::ACCEPTED);
     a.e.advance(60).await;
-    let r = a
-        .call(
-            Method::POST,
-            &format!("{vm}/powerOff?{CMP}&skipShutdown=false"),
-            None,
-        )
-        .await;
+    let r = a.call(Method::POST, &format!("{vm}/powerOff?{CMP}&skipShutdown=false"), None).await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
     assert!(r.headers.contains_key("location"));
     let iv = a.e.get(&a.tok, &format!("{vm}/instanceView?{CMP}")).await;
@@ -282,29 +169,15 @@ async fn vm_power_off_and_start_with_instance_view() {
     assert_eq!(got.body["properties"]["provisioningState"], "Updating");
     a.e.advance(60).await;
     assert_eq!(a.op_status(&r).await["status"], "Succeeded");
-    let got =
-        a.e.get(&a.tok, &format!("{vm}?{CMP}&$expand=instanceView"))
-            .await;
+    let got = a.e.get(&a.tok, &format!("{vm}?{CMP}&$expand=instanceView")).await;
     assert_eq!(got.body["properties"]["provisioningState"], "Succeeded");
-    assert_eq!(
-        got.body["properties"]["instanceView"]["statuses"][1]["code"],
-        "PowerState/stopped"
-    );
+    assert_eq!(got.body["properties"]["instanceView"]["statuses"][1]["code"], "PowerState/stopped");
     let state = a.e.state(0).await;
-    let sv = state["vms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|v| v["id"] == vm.as_str())
-        .unwrap();
+    let sv = state["vms"].as_array().unwrap().iter().find(|v| v["id"] == vm.as_str()).unwrap();
     assert_eq!(sv["powerState"], "stopped");
     // deallocate preempted by start: the first operation is Canceled.
-    let d = a
-        .call(Method::POST, &format!("{vm}/deallocate?{CMP}"), None)
-        .await;
-    let s = a
-        .call(Method::POST, &format!("{vm}/start?{CMP}"), None)
-        .await;
+    let d = a.call(Method::POST, &format!("{vm}/deallocate?{CMP}"), None).await;
+    let s = a.call(Method::POST, &format!("{vm}/start?{CMP}"), None).await;
     let st = a.op_status(&d).await;
     assert_eq!(st["status"], "Canceled");
     assert_eq!(st["error"]["code"], "OperationPreempted");
@@ -326,61 +199,27 @@ async fn injected_failure_ends_the_operation_failed() {
         .await;
     assert_eq!(r.status, StatusCode::OK);
     let vms =
-        a.e.get(
-            &a.tok,
-            &format!(
-                "/subscriptions/{}/providers/Microsoft.Compute/virtualMachines?{CMP}",
-                a.sub
-            ),
-        )
-        .await;
+        a.e.get(&a.tok, &format!("/subscriptions/{}/providers/Microsoft.Compute/virtualMachines?{CMP}", a.sub)).await;
     let vm = vms.body["value"][0]["id"].as_str().unwrap().to_string();
-    let before =
-        a.e.get(&a.tok, &format!("{vm}/instanceView?{CMP}"))
-            .await
-            .body["statuses"][1]["code"]
-            .clone();
-    let r = a
-        .call(Method::POST, &format!("{vm}/restart?{CMP}"), None)
-        .await;
+    let before = a.e.get(&a.tok, &format!("{vm}/instanceView?{CMP}")).await.body["statuses"][1]["code"].clone();
+    let r = a.call(Method::POST, &format!("{vm}/restart?{CMP}"), None).await;
     a.e.advance(60).await;
     let st = a.op_status(&r).await;
     assert_eq!(st["status"], "Failed");
     assert_eq!(st["error"]["code"], "AllocationFailed");
-    let got =
-        a.e.get(&a.tok, &format!("{vm}?{CMP}&$expand=instanceView"))
-            .await;
+    let got = a.e.get(&a.tok, &format!("{vm}?{CMP}&$expand=instanceView")).await;
     assert_eq!(got.body["properties"]["provisioningState"], "Failed");
-    assert_eq!(
-        got.body["properties"]["instanceView"]["statuses"][1]["code"],
-        before
-    );
+    assert_eq!(got.body["properties"]["instanceView"]["statuses"][1]["code"], before);
 }
 
 #[tokio::test]
 async fn resource_groups_nsgs_snapshots_and_patch() {
     let a = arm().await;
-    let rg = format!(
-        "/subscriptions/{}/resourceGroups/rg-ir?api-version=2021-04-01",
-        a.sub
-    );
-    let r = a
-        .call(
-            Method::PUT,
-            &rg,
-            Some(json!({"location": "westeurope", "tags": {"case": "42"}})),
-        )
-        .await;
+    let rg = format!("/subscriptions/{}/resourceGroups/rg-ir?api-version=2021-04-01", a.sub);
+    let r = a.call(Method::PUT, &rg, Some(json!({"location": "westeurope", "tags": {"case": "42"}}))).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    assert_eq!(
-        a.call(Method::PUT, &rg, Some(json!({"location": "westeurope"})))
-            .await
-            .status,
-        StatusCode::OK
-    );
-    let r = a
-        .call(Method::PUT, &rg.replace("rg-ir", "rg-bad"), Some(json!({})))
-        .await;
+    assert_eq!(a.call(Method::PUT, &rg, Some(json!({"location": "westeurope"}))).await.status, StatusCode::OK);
+    let r = a.call(Method::PUT, &rg.replace("rg-ir", "rg-bad"), Some(json!({}))).await;
     assert_eq!(r.code(), "LocationRequired");
     // An NSG with inline rules; the rules become child resources.
     let nsg = format!(
@@ -391,42 +230,19 @@ async fn resource_groups_nsgs_snapshots_and_patch() {
         {"name": "DenyIn", "properties": {"protocol": "*", "access": "Deny", "direction": "Inbound", "priority": 100, "sourceAddressPrefix": "*", "destinationAddressPrefix": "*", "sourcePortRange": "*", "destinationPortRange": "*"}},
         {"name": "DenyOut", "properties": {"protocol": "*", "access": "Deny", "direction": "Outbound", "priority": 100, "sourceAddressPrefix": "*", "destinationAddressPrefix": "*", "sourcePortRange": "*", "destinationPortRange": "*"}}
     ]}});
-    let r = a
-        .call(Method::PUT, &format!("{nsg}?{NET}"), Some(body))
-        .await;
+    let r = a.call(Method::PUT, &format!("{nsg}?{NET}"), Some(body)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    assert_eq!(
-        r.body["properties"]["securityRules"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(r.body["properties"]["securityRules"].as_array().unwrap().len(), 2);
     a.e.advance(60).await;
-    let rule =
-        a.e.get(&a.tok, &format!("{nsg}/securityRules/DenyOut?{NET}"))
-            .await;
+    let rule = a.e.get(&a.tok, &format!("{nsg}/securityRules/DenyOut?{NET}")).await;
     assert_eq!(rule.status, StatusCode::OK);
     // PATCH tags is synchronous.
-    let r = a
-        .call(
-            Method::PATCH,
-            &format!("{nsg}?{NET}"),
-            Some(json!({"tags": {"quarantined": "yes"}})),
-        )
-        .await;
+    let r = a.call(Method::PATCH, &format!("{nsg}?{NET}"), Some(json!({"tags": {"quarantined": "yes"}}))).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["tags"]["quarantined"], "yes");
     // Snapshot of a VM's OS disk.
     let vms =
-        a.e.get(
-            &a.tok,
-            &format!(
-                "/subscriptions/{}/providers/Microsoft.Compute/virtualMachines?{CMP}",
-                a.sub
-            ),
-        )
-        .await;
+        a.e.get(&a.tok, &format!("/subscriptions/{}/providers/Microsoft.Compute/virtualMachines?{CMP}", a.sub)).await;
     let disk = vms.body["value"][0]["properties"]["storageProfile"]["osDisk"]["managedDisk"]["id"]
         .as_str()
         .unwrap()
@@ -447,47 +263,18 @@ async fn resource_groups_nsgs_snapshots_and_patch() {
     assert!(d.headers.contains_key("location"));
     a.e.advance(60).await;
     assert_eq!(a.e.get(&a.tok, &rg).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(
-        a.e.get(&a.tok, &format!("{nsg}?{NET}")).await.code(),
-        "ResourceGroupNotFound"
-    );
+    assert_eq!(a.e.get(&a.tok, &format!("{nsg}?{NET}")).await.code(), "ResourceGroupNotFound");
 }
 
 #[tokio::test]
 async fn write_quota_throttles_with_retry_after() {
     let a = arm().await;
-    a.e.admin_post("/_sandbox/settings", json!({"arm_writes_per_hour": 2}))
-        .await;
-    let rg = |n: &str| {
-        format!(
-            "/subscriptions/{}/resourceGroups/{n}?api-version=2021-04-01",
-            a.sub
-        )
-    };
-    let first = a
-        .call(
-            Method::PUT,
-            &rg("a"),
-            Some(json!({"location": "westeurope"})),
-        )
-        .await;
-    assert_eq!(
-        first.headers["x-ms-ratelimit-remaining-subscription-writes"],
-        "1"
-    );
-    a.call(
-        Method::PUT,
-        &rg("b"),
-        Some(json!({"location": "westeurope"})),
-    )
-    .await;
-    let r = a
-        .call(
-            Method::PUT,
-            &rg("c"),
-            Some(json!({"location": "westeurope"})),
-        )
-        .await;
+    a.e.admin_post("/_sandbox/settings", json!({"arm_writes_per_hour": 2})).await;
+    let rg = |n: &str| format!("/subscriptions/{}/resourceGroups/{n}?api-version=2021-04-01", a.sub);
+    let first = a.call(Method::PUT, &rg("a"), Some(json!({"location": "westeurope"}))).await;
+    assert_eq!(first.headers["x-ms-ratelimit-remaining-subscription-writes"], "1");
+    a.call(Method::PUT, &rg("b"), Some(json!({"location": "westeurope"}))).await;
+    let r = a.call(Method::PUT, &rg("c"), Some(json!({"location": "westeurope"}))).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.code(), "SubscriptionRequestsThrottled");
     assert!(r.headers.contains_key("retry-after"));

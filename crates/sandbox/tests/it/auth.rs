@@ -10,13 +10,7 @@ async fn missing_token_is_401_in_each_shape() {
     assert_eq!(b["error"]["code"], "Unauthorized");
     assert!(is_guid(b["error"]["target"].as_str().unwrap()));
 
-    let r = e
-        .http
-        .get(e.url("/v1.0/users"))
-        .header("client-request-id", "abc-123")
-        .send()
-        .await
-        .unwrap();
+    let r = e.http.get(e.url("/v1.0/users")).header("client-request-id", "abc-123").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(r.headers()["client-request-id"], "abc-123");
     assert!(r.headers().contains_key("request-id"));
@@ -27,14 +21,8 @@ async fn missing_token_is_401_in_each_shape() {
     assert!(b["error"]["innerError"]["request-id"].is_string());
 
     let sub = e.tenant(0).subscription_id.clone();
-    let r = e
-        .http
-        .get(e.url(&format!(
-            "/subscriptions/{sub}/resourcegroups?api-version=2021-04-01"
-        )))
-        .send()
-        .await
-        .unwrap();
+    let r =
+        e.http.get(e.url(&format!("/subscriptions/{sub}/resourcegroups?api-version=2021-04-01"))).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -50,12 +38,7 @@ async fn wrong_audience_is_401() {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.code(), "InvalidAuthenticationToken");
     let sub = e.tenant(0).subscription_id.clone();
-    let r = e
-        .get(
-            &mde,
-            &format!("/subscriptions/{sub}?api-version=2022-12-01"),
-        )
-        .await;
+    let r = e.get(&mde, &format!("/subscriptions/{sub}?api-version=2022-12-01")).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.code(), "InvalidAuthenticationTokenAudience");
 }
@@ -65,27 +48,16 @@ async fn expired_token_is_401_after_clock_advance() {
     let e = env().await;
     let mde = e.token(0, MDE).await;
     let graph = e.token(0, GRAPH).await;
-    assert_eq!(
-        e.get(&mde, "/api/machines?$top=1").await.status,
-        StatusCode::OK
-    );
+    assert_eq!(e.get(&mde, "/api/machines?$top=1").await.status, StatusCode::OK);
     e.advance(5401).await;
     let r = e.get(&mde, "/api/machines?$top=1").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("expired")
-    );
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("expired"));
     let r = e.get(&graph, "/v1.0/users").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     // a fresh token works again
     let fresh = e.token(0, MDE).await;
-    assert_eq!(
-        e.get(&fresh, "/api/machines?$top=1").await.status,
-        StatusCode::OK
-    );
+    assert_eq!(e.get(&fresh, "/api/machines?$top=1").await.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -97,21 +69,12 @@ async fn tampered_or_foreign_tokens_are_401() {
     let other = e.token(1, MDE).await;
     parts[1] = other.split('.').nth(1).unwrap().to_string();
     let forged = parts.join(".");
-    assert_eq!(
-        e.get(&forged, "/api/machines").await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        e.get("not-a-jwt", "/api/machines").await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(e.get(&forged, "/api/machines").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(e.get("not-a-jwt", "/api/machines").await.status, StatusCode::UNAUTHORIZED);
     // a token from another sandbox instance (other signing key)
     let e2 = env().await;
     let foreign = e2.token(0, MDE).await;
-    assert_eq!(
-        e.get(&foreign, "/api/machines").await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(e.get(&foreign, "/api/machines").await.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -121,27 +84,11 @@ async fn token_tenant_selects_the_world() {
     let b = e.token(1, MDE).await;
     let ma = e.machines(&a).await;
     let mb = e.machines(&b).await;
-    assert!(
-        ma[0]["computerDnsName"]
-            .as_str()
-            .unwrap()
-            .ends_with(".contoso-1.local")
-    );
-    assert!(
-        mb[0]["computerDnsName"]
-            .as_str()
-            .unwrap()
-            .ends_with(".contoso-2.local")
-    );
+    assert!(ma[0]["computerDnsName"].as_str().unwrap().ends_with(".contoso-1.local"));
+    assert!(mb[0]["computerDnsName"].as_str().unwrap().ends_with(".contoso-2.local"));
     let id_a = ma[0]["id"].as_str().unwrap();
     let r = e.get(&b, &format!("/api/machines/{id_a}")).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = e
-        .post(
-            &b,
-            &format!("/api/machines/{id_a}/isolate"),
-            serde_json::json!({"Comment": "x"}),
-        )
-        .await;
+    let r = e.post(&b, &format!("/api/machines/{id_a}/isolate"), serde_json::json!({"Comment": "x"})).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }

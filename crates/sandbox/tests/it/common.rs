@@ -32,38 +32,22 @@ pub async fn env() -> Env {
 }
 
 pub async fn env_with(cfg: SandboxConfig) -> Env {
-    let sb = sandbox::start(cfg, "127.0.0.1:0".parse().unwrap())
-        .await
-        .expect("sandbox starts");
+    let sb = sandbox::start(cfg, "127.0.0.1:0".parse().unwrap()).await.expect("sandbox starts");
     let d = sb.describe();
-    Env {
-        sb,
-        http: reqwest::Client::new(),
-        d,
-    }
+    Env { sb, http: reqwest::Client::new(), d }
 }
 
 async fn to_resp(r: reqwest::Response) -> Resp {
     let status = r.status();
     let headers = r.headers().clone();
     let text = r.text().await.unwrap_or_default();
-    let body = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    };
-    Resp {
-        status,
-        body,
-        headers,
-    }
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    Resp { status, body, headers }
 }
 
 pub fn jwt_claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("jwt payload");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .expect("base64url");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url");
     serde_json::from_slice(&bytes).expect("json claims")
 }
 
@@ -77,13 +61,7 @@ impl Env {
     }
 
     pub async fn token_request(&self, tenant: &str, form: &[(&str, &str)]) -> Resp {
-        let r = self
-            .http
-            .post(self.url(&format!("/{tenant}/oauth2/v2.0/token")))
-            .form(form)
-            .send()
-            .await
-            .unwrap();
+        let r = self.http.post(self.url(&format!("/{tenant}/oauth2/v2.0/token"))).form(form).send().await.unwrap();
         to_resp(r).await
     }
 
@@ -105,24 +83,13 @@ impl Env {
     }
 
     pub async fn get(&self, token: &str, path_or_url: &str) -> Resp {
-        let url = if path_or_url.starts_with("http") {
-            path_or_url.to_string()
-        } else {
-            self.url(path_or_url)
-        };
+        let url = if path_or_url.starts_with("http") { path_or_url.to_string() } else { self.url(path_or_url) };
         let r = self.http.get(url).bearer_auth(token).send().await.unwrap();
         to_resp(r).await
     }
 
     pub async fn post(&self, token: &str, path: &str, body: Value) -> Resp {
-        let r = self
-            .http
-            .post(self.url(path))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let r = self.http.post(self.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
         to_resp(r).await
     }
 
@@ -140,30 +107,13 @@ impl Env {
     }
 
     pub async fn patch(&self, token: &str, path: &str, body: Value) -> Resp {
-        let r = self
-            .http
-            .patch(self.url(path))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let r = self.http.patch(self.url(path)).bearer_auth(token).json(&body).send().await.unwrap();
         to_resp(r).await
     }
 
     /// Any method, with an optional JSON body; `path_or_url` as in `get`.
-    pub async fn send(
-        &self,
-        method: reqwest::Method,
-        token: &str,
-        path_or_url: &str,
-        body: Option<Value>,
-    ) -> Resp {
-        let url = if path_or_url.starts_with("http") {
-            path_or_url.to_string()
-        } else {
-            self.url(path_or_url)
-        };
+    pub async fn send(&self, method: reqwest::Method, token: &str, path_or_url: &str, body: Option<Value>) -> Resp {
+        let url = if path_or_url.starts_with("http") { path_or_url.to_string() } else { self.url(path_or_url) };
         let mut rb = self.http.request(method, url).bearer_auth(token);
         if let Some(b) = body {
             rb = rb.json(&b);
@@ -176,28 +126,16 @@ impl Env {
     }
 
     pub async fn admin_post(&self, path: &str, body: Value) -> Resp {
-        to_resp(
-            self.http
-                .post(self.url(path))
-                .json(&body)
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await
+        to_resp(self.http.post(self.url(path)).json(&body).send().await.unwrap()).await
     }
 
     pub async fn advance(&self, seconds: u64) {
-        let r = self
-            .admin_post("/_sandbox/clock", json!({"advance_seconds": seconds}))
-            .await;
+        let r = self.admin_post("/_sandbox/clock", json!({"advance_seconds": seconds})).await;
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     }
 
     pub async fn state(&self, i: usize) -> Value {
-        let r = self
-            .admin_get(&format!("/_sandbox/state/{}", self.tenant(i).tenant_id))
-            .await;
+        let r = self.admin_get(&format!("/_sandbox/state/{}", self.tenant(i).tenant_id)).await;
         assert_eq!(r.status, StatusCode::OK);
         r.body
     }
@@ -211,11 +149,7 @@ impl Env {
 
     /// First machine matching a predicate.
     pub async fn machine_where(&self, token: &str, f: impl Fn(&Value) -> bool) -> Value {
-        self.machines(token)
-            .await
-            .into_iter()
-            .find(|m| f(m))
-            .expect("a matching machine")
+        self.machines(token).await.into_iter().find(|m| f(m)).expect("a matching machine")
     }
 }
 

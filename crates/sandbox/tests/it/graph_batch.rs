@@ -34,76 +34,38 @@ async fn batch_runs_requests_with_dependencies_and_effects() {
     let list = by_id(&r, "1");
     assert_eq!(list["status"], 200);
     assert_eq!(list["body"]["value"].as_array().unwrap().len(), 3);
-    assert!(
-        list["headers"]["Content-Type"]
-            .as_str()
-            .unwrap()
-            .contains("json")
-    );
+    assert!(list["headers"]["Content-Type"].as_str().unwrap().contains("json"));
     assert_eq!(by_id(&r, "2")["status"], 204);
     assert_eq!(by_id(&r, "3")["status"], 200);
     assert_eq!(by_id(&r, "4")["status"], 404);
-    assert_eq!(
-        by_id(&r, "4")["body"]["error"]["code"],
-        "Request_ResourceNotFound"
-    );
+    assert_eq!(by_id(&r, "4")["body"]["error"]["code"], "Request_ResourceNotFound");
     assert_eq!(by_id(&r, "5")["status"], 424);
     let state = e.state(0).await;
-    let u = state["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["id"] == uid.as_str())
-        .unwrap();
+    let u = state["users"].as_array().unwrap().iter().find(|u| u["id"] == uid.as_str()).unwrap();
     assert_eq!(u["accountEnabled"], false);
     assert!(u["sessionsRevokedAt"].is_string());
     // beta batches address beta.
     let r = e
-        .post(
-            &tok,
-            "/beta/$batch",
-            json!({"requests": [{"id": "a", "method": "GET", "url": format!("/users/{uid}")}]}),
-        )
+        .post(&tok, "/beta/$batch", json!({"requests": [{"id": "a", "method": "GET", "url": format!("/users/{uid}")}]}))
         .await;
-    assert_eq!(
-        by_id(&r, "a")["body"]["accountEnabled"],
-        false,
-        "beta returns every property"
-    );
+    assert_eq!(by_id(&r, "a")["body"]["accountEnabled"], false, "beta returns every property");
 }
 
 #[tokio::test]
 async fn batch_limits_and_malformed_batches() {
     let e = env().await;
     let tok = e.token(0, GRAPH).await;
-    let many: Vec<Value> = (0..21)
-        .map(|i| json!({"id": i.to_string(), "method": "GET", "url": "/users"}))
-        .collect();
-    let r = e
-        .post(&tok, "/v1.0/$batch", json!({"requests": many}))
-        .await;
+    let many: Vec<Value> = (0..21).map(|i| json!({"id": i.to_string(), "method": "GET", "url": "/users"})).collect();
+    let r = e.post(&tok, "/v1.0/$batch", json!({"requests": many})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body["error"]["innerError"]["request-id"].is_string());
     let dup = json!({"requests": [{"id": "1", "method": "GET", "url": "/users"}, {"id": "1", "method": "GET", "url": "/users"}]});
-    assert_eq!(
-        e.post(&tok, "/v1.0/$batch", dup).await.status,
-        StatusCode::BAD_REQUEST
-    );
-    let no_ct =
-        json!({"requests": [{"id": "1", "method": "PATCH", "url": "/users/x", "body": {"a": 1}}]});
-    assert_eq!(
-        e.post(&tok, "/v1.0/$batch", no_ct).await.status,
-        StatusCode::BAD_REQUEST
-    );
-    let unknown_dep =
-        json!({"requests": [{"id": "1", "method": "GET", "url": "/users", "dependsOn": ["9"]}]});
-    assert_eq!(
-        e.post(&tok, "/v1.0/$batch", unknown_dep).await.status,
-        StatusCode::BAD_REQUEST
-    );
-    let r = e
-        .post("not-a-token", "/v1.0/$batch", json!({"requests": []}))
-        .await;
+    assert_eq!(e.post(&tok, "/v1.0/$batch", dup).await.status, StatusCode::BAD_REQUEST);
+    let no_ct = json!({"requests": [{"id": "1", "method": "PATCH", "url": "/users/x", "body": {"a": 1}}]});
+    assert_eq!(e.post(&tok, "/v1.0/$batch", no_ct).await.status, StatusCode::BAD_REQUEST);
+    let unknown_dep = json!({"requests": [{"id": "1", "method": "GET", "url": "/users", "dependsOn": ["9"]}]});
+    assert_eq!(e.post(&tok, "/v1.0/$batch", unknown_dep).await.status, StatusCode::BAD_REQUEST);
+    let r = e.post("not-a-token", "/v1.0/$batch", json!({"requests": []})).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 

@@ -52,18 +52,12 @@ async fn graph_hunt(e: &Env, token: &str, query: &str) -> Resp {
 
 fn rows(r: &Resp) -> Vec<Value> {
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    let key = if r.body.get("Results").is_some() {
-        "Results"
-    } else {
-        "results"
-    };
+    let key = if r.body.get("Results").is_some() { "Results" } else { "results" };
     r.body[key].as_array().expect("results").clone()
 }
 
 fn strings(rows: &[Value], col: &str) -> Vec<String> {
-    rows.iter()
-        .map(|r| r[col].as_str().unwrap_or_default().to_string())
-        .collect()
+    rows.iter().map(|r| r[col].as_str().unwrap_or_default().to_string()).collect()
 }
 
 #[tokio::test]
@@ -88,19 +82,10 @@ async fn mde_and_xdr_endpoints_answer_in_the_documented_shape() {
     );
     assert!(results[0]["Events"].as_i64().unwrap() > 0);
     let last = results[0]["Last"].as_str().unwrap();
-    assert!(
-        last.ends_with('Z') && last.len() == 28,
-        "MDE datetime text: {last}"
-    );
+    assert!(last.ends_with('Z') && last.len() == 28, "MDE datetime text: {last}");
 
     // Defender XDR's path adds Stats and accepts the same body.
-    let x = e
-        .post(
-            &tok,
-            "/api/advancedhunting/run",
-            json!({"Query": "DeviceInfo | take 2"}),
-        )
-        .await;
+    let x = e.post(&tok, "/api/advancedhunting/run", json!({"Query": "DeviceInfo | take 2"})).await;
     assert_eq!(rows(&x).len(), 2);
     assert!(x.body["Stats"].is_object(), "{:?}", x.body);
 
@@ -127,10 +112,7 @@ async fn graph_endpoint_answers_v1_and_beta_and_honours_timespan() {
         assert_eq!(rows(&r).len(), 4);
         assert_eq!(
             r.body["@odata.context"],
-            format!(
-                "{}/{version}/$metadata#microsoft.graph.security.huntingQueryResults",
-                e.sb.base_url()
-            )
+            format!("{}/{version}/$metadata#microsoft.graph.security.huntingQueryResults", e.sb.base_url())
         );
         assert_eq!(
             r.body["schema"],
@@ -139,32 +121,12 @@ async fn graph_endpoint_answers_v1_and_beta_and_honours_timespan() {
     }
     let count = |r: &Resp| rows(r)[0]["Count"].as_i64().unwrap();
     let q = "DeviceLogonEvents | count";
-    let all = e
-        .post(&tok, GRAPH_RUN, json!({"Query": q, "Timespan": "P30D"}))
-        .await;
-    let day = e
-        .post(&tok, GRAPH_RUN, json!({"Query": q, "Timespan": "P1D"}))
-        .await;
-    assert!(
-        count(&day) > 0 && count(&day) < count(&all),
-        "{:?} {:?}",
-        day.body,
-        all.body
-    );
-    let bad = e
-        .post(
-            &tok,
-            GRAPH_RUN,
-            json!({"Query": q, "Timespan": "last week"}),
-        )
-        .await;
+    let all = e.post(&tok, GRAPH_RUN, json!({"Query": q, "Timespan": "P30D"})).await;
+    let day = e.post(&tok, GRAPH_RUN, json!({"Query": q, "Timespan": "P1D"})).await;
+    assert!(count(&day) > 0 && count(&day) < count(&all), "{:?} {:?}", day.body, all.body);
+    let bad = e.post(&tok, GRAPH_RUN, json!({"Query": q, "Timespan": "last week"})).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    assert!(
-        bad.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Timespan")
-    );
+    assert!(bad.body["error"]["message"].as_str().unwrap().contains("Timespan"));
     assert!(bad.body["error"]["innerError"]["request-id"].is_string());
 }
 
@@ -178,12 +140,7 @@ async fn tables_join_consistently_with_the_world() {
         .machines(&mde)
         .await
         .iter()
-        .map(|m| {
-            (
-                m["id"].as_str().unwrap().to_string(),
-                m["computerDnsName"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|m| (m["id"].as_str().unwrap().to_string(), m["computerDnsName"].as_str().unwrap().to_string()))
         .collect();
     let r = mde_hunt(
         &e,
@@ -194,18 +151,10 @@ async fn tables_join_consistently_with_the_world() {
     )
     .await;
     let joined = rows(&r);
-    assert!(
-        joined.len() >= 30,
-        "most machines report events: {}",
-        joined.len()
-    );
+    assert!(joined.len() >= 30, "most machines report events: {}", joined.len());
     for row in &joined {
         let id = row["DeviceId"].as_str().unwrap();
-        assert_eq!(
-            machines.get(id).map(String::as_str),
-            row["DeviceName"].as_str(),
-            "{id}"
-        );
+        assert_eq!(machines.get(id).map(String::as_str), row["DeviceName"].as_str(), "{id}");
         assert!(row["Processes"].as_i64().unwrap() > 0);
     }
 
@@ -235,20 +184,10 @@ async fn tables_join_consistently_with_the_world() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| {
-            (
-                m["id"].as_str().unwrap().to_string(),
-                m["lastIpAddress"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|m| (m["id"].as_str().unwrap().to_string(), m["lastIpAddress"].as_str().unwrap().to_string()))
         .collect();
     for row in rows(&ips) {
-        assert_eq!(
-            world_ips
-                .get(row["DeviceId"].as_str().unwrap())
-                .map(String::as_str),
-            row["LocalIP"].as_str()
-        );
+        assert_eq!(world_ips.get(row["DeviceId"].as_str().unwrap()).map(String::as_str), row["LocalIP"].as_str());
     }
 }
 
@@ -258,18 +197,11 @@ async fn alert_tables_carry_the_alerts_api_ids() {
     let tok = e.token(0, MDE).await;
     let api = e.get(&tok, "/api/alerts?$top=10000").await;
     assert_eq!(api.status, StatusCode::OK, "{:?}", api.body);
-    let api_ids: BTreeSet<String> = api.body["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["id"].as_str().unwrap().to_string())
-        .collect();
-    let info = mde_hunt(
-        &e,
-        &tok,
-        "AlertInfo | where ServiceSource == 'Microsoft Defender for Endpoint' | distinct AlertId",
-    )
-    .await;
+    let api_ids: BTreeSet<String> =
+        api.body["value"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect();
+    let info =
+        mde_hunt(&e, &tok, "AlertInfo | where ServiceSource == 'Microsoft Defender for Endpoint' | distinct AlertId")
+            .await;
     let info_ids: BTreeSet<String> = strings(&rows(&info), "AlertId").into_iter().collect();
     assert_eq!(info_ids, api_ids);
     let ev = mde_hunt(
@@ -278,11 +210,7 @@ async fn alert_tables_carry_the_alerts_api_ids() {
         "AlertEvidence | where EntityType == 'Machine' | join kind=inner AlertInfo on AlertId | distinct AlertId, DeviceId",
     )
     .await;
-    assert_eq!(
-        rows(&ev).len(),
-        api_ids.len(),
-        "one machine evidence per alert"
-    );
+    assert_eq!(rows(&ev).len(), api_ids.len(), "one machine evidence per alert");
 }
 
 #[tokio::test]
@@ -312,10 +240,7 @@ async fn planted_needles_tell_one_story() {
     let click = rows(&click);
     assert_eq!(click.len(), 1, "{click:?}");
     assert_eq!(click[0]["AccountUpn"], click[0]["RecipientEmailAddress"]);
-    assert_eq!(
-        click[0]["AccountUpn"], ps[0]["AccountUpn"],
-        "same user on the device"
-    );
+    assert_eq!(click[0]["AccountUpn"], ps[0]["AccountUpn"], "same user on the device");
     // LOLBins and the payload's beacons.
     let lol = mde_hunt(
         &e,
@@ -339,11 +264,8 @@ async fn seed_004_queries_find_the_container_attack() {
     let e = env().await;
     let mde = e.token(1, MDE).await;
     let graph = e.token(1, GRAPH).await;
-    for (name, q) in [
-        ("attacker", SEED004_ATTACKER),
-        ("victim", SEED004_VICTIM),
-        ("correlation", SEED004_CORRELATION),
-    ] {
+    for (name, q) in [("attacker", SEED004_ATTACKER), ("victim", SEED004_VICTIM), ("correlation", SEED004_CORRELATION)]
+    {
         let a = rows(&mde_hunt(&e, &mde, q).await);
         let b = rows(&graph_hunt(&e, &graph, q).await);
         assert_eq!(a, b, "{name}: MDE and Graph agree");
@@ -352,54 +274,27 @@ async fn seed_004_queries_find_the_container_attack() {
     let attacker = rows(&mde_hunt(&e, &mde, SEED004_ATTACKER).await);
     assert_eq!(attacker.len(), 9);
     let cmds = strings(&attacker, "ProcessCommandLine");
-    assert!(
-        attacker
-            .iter()
-            .all(|r| r["ProcessName"] == "curl"
-                && r["KubernetesPodName"] == "mdc-simulation-attacker")
-    );
-    for needle in [
-        "ws.php?cmd=",
-        "nmap",
-        "xmrig",
-        ".git-credentials",
-        "169.254.169.254",
-    ] {
+    assert!(attacker.iter().all(|r| r["ProcessName"] == "curl" && r["KubernetesPodName"] == "mdc-simulation-attacker"));
+    for needle in ["ws.php?cmd=", "nmap", "xmrig", ".git-credentials", "169.254.169.254"] {
         assert!(cmds.iter().any(|c| c.contains(needle)), "{needle}");
     }
     let times = strings(&attacker, "Timestamp");
-    assert!(
-        times.windows(2).all(|w| w[0] >= w[1]),
-        "ordered by Timestamp desc"
-    );
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "ordered by Timestamp desc");
     // 2. The victim: ten php-fpm children (nine shells and the ld.so.preload write) plus the
     //    seven commands that name the simulation's tools.
     let victim = rows(&mde_hunt(&e, &mde, SEED004_VICTIM).await);
     assert_eq!(victim.len(), 17, "{victim:#?}");
-    let from_php = victim
-        .iter()
-        .filter(|r| r["ParentProcessName"] == "php-fpm")
-        .count();
+    let from_php = victim.iter().filter(|r| r["ParentProcessName"] == "php-fpm").count();
     assert_eq!(from_php, 10);
-    assert!(
-        victim
-            .iter()
-            .any(|r| r["FolderPath"] == "/etc/ld.so.preload")
-    );
+    assert!(victim.iter().any(|r| r["FolderPath"] == "/etc/ld.so.preload"));
     for tool in ["nmap", "xmrig", "curl", "cat", "find"] {
         assert!(victim.iter().any(|r| r["ProcessName"] == tool), "{tool}");
     }
-    assert!(
-        victim
-            .iter()
-            .all(|r| r["KubernetesPodName"] == "mdc-simulation-victim")
-    );
+    assert!(victim.iter().all(|r| r["KubernetesPodName"] == "mdc-simulation-victim"));
     // 3. Every attacker request pairs with every php-fpm child in the namespace.
     let pairs = rows(&mde_hunt(&e, &mde, SEED004_CORRELATION).await);
     assert_eq!(pairs.len(), 9 * 10);
-    assert!(pairs.iter().all(
-        |r| r["TargetURL"] == "mdc-simulation-victim" && r["VictimParentProcess"] == "php-fpm"
-    ));
+    assert!(pairs.iter().all(|r| r["TargetURL"] == "mdc-simulation-victim" && r["VictimParentProcess"] == "php-fpm"));
 }
 
 #[tokio::test]
@@ -410,10 +305,7 @@ async fn syntax_and_semantic_errors_in_microsofts_shape() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.code(), "BadRequest");
     let msg = r.body["error"]["message"].as_str().unwrap();
-    assert!(
-        msg.starts_with("Syntax error") && msg.contains("line 2, column 22"),
-        "{msg}"
-    );
+    assert!(msg.starts_with("Syntax error") && msg.contains("line 2, column 22"), "{msg}");
     assert!(is_guid(r.body["error"]["target"].as_str().unwrap()));
 
     let graph = e.token(0, GRAPH).await;
@@ -421,12 +313,7 @@ async fn syntax_and_semantic_errors_in_microsofts_shape() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.code(), "BadRequest");
     let msg = r.body["error"]["message"].as_str().unwrap();
-    assert!(
-        msg.starts_with("Semantic error")
-            && msg.contains("DeviceNmae")
-            && msg.contains("DeviceName"),
-        "{msg}"
-    );
+    assert!(msg.starts_with("Semantic error") && msg.contains("DeviceNmae") && msg.contains("DeviceName"), "{msg}");
     assert!(msg.contains("line 1, column 20"), "{msg}");
     assert!(r.body["error"]["innerError"]["date"].is_string());
 
@@ -437,14 +324,7 @@ async fn syntax_and_semantic_errors_in_microsofts_shape() {
     ] {
         let r = mde_hunt(&e, &mde, q).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{q}: {:?}", r.body);
-        assert!(
-            r.body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("sandbox"),
-            "{:?}",
-            r.body
-        );
+        assert!(r.body["error"]["message"].as_str().unwrap().contains("sandbox"), "{:?}", r.body);
     }
 }
 
@@ -452,38 +332,18 @@ async fn syntax_and_semantic_errors_in_microsofts_shape() {
 async fn row_limit_and_timeout_are_settings() {
     let e = env().await;
     let tok = e.token(0, MDE).await;
-    let r = e
-        .admin_post("/_sandbox/settings", json!({"hunting_max_rows": 5}))
-        .await;
+    let r = e.admin_post("/_sandbox/settings", json!({"hunting_max_rows": 5})).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["hunting_max_rows"], 5);
-    assert_eq!(
-        rows(&mde_hunt(&e, &tok, "DeviceProcessEvents").await).len(),
-        5
-    );
+    assert_eq!(rows(&mde_hunt(&e, &tok, "DeviceProcessEvents").await).len(), 5);
     // Limits apply to the result, not to what the query reads.
-    let n = rows(&mde_hunt(&e, &tok, "DeviceProcessEvents | count").await)[0]["Count"]
-        .as_i64()
-        .unwrap();
+    let n = rows(&mde_hunt(&e, &tok, "DeviceProcessEvents | count").await)[0]["Count"].as_i64().unwrap();
     assert!(n > 1000, "a few thousand rows: {n}");
 
-    e.admin_post("/_sandbox/settings", json!({"hunting_timeout_seconds": 0}))
-        .await;
-    let r = mde_hunt(
-        &e,
-        &tok,
-        "DeviceProcessEvents | summarize count() by FileName",
-    )
-    .await;
+    e.admin_post("/_sandbox/settings", json!({"hunting_timeout_seconds": 0})).await;
+    let r = mde_hunt(&e, &tok, "DeviceProcessEvents | summarize count() by FileName").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("time limit"),
-        "{:?}",
-        r.body
-    );
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("time limit"), "{:?}", r.body);
 }
 
 #[tokio::test]
@@ -492,8 +352,7 @@ async fn quota_is_45_per_minute_per_tenant_shared_by_all_paths() {
     let settings = e.admin_get("/_sandbox/settings").await;
     assert_eq!(settings.body["hunting_per_minute"], 45);
     assert_eq!(settings.body["hunting_per_hour"], 1500);
-    e.admin_post("/_sandbox/settings", json!({"hunting_per_minute": 2}))
-        .await;
+    e.admin_post("/_sandbox/settings", json!({"hunting_per_minute": 2})).await;
     let mde = e.token(0, MDE).await;
     let graph = e.token(0, GRAPH).await;
     rows(&mde_hunt(&e, &mde, "DeviceInfo | take 1").await);
@@ -509,10 +368,7 @@ async fn quota_is_45_per_minute_per_tenant_shared_by_all_paths() {
     // Another tenant has its own quota; other MDE APIs are not affected.
     let other = e.token(1, MDE).await;
     rows(&mde_hunt(&e, &other, "DeviceInfo | take 1").await);
-    assert_eq!(
-        e.get(&mde, "/api/machines?$top=1").await.status,
-        StatusCode::OK
-    );
+    assert_eq!(e.get(&mde, "/api/machines?$top=1").await.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -536,12 +392,7 @@ async fn tokens_need_the_right_audience_and_permission() {
     let graph = e.token(0, GRAPH).await;
     let r = mde_hunt(&e, &mde, "DeviceInfo").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("AdvancedQuery.Read.All")
-    );
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("AdvancedQuery.Read.All"));
     let r = graph_hunt(&e, &graph, "DeviceInfo").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.code(), "Authorization_RequestDenied");

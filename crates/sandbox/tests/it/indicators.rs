@@ -11,13 +11,7 @@ fn ind(ty: &str, value: &str, action: &str) -> Value {
 }
 
 async fn delete(e: &Env, tok: &str, path: &str) -> StatusCode {
-    e.http
-        .delete(e.url(path))
-        .bearer_auth(tok)
-        .send()
-        .await
-        .unwrap()
-        .status()
+    e.http.delete(e.url(path)).bearer_auth(tok).send().await.unwrap().status()
 }
 
 fn state_indicators(s: &Value) -> Vec<Value> {
@@ -94,9 +88,18 @@ async fn every_type_and_action_validates_like_mde() {
         (ind("Url", "https://evil.example.com", "BlockAndRemediate"), "InvalidInput"),
         (ind("FileSha1", &"a".repeat(40), "Nuke"), "InvalidRequestBody"),
         (ind("Sha1", &"a".repeat(40), "Block"), "InvalidRequestBody"),
-        (json!({"indicatorType": "FileSha1", "indicatorValue": "a".repeat(40), "action": "Block", "description": "d"}), "MissingRequiredParameter"),
-        (json!({"indicatorType": "FileSha1", "indicatorValue": "a".repeat(40), "action": "Block", "title": "t"}), "MissingRequiredParameter"),
-        (json!({"IndicatorType": "FileSha1", "indicatorValue": "a".repeat(40), "action": "Block", "title": "t", "description": "d"}), "InvalidRequestBody"),
+        (
+            json!({"indicatorType": "FileSha1", "indicatorValue": "a".repeat(40), "action": "Block", "description": "d"}),
+            "MissingRequiredParameter",
+        ),
+        (
+            json!({"indicatorType": "FileSha1", "indicatorValue": "a".repeat(40), "action": "Block", "title": "t"}),
+            "MissingRequiredParameter",
+        ),
+        (
+            json!({"IndicatorType": "FileSha1", "indicatorValue": "a".repeat(40), "action": "Block", "title": "t", "description": "d"}),
+            "InvalidRequestBody",
+        ),
     ];
     for (body, code) in bad {
         let r = e.post(&tok, "/api/indicators", body.clone()).await;
@@ -199,9 +202,8 @@ async fn cap_of_15000_and_import_quota() {
     let e = env().await;
     let tok = e.token(0, MDE).await;
     for batch in 0..30u32 {
-        let items: Vec<Value> = (0..500u32)
-            .map(|i| ind("FileSha256", &format!("{:064x}", batch * 500 + i), "Block"))
-            .collect();
+        let items: Vec<Value> =
+            (0..500u32).map(|i| ind("FileSha256", &format!("{:064x}", batch * 500 + i), "Block")).collect();
         let r = e.post(&tok, "/api/indicators/import", json!({"Indicators": items})).await;
         assert_eq!(r.status, StatusCode::OK, "batch {batch}");
         assert!(r.body["value"].as_array().unwrap().iter().all(|x| x["isFailed"] == false));

@@ -8,11 +8,7 @@ use sha2::{Digest, Sha256};
 const BOUNDARY: &str = "riposte-test-boundary";
 
 fn online(m: &Value, platform_prefix: &str) -> bool {
-    m["healthStatus"] == "Active"
-        && m["osPlatform"]
-            .as_str()
-            .unwrap()
-            .starts_with(platform_prefix)
+    m["healthStatus"] == "Active" && m["osPlatform"].as_str().unwrap().starts_with(platform_prefix)
 }
 
 /// A multipart/form-data body as Microsoft's upload-library page describes it.
@@ -30,8 +26,7 @@ fn form(file: Option<(&str, &[u8])>, fields: &[(&str, &str)]) -> Vec<u8> {
     }
     for (k, v) in fields {
         b.extend_from_slice(
-            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
         );
     }
     b.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
@@ -43,10 +38,7 @@ async fn upload(e: &Env, tok: &str, body: Vec<u8>) -> Resp {
         .http
         .post(e.url("/api/libraryfiles"))
         .bearer_auth(tok)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
+        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
         .body(body)
         .send()
         .await
@@ -54,21 +46,11 @@ async fn upload(e: &Env, tok: &str, body: Vec<u8>) -> Resp {
     let status = r.status();
     let headers = r.headers().clone();
     let text = r.text().await.unwrap();
-    Resp {
-        status,
-        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        headers,
-    }
+    Resp { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)), headers }
 }
 
 async fn delete(e: &Env, tok: &str, path: &str) -> StatusCode {
-    e.http
-        .delete(e.url(path))
-        .bearer_auth(tok)
-        .send()
-        .await
-        .unwrap()
-        .status()
+    e.http.delete(e.url(path)).bearer_auth(tok).send().await.unwrap().status()
 }
 
 fn cmd(ty: &str, params: &[(&str, &str)]) -> Value {
@@ -91,11 +73,7 @@ async fn action(e: &Env, tok: &str, id: &str) -> Value {
 }
 
 async fn link(e: &Env, tok: &str, id: &str, index: usize) -> Resp {
-    e.get(
-        tok,
-        &format!("/api/machineactions/{id}/GetLiveResponseResultDownloadLink(index={index})"),
-    )
-    .await
+    e.get(tok, &format!("/api/machineactions/{id}/GetLiveResponseResultDownloadLink(index={index})")).await
 }
 
 /// Follows a result link (no bearer token: the signature is the authorization).
@@ -107,24 +85,14 @@ async fn fetch(e: &Env, url: &str) -> (StatusCode, Vec<u8>) {
 async fn result_bytes(e: &Env, tok: &str, id: &str, index: usize) -> Vec<u8> {
     let r = link(e, tok, id, index).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    assert!(
-        r.body["@odata.context"]
-            .as_str()
-            .unwrap()
-            .ends_with("#Edm.String")
-    );
+    assert!(r.body["@odata.context"].as_str().unwrap().ends_with("#Edm.String"));
     let (status, bytes) = fetch(e, r.body["value"].as_str().unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     bytes
 }
 
 fn machine_state<'a>(state: &'a Value, id: &str) -> &'a Value {
-    state["machines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["id"] == id)
-        .unwrap()
+    state["machines"].as_array().unwrap().iter().find(|m| m["id"] == id).unwrap()
 }
 
 #[tokio::test]
@@ -145,13 +113,7 @@ async fn session_runs_commands_in_order_and_serves_results() {
         vec![
             cmd("PutFile", &[("FileName", "collector.ps1")]),
             cmd("RunScript", &[("ScriptName", "GetProcesses.ps1")]),
-            cmd(
-                "RunScript",
-                &[
-                    ("ScriptName", "KillProcess.ps1"),
-                    ("Args", "-Name msedge.exe"),
-                ],
-            ),
+            cmd("RunScript", &[("ScriptName", "KillProcess.ps1"), ("Args", "-Name msedge.exe")]),
             cmd("GetFile", &[("Path", put_path)]),
         ],
     )
@@ -160,12 +122,7 @@ async fn session_runs_commands_in_order_and_serves_results() {
     assert_eq!(r.body["type"], "LiveResponse");
     assert_eq!(r.body["status"], "Pending");
     assert_eq!(r.body["requestorComment"], "live response test");
-    assert!(
-        r.body["@odata.context"]
-            .as_str()
-            .unwrap()
-            .ends_with("#MachineActions/$entity")
-    );
+    assert!(r.body["@odata.context"].as_str().unwrap().ends_with("#MachineActions/$entity"));
     let id = r.body["id"].as_str().unwrap().to_string();
     let cmds = r.body["commands"].as_array().unwrap();
     assert_eq!(cmds.len(), 4);
@@ -175,10 +132,7 @@ async fn session_runs_commands_in_order_and_serves_results() {
         assert_eq!(c["startTime"], Value::Null);
         assert_eq!(c["errors"], json!([]));
     }
-    assert_eq!(
-        cmds[2]["command"]["params"][1],
-        json!({"key": "Args", "value": "-Name msedge.exe"})
-    );
+    assert_eq!(cmds[2]["command"]["params"][1], json!({"key": "Args", "value": "-Name msedge.exe"}));
 
     // Results are not there before the command ran.
     let early = link(&e, &tok, &id, 1).await;
@@ -226,35 +180,18 @@ async fn session_runs_commands_in_order_and_serves_results() {
     let lr = &machine_state(&st, mid)["liveResponse"];
     assert_eq!(lr["killedProcesses"], json!([6204]));
     assert_eq!(lr["putFiles"][0]["path"], put_path);
-    assert_eq!(
-        lr["putFiles"][0]["sha256"],
-        hex::encode(Sha256::digest(&payload))
-    );
-    let sa = st["machineActions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["id"] == id.as_str())
-        .unwrap();
+    assert_eq!(lr["putFiles"][0]["sha256"], hex::encode(Sha256::digest(&payload)));
+    let sa = st["machineActions"].as_array().unwrap().iter().find(|a| a["id"] == id.as_str()).unwrap();
     assert_eq!(sa["commands"].as_array().unwrap().len(), 4);
 
     // A second session sees the killed process gone.
-    let r = run(
-        &e,
-        &tok,
-        mid,
-        vec![cmd("RunScript", &[("ScriptName", "GetProcesses.ps1")])],
-    )
-    .await;
+    let r = run(&e, &tok, mid, vec![cmd("RunScript", &[("ScriptName", "GetProcesses.ps1")])]).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     let id2 = r.body["id"].as_str().unwrap().to_string();
     e.advance(200).await;
     let t: Value = serde_json::from_slice(&result_bytes(&e, &tok, &id2, 0).await).unwrap();
     let out = t["script_output"].as_str().unwrap();
-    assert!(
-        !out.contains("msedge.exe") && out.contains("explorer.exe"),
-        "{out}"
-    );
+    assert!(!out.contains("msedge.exe") && out.contains("explorer.exe"), "{out}");
 }
 
 #[tokio::test]
@@ -269,10 +206,7 @@ async fn a_failed_command_stops_the_session() {
         mid,
         vec![
             cmd("RunScript", &[("ScriptName", "NotInLibrary.ps1")]),
-            cmd(
-                "GetFile",
-                &[("Path", "C:\\Windows\\System32\\drivers\\etc\\hosts")],
-            ),
+            cmd("GetFile", &[("Path", "C:\\Windows\\System32\\drivers\\etc\\hosts")]),
         ],
     )
     .await;
@@ -282,16 +216,8 @@ async fn a_failed_command_stops_the_session() {
     let a = action(&e, &tok, &id).await;
     assert_eq!(a["status"], "Failed");
     assert_eq!(a["commands"][0]["commandStatus"], "Failed");
-    assert!(
-        a["commands"][0]["errors"][0]
-            .as_str()
-            .unwrap()
-            .contains("NotInLibrary.ps1")
-    );
-    assert_eq!(
-        a["commands"][1]["commandStatus"], "Created",
-        "later commands do not run"
-    );
+    assert!(a["commands"][0]["errors"][0].as_str().unwrap().contains("NotInLibrary.ps1"));
+    assert_eq!(a["commands"][1]["commandStatus"], "Created", "later commands do not run");
     assert_eq!(link(&e, &tok, &id, 1).await.status, StatusCode::BAD_REQUEST);
 
     // A missing path fails GetFile; a seeded file comes back with its deterministic content.
@@ -300,10 +226,7 @@ async fn a_failed_command_stops_the_session() {
         &tok,
         mid,
         vec![
-            cmd(
-                "GetFile",
-                &[("Path", "c:\\windows\\system32\\drivers\\etc\\HOSTS")],
-            ),
+            cmd("GetFile", &[("Path", "c:\\windows\\system32\\drivers\\etc\\HOSTS")]),
             cmd("GetFile", &[("Path", "C:\\nope\\missing.txt")]),
         ],
     )
@@ -315,26 +238,12 @@ async fn a_failed_command_stops_the_session() {
     assert_eq!(a["status"], "Failed");
     assert_eq!(a["commands"][0]["commandStatus"], "Completed");
     assert_eq!(a["commands"][1]["commandStatus"], "Failed");
-    assert!(
-        a["commands"][1]["errors"][0]
-            .as_str()
-            .unwrap()
-            .contains("missing.txt")
-    );
+    assert!(a["commands"][1]["errors"][0].as_str().unwrap().contains("missing.txt"));
     let hosts = String::from_utf8(result_bytes(&e, &tok, &id, 0).await).unwrap();
-    assert!(
-        hosts.contains(m["computerDnsName"].as_str().unwrap()),
-        "{hosts}"
-    );
+    assert!(hosts.contains(m["computerDnsName"].as_str().unwrap()), "{hosts}");
 
     // A script that fails by design completes with its exit code in the transcript.
-    let r = run(
-        &e,
-        &tok,
-        mid,
-        vec![cmd("RunScript", &[("ScriptName", "TestFailure.ps1")])],
-    )
-    .await;
+    let r = run(&e, &tok, mid, vec![cmd("RunScript", &[("ScriptName", "TestFailure.ps1")])]).await;
     let id = r.body["id"].as_str().unwrap().to_string();
     e.advance(200).await;
     let a = action(&e, &tok, &id).await;
@@ -349,27 +258,14 @@ async fn scripts_follow_the_platform_and_change_the_registry() {
     let e = env().await;
     let tok = e.token(0, MDE).await;
     let linux = e.machine_where(&tok, |m| online(m, "Linux")).await;
-    let r = run(
-        &e,
-        &tok,
-        linux["id"].as_str().unwrap(),
-        vec![cmd("RunScript", &[("ScriptName", "GetProcesses.ps1")])],
-    )
-    .await;
+    let r = run(&e, &tok, linux["id"].as_str().unwrap(), vec![cmd("RunScript", &[("ScriptName", "GetProcesses.ps1")])])
+        .await;
     let id = r.body["id"].as_str().unwrap().to_string();
     e.advance(200).await;
     let a = action(&e, &tok, &id).await;
-    assert_eq!(
-        a["commands"][0]["commandStatus"], "Failed",
-        "a .ps1 script cannot run on Linux"
-    );
-    let r = run(
-        &e,
-        &tok,
-        linux["id"].as_str().unwrap(),
-        vec![cmd("RunScript", &[("ScriptName", "get_processes.sh")])],
-    )
-    .await;
+    assert_eq!(a["commands"][0]["commandStatus"], "Failed", "a .ps1 script cannot run on Linux");
+    let r = run(&e, &tok, linux["id"].as_str().unwrap(), vec![cmd("RunScript", &[("ScriptName", "get_processes.sh")])])
+        .await;
     let id = r.body["id"].as_str().unwrap().to_string();
     e.advance(200).await;
     let t: Value = serde_json::from_slice(&result_bytes(&e, &tok, &id, 0).await).unwrap();
@@ -385,17 +281,11 @@ async fn scripts_follow_the_platform_and_change_the_registry() {
         vec![
             cmd(
                 "RunScript",
-                &[
-                    ("ScriptName", "SetRegistryValue.ps1"),
-                    ("Args", &format!("-Path '{key}' -Name Marker -Value 42")),
-                ],
+                &[("ScriptName", "SetRegistryValue.ps1"), ("Args", &format!("-Path '{key}' -Name Marker -Value 42"))],
             ),
             cmd(
                 "RunScript",
-                &[
-                    ("ScriptName", "GetRegistryValue.ps1"),
-                    ("Args", &format!("-Path '{key}' -Name Marker")),
-                ],
+                &[("ScriptName", "GetRegistryValue.ps1"), ("Args", &format!("-Path '{key}' -Name Marker"))],
             ),
         ],
     )
@@ -404,10 +294,7 @@ async fn scripts_follow_the_platform_and_change_the_registry() {
     let id = r.body["id"].as_str().unwrap().to_string();
     e.advance(200).await;
     let t: Value = serde_json::from_slice(&result_bytes(&e, &tok, &id, 1).await).unwrap();
-    assert!(
-        t["script_output"].as_str().unwrap().contains("Marker = 42"),
-        "{t}"
-    );
+    assert!(t["script_output"].as_str().unwrap().contains("Marker = 42"), "{t}");
     let st = e.state(0).await;
     assert_eq!(
         machine_state(&st, wid)["liveResponse"]["registryChanges"][0],
@@ -420,36 +307,13 @@ async fn bad_bodies_are_400_with_the_field_named() {
     let e = env().await;
     let tok = e.token(0, MDE).await;
     let m = e.machine_where(&tok, |m| online(m, "Windows")).await;
-    let path = format!(
-        "/api/machines/{}/runliveresponse",
-        m["id"].as_str().unwrap()
-    );
+    let path = format!("/api/machines/{}/runliveresponse", m["id"].as_str().unwrap());
     let cases = [
-        (
-            json!({"commands": [], "Comment": "x"}),
-            "InvalidRequestBody",
-            "Commands",
-        ),
-        (
-            json!({"Comment": "x"}),
-            "MissingRequiredParameter",
-            "Commands",
-        ),
-        (
-            json!({"Commands": [cmd("Execute", &[])]}),
-            "InvalidRequestBody",
-            "Execute",
-        ),
-        (
-            json!({"Commands": [cmd("GetFile", &[])]}),
-            "MissingRequiredParameter",
-            "Path",
-        ),
-        (
-            json!({"Commands": [cmd("GetFile", &[("path", "C:\\x")])]}),
-            "InvalidRequestBody",
-            "path",
-        ),
+        (json!({"commands": [], "Comment": "x"}), "InvalidRequestBody", "Commands"),
+        (json!({"Comment": "x"}), "MissingRequiredParameter", "Commands"),
+        (json!({"Commands": [cmd("Execute", &[])]}), "InvalidRequestBody", "Execute"),
+        (json!({"Commands": [cmd("GetFile", &[])]}), "MissingRequiredParameter", "Path"),
+        (json!({"Commands": [cmd("GetFile", &[("path", "C:\\x")])]}), "InvalidRequestBody", "path"),
         (
             json!({"Commands": [cmd("GetFile", &[("Path", "C:\\x")]), cmd("PutFile", &[("FileName", "a.ps1")])]}),
             "InvalidRequestBody",
@@ -460,22 +324,9 @@ async fn bad_bodies_are_400_with_the_field_named() {
         let r = e.post(&tok, &path, body.clone()).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {:?}", r.body);
         assert_eq!(r.code(), code, "{body}: {:?}", r.body);
-        assert!(
-            r.body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains(needle),
-            "{body}: {:?}",
-            r.body
-        );
+        assert!(r.body["error"]["message"].as_str().unwrap().contains(needle), "{body}: {:?}", r.body);
     }
-    let r = run(
-        &e,
-        &tok,
-        "0000000000000000000000000000000000000000",
-        vec![cmd("GetFile", &[("Path", "C:\\x")])],
-    )
-    .await;
+    let r = run(&e, &tok, "0000000000000000000000000000000000000000", vec![cmd("GetFile", &[("Path", "C:\\x")])]).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
@@ -498,10 +349,7 @@ async fn ten_calls_per_minute_and_one_session_per_machine() {
     let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
     // Other MDE calls are not affected by the live response quota.
-    assert_eq!(
-        e.get(&tok, "/api/libraryfiles").await.status,
-        StatusCode::OK
-    );
+    assert_eq!(e.get(&tok, "/api/libraryfiles").await.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -509,23 +357,13 @@ async fn concurrent_sessions_are_capped_offline_ones_time_out_and_cancel_frees_t
     let e = env().await;
     let tok = e.token(0, MDE).await;
     let r = e
-        .admin_post(
-            "/_sandbox/settings",
-            json!({"live_response_per_minute": 1000, "live_response_max_sessions": 2}),
-        )
+        .admin_post("/_sandbox/settings", json!({"live_response_per_minute": 1000, "live_response_max_sessions": 2}))
         .await;
     assert_eq!(r.status, StatusCode::OK);
     let machines = e.machines(&tok).await;
-    let offline: Vec<&str> = machines
-        .iter()
-        .filter(|m| m["healthStatus"] != "Active")
-        .map(|m| m["id"].as_str().unwrap())
-        .collect();
-    let onl: Vec<&str> = machines
-        .iter()
-        .filter(|m| online(m, "Windows"))
-        .map(|m| m["id"].as_str().unwrap())
-        .collect();
+    let offline: Vec<&str> =
+        machines.iter().filter(|m| m["healthStatus"] != "Active").map(|m| m["id"].as_str().unwrap()).collect();
+    let onl: Vec<&str> = machines.iter().filter(|m| online(m, "Windows")).map(|m| m["id"].as_str().unwrap()).collect();
     let c = || vec![cmd("RunScript", &[("ScriptName", "GetProcesses.ps1")])];
     let off = run(&e, &tok, offline[0], c()).await;
     assert_eq!(off.status, StatusCode::CREATED);
@@ -534,22 +372,11 @@ async fn concurrent_sessions_are_capped_offline_ones_time_out_and_cancel_frees_t
     assert_eq!(on.status, StatusCode::CREATED);
     let on_id = on.body["id"].as_str().unwrap().to_string();
     let third = run(&e, &tok, onl[1], c()).await;
-    assert_eq!(
-        third.status,
-        StatusCode::TOO_MANY_REQUESTS,
-        "{:?}",
-        third.body
-    );
+    assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS, "{:?}", third.body);
     assert!(third.headers.contains_key("retry-after"));
 
     // Cancelling frees a slot and the machine.
-    let r = e
-        .post(
-            &tok,
-            &format!("/api/machineactions/{on_id}/cancel"),
-            json!({"Comment": "stop"}),
-        )
-        .await;
+    let r = e.post(&tok, &format!("/api/machineactions/{on_id}/cancel"), json!({"Comment": "stop"})).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["status"], "Cancelled");
     assert_eq!(r.body["commands"][0]["commandStatus"], "Created");
@@ -572,19 +399,11 @@ async fn result_links_are_signed_and_expire_after_30_minutes() {
     let e = env().await;
     let tok = e.token(0, MDE).await;
     let m = e.machine_where(&tok, |m| online(m, "Windows")).await;
-    let r = run(
-        &e,
-        &tok,
-        m["id"].as_str().unwrap(),
-        vec![cmd("RunScript", &[("ScriptName", "GetProcesses.ps1")])],
-    )
-    .await;
+    let r =
+        run(&e, &tok, m["id"].as_str().unwrap(), vec![cmd("RunScript", &[("ScriptName", "GetProcesses.ps1")])]).await;
     let id = r.body["id"].as_str().unwrap().to_string();
     e.advance(200).await;
-    let url = link(&e, &tok, &id, 0).await.body["value"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let url = link(&e, &tok, &id, 0).await.body["value"].as_str().unwrap().to_string();
     assert!(url.contains("sig=") && url.contains("se="), "{url}");
     let tampered = url.replace("/0?", "/1?");
     assert_eq!(fetch(&e, &tampered).await.0, StatusCode::FORBIDDEN);
@@ -594,15 +413,8 @@ async fn result_links_are_signed_and_expire_after_30_minutes() {
     assert_eq!(fetch(&e, &url).await.0, StatusCode::OK);
     e.advance(31 * 60).await;
     assert_eq!(fetch(&e, &url).await.0, StatusCode::FORBIDDEN, "expired");
-    let fresh = link(&e, &tok, &id, 0).await.body["value"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        fetch(&e, &fresh).await.0,
-        StatusCode::OK,
-        "a new link works again"
-    );
+    let fresh = link(&e, &tok, &id, 0).await.body["value"].as_str().unwrap().to_string();
+    assert_eq!(fetch(&e, &fresh).await.0, StatusCode::OK, "a new link works again");
 }
 
 #[tokio::test]
@@ -611,18 +423,9 @@ async fn library_upload_list_override_and_delete() {
     let tok = e.token(0, MDE).await;
     let r = e.get(&tok, "/api/libraryfiles").await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(
-        r.body["@odata.context"]
-            .as_str()
-            .unwrap()
-            .ends_with("#LibraryFiles")
-    );
-    let names: Vec<&str> = r.body["value"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["fileName"].as_str().unwrap())
-        .collect();
+    assert!(r.body["@odata.context"].as_str().unwrap().ends_with("#LibraryFiles"));
+    let names: Vec<&str> =
+        r.body["value"].as_array().unwrap().iter().map(|f| f["fileName"].as_str().unwrap()).collect();
     assert!(names.contains(&"GetProcesses.ps1") && names.contains(&"KillProcess.ps1"));
 
     let content = b"Get-Service | Out-String".to_vec();
@@ -631,11 +434,7 @@ async fn library_upload_list_override_and_delete() {
         &tok,
         form(
             Some(("services.ps1", &content)),
-            &[
-                ("Description", "lists services"),
-                ("HasParameters", "false"),
-                ("ParametersDescription", "none"),
-            ],
+            &[("Description", "lists services"), ("HasParameters", "false"), ("ParametersDescription", "none")],
         ),
     )
     .await;
@@ -648,21 +447,8 @@ async fn library_upload_list_override_and_delete() {
     // Same name without OverrideIfExists: refused; with it: replaced.
     let r = upload(&e, &tok, form(Some(("services.ps1", b"v2")), &[])).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("OverrideIfExists")
-    );
-    let r = upload(
-        &e,
-        &tok,
-        form(
-            Some(("services.ps1", b"v2")),
-            &[("OverrideIfExists", "true")],
-        ),
-    )
-    .await;
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("OverrideIfExists"));
+    let r = upload(&e, &tok, form(Some(("services.ps1", b"v2")), &[("OverrideIfExists", "true")])).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["sha256"], hex::encode(Sha256::digest(b"v2")));
 
@@ -670,78 +456,29 @@ async fn library_upload_list_override_and_delete() {
     let r = upload(&e, &tok, form(None, &[("Description", "no file")])).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.code(), "MissingRequiredParameter");
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("File")
-    );
-    let r = upload(
-        &e,
-        &tok,
-        form(Some(("x.ps1", b"x")), &[("HasParameters", "maybe")]),
-    )
-    .await;
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("File"));
+    let r = upload(&e, &tok, form(Some(("x.ps1", b"x")), &[("HasParameters", "maybe")])).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("HasParameters")
-    );
-    let r = e
-        .post(&tok, "/api/libraryfiles", json!({"File": "x"}))
-        .await;
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("HasParameters"));
+    let r = e.post(&tok, "/api/libraryfiles", json!({"File": "x"})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("multipart/form-data")
-    );
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("multipart/form-data"));
     let big = vec![b'a'; 20 * 1024 * 1024 + 1];
     let r = upload(&e, &tok, form(Some(("big.bin", &big)), &[])).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("20 MB")
-    );
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("20 MB"));
 
     let st = e.state(0).await;
-    assert!(
-        st["libraryFiles"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["fileName"] == "services.ps1")
-    );
+    assert!(st["libraryFiles"].as_array().unwrap().iter().any(|f| f["fileName"] == "services.ps1"));
 
-    assert_eq!(
-        delete(&e, &tok, "/api/libraryfiles/services.ps1").await,
-        StatusCode::NO_CONTENT
-    );
-    assert_eq!(
-        delete(&e, &tok, "/api/libraryfiles/services.ps1").await,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(delete(&e, &tok, "/api/libraryfiles/services.ps1").await, StatusCode::NO_CONTENT);
+    assert_eq!(delete(&e, &tok, "/api/libraryfiles/services.ps1").await, StatusCode::NOT_FOUND);
     let r = e.get(&tok, "/api/libraryfiles").await;
-    assert!(
-        !r.body["value"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["fileName"] == "services.ps1")
-    );
+    assert!(!r.body["value"].as_array().unwrap().iter().any(|f| f["fileName"] == "services.ps1"));
 
     // Library.Manage is required.
     let tenant = e.tenant(0).tenant_id.clone();
-    e.admin_post(
-        &format!("/_sandbox/roles/{tenant}"),
-        json!({"mde": ["Machine.Read.All"]}),
-    )
-    .await;
+    e.admin_post(&format!("/_sandbox/roles/{tenant}"), json!({"mde": ["Machine.Read.All"]})).await;
     let weak = e.token(0, MDE).await;
     let r = e.get(&weak, "/api/libraryfiles").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);

@@ -17,10 +17,7 @@ async fn issues_bearer_token_per_audience_with_roles() {
                 ("scope", MDE),
                 // MSAL / kiota extras must be ignored
                 ("client_info", "1"),
-                (
-                    "claims",
-                    r#"{"access_token":{"xms_cc":{"values":["CP1"]}}}"#,
-                ),
+                ("claims", r#"{"access_token":{"xms_cc":{"values":["CP1"]}}}"#),
             ],
         )
         .await;
@@ -33,25 +30,13 @@ async fn issues_bearer_token_per_audience_with_roles() {
     assert_eq!(claims["tid"], t.tenant_id.as_str());
     assert_eq!(claims["appid"], t.client_id.as_str());
     assert_eq!(claims["aud"], "https://api.securitycenter.microsoft.com");
-    assert!(
-        claims["roles"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r == "Machine.Isolate")
-    );
-    assert_eq!(
-        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
-        exp
-    );
+    assert!(claims["roles"].as_array().unwrap().iter().any(|r| r == "Machine.Isolate"));
+    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), exp);
 
     for (scope, aud) in [
         (GRAPH, "https://graph.microsoft.com"),
         (ARM, "https://management.azure.com"),
-        (
-            "https://api.security.microsoft.com/.default",
-            "https://api.security.microsoft.com",
-        ),
+        ("https://api.security.microsoft.com/.default", "https://api.security.microsoft.com"),
         (
             "https://securitycenter.onmicrosoft.com/windowsatpservice/.default",
             "https://securitycenter.onmicrosoft.com/windowsatpservice",
@@ -81,11 +66,7 @@ async fn token_lifetimes_are_seeded() {
             ("client_secret", t.client_secret.as_str()),
             ("scope", GRAPH),
         ];
-        la.push(
-            a.token_request(&t.tenant_id, &form).await.body["expires_in"]
-                .as_i64()
-                .unwrap(),
-        );
+        la.push(a.token_request(&t.tenant_id, &form).await.body["expires_in"].as_i64().unwrap());
         let t = b.tenant(0).clone();
         let form = [
             ("grant_type", "client_credentials"),
@@ -93,11 +74,7 @@ async fn token_lifetimes_are_seeded() {
             ("client_secret", t.client_secret.as_str()),
             ("scope", GRAPH),
         ];
-        lb.push(
-            b.token_request(&t.tenant_id, &form).await.body["expires_in"]
-                .as_i64()
-                .unwrap(),
-        );
+        lb.push(b.token_request(&t.tenant_id, &form).await.body["expires_in"].as_i64().unwrap());
     }
     assert_eq!(la, lb);
     assert!(la.iter().any(|x| *x != la[0]), "lifetimes vary: {la:?}");
@@ -121,12 +98,7 @@ async fn wrong_secret_is_401_invalid_client() {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.body["error"], "invalid_client");
     assert_eq!(r.body["error_codes"], json!([7000215]));
-    assert!(
-        r.body["error_description"]
-            .as_str()
-            .unwrap()
-            .starts_with("AADSTS7000215: Invalid client secret provided")
-    );
+    assert!(r.body["error_description"].as_str().unwrap().starts_with("AADSTS7000215: Invalid client secret provided"));
     for k in ["timestamp", "trace_id", "correlation_id"] {
         assert!(r.body[k].is_string(), "{k}");
     }
@@ -200,22 +172,13 @@ async fn unknown_tenant_client_and_bad_scope_are_400() {
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{scope}");
         assert_eq!(r.body["error"], "invalid_scope", "{scope}");
         assert_eq!(r.body["error_codes"], json!([70011]));
-        assert!(
-            r.body["error_description"]
-                .as_str()
-                .unwrap()
-                .starts_with("AADSTS70011:")
-        );
+        assert!(r.body["error_description"].as_str().unwrap().starts_with("AADSTS70011:"));
     }
 
     let r = e
         .token_request(
             &t.tenant_id,
-            &[
-                ("client_id", &t.client_id),
-                ("client_secret", &t.client_secret),
-                ("scope", GRAPH),
-            ],
+            &[("client_id", &t.client_id), ("client_secret", &t.client_secret), ("scope", GRAPH)],
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
@@ -240,14 +203,10 @@ async fn unknown_tenant_client_and_bad_scope_are_400() {
 async fn basic_auth_domain_tenant_and_v1_endpoint() {
     let e = env().await;
     let t = e.tenant(0).clone();
-    let basic = base64::engine::general_purpose::STANDARD
-        .encode(format!("{}:{}", t.client_id, t.client_secret));
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", t.client_id, t.client_secret));
     let r = e
         .http
-        .post(e.url(&format!(
-            "/{}/oauth2/v2.0/token",
-            t.tenant_id.to_uppercase()
-        )))
+        .post(e.url(&format!("/{}/oauth2/v2.0/token", t.tenant_id.to_uppercase())))
         .header("authorization", format!("Basic {basic}"))
         .form(&[("grant_type", "client_credentials"), ("scope", GRAPH)])
         .send()
@@ -285,10 +244,7 @@ async fn basic_auth_domain_tenant_and_v1_endpoint() {
     assert!(body["expires_in"].is_string());
     assert!(body["expires_on"].is_string());
     let tok = body["access_token"].as_str().unwrap();
-    assert_eq!(
-        e.get(tok, "/api/machines?$top=1").await.status,
-        StatusCode::OK
-    );
+    assert_eq!(e.get(tok, "/api/machines?$top=1").await.status, StatusCode::OK);
 
     let r = e
         .http
@@ -309,44 +265,18 @@ async fn basic_auth_domain_tenant_and_v1_endpoint() {
 async fn discovery_documents() {
     let e = env().await;
     let t = e.tenant(0).clone();
-    let r = e
-        .admin_get(&format!(
-            "/{}/v2.0/.well-known/openid-configuration",
-            t.tenant_id
-        ))
-        .await;
+    let r = e.admin_get(&format!("/{}/v2.0/.well-known/openid-configuration", t.tenant_id)).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(
-        r.body["token_endpoint"],
-        e.url(&format!("/{}/oauth2/v2.0/token", t.tenant_id))
-            .as_str()
-    );
-    assert_eq!(
-        r.body["issuer"],
-        e.url(&format!("/{}/v2.0", t.tenant_id)).as_str()
-    );
+    assert_eq!(r.body["token_endpoint"], e.url(&format!("/{}/oauth2/v2.0/token", t.tenant_id)).as_str());
+    assert_eq!(r.body["issuer"], e.url(&format!("/{}/v2.0", t.tenant_id)).as_str());
     assert!(r.body["authorization_endpoint"].is_string());
-    let jwks = e
-        .admin_get(
-            r.body["jwks_uri"]
-                .as_str()
-                .unwrap()
-                .trim_start_matches(e.sb.base_url()),
-        )
-        .await;
+    let jwks = e.admin_get(r.body["jwks_uri"].as_str().unwrap().trim_start_matches(e.sb.base_url())).await;
     assert_eq!(jwks.status, StatusCode::OK);
     assert_eq!(jwks.body["keys"][0]["kty"], "EC");
     assert!(jwks.body["keys"][0]["kid"].is_string());
+    assert_eq!(e.admin_get("/common/discovery/instance?api-version=1.1").await.status, StatusCode::OK);
     assert_eq!(
-        e.admin_get("/common/discovery/instance?api-version=1.1")
-            .await
-            .status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        e.admin_get("/not-a-tenant/v2.0/.well-known/openid-configuration")
-            .await
-            .status,
+        e.admin_get("/not-a-tenant/v2.0/.well-known/openid-configuration").await.status,
         StatusCode::BAD_REQUEST
     );
 }

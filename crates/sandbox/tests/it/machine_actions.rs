@@ -13,12 +13,7 @@ async fn action_status(e: &Env, tok: &str, id: &str) -> String {
 }
 
 fn state_machine<'a>(state: &'a Value, id: &str) -> &'a Value {
-    state["machines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["id"] == id)
-        .unwrap()
+    state["machines"].as_array().unwrap().iter().find(|m| m["id"] == id).unwrap()
 }
 
 /// Default timings: 30 s Pending, then 90 s InProgress.
@@ -38,54 +33,19 @@ async fn every_action_runs_to_succeeded_with_effects() {
     let id = m["id"].as_str().unwrap().to_string();
     let sha1 = "a".repeat(40);
     let cases: Vec<(&str, Value, &str, Option<&str>)> = vec![
-        (
-            "isolate",
-            json!({"Comment": "c", "IsolationType": "Selective"}),
-            "Isolate",
-            Some("Selective"),
-        ),
+        ("isolate", json!({"Comment": "c", "IsolationType": "Selective"}), "Isolate", Some("Selective")),
         ("unisolate", json!({"Comment": "c"}), "Unisolate", None),
-        (
-            "runAntiVirusScan",
-            json!({"Comment": "c", "ScanType": "Quick"}),
-            "RunAntiVirusScan",
-            Some("Quick"),
-        ),
-        (
-            "restrictCodeExecution",
-            json!({"Comment": "c"}),
-            "RestrictCodeExecution",
-            None,
-        ),
-        (
-            "unrestrictCodeExecution",
-            json!({"Comment": "c"}),
-            "UnrestrictCodeExecution",
-            None,
-        ),
-        (
-            "collectInvestigationPackage",
-            json!({"Comment": "c"}),
-            "CollectInvestigationPackage",
-            None,
-        ),
-        (
-            "StopAndQuarantineFile",
-            json!({"Comment": "c", "Sha1": sha1}),
-            "StopAndQuarantineFile",
-            None,
-        ),
+        ("runAntiVirusScan", json!({"Comment": "c", "ScanType": "Quick"}), "RunAntiVirusScan", Some("Quick")),
+        ("restrictCodeExecution", json!({"Comment": "c"}), "RestrictCodeExecution", None),
+        ("unrestrictCodeExecution", json!({"Comment": "c"}), "UnrestrictCodeExecution", None),
+        ("collectInvestigationPackage", json!({"Comment": "c"}), "CollectInvestigationPackage", None),
+        ("StopAndQuarantineFile", json!({"Comment": "c", "Sha1": sha1}), "StopAndQuarantineFile", None),
         ("offboard", json!({"Comment": "c"}), "Offboard", None),
     ];
     for (path, body, ty, scope) in cases {
-        let r = e
-            .post(&tok, &format!("/api/machines/{id}/{path}"), body)
-            .await;
+        let r = e.post(&tok, &format!("/api/machines/{id}/{path}"), body).await;
         assert_eq!(r.status, StatusCode::CREATED, "{path}: {:?}", r.body);
-        assert_eq!(
-            r.body["@odata.context"],
-            e.url("/api/$metadata#MachineActions/$entity").as_str()
-        );
+        assert_eq!(r.body["@odata.context"], e.url("/api/$metadata#MachineActions/$entity").as_str());
         assert_eq!(r.body["type"], ty);
         assert_eq!(r.body["status"], "Pending");
         assert_eq!(r.body["machineId"], id.as_str());
@@ -110,9 +70,7 @@ async fn every_action_runs_to_succeeded_with_effects() {
             "unrestrictCodeExecution" => assert_eq!(sm["codeExecutionRestricted"], false),
             "collectInvestigationPackage" => {
                 assert_eq!(sm["investigationPackages"], 1);
-                let r = e
-                    .get(&tok, &format!("/api/machineactions/{aid}/getPackageUri"))
-                    .await;
+                let r = e.get(&tok, &format!("/api/machineactions/{aid}/getPackageUri")).await;
                 assert_eq!(r.status, StatusCode::OK);
                 let url = r.body["value"].as_str().unwrap();
                 let blob = e.http.get(url).send().await.unwrap();
@@ -137,43 +95,22 @@ async fn every_action_runs_to_succeeded_with_effects() {
 async fn isolate_defaults_to_full() {
     let e = env().await;
     let tok = e.token(0, MDE).await;
-    let m = e
-        .machine_where(&tok, |m| {
-            m["healthStatus"] == "Active" && m["osPlatform"] == "Linux"
-        })
-        .await;
+    let m = e.machine_where(&tok, |m| m["healthStatus"] == "Active" && m["osPlatform"] == "Linux").await;
     let id = m["id"].as_str().unwrap();
-    let r = e
-        .post(
-            &tok,
-            &format!("/api/machines/{id}/isolate"),
-            json!({"Comment": "x"}),
-        )
-        .await;
+    let r = e.post(&tok, &format!("/api/machines/{id}/isolate"), json!({"Comment": "x"})).await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert_eq!(r.body["scope"], "Full");
     e.advance(200).await;
-    assert_eq!(
-        state_machine(&e.state(0).await, id)["isolationType"],
-        "Full"
-    );
+    assert_eq!(state_machine(&e.state(0).await, id)["isolationType"], "Full");
 }
 
 #[tokio::test]
 async fn offline_machine_times_out() {
     let e = env().await;
     let tok = e.token(0, MDE).await;
-    let m = e
-        .machine_where(&tok, |m| m["healthStatus"] != "Active")
-        .await;
+    let m = e.machine_where(&tok, |m| m["healthStatus"] != "Active").await;
     let id = m["id"].as_str().unwrap();
-    let r = e
-        .post(
-            &tok,
-            &format!("/api/machines/{id}/isolate"),
-            json!({"Comment": "x"}),
-        )
-        .await;
+    let r = e.post(&tok, &format!("/api/machines/{id}/isolate"), json!({"Comment": "x"})).await;
     assert_eq!(r.status, StatusCode::CREATED);
     let aid = r.body["id"].as_str().unwrap();
     e.advance(3600).await;
@@ -191,13 +128,7 @@ async fn fast_mode_finishes_in_seconds() {
     let tok = e.token(0, MDE).await;
     let m = e.machine_where(&tok, online_windows).await;
     let id = m["id"].as_str().unwrap();
-    let r = e
-        .post(
-            &tok,
-            &format!("/api/machines/{id}/isolate"),
-            json!({"Comment": "x"}),
-        )
-        .await;
+    let r = e.post(&tok, &format!("/api/machines/{id}/isolate"), json!({"Comment": "x"})).await;
     let aid = r.body["id"].as_str().unwrap().to_string();
     let start = std::time::Instant::now();
     loop {
@@ -217,23 +148,11 @@ async fn duplicate_in_same_family_is_rejected() {
     let m = e.machine_where(&tok, online_windows).await;
     let id = m["id"].as_str().unwrap();
     assert_eq!(
-        e.post(
-            &tok,
-            &format!("/api/machines/{id}/isolate"),
-            json!({"Comment": "1"})
-        )
-        .await
-        .status,
+        e.post(&tok, &format!("/api/machines/{id}/isolate"), json!({"Comment": "1"})).await.status,
         StatusCode::CREATED
     );
     for path in ["isolate", "unisolate"] {
-        let r = e
-            .post(
-                &tok,
-                &format!("/api/machines/{id}/{path}"),
-                json!({"Comment": "2"}),
-            )
-            .await;
+        let r = e.post(&tok, &format!("/api/machines/{id}/{path}"), json!({"Comment": "2"})).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}");
         assert_eq!(r.code(), "ActiveRequestAlreadyExists");
         assert_eq!(r.body["error"]["message"], "Action is already in progress");
@@ -241,38 +160,18 @@ async fn duplicate_in_same_family_is_rejected() {
     }
     // another family is fine
     let r = e
-        .post(
-            &tok,
-            &format!("/api/machines/{id}/runAntiVirusScan"),
-            json!({"Comment": "3", "ScanType": "Full"}),
-        )
+        .post(&tok, &format!("/api/machines/{id}/runAntiVirusScan"), json!({"Comment": "3", "ScanType": "Full"}))
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
     let r = e
-        .post(
-            &tok,
-            &format!("/api/machines/{id}/runAntiVirusScan"),
-            json!({"Comment": "3", "ScanType": "Full"}),
-        )
+        .post(&tok, &format!("/api/machines/{id}/runAntiVirusScan"), json!({"Comment": "3", "ScanType": "Full"}))
         .await;
     assert_eq!(r.code(), "ActiveRequestAlreadyExists");
     e.advance(31).await; // InProgress still blocks
-    let r = e
-        .post(
-            &tok,
-            &format!("/api/machines/{id}/unisolate"),
-            json!({"Comment": "4"}),
-        )
-        .await;
+    let r = e.post(&tok, &format!("/api/machines/{id}/unisolate"), json!({"Comment": "4"})).await;
     assert_eq!(r.code(), "ActiveRequestAlreadyExists");
     e.advance(100).await; // finished: allowed again
-    let r = e
-        .post(
-            &tok,
-            &format!("/api/machines/{id}/unisolate"),
-            json!({"Comment": "5"}),
-        )
-        .await;
+    let r = e.post(&tok, &format!("/api/machines/{id}/unisolate"), json!({"Comment": "5"})).await;
     assert_eq!(r.status, StatusCode::CREATED);
 }
 
@@ -282,66 +181,27 @@ async fn cancel_pending_action() {
     let tok = e.token(0, MDE).await;
     let m = e.machine_where(&tok, online_windows).await;
     let id = m["id"].as_str().unwrap();
-    let r = e
-        .post(
-            &tok,
-            &format!("/api/machines/{id}/isolate"),
-            json!({"Comment": "x"}),
-        )
-        .await;
+    let r = e.post(&tok, &format!("/api/machines/{id}/isolate"), json!({"Comment": "x"})).await;
     let aid = r.body["id"].as_str().unwrap();
-    let r = e
-        .post(
-            &tok,
-            &format!("/api/machineactions/{aid}/cancel"),
-            json!({"comment": "lower"}),
-        )
-        .await;
+    let r = e.post(&tok, &format!("/api/machineactions/{aid}/cancel"), json!({"comment": "lower"})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    let r = e
-        .post(
-            &tok,
-            &format!("/api/machineactions/{aid}/cancel"),
-            json!({"Comment": "changed my mind"}),
-        )
-        .await;
+    let r = e.post(&tok, &format!("/api/machineactions/{aid}/cancel"), json!({"Comment": "changed my mind"})).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["status"], "Cancelled");
     assert_eq!(r.body["cancellationComment"], "changed my mind");
     assert!(r.body["cancellationDateTimeUtc"].is_string());
     e.advance(500).await;
     assert_eq!(action_status(&e, &tok, aid).await, "Cancelled");
-    assert_eq!(
-        state_machine(&e.state(0).await, id)["isolated"],
-        false,
-        "cancelled action has no effect"
-    );
-    let r = e
-        .post(
-            &tok,
-            &format!("/api/machineactions/{aid}/cancel"),
-            json!({"Comment": "again"}),
-        )
-        .await;
+    assert_eq!(state_machine(&e.state(0).await, id)["isolated"], false, "cancelled action has no effect");
+    let r = e.post(&tok, &format!("/api/machineactions/{aid}/cancel"), json!({"Comment": "again"})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.code(), "BadRequest");
-    let r = e
-        .post(
-            &tok,
-            "/api/machineactions/00000000-0000-0000-0000-000000000000/cancel",
-            json!({"Comment": "x"}),
-        )
-        .await;
+    let r =
+        e.post(&tok, "/api/machineactions/00000000-0000-0000-0000-000000000000/cancel", json!({"Comment": "x"})).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     // a new isolate is allowed after cancel
     assert_eq!(
-        e.post(
-            &tok,
-            &format!("/api/machines/{id}/isolate"),
-            json!({"Comment": "x"})
-        )
-        .await
-        .status,
+        e.post(&tok, &format!("/api/machines/{id}/isolate"), json!({"Comment": "x"})).await.status,
         StatusCode::CREATED
     );
 }
@@ -351,24 +211,12 @@ async fn body_validation_is_case_sensitive() {
     let e = env().await;
     let tok = e.token(0, MDE).await;
     let win = e.machine_where(&tok, online_windows).await;
-    let lin = e
-        .machine_where(&tok, |m| {
-            m["osPlatform"] == "Linux" || m["osPlatform"] == "macOS"
-        })
-        .await;
+    let lin = e.machine_where(&tok, |m| m["osPlatform"] == "Linux" || m["osPlatform"] == "macOS").await;
     let w = win["id"].as_str().unwrap();
     let l = lin["id"].as_str().unwrap();
     let cases: Vec<(String, Option<Value>, &str)> = vec![
-        (
-            format!("/api/machines/{w}/isolate"),
-            Some(json!({"comment": "x"})),
-            "InvalidRequestBody",
-        ),
-        (
-            format!("/api/machines/{w}/isolate"),
-            Some(json!({})),
-            "MissingRequiredParameter",
-        ),
+        (format!("/api/machines/{w}/isolate"), Some(json!({"comment": "x"})), "InvalidRequestBody"),
+        (format!("/api/machines/{w}/isolate"), Some(json!({})), "MissingRequiredParameter"),
         (
             format!("/api/machines/{w}/isolate"),
             Some(json!({"Comment": "x", "isolationType": "Full"})),
@@ -379,36 +227,16 @@ async fn body_validation_is_case_sensitive() {
             Some(json!({"Comment": "x", "IsolationType": "Partial"})),
             "InvalidRequestBody",
         ),
-        (
-            format!("/api/machines/{w}/isolate"),
-            Some(json!({"Comment": 5})),
-            "InvalidRequestBody",
-        ),
-        (
-            format!("/api/machines/{w}/isolate"),
-            None,
-            "InvalidRequestBody",
-        ),
-        (
-            format!("/api/machines/{w}/runAntiVirusScan"),
-            Some(json!({"Comment": "x"})),
-            "MissingRequiredParameter",
-        ),
-        (
-            format!("/api/machines/{w}/StopAndQuarantineFile"),
-            Some(json!({"Comment": "x"})),
-            "MissingRequiredParameter",
-        ),
+        (format!("/api/machines/{w}/isolate"), Some(json!({"Comment": 5})), "InvalidRequestBody"),
+        (format!("/api/machines/{w}/isolate"), None, "InvalidRequestBody"),
+        (format!("/api/machines/{w}/runAntiVirusScan"), Some(json!({"Comment": "x"})), "MissingRequiredParameter"),
+        (format!("/api/machines/{w}/StopAndQuarantineFile"), Some(json!({"Comment": "x"})), "MissingRequiredParameter"),
         (
             format!("/api/machines/{w}/StopAndQuarantineFile"),
             Some(json!({"Comment": "x", "Sha1": "abc"})),
             "InvalidHashValue",
         ),
-        (
-            format!("/api/machines/{l}/offboard"),
-            Some(json!({"Comment": "x"})),
-            "OsPlatformNotSupported",
-        ),
+        (format!("/api/machines/{l}/offboard"), Some(json!({"Comment": "x"})), "OsPlatformNotSupported"),
     ];
     for (path, body, code) in cases {
         let r = match &body {
@@ -418,20 +246,8 @@ async fn body_validation_is_case_sensitive() {
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path} {body:?}");
         assert_eq!(r.code(), code, "{path} {body:?}");
     }
-    assert!(
-        e.state(0).await["machineActions"]
-            .as_array()
-            .unwrap()
-            .is_empty(),
-        "no action created by bad requests"
-    );
-    let r = e
-        .post(
-            &tok,
-            &format!("/api/machines/{}/isolate", "f".repeat(40)),
-            json!({"Comment": "x"}),
-        )
-        .await;
+    assert!(e.state(0).await["machineActions"].as_array().unwrap().is_empty(), "no action created by bad requests");
+    let r = e.post(&tok, &format!("/api/machines/{}/isolate", "f".repeat(40)), json!({"Comment": "x"})).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.code(), "ResourceNotFound");
 }
@@ -440,79 +256,37 @@ async fn body_validation_is_case_sensitive() {
 async fn list_and_filter_machine_actions() {
     let e = env().await;
     let tok = e.token(0, MDE).await;
-    let online: Vec<Value> = e
-        .machines(&tok)
-        .await
-        .into_iter()
-        .filter(|m| m["healthStatus"] == "Active")
-        .take(6)
-        .collect();
+    let online: Vec<Value> =
+        e.machines(&tok).await.into_iter().filter(|m| m["healthStatus"] == "Active").take(6).collect();
     for m in &online {
         let id = m["id"].as_str().unwrap();
         assert_eq!(
-            e.post(
-                &tok,
-                &format!("/api/machines/{id}/runAntiVirusScan"),
-                json!({"Comment": "s", "ScanType": "Quick"})
-            )
-            .await
-            .status,
+            e.post(&tok, &format!("/api/machines/{id}/runAntiVirusScan"), json!({"Comment": "s", "ScanType": "Quick"}))
+                .await
+                .status,
             StatusCode::CREATED
         );
     }
     let first = online[0]["id"].as_str().unwrap();
     assert_eq!(
-        e.post(
-            &tok,
-            &format!("/api/machines/{first}/isolate"),
-            json!({"Comment": "i"})
-        )
-        .await
-        .status,
+        e.post(&tok, &format!("/api/machines/{first}/isolate"), json!({"Comment": "i"})).await.status,
         StatusCode::CREATED
     );
 
     let r = e.get(&tok, "/api/machineactions").await;
     assert_eq!(r.body["value"].as_array().unwrap().len(), 7);
-    assert_eq!(
-        r.body["@odata.context"],
-        e.url("/api/$metadata#MachineActions").as_str()
-    );
-    let r = e
-        .get(&tok, "/api/machineactions?$filter=type eq 'Isolate'")
-        .await;
+    assert_eq!(r.body["@odata.context"], e.url("/api/$metadata#MachineActions").as_str());
+    let r = e.get(&tok, "/api/machineactions?$filter=type eq 'Isolate'").await;
     assert_eq!(r.body["value"].as_array().unwrap().len(), 1);
-    let r = e
-        .get(
-            &tok,
-            &format!("/api/machineactions?$filter=machineId eq '{first}' and status eq 'Pending'"),
-        )
-        .await;
+    let r = e.get(&tok, &format!("/api/machineactions?$filter=machineId eq '{first}' and status eq 'Pending'")).await;
     assert_eq!(r.body["value"].as_array().unwrap().len(), 2);
-    let r = e
-        .get(
-            &tok,
-            &format!(
-                "/api/machineactions?$filter=requestor eq '{}'",
-                e.tenant(0).client_id
-            ),
-        )
-        .await;
+    let r = e.get(&tok, &format!("/api/machineactions?$filter=requestor eq '{}'", e.tenant(0).client_id)).await;
     assert_eq!(r.body["value"].as_array().unwrap().len(), 7);
-    let r = e
-        .get(
-            &tok,
-            "/api/machineactions?$filter=creationDateTimeUtc gt 2020-01-01T00:00:00Z",
-        )
-        .await;
+    let r = e.get(&tok, "/api/machineactions?$filter=creationDateTimeUtc gt 2020-01-01T00:00:00Z").await;
     assert_eq!(r.body["value"].as_array().unwrap().len(), 7);
-    let r = e
-        .get(&tok, "/api/machineactions?$filter=status eq 'Succeeded'")
-        .await;
+    let r = e.get(&tok, "/api/machineactions?$filter=status eq 'Succeeded'").await;
     assert!(r.body["value"].as_array().unwrap().is_empty());
-    let r = e
-        .get(&tok, "/api/machineactions?$filter=title eq 'x'")
-        .await;
+    let r = e.get(&tok, "/api/machineactions?$filter=title eq 'x'").await;
     assert_eq!(r.code(), "ODataError");
 
     let r = e.get(&tok, "/api/machineactions?$top=3").await;
@@ -521,23 +295,14 @@ async fn list_and_filter_machine_actions() {
     assert!(next.contains("$skip=3"));
     let r = e.get(&tok, &next).await;
     assert_eq!(r.body["value"].as_array().unwrap().len(), 3);
-    let r = e
-        .get(&tok, r.body["@odata.nextLink"].as_str().unwrap())
-        .await;
+    let r = e.get(&tok, r.body["@odata.nextLink"].as_str().unwrap()).await;
     assert_eq!(r.body["value"].as_array().unwrap().len(), 1);
     assert!(r.body.get("@odata.nextLink").is_none());
 
     e.advance(200).await;
-    let r = e
-        .get(&tok, "/api/machineactions?$filter=status eq 'Succeeded'")
-        .await;
+    let r = e.get(&tok, "/api/machineactions?$filter=status eq 'Succeeded'").await;
     assert_eq!(r.body["value"].as_array().unwrap().len(), 7);
-    let r = e
-        .get(
-            &tok,
-            "/api/machineactions/00000000-0000-0000-0000-000000000000",
-        )
-        .await;
+    let r = e.get(&tok, "/api/machineactions/00000000-0000-0000-0000-000000000000").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
@@ -547,48 +312,30 @@ async fn package_uri_requires_success() {
     let tok = e.token(0, MDE).await;
     let m = e.machine_where(&tok, online_windows).await;
     let id = m["id"].as_str().unwrap();
-    let r = e
-        .post(
-            &tok,
-            &format!("/api/machines/{id}/collectInvestigationPackage"),
-            json!({"Comment": "x"}),
-        )
-        .await;
+    let r = e.post(&tok, &format!("/api/machines/{id}/collectInvestigationPackage"), json!({"Comment": "x"})).await;
     let aid = r.body["id"].as_str().unwrap();
-    let r = e
-        .get(&tok, &format!("/api/machineactions/{aid}/getPackageUri"))
-        .await;
+    let r = e.get(&tok, &format!("/api/machineactions/{aid}/getPackageUri")).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     e.advance(200).await;
-    let r = e
-        .get(&tok, &format!("/api/machineactions/{aid}/getPackageUri"))
-        .await;
+    let r = e.get(&tok, &format!("/api/machineactions/{aid}/getPackageUri")).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(
-        r.body["value"]
-            .as_str()
-            .unwrap()
-            .starts_with(e.sb.base_url())
-    );
+    assert!(r.body["value"].as_str().unwrap().starts_with(e.sb.base_url()));
 }
 
 #[tokio::test]
 async fn injected_failure_outcome() {
     let e = env().await;
     let r = e
-        .admin_post("/_sandbox/faults", json!({"path_prefix": "/api/machines/", "method": "POST", "outcome": "Failed", "count": 1}))
+        .admin_post(
+            "/_sandbox/faults",
+            json!({"path_prefix": "/api/machines/", "method": "POST", "outcome": "Failed", "count": 1}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     let tok = e.token(0, MDE).await;
     let m = e.machine_where(&tok, online_windows).await;
     let id = m["id"].as_str().unwrap();
-    let r = e
-        .post(
-            &tok,
-            &format!("/api/machines/{id}/isolate"),
-            json!({"Comment": "x"}),
-        )
-        .await;
+    let r = e.post(&tok, &format!("/api/machines/{id}/isolate"), json!({"Comment": "x"})).await;
     assert_eq!(r.status, StatusCode::CREATED);
     let aid = r.body["id"].as_str().unwrap().to_string();
     e.advance(31).await;
@@ -597,13 +344,7 @@ async fn injected_failure_outcome() {
     assert_eq!(action_status(&e, &tok, &aid).await, "Failed");
     assert_eq!(state_machine(&e.state(0).await, id)["isolated"], false);
     // count was 1: the next one succeeds
-    let r = e
-        .post(
-            &tok,
-            &format!("/api/machines/{id}/isolate"),
-            json!({"Comment": "x"}),
-        )
-        .await;
+    let r = e.post(&tok, &format!("/api/machines/{id}/isolate"), json!({"Comment": "x"})).await;
     let aid = r.body["id"].as_str().unwrap().to_string();
     run_to_completion(&e, &tok, &aid).await;
 }

@@ -8,10 +8,7 @@ async fn lists_the_seeded_machines() {
     let tok = e.token(0, MDE).await;
     let r = e.get(&tok, "/api/machines").await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(
-        r.body["@odata.context"],
-        e.url("/api/$metadata#Machines").as_str()
-    );
+    assert_eq!(r.body["@odata.context"], e.url("/api/$metadata#Machines").as_str());
     assert!(r.body.get("@odata.nextLink").is_none());
     let ms = r.body["value"].as_array().unwrap();
     assert!(ms.len() >= 50);
@@ -33,17 +30,8 @@ async fn lists_the_seeded_machines() {
             assert!(!m[k].is_null(), "{k} in {m}");
         }
     }
-    let platforms: HashSet<_> = ms
-        .iter()
-        .map(|m| m["osPlatform"].as_str().unwrap())
-        .collect();
-    for p in [
-        "Windows10",
-        "Windows11",
-        "WindowsServer2019",
-        "Linux",
-        "macOS",
-    ] {
+    let platforms: HashSet<_> = ms.iter().map(|m| m["osPlatform"].as_str().unwrap()).collect();
+    for p in ["Windows10", "Windows11", "WindowsServer2019", "Linux", "macOS"] {
         assert!(platforms.contains(p), "{p}");
     }
 }
@@ -55,75 +43,43 @@ async fn odata_filters() {
     let all = e.machines(&tok).await;
     let count = |f: &dyn Fn(&serde_json::Value) -> bool| all.iter().filter(|m| f(m)).count();
 
-    let r = e
-        .get(&tok, "/api/machines?$filter=healthStatus eq 'Active'")
-        .await;
+    let r = e.get(&tok, "/api/machines?$filter=healthStatus eq 'Active'").await;
     assert_eq!(r.status, StatusCode::OK);
     let v = r.body["value"].as_array().unwrap();
     assert_eq!(v.len(), count(&|m| m["healthStatus"] == "Active"));
     assert!(v.len() < all.len() && !v.is_empty());
 
-    let r = e
-        .get(
-            &tok,
-            "/api/machines?$filter=osPlatform in ('Linux','macOS') and healthStatus ne 'Active'",
-        )
-        .await;
+    let r = e.get(&tok, "/api/machines?$filter=osPlatform in ('Linux','macOS') and healthStatus ne 'Active'").await;
     assert_eq!(
         r.body["value"].as_array().unwrap().len(),
-        count(
-            &|m| (m["osPlatform"] == "Linux" || m["osPlatform"] == "macOS")
-                && m["healthStatus"] != "Active"
-        )
+        count(&|m| (m["osPlatform"] == "Linux" || m["osPlatform"] == "macOS") && m["healthStatus"] != "Active")
     );
 
-    let r = e
-        .get(
-            &tok,
-            "/api/machines?$filter=startswith(computerDnsName,'srv-') or osPlatform eq 'Windows11'",
-        )
-        .await;
+    let r = e.get(&tok, "/api/machines?$filter=startswith(computerDnsName,'srv-') or osPlatform eq 'Windows11'").await;
     let n = r.body["value"].as_array().unwrap().len();
     assert_eq!(
         n,
-        count(
-            &|m| m["computerDnsName"].as_str().unwrap().starts_with("srv-")
-                || m["osPlatform"] == "Windows11"
-        )
+        count(&|m| m["computerDnsName"].as_str().unwrap().starts_with("srv-") || m["osPlatform"] == "Windows11")
     );
     assert!(n > 0);
 
     // lastSeen comparison: machines not seen in the last 7 days are exactly the stale ones
     let cutoff = time::OffsetDateTime::now_utc() - time::Duration::days(7);
-    let cutoff_s = cutoff
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
-    let r = e
-        .get(
-            &tok,
-            &format!("/api/machines?$filter=lastSeen lt {cutoff_s}"),
-        )
-        .await;
+    let cutoff_s = cutoff.format(&time::format_description::well_known::Rfc3339).unwrap();
+    let r = e.get(&tok, &format!("/api/machines?$filter=lastSeen lt {cutoff_s}")).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     let stale = r.body["value"].as_array().unwrap();
     assert!(!stale.is_empty());
     assert!(stale.iter().all(|m| m["healthStatus"] != "Active"));
 
-    let r = e
-        .get(
-            &tok,
-            "/api/machines?$filter=riskScore eq 'High' and rbacGroupId eq 1",
-        )
-        .await;
+    let r = e.get(&tok, "/api/machines?$filter=riskScore eq 'High' and rbacGroupId eq 1").await;
     assert_eq!(
         r.body["value"].as_array().unwrap().len(),
         count(&|m| m["riskScore"] == "High" && m["rbacGroupId"] == 1)
     );
 
     let id = all[3]["id"].as_str().unwrap();
-    let r = e
-        .get(&tok, &format!("/api/machines?$filter=id eq '{id}'"))
-        .await;
+    let r = e.get(&tok, &format!("/api/machines?$filter=id eq '{id}'")).await;
     assert_eq!(r.body["value"].as_array().unwrap().len(), 1);
 }
 
@@ -185,18 +141,12 @@ async fn get_machine_and_404() {
     let r = e.get(&tok, &format!("/api/machines/{id}")).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["id"], id);
-    assert_eq!(
-        r.body["@odata.context"],
-        e.url("/api/$metadata#Machines/$entity").as_str()
-    );
+    assert_eq!(r.body["@odata.context"], e.url("/api/$metadata#Machines/$entity").as_str());
     let missing = "0".repeat(40);
     let r = e.get(&tok, &format!("/api/machines/{missing}")).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.code(), "ResourceNotFound");
-    assert_eq!(
-        r.body["error"]["message"],
-        format!("Machine {missing} was not found").as_str()
-    );
+    assert_eq!(r.body["error"]["message"], format!("Machine {missing} was not found").as_str());
     let r = e.get(&tok, &format!("/api/machines/{id}/logonusers")).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(!r.body["value"].as_array().unwrap().is_empty());
@@ -205,19 +155,11 @@ async fn get_machine_and_404() {
 #[tokio::test]
 async fn rate_limit_429_with_retry_after() {
     let e = env().await;
-    let r = e
-        .admin_post(
-            "/_sandbox/settings",
-            serde_json::json!({"mde_per_minute": 5}),
-        )
-        .await;
+    let r = e.admin_post("/_sandbox/settings", serde_json::json!({"mde_per_minute": 5})).await;
     assert_eq!(r.status, StatusCode::OK);
     let tok = e.token(0, MDE).await;
     for _ in 0..5 {
-        assert_eq!(
-            e.get(&tok, "/api/machines?$top=1").await.status,
-            StatusCode::OK
-        );
+        assert_eq!(e.get(&tok, "/api/machines?$top=1").await.status, StatusCode::OK);
     }
     let r = e.get(&tok, "/api/machines?$top=1").await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
@@ -226,34 +168,21 @@ async fn rate_limit_429_with_retry_after() {
     assert!((1..=60).contains(&ra), "{ra}");
     // per tenant
     let other = e.token(1, MDE).await;
-    assert_eq!(
-        e.get(&other, "/api/machines?$top=1").await.status,
-        StatusCode::OK
-    );
+    assert_eq!(e.get(&other, "/api/machines?$top=1").await.status, StatusCode::OK);
     let stats = e.admin_get("/_sandbox/stats").await.body;
     assert_eq!(stats["throttled"][&e.tenant(0).tenant_id], 1);
     // raising the limit lets the tenant through again
     e.sb.set_mde_limits(1000, 10000);
-    assert_eq!(
-        e.get(&tok, "/api/machines?$top=1").await.status,
-        StatusCode::OK
-    );
+    assert_eq!(e.get(&tok, "/api/machines?$top=1").await.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn hourly_quota_applies_too() {
     let e = env().await;
-    e.admin_post(
-        "/_sandbox/settings",
-        serde_json::json!({"mde_per_minute": 100, "mde_per_hour": 3}),
-    )
-    .await;
+    e.admin_post("/_sandbox/settings", serde_json::json!({"mde_per_minute": 100, "mde_per_hour": 3})).await;
     let tok = e.token(0, MDE).await;
     for _ in 0..3 {
-        assert_eq!(
-            e.get(&tok, "/api/machines?$top=1").await.status,
-            StatusCode::OK
-        );
+        assert_eq!(e.get(&tok, "/api/machines?$top=1").await.status, StatusCode::OK);
     }
     let r = e.get(&tok, "/api/machines?$top=1").await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);

@@ -5,11 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 fn find<'a>(list: &'a Value, id: &str) -> &'a Value {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["id"] == id)
-        .unwrap_or_else(|| panic!("{id} not found"))
+    list.as_array().unwrap().iter().find(|x| x["id"] == id).unwrap_or_else(|| panic!("{id} not found"))
 }
 
 #[tokio::test]
@@ -70,8 +66,12 @@ async fn patch_alert_changes_the_shared_model() {
     assert_eq!(a["classification"], "unknown");
     let path = format!("/v1.0/security/alerts_v2/{id}");
     let r = e
-        .patch(&g, &path, json!({"status": "resolved", "classification": "truePositive",
-            "determination": "malware", "assignedTo": "soc@contoso.com"}))
+        .patch(
+            &g,
+            &path,
+            json!({"status": "resolved", "classification": "truePositive",
+            "determination": "malware", "assignedTo": "soc@contoso.com"}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["status"], "resolved");
@@ -96,17 +96,17 @@ async fn patch_alert_changes_the_shared_model() {
         let r = e.patch(&g, &path, body.clone()).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {:?}", r.body);
     }
-    assert_eq!(e.patch(&g, "/v1.0/security/alerts_v2/x1", json!({"status": "new"})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        e.patch(&g, "/v1.0/security/alerts_v2/x1", json!({"status": "new"})).await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
 async fn comments_return_the_whole_list() {
     let e = env().await;
     let g = e.token(0, GRAPH).await;
-    let id = e.get(&g, "/v1.0/security/alerts_v2?$top=1").await.body["value"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = e.get(&g, "/v1.0/security/alerts_v2?$top=1").await.body["value"][0]["id"].as_str().unwrap().to_string();
     let path = format!("/v1.0/security/alerts_v2/{id}/comments");
     let c = |t: &str| json!({"@odata.type": "microsoft.graph.security.alertComment", "comment": t});
     let r = e.post(&g, &path, c("first")).await;
@@ -121,10 +121,7 @@ async fn comments_return_the_whole_list() {
     let sa = find(&s["alerts"], &id);
     assert_eq!(sa["comments"].as_array().unwrap().len(), 2);
 
-    let inc = e.get(&g, "/v1.0/security/incidents?$top=1").await.body["value"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let inc = e.get(&g, "/v1.0/security/incidents?$top=1").await.body["value"][0]["id"].as_str().unwrap().to_string();
     let r = e.post(&g, &format!("/v1.0/security/incidents/{inc}/comments"), c("looking")).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["value"][0]["comment"], "looking");
@@ -178,8 +175,12 @@ async fn resolving_an_incident_resolves_and_classifies_its_alerts() {
     let r = e.patch(&g, &path, json!({"classification": "falsePositive", "determination": "malware"})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let r = e
-        .patch(&g, &path, json!({"status": "resolved", "classification": "falsePositive",
-            "determination": "notMalicious", "customTags": ["fp", "reviewed"], "assignedTo": "me@contoso.com"}))
+        .patch(
+            &g,
+            &path,
+            json!({"status": "resolved", "classification": "falsePositive",
+            "determination": "notMalicious", "customTags": ["fp", "reviewed"], "assignedTo": "me@contoso.com"}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["status"], "resolved");
@@ -281,7 +282,10 @@ async fn detection_rules_crud_with_validation() {
         (json!({"schedule": {"period": "2H"}}), "period"),
         (json!({"queryCondition": {"queryText": ""}}), "queryText"),
         (json!({"displayName": null}), "displayName"),
-        (json!({"detectionAction": {"alertTemplate": {"title": "x", "severity": "severe", "category": "Execution"}}}), "severity"),
+        (
+            json!({"detectionAction": {"alertTemplate": {"title": "x", "severity": "severe", "category": "Execution"}}}),
+            "severity",
+        ),
         (json!({"detectionAction": {"alertTemplate": {"severity": "low", "category": "Execution"}}}), "title"),
     ] {
         let mut body = rule_body();

@@ -4,11 +4,7 @@ use reqwest::StatusCode;
 #[tokio::test]
 async fn https_with_generated_ca_and_describe_file() {
     let sb = sandbox::start(
-        sandbox::SandboxConfig {
-            seed: 3,
-            tls: true,
-            ..Default::default()
-        },
+        sandbox::SandboxConfig { seed: 3, tls: true, ..Default::default() },
         "127.0.0.1:0".parse().unwrap(),
     )
     .await
@@ -19,8 +15,7 @@ async fn https_with_generated_ca_and_describe_file() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("describe.json");
     sb.write_describe(&path).unwrap();
-    let raw: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let raw: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let keys: Vec<_> = raw.as_object().unwrap().keys().cloned().collect();
     assert_eq!(keys, vec!["ca_pem", "endpoints", "tenants"]);
     let ca_path = raw["ca_pem"].as_str().unwrap();
@@ -60,17 +55,8 @@ async fn https_with_generated_ca_and_describe_file() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     // an untrusting client fails the handshake
-    let strict = reqwest::Client::builder()
-        .tls_certs_only(Vec::<reqwest::Certificate>::new())
-        .build()
-        .unwrap();
-    assert!(
-        strict
-            .get(format!("{}/_sandbox/stats", sb.base_url()))
-            .send()
-            .await
-            .is_err()
-    );
+    let strict = reqwest::Client::builder().tls_certs_only(Vec::<reqwest::Certificate>::new()).build().unwrap();
+    assert!(strict.get(format!("{}/_sandbox/stats", sb.base_url())).send().await.is_err());
     sb.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
 }

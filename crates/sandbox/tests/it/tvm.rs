@@ -25,7 +25,13 @@ async fn machine_software_follows_its_os() {
         let m = machines.iter().find(|m| m["osPlatform"] == os).unwrap();
         let sw = list(&e, &tok, &format!("/api/machines/{}/software", m["id"].as_str().unwrap())).await;
         assert!(sw.iter().any(|s| s["id"] == product), "{os}: {sw:?}");
-        let others = ["microsoft-_-windows_10", "microsoft-_-windows_11", "microsoft-_-windows_server_2019", "canonical-_-ubuntu_linux", "apple-_-macos"];
+        let others = [
+            "microsoft-_-windows_10",
+            "microsoft-_-windows_11",
+            "microsoft-_-windows_server_2019",
+            "canonical-_-ubuntu_linux",
+            "apple-_-macos",
+        ];
         assert!(sw.iter().filter(|s| others.contains(&s["id"].as_str().unwrap())).count() == 1, "{os}");
         if os == "Linux" {
             assert!(!sw.iter().any(|s| s["id"] == "7-zip-_-7-zip"));
@@ -80,10 +86,7 @@ async fn recommendations_and_remediation_tasks() {
         assert!(r["exposedMachinesCount"].as_u64() <= r["totalMachineCount"].as_u64());
     }
     let machines = e.machines(&tok).await;
-    let m = machines
-        .iter()
-        .find(|m| m["osPlatform"] == "Windows10")
-        .unwrap();
+    let m = machines.iter().find(|m| m["osPlatform"] == "Windows10").unwrap();
     let mrecs = list(&e, &tok, &format!("/api/machines/{}/recommendations", m["id"].as_str().unwrap())).await;
     let mvulns = list(&e, &tok, &format!("/api/machines/{}/vulnerabilities", m["id"].as_str().unwrap())).await;
     assert_eq!(mrecs.is_empty(), mvulns.is_empty());
@@ -110,7 +113,12 @@ fn ids(list: &[Value]) -> std::collections::BTreeSet<String> {
 }
 
 /// Per machine view of one kind (`vulnerabilities` or `software`): item id -> machine ids.
-async fn per_machine(e: &Env, tok: &str, machines: &[Value], kind: &str) -> std::collections::HashMap<String, std::collections::BTreeSet<String>> {
+async fn per_machine(
+    e: &Env,
+    tok: &str,
+    machines: &[Value],
+    kind: &str,
+) -> std::collections::HashMap<String, std::collections::BTreeSet<String>> {
     let mut map = std::collections::HashMap::<String, std::collections::BTreeSet<String>>::new();
     for m in machines {
         let mid = m["id"].as_str().unwrap();
@@ -182,7 +190,8 @@ async fn related_reads_route_like_aspnet_and_page() {
     let one = list(&e, &tok, &format!("/api/vulnerabilities/{id}/machineReferences?$top=1")).await;
     assert_eq!(one.len(), 1);
     assert_eq!(one[0], a[0]);
-    let linux = list(&e, &tok, &format!("/api/vulnerabilities/{id}/machineReferences?$filter=osPlatform+eq+'Linux'")).await;
+    let linux =
+        list(&e, &tok, &format!("/api/vulnerabilities/{id}/machineReferences?$filter=osPlatform+eq+'Linux'")).await;
     let expected: Vec<Value> = a.iter().filter(|m| m["osPlatform"] == "Linux").cloned().collect();
     assert_eq!(linux, expected);
     // Unknown entities and sub-resources are Microsoft's 404s.
@@ -247,7 +256,10 @@ async fn related_reads_need_their_permissions() {
     let sw = list(&e, &tok, "/api/Software").await;
     let sid = sw[0]["id"].as_str().unwrap();
     assert_eq!(e.get(&tok, &format!("/api/Software/{sid}/machineReferences")).await.status, StatusCode::OK);
-    for path in [format!("/api/Software/{sid}/vulnerabilities"), "/api/vulnerabilities/CVE-2023-4863/machineReferences".to_string()] {
+    for path in [
+        format!("/api/Software/{sid}/vulnerabilities"),
+        "/api/vulnerabilities/CVE-2023-4863/machineReferences".to_string(),
+    ] {
         let r = e.get(&tok, &path).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
         assert_eq!(r.code(), "Forbidden");

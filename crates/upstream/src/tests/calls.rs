@@ -19,18 +19,11 @@ async fn retries_429_after_retry_after_even_for_post() {
     let response = upstream
         .call(
             &creds(),
-            ApiRequest::post(
-                Api::Mde,
-                "/api/machines/m1/isolate",
-                json!({"Comment":"x","IsolationType":"Full"}),
-            ),
+            ApiRequest::post(Api::Mde, "/api/machines/m1/isolate", json!({"Comment":"x","IsolationType":"Full"})),
         )
         .await
         .unwrap();
-    assert!(
-        start.elapsed() >= Duration::from_secs(1),
-        "waited Retry-After"
-    );
+    assert!(start.elapsed() >= Duration::from_secs(1), "waited Retry-After");
     assert_eq!(response.status, 200);
     assert_eq!(response.attempts, 2);
     assert_eq!(mock.state.api_hits(), 2);
@@ -54,10 +47,7 @@ async fn gives_up_after_max_attempts_with_throttled() {
                 .header("retry-after", "0"),
         );
     }
-    let err = upstream
-        .call(&creds(), ApiRequest::get(Api::Graph, "/v1.0/users"))
-        .await
-        .unwrap_err();
+    let err = upstream.call(&creds(), ApiRequest::get(Api::Graph, "/v1.0/users")).await.unwrap_err();
     assert_eq!(
         err,
         UpstreamError::Throttled {
@@ -75,18 +65,9 @@ async fn gives_up_after_max_attempts_with_throttled() {
 async fn retry_after_longer_than_bound_gives_up_at_once() {
     let mock = spawn_mock().await;
     let (upstream, _) = mock.upstream(); // max_wait = 5 s
-    mock.state.push(
-        reply(
-            429,
-            json!({"error":{"code":"TooManyRequests","message":"q"}}),
-        )
-        .header("retry-after", "600"),
-    );
+    mock.state.push(reply(429, json!({"error":{"code":"TooManyRequests","message":"q"}})).header("retry-after", "600"));
     let start = Instant::now();
-    let err = upstream
-        .call(&creds(), ApiRequest::get(Api::Arm, "/subscriptions"))
-        .await
-        .unwrap_err();
+    let err = upstream.call(&creds(), ApiRequest::get(Api::Arm, "/subscriptions")).await.unwrap_err();
     assert!(start.elapsed() < Duration::from_secs(2));
     assert!(
         matches!(err, UpstreamError::Throttled { retry_after: Some(d), attempts: 1, .. } if d == Duration::from_secs(600)),
@@ -99,17 +80,9 @@ async fn retries_503_with_backoff_then_succeeds() {
     let mock = spawn_mock().await;
     let (upstream, metrics) = mock.upstream();
     mock.state.push(reply(503, serde_json::Value::Null));
-    mock.state.push(
-        reply(
-            503,
-            json!({"error":{"code":"serviceNotAvailable","message":"busy"}}),
-        )
-        .header("retry-after", "0"),
-    );
-    let response = upstream
-        .call(&creds(), ApiRequest::get(Api::Graph, "/v1.0/users/u1"))
-        .await
-        .unwrap();
+    mock.state
+        .push(reply(503, json!({"error":{"code":"serviceNotAvailable","message":"busy"}})).header("retry-after", "0"));
+    let response = upstream.call(&creds(), ApiRequest::get(Api::Graph, "/v1.0/users/u1")).await.unwrap();
     assert_eq!(response.attempts, 3);
     assert_eq!(metrics.retries(Api::Graph), 2);
     assert_eq!(metrics.throttled(Api::Graph), 0, "503 is not a 429");
@@ -121,17 +94,11 @@ async fn exhausted_503_is_a_normalised_api_error() {
     let (upstream, _) = mock.upstream();
     for _ in 0..4 {
         mock.state.push(
-            reply(
-                503,
-                json!({"error":{"code":"serviceNotAvailable","message":"busy"}}),
-            )
-            .header("request-id", "rid-503"),
+            reply(503, json!({"error":{"code":"serviceNotAvailable","message":"busy"}}))
+                .header("request-id", "rid-503"),
         );
     }
-    let err = upstream
-        .call(&creds(), ApiRequest::get(Api::Graph, "/v1.0/users/u1"))
-        .await
-        .unwrap_err();
+    let err = upstream.call(&creds(), ApiRequest::get(Api::Graph, "/v1.0/users/u1")).await.unwrap_err();
     assert_eq!(
         err,
         UpstreamError::Api {
@@ -148,10 +115,7 @@ async fn normalises_mde_graph_and_arm_errors() {
     let mock = spawn_mock().await;
     let (upstream, _) = mock.upstream();
     mock.state.push(reply(404, json!({"error":{"code":"ResourceNotFound","message":"Machine 123 was not found","target":"43f4cb08-8fac-4b65-9db1-745c2ae65f3a"}})));
-    let err = upstream
-        .call(&creds(), ApiRequest::get(Api::Mde, "/api/machines/123"))
-        .await
-        .unwrap_err();
+    let err = upstream.call(&creds(), ApiRequest::get(Api::Mde, "/api/machines/123")).await.unwrap_err();
     assert_eq!(
         err,
         UpstreamError::Api {
@@ -192,20 +156,8 @@ async fn normalises_mde_graph_and_arm_errors() {
         "{err:?}"
     );
     let seen = mock.state.seen.lock().clone();
-    assert!(
-        seen.last()
-            .unwrap()
-            .uri
-            .starts_with("/arm/subscriptions/s/"),
-        "{:?}",
-        seen.last()
-    );
-    assert!(
-        seen.last()
-            .unwrap()
-            .uri
-            .ends_with("?api-version=2024-05-01")
-    );
+    assert!(seen.last().unwrap().uri.starts_with("/arm/subscriptions/s/"), "{:?}", seen.last());
+    assert!(seen.last().unwrap().uri.ends_with("?api-version=2024-05-01"));
 }
 
 #[tokio::test]
@@ -219,13 +171,7 @@ async fn success_carries_request_id_location_and_async_operation() {
             .header("location", mock.url("/arm/operationResults/op1"))
             .header("retry-after", "3"),
     );
-    let r = upstream
-        .call(
-            &creds(),
-            ApiRequest::post(Api::Arm, "/subscriptions/s/vm/start", json!({})),
-        )
-        .await
-        .unwrap();
+    let r = upstream.call(&creds(), ApiRequest::post(Api::Arm, "/subscriptions/s/vm/start", json!({}))).await.unwrap();
     assert_eq!(r.status, 202);
     assert_eq!(r.body, serde_json::Value::Null);
     assert_eq!(r.request_id.as_deref(), Some("arm-2"));
@@ -233,30 +179,14 @@ async fn success_carries_request_id_location_and_async_operation() {
     assert_eq!(r.retry_after, Some(Duration::from_secs(3)));
     // The monitor URL is on the configured host, so it can be polled; a foreign one cannot.
     mock.state.push(reply(200, json!({"status":"Succeeded"})));
-    let polled = upstream
-        .get_url(&creds(), Api::Arm, r.async_operation.as_deref().unwrap())
-        .await
-        .unwrap();
+    let polled = upstream.get_url(&creds(), Api::Arm, r.async_operation.as_deref().unwrap()).await.unwrap();
     assert_eq!(polled.body["status"], "Succeeded");
-    let err = upstream
-        .get_url(&creds(), Api::Arm, "https://evil.example/operations/op1")
-        .await
-        .unwrap_err();
+    let err = upstream.get_url(&creds(), Api::Arm, "https://evil.example/operations/op1").await.unwrap_err();
     assert!(matches!(err, UpstreamError::Config(_)), "{err:?}");
 
     // Without a server id, the client-request-id we sent is the request id.
-    let r = upstream
-        .call(&creds(), ApiRequest::get(Api::Mde, "/api/machines"))
-        .await
-        .unwrap();
-    let sent = mock
-        .state
-        .seen
-        .lock()
-        .last()
-        .unwrap()
-        .client_request_id
-        .clone();
+    let r = upstream.call(&creds(), ApiRequest::get(Api::Mde, "/api/machines")).await.unwrap();
+    let sent = mock.state.seen.lock().last().unwrap().client_request_id.clone();
     assert_eq!(r.request_id, sent);
 }
 
@@ -269,36 +199,16 @@ async fn budget_delays_the_sixth_call_instead_of_failing() {
     upstream.check_token(&creds(), Api::Mde).await.unwrap();
     let start = Instant::now();
     for i in 0..5 {
-        upstream
-            .call(
-                &creds(),
-                ApiRequest::get(Api::Mde, format!("/api/machines/{i}")),
-            )
-            .await
-            .unwrap();
+        upstream.call(&creds(), ApiRequest::get(Api::Mde, format!("/api/machines/{i}"))).await.unwrap();
     }
-    assert!(
-        start.elapsed() < Duration::from_millis(150),
-        "{:?}",
-        start.elapsed()
-    );
-    upstream
-        .call(&creds(), ApiRequest::get(Api::Mde, "/api/machines/6"))
-        .await
-        .unwrap();
-    assert!(
-        start.elapsed() >= Duration::from_millis(150),
-        "6th call waited: {:?}",
-        start.elapsed()
-    );
+    assert!(start.elapsed() < Duration::from_millis(150), "{:?}", start.elapsed());
+    upstream.call(&creds(), ApiRequest::get(Api::Mde, "/api/machines/6")).await.unwrap();
+    assert!(start.elapsed() >= Duration::from_millis(150), "6th call waited: {:?}", start.elapsed());
     assert_eq!(mock.state.api_hits(), 6);
     assert_eq!(metrics.budget_waits(Api::Mde), 1);
     // Other families have their own budget.
     let other = Instant::now();
-    upstream
-        .call(&creds(), ApiRequest::get(Api::Graph, "/v1.0/users"))
-        .await
-        .unwrap();
+    upstream.call(&creds(), ApiRequest::get(Api::Graph, "/v1.0/users")).await.unwrap();
     assert!(other.elapsed() < Duration::from_millis(100));
 }
 
@@ -309,25 +219,9 @@ async fn budget_exhaustion_beyond_bound_is_throttled_without_sending() {
     cfg.budgets = Budgets::uniform(vec![Rate::per_hour(1)]);
     cfg.budgets.max_wait = Duration::from_millis(50);
     let (upstream, _) = upstream_with(cfg);
-    upstream
-        .call(&creds(), ApiRequest::get(Api::Mde, "/a"))
-        .await
-        .unwrap();
-    let err = upstream
-        .call(&creds(), ApiRequest::get(Api::Mde, "/b"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            UpstreamError::Throttled {
-                attempts: 0,
-                retry_after: Some(_),
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    upstream.call(&creds(), ApiRequest::get(Api::Mde, "/a")).await.unwrap();
+    let err = upstream.call(&creds(), ApiRequest::get(Api::Mde, "/b")).await.unwrap_err();
+    assert!(matches!(err, UpstreamError::Throttled { attempts: 0, retry_after: Some(_), .. }), "{err:?}");
     assert_eq!(mock.state.api_hits(), 1);
 }
 
@@ -352,29 +246,13 @@ async fn transport_errors_retry_only_idempotent_calls() {
     let mut cfg = mock.config();
     cfg.clouds = cfg.clouds.with_base(Api::Mde, url::Url::parse(&format!("http://{dead}/")).unwrap());
     let (upstream, _) = upstream_with(cfg);
-    let err = upstream
-        .call(
-            &creds(),
-            ApiRequest::post(Api::Mde, "/api/machines/m/offboard", json!({})),
-        )
-        .await
-        .unwrap_err();
+    let err =
+        upstream.call(&creds(), ApiRequest::post(Api::Mde, "/api/machines/m/offboard", json!({}))).await.unwrap_err();
     assert!(matches!(err, UpstreamError::Transport(_)), "{err:?}");
-    assert_eq!(
-        accepted.load(std::sync::atomic::Ordering::SeqCst),
-        1,
-        "POST sent once"
-    );
-    let err = upstream
-        .call(&creds(), ApiRequest::get(Api::Mde, "/api/machines"))
-        .await
-        .unwrap_err();
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1, "POST sent once");
+    let err = upstream.call(&creds(), ApiRequest::get(Api::Mde, "/api/machines")).await.unwrap_err();
     assert!(matches!(err, UpstreamError::Transport(_)), "{err:?}");
-    assert_eq!(
-        accepted.load(std::sync::atomic::Ordering::SeqCst),
-        1 + 4,
-        "GET tried max_attempts times"
-    );
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1 + 4, "GET tried max_attempts times");
 }
 
 #[tokio::test]
@@ -383,20 +261,11 @@ async fn rejects_bad_configuration() {
     let mut cfg = mock.config();
     cfg.extra_ca_pem = Some("not a pem".into());
     let metrics = std::sync::Arc::new(crate::UpstreamMetrics::new());
-    assert!(matches!(
-        crate::Upstream::new(cfg, metrics.clone()),
-        Err(UpstreamError::Config(_))
-    ));
+    assert!(matches!(crate::Upstream::new(cfg, metrics.clone()), Err(UpstreamError::Config(_))));
     let mut cfg = mock.config();
     cfg.retry.max_attempts = 0;
-    assert!(matches!(
-        crate::Upstream::new(cfg, metrics.clone()),
-        Err(UpstreamError::Config(_))
-    ));
+    assert!(matches!(crate::Upstream::new(cfg, metrics.clone()), Err(UpstreamError::Config(_))));
     let (upstream, _) = mock.upstream();
-    let err = upstream
-        .call(&creds(), ApiRequest::get(Api::Mde, "api/no-slash"))
-        .await
-        .unwrap_err();
+    let err = upstream.call(&creds(), ApiRequest::get(Api::Mde, "api/no-slash")).await.unwrap_err();
     assert!(matches!(err, UpstreamError::Config(_)));
 }

@@ -16,9 +16,7 @@ use parking_lot::Mutex;
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::{
-    Api, Budgets, Clouds, RetryPolicy, TenantCredentials, Upstream, UpstreamConfig, UpstreamMetrics,
-};
+use crate::{Api, Budgets, Clouds, RetryPolicy, TenantCredentials, Upstream, UpstreamConfig, UpstreamMetrics};
 
 pub const SECRET: &str = "s3cr3t-VALUE-never-logged";
 
@@ -31,11 +29,7 @@ pub struct Scripted {
 }
 
 pub fn reply(status: u16, body: Value) -> Scripted {
-    Scripted {
-        status,
-        headers: Vec::new(),
-        body,
-    }
+    Scripted { status, headers: Vec::new(), body }
 }
 
 impl Scripted {
@@ -133,10 +127,8 @@ pub fn creds() -> TenantCredentials {
 pub async fn spawn_mock() -> Mock {
     let state = Arc::new(MockState::default());
     state.expires_in.store(3599, Ordering::SeqCst);
-    let app = Router::new()
-        .route("/login/{tenant}/oauth2/v2.0/token", post(token))
-        .fallback(api)
-        .with_state(state.clone());
+    let app =
+        Router::new().route("/login/{tenant}/oauth2/v2.0/token", post(token)).fallback(api).with_state(state.clone());
     let addr = serve(app).await;
     Mock { addr, state }
 }
@@ -166,8 +158,7 @@ async fn token(
     }
     let secret = form.get("client_secret").cloned().unwrap_or_default();
     let proven = secret == SECRET || form.contains_key("client_assertion");
-    if !proven || form.get("grant_type").map(String::as_str) != Some("client_credentials")
-    {
+    if !proven || form.get("grant_type").map(String::as_str) != Some("client_credentials") {
         let body = json!({
             "error": "invalid_client",
             "error_description": format!("AADSTS7000215: Invalid client secret provided ({secret}).\r\nTrace ID: t\r\nCorrelation ID: c"),
@@ -195,12 +186,7 @@ async fn api(
     headers: HeaderMap,
     _body: Bytes,
 ) -> Response {
-    let text = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     state.seen.lock().push(Seen {
         method,
         uri: uri.to_string(),
@@ -216,16 +202,10 @@ async fn api(
 
 fn render(scripted: Scripted) -> Response {
     let status = StatusCode::from_u16(scripted.status).unwrap();
-    let mut response = if scripted.body.is_null() {
-        status.into_response()
-    } else {
-        (status, Json(scripted.body)).into_response()
-    };
+    let mut response =
+        if scripted.body.is_null() { status.into_response() } else { (status, Json(scripted.body)).into_response() };
     for (name, value) in scripted.headers {
-        response.headers_mut().insert(
-            HeaderName::from_static(name),
-            HeaderValue::from_str(&value).unwrap(),
-        );
+        response.headers_mut().insert(HeaderName::from_static(name), HeaderValue::from_str(&value).unwrap());
     }
     response
 }

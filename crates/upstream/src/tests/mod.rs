@@ -6,5 +6,5 @@ mod mock;
 
 mod calls;
 mod paging;
-mod tokens;
 mod tenants;
+mod tokens;

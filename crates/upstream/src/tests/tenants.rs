@@ -16,7 +16,8 @@ async fn certificate_tenant_sends_a_verifiable_client_assertion() {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
     let cert = rcgen::CertificateParams::new(vec!["riposte".into()]).unwrap().self_signed(&key).unwrap();
     let certificate = Certificate::from_pem(&cert.pem(), &SecretString::from(key.serialize_pem())).unwrap();
-    let tenant = TenantCredentials::with_credential("tenant-c", "client-c", Credential::Certificate(certificate.clone()));
+    let tenant =
+        TenantCredentials::with_credential("tenant-c", "client-c", Credential::Certificate(certificate.clone()));
 
     upstream.call(&tenant, ApiRequest::get(Api::Graph, "/v1.0/users")).await.unwrap();
 
@@ -28,7 +29,8 @@ async fn certificate_tenant_sends_a_verifiable_client_assertion() {
     v.set_issuer(&["client-c"]);
     v.sub = Some("client-c".into());
     let public = DecodingKey::from_rsa_pem(key.public_key_pem().as_bytes()).unwrap();
-    jsonwebtoken::decode::<serde_json::Value>(&jwt, &public, &v).expect("the assertion verifies with the certificate's key");
+    jsonwebtoken::decode::<serde_json::Value>(&jwt, &public, &v)
+        .expect("the assertion verifies with the certificate's key");
     let header = jsonwebtoken::decode_header(&jwt).unwrap();
     assert_eq!(header.x5t_s256.as_deref(), Some(certificate.thumbprint_s256()));
 }
@@ -45,9 +47,15 @@ async fn sovereign_tenant_asks_for_its_clouds_audience() {
     upstream.call(&creds(), ApiRequest::get(Api::Graph, "/v1.0/users")).await.unwrap();
 
     let scopes = mock.state.scopes.lock().clone();
-    assert_eq!(scopes, vec!["https://graph.microsoft.us/.default".to_string(), "https://graph.microsoft.com/.default".to_string()]);
+    assert_eq!(
+        scopes,
+        vec!["https://graph.microsoft.us/.default".to_string(), "https://graph.microsoft.com/.default".to_string()]
+    );
     // The GCC High tenant's MDE and ARM hosts are Microsoft's, not the mock's.
-    assert_eq!(upstream.clouds_of(&tenant).base(Api::Mde).and_then(Url::host_str), Some("api-gov.securitycenter.microsoft.us"));
+    assert_eq!(
+        upstream.clouds_of(&tenant).base(Api::Mde).and_then(Url::host_str),
+        Some("api-gov.securitycenter.microsoft.us")
+    );
 }
 
 #[tokio::test]
@@ -60,12 +68,18 @@ async fn unconfigured_or_unsigned_families_are_refused_before_sending() {
     assert!(matches!(&err, UpstreamError::Config(m) if m.contains("cloud_apps")), "{err}");
 
     let portal = Url::parse(&mock.url("/mcas")).unwrap();
-    let with_portal = creds().in_clouds(Clouds::microsoft().with_login(Url::parse(&mock.url("/login")).unwrap()).with_base(Api::CloudApps, portal));
+    let with_portal = creds().in_clouds(
+        Clouds::microsoft().with_login(Url::parse(&mock.url("/login")).unwrap()).with_base(Api::CloudApps, portal),
+    );
     assert!(upstream.configured_apis(&with_portal).contains(&Api::CloudApps));
     upstream.check_token(&with_portal, Api::CloudApps).await.unwrap();
-    assert_eq!(mock.state.scopes.lock().last().map(String::as_str), Some("05a65629-4c1b-48c1-a78b-804c4abdd4af/.default"));
+    assert_eq!(
+        mock.state.scopes.lock().last().map(String::as_str),
+        Some("05a65629-4c1b-48c1-a78b-804c4abdd4af/.default")
+    );
 
-    let ec2 = creds().in_clouds(Clouds::microsoft().with_base(Api::Ec2, Url::parse("https://ec2.us-east-1.amazonaws.com").unwrap()));
+    let ec2 = creds()
+        .in_clouds(Clouds::microsoft().with_base(Api::Ec2, Url::parse("https://ec2.us-east-1.amazonaws.com").unwrap()));
     let err = upstream.call(&ec2, ApiRequest::get(Api::Ec2, "/")).await.unwrap_err();
     assert!(matches!(&err, UpstreamError::Config(m) if m.contains("SigV4")), "{err}");
     assert!(!upstream.configured_apis(&ec2).contains(&Api::Ec2), "a client secret does not serve AWS");

@@ -14,32 +14,20 @@ async fn hundred_concurrent_calls_on_cold_tenant_make_one_token_request() {
     let (upstream, metrics) = mock.upstream();
     let calls = (0..100).map(|i| {
         let upstream = upstream.clone();
-        tokio::spawn(async move {
-            upstream
-                .call(
-                    &creds(),
-                    ApiRequest::get(Api::Mde, format!("/api/machines/{i}")),
-                )
-                .await
-        })
+        tokio::spawn(
+            async move { upstream.call(&creds(), ApiRequest::get(Api::Mde, format!("/api/machines/{i}"))).await },
+        )
     });
     for result in futures::future::join_all(calls).await {
         assert_eq!(result.unwrap().unwrap().status, 200);
     }
-    assert_eq!(
-        mock.state.tokens(),
-        1,
-        "single-flight: one token request for 100 calls"
-    );
+    assert_eq!(mock.state.tokens(), 1, "single-flight: one token request for 100 calls");
     assert_eq!(metrics.token_requests(), 1);
     assert_eq!(metrics.token_cache_misses(), 1);
     assert_eq!(metrics.token_cache_hits(), 99);
     assert_eq!(mock.state.api_hits(), 100);
     let seen = mock.state.seen.lock();
-    assert!(
-        seen.iter()
-            .all(|s| s.authorization.starts_with("Bearer tok-0-tenant-a-"))
-    );
+    assert!(seen.iter().all(|s| s.authorization.starts_with("Bearer tok-0-tenant-a-")));
 }
 
 #[tokio::test]
@@ -47,10 +35,7 @@ async fn cache_is_per_audience_and_per_tenant() {
     let mock = spawn_mock().await;
     let (upstream, _) = mock.upstream();
     for api in [Api::Mde, Api::Graph, Api::Arm, Api::Mde, Api::Graph] {
-        upstream
-            .call(&creds(), ApiRequest::get(api, "/x"))
-            .await
-            .unwrap();
+        upstream.call(&creds(), ApiRequest::get(api, "/x")).await.unwrap();
     }
     assert_eq!(mock.state.tokens(), 3);
     let mut scopes = mock.state.scopes.lock().clone();
@@ -64,10 +49,7 @@ async fn cache_is_per_audience_and_per_tenant() {
         ]
     );
     let other = TenantCredentials::new("tenant-b", "client-1", SECRET);
-    upstream
-        .call(&other, ApiRequest::get(Api::Mde, "/x"))
-        .await
-        .unwrap();
+    upstream.call(&other, ApiRequest::get(Api::Mde, "/x")).await.unwrap();
     assert_eq!(mock.state.tokens(), 4, "another tenant gets its own token");
 }
 
@@ -81,40 +63,24 @@ async fn token_is_refreshed_before_expiry() {
     assert_eq!(mock.state.tokens(), 1);
     tokio::time::sleep(Duration::from_millis(950)).await;
     upstream.check_token(&creds(), Api::Graph).await.unwrap();
-    assert_eq!(
-        mock.state.tokens(),
-        2,
-        "token due for refresh is fetched again"
-    );
+    assert_eq!(mock.state.tokens(), 2, "token due for refresh is fetched again");
 }
 
 #[tokio::test]
 async fn unauthorized_with_cached_token_refreshes_once() {
     let mock = spawn_mock().await;
     let (upstream, metrics) = mock.upstream();
-    upstream
-        .call(&creds(), ApiRequest::get(Api::Mde, "/warm"))
-        .await
-        .unwrap();
-    mock.state.push(reply(
-        401,
-        json!({"error":{"code":"Unauthorized","message":"expired"}}),
-    ));
+    upstream.call(&creds(), ApiRequest::get(Api::Mde, "/warm")).await.unwrap();
+    mock.state.push(reply(401, json!({"error":{"code":"Unauthorized","message":"expired"}})));
     let response = upstream
-        .call(
-            &creds(),
-            ApiRequest::post(Api::Mde, "/api/machines/m/isolate", json!({"Comment":"c"})),
-        )
+        .call(&creds(), ApiRequest::post(Api::Mde, "/api/machines/m/isolate", json!({"Comment":"c"})))
         .await
         .unwrap();
     assert_eq!(response.attempts, 2);
     assert_eq!(mock.state.tokens(), 2);
     let seen = mock.state.seen.lock().clone();
     assert!(seen[1].authorization.contains("tok-0"));
-    assert!(
-        seen[2].authorization.contains("tok-1"),
-        "retried with the fresh token"
-    );
+    assert!(seen[2].authorization.contains("tok-1"), "retried with the fresh token");
     assert_eq!(seen[2].method, reqwest::Method::POST);
     assert_eq!(metrics.retries(Api::Mde), 1);
 }
@@ -123,22 +89,10 @@ async fn unauthorized_with_cached_token_refreshes_once() {
 async fn unauthorized_with_fresh_token_is_an_error_not_a_loop() {
     let mock = spawn_mock().await;
     let (upstream, _) = mock.upstream();
-    mock.state.push(reply(
-        401,
-        json!({"error":{"code":"Unauthorized","message":"no roles"}}),
-    ));
-    mock.state.push(reply(
-        401,
-        json!({"error":{"code":"Unauthorized","message":"no roles"}}),
-    ));
-    let err = upstream
-        .call(&creds(), ApiRequest::get(Api::Mde, "/api/machines"))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, UpstreamError::Api { status: 401, ref code, .. } if code == "Unauthorized"),
-        "{err:?}"
-    );
+    mock.state.push(reply(401, json!({"error":{"code":"Unauthorized","message":"no roles"}})));
+    mock.state.push(reply(401, json!({"error":{"code":"Unauthorized","message":"no roles"}})));
+    let err = upstream.call(&creds(), ApiRequest::get(Api::Mde, "/api/machines")).await.unwrap_err();
+    assert!(matches!(err, UpstreamError::Api { status: 401, ref code, .. } if code == "Unauthorized"), "{err:?}");
     assert_eq!(mock.state.api_hits(), 1);
     assert_eq!(mock.state.tokens(), 1);
 }
@@ -157,10 +111,7 @@ async fn refused_credentials_give_auth_error_without_secret() {
         other => panic!("expected Auth, got {other:?}"),
     }
     for text in [err.to_string(), format!("{err:?}")] {
-        assert!(
-            !text.contains("wrong-secret-value-123"),
-            "secret leaked: {text}"
-        );
+        assert!(!text.contains("wrong-secret-value-123"), "secret leaked: {text}");
         assert!(text.contains("[redacted]"), "{text}");
     }
     assert_eq!(mock.state.tokens(), 1, "a 401 from login is not retried");
@@ -175,11 +126,7 @@ async fn secrets_absent_from_debug_output() {
     let (upstream, _) = mock.upstream();
     upstream.check_token(&creds(), Api::Graph).await.unwrap();
     let c = creds();
-    for text in [
-        format!("{c:?}"),
-        format!("{upstream:?}"),
-        format!("{:?}", mock.config()),
-    ] {
+    for text in [format!("{c:?}"), format!("{upstream:?}"), format!("{:?}", mock.config())] {
         assert!(!text.contains(SECRET), "secret leaked: {text}");
         assert!(!text.contains("tok-0"), "token leaked: {text}");
     }

@@ -9,15 +9,15 @@
 //! The same lookups answer the `GetDeviceByName` and `FindDevicesByIp` actions ([`FindByName`],
 //! [`FindByIp`]).
 
-use crate::plan::Carried;
-use crate::procedures::{answer, optional, required, Args, Ctx, Procedure, Read};
 use crate::EngineError;
+use crate::plan::Carried;
+use crate::procedures::{Args, Ctx, Procedure, Read, answer, optional, required};
 use catalog::params::is_machine_id;
 use catalog::{ActionSpec, ParamError, ParamKind, Params, ProcedureId};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::net::IpAddr;
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use upstream::{Api, ApiRequest, TenantCredentials, Upstream};
 
 /// Candidates a lookup gathers; far more than any real name or IP matches.
@@ -40,7 +40,9 @@ pub async fn machine_params(
                 if names.iter().all(|n| is_machine_id(n)) {
                     continue;
                 }
-                Value::Array(resolve_all(upstream, creds, p.name, names).await?.into_iter().map(Value::String).collect())
+                Value::Array(
+                    resolve_all(upstream, creds, p.name, names).await?.into_iter().map(Value::String).collect(),
+                )
             }
             (ParamKind::DeviceId, Value::String(name)) if !is_machine_id(&name) => {
                 Value::String(resolve_one(upstream, creds, p.name, &name).await?)
@@ -71,7 +73,12 @@ async fn resolve_all(
 }
 
 /// The one machine a DNS name or IP denotes, or a 400 naming `field`.
-async fn resolve_one(upstream: &Upstream, creds: &TenantCredentials, field: &str, name: &str) -> Result<String, EngineError> {
+async fn resolve_one(
+    upstream: &Upstream,
+    creds: &TenantCredentials,
+    field: &str,
+    name: &str,
+) -> Result<String, EngineError> {
     let (machines, how) = match name.parse::<IpAddr>() {
         Ok(ip) => (by_ip(upstream, creds, ip, OffsetDateTime::now_utc()).await?, "had the IP"),
         Err(_) => (by_name(upstream, creds, name).await?, "is named"),
@@ -248,7 +255,11 @@ mod tests {
         let err = pick("deviceId", "10.0.0.5", "had the IP", &many).unwrap_err();
         let EngineError::InvalidParam(p) = err else { panic!("{err:?}") };
         assert_eq!(p.field, "deviceId");
-        assert!(p.message.contains("matches 2 machines") && p.message.contains(a) && p.message.contains(b), "{}", p.message);
+        assert!(
+            p.message.contains("matches 2 machines") && p.message.contains(a) && p.message.contains(b),
+            "{}",
+            p.message
+        );
         assert!(p.message.contains("ws-01.fabrikam.com"), "{}", p.message);
         assert!(p.hint.contains("40-hex machine id"), "{}", p.hint);
 

@@ -12,11 +12,11 @@
 
 use crate::hunt::param_error;
 use crate::plan::Carried;
-use crate::procedures::{answer, optional, required, Args, Ctx, Procedure, Read};
+use crate::procedures::{Args, Ctx, Procedure, Read, answer, optional, required};
 use crate::{Engine, EngineError, Principal};
 use catalog::{Params, ProcedureId};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use store::{NewAuditEvent, NewSavedQuery, Operation, OperationFilter, QueryRunFilter, SavedQuery, SavedQueryVersion};
 use time::OffsetDateTime;
 
@@ -36,7 +36,11 @@ impl TryFrom<&Params> for SaveQuery {
     type Error = EngineError;
     fn try_from(params: &Params) -> Result<Self, EngineError> {
         let args = Args::of::<Self>(params);
-        Ok(SaveQuery { name: args.text("queryName")?, query: args.text("query")?, description: args.opt_text("description")? })
+        Ok(SaveQuery {
+            name: args.text("queryName")?,
+            query: args.text("query")?,
+            description: args.opt_text("description")?,
+        })
     }
 }
 
@@ -64,7 +68,9 @@ impl Procedure for ListSavedQueries {
     const READS: &'static [Read] = &[];
     async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
         let all = ctx.engine.saved_queries().await?;
-        Ok(answer(json!({ "count": all.len(), "queries": all.iter().map(SavedQueryView::summary).collect::<Vec<_>>() })))
+        Ok(answer(
+            json!({ "count": all.len(), "queries": all.iter().map(SavedQueryView::summary).collect::<Vec<_>>() }),
+        ))
     }
 }
 
@@ -156,7 +162,11 @@ impl Procedure for QueryHistory {
     const ID: ProcedureId = ProcedureId("mde.hunting.query_history");
     const READS: &'static [Read] = &[optional("queryName"), optional("limit")];
     async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
-        let filter = HistoryFilter { query_name: self.query_name, tenant: Some(ctx.tenant.to_string()), limit: self.limit.unwrap_or(100) };
+        let filter = HistoryFilter {
+            query_name: self.query_name,
+            tenant: Some(ctx.tenant.to_string()),
+            limit: self.limit.unwrap_or(100),
+        };
         let runs = ctx.engine.query_history(ctx.principal, filter).await?;
         Ok(answer(json!({ "count": runs.len(), "runs": runs })))
     }
@@ -200,7 +210,8 @@ pub struct HistoryFilter {
 impl Engine {
     /// Every saved query: built-ins first, then the stored ones by name.
     pub async fn saved_queries(&self) -> Result<Vec<SavedQueryView>, EngineError> {
-        let mut all: Vec<SavedQueryView> = builtins().into_iter().map(|q| SavedQueryView { builtin: true, query: q }).collect();
+        let mut all: Vec<SavedQueryView> =
+            builtins().into_iter().map(|q| SavedQueryView { builtin: true, query: q }).collect();
         for q in self.inner.store.list_saved_queries().await? {
             all.push(SavedQueryView { builtin: false, query: q });
         }
@@ -216,10 +227,20 @@ impl Engine {
     }
 
     /// Save a query under a name; an existing name gets a new version. Audited.
-    pub async fn save_query(&self, who: &Principal, name: &str, query: &str, description: Option<String>) -> Result<SavedQueryView, EngineError> {
+    pub async fn save_query(
+        &self,
+        who: &Principal,
+        name: &str,
+        query: &str,
+        description: Option<String>,
+    ) -> Result<SavedQueryView, EngineError> {
         let name = check_name(name)?;
         if builtin(&name).is_some() {
-            return Err(param_error("queryName", format!("'{name}' is a built-in query and read-only"), "save your variant under another name"));
+            return Err(param_error(
+                "queryName",
+                format!("'{name}' is a built-in query and read-only"),
+                "save your variant under another name",
+            ));
         }
         // The same checks as the query of a hunt (required, bounded), so what is saved can run.
         let query = self.hunt_plan(query.to_string(), None, None)?.query;
@@ -228,10 +249,20 @@ impl Engine {
         let saved = self
             .inner
             .store
-            .save_query(NewSavedQuery { name: name.clone(), query: query.to_string(), description, author: who.name.clone() })
+            .save_query(NewSavedQuery {
+                name: name.clone(),
+                query: query.to_string(),
+                description,
+                author: who.name.clone(),
+            })
             .await?;
-        self.audit_saved_query(who, "query_saved", &saved.name, json!({ "name": saved.name, "version": saved.latest, "query": query }))
-            .await?;
+        self.audit_saved_query(
+            who,
+            "query_saved",
+            &saved.name,
+            json!({ "name": saved.name, "version": saved.latest, "query": query }),
+        )
+        .await?;
         Ok(SavedQueryView { builtin: false, query: saved })
     }
 
@@ -247,7 +278,11 @@ impl Engine {
             )));
         }
         if builtin(name).is_some() {
-            return Err(param_error("queryName", format!("'{}' is a built-in query and cannot be deleted", name.trim()), "built-ins ship with Riposte"));
+            return Err(param_error(
+                "queryName",
+                format!("'{}' is a built-in query and cannot be deleted", name.trim()),
+                "built-ins ship with Riposte",
+            ));
         }
         let deleted = self.inner.store.delete_saved_query(name).await?;
         if deleted {
@@ -289,16 +324,31 @@ impl Engine {
                 let ops = self
                     .inner
                     .store
-                    .list_operations(OperationFilter { tenant: filter.tenant.as_deref().map(store::TenantId::new), action: Some(action.to_string()), limit, ..Default::default() })
+                    .list_operations(OperationFilter {
+                        tenant: filter.tenant.as_deref().map(store::TenantId::new),
+                        action: Some(action.to_string()),
+                        limit,
+                        ..Default::default()
+                    })
                     .await?;
-                entries.extend(ops.into_iter().filter(|op| who.may_access(&op.tenant)).map(|op| (op.created_at, operation_entry(&op))));
+                entries.extend(
+                    ops.into_iter()
+                        .filter(|op| who.may_access(&op.tenant))
+                        .map(|op| (op.created_at, operation_entry(&op))),
+                );
             }
         }
         entries.sort_by_key(|e| std::cmp::Reverse(e.0));
         Ok(entries.into_iter().take(limit as usize).map(|(_, v)| v).collect())
     }
 
-    async fn audit_saved_query(&self, who: &Principal, kind: &str, name: &str, params: Value) -> Result<(), EngineError> {
+    async fn audit_saved_query(
+        &self,
+        who: &Principal,
+        kind: &str,
+        name: &str,
+        params: Value,
+    ) -> Result<(), EngineError> {
         self.inner
             .store
             .append_audit(NewAuditEvent {
@@ -357,14 +407,24 @@ fn check_name(name: &str) -> Result<String, EngineError> {
     if name.is_empty() {
         return Err(param_error("queryName", "is required", hint));
     }
-    if name.chars().count() > MAX_NAME_CHARS || !name.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.')) {
-        return Err(param_error("queryName", format!("'{}' is not a valid query name", name.chars().take(60).collect::<String>()), hint));
+    if name.chars().count() > MAX_NAME_CHARS
+        || !name.chars().all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.'))
+    {
+        return Err(param_error(
+            "queryName",
+            format!("'{}' is not a valid query name", name.chars().take(60).collect::<String>()),
+            hint,
+        ));
     }
     Ok(name.to_string())
 }
 
 fn unknown_query(name: &str) -> EngineError {
-    param_error("queryName", format!("no saved query named '{name}'"), "ListSavedQueries (or GET /v1/queries) lists them")
+    param_error(
+        "queryName",
+        format!("no saved query named '{name}'"),
+        "ListSavedQueries (or GET /v1/queries) lists them",
+    )
 }
 
 fn no_such_version(saved: &SavedQuery, version: Option<i64>) -> EngineError {

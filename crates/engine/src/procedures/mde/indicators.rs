@@ -11,11 +11,11 @@
 //! A request whose every item failed is an error (the first failure speaks for all); a partial
 //! one succeeds with `PartiallySucceeded` and the failures in `results`.
 
-use crate::plan::Carried;
-use crate::procedures::{optional, required, Args, Ctx, Procedure, Read};
 use crate::EngineError;
+use crate::plan::Carried;
+use crate::procedures::{Args, Ctx, Procedure, Read, optional, required};
 use catalog::{ParamError, Params, ProcedureId};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use upstream::{Api, ApiRequest, Budget, Method};
 
 /// Documented maximum per `indicators/import` call.
@@ -82,9 +82,11 @@ async fn import(ctx: &Ctx<'_>, items: Vec<Value>) -> Result<Carried, EngineError
             Err(e) => {
                 let e: EngineError = e.into();
                 let error = crate::error_json(&e);
-                rows.extend(chunk.iter().map(|item| {
-                    json!({ "indicatorValue": item["indicatorValue"], "success": false, "error": error })
-                }));
+                rows.extend(
+                    chunk.iter().map(
+                        |item| json!({ "indicatorValue": item["indicatorValue"], "success": false, "error": error }),
+                    ),
+                );
                 first_error.get_or_insert(e);
             }
         }
@@ -239,7 +241,9 @@ impl Procedure for Update {
     ];
     async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
         let upstream = ctx.engine.upstream();
-        let current = upstream.call(ctx.creds, ApiRequest::get(Api::Mde, format!("/api/indicators/{}", encode(&self.id)))).await?;
+        let current = upstream
+            .call(ctx.creds, ApiRequest::get(Api::Mde, format!("/api/indicators/{}", encode(&self.id))))
+            .await?;
         let body = resubmission(&current.body, &self.changes);
         let resp = upstream.call(ctx.creds, ApiRequest::post(Api::Mde, "/api/indicators", Value::Object(body))).await?;
         Ok(Carried {
@@ -267,7 +271,11 @@ fn resubmission(current: &Value, changes: &Map<String, Value>) -> Map<String, Va
 }
 
 /// Per-item rows into an outcome: all failed is the first error; some failed is partial.
-fn finish(rows: Vec<Value>, request_ids: Vec<String>, first_error: Option<EngineError>) -> Result<Carried, EngineError> {
+fn finish(
+    rows: Vec<Value>,
+    request_ids: Vec<String>,
+    first_error: Option<EngineError>,
+) -> Result<Carried, EngineError> {
     let failed = rows.iter().filter(|r| r["success"] != true).count();
     if let (true, Some(e)) = (failed == rows.len(), first_error) {
         return Err(e);
@@ -306,7 +314,10 @@ mod tests {
 
     #[test]
     fn import_rows_follow_mde_answers_in_order() {
-        let sent = vec![json!({"indicatorValue": "a.example.com", "indicatorType": "DomainName"}), json!({"indicatorValue": "b"})];
+        let sent = vec![
+            json!({"indicatorValue": "a.example.com", "indicatorType": "DomainName"}),
+            json!({"indicatorValue": "b"}),
+        ];
         // Answered out of order: matched by the echoed value.
         let body = json!({"value": [{"id": null, "indicator": "b", "isFailed": true, "failureReason": "bad"}, {"id": "1", "indicator": "A.example.com", "isFailed": false}]});
         let rows = import_rows(&sent, &body);

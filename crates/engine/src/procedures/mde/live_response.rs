@@ -25,18 +25,17 @@ mod poller;
 mod scripts;
 
 use crate::plan::Carried;
-use crate::procedures::{optional, required, Args, Ctx, Procedure, Read};
-use crate::{status, Engine, EngineError};
+use crate::procedures::{Args, Ctx, Procedure, Read, optional, required};
+use crate::{Engine, EngineError, status};
 use catalog::{ParamError, Params, ProcedureId};
 use library::Library;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::sync::OnceLock;
 use std::time::Duration;
 use store::{NewAuditEvent, Operation, OperationUpdate};
 use upstream::{Api, ApiRequest, Budget, Method, TenantCredentials};
 use uuid::Uuid;
-
 
 /// How often a foreign session on the same machine (400 `ActiveRequestAlreadyExists`) is retried
 /// before the command fails; with a 5 s poll interval this waits up to 10 minutes.
@@ -95,7 +94,13 @@ enum Stage {
 
 /// Step 1: prepare the session and queue it. Each library file a command names must be in MDE's
 /// library (`field` is the input that named it, for the error when it is nowhere).
-async fn start(ctx: &Ctx<'_>, machine_id: String, comment: &str, commands: Vec<Value>, field: &'static str) -> Result<Carried, EngineError> {
+async fn start(
+    ctx: &Ctx<'_>,
+    machine_id: String,
+    comment: &str,
+    commands: Vec<Value>,
+    field: &'static str,
+) -> Result<Carried, EngineError> {
     for c in &commands {
         if let Some(name) = library_file_of(c) {
             library_ops::ensure_in_mde(ctx, &name, field).await?;
@@ -137,7 +142,8 @@ fn library_file_of(command: &Value) -> Option<String> {
 }
 
 pub(super) async fn is_windows(ctx: &Ctx<'_>, machine: &str) -> Result<bool, EngineError> {
-    let m = ctx.engine.upstream().call(ctx.creds, ApiRequest::get(Api::Mde, format!("/api/machines/{machine}"))).await?;
+    let m =
+        ctx.engine.upstream().call(ctx.creds, ApiRequest::get(Api::Mde, format!("/api/machines/{machine}"))).await?;
     Ok(m.body["osPlatform"].as_str().is_some_and(|os| os.starts_with("Windows")))
 }
 
@@ -218,7 +224,9 @@ async fn carry_on(engine: &Engine, id: Uuid) -> Result<(), EngineError> {
         session.stage = Stage::Posted;
         let update = OperationUpdate {
             status: status::IN_PROGRESS.into(),
-            result: Some(json!({ "machineId": session.machine_id, "actionId": session.action_id, "machineAction": action })),
+            result: Some(
+                json!({ "machineId": session.machine_id, "actionId": session.action_id, "machineAction": action }),
+            ),
             error: None,
             upstream_request_ids: request_ids.clone(),
             tracking: Some(json!({ "liveResponse": session })),
@@ -245,7 +253,9 @@ async fn post(engine: &Engine, creds: &TenantCredentials, s: &Session) -> Result
     let mut tries = 0;
     loop {
         match engine.upstream().call(creds, req.clone()).await.map_err(EngineError::from) {
-            Err(EngineError::UpstreamRejected { code, .. }) if code == "ActiveRequestAlreadyExists" && tries < CONFLICT_RETRIES => {
+            Err(EngineError::UpstreamRejected { code, .. })
+                if code == "ActiveRequestAlreadyExists" && tries < CONFLICT_RETRIES =>
+            {
                 tries += 1;
                 tokio::time::sleep(engine.live_response().interval.max(Duration::from_millis(200))).await;
             }
@@ -264,15 +274,22 @@ async fn find_by_marker(engine: &Engine, creds: &TenantCredentials, s: &Session,
 }
 
 /// Step 4: each completed command's result, by index.
-async fn results(engine: &Engine, creds: &TenantCredentials, op: &Operation, action: &Value) -> Result<Vec<Value>, EngineError> {
+async fn results(
+    engine: &Engine,
+    creds: &TenantCredentials,
+    op: &Operation,
+    action: &Value,
+) -> Result<Vec<Value>, EngineError> {
     let action_id = action["id"].as_str().unwrap_or_default();
     let mut out = Vec::new();
     for (i, c) in action["commands"].as_array().cloned().unwrap_or_default().iter().enumerate() {
         let index = c["index"].as_u64().unwrap_or(i as u64);
         let kind = c["command"]["type"].as_str().unwrap_or_default();
-        let mut row = json!({ "index": index, "type": kind, "commandStatus": c["commandStatus"], "errors": c["errors"] });
+        let mut row =
+            json!({ "index": index, "type": kind, "commandStatus": c["commandStatus"], "errors": c["errors"] });
         if c["commandStatus"] == "Completed" && matches!(kind, "RunScript" | "GetFile") {
-            let got = fetch_result(engine, creds, &op.tenant, &op.id.to_string(), &op.principal, action_id, index, c).await?;
+            let got =
+                fetch_result(engine, creds, &op.tenant, &op.id.to_string(), &op.principal, action_id, index, c).await?;
             merge(&mut row, got);
         }
         out.push(row);
@@ -316,7 +333,9 @@ async fn fetch_result(
         .unwrap_or_else(|| format!("result-{index}"));
     let meta = library.put_retrieved(tenant, operation, &device_path, download.bytes, principal).await?;
     let link = library.links().sign(&library::ObjectKey::retrieved(tenant, operation, &meta.name));
-    Ok(json!({ "file": { "devicePath": device_path, "name": meta.name, "size": meta.size, "sha256": meta.sha256, "download": link } }))
+    Ok(
+        json!({ "file": { "devicePath": device_path, "name": meta.name, "size": meta.size, "sha256": meta.sha256, "download": link } }),
+    )
 }
 
 fn merge(into: &mut Value, from: Value) {
@@ -360,7 +379,12 @@ async fn finish(
     record_final(engine, op, session, final_status, result, error).await
 }
 
-async fn finish_failed(engine: &Engine, op: &Operation, session: &mut Session, e: EngineError) -> Result<(), EngineError> {
+async fn finish_failed(
+    engine: &Engine,
+    op: &Operation,
+    session: &mut Session,
+    e: EngineError,
+) -> Result<(), EngineError> {
     session.stage = Stage::Done;
     let result = json!({ "machineId": session.machine_id, "commands": session.commands });
     record_final(engine, op, session, status::FAILED.to_string(), result, Some(crate::error_json(&e))).await
@@ -381,7 +405,8 @@ async fn record_final(
         upstream_request_ids: vec![],
         tracking: Some(json!({ "liveResponse": session })),
     };
-    let detail = json!({ "liveResponse": { "machineId": session.machine_id, "actionId": session.action_id }, "error": error });
+    let detail =
+        json!({ "liveResponse": { "machineId": session.machine_id, "actionId": session.action_id }, "error": error });
     let completed = crate::completed_record(op, &final_status, vec![], detail);
     engine.store().finish_step(op.id, update, completed).await?;
     engine.inner.executor.finished(op.id);
@@ -402,7 +427,8 @@ impl TryFrom<&Params> for GetResult {
     type Error = EngineError;
     fn try_from(params: &Params) -> Result<Self, EngineError> {
         let args = Args::of::<Self>(params);
-        let index = u64::try_from(args.i64("commandIndex")?).map_err(|_| EngineError::Internal("commandIndex passed validation".into()))?;
+        let index = u64::try_from(args.i64("commandIndex")?)
+            .map_err(|_| EngineError::Internal("commandIndex passed validation".into()))?;
         Ok(GetResult { action_id: args.text("actionId")?, index })
     }
 }
@@ -412,7 +438,11 @@ impl Procedure for GetResult {
     const READS: &'static [Read] = &[required("actionId"), required("commandIndex")];
     async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
         let GetResult { action_id, index } = self;
-        let action = ctx.engine.upstream().call(ctx.creds, ApiRequest::get(Api::Mde, format!("/api/machineactions/{action_id}"))).await?;
+        let action = ctx
+            .engine
+            .upstream()
+            .call(ctx.creds, ApiRequest::get(Api::Mde, format!("/api/machineactions/{action_id}")))
+            .await?;
         let command = action.body["commands"]
             .as_array()
             .and_then(|cs| cs.iter().find(|c| c["index"].as_u64() == Some(index)).or_else(|| cs.get(index as usize)))
@@ -424,10 +454,26 @@ impl Procedure for GetResult {
                     hint: "commands are numbered from 0 in the order they were sent".into(),
                 })
             })?;
-        let mut data = fetch_result(ctx.engine, ctx.creds, ctx.tenant, &ctx.operation.to_string(), &ctx.principal.name, &action_id, index, &command).await?;
+        let mut data = fetch_result(
+            ctx.engine,
+            ctx.creds,
+            ctx.tenant,
+            &ctx.operation.to_string(),
+            &ctx.principal.name,
+            &action_id,
+            index,
+            &command,
+        )
+        .await?;
         data["actionId"] = action_id.into();
         data["commandIndex"] = index.into();
-        Ok(Carried { data, request_ids: action.request_id.into_iter().collect(), machine_action_ids: vec![], failed_targets: 0, follow: None })
+        Ok(Carried {
+            data,
+            request_ids: action.request_id.into_iter().collect(),
+            machine_action_ids: vec![],
+            failed_targets: 0,
+            follow: None,
+        })
     }
 }
 
@@ -490,7 +536,12 @@ impl Engine {
     }
 
     /// Delete a library file, authorised like `DeleteLibraryFile` and audited.
-    pub async fn delete_library_file(&self, principal: &crate::Principal, tenant: &str, name: &str) -> Result<library::FileMeta, EngineError> {
+    pub async fn delete_library_file(
+        &self,
+        principal: &crate::Principal,
+        tenant: &str,
+        name: &str,
+    ) -> Result<library::FileMeta, EngineError> {
         let spec = self.resolve(Some(catalog::Product::Mde), "DeleteLibraryFile")?;
         crate::authorize(principal, tenant, spec)?;
         let meta = self.library()?.delete(tenant, name).await?;
@@ -506,7 +557,13 @@ impl Engine {
         Ok(())
     }
 
-    async fn audit_library(&self, principal: &crate::Principal, tenant: &str, action: &str, detail: Value) -> Result<(), EngineError> {
+    async fn audit_library(
+        &self,
+        principal: &crate::Principal,
+        tenant: &str,
+        action: &str,
+        detail: Value,
+    ) -> Result<(), EngineError> {
         self.store()
             .append_audit(NewAuditEvent {
                 operation_id: None,

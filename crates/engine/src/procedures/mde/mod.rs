@@ -9,7 +9,7 @@ pub(crate) mod hunting;
 pub(crate) mod indicators;
 pub(crate) mod live_response;
 
-use super::{entry, Entry};
+use super::{Entry, entry};
 use live_response::{commands as lr, library_ops as library};
 
 /// Every MDE procedure, by key.

@@ -7,9 +7,9 @@
 //! characters is refused rather than passed to a shell.
 
 use super::{command, is_windows, scripts, start};
-use crate::plan::Carried;
-use crate::procedures::{optional, required, Args, Ctx, Procedure, Read};
 use crate::EngineError;
+use crate::plan::Carried;
+use crate::procedures::{Args, Ctx, Procedure, Read, optional, required};
 use catalog::{ParamError, Params, ProcedureId};
 use serde_json::Value;
 
@@ -56,7 +56,11 @@ impl TryFrom<&Params> for RunScript {
     type Error = EngineError;
     fn try_from(params: &Params) -> Result<Self, EngineError> {
         let a = Args::of::<Self>(params);
-        Ok(RunScript { target: Target::read(&a)?, script: a.text("scriptName")?, args: a.opt_text("args")?.unwrap_or_default() })
+        Ok(RunScript {
+            target: Target::read(&a)?,
+            script: a.text("scriptName")?,
+            args: a.opt_text("args")?.unwrap_or_default(),
+        })
     }
 }
 
@@ -276,7 +280,12 @@ impl Procedure for SetRegistryValue {
     const READS: &'static [Read] =
         command_reads![required("registryPath"), required("valueName"), required("value"), required("valueType")];
     async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
-        let args = format!("{} -Value {} -Type {}", self.value.args()?, quote("value", &self.data)?, quote("valueType", &self.kind)?);
+        let args = format!(
+            "{} -Value {} -Type {}",
+            self.value.args()?,
+            quote("value", &self.data)?,
+            quote("valueType", &self.kind)?
+        );
         registry_script(ctx, self.target, "SetRegistryValue.ps1", args).await
     }
 }

@@ -2,14 +2,14 @@
 //! every command makes first: is the script or file in MDE's library, and is it ours?
 
 use super::scripts;
-use crate::plan::Carried;
-use crate::procedures::{answer, optional, required, Args, Ctx, Procedure, Read};
 use crate::EngineError;
+use crate::plan::Carried;
+use crate::procedures::{Args, Ctx, Procedure, Read, answer, optional, required};
 use base64::Engine as _;
 use catalog::{ParamError, Params, ProcedureId};
 use library::{FileMeta, NewFile, ObjectKey};
 use parking_lot::Mutex;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 use upstream::{Api, ApiRequest, FormField, FormValue};
@@ -223,7 +223,9 @@ pub async fn ensure_in_mde(ctx: &Ctx<'_>, name: &str, field: &'static str) -> Re
         (None, None) => Err(EngineError::InvalidParam(ParamError {
             field: field.to_string(),
             message: format!("no library file named '{name}' in Riposte's library or MDE's"),
-            hint: "upload it first (UploadToLibrary, or POST /v1/library?name=...); ListLibraryFiles lists what is there".into(),
+            hint:
+                "upload it first (UploadToLibrary, or POST /v1/library?name=...); ListLibraryFiles lists what is there"
+                    .into(),
         })),
     }
 }
@@ -244,7 +246,8 @@ fn builtin_meta(b: &scripts::Builtin) -> FileMeta {
 }
 
 async fn mde_library(ctx: &Ctx<'_>) -> Result<Vec<Value>, EngineError> {
-    let page = ctx.engine.upstream().get_paged(ctx.creds, ApiRequest::get(Api::Mde, "/api/libraryfiles"), 10_000).await?;
+    let page =
+        ctx.engine.upstream().get_paged(ctx.creds, ApiRequest::get(Api::Mde, "/api/libraryfiles"), 10_000).await?;
     Ok(page.items)
 }
 
@@ -253,15 +256,25 @@ fn text(name: &str, v: String) -> FormField {
 }
 
 /// `POST /api/libraryfiles` (multipart), replacing any copy of the same name.
-async fn push(ctx: &Ctx<'_>, meta: &FileMeta, bytes: bytes::Bytes, field: &str) -> Result<upstream::ApiResponse, EngineError> {
+async fn push(
+    ctx: &Ctx<'_>,
+    meta: &FileMeta,
+    bytes: bytes::Bytes,
+    field: &str,
+) -> Result<upstream::ApiResponse, EngineError> {
     if bytes.len() > MDE_MAX_FILE_BYTES {
         return Err(EngineError::InvalidParam(ParamError {
             field: field.to_string(),
-            message: format!("'{}' is {} bytes; MDE's library takes at most {MDE_MAX_FILE_BYTES}", meta.name, bytes.len()),
+            message: format!(
+                "'{}' is {} bytes; MDE's library takes at most {MDE_MAX_FILE_BYTES}",
+                meta.name,
+                bytes.len()
+            ),
             hint: "split or compress the file; larger files cannot be sent with live response".into(),
         }));
     }
-    let mut form = vec![FormField { name: "File".into(), value: FormValue::File { file_name: meta.name.clone(), bytes } }];
+    let mut form =
+        vec![FormField { name: "File".into(), value: FormValue::File { file_name: meta.name.clone(), bytes } }];
     if let Some(d) = &meta.description {
         form.push(text("Description", d.clone()));
     }

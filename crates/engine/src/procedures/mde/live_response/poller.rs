@@ -29,7 +29,14 @@ pub fn is_final(status: &str) -> bool {
 
 impl Poller {
     /// Wait until the action reaches a final state; returns the MachineAction as MDE last sent it.
-    pub async fn wait_final(&self, engine: &Engine, tenant: &str, action_id: &str, created: &str, interval: Duration) -> Option<Value> {
+    pub async fn wait_final(
+        &self,
+        engine: &Engine,
+        tenant: &str,
+        action_id: &str,
+        created: &str,
+        interval: Duration,
+    ) -> Option<Value> {
         let (tx, rx) = oneshot::channel();
         self.watched
             .lock()

@@ -102,7 +102,10 @@ pub fn quote(field: &str, value: &str) -> Result<String, ParamError> {
     if let Some(c) = value.chars().find(|c| matches!(c, '\'' | '"' | '`') || c.is_control()) {
         return Err(ParamError {
             field: field.to_string(),
-            message: format!("contains '{}', which cannot be passed safely to a live-response script", c.escape_default()),
+            message: format!(
+                "contains '{}', which cannot be passed safely to a live-response script",
+                c.escape_default()
+            ),
             hint: "remove quotes, backticks and control characters from the value".to_string(),
         });
     }

@@ -13,41 +13,17 @@ async fn worker(h: &Harness, route: &str, tenant: &str, action: &str, params: Va
     h.seed(route, body).await
 }
 
-async fn alert(h: &Harness, tenant: &str, id: &str) -> Value {
-    h.state(tenant).await["alerts"].as_array().unwrap().iter().find(|a| a["id"] == id).cloned().expect("alert in state")
-}
-
-async fn incident(h: &Harness, tenant: &str, id: &str) -> Value {
-    h.state(tenant).await["incidents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["id"] == id)
-        .cloned()
-        .expect("incident in state")
-}
-
-async fn open_alerts(h: &Harness, tenant: &str) -> Vec<String> {
-    h.state(tenant).await["alerts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| a["status"] != "Resolved")
-        .map(|a| a["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn update_alert_means_what_the_route_says() {
     let h = Harness::start(1).await;
     let t = h.tenant(0);
-    let open = open_alerts(&h, &t).await;
+    let open = h.open_alerts(&t).await;
     assert!(open.len() >= 4, "the world seeds open alerts");
 
     // The Incident worker, both spellings: Graph alerts_v2.
     let (status, body) = worker(&h, "IncidentWorker", &t, "UpdateAlert", json!({ "alertId": open[0], "status": "inProgress", "assignedTo": "soc@contoso.com", "classification": "truePositive", "determination": "malware" })).await;
     assert_eq!((status, body["service"].as_str()), (200, Some("Incident")), "{body}");
-    let a = alert(&h, &t, &open[0]).await;
+    let a = h.alert(&t, &open[0]).await;
     assert_eq!(a["status"], "InProgress", "{a}");
     assert_eq!(a["assignedTo"], "soc@contoso.com");
     assert_eq!((a["classification"].as_str(), a["determination"].as_str()), (Some("TruePositive"), Some("Malware")));
@@ -55,7 +31,7 @@ async fn update_alert_means_what_the_route_says() {
         worker(&h, "DefenderXDRIncidentWorker", &t, "UpdateAlert", json!({ "alertId": open[1], "status": "resolved" }))
             .await;
     assert_eq!((status, body["service"].as_str()), (200, Some("Incident")), "{body}");
-    assert_eq!(alert(&h, &t, &open[1]).await["status"], "Resolved");
+    assert_eq!(h.alert(&t, &open[1]).await["status"], "Resolved");
 
     // The MDE worker: MDE's alert API, MDE's vocabulary, where Graph's classification "unknown" is
     // refused before any call.
@@ -68,7 +44,7 @@ async fn update_alert_means_what_the_route_says() {
     )
     .await;
     assert_eq!((status, body["service"].as_str()), (200, Some("MDE")), "{body}");
-    assert_eq!(alert(&h, &t, &open[2]).await["assignedTo"], "tier2@contoso.com");
+    assert_eq!(h.alert(&t, &open[2]).await["assignedTo"], "tier2@contoso.com");
     let (status, body) = worker(
         &h,
         "DefenderXDRMDEWorker",
@@ -80,7 +56,7 @@ async fn update_alert_means_what_the_route_says() {
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("classification")), "{body}");
 
     // No product: ambiguous, a 400 naming both, and nothing changes upstream.
-    let before = alert(&h, &t, &open[3]).await;
+    let before = h.alert(&t, &open[3]).await;
     let (status, body) = h
         .seed(
             "MainOrchestrator",
@@ -92,11 +68,11 @@ async fn update_alert_means_what_the_route_says() {
         body["error"]["products"].as_array().expect("products listed").iter().filter_map(Value::as_str).collect();
     assert!(products.contains(&"MDE") && products.contains(&"Incident"), "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("Incident"), "{body}");
-    assert_eq!(alert(&h, &t, &open[3]).await, before);
+    assert_eq!(h.alert(&t, &open[3]).await, before);
     // ... and with a service it runs there.
     let (status, body) = h.seed("MainOrchestrator", json!({ "service": "Incident", "action": "UpdateAlert", "tenantId": t, "alertId": open[3], "status": "resolved" })).await;
     assert_eq!((status, body["service"].as_str()), (200, Some("Incident")), "{body}");
-    assert_eq!(alert(&h, &t, &open[3]).await["status"], "Resolved");
+    assert_eq!(h.alert(&t, &open[3]).await["status"], "Resolved");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -107,7 +83,7 @@ async fn incident_worker_triage_takes_effect() {
     assert!(incidents.len() >= 2, "the world seeds incidents");
     let id = incidents[0]["id"].as_str().unwrap().to_string();
     let other = incidents[1]["id"].as_str().unwrap().to_string();
-    let open = open_alerts(&h, &t).await;
+    let open = h.open_alerts(&t).await;
     let inc = |action: &'static str, params: Value| {
         let h = &h;
         let t = t.clone();
@@ -122,7 +98,7 @@ async fn incident_worker_triage_takes_effect() {
 
     let (status, body) = inc("UpdateIncident", json!({ "incidentId": id, "status": "inProgress", "classification": "truePositive", "determination": "multiStagedAttack", "tags": "ransomware,tier2" })).await;
     assert_eq!(status, 200, "{body}");
-    let i = incident(&h, &t, &id).await;
+    let i = h.incident(&t, &id).await;
     assert_eq!(
         (i["classification"].as_str(), i["determination"].as_str()),
         (Some("truePositive"), Some("multiStagedAttack"))
@@ -131,12 +107,12 @@ async fn incident_worker_triage_takes_effect() {
 
     let (status, body) = inc("AssignIncident", json!({ "incidentId": id, "assignedTo": "tier3@contoso.com" })).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(incident(&h, &t, &id).await["assignedTo"], "tier3@contoso.com");
+    assert_eq!(h.incident(&t, &id).await["assignedTo"], "tier3@contoso.com");
 
     let (status, body) = inc("AddIncidentComment", json!({ "incidentId": id, "comment": "escalated to IR" })).await;
     assert_eq!(status, 200, "{body}");
     assert!(
-        incident(&h, &t, &id).await["comments"].as_array().unwrap().iter().any(|c| c["comment"] == "escalated to IR")
+        h.incident(&t, &id).await["comments"].as_array().unwrap().iter().any(|c| c["comment"] == "escalated to IR")
     );
 
     let (status, body) = inc(
@@ -145,10 +121,10 @@ async fn incident_worker_triage_takes_effect() {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(incident(&h, &t, &other).await["status"], "resolved");
+    assert_eq!(h.incident(&t, &other).await["status"], "resolved");
     let (status, body) = inc("ReopenIncident", json!({ "incidentId": other })).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(incident(&h, &t, &other).await["status"], "active");
+    assert_eq!(h.incident(&t, &other).await["status"], "active");
 
     // Alerts on the same worker.
     let (status, body) = inc("GetAllAlerts", json!({})).await;
@@ -157,7 +133,7 @@ async fn incident_worker_triage_takes_effect() {
     assert_eq!((status, body["data"]["id"].as_str()), (200, Some(open[0].as_str())), "{body}");
     let (status, body) = inc("ClassifyAlert", json!({ "alertId": open[0], "classification": "informationalExpectedActivity", "determination": "securityTesting" })).await;
     assert_eq!(status, 200, "{body}");
-    let a = alert(&h, &t, &open[0]).await;
+    let a = h.alert(&t, &open[0]).await;
     assert_eq!(
         (a["classification"].as_str(), a["determination"].as_str()),
         (Some("InformationalExpectedActivity"), Some("SecurityTesting"))
@@ -166,12 +142,12 @@ async fn incident_worker_triage_takes_effect() {
         inc("ResolveAlert", json!({ "alertId": open[1], "classification": "falsePositive", "determination": "clean" }))
             .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(alert(&h, &t, &open[1]).await["status"], "Resolved");
+    assert_eq!(h.alert(&t, &open[1]).await["status"], "Resolved");
     let (status, body) =
         inc("AddAlertComment", json!({ "alertId": open[2], "comment": "seen on the mail gateway" })).await;
     assert_eq!(status, 200, "{body}");
     assert!(
-        alert(&h, &t, &open[2]).await["comments"]
+        h.alert(&t, &open[2]).await["comments"]
             .as_array()
             .unwrap()
             .iter()
@@ -179,11 +155,11 @@ async fn incident_worker_triage_takes_effect() {
     );
 
     // Graph has no suppressed state: an honest 501 pointing at ResolveAlert, nothing changed.
-    let before = alert(&h, &t, &open[3]).await;
+    let before = h.alert(&t, &open[3]).await;
     let (status, body) = inc("SuppressAlert", json!({ "alertId": open[3] })).await;
     assert_eq!(status, 501, "{body}");
     assert_eq!(body["error"]["nearest"], "ResolveAlert", "{body}");
-    assert_eq!(alert(&h, &t, &open[3]).await, before);
+    assert_eq!(h.alert(&t, &open[3]).await, before);
 }
 
 /// Products the seed routed to but Riposte has not built yet answer that, not "unknown service".

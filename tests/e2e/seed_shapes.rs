@@ -312,18 +312,6 @@ async fn accepted(h: &Harness, t: &str, action: &str, params: Value) {
 const PENDING_KINDS: [&str; 4] =
     ["IsolateDevice", "RunAntivirusScan", "RestrictAppExecution", "CollectInvestigationPackage"];
 
-async fn upload(h: &Harness, tenant: &str, name: &str, bytes: &[u8]) {
-    let resp = h
-        .http
-        .post(format!("{}/v1/library?tenant={tenant}&fileName={name}", h.gateway))
-        .header("x-api-key", &h.admin_key)
-        .body(bytes.to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 201, "fixture upload {name}");
-}
-
 /// Items this test creates per pool (indicators twice over: by id and by value): a few more
 /// than today's writes use, so round robin rarely hands a deleted one out again.
 const CREATED: usize = 16;
@@ -373,7 +361,7 @@ async fn fixtures(h: &Harness, t: &str) -> Gen {
     // Finished live-response sessions, for the reads of a session and its results (a machine
     // takes one session at a time: one after the other).
     let sessions = async {
-        upload(h, t, "fixture-session.ps1", b"Write-Output 'fixture'\n").await;
+        h.upload(t, "fixture-session.ps1", b"Write-Output 'fixture'\n").await;
         for _ in 0..2 {
             ok(h, t, "RunScript", json!({ "deviceId": &investigated, "scriptName": "fixture-session.ps1" })).await;
         }
@@ -395,10 +383,10 @@ async fn fixtures(h: &Harness, t: &str) -> Gen {
     }));
     let files = async {
         for i in 0..=CREATED {
-            upload(h, t, &format!("riposte-shape-{i:02}.txt"), b"riposte seed shape\n").await;
+            h.upload(t, &format!("riposte-shape-{i:02}.txt"), b"riposte seed shape\n").await;
         }
         for i in 0..3 {
-            upload(h, t, &format!("riposte-shape-{i:02}.ps1"), b"Write-Output 'riposte'\n").await;
+            h.upload(t, &format!("riposte-shape-{i:02}.ps1"), b"Write-Output 'riposte'\n").await;
         }
     };
     tokio::join!(pending, investigation, sessions, indicators, rules, queries, files);

@@ -174,6 +174,46 @@ impl Harness {
         state["machines"].as_array().unwrap().iter().find(|m| !is_online(m)).cloned().expect("an offline machine")
     }
 
+    /// A native MDE action call (`POST /v1/tenants/{t}/actions/MDE/{action}`): (status, outcome).
+    pub async fn native_mde(&self, tenant: &str, action: &str, params: Value) -> (u16, Value) {
+        let url = format!("{}/v1/tenants/{tenant}/actions/MDE/{action}", self.gateway);
+        let resp = self.http.post(url).header("x-api-key", &self.admin_key).json(&params).send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Put a file in Riposte's live-response library for the tenant (201 expected).
+    pub async fn upload(&self, tenant: &str, name: &str, bytes: &[u8]) {
+        let url = format!("{}/v1/library?tenant={tenant}&fileName={name}", self.gateway);
+        let resp = self.http.post(url).header("x-api-key", &self.admin_key).body(bytes.to_vec()).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 201, "library upload {name}");
+    }
+
+    /// One alert of the sandbox's state (MDE shape with evidence).
+    pub async fn alert(&self, tenant: &str, id: &str) -> Value {
+        self.state_item(tenant, "alerts", id).await
+    }
+
+    /// One incident of the sandbox's state.
+    pub async fn incident(&self, tenant: &str, id: &str) -> Value {
+        self.state_item(tenant, "incidents", id).await
+    }
+
+    async fn state_item(&self, tenant: &str, list: &str, id: &str) -> Value {
+        let state = self.state(tenant).await;
+        state[list]
+            .as_array()
+            .and_then(|l| l.iter().find(|x| x["id"] == id).cloned())
+            .unwrap_or_else(|| panic!("{id} not in {list}"))
+    }
+
+    /// Open (not resolved) alerts of the tenant, by id.
+    pub async fn open_alerts(&self, tenant: &str) -> Vec<String> {
+        let state = self.state(tenant).await;
+        let alerts = state["alerts"].as_array().cloned().unwrap_or_default();
+        alerts.iter().filter(|a| a["status"] != "Resolved").filter_map(|a| a["id"].as_str().map(String::from)).collect()
+    }
+
     pub async fn machine_actions(&self, tenant: &str) -> Vec<Value> {
         self.state(tenant).await["machineActions"].as_array().cloned().unwrap_or_default()
     }

@@ -11,37 +11,12 @@ async fn orch(h: &Harness, tenant: &str, action: &str, params: Value) -> (u16, V
     h.seed("MainOrchestrator", body).await
 }
 
-async fn alert(h: &Harness, tenant: &str, id: &str) -> Value {
-    h.state(tenant).await["alerts"].as_array().unwrap().iter().find(|a| a["id"] == id).cloned().expect("alert in state")
-}
-
-async fn incident(h: &Harness, tenant: &str, id: &str) -> Value {
-    h.state(tenant).await["incidents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["id"] == id)
-        .cloned()
-        .expect("incident in state")
-}
-
-/// Open alerts (not resolved) of the tenant, by id.
-async fn open_alerts(h: &Harness, tenant: &str) -> Vec<String> {
-    h.state(tenant).await["alerts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| a["status"] != "Resolved")
-        .map(|a| a["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn mde_alert_triage_takes_effect() {
     let h = Harness::start(1).await;
     let t = h.tenant(0);
     let all = h.state(&t).await["alerts"].as_array().unwrap().len();
-    let open = open_alerts(&h, &t).await;
+    let open = h.open_alerts(&t).await;
     assert!(open.len() >= 4, "the world seeds open alerts");
 
     let (status, body) = h.mde(&t, "GetAlerts", json!({})).await;
@@ -55,7 +30,7 @@ async fn mde_alert_triage_takes_effect() {
         .mde(&t, "UpdateAlert", json!({ "alertId": open[0], "status": "inprogress", "assignedTo": "soc@contoso.com" }))
         .await;
     assert_eq!(status, 200, "{body}");
-    let a = alert(&h, &t, &open[0]).await;
+    let a = h.alert(&t, &open[0]).await;
     assert_eq!((a["status"].as_str(), a["assignedTo"].as_str()), (Some("InProgress"), Some("soc@contoso.com")));
 
     let (status, body) = h
@@ -66,25 +41,25 @@ async fn mde_alert_triage_takes_effect() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let a = alert(&h, &t, &open[0]).await;
+    let a = h.alert(&t, &open[0]).await;
     assert_eq!((a["classification"].as_str(), a["determination"].as_str()), (Some("TruePositive"), Some("Malware")));
 
     let (status, body) =
         h.mde(&t, "AddAlertComment", json!({ "alertId": open[0], "comment": "seen on two hosts" })).await;
     assert_eq!(status, 200, "{body}");
-    let a = alert(&h, &t, &open[0]).await;
+    let a = h.alert(&t, &open[0]).await;
     assert!(a["comments"].as_array().unwrap().iter().any(|c| c["comment"] == "seen on two hosts"), "{a}");
 
     let (status, body) =
         h.mde(&t, "AssignAlert", json!({ "alertId": open[1], "assignedTo": "tier2@contoso.com" })).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(alert(&h, &t, &open[1]).await["assignedTo"], "tier2@contoso.com");
+    assert_eq!(h.alert(&t, &open[1]).await["assignedTo"], "tier2@contoso.com");
 
     let (status, body) = h
         .seed("DefenderXDRMDEWorker", json!({ "action": "ResolveAlert", "tenantId": t, "parameters": { "alertId": open[1], "classification": "FalsePositive", "determination": "Clean" } }))
         .await;
     assert_eq!(status, 200, "{body}");
-    let a = alert(&h, &t, &open[1]).await;
+    let a = h.alert(&t, &open[1]).await;
     assert_eq!(
         (a["status"].as_str(), a["classification"].as_str(), a["determination"].as_str()),
         (Some("Resolved"), Some("FalsePositive"), Some("Clean"))
@@ -99,11 +74,11 @@ async fn mde_alert_triage_takes_effect() {
         .await;
     assert_eq!(status, 200, "{body}");
     for id in &open[2..4] {
-        assert_eq!(alert(&h, &t, id).await["status"], "Resolved", "{id}");
+        assert_eq!(h.alert(&t, id).await["status"], "Resolved", "{id}");
     }
 
     // Microsoft's rule, refused before any call: nothing changes upstream.
-    let before = alert(&h, &t, &open[0]).await;
+    let before = h.alert(&t, &open[0]).await;
     let (status, body) = h
         .mde(
             &t,
@@ -113,7 +88,7 @@ async fn mde_alert_triage_takes_effect() {
         .await;
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("determination")), "{body}");
     assert!(body["error"]["hint"].as_str().unwrap().contains("Malware"), "{body}");
-    assert_eq!(alert(&h, &t, &open[0]).await, before);
+    assert_eq!(h.alert(&t, &open[0]).await, before);
 
     // An unknown alert is Microsoft's 404, passed on.
     let (status, body) = h.mde(&t, "GetAlert", json!({ "alertId": "da000000000000000000_0" })).await;
@@ -141,7 +116,7 @@ async fn graph_incidents_triage_takes_effect() {
         .mde(&t, "UpdateIncident", json!({ "incidentId": id, "status": "Active", "assignedTo": "soc@contoso.com", "classification": "TruePositive", "determination": "MultiStagedAttack", "tags": "ransomware, tier2" }))
         .await;
     assert_eq!(status, 200, "{body}");
-    let inc = incident(&h, &t, &id).await;
+    let inc = h.incident(&t, &id).await;
     assert_eq!(inc["assignedTo"], "soc@contoso.com");
     assert_eq!(
         (inc["classification"].as_str(), inc["determination"].as_str()),
@@ -151,16 +126,16 @@ async fn graph_incidents_triage_takes_effect() {
 
     let (status, body) = h.mde(&t, "AddComment", json!({ "incidentId": id, "comment": "escalated" })).await;
     assert_eq!(status, 200, "{body}");
-    assert!(incident(&h, &t, &id).await["comments"].as_array().unwrap().iter().any(|c| c["comment"] == "escalated"));
+    assert!(h.incident(&t, &id).await["comments"].as_array().unwrap().iter().any(|c| c["comment"] == "escalated"));
 
     let (status, body) =
         h.mde(&t, "AssignIncident", json!({ "incidentId": other, "assignedTo": "tier3@contoso.com" })).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(incident(&h, &t, &other).await["assignedTo"], "tier3@contoso.com");
+    assert_eq!(h.incident(&t, &other).await["assignedTo"], "tier3@contoso.com");
 
     let (status, body) = h.mde(&t, "SetIncidentTags", json!({ "incidentId": other, "customTags": ["phish"] })).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(incident(&h, &t, &other).await["customTags"], json!(["phish"]));
+    assert_eq!(h.incident(&t, &other).await["customTags"], json!(["phish"]));
 
     let (status, body) = h
         .mde(
@@ -170,7 +145,7 @@ async fn graph_incidents_triage_takes_effect() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let inc = incident(&h, &t, &other).await;
+    let inc = h.incident(&t, &other).await;
     assert_eq!((inc["status"].as_str(), inc["classification"].as_str()), (Some("resolved"), Some("falsePositive")));
 
     let (status, body) = h
@@ -187,7 +162,7 @@ async fn graph_incidents_triage_takes_effect() {
 async fn graph_alerts_v2_triage_takes_effect() {
     let h = Harness::start(1).await;
     let t = h.tenant(0);
-    let open = open_alerts(&h, &t).await;
+    let open = h.open_alerts(&t).await;
     let all = h.state(&t).await["alerts"].as_array().unwrap().len();
 
     let (status, body) = orch(&h, &t, "GetAllAlerts", json!({})).await;
@@ -201,7 +176,7 @@ async fn graph_alerts_v2_triage_takes_effect() {
         .mde(&t, "UpdateSecurityAlert", json!({ "alertId": open[0], "status": "resolved", "classification": "informationalExpectedActivity", "determination": "securityTesting" }))
         .await;
     assert_eq!(status, 200, "{body}");
-    let a = alert(&h, &t, &open[0]).await;
+    let a = h.alert(&t, &open[0]).await;
     assert_eq!(
         (a["status"].as_str(), a["classification"].as_str(), a["determination"].as_str()),
         (Some("Resolved"), Some("InformationalExpectedActivity"), Some("SecurityTesting"))
@@ -210,7 +185,7 @@ async fn graph_alerts_v2_triage_takes_effect() {
     let (status, body) =
         h.mde(&t, "AddSecurityAlertComment", json!({ "alertId": open[1], "comment": "from graph" })).await;
     assert_eq!(status, 200, "{body}");
-    assert!(alert(&h, &t, &open[1]).await["comments"].as_array().unwrap().iter().any(|c| c["comment"] == "from graph"));
+    assert!(h.alert(&t, &open[1]).await["comments"].as_array().unwrap().iter().any(|c| c["comment"] == "from graph"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -2,34 +2,8 @@
 //! results behind signed links, the seed's helper actions, bad input, and a burst of 40 commands
 //! on one tenant that all complete with no 429 from the (equally configured) sandbox.
 
-use crate::common::Harness;
-use serde_json::{Value, json};
-
-async fn upload(h: &Harness, tenant: &str, name: &str, bytes: &[u8]) {
-    let resp = h
-        .http
-        .post(format!("{}/v1/library?tenant={tenant}&fileName={name}", h.gateway))
-        .header("x-api-key", &h.admin_key)
-        .body(bytes.to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 201);
-}
-
-/// Native action call; returns (status, outcome).
-async fn act(h: &Harness, tenant: &str, action: &str, params: Value) -> (u16, Value) {
-    let resp = h
-        .http
-        .post(format!("{}/v1/tenants/{tenant}/actions/MDE/{action}", h.gateway))
-        .header("x-api-key", &h.admin_key)
-        .json(&params)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
+use crate::common::*;
+use serde_json::json;
 
 async fn windows_online(h: &Harness, tenant: &str) -> String {
     let machines = h.online_machines(tenant).await;
@@ -45,11 +19,15 @@ async fn run_script_output_is_retrieved_through_riposte() {
     let h = Harness::start(1).await;
     let t = h.tenant(0);
     let machine = windows_online(&h, &t).await;
-    upload(&h, &t, "collect-triage.ps1", b"Get-Process\n").await;
+    h.upload(&t, "collect-triage.ps1", b"Get-Process\n").await;
 
-    let (status, out) =
-        act(&h, &t, "RunScript", json!({ "deviceId": machine, "scriptName": "collect-triage.ps1", "args": "-Full" }))
-            .await;
+    let (status, out) = h
+        .native_mde(
+            &t,
+            "RunScript",
+            json!({ "deviceId": machine, "scriptName": "collect-triage.ps1", "args": "-Full" }),
+        )
+        .await;
     // The caller waits (20 s by default) and the sandbox finishes in seconds: the answer is final.
     assert_eq!(status, 200, "{out}");
     assert_eq!(out["status"], "Succeeded");
@@ -87,7 +65,7 @@ async fn get_file_returns_a_signed_link_to_the_devices_bytes() {
     let t = h.tenant(0);
     let machine = windows_online(&h, &t).await;
     let payload: Vec<u8> = (0..=255u8).cycle().take(4096).collect();
-    upload(&h, &t, "payload.bin", &payload).await;
+    h.upload(&t, "payload.bin", &payload).await;
 
     // PutFile places the library file on the device (the sandbox records it) ...
     let (status, out) =
@@ -125,9 +103,10 @@ async fn missing_script_and_unsafe_arguments_are_400_naming_the_field() {
     let h = Harness::start(1).await;
     let t = h.tenant(0);
     let machine = windows_online(&h, &t).await;
-    let (status, err) = act(&h, &t, "RunScript", json!({ "deviceId": machine, "scriptName": "nowhere.ps1" })).await;
+    let (status, err) =
+        h.native_mde(&t, "RunScript", json!({ "deviceId": machine, "scriptName": "nowhere.ps1" })).await;
     assert_eq!((status, err["error"]["field"].as_str()), (400, Some("scriptName")), "{err}");
-    let (status, err) = act(&h, &t, "RunScript", json!({ "deviceId": machine })).await;
+    let (status, err) = h.native_mde(&t, "RunScript", json!({ "deviceId": machine })).await;
     assert_eq!((status, err["error"]["field"].as_str()), (400, Some("scriptName")), "{err}");
     let (status, err) = h
         .mde(&t, "KillProcess", json!({ "machineId": machine, "processId": "x'; Remove-Item C:\\ -Recurse; '" }))
@@ -200,15 +179,15 @@ async fn a_burst_of_40_commands_completes_without_a_429() {
     .await;
     h.sandbox_admin("clock", json!({ "speed": 4.0 })).await;
     let t = h.tenant(0);
-    upload(&h, &t, "noop.ps1", b"exit 0\n").await;
-    upload(&h, &t, "noop.sh", b"exit 0\n").await;
+    h.upload(&t, "noop.ps1", b"exit 0\n").await;
+    h.upload(&t, "noop.sh", b"exit 0\n").await;
     let machines = h.online_machines(&t).await;
     let mut ops = Vec::new();
     let calls = (0..40).map(|i| {
         let m = &machines[i % machines.len()];
         let windows = m["osPlatform"].as_str().unwrap().starts_with("Windows");
         let script = if windows { "noop.ps1" } else { "noop.sh" };
-        act(&h, &t, "RunScript", json!({ "deviceId": m["id"], "scriptName": script }))
+        h.native_mde(&t, "RunScript", json!({ "deviceId": m["id"], "scriptName": script }))
     });
     for (status, out) in futures::future::join_all(calls).await {
         // Commands queue behind the session gate and the budget: some finish inside the wait.

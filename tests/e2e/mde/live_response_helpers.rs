@@ -2,42 +2,16 @@
 //! to end: each helper's effect is asserted in the sandbox's device state (or against what the
 //! sandbox's own MDE API says), not only its status.
 
-use crate::common::Harness;
+use crate::common::*;
 use serde_json::{Value, json};
-
-/// Native action call; returns (status, outcome).
-async fn act(h: &Harness, tenant: &str, action: &str, params: Value) -> (u16, Value) {
-    let resp = h
-        .http
-        .post(format!("{}/v1/tenants/{tenant}/actions/MDE/{action}", h.gateway))
-        .header("x-api-key", &h.admin_key)
-        .json(&params)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
 
 /// Runs a live-response action to its end and returns the finished operation.
 async fn run(h: &Harness, tenant: &str, action: &str, params: Value) -> Value {
-    let (status, out) = act(h, tenant, action, params).await;
+    let (status, out) = h.native_mde(tenant, action, params).await;
     assert_eq!(status, 200, "{action}: {out}");
     let op = h.wait_operation(out["operation_id"].as_str().unwrap()).await;
     assert_eq!(op["status"], "Succeeded", "{action}: {op}");
     op
-}
-
-async fn upload(h: &Harness, tenant: &str, name: &str, bytes: &[u8]) {
-    let resp = h
-        .http
-        .post(format!("{}/v1/library?tenant={tenant}&fileName={name}", h.gateway))
-        .header("x-api-key", &h.admin_key)
-        .body(bytes.to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 201);
 }
 
 async fn device_state(h: &Harness, tenant: &str, machine: &str) -> Value {
@@ -84,7 +58,7 @@ async fn file_helpers_find_and_hash_what_put_file_placed() {
     let t = h.tenant(0);
     let machine = h.online_machines(&t).await[0]["id"].as_str().unwrap().to_string();
     let bytes = b"indicator list v1\n";
-    upload(&h, &t, "ioc-list.txt", bytes).await;
+    h.upload(&t, "ioc-list.txt", bytes).await;
     run(&h, &t, "PutFile", json!({ "deviceId": machine, "fileName": "ioc-list.txt" })).await;
     let placed = device_state(&h, &t, &machine).await["putFiles"][0].clone();
     let path = placed["path"].as_str().unwrap().to_string();
@@ -106,7 +80,7 @@ async fn invoke_command_and_session_reads_match_the_sandbox() {
     let machines = h.online_machines(&t).await;
     let windows = machines.iter().find(|m| m["osPlatform"].as_str().is_some_and(|o| o.starts_with("Windows"))).unwrap();
     let machine = windows["id"].as_str().unwrap().to_string();
-    upload(&h, &t, "probe.ps1", b"Write-Output probe\n").await;
+    h.upload(&t, "probe.ps1", b"Write-Output probe\n").await;
     let op = run(
         &h,
         &t,

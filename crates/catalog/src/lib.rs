@@ -332,6 +332,32 @@ pub struct ActionSpec {
 }
 
 impl ActionSpec {
+    /// A read row: risk `read`, no inverse, the answer is the outcome. Products' tables of reads
+    /// (MDE's vulnerability reads, Graph security's lists) wrap this with their product.
+    pub(crate) const fn read(
+        product: Product,
+        name: &'static str,
+        summary: &'static str,
+        aliases: &'static [&'static str],
+        params: &'static [ParamSpec],
+        permission: &'static str,
+        call: Call,
+    ) -> ActionSpec {
+        ActionSpec {
+            product,
+            name,
+            summary,
+            aliases,
+            params,
+            risk: Risk::Read,
+            inverse: None,
+            permission,
+            completion: Completion::Immediate,
+            sensitive_results: &[],
+            plan: Plan::Call(call),
+        }
+    }
+
     pub fn is_supported(&self) -> bool {
         !matches!(self.plan, Plan::Unsupported { .. })
     }

@@ -214,6 +214,11 @@ impl Harness {
         alerts.iter().filter(|a| a["status"] != "Resolved").filter_map(|a| a["id"].as_str().map(String::from)).collect()
     }
 
+    /// How many machine actions of a type the sandbox holds for a machine.
+    pub async fn count_actions(&self, tenant: &str, kind: &str, machine: &str) -> usize {
+        self.machine_actions(tenant).await.iter().filter(|a| a["type"] == kind && a["machineId"] == machine).count()
+    }
+
     pub async fn machine_actions(&self, tenant: &str) -> Vec<Value> {
         self.state(tenant).await["machineActions"].as_array().cloned().unwrap_or_default()
     }

@@ -112,12 +112,7 @@ async fn past_the_wait_a_write_answers_202_and_a_replay_is_the_same_operation() 
     assert_eq!(op["status"], "Succeeded", "{op}");
     let (_, listed) = h.get(&location).await;
     assert_eq!(listed["status"], "Succeeded");
-    let restricts = h
-        .machine_actions(&t)
-        .await
-        .into_iter()
-        .filter(|a| a["type"] == "RestrictCodeExecution" && a["machineId"] == m.as_str())
-        .count();
+    let restricts = h.count_actions(&t, "RestrictCodeExecution", &m).await;
     assert_eq!(restricts, 1);
 }
 
@@ -144,12 +139,7 @@ async fn concurrent_requests_with_one_key_make_one_operation() {
         ids.insert(v["operationId"].as_str().unwrap().to_string());
     }
     assert_eq!(ids.len(), 1, "{ids:?}");
-    let scans = h
-        .machine_actions(&t)
-        .await
-        .into_iter()
-        .filter(|a| a["type"] == "RunAntiVirusScan" && a["machineId"] == m.as_str())
-        .count();
+    let scans = h.count_actions(&t, "RunAntiVirusScan", &m).await;
     assert_eq!(scans, 1);
 }
 

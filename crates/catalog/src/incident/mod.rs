@@ -166,19 +166,7 @@ pub(crate) const fn read(
     permission: &'static str,
     call: Call,
 ) -> ActionSpec {
-    ActionSpec {
-        product: Product::Incident,
-        name,
-        summary,
-        aliases,
-        params,
-        risk: Risk::Read,
-        inverse: None,
-        permission,
-        completion: Completion::Immediate,
-        sensitive_results: &[],
-        plan: Plan::Call(call),
-    }
+    ActionSpec::read(Product::Incident, name, summary, aliases, params, permission, call)
 }
 
 /// A triage change (status, owner, classification, comment): reversible by another change.

@@ -20,19 +20,7 @@ const fn read(
     permission: &'static str,
     call: Call,
 ) -> ActionSpec {
-    ActionSpec {
-        product: Product::Mde,
-        name,
-        summary,
-        aliases,
-        params,
-        risk: Risk::Read,
-        inverse: None,
-        permission,
-        completion: Completion::Immediate,
-        sensitive_results: &[],
-        plan: Plan::Call(call),
-    }
+    ActionSpec::read(Product::Mde, name, summary, aliases, params, permission, call)
 }
 
 const VULN: &str = "Vulnerability.Read.All";

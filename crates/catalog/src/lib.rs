@@ -7,11 +7,18 @@
 //! [`Plan::Unsupported`] with the reason and the nearest real action (answers 501, never fakes
 //! success).
 
+mod aws;
+mod azure;
 mod body;
 mod entra;
 mod incident;
+mod intune;
 mod lookup;
+mod mcas;
+mod mdc;
 mod mde;
+mod mdi;
+mod mdo;
 pub mod params;
 mod procedure;
 #[cfg(test)]
@@ -155,9 +162,16 @@ impl Product {
     /// `tests/seed_names.rs` fails when a listed name starts to resolve.
     pub fn pending_seed_names(self) -> &'static [&'static str] {
         match self {
+            Product::Mde => &[],
+            Product::Mdo => mdo::PENDING_SEED_NAMES,
+            Product::Mdc => mdc::PENDING_SEED_NAMES,
+            Product::Mdi => mdi::PENDING_SEED_NAMES,
             Product::EntraId => entra::PENDING_SEED_NAMES,
+            Product::Intune => intune::PENDING_SEED_NAMES,
+            Product::Azure => azure::PENDING_SEED_NAMES,
+            Product::Mcas => mcas::PENDING_SEED_NAMES,
             Product::Incident => incident::PENDING_SEED_NAMES,
-            _ => &[],
+            Product::Aws => &[],
         }
     }
 }
@@ -393,5 +407,14 @@ impl ActionSpec {
 
 /// Every action of every product.
 pub fn all() -> impl Iterator<Item = &'static ActionSpec> {
-    mde::actions().chain(entra::ACTIONS.iter()).chain(incident::actions())
+    mde::actions()
+        .chain(mdo::actions())
+        .chain(mdc::actions())
+        .chain(mdi::actions())
+        .chain(entra::ACTIONS.iter())
+        .chain(intune::actions())
+        .chain(azure::actions())
+        .chain(mcas::actions())
+        .chain(incident::actions())
+        .chain(aws::actions())
 }

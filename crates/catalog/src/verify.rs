@@ -27,7 +27,20 @@ pub struct Check {
 
 const USER: Call = Call::new(Api::Graph, Method::Get, "/v1.0/users/{userId}");
 
-/// The table of effect checks.
+/// Every product's effect checks: Entra ID's here, the others' in their product modules.
+pub fn checks() -> impl Iterator<Item = &'static Check> {
+    CHECKS
+        .iter()
+        .chain(crate::mdo::CHECKS)
+        .chain(crate::mdc::CHECKS)
+        .chain(crate::mdi::CHECKS)
+        .chain(crate::intune::CHECKS)
+        .chain(crate::azure::checks())
+        .chain(crate::mcas::CHECKS)
+        .chain(crate::aws::CHECKS)
+}
+
+/// Entra ID's effect checks.
 pub static CHECKS: &[Check] = &[
     Check {
         product: Product::EntraId,
@@ -47,7 +60,7 @@ pub static CHECKS: &[Check] = &[
 
 /// The check declared for an action, if any.
 pub fn check_for(product: Product, action: &str) -> Option<&'static Check> {
-    CHECKS.iter().find(|c| c.product == product && c.action == action)
+    checks().find(|c| c.product == product && c.action == action)
 }
 
 #[cfg(test)]
@@ -59,7 +72,7 @@ mod tests {
     /// params the action declares, and expects valid JSON.
     #[test]
     fn every_check_fits_its_action() {
-        for c in CHECKS {
+        for c in checks() {
             let spec = Catalog::global().resolve(Some(c.product), c.action).expect("a checked action exists");
             assert_eq!(spec.name, c.action, "checks use canonical names");
             assert!(!matches!(spec.plan, Plan::Unsupported { .. }), "{} is unsupported", c.action);

@@ -22,6 +22,7 @@ mod admin;
 mod arm;
 mod auth;
 mod clock;
+mod cloud_apps;
 mod entity_set;
 mod errors;
 mod faults;
@@ -289,6 +290,7 @@ fn router(state: AppState) -> Router {
         .merge(mde::routes())
         .merge(hunting::routes())
         .merge(arm::routes())
+        .merge(cloud_apps::routes())
         .merge(admin::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -14,7 +14,16 @@
 //! The engine records the attempt before [`run`] and the outcome after it, exactly as for a `Call`.
 
 mod args;
+pub(crate) mod aws;
+pub(crate) mod azure;
+pub(crate) mod entra;
+pub(crate) mod incident;
+pub(crate) mod intune;
+pub(crate) mod mcas;
+pub(crate) mod mdc;
 pub(crate) mod mde;
+pub(crate) mod mdi;
+pub(crate) mod mdo;
 
 pub use args::{Args, Read, optional, required};
 pub use mde::hunting::{HistoryFilter, SavedQueryView, builtins};
@@ -79,7 +88,18 @@ fn parse_only<P: Procedure>(params: &Params) -> Result<(), EngineError> {
 }
 
 /// Every product's registry, by the product folder its keys start with.
-pub const REGISTRIES: &[(&str, &[Entry])] = &[("mde", mde::REGISTRY)];
+pub const REGISTRIES: &[(&str, &[Entry])] = &[
+    ("mde", mde::REGISTRY),
+    ("mdo", mdo::REGISTRY),
+    ("mdc", mdc::REGISTRY),
+    ("mdi", mdi::REGISTRY),
+    ("entra", entra::REGISTRY),
+    ("intune", intune::REGISTRY),
+    ("azure", azure::REGISTRY),
+    ("mcas", mcas::REGISTRY),
+    ("incident", incident::REGISTRY),
+    ("aws", aws::REGISTRY),
+];
 
 /// The implementation of a key, if any product registers it.
 pub fn find(id: ProcedureId) -> Option<&'static Entry> {

@@ -23,10 +23,21 @@ use crate::world::User;
 pub mod auth_methods;
 pub mod batch;
 pub mod detection_rules;
+pub mod directory;
+pub mod identities;
+pub mod intune;
+pub mod mail;
 pub mod security;
 
 pub fn routes() -> Router<AppState> {
-    let mut r = Router::new().merge(security::routes()).merge(detection_rules::routes()).merge(auth_methods::routes());
+    let mut r = Router::new()
+        .merge(security::routes())
+        .merge(detection_rules::routes())
+        .merge(auth_methods::routes())
+        .merge(directory::routes())
+        .merge(mail::routes())
+        .merge(identities::routes())
+        .merge(intune::routes());
     for v in ["v1.0", "beta"] {
         r = r
             .route(&format!("/{v}/$batch"), post(batch::batch))

@@ -1,0 +1,6 @@
+//! The mdc product's procedures (catalog keys `mdc.<area>.<verb>`), one file per catalog area.
+
+use super::Entry;
+
+/// Every mdc procedure, by key.
+pub const REGISTRY: &[Entry] = &[];

@@ -1,0 +1,1 @@
+//! End-to-end tests of the mdc product: effects asserted in the sandbox (or moto for AWS).

@@ -128,6 +128,9 @@ struct Gen {
     dns: String,
     ip: String,
     counter: u32,
+    /// Azure resource name (lower-cased) -> its resource group, so that an action naming a VM or
+    /// an NSG gets the group that holds it.
+    arm_groups: HashMap<String, String>,
 }
 
 fn trunc(s: impl Into<String>, max: usize) -> String {
@@ -166,7 +169,23 @@ impl Gen {
             })?;
             out.insert(p.name.to_string(), v);
         }
+        self.fit_resource_group(&mut out);
         Ok(Value::Object(out))
+    }
+
+    /// An Azure action names a resource and its group: the group is the one holding the named
+    /// resource (any generated name found in the sandbox's ARM store decides).
+    fn fit_resource_group(&self, out: &mut Map<String, Value>) {
+        if !out.contains_key("resourceGroup") {
+            return;
+        }
+        let group = out
+            .iter()
+            .filter(|(k, _)| k.as_str() != "resourceGroup")
+            .find_map(|(_, v)| v.as_str().and_then(|n| self.arm_groups.get(&n.to_ascii_lowercase())).cloned());
+        if let Some(g) = group {
+            out.insert("resourceGroup".into(), json!(g));
+        }
     }
 
     /// An example value by kind; by name where the kind is not enough (which pool an id comes
@@ -195,7 +214,13 @@ impl Gen {
             ParamKind::Md5 => json!(self.hex(32)),
             // A real machine's address, so that lookups by IP find one.
             ParamKind::Ip => json!(self.ip),
+            ParamKind::Guid if p.name == "subscriptionId" => json!(self.take("subscriptionId", write)?),
             ParamKind::Guid => json!(uuid::Uuid::new_v4().to_string()),
+            // Azure resources are named per parameter (`vmName`, `nsgName`, `resourceGroup`, ...).
+            ParamKind::ArmName | ParamKind::ArmResourceId => json!(self.take(p.name, write)?),
+            ParamKind::IpPrefix => json!(format!("198.51.100.{}", self.next() % 250 + 1)),
+            ParamKind::PortRanges { .. } => json!(["*"]),
+            ParamKind::CountryCodes { .. } => json!(["KP"]),
             ParamKind::Enum { values } => json!(p.default.or(values.first().copied()).ok_or("an enum without values")?),
             ParamKind::Text { max } => json!(trunc(self.text(p.name, write)?, max)),
             ParamKind::Int { min, max } => {
@@ -470,6 +495,7 @@ async fn fixtures(h: &Harness, t: &str) -> Gen {
             .collect(),
     );
 
+    let arm_groups = arm_pools(&state, &mut pools);
     let pools = pools
         .into_iter()
         .map(|(name, items)| (name, Pool::new(items).unwrap_or_else(|| panic!("fixture pool {name} is empty"))))
@@ -479,7 +505,38 @@ async fn fixtures(h: &Harness, t: &str) -> Gen {
         dns: reader["computerDnsName"].as_str().unwrap().to_string(),
         ip: reader["lastIpAddress"].as_str().unwrap().to_string(),
         counter: 0,
+        arm_groups,
     }
+}
+
+/// Azure fixtures from the sandbox's ARM store: the subscription, and resource names per
+/// parameter name by type (reads get the first, writes the others); returns name -> group.
+fn arm_pools(state: &Value, pools: &mut HashMap<&'static str, Vec<String>>) -> HashMap<String, String> {
+    const BY_TYPE: &[(&str, &str)] = &[
+        ("Microsoft.Resources/resourceGroups", "resourceGroup"),
+        ("Microsoft.Compute/virtualMachines", "vmName"),
+        ("Microsoft.Network/networkSecurityGroups", "nsgName"),
+        ("Microsoft.Network/azureFirewalls", "firewallName"),
+        ("Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies", "wafPolicyName"),
+        ("Microsoft.Web/sites", "appName"),
+        ("Microsoft.ContainerService/managedClusters", "clusterName"),
+        ("Microsoft.HybridCompute/machines", "machineName"),
+    ];
+    let mut groups = HashMap::new();
+    let resources = state["arm"]["resources"].as_array().cloned().unwrap_or_default();
+    for r in &resources {
+        let (Some(id), Some(ty)) = (r["id"].as_str(), r["type"].as_str()) else { continue };
+        let Some((_, pool)) = BY_TYPE.iter().find(|(t, _)| t.eq_ignore_ascii_case(ty)) else { continue };
+        let name = id.rsplit('/').next().unwrap_or_default().to_string();
+        let group = id.split('/').nth(4).unwrap_or_default().to_string();
+        if *pool != "resourceGroup" {
+            groups.insert(name.to_ascii_lowercase(), group);
+        }
+        pools.entry(pool).or_default().push(name);
+    }
+    let sub = resources.iter().find_map(|r| r["id"].as_str()).and_then(|id| id.split('/').nth(2)).map(String::from);
+    pools.insert("subscriptionId", sub.into_iter().collect());
+    groups
 }
 
 #[tokio::test(flavor = "multi_thread")]

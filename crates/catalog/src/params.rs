@@ -81,6 +81,22 @@ pub enum ParamKind {
     Secret {
         max: usize,
     },
+    /// An Azure resource group or resource name (ARM's rules: 1-90 letters, digits, `-_.()`,
+    /// not ending in `.`; `params/arm.rs`).
+    ArmName,
+    /// A full Azure resource id (`/subscriptions/{guid}/resourceGroups/{rg}/providers/...`).
+    ArmResourceId,
+    /// An IPv4/IPv6 address or a CIDR range with its host bits clear (an NSG address prefix).
+    IpPrefix,
+    /// NSG port ranges (`*`, `443`, `8000-8080`): a comma-separated string or a JSON array, at
+    /// most `max`, normalised to an array of strings.
+    PortRanges {
+        max: usize,
+    },
+    /// ISO 3166-1 alpha-2 country codes (a WAF `GeoMatch`), upper-cased, at most `max`.
+    CountryCodes {
+        max: usize,
+    },
 }
 
 impl ParamKind {
@@ -213,6 +229,7 @@ use crate::ActionSpec;
 use serde_json::{Map, Value};
 use std::net::IpAddr;
 
+mod arm;
 pub mod indicators;
 mod triage;
 
@@ -391,6 +408,14 @@ fn example(kind: ParamKind) -> String {
         }
         ParamKind::JsonObject => "{\"isEnabled\": false}".into(),
         ParamKind::Secret { .. } => "\"<the secret, sent upstream only>\"".into(),
+        ParamKind::ArmName => "\"rg-prod-servers\"".into(),
+        ParamKind::ArmResourceId => {
+            "\"/subscriptions/{guid}/resourceGroups/rg-net/providers/Microsoft.Network/networkSecurityGroups/nsg-isolation\""
+                .into()
+        }
+        ParamKind::IpPrefix => "\"203.0.113.7\" or \"198.51.100.0/24\"".into(),
+        ParamKind::PortRanges { .. } => "\"*\", \"443\" or [\"22\", \"8000-8080\"]".into(),
+        ParamKind::CountryCodes { .. } => "[\"KP\", \"IR\"]".into(),
     }
 }
 
@@ -421,6 +446,11 @@ fn check_kind(kind: ParamKind, value: &Value) -> Result<Value, Problem> {
         }
         ParamKind::JsonObject => json_object(value),
         ParamKind::Secret { max } => secret(value, max),
+        ParamKind::ArmName => text_of(value, "an Azure resource name").and_then(arm::name),
+        ParamKind::ArmResourceId => text_of(value, "an Azure resource id").and_then(arm::resource_id),
+        ParamKind::IpPrefix => text_of(value, "an IP address or CIDR range").and_then(arm::ip_prefix),
+        ParamKind::PortRanges { max } => arm::port_ranges(value, max),
+        ParamKind::CountryCodes { max } => arm::country_codes(value, max),
     }
 }
 

@@ -240,11 +240,7 @@ fn param_schema(p: &ParamSpec) -> Value {
         ParamKind::DeviceIds => json!({ "oneOf": [
             { "type": "string", "description": "comma-separated machine ids, DNS names or IPs" },
             { "type": "array", "items": { "type": "string" } }] }),
-        ParamKind::ManagedDevice => json!({ "type": "string", "description": "Intune or Entra device id, MDE machine id or DNS name" }),
         ParamKind::UserRef => json!({ "type": "string", "description": "object id or UPN" }),
-        ParamKind::EmailAddress => json!({ "type": "string", "format": "email" }),
-        ParamKind::EmailAddresses { max } => json!({ "oneOf": [{ "type": "string" },
-            { "type": "array", "maxItems": max, "items": { "type": "string", "format": "email" } }] }),
         ParamKind::ActionId | ParamKind::Guid => json!({ "type": "string", "format": "uuid" }),
         ParamKind::Sha1 => json!({ "type": "string", "pattern": "^[0-9a-fA-F]{40}$" }),
         ParamKind::Sha256 => json!({ "type": "string", "pattern": "^[0-9a-fA-F]{64}$" }),

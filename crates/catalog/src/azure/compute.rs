@@ -1,7 +1,144 @@
-//! Azure: VMs (power, redeploy, snapshots), Arc machines, AKS, App Service.
+//! Azure compute containment (upstream-apis.md §5.4): virtual machine power actions and
+//! forensic snapshots (Microsoft.Compute), Arc machines, AKS and App Service.
+//!
+//! VM power actions are ARM long-running operations: 202 with `Azure-AsyncOperation` and
+//! `Location`, followed by the engine to `Succeeded`/`Failed`/`Canceled` (completion
+//! `arm_operation`). `powerOff` stops the guest but keeps the VM allocated (still billed, same
+//! host, same dynamic IPs); `deallocate` also releases the compute. `StartVM` undoes either; the
+//! catalog pairs it with `StopVM` (one inverse per action).
+//!
+//! API versions: Compute `2024-07-01` (virtual machines), `2024-03-02` (disks and snapshots),
+//! Resources `2021-04-01`, Network `2024-05-01`.
+use super::{RESOURCE_GROUP, SUBSCRIPTION, arm_name};
 use crate::*;
 
-pub static ACTIONS: &[ActionSpec] = &[];
+const VM_NAME: ParamSpec = arm_name("vmName", &["virtualMachineName", "vm"], "Virtual machine name");
+const VM_PARAMS: &[ParamSpec] = &[SUBSCRIPTION, RESOURCE_GROUP, VM_NAME];
+
+/// What a VM power action needs in Azure RBAC (Virtual Machine Contributor has them all).
+const VM_ACTION_PERMISSION: &str =
+    "Azure RBAC: Microsoft.Compute/virtualMachines/*/action (Virtual Machine Contributor)";
+const READER: &str = "Azure RBAC: Reader";
+
+/// One power action on a VM: `POST .../virtualMachines/{vmName}/{action}`, an ARM long-running
+/// operation.
+const fn vm_action(
+    name: &'static str,
+    summary: &'static str,
+    aliases: &'static [&'static str],
+    inverse: Option<&'static str>,
+    risk: Risk,
+    path: &'static str,
+) -> ActionSpec {
+    ActionSpec {
+        product: Product::Azure,
+        name,
+        summary,
+        aliases,
+        params: VM_PARAMS,
+        risk,
+        inverse,
+        permission: VM_ACTION_PERMISSION,
+        completion: Completion::ArmOperation,
+        sensitive_results: &[],
+        plan: Plan::Call(Call::new(Api::Arm, Method::Post, path)),
+    }
+}
+
+const fn read(
+    name: &'static str,
+    summary: &'static str,
+    params: &'static [ParamSpec],
+    path: &'static str,
+) -> ActionSpec {
+    ActionSpec::read(Product::Azure, name, summary, &[], params, READER, Call::new(Api::Arm, Method::Get, path))
+}
+
+pub static ACTIONS: &[ActionSpec] = &[
+    vm_action(
+        "StopVM",
+        "Power off a VM (powerOff): the guest stops, the VM stays allocated",
+        &["PowerOffVM", "StopVirtualMachine"],
+        Some("StartVM"),
+        Risk::Contain,
+        "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}/providers/Microsoft.Compute/virtualMachines/{vmName}/powerOff?api-version=2024-07-01",
+    ),
+    vm_action(
+        "StartVM",
+        "Start a stopped or deallocated VM",
+        &["StartVirtualMachine"],
+        Some("StopVM"),
+        Risk::Contain,
+        "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}/providers/Microsoft.Compute/virtualMachines/{vmName}/start?api-version=2024-07-01",
+    ),
+    vm_action(
+        "DeallocateVM",
+        "Stop a VM and release its compute (deallocate); StartVM brings it back",
+        &["DeallocateVirtualMachine"],
+        None,
+        Risk::Contain,
+        "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}/providers/Microsoft.Compute/virtualMachines/{vmName}/deallocate?api-version=2024-07-01",
+    ),
+    vm_action(
+        "RestartVM",
+        "Restart a VM (guest reboot)",
+        &["RestartVirtualMachine", "RebootVM"],
+        None,
+        Risk::Remediate,
+        "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}/providers/Microsoft.Compute/virtualMachines/{vmName}/restart?api-version=2024-07-01",
+    ),
+    vm_action(
+        "RedeployVM",
+        "Move a VM to a new Azure host and start it (redeploy)",
+        &["RedeployVirtualMachine"],
+        None,
+        Risk::Remediate,
+        "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}/providers/Microsoft.Compute/virtualMachines/{vmName}/redeploy?api-version=2024-07-01",
+    ),
+    ActionSpec {
+        product: Product::Azure,
+        name: "TakeVMSnapshot",
+        summary: "Snapshot a VM's OS disk for forensics (full copy), named and tagged with the operation",
+        aliases: &["SnapshotVM", "SnapshotVMDisk"],
+        params: &[
+            SUBSCRIPTION,
+            RESOURCE_GROUP,
+            VM_NAME,
+            ParamSpec {
+                name: "snapshotName",
+                aliases: &[],
+                kind: ParamKind::ArmName,
+                required: false,
+                default: None,
+                doc: "Snapshot name (default {vmName}-osdisk-{operation}, stable across retries)",
+            },
+        ],
+        risk: Risk::Remediate,
+        inverse: None,
+        permission: "Azure RBAC: Microsoft.Compute/virtualMachines/read, Microsoft.Compute/disks/beginGetAccess/action, Microsoft.Compute/snapshots/write (Disk Snapshot Contributor + Reader)",
+        completion: Completion::ArmOperation,
+        sensitive_results: &[],
+        plan: Plan::Procedure(ProcedureId("azure.compute.snapshot_os_disk")),
+    },
+    read(
+        "GetVMs",
+        "List the virtual machines of a resource group",
+        &[SUBSCRIPTION, RESOURCE_GROUP],
+        "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}/providers/Microsoft.Compute/virtualMachines?api-version=2024-07-01",
+    ),
+    read(
+        "GetVirtualMachines",
+        "List every virtual machine of a subscription",
+        &[SUBSCRIPTION],
+        "/subscriptions/{subscriptionId}/providers/Microsoft.Compute/virtualMachines?api-version=2024-07-01",
+    ),
+    read(
+        "GetResourceGroups",
+        "List a subscription's resource groups",
+        &[SUBSCRIPTION],
+        "/subscriptions/{subscriptionId}/resourcegroups?api-version=2021-04-01",
+    ),
+];
 
 /// Effect checks of this area's actions (`verify.rs`).
 pub static CHECKS: &[verify::Check] = &[];

@@ -9,6 +9,31 @@ pub(crate) mod data;
 pub(crate) mod network;
 pub(crate) mod security;
 
+/// The subscription a request acts in (the seed's `subscriptionId`).
+pub(crate) const SUBSCRIPTION: ParamSpec = ParamSpec {
+    name: "subscriptionId",
+    aliases: &["subscription"],
+    kind: ParamKind::Guid,
+    required: true,
+    default: None,
+    doc: "Azure subscription id (GUID)",
+};
+
+/// The resource group holding the target.
+pub(crate) const RESOURCE_GROUP: ParamSpec = ParamSpec {
+    name: "resourceGroup",
+    aliases: &["resourceGroupName", "rg"],
+    kind: ParamKind::ArmName,
+    required: true,
+    default: None,
+    doc: "Resource group name",
+};
+
+/// A required resource name parameter (`vmName`, `nsgName`, ...), with its seed aliases.
+pub(crate) const fn arm_name(name: &'static str, aliases: &'static [&'static str], doc: &'static str) -> ParamSpec {
+    ParamSpec { name, aliases, kind: ParamKind::ArmName, required: true, default: None, doc }
+}
+
 /// Every Azure action, area by area.
 pub fn actions() -> impl Iterator<Item = &'static ActionSpec> {
     network::ACTIONS.iter().chain(compute::ACTIONS).chain(data::ACTIONS).chain(security::ACTIONS)
@@ -23,7 +48,6 @@ pub fn checks() -> impl Iterator<Item = &'static verify::Check> {
 /// catalog once the product leaves `NOT_YET_IMPLEMENTED`, so it only shrinks.
 pub const PENDING_SEED_NAMES: &[&str] = &[
     "AddNSGDenyRule",
-    "StopVM",
     "DisableStoragePublicAccess",
     "RotateStorageAccountKeys",
     "RevokeStorageSAS",
@@ -69,15 +93,7 @@ pub const PENDING_SEED_NAMES: &[&str] = &[
     "EnableAdaptiveNetworkHardening",
     "AddSentinelWatchlist",
     "EnableSentinelPlaybook",
-    "DeallocateVM",
-    "RestartVM",
     "ApplyIsolationNSG",
-    "RedeployVM",
-    "TakeVMSnapshot",
-    "GetVMs",
-    "GetResourceGroups",
-    "GetVirtualMachines",
-    "GetNetworkSecurityGroups",
     "GetStorageAccounts",
     "GetKeyVaults",
     "GetSecurityRecommendations",

@@ -338,7 +338,10 @@ pub fn state_json(store: &ArmStore) -> (Value, Value) {
     let resources: Vec<Value> = store
         .all_under(&store.subscription_scope())
         .into_iter()
-        .map(|r| json!({"id": r.id, "type": r.kind, "provisioningState": r.provisioning_state(), "properties": r.body.get("properties")}))
+        .map(|r| {
+            json!({"id": r.id, "type": r.kind, "provisioningState": r.provisioning_state(),
+                   "properties": r.body.get("properties"), "tags": r.body.get("tags")})
+        })
         .collect();
     let sub = store.subscription_id.clone();
     let operations: Vec<Value> = store

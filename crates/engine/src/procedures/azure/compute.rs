@@ -1,0 +1,70 @@
+//! Azure compute procedures: the forensic OS-disk snapshot (upstream-apis.md §5.4).
+
+use super::arm::{self, COMPUTE, DISKS};
+use crate::EngineError;
+use crate::plan::Carried;
+use crate::procedures::{Args, Ctx, Procedure, Read, optional, required};
+use catalog::{Params, ProcedureId};
+use serde_json::{Value, json};
+
+/// `TakeVMSnapshot`: read the VM for its OS disk and location, then PUT a full-copy snapshot of
+/// the disk (`creationData.createOption: Copy`). The default name carries the operation id, so
+/// a re-run of the same operation (after a restart) writes the same snapshot, never a second
+/// one; the tags say which operation took it and from which VM.
+pub struct SnapshotOsDisk {
+    sub: String,
+    rg: String,
+    vm: String,
+    name: Option<String>,
+}
+
+impl TryFrom<&Params> for SnapshotOsDisk {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        let a = Args::of::<Self>(params);
+        Ok(SnapshotOsDisk {
+            sub: a.text("subscriptionId")?,
+            rg: a.text("resourceGroup")?,
+            vm: a.text("vmName")?,
+            name: a.opt_text("snapshotName")?,
+        })
+    }
+}
+
+impl Procedure for SnapshotOsDisk {
+    const ID: ProcedureId = ProcedureId("azure.compute.snapshot_os_disk");
+    const READS: &'static [Read] =
+        &[required("subscriptionId"), required("resourceGroup"), required("vmName"), optional("snapshotName")];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        let vm_path = arm::resource_path(&self.sub, &self.rg, "Microsoft.Compute/virtualMachines", &self.vm);
+        let vm = arm::get_named(ctx, &vm_path, COMPUTE, "vmName").await?;
+        let disk = vm.pointer("/properties/storageProfile/osDisk/managedDisk/id").and_then(Value::as_str);
+        let Some(disk) = disk.map(str::to_owned) else {
+            return Err(EngineError::UpstreamFailed {
+                status: 409,
+                code: "NoManagedOsDisk".into(),
+                message: format!("VM {} has no managed OS disk to snapshot", self.vm),
+                request_id: None,
+            });
+        };
+        let location = vm.get("location").cloned().unwrap_or(Value::Null);
+        let short_op = ctx.operation.simple().to_string();
+        let name = self.name.unwrap_or_else(|| format!("{}-osdisk-{}", self.vm, &short_op[..12]));
+        let body = json!({
+            "location": location,
+            "tags": {
+                "riposteOperation": ctx.operation.to_string(),
+                "riposteSourceVm": vm.get("id").cloned().unwrap_or(Value::Null),
+                "purpose": "forensics",
+            },
+            "properties": {
+                "creationData": {"createOption": "Copy", "sourceResourceId": disk},
+                "incremental": false,
+            },
+        });
+        let path = arm::resource_path(&self.sub, &self.rg, "Microsoft.Compute/snapshots", &name);
+        let resp = arm::put(ctx, &path, DISKS, body).await?;
+        let data = json!({"snapshot": resp.body.clone(), "snapshotId": path, "sourceDiskId": disk});
+        Ok(arm::last_step(resp, data))
+    }
+}

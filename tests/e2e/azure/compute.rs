@@ -1,0 +1,108 @@
+//! Azure compute: VM power actions followed through ARM's long-running operations to the VM's
+//! power state, and the forensic snapshot of the OS disk.
+
+use super::{accepted, azure, resource, subscription};
+use crate::common::*;
+use serde_json::{Value, json};
+
+/// A running VM of the prod group: (name, resource group, id).
+async fn running_vm(h: &Harness, t: &str, skip: usize) -> (String, String, String) {
+    let state = h.state(t).await;
+    let vm = state["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["powerState"] == "running")
+        .nth(skip)
+        .expect("a running VM")
+        .clone();
+    let s = |k: &str| vm[k].as_str().unwrap().to_string();
+    (s("name"), s("resourceGroup"), s("id"))
+}
+
+async fn power_state(h: &Harness, t: &str, id: &str) -> Value {
+    let state = h.state(t).await;
+    state["vms"].as_array().unwrap().iter().find(|v| v["id"] == id).expect("the VM")["powerState"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stop_then_start_follows_the_arm_operation_to_the_power_state() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let sub = subscription(&h, &t).await;
+    let (vm, rg, id) = running_vm(&h, &t, 0).await;
+    let target = json!({ "subscriptionId": sub, "resourceGroup": rg, "vmName": vm });
+
+    let (status, op) = azure(&h, &t, "StopVM", target.clone()).await;
+    assert_eq!(status, 200, "{op}");
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    assert_eq!(power_state(&h, &t, &id).await, "stopped");
+
+    let (_, op) = azure(&h, &t, "StartVM", target.clone()).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    assert_eq!(power_state(&h, &t, &id).await, "running");
+
+    let (_, op) = azure(&h, &t, "DeallocateVM", target.clone()).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    assert_eq!(power_state(&h, &t, &id).await, "deallocated");
+    let (_, op) = azure(&h, &t, "StartVM", target.clone()).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+
+    for action in ["RestartVM", "RedeployVM"] {
+        let (_, op) = azure(&h, &t, action, target.clone()).await;
+        assert_eq!(op["status"], "Succeeded", "{action}: {op}");
+        assert_eq!(power_state(&h, &t, &id).await, "running", "{action}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_power_action_ends_failed_with_the_arm_error() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let sub = subscription(&h, &t).await;
+    let (vm, rg, id) = running_vm(&h, &t, 1).await;
+    h.sandbox_admin(&format!("arm/{t}/outcomes"), json!({ "status": "Failed", "code": "AllocationFailed" })).await;
+    let (_, op) = azure(&h, &t, "StopVM", json!({ "subscriptionId": sub, "resourceGroup": rg, "vmName": vm })).await;
+    assert_eq!(op["status"], "Failed", "{op}");
+    assert!(op.to_string().contains("AllocationFailed"), "the ARM error is carried: {op}");
+    assert_eq!(power_state(&h, &t, &id).await, "running", "a failed powerOff leaves the VM running");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn snapshot_copies_the_os_disk_tagged_with_the_operation() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let sub = subscription(&h, &t).await;
+    let (vm, rg, _) = running_vm(&h, &t, 0).await;
+    let (status, op) =
+        azure(&h, &t, "TakeVMSnapshot", json!({ "subscriptionId": sub, "resourceGroup": rg, "vmName": vm })).await;
+    assert_eq!(status, 200, "{op}");
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    let snapshot_id = accepted(&op)["snapshotId"].as_str().unwrap_or_else(|| panic!("a snapshot id: {op}")).to_string();
+    let snap = resource(&h, &t, &snapshot_id).await.expect("the snapshot exists");
+    assert_eq!(snap["type"], "Microsoft.Compute/snapshots");
+    assert_eq!(snap["properties"]["creationData"]["createOption"], "Copy");
+    assert!(snap["properties"]["creationData"]["sourceResourceId"].as_str().unwrap().contains("_OsDisk_1"));
+    assert_eq!(snap["tags"]["riposteOperation"], op["id"], "tagged with the operation");
+
+    let (status, body) =
+        azure(&h, &t, "TakeVMSnapshot", json!({ "subscriptionId": sub, "resourceGroup": rg, "vmName": "no-such-vm" }))
+            .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("vmName"), "names the field: {body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_list_groups_and_machines() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let sub = subscription(&h, &t).await;
+    let (_, rg, _) = running_vm(&h, &t, 0).await;
+    let (_, op) = azure(&h, &t, "GetResourceGroups", json!({ "subscriptionId": sub })).await;
+    assert!(op["result"]["value"].as_array().unwrap().iter().any(|g| g["name"] == "rg-network"), "{op}");
+    let (_, op) = azure(&h, &t, "GetVMs", json!({ "subscriptionId": sub, "resourceGroup": rg })).await;
+    let in_group = op["result"]["value"].as_array().unwrap().len();
+    let (_, op) = azure(&h, &t, "GetVirtualMachines", json!({ "subscriptionId": sub })).await;
+    let all = op["result"]["value"].as_array().unwrap().len();
+    assert!(in_group > 0 && all > in_group, "{in_group} in {rg}, {all} in the subscription");
+}

@@ -47,7 +47,6 @@ pub fn checks() -> impl Iterator<Item = &'static verify::Check> {
 /// Seed names of this product with no action yet; `tests/seed_names.rs` holds the list to the
 /// catalog once the product leaves `NOT_YET_IMPLEMENTED`, so it only shrinks.
 pub const PENDING_SEED_NAMES: &[&str] = &[
-    "AddNSGDenyRule",
     "DisableStoragePublicAccess",
     "RotateStorageAccountKeys",
     "RevokeStorageSAS",
@@ -55,7 +54,6 @@ pub const PENDING_SEED_NAMES: &[&str] = &[
     "EnableStorageDefender",
     "BlockStorageContainer",
     "DisableStorageSoftDelete",
-    "RemoveVMPublicIP",
     "BlockIPInFirewall",
     "BlockDomainInFirewall",
     "EnableThreatIntel",
@@ -93,7 +91,6 @@ pub const PENDING_SEED_NAMES: &[&str] = &[
     "EnableAdaptiveNetworkHardening",
     "AddSentinelWatchlist",
     "EnableSentinelPlaybook",
-    "ApplyIsolationNSG",
     "GetStorageAccounts",
     "GetKeyVaults",
     "GetSecurityRecommendations",

@@ -1,21 +1,187 @@
 //! Azure network containment (upstream-apis.md §5.3): NSG deny rules, the isolation NSG, public
 //! IPs, Azure Firewall policies and WAF policies (Microsoft.Network, api-version `2024-05-01`).
-use super::{RESOURCE_GROUP, SUBSCRIPTION};
+//!
+//! The NSG and NIC actions are procedures (`engine/src/procedures/azure/network.rs`): a deny
+//! rule needs a free priority read from the NSG first, and isolation and public-IP removal read
+//! the VM's NIC, change it and remember what they changed on the NIC itself (tags), so their
+//! inverses work from Azure's state alone, after a restart or from another replica.
+use super::{RESOURCE_GROUP, SUBSCRIPTION, arm_name};
 use crate::*;
 
-pub static ACTIONS: &[ActionSpec] = &[ActionSpec::read(
-    Product::Azure,
-    "GetNetworkSecurityGroups",
-    "List the network security groups of a resource group, with their rules",
-    &["GetNSGs"],
-    &[SUBSCRIPTION, RESOURCE_GROUP],
-    "Azure RBAC: Reader",
-    Call::new(
-        Api::Arm,
-        Method::Get,
-        "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}/providers/Microsoft.Network/networkSecurityGroups?api-version=2024-05-01",
+const NSG_NAME: ParamSpec = arm_name("nsgName", &["networkSecurityGroupName", "nsg"], "Network security group name");
+const VM_NAME: ParamSpec = arm_name("vmName", &["virtualMachineName", "vm"], "Virtual machine name");
+
+/// The address or range blocked (the seed's `sourceIp`/`sourceIP`).
+const BLOCKED: ParamSpec = ParamSpec {
+    name: "sourceIp",
+    aliases: &["ipAddress", "ip", "cidr", "addressPrefix"],
+    kind: ParamKind::IpPrefix,
+    required: true,
+    default: None,
+    doc: "IP address or CIDR range to block (198.51.100.0/24)",
+};
+
+const DIRECTION: ParamSpec = ParamSpec {
+    name: "direction",
+    aliases: &[],
+    kind: ParamKind::Enum { values: &["Both", "Inbound", "Outbound"] },
+    required: false,
+    default: Some("Both"),
+    doc: "Inbound blocks traffic from the address, Outbound traffic to it, Both both (two rules)",
+};
+
+const PROTOCOL: ParamSpec = ParamSpec {
+    name: "protocol",
+    aliases: &[],
+    kind: ParamKind::Enum { values: &["*", "Tcp", "Udp", "Icmp"] },
+    required: false,
+    default: Some("*"),
+    doc: "Protocol the rule denies (* for any)",
+};
+
+const PORTS: ParamSpec = ParamSpec {
+    name: "ports",
+    aliases: &["destinationPortRange", "destinationPortRanges", "port", "portRange"],
+    kind: ParamKind::PortRanges { max: 15 },
+    required: false,
+    default: Some("*"),
+    doc: "Destination ports denied: * or ports and ranges (22, 8000-8080)",
+};
+
+const PRIORITY: ParamSpec = ParamSpec {
+    name: "priority",
+    aliases: &[],
+    kind: ParamKind::Int { min: 100, max: 4096 },
+    required: false,
+    default: None,
+    doc: "Rule priority; by default the lowest free one (evaluated before every existing rule above it)",
+};
+
+const NSG_PERMISSION: &str =
+    "Azure RBAC: Microsoft.Network/networkSecurityGroups/read, .../securityRules/write|delete (Network Contributor)";
+const NIC_PERMISSION: &str = "Azure RBAC: Microsoft.Compute/virtualMachines/read, Microsoft.Network/networkInterfaces/write, Microsoft.Network/networkSecurityGroups/write|join/action (Network Contributor)";
+
+const fn procedure(
+    name: &'static str,
+    summary: &'static str,
+    aliases: &'static [&'static str],
+    params: &'static [ParamSpec],
+    inverse: &'static str,
+    permission: &'static str,
+    key: &'static str,
+) -> ActionSpec {
+    ActionSpec {
+        product: Product::Azure,
+        name,
+        summary,
+        aliases,
+        params,
+        risk: Risk::Contain,
+        inverse: Some(inverse),
+        permission,
+        completion: Completion::ArmOperation,
+        sensitive_results: &[],
+        plan: Plan::Procedure(ProcedureId(key)),
+    }
+}
+
+pub static ACTIONS: &[ActionSpec] = &[
+    procedure(
+        "AddNSGDenyRule",
+        "Deny an IP address or range in a network security group (inbound, outbound or both), idempotently",
+        &["BlockIPInNSG", "BlockIpNsg", "AddNsgDenyRule"],
+        &[SUBSCRIPTION, RESOURCE_GROUP, NSG_NAME, BLOCKED, DIRECTION, PROTOCOL, PORTS, PRIORITY],
+        "RemoveNSGDenyRule",
+        NSG_PERMISSION,
+        "azure.network.add_nsg_deny_rule",
     ),
-)];
+    procedure(
+        "RemoveNSGDenyRule",
+        "Remove the deny rules AddNSGDenyRule made for an address (absent rules are not an error)",
+        &["UnblockIPInNSG", "RemoveNsgDenyRule"],
+        &[SUBSCRIPTION, RESOURCE_GROUP, NSG_NAME, BLOCKED, DIRECTION],
+        "AddNSGDenyRule",
+        NSG_PERMISSION,
+        "azure.network.remove_nsg_deny_rule",
+    ),
+    procedure(
+        "ApplyIsolationNSG",
+        "Isolate a VM: its NIC goes on an NSG denying all traffic but a management allow-list; the previous NSG is remembered on the NIC",
+        &["IsolateVM", "IsolateAzureVM"],
+        &[
+            SUBSCRIPTION,
+            RESOURCE_GROUP,
+            VM_NAME,
+            ParamSpec {
+                name: "isolationNsgId",
+                aliases: &["nsgId"],
+                kind: ParamKind::ArmResourceId,
+                required: false,
+                default: None,
+                doc: "An existing NSG to use; by default Riposte writes riposte-isolation-{vmName} in the VM's group",
+            },
+            ParamSpec {
+                name: "managementPrefix",
+                aliases: &["allowFrom", "managementIp"],
+                kind: ParamKind::IpPrefix,
+                required: false,
+                default: None,
+                doc: "Address or range still allowed in (to managementPorts), e.g. a jump host",
+            },
+            ParamSpec {
+                name: "managementPorts",
+                aliases: &[],
+                kind: ParamKind::PortRanges { max: 15 },
+                required: false,
+                default: Some("22,3389"),
+                doc: "Ports the management prefix may reach",
+            },
+        ],
+        "RemoveIsolationNSG",
+        NIC_PERMISSION,
+        "azure.network.apply_isolation_nsg",
+    ),
+    procedure(
+        "RemoveIsolationNSG",
+        "Undo ApplyIsolationNSG: the NIC goes back to its previous NSG (or none); Riposte's isolation NSG is deleted",
+        &["ReleaseVMIsolation", "UnisolateVM"],
+        &[SUBSCRIPTION, RESOURCE_GROUP, VM_NAME],
+        "ApplyIsolationNSG",
+        NIC_PERMISSION,
+        "azure.network.remove_isolation_nsg",
+    ),
+    procedure(
+        "RemoveVMPublicIP",
+        "Detach the public IPs from a VM's NIC (the addresses are kept and remembered on the NIC)",
+        &["DetachVMPublicIP"],
+        &[SUBSCRIPTION, RESOURCE_GROUP, VM_NAME],
+        "RestoreVMPublicIP",
+        "Azure RBAC: Microsoft.Network/networkInterfaces/write, Microsoft.Network/publicIPAddresses/join/action (Network Contributor)",
+        "azure.network.remove_vm_public_ip",
+    ),
+    procedure(
+        "RestoreVMPublicIP",
+        "Re-attach the public IPs RemoveVMPublicIP detached",
+        &["ReattachVMPublicIP"],
+        &[SUBSCRIPTION, RESOURCE_GROUP, VM_NAME],
+        "RemoveVMPublicIP",
+        "Azure RBAC: Microsoft.Network/networkInterfaces/write, Microsoft.Network/publicIPAddresses/join/action (Network Contributor)",
+        "azure.network.restore_vm_public_ip",
+    ),
+    ActionSpec::read(
+        Product::Azure,
+        "GetNetworkSecurityGroups",
+        "List the network security groups of a resource group, with their rules",
+        &["GetNSGs"],
+        &[SUBSCRIPTION, RESOURCE_GROUP],
+        "Azure RBAC: Reader",
+        Call::new(
+            Api::Arm,
+            Method::Get,
+            "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}/providers/Microsoft.Network/networkSecurityGroups?api-version=2024-05-01",
+        ),
+    ),
+];
 
 /// Effect checks of this area's actions (`verify.rs`).
 pub static CHECKS: &[verify::Check] = &[];

@@ -10,7 +10,7 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use crate::errors;
-use crate::world::arm::{ArmStore, NICS, Resource, RuleSpec, SECURITY_RULES, rule_json};
+use crate::world::arm::{ArmStore, NICS, PUBLIC_IPS, Resource, RuleSpec, SECURITY_RULES, rule_json};
 
 const DEFAULT_RULES: &str = "Microsoft.Network/networkSecurityGroups/defaultSecurityRules";
 
@@ -214,6 +214,91 @@ pub fn split_nsg_rules(nsg_id: &str, body: &mut Value, state: &str) -> Result<Ve
         out.push(Resource::new(id, SECURITY_RULES, body));
     }
     Ok(out)
+}
+
+/// A NIC PUT may only reference an NSG and public IPs that exist, and a public IP another NIC
+/// holds is refused: `InvalidResourceReference` and `PublicIPAddressInUse` (400), as the Network
+/// provider answers.
+pub fn check_nic(store: &ArmStore, nic: &Resource) -> Result<(), Response> {
+    let reference = |id: &str| {
+        bad(
+            "InvalidResourceReference",
+            format!(
+                "Resource {id} referenced by resource {} was not found. Please make sure that the referenced resource exists, and that both resources are in the same region.",
+                nic.id
+            ),
+        )
+    };
+    if let Some(nsg) = nic.body.pointer("/properties/networkSecurityGroup/id").and_then(Value::as_str)
+        && store.get(nsg).is_none()
+    {
+        return Err(reference(nsg));
+    }
+    for pip in public_ips_of(&nic.body) {
+        let Some(held) = store.get(&pip) else {
+            return Err(reference(&pip));
+        };
+        let owner = held.body.pointer("/properties/ipConfiguration/id").and_then(Value::as_str).unwrap_or("");
+        let nic_prefix = format!("{}/", nic.id.to_ascii_lowercase());
+        if !owner.is_empty() && !owner.to_ascii_lowercase().starts_with(&nic_prefix) {
+            return Err(bad(
+                "PublicIPAddressInUse",
+                format!("Resource {} is referenced by resource {owner}, so it cannot be used by {}.", held.id, nic.id),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The public IP ids a NIC body's ipConfigurations reference.
+fn public_ips_of(nic: &Value) -> Vec<String> {
+    nic.pointer("/properties/ipConfigurations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.pointer("/properties/publicIPAddress/id").and_then(Value::as_str).map(str::to_owned))
+        .collect()
+}
+
+/// After a NIC is written: each public IP shows the ipConfiguration that holds it, and one the
+/// NIC let go shows none (a public IP's `ipConfiguration` is read-only, kept by the provider).
+pub fn link_public_ips(store: &mut ArmStore, nic_id: &str) {
+    let Some(nic) = store.get(nic_id).cloned() else { return };
+    let held: Vec<(String, String)> = nic
+        .body
+        .pointer("/properties/ipConfigurations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            let pip = c.pointer("/properties/publicIPAddress/id")?.as_str()?.to_ascii_lowercase();
+            let conf = c.get("id").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| {
+                format!("{}/ipConfigurations/{}", nic.id, c.get("name").and_then(Value::as_str).unwrap_or("ipconfig1"))
+            });
+            Some((pip, conf))
+        })
+        .collect();
+    let nic_prefix = format!("{}/", nic.id.to_ascii_lowercase());
+    let pips: Vec<String> = store.list(PUBLIC_IPS, &store.subscription_scope()).iter().map(|r| r.id.clone()).collect();
+    for id in pips {
+        let Some(p) = store.get_mut(&id) else { continue };
+        let Some(props) = p.body.get_mut("properties").and_then(Value::as_object_mut) else { continue };
+        match held.iter().find(|(pip, _)| *pip == id.to_ascii_lowercase()) {
+            Some((_, conf)) => {
+                props.insert("ipConfiguration".into(), json!({"id": conf}));
+            }
+            None => {
+                let ours = props
+                    .get("ipConfiguration")
+                    .and_then(|c| c.get("id"))
+                    .and_then(Value::as_str)
+                    .is_some_and(|c| c.to_ascii_lowercase().starts_with(&nic_prefix));
+                if ours {
+                    props.remove("ipConfiguration");
+                }
+            }
+        }
+    }
 }
 
 pub fn new_etag() -> String {

@@ -14,7 +14,7 @@ use super::path::ProviderPath;
 use super::types::{self, ResourceType, Writes};
 use super::{Req, compute, list_json, method_not_allowed, network, ok_json, only_get, ops};
 use crate::errors::{self, json_response};
-use crate::world::arm::{ArmStore, NSGS, OpKind, RESOURCE_GROUPS, Resource, SECURITY_RULES, VIRTUAL_MACHINES};
+use crate::world::arm::{ArmStore, NICS, NSGS, OpKind, RESOURCE_GROUPS, Resource, SECURITY_RULES, VIRTUAL_MACHINES};
 
 /// A resource the request addresses: its canonical id and type, and where it sits.
 struct Addr {
@@ -311,6 +311,9 @@ fn put(req: &Req, store: &mut ArmStore, a: &Addr) -> Result<Response, Response> 
     if let Some(children) = children {
         replace_children(store, &a.id, children);
     }
+    if a.t.kind == NICS {
+        network::link_public_ips(store, &a.id);
+    }
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     finish_write(req, store, a, &location, status, OpKind::Put)
 }
@@ -410,6 +413,10 @@ fn provider_put(
             Ok(None)
         }
         NSGS => network::split_nsg_rules(&a.id, &mut r.body, "Succeeded").map(Some),
+        NICS => {
+            network::check_nic(store, r)?;
+            Ok(None)
+        }
         VIRTUAL_MACHINES => {
             compute::prepare_vm(old, r);
             Ok(None)

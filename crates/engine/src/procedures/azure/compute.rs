@@ -1,6 +1,7 @@
 //! Azure compute procedures: the forensic OS-disk snapshot (upstream-apis.md §5.4).
 
-use super::arm::{self, COMPUTE, DISKS};
+use super::arm::resource_path;
+use super::steps::{self as arm, COMPUTE, DISKS};
 use crate::EngineError;
 use crate::plan::Carried;
 use crate::procedures::{Args, Ctx, Procedure, Read, optional, required};
@@ -36,7 +37,7 @@ impl Procedure for SnapshotOsDisk {
     const READS: &'static [Read] =
         &[required("subscriptionId"), required("resourceGroup"), required("vmName"), optional("snapshotName")];
     async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
-        let vm_path = arm::resource_path(&self.sub, &self.rg, "Microsoft.Compute/virtualMachines", &self.vm);
+        let vm_path = resource_path(&self.sub, &self.rg, "Microsoft.Compute/virtualMachines", &self.vm);
         let vm = arm::get_named(ctx, &vm_path, COMPUTE, "vmName").await?;
         let disk = vm.pointer("/properties/storageProfile/osDisk/managedDisk/id").and_then(Value::as_str);
         let Some(disk) = disk.map(str::to_owned) else {
@@ -62,7 +63,7 @@ impl Procedure for SnapshotOsDisk {
                 "incremental": false,
             },
         });
-        let path = arm::resource_path(&self.sub, &self.rg, "Microsoft.Compute/snapshots", &name);
+        let path = resource_path(&self.sub, &self.rg, "Microsoft.Compute/snapshots", &name);
         let resp = arm::put(ctx, &path, DISKS, body).await?;
         let data = json!({"snapshot": resp.body.clone(), "snapshotId": path, "sourceDiskId": disk});
         Ok(arm::last_step(resp, data))

@@ -1,10 +1,21 @@
 //! The azure product's procedures (catalog keys `azure.<area>.<verb>`), one file per catalog area;
-//! `arm.rs` holds the ARM steps they share (paths, api-versions, finishing long-running steps).
+//! `arm.rs` holds the ARM paths and calls every Azure area shares, `steps.rs` the network and
+//! compute steps (api-versions, a named resource's 404 as a 400, finishing long-running steps).
 
 use super::{Entry, entry};
 
 pub(crate) mod arm;
 mod compute;
+mod network;
+mod steps;
 
 /// Every azure procedure, by key.
-pub const REGISTRY: &[Entry] = &[entry::<compute::SnapshotOsDisk>()];
+pub const REGISTRY: &[Entry] = &[
+    entry::<compute::SnapshotOsDisk>(),
+    entry::<network::AddDenyRule>(),
+    entry::<network::RemoveDenyRule>(),
+    entry::<network::ApplyIsolation>(),
+    entry::<network::RemoveIsolation>(),
+    entry::<network::DetachPublicIps>(),
+    entry::<network::ReattachPublicIps>(),
+];

@@ -13,8 +13,21 @@ pub enum ParamKind {
     /// MDE machines (ids, DNS names or IPs): a comma-separated string or a JSON array; normalised
     /// to an array.
     DeviceIds,
+    /// One Intune managed device, named by any identity of it: its Intune managed-device id or
+    /// its Entra device id (GUIDs), the MDE machine id of the same device (40 hex), or its DNS
+    /// name. The engine resolves it to the managed-device id before any call
+    /// (`engine/src/procedures/intune/devices.rs`); no match, or several, is a 400.
+    ManagedDevice,
     /// An Entra user: object id (GUID) or UPN.
     UserRef,
+    /// One SMTP address (`alice@contoso.com`), lower-cased: a sender or a recipient, inside the
+    /// tenant or not.
+    EmailAddress,
+    /// SMTP addresses: a comma-separated string or a JSON array, at most `max`, each checked as
+    /// [`ParamKind::EmailAddress`]; order kept (it pairs with a parallel id list), duplicates kept.
+    EmailAddresses {
+        max: usize,
+    },
     /// A machine-action id (GUID).
     ActionId,
     Sha1,
@@ -73,6 +86,11 @@ pub enum ParamKind {
     },
     /// A JSON object passed through as given (e.g. a Graph PATCH body), at most 50 keys.
     JsonObject,
+    /// Rows of JSON objects (e.g. Sentinel watchlist items): an array of at most `max` objects,
+    /// each checked as [`ParamKind::JsonObject`]; one object is taken as a one-row array.
+    JsonObjects {
+        max: usize,
+    },
     /// A secret the caller hands over (a new password, a passcode, an unlock code, key material):
     /// text up to `max` characters, sent upstream and nowhere else. Declaring the kind is what
     /// keeps it out of operations, audit records and logs (`engine/src/redact.rs` replaces it by
@@ -88,6 +106,11 @@ pub enum ParamKind {
     ArmResourceId,
     /// An IPv4/IPv6 address or a CIDR range with its host bits clear (an NSG address prefix).
     IpPrefix,
+    /// Address prefixes (a storage firewall's allow list): a comma-separated string or a JSON
+    /// array of at most `max`, each checked as [`ParamKind::IpPrefix`].
+    IpPrefixes {
+        max: usize,
+    },
     /// NSG port ranges (`*`, `443`, `8000-8080`): a comma-separated string or a JSON array, at
     /// most `max`, normalised to an array of strings.
     PortRanges {
@@ -285,6 +308,11 @@ pub fn is_machine_id(s: &str) -> bool {
     s.len() == 40 && is_hex(s)
 }
 
+/// Whether `s` is a GUID (8-4-4-4-12 hex digits, braces tolerated).
+pub fn is_guid(s: &str) -> bool {
+    guid(s).is_ok()
+}
+
 /// Case- and separator-insensitive form of a name: `"Isolate Device"`, `"isolate_device"` and
 /// `"IsolateDevice"` all become `"isolatedevice"`. Used for action names and parameter keys.
 pub fn normalize(name: &str) -> String {
@@ -382,7 +410,12 @@ fn example(kind: ParamKind) -> String {
         ParamKind::DeviceIds => {
             "\"1e5bc9d7e413ddd7902c2932e418702b84d0cc07,7bf0...\" or [\"1e5b...\", \"7bf0...\"]".into()
         }
+        ParamKind::ManagedDevice => {
+            "\"6f1c52a4-3c0e-4b8a-9a1e-2d7f0b5c9e31\" (Intune or Entra device id), a 40-hex MDE machine id or \"ws-0001\"".into()
+        }
         ParamKind::UserRef => "\"alice@contoso.com\" or \"6f1c52a4-3c0e-4b8a-9a1e-2d7f0b5c9e31\"".into(),
+        ParamKind::EmailAddress => "\"alice@contoso.com\"".into(),
+        ParamKind::EmailAddresses { .. } => "[\"alice@contoso.com\", \"bob@contoso.com\"]".into(),
         ParamKind::ActionId | ParamKind::Guid => "\"6f1c52a4-3c0e-4b8a-9a1e-2d7f0b5c9e31\"".into(),
         ParamKind::Sha1 => "\"87662bc3d60e4200ceaf7aae249d1c343f4b83c9\"".into(),
         ParamKind::Sha256 => "\"<64 hex characters>\"".into(),
@@ -407,6 +440,7 @@ fn example(kind: ParamKind) -> String {
             format!("\"{}\"", pairs.first().and_then(|(_, v)| v.first()).copied().unwrap_or(""))
         }
         ParamKind::JsonObject => "{\"isEnabled\": false}".into(),
+        ParamKind::JsonObjects { .. } => "[{\"Indicator\": \"203.0.113.7\"}]".into(),
         ParamKind::Secret { .. } => "\"<the secret, sent upstream only>\"".into(),
         ParamKind::ArmName => "\"rg-prod-servers\"".into(),
         ParamKind::ArmResourceId => {
@@ -414,6 +448,7 @@ fn example(kind: ParamKind) -> String {
                 .into()
         }
         ParamKind::IpPrefix => "\"203.0.113.7\" or \"198.51.100.0/24\"".into(),
+        ParamKind::IpPrefixes { .. } => "[\"203.0.113.7\", \"198.51.100.0/24\"]".into(),
         ParamKind::PortRanges { .. } => "\"*\", \"443\" or [\"22\", \"8000-8080\"]".into(),
         ParamKind::CountryCodes { .. } => "[\"KP\", \"IR\"]".into(),
     }
@@ -423,7 +458,10 @@ fn check_kind(kind: ParamKind, value: &Value) -> Result<Value, Problem> {
     match kind {
         ParamKind::DeviceId => device_id_value(value),
         ParamKind::DeviceIds => device_ids(value),
+        ParamKind::ManagedDevice => managed_device(value),
         ParamKind::UserRef => text_of(value, "a user object id or UPN").and_then(user_ref),
+        ParamKind::EmailAddress => text_of(value, "an email address").and_then(email_address),
+        ParamKind::EmailAddresses { max } => email_addresses(value, max),
         ParamKind::ActionId | ParamKind::Guid => text_of(value, "a GUID").and_then(|s| guid(s).map(Value::String)),
         ParamKind::Sha1 => hash(value, "SHA-1", 40),
         ParamKind::Sha256 => hash(value, "SHA-256", 64),
@@ -445,10 +483,12 @@ fn check_kind(kind: ParamKind, value: &Value) -> Result<Value, Problem> {
             text_of(value, "a determination").and_then(|s| triage::value(s, pairs))
         }
         ParamKind::JsonObject => json_object(value),
+        ParamKind::JsonObjects { max } => json_objects(value, max),
         ParamKind::Secret { max } => secret(value, max),
         ParamKind::ArmName => text_of(value, "an Azure resource name").and_then(arm::name),
         ParamKind::ArmResourceId => text_of(value, "an Azure resource id").and_then(arm::resource_id),
         ParamKind::IpPrefix => text_of(value, "an IP address or CIDR range").and_then(arm::ip_prefix),
+        ParamKind::IpPrefixes { max } => ip_prefixes(value, max),
         ParamKind::PortRanges { max } => arm::port_ranges(value, max),
         ParamKind::CountryCodes { max } => arm::country_codes(value, max),
     }
@@ -574,6 +614,36 @@ fn date_time(s: &str) -> Result<Value, Problem> {
 /// Most keys a pass-through object may carry; Graph entities have far fewer writable ones.
 const MAX_OBJECT_KEYS: usize = 50;
 
+/// Address prefixes, each an [`arm::ip_prefix`], at most `max` (the error names the bad one).
+fn ip_prefixes(value: &Value, max: usize) -> Result<Value, Problem> {
+    let items = string_items(value, "addresses")?;
+    if items.is_empty() || items.len() > max {
+        return Err(problem(format!("has {} addresses; 1 to {max} allowed", items.len()), "send fewer addresses"));
+    }
+    items.iter().map(|i| arm::ip_prefix(i)).collect::<Result<Vec<_>, _>>().map(Value::Array)
+}
+
+/// An array of objects (a JSON string of one is parsed), at most `max`, each a [`json_object`].
+fn json_objects(value: &Value, max: usize) -> Result<Value, Problem> {
+    let parsed;
+    let value = match value {
+        Value::String(s) if s.trim_start().starts_with('[') => {
+            parsed = serde_json::from_str::<Value>(s)
+                .map_err(|_| problem("is a string that is not a JSON array", "send an array of objects"))?;
+            &parsed
+        }
+        other => other,
+    };
+    let rows = match value {
+        Value::Array(items) => items.iter().map(json_object).collect::<Result<Vec<_>, _>>()?,
+        one => vec![json_object(one)?],
+    };
+    if rows.is_empty() || rows.len() > max {
+        return Err(problem(format!("has {} rows; 1 to {max} allowed", rows.len()), "send between 1 and the maximum rows"));
+    }
+    Ok(Value::Array(rows))
+}
+
 fn json_object(value: &Value) -> Result<Value, Problem> {
     let parsed;
     let obj = match value {
@@ -686,6 +756,41 @@ fn device_id(s: &str) -> Result<String, Problem> {
     ))
 }
 
+/// A device as Intune actions take it (see [`ParamKind::ManagedDevice`]): a GUID (Intune or Entra
+/// device id), an MDE machine id or a DNS name, lowercased. An IP is refused: Intune cannot look a
+/// device up by address, and an address is not an identity.
+fn managed_device(value: &Value) -> Result<Value, Problem> {
+    let s = match value {
+        Value::Array(items) if items.len() == 1 => text_of(&items[0], "a device")?,
+        Value::Array(_) => {
+            return Err(problem("takes one device, got a list", "send one device per request"));
+        }
+        other => text_of(other, "a device id or DNS name")?,
+    };
+    if let Ok(id) = guid(s) {
+        return Ok(Value::String(id));
+    }
+    if is_machine_id(s) {
+        return Ok(Value::String(s.to_ascii_lowercase()));
+    }
+    if s.parse::<IpAddr>().is_ok() {
+        return Err(problem(
+            format!("'{}' is an IP address; Intune finds devices by id or name, not by address", echo(s)),
+            "find the machine with MDE's FindDevicesByIp, then send its machine id or DNS name",
+        ));
+    }
+    if indicators::is_dns_name(s) && !s.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Ok(Value::String(s.to_ascii_lowercase()));
+    }
+    Err(problem(
+        format!(
+            "'{}' is neither an Intune or Entra device id (GUID), an MDE machine id (40 hex) nor a DNS name",
+            echo(s)
+        ),
+        format!("e.g. {}", example(ParamKind::ManagedDevice)),
+    ))
+}
+
 /// Device ids as a comma-separated string or a JSON array; trimmed, empty entries skipped,
 /// de-duplicated in order, between 1 and [`MAX_DEVICE_IDS`].
 fn device_ids(value: &Value) -> Result<Value, Problem> {
@@ -757,6 +862,49 @@ fn user_ref(s: &str) -> Result<Value, Problem> {
         format!("'{}' is neither a user object id (GUID) nor a UPN", echo(s)),
         "give the user's UPN, e.g. alice@contoso.com, or their object id, e.g. 6f1c52a4-3c0e-4b8a-9a1e-2d7f0b5c9e31",
     ))
+}
+
+/// An SMTP address, as Graph's mail APIs take it: the UPN shape (one `@`, a dotted domain),
+/// lower-cased so that filters and pairings compare equal.
+fn email_address(s: &str) -> Result<Value, Problem> {
+    if is_upn(s) {
+        return Ok(Value::String(s.to_ascii_lowercase()));
+    }
+    Err(problem(format!("'{}' is not an email address", echo(s)), "give an address such as alice@contoso.com"))
+}
+
+/// A list of SMTP addresses, split like other lists but neither de-duplicated nor reordered:
+/// element `i` pairs with element `i` of a parallel list (a message id and its recipient).
+fn email_addresses(value: &Value, max: usize) -> Result<Value, Problem> {
+    let items: Vec<String> = match value {
+        Value::String(s) => s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.as_str().map(|s| s.trim().to_string()).ok_or_else(|| {
+                    problem(format!("element {i} must be a string, got {}", json_type(v)), "send [\"a@b.com\"]")
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        other => {
+            return Err(problem(
+                format!("must be a comma-separated string or an array, got {}", json_type(other)),
+                "send addresses as [\"alice@contoso.com\"] or \"alice@contoso.com,bob@contoso.com\"",
+            ));
+        }
+    };
+    if items.is_empty() {
+        return Err(problem("names no address", "send at least one address"));
+    }
+    if items.len() > max {
+        return Err(problem(format!("names {} addresses; at most {max}", items.len()), "split the request"));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for (i, s) in items.iter().enumerate() {
+        out.push(email_address(s).map_err(|p| problem(format!("element {i}: {}", p.message), p.hint))?);
+    }
+    Ok(Value::Array(out))
 }
 
 /// Entra UPNs: one `@`, a non-empty local part, a dotted domain; no spaces or control
@@ -1065,6 +1213,18 @@ mod tests {
         assert_eq!(check(ParamKind::DeviceId, json!(DEV_A.to_ascii_uppercase())).unwrap(), json!(DEV_A));
     }
 
+    #[test]
+    fn managed_device_takes_any_identity_of_one_device() {
+        let g = "6F1C52A4-3C0E-4B8A-9A1E-2D7F0B5C9E31";
+        assert_eq!(check(ParamKind::ManagedDevice, json!(g)).unwrap(), json!(g.to_ascii_lowercase()));
+        assert_eq!(check(ParamKind::ManagedDevice, json!(DEV_A.to_ascii_uppercase())).unwrap(), json!(DEV_A));
+        assert_eq!(check(ParamKind::ManagedDevice, json!(["WS-0001.contoso.local"])).unwrap(), json!("ws-0001.contoso.local"));
+        let err = check(ParamKind::ManagedDevice, json!("10.1.2.3")).unwrap_err();
+        assert!(err.contains("IP address") && err.contains("FindDevicesByIp"), "{err}");
+        assert!(check(ParamKind::ManagedDevice, json!([g, DEV_A])).unwrap_err().contains("one device"));
+        assert!(check(ParamKind::ManagedDevice, json!("not a device!")).unwrap_err().contains("neither"));
+    }
+
     // --- Users, GUIDs ---------------------------------------------------------------------
 
     #[test]
@@ -1079,6 +1239,17 @@ mod tests {
             let err = check(ParamKind::UserRef, json!(bad)).unwrap_err();
             assert!(err.contains("UPN"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn email_addresses_are_checked_and_keep_their_order() {
+        assert_eq!(check(ParamKind::EmailAddress, json!("Alice@Contoso.com")).unwrap(), json!("alice@contoso.com"));
+        assert!(check(ParamKind::EmailAddress, json!("alice")).unwrap_err().contains("email address"));
+        let list = check(ParamKind::EmailAddresses { max: 3 }, json!("b@x.com, a@x.com,b@x.com")).unwrap();
+        assert_eq!(list, json!(["b@x.com", "a@x.com", "b@x.com"]));
+        let err = check(ParamKind::EmailAddresses { max: 3 }, json!(["a@x.com", "nope"])).unwrap_err();
+        assert!(err.contains("element 1"), "{err}");
+        assert!(check(ParamKind::EmailAddresses { max: 1 }, json!(["a@x.com", "b@x.com"])).is_err());
     }
 
     #[test]
@@ -1342,6 +1513,14 @@ mod tests {
         assert_eq!(check(ParamKind::JsonObject, json!("{\"isEnabled\": false}")).unwrap(), json!({"isEnabled": false}));
         assert!(check(ParamKind::JsonObject, json!({})).unwrap_err().contains("empty"));
         assert!(check(ParamKind::JsonObject, json!([1])).unwrap_err().contains("JSON object"));
+        let ips = ParamKind::IpPrefixes { max: 2 };
+        assert_eq!(check(ips, json!("203.0.113.7, 198.51.100.0/24")).unwrap(), json!(["203.0.113.7", "198.51.100.0/24"]));
+        assert!(check(ips, json!(["203.0.113.7", "nope"])).unwrap_err().contains("nope"));
+        let rows = ParamKind::JsonObjects { max: 2 };
+        assert_eq!(check(rows, json!({"a": 1})).unwrap(), json!([{"a": 1}]));
+        assert_eq!(check(rows, json!("[{\"a\": 1}]")).unwrap(), json!([{"a": 1}]));
+        assert!(check(rows, json!([{"a": 1}, {"b": 2}, {"c": 3}])).unwrap_err().contains("rows"));
+        assert!(check(rows, json!([])).unwrap_err().contains("rows"));
     }
 
     // --- Odd input: never a panic ---------------------------------------------------------
@@ -1379,7 +1558,10 @@ mod tests {
         let kinds = [
             ParamKind::DeviceId,
             ParamKind::DeviceIds,
+            ParamKind::ManagedDevice,
             ParamKind::UserRef,
+            ParamKind::EmailAddress,
+            ParamKind::EmailAddresses { max: 2 },
             ParamKind::ActionId,
             ParamKind::Sha1,
             ParamKind::Sha256,
@@ -1405,6 +1587,8 @@ mod tests {
             ParamKind::Indicators { max: 10 },
             ParamKind::Determination { classification_param: "c", pairs: &[] },
             ParamKind::JsonObject,
+            ParamKind::JsonObjects { max: 2 },
+            ParamKind::IpPrefixes { max: 2 },
         ];
         for kind in kinds {
             for v in &odd {

@@ -240,7 +240,11 @@ fn param_schema(p: &ParamSpec) -> Value {
         ParamKind::DeviceIds => json!({ "oneOf": [
             { "type": "string", "description": "comma-separated machine ids, DNS names or IPs" },
             { "type": "array", "items": { "type": "string" } }] }),
+        ParamKind::ManagedDevice => json!({ "type": "string", "description": "Intune or Entra device id, MDE machine id or DNS name" }),
         ParamKind::UserRef => json!({ "type": "string", "description": "object id or UPN" }),
+        ParamKind::EmailAddress => json!({ "type": "string", "format": "email" }),
+        ParamKind::EmailAddresses { max } => json!({ "oneOf": [{ "type": "string" },
+            { "type": "array", "maxItems": max, "items": { "type": "string", "format": "email" } }] }),
         ParamKind::ActionId | ParamKind::Guid => json!({ "type": "string", "format": "uuid" }),
         ParamKind::Sha1 => json!({ "type": "string", "pattern": "^[0-9a-fA-F]{40}$" }),
         ParamKind::Sha256 => json!({ "type": "string", "pattern": "^[0-9a-fA-F]{64}$" }),
@@ -269,12 +273,16 @@ fn param_schema(p: &ParamSpec) -> Value {
             json!({ "type": "string", "enum": all })
         }
         ParamKind::JsonObject => json!({ "type": "object" }),
+        ParamKind::JsonObjects { max } => json!({ "type": "array", "maxItems": max, "items": { "type": "object" } }),
         ParamKind::Secret { max } => {
             json!({ "type": "string", "format": "password", "writeOnly": true, "maxLength": max })
         }
         ParamKind::ArmName => json!({ "type": "string", "maxLength": 90, "pattern": "^[-\\w.()]*[-\\w()]$" }),
         ParamKind::ArmResourceId => json!({ "type": "string", "pattern": "^/?subscriptions/[^/]+/resourceGroups/" }),
         ParamKind::IpPrefix => json!({ "type": "string", "description": "an IP address or CIDR range" }),
+        ParamKind::IpPrefixes { max } => json!({ "oneOf": [
+            { "type": "string", "description": "comma-separated IP addresses or CIDR ranges" },
+            { "type": "array", "maxItems": max, "items": { "type": "string" } }] }),
         ParamKind::PortRanges { max } | ParamKind::CountryCodes { max } => json!({ "oneOf": [
             { "type": "string", "description": "comma-separated" },
             { "type": "array", "maxItems": max, "items": { "type": "string" } }] }),

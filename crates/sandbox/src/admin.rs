@@ -7,7 +7,7 @@
 //! | DELETE | `/_sandbox/faults/{id}` | removes one rule |
 //! | GET, POST | `/_sandbox/clock` | `{"advance_seconds": N}` and/or `{"speed": X}` → `{"now","speed","offset_seconds"}` |
 //! | GET, POST | `/_sandbox/settings` (alias `/_sandbox/limits`) | partial update of `mde_per_minute`, `mde_per_hour`, `action_pending_seconds`, `action_run_seconds`, `offline_timeout_seconds`, `arm_reads_per_hour`, `arm_writes_per_hour`, `arm_deletes_per_hour`, `arm_operation_seconds`, `arm_retry_after_seconds`, `graph_operation_seconds`, `graph_retry_after_seconds`, `graph_app_password_reset`, `token_min_seconds`, `token_max_seconds`, `hunting_per_minute`, `hunting_per_hour`, `hunting_timeout_seconds`, `hunting_max_rows`, `live_response_per_minute`, `live_response_max_sessions`, `investigations_per_hour` |
-//! | GET | `/_sandbox/state/{tenantId}` | machines (+ `online`, `isolated`, `isolationType`, `codeExecutionRestricted`, `offboarded`, `lastAntivirusScan`, `quarantinedSha1`, `investigationPackages`, `previousIpAddress`, `liveResponse` {`killedProcesses`, `registryChanges`, `putFiles`}), `machineActions` (live response `commands` included), `libraryFiles`, `investigations` (+ `comment`, `requestor`), users (`accountEnabled`, `signInSessionsValidFromDateTime`, `sessionsRevokedAt`, `passwordChangedAt`), `passwordResets` (Graph resetPassword operations: `id`, `userId`, `status`, `createdDateTime`, `lastActionDateTime`, `statusDetail`; never a password), `vms` (`powerState`, `provisioningState`), `arm` {`resources` (id, type, provisioningState, properties), `operations` (ARM status bodies + `resourceId`)}, `alerts` (MDE shape with evidence), `incidents` (Graph-style `status`, `classification`, `determination`, `assignedTo`, `customTags`, `comments`, `alertIds`) |
+//! | GET | `/_sandbox/state/{tenantId}` | machines (+ `online`, `isolated`, `isolationType`, `codeExecutionRestricted`, `offboarded`, `lastAntivirusScan`, `quarantinedSha1`, `investigationPackages`, `previousIpAddress`, `liveResponse` {`killedProcesses`, `registryChanges`, `putFiles`}), `machineActions` (live response `commands` included), `libraryFiles`, `investigations` (+ `comment`, `requestor`), users (`accountEnabled`, `signInSessionsValidFromDateTime`, `sessionsRevokedAt`, `passwordChangedAt`), `passwordResets` (Graph resetPassword operations: `id`, `userId`, `status`, `createdDateTime`, `lastActionDateTime`, `statusDetail`; never a password), `vms` (`powerState`, `provisioningState`), `arm` {`resources` (id, type, provisioningState, properties), `operations` (ARM status bodies + `resourceId`)}, `alerts` (MDE shape with evidence), `incidents` (Graph-style `status`, `classification`, `determination`, `assignedTo`, `customTags`, `comments`, `alertIds`), `mail` (`messages` with `folder`/`purged`, `inboxRules` with `forwards`, `remediations` with `status`, `submissions`), `identity` (`identityAccounts` with their Active Directory account state, `actions`) |
 //! | GET, POST | `/_sandbox/roles/{tenantId}` | `{"graph":[..],"mde":[..]}` app permissions put in future tokens |
 //! | GET | `/_sandbox/stats` | `token_requests` (tenant → audience → n), `token_failures`, `api_calls` (tenant → api → n), `throttled` (tenant → 429s), `throttled_total`, `faults_injected` |
 //! | POST | `/_sandbox/reset` | back to the seeded world; clears faults, quotas, stats, settings |
@@ -325,6 +325,8 @@ async fn tenant_state(State(state): State<AppState>, Path(tenant): Path<String>)
         })
         .collect();
     crate::arm::settle(&mut t.arm, now);
+    t.mail.settle(now);
+    crate::graph::intune::settle(&mut t.intune, now, state.settings.lock().action_pending_seconds);
     let (vms, arm) = crate::arm::state_json(&t.arm);
     json_response(
         StatusCode::OK,
@@ -344,8 +346,13 @@ async fn tenant_state(State(state): State<AppState>, Path(tenant): Path<String>)
             "indicators": t.mde.indicators.iter().map(mde::indicators::Indicator::to_json).collect::<Vec<_>>(),
             "detectionRules": t.graph.detection_rules.items,
             "passwordResets": t.graph.password_resets.ops.iter().map(|o| o.state_json(now)).collect::<Vec<_>>(),
+            "directory": crate::graph::directory::state_json(t, now),
             "libraryFiles": t.mde.library.iter().map(mde::library::LibraryFile::to_json).collect::<Vec<_>>(),
             "investigations": mde::investigations::state_json(t, now),
+            "intune": crate::graph::intune::state_json(&t.intune, &t.graph.directory.groups),
+            "cloudApps": crate::world::cloud_apps::state_json(&t.cloud_apps),
+            "mail": t.mail.state_json(now),
+            "identity": t.identity.state_json(),
         }),
     )
 }

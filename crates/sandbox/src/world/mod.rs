@@ -12,7 +12,14 @@ use rand::{Rng, SeedableRng};
 use time::{Duration, OffsetDateTime};
 
 pub mod arm;
+pub mod cloud_apps;
+pub mod azure_data;
+pub mod mdc;
+pub mod directory;
 pub mod graph;
+pub mod identity;
+pub mod intune;
+pub mod mail;
 pub mod mde;
 
 pub const MACHINES_PER_TENANT: usize = 60;
@@ -32,9 +39,29 @@ pub const GRAPH_ROLES: &[&str] = &[
     "IdentityRiskyUser.ReadWrite.All",
     "DeviceManagementManagedDevices.ReadWrite.All",
     "DeviceManagementManagedDevices.PrivilegedOperations.All",
+    "DeviceManagementManagedDevices.Read.All",
+    "DeviceManagementConfiguration.ReadWrite.All",
+    "BitlockerKey.Read.All",
+    "BitlockerKey.ReadBasic.All",
     "ThreatSubmission.ReadWrite.All",
     "CustomDetection.ReadWrite.All",
     "UserAuthenticationMethod.ReadWrite.All",
+    "DelegatedPermissionGrant.ReadWrite.All",
+    "AppRoleAssignment.ReadWrite.All",
+    "User-PasswordProfile.ReadWrite.All",
+    "IdentityRiskEvent.Read.All",
+    "Policy.Read.All",
+    "Policy.ReadWrite.ConditionalAccess",
+    "RoleManagement.ReadWrite.Directory",
+    "AuditLog.Read.All",
+    "Application.ReadWrite.All",
+    "GroupMember.ReadWrite.All",
+    "RoleManagementAlert.ReadWrite.Directory",
+    "SecurityAnalyzedMessage.ReadWrite.All",
+    "MailboxSettings.ReadWrite",
+    "SecurityIdentitiesAccount.Read.All",
+    "SecurityIdentitiesActions.ReadWrite.All",
+    "SecurityEvents.Read.All",
 ];
 pub const MDE_ROLES: &[&str] = &[
     "Machine.Read.All",
@@ -95,6 +122,14 @@ pub struct Tenant {
     pub graph: graph::GraphState,
     /// The Azure subscription as ARM serves it (`world/arm.rs`).
     pub arm: arm::ArmStore,
+    /// Intune managed devices and BitLocker recovery keys (`world/intune.rs`).
+    pub intune: intune::IntuneState,
+    /// Defender for Cloud Apps data and the OAuth consents it shows (`world/cloud_apps.rs`).
+    pub cloud_apps: cloud_apps::CloudAppsState,
+    /// Defender for Office 365: mailboxes, inbox rules, remediations, submissions (`world/mail.rs`).
+    pub mail: mail::MailState,
+    /// Defender for Identity: identity accounts and Secure Score (`world/identity.rs`).
+    pub identity: identity::IdentityState,
 }
 
 impl Tenant {
@@ -136,9 +171,28 @@ impl Tenant {
         dedupe_upns(&mut users);
         let mut machines =
             (0..MACHINES_PER_TENANT).map(|i| Machine::generate(&mut rng, i, n, &name, now)).collect::<Vec<_>>();
-        let arm = arm::ArmStore::seed(&mut rng, &subscription_id, &mut machines);
+        let mut arm = arm::ArmStore::seed(&mut rng, &subscription_id, &mut machines);
+        let intune = intune::IntuneState::seed(seed, index, &machines, &users, now);
+        azure_data::seed(&mut arm, seed, index, &tenant_id, &name, now);
+        mdc::seed(&mut arm, &tenant_id, now);
         // Alerts draw from their own stream, so they never shift the ids drawn above.
-        let (alerts, incidents) = crate::mde::alerts::seed(seed, index, &tenant_id, &name, &machines, &users, now);
+        let (mut alerts, mut incidents) =
+            crate::mde::alerts::seed(seed, index, &tenant_id, &name, &machines, &users, now);
+        crate::graph::security::seed_cross_product(
+            seed,
+            index,
+            &tenant_id,
+            &name,
+            &users,
+            now,
+            &mut alerts,
+            &mut incidents,
+        );
+        let mail = mail::seed(seed, index, &users, now);
+        let identity = identity::seed(seed, index, &name, &tenant_id, &users, now);
+        let mut directory = directory::seed(seed, index, &users, now);
+        let cloud_apps =
+            cloud_apps::CloudAppsState::seed(seed, index, &users, &mut directory.service_principals, now);
         Tenant {
             tenant_id,
             client_id,
@@ -160,11 +214,16 @@ impl Tenant {
                 indicators: Default::default(),
             },
             graph: graph::GraphState {
+                directory,
                 users,
                 detection_rules: Default::default(),
                 password_resets: Default::default(),
             },
             arm,
+            cloud_apps,
+            intune,
+            mail,
+            identity,
         }
     }
 }

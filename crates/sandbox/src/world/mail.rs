@@ -1,0 +1,336 @@
+//! A tenant's Exchange Online mail as Defender for Office 365 sees it (`graph/mail.rs` serves it):
+//! every delivered copy of every message, by mailbox and folder; each mailbox's inbox rules; the
+//! remediations run through `analyzedEmails/remediate` and the threat submissions made.
+//!
+//! One message sent to several people is one `networkMessageId` with a copy per recipient, as in
+//! Exchange; a copy is what Graph's analyzed emails list and what remediation moves. Seeded per
+//! tenant, from the tenant's users: ordinary mail for every mailbox, a phishing wave to eight
+//! users, a malware message to two, a spam message in quarantine, and inbox rules of which two
+//! forward mail out of the tenant.
+
+use rand::Rng;
+use rand::rngs::StdRng;
+use serde_json::{Value, json};
+use time::{Duration, OffsetDateTime};
+
+use super::{User, guid};
+use crate::clock::fmt_utc;
+
+/// Where a copy is now. `Quarantine` holds what filtering never delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Folder {
+    Inbox,
+    JunkEmail,
+    DeletedItems,
+    /// Soft-deleted: recoverable by the user or an admin for the retention period.
+    RecoverableItems,
+    Quarantine,
+}
+
+impl Folder {
+    /// The well-known folder name Graph uses (`mailFolders/{name}`).
+    pub fn well_known(self) -> &'static str {
+        match self {
+            Folder::Inbox => "inbox",
+            Folder::JunkEmail => "junkemail",
+            Folder::DeletedItems => "deleteditems",
+            Folder::RecoverableItems => "recoverableitemsdeletions",
+            Folder::Quarantine => "quarantine",
+        }
+    }
+
+    /// `analyzedEmailDeliveryDetail.location` (Graph's `deliveryLocation`).
+    pub fn delivery_location(self) -> &'static str {
+        match self {
+            Folder::Inbox => "inbox_folder",
+            Folder::JunkEmail => "junkFolder",
+            Folder::DeletedItems | Folder::RecoverableItems => "deletedFolder",
+            Folder::Quarantine => "quarantine",
+        }
+    }
+}
+
+/// One recipient's copy of a message.
+#[derive(Clone, Debug)]
+pub struct Message {
+    /// The Graph message id in the recipient's mailbox (`users/{id}/messages/{id}`).
+    pub id: String,
+    /// The mailbox owner's object id.
+    pub mailbox: String,
+    pub recipient: String,
+    pub network_message_id: String,
+    pub internet_message_id: String,
+    pub sender: String,
+    pub sender_name: String,
+    pub subject: String,
+    pub received: OffsetDateTime,
+    pub original_folder: Folder,
+    pub folder: Folder,
+    /// Hard-deleted: gone from the mailbox for good.
+    pub purged: bool,
+    /// `phishing`, `malware`, `spam` or `none`.
+    pub threat: &'static str,
+    pub urls: Vec<String>,
+    /// The remediations that moved this copy, oldest first (bulk ids).
+    pub remediated_by: Vec<String>,
+}
+
+impl Message {
+    /// The analyzed email id: one per copy (network message id and recipient).
+    pub fn analyzed_id(&self) -> String {
+        format!("{}-{}-1", self.network_message_id, fnv(&self.recipient))
+    }
+
+    pub fn state_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "analyzedEmailId": self.analyzed_id(),
+            "mailbox": self.mailbox,
+            "recipientEmailAddress": self.recipient,
+            "networkMessageId": self.network_message_id,
+            "internetMessageId": self.internet_message_id,
+            "sender": self.sender,
+            "subject": self.subject,
+            "receivedDateTime": fmt_utc(self.received),
+            "folder": self.folder.well_known(),
+            "purged": self.purged,
+            "threatType": self.threat,
+            "remediatedBy": self.remediated_by,
+        })
+    }
+}
+
+/// A stable number for a text (no std hasher: its seed changes per process).
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// An inbox rule (the v1.0 `messageRule`, as JSON: its `actions` decide whether it forwards).
+#[derive(Clone, Debug)]
+pub struct InboxRule {
+    pub mailbox: String,
+    pub rule: Value,
+}
+
+impl InboxRule {
+    pub fn id(&self) -> &str {
+        self.rule["id"].as_str().unwrap_or("")
+    }
+}
+
+/// One `analyzedEmails/remediate` call: an Action Center entry, run on the sandbox clock.
+#[derive(Clone, Debug)]
+pub struct Remediation {
+    pub bulk_id: String,
+    pub display_name: String,
+    pub description: Option<String>,
+    pub severity: String,
+    pub action: String,
+    pub remediate_senders_copy: bool,
+    /// The copies named: (network message id, recipient).
+    pub targets: Vec<(String, String)>,
+    pub created: OffsetDateTime,
+    /// The moves happen, all at once, at this instant.
+    pub completes: OffsetDateTime,
+    pub applied: bool,
+}
+
+impl Remediation {
+    pub fn status(&self, now: OffsetDateTime) -> &'static str {
+        if self.applied || now >= self.completes { "succeeded" } else { "running" }
+    }
+
+    pub fn state_json(&self, now: OffsetDateTime) -> Value {
+        json!({
+            "bulkId": self.bulk_id,
+            "displayName": self.display_name,
+            "description": self.description,
+            "severity": self.severity,
+            "action": self.action,
+            "remediateSendersCopy": self.remediate_senders_copy,
+            "status": self.status(now),
+            "createdDateTime": fmt_utc(self.created),
+            "completedDateTime": (self.status(now) == "succeeded").then(|| fmt_utc(self.completes)),
+            "analyzedEmails": self.targets.iter()
+                .map(|(n, r)| json!({"networkMessageId": n, "recipientEmailAddress": r}))
+                .collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// The whole of a tenant's mail.
+#[derive(Clone, Debug, Default)]
+pub struct MailState {
+    pub messages: Vec<Message>,
+    pub rules: Vec<InboxRule>,
+    pub remediations: Vec<Remediation>,
+    /// Threat submissions as Graph answered them (`emailThreats`, `urlThreats`, `fileThreats`).
+    pub submissions: Vec<Value>,
+}
+
+impl MailState {
+    /// Carries out every remediation whose time has come (lazily, on each read that can show it).
+    pub fn settle(&mut self, now: OffsetDateTime) {
+        for r in self.remediations.iter_mut().filter(|r| !r.applied && now >= r.completes) {
+            r.applied = true;
+            for m in self.messages.iter_mut().filter(|m| !m.purged) {
+                if r.targets.iter().any(|(n, rcpt)| *n == m.network_message_id && *rcpt == m.recipient) {
+                    apply(m, &r.action);
+                    m.remediated_by.push(r.bulk_id.clone());
+                }
+            }
+        }
+    }
+
+    pub fn state_json(&self, now: OffsetDateTime) -> Value {
+        json!({
+            "messages": self.messages.iter().map(Message::state_json).collect::<Vec<_>>(),
+            "inboxRules": self.rules.iter()
+                .map(|r| json!({"mailbox": r.mailbox, "forwards": forwards(&r.rule), "rule": r.rule}))
+                .collect::<Vec<_>>(),
+            "remediations": self.remediations.iter().map(|r| r.state_json(now)).collect::<Vec<_>>(),
+            "submissions": self.submissions,
+        })
+    }
+}
+
+/// One remediation action on one copy (Graph's documented `remediationAction` values).
+fn apply(m: &mut Message, action: &str) {
+    match action {
+        "softDelete" => m.folder = Folder::RecoverableItems,
+        "hardDelete" => m.purged = true,
+        "moveToJunk" => m.folder = Folder::JunkEmail,
+        "moveToInbox" => m.folder = Folder::Inbox,
+        "moveToDeletedItems" => m.folder = Folder::DeletedItems,
+        _ => {}
+    }
+}
+
+/// The phishing wave's sender, subject and link (tests and the console find it by these).
+pub const PHISH_SENDER: &str = "it-helpdesk@contoso-support.example";
+pub const PHISH_SUBJECT: &str = "Action required: verify your mailbox";
+pub const PHISH_URL: &str = "https://contoso-support.example/verify";
+/// How many users the phishing wave reached (users 0..N).
+pub const PHISH_RECIPIENTS: usize = 8;
+
+/// Seeds a tenant's mail from its users, on its own random stream (the rest of the world is
+/// unchanged by it).
+pub fn seed(seed: u64, tenant_index: usize, users: &[User], now: OffsetDateTime) -> MailState {
+    use rand::SeedableRng;
+    let mut rng = StdRng::seed_from_u64(seed ^ (tenant_index as u64 + 1).wrapping_mul(0x3A11_B0C5_0000_0007));
+    let mut mail = MailState::default();
+    let domain = users.first().and_then(|u| u.user_principal_name.split_once('@')).map(|(_, d)| d).unwrap_or("");
+    // Ordinary mail: two messages per mailbox from a colleague.
+    for (i, u) in users.iter().enumerate() {
+        for k in 0..2 {
+            let from = &users[(i + k + 1) % users.len()];
+            let received = now - Duration::minutes(rng.random_range(30..3 * 24 * 60));
+            let subject = ["Weekly sync notes", "Budget review", "Lunch on Friday?"][(i + k) % 3];
+            let msg = Wave {
+                sender: &from.user_principal_name,
+                name: &from.display_name,
+                subject,
+                threat: "none",
+                folder: Folder::Inbox,
+                url: None,
+            };
+            deliver(&mut rng, &mut mail, &msg, std::slice::from_ref(u), received, domain);
+        }
+    }
+    let wave = |threat, folder, sender, name, subject, url| Wave { sender, name, subject, threat, folder, url };
+    let phish = wave("phishing", Folder::Inbox, PHISH_SENDER, "IT Helpdesk", PHISH_SUBJECT, Some(PHISH_URL));
+    let n = PHISH_RECIPIENTS.min(users.len());
+    deliver(&mut rng, &mut mail, &phish, &users[..n], now - Duration::hours(5), domain);
+    let malware =
+        wave("malware", Folder::Inbox, "billing@invoices-portal.example", "Billing", "Invoice 4471 overdue", None);
+    deliver(
+        &mut rng,
+        &mut mail,
+        &malware,
+        &users[n.min(users.len() - 1)..(n + 2).min(users.len())],
+        now - Duration::hours(9),
+        domain,
+    );
+    let spam = wave("spam", Folder::Quarantine, "deals@bulk-offers.example", "Deals", "You won a prize", None);
+    deliver(&mut rng, &mut mail, &spam, &users[..1], now - Duration::hours(20), domain);
+    for (i, u) in users.iter().enumerate().take(6) {
+        mail.rules.push(InboxRule { mailbox: u.id.clone(), rule: newsletter_rule(&mut rng) });
+        if i % 2 == 1 {
+            mail.rules.push(InboxRule { mailbox: u.id.clone(), rule: forwarding_rule(&mut rng, i) });
+        }
+    }
+    mail
+}
+
+struct Wave<'a> {
+    sender: &'a str,
+    name: &'a str,
+    subject: &'a str,
+    threat: &'static str,
+    folder: Folder,
+    url: Option<&'a str>,
+}
+
+/// One message to several recipients: one network message id, a copy per mailbox.
+fn deliver(rng: &mut StdRng, mail: &mut MailState, w: &Wave<'_>, to: &[User], received: OffsetDateTime, domain: &str) {
+    let network_message_id = guid(rng);
+    let internet_message_id =
+        format!("<{}@{}>", guid(rng).replace('-', ""), w.sender.split_once('@').map_or(domain, |(_, d)| d));
+    for u in to {
+        let bytes: [u8; 24] = rng.random();
+        mail.messages.push(Message {
+            id: format!("AAMkAG{}", hex::encode(bytes)),
+            mailbox: u.id.clone(),
+            recipient: u.user_principal_name.to_ascii_lowercase(),
+            network_message_id: network_message_id.clone(),
+            internet_message_id: internet_message_id.clone(),
+            sender: w.sender.to_ascii_lowercase(),
+            sender_name: w.name.to_string(),
+            subject: w.subject.to_string(),
+            received,
+            original_folder: w.folder,
+            folder: w.folder,
+            purged: false,
+            threat: w.threat,
+            urls: w.url.map(|u| vec![u.to_string()]).unwrap_or_default(),
+            remediated_by: Vec::new(),
+        });
+    }
+}
+
+fn newsletter_rule(rng: &mut StdRng) -> Value {
+    json!({
+        "id": format!("AQAAA{}=", hex::encode(rng.random::<[u8; 8]>())),
+        "displayName": "Newsletters to folder",
+        "sequence": 1,
+        "isEnabled": true,
+        "hasError": false,
+        "isReadOnly": false,
+        "conditions": {"senderContains": ["newsletter"]},
+        "actions": {"moveToFolder": "Newsletters", "stopProcessingRules": true},
+    })
+}
+
+/// An attacker's rule: odd users forward, every third of them as a redirect.
+fn forwarding_rule(rng: &mut StdRng, i: usize) -> Value {
+    let to = json!([{"emailAddress": {"name": "Archive", "address": format!("archive{i}@mailbox-backup.example")}}]);
+    let actions =
+        if i % 3 == 0 { json!({"redirectTo": to}) } else { json!({"forwardTo": to, "stopProcessingRules": false}) };
+    json!({
+        "id": format!("AQAAA{}=", hex::encode(rng.random::<[u8; 8]>())),
+        "displayName": ".",
+        "sequence": 2,
+        "isEnabled": true,
+        "hasError": false,
+        "isReadOnly": false,
+        "conditions": {},
+        "actions": actions,
+    })
+}
+
+/// Whether a messageRule's actions send mail on (forward, forward as attachment, redirect).
+pub fn forwards(rule: &Value) -> bool {
+    ["forwardTo", "forwardAsAttachmentTo", "redirectTo"]
+        .iter()
+        .any(|k| rule["actions"][*k].as_array().is_some_and(|a| !a.is_empty()))
+}

@@ -201,7 +201,7 @@ fn the_issue_scope_is_declared() {
     for n in hunting {
         assert!(cat.get(Product::Mde, n).is_some(), "{n}");
     }
-    assert_eq!(cat.actions(Some(Product::EntraId)).count(), entra.len());
+    assert!(cat.actions(Some(Product::EntraId)).count() >= entra.len());
 }
 
 #[test]

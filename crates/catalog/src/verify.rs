@@ -10,7 +10,9 @@
 //! Graph `$select`, since `accountEnabled` is not in Graph's default user properties), and the
 //! values that must hold in the answer, as JSON pointers and JSON literals.
 
-use crate::{Api, Call, Method, Product};
+use crate::{Call, Product};
+#[cfg(test)]
+use crate::Method;
 
 /// One declared read-back.
 #[derive(Debug, Clone, Copy)]
@@ -25,11 +27,9 @@ pub struct Check {
     pub expect: &'static [(&'static str, &'static str)],
 }
 
-const USER: Call = Call::new(Api::Graph, Method::Get, "/v1.0/users/{userId}");
-
-/// Every product's effect checks: Entra ID's here, the others' in their product modules.
+/// Every product's effect checks, each in its product module.
 pub fn checks() -> impl Iterator<Item = &'static Check> {
-    CHECKS
+    crate::entra::CHECKS
         .iter()
         .chain(crate::mdo::CHECKS)
         .chain(crate::mdc::CHECKS)
@@ -39,24 +39,6 @@ pub fn checks() -> impl Iterator<Item = &'static Check> {
         .chain(crate::mcas::CHECKS)
         .chain(crate::aws::CHECKS)
 }
-
-/// Entra ID's effect checks.
-pub static CHECKS: &[Check] = &[
-    Check {
-        product: Product::EntraId,
-        action: "DisableUser",
-        read: USER,
-        query: &[("$select", "id,accountEnabled")],
-        expect: &[("/accountEnabled", "false")],
-    },
-    Check {
-        product: Product::EntraId,
-        action: "EnableUser",
-        read: USER,
-        query: &[("$select", "id,accountEnabled")],
-        expect: &[("/accountEnabled", "true")],
-    },
-];
 
 /// The check declared for an action, if any.
 pub fn check_for(product: Product, action: &str) -> Option<&'static Check> {

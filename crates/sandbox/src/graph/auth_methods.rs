@@ -57,6 +57,7 @@ use crate::clock::fmt_utc;
 use crate::errors::{self, json_response};
 use crate::paths::route;
 use crate::state::AppState;
+use crate::world::directory::{AuthMethod, METHOD_SETS};
 use crate::world::graph::GraphState;
 
 /// The documented id of every user's password authentication method.
@@ -79,6 +80,12 @@ pub fn routes() -> Router<AppState> {
         r = route(r, &format!("{base}/methods/{{method}}/resetPassword"), post(reset_password));
         r = route(r, &format!("{base}/passwordMethods/{{method}}/resetPassword"), post(reset_password));
         r = route(r, &format!("{base}/operations/{{op}}"), get(get_operation));
+        for (set, _) in METHOD_SETS {
+            let list =
+                if *set == "temporaryAccessPassMethods" { get(list_typed).post(create_tap) } else { get(list_typed) };
+            r = route(r, &format!("{base}/{set}"), list);
+            r = route(r, &format!("{base}/{set}/{{method}}"), get(get_typed).delete(delete_typed));
+        }
     }
     r.route("/_sandbox/graph/{tenant}/operations/outcomes", post(inject_outcomes))
 }
@@ -233,13 +240,19 @@ fn read_methods(
     let typed = set == "methods";
     let base = format!("{}/{}", state.base_url, version(uri));
     match method {
-        None => Ok(json_response(
-            StatusCode::OK,
-            json!({
-                "@odata.context": format!("{base}/$metadata#users('{}')/authentication/{set}", u.id),
-                "value": [method_json(u, typed)],
-            }),
-        )),
+        None => {
+            let mut value = vec![method_json(u, typed)];
+            if typed {
+                value.extend(t.graph.directory.methods_of(&u.id).map(|m| public_method(&m.body)));
+            }
+            Ok(json_response(
+                StatusCode::OK,
+                json!({
+                    "@odata.context": format!("{base}/$metadata#users('{}')/authentication/{set}", u.id),
+                    "value": value,
+                }),
+            ))
+        }
         Some(m) if m.eq_ignore_ascii_case(PASSWORD_METHOD_ID) => {
             let mut v = method_json(u, typed);
             if let Some(o) = v.as_object_mut() {
@@ -250,6 +263,13 @@ fn read_methods(
             }
             Ok(json_response(StatusCode::OK, v))
         }
+        Some(m) if typed => t
+            .graph
+            .directory
+            .methods_of(&u.id)
+            .find(|x| x.id.eq_ignore_ascii_case(m))
+            .map(|x| json_response(StatusCode::OK, public_method(&x.body)))
+            .ok_or_else(|| no_method(m, headers)),
         Some(m) => Err(no_method(m, headers)),
     }
 }
@@ -482,6 +502,172 @@ async fn inject_outcomes(State(state): State<AppState>, Path(tenant): Path<Strin
         queue.push_back(detail.clone());
     }
     json_response(StatusCode::OK, json!({"queued": queue.len()}))
+}
+
+// ---- Typed method collections and the Temporary Access Pass ------------------------------------
+
+/// A stored method as Graph shows it: a Temporary Access Pass never shows its pass again.
+fn public_method(body: &Value) -> Value {
+    let mut v = body.clone();
+    if v.get("temporaryAccessPass").is_some() {
+        v["temporaryAccessPass"] = Value::Null;
+    }
+    v
+}
+
+/// The collection segment of the request path (`.../authentication/{set}[/{id}]`).
+fn set_of(uri: &Uri) -> Option<&'static str> {
+    let path = uri.path();
+    let after = path.split("/authentication/").nth(1)?;
+    let seg = after.split('/').next()?;
+    METHOD_SETS.iter().map(|(s, _)| *s).find(|s| s.eq_ignore_ascii_case(seg))
+}
+
+async fn list_typed(
+    State(state): State<AppState>,
+    GraphCaller(c): GraphCaller,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, Response> {
+    c.require(READ_ROLES)?;
+    let set = set_of(&uri).ok_or_else(|| no_method("", &headers))?;
+    let now = state.clock.now();
+    let mut world = state.world.lock();
+    let (t, i) = user_of(&mut world, &c, &id, now, &headers)?;
+    let u = &t.graph.users[i];
+    let value: Vec<Value> =
+        t.graph.directory.methods_of(&u.id).filter(|m| m.set == set).map(|m| public_method(&m.body)).collect();
+    let base = format!("{}/{}", state.base_url, version(&uri));
+    Ok(json_response(
+        StatusCode::OK,
+        json!({"@odata.context": format!("{base}/$metadata#users('{}')/authentication/{set}", u.id), "value": value}),
+    ))
+}
+
+async fn get_typed(
+    State(state): State<AppState>,
+    GraphCaller(c): GraphCaller,
+    Path((id, method)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, Response> {
+    c.require(READ_ROLES)?;
+    let set = set_of(&uri).ok_or_else(|| no_method(&method, &headers))?;
+    let now = state.clock.now();
+    let mut world = state.world.lock();
+    let (t, i) = user_of(&mut world, &c, &id, now, &headers)?;
+    let uid = t.graph.users[i].id.clone();
+    t.graph
+        .directory
+        .methods_of(&uid)
+        .find(|m| m.set == set && m.id.eq_ignore_ascii_case(&method))
+        .map(|m| json_response(StatusCode::OK, public_method(&m.body)))
+        .ok_or_else(|| no_method(&method, &headers))
+}
+
+/// Deleting a method of another type through this collection, or an unknown id, is 404; the
+/// user's default sign-in method can be deleted (Graph then picks another).
+async fn delete_typed(
+    State(state): State<AppState>,
+    GraphCaller(c): GraphCaller,
+    Path((id, method)): Path<(String, String)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, Response> {
+    c.require(WRITE_ROLES)?;
+    let set = set_of(&uri).ok_or_else(|| no_method(&method, &headers))?;
+    let now = state.clock.now();
+    let mut world = state.world.lock();
+    let (t, i) = user_of(&mut world, &c, &id, now, &headers)?;
+    let uid = t.graph.users[i].id.clone();
+    let d = &mut t.graph.directory;
+    let pos = d
+        .methods
+        .iter()
+        .position(|m| m.user_id == uid && m.set == set && m.id.eq_ignore_ascii_case(&method))
+        .ok_or_else(|| no_method(&method, &headers))?;
+    let removed = d.methods.remove(pos);
+    d.audit(now, "UserManagement", &format!("Admin deleted security info ({})", removed.set), &uid, "success");
+    Ok(axum::response::IntoResponse::into_response(StatusCode::NO_CONTENT))
+}
+
+/// `POST .../temporaryAccessPassMethods`: 201 with the pass, shown this once. A user has at
+/// most one pass (400 otherwise); `lifetimeInMinutes` 10–43200 (default 60); `isUsableOnce`.
+async fn create_tap(
+    State(state): State<AppState>,
+    GraphCaller(c): GraphCaller,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Response> {
+    c.require(WRITE_ROLES)?;
+    let bad = |m: String| bad_request("badRequest", m, &headers);
+    let map = if body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::Map::new()
+    } else {
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(m)) => m,
+            _ => return Err(bad("The request body must be a JSON object.".into())),
+        }
+    };
+    let lifetime = match map.get("lifetimeInMinutes") {
+        None | Some(Value::Null) => 60,
+        Some(v) => match v.as_i64() {
+            Some(n) if (10..=43_200).contains(&n) => n,
+            _ => return Err(bad("lifetimeInMinutes must be a whole number from 10 to 43200.".into())),
+        },
+    };
+    let once = match map.get("isUsableOnce") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(bad("isUsableOnce must be a boolean.".into())),
+    };
+    let now = state.clock.now();
+    let start = match map.get("startDateTime").and_then(Value::as_str) {
+        None => now,
+        Some(s) => crate::clock::parse_datetime(s)
+            .ok_or_else(|| bad(format!("startDateTime '{s}' is not an ISO 8601 date and time.")))?,
+    };
+    let mut world = state.world.lock();
+    let (t, i) = user_of(&mut world, &c, &id, now, &headers)?;
+    let uid = t.graph.users[i].id.clone();
+    if t.graph.directory.methods_of(&uid).any(|m| m.set == "temporaryAccessPassMethods") {
+        return Err(bad("The user already has a Temporary Access Pass; delete it before creating another.".into()));
+    }
+    let pass = generate_tap();
+    let method_id = uuid::Uuid::new_v4().to_string();
+    let stored = json!({
+        "@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethod",
+        "id": method_id,
+        "temporaryAccessPass": null,
+        "createdDateTime": fmt_utc(now),
+        "startDateTime": fmt_utc(start),
+        "lifetimeInMinutes": lifetime,
+        "isUsableOnce": once,
+        "isUsable": start <= now,
+        "methodUsabilityReason": if start <= now { "EnabledByPolicy" } else { "NotYetValid" },
+    });
+    let mut shown = stored.clone();
+    shown["temporaryAccessPass"] = pass.into();
+    shown["@odata.context"] = format!(
+        "{}/{}/$metadata#users('{uid}')/authentication/temporaryAccessPassMethods/$entity",
+        state.base_url,
+        version(&uri)
+    )
+    .into();
+    let d = &mut t.graph.directory;
+    d.methods.push(AuthMethod { id: method_id, user_id: uid.clone(), set: "temporaryAccessPassMethods", body: stored });
+    d.audit(now, "UserManagement", "Admin registered temporary access pass method for user", &uid, "success");
+    Ok(json_response(StatusCode::CREATED, shown))
+}
+
+/// Eight characters from an unambiguous alphabet, like Entra's passes (`TAPRocks!` in the docs).
+fn generate_tap() -> String {
+    const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789!@#%";
+    let mut rng = rand::rng();
+    (0..12).map(|_| CHARS[rng.random_range(0..CHARS.len())] as char).collect()
 }
 
 #[cfg(test)]

@@ -294,7 +294,9 @@ enum Change {
     AccountEnabled(bool),
     Text(&'static str, Option<String>),
     BusinessPhones(Vec<String>),
-    Password,
+    /// `passwordProfile`: whether a new password was set (it is checked, then dropped) and the
+    /// `forceChangePasswordNextSignIn` flag when given.
+    PasswordProfile { password: bool, force: Option<bool> },
 }
 
 const TEXT_PROPS: &[&str] = &[
@@ -353,14 +355,7 @@ fn parse_patch(body: &[u8], headers: &HeaderMap) -> Result<Vec<Change>, Response
                 }
             }
         } else if k.eq_ignore_ascii_case("passwordProfile") {
-            match v.get("password") {
-                Some(Value::String(p)) if p.len() >= 8 => changes.push(Change::Password),
-                _ => {
-                    return Err(bad(
-                        "passwordProfile.password is required and must meet complexity requirements.".into()
-                    ));
-                }
-            }
+            changes.push(password_profile(v, headers)?);
         } else if let Some(prop) = TEXT_PROPS.iter().find(|p| p.eq_ignore_ascii_case(k)) {
             match v {
                 Value::String(s) => changes.push(Change::Text(prop, Some(s.clone()))),
@@ -378,6 +373,38 @@ fn parse_patch(body: &[u8], headers: &HeaderMap) -> Result<Vec<Change>, Response
     Ok(changes)
 }
 
+/// `passwordProfile`: `password` (checked against Entra's rule, never kept) and/or
+/// `forceChangePasswordNextSignIn` (bool); at least one of them.
+fn password_profile(v: &Value, headers: &HeaderMap) -> Result<Change, Response> {
+    let bad = |m: &str| bad_request("Request_BadRequest", m.to_string(), headers);
+    let Value::Object(p) = v else {
+        return Err(bad("passwordProfile must be an object."));
+    };
+    let password = match p.get("password") {
+        None | Some(Value::Null) => false,
+        Some(Value::String(pw)) if pw.chars().count() >= 8 && pw.chars().count() <= 256 => true,
+        Some(_) => {
+            return Err(bad(
+                "passwordProfile.password does not comply with password complexity requirements (8 to 256 characters).",
+            ));
+        }
+    };
+    let force = match p.get("forceChangePasswordNextSignIn") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => return Err(bad("passwordProfile.forceChangePasswordNextSignIn must be a boolean.")),
+    };
+    for k in p.keys() {
+        if !matches!(k.as_str(), "password" | "forceChangePasswordNextSignIn" | "forceChangePasswordNextSignInWithMfa") {
+            return Err(bad(&format!("passwordProfile.{k} is not a property of passwordProfile.")));
+        }
+    }
+    if !password && force.is_none() {
+        return Err(bad("passwordProfile needs password or forceChangePasswordNextSignIn."));
+    }
+    Ok(Change::PasswordProfile { password, force })
+}
+
 async fn patch_user(
     State(state): State<AppState>,
     GraphCaller(c): GraphCaller,
@@ -387,7 +414,11 @@ async fn patch_user(
 ) -> Result<Response, Response> {
     let changes = parse_patch(&body, &headers)?;
     let only_enable = changes.iter().all(|ch| matches!(ch, Change::AccountEnabled(_)));
-    if !(c.has_any_role(WRITE_ROLES) || (only_enable && c.has_any_role(&["User.EnableDisableAccount.All"]))) {
+    let only_password = changes.iter().all(|ch| matches!(ch, Change::PasswordProfile { .. }));
+    if !(c.has_any_role(WRITE_ROLES)
+        || (only_enable && c.has_any_role(&["User.EnableDisableAccount.All"]))
+        || (only_password && c.has_any_role(&["User-PasswordProfile.ReadWrite.All"])))
+    {
         return Err(forbidden(&headers));
     }
     let now = state.clock.now();
@@ -418,12 +449,26 @@ async fn patch_user(
             }
         }
     }
+    let uid = t.graph.users[i].id.clone();
+    for ch in &changes {
+        if let Change::PasswordProfile { force: Some(force), .. } = ch {
+            let list = &mut t.graph.directory.force_change_password;
+            list.retain(|x| x != &uid);
+            if *force {
+                list.push(uid.clone());
+            }
+        }
+    }
     let u = &mut t.graph.users[i];
     for ch in changes {
         match ch {
             Change::AccountEnabled(b) => u.account_enabled = b,
             Change::BusinessPhones(p) => u.business_phones = p,
-            Change::Password => u.password_changed_at = Some(now),
+            Change::PasswordProfile { password, .. } => {
+                if password {
+                    u.password_changed_at = Some(now);
+                }
+            }
             Change::Text(prop, v) => match prop {
                 "displayName" => u.display_name = v.unwrap_or_default(),
                 "givenName" => u.given_name = v.unwrap_or_default(),

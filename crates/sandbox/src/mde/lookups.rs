@@ -6,6 +6,10 @@
 //! seen) up to when it was last seen; some seeded machines moved from an earlier DHCP lease
 //! three days ago, so a lookup in the past can find a machine under an address it no longer has.
 //! (`GET /api/machines?$filter=computerDnsName eq '...'` and `/logonusers` live in `mod.rs`.)
+//!
+//! Who logs on where: machine `i` has `1 + i % 3` logged-on users ([`logged_on`]), the same
+//! answer `/api/machines/{id}/logonusers` gives and `GET /api/users/{id}/machines` inverts
+//! (list-devices-by-user: the id is the account name, the UPN's part before `@`).
 
 use std::net::IpAddr;
 
@@ -126,4 +130,37 @@ pub fn find_by_ip(state: &AppState, c: &Caller, segment: &str) -> Result<Respons
             .collect()
     })?;
     Ok(errors::json_response(StatusCode::OK, json!({"@odata.context": context(state, "Machines"), "value": machines})))
+}
+
+/// The users (indexes into the tenant's users) logged on to machine `idx`.
+pub fn logged_on(idx: usize, users: usize) -> impl Iterator<Item = usize> {
+    (0..1 + idx % 3).map(move |k| (idx * 7 + k * 13) % users.max(1))
+}
+
+/// `GET /api/users/{id}/machines`: machines the user (account name, or a full UPN) logs on to.
+/// An unknown user has no machines (an empty list, as MDE answers).
+pub async fn user_machines(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    crate::auth::MdeCaller(c): crate::auth::MdeCaller,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, Response> {
+    require_read(&c)?;
+    let account = id.split('@').next().unwrap_or(&id).to_ascii_lowercase();
+    let machines = with_tenant(&state, &c, |t, now| {
+        let Some(ui) = t.graph.users.iter().position(|u| u.mail_nickname.eq_ignore_ascii_case(&account)) else {
+            return Some(Vec::new());
+        };
+        let n = t.graph.users.len();
+        Some(
+            t.mde
+                .machines
+                .iter()
+                .enumerate()
+                .filter(|(idx, m)| !m.offboarded && logged_on(*idx, n).any(|x| x == ui))
+                .map(|(_, m)| machine_json(m, now))
+                .collect::<Vec<_>>(),
+        )
+    })?
+    .unwrap_or_default();
+    Ok(errors::json_response(StatusCode::OK, json!({"@odata.context": context(&state, "Machines"), "value": machines})))
 }

@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
     // Machine actions are POSTs named by the last segment (a table, `ActionKind::from_path`).
     r = route(r, "/api/machines/{id}/{sub}", get(no_machine_sub).post(machine_action));
     r = route(r, "/api/machines/{id}/logonusers", get(logon_users));
+    r = route(r, "/api/users/{id}/machines", get(lookups::user_machines));
     r = route(r, "/api/machines/{id}/alerts", get(machine_alerts));
     for kind in ["software", "vulnerabilities", "recommendations"] {
         r = route(r, &format!("/api/machines/{{id}}/{kind}"), get(machine_tvm));
@@ -643,10 +644,10 @@ async fn logon_users(
     let users = with_tenant(&state, &c, |t, now| {
         let idx = t.mde.machines.iter().position(|m| m.id.eq_ignore_ascii_case(&id))?;
         let m = &t.mde.machines[idx];
-        let count = 1 + idx % 3;
-        let users: Vec<Value> = (0..count)
-            .map(|k| {
-                let u = &t.graph.users[(idx * 7 + k * 13) % t.graph.users.len()];
+        let users: Vec<Value> = lookups::logged_on(idx, t.graph.users.len())
+            .enumerate()
+            .map(|(k, ui)| {
+                let u = &t.graph.users[ui];
                 let account = u.mail_nickname.clone();
                 json!({
                     "id": format!("{}\\{}", t.name, account),

@@ -11,4 +11,7 @@ pub struct GraphState {
     pub detection_rules: Rules,
     /// resetPassword operations (`graph/auth_methods.rs`); they hold no passwords.
     pub password_resets: PasswordResets,
+    /// Authentication methods, Identity Protection, conditional access, roles and PIM, groups
+    /// and service principals (`world/directory.rs`).
+    pub directory: super::directory::DirectoryState,
 }

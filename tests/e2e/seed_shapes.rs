@@ -194,7 +194,18 @@ impl Gen {
         let write = spec.risk != Risk::Read;
         Ok(match p.kind {
             ParamKind::DeviceId | ParamKind::DeviceIds => json!(self.take("machine", write)?),
+            ParamKind::ManagedDevice => json!(self.take("intuneDevice", write)?),
             ParamKind::UserRef => json!(self.take("user", write)?),
+            // MDO: the recipient of the fixture message (one copy, so that ids and recipients pair).
+            ParamKind::EmailAddress => json!(self.take("recipientEmailAddress", write)?),
+            ParamKind::EmailAddresses { max } => {
+                json!((0..max.clamp(1, 2)).map(|_| self.take("recipientEmailAddress", write)).collect::<Result<Vec<_>, _>>()?)
+            }
+            // MDI: an account of the identity, for the provider the action defaults to.
+            ParamKind::ResourceId if p.name == "accountId" => {
+                let provider = spec.params.iter().find(|q| q.name == "identityProvider").and_then(|q| q.default);
+                json!(self.take(if provider == Some("entraID") { "entraAccountId" } else { "adAccountId" }, write)?)
+            }
             // A live-response session where the parameter is also spelled `sessionId`; else any
             // machine action (pending ones, so that a cancellation has something to cancel).
             ParamKind::ActionId => {
@@ -215,10 +226,15 @@ impl Gen {
             // A real machine's address, so that lookups by IP find one.
             ParamKind::Ip => json!(self.ip),
             ParamKind::Guid if p.name == "subscriptionId" => json!(self.take("subscriptionId", write)?),
+            // A fixture when a pool is named after the parameter (Entra's groupId, ...), else fresh.
+            ParamKind::Guid if self.pools.contains_key(p.name) => json!(self.take(p.name, write)?),
             ParamKind::Guid => json!(uuid::Uuid::new_v4().to_string()),
             // Azure resources are named per parameter (`vmName`, `nsgName`, `resourceGroup`, ...).
             ParamKind::ArmName | ParamKind::ArmResourceId => json!(self.take(p.name, write)?),
             ParamKind::IpPrefix => json!(format!("198.51.100.{}", self.next() % 250 + 1)),
+            ParamKind::IpPrefixes { .. } => json!([format!("198.51.100.{}", self.next() % 250 + 1)]),
+            // Watchlist rows carry the default search key column.
+            ParamKind::JsonObjects { .. } => json!([{ "Indicator": format!("198.51.100.{}", self.next() % 250 + 1) }]),
             ParamKind::PortRanges { .. } => json!(["*"]),
             ParamKind::CountryCodes { .. } => json!(["KP"]),
             ParamKind::Enum { values } => json!(p.default.or(values.first().copied()).ok_or("an enum without values")?),
@@ -229,6 +245,8 @@ impl Gen {
             ParamKind::Bool => json!(true),
             ParamKind::TextList { max_len, .. } => json!([trunc("riposte-shape", max_len)]),
             ParamKind::DateTime => json!("2030-12-31T23:59:59Z"),
+            // A submitted message is named by its Graph URL: the fixture copy's.
+            ParamKind::Url if p.name == "messageUrl" => json!(self.take("messageUrl", write)?),
             ParamKind::Url => json!("https://riposte-shape.example.com/help"),
             ParamKind::IndicatorValue { type_param } => json!(self.indicator_value(spec, type_param, write)?),
             ParamKind::Indicators { max } => {
@@ -268,6 +286,7 @@ impl Gen {
             "query" => "DeviceEvents | take 1".into(),
             "ruleName" => format!("riposte shape rule {}", self.next()),
             "assignedTo" => "soc@contoso.com".into(),
+            "fileContent" => base64::engine::general_purpose::STANDARD.encode(b"riposte seed shape file"),
             "content" => base64::engine::general_purpose::STANDARD
                 .encode(format!("Write-Output 'riposte shape {}'\n", self.next())),
             "filePath" => r"C:\Windows\Temp\riposte-shape.txt".into(),
@@ -421,6 +440,18 @@ async fn fixtures(h: &Harness, t: &str) -> Gen {
     let mut machine = vec![id_of(&reader["id"])];
     machine.extend(writers);
     pools.insert("machine", machine);
+    // Intune: online Windows devices (every remote action is queued there; platform-bound ones
+    // are recorded notSupported, as Intune does), named by their Intune id.
+    pools.insert(
+        "intuneDevice",
+        state["intune"]["managedDevices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["operatingSystem"] == "Windows" && d["online"] == true)
+            .map(|d| id_of(&d["id"]))
+            .collect(),
+    );
     pools.insert(
         "user",
         state["users"]
@@ -450,6 +481,10 @@ async fn fixtures(h: &Harness, t: &str) -> Gen {
             .map(|a| id_of(&a["id"]))
             .collect(),
     );
+    // Entra ID: service principals and groups of the sandbox's directory.
+    pools.insert("servicePrincipalId", ids(&state["directory"]["servicePrincipals"]));
+    pools.insert("groupId", ids(&state["directory"]["groups"]));
+    mail_and_identity_pools(&state, &mut pools);
     pools.insert("alertId", ids(&state["alerts"]));
     pools.insert("incidentId", ids(&state["incidents"]));
     pools.insert("investigationId", ids(&state["investigations"]));
@@ -507,6 +542,20 @@ async fn fixtures(h: &Harness, t: &str) -> Gen {
         counter: 0,
         arm_groups,
     }
+}
+
+/// MDO and MDI fixtures: one phishing copy (its network id, recipient and Graph message URL, one
+/// of each so that they always pair), the first identity account and its two accounts.
+fn mail_and_identity_pools(state: &Value, pools: &mut HashMap<&'static str, Vec<String>>) {
+    let copy = &state["mail"]["messages"].as_array().unwrap().iter().find(|m| m["threatType"] == "phishing").unwrap();
+    pools.insert("networkMessageId", vec![id_of(&copy["networkMessageId"])]);
+    pools.insert("recipientEmailAddress", vec![id_of(&copy["recipientEmailAddress"])]);
+    let url = format!("https://graph.microsoft.com/v1.0/users/{}/messages/{}", id_of(&copy["mailbox"]), id_of(&copy["id"]));
+    pools.insert("messageUrl", vec![url]);
+    let identity = &state["identity"]["identityAccounts"][0];
+    pools.insert("identityAccountId", vec![id_of(&identity["id"])]);
+    pools.insert("adAccountId", vec![id_of(&identity["activeDirectory"]["accountId"])]);
+    pools.insert("entraAccountId", vec![id_of(&identity["userId"])]);
 }
 
 /// Azure fixtures from the sandbox's ARM store: the subscription, and resource names per

@@ -241,6 +241,9 @@ impl Engine {
         let params = procedures::resolve::machine_params(&self.inner.upstream, creds, spec, params).await?;
         // Users named by UPN or mail become object ids (Entra ID; none or several is a 400).
         let params = procedures::entra::users::user_params(&self.inner.upstream, creds, spec, params).await?;
+        // An Intune device named by any identity (MDE machine id, Entra id, DNS name) becomes its Intune id.
+        let params =
+            procedures::intune::devices::managed_device_params(&self.inner.upstream, creds, spec, params).await?;
         let op = match self.record_attempt(&req, spec, &params, &fingerprint).await? {
             Accepted::New(op) => op,
             // A concurrent request with the same key won the insert: this is its operation.

@@ -1,8 +1,9 @@
 //! Seed names for which Microsoft has no API: each answers 501 with the reason and the nearest
 //! real action, never a fake success. Several were misleading in the seed: `TriggerVulnerabilityScan`
-//! and `ApplySecurityBaseline` only ran an antivirus scan; `ForceUpdateMDE`, `DeploySecurityUpdate`,
+//! and `ApplySecurityBaseline` only ran an antivirus scan; `DeploySecurityUpdate`,
 //! `EnableNetworkProtection`, `BlockPortProtocol` and `BlockNetworkDestination` pushed live-response
-//! scripts that nothing ever uploaded; `EnableWebContentFiltering` was a stub.
+//! scripts that nothing ever uploaded; `EnableWebContentFiltering` was a stub. (`ForceUpdateMDE`,
+//! which pushed such a script too, is real: Intune updates the signatures of the same device.)
 use super::*;
 
 const fn unsupported(
@@ -57,12 +58,25 @@ pub static ACTIONS: &[ActionSpec] = &[
         "Defender for Endpoint has no API that blocks software by name or version (the seed sent an indicator type that does not exist). Block the executable by its hash with a file indicator, or restrict code execution on the device.",
         Some("AddFileIndicator"),
     ),
-    unsupported(
-        "ForceUpdateMDE",
-        "Not available: no API updates the sensor or signatures",
-        "No Defender for Endpoint API updates the sensor, platform or security intelligence on demand; updates come through Windows Update, WSUS, Intune or Configuration Manager. A library script run through live response (e.g. Update-MpSignature) is the nearest.",
-        Some("RunScript"),
-    ),
+    // Not unsupported any more: the MDE API cannot update security intelligence, but Intune can,
+    // and the MDE machine is resolved to its Intune device (the same device) by the engine.
+    ActionSpec {
+        product: Product::Mde,
+        name: "ForceUpdateMDE",
+        summary: "Update Defender's security intelligence on a machine now, through its Intune device (windowsDefenderUpdateSignatures)",
+        aliases: &[],
+        params: &[crate::intune::DEVICE],
+        risk: Risk::Remediate,
+        inverse: None,
+        permission: crate::intune::PRIVILEGED,
+        completion: Completion::Immediate,
+        sensitive_results: &[],
+        plan: Plan::Call(Call::new(
+            Api::Graph,
+            Method::Post,
+            "/v1.0/deviceManagement/managedDevices/{deviceId}/windowsDefenderUpdateSignatures",
+        )),
+    },
     unsupported(
         "DeploySecurityUpdate",
         "Not available: MDE does not deploy updates",

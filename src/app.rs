@@ -181,19 +181,25 @@ pub fn sandbox_settings(
 ) -> anyhow::Result<GatewaySettings> {
     let d = sandbox.describe();
     let url = |s: &str| url::Url::parse(s).with_context(|| format!("sandbox endpoint '{s}'"));
+    let clouds = Clouds::microsoft()
+        .with_login(url(&d.endpoints.login)?)
+        .with_base(Api::Graph, url(&d.endpoints.graph)?)
+        .with_base(Api::Mde, url(&d.endpoints.mde)?)
+        .with_base(Api::Arm, url(&d.endpoints.arm)?);
+    // Cloud Apps has a portal host per tenant, so each tenant gets its own clouds with it.
+    let tenants = d
+        .tenants
+        .iter()
+        .map(|t| {
+            let creds = crate::config::credentials(&t.tenant_id, &t.client_id, t.client_secret.clone());
+            Ok(creds.in_clouds(clouds.clone().with_base(Api::CloudApps, url(&t.cloud_apps)?)))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(GatewaySettings {
         data_dir,
-        clouds: Clouds::microsoft()
-            .with_login(url(&d.endpoints.login)?)
-            .with_base(Api::Graph, url(&d.endpoints.graph)?)
-            .with_base(Api::Mde, url(&d.endpoints.mde)?)
-            .with_base(Api::Arm, url(&d.endpoints.arm)?),
+        clouds,
         extra_ca_pem: sandbox.ca_pem().map(String::from),
-        tenants: d
-            .tenants
-            .iter()
-            .map(|t| crate::config::credentials(&t.tenant_id, &t.client_id, t.client_secret.clone()))
-            .collect(),
+        tenants,
         poll_interval,
         unlimited_budgets: false,
         budgets: None,

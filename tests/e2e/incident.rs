@@ -167,11 +167,12 @@ async fn incident_worker_triage_takes_effect() {
 async fn known_products_without_actions_say_not_yet_implemented() {
     let h = Harness::start(1).await;
     let t = h.tenant(0);
-    for route in ["DefenderXDRMCASWorker", "MDOWorker", "DefenderXDRMDCWorker"] {
-        let (status, body) = h.seed(route, json!({ "action": "Anything", "tenantId": t })).await;
+    for product in catalog::NOT_YET_IMPLEMENTED {
+        let route = format!("DefenderXDR{}Worker", product.key());
+        let (status, body) = h.seed(&route, json!({ "action": "Anything", "tenantId": t })).await;
         assert_eq!((status, body["error"]["code"].as_str()), (501, Some("ProductNotImplemented")), "{route}: {body}");
     }
-    for service in ["MDI", "Intune", "Azure", "MCAS", "MDO", "MDC"] {
+    for service in catalog::NOT_YET_IMPLEMENTED.iter().map(|p| p.key()) {
         let (status, body) =
             h.seed("Gateway", json!({ "service": service, "action": "GetAlerts", "tenantId": t })).await;
         assert_eq!(
@@ -183,4 +184,314 @@ async fn known_products_without_actions_say_not_yet_implemented() {
     }
     let (status, body) = h.seed("Gateway", json!({ "service": "Nope", "action": "GetAlerts", "tenantId": t })).await;
     assert_eq!((status, body["error"]["field"].as_str()), (400, Some("service")), "{body}");
+}
+
+/// The incident reads one call cannot shape, and tag appends: each asserted against the
+/// sandbox's incident (alerts of several products, comments, tags).
+#[tokio::test(flavor = "multi_thread")]
+async fn incident_alerts_comments_tags_timeline_and_statistics() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let state = h.state(&t).await;
+    let incidents = state["incidents"].as_array().cloned().unwrap();
+    // A cross-product incident: its alerts come from more than one Defender product.
+    let multi = incidents
+        .iter()
+        .find(|i| i["comments"].as_array().is_some_and(|c| !c.is_empty()))
+        .expect("a seeded incident with a comment");
+    let id = multi["id"].as_str().unwrap().to_string();
+    let inc = |action: &'static str, params: Value| {
+        let h = &h;
+        let t = t.clone();
+        async move { worker(h, "DefenderXDRIncidentWorker", &t, action, params).await }
+    };
+
+    let (status, body) = inc("GetIncidentAlerts", json!({ "incidentId": id })).await;
+    assert_eq!(status, 200, "{body}");
+    let ids: Vec<&str> = body["data"]["alerts"].as_array().unwrap().iter().filter_map(|a| a["id"].as_str()).collect();
+    let expected: Vec<&str> = multi["alertIds"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(ids.len(), expected.len(), "{body}");
+    assert!(expected.iter().all(|e| ids.contains(e)), "{body}");
+    assert_eq!(body["data"]["alertCount"], expected.len());
+    let products: std::collections::BTreeSet<&str> =
+        body["data"]["alerts"].as_array().unwrap().iter().filter_map(|a| a["serviceSource"].as_str()).collect();
+    assert!(products.len() >= 2, "alerts of several products: {products:?}");
+
+    let (status, body) = inc("GetIncidentComments", json!({ "incidentId": id })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["comments"], multi["comments"], "{body}");
+
+    // Tags: appended to what is there (the seeded "seeded" tag stays), then one removed.
+    let (status, body) = inc("AddIncidentTag", json!({ "incidentId": id, "tags": "ransomware,tier2" })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(h.incident(&t, &id).await["customTags"], json!(["seeded", "ransomware", "tier2"]));
+    let (status, body) =
+        worker(&h, "IncidentWorker", &t, "RemoveIncidentTag", json!({ "incidentId": id, "customTags": ["tier2"] }))
+            .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(h.incident(&t, &id).await["customTags"], json!(["seeded", "ransomware"]));
+
+    let (status, body) = inc("GetIncidentTimeline", json!({ "incidentId": id })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["computedBy"], "Riposte");
+    let events = body["data"]["events"].as_array().unwrap();
+    let times: Vec<&str> = events.iter().filter_map(|e| e["time"].as_str()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "oldest first: {times:?}");
+    let alert_created = events.iter().filter(|e| e["event"] == "alertCreated").count();
+    assert_eq!(alert_created, expected.len(), "{body}");
+    assert!(events.iter().any(|e| e["event"] == "comment"), "{body}");
+    assert!(events.iter().any(|e| e["event"] == "evidenceObserved"), "{body}");
+
+    let (status, body) = inc("GetIncidentStatistics", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["total"], incidents.len(), "{body}");
+    assert_eq!(body["data"]["computedBy"], "Riposte");
+    let active = incidents.iter().filter(|i| i["status"] == "active").count();
+    assert_eq!(body["data"]["byStatus"]["active"].as_u64().unwrap_or(0) as usize, active, "{body}");
+    assert!(body["data"]["alertsByServiceSource"]["microsoftDefenderForIdentity"].as_u64().unwrap_or(0) > 0, "{body}");
+
+    let (status, body) = inc("GetAlertStatistics", json!({ "filter": "status eq 'new'" })).await;
+    assert_eq!(status, 200, "{body}");
+    let new = state["alerts"].as_array().unwrap().iter().filter(|a| a["status"] == "New").count();
+    assert_eq!(body["data"]["total"], new, "{body}");
+    assert_eq!(body["data"]["byStatus"], json!({ "new": new }), "{body}");
+}
+
+fn incident_ids(state: &Value) -> Vec<String> {
+    state["incidents"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap().to_string()).collect()
+}
+
+/// The acceptance case: a bulk classify of 40 incidents with 3 bad ids reports 37 done and 3
+/// failed, each failure with Microsoft's reason; every good incident is classified once.
+#[tokio::test(flavor = "multi_thread")]
+async fn bulk_classify_of_40_with_3_bad_ids_reports_37_done_and_3_failed() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let good: Vec<String> = incident_ids(&h.state(&t).await).into_iter().take(37).collect();
+    assert_eq!(good.len(), 37, "the world seeds enough incidents");
+    let bad = ["990000001", "990000002", "no-such-incident"];
+    let mut ids: Vec<String> = good.clone();
+    for (i, b) in bad.iter().enumerate() {
+        ids.insert(i * 13 + 5, b.to_string());
+    }
+    assert_eq!(ids.len(), 40);
+    let (status, body) = worker(
+        &h,
+        "DefenderXDRIncidentWorker",
+        &t,
+        "BulkClassifyIncidents",
+        json!({ "incidentIds": ids, "classification": "truePositive", "determination": "malware", "wait": 60 }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let data = &body["data"];
+    assert_eq!(
+        (data["count"].as_u64(), data["succeeded"].as_u64(), data["failed"].as_u64()),
+        (Some(40), Some(37), Some(3)),
+        "{body}"
+    );
+    assert_eq!(body["status"], "PartiallySucceeded", "{body}");
+    for r in data["results"].as_array().unwrap() {
+        let id = r["id"].as_str().unwrap();
+        if bad.contains(&id) {
+            assert_eq!(r["success"], false, "{r}");
+            assert_eq!(r["error"]["upstreamCode"], "NotFound", "the reason is Microsoft's: {r}");
+            assert!(r["error"]["message"].as_str().is_some_and(|m| m.contains(id)), "{r}");
+        } else {
+            assert_eq!(r["success"], true, "{r}");
+        }
+    }
+    let state = h.state(&t).await;
+    for i in
+        state["incidents"].as_array().unwrap().iter().filter(|i| good.contains(&i["id"].as_str().unwrap().to_string()))
+    {
+        assert_eq!(
+            (i["classification"].as_str(), i["determination"].as_str()),
+            (Some("truePositive"), Some("malware")),
+            "{i}"
+        );
+        assert_eq!(i["history"].as_array().unwrap().len(), 1, "classified exactly once: {i}");
+    }
+}
+
+/// Every other bulk form, each asserted in the sandbox: assign, resolve (the seed's
+/// BulkCloseIncidents) and reopen, update with the seed's `updates` object; alerts resolved,
+/// classified, assigned. Suppression stays an honest 501.
+#[tokio::test(flavor = "multi_thread")]
+async fn bulk_forms_take_effect_per_item() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let ids = incident_ids(&h.state(&t).await);
+    let (a, b) = (ids[ids.len() - 1].clone(), ids[ids.len() - 2].clone());
+    let inc = |action: &'static str, params: Value| {
+        let h = &h;
+        let t = t.clone();
+        async move { worker(h, "DefenderXDRIncidentWorker", &t, action, params).await }
+    };
+    let (status, body) =
+        inc("BulkAssignIncidents", json!({ "incidentIds": [a, b], "assignedTo": "ir@contoso.com" })).await;
+    assert_eq!((status, body["data"]["succeeded"].as_u64()), (200, Some(2)), "{body}");
+    assert_eq!(h.incident(&t, &a).await["assignedTo"], "ir@contoso.com");
+    assert_eq!(h.incident(&t, &b).await["assignedTo"], "ir@contoso.com");
+
+    let (status, body) = inc(
+        "BulkCloseIncidents",
+        json!({ "incidentIds": format!("{a},{b}"), "classification": "falsePositive", "determination": "notMalicious" }),
+    )
+    .await;
+    assert_eq!((status, body["data"]["succeeded"].as_u64()), (200, Some(2)), "{body}");
+    assert_eq!(h.incident(&t, &a).await["status"], "resolved");
+    let (status, body) = inc("BulkReopenIncidents", json!({ "incidentIds": [a] })).await;
+    assert_eq!((status, body["data"]["succeeded"].as_u64()), (200, Some(1)), "{body}");
+    assert_eq!(h.incident(&t, &a).await["status"], "active");
+    assert_eq!(h.incident(&t, &b).await["status"], "resolved");
+
+    let (status, body) = inc(
+        "BulkUpdateIncidents",
+        json!({ "incidentIds": [a], "updates": { "status": "inProgress", "customTags": ["bulk"] } }),
+    )
+    .await;
+    assert_eq!((status, body["data"]["succeeded"].as_u64()), (200, Some(1)), "{body}");
+    let i = h.incident(&t, &a).await;
+    assert_eq!((i["status"].as_str(), i["customTags"].clone()), (Some("inProgress"), json!(["bulk"])), "{i}");
+    let (status, body) =
+        inc("BulkUpdateIncidents", json!({ "incidentIds": [a], "updates": { "severity": "high" } })).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("updates")), "{body}");
+
+    let open = h.open_alerts(&t).await;
+    let (status, body) =
+        inc("BulkResolveAlerts", json!({ "alertIds": [open[0], open[1]], "classification": "truePositive" })).await;
+    assert_eq!((status, body["data"]["succeeded"].as_u64()), (200, Some(2)), "{body}");
+    assert_eq!(h.alert(&t, &open[0]).await["status"], "Resolved");
+    assert_eq!(h.alert(&t, &open[1]).await["status"], "Resolved");
+    let (status, body) = inc(
+        "BulkClassifyAlerts",
+        json!({ "alertIds": [open[2]], "classification": "informationalExpectedActivity", "determination": "securityTesting" }),
+    )
+    .await;
+    assert_eq!((status, body["data"]["succeeded"].as_u64()), (200, Some(1)), "{body}");
+    assert_eq!(h.alert(&t, &open[2]).await["classification"], "InformationalExpectedActivity");
+    let (status, body) =
+        inc("BulkAssignAlerts", json!({ "alertIds": [open[3]], "assignedTo": "tier2@contoso.com" })).await;
+    assert_eq!((status, body["data"]["succeeded"].as_u64()), (200, Some(1)), "{body}");
+    assert_eq!(h.alert(&t, &open[3]).await["assignedTo"], "tier2@contoso.com");
+
+    let before = h.alert(&t, &open[4]).await;
+    let (status, body) = inc("BulkSuppressAlerts", json!({ "alertIds": [open[4]] })).await;
+    assert_eq!((status, body["error"]["nearest"].as_str()), (501, Some("BulkResolveAlerts")), "{body}");
+    assert_eq!(h.alert(&t, &open[4]).await, before);
+}
+
+/// The acceptance case's second half: the gateway is killed with `kill -9` part-way through a
+/// bulk classify of 40 incidents (3 bad ids); after the restart the operation resumes from its
+/// stored progress and ends 37 done, 3 failed, every good incident changed exactly once (the
+/// sandbox records each PATCH in the incident's history).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bulk_classify_killed_mid_way_resumes_without_repeating_an_item() {
+    use crate::platform::durability::{GatewayProcess, free_port};
+    use std::time::{Duration, Instant};
+    let h = Harness::start(1).await;
+    let d = h.sandbox.describe();
+    let t = h.tenant(0);
+    let tc = &d.tenants[0];
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[clouds]\nlogin = \"{}\"\ngraph = \"{}\"\nmde = \"{}\"\narm = \"{}\"\n\n[[tenants]]\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\n",
+        d.endpoints.login,
+        d.endpoints.graph,
+        d.endpoints.mde,
+        d.endpoints.arm,
+        tc.tenant_id,
+        tc.client_id,
+        tc.client_secret
+    );
+    let config_path = dir.path().join("riposte.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let key = "rk_bulk_kill_admin_key_0123456789abcdef";
+    let mut gw = GatewayProcess::spawn(&config_path, &data, port, key);
+    gw.ready(&h.http).await;
+
+    let good: Vec<String> = incident_ids(&h.state(&t).await).into_iter().take(37).collect();
+    let mut ids = good.clone();
+    for (i, b) in ["990000001", "990000002", "990000003"].iter().enumerate() {
+        ids.insert(i * 11 + 3, b.to_string());
+    }
+    // Each incident PATCH takes 250 ms upstream, so the kill lands part-way.
+    h.sandbox_admin(
+        "faults",
+        json!({ "path_prefix": "/v1.0/security/incidents/", "method": "PATCH", "delay_ms": 250 }),
+    )
+    .await;
+    let sent: Value = h
+        .http
+        .post(format!("{}/api/DefenderXDRIncidentWorker", gw.url))
+        .header("x-functions-key", key)
+        .header("prefer", "wait=0")
+        .json(&json!({ "action": "BulkClassifyIncidents", "tenantId": t, "incidentIds": ids, "classification": "truePositive", "determination": "phishing" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let op = sent["operationId"].as_str().expect("accepted").to_string();
+    let progress = |gw_url: String| {
+        let http = h.http.clone();
+        let op = op.clone();
+        async move {
+            let v: Value = http
+                .get(format!("{gw_url}/v1/operations/{op}"))
+                .header("x-api-key", key)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v
+        }
+    };
+    let started = Instant::now();
+    loop {
+        let v = progress(gw.url.clone()).await;
+        let done = v["tracking"]["bulk"]["rows"].as_array().map_or(0, Vec::len);
+        if done >= 8 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "no progress: {v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    gw.kill();
+    let before_restart = h.state(&t).await;
+    let changed_before = before_restart["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| !i["history"].as_array().unwrap().is_empty())
+        .count();
+    assert!(changed_before < 37, "the kill must land part-way: {changed_before} done");
+
+    let gw = GatewayProcess::spawn(&config_path, &data, port, key);
+    gw.ready(&h.http).await;
+    let restarted = Instant::now();
+    let finished = loop {
+        let v = progress(gw.url.clone()).await;
+        if engine::status::is_terminal(v["status"].as_str().unwrap_or("")) {
+            break v;
+        }
+        assert!(restarted.elapsed() < Duration::from_secs(60), "not finished after the restart: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(finished["status"], "PartiallySucceeded", "{finished}");
+    let result = &finished["result"];
+    assert_eq!((result["succeeded"].as_u64(), result["failed"].as_u64()), (Some(37), Some(3)), "{finished}");
+    let state = h.state(&t).await;
+    for i in
+        state["incidents"].as_array().unwrap().iter().filter(|i| good.contains(&i["id"].as_str().unwrap().to_string()))
+    {
+        assert_eq!(i["history"].as_array().unwrap().len(), 1, "PATCHed exactly once: {i}");
+        assert_eq!(i["determination"], "phishing", "{i}");
+    }
 }

@@ -1,1 +1,266 @@
-//! End-to-end tests of the mcas product: effects asserted in the sandbox (or moto for AWS).
+//! Defender for Cloud Apps end to end: the Cloud Apps portal API on its own host and token
+//! audience (alerts closed, activities and files listed, the block script), and OAuth apps and
+//! consents through Graph (grants revoked, apps banned, disabled and enabled, access removed,
+//! sessions revoked), each effect asserted in the sandbox's state.
+
+use crate::common::*;
+use serde_json::{Value, json};
+
+async fn mcas(h: &Harness, tenant: &str, action: &str, params: Value) -> (u16, Value) {
+    let mut body = json!({ "action": action, "tenantId": tenant });
+    merge(&mut body, params);
+    h.seed("DefenderXDRMCASWorker", body).await
+}
+
+fn cloud_apps(state: &Value) -> &Value {
+    &state["cloudApps"]
+}
+
+fn open_alert_ids(state: &Value) -> Vec<String> {
+    cloud_apps(state)["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["resolutionStatusValue"] == 0)
+        .map(|a| a["_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn alert<'a>(state: &'a Value, id: &str) -> &'a Value {
+    cloud_apps(state)["alerts"].as_array().unwrap().iter().find(|a| a["_id"] == id).expect("the alert exists")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cloud_apps_alerts_are_listed_read_and_closed_three_ways() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let state = h.state(&t).await;
+    let open = open_alert_ids(&state);
+    assert!(open.len() >= 4, "the world seeds open Cloud Apps alerts");
+
+    let (status, body) =
+        mcas(&h, &t, "GetCloudAppsAlerts", json!({ "filters": { "alertOpen": { "eq": true } }, "limit": 100 })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["total"].as_u64().unwrap() as usize, open.len(), "{body}");
+    let (status, body) = mcas(&h, &t, "GetCloudAppsAlert", json!({ "alertId": open[0] })).await;
+    assert_eq!((status, body["data"]["_id"].as_str()), (200, Some(open[0].as_str())), "{body}");
+
+    let (status, body) = mcas(
+        &h,
+        &t,
+        "CloseCloudAppsAlertsBenign",
+        json!({ "alertIds": [open[0]], "comment": "pen test", "reasonId": 6 }),
+    )
+    .await;
+    assert_eq!((status, body["data"]["closed_benign"].as_u64()), (200, Some(1)), "{body}");
+    let (status, body) = mcas(&h, &t, "DismissCloudAppsAlert", json!({ "alertIds": open[1], "reasonId": 3 })).await;
+    assert_eq!((status, body["data"]["closed_false_positive"].as_u64()), (200, Some(1)), "{body}");
+    let (status, body) =
+        mcas(&h, &t, "ResolveCloudAppsAlert", json!({ "alertIds": [open[2]], "comment": "confirmed" })).await;
+    assert_eq!((status, body["data"]["closed_true_positive"].as_u64()), (200, Some(1)), "{body}");
+
+    let after = h.state(&t).await;
+    assert_eq!(alert(&after, &open[0])["resolutionStatusValue"], 4, "benign");
+    assert_eq!(alert(&after, &open[0])["closeComment"], "pen test");
+    assert_eq!(alert(&after, &open[0])["closeReasonId"], 6);
+    assert_eq!(alert(&after, &open[1])["resolutionStatusValue"], 3, "false positive");
+    assert_eq!(alert(&after, &open[2])["resolutionStatusValue"], 5, "true positive");
+    assert_eq!(alert(&after, &open[3])["resolutionStatusValue"], 0, "untouched");
+
+    // A reason the form does not allow is Microsoft's 400, and nothing closes.
+    let (status, body) =
+        mcas(&h, &t, "CloseCloudAppsAlertsBenign", json!({ "alertIds": [open[3]], "reasonId": 0 })).await;
+    assert!(status >= 400 && status < 500 || status == 502, "{status} {body}");
+    assert_eq!(alert(&h.state(&t).await, &open[3])["resolutionStatusValue"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cloud_apps_activities_files_and_block_script() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let state = h.state(&t).await;
+    let user = cloud_apps(&state)["activities"][0]["user"]["userName"].as_str().unwrap().to_string();
+    let theirs = cloud_apps(&state)["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["user"]["userName"] == user.as_str())
+        .count();
+
+    let (status, body) =
+        mcas(&h, &t, "GetCloudAppsActivities", json!({ "filters": { "user.username": { "eq": user } } })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["total"].as_u64().unwrap() as usize, theirs, "{body}");
+    assert!(body["data"]["data"].as_array().unwrap().iter().all(|a| a["user"]["userName"] == user.as_str()));
+
+    let public =
+        cloud_apps(&state)["files"].as_array().unwrap().iter().filter(|f| f["sharing"].as_u64() >= Some(3)).count();
+    let (status, body) = mcas(&h, &t, "GetCloudAppsFiles", json!({ "filters": { "sharing": { "gte": 3 } } })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["total"].as_u64().unwrap() as usize, public, "{body}");
+
+    let (status, body) = mcas(&h, &t, "GetBlockScript", json!({ "format": "102" })).await;
+    assert_eq!(status, 200, "{body}");
+    let script = body["data"].as_str().expect("the script is text");
+    let banned: Vec<&Value> = cloud_apps(&state)["discoveredApps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["tag"] == "unsanctioned")
+        .collect();
+    for app in &banned {
+        for d in app["domains"].as_array().unwrap() {
+            assert!(script.contains(&format!("url.domain={} deny", d.as_str().unwrap())), "{script}");
+        }
+    }
+    let (status, body) = mcas(&h, &t, "GetBlockScript", json!({ "format": "999" })).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("format")), "{body}");
+}
+
+fn grants(state: &Value) -> Vec<Value> {
+    cloud_apps(state)["oauth2PermissionGrants"].as_array().cloned().unwrap_or_default()
+}
+
+fn assignments(state: &Value) -> Vec<Value> {
+    cloud_apps(state)["appRoleAssignments"].as_array().cloned().unwrap_or_default()
+}
+
+fn service_principal<'a>(state: &'a Value, id: &str) -> &'a Value {
+    state["directory"]["servicePrincipals"].as_array().unwrap().iter().find(|s| s["id"] == id).expect("the app exists")
+}
+
+/// The service principal ids of the apps users consented to, most-consented first.
+fn consented_apps(state: &Value) -> Vec<String> {
+    let mut apps: Vec<String> = Vec::new();
+    for g in grants(state) {
+        let c = g["clientId"].as_str().unwrap().to_string();
+        if !apps.contains(&c) {
+            apps.push(c);
+        }
+    }
+    apps
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oauth_consents_are_listed_and_revoked_through_graph() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let state = h.state(&t).await;
+    let all = grants(&state);
+    assert!(all.len() >= 6, "the world seeds consents");
+
+    let (status, body) = mcas(&h, &t, "GetOAuthApps", json!({})).await;
+    assert_eq!((status, body["data"]["count"].as_u64()), (200, Some(all.len() as u64)), "{body}");
+
+    let g = all.iter().find(|g| g["consentType"] == "Principal").unwrap();
+    let (user, client) = (g["principalId"].as_str().unwrap(), g["clientId"].as_str().unwrap());
+    let mine = all.iter().filter(|x| x["principalId"] == user).count();
+    let (status, body) = mcas(&h, &t, "GetUserAppConsents", json!({ "userId": user })).await;
+    assert_eq!((status, body["data"]["count"].as_u64()), (200, Some(mine as u64)), "{body}");
+
+    // The seed's spelling, one app: only that grant goes.
+    let (status, body) = mcas(&h, &t, "RevokeOAuthPermissions", json!({ "userId": user, "clientId": client })).await;
+    assert_eq!((status, body["data"]["deleted"].as_u64()), (200, Some(1)), "{body}");
+    let after = grants(&h.state(&t).await);
+    assert!(!after.iter().any(|x| x["principalId"] == user && x["clientId"] == client), "grant revoked");
+    assert_eq!(after.len(), all.len() - 1, "nothing else revoked");
+    // Nothing left for that app: an answer that says so, not an error.
+    let (status, body) = mcas(&h, &t, "RevokeUserConsent", json!({ "userId": user, "clientId": client })).await;
+    assert_eq!((status, body["data"]["deleted"].as_u64()), (200, Some(0)), "{body}");
+    assert!(body["data"]["note"].is_string(), "{body}");
+
+    // A user who is not a GUID is refused before any call.
+    let (status, body) = mcas(&h, &t, "RevokeUserConsent", json!({ "userId": "alice@contoso.com" })).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("userId")), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn risky_apps_are_banned_disabled_enabled_and_cut_off() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let state = h.state(&t).await;
+    let apps = consented_apps(&state);
+    assert!(apps.len() >= 3, "{apps:?}");
+    let (ban, remove, block) = (apps[0].clone(), apps[1].clone(), apps[2].clone());
+
+    // Ban (the seed's BanCloudApp): the app is disabled and every grant to it deleted.
+    let n = grants(&state).iter().filter(|g| g["clientId"] == ban.as_str()).count();
+    let (status, body) = mcas(&h, &t, "BanCloudApp", json!({ "appId": ban })).await;
+    assert_eq!((status, body["data"]["deleted"].as_u64()), (200, Some(n as u64)), "{body}");
+    let after = h.state(&t).await;
+    assert_eq!(service_principal(&after, &ban)["accountEnabled"], false, "disabled");
+    assert!(!grants(&after).iter().any(|g| g["clientId"] == ban.as_str()), "grants deleted");
+
+    // Enable (the seed's SanctionCloudApp) undoes the disable; Disable (BlockUnsanctionedApp) again.
+    let (status, body) = mcas(&h, &t, "SanctionCloudApp", json!({ "appId": ban })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(service_principal(&h.state(&t).await, &ban)["accountEnabled"], true);
+    let (status, body) = mcas(&h, &t, "BlockUnsanctionedApp", json!({ "servicePrincipalId": ban })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(service_principal(&h.state(&t).await, &ban)["accountEnabled"], false);
+    let (status, body) = mcas(&h, &t, "EnableApp", json!({ "servicePrincipalId": ban })).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = mcas(&h, &t, "DisableApp", json!({ "servicePrincipalId": ban })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(service_principal(&h.state(&t).await, &ban)["accountEnabled"], false);
+
+    // Remove access: every assignment and grant of the app goes; the app stays enabled.
+    let (status, body) = mcas(&h, &t, "RemoveAppAccess", json!({ "servicePrincipalId": remove })).await;
+    assert_eq!(status, 200, "{body}");
+    let after = h.state(&t).await;
+    assert!(!assignments(&after).iter().any(|a| a["resourceId"] == remove.as_str()), "assignments removed");
+    assert!(!grants(&after).iter().any(|g| g["clientId"] == remove.as_str()), "grants removed");
+    assert_eq!(service_principal(&after, &remove)["accountEnabled"], true);
+
+    // Block one user from an app: that user's assignment and grant go, the others stay.
+    let victim = assignments(&after).iter().find(|a| a["resourceId"] == block.as_str()).unwrap()["principalId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let others = assignments(&after).iter().filter(|a| a["resourceId"] == block.as_str()).count() - 1;
+    let (status, body) =
+        mcas(&h, &t, "BlockUserFromApp", json!({ "userId": victim, "servicePrincipalId": block })).await;
+    assert_eq!((status, body["data"]["deleted"].as_u64()), (200, Some(2)), "{body}");
+    let after = h.state(&t).await;
+    assert!(
+        !assignments(&after).iter().any(|a| a["resourceId"] == block.as_str() && a["principalId"] == victim.as_str())
+    );
+    assert!(!grants(&after).iter().any(|g| g["clientId"] == block.as_str() && g["principalId"] == victim.as_str()));
+    assert_eq!(assignments(&after).iter().filter(|a| a["resourceId"] == block.as_str()).count(), others);
+
+    // An app that does not exist: Graph's 404, carried as an upstream rejection.
+    let (status, body) =
+        mcas(&h, &t, "BanRiskyApp", json!({ "servicePrincipalId": "00000000-0000-0000-0000-00000000beef" })).await;
+    assert!(status == 404 || status == 502, "{status} {body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn terminating_a_session_revokes_the_users_sign_in_sessions() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let state = h.state(&t).await;
+    let users = state["users"].as_array().unwrap();
+    for (i, name) in ["TerminateActiveSession", "RequireReAuthentication", "ForceReAuthentication"].iter().enumerate() {
+        let upn = users[i]["userPrincipalName"].as_str().unwrap();
+        let before = users[i]["signInSessionsValidFromDateTime"].clone();
+        let (status, body) = mcas(&h, &t, name, json!({ "userId": upn })).await;
+        assert_eq!(status, 200, "{name}: {body}");
+        let after = h.state(&t).await;
+        let u = after["users"].as_array().unwrap().iter().find(|u| u["userPrincipalName"] == upn).unwrap();
+        assert!(!u["sessionsRevokedAt"].is_null() || u["signInSessionsValidFromDateTime"] != before, "{name}: {u}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn portal_only_names_answer_501_with_the_nearest_action() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    for (name, nearest) in [
+        ("ApplyDLPPolicy", "GetCloudAppsFiles"),
+        ("EnableAppGovernance", "BanRiskyApp"),
+        ("BlockAppCategory", "GetBlockScript"),
+    ] {
+        let (status, body) = mcas(&h, &t, name, json!({})).await;
+        assert_eq!((status, body["error"]["nearest"].as_str()), (501, Some(nearest)), "{name}: {body}");
+    }
+}

@@ -8,6 +8,8 @@
 //!   `[riposte:{operation}]` in its comment; before submitting for a device, MDE is asked for an
 //!   action on that machine created since the operation started with that marker, and a match is
 //!   attached and tracked instead of submitted twice (`plan::call_once`).
+//! - `Running`, a resumable procedure (Incident's bulk forms): it runs again, skipping the items
+//!   its stored progress says are done, and checking the one in flight before repeating it.
 //! - `Running`, anything else (a POST whose effect cannot be looked up, a multi-step procedure): it
 //!   ends `Unknown`, with an `outcome` audit record that says why and what to check. Never re-run
 //!   silently, never left `Running`.
@@ -105,6 +107,10 @@ fn decide(op: &Operation, spec: &ActionSpec) -> Decision {
                 spec.name, call.path
             ),
         },
+        // A resumable procedure keeps its progress in the operation and skips what landed.
+        Plan::Procedure(id) if crate::procedures::find(id).is_some_and(|e| e.resumable) => {
+            Decision::Run { resume: true }
+        }
         Plan::Procedure(_) => Decision::End {
             status: status::UNKNOWN,
             reason: format!(

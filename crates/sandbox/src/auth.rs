@@ -23,6 +23,8 @@ pub enum Api {
     Graph,
     Mde,
     Arm,
+    /// Defender for Cloud Apps (the per-tenant portal API), audience `05a65629-…`.
+    CloudApps,
 }
 
 impl Api {
@@ -39,6 +41,7 @@ impl Api {
             "https://management.azure.com"
             | "https://management.core.windows.net"
             | "797f4846-ba00-4fd7-ba43-dac1f8f63013" => Some(Api::Arm),
+            "05a65629-4c1b-48c1-a78b-804c4abdd4af" => Some(Api::CloudApps),
             _ => None,
         }
     }
@@ -48,6 +51,7 @@ impl Api {
             Api::Graph => "graph",
             Api::Mde => "mde",
             Api::Arm => "arm",
+            Api::CloudApps => "cloud_apps",
         }
     }
 }
@@ -186,6 +190,10 @@ impl Caller {
                     &headers,
                 )
             }
+            Api::CloudApps => crate::cloud_apps::error(
+                StatusCode::FORBIDDEN,
+                format!("You do not have permission to perform this action (the app needs {role})."),
+            ),
             Api::Arm => errors::arm(
                 StatusCode::FORBIDDEN,
                 "AuthorizationFailed",

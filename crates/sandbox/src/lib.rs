@@ -118,6 +118,10 @@ pub struct TenantInfo {
     pub client_id: String,
     pub client_secret: String,
     pub subscription_id: String,
+    /// The tenant's Defender for Cloud Apps portal API root (`{portal}/api/v1/alerts/`). At
+    /// Microsoft each tenant has its own host; the sandbox serves them all on its one host.
+    #[serde(default)]
+    pub cloud_apps: String,
 }
 
 /// A sandbox serving in a background task. Dropping it (or `shutdown`) stops the server.
@@ -202,6 +206,7 @@ pub(crate) fn describe_state(state: &AppState, ca_path: Option<String>) -> Descr
             client_id: t.client_id.clone(),
             client_secret: t.client_secret.clone(),
             subscription_id: t.subscription_id.clone(),
+            cloud_apps: b.clone(),
         })
         .collect();
     Describe {

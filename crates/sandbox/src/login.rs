@@ -103,7 +103,7 @@ fn issue(
     body: &[u8],
     version: Version,
 ) -> Result<Response, LoginError> {
-    let (tenant_id, client_id, client_secret, sp_oid, roles_graph, roles_mde) = {
+    let (tenant_id, client_id, client_secret, sp_oid, roles_graph, roles_mde, roles_cloud_apps) = {
         let world = state.world.lock();
         let t = world.tenant(tenant).ok_or_else(|| {
             (
@@ -120,6 +120,7 @@ fn issue(
             t.sp_object_id.clone(),
             t.graph_roles.clone(),
             t.mde_roles.clone(),
+            t.cloud_apps.roles.clone(),
         )
     };
     let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
@@ -201,6 +202,7 @@ fn issue(
     let roles = match api {
         Api::Graph => roles_graph,
         Api::Mde => roles_mde,
+        Api::CloudApps => roles_cloud_apps,
         // ARM authorizes with RBAC role assignments, not app roles in the token.
         Api::Arm => Vec::new(),
     };

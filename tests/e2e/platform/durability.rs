@@ -183,14 +183,15 @@ async fn operations_list_filters_and_pages_within_the_callers_scope() {
     assert_eq!(h.http.get(format!("{}/v1/operations", h.gateway)).send().await.unwrap().status().as_u16(), 401);
 }
 
-/// A gateway in its own process, so the test can kill it with SIGKILL.
-struct GatewayProcess {
+/// A gateway in its own process, so the test can kill it with SIGKILL (the Incident bulk
+/// resume test uses it too).
+pub(crate) struct GatewayProcess {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl GatewayProcess {
-    fn spawn(config: &std::path::Path, data: &std::path::Path, port: u16, admin_key: &str) -> GatewayProcess {
+    pub(crate) fn spawn(config: &std::path::Path, data: &std::path::Path, port: u16, admin_key: &str) -> GatewayProcess {
         let child = Command::new(env!("CARGO_BIN_EXE_riposte"))
             .args(["serve", "--config"])
             .arg(config)
@@ -206,7 +207,7 @@ impl GatewayProcess {
         GatewayProcess { child, url: format!("http://127.0.0.1:{port}") }
     }
 
-    async fn ready(&self, http: &reqwest::Client) {
+    pub(crate) async fn ready(&self, http: &reqwest::Client) {
         for _ in 0..200 {
             if http.get(format!("{}/healthz", self.url)).send().await.is_ok_and(|r| r.status().is_success()) {
                 return;
@@ -216,7 +217,7 @@ impl GatewayProcess {
         panic!("the gateway did not come up");
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         self.child.kill().expect("SIGKILL the gateway");
         let _ = self.child.wait();
     }
@@ -229,7 +230,7 @@ impl Drop for GatewayProcess {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 

@@ -2,6 +2,6 @@
 
 mod bad_input;
 mod completion;
-mod durability;
+pub(crate) mod durability;
 mod persistence;
 mod throttling;

@@ -75,7 +75,20 @@ const NO_SUPPRESS: &str = "Graph alerts_v2 has no suppressed or dismissed status
      the seed's 'dismissed' is refused by Graph). Suppression is an alert-tuning rule in the Defender portal, which has \
      no API; resolve the alert instead.";
 
+pub(crate) const GET_ALERT_STATISTICS: ActionSpec = procedure(
+    read(
+        "GetAlertStatistics",
+        "Counts of alerts by status, severity, classification, product and category, computed by Riposte from every page of the list",
+        &["GetAlertStats"],
+        &[FILTER],
+        READ,
+        Call::new(Api::Graph, Method::Get, "/v1.0/security/alerts_v2").query(&[("$filter", "filter")]),
+    ),
+    "incident.stats.alerts",
+);
+
 pub static ACTIONS: &[ActionSpec] = &[
+    GET_ALERT_STATISTICS,
     GET_ALERTS,
     GET_ALERT,
     UPDATE_ALERT,
@@ -95,7 +108,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         summary: "Suppress several alerts (no Graph API; see the reason)",
         aliases: &[],
         params: &[ALERT_IDS],
-        plan: Plan::Unsupported { reason: NO_SUPPRESS, nearest: Some("ResolveAlert") },
+        plan: Plan::Unsupported { reason: NO_SUPPRESS, nearest: Some("BulkResolveAlerts") },
         ..RESOLVE_ALERT
     },
 ];

@@ -1,4 +1,6 @@
-//! Graph `incidents`: list, read (optionally with alerts), triage, tags, comments.
+//! Graph `incidents`: list, read (optionally with alerts), triage, tags, comments; and what one
+//! call cannot answer, done by procedures: an incident's alerts and comments, tag appends (read,
+//! then PATCH the whole `customTags`), a timeline and statistics computed by Riposte.
 use super::*;
 
 const READ: &str = "SecurityIncident.Read.All";
@@ -91,7 +93,92 @@ pub(crate) const ADD_INCIDENT_COMMENT: ActionSpec = triage(
     WRITE,
     Call::new(Api::Graph, Method::Post, "/v1.0/security/incidents/{incidentId}/comments").body(COMMENT_BODY),
 );
+/// The incident as Graph reads it with its alerts: what the procedures below start from.
+const GET_WITH_ALERTS: Call =
+    Call::new(Api::Graph, Method::Get, "/v1.0/security/incidents/{incidentId}").query(&[("$expand", "expand")]);
+
+pub(crate) const GET_INCIDENT_ALERTS: ActionSpec = procedure(
+    read(
+        "GetIncidentAlerts",
+        "An incident's alerts, evidence included (GET incident with $expand=alerts)",
+        &["ListIncidentAlerts"],
+        &[INCIDENT_ID],
+        READ,
+        GET_WITH_ALERTS,
+    ),
+    "incident.incidents.alerts",
+);
+pub(crate) const GET_INCIDENT_COMMENTS: ActionSpec = procedure(
+    read(
+        "GetIncidentComments",
+        "An incident's comments (read from the incident)",
+        &["ListIncidentComments"],
+        &[INCIDENT_ID],
+        READ,
+        GET_WITH_ALERTS,
+    ),
+    "incident.incidents.comments",
+);
+pub(crate) const GET_INCIDENT_TIMELINE: ActionSpec = procedure(
+    read(
+        "GetIncidentTimeline",
+        "A timeline of an incident computed by Riposte from its alerts, evidence and comments (Graph has no timeline API)",
+        &[],
+        &[INCIDENT_ID],
+        READ,
+        GET_WITH_ALERTS,
+    ),
+    "incident.incidents.timeline",
+);
+pub(crate) const GET_INCIDENT_STATISTICS: ActionSpec = procedure(
+    read(
+        "GetIncidentStatistics",
+        "Counts of incidents by status, severity, classification, determination, owner and alert product, computed by Riposte from every page of the list",
+        &["GetIncidentStats"],
+        &[FILTER],
+        READ,
+        Call::new(Api::Graph, Method::Get, "/v1.0/security/incidents").query(&[("$filter", "filter")]),
+    ),
+    "incident.stats.incidents",
+);
+/// Adding tags: Graph's PATCH replaces `customTags`, so the current tags are read and the
+/// union written back (a concurrent edit between the two can be lost; Graph has no ETag here).
+pub(crate) const ADD_INCIDENT_TAG: ActionSpec = ActionSpec {
+    inverse: Some("RemoveIncidentTag"),
+    ..procedure(
+        triage(
+            "AddIncidentTag",
+            "Add custom tags to an incident, keeping its others (reads the tags, PATCHes the union)",
+            &["AddIncidentTags", "AppendIncidentTags"],
+            &[INCIDENT_ID, TAGS_REQUIRED],
+            WRITE,
+            INCIDENT.body(&[("customTags", BodyValue::Param("customTags"))]),
+        ),
+        "incident.incidents.add_tags",
+    )
+};
+pub(crate) const REMOVE_INCIDENT_TAG: ActionSpec = ActionSpec {
+    inverse: Some("AddIncidentTag"),
+    ..procedure(
+        triage(
+            "RemoveIncidentTag",
+            "Remove custom tags from an incident, keeping its others (reads the tags, PATCHes the rest)",
+            &["RemoveIncidentTags"],
+            &[INCIDENT_ID, TAGS_REQUIRED],
+            WRITE,
+            INCIDENT.body(&[("customTags", BodyValue::Param("customTags"))]),
+        ),
+        "incident.incidents.remove_tags",
+    )
+};
+
 pub static ACTIONS: &[ActionSpec] = &[
+    GET_INCIDENT_ALERTS,
+    GET_INCIDENT_COMMENTS,
+    GET_INCIDENT_TIMELINE,
+    GET_INCIDENT_STATISTICS,
+    ADD_INCIDENT_TAG,
+    REMOVE_INCIDENT_TAG,
     GET_ALL_INCIDENTS,
     GET_INCIDENT,
     UPDATE_INCIDENT,

@@ -16,31 +16,18 @@ use crate::mde::{FILTER, graph_list, optional_enum, optional_text, required_text
 use crate::*;
 
 pub(crate) mod alerts;
+pub(crate) mod bulk;
 pub(crate) mod incidents;
 
-/// Every Incident action: alerts_v2, then incidents.
+/// Every Incident action: alerts_v2, incidents, then the bulk forms.
 pub fn actions() -> impl Iterator<Item = &'static ActionSpec> {
-    alerts::ACTIONS.iter().chain(incidents::ACTIONS)
+    alerts::ACTIONS.iter().chain(incidents::ACTIONS).chain(bulk::ACTIONS)
 }
 
-/// Seed Incident-worker names with no action yet: reads the engine cannot shape from one call
-/// (statistics, timeline, an incident's comments), a tag append (read, then PATCH), and the bulk
-/// forms (a fan-out over alert or incident ids, whose per-target rows `engine/src/plan.rs`
-/// still labels `deviceId`). `tests/seed_names.rs` checks every other seed name resolves and that these
-/// do not, so the list only shrinks.
-pub const PENDING_SEED_NAMES: &[&str] = &[
-    "GetIncidentAlerts",
-    "GetIncidentComments",
-    "AddIncidentTag",
-    "BulkUpdateIncidents",
-    "GetIncidentStatistics",
-    "GetIncidentTimeline",
-    "GetAlertStatistics",
-    "BulkAssignIncidents",
-    "BulkCloseIncidents",
-    "BulkResolveAlerts",
-    "BulkClassifyAlerts",
-];
+/// Every Incident-worker seed name resolves: statistics, timelines, an incident's alerts and
+/// comments and tag appends are procedures (`engine/src/procedures/incident/`), and the bulk
+/// forms one PATCH per item with per-item results (`procedures/incident/bulk.rs`).
+pub const PENDING_SEED_NAMES: &[&str] = &[];
 
 // --- Vocabulary (upstream-apis.md §4.5) ------------------------------------------------------------
 
@@ -107,6 +94,14 @@ pub(crate) const ALERT_IDS: ParamSpec = ParamSpec {
     default: None,
     doc: "Graph alert ids: a comma-separated string or an array, at most 500",
 };
+pub(crate) const INCIDENT_IDS: ParamSpec = ParamSpec {
+    name: "incidentIds",
+    aliases: &["ids", "incidentId"],
+    kind: ParamKind::ResourceIds { max: 500 },
+    required: true,
+    default: None,
+    doc: "Incident ids: a comma-separated string or an array, at most 500",
+};
 pub(crate) const INCIDENT_ID: ParamSpec = resource_id("incidentId", &["id"], "Incident id, e.g. \"2972395\"");
 pub(crate) const ALERT_STATUS_P: ParamSpec = optional_enum("status", &[], ALERT_STATUS, "new, inProgress or resolved");
 pub(crate) const INCIDENT_STATUS_P: ParamSpec =
@@ -141,6 +136,8 @@ pub(crate) const CUSTOM_TAGS: ParamSpec = ParamSpec {
     default: None,
     doc: "Custom tags; replaces the incident's tag list",
 };
+pub(crate) const TAGS_REQUIRED: ParamSpec =
+    ParamSpec { required: true, doc: "Custom tags to add or remove (the others are kept)", ..CUSTOM_TAGS };
 pub(crate) const COMMENT: ParamSpec = required_text("comment", &["note", "text"], 1000, "Comment text");
 pub(crate) const INCIDENT_EXPAND: ParamSpec =
     optional_enum("expand", &["$expand"], &["alerts"], "alerts: include each incident's alerts");
@@ -156,6 +153,11 @@ pub(crate) const COMMENT_BODY: &[(&str, BodyValue)] = &[
 ];
 pub(crate) const TRIAGE_BODY: &[(&str, BodyValue)] =
     &[("classification", BodyValue::Param("classification")), ("determination", BodyValue::Param("determination"))];
+
+/// A row carried out by a procedure of `engine/src/procedures/incident/` (key `incident.<area>.<verb>`).
+pub(crate) const fn procedure(spec: ActionSpec, key: &'static str) -> ActionSpec {
+    ActionSpec { plan: Plan::Procedure(ProcedureId(key)), ..spec }
+}
 
 /// A read of one or more Graph security entities.
 pub(crate) const fn read(

@@ -1,45 +1,64 @@
-//! Defender for Cloud Apps: its own per-tenant portal host and token audience (`Api::CloudApps`); OAuth apps and consents through Graph where Cloud Apps has no API.
+//! Defender for Cloud Apps: its own per-tenant portal host and token audience (`Api::CloudApps`,
+//! upstream-apis.md §7); OAuth apps and consents through Graph, where Cloud Apps has no API.
 //!
-//! The product's issue fills this table; until then the product is in `NOT_YET_IMPLEMENTED`.
+//! - `portal.rs`: the Cloud Apps API: alerts (list, read, close benign / false positive / true
+//!   positive), activities, files, and the Cloud Discovery block script.
+//! - `apps.rs`: OAuth apps and user consents (Graph `oauth2PermissionGrants`, app role
+//!   assignments, service principals) and sessions (Graph `revokeSignInSessions`), each name
+//!   saying exactly which Graph change it makes.
+//! - `unsupported.rs`: what only the Cloud Apps or Purview portal can do, with the reason and
+//!   the nearest real action.
 use crate::*;
+
+mod apps;
+mod portal;
+mod unsupported;
 
 /// Every Mcas action.
 pub fn actions() -> impl Iterator<Item = &'static ActionSpec> {
-    ACTIONS.iter()
+    portal::ACTIONS.iter().chain(apps::ACTIONS).chain(unsupported::ACTIONS)
 }
-
-pub static ACTIONS: &[ActionSpec] = &[];
 
 /// Effect checks of this product's actions (`verify.rs`).
 pub static CHECKS: &[verify::Check] = &[];
 
 /// Seed names of this product with no action yet; `tests/seed_names.rs` holds the list to the
 /// catalog once the product leaves `NOT_YET_IMPLEMENTED`, so it only shrinks.
+///
+/// The file names act on OneDrive/SharePoint items through Graph drives (the Cloud Apps API has
+/// no file governance actions); the sandbox does not serve drives yet, so they wait for it. The
+/// session names are Conditional Access policies with session controls, waiting for the
+/// sandbox's conditional access policies.
 pub const PENDING_SEED_NAMES: &[&str] = &[
-    "RevokeOAuthPermissions",
-    "BanRiskyApp",
-    "RevokeUserConsent",
-    "TerminateActiveSession",
-    "BlockUserFromApp",
-    "RequireReAuthentication",
     "QuarantineCloudFile",
     "RemoveExternalSharing",
     "ApplySensitivityLabel",
     "RestoreFromQuarantine",
-    "BlockUnsanctionedApp",
-    "RemoveAppAccess",
-    "GetOAuthApps",
-    "GetUserAppConsents",
-    "ApplyDLPPolicy",
     "BlockFileDownload",
     "RevokeFileSharing",
     "DeleteSensitiveFile",
-    "BanCloudApp",
-    "SanctionCloudApp",
-    "BlockAppCategory",
-    "EnableAppGovernance",
     "CreateSessionPolicy",
     "BlockDownloadSession",
     "EnableMonitorOnly",
-    "ForceReAuthentication",
 ];
+
+// --- Parameters shared by the tables ---------------------------------------------------------
+
+/// An Entra user's object id: grants and assignments name principals by object id only.
+pub(crate) const USER_OBJECT_ID: ParamSpec = ParamSpec {
+    name: "userId",
+    aliases: &["principalId", "userObjectId"],
+    kind: ParamKind::Guid,
+    required: true,
+    default: None,
+    doc: "The user's Entra object id (GUID); grants name users by object id, not UPN",
+};
+/// A service principal's object id (the app as it exists in this tenant).
+pub(crate) const SERVICE_PRINCIPAL_ID: ParamSpec = ParamSpec {
+    name: "servicePrincipalId",
+    aliases: &["appId", "applicationId", "spId"],
+    kind: ParamKind::ResourceId,
+    required: true,
+    default: None,
+    doc: "The app's service principal object id in this tenant (not its client/application id)",
+};

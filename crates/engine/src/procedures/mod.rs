@@ -56,6 +56,10 @@ pub trait Procedure: Sized + Send + for<'p> TryFrom<&'p Params, Error = EngineEr
     /// Every parameter the `TryFrom` reads; [`Args`] refuses any other, and a whole-table test
     /// checks each is declared by every row naming [`Self::ID`].
     const READS: &'static [Read];
+    /// Whether a run a restart interrupted may run again: the procedure keeps its own progress in
+    /// the operation and never repeats a step that landed (Incident's bulk forms). Others end
+    /// `Unknown` at reconciliation.
+    const RESUMABLE: bool = false;
     /// Carry the procedure out.
     fn apply(self, ctx: &Ctx<'_>) -> impl Future<Output = Result<Carried, EngineError>> + Send;
 }
@@ -65,6 +69,8 @@ pub struct Entry {
     pub id: ProcedureId,
     #[cfg_attr(not(test), allow(dead_code))]
     pub reads: &'static [Read],
+    /// [`Procedure::RESUMABLE`].
+    pub resumable: bool,
     run: for<'a> fn(&'a Ctx<'a>, &'a Params) -> BoxFuture<'a, Result<Carried, EngineError>>,
     /// Only the parsing half (for the whole-table tests: parsing does no I/O).
     #[cfg_attr(not(test), allow(dead_code))]
@@ -73,7 +79,7 @@ pub struct Entry {
 
 /// The registry row of procedure `P`.
 pub const fn entry<P: Procedure + 'static>() -> Entry {
-    Entry { id: P::ID, reads: P::READS, run: parse_then_apply::<P>, parse: parse_only::<P> }
+    Entry { id: P::ID, reads: P::READS, resumable: P::RESUMABLE, run: parse_then_apply::<P>, parse: parse_only::<P> }
 }
 
 fn parse_then_apply<'a, P: Procedure + 'static>(

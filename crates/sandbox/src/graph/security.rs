@@ -26,7 +26,7 @@ use crate::entity_set;
 use crate::errors::{self, json_response};
 use crate::mde::alerts::{
     Alert, AlertStatus, Classification, Comment, Determination, Evidence, EvidenceKind, Incident, IncidentStatus,
-    Triage, check_pair, sync_incident,
+    ServiceSource, Severity, Triage, check_pair, sync_incident,
 };
 use crate::query::Params;
 use crate::state::AppState;
@@ -225,9 +225,9 @@ pub fn alert_json(t: &Tenant, a: &Alert, base_url: &str, now: OffsetDateTime) ->
         "severity": a.severity.graph(),
         "classification": a.classification.map_or("unknown", Classification::graph),
         "determination": a.determination.map_or("unknown", Determination::graph_alert),
-        "serviceSource": "microsoftDefenderForEndpoint",
-        "detectionSource": a.detection_source.graph(),
-        "productName": "Microsoft Defender for Endpoint",
+        "serviceSource": a.service_source.graph(),
+        "detectionSource": if a.service_source == ServiceSource::Endpoint { a.detection_source.graph() } else { a.service_source.graph() },
+        "productName": a.service_source.product_name(),
         "detectorId": a.detector_id,
         "tenantId": a.aad_tenant_id,
         "title": a.title,
@@ -657,6 +657,7 @@ async fn patch_incident(
         "microsoft.graph.security.incident",
         &headers,
     )?;
+    let patch_json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let status = match &p.status {
         None => None,
         Some(s) => Some(IncidentStatus::parse(s).ok_or_else(|| {
@@ -694,6 +695,7 @@ async fn patch_incident(
             inc.description = d.clone();
         }
         inc.last_update = now;
+        inc.history.push(json!({ "time": fmt_mde(now), "by": c.app_id, "changes": patch_json }));
         // The portal carries resolution and classification down to the incident's alerts.
         let classify = p.triage.classification.is_some() || p.triage.determination.is_some();
         let resolve = status == Some(IncidentStatus::Resolved);
@@ -730,4 +732,201 @@ async fn comment_incident(
     })?
     .ok_or_else(|| item_not_found("incident", &id, &headers))?;
     Ok(comment_list(&state, &uri, &comments))
+}
+
+// ------------------------------------------------------------------------------------------
+// Cross-product incidents
+// ------------------------------------------------------------------------------------------
+
+/// Incidents added beside the Endpoint ones: each groups alerts of two or three products about
+/// one user (Office 365 phish, Identity sign-in, Cloud Apps activity, a Defender for Cloud
+/// container alert), the way Defender XDR correlates them. None sits on an MDE machine.
+pub const CROSS_PRODUCT_INCIDENTS: usize = 40;
+
+/// One non-Endpoint alert kind: what it says and the evidence it carries.
+struct CrossScenario {
+    source: ServiceSource,
+    /// Id prefix Microsoft uses for the product's alert ids.
+    prefix: &'static str,
+    title: &'static str,
+    description: &'static str,
+    category: &'static str,
+    mitre: &'static [&'static str],
+    severity: Severity,
+    ip: bool,
+    url: Option<&'static str>,
+}
+
+const CROSS_SCENARIOS: &[CrossScenario] = &[
+    CrossScenario {
+        source: ServiceSource::Office365,
+        prefix: "fa",
+        title: "Email messages containing malicious URL removed after delivery",
+        description: "Emails with a malicious URL were delivered and later removed by zero-hour auto purge.",
+        category: "InitialAccess",
+        mitre: &["T1566.002"],
+        severity: Severity::Medium,
+        ip: false,
+        url: Some("https://sharepoint-docs.example-phish.com/view"),
+    },
+    CrossScenario {
+        source: ServiceSource::Identity,
+        prefix: "aa",
+        title: "Suspected brute-force attack (LDAP)",
+        description: "Many failed LDAP authentications for the account came from one source.",
+        category: "CredentialAccess",
+        mitre: &["T1110.001"],
+        severity: Severity::Medium,
+        ip: true,
+        url: None,
+    },
+    CrossScenario {
+        source: ServiceSource::CloudApps,
+        prefix: "ca",
+        title: "Impossible travel activity",
+        description: "The user signed in from two distant locations within a time shorter than travel allows.",
+        category: "InitialAccess",
+        mitre: &["T1078"],
+        severity: Severity::High,
+        ip: true,
+        url: None,
+    },
+    CrossScenario {
+        source: ServiceSource::Cloud,
+        prefix: "dc",
+        title: "Suspicious process executed in a Kubernetes container",
+        description: "A container in the cluster ran a reverse shell (seed 004's container scenario).",
+        category: "Execution",
+        mitre: &["T1059.004", "T1610"],
+        severity: Severity::High,
+        ip: true,
+        url: None,
+    },
+];
+
+/// Appends [`CROSS_PRODUCT_INCIDENTS`] incidents from their own RNG stream, so the Endpoint
+/// incidents seeded before are unchanged. A few carry a comment and a custom tag, as triaged ones do.
+#[allow(clippy::too_many_arguments)]
+pub fn seed_cross_product(
+    seed: u64,
+    tenant_index: usize,
+    tenant_id: &str,
+    tenant_name: &str,
+    users: &[crate::world::User],
+    now: OffsetDateTime,
+    alerts: &mut Vec<Alert>,
+    incidents: &mut Vec<Incident>,
+) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(
+        seed ^ (tenant_index as u64 + 1).wrapping_mul(0xC405_5EED_0000_0003) ^ 0x0C05_5B0D,
+    );
+    let mut next_id = incidents.iter().map(|i| i.id).max().unwrap_or(1_000) + 1_000;
+    for i in 0..CROSS_PRODUCT_INCIDENTS {
+        next_id += rng.random_range(1..20u64);
+        let user = &users[rng.random_range(0..users.len())];
+        let au = crate::mde::alerts::alert_user(tenant_name, user);
+        let start = now - time::Duration::minutes(rng.random_range(30..7 * 24 * 60));
+        let count = 2 + i % 2;
+        let first = i % CROSS_SCENARIOS.len();
+        let mut titles = Vec::new();
+        for k in 0..count {
+            let s = &CROSS_SCENARIOS[(first + k) % CROSS_SCENARIOS.len()];
+            let created = start + time::Duration::minutes(k as i64 * rng.random_range(2..40));
+            alerts.push(cross_alert(&mut rng, s, &au, next_id, tenant_id, created));
+            titles.push(s.title);
+        }
+        let last = start + time::Duration::minutes(90);
+        let tagged = i % 5 == 0;
+        incidents.push(Incident {
+            id: next_id,
+            display_name: format!("Multi-stage incident involving {} across {count} products", titles[0]),
+            description: String::new(),
+            created: start,
+            last_update: last.min(now),
+            resolved: None,
+            status: IncidentStatus::Active,
+            assigned_to: None,
+            classification: None,
+            determination: None,
+            custom_tags: if tagged { vec!["seeded".into()] } else { Vec::new() },
+            system_tags: vec!["Multi-product".into()],
+            comments: if tagged {
+                vec![Comment {
+                    comment: "Correlated by Defender XDR across products.".into(),
+                    created_by: "Automation".into(),
+                    created: last.min(now),
+                }]
+            } else {
+                Vec::new()
+            },
+            redirect_incident_id: None,
+            history: Vec::new(),
+        });
+    }
+}
+
+fn cross_alert(
+    rng: &mut rand::rngs::StdRng,
+    s: &CrossScenario,
+    au: &crate::mde::alerts::AlertUser,
+    incident_id: u64,
+    tenant_id: &str,
+    created: OffsetDateTime,
+) -> Alert {
+    use crate::mde::alerts::{AlertStatus, DetectionSource, digits, empty_evidence};
+    use rand::Rng;
+    let mut evidence = Vec::new();
+    let mut u = empty_evidence(EvidenceKind::User, created);
+    u.role = "Impacted";
+    u.account_name = Some(au.account_name.clone());
+    u.domain_name = Some(au.domain_name.clone());
+    u.user_sid = Some(au.user_sid.clone());
+    u.aad_user_id = Some(au.aad_user_id.clone());
+    u.user_principal_name = Some(au.user_principal_name.clone());
+    evidence.push(u);
+    if s.ip {
+        let mut e = empty_evidence(EvidenceKind::Ip, created);
+        e.verdict = "Malicious";
+        e.ip_address = Some(format!("198.51.100.{}", rng.random_range(1..255u8)));
+        evidence.push(e);
+    }
+    if let Some(url) = s.url {
+        let mut e = empty_evidence(EvidenceKind::Url, created);
+        e.verdict = "Malicious";
+        e.url = Some(url.into());
+        evidence.push(e);
+    }
+    Alert {
+        id: format!("{}{}", s.prefix, digits(rng, 18)),
+        incident_id,
+        service_source: s.source,
+        investigation_id: None,
+        investigation_state: "UnsupportedAlertType",
+        assigned_to: None,
+        severity: s.severity,
+        status: AlertStatus::New,
+        classification: None,
+        determination: None,
+        detection_source: DetectionSource::CustomDetection,
+        detector_id: crate::world::guid(rng),
+        category: s.category,
+        threat_family_name: None,
+        title: s.title.into(),
+        description: s.description.into(),
+        recommended_actions: "Review the user's recent sign-ins and mail, and revoke sessions if compromised.".into(),
+        mitre_techniques: s.mitre.to_vec(),
+        created,
+        first_event: created - time::Duration::minutes(5),
+        last_event: created,
+        last_update: created,
+        resolved: None,
+        machine_id: String::new(),
+        computer_dns_name: String::new(),
+        rbac_group_name: String::new(),
+        aad_tenant_id: tenant_id.to_string(),
+        user: Some(au.clone()),
+        comments: Vec::new(),
+        evidence,
+    }
 }

@@ -9,8 +9,6 @@ use super::synth::*;
 use super::tables::Tables;
 use crate::mde::alerts::Alert;
 
-const SERVICE: &str = "Microsoft Defender for Endpoint";
-
 pub fn generate(snap: &Snapshot, t: &mut Tables) {
     for a in &snap.alerts {
         alert(snap, t, a);
@@ -19,6 +17,7 @@ pub fn generate(snap: &Snapshot, t: &mut Tables) {
 
 fn alert(snap: &Snapshot, t: &mut Tables, a: &Alert) {
     let techniques = json!(a.mitre_techniques).to_string();
+    let service = a.service_source.product_name();
     let detection = a.detection_source.hunting();
     let created = ticks(a.created);
     t.push(
@@ -29,7 +28,7 @@ fn alert(snap: &Snapshot, t: &mut Tables, a: &Alert) {
             ("Title", s(&a.title)),
             ("Category", s(a.category)),
             ("Severity", s(a.severity.as_str())),
-            ("ServiceSource", s(SERVICE)),
+            ("ServiceSource", s(service)),
             ("DetectionSource", s(detection)),
             ("AttackTechniques", s(&techniques)),
         ],
@@ -40,7 +39,7 @@ fn alert(snap: &Snapshot, t: &mut Tables, a: &Alert) {
             ("Title", s(&a.title)),
             ("Categories", json_text(json!([a.category]))),
             ("AttackTechniques", s(&techniques)),
-            ("ServiceSource", s(SERVICE)),
+            ("ServiceSource", s(service)),
             ("DetectionSource", s(detection)),
             ("Severity", s(a.severity.as_str())),
         ]);
@@ -60,7 +59,10 @@ fn alert(snap: &Snapshot, t: &mut Tables, a: &Alert) {
         ("LocalIP", s(&local_ip)),
     ];
     common(&mut machine);
-    t.push("AlertEvidence", machine);
+    // Only Endpoint alerts sit on a machine; other products' alerts have no Machine row.
+    if !a.machine_id.is_empty() {
+        t.push("AlertEvidence", machine);
+    }
     for e in &a.evidence {
         let mut row: Row = vec![
             ("Timestamp", dt(ticks(e.created))),

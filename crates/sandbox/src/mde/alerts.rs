@@ -302,6 +302,42 @@ impl DetectionSource {
     }
 }
 
+/// Which Defender product raised an alert: Defender XDR incidents group alerts of several
+/// (Graph `serviceSource`, AlertInfo `ServiceSource`). Only Endpoint alerts sit on a machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceSource {
+    Endpoint,
+    Identity,
+    Office365,
+    /// Defender for Cloud (container and workload alerts, as in seed 004).
+    Cloud,
+    CloudApps,
+}
+
+impl ServiceSource {
+    /// Graph `serviceSource`.
+    pub fn graph(self) -> &'static str {
+        match self {
+            ServiceSource::Endpoint => "microsoftDefenderForEndpoint",
+            ServiceSource::Identity => "microsoftDefenderForIdentity",
+            ServiceSource::Office365 => "microsoftDefenderForOffice365",
+            ServiceSource::Cloud => "microsoftDefenderForCloud",
+            ServiceSource::CloudApps => "microsoftDefenderForCloudApps",
+        }
+    }
+
+    /// Graph `productName` and the AlertInfo `ServiceSource` column.
+    pub fn product_name(self) -> &'static str {
+        match self {
+            ServiceSource::Endpoint => "Microsoft Defender for Endpoint",
+            ServiceSource::Identity => "Microsoft Defender for Identity",
+            ServiceSource::Office365 => "Microsoft Defender for Office 365",
+            ServiceSource::Cloud => "Microsoft Defender for Cloud",
+            ServiceSource::CloudApps => "Microsoft Defender for Cloud Apps",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EvidenceKind {
     File,
@@ -397,6 +433,8 @@ pub struct Alert {
     /// `da` + 18 digits + `_` + a signed 32-bit number, like Microsoft's.
     pub id: String,
     pub incident_id: u64,
+    /// The product that raised it; only Endpoint alerts have a machine (`machine_id` is empty otherwise).
+    pub service_source: ServiceSource,
     pub investigation_id: Option<u64>,
     pub investigation_state: &'static str,
     pub assigned_to: Option<String>,
@@ -479,6 +517,9 @@ pub struct Incident {
     pub system_tags: Vec<String>,
     pub comments: Vec<Comment>,
     pub redirect_incident_id: Option<u64>,
+    /// Every change made through Graph, oldest first: `{time, by, changes}` (state dump only;
+    /// it lets a test see that a change was made exactly once).
+    pub history: Vec<Value>,
 }
 
 impl Incident {
@@ -659,7 +700,7 @@ const SCENARIOS: &[Scenario] = &[
     },
 ];
 
-fn digits(rng: &mut StdRng, n: usize) -> String {
+pub(crate) fn digits(rng: &mut StdRng, n: usize) -> String {
     (0..n).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect()
 }
 
@@ -667,7 +708,7 @@ fn hex_string(rng: &mut StdRng, bytes: usize) -> String {
     (0..bytes).map(|_| format!("{:02x}", rng.random::<u8>())).collect()
 }
 
-fn alert_user(t_name: &str, u: &User) -> AlertUser {
+pub(crate) fn alert_user(t_name: &str, u: &User) -> AlertUser {
     AlertUser {
         account_name: u.mail_nickname.clone(),
         domain_name: t_name.to_uppercase(),
@@ -680,7 +721,7 @@ fn alert_user(t_name: &str, u: &User) -> AlertUser {
     }
 }
 
-fn empty_evidence(kind: EvidenceKind, created: OffsetDateTime) -> Evidence {
+pub(crate) fn empty_evidence(kind: EvidenceKind, created: OffsetDateTime) -> Evidence {
     Evidence {
         kind,
         created,
@@ -842,6 +883,7 @@ pub fn seed(
             alerts.push(Alert {
                 id: format!("da{ticks}_{tail}"),
                 incident_id,
+                service_source: ServiceSource::Endpoint,
                 investigation_id: (s.source != DetectionSource::CustomTi).then(|| rng.random_range(1..90_000u64)),
                 investigation_state: match status {
                     AlertStatus::Resolved => "SuccessfullyRemediated",
@@ -905,6 +947,7 @@ pub fn seed(
             system_tags: Vec::new(),
             comments: Vec::new(),
             redirect_incident_id: None,
+            history: Vec::new(),
         });
     }
     (alerts, incidents)
@@ -1084,6 +1127,7 @@ pub fn incident_state_json(i: &Incident, alerts: &[Alert]) -> Value {
         "lastUpdateDateTime": fmt_mde(i.last_update),
         "resolvedDateTime": i.resolved.map(fmt_mde),
         "alertIds": i.alerts(alerts).map(|a| a.id.clone()).collect::<Vec<_>>(),
+        "history": i.history,
     })
 }
 

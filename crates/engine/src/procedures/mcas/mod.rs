@@ -1,6 +1,11 @@
-//! The mcas product's procedures (catalog keys `mcas.<area>.<verb>`), one file per catalog area.
+//! The mcas product's procedures (catalog keys `mcas.<area>.<verb>`): OAuth consents and app
+//! access, changed through Graph (the Cloud Apps API has no call for them). Each lists what it
+//! deletes first and answers a row per deletion.
 
-use super::Entry;
+use super::{Entry, entry};
+
+pub(crate) mod apps;
 
 /// Every mcas procedure, by key.
-pub const REGISTRY: &[Entry] = &[];
+pub const REGISTRY: &[Entry] =
+    &[entry::<apps::RevokeConsent>(), entry::<apps::Ban>(), entry::<apps::RemoveAccess>(), entry::<apps::BlockUser>()];

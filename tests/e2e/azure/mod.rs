@@ -4,6 +4,7 @@
 //! undoes it.
 
 mod compute;
+mod edge;
 mod network;
 
 use crate::common::*;

@@ -45,6 +45,34 @@ const fn vm_action(
     }
 }
 
+const APP_NAME: ParamSpec = arm_name("appName", &["siteName", "webAppName"], "App Service app (site) name");
+const APP_PARAMS: &[ParamSpec] = &[SUBSCRIPTION, RESOURCE_GROUP, APP_NAME];
+const APP_PERMISSION: &str = "Azure RBAC: Microsoft.Web/sites/* (Website Contributor)";
+
+/// An App Service site action: `POST .../sites/{appName}/{action}`, answered 200 when done.
+const fn web_action(
+    name: &'static str,
+    summary: &'static str,
+    aliases: &'static [&'static str],
+    inverse: Option<&'static str>,
+    risk: Risk,
+    path: &'static str,
+) -> ActionSpec {
+    ActionSpec {
+        product: Product::Azure,
+        name,
+        summary,
+        aliases,
+        params: APP_PARAMS,
+        risk,
+        inverse,
+        permission: APP_PERMISSION,
+        completion: Completion::Immediate,
+        sensitive_results: &[],
+        plan: Plan::Call(Call::new(Api::Arm, Method::Post, path)),
+    }
+}
+
 const fn read(
     name: &'static str,
     summary: &'static str,
@@ -119,6 +147,56 @@ pub static ACTIONS: &[ActionSpec] = &[
         completion: Completion::ArmOperation,
         sensitive_results: &[],
         plan: Plan::Procedure(ProcedureId("azure.compute.snapshot_os_disk")),
+    },
+    web_action(
+        "StopAppService",
+        "Stop an App Service app (it answers 403 Site Disabled until started)",
+        &["StopWebApp"],
+        Some("StartAppService"),
+        Risk::Contain,
+        "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}/providers/Microsoft.Web/sites/{appName}/stop?api-version=2023-12-01",
+    ),
+    web_action(
+        "StartAppService",
+        "Start a stopped App Service app",
+        &["StartWebApp"],
+        Some("StopAppService"),
+        Risk::Contain,
+        "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}/providers/Microsoft.Web/sites/{appName}/start?api-version=2023-12-01",
+    ),
+    web_action(
+        "RestartAppService",
+        "Restart an App Service app (new worker processes; in-memory state and sessions are dropped)",
+        &["RestartWebApp"],
+        None,
+        Risk::Remediate,
+        "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}/providers/Microsoft.Web/sites/{appName}/restart?api-version=2023-12-01",
+    ),
+    ActionSpec {
+        product: Product::Azure,
+        name: "DisableAppServiceAuth",
+        summary: "Turn App Service authentication off (platform.enabled = false): the app's own code then decides who gets in; other settings are kept",
+        aliases: &["DisableEasyAuth"],
+        params: APP_PARAMS,
+        risk: Risk::Remediate,
+        inverse: Some("EnableAppServiceAuth"),
+        permission: APP_PERMISSION,
+        completion: Completion::Immediate,
+        sensitive_results: &[],
+        plan: Plan::Procedure(ProcedureId("azure.compute.disable_app_service_auth")),
+    },
+    ActionSpec {
+        product: Product::Azure,
+        name: "EnableAppServiceAuth",
+        summary: "Turn App Service authentication on (platform.enabled = true), with the identity providers already configured",
+        aliases: &["EnableEasyAuth"],
+        params: APP_PARAMS,
+        risk: Risk::Contain,
+        inverse: Some("DisableAppServiceAuth"),
+        permission: APP_PERMISSION,
+        completion: Completion::Immediate,
+        sensitive_results: &[],
+        plan: Plan::Procedure(ProcedureId("azure.compute.enable_app_service_auth")),
     },
     read(
         "GetVMs",

@@ -57,6 +57,27 @@ const PRIORITY: ParamSpec = ParamSpec {
     doc: "Rule priority; by default the lowest free one (evaluated before every existing rule above it)",
 };
 
+const WAF_POLICY: ParamSpec =
+    arm_name("wafPolicyName", &["policyName", "wafPolicy"], "Application Gateway WAF policy name");
+const WAF_IP: ParamSpec = ParamSpec {
+    name: "ipAddress",
+    aliases: &["sourceIp", "ip", "cidr"],
+    kind: ParamKind::IpPrefix,
+    required: true,
+    default: None,
+    doc: "IP address or CIDR range to block",
+};
+const COUNTRIES: ParamSpec = ParamSpec {
+    name: "countryCodes",
+    aliases: &["countries", "countryCode"],
+    kind: ParamKind::CountryCodes { max: 100 },
+    required: true,
+    default: None,
+    doc: "ISO 3166-1 alpha-2 country codes, e.g. [\"KP\", \"IR\"]",
+};
+const WAF_PERMISSION: &str =
+    "Azure RBAC: Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/read|write (Network Contributor)";
+
 const NSG_PERMISSION: &str =
     "Azure RBAC: Microsoft.Network/networkSecurityGroups/read, .../securityRules/write|delete (Network Contributor)";
 const NIC_PERMISSION: &str = "Azure RBAC: Microsoft.Compute/virtualMachines/read, Microsoft.Network/networkInterfaces/write, Microsoft.Network/networkSecurityGroups/write|join/action (Network Contributor)";
@@ -167,6 +188,60 @@ pub static ACTIONS: &[ActionSpec] = &[
         "RemoveVMPublicIP",
         "Azure RBAC: Microsoft.Network/networkInterfaces/write, Microsoft.Network/publicIPAddresses/join/action (Network Contributor)",
         "azure.network.restore_vm_public_ip",
+    ),
+    procedure(
+        "BlockIPInWAF",
+        "Block an IP address or range at an Application Gateway WAF policy (Riposte's RiposteBlockedIPs custom rule)",
+        &["BlockIpWaf"],
+        &[SUBSCRIPTION, RESOURCE_GROUP, WAF_POLICY, WAF_IP],
+        "UnblockIPInWAF",
+        WAF_PERMISSION,
+        "azure.network.block_ip_in_waf",
+    ),
+    procedure(
+        "UnblockIPInWAF",
+        "Take an address out of Riposte's WAF block rule (the rule goes when empty)",
+        &["UnblockIpWaf"],
+        &[SUBSCRIPTION, RESOURCE_GROUP, WAF_POLICY, WAF_IP],
+        "BlockIPInWAF",
+        WAF_PERMISSION,
+        "azure.network.unblock_ip_in_waf",
+    ),
+    procedure(
+        "BlockGeoLocationWAF",
+        "Block countries (ISO 3166-1 alpha-2) at a WAF policy (Riposte's RiposteBlockedCountries GeoMatch rule)",
+        &["BlockCountriesInWAF", "BlockGeoWAF"],
+        &[SUBSCRIPTION, RESOURCE_GROUP, WAF_POLICY, COUNTRIES],
+        "UnblockGeoLocationWAF",
+        WAF_PERMISSION,
+        "azure.network.block_geo_in_waf",
+    ),
+    procedure(
+        "UnblockGeoLocationWAF",
+        "Take countries out of Riposte's WAF geo block rule",
+        &["UnblockCountriesInWAF"],
+        &[SUBSCRIPTION, RESOURCE_GROUP, WAF_POLICY, COUNTRIES],
+        "BlockGeoLocationWAF",
+        WAF_PERMISSION,
+        "azure.network.unblock_geo_in_waf",
+    ),
+    procedure(
+        "EnableWAFPreventionMode",
+        "Switch a WAF policy to Prevention (block what its rules match) and enable it",
+        &["SetWAFPreventionMode"],
+        &[SUBSCRIPTION, RESOURCE_GROUP, WAF_POLICY],
+        "SetWAFDetectionMode",
+        WAF_PERMISSION,
+        "azure.network.waf_prevention_mode",
+    ),
+    procedure(
+        "SetWAFDetectionMode",
+        "Switch a WAF policy back to Detection (log only)",
+        &["EnableWAFDetectionMode"],
+        &[SUBSCRIPTION, RESOURCE_GROUP, WAF_POLICY],
+        "EnableWAFPreventionMode",
+        WAF_PERMISSION,
+        "azure.network.waf_detection_mode",
     ),
     ActionSpec::read(
         Product::Azure,

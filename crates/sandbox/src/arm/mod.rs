@@ -15,6 +15,8 @@ mod path;
 mod quota;
 mod resource;
 mod types;
+mod waf;
+mod web;
 
 use axum::Router;
 use axum::body::Bytes;

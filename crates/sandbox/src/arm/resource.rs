@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::path::ProviderPath;
 use super::types::{self, ResourceType, Writes};
+use super::{waf, web};
 use super::{Req, compute, list_json, method_not_allowed, network, ok_json, only_get, ops};
 use crate::errors::{self, json_response};
 use crate::world::arm::{ArmStore, NICS, NSGS, OpKind, RESOURCE_GROUPS, Resource, SECURITY_RULES, VIRTUAL_MACHINES};
@@ -123,6 +124,9 @@ pub fn in_group(req: &Req, store: &mut ArmStore, p: &ProviderPath) -> Result<Res
     types::check_version(&req.api_version, addr.t, &location)?;
     if addr.t.kind == VIRTUAL_MACHINES {
         return vm_extra(req, store, &addr, tail);
+    }
+    if addr.t.kind == web::SITES {
+        return web::action(req, store, &addr.id, tail);
     }
     Err(types::unknown(&p.ns, &p.type_path(true), &req.api_version))
 }
@@ -415,6 +419,10 @@ fn provider_put(
         NSGS => network::split_nsg_rules(&a.id, &mut r.body, "Succeeded").map(Some),
         NICS => {
             network::check_nic(store, r)?;
+            Ok(None)
+        }
+        waf::WAF_POLICIES => {
+            waf::check_policy(r)?;
             Ok(None)
         }
         VIRTUAL_MACHINES => {

@@ -48,6 +48,8 @@ const COMPUTE_VM: &[&str] =
     &["2015-06-15", "2019-07-01", "2021-03-01", "2022-11-01", "2023-09-01", "2024-03-01", "2024-07-01", "2026-04-01"];
 const COMPUTE_DISK: &[&str] =
     &["2016-04-30-preview", "2019-07-01", "2021-04-01", "2022-07-02", "2023-10-02", "2026-03-02"];
+/// Microsoft.Web (App Service).
+const WEB: &[&str] = &["2016-08-01", "2018-11-01", "2021-02-01", "2022-09-01", "2023-01-01", "2023-12-01", "2024-04-01"];
 /// Microsoft.Resources: subscriptions, resource groups, generic resource lists.
 pub const RESOURCES: &[&str] =
     &["2014-04-01", "2016-06-01", "2019-10-01", "2020-01-01", "2021-04-01", "2022-12-01", "2024-03-01"];
@@ -108,6 +110,15 @@ const TYPES: &[ResourceType] = &[
         tracked: true,
     },
     ResourceType { kind: "Microsoft.Network/virtualNetworks", versions: NETWORK, writes: Writes::Async, tracked: true },
+    // Containment targets beyond NSGs and VMs (`arm/waf.rs`, `arm/web.rs`).
+    ResourceType {
+        kind: "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies",
+        versions: NETWORK,
+        writes: Writes::Async,
+        tracked: true,
+    },
+    ResourceType { kind: "Microsoft.Web/sites", versions: WEB, writes: Writes::Sync, tracked: true },
+    ResourceType { kind: "Microsoft.Web/sites/config", versions: WEB, writes: Writes::Sync, tracked: false },
     ResourceType {
         kind: "Microsoft.Network/virtualNetworks/subnets",
         versions: NETWORK,

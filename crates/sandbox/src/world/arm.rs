@@ -23,6 +23,9 @@ pub const NSGS: &str = "Microsoft.Network/networkSecurityGroups";
 pub const SECURITY_RULES: &str = "Microsoft.Network/networkSecurityGroups/securityRules";
 pub const NICS: &str = "Microsoft.Network/networkInterfaces";
 pub const PUBLIC_IPS: &str = "Microsoft.Network/publicIPAddresses";
+pub const WAF_POLICIES: &str = "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies";
+pub const WEB_SITES: &str = "Microsoft.Web/sites";
+pub const WEB_CONFIG: &str = "Microsoft.Web/sites/config";
 
 /// One ARM resource. `body` is what GET returns before provider rendering (the NSG adds its
 /// child rules, a VM its instance view).
@@ -365,7 +368,53 @@ impl ArmStore {
             store.seed_nsg(rng, sub, nsg, rg, loc);
         }
         store.seed_vms(rng, sub, machines);
+        store.seed_edge(sub);
         store
+    }
+
+    /// The internet-facing estate beyond the VMs: a WAF policy (Detection mode, no custom
+    /// rules) and an App Service site with Entra authentication on. No RNG draws, so the worlds
+    /// seeded before stay the same.
+    fn seed_edge(&mut self, sub: &str) {
+        let waf = provider_id(sub, "rg-network", WAF_POLICIES, "waf-prod");
+        self.put(Resource::new(
+            waf.clone(),
+            WAF_POLICIES,
+            json!({
+                "id": waf, "name": "waf-prod", "type": WAF_POLICIES, "location": "northeurope", "tags": {},
+                "etag": "W/\"00000000-0000-0000-0000-00000000a7f0\"",
+                "properties": {
+                    "provisioningState": "Succeeded", "resourceState": "Enabled",
+                    "policySettings": {"mode": "Detection", "state": "Enabled", "requestBodyCheck": true,
+                                       "maxRequestBodySizeInKb": 128, "fileUploadLimitInMb": 100},
+                    "customRules": [],
+                    "managedRules": {"managedRuleSets": [{"ruleSetType": "OWASP", "ruleSetVersion": "3.2"}], "exclusions": []},
+                },
+            }),
+        ));
+        let site = provider_id(sub, "rg-prod-servers", WEB_SITES, "app-contoso-portal");
+        self.put(Resource::new(
+            site.clone(),
+            WEB_SITES,
+            json!({
+                "id": site, "name": "app-contoso-portal", "type": WEB_SITES, "kind": "app", "location": "westeurope", "tags": {},
+                "properties": {"state": "Running", "enabled": true, "defaultHostName": "app-contoso-portal.azurewebsites.net",
+                               "httpsOnly": true, "restartCount": 0, "provisioningState": "Succeeded"},
+            }),
+        ));
+        let auth = format!("{site}/config/authsettingsV2");
+        self.put(Resource::new(
+            auth.clone(),
+            WEB_CONFIG,
+            json!({
+                "id": auth, "name": "authsettingsV2", "type": WEB_CONFIG,
+                "properties": {
+                    "platform": {"enabled": true, "runtimeVersion": "~1"},
+                    "globalValidation": {"requireAuthentication": true, "unauthenticatedClientAction": "RedirectToLoginPage"},
+                    "identityProviders": {"azureActiveDirectory": {"enabled": true}},
+                },
+            }),
+        ));
     }
 
     fn seed_nsg(&mut self, rng: &mut StdRng, sub: &str, nsg: &str, rg: &str, loc: &str) {

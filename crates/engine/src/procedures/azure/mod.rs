@@ -6,6 +6,7 @@ use super::{Entry, entry};
 
 pub(crate) mod arm;
 mod compute;
+mod edge;
 mod network;
 mod steps;
 
@@ -18,4 +19,12 @@ pub const REGISTRY: &[Entry] = &[
     entry::<network::RemoveIsolation>(),
     entry::<network::DetachPublicIps>(),
     entry::<network::ReattachPublicIps>(),
+    entry::<edge::BlockIpInWaf>(),
+    entry::<edge::UnblockIpInWaf>(),
+    entry::<edge::BlockCountries>(),
+    entry::<edge::UnblockCountries>(),
+    entry::<edge::PreventionMode>(),
+    entry::<edge::DetectionMode>(),
+    entry::<edge::DisableAppAuth>(),
+    entry::<edge::EnableAppAuth>(),
 ];

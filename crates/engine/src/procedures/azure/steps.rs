@@ -23,6 +23,8 @@ pub const NETWORK: &str = "2024-05-01";
 pub const COMPUTE: &str = "2024-07-01";
 /// Microsoft.Compute's for disks and snapshots.
 pub const DISKS: &str = "2024-03-02";
+/// Microsoft.Web's (App Service).
+pub const WEB: &str = "2023-12-01";
 
 /// How long an intermediate step may run before the procedure gives up waiting (the operation
 /// is left to finish upstream; the answer says so).

@@ -1,0 +1,120 @@
+//! The internet edge: WAF policy blocks and mode, App Service stop/start/restart and its
+//! authentication switch, asserted in the sandbox's ARM store.
+
+use super::{azure, resource, subscription};
+use crate::common::*;
+use serde_json::{Value, json};
+
+async fn waf(h: &Harness, t: &str, sub: &str) -> Value {
+    let id = format!(
+        "/subscriptions/{sub}/resourceGroups/rg-network/providers/Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/waf-prod"
+    );
+    resource(h, t, &id).await.expect("the seeded WAF policy")
+}
+
+fn rule<'a>(policy: &'a Value, name: &str) -> Option<&'a Value> {
+    policy["properties"]["customRules"].as_array().unwrap().iter().find(|r| r["name"] == name)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn waf_ip_and_geo_blocks_land_in_riposte_rules_and_come_out() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let sub = subscription(&h, &t).await;
+    let base = json!({ "subscriptionId": sub, "resourceGroup": "rg-network", "wafPolicyName": "waf-prod" });
+    let with = |extra: Value| {
+        let mut v = base.clone();
+        merge(&mut v, extra);
+        v
+    };
+
+    for ip in ["203.0.113.7", "198.51.100.0/24", "203.0.113.7"] {
+        let (status, op) = azure(&h, &t, "BlockIPInWAF", with(json!({ "ipAddress": ip }))).await;
+        assert_eq!((status, op["status"].as_str()), (200, Some("Succeeded")), "{op}");
+    }
+    let (_, op) = azure(&h, &t, "BlockGeoLocationWAF", with(json!({ "countryCodes": "kp,IR" }))).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    let policy = waf(&h, &t, &sub).await;
+    let ips = rule(&policy, "RiposteBlockedIPs").expect("the IP rule");
+    assert_eq!(ips["action"], "Block");
+    assert_eq!(ips["matchConditions"][0]["operator"], "IPMatch");
+    assert_eq!(ips["matchConditions"][0]["matchValues"], json!(["203.0.113.7", "198.51.100.0/24"]), "no duplicate");
+    let geo = rule(&policy, "RiposteBlockedCountries").expect("the geo rule");
+    assert_eq!(geo["matchConditions"][0]["operator"], "GeoMatch");
+    assert_eq!(geo["matchConditions"][0]["matchValues"], json!(["KP", "IR"]));
+    assert_ne!(ips["priority"], geo["priority"]);
+
+    let (_, op) = azure(&h, &t, "UnblockIPInWAF", with(json!({ "ipAddress": "203.0.113.7" }))).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    let (_, op) = azure(&h, &t, "UnblockGeoLocationWAF", with(json!({ "countryCodes": ["KP", "IR"] }))).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    let policy = waf(&h, &t, &sub).await;
+    assert_eq!(
+        rule(&policy, "RiposteBlockedIPs").unwrap()["matchConditions"][0]["matchValues"],
+        json!(["198.51.100.0/24"])
+    );
+    assert!(rule(&policy, "RiposteBlockedCountries").is_none(), "an emptied rule is removed");
+
+    let (status, body) = azure(&h, &t, "BlockGeoLocationWAF", with(json!({ "countryCodes": ["KP", "XX"] }))).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("countryCodes"), "{body}");
+    let (status, body) =
+        azure(&h, &t, "BlockIPInWAF", with(json!({ "ipAddress": "1.2.3.4", "wafPolicyName": "nope" }))).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("wafPolicyName"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn waf_prevention_mode_and_back() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let sub = subscription(&h, &t).await;
+    let base = json!({ "subscriptionId": sub, "resourceGroup": "rg-network", "wafPolicyName": "waf-prod" });
+    assert_eq!(waf(&h, &t, &sub).await["properties"]["policySettings"]["mode"], "Detection");
+    let (_, op) = azure(&h, &t, "EnableWAFPreventionMode", base.clone()).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    assert_eq!(waf(&h, &t, &sub).await["properties"]["policySettings"]["mode"], "Prevention");
+    let (_, op) = azure(&h, &t, "SetWAFDetectionMode", base.clone()).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    assert_eq!(waf(&h, &t, &sub).await["properties"]["policySettings"]["mode"], "Detection");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn app_service_stop_start_restart_and_auth() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let sub = subscription(&h, &t).await;
+    let app = json!({ "subscriptionId": sub, "resourceGroup": "rg-prod-servers", "appName": "app-contoso-portal" });
+    let site_id =
+        format!("/subscriptions/{sub}/resourceGroups/rg-prod-servers/providers/Microsoft.Web/sites/app-contoso-portal");
+
+    let (_, op) = azure(&h, &t, "StopAppService", app.clone()).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    assert_eq!(resource(&h, &t, &site_id).await.expect("the site")["properties"]["state"], "Stopped");
+    let (_, op) = azure(&h, &t, "StartAppService", app.clone()).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    assert_eq!(resource(&h, &t, &site_id).await.expect("the site")["properties"]["state"], "Running");
+    let (_, op) = azure(&h, &t, "RestartAppService", app.clone()).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    assert_eq!(resource(&h, &t, &site_id).await.expect("the site")["properties"]["restartCount"], 1);
+
+    let auth_id = format!("{site_id}/config/authsettingsV2");
+    let (_, op) = azure(&h, &t, "DisableAppServiceAuth", app.clone()).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    let auth = resource(&h, &t, &auth_id).await.unwrap();
+    assert_eq!(auth["properties"]["platform"]["enabled"], false);
+    assert_eq!(auth["properties"]["identityProviders"]["azureActiveDirectory"]["enabled"], true, "the rest is kept");
+    let (_, op) = azure(&h, &t, "EnableAppServiceAuth", app.clone()).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    assert_eq!(resource(&h, &t, &auth_id).await.unwrap()["properties"]["platform"]["enabled"], true);
+
+    let (status, body) = azure(
+        &h,
+        &t,
+        "StopAppService",
+        json!({ "subscriptionId": sub, "resourceGroup": "rg-prod-servers", "appName": "no-such-app" }),
+    )
+    .await;
+    assert!(status == 404 || status == 502 || status == 400, "{status} {body}");
+    assert!(body.to_string().contains("ResourceNotFound"), "{body}");
+}

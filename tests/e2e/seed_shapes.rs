@@ -194,12 +194,19 @@ impl Gen {
         let write = spec.risk != Risk::Read;
         Ok(match p.kind {
             ParamKind::DeviceId | ParamKind::DeviceIds => json!(self.take("machine", write)?),
+            // FileVault is macOS only; every other Intune action is taken (or recorded
+            // notSupported, as Intune does) on a Windows device.
+            ParamKind::ManagedDevice if spec.name == "EnableFileVault" => json!(self.take("intuneMac", write)?),
             ParamKind::ManagedDevice => json!(self.take("intuneDevice", write)?),
             ParamKind::UserRef => json!(self.take("user", write)?),
             // MDO: the recipient of the fixture message (one copy, so that ids and recipients pair).
             ParamKind::EmailAddress => json!(self.take("recipientEmailAddress", write)?),
             ParamKind::EmailAddresses { max } => {
-                json!((0..max.clamp(1, 2)).map(|_| self.take("recipientEmailAddress", write)).collect::<Result<Vec<_>, _>>()?)
+                json!(
+                    (0..max.clamp(1, 2))
+                        .map(|_| self.take("recipientEmailAddress", write))
+                        .collect::<Result<Vec<_>, _>>()?
+                )
             }
             // MDI: an account of the identity, for the provider the action defaults to.
             ParamKind::ResourceId if p.name == "accountId" => {
@@ -215,7 +222,7 @@ impl Gen {
             // Pools of upstream ids are named after the parameter (`alertId`, `ruleId`, ...); the
             // bulk form `alertIds` draws from `alertId`.
             ParamKind::ResourceId => json!(self.take(p.name, write)?),
-            ParamKind::ResourceIds { max } => {
+            ParamKind::PairedIds { max } | ParamKind::ResourceIds { max } => {
                 let pool = p.name.strip_suffix('s').unwrap_or(p.name);
                 let ids = (0..max.clamp(1, 2)).map(|_| self.take(pool, write)).collect::<Result<Vec<_>, _>>()?;
                 json!(ids)
@@ -283,6 +290,8 @@ impl Gen {
             // InvokeCommand's argument for its first command type (RunScript): a library script.
             "command" => self.take("scriptName", write)?,
             "computerDnsName" => self.dns.clone(),
+            // Intune: a configuration profile Riposte made (fixtures).
+            "profileName" => self.take("profileName", write)?,
             "query" => "DeviceEvents | take 1".into(),
             "ruleName" => format!("riposte shape rule {}", self.next()),
             "assignedTo" => "soc@contoso.com".into(),
@@ -434,6 +443,7 @@ async fn fixtures(h: &Harness, t: &str) -> Gen {
         }
     };
     tokio::join!(pending, investigation, sessions, indicators, rules, queries, files);
+    let profiles = intune_profiles(h, t, &state).await;
 
     let state = h.state(t).await;
     let mut pools: HashMap<&'static str, Vec<String>> = HashMap::new();
@@ -452,6 +462,20 @@ async fn fixtures(h: &Harness, t: &str) -> Gen {
             .map(|d| id_of(&d["id"]))
             .collect(),
     );
+    pools.insert(
+        "intuneMac",
+        state["intune"]["managedDevices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["operatingSystem"] == "macOS")
+            .map(|d| id_of(&d["id"]))
+            .collect(),
+    );
+    // Profiles Riposte made: the first half are deployed further by name, the rest removed by id.
+    let (by_name, by_id) = profiles.split_at(profiles.len() / 2);
+    pools.insert("profileName", by_name.iter().map(|(_, name)| name.clone()).collect());
+    pools.insert("profileId", by_id.iter().map(|(id, _)| id.clone()).collect());
     pools.insert(
         "user",
         state["users"]
@@ -489,6 +513,16 @@ async fn fixtures(h: &Harness, t: &str) -> Gen {
     pools.insert("incidentId", ids(&state["incidents"]));
     pools.insert("investigationId", ids(&state["investigations"]));
     pools.insert("ruleId", ids(&state["detectionRules"]));
+    // Cloud Apps: its alerts (24-hex ids), and the OAuth apps users consented to (service principals).
+    let cloud_apps = &state["cloudApps"];
+    pools.insert(
+        "cloudAppsAlertId",
+        cloud_apps["alerts"].as_array().unwrap().iter().map(|a| id_of(&a["_id"])).collect(),
+    );
+    let mut consented: Vec<String> =
+        cloud_apps["oauth2PermissionGrants"].as_array().unwrap().iter().map(|g| id_of(&g["clientId"])).collect();
+    consented.dedup();
+    pools.insert("servicePrincipalId", consented);
     // Fixture indicators: half are handed out by id, the other half by value.
     let made: Vec<&Value> = state["indicators"]
         .as_array()
@@ -550,12 +584,40 @@ fn mail_and_identity_pools(state: &Value, pools: &mut HashMap<&'static str, Vec<
     let copy = &state["mail"]["messages"].as_array().unwrap().iter().find(|m| m["threatType"] == "phishing").unwrap();
     pools.insert("networkMessageId", vec![id_of(&copy["networkMessageId"])]);
     pools.insert("recipientEmailAddress", vec![id_of(&copy["recipientEmailAddress"])]);
-    let url = format!("https://graph.microsoft.com/v1.0/users/{}/messages/{}", id_of(&copy["mailbox"]), id_of(&copy["id"]));
+    let url =
+        format!("https://graph.microsoft.com/v1.0/users/{}/messages/{}", id_of(&copy["mailbox"]), id_of(&copy["id"]));
     pools.insert("messageUrl", vec![url]);
     let identity = &state["identity"]["identityAccounts"][0];
     pools.insert("identityAccountId", vec![id_of(&identity["id"])]);
     pools.insert("adAccountId", vec![id_of(&identity["activeDirectory"]["accountId"])]);
     pools.insert("entraAccountId", vec![id_of(&identity["userId"])]);
+}
+
+/// Intune: eight camera-blocking profiles Riposte made, each for its own Windows device (so their
+/// display names differ), as `(id, display name)`.
+async fn intune_profiles(h: &Harness, t: &str, state: &Value) -> Vec<(String, String)> {
+    let windows: Vec<String> = state["intune"]["managedDevices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["operatingSystem"] == "Windows")
+        .map(|d| id_of(&d["id"]))
+        .collect();
+    let mut made = Vec::new();
+    for device in windows.iter().rev().take(8) {
+        let body = json!({ "action": "BlockCamera", "tenantId": t, "deviceId": device });
+        let (status, body) = h.seed("DefenderXDRIntuneWorker", body).await;
+        assert_eq!(status, 200, "fixture BlockCamera: {body}");
+        made.push(id_of(&body["data"]["profileId"]));
+    }
+    let after = h.state(t).await;
+    let profiles = after["intune"]["configurationProfiles"].as_array().unwrap();
+    made.into_iter()
+        .map(|id| {
+            let name = profiles.iter().find(|p| p["id"] == id.as_str()).unwrap()["displayName"].as_str().unwrap().to_string();
+            (id, name)
+        })
+        .collect()
 }
 
 /// Azure fixtures from the sandbox's ARM store: the subscription, and resource names per
@@ -590,7 +652,15 @@ fn arm_pools(state: &Value, pools: &mut HashMap<&'static str, Vec<String>>) -> H
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_catalog_action_in_every_seed_shape() {
-    let h = Harness::start_with(1, |s| s.unlimited_budgets = true).await;
+    // AWS actions go to an AWS tenant whose EC2 is moto (`aws.rs`).
+    let moto = crate::aws::Moto::start().await;
+    let aws_world = moto.world().await;
+    let aws_tenant = moto.tenant();
+    let h = Harness::start_with(1, |s| {
+        s.unlimited_budgets = true;
+        s.tenants.push(aws_tenant);
+    })
+    .await;
     h.sandbox_admin(
         "settings",
         json!({
@@ -604,6 +674,10 @@ async fn every_catalog_action_in_every_seed_shape() {
     let t = h.tenant(0);
     let implemented = implemented_products(&h, &t).await;
     let mut g = fixtures(&h, &t).await;
+    for (name, items) in crate::aws::shape_pools(&h, &aws_world).await {
+        g.pools.insert(name, Pool::new(items).unwrap_or_else(|| panic!("fixture pool {name} is empty")));
+    }
+    let tenant_of = |product: Product| if product == Product::Aws { crate::aws::TENANT.to_owned() } else { t.clone() };
 
     let mut specs: Vec<&'static ActionSpec> = catalog::all().filter(|s| implemented.contains(&s.product)).collect();
     // Reads first, on the fixtures as made; then writes, destructive ones last (an offboarded
@@ -613,6 +687,7 @@ async fn every_catalog_action_in_every_seed_shape() {
     let mut covered: HashMap<Product, usize> = HashMap::new();
     for spec in specs {
         let name = format!("{} {}", spec.product.key(), spec.name);
+        let t = tenant_of(spec.product);
         if SANDBOX_LACKS.contains(&(spec.product, spec.name)) {
             let p = g.params(spec).unwrap_or_else(|e| panic!("{e}"));
             let (status, _) = send(&h, &t, Shape::WorkerFlat, spec, p, None).await;

@@ -58,6 +58,12 @@ pub enum ParamKind {
     ResourceIds {
         max: usize,
     },
+    /// Ids that pair item by item with another list (a message id per recipient): like
+    /// [`ParamKind::ResourceIds`], but order and repeats are kept, since one message reaches
+    /// several recipients.
+    PairedIds {
+        max: usize,
+    },
     /// Short strings (tags, RBAC group names): a comma-separated string or a JSON array.
     TextList {
         max_items: usize,
@@ -428,6 +434,7 @@ fn example(kind: ParamKind) -> String {
         ParamKind::Bool => "true".into(),
         ParamKind::ResourceId => "\"da637472900382838869_1364969609\"".into(),
         ParamKind::ResourceIds { .. } => "[\"994\", \"995\"] or \"994,995\"".into(),
+        ParamKind::PairedIds { .. } => "[\"id-1\", \"id-1\", \"id-2\"] (one per paired item)".into(),
         ParamKind::TextList { .. } => "[\"tag1\", \"tag2\"] or \"tag1,tag2\"".into(),
         ParamKind::DateTime => "\"2026-12-31T23:59:59Z\"".into(),
         ParamKind::Url => "\"https://contoso.com/help\"".into(),
@@ -474,6 +481,7 @@ fn check_kind(kind: ParamKind, value: &Value) -> Result<Value, Problem> {
         ParamKind::Bool => boolean(value),
         ParamKind::ResourceId => text_of(value, "an id").and_then(resource_id),
         ParamKind::ResourceIds { max } => resource_ids(value, max),
+        ParamKind::PairedIds { max } => paired_ids(value, max),
         ParamKind::TextList { max_items, max_len } => text_list(value, max_items, max_len),
         ParamKind::DateTime => text_of(value, "an RFC 3339 date and time").and_then(date_time),
         ParamKind::Url => text_of(value, "a URL").and_then(indicators::http_url),
@@ -576,6 +584,44 @@ fn resource_ids(value: &Value, max: usize) -> Result<Value, Problem> {
         let id = resource_id(s).map_err(|p| problem(format!("element {i}: {}", p.message), p.hint))?;
         ids.push(id);
     }
+    Ok(Value::Array(ids))
+}
+
+/// Ids kept in order, repeats included: each pairs with the same position of another list.
+fn paired_ids(value: &Value, max: usize) -> Result<Value, Problem> {
+    let items: Vec<String> = match value {
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::String(s) => Ok(s.trim().to_string()),
+                Value::Number(n) => Ok(n.to_string()),
+                other => Err(problem(
+                    format!("element {i} must be a string, got {}", json_type(other)),
+                    "send [\"a\", \"b\"]",
+                )),
+            })
+            .collect::<Result<_, _>>()?,
+        Value::String(s) => s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
+        Value::Number(n) => vec![n.to_string()],
+        other => {
+            return Err(problem(
+                format!("must be a comma-separated string or an array, got {}", json_type(other)),
+                "send ids as [\"a\", \"b\"] or \"a,b\"",
+            ));
+        }
+    };
+    if items.is_empty() {
+        return Err(problem("names no id", "send at least one id"));
+    }
+    if items.len() > max {
+        return Err(problem(format!("names {} ids; at most {max} per request", items.len()), "split the request"));
+    }
+    let ids = items
+        .iter()
+        .enumerate()
+        .map(|(i, s)| resource_id(s).map_err(|p| problem(format!("element {i}: {}", p.message), p.hint)))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Value::Array(ids))
 }
 
@@ -1250,6 +1296,9 @@ mod tests {
         let err = check(ParamKind::EmailAddresses { max: 3 }, json!(["a@x.com", "nope"])).unwrap_err();
         assert!(err.contains("element 1"), "{err}");
         assert!(check(ParamKind::EmailAddresses { max: 1 }, json!(["a@x.com", "b@x.com"])).is_err());
+        let ids = check(ParamKind::PairedIds { max: 3 }, json!(["m1", "m1", "m2"])).unwrap();
+        assert_eq!(ids, json!(["m1", "m1", "m2"]), "repeats kept: one message, several recipients");
+        assert!(check(ParamKind::PairedIds { max: 3 }, json!("m1,bad id")).unwrap_err().contains("element 1"));
     }
 
     #[test]
@@ -1562,6 +1611,7 @@ mod tests {
             ParamKind::UserRef,
             ParamKind::EmailAddress,
             ParamKind::EmailAddresses { max: 2 },
+            ParamKind::PairedIds { max: 2 },
             ParamKind::ActionId,
             ParamKind::Sha1,
             ParamKind::Sha256,

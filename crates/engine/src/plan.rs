@@ -357,7 +357,7 @@ fn scalar_text(v: &Value) -> String {
 }
 
 /// Percent-encode one path segment (ids and UPNs only need the unreserved set plus '@').
-fn encode_segment(s: &str) -> String {
+pub(crate) fn encode_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {

@@ -43,7 +43,9 @@ pub fn params(spec: &ActionSpec, params: &Params) -> Value {
                     let chars = value.as_str().map(str::len).unwrap_or(0);
                     Value::String(format!("[{chars} base64 characters, stored in the library]"))
                 }
-                Some(ParamKind::JsonObject | ParamKind::Indicators { .. }) => free_form(value),
+                Some(ParamKind::JsonObject | ParamKind::JsonObjects { .. } | ParamKind::Indicators { .. }) => {
+                    free_form(value)
+                }
                 _ => value.clone(),
             };
             (name.to_string(), kept)

@@ -243,6 +243,8 @@ fn param_schema(p: &ParamSpec) -> Value {
         ParamKind::ManagedDevice => json!({ "type": "string", "description": "Intune or Entra device id, MDE machine id or DNS name" }),
         ParamKind::UserRef => json!({ "type": "string", "description": "object id or UPN" }),
         ParamKind::EmailAddress => json!({ "type": "string", "format": "email" }),
+        ParamKind::PairedIds { max } => json!({ "oneOf": [{ "type": "string" },
+            { "type": "array", "maxItems": max, "items": { "type": "string" } }] }),
         ParamKind::EmailAddresses { max } => json!({ "oneOf": [{ "type": "string" },
             { "type": "array", "maxItems": max, "items": { "type": "string", "format": "email" } }] }),
         ParamKind::ActionId | ParamKind::Guid => json!({ "type": "string", "format": "uuid" }),

@@ -89,6 +89,8 @@ fn sample(kind: ParamKind) -> Value {
         ParamKind::PortRanges { .. } => json!(["443"]),
         ParamKind::CountryCodes { .. } => json!(["KP"]),
         ParamKind::IpPrefix => json!("203.0.113.7"),
+        ParamKind::IpPrefixes { .. } => json!(["203.0.113.7"]),
+        ParamKind::JsonObjects { .. } => json!([{ "Indicator": "203.0.113.7" }]),
         ParamKind::ArmResourceId => json!(
             "/subscriptions/6f1c52a4-3c0e-4b8a-9a1e-2d7f0b5c9e31/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/n"
         ),

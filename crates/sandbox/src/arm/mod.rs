@@ -14,7 +14,11 @@ mod ops;
 mod path;
 mod quota;
 mod resource;
+mod security;
+mod sql;
+mod storage;
 mod types;
+mod hybrid;
 mod waf;
 mod web;
 
@@ -175,6 +179,7 @@ fn dispatch(req: &Req, store: &mut ArmStore, target: Target, subscription: Value
         Target::ProviderList { ns, ty } => resource::subscription_list(req, store, &ns, &ty),
         Target::Operation { ns, location: _, id, result } => poll(req, store, &ns, &id, result),
         Target::InGroup(p) => resource::in_group(req, store, &p),
+        Target::Extension(e) => security::serve(req, store, &e),
     }
 }
 

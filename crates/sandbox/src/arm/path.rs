@@ -23,6 +23,31 @@ pub enum Target {
     Operation { ns: String, location: String, id: String, result: bool },
     /// Anything under `/subscriptions/{sub}/resourcegroups/{rg}/providers/{ns}/...`.
     InGroup(ProviderPath),
+    /// A resource of an extension provider ([`EXTENSION_NAMESPACES`]) at any scope: the
+    /// subscription, a resource group or a resource (`{scope}/providers/{ns}/{rest...}`).
+    Extension(ExtensionPath),
+}
+
+/// Providers whose resources extend other scopes (Defender for Cloud's pricings, alerts and
+/// assessments; Sentinel's watchlists on a workspace; RBAC role assignments); `arm/security.rs`
+/// serves them.
+pub const EXTENSION_NAMESPACES: &[&str] = &["Microsoft.Security", "Microsoft.SecurityInsights", "Microsoft.Authorization"];
+
+/// `{scope}/providers/{ns}/{rest...}`: the last `providers` segment names the extension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionPath {
+    /// The scope it extends, e.g. `/subscriptions/{sub}` or a storage account's id.
+    pub scope: String,
+    /// The namespace in its canonical spelling.
+    pub ns: &'static str,
+    /// The segments after the namespace, as sent.
+    pub rest: Vec<String>,
+}
+
+fn extension(segs: &[String]) -> Option<ExtensionPath> {
+    let at = segs.iter().rposition(|s| s.eq_ignore_ascii_case("providers")).filter(|&i| i >= 2)?;
+    let ns = EXTENSION_NAMESPACES.iter().find(|n| segs.get(at + 1).is_some_and(|s| s.eq_ignore_ascii_case(n)))?;
+    Some(ExtensionPath { scope: format!("/{}", segs[..at].join("/")), ns, rest: segs[at + 2..].to_vec() })
 }
 
 /// `{ns}/{type}/{name}[/{childType}/{childName}...][/{tail}]` inside a resource group.
@@ -56,6 +81,11 @@ pub fn parse(path: &str) -> Option<(Option<String>, Target)> {
     let lower: Vec<String> = segs.iter().map(|s| s.to_ascii_lowercase()).collect();
     let l: Vec<&str> = lower.iter().map(String::as_str).collect();
     let seg = |i: usize| segs[i].clone();
+    if l.first() == Some(&"subscriptions")
+        && let Some(e) = extension(&segs)
+    {
+        return Some((Some(seg(1)), Target::Extension(e)));
+    }
     let target = match l.as_slice() {
         ["subscriptions"] => return Some((None, Target::Subscriptions)),
         ["subscriptions", _] => Target::Subscription,

@@ -12,10 +12,11 @@ use serde_json::{Map, Value, json};
 
 use super::path::ProviderPath;
 use super::types::{self, ResourceType, Writes};
-use super::{waf, web};
-use super::{Req, compute, list_json, method_not_allowed, network, ok_json, only_get, ops};
+use super::{hybrid, waf, web};
+use super::{Req, compute, list_json, method_not_allowed, network, ok_json, only_get, ops, sql, storage};
 use crate::errors::{self, json_response};
 use crate::world::arm::{ArmStore, NICS, NSGS, OpKind, RESOURCE_GROUPS, Resource, SECURITY_RULES, VIRTUAL_MACHINES};
+use crate::world::azure_data::{CONTAINERS, SQL_FIREWALL_RULES, SQL_SERVERS, STORAGE_ACCOUNTS};
 
 /// A resource the request addresses: its canonical id and type, and where it sits.
 struct Addr {
@@ -127,6 +128,9 @@ pub fn in_group(req: &Req, store: &mut ArmStore, p: &ProviderPath) -> Result<Res
     }
     if addr.t.kind == web::SITES {
         return web::action(req, store, &addr.id, tail);
+    }
+    if addr.t.kind == STORAGE_ACCOUNTS {
+        return storage::action(req, store, &addr.id, tail);
     }
     Err(types::unknown(&p.ns, &p.type_path(true), &req.api_version))
 }
@@ -311,6 +315,7 @@ fn put(req: &Req, store: &mut ArmStore, a: &Addr) -> Result<Response, Response> 
     }
     let mut r = Resource::new(a.id.clone(), a.t.kind, Value::Object(body));
     let children = provider_put(req, store, a, old.as_ref(), &mut r)?;
+    data_rules(req, store, a, &mut r)?;
     let created = store.put(r);
     if let Some(children) = children {
         replace_children(store, &a.id, children);
@@ -425,6 +430,10 @@ fn provider_put(
             waf::check_policy(r)?;
             Ok(None)
         }
+        hybrid::ARC_RUN_COMMANDS => {
+            hybrid::run_command(store, a.parent.as_deref().unwrap_or_default(), r, req.now)?;
+            Ok(None)
+        }
         VIRTUAL_MACHINES => {
             compute::prepare_vm(old, r);
             Ok(None)
@@ -434,6 +443,19 @@ fn provider_put(
             Ok(None)
         }
         _ => Ok(None),
+    }
+}
+
+/// The data providers' checks of what a PUT or PATCH would store (`arm/storage.rs`,
+/// `arm/sql.rs`); a SQL administrator password is taken out of the body here, so it is never
+/// stored or answered.
+fn data_rules(req: &Req, store: &mut ArmStore, a: &Addr, r: &mut Resource) -> Result<(), Response> {
+    match a.t.kind {
+        STORAGE_ACCOUNTS => storage::check_account(r),
+        CONTAINERS => storage::check_container(r),
+        SQL_FIREWALL_RULES => sql::check_firewall_rule(r),
+        SQL_SERVERS => sql::take_admin_password(store, r, req.now),
+        _ => Ok(()),
     }
 }
 
@@ -479,6 +501,7 @@ fn patch(req: &Req, store: &mut ArmStore, a: &Addr) -> Result<Response, Response
     if a.t.kind == SECURITY_RULES {
         validate_rule(store, a, &mut r)?;
     }
+    data_rules(req, store, a, &mut r)?;
     let long = a.t.writes.is_async() && changes_properties;
     r.set_provisioning_state(if long { "Updating" } else { "Succeeded" });
     store.put(r);

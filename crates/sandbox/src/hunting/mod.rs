@@ -16,7 +16,7 @@ mod alerts;
 mod device;
 mod email;
 mod identity;
-mod scenario;
+pub(crate) mod scenario;
 mod synth;
 mod tables;
 

@@ -79,10 +79,7 @@ struct Event<'a> {
 }
 
 fn cluster_id(snap: &Snapshot) -> String {
-    format!(
-        "/subscriptions/{}/resourceGroups/DefenderLabRG/providers/Microsoft.ContainerService/managedClusters/DefenderLabAKS",
-        snap.subscription_id
-    )
+    lab_cluster_id(&snap.subscription_id)
 }
 
 fn push(snap: &Snapshot, t: &mut Tables, c: &Container, e: &Event) {
@@ -129,10 +126,9 @@ pub fn generate(snap: &Snapshot, t: &mut Tables) {
 /// few minutes after the step), as XDR's AlertInfo / AlertEvidence show them. They are not in
 /// the MDE alerts API, which lists Defender for Endpoint alerts only. Ids take the `dc` prefix
 /// plus a GUID (inferred from the portal; Microsoft does not document the format).
-fn cloud_alerts(snap: &Snapshot, t: &mut Tables) {
-    const SERVICE: &str = "Microsoft Defender for Cloud";
-    // (title, category, severity, MITRE technique, step index the alert follows)
-    let alerts: &[(&str, &str, &str, &str, usize)] = &[
+/// (title, category, severity, MITRE technique, step index the alert follows); the Defender for
+/// Cloud alerts API serves the same alerts (`world/mdc.rs`).
+pub(crate) const CLOUD_ALERTS: &[(&str, &str, &str, &str, usize)] = &[
         ("Possible Web Shell activity detected", "Persistence", "Medium", "T1505.003", 0),
         ("Network scanning tool detected", "Discovery", "Low", "T1046", 1),
         ("Suspicious Kubernetes service account operation detected", "Discovery", "Medium", "T1613", 2),
@@ -142,19 +138,29 @@ fn cloud_alerts(snap: &Snapshot, t: &mut Tables) {
         ("Possible Crypto miners download detected", "Execution", "Medium", "T1496", 6),
         ("Command within a container accessed ld.so.preload", "DefenseEvasion", "Medium", "T1574.006", 7),
         ("A drift binary detected executing in the container", "Execution", "High", "T1496", 8),
-    ];
+];
+
+/// The id of the tenant's `n`th cloud alert: `dc` plus a GUID, the same in XDR's tables and in
+/// Defender for Cloud's alerts API.
+pub(crate) fn cloud_alert_id(tenant_id: &str, n: usize) -> String {
+    let h = hashes(&format!("mdc-alert/{tenant_id}/{n}"));
+    format!("dc{}-{}-{}-{}-{}", &h.sha256[..8], &h.sha256[8..12], &h.sha256[12..16], &h.sha256[16..20], &h.sha256[20..32])
+}
+
+/// The resource id of the lab's AKS cluster the simulation runs in.
+pub(crate) fn lab_cluster_id(subscription_id: &str) -> String {
+    format!(
+        "/subscriptions/{subscription_id}/resourceGroups/DefenderLabRG/providers/Microsoft.ContainerService/managedClusters/DefenderLabAKS"
+    )
+}
+
+fn cloud_alerts(snap: &Snapshot, t: &mut Tables) {
+    const SERVICE: &str = "Microsoft Defender for Cloud";
+    let alerts = CLOUD_ALERTS;
     let start = snap.anchor - 2 * TICKS_PER_DAY;
     let cluster = cluster_id(snap);
     for (n, (title, category, severity, technique, step)) in alerts.iter().enumerate() {
-        let h = hashes(&format!("mdc-alert/{}/{n}", snap.tenant_id));
-        let id = format!(
-            "dc{}-{}-{}-{}-{}",
-            &h.sha256[..8],
-            &h.sha256[8..12],
-            &h.sha256[12..16],
-            &h.sha256[16..20],
-            &h.sha256[20..32]
-        );
+        let id = cloud_alert_id(&snap.tenant_id, n);
         let when = start + *step as i64 * 2 * TICKS_PER_MINUTE + 3 * TICKS_PER_MINUTE;
         let techniques = json!([technique]).to_string();
         t.push(

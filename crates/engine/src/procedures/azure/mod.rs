@@ -7,7 +7,9 @@ use super::{Entry, entry};
 pub(crate) mod arm;
 mod compute;
 mod edge;
+mod data;
 mod network;
+mod security;
 mod steps;
 
 /// Every azure procedure, by key.
@@ -27,4 +29,13 @@ pub const REGISTRY: &[Entry] = &[
     entry::<edge::DetectionMode>(),
     entry::<edge::DisableAppAuth>(),
     entry::<edge::EnableAppAuth>(),
+    entry::<compute::RunArcCommand>(),
+    entry::<data::RevokeSas>(),
+    entry::<data::BlockSqlIp>(),
+    entry::<data::RotateSqlPassword>(),
+    entry::<security::EnableJit>(),
+    entry::<security::DisableJit>(),
+    entry::<security::RequestJit>(),
+    entry::<security::AddWatchlistItems>(),
+    entry::<security::EnablePlaybook>(),
 ];

@@ -1,6 +1,8 @@
 //! The mdc product's procedures (catalog keys `mdc.<area>.<verb>`), one file per catalog area.
 
-use super::Entry;
+use super::{Entry, entry};
+
+mod alerts;
 
 /// Every mdc procedure, by key.
-pub const REGISTRY: &[Entry] = &[];
+pub const REGISTRY: &[Entry] = &[entry::<alerts::SetStatus>()];

@@ -20,3 +20,8 @@ pub mod hash;
 
 pub use envelope::{AlertHashes, DeadLetter, ParseOptions, ParsedMessage, parse_message};
 pub use hash::{FileHash, HashKind};
+pub mod providers;
+pub mod verdict;
+
+pub use providers::{Provider, ProviderConfig, ProviderError, ProviderKind};
+pub use verdict::{Detections, Status, Ttls, Verdict};

@@ -233,10 +233,10 @@ async fn apple_and_android_actions_and_the_passcode_shown_once() {
     let (status, body) =
         native_reveal(&h, &h.admin_key, &t, "Intune", "ResetDevicePasscode", json!({ "deviceId": android })).await;
     assert_eq!(status, 200, "{body}");
-    let passcode = body["result"]["passcode"].as_str().or(body["data"]["passcode"].as_str()).map(String::from);
+    let passcode = body["data"]["passcode"].as_str().map(String::from);
     let passcode = passcode.unwrap_or_else(|| panic!("the passcode is revealed: {body}"));
     assert!(passcode.len() >= 4 && passcode != "[redacted]", "{body}");
-    let op_id = body["operationId"].as_str().unwrap();
+    let op_id = body["operation_id"].as_str().unwrap();
     let (_, op) = h.get(&format!("/v1/operations/{op_id}")).await;
     assert!(!op.to_string().contains(&passcode), "the stored result holds no passcode: {op}");
     let (_, audit) = h.get(&format!("/v1/audit?tenant={t}&action=ResetDevicePasscode")).await;
@@ -300,12 +300,13 @@ async fn bitlocker_recovery_keys_are_an_admin_read_audited_without_the_key() {
         &t,
         "Intune",
         "GetBitLockerRecoveryKey",
-        json!({ "deviceId": win["dnsName"].as_str().unwrap_or(win["deviceName"].as_str().unwrap()), "revealKey": true }),
+        json!({ "deviceId": win["deviceName"], "revealKey": true }),
     )
     .await;
     assert_eq!(status, 200, "{body}");
     assert!(body.to_string().contains(&key), "revealed once: {body}");
-    let (_, op) = h.get(&format!("/v1/operations/{}", body["operationId"].as_str().unwrap())).await;
+    let (_, op) = h.get(&format!("/v1/operations/{}", body["operation_id"].as_str().unwrap())).await;
+    assert!(op.to_string().contains("[redacted]"), "{op}");
     assert!(!op.to_string().contains(&key), "the stored result holds no key: {op}");
     let (_, audit) = h.get(&format!("/v1/audit?tenant={t}&action=GetBitLockerRecoveryKey")).await;
     assert!(audit.to_string().contains("GetBitLockerRecoveryKey"), "audited: {audit}");
@@ -371,8 +372,101 @@ async fn an_app_without_the_intune_role_gets_graphs_403() {
         .collect();
     h.sandbox_admin(&format!("roles/{t}"), json!({ "graph": kept })).await;
     let (status, body) = intune(&h, &t, "RemoteLock", json!({ "deviceId": win })).await;
-    assert!(status == 400 || status == 403, "{status}: {body}");
-    assert!(body.to_string().contains("Authorization_RequestDenied"), "{body}");
+    // The gateway answers an upstream refusal as an upstream failure, carrying Graph's code.
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["error"]["code"], "Authorization_RequestDenied", "{body}");
+    assert_eq!(body["error"]["upstreamStatus"], 403, "{body}");
     let d = device(&h.state(&t).await, &win);
     assert!(d["deviceActionResults"].as_array().unwrap().is_empty(), "nothing queued: {d}");
+}
+
+fn profile<'a>(state: &'a Value, id: &str) -> Option<&'a Value> {
+    state["intune"]["configurationProfiles"].as_array().unwrap().iter().find(|p| p["id"] == id)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_profile_reaches_one_device_and_remove_config_profile_takes_it_back() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let windows = online(&h, &t, "Windows").await;
+    let (win, other) = (id(&windows[3]), id(&windows[4]));
+    let macs = online(&h, &t, "macOS").await;
+    let (mac, mac2) = (id(&macs[0]), id(&macs[1]));
+    let android = id(&online(&h, &t, "Android").await[0]);
+
+    // Block the camera on one Windows device: a restrictions profile, a group holding only it.
+    let (status, body) = intune(&h, &t, "BlockCamera", json!({ "deviceId": win })).await;
+    assert_eq!(status, 200, "{body}");
+    let pid = body["data"]["profileId"].as_str().unwrap().to_string();
+    let state = h.state(&t).await;
+    let p = profile(&state, &pid).expect("the profile exists");
+    assert_eq!(p["@odata.type"], "#microsoft.graph.windows10GeneralConfiguration");
+    assert_eq!(p["cameraBlocked"], true);
+    assert_eq!(p["assignments"][0]["groupId"], body["data"]["groupId"], "{p}");
+    assert_eq!(device(&state, &win)["assignedProfiles"], json!([pid]), "it reaches the device");
+    assert_eq!(device(&state, &other)["assignedProfiles"], json!([]), "and no other");
+
+    // The inverse removes the assignment group and the profile Riposte created.
+    let (status, body) = intune(&h, &t, "RemoveConfigProfile", json!({ "profileId": pid })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["profileDeleted"], true, "{body}");
+    let state = h.state(&t).await;
+    assert!(profile(&state, &pid).is_none(), "profile gone");
+    assert_eq!(device(&state, &win)["assignedProfiles"], json!([]));
+    let group = body["data"]["removedGroups"][0].as_str().unwrap();
+    assert!(!state.to_string().contains(group), "the group is gone too");
+
+    // One setting per platform.
+    let cases = [
+        ("DisableUSBStorage", &android, "androidGeneralDeviceConfiguration", "storageBlockRemovableStorage"),
+        ("EnableBitLocker", &win, "windows10EndpointProtectionConfiguration", "bitLockerEncryptDevice"),
+        ("EnableDeviceEncryption", &mac, "macOSEndpointProtectionConfiguration", "fileVaultEnabled"),
+        ("EnableFileVault", &mac, "macOSEndpointProtectionConfiguration", "fileVaultEnabled"),
+        ("EnableFirewall", &mac, "macOSEndpointProtectionConfiguration", "firewallEnabled"),
+    ];
+    let mut firewall = String::new();
+    for (action, target, ty, setting) in cases {
+        let (status, body) = intune(&h, &t, action, json!({ "deviceId": target })).await;
+        assert_eq!(status, 200, "{action}: {body}");
+        let pid = body["data"]["profileId"].as_str().unwrap().to_string();
+        let state = h.state(&t).await;
+        let p = profile(&state, &pid).unwrap();
+        assert_eq!(p["@odata.type"], format!("#microsoft.graph.{ty}"), "{action}");
+        assert_eq!(p[setting], true, "{action}: {p}");
+        assert!(device(&state, target)["assignedProfiles"].as_array().unwrap().contains(&json!(pid)));
+        firewall = pid;
+    }
+    let (status, body) = intune(&h, &t, "EnableFirewall", json!({ "deviceId": win })).await;
+    assert_eq!(status, 200, "{body}");
+    let p = profile(&h.state(&t).await, body["data"]["profileId"].as_str().unwrap()).unwrap().clone();
+    assert_eq!(p["firewallProfilePublic"]["firewallEnabled"], "allowed", "{p}");
+    // A platform without the setting is a 400 naming the device, and nothing is left behind.
+    let before = h.state(&t).await["intune"]["configurationProfiles"].as_array().unwrap().len();
+    let (status, body) = intune(&h, &t, "EnableBitLocker", json!({ "deviceId": mac })).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("deviceId"), "{body}");
+    assert_eq!(h.state(&t).await["intune"]["configurationProfiles"].as_array().unwrap().len(), before);
+
+    // An existing profile, by name, to one more device: the first assignment is kept; removing
+    // it for that device takes only its group, and the profile stays until the last is gone.
+    let name = profile(&h.state(&t).await, &firewall).unwrap()["displayName"].as_str().unwrap().to_string();
+    let (status, body) = intune(&h, &t, "DeployConfigProfile", json!({ "profileName": name, "deviceId": mac2 })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["assignments"], 2, "{body}");
+    let state = h.state(&t).await;
+    assert!(device(&state, &mac2)["assignedProfiles"].as_array().unwrap().contains(&json!(firewall)));
+    assert!(device(&state, &mac)["assignedProfiles"].as_array().unwrap().contains(&json!(firewall)));
+    let (status, body) =
+        intune(&h, &t, "RemoveConfigProfile", json!({ "profileId": firewall, "deviceId": mac2 })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["profileDeleted"], false, "another device still has it: {body}");
+    let state = h.state(&t).await;
+    assert!(!device(&state, &mac2)["assignedProfiles"].as_array().unwrap().contains(&json!(firewall)));
+    assert!(device(&state, &mac)["assignedProfiles"].as_array().unwrap().contains(&json!(firewall)));
+    let (status, body) = intune(&h, &t, "RemoveConfigProfile", json!({ "profileId": firewall })).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(profile(&h.state(&t).await, &firewall).is_none());
+    // Nothing of Riposte's left to remove: a 400 naming the field.
+    let (status, body) = intune(&h, &t, "RemoveConfigProfile", json!({ "profileId": firewall })).await;
+    assert!(status == 404 || status == 400, "{status}: {body}");
 }

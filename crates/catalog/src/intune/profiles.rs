@@ -28,25 +28,24 @@ const fn setting(name: &'static str, summary: &'static str, aliases: &'static [&
     }
 }
 
-const PROFILE_NAME: ParamSpec = ParamSpec {
+/// The seed's `profileName`; an id is taken too (a GUID is looked up as the profile's id).
+const PROFILE: ParamSpec = ParamSpec {
     name: "profileName",
-    aliases: &["displayName", "name"],
+    aliases: &["profileId", "profile", "displayName", "configurationId"],
     kind: ParamKind::Text { max: 200 },
-    required: false,
+    required: true,
     default: None,
-    doc: "The existing profile's display name (or give profileId)",
+    doc: "The existing profile: its display name or its id",
 };
 
-const fn profile_id(required: bool) -> ParamSpec {
-    ParamSpec {
-        name: "profileId",
-        aliases: &["configurationId", "deviceConfigurationId"],
-        kind: ParamKind::Guid,
-        required,
-        default: None,
-        doc: "The configuration profile's id",
-    }
-}
+const PROFILE_ID: ParamSpec = ParamSpec {
+    name: "profileId",
+    aliases: &["configurationId", "deviceConfigurationId"],
+    kind: ParamKind::Guid,
+    required: true,
+    default: None,
+    doc: "The configuration profile's id, as a Riposte profile action answered it",
+};
 
 const OPTIONAL_DEVICE: ParamSpec = ParamSpec { required: false, ..DEVICE };
 
@@ -86,7 +85,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         name: "DeployConfigProfile",
         summary: "Assign an existing configuration profile to one more device (a group holding the device is added to the profile's assignments, the others are kept)",
         aliases: &["AssignConfigProfile"],
-        params: &[DEVICE, PROFILE_NAME, profile_id(false)],
+        params: &[DEVICE, PROFILE],
         risk: Risk::Contain,
         inverse: Some("RemoveConfigProfile"),
         permission: PERMISSION,
@@ -99,7 +98,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         name: "RemoveConfigProfile",
         summary: "Undo a Riposte profile assignment: remove the groups Riposte made for the device (or for every device) from the profile's assignments and delete them; a profile Riposte created is deleted once nothing is assigned",
         aliases: &["UnassignConfigProfile"],
-        params: &[profile_id(true), OPTIONAL_DEVICE],
+        params: &[PROFILE_ID, OPTIONAL_DEVICE],
         risk: Risk::Contain,
         inverse: Some("DeployConfigProfile"),
         permission: PERMISSION,

@@ -197,7 +197,9 @@ impl Procedure for DeploySetting {
         let settings = (template.settings)();
         let mut body = settings.clone();
         body["@odata.type"] = template.odata_type.into();
-        body["displayName"] = format!("Riposte {action}: {}", device.name).into();
+        // The operation in the name keeps names unique, so a later DeployConfigProfile by name finds it.
+        let op = ctx.operation.simple().to_string();
+        body["displayName"] = format!("Riposte {action}: {} ({})", device.name, &op[..8]).into();
         body["description"] = format!(
             "{CREATED} (operation {}) for device {}; remove with RemoveConfigProfile",
             ctx.operation, device.id
@@ -236,37 +238,27 @@ impl Procedure for DeploySetting {
 /// its other assignments are kept.
 pub struct DeployExisting {
     device: String,
-    profile_id: Option<String>,
-    profile_name: Option<String>,
+    /// A display name, or the profile's id.
+    profile: String,
 }
 
 impl TryFrom<&Params> for DeployExisting {
     type Error = EngineError;
     fn try_from(params: &Params) -> Result<Self, EngineError> {
         let args = Args::of::<Self>(params);
-        Ok(DeployExisting {
-            device: args.text("deviceId")?,
-            profile_id: args.opt_text("profileId")?,
-            profile_name: args.opt_text("profileName")?,
-        })
+        Ok(DeployExisting { device: args.text("deviceId")?, profile: args.text("profileName")? })
     }
 }
 
 impl Procedure for DeployExisting {
     const ID: ProcedureId = ProcedureId("intune.profiles.deploy_existing");
-    const READS: &'static [Read] = &[required("deviceId"), optional("profileId"), optional("profileName")];
+    const READS: &'static [Read] = &[required("deviceId"), required("profileName")];
     async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
         let mut request_ids = Vec::new();
-        let profile_id = match (self.profile_id, self.profile_name) {
-            (Some(id), _) => id,
-            (None, Some(name)) => profile_by_name(ctx, &name, &mut request_ids).await?,
-            (None, None) => {
-                return Err(invalid(
-                    "profileId",
-                    "name the profile: profileId or profileName".into(),
-                    "list profiles in Intune (deviceManagement/deviceConfigurations) and send the id or display name",
-                ));
-            }
+        let profile_id = if catalog::params::is_guid(&self.profile) {
+            self.profile.to_ascii_lowercase()
+        } else {
+            profile_by_name(ctx, &self.profile, &mut request_ids).await?
         };
         let mut kept = targets(ctx, &profile_id, &mut request_ids).await?;
         let device = device(ctx, &self.device, &mut request_ids).await?;

@@ -25,7 +25,7 @@
 //! private_key_env = "RIPOSTE_KEY_CONTOSO"           # its PEM private key, from the environment
 //! hosts = { cloud_apps = "https://contoso.us3.portal.cloudappsecurity.us" }  # per-tenant hosts
 //!
-//! [[tenants]]                   # an AWS account (configuration only: no AWS calls yet)
+//! [[tenants]]                   # an AWS account: EC2 calls SigV4-signed (hosts.ec2 replaces the regional endpoint)
 //! tenant_id = "aws-prod"
 //! aws = { region = "us-east-1", access_key_id_env = "AWS_KEY_ID", secret_access_key_env = "AWS_SECRET", role_arn = "arn:aws:iam::123456789012:role/riposte" }
 //!
@@ -133,6 +133,8 @@ pub struct AwsConfig {
     pub role_arn: Option<String>,
     pub external_id: Option<String>,
     pub session_name: Option<String>,
+    /// The STS endpoint `AssumeRole` goes to (default: the region's; a private endpoint, a test).
+    pub sts_endpoint: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -261,10 +263,12 @@ fn aws_credentials(a: &AwsConfig) -> anyhow::Result<AwsCredentials> {
         (None, Some(id)) => id.clone(),
         (None, None) => bail!("aws needs access_key_id_env (or access_key_id)"),
     };
+    let sts_endpoint = a.sts_endpoint.as_deref().map(|s| parse_url("aws.sts_endpoint", s)).transpose()?;
     let assume_role = a.role_arn.as_ref().map(|arn| AssumeRole {
         role_arn: arn.clone(),
         external_id: a.external_id.clone(),
         session_name: a.session_name.clone().unwrap_or_else(|| "riposte".into()),
+        sts_endpoint,
     });
     Ok(AwsCredentials {
         region: a.region.clone(),

@@ -22,17 +22,19 @@ use crate::token::{Target, Token, Tokens};
 /// Cheap to clone; all clones share the HTTP pool, token cache, budgets and metrics.
 #[derive(Clone)]
 pub struct Upstream {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    http: reqwest::Client,
+pub(crate) struct Inner {
+    pub(crate) http: reqwest::Client,
     /// The clouds of tenants without their own.
     clouds: Clouds,
-    retry: RetryPolicy,
-    limiters: Limiters,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) limiters: Limiters,
     tokens: Tokens,
-    metrics: Arc<UpstreamMetrics>,
+    pub(crate) metrics: Arc<UpstreamMetrics>,
+    /// AWS assumed-role sessions (`aws.rs`).
+    pub(crate) aws: crate::aws::Sessions,
 }
 
 /// Only the clouds: the rest is either secret (tokens) or noise.
@@ -74,7 +76,15 @@ impl Upstream {
         let limiters = Limiters::new(&cfg.budgets)?;
         let tokens = Tokens::new(http.clone(), cfg.retry.clone(), metrics.clone());
         Ok(Upstream {
-            inner: Arc::new(Inner { http, clouds: cfg.clouds, retry: cfg.retry, limiters, tokens, metrics }),
+            inner: Arc::new(Inner {
+                http,
+                clouds: cfg.clouds,
+                retry: cfg.retry,
+                limiters,
+                tokens,
+                metrics,
+                aws: crate::aws::Sessions::default(),
+            }),
         })
     }
 
@@ -199,8 +209,12 @@ impl Upstream {
         }
     }
 
-    /// For /readyz: can we obtain a token for this tenant and API? (A cached one counts.)
+    /// For /readyz: can we obtain a token for this tenant and API? (A cached one counts.) For
+    /// AWS: its signing keys (an assumed role's session).
     pub async fn check_token(&self, creds: &TenantCredentials, api: Api) -> Result<(), UpstreamError> {
+        if !api.uses_entra_token() {
+            return self.check_aws(creds).await;
+        }
         let (_, target) = self.resolve(creds, api)?;
         self.inner.tokens.get(creds, &target).await.map(|_| ())
     }
@@ -216,13 +230,13 @@ impl Upstream {
         creds.clouds.as_deref().unwrap_or(&self.inner.clouds)
     }
 
-    /// Where `api` is for this tenant and whose token it takes. AWS families are refused until
-    /// SigV4 signing lands, before anything is sent.
+    /// Where `api` is for this tenant and whose token it takes. AWS families are refused here,
+    /// before anything is sent: they are signed, not tokened, and go through [`Upstream::ec2`].
     fn resolve<'a>(&'a self, creds: &'a TenantCredentials, api: Api) -> Result<(&'a Endpoint, Target), UpstreamError> {
         let clouds = self.clouds_of(creds);
         let endpoint = clouds.endpoint(api)?;
         let audience = endpoint.audience.clone().ok_or_else(|| {
-            UpstreamError::Config(format!("{api} calls are signed with AWS SigV4, which is not implemented yet"))
+            UpstreamError::Config(format!("{api} calls are SigV4-signed Query API calls: use Upstream::ec2"))
         })?;
         if !creds.credential.serves(api) {
             return Err(UpstreamError::Config(format!(

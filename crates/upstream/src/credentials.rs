@@ -30,7 +30,7 @@ pub enum Credential {
     ClientSecret(SecretString),
     /// An Entra ID certificate credential: a client assertion signed with its private key.
     Certificate(Certificate),
-    /// AWS keys for EC2 (SigV4 signing is the next step; no AWS call is made yet).
+    /// AWS keys for EC2: every call is SigV4-signed with them (or with the role they assume).
     Aws(AwsCredentials),
 }
 
@@ -160,6 +160,8 @@ pub struct AssumeRole {
     pub external_id: Option<String>,
     /// Shows in CloudTrail; defaults to `riposte`.
     pub session_name: String,
+    /// STS endpoint; `None`: the region's (`https://sts.{region}.amazonaws.com`).
+    pub sts_endpoint: Option<url::Url>,
 }
 
 impl fmt::Debug for AwsCredentials {

@@ -1,7 +1,7 @@
 //! # upstream — the only door to the clouds
 //!
 //! Every HTTP request Riposte makes to Microsoft (Graph, Defender for Endpoint, ARM, Cloud Apps,
-//! Key Vault) and, next, AWS goes through [`Upstream`]. It owns what every call needs and no caller should re-implement:
+//! Key Vault) and AWS (EC2, SigV4-signed: `aws.rs`) goes through [`Upstream`]. It owns what every call needs and no caller should re-implement:
 //!
 //! - **tokens**: OAuth2 client credentials (a secret or a certificate's signed assertion,
 //!   [`Credential`]) per tenant × client × audience, cached, refreshed before expiry,
@@ -36,6 +36,7 @@
 //! ```
 
 pub mod api;
+pub mod aws;
 pub mod budget;
 mod client;
 pub mod clouds;
@@ -48,6 +49,7 @@ mod token;
 
 /// The shared vocabulary (`crates/vocab`): the catalog declares calls in these same types.
 pub use api::{Api, ApiRequest, ApiResponse, Budget, Method, Paged};
+pub use aws::AwsResponse;
 pub use budget::{Budgets, Rate};
 pub use client::{Download, FormField, FormValue, Upstream};
 pub use clouds::{Cloud, Clouds, Endpoint};

@@ -19,6 +19,7 @@
 
 mod chain;
 mod codec;
+mod enrichment;
 mod error;
 mod model;
 mod queries;
@@ -34,6 +35,10 @@ use std::sync::Arc;
 use sqlx::sqlite::SqlitePool;
 use uuid::Uuid;
 
+pub use enrichment::{
+    AlertEvidence, DeadLetterRow, EnrichmentCounts, LookupLogEntry, NewDeadLetter, PendingAlert, StoredLookup, StreamBatch,
+    StreamOffset, Writeback,
+};
 pub use error::{BoxError, StoreError, describe as describe_error};
 pub use model::{
     ApiKey, AuditFilter, AuditRecord, NewAuditEvent, NewKey, NewOperation, Operation, OperationFilter, OperationUpdate,

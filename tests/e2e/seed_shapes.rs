@@ -632,6 +632,11 @@ fn arm_pools(state: &Value, pools: &mut HashMap<&'static str, Vec<String>>) -> H
         ("Microsoft.Web/sites", "appName"),
         ("Microsoft.ContainerService/managedClusters", "clusterName"),
         ("Microsoft.HybridCompute/machines", "machineName"),
+        ("Microsoft.Storage/storageAccounts", "storageAccountName"),
+        ("Microsoft.Sql/servers", "serverName"),
+        ("Microsoft.Sql/servers/databases", "databaseName"),
+        ("Microsoft.KeyVault/vaults", "vaultName"),
+        ("Microsoft.OperationalInsights/workspaces", "workspaceName"),
     ];
     let mut groups = HashMap::new();
     let resources = state["arm"]["resources"].as_array().cloned().unwrap_or_default();

@@ -106,3 +106,39 @@ async fn reads_list_groups_and_machines() {
     let all = op["result"]["value"].as_array().unwrap().len();
     assert!(in_group > 0 && all > in_group, "{in_group} in {rg}, {all} in the subscription");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn arc_run_command_runs_and_disconnect_deletes_the_machine() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let sub = subscription(&h, &t).await;
+    let machine =
+        json!({ "subscriptionId": sub, "resourceGroup": "rg-prod-servers", "machineName": "arc-onprem-web01" });
+    let mut run = machine.clone();
+    merge(&mut run, json!({ "script": "Get-Service WinDefend" }));
+    let (status, op) = azure(&h, &t, "RunArcCommand", run).await;
+    assert_eq!(status, 200, "{op}");
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    let id = accepted(&op)["runCommandId"].as_str().unwrap_or_else(|| panic!("{op}")).to_string();
+    let cmd = resource(&h, &t, &id).await.expect("the run command resource");
+    assert_eq!(cmd["properties"]["source"]["script"], "Get-Service WinDefend");
+    assert_eq!(cmd["properties"]["instanceView"]["executionState"], "Succeeded");
+    assert_eq!(cmd["tags"]["riposteOperation"], op["id"]);
+
+    let (status, body) = azure(&h, &t, "IsolateArcServer", machine.clone()).await;
+    assert_eq!(status, 501, "{body}");
+    assert!(body.to_string().contains("IsolateDevice"), "names the nearest action: {body}");
+
+    let arc_id = format!(
+        "/subscriptions/{sub}/resourceGroups/rg-prod-servers/providers/Microsoft.HybridCompute/machines/arc-onprem-web01"
+    );
+    assert!(resource(&h, &t, &arc_id).await.is_some());
+    let (_, op) = azure(&h, &t, "DisconnectArcServer", machine.clone()).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    assert!(resource(&h, &t, &arc_id).await.is_none(), "the Arc resource is gone");
+    let mut again = machine.clone();
+    merge(&mut again, json!({ "script": "hostname" }));
+    let (status, body) = azure(&h, &t, "RunArcCommand", again).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("machineName"), "{body}");
+}

@@ -118,3 +118,67 @@ async fn app_service_stop_start_restart_and_auth() {
     assert!(status == 404 || status == 502 || status == 400, "{status} {body}");
     assert!(body.to_string().contains("ResourceNotFound"), "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn firewall_blocks_go_in_riposte_group_of_the_policy_and_come_out() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let sub = subscription(&h, &t).await;
+    let fw = json!({ "subscriptionId": sub, "resourceGroup": "rg-network", "firewallName": "afw-hub" });
+    let with = |extra: Value| {
+        let mut v = fw.clone();
+        merge(&mut v, extra);
+        v
+    };
+    let policy =
+        format!("/subscriptions/{sub}/resourceGroups/rg-network/providers/Microsoft.Network/firewallPolicies/afwp-hub");
+    let group_id = format!("{policy}/ruleCollectionGroups/RiposteBlocklist");
+
+    let (a, b) = tokio::join!(
+        azure(&h, &t, "BlockIPInFirewall", with(json!({ "sourceIp": "203.0.113.7" }))),
+        azure(&h, &t, "BlockIPInFirewall", with(json!({ "sourceIp": "198.51.100.0/24" })))
+    );
+    assert_eq!(
+        (a.1["status"].as_str(), b.1["status"].as_str()),
+        (Some("Succeeded"), Some("Succeeded")),
+        "{} {}",
+        a.1,
+        b.1
+    );
+    let (_, op) = azure(&h, &t, "BlockDomainInFirewall", with(json!({ "domain": "Evil.Example.com" }))).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    let group = resource(&h, &t, &group_id).await.expect("Riposte's group");
+    assert_eq!(group["properties"]["priority"], 100, "ahead of the seeded group at 200");
+    let colls = group["properties"]["ruleCollections"].as_array().unwrap();
+    let ips = colls.iter().find(|c| c["name"] == "RiposteBlockedIPs").expect("the IP collection");
+    assert_eq!(ips["action"]["type"], "Deny");
+    let from = ips["rules"].as_array().unwrap().iter().find(|r| r["name"] == "deny-from").unwrap();
+    let mut sources: Vec<&str> =
+        from["sourceAddresses"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    sources.sort();
+    assert_eq!(sources, ["198.51.100.0/24", "203.0.113.7"], "concurrent blocks both kept");
+    let domains = colls.iter().find(|c| c["name"] == "RiposteBlockedDomains").expect("the domain collection");
+    assert_eq!(domains["rules"][0]["targetFqdns"], json!(["evil.example.com"]));
+    let seeded =
+        resource(&h, &t, &format!("{policy}/ruleCollectionGroups/DefaultNetworkRuleCollectionGroup")).await.unwrap();
+    assert_eq!(seeded["properties"]["ruleCollections"][0]["name"], "AllowWeb", "other groups untouched");
+
+    for (action, extra) in [
+        ("UnblockIPInFirewall", json!({ "sourceIp": "203.0.113.7" })),
+        ("UnblockIPInFirewall", json!({ "sourceIp": "198.51.100.0/24" })),
+        ("UnblockDomainInFirewall", json!({ "domain": "evil.example.com" })),
+    ] {
+        let (_, op) = azure(&h, &t, action, with(extra)).await;
+        assert_eq!(op["status"], "Succeeded", "{action}: {op}");
+    }
+    let group = resource(&h, &t, &group_id).await.unwrap();
+    assert_eq!(group["properties"]["ruleCollections"], json!([]), "everything Riposte added is gone");
+
+    let (status, body) = azure(&h, &t, "BlockDomainInFirewall", with(json!({ "domain": "not a domain" }))).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("domain"), "{body}");
+
+    let (_, op) = azure(&h, &t, "EnableThreatIntel", with(json!({ "mode": "Deny" }))).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    assert_eq!(resource(&h, &t, &policy).await.unwrap()["properties"]["threatIntelMode"], "Deny", "set on the policy");
+}

@@ -45,6 +45,7 @@ const fn vm_action(
     }
 }
 
+const ARC_MACHINE: ParamSpec = arm_name("machineName", &["arcMachineName", "serverName"], "Azure Arc machine name");
 const APP_NAME: ParamSpec = arm_name("appName", &["siteName", "webAppName"], "App Service app (site) name");
 const APP_PARAMS: &[ParamSpec] = &[SUBSCRIPTION, RESOURCE_GROUP, APP_NAME];
 const APP_PERMISSION: &str = "Azure RBAC: Microsoft.Web/sites/* (Website Contributor)";
@@ -197,6 +198,80 @@ pub static ACTIONS: &[ActionSpec] = &[
         completion: Completion::Immediate,
         sensitive_results: &[],
         plan: Plan::Procedure(ProcedureId("azure.compute.enable_app_service_auth")),
+    },
+    ActionSpec {
+        product: Product::Azure,
+        name: "RunArcCommand",
+        summary: "Run a script on an Azure Arc-enabled server (machines/runCommands), followed to its exit code and output",
+        aliases: &["InvokeArcCommand", "RunArcScript"],
+        params: &[
+            SUBSCRIPTION,
+            RESOURCE_GROUP,
+            ARC_MACHINE,
+            ParamSpec {
+                name: "script",
+                aliases: &["command", "scriptContent"],
+                kind: ParamKind::Text { max: 65_536 },
+                required: true,
+                default: None,
+                doc: "Script text (PowerShell on Windows, shell on Linux)",
+            },
+            ParamSpec {
+                name: "runCommandName",
+                aliases: &[],
+                kind: ParamKind::ArmName,
+                required: false,
+                default: None,
+                doc: "Run command resource name (default riposte-{operation}, stable across retries)",
+            },
+            ParamSpec {
+                name: "timeout",
+                aliases: &["timeoutInSeconds"],
+                kind: ParamKind::Int { min: 60, max: 5400 },
+                required: false,
+                default: Some("3600"),
+                doc: "Seconds the script may run",
+            },
+        ],
+        risk: Risk::Remediate,
+        inverse: None,
+        permission: "Azure RBAC: Microsoft.HybridCompute/machines/runCommands/write (Azure Connected Machine Resource Administrator)",
+        completion: Completion::ArmOperation,
+        sensitive_results: &[],
+        plan: Plan::Procedure(ProcedureId("azure.compute.run_arc_command")),
+    },
+    ActionSpec {
+        product: Product::Azure,
+        name: "DisconnectArcServer",
+        summary: "Delete a server's Azure Arc resource: it loses its Azure identity, extensions (MDE onboarded through Arc included) and policy; the agent stays installed until `azcmagent disconnect`, and only re-onboarding brings it back",
+        aliases: &["DeleteArcServer", "RemoveArcServer"],
+        params: &[SUBSCRIPTION, RESOURCE_GROUP, ARC_MACHINE],
+        risk: Risk::Destructive,
+        inverse: None,
+        permission: "Azure RBAC: Microsoft.HybridCompute/machines/delete (Azure Connected Machine Resource Administrator)",
+        completion: Completion::ArmOperation,
+        sensitive_results: &[],
+        plan: Plan::Call(Call::new(
+            Api::Arm,
+            Method::Delete,
+            "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}/providers/Microsoft.HybridCompute/machines/{machineName}?api-version=2024-07-10",
+        )),
+    },
+    ActionSpec {
+        product: Product::Azure,
+        name: "IsolateArcServer",
+        summary: "Not offered: Azure Arc has no network-isolation API",
+        aliases: &[],
+        params: &[SUBSCRIPTION, RESOURCE_GROUP, ARC_MACHINE],
+        risk: Risk::Contain,
+        inverse: None,
+        permission: "n/a",
+        completion: Completion::Immediate,
+        sensitive_results: &[],
+        plan: Plan::Unsupported {
+            reason: "Azure Arc has no network-isolation API. A firewall pushed by run command (the seed's iptables/New-NetFirewallRule) also cuts the Connected Machine agent's own channel to Azure, so no run command could ever release the server, and tags change nothing on the machine. Isolate the server's Defender for Endpoint device instead (MDE keeps its own channel open while isolated).",
+            nearest: Some("IsolateDevice"),
+        },
     },
     read(
         "GetVMs",

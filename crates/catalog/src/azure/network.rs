@@ -78,6 +78,25 @@ const COUNTRIES: ParamSpec = ParamSpec {
 const WAF_PERMISSION: &str =
     "Azure RBAC: Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies/read|write (Network Contributor)";
 
+const FIREWALL: ParamSpec = arm_name("firewallName", &["azureFirewallName"], "Azure Firewall name");
+const FW_IP: ParamSpec = ParamSpec {
+    name: "sourceIp",
+    aliases: &["ipAddress", "ip", "cidr"],
+    kind: ParamKind::IpPrefix,
+    required: true,
+    default: None,
+    doc: "IP address or CIDR range to deny (from and to)",
+};
+const DOMAIN: ParamSpec = ParamSpec {
+    name: "domain",
+    aliases: &["fqdn", "domainName"],
+    kind: ParamKind::Text { max: 253 },
+    required: true,
+    default: None,
+    doc: "Domain to deny over HTTP/HTTPS (evil.example.com or *.example.com)",
+};
+const FIREWALL_PERMISSION: &str = "Azure RBAC: Microsoft.Network/azureFirewalls/read, Microsoft.Network/firewallPolicies/ruleCollectionGroups/write (Network Contributor)";
+
 const NSG_PERMISSION: &str =
     "Azure RBAC: Microsoft.Network/networkSecurityGroups/read, .../securityRules/write|delete (Network Contributor)";
 const NIC_PERMISSION: &str = "Azure RBAC: Microsoft.Compute/virtualMachines/read, Microsoft.Network/networkInterfaces/write, Microsoft.Network/networkSecurityGroups/write|join/action (Network Contributor)";
@@ -243,6 +262,67 @@ pub static ACTIONS: &[ActionSpec] = &[
         WAF_PERMISSION,
         "azure.network.waf_detection_mode",
     ),
+    procedure(
+        "BlockIPInFirewall",
+        "Deny an IP address or range both ways at an Azure Firewall (Riposte's RiposteBlocklist group in the firewall's policy)",
+        &["BlockIpFirewall"],
+        &[SUBSCRIPTION, RESOURCE_GROUP, FIREWALL, FW_IP],
+        "UnblockIPInFirewall",
+        FIREWALL_PERMISSION,
+        "azure.network.block_ip_in_firewall",
+    ),
+    procedure(
+        "UnblockIPInFirewall",
+        "Take an address out of Riposte's firewall blocklist",
+        &["UnblockIpFirewall"],
+        &[SUBSCRIPTION, RESOURCE_GROUP, FIREWALL, FW_IP],
+        "BlockIPInFirewall",
+        FIREWALL_PERMISSION,
+        "azure.network.unblock_ip_in_firewall",
+    ),
+    procedure(
+        "BlockDomainInFirewall",
+        "Deny HTTP/HTTPS to a domain at an Azure Firewall (application rule in Riposte's RiposteBlocklist group)",
+        &["BlockFQDNInFirewall"],
+        &[SUBSCRIPTION, RESOURCE_GROUP, FIREWALL, DOMAIN],
+        "UnblockDomainInFirewall",
+        FIREWALL_PERMISSION,
+        "azure.network.block_domain_in_firewall",
+    ),
+    procedure(
+        "UnblockDomainInFirewall",
+        "Take a domain out of Riposte's firewall blocklist",
+        &["UnblockFQDNInFirewall"],
+        &[SUBSCRIPTION, RESOURCE_GROUP, FIREWALL, DOMAIN],
+        "BlockDomainInFirewall",
+        FIREWALL_PERMISSION,
+        "azure.network.unblock_domain_in_firewall",
+    ),
+    ActionSpec {
+        product: Product::Azure,
+        name: "EnableThreatIntel",
+        summary: "Set an Azure Firewall's threat-intelligence mode (Alert, Deny or Off) on its policy, or on the firewall when it has none",
+        aliases: &["SetFirewallThreatIntelMode"],
+        params: &[
+            SUBSCRIPTION,
+            RESOURCE_GROUP,
+            FIREWALL,
+            ParamSpec {
+                name: "mode",
+                aliases: &["threatIntelMode"],
+                kind: ParamKind::Enum { values: &["Alert", "Deny", "Off"] },
+                required: false,
+                default: Some("Alert"),
+                doc: "Alert logs traffic to known-malicious addresses and domains; Deny also blocks it",
+            },
+        ],
+        risk: Risk::Contain,
+        inverse: None,
+        permission: FIREWALL_PERMISSION,
+        completion: Completion::ArmOperation,
+        sensitive_results: &[],
+        plan: Plan::Procedure(ProcedureId("azure.network.firewall_threat_intel")),
+    },
     ActionSpec::read(
         Product::Azure,
         "GetNetworkSecurityGroups",

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::path::ProviderPath;
 use super::types::{self, ResourceType, Writes};
-use super::{hybrid, waf, web};
+use super::{firewall, hybrid, waf, web};
 use super::{Req, compute, list_json, method_not_allowed, network, ok_json, only_get, ops, sql, storage};
 use crate::errors::{self, json_response};
 use crate::world::arm::{ArmStore, NICS, NSGS, OpKind, RESOURCE_GROUPS, Resource, SECURITY_RULES, VIRTUAL_MACHINES};
@@ -428,6 +428,10 @@ fn provider_put(
         }
         waf::WAF_POLICIES => {
             waf::check_policy(r)?;
+            Ok(None)
+        }
+        firewall::RULE_COLLECTION_GROUPS => {
+            firewall::check_group(r)?;
             Ok(None)
         }
         hybrid::ARC_RUN_COMMANDS => {

@@ -124,6 +124,14 @@ const TYPES: &[ResourceType] = &[
         tracked: true,
     },
     ResourceType { kind: "Microsoft.Web/sites", versions: WEB, writes: Writes::Sync, tracked: true },
+    ResourceType { kind: "Microsoft.Network/azureFirewalls", versions: NETWORK, writes: Writes::Async, tracked: true },
+    ResourceType { kind: "Microsoft.Network/firewallPolicies", versions: NETWORK, writes: Writes::Async, tracked: true },
+    ResourceType {
+        kind: "Microsoft.Network/firewallPolicies/ruleCollectionGroups",
+        versions: NETWORK,
+        writes: Writes::Async,
+        tracked: false,
+    },
     ResourceType { kind: "Microsoft.HybridCompute/machines", versions: HYBRID, writes: Writes::Sync, tracked: true },
     ResourceType {
         kind: "Microsoft.HybridCompute/machines/runCommands",

@@ -26,6 +26,11 @@ pub const PUBLIC_IPS: &str = "Microsoft.Network/publicIPAddresses";
 pub const WAF_POLICIES: &str = "Microsoft.Network/ApplicationGatewayWebApplicationFirewallPolicies";
 pub const WEB_SITES: &str = "Microsoft.Web/sites";
 pub const WEB_CONFIG: &str = "Microsoft.Web/sites/config";
+pub const FIREWALLS: &str = "Microsoft.Network/azureFirewalls";
+pub const FIREWALL_POLICIES: &str = "Microsoft.Network/firewallPolicies";
+pub const RULE_COLLECTION_GROUPS: &str = "Microsoft.Network/firewallPolicies/ruleCollectionGroups";
+pub const ARC_MACHINES: &str = "Microsoft.HybridCompute/machines";
+pub const ARC_RUN_COMMANDS: &str = "Microsoft.HybridCompute/machines/runCommands";
 
 /// One ARM resource. `body` is what GET returns before provider rendering (the NSG adds its
 /// child rules, a VM its instance view).
@@ -372,6 +377,49 @@ impl ArmStore {
         store
     }
 
+    /// The hub firewall, managed by a firewall policy (threat intelligence in Alert mode) with
+    /// one network rule collection group.
+    fn seed_firewall(&mut self, sub: &str) {
+        let policy = provider_id(sub, "rg-network", FIREWALL_POLICIES, "afwp-hub");
+        self.put(Resource::new(
+            policy.clone(),
+            FIREWALL_POLICIES,
+            json!({
+                "id": policy, "name": "afwp-hub", "type": FIREWALL_POLICIES, "location": "northeurope", "tags": {},
+                "etag": "W/\"00000000-0000-0000-0000-00000000af01\"",
+                "properties": {"provisioningState": "Succeeded", "sku": {"tier": "Standard"}, "threatIntelMode": "Alert",
+                               "firewalls": [{"id": provider_id(sub, "rg-network", FIREWALLS, "afw-hub")}]},
+            }),
+        ));
+        let group = format!("{policy}/ruleCollectionGroups/DefaultNetworkRuleCollectionGroup");
+        self.put(Resource::new(
+            group.clone(),
+            RULE_COLLECTION_GROUPS,
+            json!({
+                "id": group, "name": "DefaultNetworkRuleCollectionGroup", "type": RULE_COLLECTION_GROUPS,
+                "etag": "W/\"00000000-0000-0000-0000-00000000af02\"",
+                "properties": {"provisioningState": "Succeeded", "priority": 200, "ruleCollections": [{
+                    "ruleCollectionType": "FirewallPolicyFilterRuleCollection", "name": "AllowWeb", "priority": 1000,
+                    "action": {"type": "Allow"},
+                    "rules": [{"ruleType": "NetworkRule", "name": "web-out", "ipProtocols": ["TCP"],
+                               "sourceAddresses": ["10.0.0.0/8"], "destinationAddresses": ["*"], "destinationPorts": ["443"]}],
+                }]},
+            }),
+        ));
+        let fw = provider_id(sub, "rg-network", FIREWALLS, "afw-hub");
+        self.put(Resource::new(
+            fw.clone(),
+            FIREWALLS,
+            json!({
+                "id": fw, "name": "afw-hub", "type": FIREWALLS, "location": "northeurope", "tags": {},
+                "etag": "W/\"00000000-0000-0000-0000-00000000af03\"",
+                "properties": {"provisioningState": "Succeeded", "sku": {"name": "AZFW_VNet", "tier": "Standard"},
+                               "threatIntelMode": "Alert", "firewallPolicy": {"id": policy},
+                               "ipConfigurations": [{"name": "ipconfig1", "properties": {"privateIPAddress": "10.0.255.4"}}]},
+            }),
+        ));
+    }
+
     /// The internet-facing estate beyond the VMs: a WAF policy (Detection mode, no custom
     /// rules) and an App Service site with Entra authentication on. No RNG draws, so the worlds
     /// seeded before stay the same.
@@ -400,6 +448,19 @@ impl ArmStore {
                 "id": site, "name": "app-contoso-portal", "type": WEB_SITES, "kind": "app", "location": "westeurope", "tags": {},
                 "properties": {"state": "Running", "enabled": true, "defaultHostName": "app-contoso-portal.azurewebsites.net",
                                "httpsOnly": true, "restartCount": 0, "provisioningState": "Succeeded"},
+            }),
+        ));
+        self.seed_firewall(sub);
+        let arc = provider_id(sub, "rg-prod-servers", ARC_MACHINES, "arc-onprem-web01");
+        self.put(Resource::new(
+            arc.clone(),
+            ARC_MACHINES,
+            json!({
+                "id": arc, "name": "arc-onprem-web01", "type": ARC_MACHINES, "location": "westeurope", "tags": {},
+                "kind": "", "identity": {"type": "SystemAssigned"},
+                "properties": {"status": "Connected", "osName": "windows", "osType": "windows",
+                               "osVersion": "10.0.20348.2227", "agentVersion": "1.47.02800.1684",
+                               "machineFqdn": "web01.corp.contoso.com", "provisioningState": "Succeeded"},
             }),
         ));
         let auth = format!("{site}/config/authsettingsV2");

@@ -1,6 +1,7 @@
 //! Azure compute procedures: the forensic OS-disk snapshot (upstream-apis.md §5.4).
 
 use super::arm::resource_path;
+use super::steps::HYBRID;
 use super::steps::{self as arm, COMPUTE, DISKS};
 use crate::EngineError;
 use crate::plan::Carried;
@@ -66,6 +67,66 @@ impl Procedure for SnapshotOsDisk {
         let path = resource_path(&self.sub, &self.rg, "Microsoft.Compute/snapshots", &name);
         let resp = arm::put(ctx, &path, DISKS, body).await?;
         let data = json!({"snapshot": resp.body.clone(), "snapshotId": path, "sourceDiskId": disk});
+        Ok(arm::last_step(resp, data))
+    }
+}
+
+/// `RunArcCommand`: PUT `machines/{m}/runCommands/{name}` (a tracked resource: it takes the
+/// machine's location) with the script; the long-running PUT is followed to the command's end,
+/// whose `instanceView` carries the exit code and output. The default name carries the
+/// operation id, so a re-run after a restart rewrites the same command instead of running a
+/// second one.
+pub struct RunArcCommand {
+    sub: String,
+    rg: String,
+    machine: String,
+    script: String,
+    name: Option<String>,
+    timeout: i64,
+}
+
+impl TryFrom<&Params> for RunArcCommand {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        let a = Args::of::<Self>(params);
+        Ok(RunArcCommand {
+            sub: a.text("subscriptionId")?,
+            rg: a.text("resourceGroup")?,
+            machine: a.text("machineName")?,
+            script: a.text("script")?,
+            name: a.opt_text("runCommandName")?,
+            timeout: a.i64("timeout")?,
+        })
+    }
+}
+
+impl Procedure for RunArcCommand {
+    const ID: ProcedureId = ProcedureId("azure.compute.run_arc_command");
+    const READS: &'static [Read] = &[
+        required("subscriptionId"),
+        required("resourceGroup"),
+        required("machineName"),
+        required("script"),
+        optional("runCommandName"),
+        required("timeout"),
+    ];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        let machine_path = resource_path(&self.sub, &self.rg, "Microsoft.HybridCompute/machines", &self.machine);
+        let machine = arm::get_named(ctx, &machine_path, HYBRID, "machineName").await?;
+        let short_op = ctx.operation.simple().to_string();
+        let name = self.name.unwrap_or_else(|| format!("riposte-{}", &short_op[..12]));
+        let body = json!({
+            "location": machine.get("location").cloned().unwrap_or(Value::Null),
+            "tags": {"riposteOperation": ctx.operation.to_string()},
+            "properties": {
+                "source": {"script": self.script},
+                "asyncExecution": false,
+                "timeoutInSeconds": self.timeout,
+            },
+        });
+        let path = format!("{machine_path}/runCommands/{name}");
+        let resp = arm::put(ctx, &path, HYBRID, body).await?;
+        let data = json!({"runCommandId": path, "runCommand": resp.body.clone()});
         Ok(arm::last_step(resp, data))
     }
 }

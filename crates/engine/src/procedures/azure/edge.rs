@@ -7,7 +7,8 @@
 //! `GeoMatch`), adding and removing values, so a repeat changes nothing, an unblock takes out
 //! exactly what a block put in, and the policy never fills with one rule per address (a policy
 //! holds at most 100 custom rules). A new rule takes the lowest free priority (1-100), ahead of
-//! the policy's other rules.
+//! the policy's other rules. Edits of one policy are serialised in this process
+//! (`steps::serialised`), so two concurrent blocks never overwrite each other's values.
 
 use super::arm::resource_path;
 use super::steps::{self as arm, NETWORK};
@@ -43,6 +44,7 @@ impl PolicyRef {
         ctx: &Ctx<'_>,
         edit: impl FnOnce(&mut Value) -> Result<bool, EngineError>,
     ) -> Result<Carried, EngineError> {
+        let _turn = arm::serialised(&self.path()).await;
         let mut policy = arm::get_named(ctx, &self.path(), NETWORK, "wafPolicyName").await?;
         let changed = edit(&mut policy)?;
         let summary = |p: &Value| {

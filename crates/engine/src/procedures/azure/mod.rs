@@ -7,6 +7,7 @@ use super::{Entry, entry};
 pub(crate) mod arm;
 mod compute;
 mod edge;
+mod firewall;
 mod data;
 mod network;
 mod security;
@@ -30,6 +31,11 @@ pub const REGISTRY: &[Entry] = &[
     entry::<edge::DisableAppAuth>(),
     entry::<edge::EnableAppAuth>(),
     entry::<compute::RunArcCommand>(),
+    entry::<firewall::BlockIp>(),
+    entry::<firewall::UnblockIp>(),
+    entry::<firewall::BlockDomain>(),
+    entry::<firewall::UnblockDomain>(),
+    entry::<firewall::ThreatIntel>(),
     entry::<data::RevokeSas>(),
     entry::<data::BlockSqlIp>(),
     entry::<data::RotateSqlPassword>(),

@@ -23,6 +23,8 @@ pub const NETWORK: &str = "2024-05-01";
 pub const COMPUTE: &str = "2024-07-01";
 /// Microsoft.Compute's for disks and snapshots.
 pub const DISKS: &str = "2024-03-02";
+/// Microsoft.HybridCompute's (Azure Arc-enabled servers).
+pub const HYBRID: &str = "2024-07-10";
 /// Microsoft.Web's (App Service).
 pub const WEB: &str = "2023-12-01";
 
@@ -48,12 +50,6 @@ pub async fn put(ctx: &Ctx<'_>, path: &str, version: &str, body: Value) -> Resul
 
 pub async fn delete(ctx: &Ctx<'_>, path: &str, version: &str) -> Result<ApiResponse, EngineError> {
     let req = ApiRequest::new(Api::Arm, Method::Delete, path).with_query("api-version", version);
-    Ok(ctx.engine.upstream().call(ctx.creds, req).await?)
-}
-
-pub async fn post(ctx: &Ctx<'_>, path: &str, version: &str, body: Option<Value>) -> Result<ApiResponse, EngineError> {
-    let mut req = ApiRequest::new(Api::Arm, Method::Post, path).with_query("api-version", version);
-    req.body = body;
     Ok(ctx.engine.upstream().call(ctx.creds, req).await?)
 }
 
@@ -103,4 +99,18 @@ pub fn last_step(resp: ApiResponse, data: Value) -> Carried {
         machine_action_ids: vec![],
         failed_targets: 0,
     }
+}
+
+/// Serialises this process's read-modify-write of one resource (a WAF or firewall policy): the
+/// guard is held while the resource is read, edited and written back, so two edits of the same
+/// policy never overwrite each other's values.
+pub async fn serialised(resource_id: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock, Mutex};
+    static LOCKS: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = LazyLock::new(Default::default);
+    let lock = {
+        let mut map = LOCKS.lock().expect("the lock map is never poisoned: no code panics while holding it");
+        map.entry(resource_id.to_ascii_lowercase()).or_default().clone()
+    };
+    lock.lock_owned().await
 }

@@ -236,6 +236,11 @@ impl Gen {
             // A fixture when a pool is named after the parameter (Entra's groupId, ...), else fresh.
             ParamKind::Guid if self.pools.contains_key(p.name) => json!(self.take(p.name, write)?),
             ParamKind::Guid => json!(uuid::Uuid::new_v4().to_string()),
+            // Names of resources an action creates (a SQL firewall rule, a Sentinel watchlist, the
+            // playbook an automation rule runs) are new ones.
+            ParamKind::ArmName if matches!(p.name, "ruleName" | "watchlistAlias" | "playbookName") => {
+                json!(format!("riposte-shape-{}", self.next()))
+            }
             // Azure resources are named per parameter (`vmName`, `nsgName`, `resourceGroup`, ...).
             ParamKind::ArmName | ParamKind::ArmResourceId => json!(self.take(p.name, write)?),
             ParamKind::IpPrefix => json!(format!("198.51.100.{}", self.next() % 250 + 1)),
@@ -508,6 +513,8 @@ async fn fixtures(h: &Harness, t: &str) -> Gen {
     // Entra ID: service principals and groups of the sandbox's directory.
     pools.insert("servicePrincipalId", ids(&state["directory"]["servicePrincipals"]));
     pools.insert("groupId", ids(&state["directory"]["groups"]));
+    pools.insert("authenticationMethodId", ids(&state["directory"]["authenticationMethods"]));
+    pools.insert("requestId", ids(&state["directory"]["roleAssignmentScheduleRequests"]));
     mail_and_identity_pools(&state, &mut pools);
     pools.insert("alertId", ids(&state["alerts"]));
     pools.insert("incidentId", ids(&state["incidents"]));
@@ -635,6 +642,7 @@ fn arm_pools(state: &Value, pools: &mut HashMap<&'static str, Vec<String>>) -> H
         ("Microsoft.Storage/storageAccounts", "storageAccountName"),
         ("Microsoft.Sql/servers", "serverName"),
         ("Microsoft.Sql/servers/databases", "databaseName"),
+        ("Microsoft.Storage/storageAccounts/blobServices/containers", "containerName"),
         ("Microsoft.KeyVault/vaults", "vaultName"),
         ("Microsoft.OperationalInsights/workspaces", "workspaceName"),
     ];

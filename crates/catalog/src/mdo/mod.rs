@@ -46,7 +46,7 @@ pub(super) const MAX_MESSAGES: usize = 500;
 pub(super) const NETWORK_MESSAGE_IDS: ParamSpec = ParamSpec {
     name: "networkMessageIds",
     aliases: &["networkMessageId", "emailIds", "emailId", "messageIds", "messageId"],
-    kind: ParamKind::ResourceIds { max: MAX_MESSAGES },
+    kind: ParamKind::PairedIds { max: MAX_MESSAGES },
     required: true,
     default: None,
     doc: "networkMessageId of each message (from GetAnalyzedEmails), paired item by item with recipientEmailAddresses",

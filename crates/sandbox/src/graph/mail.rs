@@ -399,7 +399,11 @@ async fn remediate(
     let items = match body.get("analyzedEmails") {
         Some(Value::Array(a)) if !a.is_empty() => a.clone(),
         _ => {
-            return Err(bad_request("BadRequest", "The property 'analyzedEmails' must be a non-empty array.", &headers));
+            return Err(bad_request(
+                "BadRequest",
+                "The property 'analyzedEmails' must be a non-empty array.",
+                &headers,
+            ));
         }
     };
     let seconds = state.settings.lock().graph_operation_seconds;

@@ -334,3 +334,52 @@ pub fn forwards(rule: &Value) -> bool {
         .iter()
         .any(|k| rule["actions"][*k].as_array().is_some_and(|a| !a.is_empty()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::World;
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()
+    }
+
+    #[test]
+    fn the_seeded_mail_has_the_wave_forwarding_rules_and_quarantine() {
+        let w = World::generate(3, 1, now());
+        let mail = &w.tenants[0].mail;
+        let wave: Vec<&Message> = mail.messages.iter().filter(|m| m.sender == PHISH_SENDER).collect();
+        assert_eq!(wave.len(), PHISH_RECIPIENTS);
+        assert!(wave.iter().all(|m| m.network_message_id == wave[0].network_message_id), "one message, many copies");
+        assert_eq!(mail.rules.iter().filter(|r| forwards(&r.rule)).count(), 3);
+        assert!(mail.messages.iter().any(|m| m.folder == Folder::Quarantine));
+        let again = World::generate(3, 1, now());
+        assert_eq!(again.tenants[0].mail.messages[0].id, mail.messages[0].id, "same seed, same mail");
+    }
+
+    #[test]
+    fn a_remediation_moves_its_copies_only_when_it_completes() {
+        let w = World::generate(3, 1, now());
+        let mut mail = w.tenants[0].mail.clone();
+        let target = mail.messages.iter().find(|m| m.sender == PHISH_SENDER).unwrap().clone();
+        mail.remediations.push(Remediation {
+            bulk_id: "b1".into(),
+            display_name: "x".into(),
+            description: None,
+            severity: "medium".into(),
+            action: "moveToJunk".into(),
+            remediate_senders_copy: false,
+            targets: vec![(target.network_message_id.clone(), target.recipient.clone())],
+            created: now(),
+            completes: now() + Duration::seconds(2),
+            applied: false,
+        });
+        mail.settle(now() + Duration::seconds(1));
+        assert_eq!(mail.messages.iter().find(|m| m.id == target.id).unwrap().folder, Folder::Inbox);
+        assert_eq!(mail.remediations[0].status(now() + Duration::seconds(1)), "running");
+        mail.settle(now() + Duration::seconds(2));
+        let moved: Vec<&Message> = mail.messages.iter().filter(|m| !m.remediated_by.is_empty()).collect();
+        assert_eq!(moved.len(), 1, "only the named copy");
+        assert_eq!(moved[0].folder, Folder::JunkEmail);
+    }
+}

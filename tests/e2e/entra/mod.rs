@@ -1,10 +1,55 @@
-//! Entra ID actions end to end, asserting the user's state in the sandbox.
+//! Entra ID actions end to end, asserting the effect in the sandbox's directory state
+//! (`/_sandbox/state/{tenant}`: `users`, and `directory` for methods, risk, conditional access,
+//! roles and PIM, groups and service principals). One file per catalog area.
+
+mod access;
+mod apps_groups;
+mod containment;
+mod methods_risk;
+mod roles;
 
 use crate::common::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn user<'a>(state: &'a serde_json::Value, upn: &str) -> &'a serde_json::Value {
     state["users"].as_array().unwrap().iter().find(|u| u["userPrincipalName"] == upn).unwrap()
+}
+
+/// The `i`-th seeded user of the tenant (the sandbox seeds roles, risk and methods by index).
+pub(super) fn nth_user(state: &Value, i: usize) -> Value {
+    state["users"][i].clone()
+}
+
+pub(super) fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_string()
+}
+
+pub(super) fn directory(state: &Value, set: &str) -> Vec<Value> {
+    state["directory"][set].as_array().unwrap_or_else(|| panic!("no directory.{set} in the state")).clone()
+}
+
+/// A native call, optionally with `Prefer: reveal-secrets`.
+pub(super) async fn native(h: &Harness, t: &str, action: &str, params: Value, reveal: bool) -> (u16, Value) {
+    let mut req =
+        h.http.post(format!("{}/v1/tenants/{t}/actions/EntraID/{action}", h.gateway)).header("x-api-key", &h.admin_key);
+    if reveal {
+        req = req.header("prefer", "reveal-secrets");
+    }
+    let resp = req.json(&params).send().await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+}
+
+/// The operation as stored and every audit record of the action, as text (for secret checks).
+pub(super) async fn records(h: &Harness, t: &str, action: &str, body: &Value) -> String {
+    // The seed envelope says operationId; the native answer is the engine's Outcome.
+    let op = body["operationId"]
+        .as_str()
+        .or(body["operation_id"].as_str())
+        .unwrap_or_else(|| panic!("no operation id: {body}"));
+    let (_, stored) = h.get(&format!("/v1/operations/{op}")).await;
+    let (_, audit) = h.get(&format!("/v1/audit?tenant={t}&action={action}")).await;
+    assert!(audit.to_string().contains(op), "the audit has the operation: {audit}");
+    format!("{stored}{audit}")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -40,9 +85,13 @@ async fn disable_enable_revoke_and_read_a_user() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["id"], u["id"]);
 
+    // Target resolution: a user nobody is is a 400 naming the field, before any action.
     let (status, body) = h.entra(&t, "GetUserById", json!({ "userId": "nobody@nowhere.example" })).await;
-    assert_eq!(status, 404, "{body}");
-    assert_eq!(body["error"]["code"], "Request_ResourceNotFound");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("userId") && body.to_string().contains("no user matched"), "{body}");
+    let (status, body) = h.entra(&t, "DisableUser", json!({ "userId": "not a upn" })).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("userId"), "{body}");
 }
 
 /// Effect verification: DisableUser reads the user back (`accountEnabled` via `$select`) and
@@ -64,9 +113,10 @@ async fn disable_user_is_verified_by_reading_the_user_back() {
     assert_eq!(op["result"]["verification"]["verified"], true, "the record keeps it: {op}");
 
     // The user's reads fail (404) from now on: the PATCH lands, but the effect never shows.
+    // The user is named by UPN, so resolution reads `/users?$filter=...`, which still answers.
     let path = format!("/v1.0/users/{}", second["id"].as_str().unwrap());
     h.sandbox_admin("faults", json!({ "path_prefix": path, "method": "GET", "status": 404 })).await;
-    let (status, body) = h.entra(&t, "DisableUser", json!({ "userId": second["id"] })).await;
+    let (status, body) = h.entra(&t, "DisableUser", json!({ "userId": second["userPrincipalName"] })).await;
     assert_eq!(status, 502, "{body}");
     assert_eq!(body["error"]["code"], "NotVerified", "{body}");
     assert_eq!(body["error"]["verification"]["verified"], false, "{body}");

@@ -17,6 +17,7 @@
 
 pub mod envelope;
 pub mod hash;
+pub mod lookup;
 
 pub use envelope::{AlertHashes, DeadLetter, ParseOptions, ParsedMessage, parse_message};
 pub use hash::{FileHash, HashKind};

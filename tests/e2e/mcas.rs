@@ -264,3 +264,59 @@ async fn portal_only_names_answer_501_with_the_nearest_action() {
         assert_eq!((status, body["error"]["nearest"].as_str()), (501, Some(nearest)), "{name}: {body}");
     }
 }
+
+fn ca_policy<'a>(state: &'a Value, name: &str) -> Option<&'a Value> {
+    state["directory"]["conditionalAccessPolicies"].as_array().unwrap().iter().find(|p| p["displayName"] == name)
+}
+
+/// Session controls are Conditional Access policies with a Cloud Apps session control:
+/// report-only unless enforced, and removed by RemoveSessionPolicy.
+#[tokio::test(flavor = "multi_thread")]
+async fn session_controls_are_conditional_access_policies_that_can_be_removed() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let state = h.state(&t).await;
+    let user = state["users"][0]["id"].as_str().unwrap().to_string();
+
+    let (status, body) = mcas(
+        &h,
+        &t,
+        "CreateSessionPolicy",
+        json!({ "policyName": "riposte monitor", "controlType": "blockDownloads", "users": [user] }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["data"]["id"].as_str().expect("the policy id").to_string();
+    let after = h.state(&t).await;
+    let p = ca_policy(&after, "riposte monitor").expect("created");
+    assert_eq!(p["state"], "enabledForReportingButNotEnforced", "{p}");
+    assert_eq!(
+        p["sessionControls"]["cloudAppSecurity"],
+        json!({ "isEnabled": true, "cloudAppSecurityType": "blockDownloads" }),
+        "{p}"
+    );
+    assert_eq!(p["conditions"]["users"]["includeUsers"], json!([user]), "{p}");
+    assert_eq!(p["conditions"]["clientAppTypes"], json!(["browser"]), "{p}");
+
+    let (status, body) =
+        mcas(&h, &t, "EnableMonitorOnly", json!({ "policyName": "riposte watch", "enforce": true, "users": [user] }))
+            .await;
+    assert_eq!(status, 200, "{body}");
+    let after = h.state(&t).await;
+    let p = ca_policy(&after, "riposte watch").expect("created");
+    assert_eq!(
+        (p["state"].as_str(), p["sessionControls"]["cloudAppSecurity"]["cloudAppSecurityType"].as_str()),
+        (Some("enabled"), Some("monitorOnly")),
+        "{p}"
+    );
+
+    let (status, body) = mcas(&h, &t, "BlockDownloadSession", json!({ "sessionId": "s-1", "userId": user })).await;
+    assert_eq!(status, 200, "{body}");
+    let after = h.state(&t).await;
+    let p = ca_policy(&after, "Riposte: block downloads").expect("created");
+    assert_eq!(p["conditions"]["users"]["includeUsers"], json!([user]), "{p}");
+
+    let (status, body) = mcas(&h, &t, "RemoveSessionPolicy", json!({ "policyId": id })).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(ca_policy(&h.state(&t).await, "riposte monitor").is_none(), "removed");
+}

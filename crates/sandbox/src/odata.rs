@@ -111,6 +111,11 @@ fn tokenize(input: &str) -> Result<Vec<Tok>, String> {
                 }
                 out.push(Tok::Str(s));
             }
+            // A bare Edm.Guid literal, which may start with a letter.
+            c if c.is_ascii_hexdigit() && guid_at(&chars, i) => {
+                out.push(Tok::Word(chars[i..i + 36].iter().collect()));
+                i += 36;
+            }
             c if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) => {
                 // numbers and datetimes: digits plus the punctuation a datetime literal uses
                 let start = i;
@@ -133,6 +138,13 @@ fn tokenize(input: &str) -> Result<Vec<Tok>, String> {
         }
     }
     Ok(out)
+}
+
+/// Whether a GUID (`8-4-4-4-12` hex digits) starts at `i` and ends a token.
+fn guid_at(chars: &[char], i: usize) -> bool {
+    let Some(text) = chars.get(i..i + 36) else { return false };
+    let ends = chars.get(i + 36).is_none_or(|c| !(c.is_alphanumeric() || *c == '-'));
+    ends && uuid::Uuid::parse_str(&text.iter().collect::<String>()).is_ok()
 }
 
 /// Parses `$filter` against the properties an entity type allows (matched case-insensitively,
@@ -293,6 +305,11 @@ impl Parser<'_> {
                 }
                 if lower == "null" {
                     return Ok(Operand::Lit(Lit::Null));
+                }
+                // An Edm.Guid literal is written bare (`resourceId eq 8e881353-1735-...`); it
+                // compares as its text.
+                if w.len() == 36 && uuid::Uuid::parse_str(&w).is_ok() {
+                    return Ok(Operand::Lit(Lit::Str(w)));
                 }
                 let first = w.chars().next().unwrap_or(' ');
                 if first.is_ascii_digit() || first == '-' {
@@ -557,6 +574,17 @@ mod tests {
 
     fn t(f: &str) -> bool {
         matches(&parse(f, FIELDS, "Machine").unwrap(), &m())
+    }
+
+    #[test]
+    fn bare_guid_literals_compare_as_text() {
+        let fields = &["resourceId"];
+        let v = json!({"resourceId": "e8a9c1f2-1735-45af-af21-ee1344582a4d"});
+        for f in ["resourceId eq e8a9c1f2-1735-45af-af21-ee1344582a4d", "resourceId eq E8A9C1F2-1735-45AF-AF21-EE1344582A4D"] {
+            assert!(matches(&parse(f, fields, "appRoleAssignment").unwrap(), &v), "{f}");
+        }
+        let other = parse("resourceId eq 8e881353-1735-45af-af21-ee1344582a4d", fields, "appRoleAssignment").unwrap();
+        assert!(!matches(&other, &v));
     }
 
     #[test]

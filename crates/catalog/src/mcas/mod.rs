@@ -6,17 +6,20 @@
 //! - `apps.rs`: OAuth apps and user consents (Graph `oauth2PermissionGrants`, app role
 //!   assignments, service principals) and sessions (Graph `revokeSignInSessions`), each name
 //!   saying exactly which Graph change it makes.
+//! - `sessions.rs`: Conditional Access App Control switched on by Conditional Access policies
+//!   with a Cloud Apps session control (report-only unless enforced), and removed.
 //! - `unsupported.rs`: what only the Cloud Apps or Purview portal can do, with the reason and
 //!   the nearest real action.
 use crate::*;
 
 mod apps;
 mod portal;
+mod sessions;
 mod unsupported;
 
 /// Every Mcas action.
 pub fn actions() -> impl Iterator<Item = &'static ActionSpec> {
-    portal::ACTIONS.iter().chain(apps::ACTIONS).chain(unsupported::ACTIONS)
+    portal::ACTIONS.iter().chain(apps::ACTIONS).chain(sessions::ACTIONS).chain(unsupported::ACTIONS)
 }
 
 /// Effect checks of this product's actions (`verify.rs`).
@@ -26,9 +29,7 @@ pub static CHECKS: &[verify::Check] = &[];
 /// catalog once the product leaves `NOT_YET_IMPLEMENTED`, so it only shrinks.
 ///
 /// The file names act on OneDrive/SharePoint items through Graph drives (the Cloud Apps API has
-/// no file governance actions); the sandbox does not serve drives yet, so they wait for it. The
-/// session names are Conditional Access policies with session controls, waiting for the
-/// sandbox's conditional access policies.
+/// no file governance actions); the sandbox does not serve drives yet, so they wait for it.
 pub const PENDING_SEED_NAMES: &[&str] = &[
     "QuarantineCloudFile",
     "RemoveExternalSharing",
@@ -37,9 +38,6 @@ pub const PENDING_SEED_NAMES: &[&str] = &[
     "BlockFileDownload",
     "RevokeFileSharing",
     "DeleteSensitiveFile",
-    "CreateSessionPolicy",
-    "BlockDownloadSession",
-    "EnableMonitorOnly",
 ];
 
 // --- Parameters shared by the tables ---------------------------------------------------------

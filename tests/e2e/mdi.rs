@@ -116,3 +116,29 @@ async fn identity_alerts_reads_and_secure_score() {
     let sum: f64 = controls.iter().map(|c| c["score"].as_f64().unwrap()).sum();
     assert!((sum - body["data"]["identityScore"].as_f64().unwrap()).abs() < 0.02, "{body}");
 }
+
+/// Without SecurityIdentitiesActions.ReadWrite.All the action is Graph's 403 and the account
+/// stays enabled.
+#[tokio::test(flavor = "multi_thread")]
+async fn identity_actions_without_their_role_get_graphs_403() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let roles = h.sandbox_admin(&format!("roles/{t}"), json!({})).await;
+    let fewer: Vec<Value> = roles["graph"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| *r != "SecurityIdentitiesActions.ReadWrite.All")
+        .cloned()
+        .collect();
+    h.sandbox_admin(&format!("roles/{t}"), json!({ "graph": fewer })).await;
+    let state = h.state(&t).await;
+    let identity = &state["identity"]["identityAccounts"][0];
+    let id = identity["id"].as_str().unwrap();
+    let args = json!({ "identityAccountId": id, "accountId": identity["activeDirectory"]["accountId"] });
+    let (status, body) = mdi(&h, &t, "DisableIdentityAccount", args).await;
+    // Our app lacks a permission: the gateway's 502 carries Microsoft's 403 and its code.
+    assert_eq!((status, body["error"]["upstreamStatus"].as_u64()), (502, Some(403)), "{body}");
+    assert_eq!(body["error"]["code"], "Authorization_RequestDenied", "{body}");
+    assert_eq!(ad_account(&h.state(&t).await, id)["enabled"], true);
+}

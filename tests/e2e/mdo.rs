@@ -308,3 +308,32 @@ async fn exchange_only_names_answer_501_with_the_nearest_action() {
         assert!(body.to_string().contains(nearest), "{name}: {body}");
     }
 }
+
+/// Permissions per application role: without SecurityAnalyzedMessage.ReadWrite.All (set before
+/// the first token, which carries the roles) remediation is Graph's 403 and nothing moves.
+#[tokio::test(flavor = "multi_thread")]
+async fn remediation_without_its_role_is_refused_with_graphs_403() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let roles = h.sandbox_admin(&format!("roles/{t}"), json!({})).await;
+    let fewer: Vec<Value> = roles["graph"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| *r != "SecurityAnalyzedMessage.ReadWrite.All")
+        .cloned()
+        .collect();
+    h.sandbox_admin(&format!("roles/{t}"), json!({ "graph": fewer })).await;
+    let c = phish_copies(&h.state(&t).await)[0].clone();
+    let (status, body) = mdo(
+        &h,
+        &t,
+        "SoftDeleteEmails",
+        json!({ "networkMessageId": c["networkMessageId"], "recipientEmailAddress": c["recipientEmailAddress"] }),
+    )
+    .await;
+    // Our app lacks a permission: the gateway's 502 carries Microsoft's 403 and its code.
+    assert_eq!((status, body["error"]["upstreamStatus"].as_u64()), (502, Some(403)), "{body}");
+    assert_eq!(body["error"]["code"], "Authorization_RequestDenied", "{body}");
+    assert!(h.state(&t).await["mail"]["remediations"].as_array().unwrap().is_empty(), "nothing recorded");
+}

@@ -297,8 +297,12 @@ impl Gen {
             "computerDnsName" => self.dns.clone(),
             // Intune: a configuration profile Riposte made (fixtures).
             "profileName" => self.take("profileName", write)?,
+            // Intune: every Windows device has a pending elevation request for this setup.
+            "applicationPath" => r"C:\Users\Public\Downloads\ContosoSetup.exe".into(),
             "query" => "DeviceEvents | take 1".into(),
             "ruleName" => format!("riposte shape rule {}", self.next()),
+            // WAF custom rule names are letters and digits only.
+            "customRuleName" => format!("RiposteShapeRule{}", self.next()),
             "assignedTo" => "soc@contoso.com".into(),
             "fileContent" => base64::engine::general_purpose::STANDARD.encode(b"riposte seed shape file"),
             "content" => base64::engine::general_purpose::STANDARD
@@ -481,6 +485,9 @@ async fn fixtures(h: &Harness, t: &str) -> Gen {
     let (by_name, by_id) = profiles.split_at(profiles.len() / 2);
     pools.insert("profileName", by_name.iter().map(|(_, name)| name.clone()).collect());
     pools.insert("profileId", by_id.iter().map(|(id, _)| id.clone()).collect());
+    pools.insert("appId", ids(&state["intune"]["mobileApps"]));
+    let approved = state["intune"]["elevationRequests"].as_array().unwrap().iter().filter(|r| r["status"] == "approved");
+    pools.insert("elevationId", approved.map(|r| id_of(&r["id"])).collect());
     pools.insert(
         "user",
         state["users"]
@@ -645,6 +652,10 @@ fn arm_pools(state: &Value, pools: &mut HashMap<&'static str, Vec<String>>) -> H
         ("Microsoft.Storage/storageAccounts/blobServices/containers", "containerName"),
         ("Microsoft.KeyVault/vaults", "vaultName"),
         ("Microsoft.OperationalInsights/workspaces", "workspaceName"),
+        ("Microsoft.Storage/storageAccounts/blobServices/containers", "containerName"),
+        ("Microsoft.Sql/servers/firewallRules", "ruleName"),
+        ("Microsoft.SecurityInsights/watchlists", "watchlistAlias"),
+        ("Microsoft.Logic/workflows", "playbookName"),
     ];
     let mut groups = HashMap::new();
     let resources = state["arm"]["resources"].as_array().cloned().unwrap_or_default();

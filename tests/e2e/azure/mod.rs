@@ -4,8 +4,10 @@
 //! undoes it.
 
 mod compute;
+mod data;
 mod edge;
 mod network;
+mod security;
 
 use crate::common::*;
 use serde_json::{Value, json};

@@ -401,7 +401,8 @@ pub static ACTIONS: &[ActionSpec] = &[
         risk: Risk::Remediate,
         inverse: None,
         permission: "Azure RBAC: SQL Server Contributor (Microsoft.Sql/servers/write)",
-        completion: Completion::ArmOperation,
+        // The procedure follows ARM's operation itself, so the one-time reveal is its answer.
+        completion: Completion::Immediate,
         sensitive_results: &["/administratorLoginPassword"],
         plan: Plan::Procedure(ProcedureId("azure.sql.rotate_password")),
     },

@@ -86,8 +86,8 @@ const SEARCH_KEY: ParamSpec = ParamSpec {
 const PLAYBOOK: ParamSpec =
     arm_name("playbookName", &["logicAppName"], "Logic App (playbook) in the workspace's resource group");
 const RULE: ParamSpec = ParamSpec {
-    name: "ruleId",
-    aliases: &["analyticRuleId", "alertRuleId"],
+    name: "analyticRuleId",
+    aliases: &["ruleId", "alertRuleId"],
     kind: ParamKind::Guid,
     required: true,
     default: None,

@@ -12,8 +12,8 @@ use serde_json::{Map, Value, json};
 
 use super::path::ProviderPath;
 use super::types::{self, ResourceType, Writes};
-use super::{firewall, hybrid, waf, web};
-use super::{Req, compute, list_json, method_not_allowed, network, ok_json, only_get, ops, sql, storage};
+use super::{aks, firewall, hybrid, waf, web};
+use super::{Req, compute, list_json, method_not_allowed, network, ok_json, only_get, ops, security, sql, storage};
 use crate::errors::{self, json_response};
 use crate::world::arm::{ArmStore, NICS, NSGS, OpKind, RESOURCE_GROUPS, Resource, SECURITY_RULES, VIRTUAL_MACHINES};
 use crate::world::azure_data::{CONTAINERS, SQL_FIREWALL_RULES, SQL_SERVERS, STORAGE_ACCOUNTS};
@@ -101,6 +101,7 @@ pub fn subscription_list(req: &Req, store: &ArmStore, ns: &str, ty: &str) -> Res
 /// Anything under `/resourceGroups/{rg}/providers/{ns}/...`.
 pub fn in_group(req: &Req, store: &mut ArmStore, p: &ProviderPath) -> Result<Response, Response> {
     let group = group_of(store, &p.rg)?;
+    authorize_provider(req, store, p)?;
     let (rg, location) = (group.name().to_string(), group.location().unwrap_or("westeurope").to_string());
     if p.pairs.is_empty() {
         return group_list(req, store, p, &rg);
@@ -108,6 +109,9 @@ pub fn in_group(req: &Req, store: &mut ArmStore, p: &ProviderPath) -> Result<Res
     let Some(tail) = &p.tail else {
         let addr = addr(store, p, &rg, &req.api_version)?;
         types::check_version(&req.api_version, addr.t, &location)?;
+        if addr.t.kind == aks::AKS_COMMAND_RESULTS && req.method == Method::GET {
+            return aks::command_result(req, store, &addr.id);
+        }
         return match req.method {
             Method::GET => get(req, store, &addr),
             Method::PUT => put(req, store, &addr),
@@ -129,10 +133,36 @@ pub fn in_group(req: &Req, store: &mut ArmStore, p: &ProviderPath) -> Result<Res
     if addr.t.kind == web::SITES {
         return web::action(req, store, &addr.id, tail);
     }
+    if addr.t.kind == aks::AKS_CLUSTERS {
+        return aks::run_command(req, store, &addr.id, tail);
+    }
     if addr.t.kind == STORAGE_ACCOUNTS {
         return storage::action(req, store, &addr.id, tail);
     }
     Err(types::unknown(&p.ns, &p.type_path(true), &req.api_version))
+}
+
+/// Network, Compute, App Service and Arc requests need a role that grants them, as ARM's RBAC
+/// decides: reads any reader role, writes, deletes and actions Contributor or Owner (the role
+/// check and the seeded assignments are `arm/security.rs`'s); a missing role is 403
+/// `AuthorizationFailed` naming the action and scope.
+fn authorize_provider(req: &Req, store: &ArmStore, p: &ProviderPath) -> Result<(), Response> {
+    const CHECKED: &[&str] = &["Microsoft.Network", "Microsoft.Compute", "Microsoft.Web", "Microsoft.HybridCompute"];
+    if !CHECKED.iter().any(|ns| ns.eq_ignore_ascii_case(&p.ns)) {
+        return Ok(());
+    }
+    use super::security::{Access, authorize};
+    let (access, verb) = match req.method {
+        Method::GET | Method::HEAD => (Access::Read, "read"),
+        Method::DELETE => (Access::ResourceWrite, "delete"),
+        Method::POST => (Access::ResourceWrite, "action"),
+        _ => (Access::ResourceWrite, "write"),
+    };
+    let mut scope = format!("{}/resourceGroups/{}/providers/{}", store.subscription_scope(), p.rg, p.ns);
+    for (ty, name) in &p.pairs {
+        scope = format!("{scope}/{ty}/{name}");
+    }
+    authorize(store, access, &format!("{}/{}/{verb}", p.ns, p.type_path(true)), &scope)
 }
 
 fn addr(store: &ArmStore, p: &ProviderPath, rg: &str, api_version: &str) -> Result<Addr, Response> {
@@ -454,6 +484,7 @@ fn provider_put(
 /// `arm/sql.rs`); a SQL administrator password is taken out of the body here, so it is never
 /// stored or answered.
 fn data_rules(req: &Req, store: &mut ArmStore, a: &Addr, r: &mut Resource) -> Result<(), Response> {
+    authorize_data(store, a, "write")?;
     match a.t.kind {
         STORAGE_ACCOUNTS => storage::check_account(r),
         CONTAINERS => storage::check_container(r),
@@ -461,6 +492,15 @@ fn data_rules(req: &Req, store: &mut ArmStore, a: &Addr, r: &mut Resource) -> Re
         SQL_SERVERS => sql::take_admin_password(store, r, req.now),
         _ => Ok(()),
     }
+}
+
+/// The data providers' writes need Contributor (`arm/security.rs` holds the role check); the
+/// other providers are not RBAC-checked in the sandbox yet.
+fn authorize_data(store: &ArmStore, a: &Addr, verb: &str) -> Result<(), Response> {
+    if !matches!(a.namespace, "Microsoft.Storage" | "Microsoft.Sql" | "Microsoft.KeyVault") {
+        return Ok(());
+    }
+    security::authorize(store, security::Access::ResourceWrite, &format!("{}/{verb}", a.t.kind), &a.id)
 }
 
 fn validate_rule(store: &ArmStore, a: &Addr, r: &mut Resource) -> Result<(), Response> {
@@ -536,6 +576,7 @@ fn delete(req: &Req, store: &mut ArmStore, a: &Addr) -> Result<Response, Respons
     if a.t.writes == Writes::ReadOnly {
         return Err(method_not_allowed(&req.method));
     }
+    authorize_data(store, a, "delete")?;
     let Some(current) = store.get(&a.id).cloned() else {
         return Ok(ops::empty(StatusCode::NO_CONTENT));
     };

@@ -44,6 +44,8 @@ pub fn action(req: &Req, store: &mut ArmStore, account_id: &str, tail: &str) -> 
     if store.get(account_id).is_none() {
         return Err(account_not_found(account_id));
     }
+    let action = format!("Microsoft.Storage/storageAccounts/{}/action", tail.to_ascii_lowercase());
+    super::security::authorize(store, super::security::Access::ResourceWrite, &action, account_id)?;
     match tail.to_ascii_lowercase().as_str() {
         "listkeys" => Ok(ok_json(keys_view(store, account_id))),
         "regeneratekey" => regenerate(req, store, account_id),

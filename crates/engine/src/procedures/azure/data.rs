@@ -5,7 +5,6 @@ use std::net::Ipv4Addr;
 
 use super::arm::{self, carried, invalid, resource_path};
 use crate::EngineError;
-use crate::completion::Tracking;
 use crate::plan::Carried;
 use crate::procedures::{Args, Ctx, Procedure, Read, optional, required};
 use catalog::{Params, ProcedureId};
@@ -132,7 +131,7 @@ impl Procedure for BlockSqlIp {
 }
 
 /// `RotateSQLPassword`: PATCH the server's `administratorLoginPassword` (long-running, followed
-/// by the tracker). A generated password is the answer's `administratorLoginPassword`, declared
+/// to its end before answering). A generated password is the answer's `administratorLoginPassword`, declared
 /// sensitive in the catalog: redacted before storage and audit, shown once on request. A
 /// password the caller gave is never echoed.
 pub struct RotateSqlPassword {
@@ -182,9 +181,10 @@ impl Procedure for RotateSqlPassword {
         if generated {
             data["administratorLoginPassword"] = password.into();
         }
-        let mut out = carried(data, &[&resp]);
-        out.follow = Tracking::from_answer(ctx.spec.completion, &resp);
-        Ok(out)
+        // Followed here, not by the tracker: the one-time reveal is this answer, and it is
+        // only worth giving once the password is in force.
+        super::steps::finish(ctx, &resp).await?;
+        Ok(carried(data, &[&resp]))
     }
 }
 

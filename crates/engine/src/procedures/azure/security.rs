@@ -286,7 +286,7 @@ impl TryFrom<&Params> for EnablePlaybook {
                 &args.text("workspaceName")?,
             ),
             logic_app: resource_path(&sub, &rg, "Microsoft.Logic/workflows", &playbook),
-            rule: args.text("ruleId")?,
+            rule: args.text("analyticRuleId")?,
             playbook,
         })
     }
@@ -299,7 +299,7 @@ impl Procedure for EnablePlaybook {
         required("resourceGroup"),
         required("workspaceName"),
         required("playbookName"),
-        required("ruleId"),
+        required("analyticRuleId"),
     ];
     async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
         let name = stable_name(&["playbook", &self.rule, &self.playbook]);

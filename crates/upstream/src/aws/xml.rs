@@ -14,12 +14,14 @@ use serde_json::{Map, Value};
 
 use crate::error::{UpstreamError, truncate};
 
+/// An element being read: its local name, its named children in order, its text.
+type Open = (String, Vec<(String, Value)>, String);
+
 /// The root element's name (`DescribeInstancesResponse`) and its content as JSON.
 pub(crate) fn to_json(text: &str) -> Result<(String, Value), String> {
     // Text is trimmed per leaf, not per fragment: `a &amp; b` arrives as three fragments.
     let mut reader = Reader::from_str(text);
-    // Open elements: (local name, named children in order, text).
-    let mut stack: Vec<(String, Vec<(String, Value)>, String)> = Vec::new();
+    let mut stack: Vec<Open> = Vec::new();
     loop {
         match reader.read_event().map_err(|e| format!("XML at byte {}: {e}", reader.buffer_position()))? {
             Event::Start(e) => stack.push((local_name(e.local_name().as_ref()), Vec::new(), String::new())),
@@ -84,7 +86,7 @@ fn local_name(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn push_text(stack: &mut [(String, Vec<(String, Value)>, String)], text: &str) {
+fn push_text(stack: &mut [Open], text: &str) {
     if let Some(top) = stack.last_mut() {
         top.2.push_str(text);
     }

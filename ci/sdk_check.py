@@ -21,9 +21,10 @@ Checks, for the first tenant:
   7. (only if azure-mgmt-network / azure-mgmt-compute are installed, else skipped)
      the ARM SDKs read an NSG with its rules and list / get VMs.
   8. azure-mgmt-network creates an NSG rule with begin_create_or_update(...).result() (a
-     long-running operation polled through Azure-AsyncOperation), lists it, is refused a
+     long-running operation polled through Azure-AsyncOperation), gets and lists it, is refused a
      conflicting priority (SecurityRuleConflict), and deletes it with begin_delete(...).result();
-     the sandbox state shows each step.
+     the sandbox state shows each step. It moves a NIC to another NSG and back with
+     network_interfaces.begin_create_or_update (the NSG lists the NIC while it is bound).
   9. azure-mgmt-compute powers a VM off with begin_power_off(...).result(); the instance view
      and the sandbox state show PowerState/stopped; begin_start brings it back.
  10. azure-mgmt-compute snapshots the VM's OS disk with snapshots.begin_create_or_update.
@@ -288,6 +289,8 @@ async def run_checks(d, ca) -> int:
             assert made.priority == prio
             names = [r.name for r in net.security_rules.list(rg, nsg.name)]
             assert "SdkCheckBlock" in names, names
+            got = net.security_rules.get(rg, nsg.name, "SdkCheckBlock")
+            assert (got.access, got.source_address_prefix, got.priority) == ("Deny", "198.51.100.7", prio), got
             ids = [r["id"] for r in arm_state()["resources"]]
             assert any(i.endswith("/securityRules/SdkCheckBlock") for i in ids)
             try:
@@ -301,6 +304,22 @@ async def run_checks(d, ca) -> int:
             assert "SdkCheckBlock" not in names, names
             ids = [r["id"] for r in arm_state()["resources"]]
             assert not any(i.endswith("/securityRules/SdkCheckBlock") for i in ids)
+
+        @check("azure-mgmt-network moves a NIC to another NSG and back (LRO)")
+        async def arm_nic_nsg():
+            net = NetworkManagementClient(cred, sub, **mgmt)
+            nic = next(n for n in net.network_interfaces.list_all() if n.network_security_group)
+            rg = nic.id.split("/")[4]
+            before = nic.network_security_group.id
+            other = next(g for g in net.network_security_groups.list_all() if g.id.lower() != before.lower())
+            nic.network_security_group = other
+            moved = net.network_interfaces.begin_create_or_update(rg, nic.name, nic).result()
+            assert moved.network_security_group.id.lower() == other.id.lower(), moved.network_security_group
+            nsg = net.network_security_groups.get(other.id.split("/")[4], other.name)
+            assert any(n.id.lower() == nic.id.lower() for n in nsg.network_interfaces), nsg.network_interfaces
+            nic.network_security_group = net.network_security_groups.get(before.split("/")[4], before.split("/")[-1])
+            back = net.network_interfaces.begin_create_or_update(rg, nic.name, nic).result()
+            assert back.network_security_group.id.lower() == before.lower()
 
         @check("azure-mgmt-compute powers a VM off and on (LRO) with instance view")
         async def arm_power():
@@ -330,7 +349,7 @@ async def run_checks(d, ca) -> int:
             assert made.provisioning_state == "Succeeded", made.provisioning_state
             assert made.disk_size_gb, made
 
-        steps += [arm_network, arm_compute, arm_rule_lifecycle, arm_power, arm_snapshot]
+        steps += [arm_network, arm_compute, arm_rule_lifecycle, arm_nic_nsg, arm_power, arm_snapshot]
 
     for step in steps:
         await step()

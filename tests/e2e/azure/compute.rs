@@ -142,3 +142,64 @@ async fn arc_run_command_runs_and_disconnect_deletes_the_machine() {
     assert_eq!(status, 400, "{body}");
     assert!(body.to_string().contains("machineName"), "{body}");
 }
+
+/// Without Contributor the app gets ARM's 403 `AuthorizationFailed` for a VM action and an NSG
+/// rule, and nothing changes; Reader still lists the VMs.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_contributor_writes_are_arms_authorization_failed() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let sub = subscription(&h, &t).await;
+    let (vm, rg, id) = running_vm(&h, &t, 0).await;
+    let creds = h.engine.tenants().get(&t).expect("a configured tenant");
+    // The seeded assignments are Reader (1), Contributor (2), Security Admin (3), User Access
+    // Administrator (4): take Contributor away.
+    let path = format!(
+        "/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments/5a5e0000-0000-4000-8000-000000000002"
+    );
+    let req = upstream::ApiRequest::new(upstream::Api::Arm, upstream::Method::Delete, path)
+        .with_query("api-version", "2022-04-01");
+    assert_eq!(h.engine.upstream().call(creds, req).await.expect("UAA removes roles").status, 200);
+
+    let (status, body) =
+        azure(&h, &t, "StopVM", json!({ "subscriptionId": sub, "resourceGroup": rg, "vmName": vm })).await;
+    assert_eq!(body["error"]["code"], "AuthorizationFailed", "{status}: {body}");
+    assert_eq!(power_state(&h, &t, &id).await, "running", "nothing changed");
+    let (status, body) = azure(
+        &h,
+        &t,
+        "AddNSGDenyRule",
+        json!({ "subscriptionId": sub, "resourceGroup": "rg-prod-servers", "nsgName": "nsg-prod-servers", "sourceIp": "203.0.113.9" }),
+    )
+    .await;
+    assert!(body.to_string().contains("AuthorizationFailed"), "{status}: {body}");
+    let (_, op) = azure(&h, &t, "GetVMs", json!({ "subscriptionId": sub, "resourceGroup": rg })).await;
+    assert_eq!(op["status"], "Succeeded", "Reader still reads: {op}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pod_is_deleted_through_the_cluster_run_command() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let sub = subscription(&h, &t).await;
+    let cluster = format!(
+        "/subscriptions/{sub}/resourceGroups/rg-prod-servers/providers/Microsoft.ContainerService/managedClusters/aks-prod"
+    );
+    let pod = format!("{cluster}/sandboxPods/default.crypto-miner-5f6c7d8e9-zz9yy");
+    assert!(resource(&h, &t, &pod).await.is_some(), "the seeded pod runs");
+    let params = json!({ "subscriptionId": sub, "resourceGroup": "rg-prod-servers", "clusterName": "aks-prod",
+                         "namespace": "default", "podName": "crypto-miner-5f6c7d8e9-zz9yy" });
+    let (status, op) = azure(&h, &t, "DeletePod", params.clone()).await;
+    assert_eq!(status, 200, "{op}");
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    assert_eq!(op["result"]["exitCode"], 0, "{op}");
+    assert!(resource(&h, &t, &pod).await.is_none(), "the pod is gone");
+    assert!(resource(&h, &t, &format!("{cluster}/sandboxPods/default.web-frontend-7d9f8b6c5-x2x4q")).await.is_some());
+
+    let (status, body) = azure(&h, &t, "DeletePod", params).await;
+    assert_eq!(status, 400, "a pod kubectl cannot find: {body}");
+    assert!(body.to_string().contains("podName"), "{body}");
+    let (status, body) =
+        azure(&h, &t, "RestartAKSNode", json!({ "subscriptionId": sub, "resourceGroup": "rg-prod-servers" })).await;
+    assert_eq!(status, 501, "{body}");
+}

@@ -182,3 +182,35 @@ async fn firewall_blocks_go_in_riposte_group_of_the_policy_and_come_out() {
     assert_eq!(op["status"], "Succeeded", "{op}");
     assert_eq!(resource(&h, &t, &policy).await.unwrap()["properties"]["threatIntelMode"], "Deny", "set on the policy");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_custom_waf_rule_is_added_once_and_removed() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let sub = subscription(&h, &t).await;
+    let params = json!({ "subscriptionId": sub, "resourceGroup": "rg-network", "wafPolicyName": "waf-prod",
+        "ruleName": "BlockEvilBot",
+        "matchConditions": [{ "matchVariables": [{ "variableName": "RequestHeaders", "selector": "User-Agent" }],
+                              "operator": "Contains", "matchValues": ["evilbot"] }] });
+    for _ in 0..2 {
+        let (_, op) = azure(&h, &t, "AddWAFCustomRule", params.clone()).await;
+        assert_eq!(op["status"], "Succeeded", "{op}");
+    }
+    let policy = waf(&h, &t, &sub).await;
+    let rules = policy["properties"]["customRules"].as_array().unwrap();
+    assert_eq!(rules.iter().filter(|r| r["name"] == "BlockEvilBot").count(), 1, "a repeat replaces, never duplicates");
+    let r = rule(&policy, "BlockEvilBot").unwrap();
+    assert_eq!((r["action"].as_str(), r["priority"].as_i64()), (Some("Block"), Some(1)));
+    assert_eq!(r["matchConditions"][0]["matchValues"], json!(["evilbot"]));
+
+    let mut bad = params.clone();
+    bad["matchConditions"] = json!([{ "operator": "Contains", "matchValues": ["x"] }]);
+    bad["ruleName"] = json!("NoVariables");
+    let (status, body) = azure(&h, &t, "AddWAFCustomRule", bad).await;
+    assert!(status >= 400 && body.to_string().contains("matchVariables"), "{status}: {body}");
+
+    let (_, op) = azure(&h, &t, "RemoveWAFCustomRule",
+        json!({ "subscriptionId": sub, "resourceGroup": "rg-network", "wafPolicyName": "waf-prod", "ruleName": "BlockEvilBot" })).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    assert!(rule(&waf(&h, &t, &sub).await, "BlockEvilBot").is_none());
+}

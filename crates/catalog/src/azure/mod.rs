@@ -51,13 +51,10 @@ pub const PENDING_SEED_NAMES: &[&str] = &[
     "RotateKeyVaultKey",
     "PurgeDeletedSecret",
     "EnableDefenderArc",
-    "AddWAFCustomRule",
     "DisableServicePrincipal",
     "RemoveAppCredentials",
     "RevokeAppCertificates",
     "QuarantineContainerImage",
-    "DeletePod",
-    "RestartAKSNode",
     "EnableAdaptiveNetworkHardening",
     "GetKeyVaults",
 ];

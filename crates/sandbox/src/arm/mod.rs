@@ -18,6 +18,7 @@ mod security;
 mod sql;
 mod storage;
 mod types;
+mod aks;
 mod firewall;
 mod hybrid;
 mod waf;

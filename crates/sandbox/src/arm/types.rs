@@ -52,6 +52,8 @@ const STORAGE: &[&str] = &["2019-06-01", "2021-04-01", "2021-09-01", "2022-09-01
 const KEY_VAULT: &[&str] = &["2019-09-01", "2021-06-01-preview", "2021-10-01", "2022-07-01", "2023-07-01", "2024-11-01"];
 const SQL: &[&str] = &["2014-04-01", "2021-11-01", "2022-05-01-preview", "2023-08-01"];
 const LOG_ANALYTICS: &[&str] = &["2020-08-01", "2021-06-01", "2022-10-01", "2023-09-01"];
+/// Microsoft.ContainerService (AKS).
+const AKS: &[&str] = &["2022-09-01", "2023-10-01", "2024-05-01", "2024-09-01", "2025-01-01"];
 /// Microsoft.HybridCompute (Azure Arc-enabled servers).
 const HYBRID: &[&str] = &["2022-12-27", "2023-10-03-preview", "2024-07-10", "2025-01-13"];
 /// Microsoft.Web (App Service).
@@ -133,6 +135,18 @@ const TYPES: &[ResourceType] = &[
         tracked: false,
     },
     ResourceType { kind: "Microsoft.HybridCompute/machines", versions: HYBRID, writes: Writes::Sync, tracked: true },
+    ResourceType {
+        kind: "Microsoft.ContainerService/managedClusters",
+        versions: AKS,
+        writes: Writes::Async,
+        tracked: true,
+    },
+    ResourceType {
+        kind: "Microsoft.ContainerService/managedClusters/commandResults",
+        versions: AKS,
+        writes: Writes::ReadOnly,
+        tracked: false,
+    },
     ResourceType {
         kind: "Microsoft.HybridCompute/machines/runCommands",
         versions: HYBRID,

@@ -29,6 +29,11 @@ pub const WEB_CONFIG: &str = "Microsoft.Web/sites/config";
 pub const FIREWALLS: &str = "Microsoft.Network/azureFirewalls";
 pub const FIREWALL_POLICIES: &str = "Microsoft.Network/firewallPolicies";
 pub const RULE_COLLECTION_GROUPS: &str = "Microsoft.Network/firewallPolicies/ruleCollectionGroups";
+pub const AKS_CLUSTERS: &str = "Microsoft.ContainerService/managedClusters";
+pub const AKS_COMMAND_RESULTS: &str = "Microsoft.ContainerService/managedClusters/commandResults";
+/// The sandbox's record of a pod in a cluster (not an ARM type: never served, only run commands
+/// and the state dump see it).
+pub const AKS_PODS: &str = "Riposte.Sandbox/pods";
 pub const ARC_MACHINES: &str = "Microsoft.HybridCompute/machines";
 pub const ARC_RUN_COMMANDS: &str = "Microsoft.HybridCompute/machines/runCommands";
 
@@ -420,6 +425,31 @@ impl ArmStore {
         ));
     }
 
+    /// An AKS cluster running seed 004's workloads, the cryptominer among them.
+    fn seed_aks(&mut self, sub: &str) {
+        let aks = provider_id(sub, "rg-prod-servers", AKS_CLUSTERS, "aks-prod");
+        self.put(Resource::new(
+            aks.clone(),
+            AKS_CLUSTERS,
+            json!({
+                "id": aks, "name": "aks-prod", "type": AKS_CLUSTERS, "location": "westeurope", "tags": {},
+                "properties": {"provisioningState": "Succeeded", "powerState": {"code": "Running"},
+                               "kubernetesVersion": "1.30.6", "dnsPrefix": "aks-prod",
+                               "nodeResourceGroup": "MC_rg-prod-servers_aks-prod_westeurope",
+                               "agentPoolProfiles": [{"name": "nodepool1", "count": 3, "vmSize": "Standard_D4s_v5",
+                                                      "mode": "System", "osType": "Linux"}]},
+            }),
+        ));
+        for (ns, pod) in [
+            ("default", "web-frontend-7d9f8b6c5-x2x4q"),
+            ("default", "crypto-miner-5f6c7d8e9-zz9yy"),
+            ("kube-system", "coredns-6d4b75cb6d-k8m2p"),
+        ] {
+            let id = format!("{aks}/sandboxPods/{ns}.{pod}");
+            self.put(Resource::new(id, AKS_PODS, json!({"namespace": ns, "name": pod, "phase": "Running"})));
+        }
+    }
+
     /// The internet-facing estate beyond the VMs: a WAF policy (Detection mode, no custom
     /// rules) and an App Service site with Entra authentication on. No RNG draws, so the worlds
     /// seeded before stay the same.
@@ -451,6 +481,7 @@ impl ArmStore {
             }),
         ));
         self.seed_firewall(sub);
+        self.seed_aks(sub);
         let arc = provider_id(sub, "rg-prod-servers", ARC_MACHINES, "arc-onprem-web01");
         self.put(Resource::new(
             arc.clone(),

@@ -1,11 +1,12 @@
 //! Azure compute procedures: the forensic OS-disk snapshot (upstream-apis.md §5.4).
 
 use super::arm::resource_path;
-use super::steps::HYBRID;
 use super::steps::{self as arm, COMPUTE, DISKS};
+use super::steps::{AKS, HYBRID};
 use crate::EngineError;
 use crate::plan::Carried;
 use crate::procedures::{Args, Ctx, Procedure, Read, optional, required};
+use catalog::ParamError;
 use catalog::{Params, ProcedureId};
 use serde_json::{Value, json};
 
@@ -128,5 +129,82 @@ impl Procedure for RunArcCommand {
         let resp = arm::put(ctx, &path, HYBRID, body).await?;
         let data = json!({"runCommandId": path, "runCommand": resp.body.clone()});
         Ok(arm::last_step(resp, data))
+    }
+}
+
+/// `DeletePod`: `kubectl delete pod {pod} -n {namespace} --force --grace-period=0` through the
+/// cluster's `runCommand` (no network path to the API server needed), followed to the command's
+/// result; a non-zero exit is the action's failure with kubectl's words, a pod kubectl cannot
+/// find a 400 naming `podName`. A pod of a Deployment or ReplicaSet is re-created by its
+/// controller: the evicted container is gone, the workload is not.
+pub struct DeletePod {
+    sub: String,
+    rg: String,
+    cluster: String,
+    namespace: String,
+    pod: String,
+}
+
+impl TryFrom<&Params> for DeletePod {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        let a = Args::of::<Self>(params);
+        let label = |field: &'static str, v: String| -> Result<String, EngineError> {
+            let ok = !v.is_empty()
+                && v.len() <= 253
+                && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+            if ok {
+                return Ok(v);
+            }
+            Err(EngineError::InvalidParam(ParamError {
+                field: field.into(),
+                message: format!("'{}' is not a Kubernetes name", v.chars().take(60).collect::<String>()),
+                hint: "lower-case letters, digits, '-' and '.', e.g. web-frontend-7d9f8b6c5-x2x4q".into(),
+            }))
+        };
+        Ok(DeletePod {
+            sub: a.text("subscriptionId")?,
+            rg: a.text("resourceGroup")?,
+            cluster: a.text("clusterName")?,
+            namespace: label("namespace", a.text("namespace")?)?,
+            pod: label("podName", a.text("podName")?)?,
+        })
+    }
+}
+
+impl Procedure for DeletePod {
+    const ID: ProcedureId = ProcedureId("azure.compute.delete_pod");
+    const READS: &'static [Read] = &[
+        required("subscriptionId"),
+        required("resourceGroup"),
+        required("clusterName"),
+        required("namespace"),
+        required("podName"),
+    ];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        let cluster = resource_path(&self.sub, &self.rg, "Microsoft.ContainerService/managedClusters", &self.cluster);
+        arm::get_named(ctx, &cluster, AKS, "clusterName").await?;
+        let command = format!("kubectl delete pod {} -n {} --force --grace-period=0", self.pod, self.namespace);
+        let resp =
+            arm::post(ctx, &format!("{cluster}/runCommand"), AKS, json!({"command": command, "context": ""})).await?;
+        let result = arm::finish_body(ctx, &resp).await?;
+        let exit = result.pointer("/properties/exitCode").and_then(Value::as_i64).unwrap_or(-1);
+        let logs = result.pointer("/properties/logs").and_then(Value::as_str).unwrap_or_default().to_string();
+        if exit != 0 && logs.contains("NotFound") {
+            return Err(EngineError::InvalidParam(ParamError {
+                field: "podName".into(),
+                message: format!("kubectl found no pod {} in namespace {}", self.pod, self.namespace),
+                hint: "check the pod's current name (pods of a Deployment get a new name when re-created)".into(),
+            }));
+        }
+        if exit != 0 {
+            return Err(EngineError::UpstreamFailed {
+                status: 502,
+                code: "KubectlFailed".into(),
+                message: format!("kubectl exited {exit}: {}", logs.chars().take(500).collect::<String>()),
+                request_id: None,
+            });
+        }
+        Ok(crate::procedures::answer(json!({"clusterId": cluster, "command": command, "exitCode": exit, "logs": logs})))
     }
 }

@@ -14,7 +14,7 @@ use super::arm::resource_path;
 use super::steps::{self as arm, NETWORK};
 use crate::EngineError;
 use crate::plan::Carried;
-use crate::procedures::{Args, Ctx, Procedure, Read, required};
+use crate::procedures::{Args, Ctx, Procedure, Read, optional, required};
 use catalog::{ParamError, Params, ProcedureId};
 use serde_json::{Value, json};
 
@@ -166,6 +166,122 @@ waf_values!(BlockIpInWaf, "azure.network.block_ip_in_waf", "ipAddress", BLOCKED_
 waf_values!(UnblockIpInWaf, "azure.network.unblock_ip_in_waf", "ipAddress", BLOCKED_IPS, "IPMatch", false);
 waf_values!(BlockCountries, "azure.network.block_geo_in_waf", "countryCodes", BLOCKED_COUNTRIES, "GeoMatch", true);
 waf_values!(UnblockCountries, "azure.network.unblock_geo_in_waf", "countryCodes", BLOCKED_COUNTRIES, "GeoMatch", false);
+
+/// `AddWAFCustomRule`: the caller's own custom rule, by name: a new name takes the given (or the
+/// lowest free) priority, an existing name is replaced in place, so a repeat changes nothing.
+pub struct AddCustomRule {
+    policy: PolicyRef,
+    name: String,
+    conditions: Vec<Value>,
+    priority: Option<i64>,
+    action: String,
+}
+
+impl TryFrom<&Params> for AddCustomRule {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        let a = Args::of::<Self>(params);
+        Ok(AddCustomRule {
+            policy: PolicyRef::read(&a)?,
+            name: rule_name(&a.text("customRuleName")?)?,
+            conditions: a.values("matchConditions")?,
+            priority: a.opt_i64("priority")?,
+            action: a.text("action")?,
+        })
+    }
+}
+
+/// WAF custom rule names are letters and digits only (at most 128).
+fn rule_name(name: &str) -> Result<String, EngineError> {
+    if !name.is_empty() && name.len() <= 128 && name.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Ok(name.to_string());
+    }
+    Err(EngineError::InvalidParam(ParamError {
+        field: "customRuleName".into(),
+        message: format!("'{}' is not a WAF custom rule name", name.chars().take(60).collect::<String>()),
+        hint: "use 1-128 letters and digits, e.g. BlockBadBots".into(),
+    }))
+}
+
+impl Procedure for AddCustomRule {
+    const ID: ProcedureId = ProcedureId("azure.network.add_waf_custom_rule");
+    const READS: &'static [Read] = &[
+        required("subscriptionId"),
+        required("resourceGroup"),
+        required("wafPolicyName"),
+        required("customRuleName"),
+        required("matchConditions"),
+        optional("priority"),
+        required("action"),
+    ];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        let AddCustomRule { policy, name, conditions, priority, action } = self;
+        policy
+            .modify(ctx, |p| {
+                let rules = custom_rules(p);
+                let existing = rules.iter().position(|r| r["name"] == name.as_str());
+                let taken =
+                    |q: i64| rules.iter().any(|r| r["priority"].as_i64() == Some(q) && r["name"] != name.as_str());
+                let priority = match (priority, existing) {
+                    (Some(q), _) if taken(q) => {
+                        return Err(EngineError::InvalidParam(ParamError {
+                            field: "priority".into(),
+                            message: format!("priority {q} is used by another custom rule of the policy"),
+                            hint: "leave priority out to take the lowest free one".into(),
+                        }));
+                    }
+                    (Some(q), _) => q,
+                    (None, Some(i)) => rules[i]["priority"].as_i64().unwrap_or(1),
+                    (None, None) => (1..=100).find(|q| !taken(*q)).ok_or_else(full_policy)?,
+                };
+                let rule = json!({ "name": name, "priority": priority, "ruleType": "MatchRule", "action": action,
+                                   "state": "Enabled", "matchConditions": conditions });
+                match existing {
+                    Some(i) if rules[i] == rule => Ok(false),
+                    Some(i) => {
+                        rules[i] = rule;
+                        Ok(true)
+                    }
+                    None => {
+                        rules.push(rule);
+                        Ok(true)
+                    }
+                }
+            })
+            .await
+    }
+}
+
+/// `RemoveWAFCustomRule`: the named custom rule goes; an absent one is already gone.
+pub struct RemoveCustomRule {
+    policy: PolicyRef,
+    name: String,
+}
+
+impl TryFrom<&Params> for RemoveCustomRule {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        let a = Args::of::<Self>(params);
+        Ok(RemoveCustomRule { policy: PolicyRef::read(&a)?, name: rule_name(&a.text("customRuleName")?)? })
+    }
+}
+
+impl Procedure for RemoveCustomRule {
+    const ID: ProcedureId = ProcedureId("azure.network.remove_waf_custom_rule");
+    const READS: &'static [Read] =
+        &[required("subscriptionId"), required("resourceGroup"), required("wafPolicyName"), required("customRuleName")];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        let name = self.name.clone();
+        self.policy
+            .modify(ctx, |p| {
+                let rules = custom_rules(p);
+                let before = rules.len();
+                rules.retain(|r| r["name"] != name.as_str());
+                Ok(rules.len() != before)
+            })
+            .await
+    }
+}
 
 /// Declares a WAF procedure that sets the policy's mode.
 macro_rules! waf_mode {

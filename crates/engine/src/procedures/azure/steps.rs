@@ -23,6 +23,8 @@ pub const NETWORK: &str = "2024-05-01";
 pub const COMPUTE: &str = "2024-07-01";
 /// Microsoft.Compute's for disks and snapshots.
 pub const DISKS: &str = "2024-03-02";
+/// Microsoft.ContainerService's (AKS).
+pub const AKS: &str = "2024-09-01";
 /// Microsoft.HybridCompute's (Azure Arc-enabled servers).
 pub const HYBRID: &str = "2024-07-10";
 /// Microsoft.Web's (App Service).
@@ -48,6 +50,11 @@ pub async fn put(ctx: &Ctx<'_>, path: &str, version: &str, body: Value) -> Resul
     Ok(ctx.engine.upstream().call(ctx.creds, req).await?)
 }
 
+pub async fn post(ctx: &Ctx<'_>, path: &str, version: &str, body: Value) -> Result<ApiResponse, EngineError> {
+    let req = ApiRequest::new(Api::Arm, Method::Post, path).with_query("api-version", version).with_body(body);
+    Ok(ctx.engine.upstream().call(ctx.creds, req).await?)
+}
+
 pub async fn delete(ctx: &Ctx<'_>, path: &str, version: &str) -> Result<ApiResponse, EngineError> {
     let req = ApiRequest::new(Api::Arm, Method::Delete, path).with_query("api-version", version);
     Ok(ctx.engine.upstream().call(ctx.creds, req).await?)
@@ -67,12 +74,18 @@ pub fn not_found_is_param(e: EngineError, field: &str, path: &str) -> EngineErro
 
 /// Waits for a write's long-running operation to end; `Ok` only when it succeeded.
 pub async fn finish(ctx: &Ctx<'_>, resp: &ApiResponse) -> Result<(), EngineError> {
+    finish_body(ctx, resp).await.map(drop)
+}
+
+/// [`finish`], answering the operation's final body (a `Location` monitor's result, e.g. an AKS
+/// command result); the first answer's body when it was not long-running.
+pub async fn finish_body(ctx: &Ctx<'_>, resp: &ApiResponse) -> Result<Value, EngineError> {
     let Some(tracking) = Tracking::from_answer(Completion::ArmOperation, resp) else {
-        return Ok(());
+        return Ok(resp.body.clone());
     };
     let upstream = ctx.engine.upstream();
     match completion::follow(upstream, ctx.creds, &tracking, MIN_POLL, STEP_DEADLINE).await? {
-        Progress::Done { state, .. } if state == crate::OpState::Succeeded => Ok(()),
+        Progress::Done { state, body, .. } if state == crate::OpState::Succeeded => Ok(body),
         Progress::Done { error, .. } => Err(operation_failed(error)),
         Progress::Running { .. } => Err(EngineError::UpstreamTimeout),
     }

@@ -303,8 +303,6 @@ impl Gen {
             "ruleName" => format!("riposte shape rule {}", self.next()),
             // WAF custom rule names are letters and digits only.
             "customRuleName" => format!("RiposteShapeRule{}", self.next()),
-            // WAF custom rule names are letters and digits only.
-            "customRuleName" => format!("RiposteShapeRule{}", self.next()),
             "assignedTo" => "soc@contoso.com".into(),
             "fileContent" => base64::engine::general_purpose::STANDARD.encode(b"riposte seed shape file"),
             "content" => base64::engine::general_purpose::STANDARD
@@ -654,14 +652,6 @@ fn arm_pools(state: &Value, pools: &mut HashMap<&'static str, Vec<String>>) -> H
         ("Microsoft.Storage/storageAccounts/blobServices/containers", "containerName"),
         ("Microsoft.KeyVault/vaults", "vaultName"),
         ("Microsoft.OperationalInsights/workspaces", "workspaceName"),
-        ("Microsoft.Storage/storageAccounts/blobServices/containers", "containerName"),
-        ("Microsoft.Sql/servers/firewallRules", "ruleName"),
-        ("Microsoft.SecurityInsights/watchlists", "watchlistAlias"),
-        ("Microsoft.Logic/workflows", "playbookName"),
-        ("Microsoft.Storage/storageAccounts/blobServices/containers", "containerName"),
-        ("Microsoft.Sql/servers/firewallRules", "ruleName"),
-        ("Microsoft.SecurityInsights/watchlists", "watchlistAlias"),
-        ("Microsoft.Logic/workflows", "playbookName"),
     ];
     let mut groups = HashMap::new();
     let resources = state["arm"]["resources"].as_array().cloned().unwrap_or_default();

@@ -255,7 +255,7 @@ pub fn seed(seed: u64, tenant_index: usize, users: &[User], now: OffsetDateTime)
     deliver(&mut rng, &mut mail, &spam, &users[..1], now - Duration::hours(20), domain);
     for (i, u) in users.iter().enumerate().take(6) {
         mail.rules.push(InboxRule { mailbox: u.id.clone(), rule: newsletter_rule(&mut rng) });
-        if i % 2 == 1 {
+        if !i.is_multiple_of(2) {
             mail.rules.push(InboxRule { mailbox: u.id.clone(), rule: forwarding_rule(&mut rng, i) });
         }
     }
@@ -314,8 +314,11 @@ fn newsletter_rule(rng: &mut StdRng) -> Value {
 /// An attacker's rule: odd users forward, every third of them as a redirect.
 fn forwarding_rule(rng: &mut StdRng, i: usize) -> Value {
     let to = json!([{"emailAddress": {"name": "Archive", "address": format!("archive{i}@mailbox-backup.example")}}]);
-    let actions =
-        if i % 3 == 0 { json!({"redirectTo": to}) } else { json!({"forwardTo": to, "stopProcessingRules": false}) };
+    let actions = if i.is_multiple_of(3) {
+        json!({"redirectTo": to})
+    } else {
+        json!({"forwardTo": to, "stopProcessingRules": false})
+    };
     json!({
         "id": format!("AQAAA{}=", hex::encode(rng.random::<[u8; 8]>())),
         "displayName": ".",

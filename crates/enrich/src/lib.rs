@@ -18,11 +18,15 @@
 pub mod envelope;
 pub mod hash;
 pub mod lookup;
+pub mod metrics;
 
 pub use envelope::{AlertHashes, DeadLetter, ParseOptions, ParsedMessage, parse_message};
 pub use hash::{FileHash, HashKind};
 pub mod providers;
+pub mod scanner;
+pub mod source;
 pub mod verdict;
+pub mod writeback;
 
 pub use providers::{Provider, ProviderConfig, ProviderError, ProviderKind};
 pub use verdict::{Detections, Status, Ttls, Verdict};

@@ -19,6 +19,13 @@ use crate::auth::unverified_tid;
 use crate::errors::{self, Family};
 use crate::state::AppState;
 
+/// Graph paths whose 429s Microsoft documents without `Retry-After`: Identity Protection and
+/// conditional access (upstream-apis.md §4.2); clients back off on their own there.
+fn no_retry_after(path: &str) -> bool {
+    let p = path.to_ascii_lowercase();
+    p.contains("/identityprotection/") || p.contains("/identity/conditionalaccess/")
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
@@ -162,8 +169,10 @@ impl Faults {
             let delay_ms = rule.spec.delay_ms.unwrap_or(0);
             return match rule.spec.status.and_then(|s| StatusCode::from_u16(s).ok()) {
                 Some(status) => {
-                    let retry_after =
-                        rule.spec.retry_after.or(if status == StatusCode::TOO_MANY_REQUESTS { Some(1) } else { None });
+                    // Identity Protection and conditional access throttle without Retry-After
+                    // (upstream-apis.md §4.2); elsewhere a 429 says 1 s unless the rule says.
+                    let default = status == StatusCode::TOO_MANY_REQUESTS && !no_retry_after(path);
+                    let retry_after = rule.spec.retry_after.or(if default { Some(1) } else { None });
                     Decision::Respond { status, retry_after, delay_ms }
                 }
                 None => Decision::Delay(delay_ms),
@@ -299,4 +308,24 @@ async fn reshape_plain_error(
         out.headers_mut().insert(header::RETRY_AFTER, v);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_protection_and_ca_429s_carry_no_retry_after() {
+        for (path, expected) in
+            [("/v1.0/identityProtection/riskyUsers/dismiss", None), ("/v1.0/security/alerts_v2", Some(1))]
+        {
+            let mut f = Faults::new(1);
+            let spec = serde_json::json!({ "path_prefix": path, "status": 429 });
+            f.add(serde_json::from_value(spec).expect("a fault spec")).expect("a valid rule");
+            match f.decide(&Method::POST, path, None) {
+                Decision::Respond { retry_after, .. } => assert_eq!(retry_after, expected, "{path}"),
+                _ => panic!("{path}: the rule fires"),
+            }
+        }
+    }
 }

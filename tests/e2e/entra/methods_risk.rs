@@ -159,3 +159,21 @@ async fn an_app_without_the_risky_user_role_gets_graphs_403() {
     assert!(body.to_string().contains("Authorization_RequestDenied"), "{body}");
     assert!(directory(&h.state(&t).await, "riskyUsers").iter().all(|r| r["id"] != uid.as_str()), "nothing changed");
 }
+
+/// Identity Protection throttles without `Retry-After` (upstream-apis.md §4.2): Riposte backs
+/// off on its own and the action still lands.
+#[tokio::test(flavor = "multi_thread")]
+async fn identity_protection_429_without_retry_after_is_retried_with_backoff() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let uid = id(&nth_user(&h.state(&t).await, 7));
+    h.sandbox_admin(
+        "faults",
+        json!({ "path_prefix": "/v1.0/identityProtection/riskyUsers/confirmCompromised", "status": 429, "count": 2 }),
+    )
+    .await;
+    let (status, body) = h.entra(&t, "ConfirmCompromised", json!({ "userId": uid })).await;
+    assert_eq!(status, 200, "{body}");
+    let r = directory(&h.state(&t).await, "riskyUsers").into_iter().find(|r| r["id"] == uid.as_str()).unwrap();
+    assert_eq!(r["riskState"], "confirmedCompromised");
+}

@@ -791,4 +791,37 @@ mod tests {
         assert!(in_cidr(ip("198.51.100.9"), "198.51.100.0/24") && !in_cidr(ip("198.51.101.9"), "198.51.100.0/24"));
         assert!(in_cidr(ip("10.1.2.3"), "0.0.0.0/0") && in_cidr(ip("2001:db8::1"), "2001:db8::/32"));
     }
+
+    /// Policies Graph would reject are 400s; the templates Riposte sends are accepted.
+    #[test]
+    fn policies_graph_would_reject_are_refused() {
+        let world = crate::world::World::generate(1, 1, time::OffsetDateTime::now_utc());
+        let t = &world.tenants[0];
+        let h = HeaderMap::new();
+        let ok = json!({"displayName": "p", "state": "enabledForReportingButNotEnforced",
+            "conditions": {"users": {"includeUsers": ["All"]}, "applications": {"includeApplications": ["All"]},
+                "clientAppTypes": ["all"], "locations": null},
+            "grantControls": {"operator": "OR", "builtInControls": ["block"]}});
+        let check = |v: &Value| policy_from(t, v.as_object().unwrap(), None, &h).map(drop).map_err(|r| r.status());
+        assert_eq!(check(&ok), Ok(()));
+        let mut bad = Vec::new();
+        for (pointer, value) in [
+            ("/state", json!("on")),
+            ("/conditions/users/includeUsers", json!([])),
+            ("/conditions/users/includeUsers", json!(["alice@contoso.com"])),
+            ("/conditions/applications/includeApplications", json!([])),
+            ("/grantControls/builtInControls", json!(["block", "mfa"])),
+            ("/grantControls/builtInControls", json!(["passwordChange"])),
+            ("/grantControls/operator", json!("XOR")),
+            ("/conditions/clientAppTypes", json!(["telnet"])),
+            ("/conditions/locations", json!({"includeLocations": ["00000000-0000-0000-0000-000000000001"]})),
+        ] {
+            let mut v = ok.clone();
+            *v.pointer_mut(pointer).unwrap_or_else(|| panic!("{pointer}")) = value;
+            bad.push((pointer, check(&v)));
+        }
+        for (pointer, got) in bad {
+            assert_eq!(got, Err(axum::http::StatusCode::BAD_REQUEST), "{pointer}");
+        }
+    }
 }

@@ -202,4 +202,8 @@ async fn a_pod_is_deleted_through_the_cluster_run_command() {
     let (status, body) =
         azure(&h, &t, "RestartAKSNode", json!({ "subscriptionId": sub, "resourceGroup": "rg-prod-servers" })).await;
     assert_eq!(status, 501, "{body}");
+    let (status, body) =
+        azure(&h, &t, "QuarantineContainerImage", json!({ "registryName": "acrprod", "imageName": "miner" })).await;
+    assert_eq!(status, 501, "{body}");
+    assert!(body.to_string().contains("DeletePod"), "names the nearest action: {body}");
 }

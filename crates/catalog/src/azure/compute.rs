@@ -322,6 +322,22 @@ pub static ACTIONS: &[ActionSpec] = &[
             nearest: Some("DeletePod"),
         },
     },
+    ActionSpec {
+        product: Product::Azure,
+        name: "QuarantineContainerImage",
+        summary: "Not offered: no ARM API quarantines an existing container image",
+        aliases: &[],
+        params: &[],
+        risk: Risk::Contain,
+        inverse: None,
+        permission: "n/a",
+        completion: Completion::Immediate,
+        sensitive_results: &[],
+        plan: Plan::Unsupported {
+            reason: "Azure Container Registry's quarantine is a registry-wide preview policy that holds newly pushed images until a scanner releases them; no ARM API quarantines an image already in the registry (the seed's `_tags` PATCH with quarantineState is not a documented ACR API). Locking a tag (readEnabled=false) is an ACR data-plane call behind ACR's own token exchange, which Riposte does not make. Delete the pods running the image instead.",
+            nearest: Some("DeletePod"),
+        },
+    },
     read(
         "GetVMs",
         "List the virtual machines of a resource group",

@@ -54,7 +54,6 @@ pub const PENDING_SEED_NAMES: &[&str] = &[
     "DisableServicePrincipal",
     "RemoveAppCredentials",
     "RevokeAppCertificates",
-    "QuarantineContainerImage",
     "EnableAdaptiveNetworkHardening",
     "GetKeyVaults",
 ];

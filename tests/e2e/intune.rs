@@ -470,3 +470,97 @@ async fn a_profile_reaches_one_device_and_remove_config_profile_takes_it_back() 
     let (status, body) = intune(&h, &t, "RemoveConfigProfile", json!({ "profileId": firewall })).await;
     assert!(status == 404 || status == 400, "{status}: {body}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn uninstall_an_app_from_one_device_and_wipe_protected_app_data() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let windows = online(&h, &t, "Windows").await;
+    let (win, other) = (id(&windows[5]), id(&windows[6]));
+    let state = h.state(&t).await;
+    let app = state["intune"]["mobileApps"][0].clone();
+
+    let (status, body) = intune(&h, &t, "UninstallApp", json!({ "deviceId": win, "appId": app["id"] })).await;
+    assert_eq!(status, 200, "{body}");
+    let state = h.state(&t).await;
+    let uninstall = json!({ "appId": app["id"], "displayName": app["displayName"], "intent": "uninstall" });
+    assert!(device(&state, &win)["appIntents"].as_array().unwrap().contains(&uninstall), "reaches the device");
+    assert!(device(&state, &other)["appIntents"].as_array().unwrap().is_empty(), "and no other");
+    let assignments = state["intune"]["mobileApps"][0]["assignments"].as_array().unwrap().clone();
+    assert_eq!(assignments.len(), 2, "the existing assignment is kept: {assignments:?}");
+    assert!(assignments.iter().any(|a| a["intent"] == "available"));
+
+    // The selective wipe covers every protected app of the user on the device: one app is refused.
+    let phone = online(&h, &t, "iOS").await[0].clone();
+    let (status, body) =
+        intune(&h, &t, "WipeAppData", json!({ "deviceId": phone["id"], "appId": "com.microsoft.Office.Outlook" }))
+            .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("appId"), "{body}");
+    let (status, body) = intune(&h, &t, "WipeAppData", json!({ "deviceId": phone["id"] })).await;
+    assert_eq!(status, 200, "{body}");
+    let regs = h.state(&t).await["intune"]["appRegistrations"].as_array().unwrap().clone();
+    let (mine, others): (Vec<&Value>, Vec<&Value>) =
+        regs.iter().partition(|r| r["azureADDeviceId"] == phone["azureADDeviceId"]);
+    assert_eq!(mine.len(), 2, "{regs:?}");
+    assert!(mine.iter().all(|r| r["wipeRequestedDateTime"].is_string()), "{mine:?}");
+    assert!(others.iter().all(|r| r["wipeRequestedDateTime"].is_null()), "only that device");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn elevation_requests_are_denied_on_a_device_and_revoked() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let state = h.state(&t).await;
+    let requests = state["intune"]["elevationRequests"].as_array().unwrap().clone();
+    let pending = requests.iter().find(|r| r["status"] == "pending").unwrap().clone();
+    let device_id = pending["requestedOnDeviceId"].as_str().unwrap().to_string();
+    let status_of = |state: &Value, id: &Value| {
+        state["intune"]["elevationRequests"].as_array().unwrap().iter().find(|r| r["id"] == *id).unwrap()["status"]
+            .clone()
+    };
+
+    let (status, body) = intune(
+        &h,
+        &t,
+        "BlockElevationRequest",
+        json!({ "deviceId": device_id, "applicationPath": "ContosoSetup.exe" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["count"], 1, "{body}");
+    assert_eq!(status_of(&h.state(&t).await, &pending["id"]), "denied");
+    // Nothing pending for it any more: a 400 naming the field.
+    let (status, body) = intune(
+        &h,
+        &t,
+        "BlockElevationRequest",
+        json!({ "deviceId": device_id, "applicationPath": "ContosoSetup.exe" }),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("applicationPath"), "{body}");
+
+    let approved = requests.iter().find(|r| r["status"] == "approved").unwrap().clone();
+    let elsewhere = requests.iter().find(|r| r["requestedOnDeviceId"] != approved["requestedOnDeviceId"]).unwrap();
+    let (status, body) = intune(
+        &h,
+        &t,
+        "RevokeElevation",
+        json!({ "elevationId": approved["id"], "deviceId": elsewhere["requestedOnDeviceId"] }),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("deviceId"), "{body}");
+    assert_eq!(status_of(&h.state(&t).await, &approved["id"]), "approved", "nothing revoked");
+    let (status, body) = intune(
+        &h,
+        &t,
+        "RevokeElevation",
+        json!({ "elevationId": approved["id"], "deviceId": approved["requestedOnDeviceId"] }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["status"], "revoked", "{body}");
+    assert_eq!(status_of(&h.state(&t).await, &approved["id"]), "revoked");
+}

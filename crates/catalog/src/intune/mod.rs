@@ -12,9 +12,11 @@
 //!
 //! By area: `devices.rs` remote actions and reads, `keys.rs` keys and passcodes (the secrets
 //! among the answers are declared `sensitive_results`), `profiles.rs` configuration profiles
-//! assigned to one device and removed again, `unsupported.rs` the seed names with no honest API.
+//! assigned to one device and removed again, `apps.rs` app uninstall, app protection wipe and
+//! Endpoint Privilege Management elevation requests, `unsupported.rs` the seed names with no honest API.
 use crate::*;
 
+mod apps;
 mod devices;
 mod keys;
 mod profiles;
@@ -22,7 +24,12 @@ mod unsupported;
 
 /// Every Intune action, area by area.
 pub fn actions() -> impl Iterator<Item = &'static ActionSpec> {
-    devices::ACTIONS.iter().chain(keys::ACTIONS).chain(profiles::ACTIONS).chain(unsupported::ACTIONS)
+    devices::ACTIONS
+        .iter()
+        .chain(keys::ACTIONS)
+        .chain(profiles::ACTIONS)
+        .chain(apps::ACTIONS)
+        .chain(unsupported::ACTIONS)
 }
 
 /// Effect checks of this product's actions (`verify.rs`). None yet: a device action's effect is
@@ -32,7 +39,7 @@ pub static CHECKS: &[verify::Check] = &[];
 
 /// Seed names of this product with no action yet; `tests/seed_names.rs` holds the list to the
 /// catalog, so it only shrinks.
-pub const PENDING_SEED_NAMES: &[&str] = &["UninstallApp", "WipeAppData", "RevokeElevation", "BlockElevationRequest"];
+pub const PENDING_SEED_NAMES: &[&str] = &[];
 
 // --- Shared parameters ------------------------------------------------------------------------
 
@@ -45,6 +52,9 @@ pub(crate) const DEVICE: ParamSpec = ParamSpec {
     default: None,
     doc: "The device: its Intune id or Entra device id (GUID), its MDE machine id (40 hex) or its DNS name",
 };
+
+/// The device, where an action can do without it (or only checks it).
+const OPTIONAL_DEVICE: ParamSpec = ParamSpec { required: false, ..DEVICE };
 
 /// The permission every remote action needs (Graph also accepts
 /// DeviceManagementManagedDevices.ReadWrite.All for most of them).

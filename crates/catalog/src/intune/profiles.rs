@@ -47,8 +47,6 @@ const PROFILE_ID: ParamSpec = ParamSpec {
     doc: "The configuration profile's id, as a Riposte profile action answered it",
 };
 
-const OPTIONAL_DEVICE: ParamSpec = ParamSpec { required: false, ..DEVICE };
-
 pub static ACTIONS: &[ActionSpec] = &[
     setting(
         "BlockCamera",

@@ -22,6 +22,54 @@ pub struct IntuneState {
     /// Device configuration profiles (`deviceManagement/deviceConfigurations`) and their
     /// assignments; none at start.
     pub profiles: Vec<Profile>,
+    /// Apps Intune deploys (`deviceAppManagement/mobileApps`) and their assignments.
+    pub mobile_apps: Vec<MobileApp>,
+    /// App protection (MAM) registrations of users' apps on their phones and tablets.
+    pub app_registrations: Vec<AppRegistration>,
+    /// Endpoint Privilege Management support-approved elevation requests.
+    pub elevation_requests: Vec<ElevationRequest>,
+}
+
+/// An app in Intune's catalog and its assignments (`intent` + `target`, as Graph takes them).
+#[derive(Clone)]
+pub struct MobileApp {
+    pub id: String,
+    pub odata_type: &'static str,
+    pub display_name: String,
+    pub publisher: String,
+    pub assignments: Vec<serde_json::Value>,
+}
+
+/// An app protection registration: one user's protected app on one device.
+#[derive(Clone)]
+pub struct AppRegistration {
+    pub id: String,
+    pub user_id: String,
+    pub azure_ad_device_id: String,
+    pub device_name: String,
+    pub app_identifier: String,
+    /// When a selective wipe of the app's corporate data was requested.
+    pub wipe_requested_at: Option<OffsetDateTime>,
+}
+
+/// An EPM elevation request a user made on a device, for an admin to approve or deny.
+#[derive(Clone)]
+pub struct ElevationRequest {
+    pub id: String,
+    pub user_id: String,
+    pub user_principal_name: String,
+    /// The Intune id of the device the request came from.
+    pub device_id: String,
+    pub device_name: String,
+    pub file_path: String,
+    pub file_hash: String,
+    pub justification: String,
+    /// `pending`, `approved`, `denied`, `revoked`, `expired`.
+    pub status: String,
+    pub created: OffsetDateTime,
+    pub modified: OffsetDateTime,
+    pub expires: OffsetDateTime,
+    pub reviewer_justification: Option<String>,
 }
 
 /// A device configuration profile: its derived type, its settings as sent, its assignments.
@@ -136,6 +184,7 @@ impl IntuneState {
             state.recovery_keys.push(recovery_key(&mut rng, &aad, d.enrolled));
             state.devices.push(d);
         }
+        state.mobile_apps = seed_apps(&mut rng);
         let extra: &[(&str, &str, &str)] = &[
             ("ipad", "iOS", "17.5"),
             ("iphone", "iOS", "17.6"),
@@ -147,15 +196,84 @@ impl IntuneState {
                 let u = user(users.len() / 2 + i * 2 + n);
                 let aad = guid(&mut rng);
                 let name = format!("{prefix}-{:04}", i * 2 + n + 1);
-                state.devices.push(device(&mut rng, &name, os, version, &aad, u, true, now));
+                let d = device(&mut rng, &name, os, version, &aad, u, true, now);
+                if *os == "iOS" || *os == "Android" {
+                    for app in ["com.microsoft.Office.Outlook", "com.microsoft.skype.teams"] {
+                        state.app_registrations.push(AppRegistration {
+                            id: guid(&mut rng),
+                            user_id: d.user_id.clone(),
+                            azure_ad_device_id: d.azure_ad_device_id.clone(),
+                            device_name: d.device_name.clone(),
+                            app_identifier: app.to_string(),
+                            wipe_requested_at: None,
+                        });
+                    }
+                }
+                state.devices.push(d);
             }
         }
+        state.elevation_requests = seed_elevations(&mut rng, &state.devices, now);
         state
     }
 
     pub fn device_mut(&mut self, id: &str) -> Option<&mut ManagedDevice> {
         self.devices.iter_mut().find(|d| d.id.eq_ignore_ascii_case(id))
     }
+}
+
+/// The app every Windows device asks to run elevated (a pending request each), and the one
+/// every fifth was already allowed (approved).
+pub const PENDING_ELEVATION_PATH: &str = r"C:\Users\Public\Downloads\ContosoSetup.exe";
+const APPROVED_ELEVATION_PATH: &str = r"C:\Program Files\7-Zip\7zFM.exe";
+
+/// One pending elevation request per Windows device, and an approved one on every fifth.
+fn seed_elevations(rng: &mut StdRng, devices: &[ManagedDevice], now: OffsetDateTime) -> Vec<ElevationRequest> {
+    let mut out = Vec::new();
+    for (i, d) in devices.iter().filter(|d| d.is("Windows")).enumerate() {
+        let mut request = |path: &str, status: &str, age_hours: i64| ElevationRequest {
+            id: guid(rng),
+            user_id: d.user_id.clone(),
+            user_principal_name: d.user_principal_name.clone(),
+            device_id: d.id.clone(),
+            device_name: d.device_name.clone(),
+            file_path: path.to_string(),
+            file_hash: hex::encode(rng.random::<[u8; 32]>()).to_ascii_uppercase(),
+            justification: "Need to install a tool for work".into(),
+            status: status.to_string(),
+            created: now - Duration::hours(age_hours),
+            modified: now - Duration::hours(age_hours),
+            expires: now + Duration::hours(24 - age_hours),
+            reviewer_justification: None,
+        };
+        out.push(request(PENDING_ELEVATION_PATH, "pending", 1));
+        if i % 5 == 0 {
+            out.push(request(APPROVED_ELEVATION_PATH, "approved", 3));
+        }
+    }
+    out
+}
+
+/// A few apps, made available to every licensed user (so no uninstall is overridden by a
+/// Required assignment).
+fn seed_apps(rng: &mut StdRng) -> Vec<MobileApp> {
+    let apps: &[(&str, &str, &str)] = &[
+        ("#microsoft.graph.win32LobApp", "7-Zip", "Igor Pavlov"),
+        ("#microsoft.graph.win32LobApp", "Zoom Workplace", "Zoom Video Communications"),
+        ("#microsoft.graph.win32LobApp", "Notepad++", "Notepad++ Team"),
+        ("#microsoft.graph.iosStoreApp", "Microsoft Authenticator", "Microsoft Corporation"),
+    ];
+    apps.iter()
+        .map(|(ty, name, publisher)| MobileApp {
+            id: guid(rng),
+            odata_type: ty,
+            display_name: name.to_string(),
+            publisher: publisher.to_string(),
+            assignments: vec![serde_json::json!({
+                "intent": "available",
+                "target": { "@odata.type": "#microsoft.graph.allLicensedUsersAssignmentTarget" },
+            })],
+        })
+        .collect()
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -43,6 +43,7 @@ pub const GRAPH_ROLES: &[&str] = &[
     "DeviceManagementConfiguration.ReadWrite.All",
     "BitlockerKey.Read.All",
     "BitlockerKey.ReadBasic.All",
+    "DeviceManagementApps.ReadWrite.All",
     "ThreatSubmission.ReadWrite.All",
     "CustomDetection.ReadWrite.All",
     "UserAuthenticationMethod.ReadWrite.All",

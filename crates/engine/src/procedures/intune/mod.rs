@@ -1,7 +1,9 @@
 //! The Intune product's procedures (catalog keys `intune.<area>.<verb>`), one file per catalog
 //! area, and the resolution of a device named by any identity to its Intune id (`devices.rs`).
 
+pub(crate) mod apps;
 pub(crate) mod devices;
+pub(crate) mod epm;
 pub(crate) mod keys;
 pub(crate) mod profiles;
 
@@ -14,4 +16,8 @@ pub const REGISTRY: &[Entry] = &[
     entry::<profiles::DeploySetting>(),
     entry::<profiles::DeployExisting>(),
     entry::<profiles::Remove>(),
+    entry::<apps::Uninstall>(),
+    entry::<apps::WipeAppData>(),
+    entry::<epm::Revoke>(),
+    entry::<epm::DenyPending>(),
 ];

@@ -69,16 +69,16 @@ fn template(action: &str, os: &str) -> Option<Template> {
     }
 }
 
-/// The device as the profile steps need it.
-struct Device {
-    id: String,
-    name: String,
-    os: String,
+/// The device as the assignment steps need it.
+pub(super) struct Device {
+    pub(super) id: String,
+    pub(super) name: String,
+    pub(super) os: String,
     /// Its Entra object id: what a group holds as member.
     object_id: String,
 }
 
-async fn device(ctx: &Ctx<'_>, id: &str, request_ids: &mut Vec<String>) -> Result<Device, EngineError> {
+pub(super) async fn device(ctx: &Ctx<'_>, id: &str, request_ids: &mut Vec<String>) -> Result<Device, EngineError> {
     let upstream = ctx.engine.upstream();
     let read = ApiRequest::get(Api::Graph, format!("{DEVICES}/{id}"))
         .with_query("$select", "id,deviceName,operatingSystem,azureADDeviceId");
@@ -107,17 +107,18 @@ async fn device(ctx: &Ctx<'_>, id: &str, request_ids: &mut Vec<String>) -> Resul
     })
 }
 
-/// A security group whose one member is the device, marked as Riposte's for this profile.
-async fn create_group(
+/// A security group whose one member is the device, marked as Riposte's for what it targets
+/// (`riposte-profile:<id>`, `riposte-app:<id>`).
+pub(super) async fn create_group(
     ctx: &Ctx<'_>,
     device: &Device,
-    profile_id: &str,
+    mark: &str,
     request_ids: &mut Vec<String>,
 ) -> Result<String, EngineError> {
     let nickname = format!("riposte-{}", &ctx.operation.simple().to_string()[..16]);
     let body = json!({
-        "displayName": format!("Riposte: {} ({})", device.name, &profile_id[..8]),
-        "description": format!("Riposte assignment group riposte-device:{} riposte-profile:{profile_id}", device.id),
+        "displayName": format!("Riposte: {} ({mark})", device.name),
+        "description": format!("Riposte assignment group riposte-device:{} {mark}", device.id),
         "mailEnabled": false,
         "mailNickname": nickname,
         "securityEnabled": true,
@@ -151,12 +152,12 @@ async fn assign(
     Ok(resp.body["value"].clone())
 }
 
-fn group_target(group_id: &str) -> Value {
+pub(super) fn group_target(group_id: &str) -> Value {
     json!({ "@odata.type": "#microsoft.graph.groupAssignmentTarget", "groupId": group_id })
 }
 
 /// Best-effort clean-up of what a failed deployment created (its own failure is not the answer).
-async fn delete_quietly(ctx: &Ctx<'_>, path: String) {
+pub(super) async fn delete_quietly(ctx: &Ctx<'_>, path: String) {
     let req = ApiRequest::new(Api::Graph, Method::Delete, path);
     if let Err(e) = ctx.engine.upstream().call(ctx.creds, req).await {
         tracing::warn!(operation = %ctx.operation, error = %e, "could not undo a partial profile deployment");
@@ -208,13 +209,14 @@ impl Procedure for DeploySetting {
         let created = ctx.engine.upstream().call(ctx.creds, ApiRequest::post(Api::Graph, PROFILES, body)).await?;
         request_ids.extend(created.request_id);
         let profile_id = id_of(&created.body, "profile")?;
-        let group_id = match create_group(ctx, &device, &profile_id, &mut request_ids).await {
-            Ok(g) => g,
-            Err(e) => {
-                delete_quietly(ctx, format!("{PROFILES}/{profile_id}")).await;
-                return Err(e);
-            }
-        };
+        let group_id =
+            match create_group(ctx, &device, &format!("riposte-profile:{profile_id}"), &mut request_ids).await {
+                Ok(g) => g,
+                Err(e) => {
+                    delete_quietly(ctx, format!("{PROFILES}/{profile_id}")).await;
+                    return Err(e);
+                }
+            };
         if let Err(e) = assign(ctx, &profile_id, vec![group_target(&group_id)], &mut request_ids).await {
             delete_quietly(ctx, format!("{PROFILES}/{profile_id}")).await;
             delete_quietly(ctx, format!("/v1.0/groups/{group_id}")).await;
@@ -262,7 +264,7 @@ impl Procedure for DeployExisting {
         };
         let mut kept = targets(ctx, &profile_id, &mut request_ids).await?;
         let device = device(ctx, &self.device, &mut request_ids).await?;
-        let group_id = create_group(ctx, &device, &profile_id, &mut request_ids).await?;
+        let group_id = create_group(ctx, &device, &format!("riposte-profile:{profile_id}"), &mut request_ids).await?;
         kept.push(group_target(&group_id));
         let count = kept.len();
         if let Err(e) = assign(ctx, &profile_id, kept, &mut request_ids).await {
@@ -384,14 +386,14 @@ impl Procedure for Remove {
     }
 }
 
-fn id_of(body: &Value, what: &str) -> Result<String, EngineError> {
+pub(super) fn id_of(body: &Value, what: &str) -> Result<String, EngineError> {
     body["id"]
         .as_str()
         .map(String::from)
         .ok_or_else(|| EngineError::Internal(format!("Graph answered a {what} without an id")))
 }
 
-fn invalid(field: &str, message: String, hint: &str) -> EngineError {
+pub(super) fn invalid(field: &str, message: String, hint: &str) -> EngineError {
     EngineError::InvalidParam(ParamError { field: field.to_string(), message, hint: hint.to_string() })
 }
 

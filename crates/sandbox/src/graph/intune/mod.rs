@@ -19,12 +19,19 @@ use crate::errors;
 use crate::state::AppState;
 use crate::world::intune::{IntuneState, ManagedDevice};
 
+mod apps;
 mod devices;
+mod epm;
 mod keys;
 mod profiles;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().merge(devices::routes()).merge(keys::routes()).merge(profiles::routes())
+    Router::new()
+        .merge(devices::routes())
+        .merge(keys::routes())
+        .merge(profiles::routes())
+        .merge(apps::routes())
+        .merge(epm::routes())
 }
 
 /// Devices whose pending actions are due have checked in: the actions are done and their effects
@@ -54,17 +61,36 @@ pub fn settle(intune: &mut IntuneState, now: OffsetDateTime, check_in_seconds: i
 /// the device), profiles with their assignments, and the recovery keys (the sandbox's own view:
 /// the keys are shown so tests can check that Riposte never stores them).
 pub fn state_json(intune: &IntuneState, groups: &[crate::world::directory::Group]) -> Value {
-    let reaching = |d: &ManagedDevice| -> Vec<Value> {
-        let holding: Vec<&str> = groups
+    let holding = |d: &ManagedDevice| -> Vec<String> {
+        groups
             .iter()
             .filter(|g| g.members.iter().any(|m| m.eq_ignore_ascii_case(&d.entra_object_id)))
-            .map(|g| g.id.as_str())
-            .collect();
+            .map(|g| g.id.to_ascii_lowercase())
+            .collect()
+    };
+    let targets =
+        |t: &Value, groups: &[String]| t["groupId"].as_str().is_some_and(|g| groups.contains(&g.to_ascii_lowercase()));
+    let reaching = |d: &ManagedDevice| -> Vec<Value> {
+        let groups = holding(d);
         intune
             .profiles
             .iter()
-            .filter(|p| p.assignments.iter().any(|(_, t)| t["groupId"].as_str().is_some_and(|g| holding.contains(&g))))
+            .filter(|p| p.assignments.iter().any(|(_, t)| targets(t, &groups)))
             .map(|p| Value::String(p.id.clone()))
+            .collect()
+    };
+    // Apps whose assignment reaches the device through a group holding it, with the intent.
+    let app_intents = |d: &ManagedDevice| -> Vec<Value> {
+        let groups = holding(d);
+        intune
+            .mobile_apps
+            .iter()
+            .flat_map(|a| {
+                a.assignments
+                    .iter()
+                    .filter(|x| targets(&x["target"], &groups))
+                    .map(|x| json!({ "appId": a.id, "displayName": a.display_name, "intent": x["intent"] }))
+            })
             .collect()
     };
     json!({
@@ -72,6 +98,7 @@ pub fn state_json(intune: &IntuneState, groups: &[crate::world::directory::Group
             let mut v = device_state_json(d);
             v["entraObjectId"] = d.entra_object_id.clone().into();
             v["assignedProfiles"] = reaching(d).into();
+            v["appIntents"] = app_intents(d).into();
             v
         }).collect::<Vec<_>>(),
         "configurationProfiles": intune.profiles.iter().map(|p| {
@@ -79,6 +106,11 @@ pub fn state_json(intune: &IntuneState, groups: &[crate::world::directory::Group
             v["assignments"] = p.assignments.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>().into();
             v
         }).collect::<Vec<_>>(),
+        "mobileApps": intune.mobile_apps.iter().map(|a| json!({
+            "id": a.id, "displayName": a.display_name, "@odata.type": a.odata_type, "assignments": a.assignments,
+        })).collect::<Vec<_>>(),
+        "appRegistrations": intune.app_registrations.iter().map(apps::registration_json).collect::<Vec<_>>(),
+        "elevationRequests": intune.elevation_requests.iter().map(epm::request_json).collect::<Vec<_>>(),
         "bitlockerRecoveryKeys": intune.recovery_keys.iter().map(|k| json!({
             "id": k.id, "deviceId": k.device_id, "createdDateTime": fmt_utc(k.created), "key": k.key,
         })).collect::<Vec<_>>(),

@@ -28,6 +28,7 @@ mod errors;
 mod faults;
 mod graph;
 mod hunting;
+mod intel;
 mod limits;
 mod login;
 mod mde;
@@ -296,6 +297,7 @@ fn router(state: AppState) -> Router {
         .merge(hunting::routes())
         .merge(arm::routes())
         .merge(cloud_apps::routes())
+        .merge(intel::routes())
         .merge(admin::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -337,3 +337,42 @@ async fn remediation_without_its_role_is_refused_with_graphs_403() {
     assert_eq!(body["error"]["code"], "Authorization_RequestDenied", "{body}");
     assert!(h.state(&t).await["mail"]["remediations"].as_array().unwrap().is_empty(), "nothing recorded");
 }
+
+/// A phishing simulation: Graph's 202 + Location on the creation operation, followed by the
+/// engine to `succeeded`; the simulation exists with its targets.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_phishing_simulation_is_created_and_followed_to_completion() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let (status, body) = mdo(&h, &t, "GetSimulationPayloads", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let payload = body["data"]["value"][0]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_string();
+    let state = h.state(&t).await;
+    let targets: Vec<Value> =
+        state["users"].as_array().unwrap().iter().take(3).map(|u| u["userPrincipalName"].clone()).collect();
+
+    let (status, body) = mdo(
+        &h,
+        &t,
+        "SimulatePhishing",
+        json!({ "campaignName": "Q4 awareness", "targetUsers": targets, "payloadId": payload, "wait": 30 }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "Succeeded", "the operation was followed to its end: {body}");
+    let sims = h.state(&t).await["mail"]["simulations"].as_array().unwrap().clone();
+    assert_eq!(sims.len(), 1);
+    assert_eq!(sims[0]["displayName"], "Q4 awareness");
+    assert_eq!(sims[0]["includedAccountTarget"]["accountTargetEmails"].as_array().map(Vec::len), Some(3));
+
+    // Someone outside the tenant cannot be targeted.
+    let (status, body) = mdo(
+        &h,
+        &t,
+        "SimulatePhishing",
+        json!({ "campaignName": "x", "targetUsers": ["stranger@elsewhere.example"], "payloadId": payload }),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("stranger@elsewhere.example"), "{body}");
+}

@@ -537,6 +537,10 @@ async fn fixtures(h: &Harness, t: &str) -> Gen {
         cloud_apps["oauth2PermissionGrants"].as_array().unwrap().iter().map(|g| id_of(&g["clientId"])).collect();
     consented.dedup();
     pools.insert("servicePrincipalId", consented);
+    let items = cloud_apps["driveItems"].as_array().unwrap();
+    let of = |folder: bool| items.iter().filter(move |i| i["folder"].is_object() == folder && !i["root"].is_object());
+    pools.insert("fileId", of(false).map(|i| id_of(&i["id"])).collect());
+    pools.insert("targetFolderId", of(true).map(|i| id_of(&i["id"])).collect());
     // Fixture indicators: half are handed out by id, the other half by value.
     let made: Vec<&Value> = state["indicators"]
         .as_array()
@@ -601,6 +605,7 @@ fn mail_and_identity_pools(state: &Value, pools: &mut HashMap<&'static str, Vec<
     let url =
         format!("https://graph.microsoft.com/v1.0/users/{}/messages/{}", id_of(&copy["mailbox"]), id_of(&copy["id"]));
     pools.insert("messageUrl", vec![url]);
+    pools.insert("payloadId", ids(&state["mail"]["simulationPayloads"]));
     let identity = &state["identity"]["identityAccounts"][0];
     pools.insert("identityAccountId", vec![id_of(&identity["id"])]);
     pools.insert("adAccountId", vec![id_of(&identity["activeDirectory"]["accountId"])]);

@@ -13,6 +13,7 @@ mod allow_block;
 mod remediation;
 mod rules;
 mod search;
+mod simulation;
 mod submissions;
 mod unsupported;
 
@@ -23,6 +24,7 @@ pub fn actions() -> impl Iterator<Item = &'static ActionSpec> {
         .chain(search::ACTIONS)
         .chain(submissions::ACTIONS)
         .chain(rules::ACTIONS)
+        .chain(simulation::ACTIONS)
         .chain(allow_block::ACTIONS)
         .chain(unsupported::ACTIONS)
 }
@@ -31,11 +33,8 @@ pub fn actions() -> impl Iterator<Item = &'static ActionSpec> {
 pub static CHECKS: &[verify::Check] = &[];
 
 /// Seed names of this product with no action yet; `tests/seed_names.rs` holds the list to the
-/// catalog once the product leaves `NOT_YET_IMPLEMENTED`, so it only shrinks.
-///
-/// `SimulatePhishing` maps to Graph attack simulation (`POST /security/attackSimulation/simulations`),
-/// which needs a payload and a training setup the sandbox does not model yet.
-pub const PENDING_SEED_NAMES: &[&str] = &["SimulatePhishing"];
+/// catalog once the product leaves `NOT_YET_IMPLEMENTED`, so it only shrinks. None left.
+pub const PENDING_SEED_NAMES: &[&str] = &[];
 
 // --- Shared parameters ------------------------------------------------------------------------
 

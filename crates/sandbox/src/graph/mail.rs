@@ -9,6 +9,9 @@
 //! | POST, GET | `beta/security/threatSubmission/{emailThreats,urlThreats,fileThreats}[/{id}]` | 201 + the submission; its list or one |
 //! | GET | `users/{id\|upn}/mailFolders/inbox/messageRules[/{ruleId}]` | inbox rules |
 //! | DELETE | `users/{id\|upn}/mailFolders/inbox/messageRules/{ruleId}` | 204 |
+//! | GET | `security/attackSimulation/payloads?$filter=source eq 'global'` | Microsoft's payloads (`$filter` on `source` required) |
+//! | POST, GET | `security/attackSimulation/simulations` | 202 + `Location` on the creation's `attackSimulationOperation`; the list |
+//! | GET | `security/attackSimulation/operations/{id}` | the operation: `running`, then `succeeded` after `graph_operation_seconds` |
 //!
 //! Graph requires `startTime` and `endTime` on the analyzed-email list (400 without them). A
 //! remediation names each copy by `{networkMessageId, recipientEmailAddress}` (or the analyzed
@@ -41,7 +44,7 @@ use crate::paths::route;
 use crate::query::Params;
 use crate::state::AppState;
 use crate::world::Tenant;
-use crate::world::mail::{Folder, Message, Remediation};
+use crate::world::mail::{Folder, Message, PAYLOADS, Remediation, SimulationOp};
 
 const ANALYZED_READ: &[&str] = &["SecurityAnalyzedMessage.Read.All", "SecurityAnalyzedMessage.ReadWrite.All"];
 const ANALYZED_WRITE: &[&str] = &["SecurityAnalyzedMessage.ReadWrite.All"];
@@ -49,6 +52,16 @@ const SUBMISSION_READ: &[&str] = &["ThreatSubmission.Read.All", "ThreatSubmissio
 const SUBMISSION_WRITE: &[&str] = &["ThreatSubmission.ReadWrite.All"];
 const RULES_READ: &[&str] = &["MailboxSettings.Read", "MailboxSettings.ReadWrite"];
 const RULES_WRITE: &[&str] = &["MailboxSettings.ReadWrite"];
+const SIMULATION_READ: &[&str] = &["AttackSimulation.Read.All", "AttackSimulation.ReadWrite.All"];
+const SIMULATION_WRITE: &[&str] = &["AttackSimulation.ReadWrite.All"];
+const TECHNIQUES: &[&str] = &[
+    "credentialHarvesting",
+    "attachmentMalware",
+    "driveByUrl",
+    "linkInAttachment",
+    "linkToMalwareFile",
+    "oAuthConsentGrant",
+];
 
 const REMEDIATION_ACTIONS: &[&str] = &["softDelete", "hardDelete", "moveToJunk", "moveToInbox", "moveToDeletedItems"];
 const EMAIL_CATEGORIES: &[&str] = &["spam", "phishing", "malware", "notSpam"];
@@ -84,6 +97,10 @@ pub fn routes() -> Router<AppState> {
         let rules = format!("/{v}/users/{{user}}/mailFolders/inbox/messageRules");
         r = route(r, &rules, get(list_rules));
         r = route(r, &format!("{rules}/{{rule}}"), get(get_rule).delete(delete_rule));
+        let sim = format!("/{v}/security/attackSimulation");
+        r = route(r, &format!("{sim}/payloads"), get(list_payloads));
+        r = route(r, &format!("{sim}/simulations"), get(list_simulations).post(create_simulation));
+        r = route(r, &format!("{sim}/operations/{{id}}"), get(get_simulation_operation));
     }
     for kind in ["emailThreats", "urlThreats", "fileThreats"] {
         let base = format!("/beta/security/threatSubmission/{kind}");
@@ -771,4 +788,172 @@ async fn delete_rule(
         Ok(())
     })?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ------------------------------------------------------------------------------------------
+// Attack simulation
+// ------------------------------------------------------------------------------------------
+
+async fn list_payloads(
+    State(state): State<AppState>,
+    GraphCaller(c): GraphCaller,
+    uri: Uri,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Response> {
+    c.require(SIMULATION_READ)?;
+    let params = Params::parse(q.as_deref());
+    check_options(&params, &["$filter", "$top", "$skip", "$count"], &headers)?;
+    // Documented: listing payloads requires a filter on their source.
+    if !params.get("$filter").is_some_and(|f| f.to_ascii_lowercase().contains("source")) {
+        return Err(bad_request("BadRequest", "A $filter on 'source' (global or tenant) is required.", &headers));
+    }
+    let items: Vec<Value> = PAYLOADS
+        .iter()
+        .map(|(id, name, technique)| {
+            json!({"id": id, "displayName": name, "source": "global", "technique": technique,
+                   "platform": "email", "status": "ready", "simulationAttackType": "social"})
+        })
+        .collect();
+    let context = format!("{}/{}/$metadata#security/attackSimulation/payloads", state.base_url, version(&uri));
+    page(
+        &state,
+        &uri,
+        &headers,
+        &params,
+        items,
+        &["source", "technique", "displayName"],
+        "microsoft.graph.payload",
+        (100, 1000),
+        context,
+    )
+}
+
+async fn list_simulations(
+    State(state): State<AppState>,
+    GraphCaller(c): GraphCaller,
+    uri: Uri,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, Response> {
+    c.require(SIMULATION_READ)?;
+    let params = Params::parse(q.as_deref());
+    check_options(&params, &["$filter", "$top", "$skip", "$count"], &headers)?;
+    let items = with_mail(&state, &c, &headers, |t, _| Ok(t.mail.simulations.clone()))?;
+    let context = format!("{}/{}/$metadata#security/attackSimulation/simulations", state.base_url, version(&uri));
+    page(
+        &state,
+        &uri,
+        &headers,
+        &params,
+        items,
+        &["displayName", "status", "attackTechnique"],
+        "microsoft.graph.simulation",
+        (100, 1000),
+        context,
+    )
+}
+
+/// The payload id a `payload@odata.bind` names, if it is one of the payloads.
+fn bound_payload(body: &Map<String, Value>, headers: &HeaderMap) -> Result<&'static str, Response> {
+    let bind = text(body, "payload@odata.bind", true, headers)?.unwrap_or("");
+    let id = bind.rsplit('/').next().unwrap_or("");
+    PAYLOADS
+        .iter()
+        .find(|(p, _, _)| p.eq_ignore_ascii_case(id))
+        .map(|(p, _, _)| *p)
+        .ok_or_else(|| bad_request("BadRequest", format!("payload@odata.bind names no payload: '{bind}'."), headers))
+}
+
+async fn create_simulation(
+    State(state): State<AppState>,
+    GraphCaller(c): GraphCaller,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Response> {
+    c.require(SIMULATION_WRITE)?;
+    let body = json_object(&body, &headers)?;
+    let name = text(&body, "displayName", true, &headers)?.unwrap_or("").to_string();
+    let technique =
+        member(text(&body, "attackTechnique", true, &headers)?.unwrap_or(""), TECHNIQUES, "attackTechnique", &headers)?;
+    let status =
+        member(text(&body, "status", true, &headers)?.unwrap_or(""), &["draft", "scheduled"], "status", &headers)?;
+    let payload = bound_payload(&body, &headers)?;
+    let targets: Vec<String> = body
+        .get("includedAccountTarget")
+        .and_then(|t| t.get("accountTargetEmails"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_ascii_lowercase).collect())
+        .unwrap_or_default();
+    if targets.is_empty() {
+        return Err(bad_request(
+            "BadRequest",
+            "includedAccountTarget.accountTargetEmails must name at least one user.",
+            &headers,
+        ));
+    }
+    let seconds = state.settings.lock().graph_operation_seconds;
+    let op_id = with_mail(&state, &c, &headers, |t, now| {
+        if let Some(unknown) = targets.iter().find(|e| t.user_index(e).is_none()) {
+            return Err(bad_request(
+                "BadRequest",
+                format!("accountTargetEmails: '{unknown}' is not a user of this tenant."),
+                &headers,
+            ));
+        }
+        let simulation_id = uuid::Uuid::new_v4().to_string();
+        let days =
+            body.get("durationInDays").and_then(|d| d.as_i64().or_else(|| d.as_str().and_then(|s| s.parse().ok())));
+        t.mail.simulations.push(json!({
+            "id": simulation_id,
+            "displayName": name,
+            "attackTechnique": technique,
+            "attackType": "social",
+            "payloadDeliveryPlatform": "email",
+            "status": status,
+            "durationInDays": days,
+            "launchDateTime": body.get("launchDateTime").cloned().unwrap_or_else(|| fmt_utc(now).into()),
+            "createdDateTime": fmt_utc(now),
+            "payloadId": payload,
+            "includedAccountTarget": {"type": "addressBook", "accountTargetEmails": targets},
+        }));
+        let op = SimulationOp {
+            id: uuid::Uuid::new_v4().to_string(),
+            simulation_id,
+            created: now,
+            completes: now + Duration::seconds(seconds.max(0)),
+        };
+        let id = op.id.clone();
+        t.mail.simulation_ops.push(op);
+        Ok(id)
+    })?;
+    let location = format!("{}/{}/security/attackSimulation/operations/{op_id}", state.base_url, version(&uri));
+    let mut resp = StatusCode::ACCEPTED.into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+async fn get_simulation_operation(
+    State(state): State<AppState>,
+    GraphCaller(c): GraphCaller,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, Response> {
+    c.require(SIMULATION_READ)?;
+    let v = with_mail(&state, &c, &headers, |t, now| {
+        t.mail
+            .simulation_ops
+            .iter()
+            .find(|o| o.id.eq_ignore_ascii_case(&id))
+            .map(|o| o.to_json(&t.tenant_id, now))
+            .ok_or_else(|| item_not_found(&format!("No attack simulation operation with id '{id}'."), &headers))
+    })?;
+    Ok(entity(
+        v,
+        format!("{}/{}/$metadata#security/attackSimulation/operations/$entity", state.base_url, version(&uri)),
+    ))
 }

@@ -166,7 +166,46 @@ pub struct MailState {
     pub remediations: Vec<Remediation>,
     /// Threat submissions as Graph answered them (`emailThreats`, `urlThreats`, `fileThreats`).
     pub submissions: Vec<Value>,
+    /// Attack simulations created (`security/attackSimulation/simulations`), as Graph shows them.
+    pub simulations: Vec<Value>,
+    /// The `attackSimulationOperation` behind each creation.
+    pub simulation_ops: Vec<SimulationOp>,
 }
+
+/// Creating a simulation: `running` until `completes`, then `succeeded` (and the simulation
+/// `scheduled`).
+#[derive(Clone, Debug)]
+pub struct SimulationOp {
+    pub id: String,
+    pub simulation_id: String,
+    pub created: OffsetDateTime,
+    pub completes: OffsetDateTime,
+}
+
+impl SimulationOp {
+    pub fn to_json(&self, tenant_id: &str, now: OffsetDateTime) -> Value {
+        let done = now >= self.completes;
+        json!({
+            "@odata.type": "#microsoft.graph.attackSimulationOperation",
+            "id": self.id,
+            "createdDateTime": fmt_utc(self.created),
+            "lastActionDateTime": fmt_utc(if done { self.completes } else { self.created }),
+            "status": if done { "succeeded" } else { "running" },
+            "statusDetail": null,
+            "percentageCompleted": if done { 100 } else { 50 },
+            "tenantId": tenant_id,
+            "type": "createSimulation",
+            "resourceLocation": format!("security/attackSimulation/simulations/{}", self.simulation_id),
+        })
+    }
+}
+
+/// Microsoft's global payloads (id, name, technique), the ones a simulation can name.
+pub const PAYLOADS: &[(&str, &str, &str)] = &[
+    ("9b1ed0d8-7d32-4a42-9e1b-2c8d0c2b6a01", "Password expiry notice", "credentialHarvesting"),
+    ("4f0c1a77-2f6e-4b8e-8a3d-6c1e5b7d9a02", "Shared invoice", "attachmentMalware"),
+    ("c3d2e1f0-5a4b-4c3d-9e8f-7a6b5c4d3e03", "Parcel delivery failed", "linkToMalwareFile"),
+];
 
 impl MailState {
     /// Carries out every remediation whose time has come (lazily, on each read that can show it).
@@ -190,6 +229,8 @@ impl MailState {
                 .collect::<Vec<_>>(),
             "remediations": self.remediations.iter().map(|r| r.state_json(now)).collect::<Vec<_>>(),
             "submissions": self.submissions,
+            "simulations": self.simulations,
+            "simulationPayloads": PAYLOADS.iter().map(|(id, name, _)| json!({"id": id, "displayName": name})).collect::<Vec<_>>(),
         })
     }
 }

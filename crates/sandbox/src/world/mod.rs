@@ -49,6 +49,7 @@ pub const GRAPH_ROLES: &[&str] = &[
     "UserAuthenticationMethod.ReadWrite.All",
     "DelegatedPermissionGrant.ReadWrite.All",
     "AppRoleAssignment.ReadWrite.All",
+    "Files.ReadWrite.All",
     "User-PasswordProfile.ReadWrite.All",
     "IdentityRiskEvent.Read.All",
     "Policy.Read.All",
@@ -63,6 +64,7 @@ pub const GRAPH_ROLES: &[&str] = &[
     "SecurityIdentitiesAccount.Read.All",
     "SecurityIdentitiesActions.ReadWrite.All",
     "SecurityEvents.Read.All",
+    "AttackSimulation.ReadWrite.All",
 ];
 pub const MDE_ROLES: &[&str] = &[
     "Machine.Read.All",

@@ -320,3 +320,65 @@ async fn session_controls_are_conditional_access_policies_that_can_be_removed() 
     assert_eq!(status, 200, "{body}");
     assert!(ca_policy(&h.state(&t).await, "riposte monitor").is_none(), "removed");
 }
+
+fn drive_items(state: &Value) -> Vec<Value> {
+    cloud_apps(state)["driveItems"].as_array().cloned().unwrap_or_default()
+}
+
+/// The files Cloud Apps lists, changed through Graph drives: sharing revoked or cut back to the
+/// organization, quarantined and restored, deleted.
+#[tokio::test(flavor = "multi_thread")]
+async fn files_are_unshared_quarantined_restored_and_deleted_through_graph() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let state = h.state(&t).await;
+    let files: Vec<Value> = drive_items(&state).into_iter().filter(|i| i["file"].is_object()).collect();
+    assert!(files.len() >= 4, "the world seeds shared files");
+    let item = |state: &Value, id: &str| drive_items(state).into_iter().find(|i| i["id"] == id).expect("the item");
+    let at = |f: &Value| {
+        (f["parentReference"]["driveId"].as_str().unwrap().to_string(), f["id"].as_str().unwrap().to_string())
+    };
+
+    // BlockFileDownload (the seed's name): only the owner's and inherited permissions stay.
+    let (d, f) = at(&files[0]);
+    let (status, body) = mcas(&h, &t, "BlockFileDownload", json!({ "driveId": d, "fileId": f })).await;
+    assert_eq!((status, body["data"]["permissionsDeleted"].as_u64()), (200, Some(4)), "{body}");
+    let left = item(&h.state(&t).await, &f)["permissions"].as_array().cloned().unwrap();
+    assert!(left.iter().all(|p| !p["inheritedFrom"].is_null() || p["roles"] == json!(["owner"])), "{left:?}");
+
+    // External sharing: the anonymous link and the guest go, the organization link and colleague stay.
+    let (d, f) = at(&files[1]);
+    let (status, body) = mcas(&h, &t, "RemoveExternalSharing", json!({ "driveId": d, "fileId": f })).await;
+    assert_eq!((status, body["data"]["permissionsDeleted"].as_u64()), (200, Some(2)), "{body}");
+    let left = item(&h.state(&t).await, &f)["permissions"].as_array().cloned().unwrap();
+    assert!(!left.iter().any(|p| p["link"]["scope"] == "anonymous"), "{left:?}");
+    assert!(!left.iter().any(|p| p["grantedToV2"]["user"]["email"] == "partner@fabrikam.example"), "{left:?}");
+    assert!(left.iter().any(|p| p["link"]["scope"] == "organization"), "{left:?}");
+
+    // Quarantine: unshared and moved into Quarantine at the root; restore moves it back.
+    let (d, f) = at(&files[2]);
+    let (status, body) = mcas(&h, &t, "QuarantineCloudFile", json!({ "driveId": d, "fileId": f })).await;
+    assert_eq!(status, 200, "{body}");
+    let folder = body["data"]["quarantineFolderId"].as_str().unwrap().to_string();
+    let original = body["data"]["originalParentId"].as_str().unwrap().to_string();
+    let after = h.state(&t).await;
+    assert_eq!(item(&after, &folder)["name"], "Quarantine");
+    assert_eq!(item(&after, &f)["parentReference"]["id"], folder.as_str());
+    assert_eq!(item(&after, &f)["permissions"].as_array().unwrap().len(), 1, "only the owner's inherited access");
+    let (status, body) =
+        mcas(&h, &t, "RestoreFromQuarantine", json!({ "driveId": d, "fileId": f, "targetFolderId": original })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(item(&h.state(&t).await, &f)["parentReference"]["id"], original.as_str());
+
+    // RevokeFileSharing by its own name, then delete.
+    let (d, f) = at(&files[3]);
+    let (status, body) = mcas(&h, &t, "RevokeFileSharing", json!({ "driveId": d, "fileId": f })).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) =
+        mcas(&h, &t, "DeleteSensitiveFile", json!({ "driveId": d, "fileId": f, "reason": "payroll data" })).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(item(&h.state(&t).await, &f)["deleted"], true);
+    // Gone now: Graph's 404.
+    let (status, body) = mcas(&h, &t, "DeleteSensitiveFile", json!({ "driveId": d, "fileId": f })).await;
+    assert!(status == 404 || status == 502, "{status} {body}");
+}

@@ -22,7 +22,8 @@ pub(crate) const GET_ALL_INCIDENTS: ActionSpec = read(
     READ,
     Call::new(Api::Graph, Method::Get, "/v1.0/security/incidents")
         .query(&[("$filter", "filter"), ("$top", "top"), ("$expand", "expand")])
-        .paged(),
+        .paged()
+        .budget(Budget::Incidents),
 );
 pub(crate) const GET_INCIDENT: ActionSpec = read(
     "GetIncident",
@@ -31,7 +32,9 @@ pub(crate) const GET_INCIDENT: ActionSpec = read(
     &["GetIncidentById"],
     &[INCIDENT_ID, INCIDENT_EXPAND],
     READ,
-    Call::new(Api::Graph, Method::Get, "/v1.0/security/incidents/{incidentId}").query(&[("$expand", "expand")]),
+    Call::new(Api::Graph, Method::Get, "/v1.0/security/incidents/{incidentId}")
+        .query(&[("$expand", "expand")])
+        .budget(Budget::Incidents),
 );
 pub(crate) const UPDATE_INCIDENT: ActionSpec = triage(
     "UpdateIncident",
@@ -91,11 +94,14 @@ pub(crate) const ADD_INCIDENT_COMMENT: ActionSpec = triage(
     &["AddComment", "CommentIncident"],
     &[INCIDENT_ID, COMMENT],
     WRITE,
-    Call::new(Api::Graph, Method::Post, "/v1.0/security/incidents/{incidentId}/comments").body(COMMENT_BODY),
+    Call::new(Api::Graph, Method::Post, "/v1.0/security/incidents/{incidentId}/comments")
+        .body(COMMENT_BODY)
+        .budget(Budget::Incidents),
 );
 /// The incident as Graph reads it with its alerts: what the procedures below start from.
-const GET_WITH_ALERTS: Call =
-    Call::new(Api::Graph, Method::Get, "/v1.0/security/incidents/{incidentId}").query(&[("$expand", "expand")]);
+const GET_WITH_ALERTS: Call = Call::new(Api::Graph, Method::Get, "/v1.0/security/incidents/{incidentId}")
+    .query(&[("$expand", "expand")])
+    .budget(Budget::Incidents);
 
 pub(crate) const GET_INCIDENT_ALERTS: ActionSpec = procedure(
     read(
@@ -137,7 +143,9 @@ pub(crate) const GET_INCIDENT_STATISTICS: ActionSpec = procedure(
         &["GetIncidentStats"],
         &[FILTER],
         READ,
-        Call::new(Api::Graph, Method::Get, "/v1.0/security/incidents").query(&[("$filter", "filter")]),
+        Call::new(Api::Graph, Method::Get, "/v1.0/security/incidents")
+            .query(&[("$filter", "filter")])
+            .budget(Budget::Incidents),
     ),
     "incident.stats.incidents",
 );

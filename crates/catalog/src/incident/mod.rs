@@ -145,7 +145,10 @@ pub(crate) const INCIDENT_EXPAND: ParamSpec =
 // --- Call shapes -------------------------------------------------------------------------------
 
 pub(crate) const ALERT: Call = Call::new(Api::Graph, Method::Patch, "/v1.0/security/alerts_v2/{alertId}");
-pub(crate) const INCIDENT: Call = Call::new(Api::Graph, Method::Patch, "/v1.0/security/incidents/{incidentId}");
+/// Incident calls name the XDR incidents limit (50/min, 1,500/h per tenant) besides Graph's
+/// `/security` one (150/min), which `upstream` applies together; a test holds every row to it.
+pub(crate) const INCIDENT: Call =
+    Call::new(Api::Graph, Method::Patch, "/v1.0/security/incidents/{incidentId}").budget(Budget::Incidents);
 /// Graph's comment body: the alertComment type and the text (the answer is the whole list).
 pub(crate) const COMMENT_BODY: &[(&str, BodyValue)] = &[
     ("@odata.type", BodyValue::Literal("\"microsoft.graph.security.alertComment\"")),
@@ -181,4 +184,30 @@ pub(crate) const fn triage(
     call: Call,
 ) -> ActionSpec {
     ActionSpec { risk: Risk::Contain, ..read(name, summary, aliases, params, permission, call) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every call on Graph's incidents draws the XDR incidents budget (the issue found it
+    /// declared and never requested); alerts_v2 calls draw only the `/security` one.
+    #[test]
+    fn incident_calls_draw_the_xdr_incidents_budget() {
+        let calls = crate::all().filter_map(|a| match a.plan {
+            Plan::Call(c) => Some((a.name, c)),
+            _ => None,
+        });
+        let mut seen = 0;
+        for (name, c) in calls.filter(|(_, c)| c.api == Api::Graph && c.path.contains("/security/incidents")) {
+            assert_eq!(c.budget, Budget::Incidents, "{name}: {}", c.path);
+            seen += 1;
+        }
+        assert!(seen >= 8, "the incident rows (and MDE's re-keyed ones) were checked: {seen}");
+        for a in alerts::ACTIONS {
+            if let Plan::Call(c) = a.plan {
+                assert_eq!(c.budget, Budget::Default, "{}", a.name);
+            }
+        }
+    }
 }

@@ -6,6 +6,8 @@
 //! - `apps.rs`: OAuth apps and user consents (Graph `oauth2PermissionGrants`, app role
 //!   assignments, service principals) and sessions (Graph `revokeSignInSessions`), each name
 //!   saying exactly which Graph change it makes.
+//! - `files.rs`: files in connected apps changed through Graph drives (sharing revoked, external
+//!   sharing removed, quarantine folder, restore, delete).
 //! - `sessions.rs`: Conditional Access App Control switched on by Conditional Access policies
 //!   with a Cloud Apps session control (report-only unless enforced), and removed.
 //! - `unsupported.rs`: what only the Cloud Apps or Purview portal can do, with the reason and
@@ -13,13 +15,19 @@
 use crate::*;
 
 mod apps;
+mod files;
 mod portal;
 mod sessions;
 mod unsupported;
 
 /// Every Mcas action.
 pub fn actions() -> impl Iterator<Item = &'static ActionSpec> {
-    portal::ACTIONS.iter().chain(apps::ACTIONS).chain(sessions::ACTIONS).chain(unsupported::ACTIONS)
+    portal::ACTIONS
+        .iter()
+        .chain(apps::ACTIONS)
+        .chain(files::ACTIONS)
+        .chain(sessions::ACTIONS)
+        .chain(unsupported::ACTIONS)
 }
 
 /// Effect checks of this product's actions (`verify.rs`).
@@ -28,17 +36,9 @@ pub static CHECKS: &[verify::Check] = &[];
 /// Seed names of this product with no action yet; `tests/seed_names.rs` holds the list to the
 /// catalog once the product leaves `NOT_YET_IMPLEMENTED`, so it only shrinks.
 ///
-/// The file names act on OneDrive/SharePoint items through Graph drives (the Cloud Apps API has
-/// no file governance actions); the sandbox does not serve drives yet, so they wait for it.
-pub const PENDING_SEED_NAMES: &[&str] = &[
-    "QuarantineCloudFile",
-    "RemoveExternalSharing",
-    "ApplySensitivityLabel",
-    "RestoreFromQuarantine",
-    "BlockFileDownload",
-    "RevokeFileSharing",
-    "DeleteSensitiveFile",
-];
+/// Labelling is Graph's `assignSensitivityLabel`, an asynchronous (202 + monitor), metered and
+/// protected API the sandbox does not serve yet; it waits for that.
+pub const PENDING_SEED_NAMES: &[&str] = &["ApplySensitivityLabel"];
 
 // --- Parameters shared by the tables ---------------------------------------------------------
 

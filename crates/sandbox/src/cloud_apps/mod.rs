@@ -33,6 +33,7 @@ use crate::world::Tenant;
 use crate::world::cloud_apps::{BENIGN, FALSE_POSITIVE, OPEN, TRUE_POSITIVE};
 
 pub mod consents;
+pub mod drives;
 
 /// Documented-as-observed limit: 30 requests per minute per tenant (§7, [I]).
 pub const PER_MINUTE: u32 = 30;
@@ -43,7 +44,7 @@ const DISCOVERY_READ: &[&str] = &["Discovery.read", "Discovery.manage"];
 const MAX_LIMIT: u64 = 100;
 
 pub fn routes() -> Router<AppState> {
-    let mut r = Router::new().merge(consents::routes());
+    let mut r = Router::new().merge(consents::routes()).merge(drives::routes());
     // The docs write the paths with a trailing slash; one example leaves it out. Both are served.
     for slash in ["/", ""] {
         r = r

@@ -86,6 +86,35 @@ pub struct DiscoveredApp {
     pub banned: bool,
 }
 
+/// A permission on a drive item (Graph `permission`): a sharing link, a direct grant, the
+/// owner, or one inherited from the parent (which can only be changed there).
+#[derive(Clone, Debug)]
+pub struct Permission {
+    pub id: String,
+    pub roles: Vec<&'static str>,
+    /// `anonymous`, `organization` or `users` for a sharing link.
+    pub link_scope: Option<&'static str>,
+    pub grantee: Option<String>,
+    pub inherited: bool,
+}
+
+/// A OneDrive item (Graph `driveItem`): the files Cloud Apps lists live in users' drives.
+#[derive(Clone, Debug)]
+pub struct DriveItem {
+    pub id: String,
+    pub drive_id: String,
+    pub name: String,
+    /// `None` for a drive's root.
+    pub parent_id: Option<String>,
+    pub folder: bool,
+    pub owner: String,
+    pub size: u64,
+    pub deleted: bool,
+    pub permissions: Vec<Permission>,
+    /// The Cloud Apps file id of the same file, when Cloud Apps lists it.
+    pub cloud_apps_id: Option<String>,
+}
+
 #[derive(Default)]
 pub struct CloudAppsState {
     pub roles: Vec<String>,
@@ -97,6 +126,8 @@ pub struct CloudAppsState {
     pub assignments: Vec<Assignment>,
     /// Graph's own service principal object id in this tenant (grants' `resourceId`).
     pub graph_sp_id: String,
+    /// Users' OneDrive items (roots, folders, files), served by `cloud_apps/drives.rs`.
+    pub drive_items: Vec<DriveItem>,
 }
 
 /// Third-party OAuth apps users consented to: (name, delegated scopes).
@@ -146,7 +177,9 @@ impl CloudAppsState {
             for k in 0..3 {
                 s.activities.push(activity(&mut rng, u, now - Duration::minutes((i * 40 + k * 7) as i64)));
             }
-            s.files.push(file(&mut rng, i, u, now));
+            let f = file(&mut rng, i, u, now);
+            seed_drive(&mut s, &mut rng, u, &f);
+            s.files.push(f);
         }
         seed_oauth(&mut s, &mut rng, users, service_principals, now);
         s
@@ -217,6 +250,41 @@ fn file(rng: &mut StdRng, i: usize, u: &User, now: OffsetDateTime) -> Value {
         "modifiedDate": (now - Duration::days(rng.random_range(1..60))).unix_timestamp() * 1000,
         "isFolder": false,
     })
+}
+
+/// One user's drive: its root, a `Projects` folder, and the file Cloud Apps lists, shared with
+/// an anonymous link, an organization link, a colleague and an external guest.
+fn seed_drive(s: &mut CloudAppsState, rng: &mut StdRng, u: &User, f: &Value) {
+    let drive_id = format!("b!{}", object_id(rng));
+    let domain = u.user_principal_name.split('@').nth(1).unwrap_or("contoso.com").to_string();
+    let item = |rng: &mut StdRng, name: &str, parent: Option<&str>, folder: bool| DriveItem {
+        id: format!("01{}", object_id(rng).to_uppercase()),
+        drive_id: drive_id.clone(),
+        name: name.to_string(),
+        parent_id: parent.map(String::from),
+        folder,
+        owner: u.user_principal_name.clone(),
+        size: 0,
+        deleted: false,
+        permissions: Vec::new(),
+        cloud_apps_id: None,
+    };
+    let root = item(rng, "root", None, true);
+    let projects = item(rng, "Projects", Some(&root.id), true);
+    let mut file = item(rng, f["name"].as_str().unwrap_or("file.txt"), Some(&projects.id), false);
+    file.size = f["fileSize"].as_u64().unwrap_or(0);
+    file.cloud_apps_id = f["_id"].as_str().map(String::from);
+    let mut perm = |roles: Vec<&'static str>, link: Option<&'static str>, grantee: Option<String>, inherited: bool| {
+        Permission { id: object_id(rng), roles, link_scope: link, grantee, inherited }
+    };
+    file.permissions = vec![
+        perm(vec!["owner"], None, Some(u.user_principal_name.clone()), true),
+        perm(vec!["read"], Some("anonymous"), None, false),
+        perm(vec!["read"], Some("organization"), None, false),
+        perm(vec!["write"], None, Some(format!("finance-team@{domain}")), false),
+        perm(vec!["read"], None, Some("partner@fabrikam.example".into()), false),
+    ];
+    s.drive_items.extend([root, projects, file]);
 }
 
 fn seed_oauth(
@@ -348,5 +416,50 @@ pub fn state_json(s: &CloudAppsState) -> Value {
         })).collect::<Vec<_>>(),
         "oauth2PermissionGrants": s.grants.iter().map(Grant::graph_json).collect::<Vec<_>>(),
         "appRoleAssignments": s.assignments.iter().map(Assignment::graph_json).collect::<Vec<_>>(),
+        "driveItems": s.drive_items.iter().map(|i| {
+            let mut v = i.graph_json();
+            v["deleted"] = i.deleted.into();
+            v["permissions"] = i.permissions.iter().map(|p| p.graph_json(i)).collect::<Vec<_>>().into();
+            v
+        }).collect::<Vec<_>>(),
     })
+}
+
+impl DriveItem {
+    /// The item as Graph answers it (`driveItem`).
+    pub fn graph_json(&self) -> Value {
+        let mut v = json!({
+            "id": self.id,
+            "name": self.name,
+            "size": self.size,
+            "parentReference": { "driveId": self.drive_id, "driveType": "business", "id": self.parent_id },
+            "createdBy": { "user": { "email": self.owner } },
+        });
+        if self.folder {
+            v["folder"] = json!({ "childCount": 0 });
+        } else {
+            v["file"] = json!({ "mimeType": "application/octet-stream" });
+        }
+        if self.parent_id.is_none() {
+            v["root"] = json!({});
+        }
+        v
+    }
+}
+
+impl Permission {
+    /// The permission as Graph answers it; an inherited one names the item it comes from.
+    pub fn graph_json(&self, item: &DriveItem) -> Value {
+        let mut v = json!({ "id": self.id, "roles": self.roles });
+        if let Some(scope) = self.link_scope {
+            v["link"] = json!({ "scope": scope, "type": "view", "webUrl": format!("https://contoso-my.sharepoint.com/:x:/s/{}", self.id) });
+        }
+        if let Some(g) = &self.grantee {
+            v["grantedToV2"] = json!({ "user": { "email": g, "displayName": g } });
+        }
+        if self.inherited {
+            v["inheritedFrom"] = json!({ "driveId": item.drive_id, "id": item.parent_id });
+        }
+        v
+    }
 }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::marker::PhantomData;
 use store::OperationUpdate;
-use upstream::{Api, ApiRequest, Method};
+use upstream::{Api, ApiRequest, Budget, Method};
 
 /// What a bulk form acts on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +34,14 @@ impl Target {
         match self {
             Target::Incidents => format!("/v1.0/security/incidents/{}", encode(id)),
             Target::Alerts => format!("/v1.0/security/alerts_v2/{}", encode(id)),
+        }
+    }
+
+    /// Incidents draw the XDR incidents limit besides Graph's `/security` one; alerts only the latter.
+    fn budget(self) -> Budget {
+        match self {
+            Target::Incidents => Budget::Incidents,
+            Target::Alerts => Budget::Default,
         }
     }
 
@@ -252,14 +260,21 @@ async fn patch(
     id: &str,
     body: &Map<String, Value>,
 ) -> Result<upstream::ApiResponse, EngineError> {
-    let req = ApiRequest::new(Api::Graph, Method::Patch, target.path(id)).with_body(Value::Object(body.clone()));
+    let req = ApiRequest::new(Api::Graph, Method::Patch, target.path(id))
+        .with_body(Value::Object(body.clone()))
+        .with_group(target.budget());
     Ok(ctx.engine.upstream().call(ctx.creds, req).await?)
 }
 
 /// Whether the item already has every value the PATCH would set (the PATCH landed before a
 /// restart). Any doubt (a failed read, a different value) answers no, and the PATCH is sent.
 async fn already_set(ctx: &Ctx<'_>, target: Target, id: &str, body: &Map<String, Value>) -> bool {
-    let Ok(current) = ctx.engine.upstream().call(ctx.creds, ApiRequest::get(Api::Graph, target.path(id))).await else {
+    let Ok(current) = ctx
+        .engine
+        .upstream()
+        .call(ctx.creds, ApiRequest::get(Api::Graph, target.path(id)).with_group(target.budget()))
+        .await
+    else {
         return false;
     };
     body.iter().all(|(k, want)| same(&current.body[k.as_str()], want))

@@ -9,7 +9,7 @@ use crate::procedures::{Args, Ctx, Procedure, Read, optional, required};
 use catalog::{Params, ProcedureId};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
-use upstream::{Api, ApiRequest};
+use upstream::{Api, ApiRequest, Budget};
 
 /// Statistics read every page, up to this many items (a tenant's open backlog fits).
 const STATISTICS_MAX: usize = 20_000;
@@ -17,7 +17,8 @@ const COMPUTED_BY: &str = "Riposte";
 
 /// An incident read with its alerts.
 async fn incident_with_alerts(ctx: &Ctx<'_>, id: &str) -> Result<(Value, Vec<String>), EngineError> {
-    let req = ApiRequest::get(Api::Graph, incident_path(id)).with_query("$expand", "alerts");
+    let req =
+        ApiRequest::get(Api::Graph, incident_path(id)).with_query("$expand", "alerts").with_group(Budget::Incidents);
     let resp = ctx.engine.upstream().call(ctx.creds, req).await?;
     Ok((resp.body, resp.request_id.into_iter().collect()))
 }
@@ -68,7 +69,8 @@ impl Procedure for IncidentComments {
     const ID: ProcedureId = ProcedureId("incident.incidents.comments");
     const READS: &'static [Read] = &[required("incidentId")];
     async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
-        let resp = ctx.engine.upstream().call(ctx.creds, ApiRequest::get(Api::Graph, incident_path(&self.id))).await?;
+        let req = ApiRequest::get(Api::Graph, incident_path(&self.id)).with_group(Budget::Incidents);
+        let resp = ctx.engine.upstream().call(ctx.creds, req).await?;
         let comments = list(&resp.body, "comments");
         Ok(carried(
             json!({ "incidentId": self.id, "count": comments.len(), "comments": comments }),
@@ -160,7 +162,9 @@ impl Procedure for IncidentStatistics {
     const READS: &'static [Read] = &[optional("filter")];
     async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
         let req = with_filter(
-            ApiRequest::get(Api::Graph, "/v1.0/security/incidents").with_query("$expand", "alerts"),
+            ApiRequest::get(Api::Graph, "/v1.0/security/incidents")
+                .with_query("$expand", "alerts")
+                .with_group(Budget::Incidents),
             self.filter,
         );
         let page = ctx.engine.upstream().get_paged(ctx.creds, req, STATISTICS_MAX).await?;

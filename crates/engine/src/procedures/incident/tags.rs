@@ -8,7 +8,7 @@ use crate::plan::Carried;
 use crate::procedures::{Args, Ctx, Procedure, Read, required};
 use catalog::{Params, ProcedureId};
 use serde_json::json;
-use upstream::{Api, ApiRequest, Method};
+use upstream::{Api, ApiRequest, Budget, Method};
 
 pub struct AddTags {
     id: String,
@@ -71,14 +71,19 @@ async fn rewrite(
     change: impl FnOnce(&[String]) -> Vec<String>,
 ) -> Result<Carried, EngineError> {
     let upstream = ctx.engine.upstream();
-    let current = upstream.call(ctx.creds, ApiRequest::get(Api::Graph, incident_path(id))).await?;
+    let current =
+        upstream.call(ctx.creds, ApiRequest::get(Api::Graph, incident_path(id)).with_group(Budget::Incidents)).await?;
     let tags: Vec<String> = current.body["customTags"]
         .as_array()
         .map(|a| a.iter().filter_map(|t| t.as_str().map(String::from)).collect())
         .unwrap_or_default();
     let body = json!({ "customTags": change(&tags) });
-    let resp =
-        upstream.call(ctx.creds, ApiRequest::new(Api::Graph, Method::Patch, incident_path(id)).with_body(body)).await?;
+    let resp = upstream
+        .call(
+            ctx.creds,
+            ApiRequest::new(Api::Graph, Method::Patch, incident_path(id)).with_body(body).with_group(Budget::Incidents),
+        )
+        .await?;
     Ok(Carried {
         data: json!({ "previousTags": tags, "incident": resp.body }),
         request_ids: current.request_id.into_iter().chain(resp.request_id).collect(),

@@ -206,7 +206,7 @@ fn quote(s: &str) -> String {
     s.replace('\'', "''")
 }
 
-fn encode(id: &str) -> String {
+pub(super) fn encode(id: &str) -> String {
     id.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),

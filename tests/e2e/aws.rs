@@ -271,7 +271,7 @@ async fn ok(h: &Harness, action: &str, params: Value) -> Value {
 fn denies(acl: &Value, egress: bool) -> Vec<(u32, String)> {
     let mut found: Vec<(u32, String)> = items(&acl["entrySet"])
         .iter()
-        .filter(|e| e["ruleAction"] == "deny" && e["egress"] == egress.to_string())
+        .filter(|e| e["ruleAction"] == "deny" && e["egress"].as_str() == Some(if egress { "true" } else { "false" }))
         .map(|e| (e["ruleNumber"].as_str().unwrap().parse().unwrap(), e["cidrBlock"].as_str().unwrap_or("").to_owned()))
         .filter(|(n, _)| *n != 32767)
         .collect();
@@ -461,6 +461,13 @@ async fn bad_credentials_and_bad_input_are_clear_answers() {
     let (status, body) =
         aws(&h, "aws-unknown-key", "BlockIPInNetworkAcl", json!({ "ip": "198.51.100.7", "vpcId": w.vpc })).await;
     assert_eq!((status, body["error"]["code"].as_str()), (502, Some("InvalidClientTokenId")), "{body}");
+
+    // Readiness assumes each AWS tenant's role: the good one is ready, the unknown key is not.
+    let (_, ready) = h.get("/readyz").await;
+    let check = |name: &str| ready["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).cloned();
+    assert_eq!(check("token:aws-e2e:Ec2").map(|c| c["ok"].clone()), Some(json!(true)), "{ready}");
+    let refused = check("token:aws-unknown-key:Ec2").expect("the unknown key's check");
+    assert!(refused["ok"] == false && refused["error"].as_str().unwrap().contains("InvalidClientTokenId"), "{ready}");
 
     // Bad input names the field.
     let cases = [

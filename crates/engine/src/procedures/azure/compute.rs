@@ -149,25 +149,12 @@ impl TryFrom<&Params> for DeletePod {
     type Error = EngineError;
     fn try_from(params: &Params) -> Result<Self, EngineError> {
         let a = Args::of::<Self>(params);
-        let label = |field: &'static str, v: String| -> Result<String, EngineError> {
-            let ok = !v.is_empty()
-                && v.len() <= 253
-                && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
-            if ok {
-                return Ok(v);
-            }
-            Err(EngineError::InvalidParam(ParamError {
-                field: field.into(),
-                message: format!("'{}' is not a Kubernetes name", v.chars().take(60).collect::<String>()),
-                hint: "lower-case letters, digits, '-' and '.', e.g. web-frontend-7d9f8b6c5-x2x4q".into(),
-            }))
-        };
         Ok(DeletePod {
             sub: a.text("subscriptionId")?,
             rg: a.text("resourceGroup")?,
             cluster: a.text("clusterName")?,
-            namespace: label("namespace", a.text("namespace")?)?,
-            pod: label("podName", a.text("podName")?)?,
+            namespace: a.text("namespace")?,
+            pod: a.text("podName")?,
         })
     }
 }
@@ -182,6 +169,8 @@ impl Procedure for DeletePod {
         required("podName"),
     ];
     async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        kubernetes_name("namespace", &self.namespace)?;
+        kubernetes_name("podName", &self.pod)?;
         let cluster = resource_path(&self.sub, &self.rg, "Microsoft.ContainerService/managedClusters", &self.cluster);
         arm::get_named(ctx, &cluster, AKS, "clusterName").await?;
         let command = format!("kubectl delete pod {} -n {} --force --grace-period=0", self.pod, self.namespace);
@@ -207,4 +196,20 @@ impl Procedure for DeletePod {
         }
         Ok(crate::procedures::answer(json!({"clusterId": cluster, "command": command, "exitCode": exit, "logs": logs})))
     }
+}
+
+/// A Kubernetes object name (DNS subdomain rules), checked before it goes into a kubectl command
+/// line, so nothing but a name reaches the cluster's shell.
+fn kubernetes_name(field: &str, v: &str) -> Result<(), EngineError> {
+    let ok = !v.is_empty()
+        && v.len() <= 253
+        && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+    if ok {
+        return Ok(());
+    }
+    Err(EngineError::InvalidParam(ParamError {
+        field: field.into(),
+        message: format!("'{}' is not a Kubernetes name", v.chars().take(60).collect::<String>()),
+        hint: "lower-case letters, digits, '-' and '.', e.g. web-frontend-7d9f8b6c5-x2x4q".into(),
+    }))
 }

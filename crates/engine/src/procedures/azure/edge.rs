@@ -183,7 +183,7 @@ impl TryFrom<&Params> for AddCustomRule {
         let a = Args::of::<Self>(params);
         Ok(AddCustomRule {
             policy: PolicyRef::read(&a)?,
-            name: rule_name(&a.text("customRuleName")?)?,
+            name: a.text("customRuleName")?,
             conditions: a.values("matchConditions")?,
             priority: a.opt_i64("priority")?,
             action: a.text("action")?,
@@ -216,6 +216,7 @@ impl Procedure for AddCustomRule {
     ];
     async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
         let AddCustomRule { policy, name, conditions, priority, action } = self;
+        let name = rule_name(&name)?;
         policy
             .modify(ctx, |p| {
                 let rules = custom_rules(p);
@@ -262,7 +263,7 @@ impl TryFrom<&Params> for RemoveCustomRule {
     type Error = EngineError;
     fn try_from(params: &Params) -> Result<Self, EngineError> {
         let a = Args::of::<Self>(params);
-        Ok(RemoveCustomRule { policy: PolicyRef::read(&a)?, name: rule_name(&a.text("customRuleName")?)? })
+        Ok(RemoveCustomRule { policy: PolicyRef::read(&a)?, name: a.text("customRuleName")? })
     }
 }
 
@@ -271,7 +272,7 @@ impl Procedure for RemoveCustomRule {
     const READS: &'static [Read] =
         &[required("subscriptionId"), required("resourceGroup"), required("wafPolicyName"), required("customRuleName")];
     async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
-        let name = self.name.clone();
+        let name = rule_name(&self.name)?;
         self.policy
             .modify(ctx, |p| {
                 let rules = custom_rules(p);

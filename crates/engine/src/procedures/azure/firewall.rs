@@ -222,8 +222,7 @@ macro_rules! firewall_values {
             type Error = EngineError;
             fn try_from(params: &Params) -> Result<Self, EngineError> {
                 let a = Args::of::<Self>(params);
-                let check: fn(&str) -> Result<String, EngineError> = $check;
-                Ok($ty { fw: FirewallRef::read(&a)?, values: vec![check(&a.text($param)?)?] })
+                Ok($ty { fw: FirewallRef::read(&a)?, values: vec![a.text($param)?] })
             }
         }
 
@@ -232,7 +231,8 @@ macro_rules! firewall_values {
             const READS: &'static [Read] =
                 &[required("subscriptionId"), required("resourceGroup"), required("firewallName"), required($param)];
             async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
-                let values = self.values.clone();
+                let check: fn(&str) -> Result<String, EngineError> = $check;
+                let values = self.values.iter().map(|v| check(v)).collect::<Result<Vec<_>, _>>()?;
                 edit_group(ctx, &self.fw, |g| $edit(g, &values, $add)).await
             }
         }

@@ -197,7 +197,7 @@ fn seed_methods(d: &mut DirectoryState, rng: &mut StdRng, i: usize, u: &User, no
         "smsSignInState": "notAllowedByPolicy",
     });
     d.methods.push(AuthMethod { id: id_of(&phone), user_id: u.id.clone(), set: METHOD_SETS[1].0, body: phone });
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         let fido = json!({
             "@odata.type": METHOD_SETS[2].1,
             "id": format!("{}", base64_id(rng)),

@@ -206,7 +206,7 @@ async fn list_locations(
     )
 }
 
-fn find<'a>(list: &'a [Value], id: &str) -> Option<usize> {
+fn find(list: &[Value], id: &str) -> Option<usize> {
     list.iter().position(|v| v["id"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(id)))
 }
 

@@ -186,13 +186,17 @@ pub fn sandbox_settings(
         .with_base(Api::Graph, url(&d.endpoints.graph)?)
         .with_base(Api::Mde, url(&d.endpoints.mde)?)
         .with_base(Api::Arm, url(&d.endpoints.arm)?);
-    // Cloud Apps has a portal host per tenant, so each tenant gets its own clouds with it.
+    // Cloud Apps has a portal host per tenant and Key Vault a host per vault, so each tenant gets
+    // its own clouds with them.
     let tenants = d
         .tenants
         .iter()
         .map(|t| {
             let creds = crate::config::credentials(&t.tenant_id, &t.client_id, t.client_secret.clone());
-            Ok(creds.in_clouds(clouds.clone().with_base(Api::CloudApps, url(&t.cloud_apps)?)))
+            let own = clouds.clone().with_base(Api::CloudApps, url(&t.cloud_apps)?);
+            // Key Vault too: the tenant's vault, served under the sandbox's one host.
+            let own = if t.key_vault.is_empty() { own } else { own.with_base(Api::KeyVault, url(&t.key_vault)?) };
+            Ok(creds.in_clouds(own))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(GatewaySettings {

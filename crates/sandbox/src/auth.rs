@@ -25,6 +25,8 @@ pub enum Api {
     Arm,
     /// Defender for Cloud Apps (the per-tenant portal API), audience `05a65629-…`.
     CloudApps,
+    /// The Key Vault data plane (`https://{vault}.vault.azure.net`), audience `https://vault.azure.net`.
+    KeyVault,
 }
 
 impl Api {
@@ -42,6 +44,7 @@ impl Api {
             | "https://management.core.windows.net"
             | "797f4846-ba00-4fd7-ba43-dac1f8f63013" => Some(Api::Arm),
             "05a65629-4c1b-48c1-a78b-804c4abdd4af" => Some(Api::CloudApps),
+            "https://vault.azure.net" | "cfa8b339-82a2-471a-a3c9-0fc0be7a4093" => Some(Api::KeyVault),
             _ => None,
         }
     }
@@ -52,6 +55,7 @@ impl Api {
             Api::Mde => "mde",
             Api::Arm => "arm",
             Api::CloudApps => "cloud_apps",
+            Api::KeyVault => "key_vault",
         }
     }
 }
@@ -199,6 +203,7 @@ impl Caller {
                 "AuthorizationFailed",
                 format!("The client '{}' does not have authorization to perform this action ({role}).", self.app_id),
             ),
+            Api::KeyVault => crate::keyvault::forbidden(&self.app_id, role),
         }
     }
 }

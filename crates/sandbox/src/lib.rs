@@ -29,6 +29,7 @@ mod faults;
 mod graph;
 mod hunting;
 mod intel;
+mod keyvault;
 mod limits;
 mod login;
 mod mde;
@@ -123,6 +124,11 @@ pub struct TenantInfo {
     /// Microsoft each tenant has its own host; the sandbox serves them all on its one host.
     #[serde(default)]
     pub cloud_apps: String,
+    /// The tenant's Key Vault data-plane root (`{vault}/secrets/...`). At Microsoft each vault is
+    /// its own host (`https://{vault}.vault.azure.net`); the sandbox serves each vault under
+    /// `/keyvault/{vault}` of its one host.
+    #[serde(default)]
+    pub key_vault: String,
 }
 
 /// A sandbox serving in a background task. Dropping it (or `shutdown`) stops the server.
@@ -208,6 +214,7 @@ pub(crate) fn describe_state(state: &AppState, ca_path: Option<String>) -> Descr
             client_secret: t.client_secret.clone(),
             subscription_id: t.subscription_id.clone(),
             cloud_apps: b.clone(),
+            key_vault: format!("{b}/keyvault/{}", crate::world::azure_data::DataNames::of(&t.name).vault),
         })
         .collect();
     Describe {
@@ -298,6 +305,7 @@ fn router(state: AppState) -> Router {
         .merge(arm::routes())
         .merge(cloud_apps::routes())
         .merge(intel::routes())
+        .merge(keyvault::routes())
         .merge(admin::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

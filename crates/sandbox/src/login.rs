@@ -203,8 +203,8 @@ fn issue(
         Api::Graph => roles_graph,
         Api::Mde => roles_mde,
         Api::CloudApps => roles_cloud_apps,
-        // ARM authorizes with RBAC role assignments, not app roles in the token.
-        Api::Arm => Vec::new(),
+        // ARM and Key Vault (RBAC vaults) authorize with role assignments, not app roles in the token.
+        Api::Arm | Api::KeyVault => Vec::new(),
     };
     let iss = match version {
         Version::V2 => format!("{}/{tenant_id}/v2.0", state.base_url),

@@ -268,3 +268,92 @@ async fn sql_password_rotation_reveals_a_generated_secret_once() {
     assert!(!audit.to_string().contains(&password), "the audit holds no password");
     assert!(props(&h, &t, &id).await.get("administratorLoginPassword").is_none(), "ARM never keeps it");
 }
+
+/// A Key Vault secret version (enabled, value) as the sandbox's vault holds it.
+async fn secret_versions(h: &Harness, t: &str, vault: &str, secret: &str) -> Vec<Value> {
+    let id = format!("{vault}/sandboxSecrets/{secret}");
+    props(h, t, &id).await["versions"].as_array().unwrap().clone()
+}
+
+/// The Key Vault data plane on its own audience: a secret disabled and enabled again, a key
+/// rotated to new material, a soft-deleted secret purged; the wrong vault and a missing role are
+/// refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn key_vault_secrets_keys_and_purge() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let sub = subscription(&h, &t).await;
+    let vault =
+        format!("/subscriptions/{sub}/resourceGroups/{DATA_GROUP}/providers/Microsoft.KeyVault/vaults/kv-contoso-1");
+    let secret = json!({ "subscriptionId": sub, "resourceGroup": DATA_GROUP, "vaultName": "kv-contoso-1", "secretName": "db-connection-string" });
+
+    let (_, op) = azure(&h, &t, "DisableKeyVaultSecret", secret.clone()).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    assert_eq!(op["result"]["attributes"]["enabled"], false, "{op}");
+    assert!(op["result"].get("value").is_none(), "the answer carries no secret value: {op}");
+    assert_eq!(secret_versions(&h, &t, &vault, "db-connection-string").await[0]["enabled"], false);
+    let (_, op) = azure(&h, &t, "EnableKeyVaultSecret", secret.clone()).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    assert_eq!(
+        secret_versions(&h, &t, &vault, "db-connection-string").await[0]["enabled"],
+        true,
+        "the inverse undid it"
+    );
+
+    let key_id = format!("{vault}/sandboxKeys/cmk-storage");
+    let before = props(&h, &t, &key_id).await["versions"].as_array().unwrap().clone();
+    let (_, op) =
+        azure(&h, &t, "RotateKeyVaultKey", json!({ "vaultName": "kv-contoso-1", "keyName": "cmk-storage" })).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    let after = props(&h, &t, &key_id).await["versions"].as_array().unwrap().clone();
+    assert_eq!(after.len(), before.len() + 1, "a new version");
+    assert_ne!(after.last().unwrap()["n"], before.last().unwrap()["n"], "with new key material");
+    assert!(
+        op["result"]["kid"].as_str().unwrap().ends_with(after.last().unwrap()["version"].as_str().unwrap()),
+        "{op}"
+    );
+
+    let deleted = format!("{vault}/sandboxSecrets/old-service-password");
+    assert!(resource(&h, &t, &deleted).await.is_some());
+    let (_, op) = azure(
+        &h,
+        &t,
+        "PurgeDeletedSecret",
+        json!({ "vaultName": "kv-contoso-1", "secretName": "old-service-password" }),
+    )
+    .await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    assert!(resource(&h, &t, &deleted).await.is_none(), "purged for good");
+    let (status, body) =
+        azure(&h, &t, "PurgeDeletedSecret", json!({ "vaultName": "kv-contoso-1", "secretName": "api-token" })).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("SecretNotFound")),
+        "a live secret is not purgeable: {body}"
+    );
+
+    let mut other = secret.clone();
+    merge(&mut other, json!({ "vaultName": "kv-someone-else" }));
+    let (status, body) = azure(&h, &t, "DisableKeyVaultSecret", other).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("vaultName"), "{body}");
+
+    let (_, op) = azure(&h, &t, "GetKeyVaults", json!({ "subscriptionId": sub, "resourceGroup": DATA_GROUP })).await;
+    assert_eq!(op["result"]["value"][0]["properties"]["vaultUri"], "https://kv-contoso-1.vault.azure.net/", "{op}");
+
+    // Without Key Vault Administrator the vault answers its own 403.
+    let creds = h.engine.tenants().get(&t).expect("a configured tenant");
+    let path = format!(
+        "/subscriptions/{sub}/providers/Microsoft.Authorization/roleAssignments/5a5e0000-0000-4000-8000-000000000005"
+    );
+    let req = upstream::ApiRequest::new(upstream::Api::Arm, upstream::Method::Delete, path)
+        .with_query("api-version", "2022-04-01");
+    h.engine.upstream().call(creds, req).await.expect("the role assignment is removed");
+    let (_, body) = azure(&h, &t, "DisableKeyVaultSecret", secret).await;
+    assert_eq!(
+        (body["error"]["code"].as_str(), body["error"]["upstreamStatus"].as_u64()),
+        (Some("Forbidden"), Some(403)),
+        "{body}"
+    );
+    assert_eq!(secret_versions(&h, &t, &vault, "db-connection-string").await[0]["enabled"], true, "unchanged");
+}

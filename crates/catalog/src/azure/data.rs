@@ -115,6 +115,23 @@ const NEW_PASSWORD: ParamSpec = ParamSpec {
     doc: "The new administrator password; when absent Riposte generates 32 random characters and shows them once (Prefer: reveal-secrets)",
 };
 
+const VAULT: ParamSpec =
+    arm_name("vaultName", &["keyVaultName", "vault"], "Key Vault name (the tenant's configured Key Vault host)");
+const SECRET: ParamSpec = arm_name("secretName", &["secret"], "Secret name");
+const VAULT_KEY: ParamSpec = arm_name("keyName", &["key"], "Key name");
+const SECRET_VERSION: ParamSpec = ParamSpec {
+    name: "secretVersion",
+    aliases: &["version"],
+    kind: ParamKind::ResourceId,
+    required: false,
+    default: None,
+    doc: "The version to change (default: the current one)",
+};
+/// The seed named the vault's subscription and group too; the data plane does not need them.
+const OPTIONAL_SUBSCRIPTION: ParamSpec = ParamSpec { required: false, ..SUBSCRIPTION_ID };
+const OPTIONAL_GROUP: ParamSpec = ParamSpec { required: false, ..RESOURCE_GROUP };
+const SECRET_PARAMS: &[ParamSpec] = &[VAULT, SECRET, SECRET_VERSION, OPTIONAL_SUBSCRIPTION, OPTIONAL_GROUP];
+
 const STORAGE_ACCOUNT_CALL: Call = Call::new(Api::Arm, Method::Patch, storage!(""));
 const BLOB_SERVICE: Call = Call::new(Api::Arm, Method::Put, storage!("/blobServices/default"));
 const SQL_SERVER_CALL: Call = Call::new(Api::Arm, Method::Patch, sql!(""));
@@ -343,6 +360,61 @@ pub static ACTIONS: &[ActionSpec] = &[
             Api::Arm,
             Method::Get,
             "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}/providers/Microsoft.Storage/storageAccounts?api-version=2023-05-01",
+        )
+        .paged(),
+    ),
+    // --- Key Vault (the data plane, `vault.azure.net`) ---
+    row(
+        "DisableKeyVaultSecret",
+        "Disable a Key Vault secret version (reads of it fail until it is enabled again)",
+        SECRET_PARAMS,
+        Risk::Contain,
+        Some("EnableKeyVaultSecret"),
+        "Key Vault RBAC: Key Vault Secrets Officer (secrets/update)",
+        Completion::Immediate,
+        Plan::Procedure(ProcedureId("azure.keyvault.disable_secret")),
+    ),
+    row(
+        "EnableKeyVaultSecret",
+        "Enable a disabled Key Vault secret version again",
+        SECRET_PARAMS,
+        Risk::Contain,
+        Some("DisableKeyVaultSecret"),
+        "Key Vault RBAC: Key Vault Secrets Officer (secrets/update)",
+        Completion::Immediate,
+        Plan::Procedure(ProcedureId("azure.keyvault.enable_secret")),
+    ),
+    row(
+        "RotateKeyVaultKey",
+        "Rotate a Key Vault key: a new version with new key material becomes current",
+        &[VAULT, VAULT_KEY, OPTIONAL_SUBSCRIPTION, OPTIONAL_GROUP],
+        Risk::Remediate,
+        None,
+        "Key Vault RBAC: Key Vault Crypto Officer (keys/rotate)",
+        Completion::Immediate,
+        Plan::Procedure(ProcedureId("azure.keyvault.rotate_key")),
+    ),
+    row(
+        "PurgeDeletedSecret",
+        "Permanently erase a soft-deleted Key Vault secret (it can no longer be recovered)",
+        &[VAULT, SECRET],
+        Risk::Destructive,
+        None,
+        "Key Vault RBAC: Key Vault Secrets Officer (deletedsecrets/purge)",
+        Completion::Immediate,
+        Plan::Procedure(ProcedureId("azure.keyvault.purge_secret")),
+    ),
+    ActionSpec::read(
+        Product::Azure,
+        "GetKeyVaults",
+        "List the key vaults of a resource group",
+        &["ListKeyVaults"],
+        &[SUBSCRIPTION_ID, RESOURCE_GROUP],
+        "Azure RBAC: Reader",
+        Call::new(
+            Api::Arm,
+            Method::Get,
+            "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}/providers/Microsoft.KeyVault/vaults?api-version=2023-07-01",
         )
         .paged(),
     ),

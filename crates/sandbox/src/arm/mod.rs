@@ -14,7 +14,7 @@ mod ops;
 mod path;
 mod quota;
 mod resource;
-mod security;
+pub(crate) mod security;
 mod sql;
 mod storage;
 mod types;

@@ -52,7 +52,7 @@ impl Access {
 }
 
 /// The role names assigned at the subscription.
-fn assigned_roles(store: &ArmStore) -> Vec<String> {
+pub(crate) fn assigned_roles(store: &ArmStore) -> Vec<String> {
     store
         .list(ROLE_ASSIGNMENTS, &store.subscription_scope())
         .into_iter()

@@ -36,6 +36,7 @@ pub const ROLES: &[(&str, &str)] = &[
     ("Contributor", "b24988ac-6180-42a0-ab88-20f7382dd24c"),
     ("Security Admin", "fb1c8493-542b-48eb-b624-b4c8fea62acd"),
     ("User Access Administrator", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"),
+    ("Key Vault Administrator", "00482a5a-887f-4fb3-b363-3b7fe8e74483"),
 ];
 
 /// Plans and their tier at the start: servers and posture are on, the data plans are off (the

@@ -6,9 +6,10 @@ use super::{Entry, entry};
 
 pub(crate) mod arm;
 mod compute;
+mod data;
 mod edge;
 mod firewall;
-mod data;
+mod keyvault;
 mod network;
 mod security;
 mod steps;
@@ -42,6 +43,10 @@ pub const REGISTRY: &[Entry] = &[
     entry::<data::RevokeSas>(),
     entry::<data::BlockSqlIp>(),
     entry::<data::RotateSqlPassword>(),
+    entry::<keyvault::SetSecretEnabled<false>>(),
+    entry::<keyvault::SetSecretEnabled<true>>(),
+    entry::<keyvault::RotateKey>(),
+    entry::<keyvault::PurgeSecret>(),
     entry::<security::EnableJit>(),
     entry::<security::DisableJit>(),
     entry::<security::RequestJit>(),

@@ -1,7 +1,8 @@
 //! Defender for Office 365 through Microsoft Graph (upstream-apis.md §4.6): email remediation
 //! (`security/collaboration/analyzedEmails/remediate`), message search over analyzed emails,
 //! threat submissions, inbox rules that forward mail, and the nearest Graph has to the tenant
-//! allow/block list (a submission carrying `tenantAllowOrBlockListAction`).
+//! allow/block list (a submission carrying `tenantAllowOrBlockListAction`), and phishing
+//! simulations (attack simulation training).
 //!
 //! Much of what the seed named lives only in Exchange Online PowerShell (quarantine, anti-spam
 //! and Safe Attachments policies, the allow/block list by value, mailbox-level forwarding):

@@ -43,11 +43,13 @@ const SENDER: ParamSpec = ParamSpec {
 };
 const SUBJECT: ParamSpec = ParamSpec {
     name: "subject",
-    aliases: &["emailSubject"],
+    // The seed's BulkEmailSearch sent a free-text `searchQuery`; Graph filters analyzed emails by
+    // equality, so it is matched as the exact subject (never dropped, which would answer everything).
+    aliases: &["emailSubject", "searchQuery"],
     kind: ParamKind::Text { max: 255 },
     required: false,
     default: None,
-    doc: "Only messages with exactly this subject",
+    doc: "Only messages with exactly this subject (the seed's searchQuery is taken as the subject)",
 };
 const RECIPIENT_FILTER: ParamSpec =
     ParamSpec { required: false, doc: "Only copies delivered to this address", ..RECIPIENT };

@@ -40,7 +40,7 @@ pub(super) fn resource_id(s: &str) -> Result<Value, Problem> {
     let trimmed = s.trim().trim_end_matches('/');
     let segs: Vec<&str> = trimmed.trim_start_matches('/').split('/').collect();
     let shape_ok = segs.len() >= 8
-        && segs.len() % 2 == 0
+        && segs.len().is_multiple_of(2)
         && segs[0].eq_ignore_ascii_case("subscriptions")
         && guid(segs[1]).is_ok()
         && segs[2].eq_ignore_ascii_case("resourceGroups")

@@ -1,7 +1,8 @@
 //! Defender for Cloud Apps end to end: the Cloud Apps portal API on its own host and token
-//! audience (alerts closed, activities and files listed, the block script), and OAuth apps and
-//! consents through Graph (grants revoked, apps banned, disabled and enabled, access removed,
-//! sessions revoked), each effect asserted in the sandbox's state.
+//! audience (alerts closed, activities and files listed, the block script), and through Graph
+//! OAuth apps and consents (grants revoked, apps banned, disabled and enabled, access removed,
+//! sessions revoked), session-control policies, and files (unshared, quarantined, restored,
+//! deleted, labelled), each effect asserted in the sandbox's state.
 
 use crate::common::*;
 use serde_json::{Value, json};
@@ -381,4 +382,27 @@ async fn files_are_unshared_quarantined_restored_and_deleted_through_graph() {
     // Gone now: Graph's 404.
     let (status, body) = mcas(&h, &t, "DeleteSensitiveFile", json!({ "driveId": d, "fileId": f })).await;
     assert!(status == 404 || status == 502, "{status} {body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sensitivity_label_is_assigned_to_a_file() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let state = h.state(&t).await;
+    let file = drive_items(&state).into_iter().find(|i| i["file"].is_object()).unwrap();
+    let (d, f) = (file["parentReference"]["driveId"].as_str().unwrap(), file["id"].as_str().unwrap());
+    let label = "4e4234dd-377b-42a3-935b-0e42f138fa23";
+    let (status, body) = mcas(
+        &h,
+        &t,
+        "ApplySensitivityLabel",
+        json!({ "driveId": d, "fileId": f, "labelId": label, "justification": "contains payroll data" }),
+    )
+    .await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("Succeeded")), "{body}");
+    let after = drive_items(&h.state(&t).await).into_iter().find(|i| i["id"] == f).unwrap();
+    assert_eq!(after["sensitivityLabel"], json!({ "id": label, "assignmentMethod": "privileged" }), "{after}");
+    let (status, body) =
+        mcas(&h, &t, "ApplySensitivityLabel", json!({ "driveId": d, "fileId": f, "labelId": "not-a-guid" })).await;
+    assert_eq!((status, body["error"]["field"].as_str()), (400, Some("labelId")), "{body}");
 }

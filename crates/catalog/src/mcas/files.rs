@@ -130,3 +130,37 @@ pub(super) static ACTIONS: &[ActionSpec] = &[
         )
     },
 ];
+
+const LABEL_ID: ParamSpec = ParamSpec {
+    name: "labelId",
+    aliases: &["sensitivityLabelId"],
+    kind: ParamKind::Guid,
+    required: true,
+    default: None,
+    doc: "The Purview sensitivity label's id (GUID)",
+};
+const JUSTIFICATION: ParamSpec = ParamSpec {
+    name: "justification",
+    aliases: &["justificationText", "reason"],
+    kind: ParamKind::Text { max: 500 },
+    required: false,
+    default: None,
+    doc: "Why the label is assigned (needed when it lowers an existing label)",
+};
+
+/// Labelling is asynchronous at Microsoft: the operation succeeds when Microsoft accepts the
+/// assignment (202); its `Location` is a SharePoint monitor, not on Graph's host, which Riposte
+/// does not follow. A metered, protected API: the tenant must be enabled for it.
+pub(super) static LABELS: &[ActionSpec] = &[row(
+    "ApplySensitivityLabel",
+    "Assign a sensitivity label to a file (Graph assignSensitivityLabel, privileged; applied asynchronously by Microsoft after the 202)",
+    &["AssignSensitivityLabel"],
+    &[DRIVE_ID, FILE_ID, LABEL_ID, JUSTIFICATION],
+    Plan::Call(
+        Call::new(Api::Graph, Method::Post, "/v1.0/drives/{driveId}/items/{fileId}/assignSensitivityLabel").body(&[
+            ("sensitivityLabelId", BodyValue::Param("labelId")),
+            ("assignmentMethod", BodyValue::Literal("\"privileged\"")),
+            ("justificationText", BodyValue::Param("justification")),
+        ]),
+    ),
+)];

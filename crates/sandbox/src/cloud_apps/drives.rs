@@ -9,6 +9,10 @@
 //! | GET | `drives/{d}/items/{i}/children`, `drives/{d}/root/children` | collection |
 //! | POST | `drives/{d}/root/children`, `drives/{d}/items/{i}/children` (`name`, `folder`, `@microsoft.graph.conflictBehavior`) | 201 / 409 `nameAlreadyExists` |
 //! | GET, DELETE | `drives/{d}/items/{i}/permissions[/{p}]` | collection / 204; an inherited permission 403 `accessDenied` |
+//! | POST | `drives/{d}/items/{i}/assignSensitivityLabel` (`sensitivityLabelId`, `assignmentMethod`, `justificationText`) | 202 + `Location` of an operation whose `status` is `completed` |
+//!
+//! At Microsoft the label operation's monitor is a SharePoint URL; the sandbox serves it on its
+//! own host (`drives/{d}/labelOperations/{op}`), and applies the label at once.
 //!
 //! Permissions: Files.Read.All to read, Files.ReadWrite.All (or Sites.ReadWrite.All) to change.
 //! A deleted item goes to the recycle bin (gone from the API, kept in the state dump).
@@ -18,7 +22,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use crate::auth::{Caller, GraphCaller};
@@ -40,6 +44,8 @@ pub fn routes() -> Router<AppState> {
             .route(&format!("{d}/items/{{item}}"), get(get_item).patch(patch_item).delete(delete_item))
             .route(&format!("{d}/items/{{item}}/children"), get(children).post(create_in_folder))
             .route(&format!("{d}/items/{{item}}/permissions"), get(permissions))
+            .route(&format!("{d}/items/{{item}}/assignSensitivityLabel"), post(assign_label))
+            .route(&format!("/{v}/drives/{{drive}}/labelOperations/{{op}}"), get(label_operation))
             .route(&format!("{d}/items/{{item}}/permissions/{{perm}}"), get(get_permission).delete(delete_permission));
     }
     r
@@ -302,6 +308,7 @@ fn create_folder(
             deleted: false,
             permissions: Vec::new(),
             cloud_apps_id: None,
+            label: None,
         };
         let v = folder.graph_json();
         t.cloud_apps.drive_items.push(folder);
@@ -360,4 +367,52 @@ async fn delete_permission(
         i.permissions.remove(k);
         Ok(StatusCode::NO_CONTENT.into_response())
     })?
+}
+
+const ASSIGNMENT_METHODS: &[&str] = &["standard", "privileged", "auto"];
+
+/// `assignSensitivityLabel`: 202 Accepted with the operation's monitor in `Location`.
+async fn assign_label(
+    State(state): State<AppState>,
+    GraphCaller(c): GraphCaller,
+    Path((drive, item)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Response> {
+    c.require(WRITE)?;
+    let map = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(m)) => m,
+        _ => return Err(bad("The request body must be a JSON object.", &headers)),
+    };
+    let label = map
+        .get("sensitivityLabelId")
+        .and_then(Value::as_str)
+        .filter(|l| uuid::Uuid::parse_str(l).is_ok())
+        .ok_or_else(|| bad("'sensitivityLabelId' is required and must be a GUID.", &headers))?
+        .to_string();
+    let method = match map.get("assignmentMethod").and_then(Value::as_str) {
+        None => "standard".to_string(),
+        Some(m) if ASSIGNMENT_METHODS.contains(&m) => m.to_string(),
+        Some(m) => return Err(bad(format!("Invalid assignmentMethod '{m}': standard, privileged or auto."), &headers)),
+    };
+    with_tenant(&state, &c, &headers, |t| {
+        let it = find(t, &drive, &item).ok_or_else(|| not_found("item", &item, &headers))?;
+        if it.folder {
+            return Err(bad("Sensitivity labels apply to files, not folders.", &headers));
+        }
+        it.label = Some((label, method));
+        Ok(())
+    })??;
+    let op = uuid::Uuid::new_v4();
+    let mut resp = StatusCode::ACCEPTED.into_response();
+    let location = format!("{}/v1.0/drives/{drive}/labelOperations/{op}", state.base_url);
+    if let Ok(v) = axum::http::HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(axum::http::header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+/// The label operation's monitor: the label is applied when the 202 is sent, so it has completed.
+async fn label_operation(Path((_drive, op)): Path<(String, String)>) -> Response {
+    json_response(StatusCode::OK, json!({ "id": op, "status": "completed", "percentageComplete": 100 }))
 }

@@ -113,6 +113,8 @@ pub struct DriveItem {
     pub permissions: Vec<Permission>,
     /// The Cloud Apps file id of the same file, when Cloud Apps lists it.
     pub cloud_apps_id: Option<String>,
+    /// The sensitivity label assigned (`assignSensitivityLabel`): (label id, assignment method).
+    pub label: Option<(String, String)>,
 }
 
 #[derive(Default)]
@@ -268,6 +270,7 @@ fn seed_drive(s: &mut CloudAppsState, rng: &mut StdRng, u: &User, f: &Value) {
         deleted: false,
         permissions: Vec::new(),
         cloud_apps_id: None,
+        label: None,
     };
     let root = item(rng, "root", None, true);
     let projects = item(rng, "Projects", Some(&root.id), true);
@@ -419,6 +422,7 @@ pub fn state_json(s: &CloudAppsState) -> Value {
         "driveItems": s.drive_items.iter().map(|i| {
             let mut v = i.graph_json();
             v["deleted"] = i.deleted.into();
+            v["sensitivityLabel"] = i.label.as_ref().map(|(id, how)| json!({ "id": id, "assignmentMethod": how })).into();
             v["permissions"] = i.permissions.iter().map(|p| p.graph_json(i)).collect::<Vec<_>>().into();
             v
         }).collect::<Vec<_>>(),

@@ -7,6 +7,7 @@
 mod aws;
 mod azure;
 mod common;
+mod enrichment;
 mod entra;
 mod hunting;
 mod incident;

@@ -15,6 +15,7 @@
 //! 5. **write back** (`writeback`): one comment per alert covering all its hashes, with a stable
 //!    marker read back before posting, and a ledger so a verdict is posted once per alert.
 
+pub mod config;
 pub mod envelope;
 pub mod hash;
 pub mod lookup;
@@ -28,5 +29,7 @@ pub mod source;
 pub mod verdict;
 pub mod writeback;
 
+pub use config::EnrichmentConfig;
 pub use providers::{Provider, ProviderConfig, ProviderError, ProviderKind};
+pub use scanner::{Scanner, ScannerStatus};
 pub use verdict::{Detections, Status, Ttls, Verdict};

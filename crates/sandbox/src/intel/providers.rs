@@ -416,16 +416,6 @@ pub async fn describe(State(state): State<AppState>, Extension(intel): Extension
     )
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Configure {
-    /// Lookups left today (`null`: unlimited). Setting it restarts the day's count.
-    #[serde(default)]
-    quota: Option<Option<u64>>,
-    #[serde(default)]
-    per_minute: Option<Option<u32>>,
-}
-
 /// `POST /_sandbox/intel/{provider}` `{"quota": 10, "perMinute": 4}`.
 pub async fn configure(Extension(intel): Extension<Arc<Intel>>, Path(provider): Path<String>, body: Bytes) -> Response {
     let Some(name) = NAMES.into_iter().find(|n| n.eq_ignore_ascii_case(&provider)) else {
@@ -434,18 +424,34 @@ pub async fn configure(Extension(intel): Extension<Arc<Intel>>, Path(provider): 
             json!({"error": format!("unknown provider {provider}; one of {NAMES:?}")}),
         );
     };
-    let c: Configure = match serde_json::from_slice(&body) {
+    // A key present sets the value (`null`: unlimited); an absent key leaves it.
+    let c: serde_json::Map<String, Value> = match serde_json::from_slice(&body) {
         Ok(c) => c,
         Err(e) => return json_status(StatusCode::BAD_REQUEST, json!({"error": e.to_string()})),
     };
+    if let Some(bad) = c.keys().find(|k| !["quota", "perMinute"].contains(&k.as_str())) {
+        return json_status(
+            StatusCode::BAD_REQUEST,
+            json!({"error": format!("unknown field {bad}; quota, perMinute")}),
+        );
+    }
+    let number = |k: &str| c.get(k).map(|v| v.as_u64());
+    if c.get("quota").is_some_and(|v| !v.is_null() && !v.is_u64())
+        || c.get("perMinute").is_some_and(|v| !v.is_null() && !v.is_u64())
+    {
+        return json_status(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "quota and perMinute are non-negative integers or null"}),
+        );
+    }
     let mut all = intel.providers.state.lock();
     let u = all.entry(name).or_default();
-    if let Some(q) = c.quota {
+    if let Some(q) = number("quota") {
         u.quota = q;
         u.used = 0;
     }
-    if let Some(m) = c.per_minute {
-        u.per_minute = m;
+    if let Some(m) = number("perMinute") {
+        u.per_minute = m.map(|m| m as u32);
         u.minute.clear();
     }
     json_status(StatusCode::OK, json!({"provider": name, "quota": u.quota, "perMinute": u.per_minute}))

@@ -655,6 +655,9 @@ fn arm_pools(state: &Value, pools: &mut HashMap<&'static str, Vec<String>>) -> H
         ("Microsoft.Sql/servers", "serverName"),
         ("Microsoft.Sql/servers/databases", "databaseName"),
         ("Microsoft.Storage/storageAccounts/blobServices/containers", "containerName"),
+        // The Key Vault data plane's secrets and keys (kept beside the vault in the ARM store).
+        ("Microsoft.KeyVault/vaults/sandboxSecrets", "secretName"),
+        ("Microsoft.KeyVault/vaults/sandboxKeys", "keyName"),
         ("Microsoft.KeyVault/vaults", "vaultName"),
         ("Microsoft.OperationalInsights/workspaces", "workspaceName"),
     ];

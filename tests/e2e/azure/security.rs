@@ -206,3 +206,38 @@ async fn a_missing_role_is_arms_authorization_failed() {
     .await;
     assert!(op.to_string().contains("AuthorizationFailed"), "storage writes need Contributor: {op}");
 }
+
+/// Defender for Servers on one Arc machine (resource-level pricing), and the service principal
+/// switch under the Azure product's names (Graph, as Entra ID's rows).
+#[tokio::test(flavor = "multi_thread")]
+async fn defender_on_an_arc_machine_and_service_principals_switched_off_and_on() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let sub = subscription(&h, &t).await;
+    let arc = format!(
+        "/subscriptions/{sub}/resourceGroups/rg-prod-servers/providers/Microsoft.HybridCompute/machines/arc-onprem-web01"
+    );
+    let target =
+        json!({ "subscriptionId": sub, "resourceGroup": "rg-prod-servers", "machineName": "arc-onprem-web01" });
+    let (_, op) = azure(&h, &t, "EnableDefenderArc", target).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    let p = props(&h, &t, &format!("{arc}/providers/Microsoft.Security/pricings/VirtualMachines")).await;
+    assert_eq!((p["pricingTier"].clone(), p["subPlan"].clone()), (json!("Standard"), json!("P1")), "{p}");
+    let (status, body) = azure(
+        &h,
+        &t,
+        "EnableDefenderArc",
+        json!({ "subscriptionId": sub, "resourceGroup": "rg-prod-servers", "machineName": "arc-no-such-server" }),
+    )
+    .await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("ResourceNotFound")), "{body}");
+
+    let sp = |state: &Value| state["directory"]["servicePrincipals"][0].clone();
+    let id = sp(&h.state(&t).await)["id"].clone();
+    let (_, op) = azure(&h, &t, "DisableServicePrincipal", json!({ "servicePrincipalId": id })).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    assert_eq!(sp(&h.state(&t).await)["accountEnabled"], false);
+    let (_, op) = azure(&h, &t, "EnableServicePrincipal", json!({ "servicePrincipalId": id })).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    assert_eq!(sp(&h.state(&t).await)["accountEnabled"], true, "the inverse undid it");
+}

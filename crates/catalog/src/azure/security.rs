@@ -139,6 +139,22 @@ const fn unsupported(
     }
 }
 
+const ARC_MACHINE: ParamSpec =
+    arm_name("machineName", &["arcMachineName", "serverName"], "Azure Arc-enabled server name");
+/// The service principal, as Entra ID's rows take it (`entra/apps.rs`).
+const SERVICE_PRINCIPAL: ParamSpec = ParamSpec {
+    name: "servicePrincipalId",
+    aliases: &["spId", "objectId"],
+    kind: ParamKind::Guid,
+    required: true,
+    default: None,
+    doc: "The service principal's object id",
+};
+/// Entra ID's call (`entra/apps.rs` declares it too, privately): the seed's Azure handler
+/// disabled service principals through Graph.
+const SERVICE_PRINCIPAL_PATCH: Call =
+    Call::new(Api::Graph, Method::Patch, "/v1.0/servicePrincipals/{servicePrincipalId}");
+
 const APP_SERVICES_PLAN: Call = Call::new(
     Api::Arm,
     Method::Put,
@@ -166,6 +182,56 @@ pub static ACTIONS: &[ActionSpec] = &[
         completion: Completion::Immediate,
         sensitive_results: &[],
         plan: Plan::Call(APP_SERVICES_PLAN.body(&[("properties/pricingTier", BodyValue::Literal("\"Standard\""))])),
+    },
+    ActionSpec {
+        product: Product::Azure,
+        name: "EnableDefenderArc",
+        summary: "Turn on Defender for Servers (plan 1) for one Arc-enabled server (resource-level pricing; Defender deploys MDE to it)",
+        aliases: &[],
+        params: &[SUBSCRIPTION_ID, RESOURCE_GROUP, ARC_MACHINE],
+        risk: Risk::Contain,
+        inverse: None,
+        permission: "Azure RBAC: Security Admin (Microsoft.Security/pricings/write)",
+        completion: Completion::Immediate,
+        sensitive_results: &[],
+        plan: Plan::Call(
+            Call::new(
+                Api::Arm,
+                Method::Put,
+                "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}/providers/Microsoft.HybridCompute/machines/{machineName}/providers/Microsoft.Security/pricings/VirtualMachines?api-version=2024-01-01",
+            )
+            .body(&[
+                ("properties/pricingTier", BodyValue::Literal("\"Standard\"")),
+                ("properties/subPlan", BodyValue::Literal("\"P1\"")),
+            ]),
+        ),
+    },
+    // --- Identities in Azure: the service principal switch, through Graph ---
+    ActionSpec {
+        product: Product::Azure,
+        name: "DisableServicePrincipal",
+        summary: "Stop a service principal from signing in to Azure and every other resource (accountEnabled = false)",
+        aliases: &[],
+        params: &[SERVICE_PRINCIPAL],
+        risk: Risk::Contain,
+        inverse: Some("EnableServicePrincipal"),
+        permission: "Application.ReadWrite.All",
+        completion: Completion::Immediate,
+        sensitive_results: &[],
+        plan: Plan::Call(SERVICE_PRINCIPAL_PATCH.body(&[("accountEnabled", BodyValue::Literal("false"))])),
+    },
+    ActionSpec {
+        product: Product::Azure,
+        name: "EnableServicePrincipal",
+        summary: "Let a service principal sign in again (accountEnabled = true)",
+        aliases: &[],
+        params: &[SERVICE_PRINCIPAL],
+        risk: Risk::Contain,
+        inverse: Some("DisableServicePrincipal"),
+        permission: "Application.ReadWrite.All",
+        completion: Completion::Immediate,
+        sensitive_results: &[],
+        plan: Plan::Call(SERVICE_PRINCIPAL_PATCH.body(&[("accountEnabled", BodyValue::Literal("true"))])),
     },
     // --- Just-in-time VM access ---
     procedure(

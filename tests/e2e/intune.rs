@@ -564,3 +564,27 @@ async fn elevation_requests_are_denied_on_a_device_and_revoked() {
     assert_eq!(body["data"]["status"], "revoked", "{body}");
     assert_eq!(status_of(&h.state(&t).await, &approved["id"]), "revoked");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_activation_lock_bypass_code_is_shown_once_and_stored_redacted() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let ipad = online(&h, &t, "iOS").await[0].clone();
+    let code = ipad["activationLockBypassCode"].as_str().unwrap().to_string();
+    let (status, body) =
+        native_reveal(&h, &h.admin_key, &t, "Intune", "GetActivationLockBypassCode", json!({ "deviceId": ipad["id"] }))
+            .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["activationLockBypassCode"], code.as_str(), "{body}");
+    let (_, op) = h.get(&format!("/v1/operations/{}", body["operation_id"].as_str().unwrap())).await;
+    assert!(!op.to_string().contains(&code), "the stored result holds no code: {op}");
+    let (_, audit) = h.get(&format!("/v1/audit?tenant={t}&action=GetActivationLockBypassCode")).await;
+    assert!(!audit.to_string().contains(&code), "the audit holds no code");
+    // Without the reveal preference the answer is redacted too.
+    let (status, body) = intune(&h, &t, "GetActivationLockBypassCode", json!({ "deviceId": ipad["id"] })).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.to_string().contains(&code), "{body}");
+    // And the bypass itself.
+    let (status, body) = intune(&h, &t, "BypassActivationLock", json!({ "deviceId": ipad["id"] })).await;
+    assert_eq!(status, 200, "{body}");
+}

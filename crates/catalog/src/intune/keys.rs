@@ -16,6 +16,16 @@ const REVEAL_KEY: ParamSpec = ParamSpec {
     doc: "true to read the recovery keys themselves (audited by Entra under KeyManagement); false lists their ids only",
 };
 
+/// Graph returns the bypass code only when it is `$select`ed.
+const ACTIVATION_LOCK_SELECT: ParamSpec = ParamSpec {
+    name: "select",
+    aliases: &["$select"],
+    kind: ParamKind::Text { max: 200 },
+    required: false,
+    default: Some("id,deviceName,operatingSystem,activationLockBypassCode"),
+    doc: "Properties to return ($select); the code is returned only when selected",
+};
+
 pub static ACTIONS: &[ActionSpec] = &[
     remote(
         "RotateBitLockerKey",
@@ -44,6 +54,23 @@ pub static ACTIONS: &[ActionSpec] = &[
         None,
         device_action("/v1.0/deviceManagement/managedDevices/{deviceId}/bypassActivationLock"),
     ),
+    ActionSpec {
+        product: Product::Intune,
+        name: "GetActivationLockBypassCode",
+        summary: "Read the code that clears Activation Lock on a supervised iPhone, iPad or Mac (answered once)",
+        aliases: &["GetBypassCode"],
+        params: &[DEVICE, ACTIVATION_LOCK_SELECT],
+        // Destructive, not Read: admins only; the code lets anyone holding the device reactivate it.
+        risk: Risk::Destructive,
+        inverse: None,
+        permission: "DeviceManagementManagedDevices.Read.All",
+        completion: Completion::Immediate,
+        sensitive_results: &["/activationLockBypassCode"],
+        plan: Plan::Call(
+            Call::new(Api::Graph, Method::Get, "/v1.0/deviceManagement/managedDevices/{deviceId}")
+                .query(&[("$select", "select")]),
+        ),
+    },
     ActionSpec {
         product: Product::Intune,
         name: "ResetDevicePasscode",

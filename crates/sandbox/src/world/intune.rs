@@ -127,6 +127,9 @@ pub struct ManagedDevice {
     pub management_state: String,
     pub is_supervised: bool,
     pub is_encrypted: bool,
+    /// The code that clears Activation Lock on a supervised Apple device (Graph returns it only
+    /// when `$select`ed).
+    pub activation_lock_bypass_code: Option<String>,
     /// Whether the device checks in (an MDE machine that is not active does not).
     pub online: bool,
     pub actions: Vec<ActionResult>,
@@ -314,6 +317,17 @@ fn device(
         management_state: "managed".into(),
         is_supervised: os == "iOS" || os == "macOS",
         is_encrypted: os != "Android",
+        activation_lock_bypass_code: (os == "iOS" || os == "macOS").then(|| {
+            const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
+            let mut code = String::new();
+            for i in 0..25 {
+                if i > 0 && i % 5 == 0 {
+                    code.push('-');
+                }
+                code.push(CHARS[rng.random_range(0..CHARS.len())] as char);
+            }
+            code
+        }),
         online,
         actions: Vec::new(),
         effects: Effects::default(),

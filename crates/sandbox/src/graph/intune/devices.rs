@@ -213,12 +213,22 @@ async fn get_one(
         let t = world.tenant_mut(&c.tenant_id).ok_or_else(|| unknown_tenant(&headers))?;
         settle(&mut t.intune, state.clock.now(), wait);
         let d = t.intune.device_mut(&id).ok_or_else(|| not_found("managed device", &id, &headers))?;
-        device_json(d, is_beta(&uri))
+        let mut v = device_json(d, is_beta(&uri));
+        // Returned only when asked for by name, as on Graph.
+        v["activationLockBypassCode"] = d.activation_lock_bypass_code.clone().into();
+        v
     };
     let select: Vec<String> = params
         .get("$select")
         .map(|s| s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect())
         .unwrap_or_default();
+    let device = match device {
+        mut v if !select.iter().any(|s| s.eq_ignore_ascii_case("activationLockBypassCode")) => {
+            v["activationLockBypassCode"] = Value::Null;
+            v
+        }
+        v => v,
+    };
     let mut v = project(vec![device], &select).pop().unwrap_or(Value::Null);
     v["@odata.context"] =
         format!("{}/{}/$metadata#deviceManagement/managedDevices/$entity", state.base_url, version(&uri)).into();

@@ -121,6 +121,7 @@ fn device_state_json(d: &ManagedDevice) -> Value {
     let e = &d.effects;
     let mut v = devices::device_json(d, true);
     v["online"] = d.online.into();
+    v["activationLockBypassCode"] = d.activation_lock_bypass_code.clone().into();
     v["effects"] = json!({
         "locked": e.locked_at.is_some(),
         "lockedAt": e.locked_at.map(fmt_utc),

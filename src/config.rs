@@ -28,6 +28,7 @@
 //! [[tenants]]                   # an AWS account: EC2 calls SigV4-signed (hosts.ec2 replaces the regional endpoint)
 //! tenant_id = "aws-prod"
 //! aws = { region = "us-east-1", access_key_id_env = "AWS_KEY_ID", secret_access_key_env = "AWS_SECRET", role_arn = "arn:aws:iam::123456789012:role/riposte" }
+//!                             # optional: external_id, session_name, sts_endpoint (default: the region's STS)
 //!
 //! [library]                     # optional: the live-response file library
 //! dir = "/var/lib/riposte/library"   # default {data}/library; or backend = "s3" + bucket, "azure" + container
@@ -60,6 +61,8 @@ pub struct FileConfig {
     pub tracker: Option<TrackerSection>,
     pub library: Option<LibrarySection>,
     pub budgets: Option<BudgetsSection>,
+    /// `[enrichment]`: the file-hash enrichment scanner (`crates/enrich`); `serve` runs it when set.
+    pub enrichment: Option<enrich::EnrichmentConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -386,4 +389,38 @@ impl FileConfig {
 
 pub fn credentials(tenant: &str, client: &str, secret: String) -> TenantCredentials {
     TenantCredentials::new(tenant, client, secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An AWS tenant: its keys, the role it assumes through a named STS endpoint, and EC2 at the
+    /// region's endpoint unless `hosts.ec2` names another.
+    #[test]
+    fn aws_tenants_read_their_keys_role_and_endpoints() {
+        // Any variable that is set stands for the secret's.
+        let text = r#"
+            [[tenants]]
+            tenant_id = "aws-prod"
+            aws = { region = "eu-west-1", access_key_id = "AKIAEXAMPLE", secret_access_key_env = "PATH", role_arn = "arn:aws:iam::123456789012:role/riposte", sts_endpoint = "https://sts.eu-west-1.amazonaws.com" }
+
+            [[tenants]]
+            tenant_id = "aws-lab"
+            aws = { region = "us-east-1", access_key_id = "AKIALAB", secret_access_key_env = "PATH" }
+            hosts = { ec2 = "http://127.0.0.1:5055" }
+        "#;
+        let file: FileConfig = toml::from_str(text).unwrap();
+        let tenants = file.tenants().unwrap();
+        let Credential::Aws(aws) = &tenants[0].credential else { panic!("an AWS credential") };
+        let role = aws.assume_role.as_ref().expect("a role");
+        assert_eq!(role.sts_endpoint.as_ref().map(url::Url::as_str), Some("https://sts.eu-west-1.amazonaws.com/"));
+        assert_eq!((tenants[0].client_id.as_str(), role.session_name.as_str()), ("AKIAEXAMPLE", "riposte"));
+        let ec2 = |t: &TenantCredentials| t.clouds.as_ref().and_then(|c| c.base(Api::Ec2)).map(|u| u.to_string());
+        assert_eq!(ec2(&tenants[0]).as_deref(), Some("https://ec2.eu-west-1.amazonaws.com/"));
+        assert_eq!(ec2(&tenants[1]).as_deref(), Some("http://127.0.0.1:5055/"));
+        assert!(!format!("{:?}", tenants[0]).contains(&std::env::var("PATH").unwrap()), "the secret stays hidden");
+        let bad = text.replace("https://sts.eu-west-1.amazonaws.com", "not a url");
+        assert!(toml::from_str::<FileConfig>(&bad).unwrap().tenants().is_err());
+    }
 }

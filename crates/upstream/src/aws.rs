@@ -98,6 +98,7 @@ pub(crate) struct Sessions {
 }
 
 /// Where and how one signed request goes.
+#[derive(Clone)]
 struct Signed<'a> {
     /// The family whose metrics and budget it counts against.
     api: Api,
@@ -130,7 +131,16 @@ impl Upstream {
             body: query_body(action, EC2_VERSION, params),
             buckets: buckets_for(Api::Ec2, Budget::Default, Method::Post, "/"),
         };
-        self.send_signed(creds, &keys, request).await
+        match self.send_signed(creds, &keys, request.clone()).await {
+            // An assumed role's session refused before it expired (revoked, the role's policy
+            // changed): assume the role again, once, as a refused cached token is refreshed once.
+            Err(UpstreamError::Api { status: 401 | 403, .. }) if keys.expires.is_some() => {
+                self.forget_session(creds, aws).await;
+                let fresh = self.signing_keys(creds, aws).await?;
+                self.send_signed(creds, &fresh, request).await
+            }
+            other => other,
+        }
     }
 
     /// Any other AWS Query API action (IAM `2010-05-08`, STS `2011-06-15`, ...) at `endpoint`,
@@ -182,6 +192,13 @@ impl Upstream {
         let session = self.assume_role(creds, aws, role, &configured).await?;
         cache.insert(key, session.clone());
         Ok(session)
+    }
+
+    /// Drops the tenant's cached session, so the next call assumes the role again.
+    async fn forget_session(&self, creds: &TenantCredentials, aws: &AwsCredentials) {
+        if let Some(role) = &aws.assume_role {
+            self.inner.aws.cache.lock().await.remove(&(creds.tenant_id.clone(), role.role_arn.clone()));
+        }
     }
 
     /// STS `AssumeRole`, signed with the configured keys.

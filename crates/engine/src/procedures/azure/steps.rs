@@ -85,7 +85,7 @@ pub async fn finish_body(ctx: &Ctx<'_>, resp: &ApiResponse) -> Result<Value, Eng
     };
     let upstream = ctx.engine.upstream();
     match completion::follow(upstream, ctx.creds, &tracking, MIN_POLL, STEP_DEADLINE).await? {
-        Progress::Done { state, body, .. } if state == crate::OpState::Succeeded => Ok(body),
+        Progress::Done { state: crate::OpState::Succeeded, body, .. } => Ok(body),
         Progress::Done { error, .. } => Err(operation_failed(error)),
         Progress::Running { .. } => Err(EngineError::UpstreamTimeout),
     }

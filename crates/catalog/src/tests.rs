@@ -279,7 +279,9 @@ fn secret_looking_params_are_declared_secret() {
     let looks_secret = |name: &str| {
         let n = normalize(name);
         // A bare `key` is a registry key in MDE's live response; key material is named as such.
-        n == "pin" || LOOKS_SECRET.iter().filter(|m| **m != "pin").any(|m| n.contains(m))
+        // A secret's name or version (Key Vault's `secretName`) identifies it; it is not one.
+        let identifies = n.ends_with("name") || n.ends_with("version");
+        !identifies && (n == "pin" || LOOKS_SECRET.iter().filter(|m| **m != "pin").any(|m| n.contains(m)))
     };
     let mut undeclared = Vec::new();
     for spec in all() {

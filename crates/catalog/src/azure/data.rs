@@ -117,7 +117,7 @@ const NEW_PASSWORD: ParamSpec = ParamSpec {
 
 const VAULT: ParamSpec =
     arm_name("vaultName", &["keyVaultName", "vault"], "Key Vault name (the tenant's configured Key Vault host)");
-const SECRET: ParamSpec = arm_name("secretName", &["secret"], "Secret name");
+const SECRET: ParamSpec = arm_name("secretName", &[], "Secret name");
 const VAULT_KEY: ParamSpec = arm_name("keyName", &["key"], "Key name");
 const SECRET_VERSION: ParamSpec = ParamSpec {
     name: "secretVersion",

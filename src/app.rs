@@ -74,6 +74,8 @@ pub struct Gateway {
     pub router: axum::Router,
     pub engine: Engine,
     pub upstream_metrics: Arc<UpstreamMetrics>,
+    /// The enrichment scanner's metrics, registered in the gateway's `/metrics`.
+    pub enrich_metrics: Arc<enrich::metrics::Metrics>,
 }
 
 pub fn db_path(data_dir: &Path) -> PathBuf {
@@ -96,6 +98,8 @@ pub async fn build(settings: GatewaySettings) -> anyhow::Result<Gateway> {
     engine_metrics.register(&mut registry);
     let gateway_metrics = Arc::new(GatewayMetrics::default());
     gateway_metrics.register(&mut registry);
+    let enrich_metrics = Arc::new(enrich::metrics::Metrics::new());
+    enrich_metrics.register(&mut registry);
 
     let mut config = UpstreamConfig { extra_ca_pem: settings.extra_ca_pem, ..UpstreamConfig::new(settings.clouds) };
     if let Some(budgets) = settings.budgets.clone() {
@@ -128,7 +132,7 @@ pub async fn build(settings: GatewaySettings) -> anyhow::Result<Gateway> {
         );
     }
     let state = AppState { engine: engine.clone(), registry: Arc::new(registry), metrics: gateway_metrics };
-    Ok(Gateway { router: gateway::router(state), engine, upstream_metrics })
+    Ok(Gateway { router: gateway::router(state), engine, upstream_metrics, enrich_metrics })
 }
 
 /// What `ensure_admin_key` did, so the caller can tell the user.
@@ -185,7 +189,8 @@ pub fn sandbox_settings(
         .with_login(url(&d.endpoints.login)?)
         .with_base(Api::Graph, url(&d.endpoints.graph)?)
         .with_base(Api::Mde, url(&d.endpoints.mde)?)
-        .with_base(Api::Arm, url(&d.endpoints.arm)?);
+        .with_base(Api::Arm, url(&d.endpoints.arm)?)
+        .with_base(Api::ExchangeOnline, url(&d.endpoints.exchange_online)?);
     // Cloud Apps has a portal host per tenant and Key Vault a host per vault, so each tenant gets
     // its own clouds with them.
     let tenants = d

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod bench;
 pub mod config;
+pub mod enrich_cli;
 pub mod hunt_cli;
 
 /// Install the one rustls crypto provider (aws-lc-rs) for the whole process. Safe to call twice.

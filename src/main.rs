@@ -42,6 +42,8 @@ enum Command {
     Kql(KqlCommand),
     /// Benchmark gateway throughput and added latency against the sandbox.
     Bench(riposte::bench::BenchArgs),
+    /// The file-hash enrichment scanner (seed 003): run it, query its lookup history, bench it.
+    Enrich(riposte::enrich_cli::EnrichArgs),
 }
 
 #[derive(Args)]
@@ -184,6 +186,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Hunt(h) => riposte::hunt_cli::hunt(h).await,
         Command::Kql(k) => kql(k),
         Command::Bench(b) => riposte::bench::run(b).await,
+        Command::Enrich(e) => riposte::enrich_cli::run(e).await,
     }
 }
 
@@ -194,8 +197,13 @@ async fn up(a: UpArgs) -> anyhow::Result<()> {
     let describe = a.data.data.join("sandbox.json");
     sandbox.write_describe(&describe)?;
     let settings = app::sandbox_settings(&sandbox, a.data.data.clone(), Duration::from_secs(1))?;
-    let gw = app::build(settings).await?;
+    let tenants = settings.tenants.clone();
+    let mut gw = app::build(settings).await?;
     let admin = app::ensure_admin_key(gw.engine.store()).await?;
+    // The enrichment scanner against the sandbox's Streaming API and providers (no broker).
+    let scanner =
+        riposte::enrich_cli::spawn(&enrich::EnrichmentConfig::sandbox(sandbox.base_url()), &gw, tenants).await?;
+    gw.router = gw.router.layer(axum::Extension(scanner));
     let (listener, addr) = app::bind(&a.listen).await?;
     println!("Riposte is up.");
     println!("  gateway:  http://{addr}");
@@ -230,14 +238,19 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         data_dir,
         clouds,
         extra_ca_pem,
-        tenants,
+        tenants: tenants.clone(),
         poll_interval: Duration::from_secs_f64(poll.max(0.2)),
         unlimited_budgets: false,
         budgets: file.budgets()?,
         library: file.library()?,
     };
-    let gw = app::build(settings).await?;
+    let mut gw = app::build(settings).await?;
     let admin = app::ensure_admin_key(gw.engine.store()).await?;
+    if let Some(cfg) = &file.enrichment {
+        let scanner = riposte::enrich_cli::spawn(cfg, &gw, tenants).await?;
+        gw.router = gw.router.layer(axum::Extension(scanner));
+        println!("  enrichment scanner running");
+    }
     let listen = a.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:7070".into());
     let (listener, addr) = app::bind(&listen).await?;
     println!("Riposte gateway on http://{addr}");

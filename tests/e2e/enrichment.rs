@@ -232,3 +232,101 @@ async fn refused_credentials_are_shown_and_skipped() {
     assert_eq!(st.providers[0].condition, "backing off: credentials refused (HTTP 401)", "{:?}", st.providers[0]);
     assert_eq!(intel(&h).await["reversinglabs"]["usage"]["unauthorized"], 1);
 }
+
+/// A tansu broker (`memory://` storage) on a free port, killed on drop.
+struct Tansu {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl Drop for Tansu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts tansu from `RIPOSTE_TANSU` (set by `scripts/test`, which installs it) or `PATH`. A
+/// missing broker fails the test rather than skipping it; `RIPOSTE_SKIP_KAFKA=1` opts out, loudly.
+async fn tansu() -> Option<Tansu> {
+    if std::env::var("RIPOSTE_SKIP_KAFKA").is_ok_and(|v| v == "1") {
+        eprintln!("RIPOSTE_SKIP_KAFKA=1: the Kafka path is NOT tested in this run");
+        return None;
+    }
+    let bin = std::env::var("RIPOSTE_TANSU").unwrap_or_else(|_| "tansu".to_string());
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let child = std::process::Command::new(&bin)
+        .args(["broker", "--listener-url", &format!("tcp://{addr}"), "--advertised-listener-url", &format!("tcp://{addr}")])
+        .args(["--storage-engine", "memory://tansu/", "--silent"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start tansu ({bin}: {e}): run scripts/test, which installs it, or set RIPOSTE_TANSU / RIPOSTE_SKIP_KAFKA=1")
+        });
+    let t = Tansu { child, addr };
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(&t.addr).await.is_ok() {
+            return Some(t);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("tansu did not listen on {}", t.addr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_kafka_path_against_a_real_broker() {
+    let Some(broker) = tansu().await else { return };
+    let h = Harness::start(2).await;
+    let topic = "insights-logs-advancedhunting-alertevidence";
+    let kafka = enrich::source::KafkaConfig {
+        bootstrap: vec![broker.addr.clone()],
+        topic: topic.to_string(),
+        connection_string: None,
+        username: None,
+        password: None,
+        tls: Some(false),
+    };
+    let client = enrich::source::kafka_client(&kafka).await.expect("connects to tansu");
+    client.controller_client().expect("controller").create_topic(topic, 2, 1, 5_000).await.expect("topic");
+
+    // The sandbox's Streaming API output, forwarded to the broker as Event Hubs would carry it.
+    let alerts = stream_alerts(&h, 2, 20, 2, 20_000).await;
+    let mut produced = 0;
+    for p in 0..4 {
+        let page: Value = h
+            .http
+            .get(format!("{}/_sandbox/streaming/{topic}/partitions/{p}?offset=0&max=1000", h.sandbox.base_url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let bodies: Vec<Vec<u8>> = page["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["body"].as_str().unwrap().as_bytes().to_vec())
+            .collect();
+        produced += bodies.len();
+        enrich::source::kafka_produce(&client, topic, (p % 2) as i32, bodies).await.expect("produce");
+    }
+    assert_eq!(produced, 20);
+    enrich::source::kafka_produce(&client, topic, 0, vec![b"not json".to_vec()]).await.expect("produce");
+
+    let mut cfg = config(&h);
+    cfg.source = enrich::config::SourceKind::Kafka;
+    cfg.kafka = Some(kafka);
+    let s = scanner(&h, &cfg).await;
+    let st = run_until(&s, |st| st.counts.writebacks == 20).await;
+    assert_eq!(st.counts.dead_letters, 1);
+    let offsets = h.engine.store().stream_offsets(topic).await.expect("offsets");
+    assert_eq!(offsets.len(), 2, "{offsets:?}");
+    assert_eq!(offsets.iter().map(|o| o.next_offset).sum::<i64>(), 21);
+    assert!(st.partitions.iter().all(|p| p.lag == 0), "{:?}", st.partitions);
+    for (id, (tenant, _)) in &alerts {
+        assert_eq!(our_comments(&h, tenant, id).await.len(), 1, "{id}");
+    }
+}

@@ -7,6 +7,7 @@
 pub mod auth;
 mod console;
 mod downloads;
+mod enrichment;
 pub mod error;
 mod hunt;
 mod input;
@@ -107,6 +108,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/queries", get(hunt::list).post(hunt::save))
         .route("/v1/queries/{name}", get(hunt::get).delete(hunt::delete))
         .route("/v1/queries/{name}/run", post(hunt::run_saved))
+        .route("/v1/enrichment/lookups", get(enrichment::lookups))
+        .route("/v1/enrichment/status", get(enrichment::status))
         .route("/v1/library", get(library::list).post(library::upload))
         .route("/v1/library/{name}", get(library::get_one).delete(library::delete))
         .route("/v1/downloads/{token}", get(downloads::download))

@@ -342,7 +342,10 @@ async fn block_ip_in_network_acl_denies_in_moto_and_unblock_removes_exactly_ours
     let numbers: Vec<u32> = denies(&moto.acl_of(&w.subnet).await, false).iter().map(|(n, _)| *n).collect();
     assert_eq!(numbers, vec![1, 2, 3, 4], "no clash");
 
-    // The read shows the entries; the inverse removes exactly ours.
+    // The reads show the entries (every ACL of the region when no target is named).
+    let all = ok(&h, "GetNetworkAcls", json!({})).await;
+    assert!(all["value"].as_array().unwrap().iter().any(|a| a["networkAclId"] == acl_id.as_str()), "{all}");
+    // The inverse removes exactly ours.
     let read = ok(&h, "GetNetworkAcls", json!({ "instanceId": w.instance })).await;
     assert!(
         read["value"][0]["entries"].as_array().unwrap().iter().any(|e| e["cidrBlock"] == "198.51.100.7/32"),

@@ -211,8 +211,14 @@ impl Procedure for List {
         if self.vpc_id.is_some() && self.instance_id.is_some() {
             at_most_one_target(&[("vpcId", true), ("instanceId", true)], "network ACL target")?;
         }
-        let target = Target { instance_id: self.instance_id, vpc_id: self.vpc_id, network_acl_id: None };
-        let acls = acls_of(ctx, &mut calls, &target).await?;
+        let acls = if self.vpc_id.is_none() && self.instance_id.is_none() {
+            // Every ACL of the region: none is an empty list, not an error.
+            let pages = paged(ctx, &mut calls, "DescribeNetworkAcls", Query::new()).await?;
+            pages.iter().flat_map(|p| items(&p["networkAclSet"]).to_vec()).collect()
+        } else {
+            let target = Target { instance_id: self.instance_id, vpc_id: self.vpc_id, network_acl_id: None };
+            acls_of(ctx, &mut calls, &target).await?
+        };
         let value: Vec<Value> = acls.iter().map(view).collect();
         Ok(carried(json!({ "count": value.len(), "value": value }), calls.request_ids))
     }

@@ -126,6 +126,11 @@ pub enum ParamKind {
     CountryCodes {
         max: usize,
     },
+    /// Senders for the tenant allow/block list: each an email address or a domain
+    /// (`contoso.com`), lower-cased, at most `max`; a comma-separated string or an array.
+    SenderEntries {
+        max: usize,
+    },
 }
 
 impl ParamKind {
@@ -422,6 +427,7 @@ fn example(kind: ParamKind) -> String {
         ParamKind::UserRef => "\"alice@contoso.com\" or \"6f1c52a4-3c0e-4b8a-9a1e-2d7f0b5c9e31\"".into(),
         ParamKind::EmailAddress => "\"alice@contoso.com\"".into(),
         ParamKind::EmailAddresses { .. } => "[\"alice@contoso.com\", \"bob@contoso.com\"]".into(),
+        ParamKind::SenderEntries { .. } => "[\"evil.example\", \"phisher@bad.example\"]".into(),
         ParamKind::ActionId | ParamKind::Guid => "\"6f1c52a4-3c0e-4b8a-9a1e-2d7f0b5c9e31\"".into(),
         ParamKind::Sha1 => "\"87662bc3d60e4200ceaf7aae249d1c343f4b83c9\"".into(),
         ParamKind::Sha256 => "\"<64 hex characters>\"".into(),
@@ -469,6 +475,7 @@ fn check_kind(kind: ParamKind, value: &Value) -> Result<Value, Problem> {
         ParamKind::UserRef => text_of(value, "a user object id or UPN").and_then(user_ref),
         ParamKind::EmailAddress => text_of(value, "an email address").and_then(email_address),
         ParamKind::EmailAddresses { max } => email_addresses(value, max),
+        ParamKind::SenderEntries { max } => address_list(value, max, sender_entry),
         ParamKind::ActionId | ParamKind::Guid => text_of(value, "a GUID").and_then(|s| guid(s).map(Value::String)),
         ParamKind::Sha1 => hash(value, "SHA-1", 40),
         ParamKind::Sha256 => hash(value, "SHA-256", 64),
@@ -685,7 +692,10 @@ fn json_objects(value: &Value, max: usize) -> Result<Value, Problem> {
         one => vec![json_object(one)?],
     };
     if rows.is_empty() || rows.len() > max {
-        return Err(problem(format!("has {} rows; 1 to {max} allowed", rows.len()), "send between 1 and the maximum rows"));
+        return Err(problem(
+            format!("has {} rows; 1 to {max} allowed", rows.len()),
+            "send between 1 and the maximum rows",
+        ));
     }
     Ok(Value::Array(rows))
 }
@@ -922,6 +932,30 @@ fn email_address(s: &str) -> Result<Value, Problem> {
 /// A list of SMTP addresses, split like other lists but neither de-duplicated nor reordered:
 /// element `i` pairs with element `i` of a parallel list (a message id and its recipient).
 fn email_addresses(value: &Value, max: usize) -> Result<Value, Problem> {
+    address_list(value, max, email_address)
+}
+
+/// A sender as the tenant allow/block list takes it: an email address or a bare domain.
+fn sender_entry(s: &str) -> Result<Value, Problem> {
+    if s.contains('@') {
+        return email_address(s);
+    }
+    let labels: Vec<&str> = s.split('.').collect();
+    let label_ok = |l: &&str| {
+        !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if labels.len() >= 2 && s.len() <= 253 && labels.iter().all(label_ok) {
+        return Ok(Value::String(s.to_ascii_lowercase()));
+    }
+    Err(problem(
+        format!("'{}' is neither a domain nor an email address", echo(s)),
+        "give a domain such as evil.example or an address such as phisher@evil.example",
+    ))
+}
+
+/// A list of addresses, each checked by `item`, split like other lists but neither
+/// de-duplicated nor reordered.
+fn address_list(value: &Value, max: usize, item: fn(&str) -> Result<Value, Problem>) -> Result<Value, Problem> {
     let items: Vec<String> = match value {
         Value::String(s) => s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
         Value::Array(a) => a
@@ -948,7 +982,7 @@ fn email_addresses(value: &Value, max: usize) -> Result<Value, Problem> {
     }
     let mut out = Vec::with_capacity(items.len());
     for (i, s) in items.iter().enumerate() {
-        out.push(email_address(s).map_err(|p| problem(format!("element {i}: {}", p.message), p.hint))?);
+        out.push(item(s).map_err(|p| problem(format!("element {i}: {}", p.message), p.hint))?);
     }
     Ok(Value::Array(out))
 }
@@ -1288,6 +1322,16 @@ mod tests {
     }
 
     #[test]
+    fn sender_entries_are_domains_or_addresses() {
+        let kind = ParamKind::SenderEntries { max: 3 };
+        assert_eq!(check(kind, json!("Evil.Example, a@Bad.example")).unwrap(), json!(["evil.example", "a@bad.example"]));
+        assert!(check(kind, json!(["not a domain"])).unwrap_err().contains("neither a domain"));
+        assert!(check(kind, json!(["localhost"])).is_err());
+        assert!(check(kind, json!(["-x.example"])).is_err());
+        assert!(check(ParamKind::SenderEntries { max: 1 }, json!(["a.example", "b.example"])).is_err());
+    }
+
+    #[test]
     fn email_addresses_are_checked_and_keep_their_order() {
         assert_eq!(check(ParamKind::EmailAddress, json!("Alice@Contoso.com")).unwrap(), json!("alice@contoso.com"));
         assert!(check(ParamKind::EmailAddress, json!("alice")).unwrap_err().contains("email address"));
@@ -1563,7 +1607,10 @@ mod tests {
         assert!(check(ParamKind::JsonObject, json!({})).unwrap_err().contains("empty"));
         assert!(check(ParamKind::JsonObject, json!([1])).unwrap_err().contains("JSON object"));
         let ips = ParamKind::IpPrefixes { max: 2 };
-        assert_eq!(check(ips, json!("203.0.113.7, 198.51.100.0/24")).unwrap(), json!(["203.0.113.7", "198.51.100.0/24"]));
+        assert_eq!(
+            check(ips, json!("203.0.113.7, 198.51.100.0/24")).unwrap(),
+            json!(["203.0.113.7", "198.51.100.0/24"])
+        );
         assert!(check(ips, json!(["203.0.113.7", "nope"])).unwrap_err().contains("nope"));
         let rows = ParamKind::JsonObjects { max: 2 };
         assert_eq!(check(rows, json!({"a": 1})).unwrap(), json!([{"a": 1}]));
@@ -1611,6 +1658,7 @@ mod tests {
             ParamKind::UserRef,
             ParamKind::EmailAddress,
             ParamKind::EmailAddresses { max: 2 },
+            ParamKind::SenderEntries { max: 2 },
             ParamKind::PairedIds { max: 2 },
             ParamKind::ActionId,
             ParamKind::Sha1,

@@ -183,6 +183,7 @@ const fn sql_patch(
     }
 }
 
+/// A row whose answer is its outcome.
 const fn row(
     name: &'static str,
     summary: &'static str,
@@ -190,7 +191,6 @@ const fn row(
     risk: Risk,
     inverse: Option<&'static str>,
     permission: &'static str,
-    completion: Completion,
     plan: Plan,
 ) -> ActionSpec {
     ActionSpec {
@@ -202,7 +202,7 @@ const fn row(
         risk,
         inverse,
         permission,
-        completion,
+        completion: Completion::Immediate,
         sensitive_results: &[],
         plan,
     }
@@ -281,7 +281,6 @@ pub static ACTIONS: &[ActionSpec] = &[
         Risk::Remediate,
         None,
         "Azure RBAC: Storage Account Contributor (revokeUserDelegationKeys, regeneratekey)",
-        Completion::Immediate,
         Plan::Procedure(ProcedureId("azure.storage.revoke_sas")),
     ),
     row(
@@ -291,7 +290,6 @@ pub static ACTIONS: &[ActionSpec] = &[
         Risk::Contain,
         None,
         "Azure RBAC: Storage Account Contributor (Microsoft.Storage/storageAccounts/blobServices/containers/write)",
-        Completion::Immediate,
         Plan::Call(
             Call::new(Api::Arm, Method::Patch, storage!("/blobServices/default/containers/{containerName}"))
                 .body(&[("properties/publicAccess", BodyValue::Literal("\"None\""))]),
@@ -304,7 +302,6 @@ pub static ACTIONS: &[ActionSpec] = &[
         Risk::Contain,
         None,
         "Azure RBAC: Security Admin (Microsoft.Security/defenderForStorageSettings/write)",
-        Completion::Immediate,
         Plan::Call(
             Call::new(
                 Api::Arm,
@@ -326,7 +323,6 @@ pub static ACTIONS: &[ActionSpec] = &[
         Risk::Contain,
         Some("DisableStorageSoftDelete"),
         "Azure RBAC: Storage Account Contributor (Microsoft.Storage/storageAccounts/blobServices/write)",
-        Completion::Immediate,
         Plan::Call(BLOB_SERVICE.body(&[
             ("properties/deleteRetentionPolicy/enabled", BodyValue::Literal("true")),
             ("properties/deleteRetentionPolicy/days", BodyValue::Param("retentionDays")),
@@ -343,7 +339,6 @@ pub static ACTIONS: &[ActionSpec] = &[
         Risk::Destructive,
         Some("EnableStorageSoftDelete"),
         "Azure RBAC: Storage Account Contributor (Microsoft.Storage/storageAccounts/blobServices/write)",
-        Completion::Immediate,
         Plan::Call(BLOB_SERVICE.body(&[
             ("properties/deleteRetentionPolicy/enabled", BodyValue::Literal("false")),
             ("properties/containerDeleteRetentionPolicy/enabled", BodyValue::Literal("false")),
@@ -371,7 +366,6 @@ pub static ACTIONS: &[ActionSpec] = &[
         Risk::Contain,
         Some("EnableKeyVaultSecret"),
         "Key Vault RBAC: Key Vault Secrets Officer (secrets/update)",
-        Completion::Immediate,
         Plan::Procedure(ProcedureId("azure.keyvault.disable_secret")),
     ),
     row(
@@ -381,7 +375,6 @@ pub static ACTIONS: &[ActionSpec] = &[
         Risk::Contain,
         Some("DisableKeyVaultSecret"),
         "Key Vault RBAC: Key Vault Secrets Officer (secrets/update)",
-        Completion::Immediate,
         Plan::Procedure(ProcedureId("azure.keyvault.enable_secret")),
     ),
     row(
@@ -391,7 +384,6 @@ pub static ACTIONS: &[ActionSpec] = &[
         Risk::Remediate,
         None,
         "Key Vault RBAC: Key Vault Crypto Officer (keys/rotate)",
-        Completion::Immediate,
         Plan::Procedure(ProcedureId("azure.keyvault.rotate_key")),
     ),
     row(
@@ -401,7 +393,6 @@ pub static ACTIONS: &[ActionSpec] = &[
         Risk::Destructive,
         None,
         "Key Vault RBAC: Key Vault Secrets Officer (deletedsecrets/purge)",
-        Completion::Immediate,
         Plan::Procedure(ProcedureId("azure.keyvault.purge_secret")),
     ),
     ActionSpec::read(
@@ -438,7 +429,6 @@ pub static ACTIONS: &[ActionSpec] = &[
         Risk::Contain,
         None,
         "Azure RBAC: SQL Server Contributor (Microsoft.Sql/servers/firewallRules/delete)",
-        Completion::Immediate,
         Plan::Procedure(ProcedureId("azure.sql.block_ip")),
     ),
     row(
@@ -448,7 +438,6 @@ pub static ACTIONS: &[ActionSpec] = &[
         Risk::Contain,
         Some("RemoveSQLFirewallRule"),
         "Azure RBAC: SQL Server Contributor (Microsoft.Sql/servers/firewallRules/write)",
-        Completion::Immediate,
         Plan::Call(Call::new(Api::Arm, Method::Put, sql!("/firewallRules/{ruleName}")).body(&[
             ("properties/startIpAddress", BodyValue::Param("ipAddress")),
             ("properties/endIpAddress", BodyValue::Param("ipAddress")),
@@ -461,7 +450,6 @@ pub static ACTIONS: &[ActionSpec] = &[
         Risk::Contain,
         Some("AllowSQLIP"),
         "Azure RBAC: SQL Server Contributor (Microsoft.Sql/servers/firewallRules/delete)",
-        Completion::Immediate,
         Plan::Call(Call::new(Api::Arm, Method::Delete, sql!("/firewallRules/{ruleName}"))),
     ),
     ActionSpec {
@@ -485,7 +473,6 @@ pub static ACTIONS: &[ActionSpec] = &[
         Risk::Contain,
         Some("DisableSQLAudit"),
         "Azure RBAC: SQL Security Manager (Microsoft.Sql/servers/databases/auditingSettings/write)",
-        Completion::Immediate,
         Plan::Call(Call::new(Api::Arm, Method::Put, sql!("/databases/{databaseName}/auditingSettings/default")).body(&[
             ("properties/state", BodyValue::Literal("\"Enabled\"")),
             ("properties/retentionDays", BodyValue::Literal("90")),
@@ -501,7 +488,6 @@ pub static ACTIONS: &[ActionSpec] = &[
         Risk::Contain,
         Some("EnableSQLAudit"),
         "Azure RBAC: SQL Security Manager (Microsoft.Sql/servers/databases/auditingSettings/write)",
-        Completion::Immediate,
         Plan::Call(
             Call::new(Api::Arm, Method::Put, sql!("/databases/{databaseName}/auditingSettings/default"))
                 .body(&[("properties/state", BodyValue::Literal("\"Disabled\""))]),
@@ -514,7 +500,6 @@ pub static ACTIONS: &[ActionSpec] = &[
         Risk::Contain,
         None,
         "Azure RBAC: SQL DB Contributor (Microsoft.Sql/servers/databases/transparentDataEncryption/write)",
-        Completion::Immediate,
         Plan::Call(
             Call::new(Api::Arm, Method::Put, sql!("/databases/{databaseName}/transparentDataEncryption/current"))
                 .body(&[("properties/state", BodyValue::Literal("\"Enabled\""))]),

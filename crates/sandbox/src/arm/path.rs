@@ -31,7 +31,8 @@ pub enum Target {
 /// Providers whose resources extend other scopes (Defender for Cloud's pricings, alerts and
 /// assessments; Sentinel's watchlists on a workspace; RBAC role assignments); `arm/security.rs`
 /// serves them.
-pub const EXTENSION_NAMESPACES: &[&str] = &["Microsoft.Security", "Microsoft.SecurityInsights", "Microsoft.Authorization"];
+pub const EXTENSION_NAMESPACES: &[&str] =
+    &["Microsoft.Security", "Microsoft.SecurityInsights", "Microsoft.Authorization"];
 
 /// `{scope}/providers/{ns}/{rest...}`: the last `providers` segment names the extension.
 #[derive(Debug, Clone, PartialEq, Eq)]

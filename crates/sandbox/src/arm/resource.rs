@@ -12,8 +12,8 @@ use serde_json::{Map, Value, json};
 
 use super::path::ProviderPath;
 use super::types::{self, ResourceType, Writes};
-use super::{aks, firewall, hybrid, waf, web};
 use super::{Req, compute, list_json, method_not_allowed, network, ok_json, only_get, ops, security, sql, storage};
+use super::{aks, firewall, hybrid, waf, web};
 use crate::errors::{self, json_response};
 use crate::world::arm::{ArmStore, NICS, NSGS, OpKind, RESOURCE_GROUPS, Resource, SECURITY_RULES, VIRTUAL_MACHINES};
 use crate::world::azure_data::{CONTAINERS, SQL_FIREWALL_RULES, SQL_SERVERS, STORAGE_ACCOUNTS};

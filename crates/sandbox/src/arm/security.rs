@@ -501,7 +501,7 @@ fn watchlist(
     mut props: Map<String, Value>,
 ) -> Result<Map<String, Value>, Response> {
     for field in ["displayName", "provider", "itemsSearchKey"] {
-        if !props.get(field).and_then(Value::as_str).is_some_and(|v| !v.trim().is_empty()) {
+        if props.get(field).and_then(Value::as_str).is_none_or(|v| v.trim().is_empty()) {
             return Err(bad("BadRequest", format!("properties.{field} is required.")));
         }
     }
@@ -521,7 +521,7 @@ fn watchlist_item(
     item_id: &str,
     mut props: Map<String, Value>,
 ) -> Result<Map<String, Value>, Response> {
-    if !props.get("itemsKeyValue").is_some_and(|v| v.as_object().is_some_and(|o| !o.is_empty())) {
+    if props.get("itemsKeyValue").is_none_or(|v| v.as_object().is_none_or(|o| o.is_empty())) {
         return Err(bad("BadRequest", "properties.itemsKeyValue must be a non-empty object."));
     }
     let created = existing.and_then(|r| r.body.pointer("/properties/created")).cloned();
@@ -534,7 +534,7 @@ fn watchlist_item(
 /// An automation rule needs a name, an order (1-1000), its triggering logic and at least one
 /// action; a `RunPlaybook` action names the Logic App it runs.
 fn automation_rule(props: Map<String, Value>) -> Result<Map<String, Value>, Response> {
-    if !props.get("displayName").and_then(Value::as_str).is_some_and(|v| !v.trim().is_empty()) {
+    if props.get("displayName").and_then(Value::as_str).is_none_or(|v| v.trim().is_empty()) {
         return Err(bad("BadRequest", "properties.displayName is required."));
     }
     if !props.get("order").and_then(Value::as_i64).is_some_and(|o| (1..=1000).contains(&o)) {

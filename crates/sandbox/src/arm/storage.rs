@@ -104,7 +104,7 @@ fn revoke_delegation_keys(store: &mut ArmStore, account_id: &str, now: time::Off
     }
 }
 
-fn one_of<'a>(r: &'a Resource, pointer: &str, allowed: &[&str], field: &str) -> Result<(), Response> {
+fn one_of(r: &Resource, pointer: &str, allowed: &[&str], field: &str) -> Result<(), Response> {
     match r.body.pointer(pointer) {
         None | Some(Value::Null) => Ok(()),
         Some(Value::String(v)) if allowed.iter().any(|a| a.eq_ignore_ascii_case(v)) => Ok(()),

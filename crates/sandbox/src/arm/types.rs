@@ -48,8 +48,10 @@ const COMPUTE_VM: &[&str] =
     &["2015-06-15", "2019-07-01", "2021-03-01", "2022-11-01", "2023-09-01", "2024-03-01", "2024-07-01", "2026-04-01"];
 const COMPUTE_DISK: &[&str] =
     &["2016-04-30-preview", "2019-07-01", "2021-04-01", "2022-07-02", "2023-10-02", "2026-03-02"];
-const STORAGE: &[&str] = &["2019-06-01", "2021-04-01", "2021-09-01", "2022-09-01", "2023-01-01", "2023-05-01", "2024-01-01"];
-const KEY_VAULT: &[&str] = &["2019-09-01", "2021-06-01-preview", "2021-10-01", "2022-07-01", "2023-07-01", "2024-11-01"];
+const STORAGE: &[&str] =
+    &["2019-06-01", "2021-04-01", "2021-09-01", "2022-09-01", "2023-01-01", "2023-05-01", "2024-01-01"];
+const KEY_VAULT: &[&str] =
+    &["2019-09-01", "2021-06-01-preview", "2021-10-01", "2022-07-01", "2023-07-01", "2024-11-01"];
 const SQL: &[&str] = &["2014-04-01", "2021-11-01", "2022-05-01-preview", "2023-08-01"];
 const LOG_ANALYTICS: &[&str] = &["2020-08-01", "2021-06-01", "2022-10-01", "2023-09-01"];
 /// Microsoft.ContainerService (AKS).
@@ -178,7 +180,12 @@ const TYPES: &[ResourceType] = &[
     ResourceType { kind: "Microsoft.KeyVault/vaults", versions: KEY_VAULT, writes: Writes::Sync, tracked: true },
     ResourceType { kind: "Microsoft.Sql/servers", versions: SQL, writes: Writes::AsyncAccepted, tracked: true },
     ResourceType { kind: "Microsoft.Sql/servers/firewallRules", versions: SQL, writes: Writes::Sync, tracked: false },
-    ResourceType { kind: "Microsoft.Sql/servers/databases", versions: SQL, writes: Writes::AsyncAccepted, tracked: true },
+    ResourceType {
+        kind: "Microsoft.Sql/servers/databases",
+        versions: SQL,
+        writes: Writes::AsyncAccepted,
+        tracked: true,
+    },
     ResourceType {
         kind: "Microsoft.Sql/servers/databases/transparentDataEncryption",
         versions: SQL,

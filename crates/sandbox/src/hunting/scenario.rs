@@ -129,22 +129,29 @@ pub fn generate(snap: &Snapshot, t: &mut Tables) {
 /// (title, category, severity, MITRE technique, step index the alert follows); the Defender for
 /// Cloud alerts API serves the same alerts (`world/mdc.rs`).
 pub(crate) const CLOUD_ALERTS: &[(&str, &str, &str, &str, usize)] = &[
-        ("Possible Web Shell activity detected", "Persistence", "Medium", "T1505.003", 0),
-        ("Network scanning tool detected", "Discovery", "Low", "T1046", 1),
-        ("Suspicious Kubernetes service account operation detected", "Discovery", "Medium", "T1613", 2),
-        ("Access to cloud metadata service detected", "CredentialAccess", "Medium", "T1552.005", 3),
-        ("Sensitive files access detected", "CredentialAccess", "Medium", "T1552.001", 4),
-        ("Possible secret reconnaissance detected", "CredentialAccess", "Low", "T1552.001", 5),
-        ("Possible Crypto miners download detected", "Execution", "Medium", "T1496", 6),
-        ("Command within a container accessed ld.so.preload", "DefenseEvasion", "Medium", "T1574.006", 7),
-        ("A drift binary detected executing in the container", "Execution", "High", "T1496", 8),
+    ("Possible Web Shell activity detected", "Persistence", "Medium", "T1505.003", 0),
+    ("Network scanning tool detected", "Discovery", "Low", "T1046", 1),
+    ("Suspicious Kubernetes service account operation detected", "Discovery", "Medium", "T1613", 2),
+    ("Access to cloud metadata service detected", "CredentialAccess", "Medium", "T1552.005", 3),
+    ("Sensitive files access detected", "CredentialAccess", "Medium", "T1552.001", 4),
+    ("Possible secret reconnaissance detected", "CredentialAccess", "Low", "T1552.001", 5),
+    ("Possible Crypto miners download detected", "Execution", "Medium", "T1496", 6),
+    ("Command within a container accessed ld.so.preload", "DefenseEvasion", "Medium", "T1574.006", 7),
+    ("A drift binary detected executing in the container", "Execution", "High", "T1496", 8),
 ];
 
 /// The id of the tenant's `n`th cloud alert: `dc` plus a GUID, the same in XDR's tables and in
 /// Defender for Cloud's alerts API.
 pub(crate) fn cloud_alert_id(tenant_id: &str, n: usize) -> String {
     let h = hashes(&format!("mdc-alert/{tenant_id}/{n}"));
-    format!("dc{}-{}-{}-{}-{}", &h.sha256[..8], &h.sha256[8..12], &h.sha256[12..16], &h.sha256[16..20], &h.sha256[20..32])
+    format!(
+        "dc{}-{}-{}-{}-{}",
+        &h.sha256[..8],
+        &h.sha256[8..12],
+        &h.sha256[12..16],
+        &h.sha256[16..20],
+        &h.sha256[20..32]
+    )
 }
 
 /// The resource id of the lab's AKS cluster the simulation runs in.

@@ -207,3 +207,30 @@ async fn a_pod_is_deleted_through_the_cluster_run_command() {
     assert_eq!(status, 501, "{body}");
     assert!(body.to_string().contains("DeletePod"), "names the nearest action: {body}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn adaptive_network_hardening_is_enforced_on_the_vm_nsg() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let sub = subscription(&h, &t).await;
+    let state = h.state(&t).await;
+    let vm = state["vms"].as_array().unwrap().iter().find(|v| v["resourceGroup"] == "rg-prod-servers").unwrap().clone();
+    let params = json!({ "subscriptionId": sub, "resourceGroup": "rg-prod-servers", "vmName": vm["name"] });
+    let (status, op) = azure(&h, &t, "EnableAdaptiveNetworkHardening", params).await;
+    assert_eq!(status, 200, "{op}");
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    let nsg = format!(
+        "/subscriptions/{sub}/resourceGroups/rg-prod-servers/providers/Microsoft.Network/networkSecurityGroups/nsg-prod-servers"
+    );
+    let allow =
+        resource(&h, &t, &format!("{nsg}/securityRules/ANH_AllowHttpsInbound_Allow")).await.expect("the allow rule");
+    let deny =
+        resource(&h, &t, &format!("{nsg}/securityRules/ANH_AllowHttpsInbound_Deny")).await.expect("the deny rule");
+    assert_eq!(allow["properties"]["sourceAddressPrefixes"], json!(["10.0.0.0/8"]));
+    assert_eq!(
+        (deny["properties"]["access"].as_str(), deny["properties"]["destinationPortRange"].as_str()),
+        (Some("Deny"), Some("443"))
+    );
+    assert!(allow["properties"]["priority"].as_u64() < deny["properties"]["priority"].as_u64(), "allow before deny");
+    assert!(deny["properties"]["priority"].as_u64().unwrap() < 200, "both before the wide rule at 200");
+}

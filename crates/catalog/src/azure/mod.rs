@@ -49,5 +49,4 @@ pub fn checks() -> impl Iterator<Item = &'static verify::Check> {
 pub const PENDING_SEED_NAMES: &[&str] = &[
     "RemoveAppCredentials",
     "RevokeAppCertificates",
-    "EnableAdaptiveNetworkHardening",
 ];

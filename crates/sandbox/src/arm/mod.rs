@@ -20,6 +20,7 @@ mod storage;
 mod types;
 mod aks;
 mod firewall;
+mod hardening;
 mod hybrid;
 mod waf;
 mod web;
@@ -181,6 +182,7 @@ fn dispatch(req: &Req, store: &mut ArmStore, target: Target, subscription: Value
         Target::ProviderList { ns, ty } => resource::subscription_list(req, store, &ns, &ty),
         Target::Operation { ns, location: _, id, result } => poll(req, store, &ns, &id, result),
         Target::InGroup(p) => resource::in_group(req, store, &p),
+        Target::Extension(e) if hardening::addresses(&e) => hardening::serve(req, store, &e),
         Target::Extension(e) => security::serve(req, store, &e),
     }
 }

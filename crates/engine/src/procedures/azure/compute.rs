@@ -213,3 +213,51 @@ fn kubernetes_name(field: &str, v: &str) -> Result<(), EngineError> {
         hint: "lower-case letters, digits, '-' and '.', e.g. web-frontend-7d9f8b6c5-x2x4q".into(),
     }))
 }
+
+/// `EnableAdaptiveNetworkHardening`: read Defender for Cloud's hardening recommendation for the
+/// VM (`adaptiveNetworkHardenings/default`), then `enforce` it on the NSGs it names; the
+/// enforcement is long-running and followed. Nothing recommended means nothing to enforce (the
+/// answer says so). Enforce needs the rules and NSGs in its body: the seed's empty POST was
+/// refused.
+pub struct EnforceHardening {
+    sub: String,
+    rg: String,
+    vm: String,
+}
+
+impl TryFrom<&Params> for EnforceHardening {
+    type Error = EngineError;
+    fn try_from(params: &Params) -> Result<Self, EngineError> {
+        let a = Args::of::<Self>(params);
+        Ok(EnforceHardening { sub: a.text("subscriptionId")?, rg: a.text("resourceGroup")?, vm: a.text("vmName")? })
+    }
+}
+
+const SECURITY_2020: &str = "2020-01-01";
+
+impl Procedure for EnforceHardening {
+    const ID: ProcedureId = ProcedureId("azure.compute.enforce_network_hardening");
+    const READS: &'static [Read] = &[required("subscriptionId"), required("resourceGroup"), required("vmName")];
+    async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        let vm = resource_path(&self.sub, &self.rg, "Microsoft.Compute/virtualMachines", &self.vm);
+        arm::get_named(ctx, &vm, COMPUTE, "vmName").await?;
+        let path = format!("{vm}/providers/Microsoft.Security/adaptiveNetworkHardenings/default");
+        let rec = arm::get(ctx, &path, SECURITY_2020).await?;
+        let rules = rec.pointer("/properties/rules").and_then(Value::as_array).cloned().unwrap_or_default();
+        let nsgs: Vec<Value> = rec
+            .pointer("/properties/effectiveNetworkSecurityGroups")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .flat_map(|e| e["networkSecurityGroups"].as_array().cloned().unwrap_or_default())
+            .collect();
+        if rules.is_empty() || nsgs.is_empty() {
+            return Ok(crate::procedures::answer(
+                json!({"vmId": vm, "enforced": false, "reason": "Defender for Cloud recommends no hardening for this VM"}),
+            ));
+        }
+        let body = json!({"rules": rules, "networkSecurityGroups": nsgs});
+        let resp = arm::post(ctx, &format!("{path}/enforce"), SECURITY_2020, body).await?;
+        Ok(arm::last_step(resp, json!({"vmId": vm, "enforced": true, "rules": rules, "networkSecurityGroups": nsgs})))
+    }
+}

@@ -35,6 +35,7 @@ pub const REGISTRY: &[Entry] = &[
     entry::<edge::RemoveCustomRule>(),
     entry::<compute::RunArcCommand>(),
     entry::<compute::DeletePod>(),
+    entry::<compute::EnforceHardening>(),
     entry::<firewall::BlockIp>(),
     entry::<firewall::UnblockIp>(),
     entry::<firewall::BlockDomain>(),

@@ -185,10 +185,10 @@ fn additional_fields(props: &Map<String, Value>) -> Result<Option<Value>, String
 fn collect_hashes(v: &Value, out: &mut Vec<FileHash>) {
     match v {
         Value::Object(o) => {
-            if let (Some(alg), Some(value)) = (field_ci(o, "Algorithm"), field_ci(o, "Value")) {
-                if let (Some(kind), Some(value)) = (alg.as_str().and_then(HashKind::from_name), value.as_str()) {
-                    out.extend(FileHash::new(kind, value));
-                }
+            if let (Some(alg), Some(value)) = (field_ci(o, "Algorithm"), field_ci(o, "Value"))
+                && let (Some(kind), Some(value)) = (alg.as_str().and_then(HashKind::from_name), value.as_str())
+            {
+                out.extend(FileHash::new(kind, value));
             }
             for (key, value) in o {
                 match (HashKind::from_name(key), value) {

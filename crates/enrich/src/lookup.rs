@@ -86,7 +86,7 @@ impl Lookups {
         let mut wanted: Vec<FileHash> = hashes.to_vec();
         wanted.sort();
         wanted.dedup();
-        let mut out = self.from_history(&wanted).await?;
+        let mut out = self.fresh_in_history(&wanted).await?;
         let missing: Vec<FileHash> = wanted.into_iter().filter(|h| !out.contains_key(&h.value)).collect();
         let (mine, theirs) = self.claim(&missing);
         if !mine.is_empty() {
@@ -120,15 +120,15 @@ impl Lookups {
     }
 
     /// Fresh verdicts from the history; counts hits and misses.
-    async fn from_history(&self, hashes: &[FileHash]) -> Result<HashMap<String, Verdict>, LookupError> {
+    async fn fresh_in_history(&self, hashes: &[FileHash]) -> Result<HashMap<String, Verdict>, LookupError> {
         let values: Vec<String> = hashes.iter().map(|h| h.value.clone()).collect();
         let now = OffsetDateTime::now_utc();
         let mut out = HashMap::new();
         for row in self.store.lookups(&values).await? {
-            if row.expires_at > now {
-                if let Ok(v) = serde_json::from_value::<Verdict>(row.verdict) {
-                    out.insert(row.hash, v);
-                }
+            if row.expires_at > now
+                && let Ok(v) = serde_json::from_value::<Verdict>(row.verdict)
+            {
+                out.insert(row.hash, v);
             }
         }
         self.stats.hits.fetch_add(out.len() as u64, Ordering::Relaxed);

@@ -995,6 +995,11 @@ pub fn check_pair(
 }
 
 impl Alert {
+    /// MDE's `/api/alerts` serves Defender for Endpoint's alerts only; Graph serves every product's.
+    pub fn is_endpoint(&self) -> bool {
+        self.service_source == ServiceSource::Endpoint
+    }
+
     /// Applies a validated change: status transitions keep `resolvedTime` consistent.
     pub fn apply(
         &mut self,
@@ -1241,7 +1246,7 @@ pub(super) async fn list_alerts(
     require_alert_read(&c)?;
     let (params, expand) = split_expand(Params::parse(q.as_deref()))?;
     let items = with_tenant(&state, &c, |t, _| {
-        let mut v: Vec<&Alert> = t.mde.alerts.iter().collect();
+        let mut v: Vec<&Alert> = t.mde.alerts.iter().filter(|a| a.is_endpoint()).collect();
         // Newest first, as the portal and API list them.
         v.sort_by_key(|a| std::cmp::Reverse(a.created));
         v.into_iter().map(|a| a.mde_json(expand)).collect::<Vec<_>>()
@@ -1263,7 +1268,7 @@ pub(super) async fn get_alert(
 ) -> Result<Response, Response> {
     require_alert_read(&c)?;
     let (_, expand) = split_expand(Params::parse(q.as_deref()))?;
-    let a = with_tenant(&state, &c, |t, _| t.mde.alerts.iter().find(|a| a.id.eq_ignore_ascii_case(&id)).cloned())?
+    let a = with_tenant(&state, &c, |t, _| t.mde.alerts.iter().find(|a| a.is_endpoint() && a.id.eq_ignore_ascii_case(&id)).cloned())?
         .ok_or_else(|| alert_not_found(&id))?;
     Ok(json_response(StatusCode::OK, alert_entity(&state, &a, expand)))
 }
@@ -1336,7 +1341,12 @@ pub(super) async fn patch_alert(
     let body = parse_body(&body)?;
     let (status, triage) = parse_update(&body, &[])?;
     let a = with_tenant(&state, &c, |t, now| -> Result<Alert, Response> {
-        let i = t.mde.alerts.iter().position(|a| a.id.eq_ignore_ascii_case(&id)).ok_or_else(|| alert_not_found(&id))?;
+        let i = t
+            .mde
+            .alerts
+            .iter()
+            .position(|a| a.is_endpoint() && a.id.eq_ignore_ascii_case(&id))
+            .ok_or_else(|| alert_not_found(&id))?;
         let a = &t.mde.alerts[i];
         let pair = check_pair(a.classification, a.determination, &triage).map_err(invalid_input)?;
         let a = &mut t.mde.alerts[i];
@@ -1383,7 +1393,7 @@ pub(super) async fn batch_update(
         let mut plan = Vec::new();
         for id in &ids {
             let i =
-                t.mde.alerts.iter().position(|a| a.id.eq_ignore_ascii_case(id)).ok_or_else(|| alert_not_found(id))?;
+                t.mde.alerts.iter().position(|a| a.is_endpoint() && a.id.eq_ignore_ascii_case(id)).ok_or_else(|| alert_not_found(id))?;
             let a = &t.mde.alerts[i];
             let pair = check_pair(a.classification, a.determination, &triage)
                 .map_err(|m| invalid_input(format!("Alert {}: {m}", a.id)))?;
@@ -1407,7 +1417,7 @@ pub(super) async fn alert_related(
 ) -> Result<Response, Response> {
     require_alert_read(&c)?;
     let (a, machine) = with_tenant(&state, &c, |t, now| {
-        let a = t.mde.alerts.iter().find(|a| a.id.eq_ignore_ascii_case(&id)).cloned();
+        let a = t.mde.alerts.iter().find(|a| a.is_endpoint() && a.id.eq_ignore_ascii_case(&id)).cloned();
         let m = a.as_ref().and_then(|a| t.machine(&a.machine_id)).map(|m| machine_json(m, now));
         (a, m)
     })?;
@@ -1534,8 +1544,21 @@ mod tests {
         for (x, y) in a.tenants.iter().zip(&b.tenants) {
             let ids = |t: &Tenant| t.mde.alerts.iter().map(|a| a.id.clone()).collect::<Vec<_>>();
             assert_eq!(ids(x), ids(y));
-            assert_eq!(x.mde.incidents.len(), INCIDENTS_PER_TENANT);
-            for al in &x.mde.alerts {
+            let cross = crate::graph::security::CROSS_PRODUCT_INCIDENTS;
+            assert_eq!(x.mde.incidents.len(), INCIDENTS_PER_TENANT + cross);
+            // Other products' alerts sit on no machine, and each of their incidents spans several.
+            for al in x.mde.alerts.iter().filter(|a| a.service_source != ServiceSource::Endpoint) {
+                assert!(al.machine_id.is_empty());
+                let products: std::collections::HashSet<&str> = x
+                    .mde
+                    .alerts
+                    .iter()
+                    .filter(|b| b.incident_id == al.incident_id)
+                    .map(|b| b.service_source.graph())
+                    .collect();
+                assert!(products.len() >= 2, "{products:?}");
+            }
+            for al in x.mde.alerts.iter().filter(|a| a.service_source == ServiceSource::Endpoint) {
                 assert!(x.machine(&al.machine_id).is_some());
                 assert!(x.mde.incidents.iter().any(|i| i.id == al.incident_id));
                 assert!(al.id.starts_with("da") && al.id.contains('_'));

@@ -15,7 +15,12 @@ async fn alerts_v2_is_the_graph_view_of_mde_alerts() {
     let m = e.token(0, MDE).await;
     let r = e.get(&g, "/v1.0/security/alerts_v2").await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    let graph = r.body["value"].as_array().unwrap().clone();
+    // Graph serves every product's alerts; the MDE API the Endpoint ones, the same alerts.
+    let all = r.body["value"].as_array().unwrap().clone();
+    let products: std::collections::BTreeSet<&str> = all.iter().filter_map(|a| a["serviceSource"].as_str()).collect();
+    assert!(products.len() >= 4, "alerts of several products: {products:?}");
+    let graph: Vec<Value> =
+        all.iter().filter(|a| a["serviceSource"] == "microsoftDefenderForEndpoint").cloned().collect();
     let mde = e.get(&m, "/api/alerts").await.body["value"].as_array().unwrap().clone();
     let ids = |v: &[Value]| {
         let mut x: Vec<String> = v.iter().map(|a| a["id"].as_str().unwrap().to_string()).collect();
@@ -61,7 +66,8 @@ async fn patch_alert_changes_the_shared_model() {
     let e = env().await;
     let g = e.token(0, GRAPH).await;
     let m = e.token(0, MDE).await;
-    let a = e.get(&g, "/v1.0/security/alerts_v2?$filter=status+eq+'new'").await.body["value"][0].clone();
+    let filter = "status+eq+'new'+and+serviceSource+eq+'microsoftDefenderForEndpoint'";
+    let a = e.get(&g, &format!("/v1.0/security/alerts_v2?$filter={filter}")).await.body["value"][0].clone();
     let id = a["id"].as_str().unwrap();
     assert_eq!(a["classification"], "unknown");
     let path = format!("/v1.0/security/alerts_v2/{id}");
@@ -135,10 +141,13 @@ async fn comments_return_the_whole_list() {
 async fn incidents_list_expand_and_paging() {
     let e = env().await;
     let g = e.token(0, GRAPH).await;
+    // 50 incidents: the default page is 20, $top up to 50 (list-incidents).
     let r = e.get(&g, "/v1.0/security/incidents?$expand=alerts").await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["value"].as_array().unwrap().len(), 20);
+    let r = e.get(&g, "/v1.0/security/incidents?$expand=alerts&$top=50").await;
     let incs = r.body["value"].as_array().unwrap();
-    assert_eq!(incs.len(), 10);
+    assert_eq!(incs.len(), 50);
     let mut total = 0;
     for i in incs {
         let alerts = i["alerts"].as_array().unwrap();
@@ -152,7 +161,7 @@ async fn incidents_list_expand_and_paging() {
     let r = e.get(&g, "/v1.0/security/incidents").await;
     assert!(r.body["value"][0].get("alerts").is_none());
     let r = e.get(&g, "/v1.0/security/incidents?$top=4&$count=true").await;
-    assert_eq!(r.body["@odata.count"], 10);
+    assert_eq!(r.body["@odata.count"], 50);
     assert!(r.body["@odata.nextLink"].as_str().unwrap().contains("$skip=4"));
     assert_eq!(e.get(&g, "/v1.0/security/incidents?$top=51").await.status, StatusCode::BAD_REQUEST);
     assert_eq!(e.get(&g, "/v1.0/security/incidents?$expand=users").await.status, StatusCode::BAD_REQUEST);

@@ -139,13 +139,6 @@ impl<F: Form> TryFrom<&Params> for Bulk<F> {
                 body.insert((*field).to_string(), v);
             }
         }
-        if body.is_empty() {
-            return Err(EngineError::InvalidParam(ParamError {
-                field: "updates".into(),
-                message: "nothing to change on the items".into(),
-                hint: format!("give at least one of {}", INCIDENT_FIELDS.join(", ")),
-            }));
-        }
         Ok(Bulk { ids: args.strings(F::TARGET.ids_param())?, body, form: PhantomData })
     }
 }
@@ -155,6 +148,14 @@ impl<F: Form> Procedure for Bulk<F> {
     const READS: &'static [Read] = F::READS;
     const RESUMABLE: bool = true;
     async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
+        // Only BulkUpdateIncidents can arrive with nothing to set (its fields are all optional).
+        if self.body.is_empty() {
+            return Err(EngineError::InvalidParam(ParamError {
+                field: "updates".into(),
+                message: "nothing to change on the items".into(),
+                hint: format!("give at least one of {}", INCIDENT_FIELDS.join(", ")),
+            }));
+        }
         run(ctx, F::TARGET, &self.ids, &self.body).await
     }
 }

@@ -189,7 +189,8 @@ pub fn sandbox_settings(
         .with_login(url(&d.endpoints.login)?)
         .with_base(Api::Graph, url(&d.endpoints.graph)?)
         .with_base(Api::Mde, url(&d.endpoints.mde)?)
-        .with_base(Api::Arm, url(&d.endpoints.arm)?);
+        .with_base(Api::Arm, url(&d.endpoints.arm)?)
+        .with_base(Api::ExchangeOnline, url(&d.endpoints.exchange_online)?);
     // Cloud Apps has a portal host per tenant and Key Vault a host per vault, so each tenant gets
     // its own clouds with them.
     let tenants = d

@@ -97,6 +97,8 @@ pub struct CloudsConfig {
     pub cloud_apps: Option<String>,
     pub key_vault: Option<String>,
     pub ec2: Option<String>,
+    /// Exchange Online's admin REST host (default the cloud's, `https://outlook.office365.com`).
+    pub exchange_online: Option<String>,
     pub extra_ca: Option<PathBuf>,
 }
 
@@ -187,6 +189,7 @@ impl FileConfig {
             (Api::CloudApps, &c.cloud_apps),
             (Api::KeyVault, &c.key_vault),
             (Api::Ec2, &c.ec2),
+            (Api::ExchangeOnline, &c.exchange_online),
         ];
         for (api, value) in keys {
             if let Some(v) = value {

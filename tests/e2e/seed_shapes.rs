@@ -250,6 +250,15 @@ impl Gen {
             ParamKind::PortRanges { .. } => json!(["*"]),
             ParamKind::CountryCodes { .. } => json!(["KP"]),
             ParamKind::Enum { values } => json!(p.default.or(values.first().copied()).ok_or("an enum without values")?),
+            // MDO (Exchange Online): a policy the sandbox lets change, or a quarantined message.
+            ParamKind::Text { .. } if p.name == "identity" => json!(self.exchange_identity(spec, write)?),
+            ParamKind::TextList { .. } if p.name == "identities" => json!([self.take("quarantineIdentity", write)?]),
+            // Removals name an entry the tenant has; additions a new domain.
+            ParamKind::SenderEntries { .. } => json!([match spec.name {
+                "UnblockSenderDomain" => self.take("blockedSender", write)?,
+                "RemoveSafeSender" => self.take("allowedSender", write)?,
+                _ => format!("shape-{}.riposte-shape.example", self.next()),
+            }]),
             ParamKind::Text { max } => json!(trunc(self.text(p.name, write)?, max)),
             ParamKind::Int { min, max } => {
                 json!(p.default.and_then(|d| d.parse::<i64>().ok()).unwrap_or(1i64.clamp(min, max)))
@@ -313,6 +322,16 @@ impl Gen {
             "valueName" => "RiposteShape".into(),
             // Comments, registry data and any other free text.
             _ => "riposte seed shape".into(),
+        })
+    }
+
+    /// The `identity` of an Exchange Online row: the policy it changes, else a quarantined message.
+    fn exchange_identity(&mut self, spec: &ActionSpec, write: bool) -> Result<String, String> {
+        Ok(match spec.name {
+            "UpdateQuarantinePolicy" => "Contoso quarantine policy".into(),
+            "EnableATPSafeAttachments" => "Contoso Safe Attachments".into(),
+            "UpdateSpamPolicy" => "Default".into(),
+            _ => self.take("quarantineIdentity", write)?,
         })
     }
 
@@ -606,6 +625,26 @@ fn mail_and_identity_pools(state: &Value, pools: &mut HashMap<&'static str, Vec<
         format!("https://graph.microsoft.com/v1.0/users/{}/messages/{}", id_of(&copy["mailbox"]), id_of(&copy["id"]));
     pools.insert("messageUrl", vec![url]);
     pools.insert("payloadId", ids(&state["mail"]["simulationPayloads"]));
+    // Exchange Online: quarantined copies (releases and deletions take spares), sender entries.
+    let held: Vec<String> = state["mail"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["quarantineIdentity"].is_string() && m["purged"] == false)
+        .map(|m| id_of(&m["quarantineIdentity"]))
+        .collect();
+    pools.insert("quarantineIdentity", held);
+    let senders = |action: &str| -> Vec<String> {
+        state["mail"]["exchange"]["tenantAllowBlockListItems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["Action"] == action)
+            .map(|e| id_of(&e["Value"]))
+            .collect()
+    };
+    pools.insert("blockedSender", senders("Block"));
+    pools.insert("allowedSender", senders("Allow"));
     let identity = &state["identity"]["identityAccounts"][0];
     pools.insert("identityAccountId", vec![id_of(&identity["id"])]);
     pools.insert("adAccountId", vec![id_of(&identity["activeDirectory"]["accountId"])]);

@@ -100,8 +100,11 @@ fn machine_actions_post_to_mde_and_reads_are_gets() {
             assert_eq!(call.each, Some("deviceIds"), "{}", spec.name);
         }
         // Hunting reads POST (the query travels in the body), and so do Cloud Apps lists (their
-        // filters do; api-alerts-list).
-        if spec.risk == Risk::Read && call.budget != Budget::Hunting && call.api != Api::CloudApps {
+        // filters do; api-alerts-list) and Exchange Online cmdlets (InvokeCommand).
+        if spec.risk == Risk::Read
+            && call.budget != Budget::Hunting
+            && !matches!(call.api, Api::CloudApps | Api::ExchangeOnline)
+        {
             assert_eq!(call.method, Method::Get, "{}", spec.name);
         }
         if call.paged {

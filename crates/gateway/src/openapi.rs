@@ -247,6 +247,8 @@ fn param_schema(p: &ParamSpec) -> Value {
             { "type": "array", "maxItems": max, "items": { "type": "string" } }] }),
         ParamKind::EmailAddresses { max } => json!({ "oneOf": [{ "type": "string" },
             { "type": "array", "maxItems": max, "items": { "type": "string", "format": "email" } }] }),
+        ParamKind::SenderEntries { max } => json!({ "oneOf": [{ "type": "string" },
+            { "type": "array", "maxItems": max, "items": { "type": "string", "description": "domain or email address" } }] }),
         ParamKind::ActionId | ParamKind::Guid => json!({ "type": "string", "format": "uuid" }),
         ParamKind::Sha1 => json!({ "type": "string", "pattern": "^[0-9a-fA-F]{40}$" }),
         ParamKind::Sha256 => json!({ "type": "string", "pattern": "^[0-9a-fA-F]{64}$" }),

@@ -384,7 +384,7 @@ async fn package_blob(State(state): State<AppState>, Path(file): Path<String>) -
 }
 
 fn roles_json(t: &crate::world::Tenant) -> Value {
-    json!({"graph": t.graph_roles, "mde": t.mde_roles})
+    json!({"graph": t.graph_roles, "mde": t.mde_roles, "exchangeOnline": t.mail.exchange.app_roles})
 }
 
 async fn get_roles(State(state): State<AppState>, Path(tenant): Path<String>) -> Response {
@@ -399,6 +399,8 @@ async fn get_roles(State(state): State<AppState>, Path(tenant): Path<String>) ->
 struct RolesChange {
     graph: Option<Vec<String>>,
     mde: Option<Vec<String>>,
+    #[serde(rename = "exchangeOnline")]
+    exchange_online: Option<Vec<String>>,
 }
 
 /// Replaces the app permissions of a tenant's app; tokens issued afterwards carry them (so
@@ -417,6 +419,9 @@ async fn set_roles(State(state): State<AppState>, Path(tenant): Path<String>, bo
     }
     if let Some(m) = change.mde {
         t.mde_roles = m;
+    }
+    if let Some(x) = change.exchange_online {
+        t.mail.exchange.app_roles = x;
     }
     json_response(StatusCode::OK, roles_json(t))
 }

@@ -27,6 +27,8 @@ pub enum Api {
     CloudApps,
     /// The Key Vault data plane (`https://{vault}.vault.azure.net`), audience `https://vault.azure.net`.
     KeyVault,
+    /// Exchange Online's admin REST endpoint (`exchange/`), audience `https://outlook.office365.com`.
+    ExchangeOnline,
 }
 
 impl Api {
@@ -45,6 +47,7 @@ impl Api {
             | "797f4846-ba00-4fd7-ba43-dac1f8f63013" => Some(Api::Arm),
             "05a65629-4c1b-48c1-a78b-804c4abdd4af" => Some(Api::CloudApps),
             "https://vault.azure.net" | "cfa8b339-82a2-471a-a3c9-0fc0be7a4093" => Some(Api::KeyVault),
+            "https://outlook.office365.com" | "00000002-0000-0ff1-ce00-000000000000" => Some(Api::ExchangeOnline),
             _ => None,
         }
     }
@@ -56,6 +59,7 @@ impl Api {
             Api::Arm => "arm",
             Api::CloudApps => "cloud_apps",
             Api::KeyVault => "key_vault",
+            Api::ExchangeOnline => "exchange_online",
         }
     }
 }
@@ -204,6 +208,7 @@ impl Caller {
                 format!("The client '{}' does not have authorization to perform this action ({role}).", self.app_id),
             ),
             Api::KeyVault => crate::keyvault::forbidden(&self.app_id, role),
+            Api::ExchangeOnline => crate::exchange::forbidden(role),
         }
     }
 }

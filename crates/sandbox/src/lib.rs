@@ -25,6 +25,7 @@ mod clock;
 mod cloud_apps;
 mod entity_set;
 mod errors;
+mod exchange;
 mod faults;
 mod graph;
 mod hunting;
@@ -111,6 +112,9 @@ pub struct Endpoints {
     pub graph: String,
     pub mde: String,
     pub arm: String,
+    /// Exchange Online's admin REST root (`{exchange_online}/adminapi/beta/{tenant}/InvokeCommand`).
+    #[serde(default)]
+    pub exchange_online: String,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -219,7 +223,7 @@ pub(crate) fn describe_state(state: &AppState, ca_path: Option<String>) -> Descr
         .collect();
     Describe {
         ca_pem: ca_path,
-        endpoints: Endpoints { login: b.clone(), graph: b.clone(), mde: b.clone(), arm: b },
+        endpoints: Endpoints { login: b.clone(), graph: b.clone(), mde: b.clone(), arm: b.clone(), exchange_online: b },
         tenants,
     }
 }
@@ -306,6 +310,7 @@ fn router(state: AppState) -> Router {
         .merge(cloud_apps::routes())
         .merge(intel::routes())
         .merge(keyvault::routes())
+        .merge(exchange::routes())
         .merge(admin::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

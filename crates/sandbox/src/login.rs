@@ -103,7 +103,7 @@ fn issue(
     body: &[u8],
     version: Version,
 ) -> Result<Response, LoginError> {
-    let (tenant_id, client_id, client_secret, sp_oid, roles_graph, roles_mde, roles_cloud_apps) = {
+    let (tenant_id, client_id, client_secret, sp_oid, roles_graph, roles_mde, roles_cloud_apps, roles_exchange) = {
         let world = state.world.lock();
         let t = world.tenant(tenant).ok_or_else(|| {
             (
@@ -121,6 +121,7 @@ fn issue(
             t.graph_roles.clone(),
             t.mde_roles.clone(),
             t.cloud_apps.roles.clone(),
+            t.mail.exchange.app_roles.clone(),
         )
     };
     let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
@@ -203,6 +204,7 @@ fn issue(
         Api::Graph => roles_graph,
         Api::Mde => roles_mde,
         Api::CloudApps => roles_cloud_apps,
+        Api::ExchangeOnline => roles_exchange,
         // ARM and Key Vault (RBAC vaults) authorize with role assignments, not app roles in the token.
         Api::Arm | Api::KeyVault => Vec::new(),
     };

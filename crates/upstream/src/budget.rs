@@ -84,6 +84,10 @@ pub struct Budgets {
     pub cloud_apps: Vec<Rate>,
     pub key_vault: Vec<Rate>,
     pub ec2: Vec<Rate>,
+    /// Exchange Online's admin REST endpoint (the EXO V3 module's `InvokeCommand`). Microsoft
+    /// publishes no number for it (Exchange's throttling budgets are per tenant and not listed),
+    /// so this is a conservative guess of our own: 60 cmdlets a minute per tenant.
+    pub exchange_online: Vec<Rate>,
     /// Longest a call waits for budget before giving up with `Throttled`.
     pub max_wait: Duration,
 }
@@ -105,6 +109,7 @@ impl Default for Budgets {
             cloud_apps: vec![Rate::per_minute(30)],
             key_vault: vec![Rate::new(4000, Duration::from_secs(10))],
             ec2: vec![Rate::per_second(5)],
+            exchange_online: vec![Rate::per_minute(60)],
             max_wait: Duration::from_secs(120),
         }
     }
@@ -132,7 +137,8 @@ impl Budgets {
             arm_delete: rates.clone(),
             cloud_apps: rates.clone(),
             key_vault: rates.clone(),
-            ec2: rates,
+            ec2: rates.clone(),
+            exchange_online: rates,
             max_wait: Duration::from_secs(120),
         }
     }
@@ -153,6 +159,7 @@ impl Budgets {
             Bucket::CloudApps => &self.cloud_apps,
             Bucket::KeyVault => &self.key_vault,
             Bucket::Ec2 => &self.ec2,
+            Bucket::ExchangeOnline => &self.exchange_online,
         }
     }
 }
@@ -175,10 +182,11 @@ pub(crate) enum Bucket {
     CloudApps,
     KeyVault,
     Ec2,
+    ExchangeOnline,
 }
 
 impl Bucket {
-    const ALL: [Bucket; 14] = [
+    const ALL: [Bucket; 15] = [
         Bucket::Mde,
         Bucket::LiveResponse,
         Bucket::Hunting,
@@ -193,6 +201,7 @@ impl Bucket {
         Bucket::CloudApps,
         Bucket::KeyVault,
         Bucket::Ec2,
+        Bucket::ExchangeOnline,
     ];
 }
 
@@ -223,6 +232,7 @@ fn family_buckets(api: Api, method: Method, path: &str) -> Vec<Bucket> {
         Api::CloudApps => vec![Bucket::CloudApps],
         Api::KeyVault => vec![Bucket::KeyVault],
         Api::Ec2 => vec![Bucket::Ec2],
+        Api::ExchangeOnline => vec![Bucket::ExchangeOnline],
     }
 }
 

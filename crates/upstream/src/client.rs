@@ -91,8 +91,9 @@ impl Upstream {
     /// Sends one request with budgets, tokens and retries applied.
     pub async fn call(&self, creds: &TenantCredentials, req: ApiRequest) -> Result<ApiResponse, UpstreamError> {
         let (endpoint, target) = self.resolve(creds, req.api)?;
-        let url = build_url(&endpoint.base, &req.path, &req.query)?;
-        let buckets = buckets_for(req.api, req.group, req.method, &req.path);
+        let path = tenant_rooted(req.api, creds, &req.path);
+        let url = build_url(&endpoint.base, &path, &req.query)?;
+        let buckets = buckets_for(req.api, req.group, req.method, &path);
         let prepared = Prepared { api: req.api, method: req.method, target, url, body: req.body, form: None, buckets };
         self.execute(creds, &prepared).await
     }
@@ -476,6 +477,16 @@ fn build_http(cfg: &UpstreamConfig) -> Result<reqwest::Client, UpstreamError> {
         builder = builder.tls_certs_merge(certs);
     }
     builder.build().map_err(|e| UpstreamError::Config(format!("HTTP client: {e}")))
+}
+
+/// The path as the family roots it: Exchange Online's admin API lives under the tenant
+/// (`/adminapi/beta/{tenantId}/InvokeCommand`), so its catalog paths (`/InvokeCommand`) are
+/// rooted at the caller's tenant here, where the credentials are known.
+fn tenant_rooted(api: Api, creds: &TenantCredentials, path: &str) -> String {
+    match api {
+        Api::ExchangeOnline => format!("/adminapi/beta/{}{path}", encode(&creds.tenant_id)),
+        _ => path.to_owned(),
+    }
 }
 
 /// `{base}{path}?{query}`. Spaces become `%20` (not `+`) because OData filters are picky.

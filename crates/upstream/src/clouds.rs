@@ -19,6 +19,12 @@
 //! | DoD | login.microsoftonline.us | dod-graph.microsoft.us | api-gov.securitycenter.microsoft.us | management.usgovcloudapi.net | vault.usgovcloudapi.net |
 //! | China | login.chinacloudapi.cn | microsoftgraph.chinacloudapi.cn | (none: MDE is not offered) | management.chinacloudapi.cn | vault.azure.cn |
 //!
+//! Exchange Online (the admin REST endpoint `{host}/adminapi/beta/{tenant}/InvokeCommand` the
+//! ExchangeOnlineManagement V3 module calls, token audience = host): public and GCC
+//! `outlook.office365.com`, GCC High `outlook.office365.us`, DoD `webmail.apps.mil`, China
+//! `partner.outlook.cn` (the module's `-ExchangeEnvironmentName` table: O365Default,
+//! O365USGovGCCHigh, O365USGovDoD, O365China).
+//!
 //! Not confirmed: GCC tenants whose Azure subscriptions live in Azure Government (configure
 //! `arm`), the Cloud Apps audience outside the public cloud (the same app id is assumed), and
 //! Cloud Apps / Key Vault / EC2 hosts, which have no default: they are per tenant.
@@ -76,6 +82,7 @@ impl Cloud {
                     (Arm, Some("https://management.azure.com"), "https://management.azure.com"),
                     (KeyVault, None, "https://vault.azure.net"),
                     (CloudApps, None, CLOUD_APPS_AUDIENCE),
+                    (ExchangeOnline, Some("https://outlook.office365.com"), "https://outlook.office365.com"),
                 ],
             ),
             Cloud::Gcc => (
@@ -90,6 +97,7 @@ impl Cloud {
                     (Arm, Some("https://management.azure.com"), "https://management.azure.com"),
                     (KeyVault, None, "https://vault.azure.net"),
                     (CloudApps, None, CLOUD_APPS_AUDIENCE),
+                    (ExchangeOnline, Some("https://outlook.office365.com"), "https://outlook.office365.com"),
                 ],
             ),
             Cloud::GccHigh => (
@@ -104,6 +112,7 @@ impl Cloud {
                     (Arm, Some("https://management.usgovcloudapi.net"), "https://management.usgovcloudapi.net"),
                     (KeyVault, None, "https://vault.usgovcloudapi.net"),
                     (CloudApps, None, CLOUD_APPS_AUDIENCE),
+                    (ExchangeOnline, Some("https://outlook.office365.us"), "https://outlook.office365.us"),
                 ],
             ),
             Cloud::DoD => (
@@ -118,6 +127,7 @@ impl Cloud {
                     (Arm, Some("https://management.usgovcloudapi.net"), "https://management.usgovcloudapi.net"),
                     (KeyVault, None, "https://vault.usgovcloudapi.net"),
                     (CloudApps, None, CLOUD_APPS_AUDIENCE),
+                    (ExchangeOnline, Some("https://webmail.apps.mil"), "https://webmail.apps.mil"),
                 ],
             ),
             Cloud::China => (
@@ -126,6 +136,7 @@ impl Cloud {
                     (Graph, Some("https://microsoftgraph.chinacloudapi.cn"), "https://microsoftgraph.chinacloudapi.cn"),
                     (Arm, Some("https://management.chinacloudapi.cn"), "https://management.chinacloudapi.cn"),
                     (KeyVault, None, "https://vault.azure.cn"),
+                    (ExchangeOnline, Some("https://partner.outlook.cn"), "https://partner.outlook.cn"),
                 ],
             ),
         }
@@ -295,6 +306,10 @@ mod tests {
         assert!(Clouds::of(Cloud::China).endpoint(Api::Mde).is_err());
         assert_eq!("GCC High".parse::<Cloud>().unwrap(), Cloud::GccHigh);
         assert!("mars".parse::<Cloud>().is_err());
+        let exo = |c: Cloud| Clouds::of(c).base(Api::ExchangeOnline).unwrap().host_str().map(String::from);
+        assert_eq!(exo(Cloud::GccHigh).as_deref(), Some("outlook.office365.us"));
+        assert_eq!(exo(Cloud::DoD).as_deref(), Some("webmail.apps.mil"));
+        assert_eq!(exo(Cloud::China).as_deref(), Some("partner.outlook.cn"));
     }
 
     #[test]

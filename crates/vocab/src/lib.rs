@@ -33,10 +33,15 @@ pub enum Api {
     KeyVault,
     /// AWS EC2 (`https://ec2.{region}.amazonaws.com`), signed with SigV4 rather than a token.
     Ec2,
+    /// Exchange Online's admin REST endpoint (`https://outlook.office365.com/adminapi/beta/{tenant}/InvokeCommand`),
+    /// the transport of the ExchangeOnlineManagement V3 module's cmdlets; audience
+    /// `https://outlook.office365.com`.
+    ExchangeOnline,
 }
 
 impl Api {
-    pub const ALL: [Api; 6] = [Api::Mde, Api::Graph, Api::Arm, Api::CloudApps, Api::KeyVault, Api::Ec2];
+    pub const ALL: [Api; 7] =
+        [Api::Mde, Api::Graph, Api::Arm, Api::CloudApps, Api::KeyVault, Api::Ec2, Api::ExchangeOnline];
 
     /// Short, stable name: metric label, log field, configuration key.
     pub fn label(self) -> &'static str {
@@ -47,6 +52,7 @@ impl Api {
             Api::CloudApps => "cloud_apps",
             Api::KeyVault => "key_vault",
             Api::Ec2 => "ec2",
+            Api::ExchangeOnline => "exchange_online",
         }
     }
 

@@ -6,11 +6,13 @@
 //!
 //! Much of what the seed named lives only in Exchange Online PowerShell (quarantine, anti-spam
 //! and Safe Attachments policies, the allow/block list by value, mailbox-level forwarding):
-//! those names answer 501 with the cmdlet and the nearest Graph action (`unsupported.rs`). The
+//! those rows call the cmdlets through the EXO V3 module's REST endpoint (`exchange.rs`; Microsoft
+//! documents the cmdlets, not that transport). Zero-hour auto purge answers 501 (`unsupported.rs`). The
 //! table is split by area, one submodule each; this module holds what they share.
 use crate::*;
 
 mod allow_block;
+mod exchange;
 mod remediation;
 mod rules;
 mod search;
@@ -27,6 +29,7 @@ pub fn actions() -> impl Iterator<Item = &'static ActionSpec> {
         .chain(rules::ACTIONS)
         .chain(simulation::ACTIONS)
         .chain(allow_block::ACTIONS)
+        .chain(exchange::ACTIONS)
         .chain(unsupported::ACTIONS)
 }
 

@@ -73,12 +73,21 @@ pub struct Message {
     pub urls: Vec<String>,
     /// The remediations that moved this copy, oldest first (bulk ids).
     pub remediated_by: Vec<String>,
+    /// Released from quarantine (`Release-QuarantineMessage`): delivered to the Inbox.
+    pub released: bool,
 }
 
 impl Message {
     /// The analyzed email id: one per copy (network message id and recipient).
     pub fn analyzed_id(&self) -> String {
         format!("{}-{}-1", self.network_message_id, fnv(&self.recipient))
+    }
+
+    /// The quarantine `Identity` Get-QuarantineMessage shows: `{message guid}\\{recipient guid}`.
+    pub fn quarantine_identity(&self) -> String {
+        let h = fnv(&self.recipient);
+        let r = uuid::Uuid::from_u64_pair(h, h.rotate_left(29) ^ 0x5bd1_e995);
+        format!("{}\\{r}", self.network_message_id)
     }
 
     pub fn state_json(&self) -> Value {
@@ -96,6 +105,8 @@ impl Message {
             "purged": self.purged,
             "threatType": self.threat,
             "remediatedBy": self.remediated_by,
+            "quarantineIdentity": (self.original_folder == Folder::Quarantine).then(|| self.quarantine_identity()),
+            "released": self.released,
         })
     }
 }
@@ -170,6 +181,119 @@ pub struct MailState {
     pub simulations: Vec<Value>,
     /// The `attackSimulationOperation` behind each creation.
     pub simulation_ops: Vec<SimulationOp>,
+    /// What only Exchange Online's admin API reaches (`exchange/`): allow/block entries,
+    /// mailbox forwarding, protection policies, and the app's Exchange permission.
+    pub exchange: ExchangeState,
+}
+
+/// Exchange Online objects the EXO V3 module's cmdlets read and change. Policies and mailboxes
+/// are kept as the cmdlets show them (PascalCase objects), so a Set-* cmdlet's parameters are
+/// exactly the object's settable properties.
+#[derive(Clone, Debug, Default)]
+pub struct ExchangeState {
+    /// Roles in the token for `https://outlook.office365.com` (`Exchange.ManageAsApp`).
+    pub app_roles: Vec<String>,
+    /// Tenant allow/block list entries (Get-TenantAllowBlockListItems objects).
+    pub allow_block: Vec<Value>,
+    /// One per mailbox (Get-Mailbox objects: forwarding properties).
+    pub mailboxes: Vec<Value>,
+    /// Get-HostedContentFilterPolicy objects (anti-spam).
+    pub spam_policies: Vec<Value>,
+    /// Get-QuarantinePolicy objects.
+    pub quarantine_policies: Vec<Value>,
+    /// Get-SafeAttachmentPolicy objects.
+    pub safe_attachment_policies: Vec<Value>,
+}
+
+/// The app role Exchange Online requires of an app-only caller.
+pub const EXCHANGE_ROLE: &str = "Exchange.ManageAsApp";
+/// The mailbox seeded with SMTP forwarding out of the tenant (user index), and where to.
+pub const FORWARDING_MAILBOX: usize = 1;
+pub const FORWARDING_TARGET: &str = "smtp:archive-box@protonmail.example";
+
+impl ExchangeState {
+    fn seed(users: &[User]) -> ExchangeState {
+        let mailboxes = users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                let fwd = (i == FORWARDING_MAILBOX).then_some(FORWARDING_TARGET);
+                json!({
+                    "Identity": u.mail_nickname, "Alias": u.mail_nickname, "DisplayName": u.display_name,
+                    "UserPrincipalName": u.user_principal_name, "PrimarySmtpAddress": u.user_principal_name,
+                    "ExternalDirectoryObjectId": u.id, "RecipientTypeDetails": "UserMailbox",
+                    "ForwardingSmtpAddress": fwd, "ForwardingAddress": null,
+                    "DeliverToMailboxAndForward": fwd.is_some(),
+                })
+            })
+            .collect();
+        ExchangeState {
+            app_roles: vec![EXCHANGE_ROLE.to_string()],
+            allow_block: SEEDED_BLOCKS
+                .iter()
+                .map(|d| seeded_entry(d, "Block"))
+                .chain(SEEDED_ALLOWS.iter().map(|d| seeded_entry(d, "Allow")))
+                .collect(),
+            mailboxes,
+            spam_policies: vec![json!({
+                "Identity": "Default", "Name": "Default", "IsDefault": true,
+                "SpamAction": "MoveToJmf", "HighConfidenceSpamAction": "MoveToJmf", "PhishSpamAction": "MoveToJmf",
+                "HighConfidencePhishAction": "Quarantine", "BulkSpamAction": "MoveToJmf", "BulkThreshold": 7,
+                "QuarantineRetentionPeriod": 15, "InlineSafetyTipsEnabled": true, "ZapEnabled": true,
+                "SpamZapEnabled": true, "PhishZapEnabled": true, "MarkAsSpamBulkMail": "On",
+                "SpamQuarantineTag": "DefaultFullAccessPolicy", "PhishQuarantineTag": "DefaultFullAccessPolicy",
+                "HighConfidencePhishQuarantineTag": "AdminOnlyAccessPolicy",
+            })],
+            quarantine_policies: vec![
+                quarantine_policy("AdminOnlyAccessPolicy", 0, true),
+                quarantine_policy("DefaultFullAccessPolicy", 27, true),
+                quarantine_policy("Contoso quarantine policy", 27, false),
+            ],
+            safe_attachment_policies: vec![json!({
+                "Identity": "Contoso Safe Attachments", "Name": "Contoso Safe Attachments", "Enable": false,
+                "Action": "Block", "QuarantineTag": "AdminOnlyAccessPolicy", "Redirect": false,
+                "RedirectAddress": null, "IsBuiltInProtection": false,
+            })],
+        }
+    }
+
+    pub fn state_json(&self) -> Value {
+        json!({
+            "appRoles": self.app_roles,
+            "tenantAllowBlockListItems": self.allow_block,
+            "mailboxes": self.mailboxes,
+            "hostedContentFilterPolicies": self.spam_policies,
+            "quarantinePolicies": self.quarantine_policies,
+            "safeAttachmentPolicies": self.safe_attachment_policies,
+        })
+    }
+}
+
+/// Sender entries the tenant already has: blocked domains and allowed partner addresses.
+pub const SEEDED_BLOCKS: &[&str] =
+    &["spam-relay-1.example", "spam-relay-2.example", "spam-relay-3.example", "spam-relay-4.example"];
+pub const SEEDED_ALLOWS: &[&str] = &[
+    "billing@partner-1.example",
+    "billing@partner-2.example",
+    "billing@partner-3.example",
+    "billing@partner-4.example",
+];
+
+fn seeded_entry(value: &str, action: &str) -> Value {
+    let id = format!("RgAAAAAI8gSyI_NmQqzeh-HXJBywBwCqfQNJY8hBTbdlKFkv6BcUAAAl_{:016X}AAAA0", fnv(value));
+    json!({
+        "Identity": id, "Action": action, "ListType": "Sender", "ListSubType": "Tenant", "Value": value,
+        "ExpirationDate": null, "RemoveAfter": if action == "Allow" { json!(45) } else { Value::Null },
+        "Notes": "seeded", "LastModifiedDateTime": "2026-01-05T10:00:00Z", "CreatedDateTime": "2026-01-05T10:00:00Z",
+        "ModifiedBy": "", "SubmissionID": "", "SysManaged": false, "Error": null,
+    })
+}
+
+fn quarantine_policy(name: &str, permissions: u32, built_in: bool) -> Value {
+    json!({
+        "Identity": name, "Name": name, "EndUserQuarantinePermissionsValue": permissions,
+        "ESNEnabled": false, "QuarantineRetentionDays": 30, "IsBuiltIn": built_in,
+    })
 }
 
 /// Creating a simulation: `running` until `completes`, then `succeeded` (and the simulation
@@ -230,6 +354,7 @@ impl MailState {
             "remediations": self.remediations.iter().map(|r| r.state_json(now)).collect::<Vec<_>>(),
             "submissions": self.submissions,
             "simulations": self.simulations,
+            "exchange": self.exchange.state_json(),
             "simulationPayloads": PAYLOADS.iter().map(|(id, name, _)| json!({"id": id, "displayName": name})).collect::<Vec<_>>(),
         })
     }
@@ -300,8 +425,27 @@ pub fn seed(seed: u64, tenant_index: usize, users: &[User], now: OffsetDateTime)
             mail.rules.push(InboxRule { mailbox: u.id.clone(), rule: forwarding_rule(&mut rng, i) });
         }
     }
+    // Quarantined by filtering, for Release-/Delete-QuarantineMessage: a phishing message to
+    // several users and a malware message (drawn last, so the mail above is unchanged).
+    let held =
+        wave("phishing", Folder::Quarantine, "docs@share-files.example", "Shared Docs", QUARANTINED_SUBJECT, None);
+    deliver(
+        &mut rng,
+        &mut mail,
+        &held,
+        &users[..QUARANTINED_RECIPIENTS.min(users.len())],
+        now - Duration::hours(3),
+        domain,
+    );
+    let held = wave("malware", Folder::Quarantine, "scanner@copier-fleet.example", "Scanner", "Scanned document", None);
+    deliver(&mut rng, &mut mail, &held, &users[..2.min(users.len())], now - Duration::hours(2), domain);
+    mail.exchange = ExchangeState::seed(users);
     mail
 }
+
+/// The quarantined phishing wave (tests find it by this subject) and how many it reached.
+pub const QUARANTINED_SUBJECT: &str = "Document shared with you";
+pub const QUARANTINED_RECIPIENTS: usize = 10;
 
 struct Wave<'a> {
     sender: &'a str,
@@ -335,6 +479,7 @@ fn deliver(rng: &mut StdRng, mail: &mut MailState, w: &Wave<'_>, to: &[User], re
             threat: w.threat,
             urls: w.url.map(|u| vec![u.to_string()]).unwrap_or_default(),
             remediated_by: Vec::new(),
+            released: false,
         });
     }
 }

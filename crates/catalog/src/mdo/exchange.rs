@@ -380,7 +380,7 @@ pub static ACTIONS: &[ActionSpec] = &[
         &[
             POLICY,
             ParamSpec {
-                name: "action",
+                name: "attachmentAction",
                 aliases: &[],
                 kind: ParamKind::Enum { values: &["Block", "DynamicDelivery"] },
                 required: false,
@@ -394,7 +394,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             cmdlet("\"Set-SafeAttachmentPolicy\""),
             ("CmdletInput/Parameters/Identity", BodyValue::Param("identity")),
             ("CmdletInput/Parameters/Enable", BodyValue::Literal("true")),
-            ("CmdletInput/Parameters/Action", BodyValue::Param("action")),
+            ("CmdletInput/Parameters/Action", BodyValue::Param("attachmentAction")),
         ]),
     ),
 ];

@@ -62,7 +62,7 @@ async fn sovereign_tenant_asks_for_its_clouds_audience() {
 async fn unconfigured_or_unsigned_families_are_refused_before_sending() {
     let mock = spawn_mock().await;
     let (upstream, _) = mock.upstream();
-    assert_eq!(upstream.configured_apis(&creds()), vec![Api::Mde, Api::Graph, Api::Arm]);
+    assert_eq!(upstream.configured_apis(&creds()), vec![Api::Mde, Api::Graph, Api::Arm, Api::ExchangeOnline]);
 
     let err = upstream.call(&creds(), ApiRequest::get(Api::CloudApps, "/api/v1/alerts/")).await.unwrap_err();
     assert!(matches!(&err, UpstreamError::Config(m) if m.contains("cloud_apps")), "{err}");

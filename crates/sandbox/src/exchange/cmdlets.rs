@@ -472,3 +472,63 @@ fn check_value(prop: &str, current: &Value, value: &Value, actions: &[&str]) -> 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::World;
+    use axum::http::StatusCode;
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap()
+    }
+
+    fn params(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn unknown_cmdlets_and_parameters_are_powershells_errors() {
+        let mut mail = World::generate(3, 1, now()).tenants[0].mail.clone();
+        let e = run(&mut mail, "Get-Nothing", &Map::new(), now()).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert!(e.message.contains("is not recognized"));
+        let e = run(&mut mail, "Get-QuarantineMessage", &params(json!({"Bogus": 1})), now()).unwrap_err();
+        assert!(e.message.contains("A parameter cannot be found that matches parameter name 'Bogus'"));
+        let e =
+            run(&mut mail, "Set-HostedContentFilterPolicy", &params(json!({"Identity": "Default", "Nope": 1})), now())
+                .unwrap_err();
+        assert!(e.message.contains("'Nope'"));
+    }
+
+    #[test]
+    fn release_delivers_and_delete_removes_from_quarantine() {
+        let mut mail = World::generate(3, 1, now()).tenants[0].mail.clone();
+        let listed = run(&mut mail, "get-quarantinemessage", &Map::new(), now()).unwrap();
+        let (a, b) = (listed[0]["Identity"].as_str().unwrap(), listed[1]["Identity"].as_str().unwrap());
+        let needs_target = run(&mut mail, "Release-QuarantineMessage", &params(json!({"Identity": a})), now());
+        assert!(needs_target.is_err(), "ReleaseToAll or User is required");
+        run(&mut mail, "Release-QuarantineMessage", &params(json!({"Identity": a, "ReleaseToAll": true})), now())
+            .unwrap();
+        run(&mut mail, "Delete-QuarantineMessage", &params(json!({"Identity": b})), now()).unwrap();
+        let m = mail.messages.iter().find(|m| m.quarantine_identity() == a).unwrap();
+        assert!(m.released && m.folder == Folder::Inbox);
+        let after = run(&mut mail, "Get-QuarantineMessage", &Map::new(), now()).unwrap();
+        assert_eq!(after.len(), listed.len() - 1);
+        let gone = run(&mut mail, "Delete-QuarantineMessage", &params(json!({"Identity": b})), now()).unwrap_err();
+        assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn sender_entries_are_validated_and_unique() {
+        let mut mail = World::generate(3, 1, now()).tenants[0].mail.clone();
+        let new = |v: Value| params(json!({"ListType": "Sender", "Block": true, "Entries": v}));
+        assert!(run(&mut mail, "New-TenantAllowBlockListItems", &new(json!(["bad domain"])), now()).is_err());
+        let made = run(&mut mail, "New-TenantAllowBlockListItems", &new(json!(["evil.example"])), now()).unwrap();
+        assert_eq!((made[0]["Action"].as_str(), made[0]["ListType"].as_str()), (Some("Block"), Some("Sender")));
+        assert!(run(&mut mail, "New-TenantAllowBlockListItems", &new(json!(["EVIL.example"])), now()).is_err());
+        let allow =
+            params(json!({"ListType": "Sender", "Allow": true, "NoExpiration": true, "Entries": ["a@b.example"]}));
+        assert!(run(&mut mail, "New-TenantAllowBlockListItems", &allow, now()).is_err(), "allow needs RemoveAfter");
+    }
+}

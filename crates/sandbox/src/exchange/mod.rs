@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// A cmdlet failure: HTTP status, Exchange exception type and message.
+#[derive(Debug)]
 pub struct CmdletError {
     pub status: StatusCode,
     pub exception: &'static str,

@@ -137,7 +137,7 @@ pub static ACTIONS: &[ActionSpec] = &[
     ),
     read(
         "ExportQuarantineReport",
-        "Messages whose latest delivery location is quarantine, in a time window (analyzed emails; Graph has no quarantine API)",
+        "Messages whose latest delivery location is quarantine, in a time window (Graph analyzed emails; GetQuarantineMessages lists Exchange's quarantine with the identities release and delete take)",
         &["GetQuarantinedEmails"],
         &[START, END, QUARANTINE, SENDER, RECIPIENT_FILTER, FILTER, TOP],
         list(&[

@@ -176,8 +176,8 @@ async fn bench(messages: usize, per_alert: usize, distinct: usize) -> anyhow::Re
     let mut offsets = [0i64; 4];
     loop {
         let mut read = 0;
-        for p in 0..4 {
-            let f = source.fetch(p as i32, offsets[p], 500).await?;
+        for (p, offset) in offsets.iter_mut().enumerate() {
+            let f = source.fetch(p as i32, *offset, 500).await?;
             let Some(&(last, _)) = f.records.last() else { continue };
             let mut batch = store::StreamBatch {
                 source: "bench".into(),
@@ -203,7 +203,7 @@ async fn bench(messages: usize, per_alert: usize, distinct: usize) -> anyhow::Re
             }
             store.record_stream_batch(&batch).await?;
             lookups.verdicts(&hashes).await?;
-            offsets[p] = last + 1;
+            *offset = last + 1;
             read += f.records.len();
         }
         if read == 0 {

@@ -311,7 +311,7 @@ async fn the_kafka_path_against_a_real_broker() {
             .map(|r| r["body"].as_str().unwrap().as_bytes().to_vec())
             .collect();
         produced += bodies.len();
-        enrich::source::kafka_produce(&client, topic, (p % 2) as i32, bodies).await.expect("produce");
+        enrich::source::kafka_produce(&client, topic, p % 2, bodies).await.expect("produce");
     }
     assert_eq!(produced, 20);
     enrich::source::kafka_produce(&client, topic, 0, vec![b"not json".to_vec()]).await.expect("produce");

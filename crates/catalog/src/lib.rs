@@ -65,12 +65,6 @@ pub enum Product {
     Aws,
 }
 
-/// Products whose actions are not in the catalog yet: their seed routes and `service` values are
-/// known and answer "not yet implemented" (never "unknown service"). Each product's issue removes
-/// its entry; `tests.rs` checks the list matches the catalog (a product is here iff it has no
-/// actions), and `tests/seed_names.rs` that every other seed name resolves.
-pub const NOT_YET_IMPLEMENTED: &[Product] = &[];
-
 impl Product {
     pub const ALL: &'static [Product] = &[
         Product::Mde,
@@ -151,26 +145,14 @@ impl Product {
         Product::parse(r)
     }
 
-    /// Whether the catalog has this product's actions yet (see [`NOT_YET_IMPLEMENTED`]).
-    pub fn is_implemented(self) -> bool {
-        !NOT_YET_IMPLEMENTED.contains(&self)
-    }
-
-    /// Seed names of an implemented product that have no action yet (each product module keeps
-    /// its list); calling one answers "unknown action" with close matches. The list only shrinks:
-    /// `tests/seed_names.rs` fails when a listed name starts to resolve.
+    /// Seed names of a product that have no action yet (the product module keeps its list);
+    /// calling one answers "unknown action" with close matches. Every other product resolves all
+    /// its seed names. The list only shrinks: `tests/seed_names.rs` fails when a listed name starts
+    /// to resolve.
     pub fn pending_seed_names(self) -> &'static [&'static str] {
         match self {
-            Product::Mde => &[],
-            Product::Mdo => mdo::PENDING_SEED_NAMES,
-            Product::Mdc => mdc::PENDING_SEED_NAMES,
-            Product::Mdi => mdi::PENDING_SEED_NAMES,
-            Product::EntraId => entra::PENDING_SEED_NAMES,
-            Product::Intune => intune::PENDING_SEED_NAMES,
             Product::Azure => azure::PENDING_SEED_NAMES,
-            Product::Mcas => mcas::PENDING_SEED_NAMES,
-            Product::Incident => incident::PENDING_SEED_NAMES,
-            Product::Aws => &[],
+            _ => &[],
         }
     }
 }

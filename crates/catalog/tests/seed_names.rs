@@ -1,14 +1,14 @@
 //! Coverage of the seed's whole inventory, product by product: every `(product, name)` the
 //! original system exposed resolves in that product's namespace, every route and `service`
-//! spelling it used names the product, and whatever is not there yet is declared so (the
-//! product in `catalog::NOT_YET_IMPLEMENTED`, or the name in its `pending_seed_names()`).
-//! Both lists only shrink: a declared-pending name that starts resolving fails the test.
+//! spelling it used names the product, and whatever is not there yet is declared so (the name in
+//! its product's `pending_seed_names()`). The list only shrinks: a declared-pending name that
+//! starts resolving fails the test.
 //!
 //! `fixtures/seed_actions.json` is the reference's `seed-actions.json` (340 records) cut to the
 //! fields read here, so CI needs no `../shared`:
 //! `jq -c '[.[] | {worker, action, via, entrypoint, switch_label}]' seed-actions.json`.
 
-use catalog::{Catalog, NOT_YET_IMPLEMENTED, Product, ResolveError};
+use catalog::{Catalog, Product, ResolveError};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -84,7 +84,7 @@ fn every_seed_name_resolves_in_its_product_or_is_declared_pending() {
     for record in inventory() {
         let product = product_of(&record);
         // The orchestrator's MCAS branch forwarded any name ("*") to the MCAS worker.
-        if !product.is_implemented() || record.action.starts_with('*') {
+        if record.action.starts_with('*') {
             continue;
         }
         let pending = product.pending_seed_names().iter().any(|n| n.eq_ignore_ascii_case(&record.action));
@@ -104,17 +104,11 @@ fn every_seed_name_resolves_in_its_product_or_is_declared_pending() {
 }
 
 #[test]
-fn not_yet_implemented_means_no_actions_and_pending_names_are_seed_names() {
+fn every_product_has_actions_and_pending_names_are_seed_names() {
     let cat = Catalog::global();
     let all = inventory();
     for p in Product::ALL {
-        let has_actions = cat.actions(Some(*p)).next().is_some();
-        assert_eq!(
-            has_actions,
-            p.is_implemented(),
-            "{}: NOT_YET_IMPLEMENTED must list exactly the empty products",
-            p.key()
-        );
+        assert!(cat.actions(Some(*p)).next().is_some(), "{} has no actions", p.key());
         for name in p.pending_seed_names() {
             assert!(
                 all.iter().any(|r| product_of(r) == *p && r.action.eq_ignore_ascii_case(name)),
@@ -123,7 +117,6 @@ fn not_yet_implemented_means_no_actions_and_pending_names_are_seed_names() {
             );
         }
     }
-    assert!(!NOT_YET_IMPLEMENTED.contains(&Product::Mde));
 }
 
 /// The acceptance case of product namespaces: one seed name, three meanings.

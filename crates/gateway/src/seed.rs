@@ -167,7 +167,7 @@ fn to_action_request(
     })?;
     // The route's product first (a worker's `service` field is ignored, as the seed did).
     let product = match (kind, &call.service) {
-        (RouteKind::Worker(p), _) => Some(crate::product::implemented(p, "route")?),
+        (RouteKind::Worker(p), _) => Some(p),
         (_, Some(s)) => Some(crate::product::parse_service(s)?),
         (RouteKind::Dispatcher, None) => Some(Product::Mde),
         (RouteKind::Orchestrator, None) => None,

@@ -45,7 +45,7 @@ pub fn checks() -> impl Iterator<Item = &'static verify::Check> {
 }
 
 /// Seed names of this product with no action yet; `tests/seed_names.rs` holds the list to the
-/// catalog once the product leaves `NOT_YET_IMPLEMENTED`, so it only shrinks.
+/// catalog, so it only shrinks.
 pub const PENDING_SEED_NAMES: &[&str] = &[
     "RemoveAppCredentials",
     "RevokeAppCertificates",

@@ -114,5 +114,3 @@ pub static CHECKS: &[verify::Check] = &[
     },
 ];
 
-/// Seed Entra ID names (EntraID worker and `service=EntraID`) with no action yet.
-pub const PENDING_SEED_NAMES: &[&str] = &[];

@@ -24,11 +24,6 @@ pub fn actions() -> impl Iterator<Item = &'static ActionSpec> {
     alerts::ACTIONS.iter().chain(incidents::ACTIONS).chain(bulk::ACTIONS)
 }
 
-/// Every Incident-worker seed name resolves: statistics, timelines, an incident's alerts and
-/// comments and tag appends are procedures (`engine/src/procedures/incident/`), and the bulk
-/// forms one PATCH per item with per-item results (`procedures/incident/bulk.rs`).
-pub const PENDING_SEED_NAMES: &[&str] = &[];
-
 // --- Vocabulary (upstream-apis.md §4.5) ------------------------------------------------------------
 
 pub(crate) const ALERT_STATUS: &[&str] = &["new", "inProgress", "resolved"];

@@ -37,10 +37,6 @@ pub fn actions() -> impl Iterator<Item = &'static ActionSpec> {
 /// hours away; the e2e tests assert it in the sandbox instead.
 pub static CHECKS: &[verify::Check] = &[];
 
-/// Seed names of this product with no action yet; `tests/seed_names.rs` holds the list to the
-/// catalog, so it only shrinks.
-pub const PENDING_SEED_NAMES: &[&str] = &[];
-
 // --- Shared parameters ------------------------------------------------------------------------
 
 /// The one device an action targets, by any identity (resolved by the engine to the Intune id).

@@ -34,12 +34,6 @@ pub fn actions() -> impl Iterator<Item = &'static ActionSpec> {
 /// Effect checks of this product's actions (`verify.rs`).
 pub static CHECKS: &[verify::Check] = &[];
 
-/// Seed names of this product with no action yet; `tests/seed_names.rs` holds the list to the
-/// catalog once the product leaves `NOT_YET_IMPLEMENTED`, so it only shrinks.
-///
-/// Every MCAS seed name resolves.
-pub const PENDING_SEED_NAMES: &[&str] = &[];
-
 // --- Parameters shared by the tables ---------------------------------------------------------
 
 /// An Entra user's object id: grants and assignments name principals by object id only.

@@ -258,6 +258,3 @@ pub static CHECKS: &[verify::Check] = &[verify::Check {
     expect: &[("/properties/pricingTier", "\"Standard\"")],
 }];
 
-/// Seed names of this product with no action yet; `tests/seed_names.rs` holds the list to the
-/// catalog once the product leaves `NOT_YET_IMPLEMENTED`, so it only shrinks.
-pub const PENDING_SEED_NAMES: &[&str] = &[];

@@ -24,10 +24,6 @@ pub fn actions() -> impl Iterator<Item = &'static ActionSpec> {
 /// Effect checks of this product's actions (`verify.rs`).
 pub static CHECKS: &[verify::Check] = &[];
 
-/// Seed names of this product with no action yet; `tests/seed_names.rs` holds the list to the
-/// catalog once the product leaves `NOT_YET_IMPLEMENTED`, so it only shrinks.
-pub const PENDING_SEED_NAMES: &[&str] = &[];
-
 const READ: &str = "SecurityIdentitiesAccount.Read.All";
 const ACT: &str = "SecurityIdentitiesActions.ReadWrite.All";
 const ACCOUNTS: &str = "/beta/security/identities/identityAccounts";

@@ -36,10 +36,6 @@ pub fn actions() -> impl Iterator<Item = &'static ActionSpec> {
 /// Effect checks of this product's actions (`verify.rs`).
 pub static CHECKS: &[verify::Check] = &[];
 
-/// Seed names of this product with no action yet; `tests/seed_names.rs` holds the list to the
-/// catalog once the product leaves `NOT_YET_IMPLEMENTED`, so it only shrinks. None left.
-pub const PENDING_SEED_NAMES: &[&str] = &[];
-
 // --- Shared parameters ------------------------------------------------------------------------
 
 /// Most messages one remediation names (a Riposte bound: keeps one request one Action Center entry).

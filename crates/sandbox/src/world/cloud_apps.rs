@@ -139,7 +139,10 @@ const OAUTH_APPS: &[(&str, &str)] = &[
     ("Survey Monkeyish", "User.Read"),
 ];
 
-const CATALOG: &[(u32, &str, &str, &[&str], u8, bool)] = &[
+/// A discovered app: (id, name, category, domains, risk score 0-10, unsanctioned by default).
+type CatalogApp = (u32, &'static str, &'static str, &'static [&'static str], u8, bool);
+
+const CATALOG: &[CatalogApp] = &[
     (11161, "Microsoft 365", "Collaboration", &["office.com", "sharepoint.com"], 10, false),
     (15600, "Microsoft OneDrive for Business", "Cloud storage", &["onedrive.com"], 10, false),
     (20893, "Dropbox", "Cloud storage", &["dropbox.com", "dropboxusercontent.com"], 9, false),

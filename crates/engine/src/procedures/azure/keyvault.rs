@@ -24,7 +24,7 @@ fn configured_vault(base: &url::Url) -> Option<String> {
     if let Some(suffix) = VAULT_SUFFIXES.iter().find(|s| host.ends_with(*s)) {
         return Some(host.trim_end_matches(suffix).to_string());
     }
-    base.path_segments()?.filter(|s| !s.is_empty()).next_back().map(str::to_ascii_lowercase)
+    base.path_segments()?.rfind(|s| !s.is_empty()).map(str::to_ascii_lowercase)
 }
 
 /// Refuses a vault other than the tenant's configured one (a 400 naming `vaultName`).

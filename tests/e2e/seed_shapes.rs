@@ -78,7 +78,6 @@ async fn send(
     }
 }
 
-
 /// Fixture values of one sort: the first is shared by every read, the others are handed to
 /// writes one per use (round robin), so a write never changes or deletes what a read relies on.
 struct Pool {
@@ -490,7 +489,8 @@ async fn fixtures(h: &Harness, t: &str) -> Gen {
     pools.insert("profileName", by_name.iter().map(|(_, name)| name.clone()).collect());
     pools.insert("profileId", by_id.iter().map(|(id, _)| id.clone()).collect());
     pools.insert("appId", ids(&state["intune"]["mobileApps"]));
-    let approved = state["intune"]["elevationRequests"].as_array().unwrap().iter().filter(|r| r["status"] == "approved");
+    let approved =
+        state["intune"]["elevationRequests"].as_array().unwrap().iter().filter(|r| r["status"] == "approved");
     pools.insert("elevationId", approved.map(|r| id_of(&r["id"])).collect());
     pools.insert(
         "user",
@@ -657,7 +657,8 @@ async fn intune_profiles(h: &Harness, t: &str, state: &Value) -> Vec<(String, St
     let profiles = after["intune"]["configurationProfiles"].as_array().unwrap();
     made.into_iter()
         .map(|id| {
-            let name = profiles.iter().find(|p| p["id"] == id.as_str()).unwrap()["displayName"].as_str().unwrap().to_string();
+            let name =
+                profiles.iter().find(|p| p["id"] == id.as_str()).unwrap()["displayName"].as_str().unwrap().to_string();
             (id, name)
         })
         .collect()

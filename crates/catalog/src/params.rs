@@ -942,7 +942,10 @@ fn sender_entry(s: &str) -> Result<Value, Problem> {
     }
     let labels: Vec<&str> = s.split('.').collect();
     let label_ok = |l: &&str| {
-        !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
     };
     if labels.len() >= 2 && s.len() <= 253 && labels.iter().all(label_ok) {
         return Ok(Value::String(s.to_ascii_lowercase()));
@@ -1298,7 +1301,10 @@ mod tests {
         let g = "6F1C52A4-3C0E-4B8A-9A1E-2D7F0B5C9E31";
         assert_eq!(check(ParamKind::ManagedDevice, json!(g)).unwrap(), json!(g.to_ascii_lowercase()));
         assert_eq!(check(ParamKind::ManagedDevice, json!(DEV_A.to_ascii_uppercase())).unwrap(), json!(DEV_A));
-        assert_eq!(check(ParamKind::ManagedDevice, json!(["WS-0001.contoso.local"])).unwrap(), json!("ws-0001.contoso.local"));
+        assert_eq!(
+            check(ParamKind::ManagedDevice, json!(["WS-0001.contoso.local"])).unwrap(),
+            json!("ws-0001.contoso.local")
+        );
         let err = check(ParamKind::ManagedDevice, json!("10.1.2.3")).unwrap_err();
         assert!(err.contains("IP address") && err.contains("FindDevicesByIp"), "{err}");
         assert!(check(ParamKind::ManagedDevice, json!([g, DEV_A])).unwrap_err().contains("one device"));
@@ -1324,7 +1330,10 @@ mod tests {
     #[test]
     fn sender_entries_are_domains_or_addresses() {
         let kind = ParamKind::SenderEntries { max: 3 };
-        assert_eq!(check(kind, json!("Evil.Example, a@Bad.example")).unwrap(), json!(["evil.example", "a@bad.example"]));
+        assert_eq!(
+            check(kind, json!("Evil.Example, a@Bad.example")).unwrap(),
+            json!(["evil.example", "a@bad.example"])
+        );
         assert!(check(kind, json!(["not a domain"])).unwrap_err().contains("neither a domain"));
         assert!(check(kind, json!(["localhost"])).is_err());
         assert!(check(kind, json!(["-x.example"])).is_err());

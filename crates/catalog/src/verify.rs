@@ -10,9 +10,9 @@
 //! Graph `$select`, since `accountEnabled` is not in Graph's default user properties), and the
 //! values that must hold in the answer, as JSON pointers and JSON literals.
 
-use crate::{Call, Product};
 #[cfg(test)]
 use crate::Method;
+use crate::{Call, Product};
 
 /// One declared read-back.
 #[derive(Debug, Clone, Copy)]

@@ -240,7 +240,9 @@ fn param_schema(p: &ParamSpec) -> Value {
         ParamKind::DeviceIds => json!({ "oneOf": [
             { "type": "string", "description": "comma-separated machine ids, DNS names or IPs" },
             { "type": "array", "items": { "type": "string" } }] }),
-        ParamKind::ManagedDevice => json!({ "type": "string", "description": "Intune or Entra device id, MDE machine id or DNS name" }),
+        ParamKind::ManagedDevice => {
+            json!({ "type": "string", "description": "Intune or Entra device id, MDE machine id or DNS name" })
+        }
         ParamKind::UserRef => json!({ "type": "string", "description": "object id or UPN" }),
         ParamKind::EmailAddress => json!({ "type": "string", "format": "email" }),
         ParamKind::PairedIds { max } => json!({ "oneOf": [{ "type": "string" },

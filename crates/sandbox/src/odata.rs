@@ -580,7 +580,9 @@ mod tests {
     fn bare_guid_literals_compare_as_text() {
         let fields = &["resourceId"];
         let v = json!({"resourceId": "e8a9c1f2-1735-45af-af21-ee1344582a4d"});
-        for f in ["resourceId eq e8a9c1f2-1735-45af-af21-ee1344582a4d", "resourceId eq E8A9C1F2-1735-45AF-AF21-EE1344582A4D"] {
+        for f in
+            ["resourceId eq e8a9c1f2-1735-45af-af21-ee1344582a4d", "resourceId eq E8A9C1F2-1735-45AF-AF21-EE1344582A4D"]
+        {
             assert!(matches(&parse(f, fields, "appRoleAssignment").unwrap(), &v), "{f}");
         }
         let other = parse("resourceId eq 8e881353-1735-45af-af21-ee1344582a4d", fields, "appRoleAssignment").unwrap();

@@ -36,8 +36,8 @@ use sqlx::sqlite::SqlitePool;
 use uuid::Uuid;
 
 pub use enrichment::{
-    AlertEvidence, DeadLetterRow, EnrichmentCounts, LookupLogEntry, NewDeadLetter, PendingAlert, StoredLookup, StreamBatch,
-    StreamOffset, Writeback,
+    AlertEvidence, DeadLetterRow, EnrichmentCounts, LookupLogEntry, NewDeadLetter, PendingAlert, StoredLookup,
+    StreamBatch, StreamOffset, Writeback,
 };
 pub use error::{BoxError, StoreError, describe as describe_error};
 pub use model::{

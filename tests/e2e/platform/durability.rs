@@ -191,7 +191,12 @@ pub(crate) struct GatewayProcess {
 }
 
 impl GatewayProcess {
-    pub(crate) fn spawn(config: &std::path::Path, data: &std::path::Path, port: u16, admin_key: &str) -> GatewayProcess {
+    pub(crate) fn spawn(
+        config: &std::path::Path,
+        data: &std::path::Path,
+        port: u16,
+        admin_key: &str,
+    ) -> GatewayProcess {
         let child = Command::new(env!("CARGO_BIN_EXE_riposte"))
             .args(["serve", "--config"])
             .arg(config)

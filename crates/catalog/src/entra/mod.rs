@@ -113,4 +113,3 @@ pub static CHECKS: &[verify::Check] = &[
         expect: &[("/accountEnabled", "true")],
     },
 ];
-

@@ -257,4 +257,3 @@ pub static CHECKS: &[verify::Check] = &[verify::Check {
     query: &[],
     expect: &[("/properties/pricingTier", "\"Standard\"")],
 }];
-

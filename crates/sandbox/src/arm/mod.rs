@@ -8,7 +8,11 @@
 //! against [`types`]. Every answer carries `x-ms-request-id`, `x-ms-correlation-request-id`
 //! and the remaining-quota header.
 
+mod aks;
 mod compute;
+mod firewall;
+mod hardening;
+mod hybrid;
 mod network;
 mod ops;
 mod path;
@@ -18,10 +22,6 @@ pub(crate) mod security;
 mod sql;
 mod storage;
 mod types;
-mod aks;
-mod firewall;
-mod hardening;
-mod hybrid;
 mod waf;
 mod web;
 

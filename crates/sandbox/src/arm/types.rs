@@ -59,7 +59,8 @@ const AKS: &[&str] = &["2022-09-01", "2023-10-01", "2024-05-01", "2024-09-01", "
 /// Microsoft.HybridCompute (Azure Arc-enabled servers).
 const HYBRID: &[&str] = &["2022-12-27", "2023-10-03-preview", "2024-07-10", "2025-01-13"];
 /// Microsoft.Web (App Service).
-const WEB: &[&str] = &["2016-08-01", "2018-11-01", "2021-02-01", "2022-09-01", "2023-01-01", "2023-12-01", "2024-04-01"];
+const WEB: &[&str] =
+    &["2016-08-01", "2018-11-01", "2021-02-01", "2022-09-01", "2023-01-01", "2023-12-01", "2024-04-01"];
 /// Microsoft.Resources: subscriptions, resource groups, generic resource lists.
 pub const RESOURCES: &[&str] =
     &["2014-04-01", "2016-06-01", "2019-10-01", "2020-01-01", "2021-04-01", "2022-12-01", "2024-03-01"];
@@ -129,7 +130,12 @@ const TYPES: &[ResourceType] = &[
     },
     ResourceType { kind: "Microsoft.Web/sites", versions: WEB, writes: Writes::Sync, tracked: true },
     ResourceType { kind: "Microsoft.Network/azureFirewalls", versions: NETWORK, writes: Writes::Async, tracked: true },
-    ResourceType { kind: "Microsoft.Network/firewallPolicies", versions: NETWORK, writes: Writes::Async, tracked: true },
+    ResourceType {
+        kind: "Microsoft.Network/firewallPolicies",
+        versions: NETWORK,
+        writes: Writes::Async,
+        tracked: true,
+    },
     ResourceType {
         kind: "Microsoft.Network/firewallPolicies/ruleCollectionGroups",
         versions: NETWORK,

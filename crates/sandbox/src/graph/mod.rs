@@ -296,7 +296,10 @@ enum Change {
     BusinessPhones(Vec<String>),
     /// `passwordProfile`: whether a new password was set (it is checked, then dropped) and the
     /// `forceChangePasswordNextSignIn` flag when given.
-    PasswordProfile { password: bool, force: Option<bool> },
+    PasswordProfile {
+        password: bool,
+        force: Option<bool>,
+    },
 }
 
 const TEXT_PROPS: &[&str] = &[
@@ -395,7 +398,8 @@ fn password_profile(v: &Value, headers: &HeaderMap) -> Result<Change, Response> 
         Some(_) => return Err(bad("passwordProfile.forceChangePasswordNextSignIn must be a boolean.")),
     };
     for k in p.keys() {
-        if !matches!(k.as_str(), "password" | "forceChangePasswordNextSignIn" | "forceChangePasswordNextSignInWithMfa") {
+        if !matches!(k.as_str(), "password" | "forceChangePasswordNextSignIn" | "forceChangePasswordNextSignInWithMfa")
+        {
             return Err(bad(&format!("passwordProfile.{k} is not a property of passwordProfile.")));
         }
     }

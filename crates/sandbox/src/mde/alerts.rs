@@ -1268,8 +1268,10 @@ pub(super) async fn get_alert(
 ) -> Result<Response, Response> {
     require_alert_read(&c)?;
     let (_, expand) = split_expand(Params::parse(q.as_deref()))?;
-    let a = with_tenant(&state, &c, |t, _| t.mde.alerts.iter().find(|a| a.is_endpoint() && a.id.eq_ignore_ascii_case(&id)).cloned())?
-        .ok_or_else(|| alert_not_found(&id))?;
+    let a = with_tenant(&state, &c, |t, _| {
+        t.mde.alerts.iter().find(|a| a.is_endpoint() && a.id.eq_ignore_ascii_case(&id)).cloned()
+    })?
+    .ok_or_else(|| alert_not_found(&id))?;
     Ok(json_response(StatusCode::OK, alert_entity(&state, &a, expand)))
 }
 
@@ -1392,8 +1394,12 @@ pub(super) async fn batch_update(
     with_tenant(&state, &c, |t, now| -> Result<(), Response> {
         let mut plan = Vec::new();
         for id in &ids {
-            let i =
-                t.mde.alerts.iter().position(|a| a.is_endpoint() && a.id.eq_ignore_ascii_case(id)).ok_or_else(|| alert_not_found(id))?;
+            let i = t
+                .mde
+                .alerts
+                .iter()
+                .position(|a| a.is_endpoint() && a.id.eq_ignore_ascii_case(id))
+                .ok_or_else(|| alert_not_found(id))?;
             let a = &t.mde.alerts[i];
             let pair = check_pair(a.classification, a.determination, &triage)
                 .map_err(|m| invalid_input(format!("Alert {}: {m}", a.id)))?;

@@ -12,14 +12,14 @@ use rand::{Rng, SeedableRng};
 use time::{Duration, OffsetDateTime};
 
 pub mod arm;
-pub mod cloud_apps;
 pub mod azure_data;
-pub mod mdc;
+pub mod cloud_apps;
 pub mod directory;
 pub mod graph;
 pub mod identity;
 pub mod intune;
 pub mod mail;
+pub mod mdc;
 pub mod mde;
 
 pub const MACHINES_PER_TENANT: usize = 60;
@@ -194,8 +194,7 @@ impl Tenant {
         let mail = mail::seed(seed, index, &users, now);
         let identity = identity::seed(seed, index, &name, &tenant_id, &users, now);
         let mut directory = directory::seed(seed, index, &users, now);
-        let cloud_apps =
-            cloud_apps::CloudAppsState::seed(seed, index, &users, &mut directory.service_principals, now);
+        let cloud_apps = cloud_apps::CloudAppsState::seed(seed, index, &users, &mut directory.service_principals, now);
         Tenant {
             tenant_id,
             client_id,

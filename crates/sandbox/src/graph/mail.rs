@@ -36,7 +36,7 @@ use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};
 
 use super::security::{check_options, page};
-use super::{bad_request, forbidden, version};
+use super::{bad_request, version};
 use crate::auth::{Caller, GraphCaller};
 use crate::clock::{fmt_utc, parse_datetime};
 use crate::errors::{self, json_response};
@@ -117,11 +117,10 @@ fn with_mail<T>(
     headers: &HeaderMap,
     f: impl FnOnce(&mut Tenant, OffsetDateTime) -> Result<T, Response>,
 ) -> Result<T, Response> {
-    let now = state.clock.now();
-    let mut world = state.world.lock();
-    let t = world.tenant_mut(&c.tenant_id).ok_or_else(|| forbidden(headers))?;
-    t.mail.settle(now);
-    f(t, now)
+    super::directory::with_tenant(state, c, headers, |t, now| {
+        t.mail.settle(now);
+        f(t, now)
+    })
 }
 
 // ------------------------------------------------------------------------------------------
@@ -292,14 +291,6 @@ fn entity(mut v: Value, context: String) -> Response {
 // Remediation
 // ------------------------------------------------------------------------------------------
 
-fn json_object(body: &[u8], headers: &HeaderMap) -> Result<Map<String, Value>, Response> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(bad_request("BadRequest", "The request body must be a JSON object.", headers)),
-        Err(e) => Err(bad_request("BadRequest", format!("Unable to read JSON request payload: {e}."), headers)),
-    }
-}
-
 /// A string property, required or not, with Graph's wording when it is missing or mistyped.
 fn text<'a>(
     body: &'a Map<String, Value>,
@@ -390,7 +381,7 @@ async fn remediate(
     body: Bytes,
 ) -> Result<Response, Response> {
     c.require(ANALYZED_WRITE)?;
-    let body = json_object(&body, &headers)?;
+    let body = super::directory::body_object(&body, &headers)?;
     let action = member(text(&body, "action", true, &headers)?.unwrap_or(""), REMEDIATION_ACTIONS, "action", &headers)?;
     let display_name = text(&body, "displayName", true, &headers)?.unwrap_or("").to_string();
     let description = text(&body, "description", false, &headers)?.map(str::to_string);
@@ -542,7 +533,7 @@ async fn submit(
     body: Bytes,
 ) -> Result<Response, Response> {
     c.require(SUBMISSION_WRITE)?;
-    let body = json_object(&body, &headers)?;
+    let body = super::directory::body_object(&body, &headers)?;
     let kind = kind_of(&uri);
     let odata_type =
         text(&body, "@odata.type", true, &headers)?.unwrap_or("").trim_start_matches('#').to_ascii_lowercase();
@@ -873,7 +864,7 @@ async fn create_simulation(
     body: Bytes,
 ) -> Result<Response, Response> {
     c.require(SIMULATION_WRITE)?;
-    let body = json_object(&body, &headers)?;
+    let body = super::directory::body_object(&body, &headers)?;
     let name = text(&body, "displayName", true, &headers)?.unwrap_or("").to_string();
     let technique =
         member(text(&body, "attackTechnique", true, &headers)?.unwrap_or(""), TECHNIQUES, "attackTechnique", &headers)?;

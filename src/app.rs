@@ -24,6 +24,15 @@ pub struct GatewaySettings {
     pub budgets: Option<upstream::Budgets>,
     /// The live-response file library and its download links.
     pub library: LibrarySettings,
+    /// PostgreSQL URL (`[store] url`, `crate::store_config`); `None`: SQLite in `data_dir`.
+    pub store_url: Option<String>,
+    /// `[auth.entra]`: accept Entra ID access tokens besides API keys (`gateway::oidc`).
+    pub entra: Option<gateway::oidc::EntraConfig>,
+    /// The approval policy file (`[approvals] policy`; `RIPOSTE_APPROVALS_POLICY` wins, and also
+    /// applies when this is `None`): actions it names wait for a second person (`engine::approvals`).
+    pub approvals_policy: Option<std::path::PathBuf>,
+    /// `[audit] anchor_webhook` / `RIPOSTE_AUDIT_ANCHOR_WEBHOOK` (`crate::audit_anchor`).
+    pub anchor_webhook: Option<String>,
 }
 
 /// Where library files live, how big they may be, how long download links last.
@@ -82,13 +91,24 @@ pub fn db_path(data_dir: &Path) -> PathBuf {
     data_dir.join("riposte.db")
 }
 
+/// Opens the data directory's store with its audit chain keyed (`crate::audit_anchor`):
+/// PostgreSQL when `RIPOSTE_STORE_URL` is set, else SQLite in the directory.
 pub async fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
+    open_store_at(data_dir, crate::store_config::resolve(None)?.as_deref()).await
+}
+
+/// Opens the store at `url` (PostgreSQL) or, without one, the data directory's SQLite file.
+pub async fn open_store_at(data_dir: &Path, url: Option<&str>) -> anyhow::Result<Store> {
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    Store::open_sqlite(&db_path(data_dir)).await.context("opening the store")
+    let mut store = crate::store_config::open(data_dir, url).await?;
+    crate::audit_anchor::key_store(&mut store, data_dir).await?;
+    Ok(store)
 }
 
 pub async fn build(settings: GatewaySettings) -> anyhow::Result<Gateway> {
-    let store = open_store(&settings.data_dir).await?;
+    let store = open_store_at(&settings.data_dir, settings.store_url.as_deref()).await?;
+    let anchors = crate::audit_anchor::anchor_path(&settings.data_dir);
+    crate::audit_anchor::start_anchoring(store.clone(), anchors, settings.anchor_webhook.clone()).await?;
     // No prefix on the root (an empty prefix printed names with a leading `_`); upstream's
     // metrics are named from the crate's view (`upstream_calls`), so they get `riposte_` here.
     let mut registry = Registry::default();
@@ -122,6 +142,9 @@ pub async fn build(settings: GatewaySettings) -> anyhow::Result<Gateway> {
     let library = library::Library::open(&lib_config, links(engine.store(), &settings.library).await?)
         .context("opening the file library")?;
     engine.set_library(library);
+    if let Some(path) = crate::approvals_cli::policy_path(None).or(settings.approvals_policy.clone()) {
+        engine.load_approval_policy(path).map_err(anyhow::Error::msg).context("the approval policy")?;
+    }
     let report = engine.start_tracking().await.context("reconciling operations a restart interrupted")?;
     if report.started + report.rerun + report.ended > 0 {
         tracing::info!(
@@ -131,7 +154,15 @@ pub async fn build(settings: GatewaySettings) -> anyhow::Result<Gateway> {
             "reconciled operations left by the last run"
         );
     }
-    let state = AppState { engine: engine.clone(), registry: Arc::new(registry), metrics: gateway_metrics };
+    let entra = settings
+        .entra
+        .map(|cfg| gateway::oidc::EntraAuth::new(cfg, engine.upstream().clone()).map(Arc::new))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    if let Some(entra) = &entra {
+        entra.register(&mut registry);
+    }
+    let state = AppState { engine: engine.clone(), registry: Arc::new(registry), metrics: gateway_metrics, entra };
     Ok(Gateway { router: gateway::router(state), engine, upstream_metrics, enrich_metrics })
 }
 
@@ -145,36 +176,44 @@ pub enum AdminKey {
     Existing,
 }
 
-/// The admin key: `RIPOSTE_ADMIN_KEY` if set, else generated on first start; stored hashed only.
+/// The admin key: `RIPOSTE_ADMIN_KEY` if set, else generated on first start; stored hashed only,
+/// as an ordinary key named `admin` (`crate::admin_key`).
 pub async fn ensure_admin_key(store: &Store) -> anyhow::Result<AdminKey> {
-    if let Ok(key) = std::env::var("RIPOSTE_ADMIN_KEY")
-        && !key.trim().is_empty()
-    {
-        store.set_setting(gateway::auth::ADMIN_KEY_SETTING, &gateway::auth::hash_key(&key)).await?;
-        return Ok(AdminKey::FromEnv);
-    }
-    if store.get_setting(gateway::auth::ADMIN_KEY_SETTING).await?.is_some() {
-        return Ok(AdminKey::Existing);
-    }
-    let key = gateway::auth::generate_key();
-    store.set_setting(gateway::auth::ADMIN_KEY_SETTING, &gateway::auth::hash_key(&key)).await?;
-    Ok(AdminKey::Generated(key))
+    crate::admin_key::ensure(store).await
 }
 
-/// Serve a router until Ctrl-C.
+/// Serve a router until Ctrl-C, under the default listener limits (`crate::server`).
 pub async fn serve(router: axum::Router, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("serving")
+    crate::server::serve_until_ctrl_c(router, listener, crate::server::ServerLimits::default()).await
 }
 
 pub async fn bind(addr: &str) -> anyhow::Result<(tokio::net::TcpListener, SocketAddr)> {
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr()?;
     Ok((listener, local))
+}
+
+/// `[auth.entra]` for a sandbox: tokens of its first tenant's login for `api://riposte`, whose app
+/// roles `Riposte.Reader`, `Riposte.Responder` and `Riposte.Admin` are those roles on every tenant
+/// (`POST /_sandbox/users/{tenant}/token` issues them).
+pub fn sandbox_entra(sandbox: &sandbox::RunningSandbox) -> Option<gateway::oidc::EntraConfig> {
+    let d = sandbox.describe();
+    let tenant = d.tenants.first()?.tenant_id.clone();
+    let login = d.endpoints.login.trim_end_matches('/');
+    let grant = |role: &str| gateway::oidc::RoleGrant { role: role.into(), tenants: vec!["*".into()] };
+    Some(gateway::oidc::EntraConfig {
+        issuer: Some(format!("{login}/{tenant}/v2.0")),
+        tenant,
+        audience: "api://riposte".into(),
+        client_id: None,
+        roles: [("Riposte.Reader", "reader"), ("Riposte.Responder", "responder"), ("Riposte.Admin", "admin")]
+            .into_iter()
+            .map(|(app_role, role)| (app_role.to_string(), grant(role)))
+            .collect(),
+        leeway_seconds: None,
+        refetch_min_seconds: None,
+        refresh_seconds: None,
+    })
 }
 
 /// Gateway settings that point every cloud at a running sandbox and use its tenants.
@@ -213,5 +252,9 @@ pub fn sandbox_settings(
         unlimited_budgets: false,
         budgets: None,
         library: LibrarySettings::default(),
+        store_url: None,
+        entra: None,
+        approvals_policy: None,
+        anchor_webhook: crate::audit_anchor::webhook_url(None),
     })
 }

@@ -14,6 +14,7 @@
 //!
 //! [[tenants]]
 //! tenant_id = "00000000-0000-0000-0000-000000000001"
+//! display_name = "Contoso (prod)"   # optional: what the console shows (else the directory's name from Graph)
 //! client_id = "11111111-1111-1111-1111-111111111111"
 //! client_secret_env = "RIPOSTE_SECRET_CONTOSO"   # the secret itself stays in the environment
 //!
@@ -34,6 +35,12 @@
 //! dir = "/var/lib/riposte/library"   # default {data}/library; or backend = "s3" + bucket, "azure" + container
 //! max_upload_mb = 50
 //! link_ttl_hours = 24           # signed download links
+//!
+//! [store]                       # optional: PostgreSQL, shared by several `serve` replicas
+//! url = "postgres://riposte@db:5432/riposte"    # default: SQLite {data}/riposte.db; or RIPOSTE_STORE_URL
+//!
+//! [approvals]                   # optional: actions a second person must approve (engine::approvals)
+//! policy = "/etc/riposte/approvals.toml"   # or RIPOSTE_APPROVALS_POLICY; re-read when it changes
 //!
 //! [budgets]                     # optional: override documented per-tenant limits
 //! live_response_per_minute = 10
@@ -63,6 +70,35 @@ pub struct FileConfig {
     pub budgets: Option<BudgetsSection>,
     /// `[enrichment]`: the file-hash enrichment scanner (`crates/enrich`); `serve` runs it when set.
     pub enrichment: Option<enrich::EnrichmentConfig>,
+    /// `[archive]`: the hunting archive of the streamed tables (`crates/archive`,
+    /// `src/archive_cli.rs`); `serve` runs its consumer when set.
+    pub archive: Option<crate::archive_cli::ArchiveSection>,
+    /// `[clock]`: `follow = "http://sandbox/_sandbox/clock"` makes schedules (time-boxed actions)
+    /// run in that sandbox's time (`riposte::sandbox_clock`).
+    pub clock: Option<ClockSection>,
+    /// `[store]`: `url = "postgres://..."` keeps the state in PostgreSQL, shared by replicas
+    /// (`crate::store_config`); absent, SQLite in the data directory.
+    pub store: Option<crate::store_config::StoreSection>,
+    /// `[server]`: the listener's header-read, idle and request timeouts and per-IP connection
+    /// cap (`crate::server`); absent, the defaults.
+    pub server: Option<crate::server::ServerLimits>,
+    /// `[auth]`: `[auth.entra]` accepts Entra ID access tokens besides API keys
+    /// (`gateway::oidc`; `RIPOSTE_ENTRA_*` in the environment).
+    pub auth: Option<gateway::oidc::AuthSection>,
+    /// `[approvals]`: `policy = "approvals.toml"`, the approval policy (`crate::approvals_cli`;
+    /// `RIPOSTE_APPROVALS_POLICY` wins).
+    pub approvals: Option<crate::approvals_cli::ApprovalsSection>,
+    /// `[audit]`: `anchor_webhook = "https://..."`, where the audit head is POSTed besides the
+    /// anchor file (`crate::audit_anchor`; `RIPOSTE_AUDIT_ANCHOR_WEBHOOK` wins).
+    pub audit: Option<crate::audit_anchor::AuditSection>,
+}
+
+/// `[clock]`: whose time schedules follow (default: the wall clock).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockSection {
+    /// A sandbox's `/_sandbox/clock` URL.
+    pub follow: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -106,6 +142,8 @@ pub struct CloudsConfig {
 #[serde(deny_unknown_fields)]
 pub struct TenantConfig {
     pub tenant_id: String,
+    /// The name the console shows (else the directory's own name, read from Graph).
+    pub display_name: Option<String>,
     /// The app registration; optional only for an AWS-only tenant.
     pub client_id: Option<String>,
     /// Name of the environment variable holding the client secret (preferred).
@@ -162,6 +200,12 @@ impl FileConfig {
         let Some(path) = path else { return Ok(FileConfig::default()) };
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// `[auth.entra]` with `RIPOSTE_ENTRA_*` over it; `None` when neither names a tenant.
+    pub fn entra(&self) -> anyhow::Result<Option<gateway::oidc::EntraConfig>> {
+        let file = self.auth.as_ref().and_then(|a| a.entra.clone());
+        gateway::oidc::EntraConfig::from_env_over(file, |k| std::env::var(k).ok()).map_err(anyhow::Error::msg)
     }
 
     /// The shared clouds (`[clouds]`, else Microsoft's public cloud) and the extra CA to trust.
@@ -224,7 +268,7 @@ fn tenant(t: &TenantConfig, shared: &Clouds) -> anyhow::Result<TenantCredentials
         (None, Credential::Aws(aws)) => aws.access_key_id.clone(),
         (None, _) => bail!("set client_id"),
     };
-    let creds = TenantCredentials::with_credential(&t.tenant_id, client_id, credential);
+    let creds = TenantCredentials::with_credential(&t.tenant_id, client_id, credential).named(t.display_name.clone());
     Ok(match tenant_clouds(t, shared, &creds.credential)? {
         Some(clouds) => creds.in_clouds(clouds),
         None => creds,

@@ -40,7 +40,9 @@ pub enum EnrichCommand {
         #[arg(long, env = "RIPOSTE_DATA", default_value = "./riposte-data")]
         data: PathBuf,
     },
-    /// Records/s through parse + dedupe (store + lookup history) against a stub provider.
+    /// In one run: records/s through parse + dedupe (store + lookup history) against a stub
+    /// provider, then the latency from produce to comment through the whole scanner (an
+    /// in-process stream, the sandbox's providers and Graph) as p50/p99.
     Bench {
         /// Event Hubs messages, one alert each.
         #[arg(long, default_value_t = 20_000)]
@@ -51,6 +53,13 @@ pub enum EnrichCommand {
         /// Distinct hashes overall (the rest are repeats, answered from the history).
         #[arg(long, default_value_t = 10_000)]
         distinct: usize,
+        /// Alerts produced for the latency run (over 3 sandbox tenants; Graph's 150 calls/min per
+        /// tenant bounds how many are commented without throttling).
+        #[arg(long, default_value_t = 150)]
+        latency_alerts: usize,
+        /// Messages per second produced in the latency run.
+        #[arg(long, default_value_t = 50.0)]
+        rate: f64,
     },
 }
 
@@ -59,7 +68,10 @@ pub async fn run(a: EnrichArgs) -> anyhow::Result<()> {
         EnrichCommand::Run { config, data } => standalone(config, data).await,
         EnrichCommand::Lookup { hash, data } => lookup(&hash, &data).await,
         EnrichCommand::Status { data } => status(&data).await,
-        EnrichCommand::Bench { messages, hashes, distinct } => bench(messages, hashes, distinct).await,
+        EnrichCommand::Bench { messages, hashes, distinct, latency_alerts, rate } => {
+            bench(messages, hashes, distinct).await?;
+            latency(latency_alerts, hashes, rate).await
+        }
     }
 }
 
@@ -70,7 +82,7 @@ pub async fn spawn(
     tenants: Vec<TenantCredentials>,
 ) -> anyhow::Result<Arc<Scanner>> {
     let scanner = cfg
-        .build(gw.engine.store().clone(), gw.engine.upstream().clone(), tenants, gw.enrich_metrics.clone())
+        .build(&gw.engine, tenants, gw.enrich_metrics.clone())
         .await
         .map_err(|e| anyhow::anyhow!(e))
         .context("starting the enrichment scanner")?;
@@ -104,6 +116,10 @@ async fn standalone(config: Option<PathBuf>, data: Option<PathBuf>) -> anyhow::R
         unlimited_budgets: false,
         budgets: file.budgets()?,
         library: file.library()?,
+        store_url: crate::store_config::resolve(file.store.as_ref())?,
+        entra: None,
+        approvals_policy: crate::approvals_cli::policy_path(file.approvals.as_ref()),
+        anchor_webhook: crate::audit_anchor::webhook_url(file.audit.as_ref()),
     };
     let gw = app::build(settings).await?;
     let scanner = spawn(&cfg, &gw, tenants).await?;
@@ -222,4 +238,134 @@ async fn bench(messages: usize, per_alert: usize, distinct: usize) -> anyhow::Re
     store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
+}
+
+/// Produce → comment: alerts created in an in-process sandbox (3 tenants), their Streaming API
+/// messages pushed into an in-process log at `rate` per second, and the scanner (settle 0, the
+/// sandbox's four providers, Graph write-back) running over it. Latency per alert is from its
+/// push to the ledger's `posted_at`, which is written once Graph accepted the comment.
+async fn latency(alerts: usize, per_alert: usize, rate: f64) -> anyhow::Result<()> {
+    use enrich::source::MemorySource;
+
+    let alerts = alerts.max(1);
+    let cfg = sandbox::SandboxConfig { seed: 42, tenants: 3, tls: false, realistic: false };
+    let sandbox = sandbox::start(cfg, "127.0.0.1:0".parse()?).await.context("starting the sandbox")?;
+    let dir = std::env::temp_dir().join(format!("riposte-enrich-latency-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let settings = app::sandbox_settings(&sandbox, dir.clone(), Duration::from_secs(1))?;
+    let tenants = settings.tenants.clone();
+    let gw = app::build(settings).await?;
+    let http = reqwest::Client::new();
+    let base = sandbox.base_url().to_string();
+
+    // The alerts, in the sandbox (so Graph takes comments on them) and on its stream.
+    let ids: Vec<String> = sandbox.describe().tenants.iter().map(|t| t.tenant_id.clone()).collect();
+    let mut expected = Vec::with_capacity(alerts);
+    for (t, tenant) in ids.iter().enumerate() {
+        let mine: Vec<serde_json::Value> = (t..alerts)
+            .step_by(ids.len())
+            .map(|i| {
+                let files: Vec<serde_json::Value> = (0..per_alert)
+                    .map(|j| {
+                        // Distinct, spread over the sandbox's verdict buckets (it hashes the value).
+                        let n = (i * per_alert + j) as u128 + 1;
+                        serde_json::json!({"sha1": format!("1a7e{:036x}", n.wrapping_mul(0x9e37_79b9_7f4a_7c15))})
+                    })
+                    .collect();
+                serde_json::json!({"files": files})
+            })
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let made: serde_json::Value = http
+            .post(format!("{base}/_sandbox/streaming/alerts"))
+            .json(&serde_json::json!({"tenant": tenant, "alerts": mine}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        for a in made["alerts"].as_array().into_iter().flatten() {
+            expected.push((tenant.to_ascii_lowercase(), a["id"].as_str().unwrap_or_default().to_string()));
+        }
+    }
+    let mut bodies = Vec::new();
+    for p in 0..4 {
+        let page: serde_json::Value = http
+            .get(format!(
+                "{base}/_sandbox/streaming/{}/partitions/{p}?offset=0&max=100000",
+                enrich::source::SANDBOX_HUB
+            ))
+            .send()
+            .await?
+            .json()
+            .await?;
+        for r in page["records"].as_array().into_iter().flatten() {
+            bodies.push(r["body"].as_str().unwrap_or_default().as_bytes().to_vec());
+        }
+    }
+
+    let mut cfg = EnrichmentConfig::sandbox(&base);
+    cfg.settle_secs = 0;
+    let source = MemorySource::new("latency", 4);
+    let metrics = Arc::new(enrich::metrics::Metrics::new());
+    let scanner = Arc::new(
+        cfg.build_with_source(&gw.engine, tenants, metrics, Arc::new(source.clone()))
+            .map_err(|e| anyhow::anyhow!(e))?,
+    );
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let run = tokio::spawn(scanner.clone().run(rx));
+
+    let bar = indicatif::ProgressBar::new(bodies.len() as u64).with_message("produce → comment");
+    let gap = Duration::from_secs_f64(1.0 / rate.max(0.1));
+    let started = Instant::now();
+    let mut produced_at = std::collections::HashMap::new();
+    for (i, body) in bodies.into_iter().enumerate() {
+        let alert_id = alert_id_of(&body);
+        tokio::time::sleep_until(tokio::time::Instant::from_std(started + gap * i as u32)).await;
+        produced_at.insert(alert_id, time::OffsetDateTime::now_utc());
+        source.push(i % 4, body);
+        bar.inc(1);
+    }
+    let store = gw.engine.store().clone();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut latencies = Vec::with_capacity(expected.len());
+    for (tenant, id) in &expected {
+        let posted = loop {
+            if let Some(w) = store.writeback(tenant, id).await? {
+                break w.posted_at;
+            }
+            if Instant::now() > deadline {
+                bail!("alert {id} was not commented within 120 s");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let produced = produced_at.get(id).copied().context("an alert without a produced message")?;
+        latencies.push((posted - produced).as_seconds_f64() * 1000.0);
+    }
+    bar.finish_and_clear();
+    let _ = stop.send(true);
+    let _ = run.await;
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];
+    println!(
+        "produce -> comment: {} alerts ({per_alert} hashes each, 3 tenants, {rate:.0} msg/s, settle 0, sandbox providers and Graph): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        latencies.len(),
+        pct(0.5),
+        pct(0.99),
+        latencies.last().copied().unwrap_or_default()
+    );
+    store.close().await;
+    drop(sandbox);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// The alert id of a Streaming API message (its first record's `AlertId`).
+fn alert_id_of(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["records"][0]["properties"]["AlertId"].as_str().map(String::from))
+        .unwrap_or_default()
 }

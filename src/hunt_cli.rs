@@ -31,8 +31,18 @@ pub struct HuntArgs {
     #[arg(long, default_value = "all")]
     pub tenants: String,
     /// ISO 8601 duration or interval (e.g. P7D); runs through Graph runHuntingQuery.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "archive")]
     pub timespan: Option<String>,
+    /// Hunt over Riposte's archive of the streamed tables (any period) instead of Defender's
+    /// 30 days; needs --from (and --to, default now).
+    #[arg(long, requires = "from")]
+    pub archive: bool,
+    /// Start of the archive time range (ISO 8601, e.g. 2026-06-01T00:00:00Z).
+    #[arg(long, requires = "archive")]
+    pub from: Option<String>,
+    /// End of the archive time range (default: now).
+    #[arg(long, requires = "archive")]
+    pub to: Option<String>,
     #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
     pub format: String,
     /// The gateway.
@@ -57,9 +67,16 @@ pub struct KqlBenchArgs {
     /// Timed runs per query and engine (after one warm-up).
     #[arg(long, default_value_t = 3)]
     pub iterations: usize,
+    /// Worker threads for both engines (DuckDB gets `SET threads` to the same number);
+    /// default: RIPOSTE_KQL_THREADS, else every core.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Run only this query (repeatable; e.g. `--query join --query window_join`).
+    #[arg(long = "query", value_name = "NAME")]
+    pub queries: Vec<String>,
 }
 
 /// `riposte hunt`: ask the gateway, print the merged table and the per-tenant status.
@@ -117,6 +134,14 @@ pub fn request_body(args: &HuntArgs) -> Value {
     }
     if let Some(t) = &args.timespan {
         body.insert("timespan".into(), json!(t));
+    }
+    if args.archive {
+        body.insert("source".into(), json!("archive"));
+        for (name, value) in [("from", &args.from), ("to", &args.to)] {
+            if let Some(v) = value {
+                body.insert(name.into(), json!(v));
+            }
+        }
     }
     Value::Object(body)
 }
@@ -254,6 +279,19 @@ pub fn render_status(answer: &Value) -> String {
         if answer["partial"] == true { "; PARTIAL: some tenants did not answer" } else { "" },
         if answer["truncated"] == true { "; truncated" } else { "" },
     ));
+    if let Some(s) = answer["statistics"].as_object().filter(|s| s.get("source") == Some(&json!("archive"))) {
+        let n = |k: &str| s.get(k).and_then(Value::as_u64).unwrap_or(0);
+        out.push_str(&format!(
+            "archive {} .. {}: {} partitions, {} files, {} of {} row groups read, {} rows loaded\n",
+            s.get("from").and_then(Value::as_str).unwrap_or("?"),
+            s.get("to").and_then(Value::as_str).unwrap_or("?"),
+            n("partitions"),
+            n("files"),
+            n("rowGroups") - n("rowGroupsSkipped"),
+            n("rowGroups"),
+            n("rowsLoaded"),
+        ));
+    }
     out
 }
 
@@ -267,10 +305,14 @@ fn spinner(message: &str) -> ProgressBar {
     bar
 }
 
-/// `riposte kql bench`: generate rows, time the five hunting queries, compare with DuckDB.
+/// `riposte kql bench`: generate rows, time the hunting queries, compare with DuckDB.
 pub fn kql_bench(args: KqlBenchArgs) -> anyhow::Result<()> {
     let mut cfg = hunt::bench::BenchConfig::new(args.rows, args.python.as_deref());
     cfg.iterations = args.iterations.max(1);
+    cfg.only = args.queries;
+    if let Some(t) = args.threads {
+        cfg.threads = usize::from(t);
+    }
     if args.duckdb {
         if cfg.duckdb.is_none() {
             bail!("{}", cfg.duckdb_note.unwrap_or_else(|| "DuckDB is not available".into()));
@@ -345,6 +387,9 @@ mod tests {
             version: None,
             tenants: "a, b".into(),
             timespan: Some("P1D".into()),
+            archive: false,
+            from: None,
+            to: None,
             format: "table".into(),
             url: "http://x".into(),
             key: "k".into(),
@@ -359,5 +404,10 @@ mod tests {
             ..args
         };
         assert_eq!(request_body(&saved), json!({"saved": "q", "version": 2, "tenants": "all"}));
+        let archived = HuntArgs { archive: true, from: Some("2026-01-01".into()), ..saved };
+        assert_eq!(
+            request_body(&archived),
+            json!({"saved": "q", "version": 2, "tenants": "all", "source": "archive", "from": "2026-01-01"})
+        );
     }
 }

@@ -8,6 +8,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+// Counts live heap bytes so a hunting query's memory can be bounded (`hunt::limits`).
+#[global_allocator]
+static ALLOC: hunt::limits::CountingAlloc = hunt::limits::CountingAlloc;
+
 #[derive(Parser)]
 #[command(name = "riposte", version, about = "Response gateway for Microsoft Defender XDR")]
 struct Cli {
@@ -42,8 +46,20 @@ enum Command {
     Kql(KqlCommand),
     /// Benchmark gateway throughput and added latency against the sandbox.
     Bench(riposte::bench::BenchArgs),
+    /// Run one action over many targets as a bulk job, and follow it (progress bar, per-tenant lines, summary).
+    Bulk(riposte::jobs_cli::BulkArgs),
+    /// List bulk jobs, or show and follow one.
+    Jobs(riposte::jobs_cli::JobsArgs),
+    /// The permission doctor: per tenant, the actions that would fail for lack of a permission, and the least-privileged fix.
+    Doctor(riposte::doctor_cli::DoctorArgs),
+    /// Run one action through a running gateway; --dry-run shows the upstream requests without sending them.
+    Action(riposte::doctor_cli::ActionArgs),
+    /// Actions and bulk jobs held by the approval policy: list, show, approve or reject with a reason.
+    Approvals(riposte::approvals_cli::ApprovalsArgs),
     /// The file-hash enrichment scanner (seed 003): run it, query its lookup history, bench it.
     Enrich(riposte::enrich_cli::EnrichArgs),
+    /// The hunting archive of the streamed tables: bench, maintenance, listing.
+    Archive(riposte::archive_cli::ArchiveArgs),
 }
 
 #[derive(Args)]
@@ -118,9 +134,16 @@ enum KeysCommand {
         #[command(flatten)]
         data: DataArg,
     },
-    /// Revoke a key by name.
+    /// Revoke a key by name (not the last active admin key).
     Revoke {
         #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Give a key a new secret (same name, role and scope); prints it once.
+    Rotate {
+        /// The key's name, e.g. `admin`.
         name: String,
         #[command(flatten)]
         data: DataArg,
@@ -146,6 +169,12 @@ enum KqlCommand {
         data: PathBuf,
         #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
         format: String,
+        /// Stop the query after this many seconds (as a hunt's deadline).
+        #[arg(long, default_value_t = 60)]
+        timeout_secs: u64,
+        /// Stop the query once the heap has grown by this many MiB.
+        #[arg(long, default_value_t = 512)]
+        max_memory_mib: usize,
     },
     /// Check a corpus (parse: N/M) or an oracle file (oracle: K/L).
     Conformance {
@@ -159,6 +188,8 @@ enum KqlCommand {
 }
 
 fn main() -> anyhow::Result<()> {
+    // Hunting's columnar steps reuse freed memory instead of refaulting it (`hunt::eval::parallel`).
+    hunt::eval::parallel::retain_freed_memory();
     riposte::install_crypto_provider();
     init_logging();
     let cli = Cli::parse();
@@ -186,20 +217,40 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Hunt(h) => riposte::hunt_cli::hunt(h).await,
         Command::Kql(k) => kql(k),
         Command::Bench(b) => riposte::bench::run(b).await,
+        Command::Bulk(b) => riposte::jobs_cli::bulk(b).await,
+        Command::Jobs(j) => riposte::jobs_cli::jobs(j).await,
+        Command::Approvals(a) => riposte::approvals_cli::run(a).await,
+        Command::Doctor(d) => riposte::doctor_cli::doctor(d).await,
+        Command::Action(a) => riposte::doctor_cli::action(a).await,
         Command::Enrich(e) => riposte::enrich_cli::run(e).await,
+        Command::Archive(a) => riposte::archive_cli::run(a).await,
     }
 }
 
 async fn up(a: UpArgs) -> anyhow::Result<()> {
+    // Before anything in the directory is touched (sandbox.json, the database).
+    let _lock = riposte::data_lock::lock(&a.data.data)?;
     let cfg = sandbox::SandboxConfig { seed: a.seed, tenants: a.tenants, tls: false, realistic: false };
     let sandbox = sandbox::start(cfg, "127.0.0.1:0".parse()?).await.context("starting the sandbox")?;
     std::fs::create_dir_all(&a.data.data)?;
     let describe = a.data.data.join("sandbox.json");
     sandbox.write_describe(&describe)?;
-    let settings = app::sandbox_settings(&sandbox, a.data.data.clone(), Duration::from_secs(1))?;
+    let mut settings = app::sandbox_settings(&sandbox, a.data.data.clone(), Duration::from_secs(1))?;
+    // Analysts signed in to the sandbox's first tenant are callers too (`gateway::oidc`).
+    settings.entra = app::sandbox_entra(&sandbox);
     let tenants = settings.tenants.clone();
     let mut gw = app::build(settings).await?;
+    riposte::sandbox_clock::follow(&gw.engine, riposte::sandbox_clock::clock_url(sandbox.base_url())).await?;
     let admin = app::ensure_admin_key(gw.engine.store()).await?;
+    // The hunting archive of the sandbox's stream (`riposte hunt --archive --from ...`).
+    let archived = riposte::archive_cli::start(
+        &archive::ArchiveConfig::for_tables(riposte::archive_cli::UP_TABLES),
+        &a.data.data,
+        &gw.engine,
+        riposte::archive_cli::sandbox_source(sandbox.base_url()),
+        Duration::from_secs(600),
+    )
+    .await?;
     // The enrichment scanner against the sandbox's Streaming API and providers (no broker).
     let scanner =
         riposte::enrich_cli::spawn(&enrich::EnrichmentConfig::sandbox(sandbox.base_url()), &gw, tenants).await?;
@@ -210,6 +261,13 @@ async fn up(a: UpArgs) -> anyhow::Result<()> {
     println!("  console:  http://{addr}/");
     println!("  sandbox:  {}  (describe file: {})", sandbox.base_url(), describe.display());
     println!("  tenants:  {}", gw.engine.tenants().ids().collect::<Vec<_>>().join(", "));
+    println!("  archive:  {:?} of the sandbox's stream", archived.archive.tables().collect::<Vec<_>>());
+    if let Some(first) = gw.engine.tenants().ids().next() {
+        println!(
+            "  entra:    analysts' tokens from POST {}/_sandbox/users/{first}/token {{\"username\", \"roles\": [\"Riposte.Responder\"]}}",
+            sandbox.base_url()
+        );
+    }
     print_admin_key(&admin);
     println!("Press Ctrl-C to stop.");
     app::serve(gw.router, listener).await
@@ -233,9 +291,10 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         bail!("no tenants configured: add [[tenants]] to the config file or set RIPOSTE_TENANTS");
     }
     let data_dir = a.data.or(file.data.clone()).unwrap_or_else(|| PathBuf::from("./riposte-data"));
+    let _lock = riposte::data_lock::lock(&data_dir)?;
     let poll = file.tracker.as_ref().and_then(|t| t.poll_seconds).unwrap_or(5.0);
     let settings = app::GatewaySettings {
-        data_dir,
+        data_dir: data_dir.clone(),
         clouds,
         extra_ca_pem,
         tenants: tenants.clone(),
@@ -243,19 +302,36 @@ async fn serve(a: ServeArgs) -> anyhow::Result<()> {
         unlimited_budgets: false,
         budgets: file.budgets()?,
         library: file.library()?,
+        store_url: riposte::store_config::resolve(file.store.as_ref())?,
+        entra: file.entra()?,
+        approvals_policy: riposte::approvals_cli::policy_path(file.approvals.as_ref()),
+        anchor_webhook: riposte::audit_anchor::webhook_url(file.audit.as_ref()),
     };
     let mut gw = app::build(settings).await?;
+    if let Some(url) = file.clock.as_ref().and_then(|c| c.follow.clone()) {
+        riposte::sandbox_clock::follow(&gw.engine, url).await?;
+    }
     let admin = app::ensure_admin_key(gw.engine.store()).await?;
     if let Some(cfg) = &file.enrichment {
         let scanner = riposte::enrich_cli::spawn(cfg, &gw, tenants).await?;
         gw.router = gw.router.layer(axum::Extension(scanner));
         println!("  enrichment scanner running");
     }
+    // Kept for the life of the process: dropping it would stop the consumer.
+    let _archive = match &file.archive {
+        Some(section) => {
+            let running = riposte::archive_cli::start_configured(section, &data_dir, &gw.engine).await?;
+            println!("  archive consumer running ({} tables)", running.archive.tables().count());
+            Some(running)
+        }
+        None => None,
+    };
     let listen = a.listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:7070".into());
     let (listener, addr) = app::bind(&listen).await?;
     println!("Riposte gateway on http://{addr}");
     print_admin_key(&admin);
-    app::serve(gw.router, listener).await
+    let limits = file.server.clone().unwrap_or_default();
+    riposte::server::serve_until_ctrl_c(gw.router, listener, limits).await
 }
 
 async fn run_sandbox(a: SandboxArgs) -> anyhow::Result<()> {
@@ -334,10 +410,15 @@ async fn keys(k: KeysCommand) -> anyhow::Result<()> {
         }
         KeysCommand::Revoke { name, data } => {
             let store = app::open_store(&data.data).await?;
-            if !store.revoke_key(&name).await? {
-                bail!("no active key named '{name}'");
-            }
+            riposte::admin_key::revoke(&store, &name).await?;
             println!("key '{name}' revoked");
+            Ok(())
+        }
+        KeysCommand::Rotate { name, data } => {
+            let store = app::open_store(&data.data).await?;
+            let key = riposte::admin_key::rotate(&store, &name).await?;
+            println!("{key}");
+            eprintln!("key '{name}' rotated: the old secret no longer works; the new one is shown once");
             Ok(())
         }
     }
@@ -345,7 +426,7 @@ async fn keys(k: KeysCommand) -> anyhow::Result<()> {
 
 async fn audit_verify(data: DataArg) -> anyhow::Result<()> {
     let store = app::open_store(&data.data).await?;
-    let report = store.verify_audit().await?;
+    let report = riposte::audit_anchor::verify(&store, &data.data).await?;
     if report.ok {
         println!("audit chain OK: {} records verified", report.rows);
         Ok(())
@@ -359,13 +440,15 @@ async fn audit_verify(data: DataArg) -> anyhow::Result<()> {
 
 fn kql(k: KqlCommand) -> anyhow::Result<()> {
     match k {
-        KqlCommand::Run { query, data, format } => {
+        KqlCommand::Run { query, data, format, timeout_secs, max_memory_mib } => {
             let format = match format.as_str() {
                 "json" => hunt::table::OutputFormat::Json,
                 "csv" => hunt::table::OutputFormat::Csv,
                 _ => hunt::table::OutputFormat::Table,
             };
-            let out = hunt::eval::run_text(&query, &data, format).map_err(|e| anyhow::anyhow!(e))?;
+            let timeout = Duration::from_secs(timeout_secs);
+            let out = hunt::limits::run_text(&query, &data, format, timeout, max_memory_mib * 1024 * 1024)
+                .map_err(|e| anyhow::anyhow!(e))?;
             riposte::hunt_cli::emit(&out);
             Ok(())
         }

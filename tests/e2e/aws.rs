@@ -135,6 +135,19 @@ impl Moto {
             .body
     }
 
+    /// One STS session of the role (`AssumeRole` with the account's keys): its `Credentials`
+    /// (`AccessKeyId`, `SecretAccessKey`, `SessionToken`, `Expiration`).
+    pub async fn assume_role(&self, session: &str) -> Value {
+        let params: Vec<(String, String)> =
+            vec![("RoleArn".into(), self.role_arn.clone()), ("RoleSessionName".into(), session.into())];
+        self.upstream
+            .aws_query(&self.owner(), &self.endpoint, "sts", "2011-06-15", "AssumeRole", &params)
+            .await
+            .unwrap_or_else(|e| panic!("moto STS AssumeRole: {e}"))
+            .body["AssumeRoleResult"]["Credentials"]
+            .clone()
+    }
+
     /// The account's own keys (no role), to inspect moto.
     pub fn owner(&self) -> TenantCredentials {
         tenant_with(&self.endpoint, &self.key_id, &self.secret, None)
@@ -491,6 +504,51 @@ async fn bad_credentials_and_bad_input_are_clear_answers() {
     // The honest refusal: a security group cannot deny.
     let (status, body) = aws(&h, TENANT, "BlockIPInSecurityGroup", json!({ "ip": "198.51.100.7" })).await;
     assert_eq!((status, body["error"]["code"].as_str()), (501, Some("NotSupported")), "{body}");
+}
+
+/// A temporary credential AWS no longer honours. moto 5.2.5 cannot expire one: it recomputes
+/// each signature with the request's own `X-Amz-Date` (a stale date passes) and never compares
+/// a session's `Expiration` with the clock, so it never answers EC2's `RequestExpired` or STS's
+/// `ExpiredToken` (their mapping, AWS's 400 to a 502 naming the code, is unit-tested in
+/// `crates/upstream/src/aws/xml.rs`). The closest real thing moto produces is tested here: the
+/// keys of one of its STS sessions presented with a session token it does not hold for them
+/// (a superseded session's), which EC2 refuses as `AuthFailure`: a 502 naming AWS's code, the
+/// secret and the token never shown.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_temporary_credential_moto_no_longer_honours_is_a_502_naming_the_code() {
+    let moto = Moto::start().await;
+    let w = moto.world().await;
+    let older = moto.assume_role("riposte-e2e-older").await;
+    let newer = moto.assume_role("riposte-e2e-newer").await;
+    let key = |c: &Value, k: &str| c[k].as_str().unwrap_or_else(|| panic!("{k} in {c}")).to_owned();
+    let secret = key(&older, "SecretAccessKey");
+    let stale_token = key(&newer, "SessionToken");
+    let session = |name: &str, c: &Value, token: &str| {
+        let mut creds = TenantCredentials {
+            tenant_id: name.into(),
+            ..tenant_with(&moto.endpoint, &key(c, "AccessKeyId"), &key(c, "SecretAccessKey"), None)
+        };
+        if let Credential::Aws(aws) = &mut creds.credential {
+            aws.session_token = Some(SecretString::from(token.to_owned()));
+        }
+        creds
+    };
+    let stale = session("aws-stale-session", &older, &stale_token);
+    let current = session("aws-current-session", &newer, &stale_token);
+    let h = harness(vec![moto.tenant(), stale, current]).await;
+
+    let (status, body) =
+        aws(&h, "aws-stale-session", "BlockIPInNetworkAcl", json!({ "ip": "198.51.100.7", "vpcId": w.vpc })).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (502, Some("AuthFailure")), "{body}");
+    let shown = body.to_string();
+    assert!(!shown.contains(&secret) && !shown.contains(&stale_token), "no secret or token shown: {shown}");
+    // Nothing was blocked: the VPC's ACL holds no deny of ours.
+    let acl = moto.ec2("DescribeNetworkAcls", &[("Filter.1.Name", "vpc-id"), ("Filter.1.Value.1", &w.vpc)]).await;
+    let entries = acl.to_string();
+    assert!(!entries.contains("198.51.100.7"), "{entries}");
+    // The token with its own session's keys works: it was the pairing that moto refused.
+    let (status, body) = aws(&h, "aws-current-session", "GetInstances", json!({})).await;
+    assert_eq!(status, 200, "{body}");
 }
 
 /// Pools of AWS ids for the seed-shape test (`seed_shapes.rs`): the world's instance, and a

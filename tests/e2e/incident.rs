@@ -420,17 +420,19 @@ async fn a_bulk_classify_killed_mid_way_resumes_without_repeating_an_item() {
     .await;
     let sent: Value = h
         .http
-        .post(format!("{}/api/DefenderXDRIncidentWorker", gw.url))
-        .header("x-functions-key", key)
+        // The native route: a bulk form is one resumable operation there (on the seed routes,
+        // more than 10 targets become a job, whose kill -9 test is platform::jobs).
+        .post(format!("{}/v1/tenants/{t}/actions/Incident/BulkClassifyIncidents", gw.url))
+        .header("x-api-key", key)
         .header("prefer", "wait=0")
-        .json(&json!({ "action": "BulkClassifyIncidents", "tenantId": t, "incidentIds": ids, "classification": "truePositive", "determination": "phishing" }))
+        .json(&json!({ "incidentIds": ids, "classification": "truePositive", "determination": "phishing" }))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let op = sent["operationId"].as_str().expect("accepted").to_string();
+    let op = sent["operation_id"].as_str().expect("accepted").to_string();
     let progress = |gw_url: String| {
         let http = h.http.clone();
         let op = op.clone();

@@ -523,6 +523,8 @@ async fn fixtures(h: &Harness, t: &str) -> Gen {
     );
     // Entra ID: service principals and groups of the sandbox's directory.
     pools.insert("servicePrincipalId", ids(&state["directory"]["servicePrincipals"]));
+    // App registrations (Entra ID, and the Azure worker's app-credential names).
+    pools.insert("applicationId", ids(&state["directory"]["applications"]));
     pools.insert("groupId", ids(&state["directory"]["groups"]));
     pools.insert("authenticationMethodId", ids(&state["directory"]["authenticationMethods"]));
     pools.insert("requestId", ids(&state["directory"]["roleAssignmentScheduleRequests"]));

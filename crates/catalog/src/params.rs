@@ -266,6 +266,7 @@ use std::net::IpAddr;
 mod arm;
 pub mod indicators;
 mod triage;
+pub mod unknown;
 
 /// Most devices one request may name; keeps a fan-out within MDE's 100 calls/minute budget reach.
 pub const MAX_DEVICE_IDS: usize = 500;

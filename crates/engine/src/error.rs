@@ -45,8 +45,18 @@ pub enum EngineError {
     Throttled { retry_after: Option<Duration> },
     #[error("upstream timed out")]
     UpstreamTimeout,
+    /// A hunt no tenant answered, though Microsoft did not reject the query itself: a bad day
+    /// upstream, not an empty result. `tenants` is each tenant's status (the hunt's own shape).
+    #[error("the hunt failed in every tenant ({count} of {count}); see tenants")]
+    HuntFailed { count: usize, all_throttled: bool, retry_after: Option<Duration>, tenants: Value },
     #[error("operation {0} not found")]
     OperationNotFound(String),
+    /// Something else the caller named does not exist (a revert, a job), or is out of scope.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The request conflicts with the current state (cancel a revert that already fired).
+    #[error("{0}")]
+    Conflict(String),
     /// The file library refused or failed (bad name, unknown file, too large, storage).
     #[error("{0}")]
     Library(#[from] library::LibraryError),

@@ -76,12 +76,14 @@ impl Executor {
         self.inflight.lock().insert(job.op, Arc::new(Entry { result, cancel }));
         let engine = engine.clone();
         let slots = self.slots.clone();
+        // A bulk job's item stays bulk on the worker's task: its calls yield to interactive ones.
+        let bulk = upstream::budget::is_bulk();
         tokio::spawn(async move {
             let op = job.op;
             let outcome = tokio::select! {
                 outcome = async {
                     let _slot = slots.acquire_owned().await.expect("the executor's semaphore is never closed");
-                    engine.run_job(&job).await
+                    if bulk { upstream::budget::as_bulk(engine.run_job(&job)).await } else { engine.run_job(&job).await }
                 } => outcome,
                 () = until_cancelled(cancelled) => engine.cancel_job(&job).await,
             };

@@ -14,7 +14,11 @@
 //!    with its tenant, per-tenant status, and `partial` when any tenant did not answer.
 //!
 //! A query Microsoft rejected in every tenant (a KQL syntax error, say) is the caller's mistake,
-//! not a partial answer: it comes back as the error, with Microsoft's message.
+//! not a partial answer: it comes back as the error, with Microsoft's message. A hunt no tenant
+//! answered for any other reason is a 502 (a 429 when every tenant was throttled) carrying each
+//! tenant's status, never a 200 with no rows.
+
+mod archive;
 
 use crate::plan::{self, Carried};
 use crate::{Engine, EngineError, Principal};
@@ -111,6 +115,9 @@ pub struct HuntOutcome {
     pub truncated: bool,
     pub tenants: Vec<TenantStatus>,
     pub duration_ms: u64,
+    /// What an archive hunt read (`source: "archive"`): partitions, files, row groups, columns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statistics: Option<Value>,
 }
 
 impl HuntOutcome {
@@ -148,6 +155,16 @@ impl Engine {
     /// (`[..]`, `"a,b"` or `"all"`, default all) and optional `timespan`.
     pub async fn hunt(&self, principal: &Principal, body: &Map<String, Value>) -> Result<HuntOutcome, EngineError> {
         refuse_unknown_fields(body)?;
+        if archive::wants_archive(body)? {
+            return self.hunt_archive(principal, body).await;
+        }
+        if let Some(name) = ["from", "to"].into_iter().find(|f| field_present(body, f)) {
+            return Err(param_error(
+                name,
+                "is the archive's time range",
+                "add \"source\": \"archive\", or use timespan",
+            ));
+        }
         let plan = self.plan_hunt(body).await?;
         let tenants_field = body.iter().find(|(k, _)| k.eq_ignore_ascii_case("tenants")).map(|(_, v)| v);
         let tenants = self.tenants_to_hunt(principal, &parse_tenants(tenants_field)?)?;
@@ -354,6 +371,9 @@ impl Engine {
         if let Some(err) = strictness.error_of(parts) {
             return Err(err);
         }
+        if status == FAILED {
+            return Err(every_tenant_failed(&statuses));
+        }
         Ok(HuntOutcome {
             run_id: run.id,
             query: run.plan.query.clone(),
@@ -367,6 +387,7 @@ impl Engine {
             truncated,
             tenants: statuses,
             duration_ms,
+            statistics: None,
         })
     }
 }
@@ -486,6 +507,19 @@ fn tenant_status(part: &TenantPart) -> TenantStatus {
     status
 }
 
+/// No tenant answered: a 502 (or a 429 when every tenant was throttled, with the longest
+/// Retry-After) carrying each tenant's status, instead of a 200 with no rows.
+fn every_tenant_failed(statuses: &[TenantStatus]) -> EngineError {
+    let all_throttled = statuses.iter().all(|s| s.status == THROTTLED);
+    let retry_after = statuses.iter().filter_map(|s| s.retry_after_seconds).max().map(Duration::from_secs);
+    EngineError::HuntFailed {
+        count: statuses.len(),
+        all_throttled,
+        retry_after: if all_throttled { retry_after } else { None },
+        tenants: json!(statuses),
+    }
+}
+
 fn outcome_label(e: &EngineError) -> &'static str {
     if matches!(e, EngineError::Throttled { .. }) { "Throttled" } else { crate::status::FAILED }
 }
@@ -576,7 +610,8 @@ pub fn parse_tenants(value: Option<&Value>) -> Result<TenantChoice, EngineError>
 
 /// The fields a hunt takes (any case). Anything else is refused rather than ignored: a typo
 /// like `"tenant"` must not silently widen a hunt to every tenant.
-const HUNT_FIELDS: &[&str] = &["query", "kql", "saved", "savedQuery", "queryName", "version", "tenants", "timespan"];
+const HUNT_FIELDS: &[&str] =
+    &["query", "kql", "saved", "savedQuery", "queryName", "version", "tenants", "timespan", "source", "from", "to"];
 
 fn refuse_unknown_fields(body: &Map<String, Value>) -> Result<(), EngineError> {
     if let Some(unknown) = body.keys().find(|k| !HUNT_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(k))) {
@@ -642,6 +677,10 @@ fn version_field(body: &Map<String, Value>) -> Result<Option<i64>, EngineError> 
 }
 
 /// A non-blank string member under any of `names` (case-insensitive).
+fn field_present(body: &Map<String, Value>, name: &str) -> bool {
+    body.iter().any(|(k, v)| k.eq_ignore_ascii_case(name) && !v.is_null())
+}
+
 fn field<'a>(body: &'a Map<String, Value>, names: &[&str]) -> Option<&'a str> {
     body.iter()
         .find(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))

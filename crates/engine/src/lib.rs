@@ -19,26 +19,40 @@
 //! end: re-run when safe, re-attached by its marker when MDE has it, `Unknown` (with the reason)
 //! when its effect cannot be discovered. Nothing stays `Running`.
 
+mod approvals;
+mod clock;
 pub mod completion;
+mod doctor;
+mod dryrun;
 mod error;
 mod executor;
 mod hunt;
+mod jobs;
 mod plan;
 mod principal;
 mod procedures;
+mod read_once;
 mod reconcile;
 mod redact;
+mod replica;
+mod reverts;
 mod scope;
 mod state;
 mod tenants;
 mod track;
 
+pub use approvals::{ApprovalMetrics, BreakGlass, Policy as ApprovalPolicy, PolicyError, take_break_glass};
+pub use clock::Clock;
+pub use doctor::{DoctorReport, Finding, Missing};
+pub use dryrun::{DRY_RUN_AUDIT_KIND, DryRun, JobDryRun, PermissionCheck};
 pub use error::EngineError;
 pub use hunt::{Column, HuntOutcome, MAX_MERGED_ROWS, TenantChoice, TenantStatus, parse_tenants};
+pub use jobs::{JobSpec, JobTargets, JobView};
 pub use principal::{Principal, Role};
 pub use procedures::{HistoryFilter, SavedQueryView, builtins as builtin_queries};
 pub use reconcile::ReconcileReport;
 pub use redact::reveal_requested;
+pub use reverts::{Extension, MAX_REVERT_AFTER, parse_revert_after, take_revert_after};
 pub use state::{OpState, status};
 pub use tenants::TenantDirectory;
 pub use track::TrackerConfig;
@@ -71,6 +85,16 @@ pub struct ActionRequest {
     /// The caller asked to see sensitive result fields once (`Prefer: reveal-secrets`). They are
     /// redacted in the store, the audit and every later read regardless.
     pub reveal: bool,
+}
+
+impl ActionRequest {
+    /// Undo the action after `after` (a time-boxed action; only actions with an inverse). The
+    /// same as a `revertAfter` parameter in seconds, which every surface accepts (the engine
+    /// takes it out of `params` before validation; see `reverts`).
+    pub fn with_revert_after(mut self, after: Duration) -> ActionRequest {
+        self.params.insert("revertAfter".into(), Value::from(after.as_secs()));
+        self
+    }
 }
 
 /// How long a caller waits for a terminal state unless it says otherwise.
@@ -112,11 +136,14 @@ struct ActionLabels {
 #[derive(Default)]
 pub struct EngineMetrics {
     actions: Family<ActionLabels, Counter>,
+    /// Approval requests, decisions, break-glass bypasses and policy reloads (`approvals`).
+    pub approvals: ApprovalMetrics,
 }
 
 impl EngineMetrics {
     pub fn register(&self, registry: &mut Registry) {
         registry.register("riposte_actions", "Actions by product, action and outcome", self.actions.clone());
+        self.approvals.register(registry);
     }
 
     fn count(&self, product: Product, action: &str, outcome: &str) {
@@ -146,6 +173,14 @@ struct Inner {
     executor: executor::Executor,
     /// Live-response sessions in flight and the file library.
     live: procedures::live_response::Runtime,
+    /// The hunting archive, when one is kept (`hunt/archive.rs`).
+    archive: std::sync::OnceLock<archive::Archive>,
+    /// "Now" for schedules (time-boxed actions); follows the sandbox's clock in tests.
+    clock: Clock,
+    /// Bulk jobs: the scheduler's wake-up, the interactive priority gate, the lease owner.
+    jobs: jobs::Runtime,
+    /// The approval policy in force and held operations' secrets (`approvals`).
+    approvals: approvals::Runtime,
 }
 
 impl Engine {
@@ -168,6 +203,10 @@ impl Engine {
                 tracker,
                 executor: executor::Executor::new(executor::DEFAULT_WORKERS),
                 live,
+                archive: std::sync::OnceLock::new(),
+                clock: Clock::default(),
+                jobs: jobs::Runtime::default(),
+                approvals: approvals::Runtime::default(),
             }),
         }
     }
@@ -186,6 +225,11 @@ impl Engine {
         &self.inner.live
     }
 
+    /// The clock schedules read (see [`Clock`]).
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
     pub fn store(&self) -> &Store {
         &self.inner.store
     }
@@ -201,14 +245,17 @@ impl Engine {
     /// Bring back what a restart left: reconcile `Queued`/`Running` operations, resume tracking
     /// of machine actions and live-response sessions, and start the background tracker.
     pub async fn start_tracking(&self) -> Result<ReconcileReport, EngineError> {
+        // Claims this replica's leftovers and dead replicas' work (`replica`); `InProgress` ones
+        // are watched there. Live-response sessions resume on their own (they fetch results).
+        // Budget windows go to the database first on PostgreSQL, before any call (`replica`).
+        replica::share_budgets(self);
         let report = reconcile::reconcile(self).await?;
-        let pending = self.inner.store.operations_in_status(&[status::IN_PROGRESS], 10_000).await?;
-        // Live-response sessions resume on their own (they finish by fetching results).
-        for op in pending.iter().filter(|op| !procedures::live_response::is_session(op)) {
-            self.inner.tracker.watch(op.id);
-        }
         procedures::live_response::resume(self).await?;
         track::spawn(self.clone());
+        reverts::spawn(self.clone());
+        self.start_jobs();
+        self.start_approvals();
+        replica::spawn(self.clone());
         Ok(report)
     }
 
@@ -227,14 +274,35 @@ impl Engine {
 
     /// Carry out one action request: accept it durably, run it detached, wait a bounded time.
     pub async fn execute(&self, req: ActionRequest) -> Result<Outcome, EngineError> {
+        // Interactive: the tenant's bulk items wait until this one's call is made.
+        let gate = self.inner.jobs.interactive(&req.tenant);
+        self.execute_with(req, Some(gate)).await
+    }
+
+    /// A bulk job's item: the same story, without holding the tenant's bulk items back.
+    pub(crate) async fn execute_bulk(&self, req: ActionRequest) -> Result<Outcome, EngineError> {
+        self.execute_with(req, None).await
+    }
+
+    async fn execute_with(
+        &self,
+        mut req: ActionRequest,
+        gate: Option<jobs::InteractiveGuard>,
+    ) -> Result<Outcome, EngineError> {
+        let revert_after = reverts::take_revert_after(&mut req.params)?;
+        let break_glass = approvals::take_break_glass(&mut req.params)?;
         let spec = self.resolve(req.product, &req.action)?;
         refuse_unsupported(spec)?;
         authorize(&req.principal, &req.tenant, spec)?;
         let creds = self.inner.tenants.get(&req.tenant)?;
         let params = spec.validate(&req.params)?;
+        let revert = reverts::plan(spec, &params, revert_after)?;
         let wait = req.wait.unwrap_or(DEFAULT_WAIT).min(MAX_WAIT);
         let fingerprint = fingerprint(spec, &params);
         if let Some(op) = self.same_request(&req, spec, &fingerprint).await? {
+            if op.status == status::AWAITING_APPROVAL {
+                return Ok(Outcome::from_stored(&op, true)); // nothing to wait for until someone decides
+            }
             return self.await_outcome(op.id, spec.risk, wait, true).await;
         }
         // Devices named by DNS name or IP become machine ids (reads only; ambiguity is a 400).
@@ -244,7 +312,28 @@ impl Engine {
         // An Intune device named by any identity (MDE machine id, Entra id, DNS name) becomes its Intune id.
         let params =
             procedures::intune::devices::managed_device_params(&self.inner.upstream, creds, spec, params).await?;
-        let op = match self.record_attempt(&req, spec, &params, &fingerprint).await? {
+        // The approval policy (`approvals`): interactive actions only; a bulk job is judged as a
+        // whole when it is created, and its items run without asking again.
+        let verdict = match gate {
+            Some(_) => approvals::check_action(self, &req, spec, &params, creds, break_glass.as_ref()).await?,
+            None => approvals::Verdict::Run,
+        };
+        if let approvals::Verdict::Hold(reasons) = verdict {
+            if revert.is_some() {
+                return Err(EngineError::InvalidParam(catalog::ParamError {
+                    field: "revertAfter".into(),
+                    message: format!("{} needs approval here, and a held action cannot be time-boxed yet", spec.name),
+                    hint: "send it without revertAfter, and undo it once approved and done".into(),
+                }));
+            }
+            return approvals::hold_action(self, &req, spec, &params, &fingerprint, reasons).await;
+        }
+        // A plain read is recorded once, after its call (`read_once`): one durable commit.
+        if matches!(verdict, approvals::Verdict::Run) && revert.is_none() && read_once::applies(&req, spec) {
+            let rows = attempt_rows(&req, spec, &params, &fingerprint);
+            return self.read_once(req, spec, params, rows, wait, gate).await;
+        }
+        let op = match self.record_attempt(&req, spec, &params, &fingerprint, revert.as_ref()).await? {
             Accepted::New(op) => op,
             // A concurrent request with the same key won the insert: this is its operation.
             Accepted::Existing(op) => return self.await_outcome(op.id, spec.risk, wait, true).await,
@@ -258,7 +347,13 @@ impl Engine {
             resume: false,
             reveal: req.reveal,
         };
+        if let approvals::Verdict::BreakGlass(reasons, glass) = &verdict {
+            approvals::record_break_glass(self, &op, &req.principal, reasons, glass).await?;
+        }
         self.inner.executor.submit(self, job);
+        if let Some(gate) = gate {
+            self.release_after_first_step(op.id, gate);
+        }
         self.await_outcome(op.id, spec.risk, wait, false).await
     }
 
@@ -384,33 +479,17 @@ impl Engine {
         spec: &ActionSpec,
         params: &catalog::Params,
         fingerprint: &str,
+        revert: Option<&reverts::Planned>,
     ) -> Result<Accepted, EngineError> {
-        let redacted = redact::params(spec, params);
-        let op = NewOperation {
-            id: Uuid::now_v7(),
-            tenant: req.tenant.clone(),
-            product: spec.product.key().into(),
-            action: spec.name.into(),
-            params: redacted.clone(),
-            principal: req.principal.name.clone(),
-            idempotency_key: req.idempotency_key.clone(),
-            request_hash: Some(fingerprint.to_string()),
-            status: status::QUEUED.into(),
+        let (op, attempt) = attempt_rows(req, spec, params, fingerprint);
+        let begun = match revert {
+            Some(r) => {
+                let (row, scheduled) = r.rows(self, spec, &op, &req.principal);
+                self.inner.store.begin_operation_with_revert(op, attempt, row, scheduled).await
+            }
+            None => self.inner.store.begin_operation(op, attempt).await,
         };
-        let attempt = NewAuditEvent {
-            operation_id: Some(op.id),
-            kind: store::AuditKind::Attempt,
-            principal: req.principal.name.clone(),
-            tenant: Some(req.tenant.clone()),
-            product: Some(spec.product.key().into()),
-            action: Some(spec.name.into()),
-            params: redacted,
-            outcome: None,
-            upstream_request_ids: vec![],
-            duration_ms: None,
-            detail: serde_json::json!({ "role": req.principal.role.as_str(), "risk": spec.risk }),
-        };
-        match self.inner.store.begin_operation(op, attempt).await {
+        match begun {
             Ok((op, _)) => Ok(Accepted::New(op)),
             Err(store::StoreError::Conflict(what)) => match &req.idempotency_key {
                 Some(key) => self
@@ -452,12 +531,13 @@ impl Engine {
                 procedures::run(&ctx, procedure, &job.params).await
             }
             _ => {
-                plan::carry_out(
+                plan::carry_out_by(
                     &self.inner.upstream,
                     creds,
                     spec,
                     &job.params,
                     plan::Marker { op: op.id, resume_since: job.resume.then_some(op.created_at) },
+                    &job.principal.name,
                 )
                 .await
             }
@@ -605,6 +685,41 @@ impl Engine {
     }
 }
 
+/// A request's operation row (`Queued`) and its `attempt` record, params redacted.
+fn attempt_rows(
+    req: &ActionRequest,
+    spec: &ActionSpec,
+    params: &catalog::Params,
+    fingerprint: &str,
+) -> (NewOperation, NewAuditEvent) {
+    let redacted = redact::params(spec, params);
+    let op = NewOperation {
+        id: Uuid::now_v7(),
+        tenant: req.tenant.clone(),
+        product: spec.product.key().into(),
+        action: spec.name.into(),
+        params: redacted.clone(),
+        principal: req.principal.name.clone(),
+        idempotency_key: req.idempotency_key.clone(),
+        request_hash: Some(fingerprint.to_string()),
+        status: status::QUEUED.into(),
+    };
+    let attempt = NewAuditEvent {
+        operation_id: Some(op.id),
+        kind: store::AuditKind::Attempt,
+        principal: req.principal.name.clone(),
+        tenant: Some(req.tenant.clone()),
+        product: Some(spec.product.key().into()),
+        action: Some(spec.name.into()),
+        params: redacted,
+        outcome: None,
+        upstream_request_ids: vec![],
+        duration_ms: None,
+        detail: serde_json::json!({ "role": req.principal.role.as_str(), "risk": spec.risk }),
+    };
+    (op, attempt)
+}
+
 /// What accepting a request produced.
 enum Accepted {
     New(Operation),
@@ -719,7 +834,10 @@ pub fn error_label(e: &EngineError) -> &'static str {
         EngineError::NotAdmitted { .. } => "NotAdmitted",
         EngineError::NotVerified { .. } => "NotVerified",
         EngineError::UpstreamTimeout => "UpstreamTimeout",
-        EngineError::OperationNotFound(_) => "NotFound",
+        EngineError::HuntFailed { all_throttled: true, .. } => "HuntThrottled",
+        EngineError::HuntFailed { .. } => "HuntFailed",
+        EngineError::OperationNotFound(_) | EngineError::NotFound(_) => "NotFound",
+        EngineError::Conflict(_) => "Conflict",
         EngineError::Library(e) => library_label(e),
         EngineError::Store(_) | EngineError::Internal(_) => "Internal",
     }

@@ -5,7 +5,7 @@
 //! pending action) sits behind [`ApiHooks`], chosen by the call's API ([`hooks`]); bodies are
 //! filled from their templates in [`body`].
 
-mod body;
+pub(crate) mod body;
 mod mde;
 
 use crate::completion::Tracking;
@@ -74,6 +74,14 @@ impl Marker {
     }
 }
 
+/// `(by alice@contoso.com via Riposte)`: who asked (the principal's name, an API key's name or
+/// an Entra ID user's UPN), as MDE shows it in a machine action's comment, so Defender's own
+/// history says who acted; empty when nobody is named.
+pub fn by_line(by: &str) -> String {
+    let by = by.trim();
+    if by.is_empty() { String::new() } else { format!("(by {by} via Riposte)") }
+}
+
 pub async fn carry_out(
     upstream: &Upstream,
     creds: &TenantCredentials,
@@ -81,14 +89,35 @@ pub async fn carry_out(
     params: &Params,
     marker: Marker,
 ) -> Result<Carried, EngineError> {
+    carry_out_by(upstream, creds, spec, params, marker, "").await
+}
+
+/// [`carry_out`] on behalf of `by` (the principal's name), which MDE machine actions name in
+/// their comment ([`by_line`]).
+pub async fn carry_out_by(
+    upstream: &Upstream,
+    creds: &TenantCredentials,
+    spec: &'static ActionSpec,
+    params: &Params,
+    marker: Marker,
+    by: &str,
+) -> Result<Carried, EngineError> {
     let Plan::Call(call) = spec.plan else {
         return Err(EngineError::Internal(format!("{} has no plan", spec.name)));
     };
+    let origin = Origin { marker, by };
     match call.each {
-        Some(list_param) => fan_out(upstream, creds, spec, &call, params, list_param, marker).await,
+        Some(list_param) => fan_out(upstream, creds, spec, &call, params, list_param, origin).await,
         None if call.paged => read_all_pages(upstream, creds, &call, params).await,
-        None => single(upstream, creds, spec, &call, params, marker).await,
+        None => single(upstream, creds, spec, &call, params, origin).await,
     }
+}
+
+/// Which operation a call belongs to and on whose behalf it is made.
+#[derive(Clone, Copy)]
+struct Origin<'a> {
+    marker: Marker,
+    by: &'a str,
 }
 
 /// One target's call, as an API's hooks see it.
@@ -101,6 +130,8 @@ pub(crate) struct Target<'a> {
     /// The list parameter fanned out over, and this target's element of it.
     pub each: Option<(&'a str, &'a str)>,
     pub marker: Marker,
+    /// Who asked (the principal's name; empty when nobody is named).
+    pub by: &'a str,
 }
 
 /// What one API family adds to carrying out a call; every hook defaults to doing nothing.
@@ -160,9 +191,10 @@ async fn single(
     spec: &ActionSpec,
     call: &Call,
     params: &Params,
-    marker: Marker,
+    origin: Origin<'_>,
 ) -> Result<Carried, EngineError> {
-    let resp = call_once(&Target { upstream, creds, spec, call, params, each: None, marker }).await?;
+    let Origin { marker, by } = origin;
+    let resp = call_once(&Target { upstream, creds, spec, call, params, each: None, marker, by }).await?;
     let machine_action_ids = machine_action_id(spec, &resp.body).into_iter().collect();
     let follow = Tracking::from_answer(spec.completion, &resp);
     Ok(Carried {
@@ -199,8 +231,9 @@ async fn fan_out(
     call: &Call,
     params: &Params,
     list_param: &str,
-    marker: Marker,
+    origin: Origin<'_>,
 ) -> Result<Carried, EngineError> {
+    let Origin { marker, by } = origin;
     let targets: Vec<String> = params
         .get(list_param)
         .and_then(Value::as_array)
@@ -209,7 +242,7 @@ async fn fan_out(
     let results: Vec<(String, Result<upstream::ApiResponse, EngineError>)> = futures::stream::iter(targets)
         .map(|target| async move {
             let each = Some((list_param, target.as_str()));
-            let outcome = call_once(&Target { upstream, creds, spec, call, params, each, marker }).await;
+            let outcome = call_once(&Target { upstream, creds, spec, call, params, each, marker, by }).await;
             (target, outcome)
         })
         .buffered(FAN_OUT_CONCURRENCY)

@@ -39,8 +39,15 @@ enum Decision {
     End { status: &'static str, reason: String },
 }
 
+/// At start-up: this replica's own leftovers (a restart) and any whose owner stopped beating,
+/// claimed in the store first, so no live replica's work is ever taken (`crate::replica`).
 pub(crate) async fn reconcile(engine: &Engine) -> Result<ReconcileReport, EngineError> {
-    let open = engine.store().operations_in_status(&[status::QUEUED, status::RUNNING], 10_000).await?;
+    let open = crate::replica::claim_open(engine, true).await?;
+    reconcile_claimed(engine, open).await
+}
+
+/// Brings operations this replica just claimed to an end (run, resume or end them).
+pub(crate) async fn reconcile_claimed(engine: &Engine, open: Vec<Operation>) -> Result<ReconcileReport, EngineError> {
     let mut report = ReconcileReport::default();
     for op in open {
         let spec = Product::parse(&op.product).and_then(|p| Catalog::global().resolve(Some(p), &op.action).ok());
@@ -125,7 +132,7 @@ fn decide(op: &Operation, spec: &ActionSpec) -> Decision {
 }
 
 /// The validated params as stored, unless redaction took something the action needs.
-fn stored_params(spec: &ActionSpec, stored: &Value) -> Option<Params> {
+pub(crate) fn stored_params(spec: &ActionSpec, stored: &Value) -> Option<Params> {
     let map = stored.as_object()?;
     let mut params = Params::new();
     for p in spec.params {

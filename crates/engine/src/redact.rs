@@ -116,7 +116,7 @@ fn redact_at(value: &mut Value, path: &[String]) {
 }
 
 /// Free-form JSON with secret-looking keys redacted, at any depth.
-fn free_form(value: &Value) -> Value {
+pub(crate) fn free_form(value: &Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.iter()

@@ -16,21 +16,30 @@
 //! base_url = "https://data.reversinglabs.com"
 //! username = "u/acme"
 //! secret = "..."
+//! [enrichment.respond]          # optional actions, through the engine (audited, reversible)
+//! file_indicators = true        # an MDE file indicator per malicious hash
+//! indicator_action = "Block"
+//! incident_tags = true          # "Riposte enrichment: MALICIOUS" on the alert's incident
 //! ```
+//!
+//! With Microsoft Entra instead of a connection string, `entra_tenant = "<tenant id>"` in
+//! `[enrichment.kafka]` signs in with SASL OAUTHBEARER (token audience
+//! `https://{namespace}.servicebus.windows.net`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use engine::Engine;
 use serde::Deserialize;
-use store::Store;
 use upstream::{TenantCredentials, Upstream};
 
 use crate::envelope::ParseOptions;
 use crate::lookup::{Lookups, Slot};
 use crate::metrics::Metrics;
 use crate::providers::{Gate, ProviderConfig};
+use crate::respond::{RespondConfig, Responder};
 use crate::scanner::{Scanner, ScannerOptions};
-use crate::source::{KafkaConfig, KafkaSource, SandboxSource, StreamSource};
+use crate::source::{KafkaAuth, KafkaConfig, KafkaSource, SandboxSource, StreamSource, TokenSource};
 use crate::verdict::{Status, Ttls};
 use crate::writeback::Writer;
 
@@ -70,6 +79,9 @@ pub struct EnrichmentConfig {
     /// After a spent quota, ask again after this long (at most until 00:00 UTC).
     #[serde(default = "default_quota_probe")]
     pub quota_probe_secs: u64,
+    /// File indicators and incident tags (off unless set).
+    #[serde(default)]
+    pub respond: RespondConfig,
 }
 
 fn default_hub() -> String {
@@ -117,6 +129,7 @@ impl EnrichmentConfig {
             parse: ParseOptions::default(),
             provider_max_wait_secs: default_max_wait(),
             quota_probe_secs: default_quota_probe(),
+            respond: RespondConfig::default(),
         }
     }
 
@@ -146,11 +159,22 @@ impl EnrichmentConfig {
             .collect()
     }
 
-    pub async fn source(&self, http: &reqwest::Client) -> Result<Arc<dyn StreamSource>, String> {
+    pub async fn source(
+        &self,
+        http: &reqwest::Client,
+        upstream: &Upstream,
+        tenants: &[TenantCredentials],
+    ) -> Result<Arc<dyn StreamSource>, String> {
         Ok(match self.source {
             SourceKind::Kafka => {
                 let k = self.kafka.as_ref().ok_or("enrichment.source = \"kafka\" needs [enrichment.kafka]")?;
-                Arc::new(KafkaSource::connect(k).await.map_err(|e| e.to_string())?)
+                let token = match k.auth().map_err(|e| e.to_string())? {
+                    KafkaAuth::Entra { tenant, audience } => {
+                        Some(entra_token_source(upstream, tenants, &tenant, &audience)?)
+                    }
+                    _ => None,
+                };
+                Arc::new(KafkaSource::connect(k, token).await.map_err(|e| e.to_string())?)
             }
             SourceKind::Sandbox => {
                 let url = self.sandbox_url.as_deref().ok_or("enrichment.source = \"sandbox\" needs sandbox_url")?;
@@ -159,21 +183,33 @@ impl EnrichmentConfig {
         })
     }
 
-    /// The scanner on the application's store, `upstream` and tenants.
+    /// The scanner on the application's engine (its store, `upstream`, and the actions of
+    /// `[enrichment.respond]`) and tenants.
     pub async fn build(
         &self,
-        store: Store,
-        upstream: Upstream,
+        engine: &Engine,
         tenants: Vec<TenantCredentials>,
         metrics: Arc<Metrics>,
     ) -> Result<Scanner, String> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| format!("provider HTTP client: {e}"))?;
-        let lookups = Arc::new(Lookups::new(store.clone(), self.chain(&http)?, self.ttl));
-        let writer = Arc::new(Writer::new(upstream, tenants, store.clone(), self.min_status()?));
-        let source = self.source(&http).await?;
+        let source = self.source(&http()?, engine.upstream(), &tenants).await?;
+        self.build_with_source(engine, tenants, metrics, source)
+    }
+
+    /// The scanner reading `source` instead of the configured one (the latency bench feeds an
+    /// in-process log).
+    pub fn build_with_source(
+        &self,
+        engine: &Engine,
+        tenants: Vec<TenantCredentials>,
+        metrics: Arc<Metrics>,
+        source: Arc<dyn StreamSource>,
+    ) -> Result<Scanner, String> {
+        let (store, upstream) = (engine.store().clone(), engine.upstream().clone());
+        self.respond.validate()?;
+        let lookups = Arc::new(Lookups::new(store.clone(), self.chain(&http()?)?, self.ttl));
+        let responder = self.respond.enabled().then(|| Responder::new(engine.clone(), self.respond.clone()));
+        let writer =
+            Arc::new(Writer::new(upstream, tenants, store.clone(), self.min_status()?, responder, metrics.clone()));
         let opts = ScannerOptions {
             parse: self.parse.clone(),
             settle: Duration::from_secs(self.settle_secs),
@@ -181,4 +217,39 @@ impl EnrichmentConfig {
         };
         Ok(Scanner::new(store, source, lookups, writer, opts, metrics))
     }
+}
+
+/// The providers' HTTP client.
+fn http() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| format!("provider HTTP client: {e}"))
+}
+
+/// OAUTHBEARER's token: the configured tenant's credential, for the namespace's audience, from
+/// the gateway's token cache (refreshed before expiry; each SASL handshake asks again).
+fn entra_token_source(
+    upstream: &Upstream,
+    tenants: &[TenantCredentials],
+    tenant: &str,
+    audience: &str,
+) -> Result<TokenSource, String> {
+    let creds = tenants
+        .iter()
+        .find(|c| c.tenant_id.eq_ignore_ascii_case(tenant))
+        .cloned()
+        .ok_or_else(|| format!("enrichment.kafka.entra_tenant {tenant} is not a configured tenant"))?;
+    let (upstream, audience) = (upstream.clone(), audience.to_string());
+    Ok(Arc::new(move || {
+        let (upstream, creds, audience) = (upstream.clone(), creds.clone(), audience.clone());
+        Box::pin(async move {
+            use secrecy::ExposeSecret;
+            upstream
+                .entra_token(&creds, &audience)
+                .await
+                .map(|t| t.expose_secret().to_string())
+                .map_err(|e| e.to_string())
+        })
+    }))
 }

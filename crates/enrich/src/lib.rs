@@ -24,6 +24,7 @@ pub mod metrics;
 pub use envelope::{AlertHashes, DeadLetter, ParseOptions, ParsedMessage, parse_message};
 pub use hash::{FileHash, HashKind};
 pub mod providers;
+pub mod respond;
 pub mod scanner;
 pub mod source;
 pub mod verdict;

@@ -66,6 +66,10 @@ impl Lookups {
         Lookups { store, chain, ttls, inflight: Mutex::new(HashMap::new()), stats: CacheStats::default() }
     }
 
+    pub fn ttls(&self) -> Ttls {
+        self.ttls
+    }
+
     pub fn providers(&self) -> Vec<GateStatus> {
         self.chain.iter().map(|s| s.gate.status()).collect()
     }

@@ -24,6 +24,8 @@ pub struct Metrics {
     pub quota_left: Family<Labels, Gauge>,
     pub writebacks: Family<Labels, Counter>,
     pub lag: Family<Labels, Gauge>,
+    /// Actions asked of the engine (file indicators, incident tags) by action and status.
+    pub responses: Family<Labels, Counter>,
 }
 
 impl Metrics {
@@ -44,6 +46,11 @@ impl Metrics {
         r.register("quota_left", "Lookups left today per provider", self.quota_left.clone());
         r.register("writebacks", "Alerts written back, by outcome", self.writebacks.clone());
         r.register("consumer_lag", "Records behind the high watermark, per partition", self.lag.clone());
+        r.register(
+            "responses",
+            "File indicators and incident tags asked of the engine, by action and status",
+            self.responses.clone(),
+        );
     }
 
     pub fn writeback_counts(&self) -> BTreeMap<String, u64> {

@@ -9,6 +9,11 @@
 //!
 //! Evidence of one alert arrives as several rows, possibly in several messages; waiting for it
 //! to settle is what lets one comment cover all of an alert's hashes.
+//!
+//! Catching up: an alert written while a provider was unavailable (a hash left unknown with that
+//! provider skipped) is checked again once the degraded verdict expires. Its hashes are looked up
+//! again (the provider is back, or skipped again), and the alert gets a new comment only if a
+//! verdict changed (the ledger's digest). The list of alerts to check again is kept in memory.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -68,6 +73,8 @@ pub struct Scanner {
     opts: ScannerOptions,
     metrics: Arc<Metrics>,
     lag: Mutex<BTreeMap<i32, PartitionLag>>,
+    /// Alerts written with degraded verdicts, and when to check them again.
+    recheck: Mutex<Vec<(std::time::Instant, store::PendingAlert)>>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -89,6 +96,8 @@ pub struct WriteReport {
     pub unchanged: usize,
     pub quiet: usize,
     pub failed: usize,
+    /// Alerts checked again after a provider was unavailable (included in `alerts`).
+    pub rechecked: usize,
 }
 
 /// `GET /v1/enrichment/status`.
@@ -101,6 +110,8 @@ pub struct ScannerStatus {
     pub cache: CacheStatus,
     pub counts: EnrichmentCounts,
     pub writebacks: BTreeMap<String, u64>,
+    /// Alerts written while a provider was unavailable, to be checked again when it returns.
+    pub rechecks_pending: usize,
 }
 
 impl Scanner {
@@ -112,7 +123,16 @@ impl Scanner {
         opts: ScannerOptions,
         metrics: Arc<Metrics>,
     ) -> Scanner {
-        Scanner { store, source, lookups, writer, opts, metrics, lag: Mutex::new(BTreeMap::new()) }
+        Scanner {
+            store,
+            source,
+            lookups,
+            writer,
+            opts,
+            metrics,
+            lag: Mutex::new(BTreeMap::new()),
+            recheck: Mutex::new(Vec::new()),
+        }
     }
 
     pub fn lookups(&self) -> &Arc<Lookups> {
@@ -173,7 +193,10 @@ impl Scanner {
     /// One write pass over the settled, pending alerts.
     pub async fn write_once(&self) -> Result<WriteReport, ScanError> {
         let settled_before = OffsetDateTime::now_utc() - self.opts.settle;
-        let pending = self.store.pending_alerts(settled_before, self.opts.write_batch).await?;
+        let mut pending = self.store.pending_alerts(settled_before, self.opts.write_batch).await?;
+        let due = self.due_rechecks(&pending);
+        let rechecked = due.len();
+        pending.extend(due);
         if pending.is_empty() {
             return Ok(WriteReport::default());
         }
@@ -184,6 +207,7 @@ impl Scanner {
             .collect();
         let verdicts = Arc::new(self.lookups.verdicts(&hashes).await?);
         self.export_provider_metrics();
+        self.schedule_rechecks(&pending, &verdicts);
         let mut by_tenant: BTreeMap<String, Vec<store::PendingAlert>> = BTreeMap::new();
         for a in pending {
             by_tenant.entry(a.tenant.clone()).or_default().push(a);
@@ -202,7 +226,7 @@ impl Scanner {
                 outcomes
             }
         });
-        let mut report = WriteReport::default();
+        let mut report = WriteReport { rechecked, ..WriteReport::default() };
         for outcome in futures::future::join_all(tasks).await.into_iter().flatten() {
             report.alerts += 1;
             let label = match outcome {
@@ -230,6 +254,37 @@ impl Scanner {
             self.metrics.writebacks.get_or_create(&vec![("outcome".to_string(), label.to_string())]).inc();
         }
         Ok(report)
+    }
+
+    /// Rechecks that are due, minus alerts already pending (they are looked at anyway).
+    fn due_rechecks(&self, pending: &[store::PendingAlert]) -> Vec<store::PendingAlert> {
+        let now = std::time::Instant::now();
+        let mut list = self.recheck.lock();
+        let (due, later): (Vec<_>, Vec<_>) = list.drain(..).partition(|(at, _)| *at <= now);
+        *list = later;
+        due.into_iter()
+            .map(|(_, a)| a)
+            .filter(|a| !pending.iter().any(|p| p.tenant == a.tenant && p.alert_id == a.alert_id))
+            .collect()
+    }
+
+    /// Alerts with a hash left unknown while a provider was skipped are checked again when that
+    /// degraded verdict expires.
+    fn schedule_rechecks(&self, alerts: &[store::PendingAlert], verdicts: &HashMap<String, crate::Verdict>) {
+        let after = Duration::from_secs(self.lookups.ttls().degraded_secs.max(0) as u64);
+        let at = std::time::Instant::now() + after;
+        let mut list = self.recheck.lock();
+        for a in alerts {
+            let degraded = a.hashes.iter().any(|(_, h)| verdicts.get(h).is_some_and(|v| !v.skipped.is_empty()));
+            if degraded && !list.iter().any(|(_, p)| p.tenant == a.tenant && p.alert_id == a.alert_id) {
+                list.push((at, a.clone()));
+            }
+        }
+    }
+
+    /// Alerts waiting to be checked again (status).
+    pub fn rechecks_pending(&self) -> usize {
+        self.recheck.lock().len()
     }
 
     fn export_provider_metrics(&self) {
@@ -322,6 +377,7 @@ impl Scanner {
             cache: self.lookups.cache_status(),
             counts: self.store.enrichment_counts().await?,
             writebacks,
+            rechecks_pending: self.rechecks_pending(),
         })
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! - [`KafkaSource`]: Event Hubs' Kafka endpoint (or any Kafka-protocol broker) through rskafka:
 //!   SASL PLAIN with the user name `$ConnectionString` and the connection string as password,
-//!   over TLS, as Event Hubs requires; or plain, for a local broker.
+//!   or SASL OAUTHBEARER with a Microsoft Entra token for `https://{namespace}.servicebus.windows.net`
+//!   (from the gateway's token cache), over TLS, as Event Hubs requires; or plain, for a local broker.
 //! - [`SandboxSource`]: the sandbox's Streaming API log over HTTP (`riposte up`, tests): the
 //!   same records in the same envelope, with no broker to install.
 //! - [`MemorySource`]: an in-process log (unit tests, the throughput bench).
@@ -62,10 +63,80 @@ pub struct KafkaConfig {
     pub username: Option<String>,
     #[serde(default)]
     pub password: Option<SecretString>,
-    /// TLS to the broker (Event Hubs: always). Defaults to on when a connection string is set.
+    /// TLS to the broker (Event Hubs: always). Defaults to on with a connection string or Entra.
     #[serde(default)]
     pub tls: Option<bool>,
+    /// SASL OAUTHBEARER with a Microsoft Entra token instead of a connection string: the tenant
+    /// (as in `[[tenants]]`) whose app registration holds "Azure Event Hubs Data Receiver" on
+    /// the namespace. Its token comes from the gateway's token cache.
+    #[serde(default)]
+    pub entra_tenant: Option<String>,
+    /// The token's audience; by default `https://{namespace}.servicebus.windows.net` from the
+    /// first bootstrap host, as Event Hubs documents for Kafka clients.
+    #[serde(default)]
+    pub entra_audience: Option<String>,
 }
+
+/// The broker client (tests and the sandbox's producer name it through here).
+pub use rskafka::client::Client as KafkaClient;
+
+/// How the consumer signs in to the broker.
+#[derive(Clone, Debug)]
+pub enum KafkaAuth {
+    None,
+    /// SASL PLAIN (`$ConnectionString` and the connection string for Event Hubs).
+    Plain {
+        username: String,
+        password: SecretString,
+    },
+    /// SASL OAUTHBEARER with an Entra token of `tenant` for `audience`.
+    Entra {
+        tenant: String,
+        audience: String,
+    },
+}
+
+impl KafkaConfig {
+    /// The configured sign-in, checked: one of connection string, user + password, or Entra.
+    pub fn auth(&self) -> Result<KafkaAuth, SourceError> {
+        let entra = self.entra_tenant.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        match (&self.connection_string, &self.username, &self.password, entra) {
+            (Some(_), _, _, Some(_)) | (_, Some(_), _, Some(_)) => Err(SourceError::Config(
+                "kafka.entra_tenant (OAUTHBEARER) and kafka.connection_string / username (PLAIN) exclude each other"
+                    .into(),
+            )),
+            (None, None, None, Some(tenant)) => {
+                let audience = match &self.entra_audience {
+                    Some(a) => a.trim_end_matches('/').to_string(),
+                    None => {
+                        let first = self
+                            .bootstrap
+                            .first()
+                            .ok_or_else(|| SourceError::Config("kafka.bootstrap is empty".into()))?;
+                        let host = first.rsplit_once(':').map_or(first.as_str(), |(h, _)| h);
+                        format!("https://{host}")
+                    }
+                };
+                if !audience.starts_with("https://") || audience.len() <= "https://".len() {
+                    return Err(SourceError::Config(format!("kafka.entra_audience `{audience}`: an https URL")));
+                }
+                Ok(KafkaAuth::Entra { tenant: tenant.to_string(), audience })
+            }
+            (Some(cs), _, _, None) => {
+                Ok(KafkaAuth::Plain { username: "$ConnectionString".to_string(), password: cs.clone() })
+            }
+            (None, Some(u), Some(p), None) => Ok(KafkaAuth::Plain { username: u.clone(), password: p.clone() }),
+            (None, Some(_), None, None) | (None, None, Some(_), _) => {
+                Err(SourceError::Config("kafka.username and kafka.password go together".into()))
+            }
+            (None, None, None, None) => Ok(KafkaAuth::None),
+        }
+    }
+}
+
+/// Fetches a bearer token for OAUTHBEARER (the gateway's token cache behind it); asked at
+/// every connection's SASL handshake, so a reconnect after expiry gets a fresh one.
+pub type TokenSource = Arc<dyn Fn() -> BoxFuture<'static, Result<String, String>> + Send + Sync>;
 
 pub struct KafkaSource {
     topic: String,
@@ -79,8 +150,8 @@ const FETCH_MAX_WAIT_MS: i32 = 500;
 const FETCH_MAX_BYTES: i32 = 4 * 1024 * 1024;
 
 impl KafkaSource {
-    pub async fn connect(cfg: &KafkaConfig) -> Result<KafkaSource, SourceError> {
-        let client = kafka_client(cfg).await?;
+    pub async fn connect(cfg: &KafkaConfig, token: Option<TokenSource>) -> Result<KafkaSource, SourceError> {
+        let client = kafka_client(cfg, token).await?;
         Ok(KafkaSource { topic: cfg.topic.clone(), client, partitions: Default::default() })
     }
 
@@ -100,30 +171,51 @@ impl KafkaSource {
     }
 }
 
-/// A client with SASL PLAIN (`$ConnectionString` for Event Hubs) and TLS as configured.
-pub async fn kafka_client(cfg: &KafkaConfig) -> Result<rskafka::client::Client, SourceError> {
+/// A client with SASL PLAIN (`$ConnectionString` for Event Hubs) or OAUTHBEARER (`token`
+/// answers the handshake) and TLS as configured.
+pub async fn kafka_client(
+    cfg: &KafkaConfig,
+    token: Option<TokenSource>,
+) -> Result<rskafka::client::Client, SourceError> {
     if cfg.bootstrap.is_empty() {
         return Err(SourceError::Config("kafka.bootstrap is empty".into()));
     }
     let mut b = rskafka::client::ClientBuilder::new(cfg.bootstrap.clone()).client_id("riposte-enrich");
-    let sasl = match (&cfg.connection_string, &cfg.username, &cfg.password) {
-        (Some(cs), _, _) => Some(("$ConnectionString".to_string(), cs.expose_secret().to_string())),
-        (None, Some(u), Some(p)) => Some((u.clone(), p.expose_secret().to_string())),
-        (None, Some(_), None) | (None, None, Some(_)) => {
-            return Err(SourceError::Config("kafka.username and kafka.password go together".into()));
-        }
-        (None, None, None) => None,
-    };
-    if let Some((user, pass)) = sasl {
-        b = b.sasl_config(rskafka::client::SaslConfig::Plain(rskafka::client::Credentials::new(user, pass)));
+    let auth = cfg.auth()?;
+    if let Some(sasl) = sasl_config(&auth, token)? {
+        b = b.sasl_config(sasl);
     }
-    if cfg.tls.unwrap_or(cfg.connection_string.is_some()) {
+    if cfg.tls.unwrap_or(!matches!(auth, KafkaAuth::None)) {
         use rustls_platform_verifier::ConfigVerifierExt;
         let tls =
             rustls::ClientConfig::with_platform_verifier().map_err(|e| SourceError::Config(format!("tls: {e}")))?;
         b = b.tls_config(Arc::new(tls));
     }
     b.build().await.map_err(kafka)
+}
+
+/// The SASL mechanism for `auth`; Entra needs the token source.
+pub fn sasl_config(
+    auth: &KafkaAuth,
+    token: Option<TokenSource>,
+) -> Result<Option<rskafka::client::SaslConfig>, SourceError> {
+    use rskafka::client::{Credentials, OauthBearerCredentials, SaslConfig};
+    Ok(match auth {
+        KafkaAuth::None => None,
+        KafkaAuth::Plain { username, password } => {
+            Some(SaslConfig::Plain(Credentials::new(username.clone(), password.expose_secret().to_string())))
+        }
+        KafkaAuth::Entra { tenant, .. } => {
+            let token = token.ok_or_else(|| {
+                SourceError::Config(format!("kafka.entra_tenant {tenant}: no token source (is the tenant configured?)"))
+            })?;
+            let callback: rskafka::client::OauthCallback = Arc::new(move || {
+                let token = token.clone();
+                Box::pin(async move { token().await.map_err(|e| e.into()) })
+            });
+            Some(SaslConfig::Oauthbearer(OauthBearerCredentials { callback, authz_id: None, bearer_kvs: Vec::new() }))
+        }
+    })
 }
 
 fn kafka(e: impl std::fmt::Display) -> SourceError {
@@ -194,6 +286,9 @@ pub async fn kafka_produce(
 }
 
 // ---- the sandbox's log over HTTP ------------------------------------------------------------
+
+/// The event hub the Streaming API writes AlertEvidence to (and the sandbox's log of it).
+pub const SANDBOX_HUB: &str = "insights-logs-advancedhunting-alertevidence";
 
 /// Reads `GET {sandbox}/_sandbox/streaming/{hub}/partitions/{p}?offset=&max=`.
 pub struct SandboxSource {
@@ -308,3 +403,68 @@ impl StreamSource for MemorySource {
 
 /// How long an idle ingest loop waits before fetching again.
 pub const IDLE_POLL: Duration = Duration::from_millis(200);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(v: serde_json::Value) -> KafkaConfig {
+        serde_json::from_value(v).expect("a kafka config")
+    }
+
+    #[test]
+    fn event_hubs_sign_in_choices() {
+        let base = serde_json::json!({"bootstrap": ["contoso-ns.servicebus.windows.net:9093"], "topic": "t"});
+        let mut cs = base.clone();
+        cs["connection_string"] =
+            "Endpoint=sb://contoso-ns.servicebus.windows.net/;SharedAccessKeyName=l;SharedAccessKey=k".into();
+        match cfg(cs).auth().expect("plain") {
+            KafkaAuth::Plain { username, password } => {
+                assert_eq!(username, "$ConnectionString");
+                assert!(password.expose_secret().starts_with("Endpoint=sb://"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut entra = base.clone();
+        entra["entra_tenant"] = "11111111-2222-3333-4444-555555555555".into();
+        match cfg(entra.clone()).auth().expect("entra") {
+            KafkaAuth::Entra { tenant, audience } => {
+                assert_eq!(tenant, "11111111-2222-3333-4444-555555555555");
+                assert_eq!(audience, "https://contoso-ns.servicebus.windows.net");
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut both = entra.clone();
+        both["connection_string"] = "Endpoint=sb://x".into();
+        assert!(cfg(both).auth().unwrap_err().to_string().contains("exclude each other"));
+        let mut bad = entra;
+        bad["entra_audience"] = "contoso-ns".into();
+        assert!(cfg(bad).auth().unwrap_err().to_string().contains("entra_audience"));
+        assert!(matches!(cfg(base).auth(), Ok(KafkaAuth::None)));
+    }
+
+    #[tokio::test]
+    async fn oauthbearer_asks_the_token_source_at_each_handshake() {
+        let auth = KafkaAuth::Entra { tenant: "t".into(), audience: "https://ns.servicebus.windows.net".into() };
+        assert!(sasl_config(&auth, None).unwrap_err().to_string().contains("no token source"));
+        let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let token: TokenSource = {
+            let asked = asked.clone();
+            Arc::new(move || {
+                let n = asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Box::pin(async move { Ok(format!("eyJ.token-{n}")) })
+            })
+        };
+        let Some(rskafka::client::SaslConfig::Oauthbearer(c)) = sasl_config(&auth, Some(token)).expect("sasl") else {
+            panic!("OAUTHBEARER expected");
+        };
+        assert_eq!((c.callback)().await.expect("token"), "eyJ.token-0");
+        assert_eq!((c.callback)().await.expect("token"), "eyJ.token-1");
+        let failing: TokenSource =
+            Arc::new(|| Box::pin(async { Err("AADSTS7000215: invalid client secret".to_string()) }));
+        let Some(rskafka::client::SaslConfig::Oauthbearer(c)) = sasl_config(&auth, Some(failing)).expect("sasl") else {
+            panic!("OAUTHBEARER expected");
+        };
+        assert!((c.callback)().await.unwrap_err().to_string().contains("AADSTS7000215"));
+    }
+}

@@ -10,6 +10,7 @@
 //! verdicts are never posted to an alert again, and changed verdicts are.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -18,6 +19,8 @@ use time::OffsetDateTime;
 use upstream::{Api, ApiRequest, TenantCredentials, Upstream, UpstreamError};
 
 use crate::hash::{FileHash, HashKind};
+use crate::metrics::Metrics;
+use crate::respond::{RespondError, Responder};
 use crate::verdict::{Status, Verdict};
 
 /// Marker prefix; the version lets a later format be told apart.
@@ -56,6 +59,8 @@ pub enum WriteError {
     Store(#[from] StoreError),
     #[error("no verdict for {0}")]
     MissingVerdict(String),
+    #[error(transparent)]
+    Respond(#[from] RespondError),
 }
 
 pub struct Writer {
@@ -64,12 +69,22 @@ pub struct Writer {
     store: Store,
     /// Hashes below this status are left out of the comment (default: all, unknown included).
     min_status: Status,
+    /// File indicators and incident tags, when `[enrichment.respond]` turns them on.
+    responder: Option<Responder>,
+    metrics: Arc<Metrics>,
 }
 
 impl Writer {
-    pub fn new(upstream: Upstream, tenants: Vec<TenantCredentials>, store: Store, min_status: Status) -> Writer {
+    pub fn new(
+        upstream: Upstream,
+        tenants: Vec<TenantCredentials>,
+        store: Store,
+        min_status: Status,
+        responder: Option<Responder>,
+        metrics: Arc<Metrics>,
+    ) -> Writer {
         let tenants = tenants.into_iter().map(|c| (c.tenant_id.trim().to_ascii_lowercase(), c)).collect();
-        Writer { upstream, tenants, store, min_status }
+        Writer { upstream, tenants, store, min_status, responder, metrics }
     }
 
     /// Writes one alert's verdicts, at most once per distinct set of verdicts.
@@ -100,6 +115,16 @@ impl Writer {
             self.upstream.call(creds, ApiRequest::post(Api::Graph, format!("{path}/comments"), body)).await?;
             Outcome::Posted
         };
+        // Before the ledger: a crash or a refused action here retries the alert, which adopts
+        // the comment by its marker and replays the actions by their idempotency keys.
+        if let Some(responder) = &self.responder {
+            let incident = current.body.get("incidentId").and_then(id_text).or_else(|| alert.incident_id.clone());
+            let found: Vec<(FileHash, Verdict)> = lines.iter().map(|l| (l.hash.clone(), l.verdict.clone())).collect();
+            for s in responder.respond(&alert.tenant, incident.as_deref(), &found).await? {
+                let labels = vec![("action".to_string(), s.action.to_string()), ("status".to_string(), s.status)];
+                self.metrics.responses.get_or_create(&labels).inc();
+            }
+        }
         self.record(alert, &digest, &comment, outcome).await?;
         Ok(outcome)
     }
@@ -181,6 +206,15 @@ fn compose(lines: &[Line], digest: &str) -> String {
     }
     s.push_str(&format!("\n{MARKER}{digest}]"));
     s
+}
+
+/// Graph ids are strings; an older shape may carry a number.
+fn id_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 /// Whether the alert (Graph `alert` JSON) already carries our comment with this digest.

@@ -1,5 +1,6 @@
 //! Authentication: API keys in the Azure Functions places (`x-functions-key`, `?code=`) and the
 //! usual ones (`Authorization: Bearer`, `x-api-key`). Keys are stored as SHA-256 hashes only.
+//! Entra ID access tokens (`Authorization: Bearer <jwt>`) are checked by `oidc.rs`.
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -37,12 +38,16 @@ pub fn presented_key(headers: &HeaderMap, query: &[(String, String)]) -> Option<
         .or_else(|| query.iter().find(|(k, _)| k == "code").map(|(_, v)| v.clone()))
 }
 
-/// Who the key belongs to; 401 when absent or unknown.
+/// Who the key belongs to; 401 when absent or unknown. With `[auth.entra]` configured, a JWT
+/// sent as `Authorization: Bearer` is an Entra ID access token (`oidc.rs`) instead.
 async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     query: &[(String, String)],
 ) -> Result<Principal, ApiError> {
+    if let (Some(entra), Some(token)) = (state.entra.as_deref(), crate::oidc::bearer_jwt(headers)) {
+        return entra.authenticate(token).await;
+    }
     let key = presented_key(headers, query).ok_or_else(|| {
         ApiError::unauthorized(
             "an API key is required: send it in x-functions-key, ?code=, Authorization: Bearer or x-api-key",
@@ -50,11 +55,12 @@ async fn authenticate(
     })?;
     let hash = hash_key(&key);
     let store = state.engine.store();
-    let admin = store.get_setting(ADMIN_KEY_SETTING).await?;
+    // Cached (`store::credential_cache`): no database round trip per request.
+    let admin = store.setting_cached(ADMIN_KEY_SETTING).await?;
     if admin.is_some_and(|admin| constant_time_eq(admin.as_bytes(), hash.as_bytes())) {
         return Ok(Principal { name: ADMIN_NAME.into(), role: Role::Admin, tenants: vec![] });
     }
-    let found = store.key_by_hash(&hash).await?;
+    let found = store.key_by_hash_cached(&hash).await?;
     let key = found.ok_or_else(|| ApiError::unauthorized("the API key is not valid"))?;
     let role = Role::parse(&key.role).unwrap_or(Role::Reader);
     Ok(Principal { name: key.name, role, tenants: key.tenants })

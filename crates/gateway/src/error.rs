@@ -25,6 +25,8 @@ pub struct ErrorAnswer {
     /// Extra members merged into the error object (close matches, pending action, upstream ids).
     pub extra: Value,
     pub retry_after: Option<Duration>,
+    /// RFC 6750's `WWW-Authenticate` challenge of a refused bearer token (`oidc.rs`).
+    pub challenge: Option<String>,
 }
 
 impl std::ops::Deref for ApiError {
@@ -51,6 +53,7 @@ impl ApiError {
             hint: None,
             extra: Value::Null,
             retry_after: None,
+            challenge: None,
         }))
     }
 
@@ -105,10 +108,14 @@ impl IntoResponse for ApiError {
 }
 
 impl ApiError {
-    /// `Retry-After` in whole seconds (at least 1) when the error says when to come back.
+    /// `Retry-After` in whole seconds (at least 1) when the error says when to come back, and the
+    /// `WWW-Authenticate` challenge when a bearer token was refused.
     pub(crate) fn add_retry_after(&self, resp: &mut Response) {
         if let Some(v) = self.retry_after.and_then(|d| HeaderValue::from_str(&d.as_secs().max(1).to_string()).ok()) {
             resp.headers_mut().insert("retry-after", v);
+        }
+        if let Some(v) = self.challenge.as_deref().and_then(|c| HeaderValue::from_str(c).ok()) {
+            resp.headers_mut().insert("www-authenticate", v);
         }
     }
 }
@@ -237,7 +244,21 @@ impl From<EngineError> for ApiError {
                 err
             }
             EngineError::UpstreamTimeout => ApiError::new(StatusCode::GATEWAY_TIMEOUT, code, message),
-            EngineError::OperationNotFound(_) => ApiError::new(StatusCode::NOT_FOUND, code, message),
+            EngineError::HuntFailed { all_throttled, retry_after, tenants, .. } => {
+                let (status, hint) = if all_throttled {
+                    (StatusCode::TOO_MANY_REQUESTS, "Microsoft throttled every tenant; retry after the indicated delay")
+                } else {
+                    (StatusCode::BAD_GATEWAY, "no tenant answered; each tenant's error is under tenants")
+                };
+                let mut err = ApiError::new(status, code, message).hint(hint);
+                err.extra = json!({ "tenants": tenants });
+                err.retry_after = retry_after;
+                err
+            }
+            EngineError::OperationNotFound(_) | EngineError::NotFound(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, code, message)
+            }
+            EngineError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, code, message),
             EngineError::Library(e) => ApiError::from(e),
             EngineError::Store(e) => ApiError::internal(store::describe_error(&*e)),
             EngineError::Internal(m) => ApiError::internal(m),

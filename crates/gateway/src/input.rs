@@ -164,6 +164,20 @@ pub fn wait_preference(
     Ok(None)
 }
 
+/// The `Idempotency-Key` header. An empty or blank key (or one that is not text) is a 400:
+/// taken as a key, every request sending it would be "the same request" as the first one.
+pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    match value.to_str().map(str::trim) {
+        Ok(key) if !key.is_empty() => Ok(Some(key.to_string())),
+        _ => Err(ApiError::bad_request(
+            "Idempotency-Key",
+            "the Idempotency-Key header is empty or not text",
+            "send a unique visible-ASCII key per request (e.g. a UUID), or leave the header out",
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,5 +198,20 @@ mod tests {
         assert_eq!(wait_preference(&h, None).unwrap_err().field.as_deref(), Some("Prefer"));
         assert_eq!(wait_preference(&h, Some(&Value::from("3"))).unwrap(), Some(Duration::from_secs(3)));
         assert_eq!(wait_preference(&h, Some(&Value::from(-1))).unwrap_err().field.as_deref(), Some("wait"));
+    }
+
+    #[test]
+    fn an_empty_idempotency_key_is_refused() {
+        let mut h = HeaderMap::new();
+        assert_eq!(idempotency_key(&h).unwrap(), None);
+        h.insert("idempotency-key", HeaderValue::from_static("abc-1"));
+        assert_eq!(idempotency_key(&h).unwrap().as_deref(), Some("abc-1"));
+        for bad in ["", "   "] {
+            h.insert("idempotency-key", HeaderValue::from_static(bad));
+            let err = idempotency_key(&h).unwrap_err();
+            assert_eq!((err.status.as_u16(), err.field.as_deref()), (400, Some("Idempotency-Key")));
+        }
+        h.insert("idempotency-key", HeaderValue::from_bytes(b"caf\xe9").unwrap());
+        assert_eq!(idempotency_key(&h).unwrap_err().status.as_u16(), 400);
     }
 }

@@ -4,19 +4,34 @@
 //! `engine::ActionRequest` and renders the `Outcome` (or the error) in its own envelope.
 //! Errors become HTTP statuses in exactly one place, [`error::ApiError`]'s `From<EngineError>`.
 
+mod approvals;
 pub mod auth;
 mod console;
+mod doctor;
 mod downloads;
+mod dryrun;
 mod enrichment;
 pub mod error;
 mod hunt;
 mod input;
+mod jobs;
 mod library;
+mod mdr;
+mod mdr_actions;
+mod mdr_input;
+mod mdr_openapi;
+mod mdr_status;
 mod native;
+/// Entra ID access tokens as callers (`[auth.entra]`).
+pub mod oidc;
 pub mod openapi;
+mod openapi_errors;
 mod product;
+mod refusals;
+mod reverts;
 mod seed;
 mod service;
+mod unknown_params;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
@@ -88,6 +103,8 @@ pub struct AppState {
     pub engine: Engine,
     pub registry: Arc<Registry>,
     pub metrics: Arc<GatewayMetrics>,
+    /// Entra ID token validation, when `[auth.entra]` is configured (`oidc.rs`).
+    pub entra: Option<Arc<oidc::EntraAuth>>,
 }
 
 /// Every route of the gateway.
@@ -103,6 +120,20 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/operations", get(native::operations))
         .route("/v1/operations/{id}", get(native::operation))
         .route("/v1/tenants/{tenant}/actions/{product}/{action}", post(native::run_action))
+        .route("/v1/tenants/{tenant}/doctor", get(doctor::tenant))
+        .route("/v1/approvals", get(approvals::list))
+        .route("/v1/approvals/policy", get(approvals::policy))
+        .route("/v1/approvals/{id}", get(approvals::get))
+        .route("/v1/approvals/{id}/approve", post(approvals::approve))
+        .route("/v1/approvals/{id}/reject", post(approvals::reject))
+        .route("/v1/jobs", get(jobs::list).post(jobs::create))
+        .route("/v1/jobs/{id}", get(jobs::get))
+        .route("/v1/jobs/{id}/items", get(jobs::items))
+        .route("/v1/jobs/{id}/{verb}", post(jobs::verb))
+        .route("/v1/reverts", get(reverts::list))
+        .route("/v1/reverts/{id}", get(reverts::get))
+        .route("/v1/reverts/{id}/cancel", post(reverts::cancel))
+        .route("/v1/reverts/{id}/extend", post(reverts::extend))
         .route("/v1/hunt", post(hunt::hunt))
         .route("/v1/hunt/history", get(hunt::history))
         .route("/v1/queries", get(hunt::list).post(hunt::save))
@@ -113,11 +144,22 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/library", get(library::list).post(library::upload))
         .route("/v1/library/{name}", get(library::get_one).delete(library::delete))
         .route("/v1/downloads/{token}", get(downloads::download))
+        .route("/api/v1/mdr/isolate", post(mdr::isolate))
+        .route("/api/v1/mdr/block-ip", post(mdr::block_ip))
+        .route("/api/v1/mdr/disable-user", post(mdr::disable_user))
+        .route("/api/v1/mdr/quarantine-email", post(mdr::quarantine_email))
+        .route("/api/v1/mdr/actions", get(mdr_actions::actions))
+        .route("/api/v1/mdr/status", get(mdr_status::status))
         .route("/api/{route}", any(seed::handle))
         .route("/", get(console::page))
+        .route("/console/{file}", get(console::asset))
+        .route("/v1/me", get(console::me))
+        .route("/v1/typeahead", get(console::typeahead))
+        .route("/v1/audit/verify", get(console::audit_verify))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(json_error_bodies))
+        .layer(middleware::from_fn_with_state(state.clone(), refusals::audit_refusals))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .with_state(state)
 }

@@ -23,14 +23,19 @@ pub async fn run_action(
     Caller(principal): Caller,
     Path((tenant, product, action)): Path<(String, String, String)>,
     headers: HeaderMap,
+    query: Query,
     JsonObject(params): JsonObject,
 ) -> Result<Response, ApiError> {
     let product = crate::product::parse_product(&product)?;
-    let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(String::from);
+    crate::unknown_params::check_native(product, &action, &params)?;
+    let idempotency_key = crate::input::idempotency_key(&headers)?;
     let wait = crate::input::wait_preference(&headers, None)?;
     let reveal = crate::input::reveal_requested(&headers);
     let req =
         ActionRequest { tenant, product: Some(product), action, params, principal, idempotency_key, wait, reveal };
+    if crate::dryrun::requested(&query)? {
+        return Ok(crate::dryrun::native(state.engine.dry_run(req).await?));
+    }
     let outcome = state.engine.execute(req).await?;
     // Terminal: 200. Still queued, running or tracked upstream after the wait: 202 and where to
     // follow it.
@@ -68,7 +73,7 @@ fn parse_state(s: Option<&str>) -> Result<Option<engine::OpState>, ApiError> {
             ApiError::bad_request(
                 "state",
                 format!("'{s}' is not an operation state"),
-                "one of Queued, Running, InProgress, Succeeded, PartiallySucceeded, Failed, Cancelled, Unknown",
+                "one of AwaitingApproval, Queued, Running, InProgress, Succeeded, PartiallySucceeded, Failed, Cancelled, Unknown, Rejected, Expired",
             )
         })
     })

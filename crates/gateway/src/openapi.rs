@@ -9,6 +9,8 @@ pub fn document() -> Value {
         let path = format!("/v1/tenants/{{tenantId}}/actions/{}/{}", spec.product.key(), spec.name);
         paths.insert(path, json!({ "post": action_operation(spec) }));
     }
+    crate::jobs::openapi(&mut paths);
+    crate::approvals::openapi(&mut paths);
     paths.insert("/v1/operations/{id}".into(), json!({ "get": {
         "operationId": "getOperation", "summary": "An operation's status, result and upstream request ids",
         "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }],
@@ -42,17 +44,27 @@ pub fn document() -> Value {
         }}),
     );
     hunting_paths(&mut paths);
+    crate::mdr_openapi::paths(&mut paths);
+    crate::enrichment::openapi_paths(&mut paths);
+    crate::doctor::openapi_paths(&mut paths);
     library_paths(&mut paths);
     for (p, summary) in [
         ("/healthz", "Liveness"),
-        ("/readyz", "Readiness: store and token endpoints"),
-        ("/metrics", "Prometheus metrics"),
+        ("/readyz", "Readiness: up or down without a key; with a key, each check (store, token endpoints)"),
     ] {
         paths.insert(
             p.into(),
             json!({ "get": { "summary": summary, "security": [], "responses": { "200": { "description": "OK" } } } }),
         );
     }
+    // Metrics need a key (issue 15): the global security requirement applies.
+    paths.insert(
+        "/metrics".into(),
+        json!({ "get": { "summary": "Prometheus metrics (any key)", "responses": {
+            "200": { "description": "OpenMetrics text" }, "401": error_response("No or unknown key") } } }),
+    );
+    // Every operation's error responses, from the error type (`openapi_errors.rs`).
+    crate::openapi_errors::add_error_responses(&mut paths);
     json!({
         "openapi": "3.1.0",
         "info": { "title": "Riposte", "version": env!("CARGO_PKG_VERSION"),
@@ -66,10 +78,7 @@ pub fn document() -> Value {
                 "code": { "type": "apiKey", "in": "query", "name": "code" },
                 "bearer": { "type": "http", "scheme": "bearer" }
             },
-            "schemas": { "Error": { "type": "object", "required": ["error"], "properties": { "error": {
-                "type": "object", "required": ["code", "message"],
-                "properties": { "code": { "type": "string" }, "message": { "type": "string" },
-                                "field": { "type": "string" }, "hint": { "type": "string" } } } } } }
+            "schemas": { "Error": crate::openapi_errors::error_schema() }
         },
         "paths": paths,
     })
@@ -85,10 +94,29 @@ fn hunting_paths(paths: &mut Map<String, Value>) {
         "saved": { "type": "string", "description": "saved query name, instead of query" },
         "version": { "type": "integer", "minimum": 1, "description": "saved query version (default latest)" },
         "tenants": tenants,
-        "timespan": { "type": "string", "description": "ISO 8601 duration or interval; runs through Graph runHuntingQuery" } } });
+        "timespan": { "type": "string", "description": "ISO 8601 duration or interval; runs through Graph runHuntingQuery" },
+        "source": { "type": "string", "enum": ["advancedHunting", "archive"], "default": "advancedHunting",
+            "description": "advancedHunting: Defender's API (30 days); archive: the same KQL over Riposte's Parquet archive of the streamed tables, for any period (needs from; timespan is refused)" },
+        "from": { "type": "string", "format": "date-time", "description": "archive only, required: rows with Timestamp >= from" },
+        "to": { "type": "string", "format": "date-time", "description": "archive only: rows with Timestamp <= to (default now)" } } });
+    let scan_statistics = json!({ "type": "object", "description": "archive hunts only: what was read",
+        "properties": {
+            "source": { "type": "string", "enum": ["archive"] }, "from": { "type": "string" }, "to": { "type": "string" },
+            "partitions": { "type": "integer", "description": "tenant x table x day partitions read (only the days the range and the query's Timestamp filter need)" },
+            "files": { "type": "integer" }, "rowGroups": { "type": "integer" },
+            "rowGroupsSkipped": { "type": "integer", "description": "skipped by Parquet statistics (time range, == / in of a leading where)" },
+            "rowsRead": { "type": "integer" }, "rowsLoaded": { "type": "integer" }, "bytesRead": { "type": "integer" },
+            "columns": { "type": "object", "description": "per table, the columns decoded", "additionalProperties": { "type": "array", "items": { "type": "string" } } },
+            "pushed": { "type": "object", "description": "per table, the predicates pushed into the scan", "additionalProperties": { "type": "array", "items": { "type": "string" } } },
+            "tenants": { "type": "object", "description": "the same counts per tenant" } } });
     let hunt_responses = json!({
-        "200": { "description": "Merged rows (leading TenantId), schema, per-tenant status (succeeded/throttled/failed), partial" },
-        "400": error_response("Invalid query, tenants or timespan (the field is named), or Microsoft rejected the query"),
+        "200": { "description": "Merged rows (leading TenantId), schema, per-tenant status (succeeded/throttled/failed), partial; an archive hunt adds statistics",
+                 "content": { "application/json": { "schema": { "type": "object", "properties": {
+                     "runId": { "type": "string" }, "action": { "type": "string", "description": "RunAdvancedHuntingQuery, RunHuntingQuery or ArchiveHunt" },
+                     "status": { "type": "string" }, "partial": { "type": "boolean" }, "rowCount": { "type": "integer" },
+                     "schema": { "type": "array" }, "rows": { "type": "array" }, "tenants": { "type": "array" },
+                     "statistics": scan_statistics } } } } },
+        "400": error_response("Invalid query, tenants, timespan, source, from or to (the field is named), a table the archive does not keep, or Microsoft rejected the query"),
         "401": error_response("Missing or wrong key"),
         "403": error_response("A named tenant is outside the key's scope"),
     });
@@ -127,7 +155,9 @@ fn hunting_paths(paths: &mut Map<String, Value>) {
     paths.insert("/v1/queries/{name}/run".into(), json!({ "post": {
         "operationId": "runSavedQuery", "summary": "Run a saved query over many tenants", "tags": ["Hunting"], "parameters": [name],
         "requestBody": { "content": { "application/json": { "schema": { "type": "object", "properties": {
-            "tenants": tenants, "version": { "type": "integer", "minimum": 1 }, "timespan": { "type": "string" } } } } } },
+            "tenants": tenants, "version": { "type": "integer", "minimum": 1 }, "timespan": { "type": "string" },
+            "source": { "type": "string", "enum": ["advancedHunting", "archive"] },
+            "from": { "type": "string", "format": "date-time" }, "to": { "type": "string", "format": "date-time" } } } } } },
         "responses": hunt_responses,
     }}));
 }
@@ -202,6 +232,10 @@ fn action_operation(spec: &ActionSpec) -> Value {
             required.push(p.name);
         }
     }
+    if let Some(inverse) = spec.inverse {
+        props.insert("revertAfter".into(), json!({ "description": format!("Undo with {inverse} after this long (ISO 8601 duration such as PT4H, or seconds); see /v1/reverts"),
+            "oneOf": [{ "type": "string" }, { "type": "integer", "minimum": 1 }] }));
+    }
     let mut responses = json!({
         "200": { "description": "Done" },
         "202": { "description": "Accepted; track it at the Location header" },
@@ -226,7 +260,9 @@ fn action_operation(spec: &ActionSpec) -> Value {
         "x-aliases": spec.aliases,
         "parameters": [
             { "name": "tenantId", "in": "path", "required": true, "schema": { "type": "string" } },
-            { "name": "Idempotency-Key", "in": "header", "schema": { "type": "string" } }
+            { "name": "Idempotency-Key", "in": "header", "schema": { "type": "string", "minLength": 1 } },
+            { "name": "dryRun", "in": "query", "schema": { "type": "boolean", "default": false },
+              "description": "Render the upstream requests without sending them (200 with the preview; nothing is created)" }
         ],
         "requestBody": { "required": !required.is_empty(), "content": { "application/json": { "schema": {
             "type": "object", "properties": props, "required": required } } } },

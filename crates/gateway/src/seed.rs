@@ -11,6 +11,7 @@
 //! Parameters may be flat or nested under `parameters`, in the JSON body or the query string.
 
 use crate::auth::Caller;
+use crate::dryrun::SeedAnswer;
 use crate::error::ApiError;
 use crate::input::{Path, Query, json_object};
 use crate::{AppState, respond_seed};
@@ -38,6 +39,7 @@ const ENVELOPE_KEYS: &[&str] = &[
     "idempotencykey",
     "code",
     "wait",
+    "dryrun",
 ];
 
 /// Which product a route name means, or `None` for routes that take `service`.
@@ -90,6 +92,7 @@ pub async fn handle(
         wait: None,
         params: Map::new(),
     };
+    let mut warnings = Vec::new();
     let result = async {
         let Path(route) = route?;
         let kind = route_kind(&route).ok_or_else(|| {
@@ -100,14 +103,32 @@ pub async fn handle(
         })?;
         let Caller(principal) = caller?;
         let body = json_object(body).await?;
+        let dry_run = crate::dryrun::requested_in_seed(&query, &body)?;
         call = collect(&query, body, &headers);
         let mut request = to_action_request(&call, kind, principal)?;
+        warnings = crate::unknown_params::check_seed(request.product, &request.action, &request.params)?;
         request.wait = crate::input::wait_preference(&headers, call.wait.as_ref())?;
         request.reveal = crate::input::reveal_requested(&headers);
-        state.engine.execute(request).await.map_err(ApiError::from)
+        if dry_run {
+            return Ok(SeedAnswer::Preview(Box::new(state.engine.dry_run(request).await?)));
+        }
+        // A `deviceIds` list or a `Bulk*` name over many targets: a job, one durable item per
+        // target, unless the caller asked to wait for the answer (then one operation, inline).
+        let waits = request.wait.is_some_and(|w| !w.is_zero());
+        if let Some(job) = if waits { None } else { state.engine.seed_bulk_form(&request)? } {
+            let view = state.engine.create_job(&request.principal, job).await?;
+            return Ok(SeedAnswer::Job(Box::new(view)));
+        }
+        state.engine.execute(request).await.map(SeedAnswer::Done).map_err(ApiError::from)
     }
     .await;
-    respond_seed(&state, &call, result, started)
+    let response = match result {
+        Ok(SeedAnswer::Preview(preview)) => crate::dryrun::seed_envelope(&call, *preview, started),
+        Ok(SeedAnswer::Done(outcome)) => respond_seed(&state, &call, Ok(outcome), started),
+        Ok(SeedAnswer::Job(view)) => crate::jobs::seed_accepted(&call, &view, started),
+        Err(e) => respond_seed(&state, &call, Err(e), started),
+    };
+    crate::unknown_params::with_warnings(response, warnings).await
 }
 
 /// Merge query string, body and nested `parameters` (later wins), lifting out the envelope keys.

@@ -1,6 +1,13 @@
 //! Service endpoints: liveness, readiness (store + each cloud's token endpoint) and metrics.
+//!
+//! Without a key, `/readyz` says only up or down: its detail names every tenant, the app's
+//! client and upstream error text, which is reconnaissance for whoever can reach the port
+//! (issue 15). The detail and `/metrics` need a key (any role; Prometheus sends it as
+//! `Authorization: Bearer`).
 
 use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -13,7 +20,7 @@ pub async fn healthz() -> Response {
 
 /// Ready when the store answers and every tenant can authenticate to every API family configured
 /// for it (its cloud's hosts and per-tenant hosts, as far as its credential serves them).
-pub async fn readyz(State(state): State<AppState>) -> Response {
+pub async fn readyz(State(state): State<AppState>, caller: Result<Caller, ApiError>) -> Response {
     let store_ok = state.engine.store().get_setting("readyz-probe").await.is_ok();
     let mut checks = vec![json!({ "name": "store", "ok": store_ok })];
     let mut ok = store_ok;
@@ -30,10 +37,14 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         }
     }
     let code = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (code, Json(json!({ "status": if ok { "ready" } else { "not ready" }, "checks": checks }))).into_response()
+    let status = if ok { "ready" } else { "not ready" };
+    match caller {
+        Ok(_) => (code, Json(json!({ "status": status, "checks": checks }))).into_response(),
+        Err(_) => (code, Json(json!({ "status": status }))).into_response(),
+    }
 }
 
-pub async fn metrics(State(state): State<AppState>) -> Response {
+pub async fn metrics(State(state): State<AppState>, _caller: Caller) -> Response {
     let mut out = String::new();
     if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &state.registry) {
         return (StatusCode::INTERNAL_SERVER_ERROR, format!("metrics encoding failed: {e}")).into_response();

@@ -26,6 +26,7 @@ use std::time::Instant;
 use crate::ast::TypeName;
 use crate::check::{CheckErrorKind, check};
 use crate::eval::{self, Context, EvalError};
+use crate::limits;
 use crate::parser::parse_query;
 use crate::schema::{self, Schema};
 use crate::table::{Column, ColumnData, Table};
@@ -54,7 +55,8 @@ pub enum QueryError {
 }
 
 /// Per-run knobs. `Default` = the evaluator's defaults: `now()` fixed at 2024-01-01, a
-/// 50-million-row cap on intermediate results, no deadline.
+/// 50-million-row cap on intermediate results, no deadline, and a heap-growth bound of
+/// [`limits::DEFAULT_MAX_MEMORY`] where the heap can be measured (see [`crate::limits`]).
 #[derive(Clone, Debug, Default)]
 pub struct RunOptions {
     /// `now()` in ticks since 0001-01-01 (see [`crate::value`]); `ago(7d)` is relative to it.
@@ -63,6 +65,8 @@ pub struct RunOptions {
     pub max_rows: Option<usize>,
     /// When evaluation must stop; checked between operators and when rows are produced.
     pub deadline: Option<Instant>,
+    /// Heap growth the run may cause; `None` = [`limits::DEFAULT_MAX_MEMORY`].
+    pub max_memory: Option<usize>,
 }
 
 /// Named tables plus the schema queries are checked against.
@@ -144,8 +148,23 @@ impl Database {
         self.run_with(query, &RunOptions::default())
     }
 
-    /// Parses, checks and evaluates `query`.
+    /// Parses, checks and evaluates `query` on a thread of its own with a known stack, under
+    /// the bounds of [`crate::limits`], whatever thread calls it.
     pub fn run_with(&self, query: &str, opts: &RunOptions) -> Result<Table, QueryError> {
+        let mut out = None;
+        let ran = limits::on_query_thread(|| {
+            out = Some(self.run_here(query, opts));
+            Ok(())
+        });
+        match (ran, out) {
+            (_, Some(result)) => result,
+            (Err(e), None) => Err(QueryError::Eval(e)),
+            (Ok(()), None) => Err(QueryError::Eval(EvalError::Invalid("the query produced no result".into()))),
+        }
+    }
+
+    /// [`Database::run_with`] on the calling thread.
+    fn run_here(&self, query: &str, opts: &RunOptions) -> Result<Table, QueryError> {
         let parsed = parse_query(query).map_err(|e| QueryError::Syntax {
             message: e.message,
             line: e.line,
@@ -166,6 +185,7 @@ impl Database {
             max_rows: opts.max_rows.or(defaults.max_rows),
             source: Some(Arc::from(query)),
             deadline: opts.deadline,
+            memory: limits::MemoryBudget::start(opts.max_memory.unwrap_or(limits::DEFAULT_MAX_MEMORY)),
         };
         eval::run(&parsed, &ctx).map_err(|e| match e {
             EvalError::Timeout => QueryError::Timeout,

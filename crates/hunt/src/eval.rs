@@ -6,10 +6,12 @@
 //! input schema (see [`expr`]) so no per-row name lookups happen.
 
 pub mod aggregate;
+mod expand;
 pub mod expr;
 pub(crate) mod keys;
 mod nested;
 mod ops;
+pub mod parallel;
 mod scan;
 mod summarize_expr;
 
@@ -42,6 +44,9 @@ pub enum EvalError {
     /// The run passed [`Context::deadline`].
     #[error("query execution exceeded the time limit")]
     Timeout,
+    /// The query passed one of its resource bounds (call depth, memory; see [`crate::limits`]).
+    #[error("{0}")]
+    Limit(String),
 }
 
 type Result<T> = std::result::Result<T, EvalError>;
@@ -59,6 +64,8 @@ pub struct Context {
     /// When to give up: checked before each operator and whenever rows are counted, so a
     /// service can bound a query's running time (advanced hunting's per-query timeout).
     pub deadline: Option<std::time::Instant>,
+    /// How much the heap may grow during the run (see [`crate::limits`]).
+    pub memory: Option<crate::limits::MemoryBudget>,
 }
 
 impl Default for Context {
@@ -69,6 +76,7 @@ impl Default for Context {
             max_rows: Some(50_000_000),
             source: None,
             deadline: None,
+            memory: None,
         }
     }
 }
@@ -119,6 +127,8 @@ pub(crate) struct Env {
     pub funcs: HashMap<String, Arc<ast::FunctionDef>>,
     /// Function parameters bound to compiled expressions (scalar user-function inlining).
     pub params: HashMap<String, (CExpr, Type)>,
+    /// User-function calls this environment is nested in (bounded by `limits::MAX_CALL_DEPTH`).
+    pub calls: usize,
 }
 
 pub(crate) struct Evaluator<'a> {
@@ -163,6 +173,9 @@ impl<'a> Evaluator<'a> {
 
     /// Fails with [`EvalError::Timeout`] once the context's deadline has passed.
     pub fn check_deadline(&self) -> Result<()> {
+        if let Some(m) = &self.ctx.memory {
+            m.check()?;
+        }
         match self.ctx.deadline {
             Some(d) if std::time::Instant::now() >= d => Err(EvalError::Timeout),
             _ => Ok(()),
@@ -182,10 +195,19 @@ impl<'a> Evaluator<'a> {
     /// Applies operators in order.
     pub fn pipeline(&self, ops: &[ast::Operator], table: &mut Table) -> Result<()> {
         let mut env_override: Option<Evaluator> = None;
+        let mut fused_with_previous = false;
         for (k, op) in ops.iter().enumerate() {
+            if std::mem::take(&mut fused_with_previous) {
+                continue;
+            }
             self.check_deadline()?;
             let ev = env_override.as_ref().unwrap_or(self);
             let input = std::mem::take(table);
+            if let Some(out) = ev.project_then_expand(op, ops.get(k + 1), &input)? {
+                *table = out;
+                fused_with_previous = true;
+                continue;
+            }
             // Operators that copy rows (where, join) copy only the columns the next operator
             // reads, when that is knowable (projection pushdown).
             let keep = match &op.kind {
@@ -277,6 +299,7 @@ impl<'a> Evaluator<'a> {
     /// Calls a user-defined tabular function with scalar or tabular arguments.
     pub fn call_tabular_function(&self, f: &ast::FunctionDef, args: &[Expr], piped: Option<Table>) -> Result<Table> {
         let mut child = Evaluator { ctx: self.ctx, env: self.env.clone() };
+        child.enter_call()?;
         child.env.params.clear();
         let mut args_iter = args.iter();
         for (i, p) in f.params.iter().enumerate() {
@@ -728,7 +751,8 @@ impl<'a> Evaluator<'a> {
         }
         let (cs, ts) = self.compile_args(args, input)?;
         let ty = (def.ret)(&ts).map_err(EvalError::Type)?;
-        let static_name: &'static str = FN_NAME;
+        // Calls operators special-case keep their name (`mv-expand` expands `range` typed).
+        let static_name: &'static str = if name == "range" { "range" } else { FN_NAME };
         let call = CExpr::Call { name: static_name, f: def.imp, args: cs };
         // Kusto types `datetime_diff('week', ...)` as real (whole weeks, but a double column).
         if name == "datetime_diff"
@@ -742,6 +766,7 @@ impl<'a> Evaluator<'a> {
     /// Inlines a scalar user function: parameters become the compiled argument expressions.
     fn inline_function(&self, f: &ast::FunctionDef, args: &[Expr], input: &Table) -> Result<(CExpr, Type)> {
         let mut child = Evaluator { ctx: self.ctx, env: self.env.clone() };
+        child.enter_call()?;
         for (i, p) in f.params.iter().enumerate() {
             let bound = match args.get(i) {
                 Some(a) => self.compile(a, input)?,

@@ -7,6 +7,7 @@ pub mod ast;
 pub mod check;
 pub mod conformance;
 pub mod lexer;
+pub mod limits;
 pub mod parser;
 pub mod schema;
 

@@ -6,6 +6,10 @@
 //!
 //! Robustness guarantees: it never panics, every loop consumes at least one token or stops, and
 //! nesting depth is capped at [`MAX_DEPTH`] so adversarial input cannot overflow the stack.
+//! Chains are parsed in loops, but they still build left-deep trees that the checker and the
+//! evaluator walk recursively, so each link of a chain (`1+1+…`, `a and b and …`, `x.a.a…`,
+//! `x[0][0]…`) counts toward [`MAX_EXPR_HEIGHT`] together with the nesting around it: a
+//! 16 KB `1+1+…` is a syntax error naming the limit, not a stack overflow further down.
 //!
 //! Scalar vs tabular: KQL does not separate the two syntactically (`let x = Foo;` may be either).
 //! The parser tracks `let` bindings in scope and classifies by (1) tabular-only keywords
@@ -22,6 +26,11 @@ use crate::lexer::{TokKind, Token, timespan_unit_ticks, tokenize};
 
 /// Maximum nesting of expressions / subqueries before the parser gives up with an error.
 pub const MAX_DEPTH: usize = 96;
+
+/// Maximum height of an expression tree: nesting plus operator chains. The checker and the
+/// evaluator recurse once per level, and the engine runs them on a thread whose stack is
+/// sized for this (see `crates/hunt/src/limits.rs`).
+pub const MAX_EXPR_HEIGHT: usize = 400;
 
 /// A syntax error with a 1-based line/column (columns count characters) and byte offset.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +100,8 @@ struct Parser<'a> {
     toks: Vec<Token>,
     pos: usize,
     depth: usize,
+    /// Height of the expression tree being built: nesting plus chain links (`MAX_EXPR_HEIGHT`).
+    height: usize,
     scopes: Vec<HashMap<String, Binding>>,
     /// Inside `search` predicates, `Column:"value"` means `Column has "value"`.
     search_colon: bool,
@@ -113,7 +124,15 @@ const RAW_OPERATORS: &[&str] = &[
 
 impl<'a> Parser<'a> {
     fn new(src: &'a str) -> Self {
-        Parser { src, toks: tokenize(src), pos: 0, depth: 0, scopes: vec![HashMap::new()], search_colon: false }
+        Parser {
+            src,
+            toks: tokenize(src),
+            pos: 0,
+            depth: 0,
+            height: 0,
+            scopes: vec![HashMap::new()],
+            search_colon: false,
+        }
     }
 
     // ----------------------------------------------------------------- token helpers
@@ -258,14 +277,40 @@ impl<'a> Parser<'a> {
         if self.depth > MAX_DEPTH {
             return Err(self.error_at(
                 self.tok().span.start,
-                format!("expression nested too deeply (more than {MAX_DEPTH} levels)"),
+                format!("expression nested too deeply (more than {MAX_DEPTH} levels; the limit is {MAX_DEPTH})"),
             ));
         }
-        Ok(())
+        self.grow(1)
     }
 
     fn leave(&mut self) {
         self.depth = self.depth.saturating_sub(1);
+        self.height = self.height.saturating_sub(1);
+    }
+
+    /// One more link of an operator chain: the tree the chain builds grows one level deeper.
+    fn link(&mut self, links: &mut usize) -> PResult<()> {
+        *links += 1;
+        self.grow(1)
+    }
+
+    /// The chain is closed: its links no longer count toward the height of what follows.
+    fn unlink(&mut self, links: usize) {
+        self.height = self.height.saturating_sub(links);
+    }
+
+    fn grow(&mut self, by: usize) -> PResult<()> {
+        self.height += by;
+        if self.height > MAX_EXPR_HEIGHT {
+            return Err(self.error_at(
+                self.tok().span.start,
+                format!(
+                    "expression too deep: more than {MAX_EXPR_HEIGHT} nested or chained operators (the limit is \
+                     {MAX_EXPR_HEIGHT}); split it with `let` statements"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     // ----------------------------------------------------------------- scopes
@@ -1708,31 +1753,39 @@ impl<'a> Parser<'a> {
 
     fn or_expr(&mut self) -> PResult<Expr> {
         let mut left = self.and_expr()?;
+        let mut links = 0;
         while self.at_word("or") {
             self.bump();
+            self.link(&mut links)?;
             let right = self.and_expr()?;
             left = binary(BinOp::Or, left, right);
         }
+        self.unlink(links);
         Ok(left)
     }
 
     fn and_expr(&mut self) -> PResult<Expr> {
         let mut left = self.cmp_expr()?;
+        let mut links = 0;
         while self.at_word("and") {
             self.bump();
+            self.link(&mut links)?;
             let right = self.cmp_expr()?;
             left = binary(BinOp::And, left, right);
         }
+        self.unlink(links);
         Ok(left)
     }
 
     /// Comparison, string, list and `between` operators (one level, left-associative).
     fn cmp_expr(&mut self) -> PResult<Expr> {
         let mut left = self.add_expr()?;
+        let mut links = 0;
         while let Some((op, ntok)) = self.peek_cmp_op() {
             for _ in 0..ntok {
                 self.bump();
             }
+            self.link(&mut links)?;
             left = match op {
                 CmpOp::Bin(op) => {
                     let right = self.add_expr()?;
@@ -1742,6 +1795,7 @@ impl<'a> Parser<'a> {
                 CmpOp::Between(negated) => self.between_rhs(negated, left)?,
             };
         }
+        self.unlink(links);
         Ok(left)
     }
 
@@ -1853,6 +1907,7 @@ impl<'a> Parser<'a> {
 
     fn add_expr(&mut self) -> PResult<Expr> {
         let mut left = self.mul_expr()?;
+        let mut links = 0;
         loop {
             let op = match self.kind() {
                 TokKind::Plus => BinOp::Add,
@@ -1860,14 +1915,17 @@ impl<'a> Parser<'a> {
                 _ => break,
             };
             self.bump();
+            self.link(&mut links)?;
             let right = self.mul_expr()?;
             left = binary(op, left, right);
         }
+        self.unlink(links);
         Ok(left)
     }
 
     fn mul_expr(&mut self) -> PResult<Expr> {
         let mut left = self.unary()?;
+        let mut links = 0;
         loop {
             let op = match self.kind() {
                 TokKind::Star => BinOp::Mul,
@@ -1876,9 +1934,11 @@ impl<'a> Parser<'a> {
                 _ => break,
             };
             self.bump();
+            self.link(&mut links)?;
             let right = self.unary()?;
             left = binary(op, left, right);
         }
+        self.unlink(links);
         Ok(left)
     }
 
@@ -1912,7 +1972,11 @@ impl<'a> Parser<'a> {
 
     fn postfix_expr(&mut self) -> PResult<Expr> {
         let mut e = self.primary()?;
+        let mut links = 0;
         loop {
+            if self.at(&TokKind::Dot) || self.at(&TokKind::LBracket) {
+                self.link(&mut links)?;
+            }
             if self.at(&TokKind::Dot) {
                 let next = self.tok_at(1).clone();
                 let field = match &next.kind {
@@ -1942,6 +2006,7 @@ impl<'a> Parser<'a> {
                 break;
             }
         }
+        self.unlink(links);
         Ok(e)
     }
 

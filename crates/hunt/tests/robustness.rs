@@ -2,7 +2,7 @@
 //! input. Inputs are random strings, token soups, and corpus-like queries mutated by deleting,
 //! duplicating, swapping and truncating tokens.
 
-use hunt::parser::{MAX_DEPTH, parse_query};
+use hunt::parser::{MAX_DEPTH, MAX_EXPR_HEIGHT, parse_query};
 use hunt::schema::Schema;
 use proptest::prelude::*;
 
@@ -155,7 +155,13 @@ fn deep_nesting_is_an_error_not_a_crash() {
     parse_query(&ok).expect("moderate nesting parses");
     let pipes = format!("T{}", " | where x > 1".repeat(2000));
     parse_query(&pipes).expect("long pipelines are not nesting");
-    let ands = format!("T | where {}", vec!["x == 1"; 3000].join(" and "));
-    let q = parse_query(&ands).expect("long and-chains are iterative");
+    // Chains parse in loops but build left-deep trees the checker and evaluator recurse over,
+    // so their length counts toward MAX_EXPR_HEIGHT (issue 15: a 3,000-link chain killed the
+    // process further down).
+    let ands = format!("T | where {}", vec!["x == 1"; 300].join(" and "));
+    let q = parse_query(&ands).expect("and-chains under the height limit parse");
     let _ = hunt::check::check(&q, &Schema::defender());
+    let too_long = format!("T | where {}", vec!["x == 1"; 3000].join(" and "));
+    let e = parse_query(&too_long).expect_err("too long a chain");
+    assert!(e.message.contains(&format!("limit is {MAX_EXPR_HEIGHT}")), "{}", e.message);
 }

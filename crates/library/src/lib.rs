@@ -75,7 +75,8 @@ pub enum Backend {
 }
 
 impl Backend {
-    fn open(&self) -> Result<Arc<dyn ObjectStore>, LibraryError> {
+    /// The object store behind this backend (the hunting archive keeps its Parquet files in one too).
+    pub fn open(&self) -> Result<Arc<dyn ObjectStore>, LibraryError> {
         Ok(match self {
             Backend::Local(dir) => {
                 std::fs::create_dir_all(dir)

@@ -6,9 +6,9 @@
 //! | GET, POST, DELETE | `/_sandbox/faults` | POST one rule or an array: `{"path_prefix":"/api/machines","method":"POST","status":429,"rate":0.3,"count":null,"retry_after":1,"delay_ms":0,"tenant":null}`; or `{"path_prefix":"/api/machines/","method":"POST","outcome":"Failed"}` to make the next machine action end Failed (or `TimeOut`). 201 + rule with `id`; GET lists with `fired` counts; DELETE clears |
 //! | DELETE | `/_sandbox/faults/{id}` | removes one rule |
 //! | GET, POST | `/_sandbox/clock` | `{"advance_seconds": N}` and/or `{"speed": X}` → `{"now","speed","offset_seconds"}` |
-//! | GET, POST | `/_sandbox/settings` (alias `/_sandbox/limits`) | partial update of `mde_per_minute`, `mde_per_hour`, `action_pending_seconds`, `action_run_seconds`, `offline_timeout_seconds`, `arm_reads_per_hour`, `arm_writes_per_hour`, `arm_deletes_per_hour`, `arm_operation_seconds`, `arm_retry_after_seconds`, `graph_operation_seconds`, `graph_retry_after_seconds`, `graph_app_password_reset`, `token_min_seconds`, `token_max_seconds`, `hunting_per_minute`, `hunting_per_hour`, `hunting_timeout_seconds`, `hunting_max_rows`, `live_response_per_minute`, `live_response_max_sessions`, `investigations_per_hour` |
+//! | GET, POST | `/_sandbox/settings` (alias `/_sandbox/limits`) | partial update of `mde_per_minute`, `mde_per_hour`, `mde_window_scale`, `action_pending_seconds`, `action_run_seconds`, `offline_timeout_seconds`, `arm_reads_per_hour`, `arm_writes_per_hour`, `arm_deletes_per_hour`, `arm_operation_seconds`, `arm_retry_after_seconds`, `graph_operation_seconds`, `graph_retry_after_seconds`, `graph_app_password_reset`, `token_min_seconds`, `token_max_seconds`, `hunting_per_minute`, `hunting_per_hour`, `hunting_timeout_seconds`, `hunting_max_rows`, `live_response_per_minute`, `live_response_max_sessions`, `investigations_per_hour` |
 //! | GET | `/_sandbox/state/{tenantId}` | machines (+ `online`, `isolated`, `isolationType`, `codeExecutionRestricted`, `offboarded`, `lastAntivirusScan`, `quarantinedSha1`, `investigationPackages`, `previousIpAddress`, `liveResponse` {`killedProcesses`, `registryChanges`, `putFiles`}), `machineActions` (live response `commands` included), `libraryFiles`, `investigations` (+ `comment`, `requestor`), users (`accountEnabled`, `signInSessionsValidFromDateTime`, `sessionsRevokedAt`, `passwordChangedAt`), `passwordResets` (Graph resetPassword operations: `id`, `userId`, `status`, `createdDateTime`, `lastActionDateTime`, `statusDetail`; never a password), `vms` (`powerState`, `provisioningState`), `arm` {`resources` (id, type, provisioningState, properties), `operations` (ARM status bodies + `resourceId`)}, `alerts` (MDE shape with evidence), `incidents` (Graph-style `status`, `classification`, `determination`, `assignedTo`, `customTags`, `comments`, `alertIds`), `mail` (`messages` with `folder`/`purged`, `inboxRules` with `forwards`, `remediations` with `status`, `submissions`), `identity` (`identityAccounts` with their Active Directory account state, `actions`), `directory` (Entra: `authenticationMethods` (a TAP never with its pass), `forceChangePasswordNextSignIn`, `riskyUsers`, `riskDetections`, `conditionalAccessPolicies`, `namedLocations`, `roleAssignments`, `roleAssignmentScheduleInstances`/`Requests`, `roleEligibilitySchedules`/`Requests`, `directoryAudits`, `groups` with `members`, `servicePrincipals`, `pimAlertConfigurations`) |
-//! | GET, POST | `/_sandbox/roles/{tenantId}` | `{"graph":[..],"mde":[..]}` app permissions put in future tokens |
+//! | GET, POST | `/_sandbox/roles/{tenantId}` | `{"graph":[..],"mde":[..],"cloudApps":[..],"exchangeOnline":[..]}` app permissions put in future tokens; `"arm":[..]` the built-in Azure roles assigned to the app at the subscription (replacing its assignments) |
 //! | GET | `/_sandbox/stats` | `token_requests` (tenant → audience → n), `token_failures`, `api_calls` (tenant → api → n), `throttled` (tenant → 429s), `throttled_total`, `faults_injected` |
 //! | POST | `/_sandbox/reset` | back to the seeded world; clears faults, quotas, stats, settings |
 //! | POST | `/_sandbox/graph/{tenantId}/operations/outcomes` | `{status: failed, statusDetail?, count?}`: the next Graph password resets end `failed` (`graph/auth_methods.rs`) |
@@ -151,6 +151,7 @@ async fn get_settings(State(state): State<AppState>) -> Response {
 struct SettingsChange {
     mde_per_minute: Option<u32>,
     mde_per_hour: Option<u32>,
+    mde_window_scale: Option<f64>,
     action_pending_seconds: Option<i64>,
     action_run_seconds: Option<i64>,
     offline_timeout_seconds: Option<i64>,
@@ -198,7 +199,13 @@ async fn set_settings(State(state): State<AppState>, body: Bytes) -> Response {
             return admin_error(StatusCode::BAD_REQUEST, "token lifetimes must be at least 1 second");
         }
     }
+    if c.mde_window_scale.is_some_and(|v| !(1.0..=3600.0).contains(&v)) {
+        return admin_error(StatusCode::BAD_REQUEST, "mde_window_scale must be between 1 and 3600");
+    }
     let mut s = state.settings.lock();
+    if let Some(v) = c.mde_window_scale {
+        s.mde_window_scale = v;
+    }
     if let Some(v) = c.mde_per_minute {
         s.mde_per_minute = v;
     }
@@ -384,7 +391,8 @@ async fn package_blob(State(state): State<AppState>, Path(file): Path<String>) -
 }
 
 fn roles_json(t: &crate::world::Tenant) -> Value {
-    json!({"graph": t.graph_roles, "mde": t.mde_roles, "exchangeOnline": t.mail.exchange.app_roles})
+    json!({"graph": t.graph_roles, "mde": t.mde_roles, "exchangeOnline": t.mail.exchange.app_roles,
+           "cloudApps": t.cloud_apps.roles, "arm": crate::arm::security::assigned_roles(&t.arm)})
 }
 
 async fn get_roles(State(state): State<AppState>, Path(tenant): Path<String>) -> Response {
@@ -401,6 +409,10 @@ struct RolesChange {
     mde: Option<Vec<String>>,
     #[serde(rename = "exchangeOnline")]
     exchange_online: Option<Vec<String>>,
+    #[serde(rename = "cloudApps")]
+    cloud_apps: Option<Vec<String>>,
+    /// Built-in Azure roles assigned to the app at the subscription.
+    arm: Option<Vec<String>>,
 }
 
 /// Replaces the app permissions of a tenant's app; tokens issued afterwards carry them (so
@@ -422,6 +434,16 @@ async fn set_roles(State(state): State<AppState>, Path(tenant): Path<String>, bo
     }
     if let Some(x) = change.exchange_online {
         t.mail.exchange.app_roles = x;
+    }
+    if let Some(c) = change.cloud_apps {
+        t.cloud_apps.roles = c;
+    }
+    if let Some(a) = change.arm {
+        let names: Vec<&str> = a.iter().map(String::as_str).collect();
+        let principal = t.sp_object_id.clone();
+        if let Err(e) = crate::world::mdc::assign_roles(&mut t.arm, &principal, &names) {
+            return admin_error(StatusCode::BAD_REQUEST, e);
+        }
     }
     json_response(StatusCode::OK, roles_json(t))
 }

@@ -1,8 +1,11 @@
 //! Access tokens: the signing key, the claims we issue, and the check every API call makes.
 //!
 //! Entra signs with RS256; the sandbox signs with ES256 (a P-256 key from rcgen, no extra RSA
-//! dependency). Clients treat access tokens as opaque, so only the sandbox itself verifies them.
-//! The public key is published as a JWKS like Entra's, for anyone who wants to check.
+//! dependency). Clients treat access tokens as opaque; the sandbox verifies the ones its APIs
+//! receive, and Riposte verifies the user tokens issued for it (`users.rs`) with the published
+//! JWKS, as it would Entra's. The key can be rotated (`/_sandbox/keys/rotate`): the newest key
+//! signs, and the previous ones stay published and valid, as Entra keeps rotated keys in its
+//! JWKS while their tokens live.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -90,15 +93,16 @@ pub struct Claims {
     pub uti: String,
 }
 
-pub struct Keys {
-    pub kid: String,
+/// One signing key: its id, both halves, and the JWK published for it.
+struct SigningKey {
+    kid: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
-    pub jwk: serde_json::Value,
+    jwk: serde_json::Value,
 }
 
-impl Keys {
-    pub fn generate() -> anyhow::Result<Keys> {
+impl SigningKey {
+    fn generate() -> anyhow::Result<SigningKey> {
         let kp = rcgen::KeyPair::generate()?;
         let encoding = EncodingKey::from_ec_pem(kp.serialize_pem().as_bytes())?;
         let decoding = DecodingKey::from_ec_pem(kp.public_key_pem().as_bytes())?;
@@ -108,24 +112,79 @@ impl Keys {
             o.insert("kid".into(), kid.clone().into());
             o.insert("use".into(), "sig".into());
         }
-        Ok(Keys { kid, encoding, decoding, jwk })
+        Ok(SigningKey { kid, encoding, decoding, jwk })
+    }
+}
+
+/// Keys kept published after a rotation (the newest signs).
+const PUBLISHED_KEYS: usize = 3;
+
+/// The signing keys, newest first, and how often the key set was fetched.
+pub struct Keys {
+    ring: parking_lot::RwLock<Vec<std::sync::Arc<SigningKey>>>,
+    jwks_served: std::sync::atomic::AtomicU64,
+}
+
+impl Keys {
+    pub fn generate() -> anyhow::Result<Keys> {
+        Ok(Keys {
+            ring: parking_lot::RwLock::new(vec![std::sync::Arc::new(SigningKey::generate()?)]),
+            jwks_served: std::sync::atomic::AtomicU64::new(0),
+        })
     }
 
-    pub fn sign(&self, claims: &Claims) -> anyhow::Result<String> {
+    /// A new signing key; the previous ones stay published (up to [`PUBLISHED_KEYS`]).
+    pub fn rotate(&self) -> anyhow::Result<String> {
+        let key = std::sync::Arc::new(SigningKey::generate()?);
+        let kid = key.kid.clone();
+        let mut ring = self.ring.write();
+        ring.insert(0, key);
+        ring.truncate(PUBLISHED_KEYS);
+        Ok(kid)
+    }
+
+    /// The id of the key that signs now.
+    pub fn kid(&self) -> String {
+        self.ring.read()[0].kid.clone()
+    }
+
+    /// The ids of every published key, newest first.
+    pub fn kids(&self) -> Vec<String> {
+        self.ring.read().iter().map(|k| k.kid.clone()).collect()
+    }
+
+    /// The JWKS document (`/discovery/v2.0/keys`), counted in [`Keys::jwks_served`].
+    pub fn jwks(&self) -> serde_json::Value {
+        self.jwks_served.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        serde_json::json!({ "keys": self.ring.read().iter().map(|k| k.jwk.clone()).collect::<Vec<_>>() })
+    }
+
+    /// How many times the key set was fetched (a test sees a relying party refetch it).
+    pub fn jwks_served(&self) -> u64 {
+        self.jwks_served.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn sign<T: Serialize>(&self, claims: &T) -> anyhow::Result<String> {
+        let key = self.ring.read()[0].clone();
         let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(self.kid.clone());
+        header.kid = Some(key.kid.clone());
         header.typ = Some("JWT".into());
-        Ok(jsonwebtoken::encode(&header, claims, &self.encoding)?)
+        Ok(jsonwebtoken::encode(&header, claims, &key.encoding)?)
     }
 
     fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let kid = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Malformed)?.kid;
+        let key = {
+            let ring = self.ring.read();
+            ring.iter().find(|k| Some(&k.kid) == kid.as_ref()).cloned().ok_or(AuthError::BadSignature)?
+        };
         let mut v = Validation::new(Algorithm::ES256);
         // Expiry is checked against the sandbox clock, audience per API; see `authenticate`.
         v.validate_exp = false;
         v.validate_nbf = false;
         v.validate_aud = false;
         v.required_spec_claims.clear();
-        match jsonwebtoken::decode::<Claims>(token, &self.decoding, &v) {
+        match jsonwebtoken::decode::<Claims>(token, &key.decoding, &v) {
             Ok(data) => Ok(data.claims),
             Err(e) => match e.kind() {
                 jsonwebtoken::errors::ErrorKind::InvalidSignature
@@ -343,11 +402,12 @@ impl FromRequestParts<AppState> for MdeCaller {
         let caller = authenticate(state, &parts.headers, Api::Mde).map_err(|e| mde_rejection(state, e))?;
         state.stats.lock().api_call(&caller.tenant_id, Api::Mde);
         // MDE quotas: per tenant, per-minute and per-hour sliding windows on real time.
-        let (per_minute, per_hour) = {
+        let (per_minute, per_hour, scale) = {
             let s = state.settings.lock();
-            (s.mde_per_minute, s.mde_per_hour)
+            (s.mde_per_minute, s.mde_per_hour, s.mde_window_scale)
         };
-        let limited = state.limiter.lock().check(&caller.tenant_id, std::time::Instant::now(), per_minute, per_hour);
+        let now = std::time::Instant::now();
+        let limited = state.limiter.lock().check_scaled(&caller.tenant_id, now, per_minute, per_hour, scale);
         if let Err(retry_after) = limited {
             let mut resp = errors::mde(
                 StatusCode::TOO_MANY_REQUESTS,

@@ -37,8 +37,11 @@ mod mde;
 mod odata;
 mod paths;
 mod query;
+mod requests;
 mod state;
 mod tls;
+/// Delegated user tokens for Riposte's own API, and signing-key rotation (`/_sandbox/...`).
+mod users;
 mod world;
 
 use std::net::SocketAddr;
@@ -187,6 +190,22 @@ impl RunningSandbox {
         self.state.clock.advance(seconds as f64)
     }
 
+    /// Onboards a second MDE machine under the same DNS name as `machine_id` of `tenant` (as a
+    /// re-imaged device shows up twice in MDE), with a new id and no Azure VM or Entra device
+    /// link. Returns the new machine's id, or `None` when the tenant or machine is unknown.
+    pub fn duplicate_machine(&self, tenant: &str, machine_id: &str) -> Option<String> {
+        let mut world = self.state.world.lock();
+        let machines = &mut world.tenant_mut(tenant)?.mde.machines;
+        let original = machines.iter().find(|m| m.id.eq_ignore_ascii_case(machine_id))?.clone();
+        let id = format!("d0d0d0d0{}", &original.id[8..]);
+        if machines.iter().any(|m| m.id.eq_ignore_ascii_case(&id)) {
+            return None;
+        }
+        let copy = world::Machine { id: id.clone(), vm: None, aad_device_id: None, isolation: None, ..original };
+        machines.push(copy);
+        Some(id)
+    }
+
     pub fn shutdown(mut self) {
         self.stop();
     }
@@ -312,9 +331,12 @@ fn router(state: AppState) -> Router {
         .merge(keyvault::routes())
         .merge(exchange::routes())
         .merge(admin::routes())
+        .merge(requests::routes())
+        .merge(users::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), faults::edge))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), requests::record))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             errors::admin(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError: the sandbox hit an internal error.")
         }))

@@ -1,5 +1,6 @@
 //! Entra ID (login.microsoftonline.com): client-credentials tokens (v2 and legacy v1), OIDC
-//! discovery, JWKS and instance discovery (upstream-apis.md §1, dependencies.md §5.1).
+//! discovery, JWKS and instance discovery (upstream-apis.md §1, dependencies.md §5.1); the v2
+//! password grant and user tokens for other APIs are in `users.rs`.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -34,9 +35,9 @@ enum Version {
 }
 
 /// A token-endpoint failure: (status, error, AADSTS code, text).
-type LoginError = (StatusCode, &'static str, u32, String);
+pub(crate) type LoginError = (StatusCode, &'static str, u32, String);
 
-fn missing(param: &str) -> LoginError {
+pub(crate) fn missing(param: &str) -> LoginError {
     (
         StatusCode::BAD_REQUEST,
         "invalid_request",
@@ -127,6 +128,10 @@ fn issue(
     let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
     let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let grant = field("grant_type").ok_or_else(|| missing("grant_type"))?;
+    if grant == "password" && version == Version::V2 {
+        // An analyst's own sign-in (ROPC) for an API such as Riposte's (`users.rs`).
+        return crate::users::password_grant(state, &tenant_id, &|k| field(k).map(String::from));
+    }
     if grant != "client_credentials" {
         return Err((
             StatusCode::BAD_REQUEST,
@@ -358,7 +363,7 @@ async fn openid_v1(State(state): State<AppState>, Path(tenant): Path<String>) ->
 }
 
 async fn jwks(State(state): State<AppState>) -> Response {
-    json_response(StatusCode::OK, json!({"keys": [state.keys.jwk.clone()]}))
+    json_response(StatusCode::OK, state.keys.jwks())
 }
 
 /// MSAL's instance discovery; harmless metadata naming this host as the only alias.

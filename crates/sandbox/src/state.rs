@@ -35,8 +35,12 @@ pub struct Shared {
     /// ARM per-subscription reads / writes / deletes per hour (`arm/quota.rs`).
     pub arm_quota: Mutex<Limiter>,
     pub stats: Mutex<Stats>,
+    /// Every request the clouds received (`requests.rs`, `/_sandbox/requests`).
+    pub requests: Mutex<crate::requests::RequestLog>,
     pub settings: Mutex<Settings>,
     pub keys: Keys,
+    /// Analysts who sign in with a password for an API such as Riposte's (`users.rs`).
+    pub accounts: Mutex<crate::users::Accounts>,
     /// Token lifetimes are drawn from this, so a seed gives a reproducible sequence.
     pub token_rng: Mutex<StdRng>,
     /// Advanced hunting: per-tenant tables (generated on first query) and quota.
@@ -54,8 +58,10 @@ impl Shared {
             limiter: Mutex::new(Limiter::default()),
             arm_quota: Mutex::new(Limiter::default()),
             stats: Mutex::new(Stats::default()),
+            requests: Mutex::new(Default::default()),
             settings: Mutex::new(Settings::for_mode(cfg.realistic)),
             keys: Keys::generate()?,
+            accounts: Mutex::new(crate::users::Accounts::default()),
             token_rng: Mutex::new(StdRng::seed_from_u64(cfg.seed ^ 0x70CE_5EED)),
             hunting: crate::hunting::Hunting::default(),
             clock,
@@ -73,6 +79,7 @@ impl Shared {
         *self.stats.lock() = Stats::default();
         *self.settings.lock() = Settings::for_mode(self.cfg.realistic);
         *self.token_rng.lock() = StdRng::seed_from_u64(self.cfg.seed ^ 0x70CE_5EED);
+        *self.accounts.lock() = crate::users::Accounts::default();
         self.hunting.reset();
     }
 }
@@ -83,6 +90,11 @@ pub struct Settings {
     /// MDE quota per tenant (documented: 100/min, 1,500/h).
     pub mde_per_minute: u32,
     pub mde_per_hour: u32,
+    /// The MDE quota windows run this many times faster than real time (the minute's quota per
+    /// `60 / scale` s, the hour's per `3600 / scale` s), so a benchmark meets Microsoft's limits
+    /// in compressed time, counted as exactly as at 1 (real time, the default).
+    #[serde(default = "real_time")]
+    pub mde_window_scale: f64,
     /// Seconds (sandbox clock) a machine action waits in Pending before the device picks it up.
     pub action_pending_seconds: i64,
     /// Seconds (sandbox clock) from InProgress to the final state.
@@ -135,6 +147,7 @@ impl Settings {
         Settings {
             mde_per_minute: 100,
             mde_per_hour: 1500,
+            mde_window_scale: 1.0,
             action_pending_seconds: pending,
             action_run_seconds: run,
             offline_timeout_seconds: offline,
@@ -154,6 +167,10 @@ impl Settings {
             investigations_per_hour: 50,
         }
     }
+}
+
+fn real_time() -> f64 {
+    1.0
 }
 
 /// Counters exposed at `/_sandbox/stats`.

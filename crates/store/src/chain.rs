@@ -4,6 +4,10 @@
 //! column), so changing, deleting, inserting or reordering any row breaks the chain. The hash
 //! is computed from the *stored* text, never from re-serialised values, so verification does
 //! not depend on JSON or float formatting details of any library version.
+//!
+//! With an audit key ([`crate::audit_key`]) the hash is an HMAC-SHA256 under a second domain
+//! tag, so a chain recomputed forward without the key (or with the old unkeyed algorithm)
+//! fails verification.
 
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -18,6 +22,8 @@ pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000
 
 /// Version tag mixed into every hash, so a future change of encoding cannot be confused with this one.
 const DOMAIN: &[u8] = b"riposte-audit-v1\n";
+/// Domain tag of keyed (HMAC) hashes.
+const KEYED_DOMAIN: &[u8] = b"riposte-audit-v2-hmac\n";
 
 /// Upper bound on reported problems, so a wholesale rewrite does not produce a gigantic report.
 const MAX_PROBLEMS: usize = 1_000;
@@ -71,10 +77,29 @@ impl ChainRow {
         Ok(row)
     }
 
-    /// hex sha256 over `prev_hash` and every other column except `hash` itself.
+    /// The hash under the running store's key (HMAC) or, without one, the unkeyed sha256.
     pub(crate) fn compute_hash(&self) -> String {
-        let mut h = Sha256::new();
-        h.update(DOMAIN);
+        self.compute_hash_with(crate::audit_key::current().as_ref())
+    }
+
+    /// hex HMAC-SHA256 under `key` (or sha256 without) over `prev_hash` and every other
+    /// column except `hash` itself.
+    pub(crate) fn compute_hash_with(&self, key: Option<&crate::audit_key::AuditKey>) -> String {
+        let fields = self.encoded();
+        match key {
+            Some(k) => hex::encode(crate::audit_key::hmac_sha256(k.bytes(), &[KEYED_DOMAIN, &fields])),
+            None => {
+                let mut h = Sha256::new();
+                h.update(DOMAIN);
+                h.update(&fields);
+                hex::encode(h.finalize())
+            }
+        }
+    }
+
+    /// The hashed byte stream: every column but `hash`, length-prefixed.
+    fn encoded(&self) -> Vec<u8> {
+        let mut h = Vec::with_capacity(256 + self.params.len() + self.detail.len());
         let seq = self.seq.to_string();
         let duration = self.duration_ms.map(|d| d.to_string());
         let fields: [(&str, Option<&str>); 14] = [
@@ -96,7 +121,7 @@ impl ChainRow {
         for (name, value) in fields {
             hash_field(&mut h, name, value);
         }
-        hex::encode(h.finalize())
+        h
     }
 
     /// Decodes the stored text into the public record.
@@ -128,14 +153,14 @@ impl ChainRow {
 
 /// Writes `name=len:value\n` (or `name=-\n` for NULL): length-prefixed, so no two different
 /// records can produce the same byte stream, and NULL differs from the empty string.
-fn hash_field(h: &mut Sha256, name: &str, value: Option<&str>) {
-    h.update(name.as_bytes());
+fn hash_field(h: &mut Vec<u8>, name: &str, value: Option<&str>) {
+    h.extend_from_slice(name.as_bytes());
     match value {
-        None => h.update(b"=-\n"),
+        None => h.extend_from_slice(b"=-\n"),
         Some(v) => {
-            h.update(format!("={}:", v.len()).as_bytes());
-            h.update(v.as_bytes());
-            h.update(b"\n");
+            h.extend_from_slice(format!("={}:", v.len()).as_bytes());
+            h.extend_from_slice(v.as_bytes());
+            h.extend_from_slice(b"\n");
         }
     }
 }

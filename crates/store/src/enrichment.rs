@@ -134,6 +134,7 @@ impl Store {
     pub async fn record_stream_batch(&self, batch: &StreamBatch) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => record_stream_batch(p, batch).await,
+            Backend::Postgres(p) => crate::postgres::enrichment::record_stream_batch(p, batch).await,
         }
     }
 
@@ -141,6 +142,7 @@ impl Store {
     pub async fn stream_offsets(&self, source: &str) -> Result<Vec<StreamOffset>, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => stream_offsets(p, source).await,
+            Backend::Postgres(p) => crate::postgres::enrichment::stream_offsets(p, source).await,
         }
     }
 
@@ -148,6 +150,7 @@ impl Store {
     pub async fn lookups(&self, hashes: &[String]) -> Result<Vec<StoredLookup>, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => lookups(p, hashes).await,
+            Backend::Postgres(p) => crate::postgres::enrichment::lookups(p, hashes).await,
         }
     }
 
@@ -155,6 +158,7 @@ impl Store {
     pub async fn put_lookups(&self, rows: &[StoredLookup]) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => put_lookups(p, rows).await,
+            Backend::Postgres(p) => crate::postgres::enrichment::put_lookups(p, rows).await,
         }
     }
 
@@ -162,6 +166,7 @@ impl Store {
     pub async fn lookup_log(&self, hash: &str) -> Result<Vec<LookupLogEntry>, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => lookup_log(p, hash).await,
+            Backend::Postgres(p) => crate::postgres::enrichment::lookup_log(p, hash).await,
         }
     }
 
@@ -174,6 +179,7 @@ impl Store {
     ) -> Result<Vec<PendingAlert>, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => pending_alerts(p, settled_before, limit).await,
+            Backend::Postgres(p) => crate::postgres::enrichment::pending_alerts(p, settled_before, limit).await,
         }
     }
 
@@ -181,12 +187,14 @@ impl Store {
     pub async fn record_writeback(&self, w: &Writeback) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => record_writeback(p, w).await,
+            Backend::Postgres(p) => crate::postgres::enrichment::record_writeback(p, w).await,
         }
     }
 
     pub async fn writeback(&self, tenant: &str, alert_id: &str) -> Result<Option<Writeback>, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => writeback(p, tenant, alert_id).await,
+            Backend::Postgres(p) => crate::postgres::enrichment::writeback(p, tenant, alert_id).await,
         }
     }
 
@@ -194,12 +202,14 @@ impl Store {
     pub async fn dead_letters(&self, limit: i64) -> Result<Vec<DeadLetterRow>, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => dead_letters(p, limit).await,
+            Backend::Postgres(p) => crate::postgres::enrichment::dead_letters(p, limit).await,
         }
     }
 
     pub async fn enrichment_counts(&self) -> Result<EnrichmentCounts, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => counts(p).await,
+            Backend::Postgres(p) => crate::postgres::enrichment::counts(p).await,
         }
     }
 }

@@ -11,18 +11,28 @@
 //! * timestamps are UTC with microsecond precision and JSON is stored canonically, so the same
 //!   record hashes the same on every back end.
 //!
-//! Adding PostgreSQL (planned): a `Backend::Postgres(PgPool)` variant, a `postgres` module
-//! beside `sqlite` (the SQL already uses `$N` placeholders and `ON CONFLICT`), schema in
-//! `migrations/postgres/` with the same column text forms, and `SELECT … FROM audit_head
-//! WHERE id = 1 FOR UPDATE` in place of `BEGIN IMMEDIATE` to serialise appends across replicas.
-//! `chain`, `codec` and `model` are already backend-agnostic.
+//! Two back ends: SQLite (`sqlite`, the embedded default) and PostgreSQL (`postgres`, for several
+//! replicas on one database), with the same schema text forms (`migrations/sqlite` and
+//! `migrations/postgres`, number for number) and the same behaviour: the tests in `tests/` run on
+//! both. PostgreSQL serialises audit appends with `SELECT … FROM audit_head WHERE id = 1 FOR
+//! UPDATE` where SQLite uses `BEGIN IMMEDIATE`. `chain`, `codec` and `model` are backend-agnostic.
 
+mod approvals;
+pub mod audit_key;
+mod budget_windows;
 mod chain;
 mod codec;
+pub mod credential_cache;
 mod enrichment;
 mod error;
+mod group_commit;
+mod jobs;
 mod model;
+pub mod pg_cluster;
+mod postgres;
 mod queries;
+mod replicas;
+mod reverts;
 mod sqlite;
 mod types;
 
@@ -35,16 +45,20 @@ use std::sync::Arc;
 use sqlx::sqlite::SqlitePool;
 use uuid::Uuid;
 
+pub use approvals::{Approval, ApprovalDecision, ApprovalFilter, NewApproval, approval_kind, approval_status};
+pub use budget_windows::BudgetWindow;
 pub use enrichment::{
     AlertEvidence, DeadLetterRow, EnrichmentCounts, LookupLogEntry, NewDeadLetter, PendingAlert, StoredLookup,
     StreamBatch, StreamOffset, Writeback,
 };
 pub use error::{BoxError, StoreError, describe as describe_error};
+pub use jobs::{ItemEnd, Job, JobCounts, JobItem, NewJob, NewJobItem, item_state, job_state};
 pub use model::{
     ApiKey, AuditFilter, AuditRecord, NewAuditEvent, NewKey, NewOperation, Operation, OperationFilter, OperationUpdate,
     VerifyReport,
 };
 pub use queries::{NewSavedQuery, QueryRun, QueryRunFilter, QueryRunTenant, SavedQuery, SavedQueryVersion};
+pub use reverts::{NewRevert, Revert, RevertEnd, RevertFilter, revert_status};
 pub use types::{AuditKind, OpState, TenantId};
 
 /// Handle to the database. Cheap to clone: clones share the pool and the audit writer lock.
@@ -55,18 +69,36 @@ pub struct Store {
     /// of spinning on the database write lock. The database transaction still guards against
     /// other processes sharing the file.
     audit_writer: Arc<tokio::sync::Mutex<()>>,
+    /// The audit chain's HMAC key, kept outside the database (`audit_key`); `None`: unkeyed.
+    audit_key: Option<audit_key::AuditKey>,
+    /// The replica this store acts as (`replicas`): stamped on the operations it accepts.
+    replica: Arc<str>,
+    /// Operation steps waiting for the next group commit (`group_commit`).
+    group: Arc<group_commit::Queue>,
+    /// Key and setting answers for request authentication (`credential_cache`).
+    credentials: Arc<credential_cache::CredentialCache>,
 }
 
-/// The database behind a [`Store`]. A `Postgres(PgPool)` variant is planned; every method
-/// matches exhaustively so adding it is a compile error until each operation is implemented.
+/// The database behind a [`Store`]. Every method matches exhaustively, so a new operation is a
+/// compile error until both back ends implement it (`sqlite::x` and `postgres::x`, same SQL
+/// where the dialects agree; `migrations/postgres` mirrors `migrations/sqlite` number for number).
 #[derive(Clone, Debug)]
 enum Backend {
     Sqlite(SqlitePool),
+    /// Shared by several replicas; see `postgres` for how appends and claims are serialised.
+    Postgres(sqlx::PgPool),
 }
 
 impl Store {
     fn new(backend: Backend) -> Store {
-        Store { backend, audit_writer: Arc::new(tokio::sync::Mutex::new(())) }
+        Store {
+            backend,
+            audit_writer: Arc::new(tokio::sync::Mutex::new(())),
+            audit_key: None,
+            replica: Arc::from(Uuid::now_v7().to_string()),
+            group: Arc::default(),
+            credentials: Arc::default(),
+        }
     }
 
     /// Opens the SQLite database at `path`, creating the file and its directory if missing,
@@ -75,6 +107,22 @@ impl Store {
         let pool = sqlite::open_file(path).await?;
         tracing::info!(path = %path.display(), "store opened (sqlite)");
         Ok(Store::new(Backend::Sqlite(pool)))
+    }
+
+    /// Opens the PostgreSQL database at `url` (`postgres://...`) and applies pending migrations.
+    /// Several replicas may open the same database.
+    pub async fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        let pool = postgres::open(url).await?;
+        tracing::info!("store opened (postgres)");
+        Ok(Store::new(Backend::Postgres(pool)))
+    }
+
+    /// Which back end this store uses: `"sqlite"` or `"postgres"` (logs, `/readyz`, tests).
+    pub fn backend_name(&self) -> &'static str {
+        match &self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
     }
 
     /// A fresh, private in-memory database (tests, dry runs). Gone when the last clone drops.
@@ -86,6 +134,7 @@ impl Store {
     pub async fn close(&self) {
         match &self.backend {
             Backend::Sqlite(p) => p.close().await,
+            Backend::Postgres(p) => p.close().await,
         }
     }
 
@@ -93,15 +142,19 @@ impl Store {
 
     /// Stores a new key. A name already used by an active key is a `Conflict`.
     pub async fn create_key(&self, k: NewKey) -> Result<ApiKey, StoreError> {
-        match &self.backend {
+        let written = match &self.backend {
             Backend::Sqlite(p) => sqlite::create_key(p, k).await,
-        }
+            Backend::Postgres(p) => postgres::create_key(p, k).await,
+        };
+        self.credentials.invalidate();
+        written
     }
 
     /// The active (not revoked) key with this hash, if any.
     pub async fn key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => sqlite::key_by_hash(p, key_hash).await,
+            Backend::Postgres(p) => postgres::key_by_hash(p, key_hash).await,
         }
     }
 
@@ -109,14 +162,18 @@ impl Store {
     pub async fn list_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => sqlite::list_keys(p).await,
+            Backend::Postgres(p) => postgres::list_keys(p).await,
         }
     }
 
     /// Revokes the active key with this name; `false` if there was none.
     pub async fn revoke_key(&self, name: &str) -> Result<bool, StoreError> {
-        match &self.backend {
+        let written = match &self.backend {
             Backend::Sqlite(p) => sqlite::revoke_key(p, name).await,
-        }
+            Backend::Postgres(p) => postgres::revoke_key(p, name).await,
+        };
+        self.credentials.invalidate();
+        written
     }
 
     // ---- settings -------------------------------------------------------------------------
@@ -125,14 +182,18 @@ impl Store {
     pub async fn get_setting(&self, key: &str) -> Result<Option<String>, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => sqlite::get_setting(p, key).await,
+            Backend::Postgres(p) => postgres::get_setting(p, key).await,
         }
     }
 
     /// Inserts or replaces a setting.
     pub async fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        match &self.backend {
+        let written = match &self.backend {
             Backend::Sqlite(p) => sqlite::set_setting(p, key, value).await,
-        }
+            Backend::Postgres(p) => postgres::set_setting(p, key, value).await,
+        };
+        self.credentials.invalidate();
+        written
     }
 
     // ---- operations -----------------------------------------------------------------------
@@ -142,6 +203,7 @@ impl Store {
     pub async fn insert_operation(&self, op: NewOperation) -> Result<Operation, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => sqlite::insert_operation(p, op).await,
+            Backend::Postgres(p) => postgres::insert_operation(p, op).await,
         }
     }
 
@@ -149,12 +211,14 @@ impl Store {
     pub async fn operation_by_idempotency(&self, tenant: &str, key: &str) -> Result<Option<Operation>, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => sqlite::operation_by_idempotency(p, tenant, key).await,
+            Backend::Postgres(p) => postgres::operation_by_idempotency(p, tenant, key).await,
         }
     }
 
     pub async fn get_operation(&self, id: Uuid) -> Result<Option<Operation>, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => sqlite::get_operation(p, id).await,
+            Backend::Postgres(p) => postgres::get_operation(p, id).await,
         }
     }
 
@@ -163,6 +227,7 @@ impl Store {
     pub async fn update_operation(&self, id: Uuid, u: OperationUpdate) -> Result<Operation, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => sqlite::update_operation(p, id, u).await,
+            Backend::Postgres(p) => postgres::update_operation(p, id, u).await,
         }
     }
 
@@ -171,6 +236,7 @@ impl Store {
     pub async fn operations_in_status(&self, statuses: &[&str], limit: i64) -> Result<Vec<Operation>, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => sqlite::operations_in_status(p, statuses, limit).await,
+            Backend::Postgres(p) => postgres::operations_in_status(p, statuses, limit).await,
         }
     }
 
@@ -178,6 +244,7 @@ impl Store {
     pub async fn list_operations(&self, f: OperationFilter) -> Result<Vec<Operation>, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => sqlite::list_operations(p, f).await,
+            Backend::Postgres(p) => postgres::list_operations(p, f).await,
         }
     }
 
@@ -188,10 +255,8 @@ impl Store {
         op: NewOperation,
         attempt: NewAuditEvent,
     ) -> Result<(Operation, AuditRecord), StoreError> {
-        let _writer = self.audit_writer.lock().await;
-        match &self.backend {
-            Backend::Sqlite(p) => sqlite::begin_operation(p, op, &attempt).await,
-        }
+        // Shares one transaction and one fsync with concurrent steps (`group_commit`).
+        self.commit_step(group_commit::Step::Begin { op, attempt, owner: self.replica.clone() }).await
     }
 
     /// Applies an operation update (as [`Store::update_operation`]) and appends its audit record
@@ -202,10 +267,8 @@ impl Store {
         update: OperationUpdate,
         record: NewAuditEvent,
     ) -> Result<(Operation, AuditRecord), StoreError> {
-        let _writer = self.audit_writer.lock().await;
-        match &self.backend {
-            Backend::Sqlite(p) => sqlite::finish_step(p, id, update, &record).await,
-        }
+        // Shares one transaction and one fsync with concurrent steps (`group_commit`).
+        self.commit_step(group_commit::Step::Finish { id, update, outcome: record }).await
     }
 
     // ---- hunting: saved queries and run history ------------------------------------------
@@ -215,6 +278,7 @@ impl Store {
     pub async fn save_query(&self, q: NewSavedQuery) -> Result<SavedQuery, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => sqlite::save_query(p, q).await,
+            Backend::Postgres(p) => postgres::save_query(p, q).await,
         }
     }
 
@@ -222,6 +286,7 @@ impl Store {
     pub async fn saved_query(&self, name: &str) -> Result<Option<SavedQuery>, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => sqlite::saved_query(p, name).await,
+            Backend::Postgres(p) => postgres::saved_query(p, name).await,
         }
     }
 
@@ -229,6 +294,7 @@ impl Store {
     pub async fn list_saved_queries(&self) -> Result<Vec<SavedQuery>, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => sqlite::list_saved_queries(p).await,
+            Backend::Postgres(p) => postgres::list_saved_queries(p).await,
         }
     }
 
@@ -236,6 +302,7 @@ impl Store {
     pub async fn delete_saved_query(&self, name: &str) -> Result<bool, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => sqlite::delete_saved_query(p, name).await,
+            Backend::Postgres(p) => postgres::delete_saved_query(p, name).await,
         }
     }
 
@@ -243,6 +310,7 @@ impl Store {
     pub async fn record_query_run(&self, run: &QueryRun) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => sqlite::record_query_run(p, run).await,
+            Backend::Postgres(p) => postgres::record_query_run(p, run).await,
         }
     }
 
@@ -250,6 +318,7 @@ impl Store {
     pub async fn query_runs(&self, f: QueryRunFilter) -> Result<Vec<QueryRun>, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => sqlite::query_runs(p, f).await,
+            Backend::Postgres(p) => postgres::query_runs(p, f).await,
         }
     }
 
@@ -258,23 +327,37 @@ impl Store {
     /// Appends one record to the hash chain and returns it with its `seq` and `hash`.
     pub async fn append_audit(&self, e: NewAuditEvent) -> Result<AuditRecord, StoreError> {
         let _writer = self.audit_writer.lock().await;
-        match &self.backend {
-            Backend::Sqlite(p) => sqlite::append_audit(p, &e).await,
-        }
+        self.sealed(async {
+            match &self.backend {
+                Backend::Sqlite(p) => sqlite::append_audit(p, &e).await,
+                Backend::Postgres(p) => postgres::append_audit(p, &e).await,
+            }
+        })
+        .await
     }
 
     /// The newest `limit` records matching the filter, oldest first (newest last).
     pub async fn query_audit(&self, f: AuditFilter) -> Result<Vec<AuditRecord>, StoreError> {
         match &self.backend {
             Backend::Sqlite(p) => sqlite::query_audit(p, f).await,
+            Backend::Postgres(p) => postgres::query_audit(p, f).await,
         }
     }
 
     /// Recomputes every hash and link and compares the tail with the recorded head.
     /// Tampering is reported in the result (`ok == false`), not as an error.
     pub async fn verify_audit(&self) -> Result<VerifyReport, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(p) => sqlite::verify_audit(p).await,
-        }
+        let mut report = self
+            .sealed(async {
+                match &self.backend {
+                    Backend::Sqlite(p) => sqlite::verify_audit(p).await,
+                    Backend::Postgres(p) => postgres::verify_audit(p).await,
+                }
+            })
+            .await?;
+        let keying = self.keying_problems().await?;
+        report.ok &= keying.is_empty();
+        report.problems.extend(keying);
+        Ok(report)
     }
 }

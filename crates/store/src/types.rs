@@ -57,12 +57,22 @@ pub enum AuditKind {
     QuerySaved,
     /// A hunting query was deleted.
     QueryDeleted,
+    /// An action or bulk job was held for a second person's approval (`engine::approvals`).
+    ApprovalRequested,
+    /// An approver let a held action or job run.
+    Approved,
+    /// An approver refused a held action or job; it never runs.
+    Rejected,
+    /// Nobody decided on a held action or job in time; it never runs.
+    ApprovalExpired,
+    /// An admin ran an action the policy holds, without approval, with a justification.
+    BreakGlass,
     /// A kind written by another version of Riposte, kept verbatim so the chain still verifies.
     Other(String),
 }
 
 impl AuditKind {
-    const KNOWN: [AuditKind; 7] = [
+    const KNOWN: [AuditKind; 12] = [
         AuditKind::Attempt,
         AuditKind::Outcome,
         AuditKind::Completed,
@@ -70,6 +80,11 @@ impl AuditKind {
         AuditKind::KeyCreated,
         AuditKind::QuerySaved,
         AuditKind::QueryDeleted,
+        AuditKind::ApprovalRequested,
+        AuditKind::Approved,
+        AuditKind::Rejected,
+        AuditKind::ApprovalExpired,
+        AuditKind::BreakGlass,
     ];
 
     pub fn as_str(&self) -> &str {
@@ -81,6 +96,11 @@ impl AuditKind {
             AuditKind::KeyCreated => "key_created",
             AuditKind::QuerySaved => "query_saved",
             AuditKind::QueryDeleted => "query_deleted",
+            AuditKind::ApprovalRequested => "approval_requested",
+            AuditKind::Approved => "approved",
+            AuditKind::Rejected => "rejected",
+            AuditKind::ApprovalExpired => "approval_expired",
+            AuditKind::BreakGlass => "break_glass",
             AuditKind::Other(s) => s,
         }
     }
@@ -117,9 +137,13 @@ impl<'de> Deserialize<'de> for AuditKind {
 }
 
 /// The lifecycle of an operation: `Queued → Running → InProgress → Succeeded |
-/// PartiallySucceeded | Failed | Cancelled | Unknown` (see `engine::state` for what each means).
+/// PartiallySucceeded | Failed | Cancelled | Unknown` (see `engine::state` for what each means);
+/// an action the approval policy holds starts `AwaitingApproval` and becomes `Queued`, `Rejected`
+/// or `Expired`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum OpState {
+    /// Held by the approval policy: durable, nothing sent upstream, waiting for a second person.
+    AwaitingApproval,
     Queued,
     Running,
     InProgress,
@@ -128,10 +152,15 @@ pub enum OpState {
     Failed,
     Cancelled,
     Unknown,
+    /// An approver refused it: it never ran.
+    Rejected,
+    /// Nobody approved it in time: it never ran.
+    Expired,
 }
 
 impl OpState {
-    pub const ALL: [OpState; 8] = [
+    pub const ALL: [OpState; 11] = [
+        OpState::AwaitingApproval,
         OpState::Queued,
         OpState::Running,
         OpState::InProgress,
@@ -140,11 +169,14 @@ impl OpState {
         OpState::Failed,
         OpState::Cancelled,
         OpState::Unknown,
+        OpState::Rejected,
+        OpState::Expired,
     ];
 
     /// The stored name.
     pub const fn as_str(self) -> &'static str {
         match self {
+            OpState::AwaitingApproval => "AwaitingApproval",
             OpState::Queued => "Queued",
             OpState::Running => "Running",
             OpState::InProgress => "InProgress",
@@ -153,6 +185,8 @@ impl OpState {
             OpState::Failed => "Failed",
             OpState::Cancelled => "Cancelled",
             OpState::Unknown => "Unknown",
+            OpState::Rejected => "Rejected",
+            OpState::Expired => "Expired",
         }
     }
 
@@ -166,7 +200,7 @@ impl OpState {
 
     /// Terminal states end waiting and tracking.
     pub const fn is_terminal(self) -> bool {
-        !matches!(self, OpState::Queued | OpState::Running | OpState::InProgress)
+        !matches!(self, OpState::AwaitingApproval | OpState::Queued | OpState::Running | OpState::InProgress)
     }
 }
 

@@ -123,15 +123,51 @@ impl Upstream {
         let aws = aws_credentials(creds)?;
         let url = self.clouds_of(creds).endpoint(Api::Ec2)?.base.clone();
         let keys = self.signing_keys(creds, aws).await?;
+        // A dry run sends EC2 writes in AWS's own validation mode where it is known to be
+        // honoured, and writes the others down unsent (`dry_run.rs`).
+        let dry_write = crate::dry_run::active() && !crate::dry_run::aws_reads(action);
+        let mut body = query_body(action, EC2_VERSION, params);
+        if let Some(recorder) = crate::dry_run::recorder().filter(|_| dry_write)
+            && !crate::dry_run::EC2_VALIDATED.contains(&action)
+        {
+            recorder.push(crate::dry_run::RenderedRequest {
+                api: Api::Ec2.label().to_string(),
+                method: "POST".into(),
+                url: url.to_string(),
+                body: Some(crate::dry_run::form_json(&body)),
+                write: true,
+                sent: false,
+                validation: None,
+            });
+            return Ok(dry_run_response(action));
+        }
+        if dry_write {
+            body.push_str("&DryRun=true");
+        }
         let request = Signed {
             api: Api::Ec2,
             url: &url,
             service: "ec2",
             region: &aws.region,
-            body: query_body(action, EC2_VERSION, params),
+            body: body.clone(),
             buckets: buckets_for(Api::Ec2, Budget::Default, Method::Post, "/"),
         };
-        match self.send_signed(creds, &keys, request.clone()).await {
+        let answer = self.ec2_signed(creds, &keys, aws, request).await;
+        match crate::dry_run::recorder() {
+            Some(recorder) => dry_run_answer(&recorder, action, &url, &body, dry_write, answer),
+            None => answer,
+        }
+    }
+
+    /// One signed EC2 request, with an assumed role's refused session renewed once.
+    async fn ec2_signed(
+        &self,
+        creds: &TenantCredentials,
+        keys: &SigningKeys,
+        aws: &AwsCredentials,
+        request: Signed<'_>,
+    ) -> Result<AwsResponse, UpstreamError> {
+        match self.send_signed(creds, keys, request.clone()).await {
             // An assumed role's session refused before it expired (revoked, the role's policy
             // changed): assume the role again, once, as a refused cached token is refreshed once.
             Err(UpstreamError::Api { status: 401 | 403, .. }) if keys.expires.is_some() => {
@@ -156,6 +192,20 @@ impl Upstream {
         params: &[(String, String)],
     ) -> Result<AwsResponse, UpstreamError> {
         let aws = aws_credentials(creds)?;
+        if let Some(recorder) = crate::dry_run::recorder().filter(|_| !crate::dry_run::aws_reads(action)) {
+            // No validation mode outside EC2: a dry run writes the request down and sends nothing.
+            let body = crate::dry_run::form_json(&query_body(action, version, params));
+            recorder.push(crate::dry_run::RenderedRequest {
+                api: service.to_string(),
+                method: "POST".into(),
+                url: endpoint.to_string(),
+                body: Some(body),
+                write: true,
+                sent: false,
+                validation: None,
+            });
+            return Ok(dry_run_response(action));
+        }
         let keys = self.signing_keys(creds, aws).await?;
         let request = Signed {
             api: Api::Ec2,
@@ -258,6 +308,7 @@ impl Upstream {
                 Ok(r) => r,
                 Err(err) => {
                     self.inner.metrics.record_call(req.api, None);
+                    self.inner.activity.record(&creds.tenant_id, req.api, None, false);
                     if attempts < policy.max_attempts && retry::may_retry_transport(&reqwest::Method::POST, &err) {
                         tokio::time::sleep(retry::delay(policy, attempts, None)).await;
                         self.inner.metrics.record_retry(req.api);
@@ -271,11 +322,14 @@ impl Upstream {
             let text = response.text().await.map_err(|e| from_transport(&e))?;
             tracing::debug!(api = req.api.label(), service = req.service, status, attempts, "aws call");
             if status < 400 {
+                self.inner.activity.record(&creds.tenant_id, req.api, Some(status), false);
                 return answer(&text, attempts);
             }
             let error = xml::error(status, &text);
             let UpstreamError::Api { code, request_id, .. } = &error else { return Err(error) };
-            if !THROTTLING_CODES.contains(&code.as_str()) && status != 503 {
+            let throttled = THROTTLING_CODES.contains(&code.as_str()) || status == 503;
+            self.inner.activity.record(&creds.tenant_id, req.api, Some(status), throttled);
+            if !throttled {
                 return Err(error);
             }
             self.inner.metrics.record_throttled(req.api);
@@ -349,6 +403,51 @@ fn aws_credentials(creds: &TenantCredentials) -> Result<&AwsCredentials, Upstrea
 }
 
 /// `Action=...&Version=...&k=v...`, form-encoded.
+/// What an EC2 call answers in a dry run, and how it is listed: a write's `DryRunOperation`
+/// ("would have succeeded") or refusal is the validation, and the caller's story goes on with a
+/// synthetic answer; a read is answered as AWS answered it.
+fn dry_run_answer(
+    recorder: &crate::dry_run::Recorder,
+    action: &str,
+    url: &Url,
+    body: &str,
+    write: bool,
+    answer: Result<AwsResponse, UpstreamError>,
+) -> Result<AwsResponse, UpstreamError> {
+    let validation = match (&answer, write) {
+        (Err(UpstreamError::Api { code, message, .. }), true) => {
+            Some(serde_json::json!({ "ok": code == "DryRunOperation", "code": code, "message": message }))
+        }
+        (Ok(_), true) => {
+            Some(serde_json::json!({ "ok": true, "code": "Accepted", "message": "answered without DryRunOperation" }))
+        }
+        _ => None,
+    };
+    recorder.push(crate::dry_run::RenderedRequest {
+        api: Api::Ec2.label().to_string(),
+        method: "POST".into(),
+        url: url.to_string(),
+        body: Some(crate::dry_run::form_json(body)),
+        write,
+        sent: true,
+        validation,
+    });
+    match answer {
+        Err(UpstreamError::Api { .. }) if write => Ok(dry_run_response(action)),
+        other => other,
+    }
+}
+
+/// The synthetic answer to an AWS write in a dry run.
+fn dry_run_response(action: &str) -> AwsResponse {
+    AwsResponse {
+        element: format!("{action}Response"),
+        body: serde_json::json!({ "dryRun": true }),
+        request_id: None,
+        attempts: 0,
+    }
+}
+
 fn query_body(action: &str, version: &str, params: &[(String, String)]) -> String {
     let mut form = url::form_urlencoded::Serializer::new(String::new());
     form.append_pair("Action", action).append_pair("Version", version);

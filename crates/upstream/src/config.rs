@@ -22,6 +22,8 @@ pub struct TenantCredentials {
     /// This tenant's clouds (its sovereign cloud and per-tenant hosts); `None`: the
     /// [`UpstreamConfig::clouds`] every tenant shares.
     pub clouds: Option<Arc<Clouds>>,
+    /// The name people know the tenant by (configured `display_name`); shown, never used to call.
+    pub display_name: Option<String>,
 }
 
 impl TenantCredentials {
@@ -44,7 +46,19 @@ impl TenantCredentials {
         client_id: impl Into<String>,
         credential: Credential,
     ) -> TenantCredentials {
-        TenantCredentials { tenant_id: tenant_id.into(), client_id: client_id.into(), credential, clouds: None }
+        TenantCredentials {
+            tenant_id: tenant_id.into(),
+            client_id: client_id.into(),
+            credential,
+            clouds: None,
+            display_name: None,
+        }
+    }
+
+    /// Names the tenant for people (consoles, reports).
+    pub fn named(mut self, display_name: Option<String>) -> TenantCredentials {
+        self.display_name = display_name.filter(|n| !n.trim().is_empty());
+        self
     }
 
     /// Puts the tenant in its own clouds (a sovereign cloud, a Cloud Apps portal, ...).

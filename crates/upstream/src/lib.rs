@@ -35,6 +35,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod activity;
 pub mod api;
 pub mod aws;
 pub mod budget;
@@ -42,12 +43,18 @@ mod client;
 pub mod clouds;
 pub mod config;
 pub mod credentials;
+pub mod dry_run;
 pub mod error;
+pub mod grants;
+/// Public identity-provider metadata (OIDC discovery, JWKS) for validating callers' tokens.
+pub mod metadata;
 pub mod metrics;
 mod retry;
+pub mod shared_budget;
 mod token;
 
 /// The shared vocabulary (`crates/vocab`): the catalog declares calls in these same types.
+pub use activity::{Activity, CallActivity};
 pub use api::{Api, ApiRequest, ApiResponse, Budget, Method, Paged};
 pub use aws::AwsResponse;
 pub use budget::{Budgets, Rate};
@@ -55,8 +62,11 @@ pub use client::{Download, FormField, FormValue, Upstream};
 pub use clouds::{Cloud, Clouds, Endpoint};
 pub use config::{RetryPolicy, TenantCredentials, UpstreamConfig};
 pub use credentials::{AssumeRole, AwsCredentials, Certificate, Credential};
+pub use dry_run::RenderedRequest;
 pub use error::UpstreamError;
+pub use grants::Grant;
 pub use metrics::UpstreamMetrics;
+pub use shared_budget::{Admission, SharedWindow, SharedWindows};
 
 #[cfg(test)]
 mod tests;

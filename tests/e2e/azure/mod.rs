@@ -3,10 +3,12 @@
 //! ARM resource store (`/_sandbox/state/{tenant}`: `vms`, `arm.resources`), and its inverse
 //! undoes it.
 
+mod apps;
 mod compute;
 mod data;
 mod edge;
 mod network;
+mod original;
 mod security;
 
 use crate::common::*;

@@ -193,3 +193,58 @@ async fn network_security_groups_are_listed_with_their_rules() {
     assert_eq!(nsgs[0]["name"], "nsg-prod-servers");
     assert!(nsgs[0]["properties"]["securityRules"].as_array().unwrap().len() >= 3);
 }
+
+/// An existing isolation NSG named by its full id (here another group's) or by its name in the
+/// VM's group; what is neither, or names no NSG, is a 400 naming `isolationNsgId`.
+#[tokio::test(flavor = "multi_thread")]
+async fn isolation_on_a_named_nsg_by_id_or_name_and_bad_names_are_refused() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let sub = subscription(&h, &t).await;
+    let state = h.state(&t).await;
+    let vm = state["vms"].as_array().unwrap().iter().find(|v| v["resourceGroup"] == "rg-dev-servers").unwrap();
+    let name = vm["name"].as_str().unwrap().to_string();
+    let nic = format!(
+        "{}-nic",
+        vm["id"]
+            .as_str()
+            .unwrap()
+            .replace("Microsoft.Compute/virtualMachines/", "Microsoft.Network/networkInterfaces/")
+    );
+    let with = |nsg: &str| json!({ "subscriptionId": sub, "resourceGroup": "rg-dev-servers", "vmName": name, "isolationNsgId": nsg });
+    let nsg_of = |n: &Value| n["properties"]["networkSecurityGroup"]["id"].as_str().unwrap().to_ascii_lowercase();
+
+    for bad in [
+        "nsg-dmz".to_string(), // an NSG, but in rg-network, not the VM's group
+        format!("/subscriptions/{sub}/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-hub"),
+        "nsg isolation!".to_string(),
+    ] {
+        let (status, body) = azure(&h, &t, "ApplyIsolationNSG", with(&bad)).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body.to_string().contains("isolationNsgId"), "{body}");
+        assert!(nsg_of(&resource(&h, &t, &nic).await.unwrap()).ends_with("/nsg-dev-servers"), "unchanged");
+    }
+
+    let prod_nsg = format!(
+        "/subscriptions/{sub}/resourceGroups/rg-prod-servers/providers/Microsoft.Network/networkSecurityGroups/nsg-prod-servers"
+    );
+    let (_, op) = azure(&h, &t, "ApplyIsolationNSG", with(&prod_nsg)).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    let n = resource(&h, &t, &nic).await.unwrap();
+    assert_eq!(nsg_of(&n), prod_nsg.to_ascii_lowercase());
+    assert_eq!(n["tags"]["riposte-previous-nsg"], "rg-dev-servers/nsg-dev-servers");
+    let undo = json!({ "subscriptionId": sub, "resourceGroup": "rg-dev-servers", "vmName": name });
+    let (_, op) = azure(&h, &t, "RemoveIsolationNSG", undo.clone()).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    assert!(nsg_of(&resource(&h, &t, &nic).await.unwrap()).ends_with("/nsg-dev-servers"));
+    assert!(resource(&h, &t, &prod_nsg).await.is_some(), "a caller's NSG is never deleted");
+
+    // By name, in the VM's own group.
+    let (_, op) = azure(&h, &t, "ApplyIsolationNSG", with("nsg-dev-servers")).await;
+    assert_eq!(op["status"], "Succeeded", "{op}");
+    assert!(
+        nsg_of(&resource(&h, &t, &nic).await.unwrap()).ends_with(
+            "/resourcegroups/rg-dev-servers/providers/microsoft.network/networksecuritygroups/nsg-dev-servers"
+        )
+    );
+}

@@ -80,6 +80,9 @@ impl Harness {
             app::sandbox_settings(&sandbox, dir.path().to_path_buf(), Duration::from_millis(300)).unwrap();
         tweak(&mut settings);
         let gw = app::build(settings).await.expect("gateway builds");
+        riposte::sandbox_clock::follow(&gw.engine, riposte::sandbox_clock::clock_url(sandbox.base_url()))
+            .await
+            .expect("the gateway follows the sandbox clock");
         let admin_key = gateway::auth::generate_key();
         gw.engine
             .store()

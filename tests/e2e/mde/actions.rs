@@ -24,8 +24,12 @@ async fn isolate_flow_end_to_end() {
     assert_eq!(a["type"], "Isolate");
     assert_eq!(a["machineId"], m.as_str());
     assert_eq!(a["status"], "Succeeded");
-    // The comment MDE shows carries the operation's marker (how a restart finds the action).
-    assert_eq!(a["requestorComment"], format!("e2e [riposte:{}]", body["operationId"].as_str().unwrap()));
+    // The comment MDE shows says who asked and carries the operation's marker (how a restart
+    // finds the action).
+    assert_eq!(
+        a["requestorComment"],
+        format!("e2e (by admin via Riposte) [riposte:{}]", body["operationId"].as_str().unwrap())
+    );
     let state = h.state(&t).await;
     let machine = state["machines"].as_array().unwrap().iter().find(|x| x["id"] == m.as_str()).unwrap();
     assert_eq!(machine["isolated"], true, "the machine is isolated in the sandbox");

@@ -160,7 +160,16 @@ async fn native_surface_speaks_the_same_rules() {
     let (s, cat) = h.get("/v1/catalog").await;
     assert_eq!(s, 200);
     assert!(cat.as_array().unwrap().iter().any(|a| a["name"] == "IsolateDevice" && a["status"] == "supported"));
-    let metrics = h.http.get(format!("{}/metrics", h.gateway)).send().await.unwrap().text().await.unwrap();
+    let metrics = h
+        .http
+        .get(format!("{}/metrics", h.gateway))
+        .bearer_auth(&h.admin_key)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("riposte_actions"), "{metrics}");
     assert!(metrics.contains("riposte_http_requests"));
     assert!(!metrics.contains(&h.admin_key));
@@ -286,7 +295,16 @@ async fn metrics_have_route_and_upstream_latency_and_no_leading_underscores() {
     assert_eq!(s, 200);
     let (s, _) = h.get("/v1/operations/00000000-0000-0000-0000-000000000000").await;
     assert_eq!(s, 404);
-    let text = h.http.get(format!("{}/metrics", h.gateway)).send().await.unwrap().text().await.unwrap();
+    let text = h
+        .http
+        .get(format!("{}/metrics", h.gateway))
+        .bearer_auth(&h.admin_key)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let names: Vec<&str> =
         text.lines().filter_map(|l| l.strip_prefix("# TYPE ")).filter_map(|l| l.split(' ').next()).collect();
     assert!(names.iter().all(|n| !n.starts_with('_')), "{names:?}");

@@ -242,6 +242,19 @@ pub(crate) fn free_port() -> u16 {
 /// The acceptance test of durable execution: kill -9 with 50 actions over 3 tenants in flight.
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_9_with_50_actions_in_flight_then_restart_every_action_exactly_once() {
+    kill_9_with_50_actions_in_flight(None).await;
+}
+
+/// The same on PostgreSQL (`[store] url`), in the test process's private cluster.
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_with_50_actions_in_flight_on_postgres_then_restart_every_action_exactly_once() {
+    let url = store::pg_cluster::PgCluster::shared().fresh_database().await;
+    kill_9_with_50_actions_in_flight(Some(url)).await;
+}
+
+/// Kill -9 a `riposte serve` (SQLite in its data directory, or PostgreSQL at `store_url`) with
+/// 50 actions in flight, restart it, and check every accepted action ran exactly once upstream.
+async fn kill_9_with_50_actions_in_flight(store_url: Option<String>) {
     let h = Harness::start(3).await;
     let d = h.sandbox.describe();
     let tenants: Vec<String> = (0..3).map(|i| h.tenant(i)).collect();
@@ -260,6 +273,9 @@ async fn kill_9_with_50_actions_in_flight_then_restart_every_action_exactly_once
             "\n[[tenants]]\ntenant_id = {}\nclient_id = {}\nclient_secret = {}\n",
             c["tenant_id"], c["client_id"], c["client_secret"]
         ));
+    }
+    if let Some(url) = &store_url {
+        config.push_str(&format!("\n[store]\nurl = \"{url}\"\n"));
     }
     let config_path = dir.path().join("riposte.toml");
     std::fs::write(&config_path, config).unwrap();

@@ -154,11 +154,11 @@ pub static ACTIONS: &[ActionSpec] = &[
             VM_NAME,
             ParamSpec {
                 name: "isolationNsgId",
-                aliases: &["nsgId"],
-                kind: ParamKind::ArmResourceId,
+                aliases: &["nsgId", "isolationNsgName"],
+                kind: ParamKind::Text { max: 400 },
                 required: false,
                 default: None,
-                doc: "An existing NSG to use; by default Riposte writes riposte-isolation-{vmName} in the VM's group",
+                doc: "An existing NSG to use: its full resource id, or its name in the VM's resource group; by default Riposte writes riposte-isolation-{vmName} in the VM's group",
             },
             ParamSpec {
                 name: "managementPrefix",

@@ -4,14 +4,21 @@
 //! names the seed's Azure handler gave them. JIT access is per VM and per region: the policy
 //! lives at the VM's location, so enabling, removing and requesting JIT read the VM first
 //! (procedures). Sentinel watchlists and automation rules are `Microsoft.SecurityInsights`
-//! resources on the workspace.
+//! resources on the workspace. The app-credential names are Entra ID's app-registration rows.
 use super::{RESOURCE_GROUP, SUBSCRIPTION as SUBSCRIPTION_ID, arm_name};
+use crate::entra::applications as entra_apps;
 use crate::mdc;
 use crate::*;
 
 /// An MDC row under the Azure product's name and spellings (one declaration, two keys).
 const fn mdc_row(spec: ActionSpec, name: &'static str, aliases: &'static [&'static str]) -> ActionSpec {
     ActionSpec { product: Product::Azure, name, aliases, ..spec }
+}
+
+/// An Entra ID row (app registrations are `microsoft.graph` directory objects) under the name
+/// the seed's Azure worker gave it; same procedure, same Graph calls.
+const fn entra_row(spec: ActionSpec, name: &'static str) -> ActionSpec {
+    ActionSpec { product: Product::Azure, name, aliases: &[], ..spec }
 }
 
 const VM: ParamSpec = arm_name("vmName", &["virtualMachineName", "vm"], "Virtual machine name");
@@ -233,6 +240,9 @@ pub static ACTIONS: &[ActionSpec] = &[
         sensitive_results: &[],
         plan: Plan::Call(SERVICE_PRINCIPAL_PATCH.body(&[("accountEnabled", BodyValue::Literal("true"))])),
     },
+    // --- App registrations' credentials, as Entra ID declares them (`entra/applications.rs`) ---
+    entra_row(entra_apps::REMOVE_CREDENTIALS, "RemoveAppCredentials"),
+    entra_row(entra_apps::REMOVE_CERTIFICATES, "RevokeAppCertificates"),
     // --- Just-in-time VM access ---
     procedure(
         "EnableJITVMAccess",

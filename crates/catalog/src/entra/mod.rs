@@ -1,7 +1,8 @@
 //! Entra ID actions, through Microsoft Graph (upstream-apis.md §4.4), one file per area:
 //! [`users`] (sign-in, sessions, passwords), [`auth_methods`] (MFA methods, Temporary Access
 //! Pass), [`risk`] (Identity Protection), [`conditional_access`] (policies, named locations),
-//! [`roles_pim`] (directory roles, PIM), [`apps`] (service principals), [`groups`], and
+//! [`roles_pim`] (directory roles, PIM), [`apps`] (service principals), [`applications`] (app
+//! registrations' secrets and certificates), [`groups`], and
 //! [`containment`] (a compromised account contained in one call, and its inverse).
 //!
 //! Paths carry the Graph version (`/v1.0/...`) because the Graph base URL does not. A user is
@@ -10,6 +11,7 @@
 //! Aliases are the seed's spellings for the same call.
 use crate::*;
 
+pub(crate) mod applications;
 mod apps;
 mod auth_methods;
 mod conditional_access;
@@ -28,6 +30,7 @@ pub fn actions() -> impl Iterator<Item = &'static ActionSpec> {
         .chain(conditional_access::ACTIONS)
         .chain(roles_pim::ACTIONS)
         .chain(apps::ACTIONS)
+        .chain(applications::ACTIONS)
         .chain(groups::ACTIONS)
         .chain(containment::ACTIONS)
 }

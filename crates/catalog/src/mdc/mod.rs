@@ -54,7 +54,7 @@ const FILTER: ParamSpec = ParamSpec {
     kind: ParamKind::ODataFilter,
     required: false,
     default: None,
-    doc: "OData filter on the alerts, e.g. properties/status eq 'Active'",
+    doc: "OData filter Riposte applies to the alerts (eq ne gt ge lt le, and or not, contains/startswith/endswith), e.g. properties/status eq 'Active'",
 };
 const ALERT: ParamSpec = ParamSpec {
     name: "alertId",
@@ -112,19 +112,20 @@ const PRICING: Call = Call::new(
     "/subscriptions/{subscriptionId}/providers/Microsoft.Security/pricings/{planName}?api-version=2024-01-01",
 );
 
+/// A procedure, not a call: ARM's 2022-01-01 alert list documents no `$filter` and ignores one,
+/// so the engine lists every page and applies the caller's filter (`engine/.../mdc/filter.rs`).
 pub(crate) const GET_SECURITY_ALERTS: ActionSpec = ActionSpec {
     params: &[SUBSCRIPTION_ID, FILTER],
+    plan: Plan::Procedure(ProcedureId("mdc.alerts.list")),
     ..read(
         "GetSecurityAlerts",
-        "List the subscription's Defender for Cloud security alerts",
+        "List the subscription's Defender for Cloud security alerts, optionally filtered (Riposte applies the filter)",
         &["ListSecurityAlerts", "GetMdcAlerts"],
         Call::new(
             Api::Arm,
             Method::Get,
             "/subscriptions/{subscriptionId}/providers/Microsoft.Security/alerts?api-version=2022-01-01",
-        )
-        .query(&[("$filter", "filter")])
-        .paged(),
+        ),
     )
 };
 pub(crate) const UPDATE_SECURITY_ALERT: ActionSpec = alert_state(

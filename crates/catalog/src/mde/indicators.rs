@@ -114,7 +114,9 @@ pub static ACTIONS: &[ActionSpec] = &[
         aliases: &["SubmitIndicator", "CreateIndicator", "SubmitTiIndicator", "AddTiIndicator"],
         params: typed_params!(ioc::VALUE, ioc::TYPE),
         risk: Risk::Contain,
-        inverse: None,
+        // Undone by removing what it added: the same value and type (the enrichment scanner's
+        // file indicators are this action, so they can be reverted).
+        inverse: Some("RemoveIndicatorByValue"),
         permission: PERMISSION,
         completion: Completion::Immediate,
         sensitive_results: &[],
@@ -287,7 +289,7 @@ pub static ACTIONS: &[ActionSpec] = &[
             ioc::TYPE,
         ],
         risk: Risk::Contain,
-        inverse: None,
+        inverse: Some("AddIndicator"),
         permission: PERMISSION,
         completion: Completion::Immediate,
         sensitive_results: &[],

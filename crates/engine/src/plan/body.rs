@@ -115,7 +115,7 @@ fn now_plus(
 
 /// Seconds in an ISO 8601 duration of weeks, days, hours, minutes and seconds (`P1W`,
 /// `P7DT12H`, `PT90M`); years and months have no fixed length and are refused.
-fn iso8601_seconds(s: &str) -> Option<i64> {
+pub(crate) fn iso8601_seconds(s: &str) -> Option<i64> {
     let rest = s.trim().strip_prefix(['P', 'p'])?;
     let (mut total, mut number, mut in_time, mut any) = (0i64, String::new(), false, false);
     for c in rest.chars() {

@@ -1,7 +1,8 @@
 //! Defender for Endpoint's hooks into carrying out a call ([`super::ApiHooks`]).
 //!
 //! MDE allows one pending action of a kind per machine and has no idempotency key, so:
-//! - every machine action carries `[riposte:{op}]` in its Comment ([`Marker`]);
+//! - every machine action carries `[riposte:{op}]` in its Comment ([`Marker`]), after who asked
+//!   (`(by alice@contoso.com via Riposte)`: an Entra ID user, or an API key's name);
 //! - on a resumed run MDE is asked for an action with that marker, created since the operation
 //!   began, before one is submitted again;
 //! - a refusal `ActiveRequestAlreadyExists` is either this operation's own request that landed
@@ -29,8 +30,9 @@ impl ApiHooks for Mde {
         }
         if let Some(Value::Object(body)) = req.body.as_mut() {
             let comment = body.get("Comment").and_then(Value::as_str).unwrap_or_default().trim().to_string();
-            let tag = target.marker.tag();
-            let tagged = if comment.is_empty() { tag } else { format!("{comment} {tag}") };
+            let (by, tag) = (super::by_line(target.by), target.marker.tag());
+            let parts = [comment.as_str(), by.as_str(), tag.as_str()];
+            let tagged = parts.iter().filter(|p| !p.is_empty()).copied().collect::<Vec<_>>().join(" ");
             body.insert("Comment".into(), Value::String(tagged));
         }
     }
@@ -169,6 +171,8 @@ mod tests {
     #[test]
     fn the_marker_is_recognised_in_the_requestor_comment() {
         let marker = Marker { op: uuid::Uuid::nil(), resume_since: None };
+        assert_eq!(super::super::by_line("alice@contoso.com"), "(by alice@contoso.com via Riposte)");
+        assert_eq!(super::super::by_line(" "), "");
         assert!(carries(&json!({"requestorComment": format!("isolate {}", marker.tag())}), marker));
         assert!(!carries(&json!({"requestorComment": "isolate"}), marker));
     }

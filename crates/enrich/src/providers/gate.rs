@@ -48,7 +48,7 @@ impl std::fmt::Display for Unavailable {
 pub struct GateStatus {
     pub name: String,
     pub limits: Limits,
-    /// Lookups left today; none when the quota is unlimited.
+    /// Lookups left today (0 while the provider says its quota is spent); none when unlimited.
     pub quota_left: Option<u64>,
     /// `available`, or why not (`daily quota exhausted`, `backing off: HTTP 429 ...`).
     pub condition: String,
@@ -187,7 +187,9 @@ impl Gate {
         let s = self.state.lock();
         let used = if s.day == now.date() { s.used_today } else { 0 };
         let blocked = s.blocked.as_ref().filter(|(until, _)| now < *until);
-        let quota_left = self.limits.daily_quota.map(|q| q.saturating_sub(used));
+        // The provider's word wins over our count: a quota it says is spent leaves nothing.
+        let spent = blocked.is_some_and(|(_, why)| why == QUOTA);
+        let quota_left = if spent { Some(0) } else { self.limits.daily_quota.map(|q| q.saturating_sub(used)) };
         let condition = match (blocked, quota_left) {
             (Some((_, why)), _) if why == QUOTA => QUOTA.to_string(),
             (Some((_, why)), _) => format!("backing off: {why}"),

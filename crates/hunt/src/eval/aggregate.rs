@@ -287,6 +287,132 @@ impl AggSpec {
         }
     }
 
+    /// Folds `later` — the state of rows that all come after the rows of `into` — into
+    /// `into`, so that partial states of consecutive partitions (see [`super::parallel`])
+    /// end as the state one pass over all rows would have reached: first-seen order, ties
+    /// (`arg_max` keeps the earliest row), limits and null rules included.
+    pub fn merge(&self, into: &mut AggState, later: AggState) {
+        match (into, later) {
+            (AggState::Count(a), AggState::Count(b)) => *a += b,
+            (AggState::Distinct(a), AggState::Distinct(b)) => a.extend(b),
+            (AggState::Sum(acc), AggState::Sum(Some(v))) => {
+                *acc = Some(match acc.take() {
+                    None => v,
+                    Some(a) => match (&a, &v) {
+                        (Value::Real(x), _) => Value::Real(x + v.as_f64().unwrap_or(0.0)),
+                        _ => crate::functions::arith(crate::ast::BinOp::Add, &a, &v),
+                    },
+                });
+            }
+            (AggState::Avg(sum, n, isum), AggState::Avg(s2, n2, i2)) => {
+                *sum += s2;
+                *n += n2;
+                *isum = match (*isum, i2) {
+                    (Some(a), Some(b)) => Some(a.wrapping_add(b)),
+                    _ => None,
+                };
+            }
+            (AggState::Extreme(best), AggState::Extreme(Some(v))) => {
+                let want_max = matches!(self.kind, AggKind::Max | AggKind::MaxIf);
+                let replace = match best {
+                    None => true,
+                    Some(b) if is_nan(b) => false,
+                    Some(_) if is_nan(&v) => true,
+                    Some(b) => {
+                        let o = value::compare_values(&v, b);
+                        if want_max { o == std::cmp::Ordering::Greater } else { o == std::cmp::Ordering::Less }
+                    }
+                };
+                if replace {
+                    *best = Some(v);
+                }
+            }
+            (AggState::Arg(best), AggState::Arg(Some((v, row)))) => {
+                let want_max = self.kind == AggKind::ArgMax;
+                let replace = match best {
+                    None => true,
+                    Some(_) if v.is_null() => false,
+                    Some((b, _)) if b.is_null() => true,
+                    Some((b, _)) if is_nan(b) => false,
+                    Some(_) if is_nan(&v) => true,
+                    Some((b, _)) => {
+                        let o = value::compare_values(&v, b);
+                        if want_max { o == std::cmp::Ordering::Greater } else { o == std::cmp::Ordering::Less }
+                    }
+                };
+                if replace {
+                    *best = Some((v, row));
+                }
+            }
+            (AggState::Set(items, seen), AggState::Set(more, _)) => {
+                for d in more {
+                    if items.len() >= self.limit {
+                        break;
+                    }
+                    if seen.insert(Value::Dynamic(d.clone())) {
+                        items.push(d);
+                    }
+                }
+            }
+            (AggState::List(items), AggState::List(more)) => {
+                let room = self.limit.saturating_sub(items.len());
+                items.extend(more.into_iter().take(room));
+            }
+            (AggState::Bag(props), AggState::Bag(more)) => {
+                for (k, x) in more {
+                    if !props.iter().any(|(pk, _)| *pk == k) {
+                        props.push((k, x));
+                    }
+                }
+            }
+            (AggState::Any(slot), AggState::Any(Some(v)))
+                if slot.as_ref().is_none_or(|s| s.is_empty() && !v.is_empty()) =>
+            {
+                *slot = Some(v);
+            }
+            (AggState::Nums(a), AggState::Nums(b)) => a.extend(b),
+            (AggState::Vals(a), AggState::Vals(b)) => a.extend(b),
+            // An empty later state (`None` extremes, sums, picks) changes nothing.
+            _ => {}
+        }
+    }
+
+    /// Whether any argument carries row-to-row state (then rows go through one pass).
+    pub fn has_row_state(&self) -> bool {
+        self.value.as_ref().is_some_and(CExpr::has_row_state) || self.pred.as_ref().is_some_and(CExpr::has_row_state)
+    }
+
+    /// One state per group (`gids[row]` is the group of input row `row`), every row fed in.
+    /// Large inputs are aggregated per partition on every core and the partial states merged
+    /// in partition order ([`AggSpec::merge`]); when there are so many groups that per
+    /// partition states would cost more than the rows, or an argument has row state, one pass.
+    pub fn states_by_group(&self, t: &Table, gids: &[u32], groups: usize) -> Vec<AggState> {
+        let parts = super::parallel::partitions(gids.len());
+        if parts.len() <= 1 || self.has_row_state() || groups.saturating_mul(parts.len()) > gids.len() {
+            let mut states: Vec<AggState> = (0..groups).map(|_| self.new_state()).collect();
+            for (row, &g) in gids.iter().enumerate() {
+                self.update(&mut states[g as usize], t, row);
+            }
+            return states;
+        }
+        let tasks: Vec<(std::ops::Range<usize>, AggSpec)> = parts.into_iter().map(|r| (r, self.clone())).collect();
+        let partials = super::parallel::run(tasks, |(r, spec)| {
+            let mut states: Vec<AggState> = (0..groups).map(|_| spec.new_state()).collect();
+            for row in r {
+                spec.update(&mut states[gids[row] as usize], t, row);
+            }
+            states
+        });
+        let mut it = partials.into_iter();
+        let mut states = it.next().unwrap_or_default();
+        for later in it {
+            for (a, b) in states.iter_mut().zip(later) {
+                self.merge(a, b);
+            }
+        }
+        states
+    }
+
     /// Final values of this aggregate (several for arg_max / percentiles).
     pub fn finish(&self, state: AggState, t: &Table) -> Vec<Value> {
         match state {

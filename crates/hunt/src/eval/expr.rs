@@ -84,10 +84,17 @@ impl CExpr {
         match self {
             CExpr::Const(v) => v.clone(),
             CExpr::Col(i) => t.columns[*i].get(row),
-            CExpr::Call { f, args, .. } => {
-                let vals: Vec<Value> = args.iter().map(|a| a.eval(t, row)).collect();
-                f(&vals)
-            }
+            // Arguments on the stack for the usual arities: no allocation per row.
+            CExpr::Call { f, args, .. } => match args.as_slice() {
+                [] => f(&[]),
+                [a] => f(&[a.eval(t, row)]),
+                [a, b] => f(&[a.eval(t, row), b.eval(t, row)]),
+                [a, b, c] => f(&[a.eval(t, row), b.eval(t, row), c.eval(t, row)]),
+                _ => {
+                    let vals: Vec<Value> = args.iter().map(|a| a.eval(t, row)).collect();
+                    f(&vals)
+                }
+            },
             CExpr::Iff(c, a, b) => {
                 if functions::truthy(&c.eval(t, row)) {
                     a.eval(t, row)
@@ -210,9 +217,25 @@ impl CExpr {
         }
     }
 
-    /// Whether evaluation depends on row order (so the operator must run sequentially).
     pub fn is_const(&self) -> bool {
         matches!(self, CExpr::Const(_))
+    }
+
+    /// Whether evaluation carries state from row to row (`row_number()`, `row_cumsum()`,
+    /// `row_rank_*()`), so the rows must be walked in order on one thread.
+    pub fn has_row_state(&self) -> bool {
+        match self {
+            CExpr::RowNumber { .. } | CExpr::RowCumsum { .. } | CExpr::RowRank { .. } => true,
+            CExpr::Const(_) | CExpr::Col(_) => false,
+            CExpr::Call { args, .. } | CExpr::Case(args) => args.iter().any(CExpr::has_row_state),
+            CExpr::Iff(c, a, b) => c.has_row_state() || a.has_row_state() || b.has_row_state(),
+            CExpr::Binary { l, r, .. } => l.has_row_state() || r.has_row_state(),
+            CExpr::Not(e) | CExpr::Neg(e) | CExpr::Convert(e, _) => e.has_row_state(),
+            CExpr::InList { e, .. } | CExpr::Member { e, .. } => e.has_row_state(),
+            CExpr::Between { e, lo, hi, .. } => e.has_row_state() || lo.has_row_state() || hi.has_row_state(),
+            CExpr::Index { e, idx } => e.has_row_state() || idx.has_row_state(),
+            CExpr::Prev { e, default, .. } => e.has_row_state() || default.as_ref().is_some_and(|d| d.has_row_state()),
+        }
     }
 }
 
@@ -344,44 +367,64 @@ pub fn eval_column(e: &CExpr, ty: Type, t: &Table) -> Arc<ColumnData> {
     Arc::new(data)
 }
 
-/// Evaluates a predicate over all rows and returns the indices where it is true.
+/// Evaluates a predicate over all rows and returns the indices where it is true, in order.
+/// Large inputs are cut into row ranges filtered on every core (each worker with its own copy
+/// of the expression); predicates whose value depends on the rows before (`row_number()`,
+/// `row_cumsum()`, ...) run in one pass on this thread.
 pub fn filter_rows(e: &CExpr, t: &Table) -> Vec<usize> {
     let n = t.num_rows();
-    if let Some(idx) = fast_filter(e, t, None) {
+    let parts = super::parallel::partitions(n);
+    if parts.len() > 1 && !e.has_row_state() {
+        let tasks: Vec<(std::ops::Range<usize>, CExpr)> = parts.into_iter().map(|r| (r, e.clone())).collect();
+        return super::parallel::concat(super::parallel::run(tasks, |(r, e)| filter_range(&e, t, r)));
+    }
+    filter_range(e, t, 0..n)
+}
+
+/// [`filter_rows`] over the rows `rows` only.
+fn filter_range(e: &CExpr, t: &Table, rows: std::ops::Range<usize>) -> Vec<usize> {
+    if let Some(idx) = fast_filter(e, t, Sel::Range(rows.clone())) {
         return idx;
     }
-    (0..n).filter(|&r| functions::truthy(&e.eval(t, r))).collect()
+    rows.filter(|&r| functions::truthy(&e.eval(t, r))).collect()
 }
 
 /// A typed row test over the table's column slices (no `Value` per row).
 type RowPred<'a> = Box<dyn Fn(usize) -> bool + 'a>;
 
-/// Applies `p` to the selected rows (all when `sel` is `None`).
-fn select(p: &dyn Fn(usize) -> bool, n: usize, sel: Option<&[usize]>) -> Vec<usize> {
+/// The rows a filter step looks at: a contiguous range, or the rows an earlier step kept.
+#[derive(Clone)]
+enum Sel<'s> {
+    Range(std::ops::Range<usize>),
+    Rows(&'s [usize]),
+}
+
+/// Applies `p` to the selected rows.
+fn select(p: &dyn Fn(usize) -> bool, sel: Sel<'_>) -> Vec<usize> {
     match sel {
-        Some(rows) => rows.iter().copied().filter(|&r| p(r)).collect(),
-        None => (0..n).filter(|&r| p(r)).collect(),
+        Sel::Rows(rows) => rows.iter().copied().filter(|&r| p(r)).collect(),
+        Sel::Range(rows) => rows.filter(|&r| p(r)).collect(),
     }
 }
 
 /// Vectorised filtering for the common predicate shapes: `and` narrows a selection vector
 /// term by term (each term only looks at rows the previous ones kept), `or` of typed tests,
 /// and typed leaf tests ([`row_pred`]). `None` when the top-level shape is not covered.
-fn fast_filter(e: &CExpr, t: &Table, sel: Option<&[usize]>) -> Option<Vec<usize>> {
+fn fast_filter(e: &CExpr, t: &Table, sel: Sel<'_>) -> Option<Vec<usize>> {
     match e {
         CExpr::Binary { op: BinOp::And, l, r } => {
             let left = fast_filter(l, t, sel)?;
             if left.is_empty() {
                 return Some(left);
             }
-            match fast_filter(r, t, Some(&left)) {
+            match fast_filter(r, t, Sel::Rows(&left)) {
                 Some(both) => Some(both),
                 None => Some(left.into_iter().filter(|&row| functions::truthy(&r.eval(t, row))).collect()),
             }
         }
         _ => {
             let p = row_pred(e, t)?;
-            Some(select(&p, t.num_rows(), sel))
+            Some(select(&p, sel))
         }
     }
 }
@@ -406,7 +449,7 @@ fn row_pred<'a>(e: &'a CExpr, t: &'a Table) -> Option<RowPred<'a>> {
             match (&*t.columns[*i].data, c) {
                 (ColumnData::String(col), Value::String(needle)) if *op == BinOp::MatchesRegex => {
                     let re = functions::regex_cached(needle)?;
-                    Some(Box::new(move |r| re.is_match(&col[r])))
+                    Some(memo(col, move |hay| re.is_match(hay)))
                 }
                 (ColumnData::String(col), Value::String(needle))
                     if !matches!(op, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge) =>
@@ -450,8 +493,8 @@ fn row_pred<'a>(e: &'a CExpr, t: &'a Table) -> Option<RowPred<'a>> {
                 ListOp::HasAny => {
                     let terms: Vec<&str> = needles.iter().map(String::as_str).collect();
                     let re = functions::has_any_pattern(&terms).and_then(|p| functions::regex_cached(&p));
-                    Some(Box::new(move |r| {
-                        let hay: &str = &col[r];
+                    Some(memo(col, move |hay| {
+                        let hay: &str = hay;
                         match &re {
                             // The regex is exact on ASCII text; other text takes the Unicode path.
                             Some(re) if hay.is_ascii() => re.is_match(hay),
@@ -466,19 +509,19 @@ fn row_pred<'a>(e: &'a CExpr, t: &'a Table) -> Option<RowPred<'a>> {
                     let negated = *op == ListOp::NotInCi;
                     let lower: HashSet<String, super::keys::FxBuild> =
                         needles.iter().map(|n| n.to_lowercase()).collect();
-                    Some(Box::new(move |r| lower.contains(&col[r].to_lowercase()) != negated))
+                    Some(memo(col, move |hay| lower.contains(&hay.to_lowercase()) != negated))
                 }
                 ListOp::In | ListOp::NotIn
                     if needles.len() >= 8 && items.iter().all(|v| matches!(v, Value::String(_))) =>
                 {
                     let negated = *op == ListOp::NotIn;
                     let set: HashSet<String, super::keys::FxBuild> = needles.into_iter().collect();
-                    Some(Box::new(move |r| set.contains(&*col[r]) != negated))
+                    Some(memo(col, move |hay| set.contains(&**hay) != negated))
                 }
                 ListOp::InCi | ListOp::NotInCi if items.iter().all(|v| matches!(v, Value::String(_))) => {
                     let negated = *op == ListOp::NotInCi;
-                    Some(Box::new(move |r| {
-                        let hay: &str = &col[r];
+                    Some(memo(col, move |hay| {
+                        let hay: &str = hay;
                         let found = needles.iter().any(|n| hay.eq_ignore_ascii_case(n))
                             || (!hay.is_ascii() && needles.iter().any(|n| functions::eq_ci(hay, n)));
                         found != negated
@@ -486,10 +529,10 @@ fn row_pred<'a>(e: &'a CExpr, t: &'a Table) -> Option<RowPred<'a>> {
                 }
                 ListOp::In | ListOp::NotIn if items.iter().all(|v| matches!(v, Value::String(_))) => {
                     let negated = *op == ListOp::NotIn;
-                    Some(Box::new(move |r| needles.iter().any(|n| **n == *col[r]) != negated))
+                    Some(memo(col, move |hay| needles.iter().any(|n| **n == **hay) != negated))
                 }
-                _ => Some(Box::new(move |r| {
-                    functions::truthy(&in_list(*op, &Value::String(col[r].clone()), items, set.as_deref()))
+                _ => Some(memo(col, move |hay| {
+                    functions::truthy(&in_list(*op, &Value::String(hay.clone()), items, set.as_deref()))
                 })),
             }
         }
@@ -503,8 +546,8 @@ fn string_pred<'a>(op: BinOp, col: &'a [Arc<str>], needle: &'a str) -> Option<Ro
     match op {
         BinOp::EqCi | BinOp::NeCi if ascii_needle => {
             let negated = op == BinOp::NeCi;
-            Some(Box::new(move |r| {
-                let hay: &str = &col[r];
+            Some(memo(col, move |hay| {
+                let hay: &str = hay;
                 // Equal ignoring ASCII case implies equal; otherwise only non-ASCII text
                 // (e.g. the Kelvin sign) can still fold to the needle.
                 let eq = hay.eq_ignore_ascii_case(needle) || (!hay.is_ascii() && functions::eq_ci(hay, needle));
@@ -519,8 +562,8 @@ fn string_pred<'a>(op: BinOp, col: &'a [Arc<str>], needle: &'a str) -> Option<Ro
                 format!("(?i){}", regex::escape(needle))
             };
             let re = functions::regex_cached(&pattern)?;
-            Some(Box::new(move |r| {
-                let hay: &str = &col[r];
+            Some(memo(col, move |hay| {
+                let hay: &str = hay;
                 let hit = if hay.is_ascii() {
                     re.is_match(hay)
                 } else {
@@ -529,6 +572,41 @@ fn string_pred<'a>(op: BinOp, col: &'a [Arc<str>], needle: &'a str) -> Option<Ro
                 hit != negated
             }))
         }
-        _ => Some(Box::new(move |r| functions::string_predicate(op, &col[r], needle))),
+        _ => Some(memo(col, move |hay| functions::string_predicate(op, hay, needle))),
     }
+}
+
+/// A test of a string column's cells, remembered per distinct cell allocation. Cells copied by
+/// `where`, `join` and loaders share one allocation per distinct value, so a column of ten
+/// million rows often holds a few hundred allocations: the test (a regex, a case-insensitive
+/// compare) then runs once per allocation and every other row costs one cache probe. Equal
+/// addresses are equal text while the column lives, so the remembered answer is exact. When the
+/// addresses turn out mostly distinct (text parsed cell by cell) the cache stops being asked.
+fn memo<'a>(col: &'a [Arc<str>], test: impl Fn(&Arc<str>) -> bool + 'a) -> RowPred<'a> {
+    use std::cell::Cell;
+    const SLOTS: usize = 512;
+    let slots: Vec<Cell<(usize, bool)>> = (0..SLOTS).map(|_| Cell::new((0, false))).collect();
+    let (asked, missed, off) = (Cell::new(0usize), Cell::new(0usize), Cell::new(false));
+    Box::new(move |r| {
+        let s = &col[r];
+        if off.get() {
+            return test(s);
+        }
+        let addr = Arc::as_ptr(s) as *const u8 as usize;
+        let slot = &slots[((addr >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 55) % SLOTS];
+        let n = asked.get() + 1;
+        asked.set(n);
+        let (a, hit) = slot.get();
+        if a == addr {
+            return hit;
+        }
+        let v = test(s);
+        slot.set((addr, v));
+        let m = missed.get() + 1;
+        missed.set(m);
+        if n >= 4096 && m * 2 > n {
+            off.set(true);
+        }
+        v
+    })
 }

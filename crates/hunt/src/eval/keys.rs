@@ -58,9 +58,14 @@ impl Hasher for FxHasher {
     fn write_usize(&mut self, i: usize) {
         self.add(i as u64);
     }
+    /// The product's high bits depend on every input bit, its low bits only on the input's low
+    /// bits; hashbrown picks the bucket from the low bits. Keys whose low bits hardly vary
+    /// (datetimes binned to whole seconds end in zero bits; paired ids `a << 32 | b` vary only
+    /// by `b` there) would all land in a few buckets, so the well-mixed high half is rotated
+    /// down (as rustc-hash 2 does).
     #[inline]
     fn finish(&self) -> u64 {
-        self.0
+        self.0.rotate_left(26)
     }
 }
 
@@ -87,34 +92,67 @@ pub(crate) fn same_kind(a: &ColumnData, b: &ColumnData) -> bool {
     std::mem::discriminant(a) == std::mem::discriminant(b) && keyable(a)
 }
 
+/// Which rows of a column an id pass walks: a contiguous range (a partition of the input, see
+/// [`super::parallel`]) or an explicit list.
+#[derive(Clone, Copy)]
+pub(crate) enum RowSet<'a> {
+    Range(usize, usize),
+    List(&'a [usize]),
+}
+
+impl RowSet<'_> {
+    /// `rows`, or every row of an `n`-row column when `None`.
+    pub(crate) fn of(rows: Option<&[usize]>, n: usize) -> RowSet<'_> {
+        rows.map_or(RowSet::Range(0, n), RowSet::List)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            RowSet::Range(a, b) => b - a,
+            RowSet::List(l) => l.len(),
+        }
+    }
+
+    /// The `k`-th row of the set.
+    #[inline]
+    pub(crate) fn get(&self, k: usize) -> usize {
+        match self {
+            RowSet::Range(a, _) => a + k,
+            RowSet::List(l) => l[k],
+        }
+    }
+}
+
 /// Dense ids for the rows `rows` (all rows when `None`) of one column: `(ids, first row of
 /// each id)`; `None` if the storage kind is not keyable.
+#[cfg(test)]
 pub(crate) fn dense_ids(c: &ColumnData, rows: Option<&[usize]>) -> Option<(Vec<u32>, Vec<usize>)> {
-    fn go<'a, K: Hash + Eq + 'a>(key: impl Fn(usize) -> K, n: usize, rows: Option<&[usize]>) -> (Vec<u32>, Vec<usize>) {
+    dense_ids_in(c, RowSet::of(rows, c.len()))
+}
+
+/// [`dense_ids`] over a [`RowSet`]; `first` holds row numbers of the column.
+pub(crate) fn dense_ids_in(c: &ColumnData, rows: RowSet<'_>) -> Option<(Vec<u32>, Vec<usize>)> {
+    fn go<'a, K: Hash + Eq + 'a>(key: impl Fn(usize) -> K, rows: RowSet<'_>) -> (Vec<u32>, Vec<usize>) {
         let mut map: FxMap<K, u32> = FxMap::default();
         let mut first = Vec::new();
-        let mut ids = Vec::with_capacity(rows.map_or(n, <[usize]>::len));
-        let mut one = |r: usize| {
+        let mut ids = Vec::with_capacity(rows.len());
+        for k in 0..rows.len() {
+            let r = rows.get(k);
             let next = first.len() as u32;
             let id = *map.entry(key(r)).or_insert(next);
             if id == next {
                 first.push(r);
             }
             ids.push(id);
-        };
-        match rows {
-            Some(rs) => rs.iter().for_each(|&r| one(r)),
-            None => (0..n).for_each(one),
         }
         (ids, first)
     }
-    let n = c.len();
     Some(match c {
         ColumnData::String(v) => string_ids(v, rows),
-        ColumnData::Bool(v) => go(|r| v[r], n, rows),
-        ColumnData::Int(v) => go(|r| v[r], n, rows),
-        ColumnData::Long(v) | ColumnData::DateTime(v) | ColumnData::TimeSpan(v) => go(|r| v[r], n, rows),
-        ColumnData::Guid(v) => go(|r| v[r], n, rows),
+        ColumnData::Bool(v) => go(|r| v[r], rows),
+        ColumnData::Int(v) => go(|r| v[r], rows),
+        ColumnData::Long(v) | ColumnData::DateTime(v) | ColumnData::TimeSpan(v) => go(|r| v[r], rows),
+        ColumnData::Guid(v) => go(|r| v[r], rows),
         _ => return None,
     })
 }
@@ -130,15 +168,15 @@ fn addr(s: &std::sync::Arc<str>) -> usize {
 /// allocation per distinct value, so rows are first looked up by address (an integer hash)
 /// and only a new address hashes the text. When addresses turn out mostly distinct (text
 /// parsed cell by cell) the address map stops paying for itself and is dropped.
-fn string_ids(v: &[std::sync::Arc<str>], rows: Option<&[usize]>) -> (Vec<u32>, Vec<usize>) {
-    let len = rows.map_or(v.len(), <[usize]>::len);
+fn string_ids(v: &[std::sync::Arc<str>], rows: RowSet<'_>) -> (Vec<u32>, Vec<usize>) {
+    let len = rows.len();
     let mut by_text: FxMap<&str, u32> = FxMap::default();
     let mut by_addr: Option<FxMap<usize, u32>> = Some(FxMap::default());
     let mut first = Vec::new();
     let mut ids = Vec::with_capacity(len);
     let mut addr_misses = 0usize;
     for k in 0..len {
-        let r = rows.map_or(k, |rs| rs[k]);
+        let r = rows.get(k);
         let s = &v[r];
         if let Some(m) = by_addr.as_mut() {
             if let Some(&id) = m.get(&addr(s)) {
@@ -200,18 +238,19 @@ pub(crate) fn group_ids(
     n: usize,
     rows: Option<&[usize]>,
 ) -> Option<(Vec<u32>, usize, Vec<usize>)> {
-    let len = rows.map_or(n, <[usize]>::len);
+    group_ids_in(cols, RowSet::of(rows, n))
+}
+
+/// [`group_ids`] over a [`RowSet`].
+pub(crate) fn group_ids_in(cols: &[&ColumnData], rows: RowSet<'_>) -> Option<(Vec<u32>, usize, Vec<usize>)> {
+    let len = rows.len();
     let Some((first_col, rest)) = cols.split_first() else {
-        return Some((
-            vec![0; len],
-            usize::from(len > 0),
-            if len > 0 { vec![rows.map_or(0, |r| r[0])] } else { vec![] },
-        ));
+        return Some((vec![0; len], usize::from(len > 0), if len > 0 { vec![rows.get(0)] } else { vec![] }));
     };
-    let (mut ids, mut first) = dense_ids(first_col, rows)?;
+    let (mut ids, mut first) = dense_ids_in(first_col, rows)?;
     let mut count = first.len();
     for c in rest {
-        let (b, bfirst) = dense_ids(c, rows)?;
+        let (b, bfirst) = dense_ids_in(c, rows)?;
         let (combined, k) = combine(&ids, &b, bfirst.len());
         ids = combined;
         count = k;
@@ -221,7 +260,7 @@ pub(crate) fn group_ids(
         first = Vec::with_capacity(count);
         for (i, &id) in ids.iter().enumerate() {
             if id as usize == first.len() {
-                first.push(rows.map_or(i, |r| r[i]));
+                first.push(rows.get(i));
             }
         }
     }
@@ -260,12 +299,19 @@ pub(crate) fn join_ids(
             }
             *x = id;
         }
-        for (x, y) in pids.iter_mut().zip(&p) {
-            *x = match (*x, *y) {
-                (Some(a), Some(b)) => map.get(&(((a as u64) << 32) | b as u64)).copied(),
-                _ => None,
-            };
-        }
+        // Probing only reads the map: every core takes a range of probe rows.
+        let map = &map;
+        let (running, this) = (&pids, &p);
+        pids = super::parallel::concat(super::parallel::map_partitions(pids.len(), |rows| {
+            running[rows.clone()]
+                .iter()
+                .zip(&this[rows])
+                .map(|(x, y)| match (*x, *y) {
+                    (Some(a), Some(b)) => map.get(&(((a as u64) << 32) | b as u64)).copied(),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        }));
         count = next as usize;
     }
     Some((bids, pids, count))
@@ -277,10 +323,10 @@ fn column_join_ids(
     probe: &ColumnData,
     probe_n: usize,
 ) -> Option<(Vec<u32>, Vec<Option<u32>>, usize)> {
-    fn go<'a, K: Hash + Eq + 'a>(
+    fn go<'a, K: Hash + Eq + Sync + 'a>(
         bkey: impl Fn(usize) -> K,
         build_rows: &[usize],
-        pkey: impl Fn(usize) -> K,
+        pkey: impl Fn(usize) -> K + Sync,
         probe_n: usize,
     ) -> (Vec<u32>, Vec<Option<u32>>, usize) {
         let mut map: FxMap<K, u32> = FxMap::default();
@@ -289,7 +335,10 @@ fn column_join_ids(
             let next = map.len() as u32;
             bids.push(*map.entry(bkey(r)).or_insert(next));
         }
-        let pids = (0..probe_n).map(|r| map.get(&pkey(r)).copied()).collect();
+        // Probing only reads the map: every core takes a range of probe rows.
+        let pids = super::parallel::concat(super::parallel::map_partitions(probe_n, |rows| {
+            rows.map(|r| map.get(&pkey(r)).copied()).collect::<Vec<_>>()
+        }));
         (bids, pids, map.len())
     }
     Some(match (build, probe) {
@@ -318,26 +367,32 @@ fn string_join_ids(
         let next = map.len() as u32;
         bids.push(*map.entry(&*build[r]).or_insert(next));
     }
-    let mut by_addr: Option<FxMap<usize, Option<u32>>> = Some(FxMap::default());
-    let mut misses = 0usize;
-    let mut pids = Vec::with_capacity(probe_n);
-    for (r, s) in probe.iter().enumerate().take(probe_n) {
-        if let Some(m) = by_addr.as_ref() {
-            if let Some(&id) = m.get(&addr(s)) {
-                pids.push(id);
-                continue;
+    // Every core probes a range of rows, each with its own address cache.
+    let pids = super::parallel::concat(super::parallel::map_partitions(probe_n.min(probe.len()), |rows| {
+        let start = rows.start;
+        let mut by_addr: Option<FxMap<usize, Option<u32>>> = Some(FxMap::default());
+        let mut misses = 0usize;
+        let mut pids = Vec::with_capacity(rows.len());
+        for (k, s) in probe[rows].iter().enumerate() {
+            if let Some(m) = by_addr.as_ref() {
+                if let Some(&id) = m.get(&addr(s)) {
+                    pids.push(id);
+                    continue;
+                }
+                misses += 1;
+                if k >= 4096 && misses * 2 > k {
+                    by_addr = None;
+                }
             }
-            misses += 1;
-            if r >= 4096 && misses * 2 > r {
-                by_addr = None;
+            let id = map.get(&**s).copied();
+            if let Some(m) = by_addr.as_mut() {
+                m.insert(addr(s), id);
             }
+            pids.push(id);
         }
-        let id = map.get(&**s).copied();
-        if let Some(m) = by_addr.as_mut() {
-            m.insert(addr(s), id);
-        }
-        pids.push(id);
-    }
+        debug_assert!(start + pids.len() <= probe.len());
+        pids
+    }));
     (bids, pids, map.len())
 }
 
@@ -349,6 +404,52 @@ pub(crate) struct Buckets {
 }
 
 impl Buckets {
+    /// [`Buckets::new`] on every core for long inputs: each partition counts its rows per
+    /// id, the counts give every (id, partition) pair its own slice of the output (partition
+    /// slices of one id in partition order, so each id's rows stay ascending), and the
+    /// partitions fill their slices at the same time. One pass when there are so many ids
+    /// that per-partition counts would outweigh the rows.
+    pub fn build(ids: &[Option<u32>], count: usize) -> Buckets {
+        let parts = super::parallel::partitions(ids.len());
+        if parts.len() <= 1 || count.saturating_mul(parts.len()) > ids.len() {
+            return Buckets::new(ids, count);
+        }
+        let counts: Vec<Vec<usize>> = super::parallel::run(parts.clone(), |r| {
+            let mut c = vec![0usize; count];
+            for id in ids[r].iter().flatten() {
+                c[*id as usize] += 1;
+            }
+            c
+        });
+        let mut start = vec![0usize; count + 1];
+        for k in 0..count {
+            start[k + 1] = start[k] + counts.iter().map(|c| c[k]).sum::<usize>();
+        }
+        let mut rows = vec![0usize; start[count]];
+        // Carve the output into per-partition slices: for each id, partition 0's rows, then 1's, ...
+        let mut slices: Vec<Vec<&mut [usize]>> = (0..parts.len()).map(|_| Vec::with_capacity(count)).collect();
+        let mut rest: &mut [usize] = &mut rows;
+        for k in 0..count {
+            for (p, c) in counts.iter().enumerate() {
+                let (head, tail) = std::mem::take(&mut rest).split_at_mut(c[k]);
+                slices[p].push(head);
+                rest = tail;
+            }
+        }
+        let tasks: Vec<(std::ops::Range<usize>, Vec<&mut [usize]>)> = parts.into_iter().zip(slices).collect();
+        super::parallel::run(tasks, |(r, mut out)| {
+            let mut fill = vec![0usize; count];
+            for row in r {
+                if let Some(id) = ids[row] {
+                    let k = id as usize;
+                    out[k][fill[k]] = row;
+                    fill[k] += 1;
+                }
+            }
+        });
+        Buckets { start, rows }
+    }
+
     pub fn new(ids: &[Option<u32>], count: usize) -> Buckets {
         let mut start = vec![0usize; count + 1];
         for id in ids.iter().flatten() {

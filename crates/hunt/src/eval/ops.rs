@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::aggregate::{AggKind, AggSpec};
 use super::expr::{self, CExpr};
 use super::keys;
+use super::parallel;
 use super::{EvalError, Evaluator, Result, dig_name, single_row, type_of};
 use crate::ast::{self, Expr, ExprKind, JoinKind, NamedExpr, OpKind, SourceKind};
 use crate::functions;
@@ -238,7 +239,11 @@ impl Evaluator<'_> {
                 }
                 Ok(gather_kept(&input, &idx, keep))
             }
-            OpKind::Project(items) => self.project(&input, items),
+            OpKind::Project(items) => {
+                let out = self.project(&input, items);
+                parallel::drop_table(input);
+                out
+            }
             OpKind::Extend(items) | OpKind::Serialize(items) => self.extend(input, items),
             OpKind::ProjectAway(pats) => {
                 Ok(Table::new(input.columns.into_iter().filter(|c| !pats.iter().any(|p| p.matches(&c.name))).collect()))
@@ -277,7 +282,11 @@ impl Evaluator<'_> {
                 front.extend(rest);
                 Ok(Table::new(front))
             }
-            OpKind::Summarize { aggs, by, .. } => self.summarize(&input, aggs, by),
+            OpKind::Summarize { aggs, by, .. } => {
+                let out = self.summarize(&input, aggs, by);
+                parallel::drop_table(input);
+                out
+            }
             OpKind::Sort(keys) => self.sort(input, keys, None),
             OpKind::Top { count, by } => {
                 let n = self.const_eval(count)?.as_i64().unwrap_or(0).max(0) as usize;
@@ -373,7 +382,7 @@ impl Evaluator<'_> {
         }
     }
 
-    fn project(&self, input: &Table, items: &[NamedExpr]) -> Result<Table> {
+    pub(super) fn project(&self, input: &Table, items: &[NamedExpr]) -> Result<Table> {
         let mut out: Vec<Column> = Vec::new();
         let mut counter = 0;
         for ne in items {
@@ -384,7 +393,7 @@ impl Evaluator<'_> {
             let (c, ty) = self.compile(&ne.expr, input)?;
             let taken: Vec<String> = out.iter().map(|c| c.name.clone()).collect();
             let name = Self::expr_name(ne, &taken, &mut counter);
-            let data = expr::eval_column(&c, ty, input);
+            let data = parallel::eval_column(&c, ty, input);
             let col = Column { name: name.clone(), ty, data };
             match out.iter().position(|c| c.name == name) {
                 Some(i) => out[i] = col,
@@ -406,7 +415,7 @@ impl Evaluator<'_> {
             let (c, ty) = self.compile(&ne.expr, &view)?;
             let taken: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
             let name = Self::expr_name(ne, &taken, &mut counter);
-            let data = expr::eval_column(&c, ty, &view);
+            let data = parallel::eval_column(&c, ty, &view);
             let col = Column { name: name.clone(), ty, data };
             match t.index_of(&name) {
                 Some(i) => {
@@ -670,9 +679,9 @@ impl Evaluator<'_> {
         }
         let n = input.num_rows();
         let key_cols: Vec<Arc<ColumnData>> =
-            key_exprs.iter().map(|(c, ty, _)| expr::eval_column(c, *ty, input)).collect();
+            key_exprs.iter().map(|(c, ty, _)| parallel::eval_column(c, *ty, input)).collect();
         let refs: Vec<&ColumnData> = key_cols.iter().map(|c| &**c).collect();
-        let (gids, mut count, first) = keys::group_ids(&refs, n, None)?;
+        let (gids, mut count, first) = parallel::group_ids(&refs, n)?;
         if key_exprs.is_empty() && count == 0 {
             // `summarize count()` over no rows still yields one row.
             count = 1;
@@ -685,25 +694,17 @@ impl Evaluator<'_> {
         let mut accs: Vec<Acc> = Vec::with_capacity(specs.len());
         for spec in specs {
             let acc = match (spec.kind, &spec.value, &spec.pred) {
-                (AggKind::Count, _, None) => {
-                    let mut c = vec![0i64; count];
-                    for &g in &gids {
-                        c[g as usize] += 1;
-                    }
-                    Acc::Counts(c)
-                }
+                (AggKind::Count, _, None) => Acc::Counts(parallel::count_by_group(&gids, count)),
                 (AggKind::DCount, Some(CExpr::Col(i)), None) if keys::keyable(&input.columns[*i].data) => {
                     Acc::Counts(distinct_counts(&input.columns[*i].data, &gids, count)?)
                 }
-                _ => Acc::States((0..count).map(|_| spec.new_state()).collect()),
+                _ => Acc::States(Vec::new()),
             };
             accs.push(acc);
         }
         for (spec, acc) in specs.iter().zip(accs.iter_mut()) {
             if let Acc::States(states) = acc {
-                for (row, &g) in gids.iter().enumerate() {
-                    spec.update(&mut states[g as usize], input, row);
-                }
+                *states = spec.states_by_group(input, &gids, count);
             }
         }
         let mut cols: Vec<Column> = key_exprs
@@ -833,10 +834,19 @@ impl Evaluator<'_> {
             Some(plan) => plan,
             None => generic_join_plan(&left, &right, &lk, &rk, kind),
         };
+        let max = self.ctx.max_rows.unwrap_or(usize::MAX);
+        if matches!(kind, JoinKind::Inner | JoinKind::InnerUnique) {
+            let (li, ri) = inner_pairs(&left_rows, &lids, &buckets, max)?;
+            let out = join_output(&left, &right, &rk, lookup, keep, |c, is_left| {
+                parallel::gather_column(c, if is_left { &li } else { &ri })
+            });
+            parallel::drop_table(left);
+            parallel::drop_table(right);
+            return Ok(out);
+        }
         let mut li: Vec<Option<usize>> = Vec::new();
         let mut ri: Vec<Option<usize>> = Vec::new();
         let mut right_matched = vec![false; rn];
-        let max = self.ctx.max_rows.unwrap_or(usize::MAX);
         for (&l, id) in left_rows.iter().zip(&lids) {
             let matches = id.map(|k| buckets.get(k)).filter(|m| !m.is_empty());
             match kind {
@@ -890,39 +900,99 @@ impl Evaluator<'_> {
             }
             _ => {}
         }
-        // Output names are decided over the full schemas (right-side clashes get a suffix),
-        // then only the kept columns are copied.
-        let mut names: Vec<(bool, usize, String)> = Vec::new();
-        let mut taken: Vec<String> = left.columns.iter().map(|c| c.name.clone()).collect();
-        names.extend(left.columns.iter().enumerate().map(|(i, c)| (true, i, c.name.clone())));
-        for (i, c) in right.columns.iter().enumerate() {
-            if lookup && rk.contains(&i) && left.index_of(&c.name).is_some() {
-                // lookup: the key column comes from the left only.
-                continue;
-            }
-            let name = unique_name(&c.name, &taken);
-            taken.push(name.clone());
-            names.push((false, i, name));
-        }
-        let mut chosen: Vec<&(bool, usize, String)> =
-            names.iter().filter(|(_, _, n)| keep.is_none_or(|k| k.contains(n))).collect();
-        if chosen.is_empty() {
-            // Keep one column so the row count survives (`| count`).
-            chosen.extend(names.first());
-        }
-        let cols = chosen
-            .into_iter()
-            .map(|(is_left, i, name)| {
-                let src = if *is_left { &left.columns[*i] } else { &right.columns[*i] };
-                let idx = if *is_left { &li } else { &ri };
-                let mut col = src.gather_opt(idx);
-                col.name = name.clone();
-                col
-            })
-            .collect();
-        Ok(Table::new(cols))
+        Ok(join_output(&left, &right, &rk, lookup, keep, |c, is_left| c.gather_opt(if is_left { &li } else { &ri })))
     }
+}
 
+/// The joined table: output names are decided over the full schemas (right-side clashes get a
+/// suffix), then only the kept columns are copied, each by `gather(column, is_left)`.
+fn join_output(
+    left: &Table,
+    right: &Table,
+    rk: &[usize],
+    lookup: bool,
+    keep: Option<&HashSet<String>>,
+    gather: impl Fn(&Column, bool) -> Column,
+) -> Table {
+    let mut names: Vec<(bool, usize, String)> = Vec::new();
+    let mut taken: Vec<String> = left.columns.iter().map(|c| c.name.clone()).collect();
+    names.extend(left.columns.iter().enumerate().map(|(i, c)| (true, i, c.name.clone())));
+    for (i, c) in right.columns.iter().enumerate() {
+        if lookup && rk.contains(&i) && left.index_of(&c.name).is_some() {
+            // lookup: the key column comes from the left only.
+            continue;
+        }
+        let name = unique_name(&c.name, &taken);
+        taken.push(name.clone());
+        names.push((false, i, name));
+    }
+    let mut chosen: Vec<&(bool, usize, String)> =
+        names.iter().filter(|(_, _, n)| keep.is_none_or(|k| k.contains(n))).collect();
+    if chosen.is_empty() {
+        // Keep one column so the row count survives (`| count`).
+        chosen.extend(names.first());
+    }
+    let cols = chosen
+        .into_iter()
+        .map(|(is_left, i, name)| {
+            let src = if *is_left { &left.columns[*i] } else { &right.columns[*i] };
+            let mut col = gather(src, *is_left);
+            col.name = name.clone();
+            col
+        })
+        .collect();
+    Table::new(cols)
+}
+
+/// Row pairs of an inner join, in the serial order (left rows in order, each followed by its
+/// right matches in order). Each left row's output offset is known from its bucket size, so
+/// the left rows are cut into pieces of about equal output and every core fills its piece of
+/// both index vectors in place.
+fn inner_pairs(
+    left_rows: &[usize],
+    lids: &[Option<u32>],
+    buckets: &keys::Buckets,
+    max: usize,
+) -> Result<(Vec<usize>, Vec<usize>)> {
+    let sizes: Vec<usize> = lids.iter().map(|id| id.map_or(0, |k| buckets.get(k).len())).collect();
+    let total: usize = sizes.iter().sum();
+    if total > max {
+        return Err(EvalError::TooManyRows(max));
+    }
+    let mut li = vec![0usize; total];
+    let mut ri = vec![0usize; total];
+    // Pieces of left rows with about `total / pieces` output rows each.
+    let pieces = parallel::partitions(total).len();
+    let mut tasks = Vec::with_capacity(pieces);
+    let (mut lrest, mut rrest): (&mut [usize], &mut [usize]) = (&mut li, &mut ri);
+    let mut from = 0;
+    let mut acc = 0;
+    let target = total.div_ceil(pieces.max(1)).max(1);
+    for (k, &sz) in sizes.iter().enumerate() {
+        acc += sz;
+        if acc >= target || k + 1 == sizes.len() {
+            let (lh, lt) = std::mem::take(&mut lrest).split_at_mut(acc);
+            let (rh, rt) = std::mem::take(&mut rrest).split_at_mut(acc);
+            tasks.push((from..k + 1, lh, rh));
+            (lrest, rrest) = (lt, rt);
+            from = k + 1;
+            acc = 0;
+        }
+    }
+    parallel::run(tasks, |(range, lo, ro)| {
+        let mut at = 0;
+        for k in range {
+            let Some(id) = lids[k] else { continue };
+            let ms = buckets.get(id);
+            lo[at..at + ms.len()].fill(left_rows[k]);
+            ro[at..at + ms.len()].copy_from_slice(ms);
+            at += ms.len();
+        }
+    });
+    Ok((li, ri))
+}
+
+impl Evaluator<'_> {
     // -----------------------------------------------------------------------------------------
     // union
     // -----------------------------------------------------------------------------------------
@@ -1028,7 +1098,7 @@ impl Evaluator<'_> {
         };
         let mut compiled = Vec::new();
         for it in items {
-            let (c, _) = self.compile(&it.expr, &input)?;
+            let (expr, _) = self.compile(&it.expr, &input)?;
             let name = it
                 .name
                 .as_ref()
@@ -1036,69 +1106,10 @@ impl Evaluator<'_> {
                 .or_else(|| it.expr.derived_name())
                 .unwrap_or_else(|| "Column1".into());
             let ty = it.to_type.map(type_of).unwrap_or(Type::Dynamic);
-            compiled.push((c, name, ty));
+            compiled.push(super::expand::Item { expr, name, ty });
         }
-        let mut rows: Vec<usize> = Vec::new();
-        let mut expanded: Vec<Vec<Value>> = vec![Vec::new(); compiled.len()];
-        let mut indexes: Vec<Value> = Vec::new();
         let max = self.ctx.max_rows.unwrap_or(usize::MAX);
-        for row in 0..input.num_rows() {
-            let lists: Vec<Vec<Dyn>> = compiled
-                .iter()
-                .map(|(c, _, _)| match c.eval(&input, row).to_dyn() {
-                    Dyn::Array(a) => a.as_ref().clone(),
-                    Dyn::Object(o) => o.iter().map(|(k, v)| Dyn::object(vec![(k.clone(), v.clone())])).collect(),
-                    Dyn::Null => vec![],
-                    other => vec![other],
-                })
-                .collect();
-            let n = lists.iter().map(Vec::len).max().unwrap_or(0).min(limit);
-            if n == 0 {
-                // Kusto drops rows whose arrays are all empty but keeps a row whose value is
-                // null, with a null expansion.
-                let keep = compiled.iter().any(|(c, _, _)| matches!(c.eval(&input, row).to_dyn(), Dyn::Null));
-                if keep {
-                    rows.push(row);
-                    for e in expanded.iter_mut() {
-                        e.push(Value::Dynamic(Dyn::Null));
-                    }
-                    indexes.push(Value::Null);
-                }
-                continue;
-            }
-            for i in 0..n {
-                rows.push(row);
-                for (k, l) in lists.iter().enumerate() {
-                    expanded[k].push(Value::Dynamic(l.get(i).cloned().unwrap_or(Dyn::Null)));
-                }
-                indexes.push(Value::Long(i as i64));
-            }
-            if rows.len() > max {
-                return Err(EvalError::TooManyRows(max));
-            }
-        }
-        let mut out = input.gather(&rows);
-        for ((_, name, ty), vals) in compiled.iter().zip(expanded) {
-            let vals: Vec<Value> = if *ty == Type::Dynamic {
-                vals
-            } else {
-                vals.iter()
-                    .map(|v| match v {
-                        Value::Dynamic(d) => Value::from_dyn_as(d, *ty),
-                        v => v.clone(),
-                    })
-                    .collect()
-            };
-            let col = Column::from_values(name.clone(), *ty, &vals);
-            match out.index_of(name) {
-                Some(i) => out.columns[i] = col,
-                None => out.columns.push(col),
-            }
-        }
-        if let Some(ix) = itemindex {
-            out.columns.push(Column::from_values(ix.name.clone(), Type::Long, &indexes));
-        }
-        Ok(out)
+        super::expand::mv_expand(&input, &compiled, itemindex.map(|i| i.name.as_str()), limit, max)
     }
 
     fn mv_apply(&self, input: Table, m: &ast::MvApplyOp) -> Result<Table> {
@@ -1575,8 +1586,7 @@ fn dotnet_type(t: Type) -> &'static str {
 
 /// `dcount(column)` per group from ids: distinct (group, value) pairs, nulls not counted.
 fn distinct_counts(col: &ColumnData, gids: &[u32], groups: usize) -> Option<Vec<i64>> {
-    let (vids, vfirst) = keys::dense_ids(col, None)?;
-    let nv = vfirst.len();
+    let (vids, nv, _) = parallel::group_ids(&[col], col.len())?;
     let is_null = |r: usize| match col {
         ColumnData::Bool(v) => v[r].is_none(),
         ColumnData::Int(v) => v[r].is_none(),
@@ -1584,40 +1594,22 @@ fn distinct_counts(col: &ColumnData, gids: &[u32], groups: usize) -> Option<Vec<
         ColumnData::Guid(v) => v[r].is_none(),
         _ => false,
     };
-    let mut out = vec![0i64; groups];
-    if groups.saturating_mul(nv) <= 1 << 27 {
-        let mut seen = vec![0u64; (groups * nv).div_ceil(64)];
-        for (r, (&g, &v)) in gids.iter().zip(&vids).enumerate() {
-            let bit = g as usize * nv + v as usize;
-            let (w, m) = (bit / 64, 1u64 << (bit % 64));
-            if seen[w] & m == 0 && !is_null(r) {
-                seen[w] |= m;
-                out[g as usize] += 1;
-            }
-        }
-    } else {
-        let mut seen: HashSet<u64, keys::FxBuild> = HashSet::default();
-        for (r, (&g, &v)) in gids.iter().zip(&vids).enumerate() {
-            if !is_null(r) && seen.insert(((g as u64) << 32) | v as u64) {
-                out[g as usize] += 1;
-            }
-        }
-    }
-    Some(out)
+    Some(parallel::distinct_pairs_by_group(gids, &vids, groups, nv, &is_null))
 }
 
 /// Rows `idx` of `t`, copying only the columns in `keep` (all when `None`); at least one
 /// column is kept, the cheapest to copy, so that the row count survives.
 fn gather_kept(t: &Table, idx: &[usize], keep: Option<&HashSet<String>>) -> Table {
-    let Some(keep) = keep else { return t.gather(idx) };
-    let mut cols: Vec<Column> = t.columns.iter().filter(|c| keep.contains(&c.name)).map(|c| c.gather(idx)).collect();
+    let Some(keep) = keep else { return parallel::gather_table(t, idx) };
+    let mut cols: Vec<Column> =
+        t.columns.iter().filter(|c| keep.contains(&c.name)).map(|c| parallel::gather_column(c, idx)).collect();
     if cols.is_empty() {
         let cheapest = t
             .columns
             .iter()
             .find(|c| !matches!(*c.data, ColumnData::String(_) | ColumnData::Dynamic(_)))
             .or_else(|| t.columns.first());
-        cols.extend(cheapest.map(|c| c.gather(idx)));
+        cols.extend(cheapest.map(|c| parallel::gather_column(c, idx)));
     }
     Table::new(cols)
 }
@@ -1639,14 +1631,14 @@ fn typed_join_plan(left: &Table, right: &Table, lk: &[usize], rk: &[usize], kind
     if left_rows.len() <= rn {
         // Hash the (smaller) left keys, probe with every right row.
         let (bids, pids, count) = keys::join_ids(&lcols, &left_rows, &rcols, rn)?;
-        Some((left_rows, bids.into_iter().map(Some).collect(), keys::Buckets::new(&pids, count)))
+        Some((left_rows, bids.into_iter().map(Some).collect(), keys::Buckets::build(&pids, count)))
     } else {
         // Hash the (smaller) right keys, probe with the left rows.
         let all_right: Vec<usize> = (0..rn).collect();
         let (bids, pids, count) = keys::join_ids(&rcols, &all_right, &lcols, ln)?;
         let rids: Vec<Option<u32>> = bids.into_iter().map(Some).collect();
         let lids = left_rows.iter().map(|&l| pids[l]).collect();
-        Some((left_rows, lids, keys::Buckets::new(&rids, count)))
+        Some((left_rows, lids, keys::Buckets::build(&rids, count)))
     }
 }
 

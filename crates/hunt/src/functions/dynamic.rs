@@ -353,6 +353,25 @@ pub fn range(a: &[Value]) -> Value {
             }
             dynv(Dyn::array(out))
         }
+        // Dates step by a timespan (Kusto's time-window join builds its keys this way);
+        // timespans by a timespan. Elements are the values as dynamic holds them.
+        (Value::DateTime(x), Value::DateTime(y), Value::TimeSpan(s))
+        | (Value::TimeSpan(x), Value::TimeSpan(y), Value::TimeSpan(s)) => {
+            let date = matches!(a[0], Value::DateTime(_));
+            if *s == 0 {
+                return Value::Null;
+            }
+            let mut out = Vec::new();
+            let mut cur = *x;
+            while ((*s > 0 && cur <= *y) || (*s < 0 && cur >= *y)) && out.len() < 1_000_000 {
+                out.push(if date { Value::DateTime(cur) } else { Value::TimeSpan(cur) }.to_dyn());
+                match cur.checked_add(*s) {
+                    Some(n) => cur = n,
+                    None => break,
+                }
+            }
+            dynv(Dyn::array(out))
+        }
         _ => {
             let (Some(x), Some(y), Some(s)) = (a[0].as_f64(), a[1].as_f64(), step.as_f64()) else { return Value::Null };
             if s == 0.0 || !s.is_finite() {

@@ -160,6 +160,10 @@ fn serve(
     let resp = match dispatch(&req, &mut t.arm, target, subscription) {
         Ok(r) | Err(r) => r,
     };
+    if req.method == Method::POST && resp.status() == StatusCode::NO_CONTENT {
+        // A Defender for Cloud alert's state action: Defender XDR's copy follows.
+        crate::graph::cloud_alerts::sync_from_defender_for_cloud(t, req.now);
+    }
     Ok((Some(remaining), resp))
 }
 

@@ -348,6 +348,10 @@ fn list(
     let own = format!("{}/providers/{}/", e.scope, e.ns).to_ascii_lowercase();
     let marker = location.map(|l| format!("/locations/{}/", l.to_ascii_lowercase()));
     let exact_scope = matches!(s.kind, PRICINGS | DEFENDER_FOR_STORAGE);
+    let principal = match s.kind {
+        ROLE_ASSIGNMENTS => role_assignment_filter(req.params.get("$filter"))?,
+        _ => None,
+    };
     let items = store
         .list(s.kind, &e.scope)
         .into_iter()
@@ -355,8 +359,40 @@ fn list(
             let id = r.id.to_ascii_lowercase();
             marker.as_ref().is_none_or(|m| id.contains(m.as_str())) && (!exact_scope || id.starts_with(&own))
         })
+        .filter(|r| {
+            principal.as_deref().is_none_or(|p| {
+                r.body
+                    .pointer("/properties/principalId")
+                    .and_then(Value::as_str)
+                    .is_some_and(|h| h.eq_ignore_ascii_case(p))
+            })
+        })
         .map(|r| r.body.clone());
     Ok(list_json(items))
+}
+
+/// Role assignments' `$filter`: `principalId eq '{id}'` or `assignedTo('{id}')` (the principal
+/// whose assignments to list), `atScope()` (every assignment here is at the scope listed); an
+/// unsupported filter is ARM's 400.
+fn role_assignment_filter(filter: Option<&str>) -> Result<Option<String>, Response> {
+    let Some(f) = filter.map(str::trim).filter(|f| !f.is_empty()) else { return Ok(None) };
+    if f.eq_ignore_ascii_case("atScope()") {
+        return Ok(None);
+    }
+    let quoted = |rest: &str| rest.trim().trim_end_matches(')').trim().trim_matches('\'').to_string();
+    let lower = f.to_ascii_lowercase();
+    if let Some(rest) = lower.strip_prefix("principalid eq ") {
+        return Ok(Some(quoted(&f[f.len() - rest.len()..])));
+    }
+    if lower.starts_with("assignedto(") {
+        return Ok(Some(quoted(&f["assignedTo(".len()..])));
+    }
+    Err(bad(
+        "InvalidFilterInQueryString",
+        format!(
+            "The filter '{f}' is not supported. Supported filters: atScope(), principalId eq '{{id}}', assignedTo('{{id}}')."
+        ),
+    ))
 }
 
 fn list_children(req: &Req, store: &ArmStore, s: &Spec, parent: &str) -> Result<Response, Response> {

@@ -1029,30 +1029,8 @@ async fn patch_service_principal(
                     )
                 }
                 "keyCredentials" => {
-                    let list = v
-                        .as_array()
-                        .ok_or_else(|| bad_request("BadRequest", "keyCredentials must be an array.", &headers))?;
                     let current = &t.graph.directory.service_principals[i].key_credentials;
-                    let mut kept = Vec::new();
-                    for k in list {
-                        let kid = k["keyId"].as_str().unwrap_or_default();
-                        let found =
-                            current.iter().find(|c| c["keyId"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(kid)));
-                        match found {
-                            Some(c) => kept.push(c.clone()),
-                            None if k.get("key").is_some_and(|k| !k.is_null()) => kept.push(k.clone()),
-                            None => {
-                                return Err(bad_request(
-                                    "BadRequest",
-                                    format!(
-                                        "keyCredentials: keyId '{kid}' is not a key of this service principal and carries no key material."
-                                    ),
-                                    &headers,
-                                ));
-                            }
-                        }
-                    }
-                    keys = Some(kept);
+                    keys = Some(super::applications::key_list(current, v, "service principal", &headers)?)
                 }
                 k if k.starts_with('@') => {}
                 other => {
@@ -1223,6 +1201,7 @@ pub fn state_json(t: &mut Tenant, now: OffsetDateTime) -> Value {
         "directoryAudits": d.directory_audits,
         "groups": d.groups.iter().map(|g| { let mut v = group_json(g); v["members"] = json!(g.members); v }).collect::<Vec<_>>(),
         "servicePrincipals": d.service_principals.iter().map(sp_json).collect::<Vec<_>>(),
+        "applications": crate::graph::applications::state_json(&d.applications),
         "pimAlertConfigurations": d.pim_alert_configurations,
     })
 }

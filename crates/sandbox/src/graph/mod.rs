@@ -20,13 +20,16 @@ use crate::query::{Params, project};
 use crate::state::AppState;
 use crate::world::User;
 
+pub mod applications;
 pub mod auth_methods;
 pub mod batch;
+pub mod cloud_alerts;
 pub mod detection_rules;
 pub mod directory;
 pub mod identities;
 pub mod intune;
 pub mod mail;
+pub mod organization;
 pub mod security;
 
 pub fn routes() -> Router<AppState> {
@@ -35,9 +38,11 @@ pub fn routes() -> Router<AppState> {
         .merge(detection_rules::routes())
         .merge(auth_methods::routes())
         .merge(directory::routes())
+        .merge(applications::routes())
         .merge(mail::routes())
         .merge(identities::routes())
-        .merge(intune::routes());
+        .merge(intune::routes())
+        .merge(organization::routes());
     for v in ["v1.0", "beta"] {
         r = r
             .route(&format!("/{v}/$batch"), post(batch::batch))

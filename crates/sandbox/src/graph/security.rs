@@ -216,6 +216,9 @@ pub fn alert_json(t: &Tenant, a: &Alert, base_url: &str, now: OffsetDateTime) ->
         evidence.push(device_evidence(m, a.first_event, now));
     }
     evidence.extend(a.evidence.iter().map(|e| evidence_json(e, &a.machine_id)));
+    if a.service_source == ServiceSource::Cloud {
+        evidence.extend(super::cloud_alerts::evidence(&t.subscription_id, &fmt_mde(a.created)));
+    }
     json!({
         "@odata.type": "#microsoft.graph.security.alert",
         "id": a.id,
@@ -226,7 +229,7 @@ pub fn alert_json(t: &Tenant, a: &Alert, base_url: &str, now: OffsetDateTime) ->
         "classification": a.classification.map_or("unknown", Classification::graph),
         "determination": a.determination.map_or("unknown", Determination::graph_alert),
         "serviceSource": a.service_source.graph(),
-        "detectionSource": if a.service_source == ServiceSource::Endpoint { a.detection_source.graph() } else { a.service_source.graph() },
+        "detectionSource": detection_source(a),
         "productName": a.service_source.product_name(),
         "detectorId": a.detector_id,
         "tenantId": a.aad_tenant_id,
@@ -252,6 +255,18 @@ pub fn alert_json(t: &Tenant, a: &Alert, base_url: &str, now: OffsetDateTime) ->
         "alertPolicyId": null,
         "additionalData": {},
     })
+}
+
+/// Graph `detectionSource`: MDE's own detection technology for Endpoint alerts; Defender for
+/// Cloud's alerts name their plan (the sandbox's are all seed 004's container alerts, so
+/// `microsoftDefenderForContainers`, a member of Graph's evolvable enum); other products their
+/// service.
+fn detection_source(a: &Alert) -> &'static str {
+    match a.service_source {
+        ServiceSource::Endpoint => a.detection_source.graph(),
+        ServiceSource::Cloud => "microsoftDefenderForContainers",
+        other => other.graph(),
+    }
 }
 
 pub fn incident_json(t: &Tenant, i: &Incident, base_url: &str, now: OffsetDateTime, expand: bool) -> Value {
@@ -533,6 +548,7 @@ async fn patch_alert(
         t.mde.alerts[i].apply(status, pair, &p.triage, &c.app_id, now);
         let inc = t.mde.alerts[i].incident_id;
         sync_incident(t, inc, now);
+        super::cloud_alerts::sync_to_defender_for_cloud(t, &id);
         Ok(alert_json(t, &t.mde.alerts[i], &state.base_url, now))
     })??;
     Ok(entity(v, ctx(&state, &uri, "security/alerts_v2/$entity")))

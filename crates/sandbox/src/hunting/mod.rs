@@ -15,6 +15,7 @@
 mod alerts;
 mod device;
 mod email;
+pub(crate) mod history;
 mod identity;
 pub(crate) mod scenario;
 mod synth;
@@ -196,8 +197,13 @@ async fn run(state: AppState, surface: Surface, headers: HeaderMap, body: Bytes)
     let worker_state = state.clone();
     let job = tokio::task::spawn_blocking(move || {
         let db = database(&worker_state, &tenant_id);
-        let opts =
-            RunOptions { now: Some(ticks(now)), max_rows: Some(MAX_INTERMEDIATE_ROWS), deadline: Some(deadline) };
+        // Each run gets its own thread, stack, call depth and heap bound (`hunt::limits`).
+        let opts = RunOptions {
+            now: Some(ticks(now)),
+            max_rows: Some(MAX_INTERMEDIATE_ROWS),
+            deadline: Some(deadline),
+            max_memory: None,
+        };
         match timespan {
             Some((from, to)) => db.restrict_time("Timestamp", from, to).run_with(&query, &opts),
             None => db.run_with(&query, &opts),

@@ -16,6 +16,7 @@
 
 mod providers;
 mod streaming;
+mod tables;
 
 use std::sync::Arc;
 
@@ -43,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/_sandbox/intel/{provider}", post(providers::configure))
         .route("/_sandbox/streaming/alerts", post(streaming::create_alerts))
         .route("/_sandbox/streaming/raw", post(streaming::append_raw))
+        .route("/_sandbox/streaming/tables", post(tables::replay))
         .route("/_sandbox/streaming/{hub}", get(streaming::hub))
         .route("/_sandbox/streaming/{hub}/partitions/{partition}", get(streaming::fetch))
         .layer(axum::Extension(intel))

@@ -27,7 +27,7 @@ use crate::mde::alerts::{Alert, EvidenceKind, empty_evidence};
 use crate::state::AppState;
 
 pub const HUB: &str = "insights-logs-advancedhunting-alertevidence";
-const PARTITIONS: usize = 4;
+pub(super) const PARTITIONS: usize = 4;
 
 pub struct Stream {
     partitions: Mutex<Vec<Vec<String>>>,
@@ -41,7 +41,7 @@ impl Default for Stream {
 }
 
 impl Stream {
-    fn append(&self, partition: usize, body: String) -> i64 {
+    pub(super) fn append(&self, partition: usize, body: String) -> i64 {
         let mut p = self.partitions.lock();
         let log = &mut p[partition % PARTITIONS];
         log.push(body);

@@ -28,6 +28,7 @@ pub mod investigations;
 pub mod library;
 pub mod live_response;
 pub mod lookups;
+mod tags;
 pub mod tvm;
 
 pub fn routes() -> Router<AppState> {
@@ -640,7 +641,8 @@ async fn logon_users(
     MdeCaller(c): MdeCaller,
     Path(id): Path<String>,
 ) -> Result<Response, Response> {
-    require_read(&c)?;
+    // Microsoft documents this read's one application permission as MDE's User.Read.All.
+    c.require(&["User.Read.All"])?;
     let users = with_tenant(&state, &c, |t, now| {
         let idx = t.mde.machines.iter().position(|m| m.id.eq_ignore_ascii_case(&id))?;
         let m = &t.mde.machines[idx];
@@ -746,6 +748,9 @@ async fn machine_action(
     }
     if sub.eq_ignore_ascii_case("startInvestigation") {
         return investigations::start(&state, &c, &id, &method, &uri, &body);
+    }
+    if sub.eq_ignore_ascii_case("tags") {
+        return tags::update(&state, &c, &id, &method, &body);
     }
     let kind = ActionKind::from_path(&sub).ok_or_else(|| {
         errors::mde(StatusCode::NOT_FOUND, "NotFound", format!("Machine action '{sub}' does not exist."))

@@ -97,6 +97,8 @@ pub struct DirectoryState {
     pub directory_audits: Vec<Value>,
     pub groups: Vec<Group>,
     pub service_principals: Vec<ServicePrincipal>,
+    /// App registrations (`/applications`), one per service principal above, same `appId`.
+    pub applications: Vec<crate::graph::applications::Application>,
     /// PIM alert configurations of the directory-role scope (beta `roleManagementAlerts`).
     pub pim_alert_configurations: Vec<Value>,
 }
@@ -141,6 +143,7 @@ pub fn seed(seed: u64, index: usize, users: &[User], now: OffsetDateTime) -> Dir
     seed_roles(&mut d, &mut rng, users, now);
     seed_groups(&mut d, &mut rng, users, now);
     seed_service_principals(&mut d, &mut rng, now);
+    d.applications = crate::graph::applications::seed(seed, index, &d.service_principals, now);
     seed_conditional_access(&mut d, &mut rng, now);
     d.pim_alert_configurations = pim_alerts(users.first().map(|_| index).unwrap_or(index));
     d

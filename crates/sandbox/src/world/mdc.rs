@@ -100,9 +100,10 @@ fn put(store: &mut ArmStore, id: String, kind: &str, body: Value) {
 }
 
 /// Seeds Defender for Cloud's resources into the tenant's ARM store.
-pub fn seed(store: &mut ArmStore, tenant_id: &str, now: OffsetDateTime) {
+pub fn seed(store: &mut ArmStore, tenant_id: &str, principal_id: &str, now: OffsetDateTime) {
     let sub = store.subscription_scope();
-    seed_roles(store, &sub);
+    let every: Vec<(usize, &str, &str)> = ROLES.iter().enumerate().map(|(i, (n, d))| (i, *n, *d)).collect();
+    put_assignments(store, principal_id, every);
     seed_pricings(store, &sub, now);
     seed_alerts(store, tenant_id, now);
     seed_assessments(store, &sub);
@@ -110,8 +111,32 @@ pub fn seed(store: &mut ArmStore, tenant_id: &str, now: OffsetDateTime) {
     seed_jit(store, &sub);
 }
 
-fn seed_roles(store: &mut ArmStore, sub: &str) {
-    for (i, (name, def)) in ROLES.iter().enumerate() {
+/// Replaces the app's role assignments at the subscription with `names` (built-in roles of
+/// [`ROLES`]; `/_sandbox/roles/{tenant}` `{"arm": [...]}` calls this). Each carries ARM's
+/// `principalId` (the app's service principal) and `roleDefinitionId`; `roleName` is the
+/// sandbox's own convenience, read by its RBAC check.
+pub fn assign_roles(store: &mut ArmStore, principal_id: &str, names: &[&str]) -> Result<(), String> {
+    let mut wanted = Vec::new();
+    for name in names {
+        let (i, (name, def)) = ROLES
+            .iter()
+            .enumerate()
+            .find(|(_, (n, _))| n.eq_ignore_ascii_case(name))
+            .ok_or_else(|| format!("no built-in role '{name}' in the sandbox (one of {})", role_names()))?;
+        wanted.push((i, *name, *def));
+    }
+    put_assignments(store, principal_id, wanted);
+    Ok(())
+}
+
+/// The app's assignments become exactly `wanted` (index in [`ROLES`], name, definition id).
+fn put_assignments(store: &mut ArmStore, principal_id: &str, wanted: Vec<(usize, &str, &str)>) {
+    let sub = store.subscription_scope();
+    let old: Vec<String> = store.list(ROLE_ASSIGNMENTS, &sub).into_iter().map(|r| r.id.clone()).collect();
+    for id in old {
+        store.remove_tree(&id);
+    }
+    for (i, name, def) in wanted {
         let id = format!("{sub}/providers/{ROLE_ASSIGNMENTS}/{}", role_assignment_name(i));
         put(
             store,
@@ -119,9 +144,13 @@ fn seed_roles(store: &mut ArmStore, sub: &str) {
             ROLE_ASSIGNMENTS,
             json!({"id": id, "name": role_assignment_name(i), "type": ROLE_ASSIGNMENTS,
                    "properties": {"roleDefinitionId": format!("{sub}/providers/Microsoft.Authorization/roleDefinitions/{def}"),
-                                  "roleName": name, "principalType": "ServicePrincipal", "scope": sub}}),
+                                  "roleName": name, "principalId": principal_id, "principalType": "ServicePrincipal", "scope": sub}}),
         );
     }
+}
+
+fn role_names() -> String {
+    ROLES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
 }
 
 /// Stable role-assignment names, so tests and scripts can delete one.

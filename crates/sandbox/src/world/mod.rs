@@ -85,6 +85,7 @@ pub const MDE_ROLES: &[&str] = &[
     "Software.Read.All",
     "SecurityRecommendation.Read.All",
     "RemediationTasks.Read.All",
+    "User.Read.All",
 ];
 
 pub struct World {
@@ -177,7 +178,7 @@ impl Tenant {
         let mut arm = arm::ArmStore::seed(&mut rng, &subscription_id, &mut machines);
         let intune = intune::IntuneState::seed(seed, index, &machines, &users, now);
         azure_data::seed(&mut arm, seed, index, &tenant_id, &name, now);
-        mdc::seed(&mut arm, &tenant_id, now);
+        mdc::seed(&mut arm, &tenant_id, &sp_object_id, now);
         // Alerts draw from their own stream, so they never shift the ids drawn above.
         let (mut alerts, mut incidents) =
             crate::mde::alerts::seed(seed, index, &tenant_id, &name, &machines, &users, now);
@@ -191,9 +192,11 @@ impl Tenant {
             &mut alerts,
             &mut incidents,
         );
+        crate::graph::cloud_alerts::seed(&tenant_id, now, &mut alerts, &mut incidents);
         let mail = mail::seed(seed, index, &users, now);
         let identity = identity::seed(seed, index, &name, &tenant_id, &users, now);
         let mut directory = directory::seed(seed, index, &users, now);
+        crate::graph::applications::own_last(&mut directory.applications, &client_id);
         let cloud_apps = cloud_apps::CloudAppsState::seed(seed, index, &users, &mut directory.service_principals, now);
         Tenant {
             tenant_id,

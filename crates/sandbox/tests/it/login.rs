@@ -195,8 +195,27 @@ async fn unknown_tenant_client_and_bad_scope_are_400() {
             ],
         )
         .await;
+    // The password grant (ROPC) exists for analysts; without `username` it is Entra's
+    // AADSTS900144 naming the missing parameter.
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.body["error"], "invalid_request");
+    assert_eq!(r.body["error_codes"], json!([900144]));
+    assert!(r.body["error_description"].as_str().unwrap().contains("'username'"), "{}", r.body);
+
+    let r = e
+        .token_request(
+            &t.tenant_id,
+            &[
+                ("grant_type", "urn:example:no-such-grant"),
+                ("client_id", &t.client_id),
+                ("client_secret", &t.client_secret),
+                ("scope", GRAPH),
+            ],
+        )
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["error"], "unsupported_grant_type");
+    assert_eq!(r.body["error_codes"], json!([70003]));
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ mod common;
 
 mod admin;
 mod alerts;
+mod applications;
 mod arm;
 mod arm_store;
 mod auth;

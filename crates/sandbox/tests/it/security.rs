@@ -141,15 +141,18 @@ async fn comments_return_the_whole_list() {
 async fn incidents_list_expand_and_paging() {
     let e = env().await;
     let g = e.token(0, GRAPH).await;
-    // 50 incidents: the default page is 20, $top up to 50 (list-incidents).
+    // 51 incidents: the default page is 20, $top up to 50 (list-incidents).
     let r = e.get(&g, "/v1.0/security/incidents?$expand=alerts").await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["value"].as_array().unwrap().len(), 20);
     let r = e.get(&g, "/v1.0/security/incidents?$expand=alerts&$top=50").await;
     let incs = r.body["value"].as_array().unwrap();
     assert_eq!(incs.len(), 50);
+    let rest = e.get(&g, "/v1.0/security/incidents?$expand=alerts&$top=50&$skip=50").await;
+    let rest = rest.body["value"].as_array().unwrap().clone();
+    assert_eq!(rest.len(), 1);
     let mut total = 0;
-    for i in incs {
+    for i in incs.iter().chain(&rest) {
         let alerts = i["alerts"].as_array().unwrap();
         assert!(!alerts.is_empty());
         assert!(alerts.iter().all(|a| a["incidentId"] == i["id"]));
@@ -161,7 +164,7 @@ async fn incidents_list_expand_and_paging() {
     let r = e.get(&g, "/v1.0/security/incidents").await;
     assert!(r.body["value"][0].get("alerts").is_none());
     let r = e.get(&g, "/v1.0/security/incidents?$top=4&$count=true").await;
-    assert_eq!(r.body["@odata.count"], 50);
+    assert_eq!(r.body["@odata.count"], 51);
     assert!(r.body["@odata.nextLink"].as_str().unwrap().contains("$skip=4"));
     assert_eq!(e.get(&g, "/v1.0/security/incidents?$top=51").await.status, StatusCode::BAD_REQUEST);
     assert_eq!(e.get(&g, "/v1.0/security/incidents?$expand=users").await.status, StatusCode::BAD_REQUEST);

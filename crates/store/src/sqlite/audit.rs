@@ -43,7 +43,7 @@ pub(crate) async fn append_audit_in(tx: &mut SqliteConnection, e: &NewAuditEvent
     row.into_record()
 }
 
-async fn read_head(conn: &mut SqliteConnection) -> Result<Option<Head>, StoreError> {
+pub(crate) async fn read_head(conn: &mut SqliteConnection) -> Result<Option<Head>, StoreError> {
     let head: Option<(i64, String)> =
         sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_optional(conn).await?;
     Ok(head.map(|(seq, hash)| Head { seq, hash }))
@@ -72,6 +72,40 @@ async fn insert_row(conn: &mut SqliteConnection, r: &ChainRow) -> Result<(), Sto
     .bind(&r.hash)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Inserts sealed rows with multi-row statements (a group commit's reads, `journal.rs`); the
+/// caller moves the head.
+pub(crate) async fn insert_rows(conn: &mut SqliteConnection, rows: &[ChainRow]) -> Result<(), StoreError> {
+    // 15 parameters a row, well under SQLite's 32,766 per statement.
+    for chunk in rows.chunks(1_000) {
+        let mut qb = QueryBuilder::<Sqlite>::new(concat!("INSERT INTO audit_log (", audit_cols!(), ") "));
+        qb.push_values(chunk, |mut b, r| {
+            b.push_bind(r.seq)
+                .push_bind(&r.at)
+                .push_bind(&r.operation_id)
+                .push_bind(&r.kind)
+                .push_bind(&r.principal)
+                .push_bind(&r.tenant)
+                .push_bind(&r.product)
+                .push_bind(&r.action)
+                .push_bind(&r.params)
+                .push_bind(&r.outcome)
+                .push_bind(&r.upstream_request_ids)
+                .push_bind(r.duration_ms)
+                .push_bind(&r.detail)
+                .push_bind(&r.prev_hash)
+                .push_bind(&r.hash);
+        });
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Moves the head to the last appended row.
+pub(crate) async fn set_head(conn: &mut SqliteConnection, seq: i64, hash: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1").bind(seq).bind(hash).execute(conn).await?;
     Ok(())
 }
 
@@ -132,7 +166,7 @@ pub(crate) async fn verify_audit(pool: &SqlitePool) -> Result<VerifyReport, Stor
     Ok(verifier.finish(head))
 }
 
-fn chain_row(row: &SqliteRow) -> Result<ChainRow, StoreError> {
+pub(crate) fn chain_row(row: &SqliteRow) -> Result<ChainRow, StoreError> {
     Ok(ChainRow {
         seq: col(row, "seq")?,
         at: col(row, "at")?,

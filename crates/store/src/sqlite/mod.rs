@@ -5,14 +5,20 @@
 //! in a `BEGIN IMMEDIATE` transaction: it takes SQLite's single write lock up front, so a
 //! read-then-write never fails half way with `SQLITE_BUSY` when another writer got there first.
 
-mod audit;
+pub(crate) mod approvals;
+pub(crate) mod audit;
+pub(crate) mod audit_keyed;
+pub(crate) mod budget_windows;
+pub(crate) mod jobs;
 mod journal;
 mod keys;
 mod operations;
 mod queries;
+pub(crate) mod replicas;
+pub(crate) mod reverts;
 
 pub(crate) use audit::{append_audit, query_audit, verify_audit};
-pub(crate) use journal::{begin_operation, finish_step};
+pub(crate) use journal::commit_batch;
 pub(crate) use keys::{create_key, get_setting, key_by_hash, list_keys, revoke_key, set_setting};
 pub(crate) use operations::{
     get_operation, insert_operation, list_operations, operation_by_idempotency, operations_in_status, update_operation,

@@ -206,7 +206,7 @@ pub(crate) async fn list_operations(pool: &SqlitePool, f: OperationFilter) -> Re
     rows.iter().map(operation_from_row).collect()
 }
 
-fn operation_from_row(row: &SqliteRow) -> Result<Operation, StoreError> {
+pub(crate) fn operation_from_row(row: &SqliteRow) -> Result<Operation, StoreError> {
     Ok(Operation {
         id: codec::parse_uuid("operations.id", &col::<String>(row, "id")?)?,
         tenant: col(row, "tenant")?,

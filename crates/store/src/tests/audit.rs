@@ -1,7 +1,7 @@
 use serde_json::json;
 use time::Duration;
 
-use super::{audit_event, file_store, pool};
+use super::{Kind, audit_event, drop_audit_guards, exec, file_store, store};
 use crate::chain::GENESIS;
 use crate::{AuditFilter, NewAuditEvent, Store};
 
@@ -14,16 +14,13 @@ async fn append_n(s: &Store, n: i64) {
 
 /// Plays an attacker with database access: drops the append-only guard, then runs `sql`.
 async fn tamper(s: &Store, sql: &'static str) {
-    let p = pool(s);
-    sqlx::query("DROP TRIGGER IF EXISTS audit_log_no_update").execute(p).await.unwrap();
-    sqlx::query("DROP TRIGGER IF EXISTS audit_log_no_delete").execute(p).await.unwrap();
-    let done = sqlx::query(sql).execute(p).await.unwrap();
-    assert!(done.rows_affected() > 0, "tamper statement changed nothing: {sql}");
+    drop_audit_guards(s).await;
+    let changed = exec(s, sql).await.unwrap();
+    assert!(changed > 0, "tamper statement changed nothing: {sql}");
 }
 
-#[tokio::test]
-async fn append_chains_records_from_genesis() {
-    let s = Store::in_memory().await.unwrap();
+async fn append_chains_records_from_genesis(kind: Kind) {
+    let s = store(kind).await;
     let id = uuid::Uuid::now_v7();
     let first = s
         .append_audit(NewAuditEvent {
@@ -47,9 +44,8 @@ async fn append_chains_records_from_genesis() {
     assert_eq!(stored[0].at.offset(), time::UtcOffset::UTC);
 }
 
-#[tokio::test]
-async fn query_filters_and_returns_newest_last() {
-    let s = Store::in_memory().await.unwrap();
+async fn query_filters_and_returns_newest_last(kind: Kind) {
+    let s = store(kind).await;
     append_n(&s, 6).await;
     let op = uuid::Uuid::now_v7();
     s.append_audit(NewAuditEvent { operation_id: Some(op), ..audit_event("t3", "wipe", 7) }).await.unwrap();
@@ -74,9 +70,8 @@ async fn query_filters_and_returns_newest_last() {
     assert_eq!(s.query_audit(from_start).await.unwrap().len(), 7);
 }
 
-#[tokio::test]
-async fn verify_ok_on_empty_and_intact_logs() {
-    let s = Store::in_memory().await.unwrap();
+async fn verify_ok_on_empty_and_intact_logs(kind: Kind) {
+    let s = store(kind).await;
     let empty = s.verify_audit().await.unwrap();
     assert!(empty.ok && empty.rows == 0, "{empty:?}");
     append_n(&s, 5).await;
@@ -85,20 +80,18 @@ async fn verify_ok_on_empty_and_intact_logs() {
     assert_eq!(r.rows, 5);
 }
 
-#[tokio::test]
-async fn triggers_refuse_update_and_delete() {
-    let s = Store::in_memory().await.unwrap();
+async fn triggers_refuse_update_and_delete(kind: Kind) {
+    let s = store(kind).await;
     append_n(&s, 2).await;
-    let upd = sqlx::query("UPDATE audit_log SET principal = 'x' WHERE seq = 1").execute(pool(&s)).await;
+    let upd = exec(&s, "UPDATE audit_log SET principal = 'x' WHERE seq = 1").await;
     assert!(upd.is_err(), "update should be refused");
-    let del = sqlx::query("DELETE FROM audit_log WHERE seq = 2").execute(pool(&s)).await;
+    let del = exec(&s, "DELETE FROM audit_log WHERE seq = 2").await;
     assert!(del.is_err(), "delete should be refused");
     assert!(s.verify_audit().await.unwrap().ok);
 }
 
-#[tokio::test]
-async fn verify_detects_modified_row() {
-    let s = Store::in_memory().await.unwrap();
+async fn verify_detects_modified_row(kind: Kind) {
+    let s = store(kind).await;
     append_n(&s, 10).await;
     tamper(&s, "UPDATE audit_log SET principal = 'mallory' WHERE seq = 7").await;
     let r = s.verify_audit().await.unwrap();
@@ -106,8 +99,7 @@ async fn verify_detects_modified_row() {
     assert_eq!(r.problems, vec!["seq 7: hash mismatch (row modified)"]);
 }
 
-#[tokio::test]
-async fn verify_detects_change_in_any_column() {
+async fn verify_detects_change_in_any_column(kind: Kind) {
     let columns: [&'static str; 12] = [
         "UPDATE audit_log SET at = '2000-01-01T00:00:00.000000Z' WHERE seq = 2",
         "UPDATE audit_log SET operation_id = '00000000-0000-0000-0000-000000000000' WHERE seq = 2",
@@ -123,7 +115,7 @@ async fn verify_detects_change_in_any_column() {
         "UPDATE audit_log SET prev_hash = hash WHERE seq = 2",
     ];
     for sql in columns {
-        let s = Store::in_memory().await.unwrap();
+        let s = store(kind).await;
         append_n(&s, 3).await;
         tamper(&s, sql).await;
         let r = s.verify_audit().await.unwrap();
@@ -132,9 +124,8 @@ async fn verify_detects_change_in_any_column() {
     }
 }
 
-#[tokio::test]
-async fn verify_reports_a_column_with_the_wrong_type() {
-    let s = Store::in_memory().await.unwrap();
+async fn verify_reports_a_column_with_the_wrong_type(kind: Kind) {
+    let s = store(kind).await;
     append_n(&s, 3).await;
     tamper(&s, "UPDATE audit_log SET kind = 42 WHERE seq = 2").await;
     let r = s.verify_audit().await.unwrap();
@@ -142,9 +133,8 @@ async fn verify_reports_a_column_with_the_wrong_type() {
     assert!(r.problems.iter().any(|p| p.starts_with("seq 2:")), "{:?}", r.problems);
 }
 
-#[tokio::test]
-async fn verify_detects_deleted_middle_row() {
-    let s = Store::in_memory().await.unwrap();
+async fn verify_detects_deleted_middle_row(kind: Kind) {
+    let s = store(kind).await;
     append_n(&s, 10).await;
     tamper(&s, "DELETE FROM audit_log WHERE seq = 4").await;
     let r = s.verify_audit().await.unwrap();
@@ -153,9 +143,8 @@ async fn verify_detects_deleted_middle_row() {
     assert_eq!(r.problems, vec!["seq 4 missing (row deleted)"]);
 }
 
-#[tokio::test]
-async fn verify_detects_deleted_middle_row_with_renumbering() {
-    let s = Store::in_memory().await.unwrap();
+async fn verify_detects_deleted_middle_row_with_renumbering(kind: Kind) {
+    let s = store(kind).await;
     append_n(&s, 5).await;
     tamper(&s, "DELETE FROM audit_log WHERE seq = 3").await;
     tamper(&s, "UPDATE audit_log SET seq = seq - 1 WHERE seq > 3").await;
@@ -165,9 +154,8 @@ async fn verify_detects_deleted_middle_row_with_renumbering() {
     assert!(r.problems.iter().any(|p| p.starts_with("seq 3:")), "{:?}", r.problems);
 }
 
-#[tokio::test]
-async fn verify_detects_deleted_tail_rows() {
-    let s = Store::in_memory().await.unwrap();
+async fn verify_detects_deleted_tail_rows(kind: Kind) {
+    let s = store(kind).await;
     append_n(&s, 10).await;
     tamper(&s, "DELETE FROM audit_log WHERE seq >= 9").await;
     let r = s.verify_audit().await.unwrap();
@@ -177,18 +165,16 @@ async fn verify_detects_deleted_tail_rows() {
     assert!(r.problems[0].starts_with("head mismatch: last rows deleted"), "{:?}", r.problems);
 }
 
-#[tokio::test]
-async fn verify_detects_everything_deleted() {
-    let s = Store::in_memory().await.unwrap();
+async fn verify_detects_everything_deleted(kind: Kind) {
+    let s = store(kind).await;
     append_n(&s, 3).await;
     tamper(&s, "DELETE FROM audit_log").await;
     let r = s.verify_audit().await.unwrap();
     assert!(!r.ok, "{r:?}");
 }
 
-#[tokio::test]
-async fn verify_detects_row_appended_outside_the_chain() {
-    let s = Store::in_memory().await.unwrap();
+async fn verify_detects_row_appended_outside_the_chain(kind: Kind) {
+    let s = store(kind).await;
     append_n(&s, 3).await;
     tamper(
         &s,
@@ -202,9 +188,8 @@ async fn verify_detects_row_appended_outside_the_chain() {
     assert!(r.problems.iter().any(|p| p.starts_with("head mismatch")), "{:?}", r.problems);
 }
 
-#[tokio::test]
-async fn verify_detects_reordered_rows() {
-    let s = Store::in_memory().await.unwrap();
+async fn verify_detects_reordered_rows(kind: Kind) {
+    let s = store(kind).await;
     append_n(&s, 4).await;
     // Swap rows 2 and 3 by renumbering (seq is the primary key, so go through a free slot).
     tamper(&s, "UPDATE audit_log SET seq = 100 WHERE seq = 2").await;
@@ -216,9 +201,8 @@ async fn verify_detects_reordered_rows() {
     assert!(r.problems.iter().any(|p| p.starts_with("seq 3:")), "{:?}", r.problems);
 }
 
-#[tokio::test]
-async fn appends_continue_the_chain_after_a_tail_deletion_is_detected() {
-    let s = Store::in_memory().await.unwrap();
+async fn appends_continue_the_chain_after_a_tail_deletion_is_detected(kind: Kind) {
+    let s = store(kind).await;
     append_n(&s, 3).await;
     tamper(&s, "DELETE FROM audit_log WHERE seq = 3").await;
     let next = s.append_audit(audit_event("t1", "isolate", 4)).await.unwrap();
@@ -243,23 +227,20 @@ async fn concurrent_appends(s: &Store) {
     assert!(r.ok && r.rows == 50, "{r:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn fifty_concurrent_appends_in_memory_keep_one_chain() {
-    let s = Store::in_memory().await.unwrap();
+async fn fifty_concurrent_appends_in_memory_keep_one_chain(kind: Kind) {
+    let s = store(kind).await;
     concurrent_appends(&s).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn fifty_concurrent_appends_on_file_keep_one_chain() {
-    let (s, _dir) = file_store().await;
+async fn fifty_concurrent_appends_on_file_keep_one_chain(kind: Kind) {
+    let (s, _dir) = file_store(kind).await;
     concurrent_appends(&s).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_stores_on_one_file_do_not_fork_the_chain() {
-    // Two Store values = two processes: they share no in-process lock, only the database.
-    let (a, dir) = file_store().await;
-    let b = Store::open_sqlite(&dir.path().join("nested/dir/riposte.db")).await.unwrap();
+async fn two_stores_on_one_file_do_not_fork_the_chain(kind: Kind) {
+    // Two Store values = two processes (replicas): they share no in-process lock, only the database.
+    let (a, dir) = file_store(kind).await;
+    let b = dir.open().await;
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..40 {
         let s = if i % 2 == 0 { a.clone() } else { b.clone() };
@@ -272,9 +253,8 @@ async fn two_stores_on_one_file_do_not_fork_the_chain() {
     assert!(r.ok && r.rows == 40, "{r:?}");
 }
 
-#[tokio::test]
-async fn tenant_filter_matches_however_the_caller_spells_the_id() {
-    let s = Store::in_memory().await.unwrap();
+async fn tenant_filter_matches_however_the_caller_spells_the_id(kind: Kind) {
+    let s = store(kind).await;
     let tenant = "0a1b2c3d-0000-4000-8000-00000000abcd";
     s.append_audit(audit_event(tenant, "isolate", 1)).await.unwrap();
     s.append_audit(audit_event("other", "isolate", 2)).await.unwrap();
@@ -284,3 +264,24 @@ async fn tenant_filter_matches_however_the_caller_spells_the_id() {
     assert_eq!(found[0].tenant.as_deref(), Some(tenant), "stored spelling unchanged");
     assert_eq!(found[0].kind, crate::AuditKind::Attempt);
 }
+
+on_both_backends!(
+    append_chains_records_from_genesis,
+    query_filters_and_returns_newest_last,
+    verify_ok_on_empty_and_intact_logs,
+    triggers_refuse_update_and_delete,
+    verify_detects_modified_row,
+    verify_detects_change_in_any_column,
+    verify_reports_a_column_with_the_wrong_type,
+    verify_detects_deleted_middle_row,
+    verify_detects_deleted_middle_row_with_renumbering,
+    verify_detects_deleted_tail_rows,
+    verify_detects_everything_deleted,
+    verify_detects_row_appended_outside_the_chain,
+    verify_detects_reordered_rows,
+    appends_continue_the_chain_after_a_tail_deletion_is_detected,
+    fifty_concurrent_appends_in_memory_keep_one_chain,
+    fifty_concurrent_appends_on_file_keep_one_chain,
+    two_stores_on_one_file_do_not_fork_the_chain,
+    tenant_filter_matches_however_the_caller_spells_the_id,
+);

@@ -1,4 +1,5 @@
-use crate::{NewKey, Store, StoreError};
+use super::{Kind, store};
+use crate::{NewKey, StoreError};
 
 fn key(name: &str, hash: &str) -> NewKey {
     NewKey {
@@ -9,9 +10,8 @@ fn key(name: &str, hash: &str) -> NewKey {
     }
 }
 
-#[tokio::test]
-async fn create_then_lookup_by_hash() {
-    let s = Store::in_memory().await.unwrap();
+async fn create_then_lookup_by_hash(kind: Kind) {
+    let s = store(kind).await;
     let created = s.create_key(key("ci", "h1")).await.unwrap();
     let found = s.key_by_hash("h1").await.unwrap().expect("key found");
     assert_eq!(found, created);
@@ -19,9 +19,8 @@ async fn create_then_lookup_by_hash() {
     assert!(s.key_by_hash("nope").await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn duplicate_active_name_is_conflict() {
-    let s = Store::in_memory().await.unwrap();
+async fn duplicate_active_name_is_conflict(kind: Kind) {
+    let s = store(kind).await;
     s.create_key(key("ci", "h1")).await.unwrap();
     let err = s.create_key(key("ci", "h2")).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("ci")), "{err:?}");
@@ -29,9 +28,8 @@ async fn duplicate_active_name_is_conflict() {
     assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("hash")), "{err:?}");
 }
 
-#[tokio::test]
-async fn revoked_key_is_invisible_to_lookup_but_listed() {
-    let s = Store::in_memory().await.unwrap();
+async fn revoked_key_is_invisible_to_lookup_but_listed(kind: Kind) {
+    let s = store(kind).await;
     s.create_key(key("ci", "h1")).await.unwrap();
     assert!(s.revoke_key("ci").await.unwrap());
     assert!(!s.revoke_key("ci").await.unwrap(), "second revoke is a no-op");
@@ -42,9 +40,8 @@ async fn revoked_key_is_invisible_to_lookup_but_listed() {
     assert!(keys[0].revoked_at.is_some());
 }
 
-#[tokio::test]
-async fn revoked_name_can_be_reused_for_rotation() {
-    let s = Store::in_memory().await.unwrap();
+async fn revoked_name_can_be_reused_for_rotation(kind: Kind) {
+    let s = store(kind).await;
     s.create_key(key("ci", "h1")).await.unwrap();
     s.revoke_key("ci").await.unwrap();
     let rotated = s.create_key(key("ci", "h2")).await.unwrap();
@@ -52,28 +49,35 @@ async fn revoked_name_can_be_reused_for_rotation() {
     assert_eq!(s.list_keys().await.unwrap().len(), 2);
 }
 
-#[tokio::test]
-async fn empty_tenants_round_trip() {
-    let s = Store::in_memory().await.unwrap();
+async fn empty_tenants_round_trip(kind: Kind) {
+    let s = store(kind).await;
     let mut k = key("admin", "h9");
     k.tenants.clear();
     s.create_key(k).await.unwrap();
     assert!(s.key_by_hash("h9").await.unwrap().unwrap().tenants.is_empty());
 }
 
-#[tokio::test]
-async fn list_keys_never_exposes_hash() {
-    let s = Store::in_memory().await.unwrap();
+async fn list_keys_never_exposes_hash(kind: Kind) {
+    let s = store(kind).await;
     s.create_key(key("ci", "secret-hash-value")).await.unwrap();
     let json = serde_json::to_string(&s.list_keys().await.unwrap()).unwrap();
     assert!(!json.contains("secret-hash-value"), "{json}");
 }
 
-#[tokio::test]
-async fn settings_insert_and_replace() {
-    let s = Store::in_memory().await.unwrap();
+async fn settings_insert_and_replace(kind: Kind) {
+    let s = store(kind).await;
     assert_eq!(s.get_setting("admin_key_hash").await.unwrap(), None);
     s.set_setting("admin_key_hash", "a").await.unwrap();
     s.set_setting("admin_key_hash", "b").await.unwrap();
     assert_eq!(s.get_setting("admin_key_hash").await.unwrap().as_deref(), Some("b"));
 }
+
+on_both_backends!(
+    create_then_lookup_by_hash,
+    duplicate_active_name_is_conflict,
+    revoked_key_is_invisible_to_lookup_but_listed,
+    revoked_name_can_be_reused_for_rotation,
+    empty_tenants_round_trip,
+    list_keys_never_exposes_hash,
+    settings_insert_and_replace,
+);

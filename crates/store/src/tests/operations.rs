@@ -1,12 +1,11 @@
 use serde_json::json;
 use time::Duration;
 
-use super::new_op;
-use crate::{OperationFilter, OperationUpdate, Store, StoreError};
+use super::{Kind, new_op, store};
+use crate::{OperationFilter, OperationUpdate, StoreError};
 
-#[tokio::test]
-async fn insert_then_get_round_trips() {
-    let s = Store::in_memory().await.unwrap();
+async fn insert_then_get_round_trips(kind: Kind) {
+    let s = store(kind).await;
     let op = s.insert_operation(new_op("t1", "isolate", Some("k1"))).await.unwrap();
     let got = s.get_operation(op.id).await.unwrap().expect("stored");
     assert_eq!(got, op);
@@ -15,9 +14,8 @@ async fn insert_then_get_round_trips() {
     assert!(s.get_operation(uuid::Uuid::now_v7()).await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn idempotency_key_is_unique_per_tenant() {
-    let s = Store::in_memory().await.unwrap();
+async fn idempotency_key_is_unique_per_tenant(kind: Kind) {
+    let s = store(kind).await;
     let first = s.insert_operation(new_op("t1", "isolate", Some("k1"))).await.unwrap();
     let err = s.insert_operation(new_op("t1", "isolate", Some("k1"))).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("idempotency")), "{err:?}");
@@ -30,18 +28,16 @@ async fn idempotency_key_is_unique_per_tenant() {
     assert!(s.operation_by_idempotency("t3", "k1").await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn duplicate_id_is_conflict() {
-    let s = Store::in_memory().await.unwrap();
+async fn duplicate_id_is_conflict(kind: Kind) {
+    let s = store(kind).await;
     let op = new_op("t1", "isolate", None);
     s.insert_operation(op.clone()).await.unwrap();
     let err = s.insert_operation(op).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("already exists")), "{err:?}");
 }
 
-#[tokio::test]
-async fn update_appends_ids_once_and_keeps_unset_fields() {
-    let s = Store::in_memory().await.unwrap();
+async fn update_appends_ids_once_and_keeps_unset_fields(kind: Kind) {
+    let s = store(kind).await;
     let op = s.insert_operation(new_op("t1", "isolate", None)).await.unwrap();
     let u1 = OperationUpdate {
         status: "running".into(),
@@ -67,9 +63,8 @@ async fn update_appends_ids_once_and_keeps_unset_fields() {
     assert_eq!(s.get_operation(op.id).await.unwrap().unwrap(), after2);
 }
 
-#[tokio::test]
-async fn update_unknown_operation_is_not_found() {
-    let s = Store::in_memory().await.unwrap();
+async fn update_unknown_operation_is_not_found(kind: Kind) {
+    let s = store(kind).await;
     let err = s
         .update_operation(uuid::Uuid::now_v7(), OperationUpdate { status: "x".into(), ..Default::default() })
         .await
@@ -77,9 +72,8 @@ async fn update_unknown_operation_is_not_found() {
     assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
 }
 
-#[tokio::test]
-async fn concurrent_updates_lose_no_request_ids() {
-    let (s, _dir) = super::file_store().await;
+async fn concurrent_updates_lose_no_request_ids(kind: Kind) {
+    let (s, _dir) = super::file_store(kind).await;
     let op = s.insert_operation(new_op("t1", "isolate", None)).await.unwrap();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..20 {
@@ -100,9 +94,8 @@ async fn concurrent_updates_lose_no_request_ids() {
     assert_eq!(ids.len(), 20, "{ids:?}");
 }
 
-#[tokio::test]
-async fn resume_query_returns_pending_oldest_first() {
-    let s = Store::in_memory().await.unwrap();
+async fn resume_query_returns_pending_oldest_first(kind: Kind) {
+    let s = store(kind).await;
     let a = s.insert_operation(new_op("t1", "isolate", None)).await.unwrap();
     let b = s.insert_operation(new_op("t1", "isolate", None)).await.unwrap();
     let c = s.insert_operation(new_op("t2", "isolate", None)).await.unwrap();
@@ -117,9 +110,8 @@ async fn resume_query_returns_pending_oldest_first() {
     assert!(s.operations_in_status(&[], 10).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn list_filters_by_tenant_action_status_since() {
-    let s = Store::in_memory().await.unwrap();
+async fn list_filters_by_tenant_action_status_since(kind: Kind) {
+    let s = store(kind).await;
     let first = s.insert_operation(new_op("t1", "isolate", None)).await.unwrap();
     s.insert_operation(new_op("t1", "unisolate", None)).await.unwrap();
     s.insert_operation(new_op("t2", "isolate", None)).await.unwrap();
@@ -142,9 +134,8 @@ async fn list_filters_by_tenant_action_status_since() {
     assert_eq!(s.list_operations(past).await.unwrap().len(), 2);
 }
 
-#[tokio::test]
-async fn begin_and_finish_commit_the_operation_and_its_record_together() {
-    let s = Store::in_memory().await.unwrap();
+async fn begin_and_finish_commit_the_operation_and_its_record_together(kind: Kind) {
+    let s = store(kind).await;
     let op = new_op("t1", "isolate", Some("k1"));
     let attempt = crate::NewAuditEvent { operation_id: Some(op.id), ..super::audit_event("t1", "isolate", 1) };
     let (stored, first) = s.begin_operation(op.clone(), attempt.clone()).await.unwrap();
@@ -179,9 +170,8 @@ async fn begin_and_finish_commit_the_operation_and_its_record_together() {
     assert!(s.verify_audit().await.unwrap().ok);
 }
 
-#[tokio::test]
-async fn tenant_filters_ignore_case_and_surrounding_space() {
-    let s = Store::in_memory().await.unwrap();
+async fn tenant_filters_ignore_case_and_surrounding_space(kind: Kind) {
+    let s = store(kind).await;
     s.insert_operation(new_op("Contoso.OnMicrosoft.com", "isolate", None)).await.unwrap();
     s.insert_operation(new_op("t2", "isolate", None)).await.unwrap();
     let one = OperationFilter { tenant: Some(" CONTOSO.onmicrosoft.COM ".into()), ..Default::default() };
@@ -189,3 +179,16 @@ async fn tenant_filters_ignore_case_and_surrounding_space() {
     let scoped = OperationFilter { tenants: vec!["contoso.onmicrosoft.com".into(), "T2".into()], ..Default::default() };
     assert_eq!(s.list_operations(scoped).await.unwrap().len(), 2);
 }
+
+on_both_backends!(
+    insert_then_get_round_trips,
+    idempotency_key_is_unique_per_tenant,
+    duplicate_id_is_conflict,
+    update_appends_ids_once_and_keeps_unset_fields,
+    update_unknown_operation_is_not_found,
+    concurrent_updates_lose_no_request_ids,
+    resume_query_returns_pending_oldest_first,
+    list_filters_by_tenant_action_status_since,
+    begin_and_finish_commit_the_operation_and_its_record_together,
+    tenant_filters_ignore_case_and_surrounding_space,
+);

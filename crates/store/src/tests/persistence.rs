@@ -1,14 +1,12 @@
 use serde_json::json;
 
-use super::{audit_event, new_op};
+use super::{Kind, TestDb, audit_event, new_op};
 use crate::{AuditFilter, NewKey, OperationUpdate, Store};
 
-#[tokio::test]
-async fn reopened_file_keeps_everything() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("data/riposte.db");
+async fn reopened_database_keeps_everything(kind: Kind) {
+    let db = TestDb::new(kind).await;
 
-    let s = Store::open_sqlite(&path).await.unwrap();
+    let s = db.open().await;
     let key = s
         .create_key(NewKey { name: "ci".into(), role: "admin".into(), tenants: vec![], key_hash: "h".into() })
         .await
@@ -31,7 +29,7 @@ async fn reopened_file_keeps_everything() {
     s.close().await;
     drop(s);
 
-    let s = Store::open_sqlite(&path).await.unwrap();
+    let s = db.open().await;
     assert_eq!(s.key_by_hash("h").await.unwrap(), Some(key));
     assert_eq!(s.get_setting("admin_key_hash").await.unwrap().as_deref(), Some("abc"));
     assert_eq!(s.get_operation(op.id).await.unwrap(), Some(op.clone()));
@@ -46,7 +44,7 @@ async fn reopened_file_keeps_everything() {
 
 #[tokio::test]
 async fn file_database_uses_wal() {
-    let (s, _dir) = super::file_store().await;
+    let (s, _dir) = super::file_store(Kind::Sqlite).await;
     let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode").fetch_one(super::pool(&s)).await.unwrap();
     assert_eq!(mode.to_lowercase(), "wal");
     let (fk,): (i64,) = sqlx::query_as("PRAGMA foreign_keys").fetch_one(super::pool(&s)).await.unwrap();
@@ -61,3 +59,5 @@ async fn in_memory_stores_are_independent() {
     assert_eq!(b.get_setting("x").await.unwrap(), None);
     assert_eq!(a.clone().get_setting("x").await.unwrap().as_deref(), Some("1"), "clones share data");
 }
+
+on_both_backends!(reopened_database_keeps_everything);

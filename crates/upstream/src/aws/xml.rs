@@ -62,6 +62,13 @@ pub fn items(value: &Value) -> &[Value] {
 
 /// AWS's error answer as [`UpstreamError::Api`]: its code (`AuthFailure`,
 /// `InvalidInstanceID.NotFound`, ...), its message and request id, with the HTTP status.
+/// AWS's codes for a credential that has expired: EC2's `RequestExpired` (the signature's date
+/// or the temporary keys are past their time) and STS/IAM's `ExpiredToken`. AWS answers them
+/// with 400, but it is our credential that failed, not the caller's request: they travel as a
+/// 401, so the engine answers 502 naming the code and an assumed role's session is renewed.
+pub(crate) const EXPIRED_CREDENTIAL_CODES: &[&str] = &["RequestExpired", "ExpiredToken", "ExpiredTokenException"];
+
+/// An AWS error answer (EC2's or STS's XML) as [`UpstreamError::Api`] with AWS's own code.
 pub(crate) fn error(status: u16, text: &str) -> UpstreamError {
     let (code, message, request_id) = match to_json(text) {
         Ok((_, body)) => {
@@ -74,9 +81,11 @@ pub(crate) fn error(status: u16, text: &str) -> UpstreamError {
         Err(_) => (None, None, None),
     };
     let reason = reqwest::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Unknown");
+    let code = code.filter(|c| !c.is_empty()).unwrap_or_else(|| reason.replace(' ', ""));
+    let status = if EXPIRED_CREDENTIAL_CODES.contains(&code.as_str()) { 401 } else { status };
     UpstreamError::Api {
         status,
-        code: code.filter(|c| !c.is_empty()).unwrap_or_else(|| reason.replace(' ', "")),
+        code,
         message: truncate(&message.filter(|m| !m.is_empty()).unwrap_or_else(|| truncate(text, 300)), 1000),
         request_id,
     }
@@ -167,6 +176,13 @@ mod tests {
         let sts = r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"#;
         let UpstreamError::Api { code, request_id, .. } = error(403, sts) else { panic!() };
         assert_eq!((code.as_str(), request_id.as_deref()), ("InvalidClientTokenId", Some("r-1")));
+        // An expired credential is ours, not the caller's: a 401 whatever status AWS sent.
+        let expired = r#"<Response><Errors><Error><Code>RequestExpired</Code><Message>Request has expired.</Message></Error></Errors><RequestID>r-2</RequestID></Response>"#;
+        let UpstreamError::Api { status, code, .. } = error(400, expired) else { panic!() };
+        assert_eq!((status, code.as_str()), (401, "RequestExpired"));
+        let expired = r#"<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>The security token included in the request is expired</Message></Error><RequestId>r-3</RequestId></ErrorResponse>"#;
+        let UpstreamError::Api { status, code, .. } = error(400, expired) else { panic!() };
+        assert_eq!((status, code.as_str()), (401, "ExpiredToken"));
         let UpstreamError::Api { code, message, .. } = error(503, "<html>down</html") else { panic!() };
         assert_eq!(code, "ServiceUnavailable");
         assert!(message.contains("down"));

@@ -54,6 +54,20 @@ async fn cache_is_per_audience_and_per_tenant() {
 }
 
 #[tokio::test]
+async fn a_token_for_another_audience_comes_from_the_same_cache() {
+    use secrecy::ExposeSecret;
+    let mock = spawn_mock().await;
+    let (upstream, _) = mock.upstream();
+    let aud = "https://contoso-ns.servicebus.windows.net";
+    let first = upstream.entra_token(&creds(), aud).await.unwrap();
+    let again = upstream.entra_token(&creds(), &format!("{aud}/")).await.unwrap();
+    assert_eq!(first.expose_secret(), again.expose_secret());
+    assert_eq!(mock.state.tokens(), 1, "cached per audience");
+    assert_eq!(*mock.state.scopes.lock(), vec![format!("{aud}/.default")]);
+    assert!(matches!(upstream.entra_token(&creds(), "contoso-ns").await, Err(UpstreamError::Config(_))));
+}
+
+#[tokio::test]
 async fn token_is_refreshed_before_expiry() {
     let mock = spawn_mock().await;
     mock.state.expires_in.store(1, Ordering::SeqCst); // refreshed after 0.9 s

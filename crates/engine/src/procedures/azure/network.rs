@@ -355,9 +355,10 @@ impl Procedure for ApplyIsolation {
         let (nic_id, mut nic) = self.vm.primary_nic(ctx).await?;
         let current = nic.pointer("/properties/networkSecurityGroup/id").and_then(Value::as_str).map(str::to_owned);
         let isolation = match &self.nsg_id {
-            Some(id) => {
-                arm::get_named(ctx, id, NETWORK, "isolationNsgId").await?;
-                id.clone()
+            Some(given) => {
+                let id = self.named_nsg(given)?;
+                arm::get_named(ctx, &id, NETWORK, "isolationNsgId").await?;
+                id
             }
             None => self.write_isolation_nsg(ctx, &nic).await?,
         };
@@ -378,7 +379,48 @@ impl Procedure for ApplyIsolation {
     }
 }
 
+/// What `isolationNsgId` accepts, for its 400s.
+const NSG_ID_HINT: &str = "an NSG's name in the VM's resource group, e.g. \"nsg-isolation\", or its full id \
+    /subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Network/networkSecurityGroups/{name}";
+
 impl ApplyIsolation {
+    /// The isolation NSG the caller named: a full ARM id of a network security group, or the name
+    /// of one in the VM's resource group (the seed sent full ids; a responder knows the name).
+    fn named_nsg(&self, given: &str) -> Result<String, EngineError> {
+        let g = given.trim().trim_end_matches('/');
+        let refuse = |what: String| {
+            EngineError::InvalidParam(ParamError {
+                field: "isolationNsgId".into(),
+                message: what,
+                hint: NSG_ID_HINT.into(),
+            })
+        };
+        if g.contains('/') {
+            let segs: Vec<&str> = g.trim_start_matches('/').split('/').collect();
+            let is = |i: usize, s: &str| segs.get(i).is_some_and(|x| x.eq_ignore_ascii_case(s));
+            let shaped = segs.len() == 8
+                && is(0, "subscriptions")
+                && is(2, "resourceGroups")
+                && is(4, "providers")
+                && is(5, "Microsoft.Network")
+                && is(6, "networkSecurityGroups")
+                && segs.iter().all(|s| !s.is_empty());
+            return if shaped {
+                Ok(format!("/{}", segs.join("/")))
+            } else {
+                Err(refuse(format!("'{g}' is not the resource id of a network security group")))
+            };
+        }
+        let name_ok = !g.is_empty()
+            && g.len() <= 80
+            && !g.ends_with('.')
+            && g.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !name_ok {
+            return Err(refuse(format!("'{g}' is neither an NSG name nor an NSG resource id")));
+        }
+        Ok(resource_path(&self.vm.sub, &self.vm.rg, NSGS, g))
+    }
+
     /// Riposte's isolation NSG for the VM: deny everything both ways, except the management
     /// prefix to the management ports (NSGs are stateful: the replies of an allowed session
     /// pass). Written whole on every run, so its rules are always what this run asked.

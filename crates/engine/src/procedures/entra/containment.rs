@@ -133,7 +133,7 @@ async fn isolate_devices(ctx: &Ctx<'_>, user: Option<&Value>, steps: &mut Steps)
     let mut isolated = Vec::new();
     for m in active {
         let id = m["id"].as_str().unwrap_or_default();
-        let body = json!({"Comment": format!("Riposte: compromised account contained [riposte:{}]", ctx.operation), "IsolationType": "Full"});
+        let body = json!({"Comment": format!("Riposte: compromised account contained (by {} via Riposte) [riposte:{}]", ctx.principal.name, ctx.operation), "IsolationType": "Full"});
         let outcome = ctx
             .engine
             .upstream()
@@ -185,7 +185,7 @@ impl Procedure for Restore {
             );
         }
         for id in &self.devices {
-            let body = json!({"Comment": format!("Riposte: account restored [riposte:{}]", ctx.operation)});
+            let body = json!({"Comment": format!("Riposte: account restored (by {} via Riposte) [riposte:{}]", ctx.principal.name, ctx.operation)});
             let outcome = ctx
                 .engine
                 .upstream()

@@ -5,6 +5,7 @@
 //! [`steps`] is how a procedure of several Graph calls reports: one row per step with its
 //! outcome, failures counted so that a partial result is `PartiallySucceeded`, never hidden.
 
+pub(crate) mod applications;
 pub(crate) mod apps;
 pub(crate) mod auth_methods;
 pub(crate) mod conditional_access;
@@ -38,6 +39,9 @@ pub const REGISTRY: &[Entry] = &[
     entry::<roles_pim::AuditActivations>(),
     entry::<roles_pim::EnableAlerts>(),
     entry::<apps::RemoveCertificate>(),
+    entry::<applications::GetApplication>(),
+    entry::<applications::RemoveCredentials<false>>(),
+    entry::<applications::RemoveCredentials<true>>(),
     entry::<containment::Contain>(),
     entry::<containment::Restore>(),
 ];

@@ -3,6 +3,7 @@
 use super::{Entry, entry};
 
 mod alerts;
+mod filter;
 
 /// Every mdc procedure, by key.
-pub const REGISTRY: &[Entry] = &[entry::<alerts::SetStatus>()];
+pub const REGISTRY: &[Entry] = &[entry::<alerts::SetStatus>(), entry::<alerts::List>()];

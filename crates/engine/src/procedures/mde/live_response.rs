@@ -108,7 +108,7 @@ async fn start(
     }
     let session = Session {
         machine_id: machine_id.clone(),
-        comment: format!("{comment} [riposte:{}]", ctx.operation),
+        comment: format!("{comment} (by {} via Riposte) [riposte:{}]", ctx.principal.name, ctx.operation),
         commands,
         stage: Stage::Queued,
         action_id: None,

@@ -1,0 +1,169 @@
+//! Group commit: concurrent operation steps share one transaction and one durable commit.
+//!
+//! Every operation step (an operation row plus its audit record) must be durable before the
+//! caller is answered. Committed one by one, each step costs one fsync (a few ms on this
+//! machine's disk), and the audit chain's single writer turns that into a queue: sixteen
+//! concurrent requests waited for sixteen fsyncs in a row. Here a step is queued and the first
+//! caller to take the writer lock becomes the leader: it takes every queued step, applies them
+//! in queue order inside one transaction (each in its own savepoint, so one failing step does not
+//! fail its neighbours) and commits once. Every caller is answered only after that commit, so
+//! "durable before acknowledged" holds exactly as before; the chain stays linear because the
+//! appends run one after the other inside the batch, under the same lock as every other append.
+//!
+//! The batch runs in a spawned task: a caller whose request is cancelled mid-batch cannot abort
+//! its neighbours' commit, and a queued step is never left behind without a leader.
+//!
+//! PostgreSQL gets the same batching: its own group commit (`commit_delay`) only merges the WAL
+//! flushes of transactions that commit concurrently, and the audit head's row lock makes our
+//! appends commit one after another, so without batching each step still waits for its own flush.
+
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use crate::model::{AuditRecord, NewAuditEvent, NewOperation, Operation, OperationUpdate};
+use crate::{Backend, Store, StoreError};
+
+/// One operation step waiting for the next batch.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// A new operation owned by `owner`, with its `attempt` record.
+    Begin { op: NewOperation, attempt: NewAuditEvent, owner: Arc<str> },
+    /// An update of operation `id`, with its `outcome` record.
+    Finish { id: Uuid, update: OperationUpdate, outcome: NewAuditEvent },
+    /// A read carried out: the new operation, its `attempt`, its update and its `outcome`
+    /// together ([`Store::record_read`]).
+    Read(Box<ReadStep>),
+}
+
+/// A read's whole record (boxed in [`Step`]: it is the largest step by far).
+#[derive(Debug)]
+pub(crate) struct ReadStep {
+    pub(crate) op: NewOperation,
+    pub(crate) attempt: NewAuditEvent,
+    pub(crate) update: OperationUpdate,
+    pub(crate) outcome: NewAuditEvent,
+    pub(crate) owner: Arc<str>,
+}
+
+/// What a step yields once its batch committed.
+pub(crate) type StepResult = Result<(Operation, AuditRecord), StoreError>;
+
+/// A queued step and where its result goes.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub(crate) step: Step,
+    pub(crate) reply: oneshot::Sender<StepResult>,
+}
+
+/// The steps queued since the last batch; shared by every clone of a [`Store`].
+#[derive(Debug, Default)]
+pub(crate) struct Queue {
+    pending: std::sync::Mutex<Vec<Pending>>,
+}
+
+impl Queue {
+    fn push(&self, p: Pending) {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).push(p);
+    }
+
+    fn take(&self) -> Vec<Pending> {
+        std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// A read's operation row as it ends: the new operation with its update applied (the rules of
+/// `update_operation`: status set, optional fields when given, request ids appended once), so
+/// the journal inserts it once, finished, instead of inserting, re-reading and updating it.
+/// Stamped when recorded (the read has been carried out by then).
+pub(crate) fn finished_read(op: NewOperation, u: OperationUpdate) -> Operation {
+    let now = crate::codec::now();
+    let mut ids = Vec::new();
+    crate::codec::append_unique(&mut ids, &u.upstream_request_ids);
+    Operation {
+        id: op.id,
+        tenant: op.tenant,
+        product: op.product,
+        action: op.action,
+        params: op.params,
+        principal: op.principal,
+        idempotency_key: op.idempotency_key,
+        request_hash: op.request_hash,
+        status: u.status,
+        result: u.result,
+        error: u.error,
+        upstream_request_ids: ids,
+        tracking: u.tracking,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Answers every step of a batch whose transaction failed as a whole (begin or commit): none of
+/// them is durable. `sqlx::Error` is not `Clone`, so the others get its text.
+pub(crate) fn fail_all(replies: Vec<oneshot::Sender<StepResult>>, e: StoreError) {
+    let text = e.to_string();
+    let detail = std::error::Error::source(&e).map(|s| format!("{text}: {s}")).unwrap_or(text);
+    let mut first = Some(e);
+    for reply in replies {
+        let err = first.take().unwrap_or_else(|| {
+            StoreError::Db(sqlx::Error::Io(std::io::Error::other(format!("group commit failed: {detail}"))))
+        });
+        let _ = reply.send(Err(err));
+    }
+}
+
+impl Store {
+    /// A read's operation, `attempt`, update and `outcome` in one step, written after the call:
+    /// one durable commit per read instead of two. A read changes nothing upstream, so nothing is
+    /// irreversible before its record; and its answer is given only after this commit, so every
+    /// answered read is durable and audited. A crash mid-read leaves no trace, as it disclosed
+    /// nothing (the engine's `read_once` decides which reads may).
+    pub async fn record_read(
+        &self,
+        op: NewOperation,
+        attempt: NewAuditEvent,
+        update: OperationUpdate,
+        outcome: NewAuditEvent,
+    ) -> Result<(Operation, AuditRecord), StoreError> {
+        self.commit_step(Step::Read(Box::new(ReadStep { op, attempt, update, outcome, owner: self.replica.clone() })))
+            .await
+    }
+
+    /// Queues `step`, and returns once the batch holding it has committed (or failed).
+    pub(crate) async fn commit_step(&self, step: Step) -> StepResult {
+        let (reply, answer) = oneshot::channel();
+        self.group.push(Pending { step, reply });
+        let store = self.clone();
+        let leader = tokio::spawn(async move { store.lead_batch().await });
+        match answer.await {
+            Ok(result) => result,
+            // The leader task died (panicked) before answering: nothing of this batch committed.
+            Err(_) => {
+                let why = match leader.await {
+                    Err(e) => e.to_string(),
+                    Ok(()) => "the batch ended without an answer".to_string(),
+                };
+                Err(StoreError::Db(sqlx::Error::Io(std::io::Error::other(format!("group commit: {why}")))))
+            }
+        }
+    }
+
+    /// Takes the writer lock and commits whatever is queued (nothing, when an earlier leader
+    /// already took this caller's step).
+    async fn lead_batch(&self) {
+        let _writer = self.audit_writer.lock().await;
+        let batch = self.group.take();
+        if batch.is_empty() {
+            return;
+        }
+        self.sealed(async {
+            match &self.backend {
+                Backend::Sqlite(p) => crate::sqlite::commit_batch(p, batch).await,
+                Backend::Postgres(p) => crate::postgres::commit_batch(p, batch).await,
+            }
+        })
+        .await;
+    }
+}

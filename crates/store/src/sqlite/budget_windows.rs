@@ -1,0 +1,51 @@
+//! SQLite statements for shared budget windows (`crate::budget_windows`): the PostgreSQL
+//! function's steps in one write transaction (SQLite's single writer orders admissions).
+
+use sqlx::sqlite::SqlitePool;
+
+use super::begin_write;
+use crate::StoreError;
+use crate::budget_windows::BudgetWindow;
+
+/// 0 when admitted, else the milliseconds to wait.
+pub(crate) async fn admit(pool: &SqlitePool, windows: &[BudgetWindow]) -> Result<i64, StoreError> {
+    let now = micros_now();
+    let mut tx = begin_write(pool).await?;
+    let mut wait_us: i64 = 0;
+    for w in windows {
+        let span = w.window.as_micros().min(i64::MAX as u128) as i64;
+        sqlx::query("DELETE FROM budget_calls WHERE window_key = $1 AND at <= $2")
+            .bind(&w.key)
+            .bind(now - span)
+            .execute(&mut *tx)
+            .await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM budget_calls WHERE window_key = $1")
+            .bind(&w.key)
+            .fetch_one(&mut *tx)
+            .await?;
+        if n >= i64::from(w.count) {
+            let oldest: i64 =
+                sqlx::query_scalar("SELECT at FROM budget_calls WHERE window_key = $1 ORDER BY at LIMIT 1 OFFSET $2")
+                    .bind(&w.key)
+                    .bind(n - i64::from(w.count))
+                    .fetch_one(&mut *tx)
+                    .await?;
+            wait_us = wait_us.max(oldest + span - now).max(1);
+        }
+    }
+    if wait_us == 0 {
+        for w in windows {
+            sqlx::query("INSERT INTO budget_calls (window_key, at) VALUES ($1, $2)")
+                .bind(&w.key)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(if wait_us == 0 { 0 } else { (wait_us + 999) / 1000 })
+}
+
+fn micros_now() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000) as i64
+}

@@ -1016,8 +1016,9 @@ mod tests {
 
     /// The full benchmark without the binary (same code as `riposte kql bench --duckdb`):
     /// `RIPOSTE_KQL_BENCH_ROWS=10000000 RIPOSTE_DUCKDB_PYTHON=... cargo test -p hunt --release
-    /// --lib -- --ignored kql_bench_against_duckdb --nocapture --test-threads=1` (one test
-    /// thread runs it on the main thread, whose heap `retain_freed_memory` tunes).
+    /// --lib -- --ignored kql_bench_against_duckdb --nocapture --test-threads=1` (the test
+    /// binary tunes the allocator at load time, as the binary does first thing: see
+    /// `parallel::retain_freed_memory`).
     #[test]
     #[ignore]
     fn kql_bench_against_duckdb() {

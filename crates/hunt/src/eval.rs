@@ -212,7 +212,7 @@ impl<'a> Evaluator<'a> {
             // reads, when that is knowable (projection pushdown).
             let keep = match &op.kind {
                 ast::OpKind::Where(_) | ast::OpKind::Join(_) | ast::OpKind::Lookup(_) => {
-                    ev.columns_needed_by(ops.get(k + 1))
+                    ev.columns_needed_by(&ops[k + 1..])
                 }
                 _ => None,
             };
@@ -226,16 +226,37 @@ impl<'a> Evaluator<'a> {
         Ok(())
     }
 
-    /// The input columns `next` can read, when that set is certain: `count` reads none;
-    /// `summarize` and `project` read the names in their expressions. `None` (keep all) for
-    /// every other operator, and whenever an expression could reach columns without naming
-    /// them (`*`, `pack_all()`, `column_ifexists()`, user functions, subqueries).
-    fn columns_needed_by(&self, next: Option<&ast::Operator>) -> Option<std::collections::HashSet<String>> {
+    /// The input columns the operators `rest` can read, when that set is certain: `count`
+    /// reads none; `summarize` and `project` read the names in their expressions; `where`,
+    /// `extend`, `sort`, `top` and `take` read theirs plus what the operators after them read
+    /// (so a join followed by a filter copies only the columns the filter and what follows
+    /// use). `None` (keep all) for every other operator, at the end of the pipeline, and
+    /// whenever an expression could reach columns without naming them (`*`, `pack_all()`,
+    /// `column_ifexists()`, user functions, subqueries).
+    fn columns_needed_by(&self, rest: &[ast::Operator]) -> Option<std::collections::HashSet<String>> {
         let mut names = std::collections::HashSet::new();
-        let exprs: Vec<&Expr> = match &next?.kind {
+        let (next, after) = rest.split_first()?;
+        let exprs: Vec<&Expr> = match &next.kind {
             ast::OpKind::Count => return Some(names),
             ast::OpKind::Summarize { aggs, by, .. } => aggs.iter().chain(by).map(|n| &n.expr).collect(),
             ast::OpKind::Project(items) => items.iter().map(|n| &n.expr).collect(),
+            ast::OpKind::Where(e) | ast::OpKind::Take(e) => {
+                names = self.columns_needed_by(after)?;
+                vec![e]
+            }
+            // Columns an `extend` defines are counted as read too: a superset is always safe.
+            ast::OpKind::Extend(items) => {
+                names = self.columns_needed_by(after)?;
+                items.iter().map(|n| &n.expr).collect()
+            }
+            ast::OpKind::Sort(keys) => {
+                names = self.columns_needed_by(after)?;
+                keys.iter().map(|k| &k.expr).collect()
+            }
+            ast::OpKind::Top { count, by } => {
+                names = self.columns_needed_by(after)?;
+                std::iter::once(count).chain(by.iter().map(|k| &k.expr)).collect()
+            }
             _ => return None,
         };
         for e in exprs {

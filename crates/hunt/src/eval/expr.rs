@@ -444,6 +444,28 @@ fn row_pred<'a>(e: &'a CExpr, t: &'a Table) -> Option<RowPred<'a>> {
             let (a, b) = (row_pred(l, t)?, row_pred(r, t)?);
             Some(Box::new(move |row| a(row) || b(row)))
         }
+        CExpr::Between { e, lo, hi, negated: false } => {
+            // `datetime between (datetime .. datetime)`, e.g. a time-window join's final test.
+            let (v, lo, hi) = (dt_operand(e, t)?, dt_operand(lo, t)?, dt_operand(hi, t)?);
+            Some(Box::new(move |r| match (v(r), lo(r), hi(r)) {
+                (Some(v), Some(lo), Some(hi)) => lo <= v && v <= hi,
+                // A null operand makes the test null or false (as in the row path).
+                _ => false,
+            }))
+        }
+        CExpr::Binary { op: op @ (BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge), l, r }
+            if !matches!(r.as_ref(), CExpr::Const(_)) =>
+        {
+            // Two datetime operands, neither a bare constant on the right (that case is below).
+            let (a, b) = (dt_operand(l, t)?, dt_operand(r, t)?);
+            let cmp: fn(i64, i64) -> bool = match op {
+                BinOp::Lt => |a, b| a < b,
+                BinOp::Le => |a, b| a <= b,
+                BinOp::Gt => |a, b| a > b,
+                _ => |a, b| a >= b,
+            };
+            Some(Box::new(move |r| matches!((a(r), b(r)), (Some(x), Some(y)) if cmp(x, y))))
+        }
         CExpr::Binary { op, l, r } => {
             let (CExpr::Col(i), CExpr::Const(c)) = (l.as_ref(), r.as_ref()) else { return None };
             match (&*t.columns[*i].data, c) {
@@ -540,6 +562,34 @@ fn row_pred<'a>(e: &'a CExpr, t: &'a Table) -> Option<RowPred<'a>> {
     }
 }
 
+/// A datetime operand of a typed test, per row (`None` = null): a datetime column, a datetime
+/// constant, or one of those plus or minus a constant timespan (checked, and out of the
+/// datetime range is null, as `functions::binary` does).
+type DtOperand<'a> = Box<dyn Fn(usize) -> Option<i64> + Send + Sync + 'a>;
+
+fn dt_operand<'a>(e: &'a CExpr, t: &'a Table) -> Option<DtOperand<'a>> {
+    match e {
+        CExpr::Col(i) => match &*t.columns[*i].data {
+            ColumnData::DateTime(col) => Some(Box::new(move |r| col[r])),
+            _ => None,
+        },
+        CExpr::Const(Value::DateTime(k)) => {
+            let k = *k;
+            Some(Box::new(move |_| Some(k)))
+        }
+        CExpr::Binary { op: op @ (BinOp::Add | BinOp::Sub), l, r } => {
+            let CExpr::Const(Value::TimeSpan(d)) = r.as_ref() else { return None };
+            let (base, d, add) = (dt_operand(l, t)?, *d, *op == BinOp::Add);
+            Some(Box::new(move |r| {
+                let v = base(r)?;
+                let moved = if add { v.checked_add(d) } else { v.checked_sub(d) };
+                moved.and_then(crate::value::datetime_in_range)
+            }))
+        }
+        _ => None,
+    }
+}
+
 /// Row test for `StringColumn <op> "needle"`.
 fn string_pred<'a>(op: BinOp, col: &'a [Arc<str>], needle: &'a str) -> Option<RowPred<'a>> {
     let ascii_needle = needle.is_ascii();
@@ -609,4 +659,64 @@ fn memo<'a>(col: &'a [Arc<str>], test: impl Fn(&Arc<str>) -> bool + 'a) -> RowPr
         }
         v
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use crate::eval::{self, Context};
+    use crate::table::{Column, Table};
+    use crate::value::{self, Type, Value};
+
+    /// The typed datetime tests (`between`, column against column, `± timespan`) keep exactly
+    /// the rows the row-by-row path keeps, nulls and the datetime range's edges included.
+    #[test]
+    fn typed_datetime_tests_match_the_row_path() {
+        let base = value::parse_datetime("2024-01-01T00:00:00Z").expect("date");
+        let max = value::parse_datetime("9999-12-31T23:59:59Z").expect("max date");
+        let min = value::parse_datetime("0001-01-01T00:00:00Z").expect("min date");
+        let n = 400i64;
+        let a: Vec<Value> = (0..n)
+            .map(|i| match i % 37 {
+                0 => Value::Null,
+                1 => Value::DateTime(max),
+                2 => Value::DateTime(min),
+                _ => Value::DateTime(base + (i * 7919 % 600) * value::TICKS_PER_SECOND),
+            })
+            .collect();
+        let b: Vec<Value> = (0..n)
+            .map(|i| match i % 41 {
+                0 => Value::Null,
+                1 => Value::DateTime(max),
+                _ => Value::DateTime(base + (i * 104_729 % 600) * value::TICKS_PER_SECOND),
+            })
+            .collect();
+        let t = Table::new(vec![
+            Column::from_values("A", Type::DateTime, &a),
+            Column::from_values("B", Type::DateTime, &b),
+        ]);
+        let ctx = Context::new(HashMap::from([("T".to_string(), t)]));
+        let run = |q: &str| {
+            let parsed = crate::parser::parse_query(q).unwrap_or_else(|e| panic!("{q}: {e:?}"));
+            let out = eval::run(&parsed, &ctx).unwrap_or_else(|e| panic!("{q}: {e}"));
+            (0..out.num_rows())
+                .map(|r| out.columns.iter().map(|c| c.get(r).to_kusto_string()).collect::<Vec<_>>().join("|"))
+                .collect::<Vec<_>>()
+        };
+        for p in [
+            "A between (B .. (B + 5m))",
+            "A between ((B - 2m) .. (B + 3m))",
+            "A between (datetime(2024-01-01 00:02:00) .. (B + 1m))",
+            "A >= B",
+            "A < (B + 1m)",
+            "(A - 1m) > B",
+            "A <= B + 1m",
+        ] {
+            let typed = run(&format!("T | where {p}"));
+            let rowwise = run(&format!("T | extend keep_ = {p} | where keep_ | project-away keep_"));
+            assert_eq!(typed, rowwise, "{p}");
+            assert!(!typed.is_empty() && typed.len() < n as usize, "{p}: {} rows", typed.len());
+        }
+    }
 }

@@ -204,12 +204,43 @@ fn string_ids(v: &[std::sync::Arc<str>], rows: RowSet<'_>) -> (Vec<u32>, Vec<usi
 /// Combines two id vectors (`b` has ids below `nb`) into dense ids of the pairs, numbered by
 /// first appearance; returns the ids and how many there are.
 pub(crate) fn combine(a: &[u32], b: &[u32], nb: usize) -> (Vec<u32>, usize) {
+    let na = a.iter().copied().max().map_or(0, |m| m as usize + 1);
+    let (out, next, _) = combine_indexed(a, na, b, nb);
+    (out, next)
+}
+
+/// Where [`combine_indexed`] keeps its pairs, so a probe can look a pair up afterwards.
+pub(crate) enum PairIndex {
+    /// A direct table over the whole `na × nb` pair space (`u32::MAX` = absent).
+    Table {
+        slot: Vec<u32>,
+        nb: usize,
+    },
+    Map(FxMap<u64, u32>),
+}
+
+impl PairIndex {
+    #[inline]
+    pub(crate) fn get(&self, a: u32, b: u32) -> Option<u32> {
+        match self {
+            PairIndex::Table { slot, nb } => {
+                let id = *slot.get(a as usize * nb + b as usize)?;
+                (id != u32::MAX).then_some(id)
+            }
+            PairIndex::Map(m) => m.get(&(((a as u64) << 32) | b as u64)).copied(),
+        }
+    }
+}
+
+/// [`combine`] for `a` with ids below `na`, also returning the pair index. The pair space is
+/// a direct table when it is small, or not much larger than the input (a table of `8 × len`
+/// slots is cheaper to fill than a hash map of `len` pairs is to grow); a hash map otherwise.
+pub(crate) fn combine_indexed(a: &[u32], na: usize, b: &[u32], nb: usize) -> (Vec<u32>, usize, PairIndex) {
     let mut out = Vec::with_capacity(a.len());
     let mut next = 0u32;
-    let na = a.iter().copied().max().map_or(0, |m| m as usize + 1);
-    if na.saturating_mul(nb) <= 1 << 22 {
-        // Small key space: a direct lookup table instead of hashing.
-        let mut slot = vec![u32::MAX; na * nb];
+    let space = na.saturating_mul(nb);
+    if space <= (1usize << 22).max(a.len().saturating_mul(8)) {
+        let mut slot = vec![u32::MAX; space];
         for (&x, &y) in a.iter().zip(b) {
             let s = &mut slot[x as usize * nb + y as usize];
             if *s == u32::MAX {
@@ -218,6 +249,7 @@ pub(crate) fn combine(a: &[u32], b: &[u32], nb: usize) -> (Vec<u32>, usize) {
             }
             out.push(*s);
         }
+        (out, next as usize, PairIndex::Table { slot, nb })
     } else {
         let mut map: FxMap<u64, u32> = FxMap::default();
         for (&x, &y) in a.iter().zip(b) {
@@ -227,8 +259,8 @@ pub(crate) fn combine(a: &[u32], b: &[u32], nb: usize) -> (Vec<u32>, usize) {
             }
             out.push(id);
         }
+        (out, next as usize, PairIndex::Map(map))
     }
-    (out, next as usize)
 }
 
 /// Group ids over several key columns (rows `rows`, or all): `(ids, group count, first row
@@ -267,10 +299,17 @@ pub(crate) fn group_ids_in(cols: &[&ColumnData], rows: RowSet<'_>) -> Option<(Ve
     Some((ids, count, first))
 }
 
-/// Join keys in one id space: the `build` side's rows are interned, the `probe` side's rows
-/// looked up (so only the build side's distinct keys are ever hashed into the table). Returns
-/// `(build ids, probe ids, key count)`; a probe id is `None` when its key is not on the build
-/// side. `None` when the sides' key columns are not the same keyable kind.
+/// Join keys in one id space: the `build` side's rows are numbered by first appearance of
+/// their key, and the `probe` side's rows looked up (so only the build side's distinct keys are
+/// ever put in a table). Returns `(build ids, probe ids, key count)`; a probe id is `None` when
+/// its key is not on the build side. `None` when the sides' key columns are not the same
+/// keyable kind.
+///
+/// Column by column: each build column gets dense ids (on every core when the build side is
+/// whole columns, see [`super::parallel::group_ids`]) and a map from its distinct values to
+/// those ids; columns after the first pair the running ids with theirs ([`combine_indexed`]).
+/// A probe row is then one value lookup per column and one pair lookup per further column,
+/// every core taking a range of probe rows.
 pub(crate) fn join_ids(
     build: &[&ColumnData],
     build_rows: &[usize],
@@ -280,120 +319,122 @@ pub(crate) fn join_ids(
     if build.len() != probe.len() || build.is_empty() || !build.iter().zip(probe).all(|(a, b)| same_kind(a, b)) {
         return None;
     }
+    let whole =
+        build_rows.iter().enumerate().all(|(i, &r)| i == r) && build.iter().all(|c| c.len() == build_rows.len());
+    let mut maps: Vec<KeyMap<'_>> = Vec::with_capacity(build.len());
+    let mut pairs: Vec<PairIndex> = Vec::with_capacity(build.len().saturating_sub(1));
     let mut bids: Vec<u32> = Vec::new();
-    let mut pids: Vec<Option<u32>> = Vec::new();
     let mut count = 0usize;
-    for (k, (bc, pc)) in build.iter().zip(probe).enumerate() {
-        let (b, p, distinct) = column_join_ids(bc, build_rows, pc, probe_n)?;
+    for (k, bc) in build.iter().enumerate() {
+        let (ids, distinct, first) = if whole {
+            super::parallel::group_ids(&[*bc], build_rows.len())?
+        } else {
+            let (ids, first) = dense_ids_in(bc, RowSet::List(build_rows))?;
+            (ids, first.len(), first)
+        };
+        maps.push(KeyMap::new(bc, &first)?);
         if k == 0 {
-            (bids, pids, count) = (b, p, distinct);
-            continue;
+            (bids, count) = (ids, distinct);
+        } else {
+            let (combined, n, index) = combine_indexed(&bids, count, &ids, distinct);
+            (bids, count) = (combined, n);
+            pairs.push(index);
         }
-        // Pair the running ids with this column's ids, interning on the build side.
-        let mut map: FxMap<u64, u32> = FxMap::default();
-        let mut next = 0u32;
-        for (x, y) in bids.iter_mut().zip(&b) {
-            let id = *map.entry(((*x as u64) << 32) | *y as u64).or_insert(next);
-            if id == next {
-                next += 1;
-            }
-            *x = id;
-        }
-        // Probing only reads the map: every core takes a range of probe rows.
-        let map = &map;
-        let (running, this) = (&pids, &p);
-        pids = super::parallel::concat(super::parallel::map_partitions(pids.len(), |rows| {
-            running[rows.clone()]
-                .iter()
-                .zip(&this[rows])
-                .map(|(x, y)| match (*x, *y) {
-                    (Some(a), Some(b)) => map.get(&(((a as u64) << 32) | b as u64)).copied(),
-                    _ => None,
-                })
-                .collect::<Vec<_>>()
-        }));
-        count = next as usize;
     }
+    let (maps, pairs) = (&maps, &pairs);
+    let probe_n = probe_n.min(probe.iter().map(|c| c.len()).min().unwrap_or(0));
+    let parts: Vec<Option<Vec<Option<u32>>>> = super::parallel::map_partitions(probe_n, |rows| {
+        let mut ids = maps[0].probe(probe[0], rows.clone())?;
+        for ((map, col), index) in maps[1..].iter().zip(&probe[1..]).zip(pairs) {
+            let this = map.probe(col, rows.clone())?;
+            for (id, b) in ids.iter_mut().zip(this) {
+                *id = match (*id, b) {
+                    (Some(a), Some(b)) => index.get(a, b),
+                    _ => None,
+                };
+            }
+        }
+        Some(ids)
+    });
+    let pids = super::parallel::concat(parts.into_iter().collect::<Option<Vec<_>>>()?);
     Some((bids, pids, count))
 }
 
-fn column_join_ids(
-    build: &ColumnData,
-    build_rows: &[usize],
-    probe: &ColumnData,
-    probe_n: usize,
-) -> Option<(Vec<u32>, Vec<Option<u32>>, usize)> {
-    fn go<'a, K: Hash + Eq + Sync + 'a>(
-        bkey: impl Fn(usize) -> K,
-        build_rows: &[usize],
-        pkey: impl Fn(usize) -> K + Sync,
-        probe_n: usize,
-    ) -> (Vec<u32>, Vec<Option<u32>>, usize) {
-        let mut map: FxMap<K, u32> = FxMap::default();
-        let mut bids = Vec::with_capacity(build_rows.len());
-        for &r in build_rows {
-            let next = map.len() as u32;
-            bids.push(*map.entry(bkey(r)).or_insert(next));
-        }
-        // Probing only reads the map: every core takes a range of probe rows.
-        let pids = super::parallel::concat(super::parallel::map_partitions(probe_n, |rows| {
-            rows.map(|r| map.get(&pkey(r)).copied()).collect::<Vec<_>>()
-        }));
-        (bids, pids, map.len())
-    }
-    Some(match (build, probe) {
-        (ColumnData::Bool(a), ColumnData::Bool(b)) => go(|r| a[r], build_rows, |r| b[r], probe_n),
-        (ColumnData::Int(a), ColumnData::Int(b)) => go(|r| a[r], build_rows, |r| b[r], probe_n),
-        (ColumnData::Long(a), ColumnData::Long(b))
-        | (ColumnData::DateTime(a), ColumnData::DateTime(b))
-        | (ColumnData::TimeSpan(a), ColumnData::TimeSpan(b)) => go(|r| a[r], build_rows, |r| b[r], probe_n),
-        (ColumnData::String(a), ColumnData::String(b)) => string_join_ids(a, build_rows, b, probe_n),
-        (ColumnData::Guid(a), ColumnData::Guid(b)) => go(|r| a[r], build_rows, |r| b[r], probe_n),
-        _ => return None,
-    })
+/// A build column's distinct values (taken at `first`, the first row of each id) mapped to
+/// their ids, for probing with a column of the same kind.
+enum KeyMap<'a> {
+    Bool(FxMap<Option<bool>, u32>),
+    Int(FxMap<Option<i32>, u32>),
+    Long(FxMap<Option<i64>, u32>),
+    Str(FxMap<&'a str, u32>),
+    Guid(FxMap<Option<u128>, u32>),
 }
 
-/// [`column_join_ids`] for strings, with the probe side looked up by address first (see
-/// [`string_ids`]); misses, including keys absent from the build side, fall back to the text.
-fn string_join_ids(
-    build: &[std::sync::Arc<str>],
-    build_rows: &[usize],
-    probe: &[std::sync::Arc<str>],
-    probe_n: usize,
-) -> (Vec<u32>, Vec<Option<u32>>, usize) {
-    let mut map: FxMap<&str, u32> = FxMap::default();
-    let mut bids = Vec::with_capacity(build_rows.len());
-    for &r in build_rows {
-        let next = map.len() as u32;
-        bids.push(*map.entry(&*build[r]).or_insert(next));
-    }
-    // Every core probes a range of rows, each with its own address cache.
-    let pids = super::parallel::concat(super::parallel::map_partitions(probe_n.min(probe.len()), |rows| {
-        let start = rows.start;
-        let mut by_addr: Option<FxMap<usize, Option<u32>>> = Some(FxMap::default());
-        let mut misses = 0usize;
-        let mut pids = Vec::with_capacity(rows.len());
-        for (k, s) in probe[rows].iter().enumerate() {
-            if let Some(m) = by_addr.as_ref() {
-                if let Some(&id) = m.get(&addr(s)) {
-                    pids.push(id);
-                    continue;
-                }
-                misses += 1;
-                if k >= 4096 && misses * 2 > k {
-                    by_addr = None;
-                }
+impl<'a> KeyMap<'a> {
+    fn new(c: &'a ColumnData, first: &[usize]) -> Option<KeyMap<'a>> {
+        fn go<K: Hash + Eq>(key: impl Fn(usize) -> K, first: &[usize]) -> FxMap<K, u32> {
+            let mut map = FxMap::default();
+            map.reserve(first.len());
+            for (id, &r) in first.iter().enumerate() {
+                map.insert(key(r), id as u32);
             }
-            let id = map.get(&**s).copied();
-            if let Some(m) = by_addr.as_mut() {
-                m.insert(addr(s), id);
-            }
-            pids.push(id);
+            map
         }
-        debug_assert!(start + pids.len() <= probe.len());
-        pids
-    }));
-    (bids, pids, map.len())
+        Some(match c {
+            ColumnData::Bool(v) => KeyMap::Bool(go(|r| v[r], first)),
+            ColumnData::Int(v) => KeyMap::Int(go(|r| v[r], first)),
+            ColumnData::Long(v) | ColumnData::DateTime(v) | ColumnData::TimeSpan(v) => {
+                KeyMap::Long(go(|r| v[r], first))
+            }
+            ColumnData::String(v) => KeyMap::Str(go(|r| &*v[r], first)),
+            ColumnData::Guid(v) => KeyMap::Guid(go(|r| v[r], first)),
+            _ => return None,
+        })
+    }
+
+    /// Ids of the probe column's `rows` (`None`: the value is not on the build side); `None`
+    /// when the probe column is of another kind.
+    fn probe(&self, c: &ColumnData, rows: std::ops::Range<usize>) -> Option<Vec<Option<u32>>> {
+        fn go<K: Hash + Eq>(map: &FxMap<K, u32>, v: &[K]) -> Vec<Option<u32>> {
+            v.iter().map(|k| map.get(k).copied()).collect()
+        }
+        Some(match (self, c) {
+            (KeyMap::Bool(m), ColumnData::Bool(v)) => go(m, &v[rows]),
+            (KeyMap::Int(m), ColumnData::Int(v)) => go(m, &v[rows]),
+            (KeyMap::Long(m), ColumnData::Long(v) | ColumnData::DateTime(v) | ColumnData::TimeSpan(v)) => {
+                go(m, &v[rows])
+            }
+            (KeyMap::Guid(m), ColumnData::Guid(v)) => go(m, &v[rows]),
+            (KeyMap::Str(m), ColumnData::String(v)) => probe_strings(m, &v[rows]),
+            _ => return None,
+        })
+    }
+}
+
+/// String probes, looked up by address first (see [`string_ids`]); misses, including keys
+/// absent from the build side, fall back to the text.
+fn probe_strings(map: &FxMap<&str, u32>, probe: &[std::sync::Arc<str>]) -> Vec<Option<u32>> {
+    let mut by_addr: Option<FxMap<usize, Option<u32>>> = Some(FxMap::default());
+    let mut misses = 0usize;
+    let mut pids = Vec::with_capacity(probe.len());
+    for (k, s) in probe.iter().enumerate() {
+        if let Some(m) = by_addr.as_ref() {
+            if let Some(&id) = m.get(&addr(s)) {
+                pids.push(id);
+                continue;
+            }
+            misses += 1;
+            if k >= 4096 && misses * 2 > k {
+                by_addr = None;
+            }
+        }
+        let id = map.get(&**s).copied();
+        if let Some(m) = by_addr.as_mut() {
+            m.insert(addr(s), id);
+        }
+        pids.push(id);
+    }
+    pids
 }
 
 /// Per-id row lists in compressed form (counting sort, stable): rows of id `k` are

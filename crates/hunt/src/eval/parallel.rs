@@ -49,10 +49,16 @@ const MIN_PARTITION_ROWS: usize = 1 << 14;
 /// of megabytes per step; served fresh from the kernel every time, each page is faulted in
 /// and zeroed again, which measured as most of a 10 M-row join's time. The cost: the
 /// process keeps its peak heap (as a database keeps its buffer pool). Call once at start-up,
-/// before threads exist; a no-op outside glibc. Limit: glibc serves blocks above 64 MiB
-/// allocated on threads other than the main one from `mmap` whatever this says, so it helps
-/// the CLI (`riposte kql bench`, on the main thread) fully and a hunt on a worker thread
-/// only for its smaller blocks; a pooling allocator would lift that.
+/// before threads exist; a no-op outside glibc.
+///
+/// It also keeps every thread on glibc's main arena (`M_ARENA_MAX` = 1). A thread of its own
+/// gets a secondary arena, made of 64 MiB heaps, and those serve any larger block from a
+/// fresh `mmap` and unmap it on free whatever the thresholds say: a hunt on the server's query
+/// thread (or a test thread) faulted in every column of ten million rows anew, which measured
+/// as half of a 10 M-row join's time. Small blocks still come from each thread's cache
+/// (tcache), so sharing the arena's lock costs little. Only threads that first allocate after
+/// this call are affected (glibc fixes the arena limit the first time a second thread
+/// allocates), hence "before threads exist".
 pub fn retain_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
@@ -61,15 +67,30 @@ pub fn retain_freed_memory() {
         }
         const M_TRIM_THRESHOLD: std::ffi::c_int = -1;
         const M_MMAP_THRESHOLD: std::ffi::c_int = -3;
-        // SAFETY: `mallopt` only changes glibc malloc's tuning parameters; both values are
-        // in range (glibc accepts any non-negative int) and no allocation is in flight in a
+        const M_ARENA_MAX: std::ffi::c_int = -8;
+        // SAFETY: `mallopt` only changes glibc malloc's tuning parameters; every value is
+        // in range (glibc accepts any positive int) and no allocation is in flight in a
         // way these settings could invalidate.
         unsafe {
             mallopt(M_MMAP_THRESHOLD, std::ffi::c_int::MAX);
             mallopt(M_TRIM_THRESHOLD, std::ffi::c_int::MAX);
+            mallopt(M_ARENA_MAX, 1);
         }
     }
 }
+
+/// The unit-test binary tunes the allocator as the `riposte` binary does first thing in
+/// `main`: libtest runs each test on a thread of its own, created before any test body could
+/// call [`retain_freed_memory`] early enough, so the call runs as a load-time constructor here.
+#[cfg(all(test, target_os = "linux", target_env = "gnu"))]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static TEST_BINARY_ALLOCATOR: extern "C" fn() = {
+    extern "C" fn tune() {
+        retain_freed_memory();
+    }
+    tune
+};
 
 /// Sets the evaluator's worker count for the whole process; `0` goes back to the default
 /// (`RIPOSTE_KQL_THREADS`, else every core).
@@ -186,12 +207,17 @@ pub(crate) fn concat<T>(parts: Vec<Vec<T>>) -> Vec<T> {
 
 /// Private copies of popular strings for one worker, so clones touch a reference count no
 /// other core is touching. Direct-mapped by the source allocation's address; a value shared by
-/// few cells (its count is low) is cloned as is, which contends with nobody.
+/// few cells (its count is low) is cloned as is, which contends with nobody. A slot keeps the
+/// first popular value that lands in it: evicting would make a fresh copy (an allocation, and
+/// later a free) every time two values sharing a slot alternate, which with thousands of
+/// distinct values (remote addresses) cost more than the sharing it saves; the value that
+/// finds its slot taken is cloned as is.
 pub(crate) struct LocalStrings {
     slots: Vec<Option<(usize, Arc<str>)>>,
 }
 
-const LOCAL_SLOTS: usize = 1024;
+const LOCAL_SLOTS_LOG2: u32 = 12;
+const LOCAL_SLOTS: usize = 1 << LOCAL_SLOTS_LOG2;
 
 /// A value held by more cells than this is worth a private copy per worker.
 const POPULAR: usize = 8;
@@ -204,11 +230,13 @@ impl LocalStrings {
     #[inline]
     pub(crate) fn clone_of(&mut self, s: &Arc<str>) -> Arc<str> {
         let addr = Arc::as_ptr(s) as *const u8 as usize;
-        let slot = &mut self.slots[(addr >> 4).wrapping_mul(0x9E37_79B9) % LOCAL_SLOTS];
-        if let Some((a, local)) = slot
-            && *a == addr
-        {
-            return local.clone();
+        // Fibonacci hashing: the product's top bits depend on every bit of the address.
+        let slot = &mut self.slots
+            [((addr as u64 >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - LOCAL_SLOTS_LOG2)) as usize];
+        match slot {
+            Some((a, local)) if *a == addr => return local.clone(),
+            Some(_) => return s.clone(),
+            None => {}
         }
         if Arc::strong_count(s) <= POPULAR {
             return s.clone();

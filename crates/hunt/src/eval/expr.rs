@@ -345,6 +345,9 @@ pub use crate::functions::TermMatch;
 /// Evaluates `e` over every row into a typed column vector.
 pub fn eval_column(e: &CExpr, ty: Type, t: &Table) -> Arc<ColumnData> {
     let n = t.num_rows();
+    if let Some(k) = column_kernel(e, ty, t) {
+        return Arc::new(k.run(0..n));
+    }
     if let CExpr::Col(i) = e {
         let c = &t.columns[*i];
         if c.ty == ty || (matches!(ty, Type::Real | Type::Decimal) && matches!(c.ty, Type::Real | Type::Decimal)) {
@@ -365,6 +368,35 @@ pub fn eval_column(e: &CExpr, ty: Type, t: &Table) -> Arc<ColumnData> {
         data.push(ty, &e.eval(t, row));
     }
     Arc::new(data)
+}
+
+/// An expression evaluated straight from a typed column slice, for per-row functions common
+/// enough to deserve it (no `Value` per row): `bin` / `floor` of a datetime column by a
+/// constant timespan (the time key of every time-window join and `summarize ... by bin()`).
+/// Same results as the function: rounded down from 0001-01-01, null for a null cell or a
+/// step that is not positive.
+pub(crate) enum Kernel<'a> {
+    BinDateTime { col: &'a [Option<i64>], step: i64 },
+}
+
+/// The [`Kernel`] computing `e` (of type `ty`) over `t`, if there is one.
+pub(crate) fn column_kernel<'a>(e: &CExpr, ty: Type, t: &'a Table) -> Option<Kernel<'a>> {
+    let CExpr::Call { name: "bin" | "floor", args, .. } = e else { return None };
+    let [CExpr::Col(i), CExpr::Const(Value::TimeSpan(step))] = args.as_slice() else { return None };
+    let ColumnData::DateTime(col) = &*t.columns[*i].data else { return None };
+    (ty == Type::DateTime).then_some(Kernel::BinDateTime { col, step: *step })
+}
+
+impl Kernel<'_> {
+    /// The values of rows `rows`.
+    pub(crate) fn run(&self, rows: std::ops::Range<usize>) -> ColumnData {
+        match *self {
+            Kernel::BinDateTime { step, .. } if step <= 0 => ColumnData::DateTime(vec![None; rows.len()]),
+            Kernel::BinDateTime { col, step } => ColumnData::DateTime(
+                col[rows].iter().map(|v| v.and_then(|x| value::datetime_in_range(x.div_euclid(step) * step))).collect(),
+            ),
+        }
+    }
 }
 
 /// Evaluates a predicate over all rows and returns the indices where it is true, in order.
@@ -717,6 +749,12 @@ mod tests {
             let rowwise = run(&format!("T | extend keep_ = {p} | where keep_ | project-away keep_"));
             assert_eq!(typed, rowwise, "{p}");
             assert!(!typed.is_empty() && typed.len() < n as usize, "{p}: {} rows", typed.len());
+        }
+        // The `bin` kernel against the function row by row (`tostring` keeps the row path).
+        for step in ["150s", "1h", "7d", "0s", "-1m"] {
+            let kernel = run(&format!("T | project K = bin(A, {step})"));
+            let rowwise = run(&format!("T | project K = todatetime(tostring(bin(A, {step})))"));
+            assert_eq!(kernel, rowwise, "bin by {step}");
         }
     }
 }

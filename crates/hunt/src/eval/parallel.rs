@@ -533,6 +533,9 @@ pub(crate) fn eval_column(e: &super::expr::CExpr, ty: crate::value::Type, t: &Ta
     if parts.len() <= 1 || e.has_row_state() || matches!(e, super::expr::CExpr::Col(_) | super::expr::CExpr::Const(_)) {
         return super::expr::eval_column(e, ty, t);
     }
+    if let Some(k) = super::expr::column_kernel(e, ty, t) {
+        return Arc::new(concat_data(ty, run(parts, |r| k.run(r))));
+    }
     let tasks: Vec<(Range<usize>, super::expr::CExpr)> = parts.into_iter().map(|r| (r, e.clone())).collect();
     let pieces = run(tasks, |(r, e)| {
         let mut data = ColumnData::new(ty, r.len());

@@ -5,6 +5,15 @@
 //! actions costs one call per interval instead of 50 (MDE allows 100 calls a minute per tenant).
 //! ARM long-running operations and Graph 202s are polled one monitor each, no sooner than
 //! Microsoft's `Retry-After` asks (`completion::poll`).
+//!
+//! Polls draw on the same budget as the actions (MDE counts `GET /api/machineactions` in the
+//! 100/min and 1,500/h of the machine actions). While a bulk job drains a tenant at that floor,
+//! a poll every interval would take a share of the hour window from the job itself (one per 5 s
+//! is 720 of its 1,500 calls an hour), and nobody waits for a bulk item's final state: its job
+//! item ended when the action was accepted. So a tenant whose watched actions are all bulk items
+//! is polled once its job no longer draws on it, or every [`BULK_POLL_EVERY`] intervals before
+//! that; one interactive action watched in the tenant brings back the ordinary interval (the
+//! same list call answers for every action of the tenant).
 
 use crate::completion::{self, Progress, Tracking};
 use crate::{Engine, EngineError, status};
@@ -13,6 +22,7 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
+use std::time::Instant;
 use store::{Operation, OperationUpdate};
 use tokio::sync::Notify;
 use upstream::{ApiRequest, Budget};
@@ -30,31 +40,71 @@ impl Default for TrackerConfig {
     }
 }
 
+/// While a bulk job draws on a tenant, its bulk actions are polled once per this many intervals.
+const BULK_POLL_EVERY: u32 = 60;
+
 pub(crate) struct Tracker {
     config: TrackerConfig,
-    watched: Mutex<HashSet<Uuid>>,
+    watched: Mutex<HashMap<Uuid, Watched>>,
     /// Monitors that asked us (Retry-After) not to poll before an instant.
     not_before: Mutex<HashMap<Uuid, std::time::Instant>>,
+    /// When each tenant's machine actions were last polled.
+    polled: Mutex<HashMap<String, Instant>>,
     wake: Arc<Notify>,
+}
+
+/// A watched operation: whether a bulk job's item started it, and once read, its tenant and
+/// whether it is followed by the tenant's machine-action poll (not a monitor of its own).
+#[derive(Debug, Clone)]
+struct Watched {
+    bulk: bool,
+    tenant: Option<(String, bool)>,
+}
+
+/// Whether the operation is followed by its tenant's machine-action poll.
+fn by_tenant_poll(op: &Operation) -> bool {
+    !matches!(Tracking::of(op.tracking.as_ref()), Some(Tracking::ArmOperation(_) | Tracking::GraphAccepted(_)))
 }
 
 impl Tracker {
     pub fn new(config: TrackerConfig) -> Tracker {
         Tracker {
             config,
-            watched: Mutex::new(HashSet::new()),
+            watched: Mutex::new(HashMap::new()),
             not_before: Mutex::new(HashMap::new()),
+            polled: Mutex::new(HashMap::new()),
             wake: Arc::new(Notify::new()),
         }
     }
 
+    /// Follow an operation to its end; one a bulk job's item started (run under
+    /// `upstream::budget::as_bulk`) is polled as [bulk](self) work.
     pub fn watch(&self, id: Uuid) {
-        self.watched.lock().insert(id);
+        let bulk = upstream::budget::is_bulk();
+        self.watched.lock().insert(id, Watched { bulk, tenant: None });
         self.wake.notify_one();
     }
 
-    fn snapshot(&self) -> Vec<Uuid> {
-        self.watched.lock().iter().copied().collect()
+    fn snapshot(&self) -> Vec<(Uuid, Watched)> {
+        self.watched.lock().iter().map(|(id, w)| (*id, w.clone())).collect()
+    }
+
+    fn learn(&self, op: &Operation) {
+        if let Some(w) = self.watched.lock().get_mut(&op.id) {
+            w.tenant = Some((op.tenant.clone(), by_tenant_poll(op)));
+        }
+    }
+
+    /// Whether the bulk actions of `tenant` wait for a later pass: a job still draws on its
+    /// budget and they were polled less than [`BULK_POLL_EVERY`] intervals ago.
+    fn defers_bulk(&self, engine: &Engine, tenant: &str) -> bool {
+        if !engine.inner.jobs.bulk_busy(tenant) {
+            return false;
+        }
+        let every = self.config.poll_interval * BULK_POLL_EVERY;
+        // A tenant never polled counts from now: its job has only just begun drawing on it.
+        let last = *self.polled.lock().entry(tenant.to_owned()).or_insert_with(Instant::now);
+        last.elapsed() < every
     }
 
     /// How long an effect check may take to show: ten polls, at least 3 s.
@@ -89,24 +139,78 @@ pub(crate) fn spawn(engine: Engine) {
 }
 
 /// One pass: load watched operations, poll each tenant once, record what changed.
+///
+/// Bulk-only tenants a job still draws on are left for a later pass without reading their
+/// operations (see the module's note); an operation's tenant is learnt on its first read.
 pub(crate) async fn poll_once(engine: &Engine) -> Result<(), EngineError> {
-    let mut by_tenant: BTreeMap<String, Vec<Operation>> = BTreeMap::new();
-    for id in engine.inner.tracker.snapshot() {
-        match engine.inner.store.get_operation(id).await? {
-            Some(op) if !status::is_terminal(&op.status) => match Tracking::of(op.tracking.as_ref()) {
-                Some(t @ (Tracking::ArmOperation(_) | Tracking::GraphAccepted(_))) => {
-                    if engine.inner.tracker.due(op.id)
-                        && let Err(e) = follow_monitor(engine, &op, &t).await
-                    {
-                        tracing::warn!(operation = %op.id, error = %e, "could not poll a long-running operation");
-                    }
+    let tracker = &engine.inner.tracker;
+    let watched = tracker.snapshot();
+    // Tenants with an interactive action watched are polled at the ordinary interval.
+    let mut interactive: HashSet<String> = HashSet::new();
+    let mut first_reads = Vec::new();
+    let mut known = Vec::new();
+    for (id, w) in watched {
+        match &w.tenant {
+            Some((t, by_poll)) => {
+                if !w.bulk && *by_poll {
+                    interactive.insert(t.clone());
                 }
-                _ => by_tenant.entry(op.tenant.clone()).or_default().push(op),
+                known.push((id, w));
+            }
+            None => match engine.inner.store.get_operation(id).await? {
+                Some(op) => {
+                    tracker.learn(&op);
+                    let by_poll = by_tenant_poll(&op);
+                    if !w.bulk && by_poll {
+                        interactive.insert(op.tenant.clone());
+                    }
+                    first_reads.push((op, w.bulk && by_poll));
+                }
+                None => tracker.forget(id),
             },
-            _ => engine.inner.tracker.forget(id),
+        }
+    }
+    let mut deferred: HashMap<String, bool> = HashMap::new();
+    // `bulk`: a bulk item's machine actions (monitors draw on other budgets and are never deferred).
+    let mut defer = |tenant: &str, bulk: bool| {
+        bulk && !interactive.contains(tenant)
+            && *deferred.entry(tenant.to_owned()).or_insert_with(|| tracker.defers_bulk(engine, tenant))
+    };
+    let mut ops = Vec::new();
+    for (op, bulk) in first_reads {
+        if !defer(&op.tenant, bulk) {
+            ops.push(op);
+        }
+    }
+    for (id, w) in known {
+        let (tenant, by_poll) = w.tenant.as_ref().expect("known entries carry their tenant");
+        if defer(tenant, w.bulk && *by_poll) {
+            continue;
+        }
+        match engine.inner.store.get_operation(id).await? {
+            Some(op) => ops.push(op),
+            None => tracker.forget(id),
+        }
+    }
+    let mut by_tenant: BTreeMap<String, Vec<Operation>> = BTreeMap::new();
+    for op in ops {
+        if status::is_terminal(&op.status) {
+            tracker.forget(op.id);
+            continue;
+        }
+        match Tracking::of(op.tracking.as_ref()) {
+            Some(t @ (Tracking::ArmOperation(_) | Tracking::GraphAccepted(_))) => {
+                if tracker.due(op.id)
+                    && let Err(e) = follow_monitor(engine, &op, &t).await
+                {
+                    tracing::warn!(operation = %op.id, error = %e, "could not poll a long-running operation");
+                }
+            }
+            _ => by_tenant.entry(op.tenant.clone()).or_default().push(op),
         }
     }
     for (tenant, ops) in by_tenant {
+        tracker.polled.lock().insert(tenant.clone(), Instant::now());
         if let Err(e) = poll_tenant(engine, &tenant, ops).await {
             tracing::warn!(tenant = %tenant, error = %e, "could not poll machine actions");
         }

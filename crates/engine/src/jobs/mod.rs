@@ -22,7 +22,7 @@ pub use view::JobView;
 use crate::{Engine, EngineError, Principal};
 use parking_lot::Mutex;
 use serde_json::{Map, Value, json};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use store::{Job, NewAuditEvent, job_state};
 use tokio::sync::Notify;
@@ -36,6 +36,10 @@ pub(crate) struct Runtime {
     interactive: Arc<Mutex<HashMap<String, usize>>>,
     /// This process's name on the leases it takes.
     pub(crate) owner: String,
+    /// Bulk items on their way in this process, per tenant (the scheduler's count).
+    pub(crate) in_flight: Arc<Mutex<HashMap<String, usize>>>,
+    /// Tenants with items waiting to be claimed, as of the scheduler's last pass.
+    pending: Mutex<HashSet<String>>,
 }
 
 impl Default for Runtime {
@@ -44,6 +48,8 @@ impl Default for Runtime {
             wake: Notify::new(),
             interactive: Arc::default(),
             owner: format!("riposte-{}-{}", std::process::id(), Uuid::new_v4().simple()),
+            in_flight: Arc::default(),
+            pending: Mutex::default(),
         }
     }
 }
@@ -77,6 +83,18 @@ impl Runtime {
 
     pub(crate) fn interactive_busy(&self, tenant: &str) -> bool {
         self.interactive.lock().contains_key(&tenant.trim().to_ascii_lowercase())
+    }
+
+    /// The scheduler's pass saw these tenants with items waiting to be claimed.
+    pub(crate) fn set_pending(&self, tenants: &[String]) {
+        *self.pending.lock() = tenants.iter().map(|t| t.trim().to_ascii_lowercase()).collect();
+    }
+
+    /// Whether a bulk job is drawing on `tenant`'s budgets here: items of it wait to be claimed
+    /// or are on their way. The tracker polls such a tenant's bulk actions sparingly (`track`).
+    pub(crate) fn bulk_busy(&self, tenant: &str) -> bool {
+        let tenant = tenant.trim().to_ascii_lowercase();
+        self.pending.lock().contains(&tenant) || self.in_flight.lock().get(&tenant).is_some_and(|n| *n > 0)
     }
 }
 

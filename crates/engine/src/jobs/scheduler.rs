@@ -59,8 +59,8 @@ pub(crate) fn spawn(engine: Engine) {
     tokio::spawn(record_ends(engine.clone(), queue));
     tokio::spawn(async move {
         let mut scheduler = Scheduler {
+            in_flight: engine.inner.jobs.in_flight.clone(),
             engine,
-            in_flight: Arc::default(),
             jobs: HashMap::new(),
             turn: 0,
             ends,
@@ -157,6 +157,7 @@ impl Scheduler {
     /// One round over the tenants with work; whether anything was claimed.
     async fn pass(&mut self) -> Result<bool, EngineError> {
         let mut tenants = self.engine.store().tenants_with_job_work().await?;
+        self.engine.inner.jobs.set_pending(&tenants);
         if tenants.is_empty() {
             return Ok(false);
         }

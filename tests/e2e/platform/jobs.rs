@@ -8,6 +8,46 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
 
+/// Where the gateway under test keeps its state: the suite's shared bodies run on both back
+/// ends (issue 12 §4), SQLite here and PostgreSQL in `replicas_jobs.rs`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// A harness whose gateway keeps its state in this back end (a fresh PostgreSQL database).
+    pub(super) async fn start(self, tenants: usize, tweak: impl FnOnce(&mut riposte::app::GatewaySettings)) -> Harness {
+        let url = match self {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(store::pg_cluster::PgCluster::shared().fresh_database().await),
+        };
+        let h = Harness::start_with(tenants, |s| {
+            s.store_url = url;
+            tweak(s);
+        })
+        .await;
+        let expected = match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        };
+        assert_eq!(h.engine.store().backend_name(), expected);
+        h
+    }
+
+    /// The `[store]` section of a `riposte serve` config for this back end (a fresh database).
+    async fn store_section(self) -> String {
+        match self {
+            Backend::Sqlite => String::new(),
+            Backend::Postgres => {
+                let url = store::pg_cluster::PgCluster::shared().fresh_database().await;
+                format!("\n[store]\nurl = \"{url}\"\n")
+            }
+        }
+    }
+}
+
 async fn windows_online(h: &Harness, tenant: &str) -> Vec<String> {
     h.online_machines(tenant)
         .await
@@ -56,7 +96,11 @@ fn isolated(state: &Value, machine: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_job_over_three_tenants_isolates_every_target_and_its_undo_restores_them() {
-    let h = Harness::start(3).await;
+    job_over_three_tenants_and_its_undo(Backend::Sqlite).await;
+}
+
+pub(super) async fn job_over_three_tenants_and_its_undo(b: Backend) {
+    let h = b.start(3, |_| {}).await;
     let mut targets = Vec::new();
     let mut chosen: Vec<(String, String)> = Vec::new();
     for i in 0..3 {
@@ -97,6 +141,8 @@ async fn a_job_over_three_tenants_isolates_every_target_and_its_undo_restores_th
     let (_, audit) = h.get("/v1/audit?limit=10000").await;
     let kinds: Vec<&str> = audit["records"].as_array().unwrap().iter().filter_map(|r| r["kind"].as_str()).collect();
     assert!(kinds.contains(&"job_created") && kinds.contains(&"job_completed"), "{kinds:?}");
+    let (s, verify) = h.get("/v1/audit/verify").await;
+    assert_eq!(s, 200, "{verify}");
     let (_, list) = h.get("/v1/jobs").await;
     assert_eq!(list["count"], 2);
 }
@@ -142,7 +188,11 @@ async fn refusals_name_the_field_and_nothing_is_written() {
 /// A filter selects the targets: every online Windows machine of each tenant the filter names.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_filter_selects_machines_in_every_tenant_and_a_paused_job_waits_until_resumed() {
-    let h = Harness::start(2).await;
+    filter_and_pause(Backend::Sqlite).await;
+}
+
+pub(super) async fn filter_and_pause(b: Backend) {
+    let h = b.start(2, |_| {}).await;
     let (s, job) = post(
         &h.http,
         &h.gateway,
@@ -185,14 +235,19 @@ async fn a_filter_selects_machines_in_every_tenant_and_a_paused_job_waits_until_
 /// An interactive action is never queued behind a job's items for the same tenant and budget.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interactive_action_overtakes_a_big_job_of_the_same_tenant() {
+    interactive_overtakes_a_big_job(Backend::Sqlite).await;
+}
+
+pub(super) async fn interactive_overtakes_a_big_job(b: Backend) {
     // MDE's budget at 20 calls per 2 s, so 100 bulk reads take about 10 s.
-    let h = Harness::start_with(1, |s| {
-        s.budgets = Some(upstream::Budgets {
-            mde: vec![upstream::Rate::new(20, Duration::from_secs(2))],
-            ..Default::default()
-        });
-    })
-    .await;
+    let h = b
+        .start(1, |s| {
+            s.budgets = Some(upstream::Budgets {
+                mde: vec![upstream::Rate::new(20, Duration::from_secs(2))],
+                ..Default::default()
+            });
+        })
+        .await;
     // The gateway's budget is the bound here, not the sandbox's 100 a minute.
     h.sandbox_admin("limits", json!({ "mde_per_minute": 100_000, "mde_per_hour": 1_000_000 })).await;
     let t = h.tenant(0);
@@ -229,12 +284,20 @@ async fn an_interactive_action_overtakes_a_big_job_of_the_same_tenant() {
 /// exactly once and the job completes.
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_9_during_a_bulk_job_then_every_item_exactly_once() {
+    kill_9_mid_job(Backend::Sqlite).await;
+}
+
+pub(super) async fn kill_9_mid_job(b: Backend) {
     let h = Harness::start(3).await;
     let d = h.sandbox.describe();
     let dir = tempfile::tempdir().unwrap();
     let mut config = format!(
-        "[clouds]\nlogin = \"{}\"\ngraph = \"{}\"\nmde = \"{}\"\narm = \"{}\"\n\n[tracker]\npoll_seconds = 1.0\n",
-        d.endpoints.login, d.endpoints.graph, d.endpoints.mde, d.endpoints.arm
+        "[clouds]\nlogin = \"{}\"\ngraph = \"{}\"\nmde = \"{}\"\narm = \"{}\"\n\n[tracker]\npoll_seconds = 1.0\n{}",
+        d.endpoints.login,
+        d.endpoints.graph,
+        d.endpoints.mde,
+        d.endpoints.arm,
+        b.store_section().await
     );
     for t in &d.tenants {
         config.push_str(&format!(
@@ -295,6 +358,7 @@ async fn kill_9_during_a_bulk_job_then_every_item_exactly_once() {
     let cleared = h.http.delete(format!("{}/_sandbox/faults", h.sandbox.base_url())).send().await.unwrap();
     assert!(cleared.status().is_success(), "clearing the faults: {}", cleared.status());
 
+    // The same data directory, so the same replica id: it reclaims its own leftovers at once.
     let again = GatewayProcess::spawn(&config_path, &data, free_port(), key);
     again.ready(&h.http).await;
     let ended = job_ended(&h.http, &again.url, key, &id, 120).await;

@@ -1,284 +1,32 @@
 //! The bulk job tests of `jobs.rs` on PostgreSQL (issue 12 §4: both back ends pass the same
-//! suite): a job over 3 tenants with its effects in the sandbox and its undo, pause / resume /
-//! cancel refusals, an interactive action overtaking a big job, and a single `riposte serve` on
-//! PostgreSQL killed with `kill -9` mid-job that, restarted, does every item exactly once. (Two
-//! replicas sharing one job, and one surviving the other's kill, are `replicas.rs`.)
+//! suite), the same bodies: a job over 3 tenants with its effects in the sandbox and its undo,
+//! pause / resume / cancel refusals, an interactive action overtaking a big job, and a single
+//! `riposte serve` on PostgreSQL killed with `kill -9` mid-job that, restarted, does every item
+//! exactly once. (Two replicas sharing one job, and one surviving the other's kill, are
+//! `replicas.rs`.)
 
-use super::durability::{GatewayProcess, free_port};
-use crate::common::*;
-use serde_json::{Value, json};
-use std::collections::HashMap;
-use std::time::Duration;
-
-/// A harness whose gateway keeps its state in a fresh PostgreSQL database.
-async fn on_postgres(tenants: usize, tweak: impl FnOnce(&mut riposte::app::GatewaySettings)) -> Harness {
-    let url = store::pg_cluster::PgCluster::shared().fresh_database().await;
-    let h = Harness::start_with(tenants, |s| {
-        s.store_url = Some(url);
-        tweak(s);
-    })
-    .await;
-    assert_eq!(h.engine.store().backend_name(), "postgres");
-    h
-}
-
-async fn windows_online(h: &Harness, tenant: &str) -> Vec<String> {
-    h.online_machines(tenant)
-        .await
-        .iter()
-        .filter(|m| m["osPlatform"].as_str().is_some_and(|p| p.starts_with("Windows")))
-        .filter_map(|m| m["id"].as_str().map(String::from))
-        .collect()
-}
-
-async fn post(http: &reqwest::Client, base: &str, key: &str, path: &str, body: Value) -> (u16, Value) {
-    let resp = http.post(format!("{base}{path}")).header("x-api-key", key).json(&body).send().await.unwrap();
-    (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
-}
-
-async fn get(http: &reqwest::Client, base: &str, key: &str, path: &str) -> Value {
-    http.get(format!("{base}{path}")).header("x-api-key", key).send().await.unwrap().json().await.unwrap()
-}
-
-/// Poll the job until it has ended (or `secs` pass).
-async fn job_ended(http: &reqwest::Client, base: &str, key: &str, id: &str, secs: u64) -> Value {
-    let mut job = Value::Null;
-    for _ in 0..secs * 10 {
-        job = get(http, base, key, &format!("/v1/jobs/{id}")).await;
-        if !matches!(job["state"].as_str(), Some("Running" | "Paused")) {
-            return job;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("job {id} did not end: {job}");
-}
-
-/// Every operation of the job's items reached `Succeeded` (machine actions tracked to the end).
-async fn items_settled(h: &Harness, job: &str) {
-    let items = get(&h.http, &h.gateway, &h.admin_key, &format!("/v1/jobs/{job}/items")).await;
-    for item in items["items"].as_array().unwrap() {
-        let op = h.wait_operation(item["operation_id"].as_str().expect("an operation per item")).await;
-        assert_eq!(op["status"], "Succeeded", "{op}");
-    }
-}
-
-fn isolated(state: &Value, machine: &str) -> bool {
-    state["machines"].as_array().unwrap().iter().any(|m| m["id"] == machine && m["isolated"] == true)
-}
+use super::jobs::{self, Backend};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn on_postgres_a_job_over_three_tenants_isolates_every_target_and_its_undo_restores_them() {
-    let h = on_postgres(3, |_| {}).await;
-    let mut targets = Vec::new();
-    let mut chosen: Vec<(String, String)> = Vec::new();
-    for i in 0..3 {
-        let t = h.tenant(i);
-        for m in windows_online(&h, &t).await.into_iter().take(3) {
-            targets.push(json!({ "tenant": t, "deviceIds": [m] }));
-            chosen.push((t.clone(), m));
-        }
-    }
-    let body = json!({ "name": "contain", "product": "MDE", "action": "IsolateDevice", "params": { "comment": "bulk pg" }, "targets": targets });
-    let (s, job) = post(&h.http, &h.gateway, &h.admin_key, "/v1/jobs", body).await;
-    assert_eq!(s, 201, "{job}");
-    let id = job["id"].as_str().unwrap().to_string();
-    let done = job_ended(&h.http, &h.gateway, &h.admin_key, &id, 60).await;
-    assert_eq!(done["state"], "Succeeded", "{done}");
-    assert_eq!(done["counts"]["Succeeded"], 9, "{done}");
-    assert_eq!(done["tenants"].as_object().unwrap().len(), 3, "{done}");
-    items_settled(&h, &id).await;
-    for (t, m) in &chosen {
-        assert!(isolated(&h.state(t).await, m), "{m} isolated in the sandbox");
-        assert_eq!(h.count_actions(t, "Isolate", m).await, 1, "exactly one isolation of {m}");
-    }
-
-    let (s, undo) = post(&h.http, &h.gateway, &h.admin_key, &format!("/v1/jobs/{id}/undo"), json!({})).await;
-    assert_eq!(s, 201, "{undo}");
-    assert_eq!((undo["action"].as_str(), undo["undo_of"].as_str()), (Some("UnisolateDevice"), Some(id.as_str())));
-    let undo_id = undo["id"].as_str().unwrap().to_string();
-    let undone = job_ended(&h.http, &h.gateway, &h.admin_key, &undo_id, 60).await;
-    assert_eq!(undone["state"], "Succeeded", "{undone}");
-    items_settled(&h, &undo_id).await;
-    for (t, m) in &chosen {
-        assert!(!isolated(&h.state(t).await, m), "{m} released by the undo");
-        assert_eq!(h.count_actions(t, "Unisolate", m).await, 1);
-    }
-    let (_, audit) = h.get("/v1/audit?limit=10000").await;
-    let kinds: Vec<&str> = audit["records"].as_array().unwrap().iter().filter_map(|r| r["kind"].as_str()).collect();
-    assert!(kinds.contains(&"job_created") && kinds.contains(&"job_completed"), "{kinds:?}");
-    let (s, verify) = h.get("/v1/audit/verify").await;
-    assert_eq!(s, 200, "{verify}");
-    let (_, list) = h.get("/v1/jobs").await;
-    assert_eq!(list["count"], 2);
+    jobs::job_over_three_tenants_and_its_undo(Backend::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn on_postgres_a_filter_selects_machines_and_a_paused_job_waits_until_resumed() {
-    let h = on_postgres(2, |_| {}).await;
-    let (s, job) = post(
-        &h.http,
-        &h.gateway,
-        &h.admin_key,
-        "/v1/jobs",
-        json!({ "product": "MDE", "action": "RunAntivirusScan", "tenants": "all", "filter": "healthStatus eq 'Active'" }),
-    )
-    .await;
-    assert_eq!(s, 201, "{job}");
-    let id = job["id"].as_str().unwrap().to_string();
-    let (s, paused) = post(&h.http, &h.gateway, &h.admin_key, &format!("/v1/jobs/{id}/pause"), json!({})).await;
-    assert_eq!(s, 200, "{paused}");
-    let total = paused["total"].as_i64().unwrap();
-    let mut expected = 0;
-    for i in 0..2 {
-        let state = h.state(&h.tenant(i)).await;
-        expected +=
-            state["machines"].as_array().unwrap().iter().filter(|m| m["healthStatus"] == "Active").count() as i64;
-    }
-    assert_eq!(total, expected, "one item per selected machine");
-    let (s, again) = post(&h.http, &h.gateway, &h.admin_key, &format!("/v1/jobs/{id}/pause"), json!({})).await;
-    assert_eq!(s, 409, "{again}");
-    let (s, _) = post(&h.http, &h.gateway, &h.admin_key, &format!("/v1/jobs/{id}/resume"), json!({})).await;
-    assert_eq!(s, 200);
-    let ended = job_ended(&h.http, &h.gateway, &h.admin_key, &id, 90).await;
-    let counts = &ended["counts"];
-    assert_eq!(
-        counts["Succeeded"].as_i64().unwrap_or(0) + counts["Failed"].as_i64().unwrap_or(0),
-        total,
-        "every item ended: {ended}"
-    );
-    assert!(counts["Succeeded"].as_i64().unwrap_or(0) > 0, "{ended}");
-    let (s, c) = post(&h.http, &h.gateway, &h.admin_key, &format!("/v1/jobs/{id}/cancel"), json!({})).await;
-    assert_eq!(s, 409, "an ended job cannot be cancelled: {c}");
+    jobs::filter_and_pause(Backend::Postgres).await;
 }
 
 /// An interactive action is never queued behind a job's items for the same tenant and budget,
 /// with the budget's windows counted in the database.
 #[tokio::test(flavor = "multi_thread")]
 async fn on_postgres_an_interactive_action_overtakes_a_big_job_of_the_same_tenant() {
-    let h = on_postgres(1, |s| {
-        s.budgets = Some(upstream::Budgets {
-            mde: vec![upstream::Rate::new(20, Duration::from_secs(2))],
-            ..Default::default()
-        });
-    })
-    .await;
-    h.sandbox_admin("limits", json!({ "mde_per_minute": 100_000, "mde_per_hour": 1_000_000 })).await;
-    let t = h.tenant(0);
-    let machines: Vec<String> = h.state(&t).await["machines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|m| m["id"].as_str().map(String::from))
-        .collect();
-    let targets: Vec<Value> =
-        (0..100).map(|i| json!({ "tenant": t, "deviceId": machines[i % machines.len()] })).collect();
-    let (s, job) = post(
-        &h.http,
-        &h.gateway,
-        &h.admin_key,
-        "/v1/jobs",
-        json!({ "product": "MDE", "action": "GetDeviceInfo", "targets": targets }),
-    )
-    .await;
-    assert_eq!(s, 201, "{job}");
-    let id = job["id"].as_str().unwrap().to_string();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let (s, one) = h.native_mde(&t, "GetDeviceInfo", json!({ "deviceId": machines[0] })).await;
-    assert_eq!(s, 200, "{one}");
-    let view = get(&h.http, &h.gateway, &h.admin_key, &format!("/v1/jobs/{id}")).await;
-    let open = view["counts"]["Pending"].as_i64().unwrap_or(0) + view["counts"]["Running"].as_i64().unwrap_or(0);
-    assert!(open >= 40, "the interactive read did not wait for the job's items: {view}");
-    let ended = job_ended(&h.http, &h.gateway, &h.admin_key, &id, 60).await;
-    assert_eq!(ended["state"], "Succeeded", "{ended}");
+    jobs::interactive_overtakes_a_big_job(Backend::Postgres).await;
 }
 
 /// kill -9 during a bulk job on PostgreSQL, one replica: after its restart every item is done
 /// exactly once and the job completes.
 #[tokio::test(flavor = "multi_thread")]
 async fn on_postgres_kill_9_during_a_bulk_job_then_every_item_exactly_once() {
-    let h = Harness::start(3).await;
-    let d = h.sandbox.describe();
-    let url = store::pg_cluster::PgCluster::shared().fresh_database().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = format!(
-        "[clouds]\nlogin = \"{}\"\ngraph = \"{}\"\nmde = \"{}\"\narm = \"{}\"\n\n[tracker]\npoll_seconds = 1.0\n\n[store]\nurl = \"{url}\"\n",
-        d.endpoints.login, d.endpoints.graph, d.endpoints.mde, d.endpoints.arm
-    );
-    for t in &d.tenants {
-        config.push_str(&format!(
-            "\n[[tenants]]\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\n",
-            t.tenant_id, t.client_id, t.client_secret
-        ));
-    }
-    let config_path = dir.path().join("riposte.toml");
-    std::fs::write(&config_path, config).unwrap();
-    let data = dir.path().join("data");
-    let key = "rk_jobs_pg_kill_test_admin_key_0123456789abcdef";
-    let mut gw = GatewayProcess::spawn(&config_path, &data, free_port(), key);
-    gw.ready(&h.http).await;
-
-    let mut targets = Vec::new();
-    for i in 0..3 {
-        let t = h.tenant(i);
-        for m in windows_online(&h, &t).await {
-            targets.push(json!({ "tenant": t, "deviceIds": [m] }));
-        }
-    }
-    let total = targets.len();
-    assert!(total >= 12, "enough machines: {total}");
-    // The first four isolate POSTs take 800 ms upstream; every later one hangs until the gateway
-    // dies. So the kill lands mid-job with calls in flight, however many items run at once.
-    h.sandbox_admin(
-        "faults",
-        json!([
-            { "path_prefix": "/api/machines/", "method": "POST", "delay_ms": 800, "count": 4 },
-            { "path_prefix": "/api/machines/", "method": "POST", "delay_ms": 600_000 },
-        ]),
-    )
-    .await;
-    let (s, job) = post(
-        &h.http,
-        &gw.url,
-        key,
-        "/v1/jobs",
-        json!({ "product": "MDE", "action": "IsolateDevice", "params": { "comment": "pg kill -9 job" }, "targets": targets }),
-    )
-    .await;
-    assert_eq!(s, 201, "{job}");
-    let id = job["id"].as_str().unwrap().to_string();
-    let mut at_kill = Value::Null;
-    let started = std::time::Instant::now();
-    while started.elapsed() < Duration::from_secs(60) {
-        at_kill = get(&h.http, &gw.url, key, &format!("/v1/jobs/{id}")).await;
-        if at_kill["counts"]["Succeeded"].as_i64().unwrap_or(0) >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    gw.kill();
-    let done_at_kill = at_kill["counts"]["Succeeded"].as_i64().unwrap_or(0);
-    assert!(done_at_kill >= 2, "the job made progress before the kill: {at_kill}");
-    assert!(done_at_kill < total as i64, "the kill landed mid-job: {at_kill}");
-    // The hanging calls died with the gateway; the restarted one is answered at once.
-    let cleared = h.http.delete(format!("{}/_sandbox/faults", h.sandbox.base_url())).send().await.unwrap();
-    assert!(cleared.status().is_success(), "clearing the faults: {}", cleared.status());
-
-    // The same data directory, so the same replica id: it reclaims its own leftovers at once.
-    let again = GatewayProcess::spawn(&config_path, &data, free_port(), key);
-    again.ready(&h.http).await;
-    let ended = job_ended(&h.http, &again.url, key, &id, 120).await;
-    assert_eq!(ended["state"], "Succeeded", "{ended}");
-    assert_eq!(ended["counts"]["Succeeded"].as_u64(), Some(total as u64), "{ended}");
-
-    let mut per_machine: HashMap<String, usize> = HashMap::new();
-    for i in 0..3 {
-        for a in h.machine_actions(&h.tenant(i)).await {
-            if a["type"] == "Isolate" && a["requestorComment"].as_str().is_some_and(|c| c.starts_with("pg kill -9 job"))
-            {
-                *per_machine.entry(a["machineId"].as_str().unwrap().to_string()).or_default() += 1;
-            }
-        }
-    }
-    assert_eq!(per_machine.len(), total, "every target isolated: {per_machine:?}");
-    assert!(per_machine.values().all(|n| *n == 1), "no target isolated twice: {per_machine:?}");
+    jobs::kill_9_mid_job(Backend::Postgres).await;
 }

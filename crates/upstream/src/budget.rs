@@ -479,16 +479,10 @@ impl Limiters {
         }
         let bulk = is_bulk();
         let _waiting = (!bulk).then(|| self.waiting(tenant));
-        let mut waited = Duration::ZERO;
-        let mut at = Vec::new();
-        for bucket in buckets {
-            for window in self.windows.get(bucket).into_iter().flatten() {
-                let (w, instant) = self.acquire_one(window, tenant, waited, bulk).await?;
-                waited += w;
-                at.push(instant);
-            }
-        }
-        Ok(Admission { waited, at })
+        let windows: Vec<&SlidingWindow> =
+            buckets.iter().flat_map(|b| self.windows.get(b).into_iter().flatten()).collect();
+        let (waited, now) = self.acquire_all(&windows, tenant, bulk).await?;
+        Ok(Admission { waited, at: vec![now; windows.len()] })
     }
 
     /// Marks an interactive call of `tenant` as waiting (bulk calls hold back) until dropped.
@@ -511,35 +505,50 @@ impl Limiters {
         }
     }
 
-    async fn acquire_one(
+    /// Admits one call into every window of `windows` at the same instant, waiting until all
+    /// of them have room. Taken one window after the other, a call could be counted in the
+    /// minute window, then wait for the hour window, and go out long after its minute slot:
+    /// Microsoft counts it when it arrives, so the minute window would let through more calls
+    /// than Microsoft's allows (seen as 429s over the quota under load). A window that was full
+    /// gives back the slots taken in the others before waiting, and so does a caller that gives
+    /// up (past `max_wait`).
+    async fn acquire_all(
         &self,
-        window: &SlidingWindow,
+        windows: &[&SlidingWindow],
         tenant: &str,
-        already_waited: Duration,
         bulk: bool,
     ) -> Result<(Duration, Instant), Duration> {
         let mut waited = Duration::ZERO;
         loop {
-            if bulk && self.interactive_waits(tenant) {
-                if already_waited + waited + YIELD_POLL > self.max_wait {
-                    return Err(YIELD_POLL);
+            let wait = if bulk && self.interactive_waits(tenant) {
+                YIELD_POLL
+            } else {
+                let now = Instant::now();
+                match Self::try_admit_all(windows, tenant, now) {
+                    Ok(()) => return Ok((waited, now)),
+                    Err(wait) => wait,
                 }
-                tokio::time::sleep(YIELD_POLL).await;
-                waited += YIELD_POLL;
-                continue;
+            };
+            if waited + wait > self.max_wait {
+                return Err(wait);
             }
-            let now = Instant::now();
-            match window.try_admit(tenant, now) {
-                Ok(()) => return Ok((waited, now)),
-                Err(wait) => {
-                    if already_waited + waited + wait > self.max_wait {
-                        return Err(wait);
-                    }
-                    tokio::time::sleep(wait).await;
-                    waited += wait;
+            tokio::time::sleep(wait).await;
+            waited += wait;
+        }
+    }
+
+    /// One call into every window at `now`, or none of them and how long the fullest one says
+    /// to wait.
+    fn try_admit_all(windows: &[&SlidingWindow], tenant: &str, now: Instant) -> Result<(), Duration> {
+        for (i, window) in windows.iter().enumerate() {
+            if let Err(wait) = window.try_admit(tenant, now) {
+                for taken in &windows[..i] {
+                    taken.refund(tenant, now);
                 }
+                return Err(wait);
             }
         }
+        Ok(())
     }
 }
 
@@ -707,6 +716,28 @@ mod tests {
         }
         // Four bulk calls were waiting first; the interactive one still had the next slot.
         assert_eq!(order.lock().unwrap()[0], "interactive", "{:?}", order.lock().unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_call_is_counted_in_every_window_at_once_or_in_none() {
+        // 5 a second and 1 an hour: the hour is full after one call.
+        let mut budgets = Budgets::uniform(vec![Rate::new(5, Duration::from_secs(1)), Rate::per_hour(1)]);
+        budgets.max_wait = Duration::from_millis(10);
+        let limiters = Limiters::new(&budgets).unwrap();
+        limiters.acquire("t", &[Bucket::Mde]).await.unwrap();
+        for _ in 0..4 {
+            assert!(limiters.acquire("t", &[Bucket::Mde]).await.is_err(), "the hour is full");
+        }
+        // The calls given up on hold no slot in the short window: four more fit there now.
+        let short = &limiters.windows.get(&Bucket::Mde).unwrap()[0];
+        let now = Instant::now();
+        for i in 0..4 {
+            assert!(
+                short.try_admit("t", now).is_ok(),
+                "slot {i} of the short window was taken by a call that never went"
+            );
+        }
+        assert!(short.try_admit("t", now).is_err());
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@ CREATE INDEX budget_calls_window ON budget_calls (window_key, at);
 CREATE FUNCTION riposte_admit_call(keys TEXT[], counts INT[], windows_ms BIGINT[]) RETURNS BIGINT
 LANGUAGE plpgsql AS $$
 DECLARE
-    now_ts  TIMESTAMPTZ := clock_timestamp();
+    now_ts  TIMESTAMPTZ;
     wait_ms BIGINT := 0;
     win     INTERVAL;
     n       BIGINT;
@@ -28,6 +28,9 @@ BEGIN
     FOR i IN 1 .. coalesce(array_length(keys, 1), 0) LOOP
         PERFORM pg_advisory_xact_lock(hashtext('riposte-budget'), hashtext(keys[i]));
     END LOOP;
+    -- The clock is read once the locks are held: read before, a call admitted while this one
+    -- waited would carry a later time than ours and our wait would overshoot the window.
+    now_ts := clock_timestamp();
     FOR i IN 1 .. coalesce(array_length(keys, 1), 0) LOOP
         win := make_interval(secs => windows_ms[i] / 1000.0);
         DELETE FROM budget_calls WHERE window_key = keys[i] AND at <= now_ts - win;
@@ -35,7 +38,7 @@ BEGIN
         IF n >= counts[i] THEN
             SELECT at INTO oldest FROM budget_calls WHERE window_key = keys[i]
                 ORDER BY at OFFSET n - counts[i] LIMIT 1;
-            wait_ms := GREATEST(wait_ms, 1, CEIL(EXTRACT(EPOCH FROM (oldest + win - now_ts)) * 1000)::BIGINT);
+            wait_ms := GREATEST(wait_ms, 1, LEAST(windows_ms[i], CEIL(EXTRACT(EPOCH FROM (oldest + win - now_ts)) * 1000)::BIGINT));
         END IF;
     END LOOP;
     IF wait_ms = 0 THEN

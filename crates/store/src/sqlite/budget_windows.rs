@@ -9,8 +9,11 @@ use crate::budget_windows::BudgetWindow;
 
 /// 0 when admitted, else the milliseconds to wait.
 pub(crate) async fn admit(pool: &SqlitePool, windows: &[BudgetWindow]) -> Result<i64, StoreError> {
-    let now = micros_now();
     let mut tx = begin_write(pool).await?;
+    // The clock is read once the write lock is held: read before, a call admitted by another
+    // replica while this one waited would stamp a later time than ours, and our wait would
+    // overshoot the window.
+    let now = micros_now();
     let mut wait_us: i64 = 0;
     for w in windows {
         let span = w.window.as_micros().min(i64::MAX as u128) as i64;
@@ -30,7 +33,8 @@ pub(crate) async fn admit(pool: &SqlitePool, windows: &[BudgetWindow]) -> Result
                     .bind(n - i64::from(w.count))
                     .fetch_one(&mut *tx)
                     .await?;
-            wait_us = wait_us.max(oldest + span - now).max(1);
+            // At most one window: a wall clock stepped back must not stall calls longer.
+            wait_us = wait_us.max((oldest + span - now).min(span)).max(1);
         }
     }
     if wait_us == 0 {

@@ -18,6 +18,7 @@
 //! appends commit one after another, so without batching each step still waits for its own flush.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -61,11 +62,28 @@ pub(crate) struct Pending {
 #[derive(Debug, Default)]
 pub(crate) struct Queue {
     pending: std::sync::Mutex<Vec<Pending>>,
+    /// Batches committed since the last WAL checkpoint (SQLite).
+    since_checkpoint: AtomicU32,
 }
+
+/// SQLite: a WAL checkpoint after every this many batches, once their callers are answered
+/// (`sqlite::checkpoint`). A read writes about fifteen pages, so SQLite's own checkpoint (at
+/// 1,000) seldom comes due in a commit.
+const CHECKPOINT_EVERY_BATCHES: u32 = 16;
 
 impl Queue {
     fn push(&self, p: Pending) {
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).push(p);
+    }
+
+    /// Counts a committed batch; whether a checkpoint is due after it.
+    fn checkpoint_due(&self) -> bool {
+        // Called by the batch's leader only, under the writer lock: no race between the two.
+        let due = self.since_checkpoint.fetch_add(1, Ordering::Relaxed) + 1 >= CHECKPOINT_EVERY_BATCHES;
+        if due {
+            self.since_checkpoint.store(0, Ordering::Relaxed);
+        }
+        due
     }
 
     fn take(&self) -> Vec<Pending> {
@@ -165,5 +183,11 @@ impl Store {
             }
         })
         .await;
+        // The callers are answered; the WAL is copied back before the next batch, off their path.
+        if let Backend::Sqlite(p) = &self.backend
+            && self.group.checkpoint_due()
+        {
+            crate::sqlite::checkpoint(p).await;
+        }
     }
 }

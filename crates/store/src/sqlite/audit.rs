@@ -50,63 +50,32 @@ pub(crate) async fn read_head(conn: &mut SqliteConnection) -> Result<Option<Head
 }
 
 async fn insert_row(conn: &mut SqliteConnection, r: &ChainRow) -> Result<(), StoreError> {
-    sqlx::query(concat!(
-        "INSERT INTO audit_log (",
-        audit_cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-    ))
-    .bind(r.seq)
-    .bind(&r.at)
-    .bind(&r.operation_id)
-    .bind(&r.kind)
-    .bind(&r.principal)
-    .bind(&r.tenant)
-    .bind(&r.product)
-    .bind(&r.action)
-    .bind(&r.params)
-    .bind(&r.outcome)
-    .bind(&r.upstream_request_ids)
-    .bind(r.duration_ms)
-    .bind(&r.detail)
-    .bind(&r.prev_hash)
-    .bind(&r.hash)
-    .execute(conn)
-    .await?;
+    let mut qb = QueryBuilder::<Sqlite>::new("");
+    push_insert_rows(&mut qb, std::slice::from_ref(r));
+    qb.build().execute(conn).await?;
     Ok(())
 }
 
-/// Inserts sealed rows with multi-row statements (a group commit's reads, `journal.rs`); the
-/// caller moves the head.
-pub(crate) async fn insert_rows(conn: &mut SqliteConnection, rows: &[ChainRow]) -> Result<(), StoreError> {
-    // 15 parameters a row, well under SQLite's 32,766 per statement.
-    for chunk in rows.chunks(1_000) {
-        let mut qb = QueryBuilder::<Sqlite>::new(concat!("INSERT INTO audit_log (", audit_cols!(), ") "));
-        qb.push_values(chunk, |mut b, r| {
-            b.push_bind(r.seq)
-                .push_bind(&r.at)
-                .push_bind(&r.operation_id)
-                .push_bind(&r.kind)
-                .push_bind(&r.principal)
-                .push_bind(&r.tenant)
-                .push_bind(&r.product)
-                .push_bind(&r.action)
-                .push_bind(&r.params)
-                .push_bind(&r.outcome)
-                .push_bind(&r.upstream_request_ids)
-                .push_bind(r.duration_ms)
-                .push_bind(&r.detail)
-                .push_bind(&r.prev_hash)
-                .push_bind(&r.hash);
-        });
-        qb.build().execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
-/// Moves the head to the last appended row.
-pub(crate) async fn set_head(conn: &mut SqliteConnection, seq: i64, hash: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1").bind(seq).bind(hash).execute(conn).await?;
-    Ok(())
+/// Appends one `INSERT` of `rows` (at least one) to `qb`: 15 numbered parameters a row.
+pub(crate) fn push_insert_rows(qb: &mut QueryBuilder<Sqlite>, rows: &[ChainRow]) {
+    qb.push(concat!("INSERT INTO audit_log (", audit_cols!(), ") "));
+    qb.push_values(rows, |mut b, r| {
+        b.push_bind(r.seq)
+            .push_bind(&r.at)
+            .push_bind(&r.operation_id)
+            .push_bind(&r.kind)
+            .push_bind(&r.principal)
+            .push_bind(&r.tenant)
+            .push_bind(&r.product)
+            .push_bind(&r.action)
+            .push_bind(&r.params)
+            .push_bind(&r.outcome)
+            .push_bind(&r.upstream_request_ids)
+            .push_bind(r.duration_ms)
+            .push_bind(&r.detail)
+            .push_bind(&r.prev_hash)
+            .push_bind(&r.hash);
+    });
 }
 
 /// The newest `limit` matching records, returned oldest first.

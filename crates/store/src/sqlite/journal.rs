@@ -8,7 +8,7 @@
 
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
-use super::audit::{append_audit_in, insert_rows, read_head, set_head};
+use super::audit::{append_audit_in, push_insert_rows};
 use super::begin_write;
 use super::operations::{insert_operation_in, update_operation_in};
 use crate::StoreError;
@@ -56,14 +56,15 @@ pub(crate) async fn commit_batch(pool: &SqlitePool, batch: Vec<Pending>) {
     }
 }
 
-/// A batch of reads only (the common case under read load) in five statements, whatever its
-/// size: one multi-row insert of the finished operations, one of the audit rows sealed in order
-/// from one read of the head, one head update, and the transaction's begin and commit. Each
-/// statement is a round trip to SQLite's worker thread, so per-step statements made the batch's
-/// own length the bound on throughput. Anything else (or any failure: nothing was committed)
-/// goes back to the caller for the step-by-step path, where a failing step fails alone.
+/// A batch of reads only (the common case: a read alone too) in five statements, whatever its
+/// size, sent in two round trips (`write_reads`): one multi-row insert of the finished
+/// operations, one of the audit rows sealed in order from one read of the head, one head update,
+/// and the transaction's begin and commit. Each round trip to SQLite's worker thread costs, so
+/// per-step statements made the batch's own length the bound on throughput. Anything else (or
+/// any failure: nothing was committed) goes back to the caller for the step-by-step path, where
+/// a failing step fails alone.
 async fn commit_reads(pool: &SqlitePool, batch: Vec<Pending>) -> Result<(), Vec<Pending>> {
-    if batch.len() < 2 || !batch.iter().all(|p| matches!(p.step, Step::Read(_))) {
+    if !batch.iter().all(|p| matches!(p.step, Step::Read(_))) {
         return Err(batch);
     }
     let mut reads = Vec::with_capacity(batch.len());
@@ -105,46 +106,21 @@ async fn commit_reads(pool: &SqlitePool, batch: Vec<Pending>) -> Result<(), Vec<
 
 type FinishedRead = (Operation, crate::model::NewAuditEvent, crate::model::NewAuditEvent, std::sync::Arc<str>);
 
+/// Reads written per round trip: 16 numbered parameters an operation and 2 × 15 its audit pair,
+/// so one trip's numbers stay under SQLite's 32,766.
+const READS_PER_TRIP: usize = 500;
+
+/// The reads in two round trips to SQLite's worker thread (for up to [`READS_PER_TRIP`]): the
+/// transaction's begin with the read of the audit head, then the rows, the head's move and the
+/// commit. At concurrency 1 each trip is a wake-up of two threads, which cost more than the
+/// commit's fsync: six trips made most of the latency a read adds.
 async fn write_reads(pool: &SqlitePool, reads: &[FinishedRead]) -> Result<Vec<crate::model::AuditRecord>, StoreError> {
-    let mut tx = begin_write(pool).await?;
-    // 16 parameters a row, well under SQLite's 32,766 per statement.
-    for chunk in reads.chunks(1_000) {
-        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "INSERT INTO operations (id, tenant, product, action, params, principal, idempotency_key, status, result,
-             error, upstream_request_ids, tracking, created_at, updated_at, request_hash, owner) ",
-        );
-        let mut failed = None;
-        qb.push_values(chunk, |mut b, (op, _, _, owner)| {
-            let stamp = codec::format_ts(op.created_at).unwrap_or_else(|e| {
-                failed = Some(e);
-                String::new()
-            });
-            b.push_bind(op.id.hyphenated().to_string())
-                .push_bind(op.tenant.clone())
-                .push_bind(op.product.clone())
-                .push_bind(op.action.clone())
-                .push_bind(codec::canonical_json(&op.params))
-                .push_bind(op.principal.clone())
-                .push_bind(op.idempotency_key.clone())
-                .push_bind(op.status.clone())
-                .push_bind(op.result.as_ref().map(codec::canonical_json))
-                .push_bind(op.error.as_ref().map(codec::canonical_json))
-                .push_bind(codec::string_list_json(&op.upstream_request_ids))
-                .push_bind(op.tracking.as_ref().map(codec::canonical_json))
-                .push_bind(stamp.clone())
-                .push_bind(stamp)
-                .push_bind(op.request_hash.clone())
-                .push_bind(owner.to_string());
-        });
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        qb.build().execute(&mut *tx).await?;
-    }
-    let head = read_head(&mut tx)
-        .await?
-        .ok_or_else(|| StoreError::invariant("audit_head row missing; run `riposte audit verify`"))?;
-    let (mut seq, mut prev) = (head.seq, head.hash);
+    let mut tx = InlineTx { conn: pool.acquire().await?, committed: false };
+    let head: Option<(i64, String)> = sqlx::query_as("BEGIN IMMEDIATE; SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_optional(&mut *tx.conn)
+        .await?;
+    let (mut seq, mut prev) =
+        head.ok_or_else(|| StoreError::invariant("audit_head row missing; run `riposte audit verify`"))?;
     let mut rows = Vec::with_capacity(reads.len() * 2);
     for (_, attempt, outcome, _) in reads {
         for e in [attempt, outcome] {
@@ -154,11 +130,75 @@ async fn write_reads(pool: &SqlitePool, reads: &[FinishedRead]) -> Result<Vec<cr
             rows.push(row);
         }
     }
-    insert_rows(&mut tx, &rows).await?;
-    set_head(&mut tx, seq, &prev).await?;
-    tx.commit().await?;
+    let trips = reads.chunks(READS_PER_TRIP).zip(rows.chunks(READS_PER_TRIP * 2));
+    let last = reads.len().div_ceil(READS_PER_TRIP);
+    for (n, (ops, audit)) in trips.enumerate() {
+        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
+        push_insert_finished(&mut qb, ops.iter().map(|(op, _, _, owner)| (op, &**owner)))?;
+        qb.push("; ");
+        push_insert_rows(&mut qb, audit);
+        if n + 1 == last {
+            qb.push("; UPDATE audit_head SET seq = ").push_bind(seq);
+            qb.push(", hash = ").push_bind(prev.as_str());
+            qb.push(" WHERE id = 1; COMMIT");
+        }
+        qb.build().execute(&mut *tx.conn).await?;
+    }
+    tx.committed = true;
     // Each read's outcome record (the second of its pair), as the step path answers.
     rows.into_iter().skip(1).step_by(2).map(ChainRow::into_record).collect()
+}
+
+/// A connection in a transaction begun and committed in its statements' text (so they share
+/// round trips with other statements), which sqlx does not track: unless the commit went
+/// through, the connection is closed rather than returned to the pool, and closing rolls the
+/// transaction back.
+struct InlineTx {
+    conn: sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    committed: bool,
+}
+
+impl Drop for InlineTx {
+    fn drop(&mut self) {
+        if !self.committed {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+/// Appends one `INSERT` of finished operations (reads), each with its owner, to `qb`.
+fn push_insert_finished<'r>(
+    qb: &mut sqlx::QueryBuilder<sqlx::Sqlite>,
+    ops: impl IntoIterator<Item = (&'r Operation, &'r str)>,
+) -> Result<(), StoreError> {
+    qb.push(
+        "INSERT INTO operations (id, tenant, product, action, params, principal, idempotency_key, status, result,
+         error, upstream_request_ids, tracking, created_at, updated_at, request_hash, owner) ",
+    );
+    let mut failed = None;
+    qb.push_values(ops, |mut b, (op, owner)| {
+        let stamp = codec::format_ts(op.created_at).unwrap_or_else(|e| {
+            failed = Some(e);
+            String::new()
+        });
+        b.push_bind(op.id.hyphenated().to_string())
+            .push_bind(op.tenant.as_str())
+            .push_bind(op.product.as_str())
+            .push_bind(op.action.as_str())
+            .push_bind(codec::canonical_json(&op.params))
+            .push_bind(op.principal.as_str())
+            .push_bind(op.idempotency_key.as_deref())
+            .push_bind(op.status.as_str())
+            .push_bind(op.result.as_ref().map(codec::canonical_json))
+            .push_bind(op.error.as_ref().map(codec::canonical_json))
+            .push_bind(codec::string_list_json(&op.upstream_request_ids))
+            .push_bind(op.tracking.as_ref().map(codec::canonical_json))
+            .push_bind(stamp.clone())
+            .push_bind(stamp)
+            .push_bind(op.request_hash.as_deref())
+            .push_bind(owner);
+    });
+    failed.map_or(Ok(()), Err)
 }
 
 /// The operation as the step path takes it again: new, with its end as an update.
@@ -226,29 +266,11 @@ async fn apply(conn: &mut SqliteConnection, step: Step) -> StepResult {
 
 /// Inserts a finished operation with its owner in one statement (a read, `Step::Read`).
 async fn insert_finished_in(conn: &mut SqliteConnection, op: &Operation, owner: &str) -> Result<(), StoreError> {
-    let stamp = codec::format_ts(op.created_at)?;
-    sqlx::query(
-        "INSERT INTO operations (id, tenant, product, action, params, principal, idempotency_key, status, result,
-         error, upstream_request_ids, tracking, created_at, updated_at, request_hash, owner)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15)",
-    )
-    .bind(op.id.hyphenated().to_string())
-    .bind(&op.tenant)
-    .bind(&op.product)
-    .bind(&op.action)
-    .bind(codec::canonical_json(&op.params))
-    .bind(&op.principal)
-    .bind(&op.idempotency_key)
-    .bind(&op.status)
-    .bind(op.result.as_ref().map(codec::canonical_json))
-    .bind(op.error.as_ref().map(codec::canonical_json))
-    .bind(codec::string_list_json(&op.upstream_request_ids))
-    .bind(op.tracking.as_ref().map(codec::canonical_json))
-    .bind(stamp)
-    .bind(&op.request_hash)
-    .bind(owner)
-    .execute(conn)
-    .await
-    .map_err(|e| conflict_on_unique(e, || format!("operation {} already exists", op.id)))?;
+    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
+    push_insert_finished(&mut qb, [(op, owner)])?;
+    qb.build()
+        .execute(conn)
+        .await
+        .map_err(|e| conflict_on_unique(e, || format!("operation {} already exists", op.id)))?;
     Ok(())
 }

@@ -58,9 +58,27 @@ pub(crate) async fn open_file(path: &Path) -> Result<SqlitePool, StoreError> {
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true);
-    let pool = SqlitePoolOptions::new().max_connections(FILE_POOL_SIZE).connect_with(options).await?;
+    let pool = SqlitePoolOptions::new()
+        .max_connections(FILE_POOL_SIZE)
+        // A connection to a local file does not go stale: no ping (a round trip to the
+        // connection's thread) before every statement. A broken one fails its statement.
+        .test_before_acquire(false)
+        .connect_with(options)
+        .await?;
     MIGRATOR.run(&pool).await?;
     Ok(pool)
+}
+
+/// Copies the WAL back into the database file. The group commit calls it after answering a
+/// batch's callers, still holding the writer lock, so the next commit starts the WAL from its
+/// beginning; SQLite's own checkpoint (every 1,000 pages) runs inside a commit, before its
+/// callers are answered, and made about every hundredth read wait for the database file's
+/// fsync. PASSIVE: it waits for no reader, and what it cannot copy now it copies next time. A
+/// failure is only logged: the WAL grows until a later checkpoint succeeds.
+pub(crate) async fn checkpoint(pool: &SqlitePool) {
+    if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(pool).await {
+        tracing::warn!(error = %e, "WAL checkpoint failed; the next one retries");
+    }
 }
 
 /// Opens a private in-memory database for tests.

@@ -6,11 +6,17 @@
 //! two can never disagree after a crash. The steps queued meanwhile by other requests share the
 //! transaction, so a batch of steps costs one durable commit (one fsync).
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
+use uuid::Uuid;
 
 use super::audit::{append_audit_in, push_insert_rows};
 use super::begin_write;
-use super::operations::{insert_operation_in, update_operation_in};
+use super::operations::{
+    apply_update, insert_operation_in, new_operation, operations_by_id_in, push_update_operation, update_operation_in,
+};
 use crate::StoreError;
 use crate::chain::ChainRow;
 use crate::codec;
@@ -21,7 +27,7 @@ use crate::model::Operation;
 /// Applies `batch` in order, each step in its own savepoint, commits once, then answers each
 /// caller: a step's result is sent only after the commit made it durable.
 pub(crate) async fn commit_batch(pool: &SqlitePool, batch: Vec<Pending>) {
-    let batch = match commit_reads(pool, batch).await {
+    let batch = match commit_inline(pool, batch).await {
         Ok(()) => return,
         Err(batch) => batch,
     };
@@ -56,117 +62,203 @@ pub(crate) async fn commit_batch(pool: &SqlitePool, batch: Vec<Pending>) {
     }
 }
 
-/// A batch of reads only (the common case: a read alone too) in five statements, whatever its
-/// size, sent in two round trips (`write_reads`): one multi-row insert of the finished
-/// operations, one of the audit rows sealed in order from one read of the head, one head update,
-/// and the transaction's begin and commit. Each round trip to SQLite's worker thread costs, so
-/// per-step statements made the batch's own length the bound on throughput. Anything else (or
-/// any failure: nothing was committed) goes back to the caller for the step-by-step path, where
-/// a failing step fails alone.
-async fn commit_reads(pool: &SqlitePool, batch: Vec<Pending>) -> Result<(), Vec<Pending>> {
-    if !batch.iter().all(|p| matches!(p.step, Step::Read(_))) {
+/// Any batch in two or three round trips to SQLite's worker thread, whatever its size: the
+/// transaction's begin with the read of the audit head; the rows of the operations it finishes
+/// (when it finishes any); then, as one multi-statement text, a multi-row insert of the new
+/// operations (accepted, or reads already finished), an update per finished one, a multi-row
+/// insert of the audit rows sealed in queue order, the head's move and the commit. Each round
+/// trip costs two thread wake-ups, more than the commit's fsync at concurrency 1, and a step
+/// by step batch made six to eight of them per step. On any failure nothing was committed and
+/// the batch goes back to the caller for the step path, where a failing step fails alone and
+/// gets its own error (a taken idempotency key, an unknown operation).
+async fn commit_inline(pool: &SqlitePool, batch: Vec<Pending>) -> Result<(), Vec<Pending>> {
+    if finishes_one_twice(&batch) {
         return Err(batch);
     }
-    let mut reads = Vec::with_capacity(batch.len());
-    let mut replies = Vec::with_capacity(batch.len());
-    for p in batch {
-        if let Step::Read(read) = p.step {
-            let ReadStep { op, attempt, update, outcome, owner } = *read;
-            reads.push((finished_read(op, update), attempt, outcome, owner));
-            replies.push(p.reply);
-        }
-    }
-    match write_reads(pool, &reads).await {
-        Ok(records) => {
-            for ((reply, (op, ..)), record) in replies.into_iter().zip(reads).zip(records) {
-                let _ = reply.send(Ok((op, record)));
+    let steps: Vec<&Step> = batch.iter().map(|p| &p.step).collect();
+    match write_inline(pool, &steps).await {
+        Ok(answers) => {
+            for (p, answer) in batch.into_iter().zip(answers) {
+                let _ = p.reply.send(Ok(answer));
             }
             Ok(())
         }
         Err(e) => {
-            tracing::debug!(error = %e, "batched reads failed as a whole; committing them step by step");
-            // Rebuilt as steps: the operations keep their ids, attempts and outcomes.
-            Err(replies
-                .into_iter()
-                .zip(reads)
-                .map(|(reply, (op, attempt, outcome, owner))| Pending {
-                    step: Step::Read(Box::new(ReadStep {
-                        op: unfinished(&op),
-                        attempt,
-                        update: update_of(&op),
-                        outcome,
-                        owner,
-                    })),
-                    reply,
-                })
-                .collect())
+            tracing::debug!(error = %e, "the batch failed as a whole; committing it step by step");
+            Err(batch)
         }
     }
 }
 
-type FinishedRead = (Operation, crate::model::NewAuditEvent, crate::model::NewAuditEvent, std::sync::Arc<str>);
+/// Whether two steps of the batch finish one operation (the step path applies them in turn).
+fn finishes_one_twice(batch: &[Pending]) -> bool {
+    let mut seen = std::collections::HashSet::new();
+    batch.iter().any(|p| matches!(&p.step, Step::Finish { id, .. } if !seen.insert(*id)))
+}
 
-/// Reads written per round trip: 16 numbered parameters an operation and 2 × 15 its audit pair,
-/// so one trip's numbers stay under SQLite's 32,766.
-const READS_PER_TRIP: usize = 500;
+/// Steps written per round trip: at most 16 + 2 × 15 numbered parameters a step (a read), so
+/// one trip's numbers stay under SQLite's 32,766.
+const STEPS_PER_TRIP: usize = 500;
 
-/// The reads in two round trips to SQLite's worker thread (for up to [`READS_PER_TRIP`]): the
-/// transaction's begin with the read of the audit head, then the rows, the head's move and the
-/// commit. At concurrency 1 each trip is a wake-up of two threads, which cost more than the
-/// commit's fsync: six trips made most of the latency a read adds.
-async fn write_reads(pool: &SqlitePool, reads: &[FinishedRead]) -> Result<Vec<crate::model::AuditRecord>, StoreError> {
-    let mut tx = InlineTx { conn: pool.acquire().await?, committed: false };
+/// How a step changes its operation's row.
+enum RowWrite {
+    /// A new row (an accepted operation, or a read already finished) with its owner.
+    Insert(Operation, Arc<str>),
+    /// The row as the step leaves it.
+    Update(Operation),
+}
+
+async fn write_inline(pool: &SqlitePool, steps: &[&Step]) -> Result<Vec<StepAnswer>, StoreError> {
+    let mut tx = InlineTx { conn: pool.acquire().await?, clean: false };
+    match write_inline_in(&mut tx.conn, steps).await {
+        Ok(answers) => {
+            tx.clean = true;
+            Ok(answers)
+        }
+        Err(e) => {
+            tx.roll_back().await;
+            Err(e)
+        }
+    }
+}
+
+async fn write_inline_in(conn: &mut SqliteConnection, steps: &[&Step]) -> Result<Vec<StepAnswer>, StoreError> {
     let head: Option<(i64, String)> = sqlx::query_as("BEGIN IMMEDIATE; SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_optional(&mut *tx.conn)
+        .fetch_optional(&mut *conn)
         .await?;
     let (mut seq, mut prev) =
         head.ok_or_else(|| StoreError::invariant("audit_head row missing; run `riposte audit verify`"))?;
-    let mut rows = Vec::with_capacity(reads.len() * 2);
-    for (_, attempt, outcome, _) in reads {
-        for e in [attempt, outcome] {
+    let mut current = fetch_finishing(conn, steps).await?;
+    let mut writes = Vec::with_capacity(steps.len());
+    let mut rows: Vec<Vec<ChainRow>> = Vec::with_capacity(steps.len());
+    for step in steps {
+        let (write, events) = match step {
+            Step::Begin { op, attempt, owner } => {
+                (RowWrite::Insert(new_operation(op.clone(), codec::now()), owner.clone()), vec![attempt])
+            }
+            Step::Read(r) => (
+                RowWrite::Insert(finished_read(r.op.clone(), r.update.clone()), r.owner.clone()),
+                vec![&r.attempt, &r.outcome],
+            ),
+            Step::Finish { id, update, outcome } => {
+                let mut op = current.remove(id).ok_or_else(|| StoreError::NotFound(format!("operation {id}")))?;
+                apply_update(&mut op, update.clone());
+                (RowWrite::Update(op), vec![outcome])
+            }
+        };
+        let mut sealed = Vec::with_capacity(events.len());
+        for e in events {
             seq += 1;
             let row = ChainRow::seal(e, seq, codec::now(), &prev)?;
             prev = row.hash.clone();
-            rows.push(row);
+            sealed.push(row);
         }
+        writes.push(write);
+        rows.push(sealed);
     }
-    let trips = reads.chunks(READS_PER_TRIP).zip(rows.chunks(READS_PER_TRIP * 2));
-    let last = reads.len().div_ceil(READS_PER_TRIP);
-    for (n, (ops, audit)) in trips.enumerate() {
+    // Every statement is built (values copied in) and every answer made before the first write:
+    // nothing may fail once the commit has gone through.
+    let trips = writes.len().div_ceil(STEPS_PER_TRIP);
+    let mut texts = Vec::with_capacity(trips);
+    for (n, (w, r)) in writes.chunks(STEPS_PER_TRIP).zip(rows.chunks(STEPS_PER_TRIP)).enumerate() {
         let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
-        push_insert_finished(&mut qb, ops.iter().map(|(op, _, _, owner)| (op, &**owner)))?;
-        qb.push("; ");
-        push_insert_rows(&mut qb, audit);
-        if n + 1 == last {
+        push_row_writes(&mut qb, w)?;
+        push_insert_rows(&mut qb, &r.concat());
+        if n + 1 == trips {
             qb.push("; UPDATE audit_head SET seq = ").push_bind(seq);
             qb.push(", hash = ").push_bind(prev.as_str());
             qb.push(" WHERE id = 1; COMMIT");
         }
-        qb.build().execute(&mut *tx.conn).await?;
+        texts.push(qb);
     }
-    tx.committed = true;
-    // Each read's outcome record (the second of its pair), as the step path answers.
-    rows.into_iter().skip(1).step_by(2).map(ChainRow::into_record).collect()
+    // Each step's answer: its operation as written, and its last audit record.
+    let answers = writes
+        .into_iter()
+        .zip(rows)
+        .map(|(w, mut r)| {
+            let op = match w {
+                RowWrite::Insert(op, _) | RowWrite::Update(op) => op,
+            };
+            let record = r.pop().ok_or_else(|| StoreError::invariant("a step without an audit record"))?;
+            Ok((op, record.into_record()?))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    for mut qb in texts {
+        qb.build().execute(&mut *conn).await?;
+    }
+    Ok(answers)
+}
+
+type StepAnswer = (Operation, crate::model::AuditRecord);
+
+/// The rows of the operations the batch's `Finish` steps update, by id.
+async fn fetch_finishing(conn: &mut SqliteConnection, steps: &[&Step]) -> Result<HashMap<Uuid, Operation>, StoreError> {
+    let ids: Vec<Uuid> = steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Finish { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(STEPS_PER_TRIP) {
+        found.extend(operations_by_id_in(conn, chunk).await?.into_iter().map(|op| (op.id, op)));
+    }
+    Ok(found)
+}
+
+/// Appends the inserts (one multi-row statement) and updates (one statement each) of `writes`.
+fn push_row_writes(qb: &mut sqlx::QueryBuilder<sqlx::Sqlite>, writes: &[RowWrite]) -> Result<(), StoreError> {
+    let inserts: Vec<(&Operation, &str)> = writes
+        .iter()
+        .filter_map(|w| match w {
+            RowWrite::Insert(op, owner) => Some((op, &**owner)),
+            RowWrite::Update(_) => None,
+        })
+        .collect();
+    if !inserts.is_empty() {
+        push_insert_finished(qb, inserts)?;
+        qb.push("; ");
+    }
+    for w in writes {
+        if let RowWrite::Update(op) = w {
+            push_update_operation(qb, op)?;
+            qb.push("; ");
+        }
+    }
+    Ok(())
 }
 
 /// A connection in a transaction begun and committed in its statements' text (so they share
-/// round trips with other statements), which sqlx does not track: unless the commit went
-/// through, the connection is closed rather than returned to the pool, and closing rolls the
-/// transaction back.
+/// round trips with other statements), which sqlx does not track. Unless the commit went
+/// through (`clean`), it is rolled back before the connection goes back to the pool; when even
+/// that fails, or the future is dropped half way, the connection is closed instead, and closing
+/// rolls the transaction back.
 struct InlineTx {
     conn: sqlx::pool::PoolConnection<sqlx::Sqlite>,
-    committed: bool,
+    clean: bool,
+}
+
+impl InlineTx {
+    async fn roll_back(&mut self) {
+        self.clean = match sqlx::query("ROLLBACK").execute(&mut *self.conn).await {
+            Ok(_) => true,
+            // It failed before `BEGIN` took effect, or SQLite already rolled it back.
+            Err(e) => e.to_string().contains("no transaction is active"),
+        };
+    }
 }
 
 impl Drop for InlineTx {
     fn drop(&mut self) {
-        if !self.committed {
+        if !self.clean {
             self.conn.close_on_drop();
         }
     }
 }
 
-/// Appends one `INSERT` of finished operations (reads), each with its owner, to `qb`.
+/// Appends one `INSERT` of new operation rows, each with its owner, to `qb`: 16 numbered
+/// parameters a row.
 fn push_insert_finished<'r>(
     qb: &mut sqlx::QueryBuilder<sqlx::Sqlite>,
     ops: impl IntoIterator<Item = (&'r Operation, &'r str)>,
@@ -199,31 +291,6 @@ fn push_insert_finished<'r>(
             .push_bind(owner);
     });
     failed.map_or(Ok(()), Err)
-}
-
-/// The operation as the step path takes it again: new, with its end as an update.
-fn unfinished(op: &Operation) -> crate::model::NewOperation {
-    crate::model::NewOperation {
-        id: op.id,
-        tenant: op.tenant.clone(),
-        product: op.product.clone(),
-        action: op.action.clone(),
-        params: op.params.clone(),
-        principal: op.principal.clone(),
-        idempotency_key: op.idempotency_key.clone(),
-        request_hash: op.request_hash.clone(),
-        status: op.status.clone(),
-    }
-}
-
-fn update_of(op: &Operation) -> crate::model::OperationUpdate {
-    crate::model::OperationUpdate {
-        status: op.status.clone(),
-        result: op.result.clone(),
-        error: op.error.clone(),
-        upstream_request_ids: op.upstream_request_ids.clone(),
-        tracking: op.tracking.clone(),
-    }
 }
 
 /// Runs one step; when it fails, its writes (and its audit append) are rolled back alone.

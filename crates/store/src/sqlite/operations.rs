@@ -27,27 +27,32 @@ pub(crate) async fn insert_operation_in(
     conn: &mut SqliteConnection,
     op: NewOperation,
 ) -> Result<Operation, StoreError> {
-    let now = codec::now();
-    let stamp = codec::format_ts(now)?;
+    let new = new_operation(op, codec::now());
+    let stamp = codec::format_ts(new.created_at)?;
     sqlx::query(concat!(
         "INSERT INTO operations (",
         op_cols!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, '[]', NULL, $9, $9, $10)"
     ))
-    .bind(op.id.hyphenated().to_string())
-    .bind(&op.tenant)
-    .bind(&op.product)
-    .bind(&op.action)
-    .bind(codec::canonical_json(&op.params))
-    .bind(&op.principal)
-    .bind(&op.idempotency_key)
-    .bind(&op.status)
+    .bind(new.id.hyphenated().to_string())
+    .bind(&new.tenant)
+    .bind(&new.product)
+    .bind(&new.action)
+    .bind(codec::canonical_json(&new.params))
+    .bind(&new.principal)
+    .bind(&new.idempotency_key)
+    .bind(&new.status)
     .bind(stamp)
-    .bind(&op.request_hash)
+    .bind(&new.request_hash)
     .execute(conn)
     .await
-    .map_err(|e| insert_conflict(e, &op))?;
-    Ok(Operation {
+    .map_err(|e| insert_conflict(e, &new))?;
+    Ok(new)
+}
+
+/// An accepted operation as its row starts: nothing carried out yet, stamped `now`.
+pub(crate) fn new_operation(op: NewOperation, now: time::OffsetDateTime) -> Operation {
+    Operation {
         id: op.id,
         tenant: op.tenant,
         product: op.product,
@@ -63,11 +68,11 @@ pub(crate) async fn insert_operation_in(
         tracking: None,
         created_at: now,
         updated_at: now,
-    })
+    }
 }
 
 /// Says which uniqueness rule an insert broke, so the engine can answer the right 409.
-fn insert_conflict(e: sqlx::Error, op: &NewOperation) -> StoreError {
+fn insert_conflict(e: sqlx::Error, op: &Operation) -> StoreError {
     let on_idempotency = error_mentions(&e, "idempotency_key");
     conflict_on_unique(e, || match (&op.idempotency_key, on_idempotency) {
         (Some(key), true) => format!("idempotency key {key:?} was already used for tenant {:?}", op.tenant),
@@ -119,24 +124,44 @@ pub(crate) async fn update_operation_in(
 ) -> Result<Operation, StoreError> {
     let mut op = fetch_operation(conn, id).await?.ok_or_else(|| StoreError::NotFound(format!("operation {id}")))?;
     apply_update(&mut op, u);
-    sqlx::query(
-        "UPDATE operations SET status = $2, result = $3, error = $4, upstream_request_ids = $5,
-         tracking = $6, updated_at = $7 WHERE id = $1",
-    )
-    .bind(id.hyphenated().to_string())
-    .bind(&op.status)
-    .bind(op.result.as_ref().map(codec::canonical_json))
-    .bind(op.error.as_ref().map(codec::canonical_json))
-    .bind(codec::string_list_json(&op.upstream_request_ids))
-    .bind(op.tracking.as_ref().map(codec::canonical_json))
-    .bind(codec::format_ts(op.updated_at)?)
-    .execute(conn)
-    .await?;
+    let mut qb = QueryBuilder::<Sqlite>::new("");
+    push_update_operation(&mut qb, &op)?;
+    qb.build().execute(conn).await?;
     Ok(op)
 }
 
+/// Appends the `UPDATE` that writes `op`'s changing columns (what `apply_update` may change).
+pub(crate) fn push_update_operation(qb: &mut QueryBuilder<Sqlite>, op: &Operation) -> Result<(), StoreError> {
+    qb.push("UPDATE operations SET status = ").push_bind(op.status.as_str());
+    qb.push(", result = ").push_bind(op.result.as_ref().map(codec::canonical_json));
+    qb.push(", error = ").push_bind(op.error.as_ref().map(codec::canonical_json));
+    qb.push(", upstream_request_ids = ").push_bind(codec::string_list_json(&op.upstream_request_ids));
+    qb.push(", tracking = ").push_bind(op.tracking.as_ref().map(codec::canonical_json));
+    qb.push(", updated_at = ").push_bind(codec::format_ts(op.updated_at)?);
+    qb.push(" WHERE id = ").push_bind(op.id.hyphenated().to_string());
+    Ok(())
+}
+
+/// The operations among `ids` (at most a few hundred: one numbered parameter each).
+pub(crate) async fn operations_by_id_in(
+    conn: &mut SqliteConnection,
+    ids: &[Uuid],
+) -> Result<Vec<Operation>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut qb = QueryBuilder::<Sqlite>::new(concat!("SELECT ", op_cols!(), " FROM operations WHERE id IN ("));
+    let mut list = qb.separated(", ");
+    for id in ids {
+        list.push_bind(id.hyphenated().to_string());
+    }
+    qb.push(")");
+    let rows = qb.build().fetch_all(conn).await?;
+    rows.iter().map(operation_from_row).collect()
+}
+
 /// The update rules: status always set, optional fields only when given, ids appended once.
-fn apply_update(op: &mut Operation, u: OperationUpdate) {
+pub(crate) fn apply_update(op: &mut Operation, u: OperationUpdate) {
     op.status = u.status;
     if u.result.is_some() {
         op.result = u.result;

@@ -213,7 +213,10 @@ async fn two_replicas_on_postgres_drain_600_items_and_one_survives_a_kill_9() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(ended["state"], "Succeeded", "{ended}");
+    if ended["state"] != "Succeeded" {
+        let failed = get(&h, &b.url, key, &format!("/v1/jobs/{id}/items?state=Failed")).await;
+        panic!("the job did not succeed: {ended}\nfailed items: {failed}");
+    }
     assert_eq!(ended["counts"]["Succeeded"].as_u64(), Some(total as u64), "{ended}");
 
     // Exactly once upstream: one isolation naming each item, none twice.

@@ -240,8 +240,14 @@ async fn run_item(engine: &Engine, job: &Job, item: JobItem, ends: &EndSender) {
             ItemEnd { state: item_state::SUCCEEDED, operation_id: Some(op), status: Some(state), error: None }
         }
         Ok((op, state)) => {
-            let error = engine.store().get_operation(op).await.ok().flatten().and_then(|o| o.error);
-            ItemEnd { state: item_state::FAILED, operation_id: Some(op), status: Some(state), error }
+            let stored = engine.store().get_operation(op).await.ok().flatten();
+            let again = item.attempts < MAX_ATTEMPTS && stored.as_ref().is_some_and(failed_before_any_call);
+            let error = stored.and_then(|o| o.error);
+            if again {
+                ItemEnd { state: item_state::PENDING, operation_id: Some(op), status: None, error }
+            } else {
+                ItemEnd { state: item_state::FAILED, operation_id: Some(op), status: Some(state), error }
+            }
         }
         Err((op, e)) if retryable(&e) && item.attempts < MAX_ATTEMPTS => {
             ItemEnd { state: item_state::PENDING, operation_id: op, status: None, error: Some(error_json(&e)) }
@@ -314,6 +320,14 @@ async fn first_step(engine: &Engine, op: Uuid) -> Result<String, EngineError> {
 
 fn took_effect(s: &str) -> bool {
     [status::SUCCEEDED, status::PARTIALLY_SUCCEEDED, status::IN_PROGRESS].contains(&s)
+}
+
+/// An operation that ended refused by the tenant's budget (or Microsoft's throttling) before
+/// any call of it was answered: nothing was done, so another attempt later (a new operation) is
+/// safe. Under a long job a waiter can lose the window to its neighbours past its patience.
+fn failed_before_any_call(op: &store::Operation) -> bool {
+    let code = op.error.as_ref().and_then(|e| e["code"].as_str());
+    op.upstream_request_ids.is_empty() && matches!(code, Some("Throttled" | "NotAdmitted"))
 }
 
 /// Worth another attempt later: Microsoft throttled past our patience, or did not answer.

@@ -186,3 +186,43 @@ pub(crate) const MAX_LIMIT: i64 = 10_000;
 pub(crate) fn effective_limit(limit: i64) -> i64 {
     if limit <= 0 { DEFAULT_LIMIT } else { limit.min(MAX_LIMIT) }
 }
+
+impl Operation {
+    /// An accepted operation as its row starts: nothing carried out yet, stamped `now`.
+    pub(crate) fn accepted(op: NewOperation, now: OffsetDateTime) -> Operation {
+        Operation {
+            id: op.id,
+            tenant: op.tenant,
+            product: op.product,
+            action: op.action,
+            params: op.params,
+            principal: op.principal,
+            idempotency_key: op.idempotency_key,
+            request_hash: op.request_hash,
+            status: op.status,
+            result: None,
+            error: None,
+            upstream_request_ids: Vec::new(),
+            tracking: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// The update rules, on both back ends: status always set, optional fields only when
+    /// given, request ids appended once.
+    pub(crate) fn apply(&mut self, u: OperationUpdate) {
+        self.status = u.status;
+        if u.result.is_some() {
+            self.result = u.result;
+        }
+        if u.error.is_some() {
+            self.error = u.error;
+        }
+        if u.tracking.is_some() {
+            self.tracking = u.tracking;
+        }
+        crate::codec::append_unique(&mut self.upstream_request_ids, &u.upstream_request_ids);
+        self.updated_at = crate::codec::now().max(self.created_at);
+    }
+}

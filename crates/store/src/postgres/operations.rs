@@ -124,7 +124,7 @@ pub(crate) async fn update_operation_in(
     u: OperationUpdate,
 ) -> Result<Operation, StoreError> {
     let mut op = lock_operation(conn, id).await?.ok_or_else(|| StoreError::NotFound(format!("operation {id}")))?;
-    apply_update(&mut op, u);
+    op.apply(u);
     sqlx::query(
         "UPDATE operations SET status = $2, result = $3, error = $4, upstream_request_ids = $5,
          tracking = $6, updated_at = $7 WHERE id = $1",
@@ -139,22 +139,6 @@ pub(crate) async fn update_operation_in(
     .execute(conn)
     .await?;
     Ok(op)
-}
-
-/// The update rules: status always set, optional fields only when given, ids appended once.
-fn apply_update(op: &mut Operation, u: OperationUpdate) {
-    op.status = u.status;
-    if u.result.is_some() {
-        op.result = u.result;
-    }
-    if u.error.is_some() {
-        op.error = u.error;
-    }
-    if u.tracking.is_some() {
-        op.tracking = u.tracking;
-    }
-    codec::append_unique(&mut op.upstream_request_ids, &u.upstream_request_ids);
-    op.updated_at = codec::now().max(op.created_at);
 }
 
 /// Oldest first, so a restarted tracker resumes in arrival order.

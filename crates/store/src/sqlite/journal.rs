@@ -14,9 +14,7 @@ use uuid::Uuid;
 
 use super::audit::{append_audit_in, push_insert_rows};
 use super::begin_write;
-use super::operations::{
-    apply_update, insert_operation_in, new_operation, operations_by_id_in, push_update_operation, update_operation_in,
-};
+use super::operations::{insert_operation_in, operations_by_id_in, push_update_operation, update_operation_in};
 use crate::StoreError;
 use crate::chain::ChainRow;
 use crate::codec;
@@ -134,7 +132,7 @@ async fn write_inline_in(conn: &mut SqliteConnection, steps: &[&Step]) -> Result
     for step in steps {
         let (write, events) = match step {
             Step::Begin { op, attempt, owner } => {
-                (RowWrite::Insert(new_operation(op.clone(), codec::now()), owner.clone()), vec![attempt])
+                (RowWrite::Insert(Operation::accepted(op.clone(), codec::now()), owner.clone()), vec![attempt])
             }
             Step::Read(r) => (
                 RowWrite::Insert(finished_read(r.op.clone(), r.update.clone()), r.owner.clone()),
@@ -142,7 +140,7 @@ async fn write_inline_in(conn: &mut SqliteConnection, steps: &[&Step]) -> Result
             ),
             Step::Finish { id, update, outcome } => {
                 let mut op = current.remove(id).ok_or_else(|| StoreError::NotFound(format!("operation {id}")))?;
-                apply_update(&mut op, update.clone());
+                op.apply(update.clone());
                 (RowWrite::Update(op), vec![outcome])
             }
         };

@@ -27,7 +27,7 @@ pub(crate) async fn insert_operation_in(
     conn: &mut SqliteConnection,
     op: NewOperation,
 ) -> Result<Operation, StoreError> {
-    let new = new_operation(op, codec::now());
+    let new = Operation::accepted(op, codec::now());
     let stamp = codec::format_ts(new.created_at)?;
     sqlx::query(concat!(
         "INSERT INTO operations (",
@@ -48,27 +48,6 @@ pub(crate) async fn insert_operation_in(
     .await
     .map_err(|e| insert_conflict(e, &new))?;
     Ok(new)
-}
-
-/// An accepted operation as its row starts: nothing carried out yet, stamped `now`.
-pub(crate) fn new_operation(op: NewOperation, now: time::OffsetDateTime) -> Operation {
-    Operation {
-        id: op.id,
-        tenant: op.tenant,
-        product: op.product,
-        action: op.action,
-        params: op.params,
-        principal: op.principal,
-        idempotency_key: op.idempotency_key,
-        request_hash: op.request_hash,
-        status: op.status,
-        result: None,
-        error: None,
-        upstream_request_ids: Vec::new(),
-        tracking: None,
-        created_at: now,
-        updated_at: now,
-    }
 }
 
 /// Says which uniqueness rule an insert broke, so the engine can answer the right 409.
@@ -123,7 +102,7 @@ pub(crate) async fn update_operation_in(
     u: OperationUpdate,
 ) -> Result<Operation, StoreError> {
     let mut op = fetch_operation(conn, id).await?.ok_or_else(|| StoreError::NotFound(format!("operation {id}")))?;
-    apply_update(&mut op, u);
+    op.apply(u);
     let mut qb = QueryBuilder::<Sqlite>::new("");
     push_update_operation(&mut qb, &op)?;
     qb.build().execute(conn).await?;
@@ -158,22 +137,6 @@ pub(crate) async fn operations_by_id_in(
     qb.push(")");
     let rows = qb.build().fetch_all(conn).await?;
     rows.iter().map(operation_from_row).collect()
-}
-
-/// The update rules: status always set, optional fields only when given, ids appended once.
-pub(crate) fn apply_update(op: &mut Operation, u: OperationUpdate) {
-    op.status = u.status;
-    if u.result.is_some() {
-        op.result = u.result;
-    }
-    if u.error.is_some() {
-        op.error = u.error;
-    }
-    if u.tracking.is_some() {
-        op.tracking = u.tracking;
-    }
-    codec::append_unique(&mut op.upstream_request_ids, &u.upstream_request_ids);
-    op.updated_at = codec::now().max(op.created_at);
 }
 
 /// Oldest first, so a restarted tracker resumes in arrival order.

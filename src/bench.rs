@@ -30,6 +30,9 @@ pub struct BenchArgs {
     /// Write the figures as JSON here too.
     #[arg(long)]
     pub json: Option<std::path::PathBuf>,
+    /// Which kinds to run: reads, writes or both (one kind alone, e.g. under a profiler).
+    #[arg(long, value_enum, default_value_t = Kinds::Both)]
+    pub only: Kinds,
     /// Another benchmark instead: `bulk` (a bulk job at the rate-limit floor).
     #[command(subcommand)]
     pub kind: Option<BenchKind>,
@@ -40,6 +43,14 @@ pub struct BenchArgs {
 pub enum BenchKind {
     /// A bulk job of isolations over uneven tenants against the rate-limit floor.
     Bulk(crate::bulk_bench::BulkBenchArgs),
+}
+
+/// The kinds of request `riposte bench` runs.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kinds {
+    Reads,
+    Writes,
+    Both,
 }
 
 /// Latency summary of one phase.
@@ -105,7 +116,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let (client, url, admin) = (client.clone(), gateway_url.clone(), admin.clone());
         move |_| gateway_call(client.clone(), url.clone(), admin.clone(), body.clone())
     };
-    let reads = compare("GetDeviceInfo (read)", &args, &direct_read, &gateway_read).await;
+    let reads = if args.only != Kinds::Writes {
+        compare("GetDeviceInfo (read)", &args, &direct_read, &gateway_read).await
+    } else {
+        Value::Null
+    };
 
     // Writes: an IP indicator per request (a distinct address each, so none is an update).
     // (Addresses are numbered per phase, so the latency phases add new indicators too.)
@@ -129,7 +144,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             gateway_call(client.clone(), url.clone(), admin.clone(), body)
         }
     };
-    let writes = compare("AddIPIndicator (write)", &args, &direct_write, &gateway_write).await;
+    let writes = if args.only != Kinds::Reads {
+        compare("AddIPIndicator (write)", &args, &direct_write, &gateway_write).await
+    } else {
+        Value::Null
+    };
     if let Some(path) = &args.json {
         let v = json!({ "requests": args.requests, "concurrency": args.concurrency, "reads": reads, "writes": writes });
         std::fs::write(path, serde_json::to_string_pretty(&v)?)?;

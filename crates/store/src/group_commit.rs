@@ -31,8 +31,11 @@ use crate::{Backend, Store, StoreError};
 pub(crate) enum Step {
     /// A new operation owned by `owner`, with its `attempt` record.
     Begin { op: NewOperation, attempt: NewAuditEvent, owner: Arc<str> },
-    /// An update of operation `id`, with its `outcome` record.
-    Finish { id: Uuid, update: OperationUpdate, outcome: NewAuditEvent },
+    /// An update of operation `id`, with its `outcome` record; without one for a change that
+    /// ends no step (the worker's `Running`, a tracking poll's progress): such a change shares
+    /// the batch's commit too, instead of a transaction of its own that would wait for SQLite's
+    /// write lock between two batches.
+    Finish { id: Uuid, update: OperationUpdate, outcome: Option<NewAuditEvent> },
     /// A read carried out: the new operation, its `attempt`, its update and its `outcome`
     /// together ([`Store::record_read`]).
     Read(Box<ReadStep>),
@@ -48,8 +51,9 @@ pub(crate) struct ReadStep {
     pub(crate) owner: Arc<str>,
 }
 
-/// What a step yields once its batch committed.
-pub(crate) type StepResult = Result<(Operation, AuditRecord), StoreError>;
+/// What a step yields once its batch committed: the operation as written, and the step's last
+/// audit record (none for a `Finish` without an outcome).
+pub(crate) type StepResult = Result<(Operation, Option<AuditRecord>), StoreError>;
 
 /// A queued step and where its result goes.
 #[derive(Debug)]
@@ -118,6 +122,12 @@ pub(crate) fn finished_read(op: NewOperation, u: OperationUpdate) -> Operation {
     }
 }
 
+/// The result of a step that appends a record: the record is there.
+pub(crate) fn recorded(r: StepResult) -> Result<(Operation, AuditRecord), StoreError> {
+    let (op, record) = r?;
+    Ok((op, record.ok_or_else(|| StoreError::invariant("a recorded step committed without its audit record"))?))
+}
+
 /// Answers every step of a batch whose transaction failed as a whole (begin or commit): none of
 /// them is durable. `sqlx::Error` is not `Clone`, so the others get its text.
 pub(crate) fn fail_all(replies: Vec<oneshot::Sender<StepResult>>, e: StoreError) {
@@ -145,8 +155,10 @@ impl Store {
         update: OperationUpdate,
         outcome: NewAuditEvent,
     ) -> Result<(Operation, AuditRecord), StoreError> {
-        self.commit_step(Step::Read(Box::new(ReadStep { op, attempt, update, outcome, owner: self.replica.clone() })))
-            .await
+        recorded(
+            self.commit_step(Step::Read(Box::new(ReadStep { op, attempt, update, outcome, owner: self.replica.clone() })))
+                .await,
+        )
     }
 
     /// Queues `step`, and returns once the batch holding it has committed (or failed).

@@ -224,11 +224,12 @@ impl Store {
 
     /// Applies an update atomically: status replaced, `result`/`error`/`tracking` replaced only
     /// when `Some`, request ids appended without duplicates. Unknown id is `NotFound`.
+    /// A read-modify-write inside the batch's write transaction (SQLite's write lock, PostgreSQL's
+    /// row lock), so two trackers appending request ids at once cannot lose each other's ids;
+    /// it shares that transaction and its fsync with concurrent steps (`group_commit`).
     pub async fn update_operation(&self, id: Uuid, u: OperationUpdate) -> Result<Operation, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(p) => sqlite::update_operation(p, id, u).await,
-            Backend::Postgres(p) => postgres::update_operation(p, id, u).await,
-        }
+        let (op, _) = self.commit_step(group_commit::Step::Finish { id, update: u, outcome: None }).await?;
+        Ok(op)
     }
 
     /// Operations in any of `statuses`, oldest first: what a restarted tracker must resume.
@@ -256,7 +257,7 @@ impl Store {
         attempt: NewAuditEvent,
     ) -> Result<(Operation, AuditRecord), StoreError> {
         // Shares one transaction and one fsync with concurrent steps (`group_commit`).
-        self.commit_step(group_commit::Step::Begin { op, attempt, owner: self.replica.clone() }).await
+        group_commit::recorded(self.commit_step(group_commit::Step::Begin { op, attempt, owner: self.replica.clone() }).await)
     }
 
     /// Applies an operation update (as [`Store::update_operation`]) and appends its audit record
@@ -268,7 +269,7 @@ impl Store {
         record: NewAuditEvent,
     ) -> Result<(Operation, AuditRecord), StoreError> {
         // Shares one transaction and one fsync with concurrent steps (`group_commit`).
-        self.commit_step(group_commit::Step::Finish { id, update, outcome: record }).await
+        group_commit::recorded(self.commit_step(group_commit::Step::Finish { id, update, outcome: Some(record) }).await)
     }
 
     // ---- hunting: saved queries and run history ------------------------------------------

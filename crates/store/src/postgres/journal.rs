@@ -72,11 +72,14 @@ async fn apply(conn: &mut PgConnection, step: Step) -> StepResult {
             // The accepting replica owns it from the first commit on (`crate::replicas`).
             super::replicas::stamp_owner_in(conn, op.id, &owner).await?;
             let record = append_audit_in(conn, &attempt).await?;
-            Ok((op, record))
+            Ok((op, Some(record)))
         }
         Step::Finish { id, update, outcome } => {
             let op = update_operation_in(conn, id, update).await?;
-            let record = append_audit_in(conn, &outcome).await?;
+            let record = match outcome {
+                Some(outcome) => Some(append_audit_in(conn, &outcome).await?),
+                None => None,
+            };
             Ok((op, record))
         }
         Step::Read(read) => {
@@ -86,7 +89,7 @@ async fn apply(conn: &mut PgConnection, step: Step) -> StepResult {
             insert_finished_in(conn, &op, &owner).await?;
             append_audit_in(conn, &attempt).await?;
             let record = append_audit_in(conn, &outcome).await?;
-            Ok((op, record))
+            Ok((op, Some(record)))
         }
     }
 }

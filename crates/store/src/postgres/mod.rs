@@ -24,7 +24,7 @@ pub(crate) use audit::{append_audit, query_audit, verify_audit};
 pub(crate) use journal::commit_batch;
 pub(crate) use keys::{create_key, get_setting, key_by_hash, list_keys, revoke_key, set_setting};
 pub(crate) use operations::{
-    get_operation, insert_operation, list_operations, operation_by_idempotency, operations_in_status, update_operation,
+    get_operation, insert_operation, list_operations, operation_by_idempotency, operations_in_status,
 };
 pub(crate) use queries::{
     delete_saved_query, list_saved_queries, query_runs, record_query_run, save_query, saved_query,

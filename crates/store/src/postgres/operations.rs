@@ -4,7 +4,7 @@ use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::{begin_write, col, error_mentions};
+use super::{col, error_mentions};
 use crate::StoreError;
 use crate::codec;
 use crate::error::conflict_on_unique;
@@ -106,15 +106,6 @@ async fn lock_operation(conn: &mut PgConnection, id: Uuid) -> Result<Option<Oper
         .fetch_optional(conn)
         .await?;
     row.as_ref().map(operation_from_row).transpose()
-}
-
-/// Read-modify-write in one transaction holding the row lock, so two trackers (on two replicas)
-/// appending request ids at the same time cannot lose each other's ids.
-pub(crate) async fn update_operation(pool: &PgPool, id: Uuid, u: OperationUpdate) -> Result<Operation, StoreError> {
-    let mut tx = begin_write(pool).await?;
-    let op = update_operation_in(&mut tx, id, u).await?;
-    tx.commit().await?;
-    Ok(op)
 }
 
 /// The update on a connection (inside a write transaction) the caller holds.

@@ -126,6 +126,7 @@ async fn write_inline_in(conn: &mut SqliteConnection, steps: &[&Step]) -> Result
         .await?;
     let (mut seq, mut prev) =
         head.ok_or_else(|| StoreError::invariant("audit_head row missing; run `riposte audit verify`"))?;
+    let head_seq = seq;
     let mut current = fetch_finishing(conn, steps).await?;
     let mut writes = Vec::with_capacity(steps.len());
     let mut rows: Vec<Vec<ChainRow>> = Vec::with_capacity(steps.len());
@@ -141,7 +142,7 @@ async fn write_inline_in(conn: &mut SqliteConnection, steps: &[&Step]) -> Result
             Step::Finish { id, update, outcome } => {
                 let mut op = current.remove(id).ok_or_else(|| StoreError::NotFound(format!("operation {id}")))?;
                 op.apply(update.clone());
-                (RowWrite::Update(op), vec![outcome])
+                (RowWrite::Update(op), outcome.iter().collect())
             }
         };
         let mut sealed = Vec::with_capacity(events.len());
@@ -161,11 +162,19 @@ async fn write_inline_in(conn: &mut SqliteConnection, steps: &[&Step]) -> Result
     for (n, (w, r)) in writes.chunks(STEPS_PER_TRIP).zip(rows.chunks(STEPS_PER_TRIP)).enumerate() {
         let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
         push_row_writes(&mut qb, w)?;
-        push_insert_rows(&mut qb, &r.concat());
+        let sealed = r.concat();
+        // (A batch of state changes alone, `Finish` without outcomes, appends nothing.)
+        if !sealed.is_empty() {
+            push_insert_rows(&mut qb, &sealed);
+            qb.push("; ");
+        }
         if n + 1 == trips {
-            qb.push("; UPDATE audit_head SET seq = ").push_bind(seq);
-            qb.push(", hash = ").push_bind(prev.as_str());
-            qb.push(" WHERE id = 1; COMMIT");
+            if seq != head_seq {
+                qb.push("UPDATE audit_head SET seq = ").push_bind(seq);
+                qb.push(", hash = ").push_bind(prev.as_str());
+                qb.push(" WHERE id = 1; ");
+            }
+            qb.push("COMMIT");
         }
         texts.push(qb);
     }
@@ -177,8 +186,7 @@ async fn write_inline_in(conn: &mut SqliteConnection, steps: &[&Step]) -> Result
             let op = match w {
                 RowWrite::Insert(op, _) | RowWrite::Update(op) => op,
             };
-            let record = r.pop().ok_or_else(|| StoreError::invariant("a step without an audit record"))?;
-            Ok((op, record.into_record()?))
+            Ok((op, r.pop().map(ChainRow::into_record).transpose()?))
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     for mut qb in texts {
@@ -187,7 +195,7 @@ async fn write_inline_in(conn: &mut SqliteConnection, steps: &[&Step]) -> Result
     Ok(answers)
 }
 
-type StepAnswer = (Operation, crate::model::AuditRecord);
+type StepAnswer = (Operation, Option<crate::model::AuditRecord>);
 
 /// The rows of the operations the batch's `Finish` steps update, by id.
 async fn fetch_finishing(conn: &mut SqliteConnection, steps: &[&Step]) -> Result<HashMap<Uuid, Operation>, StoreError> {
@@ -310,11 +318,14 @@ async fn apply(conn: &mut SqliteConnection, step: Step) -> StepResult {
             // The accepting replica owns it from the first commit on (`crate::replicas`).
             super::replicas::stamp_owner_in(conn, op.id, &owner).await?;
             let record = append_audit_in(conn, &attempt).await?;
-            Ok((op, record))
+            Ok((op, Some(record)))
         }
         Step::Finish { id, update, outcome } => {
             let op = update_operation_in(conn, id, update).await?;
-            let record = append_audit_in(conn, &outcome).await?;
+            let record = match outcome {
+                Some(outcome) => Some(append_audit_in(conn, &outcome).await?),
+                None => None,
+            };
             Ok((op, record))
         }
         Step::Read(read) => {
@@ -324,7 +335,7 @@ async fn apply(conn: &mut SqliteConnection, step: Step) -> StepResult {
             insert_finished_in(conn, &op, &owner).await?;
             append_audit_in(conn, &attempt).await?;
             let record = append_audit_in(conn, &outcome).await?;
-            Ok((op, record))
+            Ok((op, Some(record)))
         }
     }
 }

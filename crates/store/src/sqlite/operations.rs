@@ -4,7 +4,7 @@ use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 use sqlx::{QueryBuilder, Sqlite};
 use uuid::Uuid;
 
-use super::{begin_write, col, error_mentions};
+use super::{col, error_mentions};
 use crate::StoreError;
 use crate::codec;
 use crate::error::conflict_on_unique;
@@ -84,15 +84,6 @@ async fn fetch_operation(conn: &mut SqliteConnection, id: Uuid) -> Result<Option
         .fetch_optional(conn)
         .await?;
     row.as_ref().map(operation_from_row).transpose()
-}
-
-/// Read-modify-write in one write transaction, so two trackers appending request ids at the
-/// same time cannot lose each other's ids.
-pub(crate) async fn update_operation(pool: &SqlitePool, id: Uuid, u: OperationUpdate) -> Result<Operation, StoreError> {
-    let mut tx = begin_write(pool).await?;
-    let op = update_operation_in(&mut tx, id, u).await?;
-    tx.commit().await?;
-    Ok(op)
 }
 
 /// The update on a connection (inside a write transaction) the caller holds.

@@ -156,8 +156,14 @@ impl Store {
         outcome: NewAuditEvent,
     ) -> Result<(Operation, AuditRecord), StoreError> {
         recorded(
-            self.commit_step(Step::Read(Box::new(ReadStep { op, attempt, update, outcome, owner: self.replica.clone() })))
-                .await,
+            self.commit_step(Step::Read(Box::new(ReadStep {
+                op,
+                attempt,
+                update,
+                outcome,
+                owner: self.replica.clone(),
+            })))
+            .await,
         )
     }
 

@@ -257,7 +257,9 @@ impl Store {
         attempt: NewAuditEvent,
     ) -> Result<(Operation, AuditRecord), StoreError> {
         // Shares one transaction and one fsync with concurrent steps (`group_commit`).
-        group_commit::recorded(self.commit_step(group_commit::Step::Begin { op, attempt, owner: self.replica.clone() }).await)
+        group_commit::recorded(
+            self.commit_step(group_commit::Step::Begin { op, attempt, owner: self.replica.clone() }).await,
+        )
     }
 
     /// Applies an operation update (as [`Store::update_operation`]) and appends its audit record

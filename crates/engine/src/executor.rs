@@ -16,7 +16,7 @@ use catalog::{ActionSpec, Params};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::Arc;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use uuid::Uuid;
 
 /// How many operations carry out upstream calls at once. Waiting for a rate budget holds a slot,
@@ -35,7 +35,15 @@ pub(crate) struct Job {
     pub resume: bool,
     /// Show sensitive result fields in the first answer (never stored).
     pub reveal: bool,
+    /// The operation as accepted `Running`, its worker's slot taken before the accept
+    /// ([`Executor::try_slot`]): the worker has no `Running` write to make, nor a row to read.
+    pub running: Option<store::Operation>,
 }
+
+/// A worker's slot taken before an operation is accepted, so that it is accepted `Running`:
+/// one durable write fewer per action than `Queued` then `Running`, and the state still says
+/// exactly "a worker holds it; calls may have begun" (what a restart must know, `reconcile`).
+pub(crate) struct Slot(OwnedSemaphorePermit);
 
 /// What a worker publishes: the first step's result, shared by every waiter.
 pub(crate) type Published = Option<Arc<Result<Outcome, EngineError>>>;
@@ -68,9 +76,14 @@ impl Executor {
         Executor { slots: Arc::new(Semaphore::new(workers.max(1))), inflight: Mutex::new(HashMap::new()) }
     }
 
-    /// Run a job on its own task. The entry exists before this returns, so a waiter that
-    /// subscribes right after submission always finds it.
-    pub fn submit(&self, engine: &Engine, job: Job) {
+    /// A free worker's slot, if one is free now.
+    pub fn try_slot(&self) -> Option<Slot> {
+        self.slots.clone().try_acquire_owned().ok().map(Slot)
+    }
+
+    /// Run a job on its own task, in `slot` when one was taken for it. The entry exists before
+    /// this returns, so a waiter that subscribes right after submission always finds it.
+    pub fn submit(&self, engine: &Engine, job: Job, slot: Option<Slot>) {
         let (result, _) = watch::channel(None);
         let (cancel, cancelled) = watch::channel(false);
         self.inflight.lock().insert(job.op, Arc::new(Entry { result, cancel }));
@@ -82,7 +95,10 @@ impl Executor {
             let op = job.op;
             let outcome = tokio::select! {
                 outcome = async {
-                    let _slot = slots.acquire_owned().await.expect("the executor's semaphore is never closed");
+                    let _slot = match slot {
+                        Some(Slot(taken)) => taken,
+                        None => slots.acquire_owned().await.expect("the executor's semaphore is never closed"),
+                    };
                     if bulk { upstream::budget::as_bulk(engine.run_job(&job)).await } else { engine.run_job(&job).await }
                 } => outcome,
                 () = until_cancelled(cancelled) => engine.cancel_job(&job).await,

@@ -333,7 +333,10 @@ impl Engine {
             let rows = attempt_rows(&req, spec, &params, &fingerprint);
             return self.read_once(req, spec, params, rows, wait, gate).await;
         }
-        let op = match self.record_attempt(&req, spec, &params, &fingerprint, revert.as_ref()).await? {
+        // A free worker takes it at once, so it is accepted `Running` (`executor::Slot`).
+        let slot = self.inner.executor.try_slot();
+        let accepted_as = if slot.is_some() { status::RUNNING } else { status::QUEUED };
+        let op = match self.record_attempt(&req, spec, &params, &fingerprint, revert.as_ref(), accepted_as).await? {
             Accepted::New(op) => op,
             // A concurrent request with the same key won the insert: this is its operation.
             Accepted::Existing(op) => return self.await_outcome(op.id, spec.risk, wait, true).await,
@@ -346,11 +349,12 @@ impl Engine {
             params,
             resume: false,
             reveal: req.reveal,
+            running: slot.is_some().then(|| op.clone()),
         };
         if let approvals::Verdict::BreakGlass(reasons, glass) = &verdict {
             approvals::record_break_glass(self, &op, &req.principal, reasons, glass).await?;
         }
-        self.inner.executor.submit(self, job);
+        self.inner.executor.submit(self, job, slot);
         if let Some(gate) = gate {
             self.release_after_first_step(op.id, gate);
         }
@@ -471,8 +475,9 @@ impl Engine {
         Err(EngineError::NotAdmitted { retry_after: Duration::from_secs(5) })
     }
 
-    /// Durable before irreversible: the operation (`Queued`) and its attempt record exist before
-    /// any call. A concurrent request that used the same idempotency key first yields its operation.
+    /// Durable before irreversible: the operation (`accepted_as`: `Queued`, or `Running` when a
+    /// worker's slot is already taken for it) and its attempt record exist before any call. A
+    /// concurrent request that used the same idempotency key first yields its operation.
     async fn record_attempt(
         &self,
         req: &ActionRequest,
@@ -480,8 +485,10 @@ impl Engine {
         params: &catalog::Params,
         fingerprint: &str,
         revert: Option<&reverts::Planned>,
+        accepted_as: &str,
     ) -> Result<Accepted, EngineError> {
-        let (op, attempt) = attempt_rows(req, spec, params, fingerprint);
+        let (mut op, attempt) = attempt_rows(req, spec, params, fingerprint);
+        op.status = accepted_as.into();
         let begun = match revert {
             Some(r) => {
                 let (row, scheduled) = r.rows(self, spec, &op, &req.principal);
@@ -508,13 +515,16 @@ impl Engine {
     /// The worker's story for one job: take it `Running`, carry it out, record the outcome.
     pub(crate) async fn run_job(&self, job: &executor::Job) -> Result<Outcome, EngineError> {
         let spec = job.spec;
-        // Reads skip the `Running` commit: a restart runs a read again whether it was queued or
-        // running, so the state would cost a durable write and buy nothing.
-        let op = if spec.risk == catalog::Risk::Read {
-            self.operation(job.op).await?
-        } else {
-            let running = OperationUpdate { status: status::RUNNING.into(), ..Default::default() };
-            self.inner.store.update_operation(job.op, running).await?
+        let op = match &job.running {
+            // Accepted `Running`: nothing to write or read.
+            Some(op) => op.clone(),
+            // Reads skip the `Running` commit: a restart runs a read again whether it was queued
+            // or running, so the state would cost a durable write and buy nothing.
+            None if spec.risk == catalog::Risk::Read => self.operation(job.op).await?,
+            None => {
+                let running = OperationUpdate { status: status::RUNNING.into(), ..Default::default() };
+                self.inner.store.update_operation(job.op, running).await?
+            }
         };
         let creds = self.inner.tenants.get(&job.tenant)?;
         let started = Instant::now();

@@ -58,15 +58,23 @@ pub(crate) async fn reconcile_claimed(engine: &Engine, open: Vec<Operation>) -> 
                     // The caller was authorized when the operation was accepted; the audit keeps its
                     // name, and the run needs no more of it than that.
                     let principal = Principal { name: op.principal.clone(), role: Role::Admin, tenants: vec![] };
-                    let job =
-                        Job { op: op.id, tenant: op.tenant.clone(), principal, spec, params, resume, reveal: false };
+                    let job = Job {
+                        op: op.id,
+                        tenant: op.tenant.clone(),
+                        principal,
+                        spec,
+                        params,
+                        resume,
+                        reveal: false,
+                        running: None,
+                    };
                     if op.status == status::QUEUED {
                         report.started += 1;
                     } else {
                         report.rerun += 1;
                     }
                     tracing::info!(operation = %op.id, action = spec.name, resume, "reconcile: running an operation a restart interrupted");
-                    engine.inner.executor.submit(engine, job);
+                    engine.inner.executor.submit(engine, job, None);
                 }
                 Decision::End { status, reason } => {
                     end(engine, &op, status, &reason).await?;

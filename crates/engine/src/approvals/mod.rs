@@ -498,8 +498,17 @@ impl Engine {
         };
         // The requester was authorized when the action was accepted; the audit keeps its name.
         let principal = Principal { name: op.principal.clone(), role: Role::Admin, tenants: vec![] };
-        let job = Job { op: id, tenant: op.tenant.clone(), principal, spec, params, resume: false, reveal: false };
-        self.inner.executor.submit(self, job);
+        let job = Job {
+            op: id,
+            tenant: op.tenant.clone(),
+            principal,
+            spec,
+            params,
+            resume: false,
+            reveal: false,
+            running: None,
+        };
+        self.inner.executor.submit(self, job, None);
         Ok(())
     }
 

@@ -59,13 +59,15 @@ impl upstream::SharedWindows for StoreWindows {
     fn admit<'a>(
         &'a self,
         windows: &'a [upstream::SharedWindow],
+        waiter: Option<&'a str>,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = upstream::Admission> + Send + 'a>> {
         Box::pin(async move {
             let windows: Vec<store::BudgetWindow> = windows
                 .iter()
                 .map(|w| store::BudgetWindow { key: w.key.clone(), count: w.count, window: w.window })
                 .collect();
-            self.0.admit_budget_call(&windows).await.map_err(|e| store::describe_error(&e))
+            let claimant = waiter.map_or(store::Claimant::Bulk, store::Claimant::Interactive);
+            self.0.admit_budget_call(&windows, claimant).await.map_err(|e| store::describe_error(&e))
         })
     }
 }

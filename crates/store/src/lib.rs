@@ -46,7 +46,7 @@ use sqlx::sqlite::SqlitePool;
 use uuid::Uuid;
 
 pub use approvals::{Approval, ApprovalDecision, ApprovalFilter, NewApproval, approval_kind, approval_status};
-pub use budget_windows::BudgetWindow;
+pub use budget_windows::{BudgetWindow, Claimant, WAITER_SLACK};
 pub use enrichment::{
     AlertEvidence, DeadLetterRow, EnrichmentCounts, LookupLogEntry, NewDeadLetter, PendingAlert, StoredLookup,
     StreamBatch, StreamOffset, Writeback,

@@ -432,9 +432,11 @@ impl Limiters {
             return Ok(Duration::ZERO);
         }
         // Interactive first here too: this replica's bulk calls hold back while one of its
-        // interactive calls waits for the tenant (other replicas' bulk calls do not know of it).
+        // interactive calls waits for the tenant, and the ledger holds back every replica's
+        // bulk calls while an interactive call it refused waits for one of their windows.
         let bulk = is_bulk();
         let _waiting = (!bulk).then(|| self.waiting(tenant));
+        let waiter = (!bulk).then(|| uuid::Uuid::new_v4().to_string());
         let mut waited = Duration::ZERO;
         loop {
             if bulk && self.interactive_waits(tenant) {
@@ -445,7 +447,7 @@ impl Limiters {
                 waited += YIELD_POLL;
                 continue;
             }
-            let wait = match ledger.admit(&windows).await {
+            let wait = match ledger.admit(&windows, waiter.as_deref()).await {
                 Ok(None) => return Ok(waited),
                 Ok(Some(wait)) => wait.max(Duration::from_millis(1)),
                 Err(e) => {

@@ -31,8 +31,16 @@ pub type Admission = Result<Option<Duration>, String>;
 /// and answers `Ok(None)` when all of them have room, else records nothing and answers how long
 /// until the fullest one has room (`Ok(Some(wait))`). `Err` is the ledger failing (the caller
 /// waits a second and asks again; it never calls unadmitted).
+///
+/// `waiter` names an interactive call (the same name on each attempt of one call); `None` is a
+/// bulk job's call, which the ledger holds back while an interactive call, on any replica,
+/// waits for one of its windows (issue 12: interactive overtakes bulk, across replicas too).
 pub trait SharedWindows: Send + Sync + 'static {
-    fn admit<'a>(&'a self, windows: &'a [SharedWindow]) -> Pin<Box<dyn Future<Output = Admission> + Send + 'a>>;
+    fn admit<'a>(
+        &'a self,
+        windows: &'a [SharedWindow],
+        waiter: Option<&'a str>,
+    ) -> Pin<Box<dyn Future<Output = Admission> + Send + 'a>>;
 }
 
 /// How long to wait before asking a failing ledger again.

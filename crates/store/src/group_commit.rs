@@ -18,7 +18,7 @@
 //! appends commit one after another, so without batching each step still waits for its own flush.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -66,6 +66,8 @@ pub(crate) struct Pending {
 #[derive(Debug, Default)]
 pub(crate) struct Queue {
     pending: std::sync::Mutex<Vec<Pending>>,
+    /// Whether a leader task is running (or about to): a step queued meanwhile is its to take.
+    leading: AtomicBool,
     /// Batches committed since the last WAL checkpoint (SQLite).
     since_checkpoint: AtomicU32,
 }
@@ -92,6 +94,34 @@ impl Queue {
 
     fn take(&self) -> Vec<Pending> {
         std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
+    }
+
+    /// Whether the caller became the leader (none was running).
+    fn claim_lead(&self) -> bool {
+        !self.leading.swap(true, Ordering::AcqRel)
+    }
+}
+
+/// Held by the leader task: when it ends, even by a panic, the lead is given up, and steps still
+/// queued (pushed while it was finishing) get a leader of their own.
+struct Lead(Store);
+
+impl Drop for Lead {
+    fn drop(&mut self) {
+        self.0.group.leading.store(false, Ordering::Release);
+        if !self.0.group.is_empty() && self.0.group.claim_lead() {
+            // Drop runs inside the runtime (the leader is a task): spawning cannot fail here.
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                let store = self.0.clone();
+                rt.spawn(async move { store.lead_batches().await });
+            } else {
+                self.0.group.leading.store(false, Ordering::Release);
+            }
+        }
     }
 }
 
@@ -171,41 +201,45 @@ impl Store {
     pub(crate) async fn commit_step(&self, step: Step) -> StepResult {
         let (reply, answer) = oneshot::channel();
         self.group.push(Pending { step, reply });
-        let store = self.clone();
-        let leader = tokio::spawn(async move { store.lead_batch().await });
-        match answer.await {
-            Ok(result) => result,
-            // The leader task died (panicked) before answering: nothing of this batch committed.
-            Err(_) => {
-                let why = match leader.await {
-                    Err(e) => e.to_string(),
-                    Ok(()) => "the batch ended without an answer".to_string(),
-                };
-                Err(StoreError::Db(sqlx::Error::Io(std::io::Error::other(format!("group commit: {why}")))))
-            }
+        // One leader at a time, spawned only when none runs: a step per spawned task made every
+        // step's task wake, wait for the writer lock and mostly find its step already taken.
+        if self.group.claim_lead() {
+            let store = self.clone();
+            tokio::spawn(async move { store.lead_batches().await });
         }
+        answer.await.unwrap_or_else(|_| {
+            // The leader died (panicked) with this step in its batch: nothing of it committed.
+            Err(StoreError::Db(sqlx::Error::Io(std::io::Error::other(
+                "group commit: the batch's leader stopped before answering",
+            ))))
+        })
     }
 
-    /// Takes the writer lock and commits whatever is queued (nothing, when an earlier leader
-    /// already took this caller's step).
-    async fn lead_batch(&self) {
-        let _writer = self.audit_writer.lock().await;
-        let batch = self.group.take();
-        if batch.is_empty() {
-            return;
-        }
-        self.sealed(async {
-            match &self.backend {
-                Backend::Sqlite(p) => crate::sqlite::commit_batch(p, batch).await,
-                Backend::Postgres(p) => crate::postgres::commit_batch(p, batch).await,
+    /// The leader: takes the writer lock and commits whatever is queued, batch after batch, until
+    /// the queue is empty. The lock is given back between batches, so the other writers of the
+    /// audit chain (jobs, approvals, reverts) are not starved by a busy queue.
+    async fn lead_batches(&self) {
+        let _lead = Lead(self.clone());
+        loop {
+            let writer = self.audit_writer.lock().await;
+            let batch = self.group.take();
+            if batch.is_empty() {
+                return;
             }
-        })
-        .await;
-        // The callers are answered; the WAL is copied back before the next batch, off their path.
-        if let Backend::Sqlite(p) = &self.backend
-            && self.group.checkpoint_due()
-        {
-            crate::sqlite::checkpoint(p).await;
+            self.sealed(async {
+                match &self.backend {
+                    Backend::Sqlite(p) => crate::sqlite::commit_batch(p, batch).await,
+                    Backend::Postgres(p) => crate::postgres::commit_batch(p, batch).await,
+                }
+            })
+            .await;
+            // The callers are answered; the WAL is copied back before the next batch, off their path.
+            if let Backend::Sqlite(p) = &self.backend
+                && self.group.checkpoint_due()
+            {
+                crate::sqlite::checkpoint(p).await;
+            }
+            drop(writer);
         }
     }
 }

@@ -19,7 +19,7 @@
 //!   be measured and [`MemoryBudget::start`] says so by returning `None`; the riposte binary
 //!   and the e2e test binary install it.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 
@@ -84,12 +84,20 @@ fn count(delta: isize) {
 /// atomic add per MiB allocated or freed.
 pub struct CountingAlloc;
 
-// SAFETY: every method forwards to `System` with the caller's layout unchanged; the counter
+/// The allocator underneath: mimalloc. glibc's malloc had to be kept on one arena for the
+/// evaluator's large columns (secondary arenas `mmap` every large block afresh), and on one
+/// arena every thread of the gateway (tokio's workers, SQLite's threads) took the same lock:
+/// under load half of the process's futex calls were that lock's wake-ups. mimalloc gives each
+/// thread its own heap and, told not to purge (`eval::parallel::retain_freed_memory`), keeps
+/// freed large blocks for reuse too.
+static HEAP: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+// SAFETY: every method forwards to `HEAP` with the caller's layout unchanged; the counter
 // is bookkeeping only and never affects what is returned.
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded as is; the caller upholds `GlobalAlloc::alloc`'s contract.
-        let p = unsafe { System.alloc(layout) };
+        let p = unsafe { HEAP.alloc(layout) };
         if !p.is_null() {
             count(layout.size() as isize);
             if !INSTALLED.load(Ordering::Relaxed) {
@@ -101,7 +109,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded as is.
-        let p = unsafe { System.alloc_zeroed(layout) };
+        let p = unsafe { HEAP.alloc_zeroed(layout) };
         if !p.is_null() {
             count(layout.size() as isize);
         }
@@ -109,14 +117,14 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from this allocator (hence from `System`) with `layout`.
-        unsafe { System.dealloc(ptr, layout) };
+        // SAFETY: `ptr` came from this allocator (hence from `HEAP`) with `layout`.
+        unsafe { HEAP.dealloc(ptr, layout) };
         count(-(layout.size() as isize));
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: forwarded as is; the caller upholds `GlobalAlloc::realloc`'s contract.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        let p = unsafe { HEAP.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             count(new_size as isize - layout.size() as isize);
         }

@@ -43,46 +43,28 @@ const PARTITIONS_PER_THREAD: usize = 4;
 /// Smallest partition worth a task of its own.
 const MIN_PARTITION_ROWS: usize = 1 << 14;
 
-/// Makes the C allocator keep freed memory for reuse instead of handing it back to the
-/// kernel at once: blocks of any size come from the heap (no `mmap` per large block) and the
-/// heap top is not trimmed. Columnar operators allocate and free vectors of tens to hundreds
-/// of megabytes per step; served fresh from the kernel every time, each page is faulted in
-/// and zeroed again, which measured as most of a 10 M-row join's time. The cost: the
-/// process keeps its peak heap (as a database keeps its buffer pool). Call once at start-up,
-/// before threads exist; a no-op outside glibc.
-///
-/// It also keeps every thread on glibc's main arena (`M_ARENA_MAX` = 1). A thread of its own
-/// gets a secondary arena, made of 64 MiB heaps, and those serve any larger block from a
-/// fresh `mmap` and unmap it on free whatever the thresholds say: a hunt on the server's query
-/// thread (or a test thread) faulted in every column of ten million rows anew, which measured
-/// as half of a 10 M-row join's time. Small blocks still come from each thread's cache
-/// (tcache), so sharing the arena's lock costs little. Only threads that first allocate after
-/// this call are affected (glibc fixes the arena limit the first time a second thread
-/// allocates), hence "before threads exist".
+/// Makes the allocator keep freed memory for reuse instead of handing it back to the kernel:
+/// columnar operators allocate and free vectors of tens to hundreds of megabytes per step, and
+/// served fresh from the kernel every time, each page is faulted in and zeroed again, which
+/// measured as most of a 10 M-row join's time (with glibc's malloc, which needed its trim and
+/// `mmap` thresholds raised and every thread kept on one arena, whose lock then serialised the
+/// gateway's threads). The allocator is mimalloc (`limits::CountingAlloc`): this sets its purge
+/// delay to "never" (`mi_option_purge_delay` = -1), so freed pages stay committed in its
+/// per-thread heaps. The cost: the process keeps its peak heap (as a database keeps its buffer
+/// pool). Call once at start-up, before the first large allocation.
 pub fn retain_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        unsafe extern "C" {
-            fn mallopt(param: std::ffi::c_int, value: std::ffi::c_int) -> std::ffi::c_int;
-        }
-        const M_TRIM_THRESHOLD: std::ffi::c_int = -1;
-        const M_MMAP_THRESHOLD: std::ffi::c_int = -3;
-        const M_ARENA_MAX: std::ffi::c_int = -8;
-        // SAFETY: `mallopt` only changes glibc malloc's tuning parameters; every value is
-        // in range (glibc accepts any positive int) and no allocation is in flight in a
-        // way these settings could invalidate.
-        unsafe {
-            mallopt(M_MMAP_THRESHOLD, std::ffi::c_int::MAX);
-            mallopt(M_TRIM_THRESHOLD, std::ffi::c_int::MAX);
-            mallopt(M_ARENA_MAX, 1);
-        }
-    }
+    /// `mi_option_purge_delay` in mimalloc v3's `mi_option_t` (mimalloc.h); the Rust bindings
+    /// do not name it.
+    const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: setting an option only changes mimalloc's tuning; -1 is documented ("no purging
+    // at all"), and options may be set before or after the allocator's first use.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
 }
 
 /// The unit-test binary tunes the allocator as the `riposte` binary does first thing in
 /// `main`: libtest runs each test on a thread of its own, created before any test body could
 /// call [`retain_freed_memory`] early enough, so the call runs as a load-time constructor here.
-#[cfg(all(test, target_os = "linux", target_env = "gnu"))]
+#[cfg(all(test, target_os = "linux"))]
 #[used]
 #[unsafe(link_section = ".init_array")]
 static TEST_BINARY_ALLOCATOR: extern "C" fn() = {

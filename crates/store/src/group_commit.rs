@@ -228,7 +228,9 @@ impl Store {
             }
             self.sealed(async {
                 match &self.backend {
-                    Backend::Sqlite(p) => crate::sqlite::commit_batch(p, batch).await,
+                    Backend::Sqlite(p) => {
+                        crate::sqlite::commit_batch(self.committer.as_ref().unwrap_or(p), batch).await
+                    }
                     Backend::Postgres(p) => crate::postgres::commit_batch(p, batch).await,
                 }
             })
@@ -237,7 +239,7 @@ impl Store {
             if let Backend::Sqlite(p) = &self.backend
                 && self.group.checkpoint_due()
             {
-                crate::sqlite::checkpoint(p).await;
+                crate::sqlite::checkpoint(self.committer.as_ref().unwrap_or(p)).await;
             }
             drop(writer);
         }

@@ -75,6 +75,8 @@ pub struct Store {
     replica: Arc<str>,
     /// Operation steps waiting for the next group commit (`group_commit`).
     group: Arc<group_commit::Queue>,
+    /// SQLite file databases: the group commit's own connection (`sqlite::open_committer`).
+    committer: Option<SqlitePool>,
     /// Key and setting answers for request authentication (`credential_cache`).
     credentials: Arc<credential_cache::CredentialCache>,
 }
@@ -97,6 +99,7 @@ impl Store {
             audit_key: None,
             replica: Arc::from(Uuid::now_v7().to_string()),
             group: Arc::default(),
+            committer: None,
             credentials: Arc::default(),
         }
     }
@@ -105,8 +108,9 @@ impl Store {
     /// and applies pending migrations.
     pub async fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
         let pool = sqlite::open_file(path).await?;
+        let committer = sqlite::open_committer(path).await?;
         tracing::info!(path = %path.display(), "store opened (sqlite)");
-        Ok(Store::new(Backend::Sqlite(pool)))
+        Ok(Store { committer: Some(committer), ..Store::new(Backend::Sqlite(pool)) })
     }
 
     /// Opens the PostgreSQL database at `url` (`postgres://...`) and applies pending migrations.
@@ -135,6 +139,9 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(p) => p.close().await,
             Backend::Postgres(p) => p.close().await,
+        }
+        if let Some(c) = &self.committer {
+            c.close().await;
         }
     }
 

@@ -130,26 +130,11 @@ impl Drop for Lead {
 /// the journal inserts it once, finished, instead of inserting, re-reading and updating it.
 /// Stamped when recorded (the read has been carried out by then).
 pub(crate) fn finished_read(op: NewOperation, u: OperationUpdate) -> Operation {
-    let now = crate::codec::now();
-    let mut ids = Vec::new();
-    crate::codec::append_unique(&mut ids, &u.upstream_request_ids);
-    Operation {
-        id: op.id,
-        tenant: op.tenant,
-        product: op.product,
-        action: op.action,
-        params: op.params,
-        principal: op.principal,
-        idempotency_key: op.idempotency_key,
-        request_hash: op.request_hash,
-        status: u.status,
-        result: u.result,
-        error: u.error,
-        upstream_request_ids: ids,
-        tracking: u.tracking,
-        created_at: now,
-        updated_at: now,
-    }
+    let mut read = Operation::accepted(op, crate::codec::now());
+    read.apply(u);
+    // Recorded at once: its row carries one instant in both stamps (`push_insert_finished`).
+    read.updated_at = read.created_at;
+    read
 }
 
 /// The result of a step that appends a record: the record is there.

@@ -24,47 +24,31 @@ pub(crate) async fn insert_operation(pool: &PgPool, op: NewOperation) -> Result<
 
 /// The insert on a connection the caller holds, so it can share a transaction with an audit append.
 pub(crate) async fn insert_operation_in(conn: &mut PgConnection, op: NewOperation) -> Result<Operation, StoreError> {
-    let now = codec::now();
-    let stamp = codec::format_ts(now)?;
+    let new = Operation::accepted(op, codec::now());
+    let stamp = codec::format_ts(new.created_at)?;
     sqlx::query(concat!(
         "INSERT INTO operations (",
         op_cols!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL, '[]', NULL, $9, $9, $10)"
     ))
-    .bind(op.id.hyphenated().to_string())
-    .bind(&op.tenant)
-    .bind(&op.product)
-    .bind(&op.action)
-    .bind(codec::canonical_json(&op.params))
-    .bind(&op.principal)
-    .bind(&op.idempotency_key)
-    .bind(&op.status)
+    .bind(new.id.hyphenated().to_string())
+    .bind(&new.tenant)
+    .bind(&new.product)
+    .bind(&new.action)
+    .bind(codec::canonical_json(&new.params))
+    .bind(&new.principal)
+    .bind(&new.idempotency_key)
+    .bind(&new.status)
     .bind(stamp)
-    .bind(&op.request_hash)
+    .bind(&new.request_hash)
     .execute(conn)
     .await
-    .map_err(|e| insert_conflict(e, &op))?;
-    Ok(Operation {
-        id: op.id,
-        tenant: op.tenant,
-        product: op.product,
-        action: op.action,
-        params: op.params,
-        principal: op.principal,
-        idempotency_key: op.idempotency_key,
-        request_hash: op.request_hash,
-        status: op.status,
-        result: None,
-        error: None,
-        upstream_request_ids: Vec::new(),
-        tracking: None,
-        created_at: now,
-        updated_at: now,
-    })
+    .map_err(|e| insert_conflict(e, &new))?;
+    Ok(new)
 }
 
 /// Says which uniqueness rule an insert broke, so the engine can answer the right 409.
-fn insert_conflict(e: sqlx::Error, op: &NewOperation) -> StoreError {
+fn insert_conflict(e: sqlx::Error, op: &Operation) -> StoreError {
     let on_idempotency = error_mentions(&e, "idempotency_key");
     conflict_on_unique(e, || match (&op.idempotency_key, on_idempotency) {
         (Some(key), true) => format!("idempotency key {key:?} was already used for tenant {:?}", op.tenant),

@@ -694,6 +694,33 @@ mod tests {
         assert!(limiters.acquire("t", &[Bucket::Mde]).await.is_err());
     }
 
+    /// A ledger that admits every call and keeps who asked.
+    struct RecordingLedger(Mutex<Vec<Option<String>>>);
+
+    impl crate::shared_budget::SharedWindows for RecordingLedger {
+        fn admit<'a>(
+            &'a self,
+            _windows: &'a [crate::shared_budget::SharedWindow],
+            waiter: Option<&'a str>,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = crate::shared_budget::Admission> + Send + 'a>> {
+            self.0.lock().unwrap().push(waiter.map(str::to_owned));
+            Box::pin(async { Ok(None) })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_shared_ledger_hears_an_interactive_call_by_name_and_a_bulk_call_as_bulk() {
+        let limiters = Limiters::new(&Budgets::uniform(vec![Rate::per_minute(100)])).unwrap();
+        let ledger = std::sync::Arc::new(RecordingLedger(Mutex::new(Vec::new())));
+        assert!(limiters.share(ledger.clone()));
+        limiters.acquire("t", &[Bucket::Mde]).await.unwrap();
+        as_bulk(limiters.acquire("t", &[Bucket::Mde])).await.unwrap();
+        limiters.acquire("t", &[Bucket::Mde]).await.unwrap();
+        let asked = ledger.0.lock().unwrap().clone();
+        assert!(asked[0].is_some() && asked[1].is_none() && asked[2].is_some(), "{asked:?}");
+        assert_ne!(asked[0], asked[2], "each interactive call waits under a name of its own");
+    }
+
     #[tokio::test]
     async fn an_interactive_call_takes_the_next_slot_before_waiting_bulk_calls() {
         let mut budgets = Budgets::uniform(vec![Rate::new(1, Duration::from_millis(200))]);

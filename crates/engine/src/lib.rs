@@ -333,8 +333,13 @@ impl Engine {
             let rows = attempt_rows(&req, spec, &params, &fingerprint);
             return self.read_once(req, spec, params, rows, wait, gate).await;
         }
-        // A free worker takes it at once, so it is accepted `Running` (`executor::Slot`).
-        let slot = self.inner.executor.try_slot();
+        // A free worker takes it at once, so it is accepted `Running` (`executor::Slot`). A
+        // break-glass run records its override between the accept and the worker, and a failure
+        // there must leave it `Queued` (never begun), so it takes its slot later.
+        let slot = match verdict {
+            approvals::Verdict::BreakGlass(..) => None,
+            _ => self.inner.executor.try_slot(),
+        };
         let accepted_as = if slot.is_some() { status::RUNNING } else { status::QUEUED };
         let op = match self.record_attempt(&req, spec, &params, &fingerprint, revert.as_ref(), accepted_as).await? {
             Accepted::New(op) => op,

@@ -43,6 +43,9 @@ const LEASE: time::Duration = time::Duration::seconds(15);
 const HEARTBEAT: Duration = Duration::from_secs(5);
 /// Throttling and timeouts retry under a new attempt, this many times in all.
 const MAX_ATTEMPTS: i64 = 5;
+/// An item refused because another action is pending on its target (MDE's
+/// `ActiveRequestAlreadyExists`) is attempted again after this, times its attempts so far.
+const CONFLICT_BACKOFF: Duration = Duration::from_secs(2);
 
 pub(crate) fn spawn(engine: Engine) {
     let beat = engine.clone();
@@ -241,15 +244,18 @@ async fn run_item(engine: &Engine, job: &Job, item: JobItem, ends: &EndSender) {
         }
         Ok((op, state)) => {
             let stored = engine.store().get_operation(op).await.ok().flatten();
-            let again = item.attempts < MAX_ATTEMPTS && stored.as_ref().is_some_and(failed_before_any_call);
+            let again = stored.as_ref().and_then(|o| again_after_operation(o, item.attempts));
             let error = stored.and_then(|o| o.error);
-            if again {
-                ItemEnd { state: item_state::PENDING, operation_id: Some(op), status: None, error }
-            } else {
-                ItemEnd { state: item_state::FAILED, operation_id: Some(op), status: Some(state), error }
+            match again {
+                Some(after) => {
+                    tokio::time::sleep(after).await;
+                    ItemEnd { state: item_state::PENDING, operation_id: Some(op), status: None, error }
+                }
+                None => ItemEnd { state: item_state::FAILED, operation_id: Some(op), status: Some(state), error },
             }
         }
-        Err((op, e)) if retryable(&e) && item.attempts < MAX_ATTEMPTS => {
+        Err((op, e)) if let Some(after) = again_after_error(&e, item.attempts) => {
+            tokio::time::sleep(after).await;
             ItemEnd { state: item_state::PENDING, operation_id: op, status: None, error: Some(error_json(&e)) }
         }
         Err((op, e)) => ItemEnd {
@@ -322,26 +328,53 @@ fn took_effect(s: &str) -> bool {
     [status::SUCCEEDED, status::PARTIALLY_SUCCEEDED, status::IN_PROGRESS].contains(&s)
 }
 
-/// An operation that ended refused by the tenant's budget (or Microsoft's throttling) before
-/// any call of it was answered: nothing was done, so another attempt later (a new operation) is
-/// safe. Under a long job a waiter can lose the window to its neighbours past its patience.
-fn failed_before_any_call(op: &store::Operation) -> bool {
+/// When an item whose operation ended without effect is worth another attempt (a new operation
+/// under the next attempt key): refused by the tenant's budget (or Microsoft's throttling)
+/// before any call of it was answered, at once (under a long job a waiter can lose the window to
+/// its neighbours past its patience); refused because another action was pending on its target,
+/// once that action has had time to end. Either way nothing was done upstream.
+fn again_after_operation(op: &store::Operation, attempts: i64) -> Option<Duration> {
     let code = op.error.as_ref().and_then(|e| e["code"].as_str());
-    op.upstream_request_ids.is_empty() && matches!(code, Some("Throttled" | "NotAdmitted"))
+    match code {
+        _ if attempts >= MAX_ATTEMPTS => None,
+        Some("Throttled" | "NotAdmitted") if op.upstream_request_ids.is_empty() => Some(Duration::ZERO),
+        Some("ActiveRequestAlreadyExists") => Some(conflict_backoff(attempts)),
+        _ => None,
+    }
 }
 
-/// Worth another attempt later: Microsoft throttled past our patience, or did not answer.
-fn retryable(e: &EngineError) -> bool {
+/// The same for an item whose action failed before it became an operation's first step:
+/// Microsoft throttled past our patience or did not answer (at once), or another action was
+/// pending on the target (after a while).
+fn again_after_error(e: &EngineError, attempts: i64) -> Option<Duration> {
     match e {
-        EngineError::Throttled { .. } | EngineError::NotAdmitted { .. } | EngineError::UpstreamTimeout => true,
-        EngineError::UpstreamFailed { status, .. } => *status >= 500,
-        _ => false,
+        _ if attempts >= MAX_ATTEMPTS => None,
+        EngineError::Throttled { .. } | EngineError::NotAdmitted { .. } | EngineError::UpstreamTimeout => {
+            Some(Duration::ZERO)
+        }
+        EngineError::UpstreamFailed { status, .. } if *status >= 500 => Some(Duration::ZERO),
+        EngineError::PendingConflict { .. } => Some(conflict_backoff(attempts)),
+        _ => None,
     }
+}
+
+fn conflict_backoff(attempts: i64) -> Duration {
+    CONFLICT_BACKOFF * attempts.clamp(1, MAX_ATTEMPTS) as u32
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_item_refused_for_a_pending_action_waits_longer_each_attempt_then_fails() {
+        let conflict = EngineError::PendingConflict { message: "pending".into(), pending: None };
+        assert_eq!(again_after_error(&conflict, 1), Some(CONFLICT_BACKOFF));
+        assert_eq!(again_after_error(&conflict, 2), Some(CONFLICT_BACKOFF * 2));
+        assert_eq!(again_after_error(&conflict, MAX_ATTEMPTS), None);
+        assert_eq!(again_after_error(&EngineError::UpstreamTimeout, 1), Some(Duration::ZERO));
+        assert_eq!(again_after_error(&EngineError::Internal("x".into()), 1), None);
+    }
 
     #[test]
     fn the_largest_tenant_gets_the_most_room_and_every_tenant_some() {

@@ -114,7 +114,8 @@ impl Drop for Lead {
     fn drop(&mut self) {
         self.0.group.leading.store(false, Ordering::Release);
         if !self.0.group.is_empty() && self.0.group.claim_lead() {
-            // Drop runs inside the runtime (the leader is a task): spawning cannot fail here.
+            // The leader is a task, so this runs inside its runtime; a runtime shutting down
+            // has none, and the steps then wait for the next caller's leader.
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
                 let store = self.0.clone();
                 rt.spawn(async move { store.lead_batches().await });

@@ -81,11 +81,14 @@ impl Executor {
         self.slots.clone().try_acquire_owned().ok().map(Slot)
     }
 
-    /// Run a job on its own task, in `slot` when one was taken for it. The entry exists before
-    /// this returns, so a waiter that subscribes right after submission always finds it.
-    pub fn submit(&self, engine: &Engine, job: Job, slot: Option<Slot>) {
-        let (result, _) = watch::channel(None);
+    /// Run a job on its own task, in `slot` when one was taken for it. The submitter's
+    /// subscription is made before the task starts: a worker that ends at once (a quick refusal
+    /// upstream) drops its entry before a later `subscribe` could find it, and its waiter would
+    /// then have only the store's status, without the typed error.
+    pub fn submit(&self, engine: &Engine, job: Job, slot: Option<Slot>) -> Subscription {
+        let (result, first_step) = watch::channel(None);
         let (cancel, cancelled) = watch::channel(false);
+        let mine = Subscription { result: first_step, cancel: cancel.clone() };
         self.inflight.lock().insert(job.op, Arc::new(Entry { result, cancel }));
         let engine = engine.clone();
         let slots = self.slots.clone();
@@ -105,6 +108,7 @@ impl Executor {
             };
             engine.inner.executor.publish(op, outcome);
         });
+        mine
     }
 
     /// The worker's result for waiters; a terminal outcome (or an error) also ends the entry.

@@ -359,11 +359,11 @@ impl Engine {
         if let approvals::Verdict::BreakGlass(reasons, glass) = &verdict {
             approvals::record_break_glass(self, &op, &req.principal, reasons, glass).await?;
         }
-        self.inner.executor.submit(self, job, slot);
+        let first_step = self.inner.executor.submit(self, job, slot);
         if let Some(gate) = gate {
-            self.release_after_first_step(op.id, gate);
+            self.release_after_first_step(first_step.result.clone(), gate);
         }
-        self.await_outcome(op.id, spec.risk, wait, false).await
+        self.await_published(op.id, spec.risk, wait, false, Some(first_step)).await
     }
 
     /// The operation as stored, with its current status.
@@ -404,8 +404,20 @@ impl Engine {
         wait: Duration,
         replayed: bool,
     ) -> Result<Outcome, EngineError> {
+        let sub = self.inner.executor.subscribe(id);
+        self.await_published(id, risk, wait, replayed, sub).await
+    }
+
+    /// [`Engine::await_outcome`] with the subscription already in hand (the submitter's).
+    async fn await_published(
+        &self,
+        id: Uuid,
+        risk: catalog::Risk,
+        wait: Duration,
+        replayed: bool,
+        mut sub: Option<executor::Subscription>,
+    ) -> Result<Outcome, EngineError> {
         let deadline = tokio::time::Instant::now() + wait;
-        let mut sub = self.inner.executor.subscribe(id);
         loop {
             // Nothing published yet: wait for the worker rather than read the store (most actions
             // end here, with one store read fewer per request); on a quiet second, read the store.

@@ -193,6 +193,8 @@ async fn a_filter_selects_machines_in_every_tenant_and_a_paused_job_waits_until_
 
 pub(super) async fn filter_and_pause(b: Backend) {
     let h = b.start(2, |_| {}).await;
+    // Each scan takes a while upstream, so the pause always lands before the job could end.
+    h.sandbox_admin("faults", json!({ "path_prefix": "/api/machines/", "method": "POST", "delay_ms": 1_500 })).await;
     let (s, job) = post(
         &h.http,
         &h.gateway,
@@ -215,6 +217,21 @@ pub(super) async fn filter_and_pause(b: Backend) {
     assert_eq!(total, expected, "one item per selected machine");
     let (s, again) = post(&h.http, &h.gateway, &h.admin_key, &format!("/v1/jobs/{id}/pause"), json!({})).await;
     assert_eq!(s, 409, "{again}");
+    // Items already on their way end; nothing more starts, and the job stays paused even when
+    // its last item ended while it was (it ends on resume).
+    let mut view = Value::Null;
+    for _ in 0..300 {
+        view = get(&h.http, &h.gateway, &h.admin_key, &format!("/v1/jobs/{id}")).await;
+        if view["counts"]["Running"].as_i64().unwrap_or(0) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(view["counts"]["Running"].as_i64().unwrap_or(0), 0, "claimed items end while paused: {view}");
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let still = get(&h.http, &h.gateway, &h.admin_key, &format!("/v1/jobs/{id}")).await;
+    assert_eq!(still["state"], "Paused", "{still}");
+    assert_eq!(still["counts"], view["counts"], "nothing starts while paused");
     let (s, _) = post(&h.http, &h.gateway, &h.admin_key, &format!("/v1/jobs/{id}/resume"), json!({})).await;
     assert_eq!(s, 200);
     let ended = job_ended(&h.http, &h.gateway, &h.admin_key, &id, 90).await;

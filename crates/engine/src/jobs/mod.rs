@@ -19,13 +19,14 @@ pub(crate) use targets::build as build_job;
 pub use targets::{JobSpec, Targets as JobTargets};
 pub use view::JobView;
 
+use crate::executor::Published;
 use crate::{Engine, EngineError, Principal};
 use parking_lot::Mutex;
 use serde_json::{Map, Value, json};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use store::{Job, NewAuditEvent, job_state};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 use uuid::Uuid;
 
 /// What the engine keeps for jobs in this process.
@@ -115,6 +116,25 @@ fn job_record(job_id: Uuid, principal: &str, product: &str, action: &str, kind: 
     }
 }
 
+/// Ends a running job whose items have all ended, with its `job_completed` record; a job with
+/// work left (or not running) is left as it is. Called when items end, and when a job is
+/// resumed: its last items may have ended while it was paused.
+async fn complete_if_done(engine: &Engine, job: Uuid) {
+    let record = |j: &Job, c: &store::JobCounts| {
+        job_record(
+            j.id,
+            &j.principal,
+            &j.product,
+            &j.action,
+            "job_completed",
+            json!({ "state": j.state, "counts": c.by_state }),
+        )
+    };
+    if let Err(e) = engine.store().complete_job_if_done(job, record).await {
+        tracing::warn!(error = %e, %job, "job completion not recorded");
+    }
+}
+
 impl Engine {
     /// Create a job (`POST /v1/jobs`): every target validated and authorized first, then the job
     /// and its items written in one transaction. The scheduler starts on it at once.
@@ -189,6 +209,9 @@ impl Engine {
         let record =
             job_record(id, &principal.name, &job.product, &job.action, &kind, json!({ "from": job.state, "to": to }));
         self.store().set_job_state(id, from, to, record).await.map_err(store_conflict)?;
+        if to == job_state::RUNNING {
+            complete_if_done(self, id).await;
+        }
         self.inner.jobs.wake.notify_one();
         self.job_view(principal, id).await
     }
@@ -249,10 +272,9 @@ fn store_conflict(e: store::StoreError) -> EngineError {
 impl Engine {
     /// An interactive action's guard lives until its first step is published (its call made),
     /// not for the whole wait: bulk items of the tenant resume as soon as it is on its way.
-    pub(crate) fn release_after_first_step(&self, op: Uuid, guard: InteractiveGuard) {
-        let Some(mut sub) = self.inner.executor.subscribe(op) else { return };
+    pub(crate) fn release_after_first_step(&self, mut first_step: watch::Receiver<Published>, guard: InteractiveGuard) {
         tokio::spawn(async move {
-            let _ = sub.result.wait_for(Option::is_some).await;
+            let _ = first_step.wait_for(Option::is_some).await;
             drop(guard);
         });
     }

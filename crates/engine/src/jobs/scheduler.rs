@@ -138,19 +138,7 @@ async fn record_ends(engine: Engine, mut queue: tokio::sync::mpsc::UnboundedRece
             continue;
         }
         for job in jobs {
-            let record = |j: &Job, c: &store::JobCounts| {
-                super::job_record(
-                    j.id,
-                    &j.principal,
-                    &j.product,
-                    &j.action,
-                    "job_completed",
-                    serde_json::json!({ "state": j.state, "counts": c.by_state }),
-                )
-            };
-            if let Err(e) = engine.store().complete_job_if_done(job, record).await {
-                tracing::warn!(error = %e, %job, "job completion not recorded");
-            }
+            super::complete_if_done(&engine, job).await;
         }
         engine.inner.jobs.wake.notify_one();
     }

@@ -246,6 +246,10 @@ pub struct Call {
     /// Which documented rate limit the call draws from, beyond its API family's default
     /// (advanced hunting has its own 45/min per tenant).
     pub budget: Budget,
+    /// A POST that creates or updates by what it says (MDE's indicator submit): carried out
+    /// again, it changes nothing more. A restart that interrupted it runs it again
+    /// (`engine::reconcile`) instead of ending it `Unknown`.
+    pub repeatable: bool,
 }
 
 impl Call {
@@ -260,6 +264,7 @@ impl Call {
             paged: false,
             filter_eq: &[],
             budget: Budget::Default,
+            repeatable: false,
         }
     }
     pub const fn body(mut self, body: &'static [(&'static str, BodyValue)]) -> Call {
@@ -284,6 +289,10 @@ impl Call {
     }
     pub const fn budget(mut self, budget: Budget) -> Call {
         self.budget = budget;
+        self
+    }
+    pub const fn repeatable(mut self) -> Call {
+        self.repeatable = true;
         self
     }
 }

@@ -3,13 +3,15 @@
 //! The store is the durable queue. At start-up, before any new request is served:
 //! - `Queued`: no upstream call was made. It runs now, unless a secret parameter it needs was never
 //!   stored (secrets live only in memory); then it ends `Cancelled`, saying to submit it again.
-//! - `Running`, and safe to repeat (reads; GET, PUT, PATCH to a fixed value, DELETE): it runs again.
+//! - `Running`, and safe to repeat (reads; GET, PUT, PATCH to a fixed value, DELETE; a POST the
+//!   catalog marks `repeatable`, such as MDE's create-or-update indicator submit): it runs again.
 //! - `Running`, an MDE machine action: it runs again in *resume* mode. Each action carries
 //!   `[riposte:{operation}]` in its comment; before submitting for a device, MDE is asked for an
 //!   action on that machine created since the operation started with that marker, and a match is
 //!   attached and tracked instead of submitted twice (`plan::call_once`).
-//! - `Running`, a resumable procedure (Incident's bulk forms): it runs again, skipping the items
-//!   its stored progress says are done, and checking the one in flight before repeating it.
+//! - `Running`, a resumable procedure (Incident's bulk forms; incident tags, a set union or
+//!   difference): it runs again, skipping the items its stored progress says are done, and
+//!   checking the one in flight before repeating it.
 //! - `Running`, anything else (a POST whose effect cannot be looked up, a multi-step procedure): it
 //!   ends `Unknown`, with an `outcome` audit record that says why and what to check. Never re-run
 //!   silently, never left `Running`.
@@ -111,7 +113,7 @@ fn decide(op: &Operation, spec: &ActionSpec) -> Decision {
         return Decision::Run { resume: false };
     }
     match spec.plan {
-        Plan::Call(call) if call.method != Method::Post => Decision::Run { resume: false },
+        Plan::Call(call) if call.method != Method::Post || call.repeatable => Decision::Run { resume: false },
         Plan::Call(call) if spec.completion == Completion::MachineAction && call.api == catalog::Api::Mde => {
             Decision::Run { resume: true }
         }
@@ -199,11 +201,14 @@ mod tests {
     }
 
     #[test]
-    fn queued_runs_reads_rerun_machine_actions_resume_other_posts_end_unknown() {
+    fn queued_runs_reads_and_repeatable_posts_rerun_machine_actions_resume_other_posts_end_unknown() {
         assert_eq!(decide(&op(status::QUEUED), spec("IsolateDevice")), Decision::Run { resume: false });
         assert_eq!(decide(&op(status::RUNNING), spec("GetAllDevices")), Decision::Run { resume: false });
         assert_eq!(decide(&op(status::RUNNING), spec("IsolateDevice")), Decision::Run { resume: true });
-        let posted = spec("AddFileIndicator");
+        // MDE's indicator submit creates or updates: repeating it is safe.
+        assert_eq!(decide(&op(status::RUNNING), spec("AddIndicator")), Decision::Run { resume: false });
+        assert_eq!(decide(&op(status::RUNNING), spec("AddFileIndicator")), Decision::Run { resume: false });
+        let posted = spec("CreateCustomDetectionRule");
         assert!(
             matches!(posted.plan, Plan::Call(c) if c.method == Method::Post)
                 || matches!(posted.plan, Plan::Procedure(_))

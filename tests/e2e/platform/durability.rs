@@ -239,6 +239,86 @@ pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// `riposte.toml` in `dir` for a gateway process on the harness's sandbox: its clouds and
+/// tenants, the tracker polling every second, PostgreSQL at `store_url` or SQLite.
+fn process_config(h: &Harness, dir: &std::path::Path, store_url: Option<&str>) -> std::path::PathBuf {
+    let d = h.sandbox.describe();
+    let mut config = format!(
+        "[clouds]\nlogin = \"{}\"\ngraph = \"{}\"\nmde = \"{}\"\narm = \"{}\"\n\n[tracker]\npoll_seconds = 1.0\n",
+        d.endpoints.login, d.endpoints.graph, d.endpoints.mde, d.endpoints.arm
+    );
+    for t in &d.tenants {
+        config.push_str(&format!(
+            "\n[[tenants]]\ntenant_id = {}\nclient_id = {}\nclient_secret = {}\n",
+            json!(t.tenant_id),
+            json!(t.client_id),
+            json!(t.client_secret)
+        ));
+    }
+    if let Some(url) = store_url {
+        config.push_str(&format!("\n[store]\nurl = \"{url}\"\n"));
+    }
+    let path = dir.join("riposte.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+/// A restart that interrupted MDE's indicator submit (a create-or-update POST) runs it again:
+/// the operation ends `Succeeded` and the indicator exists once, instead of `Unknown` with
+/// nothing upstream.
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_with_an_indicator_submit_in_flight_then_restart_submits_it() {
+    let h = Harness::start(1).await;
+    let t = h.tenant(0);
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = process_config(&h, dir.path(), None);
+    let data = dir.path().join("data");
+    let port = free_port();
+    let key = "rk_kill_test_admin_key_0123456789abcdef";
+    let mut gw = GatewayProcess::spawn(&config_path, &data, port, key);
+    gw.ready(&h.http).await;
+    // The submit hangs upstream until the gateway dies.
+    h.sandbox_admin("faults", json!({ "path_prefix": "/api/indicators", "method": "POST", "delay_ms": 600_000 })).await;
+    let sha1 = "3395856ce81f2b7382dee72602f798b642f14140";
+    let accepted: Value = h
+        .http
+        .post(format!("{}/v1/tenants/{t}/actions/MDE/AddIndicator", gw.url))
+        .header("x-api-key", key)
+        .header("prefer", "wait=0")
+        .json(&json!({ "indicatorValue": sha1, "indicatorType": "FileSha1", "action": "Block", "title": "kill test" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let op = accepted["operation_id"].as_str().unwrap_or_else(|| panic!("accepted: {accepted}")).to_string();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    gw.kill();
+    let cleared = h.http.delete(format!("{}/_sandbox/faults", h.sandbox.base_url())).send().await.unwrap();
+    assert!(cleared.status().is_success());
+    assert!(
+        !h.state(&t).await["indicators"].as_array().unwrap().iter().any(|i| i["indicatorValue"] == sha1),
+        "the kill landed before the submit reached MDE"
+    );
+
+    let gw = GatewayProcess::spawn(&config_path, &data, port, key);
+    gw.ready(&h.http).await;
+    let mut stored = Value::Null;
+    for _ in 0..100 {
+        let r = h.http.get(format!("{}/v1/operations/{op}", gw.url)).header("x-api-key", key).send().await.unwrap();
+        stored = r.json().await.unwrap();
+        if engine::status::is_terminal(stored["status"].as_str().unwrap_or("")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(stored["status"], "Succeeded", "{stored}");
+    let indicators = h.state(&t).await["indicators"].clone();
+    let ours = indicators.as_array().unwrap().iter().filter(|i| i["indicatorValue"] == sha1).count();
+    assert_eq!(ours, 1, "{indicators}");
+}
+
 /// The acceptance test of durable execution: kill -9 with 50 actions over 3 tenants in flight.
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_9_with_50_actions_in_flight_then_restart_every_action_exactly_once() {
@@ -256,29 +336,9 @@ async fn kill_9_with_50_actions_in_flight_on_postgres_then_restart_every_action_
 /// 50 actions in flight, restart it, and check every accepted action ran exactly once upstream.
 async fn kill_9_with_50_actions_in_flight(store_url: Option<String>) {
     let h = Harness::start(3).await;
-    let d = h.sandbox.describe();
     let tenants: Vec<String> = (0..3).map(|i| h.tenant(i)).collect();
     let dir = tempfile::tempdir().unwrap();
-    let creds: Vec<Value> = d
-        .tenants
-        .iter()
-        .map(|t| json!({ "tenant_id": t.tenant_id, "client_id": t.client_id, "client_secret": t.client_secret }))
-        .collect();
-    let mut config = format!(
-        "[clouds]\nlogin = \"{}\"\ngraph = \"{}\"\nmde = \"{}\"\narm = \"{}\"\n\n[tracker]\npoll_seconds = 1.0\n",
-        d.endpoints.login, d.endpoints.graph, d.endpoints.mde, d.endpoints.arm
-    );
-    for c in &creds {
-        config.push_str(&format!(
-            "\n[[tenants]]\ntenant_id = {}\nclient_id = {}\nclient_secret = {}\n",
-            c["tenant_id"], c["client_id"], c["client_secret"]
-        ));
-    }
-    if let Some(url) = &store_url {
-        config.push_str(&format!("\n[store]\nurl = \"{url}\"\n"));
-    }
-    let config_path = dir.path().join("riposte.toml");
-    std::fs::write(&config_path, config).unwrap();
+    let config_path = process_config(&h, dir.path(), store_url.as_deref());
     let data = dir.path().join("data");
     let port = free_port();
     let key = "rk_kill_test_admin_key_0123456789abcdef";

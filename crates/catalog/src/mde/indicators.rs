@@ -31,7 +31,8 @@ const BODY: &[(&str, BodyValue)] = &[
     ("application", BodyValue::Param("application")),
 ];
 
-const SUBMIT: Call = Call::new(Api::Mde, Method::Post, "/api/indicators").body(BODY);
+/// "Submit or update": a second submit of the same value updates the indicator it made.
+const SUBMIT: Call = Call::new(Api::Mde, Method::Post, "/api/indicators").body(BODY).repeatable();
 
 /// The seed's typed actions name the value after its type (`sha1`, `ipAddress`, `url`, ...).
 const fn value(aliases: &'static [&'static str], doc: &'static str) -> ParamSpec {

@@ -57,8 +57,8 @@ pub trait Procedure: Sized + Send + for<'p> TryFrom<&'p Params, Error = EngineEr
     /// checks each is declared by every row naming [`Self::ID`].
     const READS: &'static [Read];
     /// Whether a run a restart interrupted may run again: the procedure keeps its own progress in
-    /// the operation and never repeats a step that landed (Incident's bulk forms). Others end
-    /// `Unknown` at reconciliation.
+    /// the operation and never repeats a step that landed (Incident's bulk forms), or repeating
+    /// it changes nothing more (incident tags). Others end `Unknown` at reconciliation.
     const RESUMABLE: bool = false;
     /// Carry the procedure out.
     fn apply(self, ctx: &Ctx<'_>) -> impl Future<Output = Result<Carried, EngineError>> + Send;

@@ -39,6 +39,8 @@ impl TryFrom<&Params> for RemoveTags {
 impl Procedure for AddTags {
     const ID: ProcedureId = ProcedureId("incident.incidents.add_tags");
     const READS: &'static [Read] = &[required("incidentId"), required("customTags")];
+    /// Read and rewrite: run again after a restart, the tags end the same.
+    const RESUMABLE: bool = true;
     async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
         rewrite(ctx, &self.id, |current| {
             let mut tags = current.to_vec();
@@ -56,6 +58,8 @@ impl Procedure for AddTags {
 impl Procedure for RemoveTags {
     const ID: ProcedureId = ProcedureId("incident.incidents.remove_tags");
     const READS: &'static [Read] = &[required("incidentId"), required("customTags")];
+    /// Read and rewrite: run again after a restart, the tags end the same.
+    const RESUMABLE: bool = true;
     async fn apply(self, ctx: &Ctx<'_>) -> Result<Carried, EngineError> {
         rewrite(ctx, &self.id, |current| {
             current.iter().filter(|x| !self.tags.iter().any(|t| t.eq_ignore_ascii_case(x))).cloned().collect()

@@ -547,17 +547,7 @@ impl Drop for ScannerProcess {
 /// The config file of a standalone scanner: the sandbox's clouds and tenants, the broker, the
 /// four sandbox providers, and file indicators + incident tags on.
 fn standalone_config(h: &Harness, broker: &str, topic: &str) -> String {
-    let d = h.sandbox.describe();
-    let mut c = format!(
-        "[clouds]\nlogin = \"{}\"\ngraph = \"{}\"\nmde = \"{}\"\narm = \"{}\"\n",
-        d.endpoints.login, d.endpoints.graph, d.endpoints.mde, d.endpoints.arm
-    );
-    for t in &d.tenants {
-        c.push_str(&format!(
-            "\n[[tenants]]\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\n",
-            t.tenant_id, t.client_id, t.client_secret
-        ));
-    }
+    let mut c = h.process_config();
     c.push_str(&format!(
         "\n[enrichment]\nsource = \"kafka\"\nsettle_secs = 1\n\n[enrichment.kafka]\nbootstrap = [\"{broker}\"]\ntopic = \"{topic}\"\ntls = false\n"
     ));

@@ -385,20 +385,9 @@ async fn a_bulk_classify_killed_mid_way_resumes_without_repeating_an_item() {
     use crate::platform::durability::{GatewayProcess, free_port};
     use std::time::{Duration, Instant};
     let h = Harness::start(1).await;
-    let d = h.sandbox.describe();
     let t = h.tenant(0);
-    let tc = &d.tenants[0];
     let dir = tempfile::tempdir().unwrap();
-    let config = format!(
-        "[clouds]\nlogin = \"{}\"\ngraph = \"{}\"\nmde = \"{}\"\narm = \"{}\"\n\n[[tenants]]\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\n",
-        d.endpoints.login,
-        d.endpoints.graph,
-        d.endpoints.mde,
-        d.endpoints.arm,
-        tc.tenant_id,
-        tc.client_id,
-        tc.client_secret
-    );
+    let config = h.process_config();
     let config_path = dir.path().join("riposte.toml");
     std::fs::write(&config_path, config).unwrap();
     let data = dir.path().join("data");

@@ -143,6 +143,29 @@ impl Harness {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// The part of a `riposte.toml` that points a process of its own at this harness's sandbox:
+    /// `[clouds]`, then one `[[tenants]]` per tenant. Tables a test appends follow it.
+    pub fn process_config(&self) -> String {
+        let d = self.sandbox.describe();
+        let quoted = |s: &str| serde_json::to_string(s).unwrap(); // a JSON string is a TOML basic string
+        let mut c = format!(
+            "[clouds]\nlogin = {}\ngraph = {}\nmde = {}\narm = {}\n",
+            quoted(&d.endpoints.login),
+            quoted(&d.endpoints.graph),
+            quoted(&d.endpoints.mde),
+            quoted(&d.endpoints.arm)
+        );
+        for t in &d.tenants {
+            c.push_str(&format!(
+                "\n[[tenants]]\ntenant_id = {}\nclient_id = {}\nclient_secret = {}\n",
+                quoted(&t.tenant_id),
+                quoted(&t.client_id),
+                quoted(&t.client_secret)
+            ));
+        }
+        c
+    }
+
     /// The sandbox's inspection view of one tenant.
     pub async fn state(&self, tenant: &str) -> Value {
         self.http

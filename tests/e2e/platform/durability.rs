@@ -242,19 +242,8 @@ pub(crate) fn free_port() -> u16 {
 /// `riposte.toml` in `dir` for a gateway process on the harness's sandbox: its clouds and
 /// tenants, the tracker polling every second, PostgreSQL at `store_url` or SQLite.
 fn process_config(h: &Harness, dir: &std::path::Path, store_url: Option<&str>) -> std::path::PathBuf {
-    let d = h.sandbox.describe();
-    let mut config = format!(
-        "[clouds]\nlogin = \"{}\"\ngraph = \"{}\"\nmde = \"{}\"\narm = \"{}\"\n\n[tracker]\npoll_seconds = 1.0\n",
-        d.endpoints.login, d.endpoints.graph, d.endpoints.mde, d.endpoints.arm
-    );
-    for t in &d.tenants {
-        config.push_str(&format!(
-            "\n[[tenants]]\ntenant_id = {}\nclient_id = {}\nclient_secret = {}\n",
-            json!(t.tenant_id),
-            json!(t.client_id),
-            json!(t.client_secret)
-        ));
-    }
+    let mut config = h.process_config();
+    config.push_str("\n[tracker]\npoll_seconds = 1.0\n");
     if let Some(url) = store_url {
         config.push_str(&format!("\n[store]\nurl = \"{url}\"\n"));
     }

@@ -306,22 +306,8 @@ async fn kill_9_during_a_bulk_job_then_every_item_exactly_once() {
 
 pub(super) async fn kill_9_mid_job(b: Backend) {
     let h = Harness::start(3).await;
-    let d = h.sandbox.describe();
     let dir = tempfile::tempdir().unwrap();
-    let mut config = format!(
-        "[clouds]\nlogin = \"{}\"\ngraph = \"{}\"\nmde = \"{}\"\narm = \"{}\"\n\n[tracker]\npoll_seconds = 1.0\n{}",
-        d.endpoints.login,
-        d.endpoints.graph,
-        d.endpoints.mde,
-        d.endpoints.arm,
-        b.store_section().await
-    );
-    for t in &d.tenants {
-        config.push_str(&format!(
-            "\n[[tenants]]\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\n",
-            t.tenant_id, t.client_id, t.client_secret
-        ));
-    }
+    let config = format!("{}\n[tracker]\npoll_seconds = 1.0\n{}", h.process_config(), b.store_section().await);
     let config_path = dir.path().join("riposte.toml");
     std::fs::write(&config_path, config).unwrap();
     let data = dir.path().join("data");

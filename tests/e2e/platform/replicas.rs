@@ -80,19 +80,9 @@ impl Cluster {
     /// A fresh database and a configuration pointing every cloud at the harness's sandbox, with
     /// `extra` TOML appended (`[budgets]`, `[tracker]`).
     pub(super) async fn new(h: &Harness, extra: &str) -> Cluster {
-        let d = h.sandbox.describe();
         let url = store::pg_cluster::PgCluster::shared().fresh_database().await;
         let dir = tempfile::tempdir().unwrap();
-        let mut config = format!(
-            "[clouds]\nlogin = \"{}\"\ngraph = \"{}\"\nmde = \"{}\"\narm = \"{}\"\n\n[store]\nurl = \"{url}\"\n\n{extra}\n",
-            d.endpoints.login, d.endpoints.graph, d.endpoints.mde, d.endpoints.arm
-        );
-        for t in &d.tenants {
-            config.push_str(&format!(
-                "\n[[tenants]]\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\n",
-                t.tenant_id, t.client_id, t.client_secret
-            ));
-        }
+        let config = format!("{}\n[store]\nurl = \"{url}\"\n\n{extra}\n", h.process_config());
         let config_path = dir.path().join("riposte.toml");
         std::fs::write(&config_path, config).unwrap();
         let audit_key = dir.path().join("audit.key");

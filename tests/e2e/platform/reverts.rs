@@ -168,21 +168,13 @@ async fn cancel_and_extend_and_refusals() {
 #[tokio::test(flavor = "multi_thread")]
 async fn revert_after_fires_after_a_restart_in_between() {
     let h = Harness::start(1).await;
-    let d = h.sandbox.describe();
     let t = h.tenant(0);
     let m = h.online_machines(&t).await[4]["id"].as_str().unwrap().to_string();
     let dir = tempfile::tempdir().unwrap();
-    let tn = &d.tenants[0];
     let config = format!(
-        "[clouds]\nlogin = \"{}\"\ngraph = \"{}\"\nmde = \"{}\"\narm = \"{}\"\n\n[tracker]\npoll_seconds = 0.5\n\n[clock]\nfollow = \"{}/_sandbox/clock\"\n\n[[tenants]]\ntenant_id = \"{}\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\n",
-        d.endpoints.login,
-        d.endpoints.graph,
-        d.endpoints.mde,
-        d.endpoints.arm,
-        h.sandbox.base_url(),
-        tn.tenant_id,
-        tn.client_id,
-        tn.client_secret
+        "{}\n[tracker]\npoll_seconds = 0.5\n\n[clock]\nfollow = \"{}/_sandbox/clock\"\n",
+        h.process_config(),
+        h.sandbox.base_url()
     );
     let config_path = dir.path().join("riposte.toml");
     std::fs::write(&config_path, config).unwrap();

@@ -85,11 +85,22 @@ impl Executor {
     /// subscription is made before the task starts: a worker that ends at once (a quick refusal
     /// upstream) drops its entry before a later `subscribe` could find it, and its waiter would
     /// then have only the store's status, without the typed error.
+    ///
+    /// An operation runs at most once at a time here: one already in flight is not started
+    /// again (its entry would be replaced, and its waiters would lose what it publishes); the
+    /// caller follows the run under way.
     pub fn submit(&self, engine: &Engine, job: Job, slot: Option<Slot>) -> Subscription {
         let (result, first_step) = watch::channel(None);
         let (cancel, cancelled) = watch::channel(false);
         let mine = Subscription { result: first_step, cancel: cancel.clone() };
-        self.inflight.lock().insert(job.op, Arc::new(Entry { result, cancel }));
+        {
+            let mut inflight = self.inflight.lock();
+            if let Some(running) = inflight.get(&job.op) {
+                tracing::warn!(operation = %job.op, action = job.spec.name, "already running in this process; not started twice");
+                return Subscription { result: running.result.subscribe(), cancel: running.cancel.clone() };
+            }
+            inflight.insert(job.op, Arc::new(Entry { result, cancel }));
+        }
         let engine = engine.clone();
         let slots = self.slots.clone();
         // A bulk job's item stays bulk on the worker's task: its calls yield to interactive ones.

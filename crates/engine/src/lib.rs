@@ -102,6 +102,9 @@ pub const DEFAULT_WAIT: Duration = Duration::from_secs(20);
 /// The longest wait a caller may ask for: inside Azure Functions' 230 s limit, which the seed's
 /// clients were built around.
 pub const MAX_WAIT: Duration = Duration::from_secs(200);
+/// How long a waiter that finds its operation ended in the store waits for the worker to
+/// publish the same end (with its typed error) before answering from the store alone.
+const PUBLICATION_GRACE: Duration = Duration::from_secs(10);
 
 /// The result of an accepted action, rendered by each surface in its own envelope.
 #[derive(Debug, Clone, Serialize)]
@@ -429,6 +432,7 @@ impl Engine {
                     () = tokio::time::sleep_until(tick) => false,
                 };
                 if closed {
+                    tracing::warn!(operation = %id, "the operation's run ended here without publishing; answering from the store");
                     sub = None;
                 }
                 if sub.as_ref().is_some_and(|s| s.result.borrow().is_some()) {
@@ -446,8 +450,9 @@ impl Engine {
             if status::is_terminal(&op.status) && sub.as_ref().is_some_and(|s| s.result.borrow().is_none()) {
                 // The worker stores the end first and publishes it right after: wait for the
                 // publication, which carries the typed error this caller should be answered with.
+                // Generous, for a loaded machine: the answer is ready, only its form is awaited.
                 let published = match sub.as_mut() {
-                    Some(s) => tokio::time::timeout(Duration::from_secs(2), s.result.wait_for(Option::is_some))
+                    Some(s) => tokio::time::timeout(PUBLICATION_GRACE, s.result.wait_for(Option::is_some))
                         .await
                         .is_ok_and(|r| r.is_ok()),
                     None => false,

@@ -439,14 +439,15 @@ impl Engine {
                     continue;
                 }
             }
-            if let Some(published) = sub.as_ref().and_then(|s| s.result.borrow().clone()) {
-                match &*published {
-                    Err(e) => return Err(e.clone()),
-                    Ok(o) if status::is_terminal(&o.status) => return Ok(Outcome { replayed, ..o.clone() }),
-                    Ok(_) => {}
-                }
+            if let Some(answer) = published_answer(sub.as_ref(), replayed) {
+                return answer;
             }
             let op = self.operation(id).await?;
+            // The worker may have published while the store was read (its end is then in the
+            // store too): its answer carries the typed error, the store's only the status.
+            if let Some(answer) = published_answer(sub.as_ref(), replayed) {
+                return answer;
+            }
             if status::is_terminal(&op.status) && sub.as_ref().is_some_and(|s| s.result.borrow().is_none()) {
                 // The worker stores the end first and publishes it right after: wait for the
                 // publication, which carries the typed error this caller should be answered with.
@@ -819,6 +820,17 @@ impl Outcome {
             duration_ms: elapsed,
             replayed,
         }
+    }
+}
+
+/// The answer a worker published, once it is final: its typed error, or a terminal outcome. A
+/// first step still under way (a machine action being tracked) is no answer yet.
+fn published_answer(sub: Option<&executor::Subscription>, replayed: bool) -> Option<Result<Outcome, EngineError>> {
+    let published = sub?.result.borrow().clone()?;
+    match &*published {
+        Err(e) => Some(Err(e.clone())),
+        Ok(o) if status::is_terminal(&o.status) => Some(Ok(Outcome { replayed, ..o.clone() })),
+        Ok(_) => None,
     }
 }
 
